@@ -1,0 +1,412 @@
+package io.edgesync.agent;
+
+import io.edgesync.engine.SyncPolicy;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.support.ConfigException;
+import io.edgesync.support.ConfigNode;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything an agent needs, loaded from YAML. The brief's {@code sync:} block loads as written;
+ * {@code device}, {@code server}, {@code local_api}, {@code streams} and {@code queue} extend it.
+ * See docs/configuration.md for every key and how the brief's keys map onto behaviour.
+ *
+ * @param dataDir where the outbox file lives (the brief's {@code offline.local_storage_path})
+ * @param streamPriorities declared streams; lower number = more important (sent first, dropped
+ *     last)
+ * @param undeclaredStreamPriority priority of streams appended to without being declared
+ * @param offlineBuffering false refuses appends while not connected ({@code offline.enabled})
+ * @param onDemandEnabled whether {@code POST /v1/sync} and {@code syncNow()} are allowed
+ * @param localApiPort 0 picks a free port; -1 disables the local HTTP API
+ */
+public record AgentConfig(
+    String deviceId,
+    URI serverUrl,
+    Path dataDir,
+    Map<String, Integer> streamPriorities,
+    int undeclaredStreamPriority,
+    boolean syncEnabled,
+    boolean offlineBuffering,
+    boolean onDemandEnabled,
+    OutboxLimits outbox,
+    SyncPolicy sync,
+    int localApiPort,
+    BriefSettings brief) {
+
+  /** The brief's keys that later features act on, kept validated and visible in status. */
+  public record BriefSettings(
+      List<String> cloudToEdgeDataTypes,
+      String edgeToCloudConflictResolution,
+      String cloudToEdgeConflictResolution,
+      String conflictStrategy,
+      String mergeFunction,
+      boolean autoResolve,
+      boolean flagForReview,
+      String compression,
+      boolean deltaSync,
+      boolean deduplication,
+      boolean adaptiveSync,
+      long minBandwidthKbps,
+      List<String> onDemandTriggerTypes) {}
+
+  static final String[] STRATEGIES = {
+    "last_write_wins", "cloud_wins", "edge_wins", "merge", "manual", "custom"
+  };
+
+  /** A minimal config for tests and the demo: one device, default policies. */
+  public static AgentConfig simple(String deviceId, URI serverUrl, Path dataDir) {
+    return fromYaml(
+        "device: {id: \""
+            + deviceId
+            + "\"}\nserver: {url: \""
+            + serverUrl
+            + "\"}\n"
+            + "sync: {offline: {local_storage_path: \""
+            + dataDir.toString().replace("\\", "/")
+            + "\"}}\nlocal_api: {port: -1}\n");
+  }
+
+  public static AgentConfig load(Path file) {
+    return from(ConfigNode.load(file));
+  }
+
+  public static AgentConfig fromYaml(String yaml) {
+    return from(ConfigNode.parse(yaml));
+  }
+
+  public AgentConfig withSync(SyncPolicy policy) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        policy,
+        localApiPort,
+        brief);
+  }
+
+  public AgentConfig withOutbox(OutboxLimits limits) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        limits,
+        sync,
+        localApiPort,
+        brief);
+  }
+
+  public AgentConfig withLocalApiPort(int port) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        sync,
+        port,
+        brief);
+  }
+
+  public AgentConfig withStreams(Map<String, Integer> priorities) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        priorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        sync,
+        localApiPort,
+        brief);
+  }
+
+  private static AgentConfig from(ConfigNode root) {
+    root.allowOnly("device", "server", "sync", "streams", "queue", "local_api", "tuning");
+
+    ConfigNode device = root.section("device").allowOnly("id");
+    String deviceId = device.string("id", null);
+    if (deviceId == null) {
+      throw device.error("id", "required: the device's id, e.g. gw-0042");
+    }
+    if (!ProtocolLimits.isValidDeviceId(deviceId)) {
+      throw device.error(
+          "id",
+          "'"
+              + deviceId
+              + "' is not a valid device id; allowed: "
+              + ProtocolLimits.DEVICE_ID_PATTERN);
+    }
+
+    ConfigNode server = root.section("server").allowOnly("url");
+    String url = server.string("url", "ws://localhost:8470/v1/sync");
+    URI serverUrl;
+    try {
+      serverUrl = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      throw server.error("url", "'" + url + "' is not a URL: " + e.getMessage());
+    }
+    if (!"ws".equals(serverUrl.getScheme()) && !"wss".equals(serverUrl.getScheme())) {
+      throw server.error("url", "'" + url + "' must start with ws:// or wss://");
+    }
+
+    ConfigNode sync =
+        root.section("sync")
+            .allowOnly(
+                "directions",
+                "strategies",
+                "conflict_resolution",
+                "offline",
+                "bandwidth",
+                "monitoring");
+    ConfigNode directions = sync.section("directions").allowOnly("edge_to_cloud", "cloud_to_edge");
+    ConfigNode up =
+        directions
+            .section("edge_to_cloud")
+            .allowOnly("enabled", "data_types", "priority", "conflict_resolution");
+    ConfigNode down =
+        directions
+            .section("cloud_to_edge")
+            .allowOnly("enabled", "data_types", "priority", "conflict_resolution");
+    boolean upEnabled = up.bool("enabled", true);
+    int upPriority = (int) up.integer("priority", 1, 0, 1000, "lower = more important");
+    Map<String, Integer> priorities = new LinkedHashMap<>();
+    for (String type : up.strings("data_types", List.of())) {
+      checkStreamName(up, "data_types", type);
+      priorities.put(type, upPriority);
+    }
+    String upConflict = up.choice("conflict_resolution", "last_write_wins", STRATEGIES);
+    down.bool("enabled", true);
+    down.integer("priority", 1, 0, 1000, "lower = more important");
+    List<String> downTypes = down.strings("data_types", List.of());
+    String downConflict = down.choice("conflict_resolution", "cloud_wins", STRATEGIES);
+
+    ConfigNode strategies =
+        sync.section("strategies").allowOnly("event_driven", "scheduled", "on_demand");
+    ConfigNode event = strategies.section("event_driven").allowOnly("enabled", "debounce_ms");
+    ConfigNode scheduled = strategies.section("scheduled").allowOnly("enabled", "interval_minutes");
+    ConfigNode onDemand = strategies.section("on_demand").allowOnly("enabled", "trigger_types");
+    boolean eventDriven = event.bool("enabled", true);
+    long debounceMs = event.integer("debounce_ms", 1000, 1, 86_400_000, "milliseconds");
+    boolean scheduledOn = scheduled.bool("enabled", true);
+    long intervalMinutes = scheduled.integer("interval_minutes", 5, 1, 10_080, "minutes");
+    boolean onDemandOn = onDemand.bool("enabled", true);
+    List<String> triggerTypes =
+        onDemand.strings("trigger_types", List.of("manual"), "manual", "config_change");
+
+    ConfigNode conflict =
+        sync.section("conflict_resolution")
+            .allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review");
+    String strategy = conflict.choice("strategy", "last_write_wins", STRATEGIES);
+    String mergeFunction =
+        conflict.choice("merge_function", "timestamp", "timestamp", "custom", "manual");
+    boolean autoResolve = conflict.bool("auto_resolve", true);
+    boolean flagForReview = conflict.bool("flag_for_review", false);
+
+    ConfigNode offline =
+        sync.section("offline")
+            .allowOnly("enabled", "local_storage_path", "queue_max_size", "max_offline_hours");
+    boolean offlineOn = offline.bool("enabled", true);
+    Path dataDir = Path.of(offline.string("local_storage_path", "/var/lib/edge_sync"));
+    long queueMax = offline.integer("queue_max_size", 10_000, 1, 1_000_000_000L, "records");
+    long maxOfflineHours = offline.integer("max_offline_hours", 168, 1, 87_600, "hours");
+
+    ConfigNode bandwidth =
+        sync.section("bandwidth")
+            .allowOnly(
+                "delta_sync",
+                "compression",
+                "deduplication",
+                "adaptive_sync",
+                "min_bandwidth_kbps");
+    String compression = bandwidth.choice("compression", "none", "none", "gzip", "lzma", "zstd");
+    boolean deltaSync = bandwidth.bool("delta_sync", true);
+    boolean dedup = bandwidth.bool("deduplication", true);
+    boolean adaptive = bandwidth.bool("adaptive_sync", true);
+    long minKbps = bandwidth.integer("min_bandwidth_kbps", 0, 0, 10_000_000, "kbit/s");
+
+    ConfigNode monitoring =
+        sync.section("monitoring")
+            .allowOnly(
+                "sync_metrics", "conflict_tracking", "bandwidth_monitoring", "alert_on_failure");
+    monitoring.bool("sync_metrics", true);
+    monitoring.bool("conflict_tracking", true);
+    monitoring.bool("bandwidth_monitoring", true);
+    monitoring.bool("alert_on_failure", true);
+
+    // Our extensions.
+    ConfigNode streams = root.section("streams");
+    for (Map.Entry<String, ConfigNode> e : streams.children().entrySet()) {
+      checkStreamName(streams, e.getKey(), e.getKey());
+      ConfigNode s = e.getValue().allowOnly("priority");
+      priorities.put(
+          e.getKey(),
+          (int)
+              s.integer(
+                  "priority",
+                  priorities.getOrDefault(e.getKey(), upPriority),
+                  0,
+                  1000,
+                  "lower = more important"));
+    }
+    ConfigNode queue =
+        root.section("queue")
+            .allowOnly(
+                "overflow_policy",
+                "max_bytes",
+                "block_timeout_ms",
+                "undeclared_stream_priority",
+                "durability",
+                "expiry_check_interval_ms");
+    String overflow =
+        queue.choice("overflow_policy", "drop_oldest", "drop_oldest", "reject", "block");
+    long maxBytes = queue.integer("max_bytes", 1L << 30, 1024, 1L << 42, "bytes");
+    long blockTimeoutMs = queue.integer("block_timeout_ms", 30_000, 0, 3_600_000, "milliseconds");
+    long expiryCheckMs =
+        queue.integer("expiry_check_interval_ms", 60_000, 10, 86_400_000, "milliseconds");
+    int undeclaredPriority =
+        (int) queue.integer("undeclared_stream_priority", 10, 0, 1000, "lower = more important");
+    String durability = queue.choice("durability", "full", "full", "normal");
+
+    ConfigNode tuning =
+        root.section("tuning")
+            .allowOnly(
+                "batch_min_records",
+                "batch_min_bytes",
+                "batch_max_age_ms",
+                "max_batch_records",
+                "max_batch_bytes",
+                "max_in_flight_batches",
+                "max_in_flight_bytes",
+                "heartbeat_interval_ms",
+                "heartbeat_timeout_ms",
+                "backoff_initial_ms",
+                "backoff_max_ms");
+    SyncPolicy d = SyncPolicy.defaults(deviceId);
+    long hbInterval =
+        tuning.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
+    long hbTimeout =
+        tuning.integer("heartbeat_timeout_ms", d.heartbeatTimeoutMs(), 200, 3_600_000, "ms");
+    if (hbTimeout <= hbInterval) {
+      throw tuning.error(
+          "heartbeat_timeout_ms",
+          hbTimeout + " must be greater than heartbeat_interval_ms (" + hbInterval + ")");
+    }
+    long backoffInitial =
+        tuning.integer("backoff_initial_ms", d.backoffInitialMs(), 1, 3_600_000, "ms");
+    long backoffMax = tuning.integer("backoff_max_ms", d.backoffMaxMs(), 1, 86_400_000, "ms");
+    if (backoffMax < backoffInitial) {
+      throw tuning.error(
+          "backoff_max_ms", backoffMax + " is below backoff_initial_ms (" + backoffInitial + ")");
+    }
+    SyncPolicy policy =
+        new SyncPolicy(
+            deviceId,
+            d.agentVersion(),
+            eventDriven,
+            debounceMs,
+            scheduledOn,
+            intervalMinutes * 60_000,
+            tuning.integer("batch_min_records", d.batchMinRecords(), 1, 10_000_000, "records"),
+            tuning.integer("batch_min_bytes", d.batchMinBytes(), 1, 1L << 34, "bytes"),
+            tuning.integer("batch_max_age_ms", d.batchMaxAgeMs(), 1, 86_400_000, "ms"),
+            (int)
+                tuning.integer(
+                    "max_batch_records",
+                    d.maxBatchRecords(),
+                    1,
+                    ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
+                    "records"),
+            tuning.integer(
+                "max_batch_bytes",
+                d.maxBatchBytes(),
+                1024,
+                ProtocolLimits.MAX_FRAME_BYTES_CEILING / 2,
+                "bytes"),
+            (int)
+                tuning.integer("max_in_flight_batches", d.maxInFlightBatches(), 1, 1024, "batches"),
+            tuning.integer("max_in_flight_bytes", d.maxInFlightBytes(), 1024, 1L << 32, "bytes"),
+            hbInterval,
+            hbTimeout,
+            d.connectTimeoutMs(),
+            d.handshakeTimeoutMs(),
+            backoffInitial,
+            backoffMax,
+            d.backoffMultiplier());
+
+    OutboxLimits defaults = OutboxLimits.defaults();
+    OutboxLimits limits =
+        new OutboxLimits(
+            queueMax,
+            maxBytes,
+            maxOfflineHours * 3_600_000,
+            OverflowPolicy.valueOf(overflow.toUpperCase()),
+            blockTimeoutMs,
+            expiryCheckMs,
+            defaults.maxGroupRecords(),
+            defaults.maxPendingAppends(),
+            durability.equals("full"));
+
+    ConfigNode localApi = root.section("local_api").allowOnly("port");
+    int port = (int) localApi.integer("port", 8471, -1, 65_535, "TCP port; 0 = any, -1 = off");
+
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        Map.copyOf(priorities),
+        undeclaredPriority,
+        upEnabled,
+        offlineOn,
+        onDemandOn,
+        limits,
+        policy,
+        port,
+        new BriefSettings(
+            downTypes,
+            upConflict,
+            downConflict,
+            strategy,
+            mergeFunction,
+            autoResolve,
+            flagForReview,
+            compression,
+            deltaSync,
+            dedup,
+            adaptive,
+            minKbps,
+            triggerTypes));
+  }
+
+  private static void checkStreamName(ConfigNode at, String key, String name) {
+    if (!ProtocolLimits.isValidStreamName(name)) {
+      throw new ConfigException(
+          at.path() + "." + key,
+          "'"
+              + name
+              + "' is not a valid stream name; allowed: "
+              + ProtocolLimits.STREAM_NAME_PATTERN);
+    }
+  }
+}

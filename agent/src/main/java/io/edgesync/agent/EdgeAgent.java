@@ -1,0 +1,460 @@
+package io.edgesync.agent;
+
+import io.edgesync.agent.internal.LocalApi;
+import io.edgesync.agent.internal.WebSocketTransport;
+import io.edgesync.engine.EdgeSyncEngine;
+import io.edgesync.engine.Outbox;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.Frames;
+import io.edgesync.protocol.ProtocolException;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.Transport;
+import io.edgesync.protocol.wire.Frame;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The edge agent: a durable outbox, the sync engine driven by one event-loop thread, a transport to
+ * the cloud and (optionally) the localhost HTTP API. The Java library API for programs on the
+ * device:
+ *
+ * <pre>{@code
+ * try (EdgeAgent agent = EdgeAgent.open(AgentConfig.load(Path.of("agent.yaml")))) {
+ *   AppendResult r = agent.append("sensor_data", "{\"t\":21.5}".getBytes(UTF_8)); // durable
+ *   agent.operationStatus(r.operationId());  // PENDING → IN_FLIGHT → SYNCED
+ * }
+ * }</pre>
+ *
+ * <p>Thread safe. The engine and the current connection are owned by the loop thread
+ * ("edgesync-sync"); other threads reach them only by submitting tasks to it.
+ */
+public final class EdgeAgent implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EdgeAgent.class);
+
+  private final AgentConfig config;
+  private final Clock clock;
+  private final Transport transport;
+  private final SqliteOutbox outbox;
+  private final EdgeSyncEngine engine;
+  private final ScheduledExecutorService loop;
+  private final AtomicBoolean appendSignalPending = new AtomicBoolean();
+  private final LocalApi localApi;
+  private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
+  private volatile boolean closed;
+
+  // Owned by the loop thread.
+  private Attempt attempt;
+  private ScheduledFuture<?> timer;
+  private long timerAtMs = Long.MAX_VALUE;
+
+  private EdgeAgent(AgentConfig config, Transport transport, Clock clock, RandomGenerator random)
+      throws SQLException {
+    this.config = config;
+    this.clock = clock;
+    this.transport = transport;
+    this.outbox =
+        new SqliteOutbox(
+            config.dataDir().resolve("edgesync-agent.db"),
+            config.outbox(),
+            config.streamPriorities(),
+            config.undeclaredStreamPriority(),
+            clock);
+    this.loop =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "edgesync-sync-" + config.deviceId());
+              t.setDaemon(true);
+              return t;
+            });
+    this.engine = new EdgeSyncEngine(config.sync(), outbox, new EngineIo(), random);
+    outbox.setAppendListener(this::signalAppended);
+    LocalApi api = null;
+    if (config.localApiPort() >= 0) {
+      try {
+        api = new LocalApi(this, config.localApiPort());
+      } catch (java.io.IOException e) {
+        outbox.close();
+        loop.shutdownNow();
+        throw new IllegalStateException(
+            "cannot start the local API on port " + config.localApiPort() + ": " + e, e);
+      }
+    }
+    this.localApi = api;
+    if (config.syncEnabled()) {
+      onLoop(() -> engine.start(clock.nowMs()));
+    }
+  }
+
+  /** Opens an agent with the WebSocket transport and the system clock. */
+  public static EdgeAgent open(AgentConfig config) {
+    return open(
+        config,
+        new WebSocketTransport(
+            config.serverUrl(), null, Duration.ofMillis(config.sync().connectTimeoutMs())),
+        Clock.SYSTEM,
+        new SplittableRandom());
+  }
+
+  /** Opens an agent with an injected transport, clock and randomness (tests, simulation). */
+  public static EdgeAgent open(
+      AgentConfig config, Transport transport, Clock clock, RandomGenerator random) {
+    try {
+      return new EdgeAgent(config, transport, clock, random);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "cannot open the outbox in " + config.dataDir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  // ---------------------------------------------------------------- the library API
+
+  /** Appends one record; returns once it is durable on this device. */
+  public AppendResult append(String stream, byte[] payload) {
+    return appendAll(stream, List.of(payload));
+  }
+
+  /** Appends records atomically (all or none); returns once they are durable. */
+  public AppendResult appendAll(String stream, List<byte[]> payloads) {
+    try {
+      return appendAsync(stream, payloads).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while appending", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Appends without waiting; the future completes when the records are durable. */
+  public CompletableFuture<AppendResult> appendAsync(String stream, List<byte[]> payloads) {
+    if (!config.offlineBuffering() && publishedState != EdgeSyncEngine.State.ACTIVE) {
+      return CompletableFuture.failedFuture(
+          new QueueFullException(
+              "not connected and offline buffering is disabled (sync.offline.enabled: false)"));
+    }
+    int count = payloads.size();
+    return outbox
+        .appendAsync(stream, payloads)
+        .thenApply(first -> new AppendResult(stream, first, count));
+  }
+
+  /** Where the record with this operation id ({@code stream/sequence}) stands. */
+  public OperationStatus operationStatus(String operationId) {
+    int slash = operationId.lastIndexOf('/');
+    long seq;
+    try {
+      seq = slash > 0 ? Long.parseLong(operationId.substring(slash + 1)) : -1;
+    } catch (NumberFormatException e) {
+      seq = -1;
+    }
+    if (seq < 1) {
+      return new OperationStatus(
+          operationId, OperationStatus.State.UNKNOWN, "not an operation id (stream/sequence)");
+    }
+    String stream = operationId.substring(0, slash);
+    long sequence = seq;
+    long nextSend = onLoopGet(() -> engine.nextSendSequence(stream));
+    SqliteOutbox.OperationState state = outbox.operationState(stream, sequence, nextSend);
+    String reason = null;
+    if (state == SqliteOutbox.OperationState.DROPPED) {
+      Outbox.Item.Gap gap = outbox.droppedRange(stream, sequence);
+      reason = gap == null ? "dropped" : describe(gap);
+    } else if (state == SqliteOutbox.OperationState.UNKNOWN) {
+      reason = "no such record on this device";
+    }
+    return new OperationStatus(operationId, OperationStatus.State.valueOf(state.name()), reason);
+  }
+
+  public AgentStatus status() {
+    record EngineView(
+        String status, String lastError, long sessions, Map<String, String> blocked) {}
+    EngineView ev =
+        onLoopGet(
+            () ->
+                new EngineView(
+                    config.syncEnabled() ? engine.status().name() : "DISABLED",
+                    engine.lastError(),
+                    engine.sessionsEstablished(),
+                    engine.blockedStreams()));
+    long now = clock.nowMs();
+    List<AgentStatus.StreamView> streams = new ArrayList<>();
+    for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
+      streams.add(
+          new AgentStatus.StreamView(
+              s.name(),
+              s.priority(),
+              s.lastSequence(),
+              s.ackedSequence(),
+              s.queuedRecords(),
+              s.queuedBytes(),
+              s.oldestQueuedMs() < 0 ? -1 : Math.max(0, now - s.oldestQueuedMs()),
+              s.syncedRecords(),
+              s.droppedRecords()));
+    }
+    return new AgentStatus(
+        config.deviceId(),
+        ev.status(),
+        config.serverUrl().toString(),
+        ev.lastError(),
+        ev.sessions(),
+        streams,
+        ev.blocked());
+  }
+
+  public AgentMetrics metrics() {
+    record EngineCounters(long bytes, long batches, long records, Map<String, Long> next) {}
+    EngineCounters ec =
+        onLoopGet(
+            () -> {
+              Map<String, Long> next = new java.util.HashMap<>();
+              for (Outbox.StreamState s : outbox.streams()) {
+                next.put(s.name(), engine.nextSendSequence(s.name()));
+              }
+              return new EngineCounters(
+                  engine.bytesSent(), engine.batchesSent(), engine.recordsSent(), next);
+            });
+    long pending = 0;
+    long inFlight = 0;
+    long synced = 0;
+    long dropped = 0;
+    long depth = 0;
+    long depthBytes = 0;
+    for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
+      long next = ec.next().getOrDefault(s.name(), -1L);
+      long sentUpTo = next > 0 ? Math.min(next - 1, s.lastSequence()) : s.ackedSequence();
+      long flying = Math.max(0, sentUpTo - s.ackedSequence());
+      inFlight += Math.min(flying, s.queuedRecords());
+      pending += Math.max(0, s.queuedRecords() - flying);
+      synced += s.syncedRecords();
+      dropped += s.droppedRecords();
+      depth += s.queuedRecords();
+      depthBytes += s.queuedBytes();
+    }
+    return new AgentMetrics(
+        pending,
+        inFlight,
+        synced,
+        dropped,
+        outbox.rejectedRecords(),
+        ec.bytes(),
+        ec.batches(),
+        ec.records(),
+        depth,
+        depthBytes);
+  }
+
+  /** On-demand sync: flush everything now, reconnecting at once if offline. */
+  public void syncNow() {
+    if (!config.onDemandEnabled()) {
+      throw new IllegalStateException(
+          "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
+    }
+    onLoop(() -> engine.requestSync(clock.nowMs()));
+  }
+
+  public String deviceId() {
+    return config.deviceId();
+  }
+
+  /** The local HTTP API's port, or -1 if it is disabled. */
+  public int localApiPort() {
+    return localApi == null ? -1 : localApi.port();
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (localApi != null) {
+      localApi.close();
+    }
+    try {
+      loop.submit(engine::stop).get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("engine did not stop cleanly: {}", e.toString());
+    }
+    loop.shutdownNow();
+    outbox.close();
+  }
+
+  // ---------------------------------------------------------------- loop plumbing
+
+  private static String describe(Outbox.Item.Gap gap) {
+    return switch (gap.reason()) {
+      case GAP_REASON_QUEUE_FULL -> "dropped: the queue was full (overflow policy drop_oldest)";
+      case GAP_REASON_EXPIRED -> "dropped: older than max_offline_hours";
+      case GAP_REASON_NOT_RETAINED -> "lost: the cloud no longer has it and this device pruned it";
+      default -> "dropped";
+    };
+  }
+
+  private void signalAppended() {
+    if (appendSignalPending.compareAndSet(false, true)) {
+      onLoop(
+          () -> {
+            appendSignalPending.set(false);
+            engine.onAppended(clock.nowMs());
+          });
+    }
+  }
+
+  private void onLoop(Runnable task) {
+    if (closed && !Thread.currentThread().getName().startsWith("edgesync-sync")) {
+      return;
+    }
+    try {
+      loop.execute(
+          () -> {
+            try {
+              task.run();
+            } catch (RuntimeException e) {
+              log.error("sync loop task failed", e);
+            }
+            afterEngineCall();
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
+  private <T> T onLoopGet(java.util.concurrent.Callable<T> task) {
+    try {
+      return loop.submit(task).get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("sync loop did not answer: " + e, e);
+    }
+  }
+
+  private void afterEngineCall() {
+    publishedState = engine.state();
+    long at = engine.nextWakeupMs();
+    if (at == Long.MAX_VALUE) {
+      return;
+    }
+    if (timer != null && !timer.isDone() && timerAtMs <= at) {
+      return;
+    }
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    timerAtMs = at;
+    long delay = Math.max(0, at - clock.nowMs());
+    timer =
+        loop.schedule(
+            () -> {
+              timerAtMs = Long.MAX_VALUE;
+              try {
+                engine.onTimer(clock.nowMs());
+              } catch (RuntimeException e) {
+                log.error("sync timer failed", e);
+              }
+              afterEngineCall();
+            },
+            delay,
+            TimeUnit.MILLISECONDS);
+  }
+
+  /** One connection attempt; events of attempts that are no longer current are ignored. */
+  private final class Attempt implements Transport.Listener {
+    Transport.Connection connection;
+
+    @Override
+    public void onOpen(Transport.Connection c) {
+      onLoop(
+          () -> {
+            if (attempt != this) {
+              c.close("superseded");
+              return;
+            }
+            connection = c;
+            engine.onConnected(clock.nowMs());
+          });
+    }
+
+    @Override
+    public void onFrame(Transport.Connection c, byte[] bytes) {
+      onLoop(
+          () -> {
+            if (attempt != this) {
+              return;
+            }
+            Frame frame;
+            try {
+              frame = FrameCodec.decode(bytes, ProtocolLimits.MAX_FRAME_BYTES_CEILING);
+            } catch (ProtocolException e) {
+              c.send(FrameCodec.encode(Frames.error(e.code(), e.getMessage(), true)));
+              new EngineIo().disconnect("bad frame from the cloud: " + e.getMessage());
+              return;
+            }
+            engine.onFrame(clock.nowMs(), frame);
+          });
+    }
+
+    @Override
+    public void onClosed(Transport.Connection c, String reason) {
+      onLoop(
+          () -> {
+            if (attempt != this) {
+              return;
+            }
+            attempt = null;
+            log.info("{}: disconnected: {}", config.deviceId(), reason);
+            engine.onDisconnected(clock.nowMs(), reason);
+          });
+    }
+  }
+
+  /** The engine's outputs; called on the loop thread. */
+  private final class EngineIo implements EdgeSyncEngine.Io {
+    @Override
+    public void connect() {
+      Attempt a = new Attempt();
+      attempt = a;
+      transport.connect(a);
+    }
+
+    @Override
+    public void send(Frame frame) {
+      Attempt a = attempt;
+      if (a != null && a.connection != null) {
+        a.connection.send(FrameCodec.encode(frame));
+      }
+    }
+
+    @Override
+    public void disconnect(String reason) {
+      Attempt a = attempt;
+      if (a == null) {
+        return;
+      }
+      attempt = null;
+      if (a.connection != null) {
+        a.connection.close(reason);
+      }
+      onLoop(() -> engine.onDisconnected(clock.nowMs(), reason));
+    }
+  }
+}

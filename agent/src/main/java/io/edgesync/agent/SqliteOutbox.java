@@ -1,0 +1,950 @@
+package io.edgesync.agent;
+
+import io.edgesync.engine.Outbox;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.ProtocolException;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.RecordLayout;
+import io.edgesync.protocol.wire.GapReason;
+import io.edgesync.support.Migrations;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The edge's durable outbox: one SQLite file in WAL mode. An append completes only after the
+ * transaction holding it committed (with {@code synchronous=FULL}, after the WAL was fsynced).
+ * Concurrent appends are group-committed by one writer thread: every request waiting when a commit
+ * starts shares that commit and its fsync.
+ *
+ * <p>On-disk format (schema in {@code db/V1__init.sql}): {@code streams} holds per-stream counters
+ * (last assigned sequence, cloud-acknowledged sequence, all-time synced and dropped counts); {@code
+ * chunks} holds the records of one stream from one group commit, encoded with {@link RecordLayout};
+ * {@code gaps} holds dropped ranges, reported to the cloud in sequence order. Chunks at or below
+ * the acknowledged sequence are deleted.
+ *
+ * <p>Threads: any thread may append; the writer thread owns group commits, overflow handling and
+ * age expiry; the sync loop calls the {@link Outbox} methods. The JDBC connection and the
+ * per-stream counters are guarded by {@code lock}; {@link #streams()} reads a snapshot published
+ * after every change and takes no lock.
+ */
+public final class SqliteOutbox implements Outbox, AutoCloseable {
+  /** Where an append of sequence {@code first..first+count-1} stands. */
+  public enum OperationState {
+    PENDING,
+    IN_FLIGHT,
+    SYNCED,
+    DROPPED,
+    UNKNOWN
+  }
+
+  private final Connection db;
+  private final OutboxLimits limits;
+  private final Map<String, Integer> priorities;
+  private final int defaultPriority;
+  private final Clock clock;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Map<String, Counters> counters = new HashMap<>();
+  private volatile List<StreamState> snapshot = List.of();
+  private final BlockingQueue<AppendRequest> queue;
+  private final ArrayDeque<AppendRequest> parked = new ArrayDeque<>();
+  private final Thread writer;
+  private volatile boolean closed;
+  private volatile Runnable appendListener = () -> {};
+  private long lastExpiryCheckMs;
+  private long rejectedRecords;
+
+  private final PreparedStatement insertChunk;
+  private final PreparedStatement upsertStream;
+
+  /** Opens (creating if needed) the outbox file. */
+  public SqliteOutbox(
+      Path file,
+      OutboxLimits limits,
+      Map<String, Integer> priorities,
+      int defaultPriority,
+      Clock clock)
+      throws SQLException {
+    this.limits = limits;
+    this.priorities = Map.copyOf(priorities);
+    this.defaultPriority = defaultPriority;
+    this.clock = clock;
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (java.io.IOException e) {
+      throw new SQLException("cannot create directory for " + file + ": " + e, e);
+    }
+    db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    try (Statement st = db.createStatement()) {
+      st.execute("PRAGMA journal_mode=WAL");
+      st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
+      st.execute("PRAGMA busy_timeout=5000");
+    }
+    Migrations.apply(db, SqliteOutbox.class, "db/V1__init.sql");
+    db.setAutoCommit(false);
+    insertChunk =
+        db.prepareStatement(
+            "INSERT INTO chunks(stream, first_seq, last_seq, bytes, oldest_ms, newest_ms, data)"
+                + " VALUES (?,?,?,?,?,?,?)");
+    upsertStream =
+        db.prepareStatement(
+            "INSERT INTO streams(name, last_seq, acked_seq, synced_records, dropped_records)"
+                + " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET last_seq=excluded.last_seq,"
+                + " acked_seq=excluded.acked_seq, synced_records=excluded.synced_records,"
+                + " dropped_records=excluded.dropped_records");
+    for (String declared : priorities.keySet()) {
+      counterFor(declared);
+    }
+    loadCounters();
+    for (Counters c : counters.values()) {
+      saveStream(c);
+    }
+    db.commit();
+    publish();
+    lastExpiryCheckMs = clock.nowMs();
+    queue = new ArrayBlockingQueue<>(limits.maxPendingAppends());
+    writer = new Thread(this::writerLoop, "edgesync-outbox-writer");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  /** Called (on the writer thread) after every group commit that stored records. */
+  public void setAppendListener(Runnable listener) {
+    this.appendListener = listener;
+  }
+
+  /**
+   * Appends records to {@code stream}; the future completes with the first assigned sequence (the
+   * records get consecutive sequences) once they are durable, or fails with {@link
+   * QueueFullException} or an {@link IllegalArgumentException} naming the problem.
+   */
+  public CompletableFuture<Long> appendAsync(String stream, List<byte[]> payloads) {
+    CompletableFuture<Long> result = new CompletableFuture<>();
+    if (!ProtocolLimits.isValidStreamName(stream)) {
+      result.completeExceptionally(
+          new IllegalArgumentException(
+              "invalid stream name '"
+                  + stream
+                  + "': must match "
+                  + ProtocolLimits.STREAM_NAME_PATTERN));
+      return result;
+    }
+    if (payloads.isEmpty()) {
+      result.completeExceptionally(new IllegalArgumentException("nothing to append"));
+      return result;
+    }
+    long bytes = 0;
+    for (byte[] p : payloads) {
+      if (p.length > ProtocolLimits.MAX_RECORD_BYTES) {
+        result.completeExceptionally(
+            new IllegalArgumentException(
+                "record of "
+                    + p.length
+                    + " bytes exceeds the limit of "
+                    + ProtocolLimits.MAX_RECORD_BYTES
+                    + " bytes"));
+        return result;
+      }
+      bytes += p.length;
+    }
+    if (closed) {
+      result.completeExceptionally(new IllegalStateException("outbox is closed"));
+      return result;
+    }
+    AppendRequest request =
+        new AppendRequest(stream, payloads, bytes, clock.nowMs(), System.nanoTime(), result);
+    try {
+      queue.put(request);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      result.completeExceptionally(e);
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- Outbox (sync loop thread)
+
+  @Override
+  public List<StreamState> streams() {
+    return snapshot;
+  }
+
+  @Override
+  public Item read(String stream, long fromSequence, int maxRecords, long maxBytes) {
+    lock.lock();
+    try {
+      Item.Gap gap = gapAt(stream, fromSequence);
+      if (gap != null) {
+        return gap;
+      }
+      long start;
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq FROM chunks WHERE stream=? AND first_seq<=?"
+                  + " ORDER BY first_seq DESC LIMIT 1")) {
+        ps.setString(1, stream);
+        ps.setLong(2, fromSequence);
+        try (ResultSet rs = ps.executeQuery()) {
+          start = rs.next() ? rs.getLong(1) : fromSequence;
+        }
+      }
+      List<Record> out = new ArrayList<>();
+      long bytes = 0;
+      long expected = fromSequence;
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq, last_seq, data FROM chunks WHERE stream=? AND first_seq>=?"
+                  + " ORDER BY first_seq")) {
+        ps.setString(1, stream);
+        ps.setLong(2, start);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next() && out.size() < maxRecords) {
+            long first = rs.getLong(1);
+            long last = rs.getLong(2);
+            if (last < expected) {
+              continue;
+            }
+            if (first > expected) {
+              break; // a gap follows; it is read next time
+            }
+            for (Record r : decode(rs.getBytes(3), first, last)) {
+              if (r.sequence() < expected) {
+                continue;
+              }
+              if (out.size() >= maxRecords
+                  || (!out.isEmpty() && bytes + r.payload().length > maxBytes)) {
+                return new Item.Records(out, bytes);
+              }
+              out.add(r);
+              bytes += r.payload().length;
+              expected = r.sequence() + 1;
+            }
+          }
+        }
+      }
+      if (out.isEmpty()) {
+        Item.Gap later = gapAt(stream, fromSequence);
+        return later;
+      }
+      return new Item.Records(out, bytes);
+    } catch (SQLException e) {
+      throw new OutboxException("reading stream '" + stream + "' failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void acknowledge(String stream, long sequence) {
+    lock.lock();
+    try {
+      Counters c = counters.get(stream);
+      if (c == null || sequence <= c.ackedSeq) {
+        return;
+      }
+      if (sequence > c.lastSeq) {
+        throw new IllegalArgumentException(
+            "ack of " + stream + " up to " + sequence + " beyond last sequence " + c.lastSeq);
+      }
+      long records = 0;
+      long bytes = 0;
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq, last_seq, bytes FROM chunks WHERE stream=? AND first_seq<=?"
+                  + " AND last_seq>? ")) {
+        ps.setString(1, stream);
+        ps.setLong(2, sequence);
+        ps.setLong(3, c.ackedSeq);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            long first = rs.getLong(1);
+            long last = rs.getLong(2);
+            long from = Math.max(first, c.ackedSeq + 1);
+            long to = Math.min(last, sequence);
+            records += to - from + 1;
+            bytes += share(rs.getLong(3), to - from + 1, last - first + 1);
+          }
+        }
+      }
+      try (PreparedStatement ps =
+          db.prepareStatement("DELETE FROM chunks WHERE stream=? AND last_seq<=?")) {
+        ps.setString(1, stream);
+        ps.setLong(2, sequence);
+        ps.executeUpdate();
+      }
+      c.ackedSeq = sequence;
+      c.syncedRecords += records;
+      c.queuedRecords -= records;
+      c.queuedBytes -= bytes;
+      saveStream(c);
+      db.commit();
+      publish();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw new OutboxException("recording the ack of " + stream + " failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public Item.Gap markNotRetained(String stream, long cloudCheckpoint) {
+    lock.lock();
+    try {
+      Counters c = counters.get(stream);
+      if (c == null || cloudCheckpoint >= c.ackedSeq) {
+        return null;
+      }
+      long now = clock.nowMs();
+      addGap(stream, cloudCheckpoint + 1, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
+      db.commit();
+      return new Item.Gap(cloudCheckpoint + 1, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw new OutboxException("recording a not-retained gap for " + stream + " failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- queries (any thread)
+
+  /** Where sequence {@code sequence} of {@code stream} stands; {@code nextSend} from the engine. */
+  public OperationState operationState(String stream, long sequence, long nextSend) {
+    lock.lock();
+    try {
+      Counters c = counters.get(stream);
+      if (c == null || sequence < 1 || sequence > c.lastSeq) {
+        return OperationState.UNKNOWN;
+      }
+      if (gapAt(stream, sequence) != null) {
+        return OperationState.DROPPED;
+      }
+      if (sequence <= c.ackedSeq) {
+        return OperationState.SYNCED;
+      }
+      return nextSend > sequence ? OperationState.IN_FLIGHT : OperationState.PENDING;
+    } catch (SQLException e) {
+      throw new OutboxException("looking up operation " + stream + "/" + sequence, e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The gap covering {@code sequence}, if that record was dropped. */
+  public Item.Gap droppedRange(String stream, long sequence) {
+    lock.lock();
+    try {
+      return gapAt(stream, sequence);
+    } catch (SQLException e) {
+      throw new OutboxException("looking up gaps of " + stream, e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Detailed per-stream figures for status and metrics. */
+  public List<StreamStatus> streamStatus() {
+    lock.lock();
+    try {
+      List<StreamStatus> out = new ArrayList<>();
+      for (StreamState s : snapshot) {
+        Counters c = counters.get(s.name());
+        long oldest = -1;
+        try (PreparedStatement ps =
+            db.prepareStatement(
+                "SELECT oldest_ms FROM chunks WHERE stream=? AND last_seq>? ORDER BY first_seq"
+                    + " LIMIT 1")) {
+          ps.setString(1, s.name());
+          ps.setLong(2, c.ackedSeq);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+              oldest = rs.getLong(1);
+            }
+          }
+        }
+        out.add(
+            new StreamStatus(
+                s.name(),
+                s.priority(),
+                c.lastSeq,
+                c.ackedSeq,
+                c.queuedRecords,
+                c.queuedBytes,
+                oldest,
+                c.syncedRecords,
+                c.droppedRecords));
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new OutboxException("reading stream status failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Records refused by the REJECT or BLOCK overflow policy since start. */
+  public long rejectedRecords() {
+    lock.lock();
+    try {
+      return rejectedRecords;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Per-stream figures. {@code oldestQueuedMs} is -1 when nothing is queued. */
+  public record StreamStatus(
+      String name,
+      int priority,
+      long lastSequence,
+      long ackedSequence,
+      long queuedRecords,
+      long queuedBytes,
+      long oldestQueuedMs,
+      long syncedRecords,
+      long droppedRecords) {}
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    writer.interrupt();
+    try {
+      writer.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    lock.lock();
+    try {
+      failAll(new IllegalStateException("outbox closed"));
+      db.close();
+    } catch (SQLException e) {
+      throw new OutboxException("closing the outbox failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  // ---------------------------------------------------------------- writer thread
+
+  private void writerLoop() {
+    List<AppendRequest> group = new ArrayList<>();
+    while (!closed) {
+      AppendRequest first;
+      try {
+        first = queue.poll(parked.isEmpty() ? 200 : 5, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        break;
+      }
+      group.clear();
+      expireTimedOutParked();
+      group.addAll(parked);
+      parked.clear();
+      if (first != null) {
+        group.add(first);
+        int records = 0;
+        for (AppendRequest r : group) {
+          records += r.payloads.size();
+        }
+        AppendRequest next;
+        while (records < limits.maxGroupRecords() && (next = queue.poll()) != null) {
+          group.add(next);
+          records += next.payloads.size();
+        }
+      }
+      if (!group.isEmpty()) {
+        commitGroup(group);
+      }
+      maybeExpire();
+    }
+  }
+
+  private void commitGroup(List<AppendRequest> group) {
+    List<AppendRequest> accepted = new ArrayList<>(group.size());
+    List<Long> firstSeqs = new ArrayList<>(group.size());
+    List<Runnable> failures = new ArrayList<>();
+    boolean stored = false;
+    lock.lock();
+    try {
+      long totalRecords = 0;
+      long totalBytes = 0;
+      for (Counters c : counters.values()) {
+        totalRecords += c.queuedRecords;
+        totalBytes += c.queuedBytes;
+      }
+      for (AppendRequest r : group) {
+        long n = r.payloads.size();
+        if (!parked.isEmpty()) {
+          parked.add(r); // keep FIFO order behind earlier blocked appends
+          continue;
+        }
+        if (n > limits.maxQueueRecords() || r.bytes > limits.maxQueueBytes()) {
+          rejectedRecords += n;
+          failures.add(
+              () ->
+                  r.future.completeExceptionally(
+                      new QueueFullException(
+                          "append of "
+                              + n
+                              + " records / "
+                              + r.bytes
+                              + " bytes is larger than"
+                              + " the whole queue ("
+                              + limits.maxQueueRecords()
+                              + " records / "
+                              + limits.maxQueueBytes()
+                              + " bytes)")));
+          continue;
+        }
+        long overRecords = totalRecords + n - limits.maxQueueRecords();
+        long overBytes = totalBytes + r.bytes - limits.maxQueueBytes();
+        if (overRecords > 0 || overBytes > 0) {
+          switch (limits.overflowPolicy()) {
+            case REJECT -> {
+              rejectedRecords += n;
+              long queuedNow = totalRecords;
+              failures.add(
+                  () ->
+                      r.future.completeExceptionally(
+                          new QueueFullException(
+                              "outbox full ("
+                                  + queuedNow
+                                  + " of "
+                                  + limits.maxQueueRecords()
+                                  + " records queued, overflow_policy=reject): "
+                                  + n
+                                  + " records refused")));
+              continue;
+            }
+            case BLOCK -> {
+              parked.add(r);
+              continue;
+            }
+            case DROP_OLDEST -> {
+              long[] freed = dropOldest(Math.max(0, overRecords), Math.max(0, overBytes));
+              totalRecords -= freed[0];
+              totalBytes -= freed[1];
+              if (totalRecords + n > limits.maxQueueRecords()
+                  || totalBytes + r.bytes > limits.maxQueueBytes()) {
+                rejectedRecords += n;
+                failures.add(
+                    () ->
+                        r.future.completeExceptionally(
+                            new QueueFullException(
+                                "outbox full and nothing committed is left to drop")));
+                continue;
+              }
+            }
+          }
+        }
+        accepted.add(r);
+        totalRecords += n;
+        totalBytes += r.bytes;
+      }
+      Map<String, List<AppendRequest>> byStream = new LinkedHashMap<>();
+      for (AppendRequest r : accepted) {
+        byStream.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r);
+      }
+      Map<AppendRequest, Long> assigned = new HashMap<>();
+      for (Map.Entry<String, List<AppendRequest>> e : byStream.entrySet()) {
+        Counters c = counterFor(e.getKey());
+        long seq = c.lastSeq + 1;
+        long firstOfChunk = seq;
+        List<Record> records = new ArrayList<>();
+        long bytes = 0;
+        for (AppendRequest r : e.getValue()) {
+          assigned.put(r, seq);
+          for (byte[] p : r.payloads) {
+            records.add(new Record(seq++, r.originMs, p));
+          }
+          bytes += r.bytes;
+        }
+        insertChunk.setString(1, e.getKey());
+        insertChunk.setLong(2, firstOfChunk);
+        insertChunk.setLong(3, seq - 1);
+        insertChunk.setLong(4, bytes);
+        insertChunk.setLong(5, records.get(0).originMs());
+        insertChunk.setLong(6, records.get(records.size() - 1).originMs());
+        insertChunk.setBytes(7, RecordLayout.encode(records));
+        insertChunk.executeUpdate();
+        c.lastSeq = seq - 1;
+        c.queuedRecords += records.size();
+        c.queuedBytes += bytes;
+        saveStream(c);
+      }
+      db.commit();
+      for (AppendRequest r : accepted) {
+        firstSeqs.add(assigned.get(r));
+      }
+      stored = !accepted.isEmpty();
+      publish();
+    } catch (SQLException | RuntimeException e) {
+      rollbackAndReload();
+      OutboxException failure = new OutboxException("committing appends failed", e);
+      for (AppendRequest r : accepted) {
+        r.future.completeExceptionally(failure);
+      }
+      accepted.clear();
+    } finally {
+      lock.unlock();
+    }
+    for (int i = 0; i < accepted.size() && i < firstSeqs.size(); i++) {
+      accepted.get(i).future.complete(firstSeqs.get(i));
+    }
+    failures.forEach(Runnable::run);
+    if (stored) {
+      appendListener.run();
+    }
+  }
+
+  /**
+   * Drops the oldest queued records of the lowest-priority streams until at least the given records
+   * and bytes are freed (or nothing is left). Runs inside the caller's transaction. Returns
+   * {records, bytes} freed.
+   */
+  private long[] dropOldest(long records, long bytes) throws SQLException {
+    long freedRecords = 0;
+    long freedBytes = 0;
+    long now = clock.nowMs();
+    List<Counters> victims = new ArrayList<>(counters.values());
+    victims.sort(
+        Comparator.comparingInt((Counters c) -> c.priority).reversed().thenComparing(c -> c.name));
+    for (Counters c : victims) {
+      while ((freedRecords < records || freedBytes < bytes) && c.queuedRecords > 0) {
+        long first;
+        long last;
+        byte[] data;
+        try (PreparedStatement ps =
+            db.prepareStatement(
+                "SELECT first_seq, last_seq, data FROM chunks WHERE stream=? ORDER BY first_seq"
+                    + " LIMIT 1")) {
+          ps.setString(1, c.name);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              break;
+            }
+            first = rs.getLong(1);
+            last = rs.getLong(2);
+            data = rs.getBytes(3);
+          }
+        }
+        List<Record> chunk = decode(data, first, last);
+        long dropFrom = Math.max(first, c.ackedSeq + 1);
+        long dropTo = dropFrom - 1;
+        long droppedBytes = 0;
+        for (Record r : chunk) {
+          if (r.sequence() < dropFrom) {
+            continue;
+          }
+          if (freedRecords >= records && freedBytes >= bytes) {
+            break;
+          }
+          dropTo = r.sequence();
+          freedRecords++;
+          freedBytes += r.payload().length;
+          droppedBytes += r.payload().length;
+        }
+        deleteChunk(c.name, first);
+        if (dropTo < last) {
+          List<Record> keep = chunk.subList((int) (dropTo + 1 - first), chunk.size());
+          rewriteChunk(c.name, keep);
+        }
+        if (dropTo >= dropFrom) {
+          addGap(c.name, dropFrom, dropTo, GapReason.GAP_REASON_QUEUE_FULL, now);
+          long n = dropTo - dropFrom + 1;
+          c.queuedRecords -= n;
+          c.queuedBytes -= droppedBytes;
+          c.droppedRecords += n;
+          saveStream(c);
+        }
+      }
+    }
+    return new long[] {freedRecords, freedBytes};
+  }
+
+  private void maybeExpire() {
+    long now = clock.nowMs();
+    if (now - lastExpiryCheckMs < limits.expiryCheckIntervalMs()) {
+      return;
+    }
+    lastExpiryCheckMs = now;
+    lock.lock();
+    try {
+      long cutoff = now - limits.maxRecordAgeMs();
+      List<long[]> expired = new ArrayList<>();
+      List<String> streams = new ArrayList<>();
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT stream, first_seq, last_seq, bytes FROM chunks WHERE newest_ms < ?"
+                  + " ORDER BY stream, first_seq")) {
+        ps.setLong(1, cutoff);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            streams.add(rs.getString(1));
+            expired.add(new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4)});
+          }
+        }
+      }
+      for (int i = 0; i < expired.size(); i++) {
+        Counters c = counters.get(streams.get(i));
+        long first = expired.get(i)[0];
+        long last = expired.get(i)[1];
+        long from = Math.max(first, c.ackedSeq + 1);
+        deleteChunk(c.name, first);
+        if (from <= last) {
+          long n = last - from + 1;
+          addGap(c.name, from, last, GapReason.GAP_REASON_EXPIRED, now);
+          c.queuedRecords -= n;
+          c.queuedBytes -= share(expired.get(i)[2], n, last - first + 1);
+          c.droppedRecords += n;
+          saveStream(c);
+        }
+      }
+      db.commit();
+      publish();
+    } catch (SQLException e) {
+      rollbackAndReload();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void expireTimedOutParked() {
+    long deadline = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(limits.blockTimeoutMs());
+    while (!parked.isEmpty() && parked.peekFirst().enqueuedNanos < deadline) {
+      AppendRequest r = parked.pollFirst();
+      lock.lock();
+      try {
+        rejectedRecords += r.payloads.size();
+      } finally {
+        lock.unlock();
+      }
+      r.future.completeExceptionally(
+          new QueueFullException(
+              "outbox stayed full for "
+                  + limits.blockTimeoutMs()
+                  + " ms (overflow_policy=block):"
+                  + " "
+                  + r.payloads.size()
+                  + " records refused"));
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers (lock held)
+
+  private Item.Gap gapAt(String stream, long sequence) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "SELECT first_seq, last_seq, reason, dropped_at_ms FROM gaps WHERE stream=? AND"
+                + " first_seq<=? ORDER BY first_seq DESC LIMIT 1")) {
+      ps.setString(1, stream);
+      ps.setLong(2, sequence);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next() && rs.getLong(2) >= sequence) {
+          return new Item.Gap(
+              sequence, rs.getLong(2), GapReason.forNumber(rs.getInt(3)), rs.getLong(4));
+        }
+        return null;
+      }
+    }
+  }
+
+  private void addGap(String stream, long first, long last, GapReason reason, long nowMs)
+      throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "UPDATE gaps SET last_seq=? WHERE stream=? AND last_seq=? AND reason=?")) {
+      ps.setLong(1, last);
+      ps.setString(2, stream);
+      ps.setLong(3, first - 1);
+      ps.setInt(4, reason.getNumber());
+      if (ps.executeUpdate() > 0) {
+        return;
+      }
+    }
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO gaps(stream, first_seq, last_seq, reason, dropped_at_ms)"
+                + " VALUES (?,?,?,?,?)")) {
+      ps.setString(1, stream);
+      ps.setLong(2, first);
+      ps.setLong(3, last);
+      ps.setInt(4, reason.getNumber());
+      ps.setLong(5, nowMs);
+      ps.executeUpdate();
+    }
+  }
+
+  private void deleteChunk(String stream, long first) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement("DELETE FROM chunks WHERE stream=? AND first_seq=?")) {
+      ps.setString(1, stream);
+      ps.setLong(2, first);
+      ps.executeUpdate();
+    }
+  }
+
+  private void rewriteChunk(String stream, List<Record> records) throws SQLException {
+    long bytes = 0;
+    for (Record r : records) {
+      bytes += r.payload().length;
+    }
+    insertChunk.setString(1, stream);
+    insertChunk.setLong(2, records.get(0).sequence());
+    insertChunk.setLong(3, records.get(records.size() - 1).sequence());
+    insertChunk.setLong(4, bytes);
+    insertChunk.setLong(5, records.get(0).originMs());
+    insertChunk.setLong(6, records.get(records.size() - 1).originMs());
+    insertChunk.setBytes(7, RecordLayout.encode(records));
+    insertChunk.executeUpdate();
+  }
+
+  private void saveStream(Counters c) throws SQLException {
+    upsertStream.setString(1, c.name);
+    upsertStream.setLong(2, c.lastSeq);
+    upsertStream.setLong(3, c.ackedSeq);
+    upsertStream.setLong(4, c.syncedRecords);
+    upsertStream.setLong(5, c.droppedRecords);
+    upsertStream.executeUpdate();
+  }
+
+  private Counters counterFor(String stream) {
+    return counters.computeIfAbsent(
+        stream, s -> new Counters(s, priorities.getOrDefault(s, defaultPriority)));
+  }
+
+  private void loadCounters() throws SQLException {
+    try (Statement st = db.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT name, last_seq, acked_seq, synced_records, dropped_records FROM streams")) {
+      while (rs.next()) {
+        Counters c = counterFor(rs.getString(1));
+        c.lastSeq = rs.getLong(2);
+        c.ackedSeq = rs.getLong(3);
+        c.syncedRecords = rs.getLong(4);
+        c.droppedRecords = rs.getLong(5);
+        c.queuedRecords = 0;
+        c.queuedBytes = 0;
+      }
+    }
+    try (Statement st = db.createStatement();
+        ResultSet rs = st.executeQuery("SELECT stream, first_seq, last_seq, bytes FROM chunks")) {
+      while (rs.next()) {
+        Counters c = counterFor(rs.getString(1));
+        long first = rs.getLong(2);
+        long last = rs.getLong(3);
+        long from = Math.max(first, c.ackedSeq + 1);
+        if (from <= last) {
+          c.queuedRecords += last - from + 1;
+          c.queuedBytes += share(rs.getLong(4), last - from + 1, last - first + 1);
+        }
+      }
+    }
+  }
+
+  private void rollbackAndReload() {
+    try {
+      db.rollback();
+      counters.clear();
+      for (String declared : priorities.keySet()) {
+        counterFor(declared);
+      }
+      loadCounters();
+      publish();
+    } catch (SQLException e) {
+      // The connection is unusable; later operations report their own failures.
+    }
+  }
+
+  private void publish() {
+    List<StreamState> list = new ArrayList<>(counters.size());
+    for (Counters c : counters.values()) {
+      list.add(
+          new StreamState(
+              c.name, c.priority, c.lastSeq, c.ackedSeq, c.queuedRecords, c.queuedBytes));
+    }
+    list.sort(Comparator.comparingInt(StreamState::priority).thenComparing(StreamState::name));
+    snapshot = List.copyOf(list);
+  }
+
+  private void failAll(RuntimeException e) {
+    for (AppendRequest r : parked) {
+      r.future.completeExceptionally(e);
+    }
+    parked.clear();
+    AppendRequest r;
+    while ((r = queue.poll()) != null) {
+      r.future.completeExceptionally(e);
+    }
+  }
+
+  private static List<Record> decode(byte[] data, long first, long last) {
+    try {
+      return RecordLayout.decode(data, first, (int) (last - first + 1));
+    } catch (ProtocolException e) {
+      throw new OutboxException(
+          "chunk " + first + ".." + last + " is corrupt: " + e.getMessage(), e);
+    }
+  }
+
+  /** The bytes of {@code part} records out of a chunk of {@code whole}, pro rata. */
+  private static long share(long bytes, long part, long whole) {
+    return part == whole ? bytes : bytes * part / whole;
+  }
+
+  private static final class Counters {
+    final String name;
+    final int priority;
+    long lastSeq;
+    long ackedSeq;
+    long queuedRecords;
+    long queuedBytes;
+    long syncedRecords;
+    long droppedRecords;
+
+    Counters(String name, int priority) {
+      this.name = name;
+      this.priority = priority;
+    }
+  }
+
+  private record AppendRequest(
+      String stream,
+      List<byte[]> payloads,
+      long bytes,
+      long originMs,
+      long enqueuedNanos,
+      CompletableFuture<Long> future) {}
+
+  /** A storage failure of the outbox. */
+  public static final class OutboxException extends RuntimeException {
+    public OutboxException(String message, Throwable cause) {
+      super(message + ": " + cause.getMessage(), cause);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+package io.edgesync.agent.internal;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.edgesync.agent.AppendResult;
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.QueueFullException;
+import io.edgesync.protocol.ProtocolLimits;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The agent's localhost HTTP API for programs in any language (JDK HTTP server, bound to the
+ * loopback interface only):
+ *
+ * <ul>
+ *   <li>{@code POST /v1/streams/{stream}}: one JSON value, or NDJSON (one JSON value per line);
+ *       answered after the commit with the assigned sequences and operation ids. All lines are
+ *       validated before anything is stored.
+ *   <li>{@code GET /v1/status}, {@code GET /v1/metrics}, {@code GET /v1/operations/{id}}
+ *   <li>{@code POST /v1/sync}: sync now.
+ * </ul>
+ *
+ * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 413 (body above {@link
+ * #MAX_BODY_BYTES}) or 503 (queue full).
+ */
+public final class LocalApi implements AutoCloseable {
+  /** Largest request body accepted. */
+  public static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .setPropertyNamingStrategy(PropertyNamingStrategies.LOWER_CAMEL_CASE)
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private final EdgeAgent agent;
+  private final HttpServer server;
+  private final ExecutorService executor;
+
+  public LocalApi(EdgeAgent agent, int port) throws IOException {
+    this.agent = agent;
+    this.server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+    this.executor =
+        Executors.newFixedThreadPool(
+            8,
+            r -> {
+              Thread t = new Thread(r, "edgesync-local-api");
+              t.setDaemon(true);
+              return t;
+            });
+    server.setExecutor(executor);
+    server.createContext("/v1/", this::handle);
+    server.start();
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    try (ex) {
+      String path = ex.getRequestURI().getPath();
+      String method = ex.getRequestMethod();
+      try {
+        if (path.startsWith("/v1/streams/")) {
+          requireMethod(method, "POST");
+          appendRecords(ex, path.substring("/v1/streams/".length()));
+        } else if (path.equals("/v1/status")) {
+          requireMethod(method, "GET");
+          reply(ex, 200, agent.status());
+        } else if (path.equals("/v1/metrics")) {
+          requireMethod(method, "GET");
+          reply(ex, 200, agent.metrics());
+        } else if (path.startsWith("/v1/operations/")) {
+          requireMethod(method, "GET");
+          reply(ex, 200, agent.operationStatus(path.substring("/v1/operations/".length())));
+        } else if (path.equals("/v1/sync")) {
+          requireMethod(method, "POST");
+          agent.syncNow();
+          reply(ex, 202, Map.of("sync", "requested"));
+        } else {
+          throw new HttpError(404, "no such endpoint: " + method + " " + path);
+        }
+      } catch (HttpError e) {
+        reply(ex, e.status, Map.of("error", e.getMessage()));
+      } catch (QueueFullException e) {
+        reply(ex, 503, Map.of("error", e.getMessage()));
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        reply(ex, 400, Map.of("error", e.getMessage()));
+      } catch (RuntimeException e) {
+        reply(ex, 500, Map.of("error", "internal error: " + e));
+      }
+    }
+  }
+
+  private void appendRecords(HttpExchange ex, String stream) throws IOException {
+    if (!ProtocolLimits.isValidStreamName(stream)) {
+      throw new HttpError(
+          400,
+          "invalid stream name '" + stream + "': must match " + ProtocolLimits.STREAM_NAME_PATTERN);
+    }
+    byte[] body = readBody(ex.getRequestBody());
+    List<byte[]> records = parseRecords(body);
+    AppendResult r = agent.appendAll(stream, records);
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("stream", r.stream());
+    out.put("firstSequence", r.firstSequence());
+    out.put("lastSequence", r.lastSequence());
+    out.put("count", r.count());
+    out.put("operationIds", r.operationIds());
+    reply(ex, 200, out);
+  }
+
+  /**
+   * One JSON value (possibly pretty-printed over many lines), or NDJSON: one value per line. Every
+   * record is re-serialized compactly. Any invalid line fails the whole request.
+   */
+  static List<byte[]> parseRecords(byte[] body) {
+    String text = new String(body, StandardCharsets.UTF_8);
+    if (text.isBlank()) {
+      throw new HttpError(400, "empty body: send one JSON value or NDJSON lines");
+    }
+    try {
+      return List.of(JSON.writeValueAsBytes(JSON.readTree(text)));
+    } catch (JsonProcessingException notOneValue) {
+      // fall through to NDJSON
+    }
+    List<byte[]> records = new ArrayList<>();
+    String[] lines = text.split("\n", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i].trim();
+      if (!line.isEmpty()) {
+        records.add(compact(line, i + 1));
+      }
+    }
+    return records;
+  }
+
+  private static byte[] compact(String json, int line) {
+    try {
+      JsonNode node = JSON.readTree(json);
+      if (node == null || node.isMissingNode()) {
+        throw new HttpError(400, "line " + line + ": empty");
+      }
+      return JSON.writeValueAsBytes(node);
+    } catch (JsonProcessingException e) {
+      throw new HttpError(
+          400,
+          "invalid JSON on line " + line + ": " + e.getOriginalMessage() + "; nothing was stored");
+    }
+  }
+
+  private static byte[] readBody(InputStream in) throws IOException {
+    byte[] data = in.readNBytes(MAX_BODY_BYTES + 1);
+    if (data.length > MAX_BODY_BYTES) {
+      throw new HttpError(
+          413, "request body exceeds " + MAX_BODY_BYTES + " bytes; nothing was stored");
+    }
+    return data;
+  }
+
+  private static void requireMethod(String method, String expected) {
+    if (!method.equals(expected)) {
+      throw new HttpError(405, "method " + method + " not allowed; use " + expected);
+    }
+  }
+
+  private static void reply(HttpExchange ex, int status, Object body) throws IOException {
+    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private static final class HttpError extends RuntimeException {
+    final int status;
+
+    HttpError(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+package io.edgesync.engine;
+
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.GapReason;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Where the cloud keeps what devices sent. The default implementation is an embedded SQLite file; a
+ * PostgreSQL implementation serves production. Implementations are thread safe, and a commit method
+ * returns only after its data is durable.
+ *
+ * <p>Commits are idempotent by (device, stream, sequence): records at or below the stream's
+ * checkpoint are already stored and are skipped, so a resent batch is never stored twice. A commit
+ * that would leave a hole (its first sequence beyond checkpoint + 1) is refused with a {@link
+ * SequenceException} and stores nothing.
+ */
+public interface CloudStore extends AutoCloseable {
+
+  Optional<Device> device(String deviceId);
+
+  /** Registers a device (idempotent: an existing registration is returned unchanged). */
+  Device registerDevice(String deviceId, long nowMs);
+
+  /** Updates a device's last-seen time. */
+  void touchDevice(String deviceId, long nowMs);
+
+  /** The last committed sequence (record or gap) of every stream of the device. */
+  Map<String, Long> checkpoints(String deviceId);
+
+  /**
+   * Stores consecutive records; returns the stream's checkpoint afterwards.
+   *
+   * @throws SequenceException if the records do not continue the stream
+   */
+  long commitRecords(String deviceId, String stream, List<Record> records, long nowMs)
+      throws SequenceException;
+
+  /** Stores an explicit gap; idempotent like {@link #commitRecords}. */
+  long commitGap(
+      String deviceId,
+      String stream,
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long nowMs)
+      throws SequenceException;
+
+  List<Device> devices();
+
+  List<StreamSummary> streams(String deviceId);
+
+  List<StoredGap> gaps(String deviceId, String stream);
+
+  /** Up to {@code limit} records with sequence greater than {@code afterSequence}, in order. */
+  List<Record> read(String deviceId, String stream, long afterSequence, int limit);
+
+  @Override
+  void close();
+
+  record Device(String id, long registeredAtMs, long lastSeenMs) {}
+
+  record StreamSummary(
+      String stream,
+      long lastSequence,
+      long records,
+      long payloadBytes,
+      long gaps,
+      long droppedRecords) {}
+
+  record StoredGap(
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long committedAtMs) {}
+
+  /** A commit that does not continue the stream's sequence. Nothing was stored. */
+  final class SequenceException extends Exception {
+    public SequenceException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package io.edgesync.engine;
+
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.GapReason;
+import java.util.List;
+
+/**
+ * The edge engine's view of the durable outbox: what is queued per stream, and the place where
+ * acknowledgements are recorded. The production implementation is the agent's SQLite store; the
+ * engine calls it only from its own thread. Implementations must make {@link #acknowledge} durable
+ * before returning.
+ */
+public interface Outbox {
+  /** All streams with their counters, in send order: priority ascending, then name. */
+  List<StreamState> streams();
+
+  /**
+   * The next thing to send for {@code stream} at or after {@code fromSequence}: a run of records
+   * (at most {@code maxRecords} and {@code maxBytes} of payload, but always at least one record), a
+   * gap, or {@code null} if nothing at or after that sequence is queued.
+   */
+  Item read(String stream, long fromSequence, int maxRecords, long maxBytes);
+
+  /** The cloud committed every sequence up to {@code sequence}; durable on return. */
+  void acknowledge(String stream, long sequence);
+
+  /**
+   * Records that the cloud's checkpoint is behind the oldest sequence this outbox still holds (the
+   * cloud lost data it had acknowledged, or never got what was already pruned): the range becomes
+   * an explicit gap so the stream can continue. Returns the gap, or null if none needed.
+   */
+  Item.Gap markNotRetained(String stream, long cloudCheckpoint);
+
+  /** Per-stream counters. {@code lastSequence} is the last assigned sequence (0 = none yet). */
+  record StreamState(
+      String name,
+      int priority,
+      long lastSequence,
+      long ackedSequence,
+      long queuedRecords,
+      long queuedBytes) {}
+
+  /** What {@link #read} returns. */
+  sealed interface Item {
+    long firstSequence();
+
+    long lastSequence();
+
+    /** Consecutive records. */
+    record Records(List<Record> records, long payloadBytes) implements Item {
+      @Override
+      public long firstSequence() {
+        return records.get(0).sequence();
+      }
+
+      @Override
+      public long lastSequence() {
+        return records.get(records.size() - 1).sequence();
+      }
+    }
+
+    /** A dropped range that must be reported to the cloud. */
+    record Gap(long firstSequence, long lastSequence, GapReason reason, long droppedAtMs)
+        implements Item {}
+  }
+}

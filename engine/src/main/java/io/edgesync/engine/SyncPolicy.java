@@ -1,0 +1,95 @@
+package io.edgesync.engine;
+
+/**
+ * Tuning of the edge sync engine: triggers, batch and window sizes, timeouts and backoff. All
+ * durations in milliseconds, all sizes in bytes or records as the names say. Immutable.
+ *
+ * <p>Triggers combine: a flush starts when any enabled one fires, and then drains everything queued
+ * (within the in-flight window). A reconnect with a backlog always starts a flush.
+ *
+ * @param eventDriven flush after writes went quiet for {@code debounceMs}
+ * @param scheduled flush every {@code intervalMs}
+ * @param batchMinRecords flush as soon as this many records are unsent
+ * @param batchMinBytes flush as soon as this many payload bytes are unsent
+ * @param batchMaxAgeMs flush when the oldest unsent write is this old (caps debounce)
+ * @param maxBatchRecords records per batch on the wire
+ * @param maxBatchBytes payload bytes per batch on the wire
+ * @param maxInFlightBatches unacknowledged batches allowed at once
+ * @param maxInFlightBytes unacknowledged payload bytes allowed at once
+ */
+public record SyncPolicy(
+    String deviceId,
+    String agentVersion,
+    boolean eventDriven,
+    long debounceMs,
+    boolean scheduled,
+    long intervalMs,
+    long batchMinRecords,
+    long batchMinBytes,
+    long batchMaxAgeMs,
+    int maxBatchRecords,
+    long maxBatchBytes,
+    int maxInFlightBatches,
+    long maxInFlightBytes,
+    long heartbeatIntervalMs,
+    long heartbeatTimeoutMs,
+    long connectTimeoutMs,
+    long handshakeTimeoutMs,
+    long backoffInitialMs,
+    long backoffMaxMs,
+    double backoffMultiplier) {
+
+  public SyncPolicy {
+    requirePositive("debounceMs", debounceMs);
+    requirePositive("intervalMs", intervalMs);
+    requirePositive("batchMinRecords", batchMinRecords);
+    requirePositive("batchMinBytes", batchMinBytes);
+    requirePositive("batchMaxAgeMs", batchMaxAgeMs);
+    requirePositive("maxBatchRecords", maxBatchRecords);
+    requirePositive("maxBatchBytes", maxBatchBytes);
+    requirePositive("maxInFlightBatches", maxInFlightBatches);
+    requirePositive("maxInFlightBytes", maxInFlightBytes);
+    requirePositive("heartbeatIntervalMs", heartbeatIntervalMs);
+    requirePositive("connectTimeoutMs", connectTimeoutMs);
+    requirePositive("handshakeTimeoutMs", handshakeTimeoutMs);
+    if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+      throw new IllegalArgumentException(
+          "heartbeatTimeoutMs ("
+              + heartbeatTimeoutMs
+              + ") must exceed heartbeatIntervalMs ("
+              + heartbeatIntervalMs
+              + ")");
+    }
+  }
+
+  /** Defaults for a device: the brief's event-driven 1 s debounce and 5 min schedule. */
+  public static SyncPolicy defaults(String deviceId) {
+    return new SyncPolicy(
+        deviceId,
+        "edgesync-agent/0.1.0",
+        true,
+        1_000,
+        true,
+        5 * 60_000,
+        1_000,
+        256 * 1024,
+        5_000,
+        4_096,
+        1024 * 1024,
+        8,
+        8L * 1024 * 1024,
+        15_000,
+        45_000,
+        10_000,
+        10_000,
+        500,
+        60_000,
+        2.0);
+  }
+
+  private static void requirePositive(String name, long value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + " must be > 0, was " + value);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+package io.edgesync.protocol;
+
+/**
+ * How an edge reaches the cloud: opens one message-oriented connection at a time. The production
+ * implementation is a WebSocket client; tests use an in-memory fake. Callbacks may arrive on any
+ * thread; adapters hand them to their own event loop.
+ */
+public interface Transport {
+  /** Starts opening a connection; the outcome is reported to {@code listener}. */
+  void connect(Listener listener);
+
+  /** An open connection carrying whole binary frames. Thread safe. */
+  interface Connection {
+    /** Queues one frame; frames are delivered in order. */
+    void send(byte[] frame);
+
+    /** Closes the connection; the listener's {@code onClosed} follows. Idempotent. */
+    void close(String reason);
+  }
+
+  /** Receives a connection's events. */
+  interface Listener {
+    void onOpen(Connection connection);
+
+    void onFrame(Connection connection, byte[] frame);
+
+    /** The connection failed to open or ended; called exactly once per connect. */
+    void onClosed(Connection connection, String reason);
+  }
+}

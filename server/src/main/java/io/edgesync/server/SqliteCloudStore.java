@@ -1,0 +1,384 @@
+package io.edgesync.server;
+
+import io.edgesync.engine.CloudStore;
+import io.edgesync.protocol.ProtocolException;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.RecordLayout;
+import io.edgesync.protocol.wire.GapReason;
+import io.edgesync.support.Migrations;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The default {@link CloudStore}: one embedded SQLite file (WAL, {@code synchronous=FULL}, so a
+ * commit is on disk when it returns). Records are stored as committed batches, one row per batch in
+ * {@link RecordLayout} encoding, which keeps a commit to a single row insert.
+ *
+ * <p>Schema in {@code db/V1__init.sql}: {@code devices}; {@code streams} (per device and stream:
+ * the checkpoint and counters); {@code batches}; {@code gaps}.
+ *
+ * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
+ * guarded by the same monitor.
+ */
+public final class SqliteCloudStore implements CloudStore {
+  private final Connection db;
+  private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
+  private final PreparedStatement insertBatch;
+  private final PreparedStatement updateStream;
+
+  public SqliteCloudStore(Path file) throws SQLException {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (IOException e) {
+      throw new SQLException("cannot create directory for " + file + ": " + e, e);
+    }
+    db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    try (Statement st = db.createStatement()) {
+      st.execute("PRAGMA journal_mode=WAL");
+      st.execute("PRAGMA synchronous=FULL");
+      st.execute("PRAGMA busy_timeout=5000");
+    }
+    Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql");
+    db.setAutoCommit(false);
+    insertBatch =
+        db.prepareStatement(
+            "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
+                + " VALUES (?,?,?,?,?,?)");
+    updateStream =
+        db.prepareStatement(
+            "INSERT INTO streams(device, stream, last_seq, records, payload_bytes, gaps,"
+                + " dropped_records) VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, stream) DO UPDATE"
+                + " SET last_seq=excluded.last_seq, records=records+excluded.records,"
+                + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
+                + " dropped_records=dropped_records+excluded.dropped_records");
+  }
+
+  @Override
+  public synchronized Optional<Device> device(String deviceId) {
+    try (PreparedStatement ps =
+        db.prepareStatement("SELECT id, registered_at_ms, last_seen_ms FROM devices WHERE id=?")) {
+      ps.setString(1, deviceId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new Device(rs.getString(1), rs.getLong(2), rs.getLong(3)))
+            : Optional.empty();
+      }
+    } catch (SQLException e) {
+      throw failure("reading device " + deviceId, e);
+    }
+  }
+
+  @Override
+  public synchronized Device registerDevice(String deviceId, long nowMs) {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO devices(id, registered_at_ms, last_seen_ms) VALUES (?,?,?)"
+                + " ON CONFLICT(id) DO NOTHING")) {
+      ps.setString(1, deviceId);
+      ps.setLong(2, nowMs);
+      ps.setLong(3, nowMs);
+      ps.executeUpdate();
+      db.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw failure("registering device " + deviceId, e);
+    }
+    return device(deviceId).orElseThrow();
+  }
+
+  @Override
+  public synchronized void touchDevice(String deviceId, long nowMs) {
+    try (PreparedStatement ps =
+        db.prepareStatement("UPDATE devices SET last_seen_ms=? WHERE id=?")) {
+      ps.setLong(1, nowMs);
+      ps.setString(2, deviceId);
+      ps.executeUpdate();
+      db.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw failure("updating device " + deviceId, e);
+    }
+  }
+
+  @Override
+  public synchronized Map<String, Long> checkpoints(String deviceId) {
+    return Map.copyOf(cached(deviceId));
+  }
+
+  @Override
+  public synchronized long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs) throws SequenceException {
+    long last = checkSequence(deviceId, stream, records.get(0).sequence());
+    List<Record> fresh = records;
+    if (records.get(0).sequence() <= last) {
+      fresh = records.stream().filter(r -> r.sequence() > last).toList();
+    }
+    if (fresh.isEmpty()) {
+      return last; // a resend of what is already committed
+    }
+    long first = fresh.get(0).sequence();
+    long newLast = fresh.get(fresh.size() - 1).sequence();
+    long bytes = 0;
+    for (Record r : fresh) {
+      bytes += r.payload().length;
+    }
+    try {
+      insertBatch.setString(1, deviceId);
+      insertBatch.setString(2, stream);
+      insertBatch.setLong(3, first);
+      insertBatch.setLong(4, newLast);
+      insertBatch.setLong(5, nowMs);
+      insertBatch.setBytes(6, RecordLayout.encode(fresh));
+      insertBatch.executeUpdate();
+      bumpStream(deviceId, stream, newLast, fresh.size(), bytes, 0, 0);
+      db.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw failure("committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
+    }
+    cached(deviceId).put(stream, newLast);
+    return newLast;
+  }
+
+  @Override
+  public synchronized long commitGap(
+      String deviceId,
+      String stream,
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long nowMs)
+      throws SequenceException {
+    long last = checkSequence(deviceId, stream, firstSequence);
+    if (lastSequence <= last) {
+      return last;
+    }
+    long first = Math.max(firstSequence, last + 1);
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO gaps(device, stream, first_seq, last_seq, reason, dropped_at_ms,"
+                + " committed_at_ms) VALUES (?,?,?,?,?,?,?)")) {
+      ps.setString(1, deviceId);
+      ps.setString(2, stream);
+      ps.setLong(3, first);
+      ps.setLong(4, lastSequence);
+      ps.setInt(5, reason.getNumber());
+      ps.setLong(6, droppedAtMs);
+      ps.setLong(7, nowMs);
+      ps.executeUpdate();
+      bumpStream(deviceId, stream, lastSequence, 0, 0, 1, lastSequence - first + 1);
+      db.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw failure("committing a gap of " + deviceId + "/" + stream, e);
+    }
+    cached(deviceId).put(stream, lastSequence);
+    return lastSequence;
+  }
+
+  @Override
+  public synchronized List<Device> devices() {
+    List<Device> out = new ArrayList<>();
+    try (Statement st = db.createStatement();
+        ResultSet rs =
+            st.executeQuery("SELECT id, registered_at_ms, last_seen_ms FROM devices ORDER BY id")) {
+      while (rs.next()) {
+        out.add(new Device(rs.getString(1), rs.getLong(2), rs.getLong(3)));
+      }
+      return out;
+    } catch (SQLException e) {
+      throw failure("listing devices", e);
+    }
+  }
+
+  @Override
+  public synchronized List<StreamSummary> streams(String deviceId) {
+    List<StreamSummary> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records FROM streams"
+                + " WHERE device=? ORDER BY stream")) {
+      ps.setString(1, deviceId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(
+              new StreamSummary(
+                  rs.getString(1),
+                  rs.getLong(2),
+                  rs.getLong(3),
+                  rs.getLong(4),
+                  rs.getLong(5),
+                  rs.getLong(6)));
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      throw failure("listing streams of " + deviceId, e);
+    }
+  }
+
+  @Override
+  public synchronized List<StoredGap> gaps(String deviceId, String stream) {
+    List<StoredGap> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "SELECT first_seq, last_seq, reason, dropped_at_ms, committed_at_ms FROM gaps"
+                + " WHERE device=? AND stream=? ORDER BY first_seq")) {
+      ps.setString(1, deviceId);
+      ps.setString(2, stream);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          GapReason reason = GapReason.forNumber(rs.getInt(3));
+          out.add(
+              new StoredGap(
+                  rs.getLong(1),
+                  rs.getLong(2),
+                  reason == null ? GapReason.GAP_REASON_UNSPECIFIED : reason,
+                  rs.getLong(4),
+                  rs.getLong(5)));
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      throw failure("listing gaps of " + deviceId + "/" + stream, e);
+    }
+  }
+
+  @Override
+  public synchronized List<Record> read(
+      String deviceId, String stream, long afterSequence, int limit) {
+    List<Record> out = new ArrayList<>();
+    try {
+      long start = afterSequence + 1;
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq FROM batches WHERE device=? AND stream=? AND first_seq<=?"
+                  + " ORDER BY first_seq DESC LIMIT 1")) {
+        ps.setString(1, deviceId);
+        ps.setString(2, stream);
+        ps.setLong(3, afterSequence + 1);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            start = rs.getLong(1);
+          }
+        }
+      }
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq, last_seq, data FROM batches WHERE device=? AND stream=? AND"
+                  + " first_seq>=? ORDER BY first_seq")) {
+        ps.setString(1, deviceId);
+        ps.setString(2, stream);
+        ps.setLong(3, start);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next() && out.size() < limit) {
+            long first = rs.getLong(1);
+            long last = rs.getLong(2);
+            if (last <= afterSequence) {
+              continue;
+            }
+            for (Record r : RecordLayout.decode(rs.getBytes(3), first, (int) (last - first + 1))) {
+              if (r.sequence() > afterSequence && out.size() < limit) {
+                out.add(r);
+              }
+            }
+          }
+        }
+      }
+      return out;
+    } catch (SQLException | ProtocolException e) {
+      throw new IllegalStateException(
+          "reading " + deviceId + "/" + stream + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw failure("closing", e);
+    }
+  }
+
+  private long checkSequence(String deviceId, String stream, long first) throws SequenceException {
+    long last = cached(deviceId).getOrDefault(stream, 0L);
+    if (first > last + 1) {
+      throw new SequenceException(
+          "stream '"
+              + stream
+              + "' of device '"
+              + deviceId
+              + "' continues at sequence "
+              + (last + 1)
+              + " but the frame starts at "
+              + first
+              + "; sequences must be consecutive (report dropped ranges as a Gap first)");
+    }
+    return last;
+  }
+
+  private Map<String, Long> cached(String deviceId) {
+    Map<String, Long> m = checkpointCache.get(deviceId);
+    if (m != null) {
+      return m;
+    }
+    m = new LinkedHashMap<>();
+    try (PreparedStatement ps =
+        db.prepareStatement("SELECT stream, last_seq FROM streams WHERE device=?")) {
+      ps.setString(1, deviceId);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          m.put(rs.getString(1), rs.getLong(2));
+        }
+      }
+    } catch (SQLException e) {
+      throw failure("reading checkpoints of " + deviceId, e);
+    }
+    checkpointCache.put(deviceId, m);
+    return m;
+  }
+
+  private void bumpStream(
+      String deviceId, String stream, long last, long records, long bytes, long gaps, long dropped)
+      throws SQLException {
+    updateStream.setString(1, deviceId);
+    updateStream.setString(2, stream);
+    updateStream.setLong(3, last);
+    updateStream.setLong(4, records);
+    updateStream.setLong(5, bytes);
+    updateStream.setLong(6, gaps);
+    updateStream.setLong(7, dropped);
+    updateStream.executeUpdate();
+  }
+
+  private void rollback() {
+    try {
+      db.rollback();
+    } catch (SQLException ignored) {
+      // the original failure is reported
+    }
+    checkpointCache.clear();
+  }
+
+  private static IllegalStateException failure(String what, SQLException e) {
+    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,338 @@
+package io.edgesync.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesync.engine.CloudSession;
+import io.edgesync.engine.CloudStore;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.Frame;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import io.javalin.websocket.WsContext;
+import java.nio.ByteBuffer;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cloud sync server: device sessions over WebSocket ({@code /v1/sync}, binary protobuf frames)
+ * and the REST API for cloud applications ({@code /api/v1/...}), on one Javalin/Jetty server. Each
+ * WebSocket session is a {@link CloudSession}; Jetty delivers one session's frames one at a time,
+ * and a frame is acknowledged only after the store committed it.
+ *
+ * <p>Thread safe. Sessions are registered by device id once their handshake is done; a device that
+ * connects again replaces (and closes) its older session.
+ */
+public final class SyncServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SyncServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_READ_LIMIT = 10_000;
+
+  private final ServerConfig config;
+  private final CloudStore store;
+  private final Clock clock;
+  private final Javalin app;
+  private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
+  private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
+  private final AtomicLong framesRejected = new AtomicLong();
+
+  private SyncServer(ServerConfig config, CloudStore store, Clock clock) {
+    this.config = config;
+    this.store = store;
+    this.clock = clock;
+    int jettyLimit =
+        (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
+    this.app =
+        Javalin.create(
+            cfg -> {
+              cfg.startup.showJavalinBanner = false;
+              cfg.jsonMapper(new JavalinJackson(JSON, false));
+              cfg.jetty.modifyWebSocketServletFactory(
+                  f -> {
+                    // Above our own limit, so that oversized frames get a protocol Error that
+                    // names the problem; Jetty's own limit only guards memory beyond that.
+                    f.setMaxBinaryMessageSize(jettyLimit);
+                    f.setIdleTimeout(Duration.ofMinutes(5));
+                  });
+              cfg.routes.ws(
+                  "/v1/sync",
+                  ws -> {
+                    ws.onConnect(this::onConnect);
+                    ws.onBinaryMessage(ctx -> onFrame(ctx, ctx.data()));
+                    ws.onMessage(ctx -> onText(ctx));
+                    ws.onClose(ctx -> onClose(ctx));
+                    ws.onError(ctx -> onClose(ctx));
+                  });
+              cfg.routes.get("/api/v1/health", this::health);
+              cfg.routes.get("/api/v1/devices", this::listDevices);
+              cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
+              cfg.routes.get("/api/v1/devices/{id}/streams/{stream}", this::readStream);
+              cfg.routes.exception(
+                  ApiError.class,
+                  (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
+              cfg.routes.exception(
+                  Exception.class,
+                  (e, ctx) -> {
+                    log.error("REST request failed", e);
+                    ctx.status(500).json(Map.of("error", "internal error: " + e));
+                  });
+            });
+  }
+
+  /** Starts a server with the embedded SQLite store in {@code config.dataDir()}. */
+  public static SyncServer start(ServerConfig config) {
+    try {
+      return start(
+          config,
+          new SqliteCloudStore(config.dataDir().resolve("edgesync-cloud.db")),
+          Clock.SYSTEM);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          "cannot open the cloud store in " + config.dataDir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Starts a server on the given store; the server closes the store when it stops. */
+  public static SyncServer start(ServerConfig config, CloudStore store, Clock clock) {
+    SyncServer server = new SyncServer(config, store, clock);
+    server.app.start(config.host(), config.port());
+    log.info("edgesync server listening on {}:{}", config.host(), server.port());
+    return server;
+  }
+
+  public int port() {
+    return app.port();
+  }
+
+  /** The WebSocket URL devices connect to, for a client on this machine. */
+  public String syncUrl() {
+    return "ws://127.0.0.1:" + port() + "/v1/sync";
+  }
+
+  public CloudStore store() {
+    return store;
+  }
+
+  public boolean isConnected(String deviceId) {
+    return sessionsByDevice.containsKey(deviceId);
+  }
+
+  /** Frames refused with a protocol error since start. */
+  public long framesRejected() {
+    return framesRejected.get();
+  }
+
+  @Override
+  public void close() {
+    app.stop();
+    store.close();
+  }
+
+  // ---------------------------------------------------------------- device sessions
+
+  private void onConnect(WsContext ctx) {
+    ctx.session.setIdleTimeout(Duration.ofMinutes(5));
+    CloudSession session =
+        new CloudSession(
+            config.policy(),
+            store,
+            new CloudSession.Io() {
+              @Override
+              public void send(Frame frame) {
+                ctx.send(ByteBuffer.wrap(FrameCodec.encode(frame)));
+              }
+
+              @Override
+              public void close(String reason) {
+                framesRejected.incrementAndGet();
+                log.info("closing session {}: {}", ctx.sessionId(), reason);
+                ctx.closeSession(1008, truncate(reason, 120));
+              }
+            });
+    sessionsById.put(ctx.sessionId(), session);
+  }
+
+  private void onFrame(WsContext ctx, ByteBuffer data) {
+    CloudSession session = sessionsById.get(ctx.sessionId());
+    if (session == null) {
+      return;
+    }
+    byte[] bytes = new byte[data.remaining()];
+    data.get(bytes);
+    boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
+    session.onFrame(clock.nowMs(), bytes);
+    if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
+      WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
+      if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
+        previous.closeSession(1000, "replaced by a newer session of the same device");
+      }
+    }
+  }
+
+  private void onText(WsContext ctx) {
+    CloudSession session = sessionsById.get(ctx.sessionId());
+    if (session != null) {
+      // A text message is not a protobuf frame; let the session's decoder reject it.
+      session.onFrame(clock.nowMs(), new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff});
+    }
+  }
+
+  private void onClose(WsContext ctx) {
+    CloudSession session = sessionsById.remove(ctx.sessionId());
+    if (session == null) {
+      return;
+    }
+    String device = session.deviceId();
+    session.onClosed(clock.nowMs());
+    if (device != null) {
+      sessionsByDevice.remove(device, ctx);
+    }
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+
+  // ---------------------------------------------------------------- REST
+
+  private void health(Context ctx) {
+    ctx.json(Map.of("status", "ok", "devicesConnected", sessionsByDevice.size()));
+  }
+
+  private void listDevices(Context ctx) {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (CloudStore.Device d : store.devices()) {
+      out.add(deviceJson(d));
+    }
+    ctx.json(Map.of("devices", out));
+  }
+
+  private void getDevice(Context ctx) {
+    CloudStore.Device d = requireDevice(ctx.pathParam("id"));
+    Map<String, Object> out = deviceJson(d);
+    List<Map<String, Object>> streams = new ArrayList<>();
+    for (CloudStore.StreamSummary s : store.streams(d.id())) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("stream", s.stream());
+      m.put("lastSequence", s.lastSequence());
+      m.put("records", s.records());
+      m.put("payloadBytes", s.payloadBytes());
+      m.put("droppedRecords", s.droppedRecords());
+      List<Map<String, Object>> gaps = new ArrayList<>();
+      for (CloudStore.StoredGap g : store.gaps(d.id(), s.stream())) {
+        Map<String, Object> gm = new LinkedHashMap<>();
+        gm.put("firstSequence", g.firstSequence());
+        gm.put("lastSequence", g.lastSequence());
+        gm.put("records", g.lastSequence() - g.firstSequence() + 1);
+        gm.put("reason", reasonName(g.reason()));
+        gm.put("droppedAtMs", g.droppedAtMs());
+        gaps.add(gm);
+      }
+      m.put("gaps", gaps);
+      streams.add(m);
+    }
+    out.put("streams", streams);
+    ctx.json(out);
+  }
+
+  private void readStream(Context ctx) {
+    CloudStore.Device d = requireDevice(ctx.pathParam("id"));
+    String stream = ctx.pathParam("stream");
+    if (!ProtocolLimits.isValidStreamName(stream)) {
+      throw new ApiError(400, "invalid stream name '" + stream + "'");
+    }
+    long after = longParam(ctx, "after", 0, 0, Long.MAX_VALUE);
+    int limit = (int) longParam(ctx, "limit", 100, 1, MAX_READ_LIMIT);
+    List<Map<String, Object>> records = new ArrayList<>();
+    long last = after;
+    for (Record r : store.read(d.id(), stream, after, limit)) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("sequence", r.sequence());
+      m.put("originMs", r.originMs());
+      JsonNode json = parseJson(r.payload());
+      if (json != null) {
+        m.put("payload", json);
+      } else {
+        m.put("payloadBase64", Base64.getEncoder().encodeToString(r.payload()));
+      }
+      records.add(m);
+      last = r.sequence();
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("device", d.id());
+    out.put("stream", stream);
+    out.put("records", records);
+    out.put("nextAfter", last);
+    ctx.json(out);
+  }
+
+  private Map<String, Object> deviceJson(CloudStore.Device d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", d.id());
+    m.put("connected", isConnected(d.id()));
+    m.put("registeredAtMs", d.registeredAtMs());
+    m.put("lastSeenMs", isConnected(d.id()) ? clock.nowMs() : d.lastSeenMs());
+    return m;
+  }
+
+  private CloudStore.Device requireDevice(String id) {
+    return store.device(id).orElseThrow(() -> new ApiError(404, "unknown device '" + id + "'"));
+  }
+
+  private static long longParam(Context ctx, String name, long fallback, long min, long max) {
+    String raw = ctx.queryParam(name);
+    if (raw == null || raw.isEmpty()) {
+      return fallback;
+    }
+    try {
+      long v = Long.parseLong(raw);
+      if (v < min || v > max) {
+        throw new ApiError(
+            400, "query parameter '" + name + "' must be in " + min + ".." + max + ", was " + v);
+      }
+      return v;
+    } catch (NumberFormatException e) {
+      throw new ApiError(
+          400, "query parameter '" + name + "' must be an integer, was '" + raw + "'");
+    }
+  }
+
+  private static JsonNode parseJson(byte[] payload) {
+    try {
+      return JSON.readTree(payload);
+    } catch (java.io.IOException e) {
+      return null;
+    }
+  }
+
+  static String reasonName(io.edgesync.protocol.wire.GapReason reason) {
+    return switch (reason) {
+      case GAP_REASON_QUEUE_FULL -> "queue_full";
+      case GAP_REASON_EXPIRED -> "expired";
+      case GAP_REASON_NOT_RETAINED -> "not_retained";
+      default -> "unspecified";
+    };
+  }
+
+  /** A REST error with its HTTP status; rendered as {@code {"error": message}}. */
+  static final class ApiError extends RuntimeException {
+    final int status;
+
+    ApiError(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+-- Cloud store (embedded SQLite), schema version 1.
+CREATE TABLE devices (
+  id                TEXT PRIMARY KEY,
+  registered_at_ms  INTEGER NOT NULL,
+  last_seen_ms      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE streams (
+  device          TEXT    NOT NULL,
+  stream          TEXT    NOT NULL,
+  last_seq        INTEGER NOT NULL,  -- checkpoint: last committed sequence (record or gap)
+  records         INTEGER NOT NULL,
+  payload_bytes   INTEGER NOT NULL,
+  gaps            INTEGER NOT NULL,
+  dropped_records INTEGER NOT NULL,
+  PRIMARY KEY (device, stream)
+) WITHOUT ROWID;
+
+-- Records as committed: one row per accepted batch, RecordLayout-encoded.
+CREATE TABLE batches (
+  device          TEXT    NOT NULL,
+  stream          TEXT    NOT NULL,
+  first_seq       INTEGER NOT NULL,
+  last_seq        INTEGER NOT NULL,
+  committed_at_ms INTEGER NOT NULL,
+  data            BLOB    NOT NULL,
+  PRIMARY KEY (device, stream, first_seq)
+) WITHOUT ROWID;
+
+CREATE TABLE gaps (
+  device          TEXT    NOT NULL,
+  stream          TEXT    NOT NULL,
+  first_seq       INTEGER NOT NULL,
+  last_seq        INTEGER NOT NULL,
+  reason          INTEGER NOT NULL,
+  dropped_at_ms   INTEGER NOT NULL,
+  committed_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (device, stream, first_seq)
+) WITHOUT ROWID;
