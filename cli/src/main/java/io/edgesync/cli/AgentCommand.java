@@ -1,0 +1,36 @@
+package io.edgesync.cli;
+
+import io.edgesync.agent.AgentConfig;
+import io.edgesync.agent.EdgeAgent;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "agent",
+    description = "Run the edge agent: durable outbox, sync to the cloud, localhost HTTP API.")
+final class AgentCommand implements Callable<Integer> {
+  @Option(names = "--config", required = true, description = "YAML config file")
+  Path config;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    AgentConfig c = AgentConfig.load(config);
+    EdgeAgent agent = EdgeAgent.open(c);
+    System.out.printf(
+        "edgesync agent '%s' syncing to %s; local API on http://127.0.0.1:%d/v1/ ; outbox in %s%n",
+        c.deviceId(), c.serverUrl(), agent.localApiPort(), c.dataDir().toAbsolutePath());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  agent.close();
+                  stopped.countDown();
+                }));
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,50 @@
+package io.edgesync.cli;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "status",
+    description = "Show an agent's status (its local API) or a server's devices (its REST API).")
+final class StatusCommand implements Callable<Integer> {
+  @Option(
+      names = "--agent",
+      description = "Agent local API base URL (default: ${DEFAULT-VALUE})",
+      defaultValue = "http://127.0.0.1:8471")
+  String agent;
+
+  @Option(names = "--server", description = "Server base URL, e.g. http://localhost:8470")
+  String server;
+
+  @Option(names = "--device", description = "With --server: one device's streams and gaps")
+  String device;
+
+  @Override
+  public Integer call() throws Exception {
+    String url;
+    if (server != null) {
+      url = server + (device == null ? "/api/v1/devices" : "/api/v1/devices/" + device);
+    } else {
+      url = agent + "/v1/status";
+    }
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<String> response;
+    try {
+      response =
+          client.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+              HttpResponse.BodyHandlers.ofString());
+    } catch (java.net.ConnectException e) {
+      System.err.println("edgesync: nothing answers at " + url + " (is it running?)");
+      return 1;
+    }
+    System.out.println(response.body());
+    return response.statusCode() == 200 ? 0 : 1;
+  }
+}
