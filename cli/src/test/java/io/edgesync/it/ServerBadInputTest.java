@@ -1,0 +1,212 @@
+package io.edgesync.it;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import io.edgesync.agent.AgentConfig;
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.OperationStatus;
+import io.edgesync.engine.ServerPolicy;
+import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.wire.ErrorCode;
+import io.edgesync.protocol.wire.Frame;
+import io.edgesync.protocol.wire.Hello;
+import io.edgesync.protocol.wire.RecordBatch;
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bad input over a real WebSocket gets an Error frame naming the problem, changes no stored data,
+ * and the server keeps serving a well-behaved device at the same time.
+ */
+class ServerBadInputTest {
+  private static final int MAX_FRAME_BYTES = 64 * 1024;
+
+  @TempDir Path dir;
+  private SyncServer server;
+  private EdgeAgent goodAgent;
+
+  @BeforeEach
+  void start() {
+    ServerPolicy d = ServerPolicy.defaults();
+    server =
+        SyncServer.start(
+            new ServerConfig(
+                "127.0.0.1", 0, dir.resolve("cloud"),
+                new ServerPolicy(d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));
+    server.store().registerDevice("good-device", 0);
+    server.store().registerDevice("bad-device", 0);
+    goodAgent =
+        EdgeAgent.open(
+            Testbed.fastSync(AgentConfig.simple("good-device", URI.create(server.syncUrl()), dir.resolve("edge"))));
+  }
+
+  @AfterEach
+  void stop() {
+    goodAgent.close();
+    server.close();
+  }
+
+  @Test
+  void garbageBytes_malformedFrame() throws Exception {
+    assertRejected(new byte[] {(byte) 0xff, 0x01, 0x02, 0x03}, ErrorCode.MALFORMED_FRAME, "not a valid protobuf");
+  }
+
+  @Test
+  void oversizedFrame_frameTooLarge() throws Exception {
+    assertRejected(new byte[MAX_FRAME_BYTES + 1], ErrorCode.FRAME_TOO_LARGE, "exceeds the maximum of " + MAX_FRAME_BYTES);
+  }
+
+  @Test
+  void unknownProtocolVersion_rejected() throws Exception {
+    assertRejected(hello("bad-device", 99), ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, "protocol version 99");
+  }
+
+  @Test
+  void unknownDevice_rejectedWhenAutoRegisterIsOff() throws Exception {
+    assertRejected(hello("stranger", ProtocolLimits.PROTOCOL_VERSION), ErrorCode.UNKNOWN_DEVICE, "'stranger' is not registered");
+    assertThat(server.store().device("stranger")).isEmpty();
+  }
+
+  @Test
+  void batchBeforeHello_protocolViolation() throws Exception {
+    assertRejected(batch("s", 1, "{}"), ErrorCode.PROTOCOL_VIOLATION, "before Hello");
+  }
+
+  @Test
+  void batchThatSkipsSequences_rejectedAndNothingStored() throws Exception {
+    RawClient c = RawClient.connect(server.syncUrl());
+    c.send(hello("bad-device", ProtocolLimits.PROTOCOL_VERSION));
+    assertThat(c.next().hasWelcome()).isTrue();
+    c.send(batch("s", 5, "{\"x\":1}"));
+    Frame error = c.next();
+    assertThat(error.getError().getCode()).isEqualTo(ErrorCode.PROTOCOL_VIOLATION);
+    assertThat(error.getError().getMessage()).contains("continues at sequence 1 but the frame starts at 5");
+    assertThat(server.store().checkpoints("bad-device")).isEmpty();
+    assertGoodDeviceStillServed();
+  }
+
+  @Test
+  void restBadInput_clearErrors() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + server.port();
+    HttpResponse<String> r =
+        http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/nobody")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(r.body()).contains("unknown device 'nobody'");
+    r = http.send(
+        HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/good-device/streams/s?after=abc")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("'after' must be an integer, was 'abc'");
+    r = http.send(
+        HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/good-device/streams/s?limit=999999")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("'limit' must be in 1..10000");
+  }
+
+  private void assertRejected(byte[] frame, ErrorCode code, String messagePart) throws Exception {
+    RawClient c = RawClient.connect(server.syncUrl());
+    c.send(frame);
+    Frame error = c.next();
+    assertThat(error.hasError()).as("an Error frame").isTrue();
+    assertThat(error.getError().getCode()).isEqualTo(code);
+    assertThat(error.getError().getMessage()).contains(messagePart);
+    assertThat(error.getError().getFatal()).isTrue();
+    assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("server closes the session").isTrue();
+    assertThat(server.store().checkpoints("bad-device")).isEmpty();
+    assertGoodDeviceStillServed();
+  }
+
+  private void assertGoodDeviceStillServed() {
+    String op = goodAgent.append("ok", "{\"fine\":true}".getBytes(UTF_8)).operationId();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> goodAgent.operationStatus(op).state() == OperationStatus.State.SYNCED);
+  }
+
+  private static byte[] hello(String device, int version) {
+    return FrameCodec.encode(
+        Frame.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(version).setDeviceId(device)).build());
+  }
+
+  private static byte[] batch(String stream, long first, String json) {
+    byte[] payload = json.getBytes(UTF_8);
+    byte[] layout = new byte[2 + payload.length];
+    layout[0] = 0; // origin delta 0
+    layout[1] = (byte) payload.length;
+    System.arraycopy(payload, 0, layout, 2, payload.length);
+    return FrameCodec.encode(
+        Frame.newBuilder()
+            .setBatch(
+                RecordBatch.newBuilder().setStream(stream).setFirstSequence(first).setCount(1).setPayload(ByteString.copyFrom(layout)))
+            .build());
+  }
+
+  /** A bare WebSocket client that sends raw bytes and collects whole frames. */
+  static final class RawClient implements WebSocket.Listener {
+    final java.util.concurrent.LinkedBlockingQueue<byte[]> frames = new java.util.concurrent.LinkedBlockingQueue<>();
+    final CompletableFuture<Boolean> closed = new CompletableFuture<>();
+    private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
+    WebSocket ws;
+
+    static RawClient connect(String url) throws Exception {
+      RawClient c = new RawClient();
+      c.ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create(url), c).get(5, TimeUnit.SECONDS);
+      return c;
+    }
+
+    void send(byte[] bytes) throws Exception {
+      ws.sendBinary(ByteBuffer.wrap(bytes), true).get(5, TimeUnit.SECONDS);
+    }
+
+    Frame next() throws Exception {
+      byte[] f = frames.poll(5, TimeUnit.SECONDS);
+      assertThat(f).as("a frame from the server").isNotNull();
+      return Frame.parseFrom(f);
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+      byte[] b = new byte[data.remaining()];
+      data.get(b);
+      partial.write(b, 0, b.length);
+      if (last) {
+        frames.add(partial.toByteArray());
+        partial.reset();
+      }
+      webSocket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+      closed.complete(true);
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+      closed.complete(true);
+    }
+  }
+}
