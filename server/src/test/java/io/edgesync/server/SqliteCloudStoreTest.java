@@ -1,0 +1,78 @@
+package io.edgesync.server;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.edgesync.engine.CloudStore;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.GapReason;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteCloudStoreTest {
+  @TempDir Path dir;
+
+  private static List<Record> records(long first, int count) {
+    List<Record> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      out.add(new Record(first + i, 1_000 + i, ("{\"n\":" + (first + i) + "}").getBytes(UTF_8)));
+    }
+    return out;
+  }
+
+  @Test
+  void resentAndOverlappingBatches_areStoredOnce() throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      assertThat(store.commitRecords("d", "s", records(1, 10), 0)).isEqualTo(10);
+      assertThat(store.commitRecords("d", "s", records(1, 10), 0)).isEqualTo(10);
+      assertThat(store.commitRecords("d", "s", records(6, 10), 0)).isEqualTo(15);
+      List<Record> all = store.read("d", "s", 0, 100);
+      assertThat(all).extracting(Record::sequence).containsExactly(
+          1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L, 15L);
+      assertThat(store.streams("d").get(0).records()).isEqualTo(15);
+    }
+  }
+
+  @Test
+  void batchThatSkipsAhead_isRefusedAndStoresNothing() throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      store.commitRecords("d", "s", records(1, 3), 0);
+      assertThatThrownBy(() -> store.commitRecords("d", "s", records(5, 2), 0))
+          .isInstanceOf(CloudStore.SequenceException.class)
+          .hasMessageContaining("continues at sequence 4 but the frame starts at 5");
+      assertThat(store.checkpoints("d")).containsEntry("s", 3L);
+      assertThat(store.read("d", "s", 0, 100)).hasSize(3);
+    }
+  }
+
+  @Test
+  void gapAdvancesTheCheckpoint_andReadsSkipIt() throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      store.commitRecords("d", "s", records(1, 2), 0);
+      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6)).isEqualTo(7);
+      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6)).isEqualTo(7);
+      store.commitRecords("d", "s", records(8, 2), 0);
+      assertThat(store.read("d", "s", 0, 100)).extracting(Record::sequence).containsExactly(1L, 2L, 8L, 9L);
+      assertThat(store.read("d", "s", 2, 1)).extracting(Record::sequence).containsExactly(8L);
+      assertThat(store.gaps("d", "s")).hasSize(1);
+      assertThat(store.streams("d").get(0).droppedRecords()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void checkpointsAndRecordsSurviveReopen() throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      store.registerDevice("d", 5);
+      store.commitRecords("d", "s", records(1, 4), 0);
+    }
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      assertThat(store.checkpoints("d")).containsEntry("s", 4L);
+      assertThat(store.device("d")).isPresent();
+      assertThat(new String(store.read("d", "s", 3, 10).get(0).payload(), UTF_8)).isEqualTo("{\"n\":4}");
+    }
+  }
+}
