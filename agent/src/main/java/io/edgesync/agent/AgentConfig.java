@@ -170,6 +170,10 @@ public record AgentConfig(
     if (!"ws".equals(serverUrl.getScheme()) && !"wss".equals(serverUrl.getScheme())) {
       throw server.error("url", "'" + url + "' must start with ws:// or wss://");
     }
+    if (serverUrl.getHost() == null) {
+      throw server.error(
+          "url", "'" + url + "' names no host; expected ws://host[:port]/path or wss://...");
+    }
 
     ConfigNode sync =
         root.section("sync")
@@ -228,7 +232,12 @@ public record AgentConfig(
         sync.section("offline")
             .allowOnly("enabled", "local_storage_path", "queue_max_size", "max_offline_hours");
     boolean offlineOn = offline.bool("enabled", true);
-    Path dataDir = Path.of(offline.string("local_storage_path", "/var/lib/edge_sync"));
+    String storagePath = offline.string("local_storage_path", "/var/lib/edge_sync");
+    if (storagePath.isBlank()) {
+      throw offline.error(
+          "local_storage_path", "is empty; expected the directory for the outbox file");
+    }
+    Path dataDir = Path.of(storagePath);
     long queueMax = offline.integer("queue_max_size", 10_000, 1, 1_000_000_000L, "records");
     long maxOfflineHours = offline.integer("max_offline_hours", 168, 1, 87_600, "hours");
 

@@ -269,6 +269,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       long records = 0;
       long bytes = 0;
+      List<long[]> chunks = new ArrayList<>(); // {first, last, bytes}
       try (PreparedStatement ps =
           db.prepareStatement(
               "SELECT first_seq, last_seq, bytes FROM chunks WHERE stream=? AND first_seq<=?"
@@ -278,14 +279,15 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         ps.setLong(3, c.ackedSeq);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            long first = rs.getLong(1);
-            long last = rs.getLong(2);
-            long from = Math.max(first, c.ackedSeq + 1);
-            long to = Math.min(last, sequence);
-            records += to - from + 1;
-            bytes += share(rs.getLong(3), to - from + 1, last - first + 1);
+            chunks.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
           }
         }
+      }
+      for (long[] chunk : chunks) {
+        long from = Math.max(chunk[0], c.ackedSeq + 1);
+        long to = Math.min(chunk[1], sequence);
+        records += to - from + 1;
+        bytes += payloadBytes(stream, chunk[0], chunk[1], chunk[2], from, to);
       }
       try (PreparedStatement ps =
           db.prepareStatement("DELETE FROM chunks WHERE stream=? AND last_seq<=?")) {
@@ -316,10 +318,35 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       if (c == null || cloudCheckpoint >= c.ackedSeq) {
         return null;
       }
+      // Only the holes become gaps: parts of the range may already be gaps (dropped here earlier,
+      // or marked by an earlier call whose session ended before the cloud acknowledged the gap).
       long now = clock.nowMs();
-      addGap(stream, cloudCheckpoint + 1, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
+      long next = cloudCheckpoint + 1;
+      List<long[]> existing = new ArrayList<>();
+      try (PreparedStatement ps =
+          db.prepareStatement(
+              "SELECT first_seq, last_seq FROM gaps WHERE stream=? AND last_seq>=? AND"
+                  + " first_seq<=? ORDER BY first_seq")) {
+        ps.setString(1, stream);
+        ps.setLong(2, next);
+        ps.setLong(3, c.ackedSeq);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            existing.add(new long[] {rs.getLong(1), rs.getLong(2)});
+          }
+        }
+      }
+      for (long[] gap : existing) {
+        if (gap[0] > next) {
+          addGap(stream, next, gap[0] - 1, GapReason.GAP_REASON_NOT_RETAINED, now);
+        }
+        next = Math.max(next, gap[1] + 1);
+      }
+      if (next <= c.ackedSeq) {
+        addGap(stream, next, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
+      }
       db.commit();
-      return new Item.Gap(cloudCheckpoint + 1, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
+      return gapAt(stream, cloudCheckpoint + 1);
     } catch (SQLException e) {
       rollbackAndReload();
       throw new OutboxException("recording a not-retained gap for " + stream + " failed", e);
@@ -526,18 +553,22 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
           switch (limits.overflowPolicy()) {
             case REJECT -> {
               rejectedRecords += n;
-              long queuedNow = totalRecords;
-              failures.add(
-                  () ->
-                      r.future.completeExceptionally(
-                          new QueueFullException(
-                              "outbox full ("
-                                  + queuedNow
-                                  + " of "
-                                  + limits.maxQueueRecords()
-                                  + " records queued, overflow_policy=reject): "
-                                  + n
-                                  + " records refused")));
+              String full =
+                  overRecords > 0
+                      ? totalRecords
+                          + " of "
+                          + limits.maxQueueRecords()
+                          + " records queued (queue_max_size)"
+                      : totalBytes + " of " + limits.maxQueueBytes() + " bytes queued (max_bytes)";
+              String message =
+                  "outbox full, "
+                      + full
+                      + ", overflow_policy=reject: "
+                      + n
+                      + " records of "
+                      + r.bytes
+                      + " bytes refused";
+              failures.add(() -> r.future.completeExceptionally(new QueueFullException(message)));
               continue;
             }
             case BLOCK -> {
@@ -545,19 +576,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
               continue;
             }
             case DROP_OLDEST -> {
-              long[] freed = dropOldest(Math.max(0, overRecords), Math.max(0, overBytes));
-              totalRecords -= freed[0];
-              totalBytes -= freed[1];
-              if (totalRecords + n > limits.maxQueueRecords()
-                  || totalBytes + r.bytes > limits.maxQueueBytes()) {
-                rejectedRecords += n;
-                failures.add(
-                    () ->
-                        r.future.completeExceptionally(
-                            new QueueFullException(
-                                "outbox full and nothing committed is left to drop")));
-                continue;
-              }
+              // Room is made below, once the whole group is written: appends committed together
+              // must be able to push each other out, not only records of earlier commits.
             }
           }
         }
@@ -595,6 +615,26 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         c.queuedRecords += records.size();
         c.queuedBytes += bytes;
         saveStream(c);
+      }
+      long overRecords = totalRecords - limits.maxQueueRecords();
+      long overBytes = totalBytes - limits.maxQueueBytes();
+      if (limits.overflowPolicy() == OverflowPolicy.DROP_OLDEST
+          && !accepted.isEmpty()
+          && (overRecords > 0 || overBytes > 0)) {
+        // Every append fits the whole queue, so dropping everything else always makes room.
+        long[] freed = dropOldest(Math.max(0, overRecords), Math.max(0, overBytes));
+        if (freed[0] < overRecords || freed[1] < overBytes) {
+          throw new IllegalStateException(
+              "overflow freed "
+                  + freed[0]
+                  + " records / "
+                  + freed[1]
+                  + " bytes of the "
+                  + overRecords
+                  + " / "
+                  + overBytes
+                  + " needed");
+        }
       }
       db.commit();
       for (AppendRequest r : accepted) {
@@ -714,19 +754,22 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         long first = expired.get(i)[0];
         long last = expired.get(i)[1];
         long from = Math.max(first, c.ackedSeq + 1);
+        long bytes =
+            from <= last ? payloadBytes(c.name, first, last, expired.get(i)[2], from, last) : 0;
         deleteChunk(c.name, first);
         if (from <= last) {
           long n = last - from + 1;
           addGap(c.name, from, last, GapReason.GAP_REASON_EXPIRED, now);
           c.queuedRecords -= n;
-          c.queuedBytes -= share(expired.get(i)[2], n, last - first + 1);
+          c.queuedBytes -= bytes;
           c.droppedRecords += n;
           saveStream(c);
         }
       }
       db.commit();
       publish();
-    } catch (SQLException e) {
+    } catch (SQLException | RuntimeException e) {
+      // A failure must not end the writer thread; the next check retries.
       rollbackAndReload();
     } finally {
       lock.unlock();
@@ -799,6 +842,38 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
+  /**
+   * Payload bytes of sequences {@code from..to} of the chunk {@code first..last} whose records hold
+   * {@code chunkBytes} in all. Exact: a part of a chunk (split by an ack) is summed from its
+   * records, since records differ in size and a pro-rata share lets the byte counters drift.
+   */
+  private long payloadBytes(
+      String stream, long first, long last, long chunkBytes, long from, long to)
+      throws SQLException {
+    if (from <= first && to >= last) {
+      return chunkBytes;
+    }
+    byte[] data;
+    try (PreparedStatement ps =
+        db.prepareStatement("SELECT data FROM chunks WHERE stream=? AND first_seq=?")) {
+      ps.setString(1, stream);
+      ps.setLong(2, first);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("chunk " + first + ".." + last + " of " + stream + " is missing");
+        }
+        data = rs.getBytes(1);
+      }
+    }
+    long bytes = 0;
+    for (Record r : decode(data, first, last)) {
+      if (r.sequence() >= from && r.sequence() <= to) {
+        bytes += r.payload().length;
+      }
+    }
+    return bytes;
+  }
+
   private void deleteChunk(String stream, long first) throws SQLException {
     try (PreparedStatement ps =
         db.prepareStatement("DELETE FROM chunks WHERE stream=? AND first_seq=?")) {
@@ -852,17 +927,23 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         c.queuedBytes = 0;
       }
     }
+    List<String> streams = new ArrayList<>();
+    List<long[]> chunks = new ArrayList<>(); // {first, last, bytes}
     try (Statement st = db.createStatement();
         ResultSet rs = st.executeQuery("SELECT stream, first_seq, last_seq, bytes FROM chunks")) {
       while (rs.next()) {
-        Counters c = counterFor(rs.getString(1));
-        long first = rs.getLong(2);
-        long last = rs.getLong(3);
-        long from = Math.max(first, c.ackedSeq + 1);
-        if (from <= last) {
-          c.queuedRecords += last - from + 1;
-          c.queuedBytes += share(rs.getLong(4), last - from + 1, last - first + 1);
-        }
+        streams.add(rs.getString(1));
+        chunks.add(new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4)});
+      }
+    }
+    for (int i = 0; i < chunks.size(); i++) {
+      Counters c = counterFor(streams.get(i));
+      long first = chunks.get(i)[0];
+      long last = chunks.get(i)[1];
+      long from = Math.max(first, c.ackedSeq + 1);
+      if (from <= last) {
+        c.queuedRecords += last - from + 1;
+        c.queuedBytes += payloadBytes(c.name, first, last, chunks.get(i)[2], from, last);
       }
     }
   }
@@ -910,11 +991,6 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       throw new OutboxException(
           "chunk " + first + ".." + last + " is corrupt: " + e.getMessage(), e);
     }
-  }
-
-  /** The bytes of {@code part} records out of a chunk of {@code whole}, pro rata. */
-  private static long share(long bytes, long part, long whole) {
-    return part == whole ? bytes : bytes * part / whole;
   }
 
   private static final class Counters {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.edgesync.agent.AppendResult;
@@ -44,11 +45,16 @@ public final class LocalApi implements AutoCloseable {
   /** Largest request body accepted. */
   public static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+  // Numbers are read as BigDecimal and kept as written: through double, decimals would be
+  // rounded and 1e400 would turn into the string "Infinity", so the stored record would differ
+  // from the one the program sent.
   private static final ObjectMapper JSON =
       new ObjectMapper()
           .setPropertyNamingStrategy(PropertyNamingStrategies.LOWER_CAMEL_CASE)
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
 
   private final EdgeAgent agent;
   private final HttpServer server;
@@ -106,6 +112,9 @@ public final class LocalApi implements AutoCloseable {
           throw new HttpError(404, "no such endpoint: " + method + " " + path);
         }
       } catch (HttpError e) {
+        if (e.allow != null) {
+          ex.getResponseHeaders().set("Allow", e.allow);
+        }
         reply(ex, e.status, Map.of("error", e.getMessage()));
       } catch (QueueFullException e) {
         reply(ex, 503, Map.of("error", e.getMessage()));
@@ -185,7 +194,7 @@ public final class LocalApi implements AutoCloseable {
 
   private static void requireMethod(String method, String expected) {
     if (!method.equals(expected)) {
-      throw new HttpError(405, "method " + method + " not allowed; use " + expected);
+      throw new HttpError(405, "method " + method + " not allowed; use " + expected, expected);
     }
   }
 
@@ -200,10 +209,16 @@ public final class LocalApi implements AutoCloseable {
 
   private static final class HttpError extends RuntimeException {
     final int status;
+    final String allow; // the Allow header of a 405 (RFC 9110 requires it), else null
 
     HttpError(int status, String message) {
+      this(status, message, null);
+    }
+
+    HttpError(int status, String message, String allow) {
       super(message);
       this.status = status;
+      this.allow = allow;
     }
   }
 }

@@ -1,0 +1,391 @@
+package io.edgesync.agent.internal;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesync.agent.AgentConfig;
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.engine.Outbox;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.Record;
+import io.edgesync.testing.FakeTransport;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The local HTTP API over a real socket, in front of a real agent whose cloud connection is refused
+ * (the agent stays offline, so everything posted stays queued).
+ */
+class LocalApiTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  private final FakeTransport transport = new FakeTransport();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private EdgeAgent agent;
+
+  @BeforeEach
+  void startAgent() {
+    agent = open("");
+  }
+
+  @AfterEach
+  void stopAgent() {
+    agent.close();
+  }
+
+  // ---------------------------------------------------------------- POST /v1/streams/{stream}
+
+  @Test
+  void postOneJsonValue_returns200WithSequenceAndOperationId_andStoresItCompacted()
+      throws Exception {
+    HttpResponse<String> r =
+        post("/v1/streams/sensor_data", "{\n  \"t\": 21.5,\n  \"unit\": \"C\"\n}\n");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(r.body());
+    assertThat(body.get("stream").asText()).isEqualTo("sensor_data");
+    assertThat(body.get("firstSequence").asLong()).isEqualTo(1);
+    assertThat(body.get("lastSequence").asLong()).isEqualTo(1);
+    assertThat(body.get("count").asInt()).isEqualTo(1);
+    assertThat(texts(body.get("operationIds"))).containsExactly("sensor_data/1");
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
+
+    assertThat(storedPayloads("sensor_data")).containsExactly("{\"t\":21.5,\"unit\":\"C\"}");
+  }
+
+  @Test
+  void postNdjson_storesEachLineAsOneRecord_withConsecutiveSequences() throws Exception {
+    HttpResponse<String> r =
+        post("/v1/streams/sensor_data", "{\"v\":1}\n{\"v\": 2}\r\n\n[3, \"x\"]\n");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode body = JSON.readTree(r.body());
+    assertThat(body.get("firstSequence").asLong()).isEqualTo(1);
+    assertThat(body.get("lastSequence").asLong()).isEqualTo(3);
+    assertThat(body.get("count").asInt()).isEqualTo(3);
+    assertThat(texts(body.get("operationIds")))
+        .containsExactly("sensor_data/1", "sensor_data/2", "sensor_data/3");
+
+    JsonNode next = JSON.readTree(post("/v1/streams/sensor_data", "{\"v\":4}").body());
+    assertThat(next.get("firstSequence").asLong()).isEqualTo(4);
+
+    assertThat(storedPayloads("sensor_data"))
+        .containsExactly("{\"v\":1}", "{\"v\":2}", "[3,\"x\"]", "{\"v\":4}");
+  }
+
+  @Test
+  void postedNumbers_areStoredWithoutLosingPrecision_regressionDoubleRounding() throws Exception {
+    // Re-serializing through double rounded decimals and turned 1e400 into the non-JSON Infinity.
+    HttpResponse<String> r =
+        post(
+            "/v1/streams/sensor_data",
+            "{\"v\":0.12345678901234567890123}\n{\"v\":1e400}\n{\"v\":21.50}\n"
+                + "{\"v\":123456789012345678901234567890}\n");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    List<String> stored = storedPayloads("sensor_data");
+    assertThat(stored).hasSize(4);
+    assertThat(stored.get(0)).isEqualTo("{\"v\":0.12345678901234567890123}");
+    assertThat(stored.get(1)).isEqualTo("{\"v\":1E+400}"); // the same number, still a number
+    assertThat(stored.get(2)).isEqualTo("{\"v\":21.50}");
+    assertThat(stored.get(3)).isEqualTo("{\"v\":123456789012345678901234567890}");
+  }
+
+  @Test
+  void postWithAnInvalidLine2_returns400NamingLine2_andStoresNothing() throws Exception {
+    assertThat(post("/v1/streams/sensor_data", "{\"v\":0}").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> r = post("/v1/streams/sensor_data", "{\"v\":1}\n{\"v\":\n{\"v\":3}\n");
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    String error = JSON.readTree(r.body()).get("error").asText();
+    assertThat(error).contains("line 2").contains("nothing was stored");
+    JsonNode stream = streamStatus("sensor_data");
+    assertThat(stream.get("lastSequence").asLong()).isEqualTo(1);
+    assertThat(stream.get("queuedRecords").asLong()).isEqualTo(1);
+  }
+
+  @Test
+  void postWithADuplicateKey_isRejected() throws Exception {
+    HttpResponse<String> r = post("/v1/streams/sensor_data", "{\"v\":1,\"v\":2}");
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).get("error").asText()).contains("line 1");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  @Test
+  void postEmptyBody_returns400() throws Exception {
+    for (String empty : List.of("", " \n \n")) {
+      HttpResponse<String> r = post("/v1/streams/sensor_data", empty);
+
+      assertThat(r.statusCode()).isEqualTo(400);
+      assertThat(JSON.readTree(r.body()).get("error").asText()).startsWith("empty body");
+    }
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  @Test
+  void postToAnInvalidStreamName_returns400WithThePattern() throws Exception {
+    HttpResponse<String> r = post("/v1/streams/-bad", "{}");
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .contains("'-bad'")
+        .contains(ProtocolLimits.STREAM_NAME_PATTERN);
+    assertThat(streamNames()).doesNotContain("-bad");
+  }
+
+  @Test
+  void postOfAnOversizedRecord_returns400NamingTheLimit() throws Exception {
+    String big = "{\"x\":\"" + "a".repeat(ProtocolLimits.MAX_RECORD_BYTES) + "\"}";
+
+    HttpResponse<String> r = post("/v1/streams/sensor_data", big);
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .contains("exceeds the limit of " + ProtocolLimits.MAX_RECORD_BYTES + " bytes");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  @Test
+  void postWhenTheQueueIsFullUnderReject_returns503() throws Exception {
+    agent.close();
+    agent = open("queue: {overflow_policy: reject}\n", "queue_max_size: 2");
+    assertThat(post("/v1/streams/sensor_data", "1\n2").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> r = post("/v1/streams/sensor_data", "3");
+
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .contains("outbox full")
+        .contains("2 records");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isEqualTo(2);
+  }
+
+  // ---------------------------------------------------------------- GET endpoints
+
+  @Test
+  void getStatus_showsOfflineConnectionAndQueuedCounts() throws Exception {
+    post("/v1/streams/sensor_data", "{\"v\":1}\n{\"v\":22}");
+
+    awaitTrue(() -> "OFFLINE".equals(status().get("connection").asText()));
+    JsonNode status = status();
+    assertThat(status.get("deviceId").asText()).isEqualTo("gw-1");
+    assertThat(status.get("lastError").asText()).contains("refused");
+    JsonNode stream = streamStatus("sensor_data");
+    assertThat(stream.get("lastSequence").asLong()).isEqualTo(2);
+    assertThat(stream.get("ackedSequence").asLong()).isZero();
+    assertThat(stream.get("queuedRecords").asLong()).isEqualTo(2);
+    assertThat(stream.get("queuedBytes").asLong()).isEqualTo(15); // {"v":1} + {"v":22}
+    assertThat(stream.get("syncedRecords").asLong()).isZero();
+
+    JsonNode metrics = JSON.readTree(get("/v1/metrics").body());
+    assertThat(metrics.get("pending").asLong()).isEqualTo(2);
+    assertThat(metrics.get("queueDepthBytes").asLong()).isEqualTo(15);
+  }
+
+  @Test
+  void getOperation_ofAQueuedRecordIsPending_andOfAnUnknownOneIsUnknown() throws Exception {
+    post("/v1/streams/sensor_data", "{\"v\":1}");
+
+    HttpResponse<String> r = get("/v1/operations/sensor_data/1");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    JsonNode op = JSON.readTree(r.body());
+    assertThat(op.get("operationId").asText()).isEqualTo("sensor_data/1");
+    assertThat(op.get("state").asText()).isEqualTo("PENDING");
+    assertThat(JSON.readTree(get("/v1/operations/sensor_data/2").body()).get("state").asText())
+        .isEqualTo("UNKNOWN");
+    assertThat(JSON.readTree(get("/v1/operations/nonsense").body()).get("state").asText())
+        .isEqualTo("UNKNOWN");
+  }
+
+  // ---------------------------------------------------------------- POST /v1/sync
+
+  @Test
+  void postSync_returns202_andReconnectsWithoutWaitingForTheBackoff() throws Exception {
+    awaitTrue(() -> "OFFLINE".equals(status().get("connection").asText()));
+    int attemptsBefore = transport.connectAttempts();
+    assertThat(attemptsBefore).isEqualTo(1); // the backoff after it is an hour
+
+    HttpResponse<String> r = post("/v1/sync", "");
+
+    assertThat(r.statusCode()).isEqualTo(202);
+    assertThat(JSON.readTree(r.body()).get("sync").asText()).isEqualTo("requested");
+    awaitTrue(() -> transport.connectAttempts() == attemptsBefore + 1);
+  }
+
+  // ---------------------------------------------------------------- routing errors
+
+  @Test
+  void unknownPath_returns404() throws Exception {
+    HttpResponse<String> r = get("/v1/nope");
+
+    assertThat(r.statusCode()).isEqualTo(404);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .isEqualTo("no such endpoint: GET /v1/nope");
+    assertThat(get("/elsewhere").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void wrongMethod_returns405NamingTheAllowedMethod() throws Exception {
+    HttpResponse<String> getOnStream = get("/v1/streams/sensor_data");
+    assertThat(getOnStream.statusCode()).isEqualTo(405);
+    assertThat(JSON.readTree(getOnStream.body()).get("error").asText())
+        .isEqualTo("method GET not allowed; use POST");
+    assertThat(getOnStream.headers().firstValue("Allow")).hasValue("POST"); // RFC 9110 15.5.6
+
+    HttpResponse<String> deleteStatus =
+        send(HttpRequest.newBuilder(uri("/v1/status")).DELETE().build());
+    assertThat(deleteStatus.statusCode()).isEqualTo(405);
+    assertThat(JSON.readTree(deleteStatus.body()).get("error").asText()).contains("use GET");
+    assertThat(deleteStatus.headers().firstValue("Allow")).hasValue("GET");
+
+    assertThat(get("/v1/sync").statusCode()).isEqualTo(405);
+    assertThat(post("/v1/status", "{}").statusCode()).isEqualTo(405);
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /**
+   * Opens an agent on {@link #dir}; {@code extraYaml} is appended, {@code offlineExtra} goes into
+   * {@code sync.offline}.
+   */
+  private EdgeAgent open(String extraYaml, String... offlineExtra) {
+    String offline =
+        "{local_storage_path: \""
+            + dir
+            + "\""
+            + (offlineExtra.length > 0 ? ", " + String.join(", ", offlineExtra) : "")
+            + "}";
+    AgentConfig config =
+        AgentConfig.fromYaml(
+                "device: {id: gw-1}\n"
+                    + "sync:\n"
+                    + "  directions: {edge_to_cloud: {data_types: [sensor_data]}}\n"
+                    + "  offline: "
+                    + offline
+                    + "\n"
+                    // After the first refused connect the agent waits an hour: it stays OFFLINE.
+                    + "tuning: {backoff_initial_ms: 3600000, backoff_max_ms: 3600000}\n"
+                    + "local_api: {port: -1}\n"
+                    + extraYaml)
+            .withLocalApiPort(0);
+    transport.refuseConnections(true);
+    EdgeAgent opened = EdgeAgent.open(config, transport, Clock.SYSTEM, new SplittableRandom(1));
+    assertThat(opened.localApiPort()).isPositive();
+    return opened;
+  }
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + agent.localApiPort() + path);
+  }
+
+  private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return send(HttpRequest.newBuilder(uri(path)).GET().build());
+  }
+
+  private HttpResponse<String> post(String path, String body)
+      throws IOException, InterruptedException {
+    return send(
+        HttpRequest.newBuilder(uri(path))
+            .header("Content-Type", "application/x-ndjson")
+            .POST(HttpRequest.BodyPublishers.ofString(body, UTF_8))
+            .build());
+  }
+
+  private HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(request, (k, v) -> true).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString(UTF_8));
+  }
+
+  private JsonNode status() {
+    try {
+      HttpResponse<String> r = get("/v1/status");
+      assertThat(r.statusCode()).isEqualTo(200);
+      return JSON.readTree(r.body());
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  private JsonNode streamStatus(String name) {
+    for (JsonNode s : status().get("streams")) {
+      if (s.get("name").asText().equals(name)) {
+        return s;
+      }
+    }
+    throw new AssertionError("no stream " + name + " in status");
+  }
+
+  private List<String> streamNames() {
+    List<String> names = new ArrayList<>();
+    status().get("streams").forEach(s -> names.add(s.get("name").asText()));
+    return names;
+  }
+
+  /** Closes the agent and reads what it stored, straight from its SQLite file. */
+  private List<String> storedPayloads(String stream) throws Exception {
+    agent.close();
+    List<String> out = new ArrayList<>();
+    try (SqliteOutbox outbox =
+        new SqliteOutbox(
+            dir.resolve("edgesync-agent.db"),
+            OutboxLimits.defaults(),
+            Map.of(),
+            10,
+            Clock.SYSTEM)) {
+      Outbox.Item item = outbox.read(stream, 1, 1000, Long.MAX_VALUE);
+      assertThat(item).isInstanceOf(Outbox.Item.Records.class);
+      for (Record r : ((Outbox.Item.Records) item).records()) {
+        out.add(new String(r.payload(), UTF_8));
+      }
+    }
+    return out;
+  }
+
+  private static List<String> texts(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> out.add(n.asText()));
+    return out;
+  }
+
+  private static void awaitTrue(BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 5 s");
+      }
+      Thread.sleep(20);
+    }
+  }
+}
