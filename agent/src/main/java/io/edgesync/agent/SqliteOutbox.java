@@ -180,6 +180,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       Thread.currentThread().interrupt();
       result.completeExceptionally(e);
     }
+    if (closed && queue.remove(request)) {
+      // close() may have drained the queue between our check and the put.
+      result.completeExceptionally(new IllegalStateException("outbox is closed"));
+    }
     return result;
   }
 

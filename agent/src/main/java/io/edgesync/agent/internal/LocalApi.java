@@ -92,6 +92,7 @@ public final class LocalApi implements AutoCloseable {
       String path = ex.getRequestURI().getPath();
       String method = ex.getRequestMethod();
       try {
+        rejectBrowsers(ex);
         if (path.startsWith("/v1/streams/")) {
           requireMethod(method, "POST");
           appendRecords(ex, path.substring("/v1/streams/".length()));
@@ -190,6 +191,23 @@ public final class LocalApi implements AutoCloseable {
           413, "request body exceeds " + MAX_BODY_BYTES + " bytes; nothing was stored");
     }
     return data;
+  }
+
+  /**
+   * The API is for programs on the device, not for web pages open in a browser there: a request
+   * carrying an Origin header, or naming a non-loopback Host (DNS rebinding), is refused.
+   */
+  private static void rejectBrowsers(HttpExchange ex) {
+    if (ex.getRequestHeaders().containsKey("Origin")) {
+      throw new HttpError(403, "requests from web pages (with an Origin header) are not accepted");
+    }
+    String host = ex.getRequestHeaders().getFirst("Host");
+    if (host != null) {
+      String name = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
+      if (!name.equals("localhost") && !name.equals("127.0.0.1") && !name.equals("[::1]")) {
+        throw new HttpError(403, "Host '" + host + "' is not a loopback name");
+      }
+    }
   }
 
   private static void requireMethod(String method, String expected) {

@@ -270,6 +270,19 @@ class LocalApiTest {
     assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
   }
 
+  @Test
+  void requestFromAWebPage_isRefusedAndStoresNothing() throws Exception {
+    HttpResponse<String> r =
+        send(
+            HttpRequest.newBuilder(uri("/v1/streams/sensor_data"))
+                .header("Origin", "http://evil.example")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"x\":1}"))
+                .build());
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(JSON.readTree(r.body()).get("error").asText()).contains("Origin header");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**
