@@ -8,6 +8,7 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
+import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.protocol.wire.Heartbeat;
 import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
@@ -169,15 +170,21 @@ public final class CloudSession {
       throw new ProtocolException(
           ErrorCode.INVALID_BATCH, "invalid stream name '" + gap.getStream() + "' in Gap");
     }
+    // uint64 on the wire: values of 2^63 and above arrive negative, and fail these checks too.
     if (gap.getFirstSequence() < 1 || gap.getLastSequence() < gap.getFirstSequence()) {
       throw new ProtocolException(
           ErrorCode.INVALID_BATCH,
           "Gap range "
-              + gap.getFirstSequence()
+              + Long.toUnsignedString(gap.getFirstSequence())
               + ".."
-              + gap.getLastSequence()
-              + " is empty or"
-              + " starts below 1");
+              + Long.toUnsignedString(gap.getLastSequence())
+              + " is empty or outside 1.."
+              + Long.MAX_VALUE);
+    }
+    // An unknown reason has no number a store could write (getNumber() throws): refuse it here.
+    if (gap.getReason() == GapReason.UNRECOGNIZED) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH, "unknown gap reason " + gap.getReasonValue() + " in Gap");
     }
     long checkpoint =
         store.commitGap(

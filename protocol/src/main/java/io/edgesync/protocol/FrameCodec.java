@@ -75,8 +75,14 @@ public final class FrameCodec {
               + "': must match "
               + ProtocolLimits.STREAM_NAME_PATTERN);
     }
+    // uint64 on the wire: values of 2^63 and above arrive negative and are out of range too.
     if (batch.getFirstSequence() < 1) {
-      throw new ProtocolException(ErrorCode.INVALID_BATCH, "first_sequence must be >= 1, was 0");
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH,
+          "first_sequence must be within 1.."
+              + Long.MAX_VALUE
+              + ", was "
+              + Long.toUnsignedString(batch.getFirstSequence()));
     }
     if (batch.getCount() < 1 || batch.getCount() > maxRecordsPerBatch) {
       throw new ProtocolException(
@@ -85,6 +91,16 @@ public final class FrameCodec {
               + Integer.toUnsignedString(batch.getCount())
               + " outside 1.."
               + maxRecordsPerBatch);
+    }
+    if (batch.getFirstSequence() - 1 > Long.MAX_VALUE - batch.getCount()) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH,
+          "batch of "
+              + batch.getCount()
+              + " records from first_sequence "
+              + batch.getFirstSequence()
+              + " runs past the maximum sequence "
+              + Long.MAX_VALUE);
     }
     if (batch.getCodec() != Codec.CODEC_NONE) {
       throw new ProtocolException(

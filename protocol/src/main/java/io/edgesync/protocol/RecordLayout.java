@@ -44,18 +44,22 @@ public final class RecordLayout {
    */
   public static List<Record> decode(byte[] data, long firstSequence, int count)
       throws ProtocolException {
+    if (count < 0) {
+      throw invalid("negative record count " + count);
+    }
     List<Record> records = new ArrayList<>(Math.min(count, 65_536));
     int[] pos = {0};
     long origin = 0;
     for (int i = 0; i < count; i++) {
       origin += unzigzag(readVarint(data, pos, i));
       long length = readVarint(data, pos, i);
-      if (length > ProtocolLimits.MAX_RECORD_BYTES) {
+      // A 10-byte varint can set the sign bit: compare unsigned so it cannot reach new byte[].
+      if (length < 0 || length > ProtocolLimits.MAX_RECORD_BYTES) {
         throw invalid(
             "record "
                 + i
                 + " is "
-                + length
+                + Long.toUnsignedString(length)
                 + " bytes, above the limit of "
                 + ProtocolLimits.MAX_RECORD_BYTES);
       }
