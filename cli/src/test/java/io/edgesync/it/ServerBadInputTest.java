@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and the server keeps serving a well-behaved device at the same time.
  */
 class ServerBadInputTest {
-  private static final int MAX_FRAME_BYTES = 64 * 1024;
+  private static final int MAX_FRAME_BYTES = ServerPolicy.MIN_FRAME_BYTES;
 
   @TempDir Path dir;
   private SyncServer server;

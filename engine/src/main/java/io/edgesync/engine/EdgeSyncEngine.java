@@ -395,10 +395,22 @@ public final class EdgeSyncEngine {
       return;
     }
     Long next = nextSend.get(ack.getStream());
-    if (next == null || ack.getSequence() >= next) {
+    long last = -1;
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (s.name().equals(ack.getStream())) {
+        last = s.lastSequence();
+      }
+    }
+    if (next == null || ack.getSequence() > last) {
       violation(
-          "Ack for " + ack.getStream() + " up to " + ack.getSequence() + " which was never sent");
+          "Ack for " + ack.getStream() + " up to " + ack.getSequence()
+              + " which is beyond anything appended");
       return;
+    }
+    if (ack.getSequence() >= next) {
+      // The cloud committed more than this session sent: an earlier session's batches landed
+      // after our Welcome. The cloud is authoritative; continue after what it holds.
+      nextSend.put(ack.getStream(), ack.getSequence() + 1);
     }
     outbox.acknowledge(ack.getStream(), ack.getSequence());
     // Acks arrive in send order per stream; batches of other streams may be interleaved.

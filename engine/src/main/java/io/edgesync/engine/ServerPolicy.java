@@ -30,6 +30,9 @@ public record ServerPolicy(
     }
   }
 
+  /** Frames must fit the largest record a device may append, plus framing overhead. */
+  public static final int MIN_FRAME_BYTES = ProtocolLimits.MAX_RECORD_BYTES + 64 * 1024;
+
   public static ServerPolicy defaults() {
     return new ServerPolicy(
         "edgesync-server/0.1.0",

@@ -22,7 +22,9 @@ import java.util.TreeSet;
  * bad value and what is allowed. Immutable.
  */
 public final class ConfigNode {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private final String path;
   private final JsonNode node;

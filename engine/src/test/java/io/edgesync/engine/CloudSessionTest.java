@@ -177,7 +177,7 @@ class CloudSessionTest {
 
   @Test
   void unknownDevice_withoutAutoRegister_isUnknownDevice() {
-    policy = new ServerPolicy("s", false, 1 << 20, 100, 15_000);
+    policy = new ServerPolicy("s", false, 2 << 20, 100, 15_000);
 
     receive(hello(1, DEVICE));
 
@@ -189,7 +189,7 @@ class CloudSessionTest {
 
   @Test
   void registeredDevice_withoutAutoRegister_isWelcome() {
-    policy = new ServerPolicy("s", false, 1 << 20, 100, 15_000);
+    policy = new ServerPolicy("s", false, 2 << 20, 100, 15_000);
     store.registerDevice(DEVICE, T0 - 1);
 
     receive(hello(1, DEVICE));
@@ -362,7 +362,7 @@ class CloudSessionTest {
 
   @Test
   void batchAboveMaxRecords_isInvalidBatch() {
-    policy = new ServerPolicy("s", true, 1 << 20, 4, 15_000);
+    policy = new ServerPolicy("s", true, 2 << 20, 4, 15_000);
     handshake();
 
     receive(batch("a", 1, 5));
@@ -529,13 +529,18 @@ class CloudSessionTest {
 
   @Test
   void oversizedFrame_isFrameTooLarge_andStoreUnchanged() {
-    policy = new ServerPolicy("s", true, 1024, 100, 15_000);
+    policy = new ServerPolicy("s", true, ServerPolicy.MIN_FRAME_BYTES, 100, 15_000);
     handshake();
     String before = store.snapshot();
 
     receive(
         Frame.newBuilder()
-            .setBatch(FrameCodec.batch("a", List.of(new Record(1, T0, new byte[2000]))))
+            .setBatch(
+                FrameCodec.batch(
+                    "a",
+                    List.of(
+                        new Record(1, T0, new byte[1024 * 1024]),
+                        new Record(2, T0, new byte[1024 * 1024]))))
             .build());
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.FRAME_TOO_LARGE);

@@ -370,18 +370,31 @@ class EdgeSyncEngineTest {
   }
 
   @Test
-  void ackForNeverSentSequence_isErrorFrameAndDisconnect() {
+  void ackBeyondAnythingAppended_isErrorFrameAndDisconnect() {
     outbox.append("a", 30);
     connectAndWelcome(cp());
     io.take(); // 1..10, 11..20
 
-    ack("a", 21);
+    ack("a", 31);
 
-    assertThat(io.take())
-        .containsExactly("error PROTOCOL_VIOLATION fatal: Ack for a up to 21 which was never sent");
-    assertThat(io.disconnects).containsExactly("Ack for a up to 21 which was never sent");
+    String message = "Ack for a up to 31 which is beyond anything appended";
+    assertThat(io.take()).containsExactly("error PROTOCOL_VIOLATION fatal: " + message);
+    assertThat(io.disconnects).containsExactly(message);
     assertThat(outbox.acked("a")).isZero();
-    assertThat(engine.lastError()).isEqualTo("Ack for a up to 21 which was never sent");
+    assertThat(engine.lastError()).isEqualTo(message);
+  }
+
+  @Test
+  void ackAheadOfThisSession_earlierSessionCommitLandedLate_resumesAfterIt() {
+    outbox.append("a", 30);
+    connectAndWelcome(cp());
+    io.take(); // 1..10, 11..20 in flight
+
+    ack("a", 25); // an older session's batch 21..25 was committed after our Welcome
+
+    assertThat(outbox.acked("a")).isEqualTo(25);
+    assertThat(io.disconnects).isEmpty();
+    assertThat(io.take()).containsExactly("batch a 26..30"); // not 21..30 again
   }
 
   @Test
@@ -392,7 +405,7 @@ class EdgeSyncEngineTest {
 
     assertThat(io.take())
         .containsExactly(
-            "error PROTOCOL_VIOLATION fatal: Ack for nope up to 1 which was never sent");
+            "error PROTOCOL_VIOLATION fatal: Ack for nope up to 1 which is beyond anything appended");
     assertThat(io.disconnects).hasSize(1);
   }
 

@@ -11,10 +11,10 @@ class ServerConfigTest {
   void validConfigLoads() {
     ServerConfig c =
         ServerConfig.fromYaml(
-            "server: {port: 9000, data_dir: /tmp/x, unknown_devices: reject, max_frame_bytes: 65536}");
+            "server: {port: 9000, data_dir: /tmp/x, unknown_devices: reject, max_frame_bytes: 2097152}");
     assertThat(c.port()).isEqualTo(9000);
     assertThat(c.policy().autoRegister()).isFalse();
-    assertThat(c.policy().maxFrameBytes()).isEqualTo(65536);
+    assertThat(c.policy().maxFrameBytes()).isEqualTo(2097152);
   }
 
   @Test
@@ -31,5 +31,12 @@ class ServerConfigTest {
     assertThatThrownBy(() -> ServerConfig.fromYaml("server: {max_frame_bytes: big}"))
         .hasMessageContaining("expected an integer (bytes)")
         .hasMessageContaining("\"big\" (a string)");
+  }
+
+  @Test
+  void duplicateKey_isAnErrorNotASilentOverride() {
+    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {port: 1}\nserver: {port: 2}\n"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("Duplicate field 'server'");
   }
 }
