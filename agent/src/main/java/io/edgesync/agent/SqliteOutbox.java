@@ -72,6 +72,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private long lastExpiryCheckMs;
   private long rejectedRecords;
 
+  private final String storeId;
   private final PreparedStatement insertChunk;
   private final PreparedStatement upsertStream;
 
@@ -116,6 +117,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     for (String declared : priorities.keySet()) {
       counterFor(declared);
     }
+    storeId = loadOrCreateStoreId();
     loadCounters();
     for (Counters c : counters.values()) {
       saveStream(c);
@@ -188,6 +190,11 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   // ---------------------------------------------------------------- Outbox (sync loop thread)
+
+  @Override
+  public String storeId() {
+    return storeId;
+  }
 
   @Override
   public List<StreamState> streams() {
@@ -914,6 +921,22 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private Counters counterFor(String stream) {
     return counters.computeIfAbsent(
         stream, s -> new Counters(s, priorities.getOrDefault(s, defaultPriority)));
+  }
+
+  private String loadOrCreateStoreId() throws SQLException {
+    try (Statement st = db.createStatement();
+        ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key='store_id'")) {
+      if (rs.next()) {
+        return rs.getString(1);
+      }
+    }
+    String id = java.util.UUID.randomUUID().toString();
+    try (PreparedStatement ps =
+        db.prepareStatement("INSERT INTO meta(key, value) VALUES ('store_id', ?)")) {
+      ps.setString(1, id);
+      ps.executeUpdate();
+    }
+    return id;
   }
 
   private void loadCounters() throws SQLException {

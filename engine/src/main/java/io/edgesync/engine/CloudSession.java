@@ -138,6 +138,17 @@ public final class CloudSession {
       }
       store.registerDevice(hello.getDeviceId(), nowMs);
     }
+    if (!hello.getStoreId().isEmpty()) {
+      String bound = store.bindStore(hello.getDeviceId(), hello.getStoreId());
+      if (!bound.equals(hello.getStoreId())) {
+        throw new ProtocolException(
+            ErrorCode.STORE_MISMATCH,
+            "device '" + hello.getDeviceId() + "' connected with outbox store " + hello.getStoreId()
+                + " but its data in the cloud came from store " + bound
+                + "; a reset store restarts sequences at 1 and would collide. Restore the"
+                + " device's store, or give the device a new id");
+      }
+    }
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
     state = State.ACTIVE;

@@ -23,6 +23,12 @@ public interface CloudStore extends AutoCloseable {
   /** Registers a device (idempotent: an existing registration is returned unchanged). */
   Device registerDevice(String deviceId, long nowMs);
 
+  /**
+   * Binds the device to the edge store its sequences come from, if it is not bound yet, and
+   * returns the bound store id (which differs from {@code storeId} if another store came first).
+   */
+  String bindStore(String deviceId, String storeId);
+
   /** Updates a device's last-seen time. */
   void touchDevice(String deviceId, long nowMs);
 

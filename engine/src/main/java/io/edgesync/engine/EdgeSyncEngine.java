@@ -172,7 +172,8 @@ public final class EdgeSyncEngine {
         Hello.newBuilder()
             .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
             .setDeviceId(policy.deviceId())
-            .setAgentVersion(policy.agentVersion());
+            .setAgentVersion(policy.agentVersion())
+            .setStoreId(outbox.storeId());
     for (Outbox.StreamState s : outbox.streams()) {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));

@@ -11,6 +11,9 @@ import java.util.List;
  * before returning.
  */
 public interface Outbox {
+  /** The random id this outbox was created with (sent in Hello). */
+  String storeId();
+
   /** All streams with their counters, in send order: priority ascending, then name. */
   List<StreamState> streams();
 

@@ -129,6 +129,34 @@ class CloudSessionTest {
 
   // ---------------------------------------------------------------- handshake
 
+  private static Frame helloFromStore(String storeId) {
+    Frame h = hello(1, DEVICE);
+    return h.toBuilder().setHello(h.getHello().toBuilder().setStoreId(storeId)).build();
+  }
+
+  @Test
+  void sameStoreReconnects_butAResetStoreIsRefusedAsStoreMismatch() {
+    receive(helloFromStore("store-A"));
+    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    receive(batch("a", 1, 3));
+    String before = store.snapshot();
+
+    session = null; // a new connection of the same device and store
+    receive(helloFromStore("store-A"));
+    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+
+    session = null; // the device's store was wiped: sequences would restart at 1
+    io.frames.clear();
+    io.closes.clear();
+    receive(helloFromStore("store-B"));
+    assertClosedWith(
+        ErrorCode.STORE_MISMATCH,
+        "device '" + DEVICE + "' connected with outbox store store-B but its data in the cloud"
+            + " came from store store-A; a reset store restarts sequences at 1 and would collide."
+            + " Restore the device's store, or give the device a new id");
+    assertThat(store.snapshot()).isEqualTo(before);
+  }
+
   @Test
   void hello_isAnsweredWithWelcomeCarryingTheStoredCheckpoints() throws Exception {
     store.registerDevice(DEVICE, T0 - 1_000);

@@ -63,6 +63,13 @@ final class InMemoryCloudStore implements CloudStore {
     return sb.toString();
   }
 
+  private final Map<String, String> stores = new java.util.HashMap<>();
+
+  @Override
+  public synchronized String bindStore(String deviceId, String storeId) {
+    return stores.computeIfAbsent(deviceId, d -> storeId);
+  }
+
   @Override
   public synchronized Optional<Device> device(String deviceId) {
     return Optional.ofNullable(devices.get(deviceId));

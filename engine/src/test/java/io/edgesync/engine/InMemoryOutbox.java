@@ -19,6 +19,11 @@ import java.util.TreeMap;
  * Records every {@link #acknowledge} and {@link #markNotRetained} call. Not thread safe.
  */
 final class InMemoryOutbox implements Outbox {
+  @Override
+  public String storeId() {
+    return "in-memory-store";
+  }
+
   private final Clock clock;
   private final Map<String, StreamData> streams = new LinkedHashMap<>();
   final List<String> acknowledgeCalls = new ArrayList<>();

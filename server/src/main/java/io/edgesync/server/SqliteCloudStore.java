@@ -103,6 +103,28 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   @Override
+  public synchronized String bindStore(String deviceId, String storeId) {
+    try (PreparedStatement ps =
+        db.prepareStatement("UPDATE devices SET store_id=? WHERE id=? AND store_id IS NULL")) {
+      ps.setString(1, storeId);
+      ps.setString(2, deviceId);
+      ps.executeUpdate();
+      db.commit();
+    } catch (SQLException e) {
+      rollback();
+      throw failure("binding device " + deviceId + " to its store", e);
+    }
+    try (PreparedStatement ps = db.prepareStatement("SELECT store_id FROM devices WHERE id=?")) {
+      ps.setString(1, deviceId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getString(1) != null ? rs.getString(1) : storeId;
+      }
+    } catch (SQLException e) {
+      throw failure("reading the store of device " + deviceId, e);
+    }
+  }
+
+  @Override
   public synchronized void touchDevice(String deviceId, long nowMs) {
     try (PreparedStatement ps =
         db.prepareStatement("UPDATE devices SET last_seen_ms=? WHERE id=?")) {

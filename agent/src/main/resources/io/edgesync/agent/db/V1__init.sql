@@ -1,4 +1,9 @@
 -- Edge outbox, schema version 1.
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,                -- 'store_id': random id of this outbox, sent in Hello
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE streams (
   name            TEXT PRIMARY KEY,
   last_seq        INTEGER NOT NULL,   -- last sequence assigned (0 = none)

@@ -2,7 +2,8 @@
 CREATE TABLE devices (
   id                TEXT PRIMARY KEY,
   registered_at_ms  INTEGER NOT NULL,
-  last_seen_ms      INTEGER NOT NULL
+  last_seen_ms      INTEGER NOT NULL,
+  store_id          TEXT                -- the edge outbox its sequences come from (Hello.store_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE streams (
