@@ -43,7 +43,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "Records per second per device (default 500)")
   int rate;
 
-  @Option(names = "--seconds", defaultValue = "20", description = "Seconds of appending (default 20)")
+  @Option(
+      names = "--seconds",
+      defaultValue = "20",
+      description = "Seconds of appending (default 20)")
   int seconds;
 
   @Option(
@@ -70,7 +73,8 @@ final class DemoCommand implements Callable<Integer> {
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("edgesync-demo");
     SyncServer server =
         SyncServer.start(
-            new ServerConfig("127.0.0.1", 0, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()));
+            new ServerConfig(
+                "127.0.0.1", 0, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()));
     TcpRelay link = new TcpRelay(server.port());
     List<EdgeAgent> agents = new ArrayList<>();
     AtomicLongArray appended = new AtomicLongArray(devices);
@@ -90,7 +94,8 @@ final class DemoCommand implements Callable<Integer> {
       long start = System.nanoTime();
       for (int d = 0; d < devices; d++) {
         int index = d;
-        Thread t = new Thread(() -> produce(agents.get(index), index, appended, start), "demo-producer");
+        Thread t =
+            new Thread(() -> produce(agents.get(index), index, appended, start), "demo-producer");
         t.start();
         producers.add(t);
       }
@@ -131,9 +136,26 @@ final class DemoCommand implements Callable<Integer> {
 
   private static SyncPolicy demoPolicy(SyncPolicy d) {
     return new SyncPolicy(
-        d.deviceId(), d.agentVersion(), true, 100, false, d.intervalMs(), 2_000, 256 * 1024, 500,
-        d.maxBatchRecords(), d.maxBatchBytes(), d.maxInFlightBatches(), d.maxInFlightBytes(),
-        1_000, 3_000, 2_000, 2_000, 200, 2_000, 2.0);
+        d.deviceId(),
+        d.agentVersion(),
+        true,
+        100,
+        false,
+        d.intervalMs(),
+        2_000,
+        256 * 1024,
+        500,
+        d.maxBatchRecords(),
+        d.maxBatchBytes(),
+        d.maxInFlightBatches(),
+        d.maxInFlightBytes(),
+        1_000,
+        3_000,
+        2_000,
+        2_000,
+        200,
+        2_000,
+        2.0);
   }
 
   private void produce(EdgeAgent agent, int index, AtomicLongArray appended, long start) {
@@ -148,7 +170,10 @@ final class DemoCommand implements Callable<Integer> {
             String.format(
                     Locale.ROOT,
                     "{\"n\":%d,\"sensor\":\"temp-%d\",\"t\":%.2f,\"rh\":%.1f,\"ts\":%d}",
-                    seq, index, 20 + (seq % 50) / 10.0, 40 + (seq % 30) / 2.0,
+                    seq,
+                    index,
+                    20 + (seq % 50) / 10.0,
+                    40 + (seq % 30) / 2.0,
                     System.currentTimeMillis())
                 .getBytes(UTF_8));
       }
@@ -168,7 +193,11 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static void progress(
-      double t, TcpRelay link, List<EdgeAgent> agents, AtomicLongArray appended, SyncServer server) {
+      double t,
+      TcpRelay link,
+      List<EdgeAgent> agents,
+      AtomicLongArray appended,
+      SyncServer server) {
     long sum = 0;
     for (int i = 0; i < appended.length(); i++) {
       sum += appended.get(i);
@@ -254,8 +283,13 @@ final class DemoCommand implements Callable<Integer> {
     System.out.printf(
         "%nrecords appended (acknowledged) = %,d%nrecords stored in the cloud     = %,d%n"
             + "duplicates = %d, lost = %d, out of order = %d%n%s%n",
-        totalAppended, totalStored, duplicates, lost, outOfOrder,
-        ok ? "PASS: every acknowledged record reached the cloud exactly once, in order."
+        totalAppended,
+        totalStored,
+        duplicates,
+        lost,
+        outOfOrder,
+        ok
+            ? "PASS: every acknowledged record reached the cloud exactly once, in order."
             : "FAIL: see the table above.");
     return ok ? 0 : 1;
   }

@@ -22,7 +22,9 @@ final class ServerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     ServerConfig c =
-        config != null ? ServerConfig.load(config) : ServerConfig.defaults(Path.of("edgesync-data/cloud"));
+        config != null
+            ? ServerConfig.load(config)
+            : ServerConfig.defaults(Path.of("edgesync-data/cloud"));
     if (port != null) {
       c = c.withPort(port);
     }

@@ -9,9 +9,9 @@ import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * An agent in its own JVM for crash tests. Args: deviceId serverUrl dataDir mode. Mode
- * "append": appends records forever, printing "ACK seq" after each append returned (i.e. was
- * durable). Mode "drain": only syncs. Prints "READY" once open.
+ * An agent in its own JVM for crash tests. Args: deviceId serverUrl dataDir mode. Mode "append":
+ * appends records forever, printing "ACK seq" after each append returned (i.e. was durable). Mode
+ * "drain": only syncs. Prints "READY" once open.
  */
 public final class AgentChild {
   public static void main(String[] args) throws Exception {
@@ -21,11 +21,12 @@ public final class AgentChild {
     System.out.println("READY");
     System.out.flush();
     if (args[3].equals("append")) {
-      long last = agent.status().streams().stream()
-          .filter(s -> s.name().equals("telemetry"))
-          .mapToLong(s -> s.lastSequence())
-          .findFirst()
-          .orElse(0);
+      long last =
+          agent.status().streams().stream()
+              .filter(s -> s.name().equals("telemetry"))
+              .mapToLong(s -> s.lastSequence())
+              .findFirst()
+              .orElse(0);
       for (long n = last + 1; ; n++) {
         AppendResult r = agent.append("telemetry", ("{\"seq\":" + n + "}").getBytes(UTF_8));
         System.out.println("ACK " + r.firstSequence());

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent JVM is killed with SIGKILL mid-append, several times, and restarted: every append
- * it acknowledged is in the cloud, none twice, in order.
+ * The agent JVM is killed with SIGKILL mid-append, several times, and restarted: every append it
+ * acknowledged is in the cloud, none twice, in order.
  */
 @Tag("slow")
 class AgentKillTest {
@@ -34,11 +34,13 @@ class AgentKillTest {
     SplittableRandom random = new SplittableRandom(42);
     try (SyncServer server =
         SyncServer.start(
-            new ServerConfig("127.0.0.1", 0, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()))) {
+            new ServerConfig(
+                "127.0.0.1", 0, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()))) {
       long maxAcked = 0;
       for (int kill = 0; kill < KILLS; kill++) {
         Process child = startChild(server.syncUrl(), "append");
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), UTF_8));
+        BufferedReader out =
+            new BufferedReader(new InputStreamReader(child.getInputStream(), UTF_8));
         assertThat(out.readLine()).isEqualTo("READY");
         int acksBeforeKill = 200 + random.nextInt(800);
         for (int i = 0; i < acksBeforeKill; i++) {
@@ -68,7 +70,10 @@ class AgentKillTest {
         long expected = maxAcked;
         await()
             .atMost(Duration.ofSeconds(30))
-            .until(() -> server.store().checkpoints("dev-kill").getOrDefault("telemetry", 0L) >= expected);
+            .until(
+                () ->
+                    server.store().checkpoints("dev-kill").getOrDefault("telemetry", 0L)
+                        >= expected);
       } finally {
         drain.destroyForcibly();
         drain.waitFor(10, TimeUnit.SECONDS);
@@ -93,8 +98,14 @@ class AgentKillTest {
   private Process startChild(String url, String mode) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     return new ProcessBuilder(
-            java, "-cp", System.getProperty("java.class.path"), AgentChild.class.getName(),
-            "dev-kill", url, dir.resolve("edge").toString(), mode)
+            java,
+            "-cp",
+            System.getProperty("java.class.path"),
+            AgentChild.class.getName(),
+            "dev-kill",
+            url,
+            dir.resolve("edge").toString(),
+            mode)
         .redirectError(dir.resolve("child-" + mode + "-" + System.nanoTime() + ".log").toFile())
         .start();
   }

@@ -17,8 +17,7 @@ class CliTest {
   @Test
   void agentWithInvalidConfig_exitsWithAnErrorNamingTheKey() throws Exception {
     Path config = dir.resolve("agent.yaml");
-    Files.writeString(
-        config, "device: {id: gw-1}\nsync:\n  offline:\n    queue_max_size: lots\n");
+    Files.writeString(config, "device: {id: gw-1}\nsync:\n  offline:\n    queue_max_size: lots\n");
     PrintStream originalErr = System.err;
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code;
@@ -38,8 +37,17 @@ class CliTest {
   void demo_shortRun_passesItsOwnCheck() {
     int code =
         Main.run(
-            "demo", "--devices", "2", "--rate", "300", "--seconds", "4", "--outage-at", "1",
-            "--outage-seconds", "2");
+            "demo",
+            "--devices",
+            "2",
+            "--rate",
+            "300",
+            "--seconds",
+            "4",
+            "--outage-at",
+            "1",
+            "--outage-seconds",
+            "2");
     assertThat(code).isZero();
   }
 }

@@ -36,8 +36,12 @@ class OverflowGapTest {
     }
     AgentConfig base =
         Testbed.fastSync(
-            AgentConfig.simple("dev-overflow", URI.create("ws://127.0.0.1:" + port + "/v1/sync"), dir.resolve("edge")));
-    AgentConfig config = base.withOutbox(base.outbox().withQueue(100, 1L << 30, OverflowPolicy.DROP_OLDEST));
+            AgentConfig.simple(
+                "dev-overflow",
+                URI.create("ws://127.0.0.1:" + port + "/v1/sync"),
+                dir.resolve("edge")));
+    AgentConfig config =
+        base.withOutbox(base.outbox().withQueue(100, 1L << 30, OverflowPolicy.DROP_OLDEST));
     try (EdgeAgent agent = EdgeAgent.open(config)) {
       for (int i = 1; i <= 250; i++) {
         agent.append("sensor_data", ("{\"i\":" + i + "}").getBytes(UTF_8));
@@ -49,11 +53,16 @@ class OverflowGapTest {
       assertThat(dropped.reason()).contains("queue was full");
 
       try (SyncServer server =
-          SyncServer.start(new ServerConfig("127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()))) {
+          SyncServer.start(
+              new ServerConfig(
+                  "127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()))) {
         agent.syncNow();
         await()
             .atMost(Duration.ofSeconds(20))
-            .until(() -> agent.operationStatus("sensor_data/250").state() == OperationStatus.State.SYNCED);
+            .until(
+                () ->
+                    agent.operationStatus("sensor_data/250").state()
+                        == OperationStatus.State.SYNCED);
 
         JsonNode device = get(port, "/api/v1/devices/dev-overflow");
         JsonNode stream = device.get("streams").get(0);
@@ -66,7 +75,8 @@ class OverflowGapTest {
         assertThat(gap.get("lastSequence").asLong()).isEqualTo(150);
         assertThat(gap.get("reason").asText()).isEqualTo("queue_full");
 
-        JsonNode records = get(port, "/api/v1/devices/dev-overflow/streams/sensor_data?after=0&limit=5");
+        JsonNode records =
+            get(port, "/api/v1/devices/dev-overflow/streams/sensor_data?after=0&limit=5");
         assertThat(records.get("records").get(0).get("sequence").asLong()).isEqualTo(151);
         assertThat(records.get("records").get(0).get("payload").get("i").asInt()).isEqualTo(151);
         assertThat(records.get("records")).hasSize(5);

@@ -50,13 +50,18 @@ class ServerBadInputTest {
     server =
         SyncServer.start(
             new ServerConfig(
-                "127.0.0.1", 0, dir.resolve("cloud"),
-                new ServerPolicy(d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));
+                "127.0.0.1",
+                0,
+                dir.resolve("cloud"),
+                new ServerPolicy(
+                    d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));
     server.store().registerDevice("good-device", 0);
     server.store().registerDevice("bad-device", 0);
     goodAgent =
         EdgeAgent.open(
-            Testbed.fastSync(AgentConfig.simple("good-device", URI.create(server.syncUrl()), dir.resolve("edge"))));
+            Testbed.fastSync(
+                AgentConfig.simple(
+                    "good-device", URI.create(server.syncUrl()), dir.resolve("edge"))));
   }
 
   @AfterEach
@@ -67,22 +72,32 @@ class ServerBadInputTest {
 
   @Test
   void garbageBytes_malformedFrame() throws Exception {
-    assertRejected(new byte[] {(byte) 0xff, 0x01, 0x02, 0x03}, ErrorCode.MALFORMED_FRAME, "not a valid protobuf");
+    assertRejected(
+        new byte[] {(byte) 0xff, 0x01, 0x02, 0x03},
+        ErrorCode.MALFORMED_FRAME,
+        "not a valid protobuf");
   }
 
   @Test
   void oversizedFrame_frameTooLarge() throws Exception {
-    assertRejected(new byte[MAX_FRAME_BYTES + 1], ErrorCode.FRAME_TOO_LARGE, "exceeds the maximum of " + MAX_FRAME_BYTES);
+    assertRejected(
+        new byte[MAX_FRAME_BYTES + 1],
+        ErrorCode.FRAME_TOO_LARGE,
+        "exceeds the maximum of " + MAX_FRAME_BYTES);
   }
 
   @Test
   void unknownProtocolVersion_rejected() throws Exception {
-    assertRejected(hello("bad-device", 99), ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, "protocol version 99");
+    assertRejected(
+        hello("bad-device", 99), ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, "protocol version 99");
   }
 
   @Test
   void unknownDevice_rejectedWhenAutoRegisterIsOff() throws Exception {
-    assertRejected(hello("stranger", ProtocolLimits.PROTOCOL_VERSION), ErrorCode.UNKNOWN_DEVICE, "'stranger' is not registered");
+    assertRejected(
+        hello("stranger", ProtocolLimits.PROTOCOL_VERSION),
+        ErrorCode.UNKNOWN_DEVICE,
+        "'stranger' is not registered");
     assertThat(server.store().device("stranger")).isEmpty();
   }
 
@@ -99,7 +114,8 @@ class ServerBadInputTest {
     c.send(batch("s", 5, "{\"x\":1}"));
     Frame error = c.next();
     assertThat(error.getError().getCode()).isEqualTo(ErrorCode.PROTOCOL_VIOLATION);
-    assertThat(error.getError().getMessage()).contains("continues at sequence 1 but the frame starts at 5");
+    assertThat(error.getError().getMessage())
+        .contains("continues at sequence 1 but the frame starts at 5");
     assertThat(server.store().checkpoints("bad-device")).isEmpty();
     assertGoodDeviceStillServed();
   }
@@ -109,17 +125,25 @@ class ServerBadInputTest {
     HttpClient http = HttpClient.newHttpClient();
     String base = "http://127.0.0.1:" + server.port();
     HttpResponse<String> r =
-        http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/nobody")).build(), HttpResponse.BodyHandlers.ofString());
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/nobody")).build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(404);
     assertThat(r.body()).contains("unknown device 'nobody'");
-    r = http.send(
-        HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/good-device/streams/s?after=abc")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    r =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(base + "/api/v1/devices/good-device/streams/s?after=abc"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("'after' must be an integer, was 'abc'");
-    r = http.send(
-        HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/good-device/streams/s?limit=999999")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    r =
+        http.send(
+            HttpRequest.newBuilder(
+                    URI.create(base + "/api/v1/devices/good-device/streams/s?limit=999999"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("'limit' must be in 1..10000");
   }
@@ -146,7 +170,9 @@ class ServerBadInputTest {
 
   private static byte[] hello(String device, int version) {
     return FrameCodec.encode(
-        Frame.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(version).setDeviceId(device)).build());
+        Frame.newBuilder()
+            .setHello(Hello.newBuilder().setProtocolVersion(version).setDeviceId(device))
+            .build());
   }
 
   private static byte[] batch(String stream, long first, String json) {
@@ -158,20 +184,29 @@ class ServerBadInputTest {
     return FrameCodec.encode(
         Frame.newBuilder()
             .setBatch(
-                RecordBatch.newBuilder().setStream(stream).setFirstSequence(first).setCount(1).setPayload(ByteString.copyFrom(layout)))
+                RecordBatch.newBuilder()
+                    .setStream(stream)
+                    .setFirstSequence(first)
+                    .setCount(1)
+                    .setPayload(ByteString.copyFrom(layout)))
             .build());
   }
 
   /** A bare WebSocket client that sends raw bytes and collects whole frames. */
   static final class RawClient implements WebSocket.Listener {
-    final java.util.concurrent.LinkedBlockingQueue<byte[]> frames = new java.util.concurrent.LinkedBlockingQueue<>();
+    final java.util.concurrent.LinkedBlockingQueue<byte[]> frames =
+        new java.util.concurrent.LinkedBlockingQueue<>();
     final CompletableFuture<Boolean> closed = new CompletableFuture<>();
     private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
     WebSocket ws;
 
     static RawClient connect(String url) throws Exception {
       RawClient c = new RawClient();
-      c.ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create(url), c).get(5, TimeUnit.SECONDS);
+      c.ws =
+          HttpClient.newHttpClient()
+              .newWebSocketBuilder()
+              .buildAsync(URI.create(url), c)
+              .get(5, TimeUnit.SECONDS);
       return c;
     }
 

@@ -29,14 +29,17 @@ class ServerRestartTest {
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
-    ServerConfig config = new ServerConfig("127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy());
+    ServerConfig config =
+        new ServerConfig(
+            "127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy());
     SyncServer server = SyncServer.start(config);
     AtomicLong appended = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
     try (EdgeAgent agent =
         EdgeAgent.open(
             Testbed.fastSync(
-                AgentConfig.simple("dev-restart", URI.create(server.syncUrl()), dir.resolve("edge"))))) {
+                AgentConfig.simple(
+                    "dev-restart", URI.create(server.syncUrl()), dir.resolve("edge"))))) {
       Thread producer =
           new Thread(
               () -> {
@@ -68,7 +71,9 @@ class ServerRestartTest {
       SyncServer restarted = server;
       await()
           .atMost(Duration.ofSeconds(30))
-          .until(() -> restarted.store().checkpoints("dev-restart").getOrDefault("events", 0L) == total);
+          .until(
+              () ->
+                  restarted.store().checkpoints("dev-restart").getOrDefault("events", 0L) == total);
 
       List<Record> stored = restarted.store().read("dev-restart", "events", 0, (int) total + 10);
       assertThat(stored).hasSize((int) total);

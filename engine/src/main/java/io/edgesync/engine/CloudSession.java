@@ -143,8 +143,12 @@ public final class CloudSession {
       if (!bound.equals(hello.getStoreId())) {
         throw new ProtocolException(
             ErrorCode.STORE_MISMATCH,
-            "device '" + hello.getDeviceId() + "' connected with outbox store " + hello.getStoreId()
-                + " but its data in the cloud came from store " + bound
+            "device '"
+                + hello.getDeviceId()
+                + "' connected with outbox store "
+                + hello.getStoreId()
+                + " but its data in the cloud came from store "
+                + bound
                 + "; a reset store restarts sequences at 1 and would collide. Restore the"
                 + " device's store, or give the device a new id");
       }

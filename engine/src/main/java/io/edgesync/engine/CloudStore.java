@@ -24,8 +24,8 @@ public interface CloudStore extends AutoCloseable {
   Device registerDevice(String deviceId, long nowMs);
 
   /**
-   * Binds the device to the edge store its sequences come from, if it is not bound yet, and
-   * returns the bound store id (which differs from {@code storeId} if another store came first).
+   * Binds the device to the edge store its sequences come from, if it is not bound yet, and returns
+   * the bound store id (which differs from {@code storeId} if another store came first).
    */
   String bindStore(String deviceId, String storeId);
 

@@ -404,7 +404,10 @@ public final class EdgeSyncEngine {
     }
     if (next == null || ack.getSequence() > last) {
       violation(
-          "Ack for " + ack.getStream() + " up to " + ack.getSequence()
+          "Ack for "
+              + ack.getStream()
+              + " up to "
+              + ack.getSequence()
               + " which is beyond anything appended");
       return;
     }

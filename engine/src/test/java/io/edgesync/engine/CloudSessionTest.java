@@ -151,7 +151,9 @@ class CloudSessionTest {
     receive(helloFromStore("store-B"));
     assertClosedWith(
         ErrorCode.STORE_MISMATCH,
-        "device '" + DEVICE + "' connected with outbox store store-B but its data in the cloud"
+        "device '"
+            + DEVICE
+            + "' connected with outbox store store-B but its data in the cloud"
             + " came from store store-A; a reset store restarts sequences at 1 and would collide."
             + " Restore the device's store, or give the device a new id");
     assertThat(store.snapshot()).isEqualTo(before);

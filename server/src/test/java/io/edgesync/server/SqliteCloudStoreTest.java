@@ -31,8 +31,9 @@ class SqliteCloudStoreTest {
       assertThat(store.commitRecords("d", "s", records(1, 10), 0)).isEqualTo(10);
       assertThat(store.commitRecords("d", "s", records(6, 10), 0)).isEqualTo(15);
       List<Record> all = store.read("d", "s", 0, 100);
-      assertThat(all).extracting(Record::sequence).containsExactly(
-          1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L, 15L);
+      assertThat(all)
+          .extracting(Record::sequence)
+          .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L, 15L);
       assertThat(store.streams("d").get(0).records()).isEqualTo(15);
     }
   }
@@ -53,10 +54,14 @@ class SqliteCloudStoreTest {
   void gapAdvancesTheCheckpoint_andReadsSkipIt() throws Exception {
     try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
       store.commitRecords("d", "s", records(1, 2), 0);
-      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6)).isEqualTo(7);
-      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6)).isEqualTo(7);
+      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6))
+          .isEqualTo(7);
+      assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6))
+          .isEqualTo(7);
       store.commitRecords("d", "s", records(8, 2), 0);
-      assertThat(store.read("d", "s", 0, 100)).extracting(Record::sequence).containsExactly(1L, 2L, 8L, 9L);
+      assertThat(store.read("d", "s", 0, 100))
+          .extracting(Record::sequence)
+          .containsExactly(1L, 2L, 8L, 9L);
       assertThat(store.read("d", "s", 2, 1)).extracting(Record::sequence).containsExactly(8L);
       assertThat(store.gaps("d", "s")).hasSize(1);
       assertThat(store.streams("d").get(0).droppedRecords()).isEqualTo(5);
@@ -72,7 +77,8 @@ class SqliteCloudStoreTest {
     try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
       assertThat(store.checkpoints("d")).containsEntry("s", 4L);
       assertThat(store.device("d")).isPresent();
-      assertThat(new String(store.read("d", "s", 3, 10).get(0).payload(), UTF_8)).isEqualTo("{\"n\":4}");
+      assertThat(new String(store.read("d", "s", 3, 10).get(0).payload(), UTF_8))
+          .isEqualTo("{\"n\":4}");
     }
   }
 }

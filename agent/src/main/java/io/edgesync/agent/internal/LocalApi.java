@@ -203,7 +203,8 @@ public final class LocalApi implements AutoCloseable {
     }
     String host = ex.getRequestHeaders().getFirst("Host");
     if (host != null) {
-      String name = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
+      String name =
+          host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
       if (!name.equals("localhost") && !name.equals("127.0.0.1") && !name.equals("[::1]")) {
         throw new HttpError(403, "Host '" + host + "' is not a loopback name");
       }

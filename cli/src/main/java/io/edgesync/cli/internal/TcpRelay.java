@@ -11,9 +11,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A TCP relay between devices and the server whose link can be cut and healed: the demo's
- * stand-in for a flaky uplink. While cut, open connections are reset and new ones are closed at
- * once. Thread safe; one thread per direction per connection (demo scale).
+ * A TCP relay between devices and the server whose link can be cut and healed: the demo's stand-in
+ * for a flaky uplink. While cut, open connections are reset and new ones are closed at once. Thread
+ * safe; one thread per direction per connection (demo scale).
  */
 public final class TcpRelay implements AutoCloseable {
   private final ServerSocket listener;
