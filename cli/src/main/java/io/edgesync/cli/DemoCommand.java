@@ -135,27 +135,8 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static SyncPolicy demoPolicy(SyncPolicy d) {
-    return new SyncPolicy(
-        d.deviceId(),
-        d.agentVersion(),
-        true,
-        100,
-        false,
-        d.intervalMs(),
-        2_000,
-        256 * 1024,
-        500,
-        d.maxBatchRecords(),
-        d.maxBatchBytes(),
-        d.maxInFlightBatches(),
-        d.maxInFlightBytes(),
-        1_000,
-        3_000,
-        2_000,
-        2_000,
-        200,
-        2_000,
-        2.0);
+    return d.withTriggers(true, 100, false, d.intervalMs(), 2_000, 256 * 1024, 500)
+        .withLiveness(1_000, 3_000, 2_000, 2_000, 200, 2_000);
   }
 
   private void produce(EdgeAgent agent, int index, AtomicLongArray appended, long start) {

@@ -87,6 +87,95 @@ public record SyncPolicy(
         2.0);
   }
 
+  /** The same policy with other triggers. */
+  public SyncPolicy withTriggers(
+      boolean eventDriven,
+      long debounceMs,
+      boolean scheduled,
+      long intervalMs,
+      long batchMinRecords,
+      long batchMinBytes,
+      long batchMaxAgeMs) {
+    return new SyncPolicy(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier);
+  }
+
+  /** The same policy with other batch and window sizes. */
+  public SyncPolicy withBatching(
+      int maxBatchRecords, long maxBatchBytes, int maxInFlightBatches, long maxInFlightBytes) {
+    return new SyncPolicy(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier);
+  }
+
+  /** The same policy with other liveness timing: heartbeats, timeouts and reconnect backoff. */
+  public SyncPolicy withLiveness(
+      long heartbeatIntervalMs,
+      long heartbeatTimeoutMs,
+      long connectTimeoutMs,
+      long handshakeTimeoutMs,
+      long backoffInitialMs,
+      long backoffMaxMs) {
+    return new SyncPolicy(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier);
+  }
+
   private static void requirePositive(String name, long value) {
     if (value <= 0) {
       throw new IllegalArgumentException(name + " must be > 0, was " + value);
