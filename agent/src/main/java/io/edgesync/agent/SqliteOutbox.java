@@ -301,9 +301,12 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         bytes += payloadBytes(stream, chunk[0], chunk[1], chunk[2], from, to);
       }
       try (PreparedStatement ps =
-          db.prepareStatement("DELETE FROM chunks WHERE stream=? AND last_seq<=?")) {
+          db.prepareStatement(
+              "DELETE FROM chunks WHERE stream=? AND first_seq<=? AND last_seq<=?")) {
+        // first_seq bounds the primary-key range, so the delete does not scan the backlog
         ps.setString(1, stream);
         ps.setLong(2, sequence);
+        ps.setLong(3, sequence);
         ps.executeUpdate();
       }
       c.ackedSeq = sequence;

@@ -1,5 +1,7 @@
 package io.edgesync.protocol;
 
+import java.util.regex.Pattern;
+
 /** Protocol constants and the hard limits both peers enforce. */
 public final class ProtocolLimits {
   /** The only protocol version this build speaks. */
@@ -23,13 +25,16 @@ public final class ProtocolLimits {
   /** Device ids: 1..128 characters of [A-Za-z0-9_.:-], starting with a letter or digit. */
   public static final String DEVICE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}";
 
+  private static final Pattern STREAM_NAME = Pattern.compile(STREAM_NAME_PATTERN);
+  private static final Pattern DEVICE_ID = Pattern.compile(DEVICE_ID_PATTERN);
+
   private ProtocolLimits() {}
 
   public static boolean isValidStreamName(String name) {
-    return name != null && name.matches(STREAM_NAME_PATTERN);
+    return name != null && STREAM_NAME.matcher(name).matches();
   }
 
   public static boolean isValidDeviceId(String id) {
-    return id != null && id.matches(DEVICE_ID_PATTERN);
+    return id != null && DEVICE_ID.matcher(id).matches();
   }
 }

@@ -13,6 +13,7 @@ CREATE TABLE streams (
 ) WITHOUT ROWID;
 
 -- Records appended in one group commit for one stream; sequences first_seq..last_seq.
+-- A rowid table on purpose: rows hold blobs of up to megabytes, which WITHOUT ROWID handles poorly.
 CREATE TABLE chunks (
   stream     TEXT    NOT NULL,
   first_seq  INTEGER NOT NULL,
@@ -22,7 +23,7 @@ CREATE TABLE chunks (
   newest_ms  INTEGER NOT NULL,        -- origin time of the last record
   data       BLOB    NOT NULL,        -- RecordLayout encoding
   PRIMARY KEY (stream, first_seq)
-) WITHOUT ROWID;
+);
 CREATE INDEX chunks_by_age ON chunks (newest_ms);
 
 -- Ranges dropped on the edge; reported to the cloud in sequence order like records.

@@ -17,7 +17,7 @@ CREATE TABLE streams (
   PRIMARY KEY (device, stream)
 ) WITHOUT ROWID;
 
--- Records as committed: one row per accepted batch, RecordLayout-encoded.
+-- Records as committed: one row per accepted batch, RecordLayout-encoded (a rowid table: large blobs).
 CREATE TABLE batches (
   device          TEXT    NOT NULL,
   stream          TEXT    NOT NULL,
@@ -26,7 +26,7 @@ CREATE TABLE batches (
   committed_at_ms INTEGER NOT NULL,
   data            BLOB    NOT NULL,
   PRIMARY KEY (device, stream, first_seq)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE gaps (
   device          TEXT    NOT NULL,

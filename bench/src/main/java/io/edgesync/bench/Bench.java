@@ -1,0 +1,343 @@
+package io.edgesync.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * edgesync scenario runners. Usage: {@code java -jar edgesync-bench.jar <scenario> [--key=value
+ * ...]}; see {@link #USAGE}. Progress goes to stderr, the result table (Markdown) to stdout.
+ */
+public final class Bench {
+  static final String USAGE =
+      """
+      usage: java -jar bench/target/edgesync-bench.jar <scenario> [--key=value ...]
+
+      scenarios:
+        ingest        durable outbox ingest: async (windowed) then sync (wait per append)
+        ingest-async  only the windowed async variant
+        ingest-sync   only the one-record-per-call synchronous variant
+        sync          preload N records offline, then time edge->cloud acked drain (loopback)
+        live          appenders write through the agent while it syncs; end-to-end acked rate
+        drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
+        fsync         how fast the data directory's disk does write+fdatasync
+        all           fsync, ingest, drain, sync, live (defaults: about 80 s in total)
+
+      common options:
+        --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
+                              each scenario uses a fresh subdirectory of it
+        --keep                keep the files afterwards
+        --threads=8           appender threads (ingest, live)
+        --record-bytes=150    JSON record size
+        --full-sync=true      outbox durability: true = synchronous=FULL (fsync per commit)
+      ingest:
+        --window=512          outstanding single-record appends per thread (async)
+        --per-call=1          records per appendAsync call (async)
+        --warmup=3 --seconds=12            async warm-up and measured seconds
+        --sync-per-call=1 --sync-warmup=2 --sync-seconds=8   the synchronous variant
+      sync / live:
+        --records=2000000     records preloaded (sync)
+        --preload-call=1024   records per append call while preloading
+        --batch-records=8192 --batch-bytes=3MiB --in-flight=4 --in-flight-bytes=64MiB
+        --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
+        --sync-warmup-records=200000  drained first by another device on the same server (JIT)
+        --sync-timeout=180    give up after this many seconds
+      """;
+
+  static final java.util.Set<String> KNOWN =
+      java.util.Set.of(
+          "dir",
+          "keep",
+          "threads",
+          "record-bytes",
+          "full-sync",
+          "max-samples",
+          "window",
+          "per-call",
+          "warmup",
+          "seconds",
+          "sync-per-call",
+          "sync-warmup",
+          "sync-seconds",
+          "fsync-seconds",
+          "records",
+          "preload-call",
+          "batch-records",
+          "batch-bytes",
+          "in-flight",
+          "in-flight-bytes",
+          "live-warmup",
+          "live-seconds",
+          "live-window",
+          "live-sample-every",
+          "sync-timeout",
+          "sync-warmup-records");
+
+  private Bench() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+      System.out.print(USAGE);
+      return;
+    }
+    String scenario = args[0];
+    Opts o;
+    try {
+      o = new Opts(args, 1);
+      o.checkKnown(KNOWN);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    boolean tempDir = o.string("dir", null) == null;
+    Path dir =
+        tempDir
+            ? Files.createTempDirectory("edgesync-bench-")
+            : Files.createDirectories(Path.of(o.string("dir", null)));
+    boolean keep = o.bool("keep", false);
+    List<String[]> rows = new ArrayList<>();
+    PrintStream out = System.out;
+    out.println("# edgesync bench: " + scenario);
+    out.println();
+    out.println(machine(dir));
+    out.println();
+    try {
+      switch (scenario) {
+        case "ingest" -> {
+          inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+          inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+        }
+        case "ingest-async" ->
+            inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+        case "ingest-sync" ->
+            inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+        case "sync" -> inDir(dir, keep, "sync", d -> sync(d, o, rows));
+        case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
+        case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
+        case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
+        case "all" -> {
+          inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
+          inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+          inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+          inDir(dir, keep, "drain", d -> drain(d, o, rows));
+          inDir(dir, keep, "sync", d -> sync(d, o, rows));
+          inDir(dir, keep, "live", d -> live(d, o, rows));
+        }
+        default -> {
+          System.err.println("unknown scenario '" + scenario + "'\n\n" + USAGE);
+          System.exit(2);
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+    } finally {
+      if (!keep && tempDir) {
+        deleteTree(dir);
+      } else if (keep) {
+        log("files kept in " + dir);
+      }
+    }
+    out.println("| scenario | target | reached | settings |");
+    out.println("|---|---|---|---|");
+    for (String[] r : rows) {
+      out.println("| " + String.join(" | ", r) + " |");
+    }
+    out.flush();
+    // Jetty/HttpClient threads may linger; the run is over.
+    System.exit(0);
+  }
+
+  private static void fsync(Path dir, Opts o, List<String[]> rows) throws Exception {
+    FsyncProbe.Result r = FsyncProbe.run(dir, o.seconds("fsync-seconds", 2));
+    rows.add(
+        new String[] {
+          "disk: write 4 KiB + fdatasync",
+          "-",
+          Stats.rate(r.fsyncsPerSecond()) + " /s; " + r.latency(),
+          "single thread"
+        });
+  }
+
+  private static void ingest(Path dir, Opts o, IngestScenario.Mode mode, List<String[]> rows)
+      throws Exception {
+    IngestScenario.Settings s = IngestScenario.settings(o, mode);
+    IngestScenario.Result r = IngestScenario.run(dir, s);
+    rows.add(
+        new String[] {
+          mode == IngestScenario.Mode.ASYNC ? "ingest, async window" : "ingest, sync per record",
+          mode == IngestScenario.Mode.ASYNC ? "≥ 150,000 records/s" : "(reference)",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s** (%.1f MB/s); append latency %s; errors %d; CPU %s of %d cores",
+              Stats.rate(r.recordsPerSecond()),
+              r.mbPerSecond(),
+              r.latency(),
+              r.errors(),
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors()),
+          s.describe() + String.format(Locale.ROOT, "; %.0f s measured", r.seconds())
+        });
+  }
+
+  private static void drain(Path dir, Opts o, List<String[]> rows) throws Exception {
+    DrainScenario.Result r = DrainScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "edge outbox drain (read + acknowledge, no network)",
+          "(ceiling for sync)",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s**; read %.2f s, acknowledge %.2f s in total; first half %s;"
+                  + " second half %s",
+              Stats.rate(r.recordsPerSecond()),
+              r.readSeconds(),
+              r.ackSeconds(),
+              r.firstHalf(),
+              r.secondHalf()),
+          String.format(Locale.ROOT, "%,d records", r.records())
+        });
+  }
+
+  private static void sync(Path dir, Opts o, List<String[]> rows) throws Exception {
+    SyncScenario.Result r = SyncScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "edge→cloud acked, preloaded backlog",
+          "≥ 220,000 records/s",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s** (edge ack durable; cloud durable: %s records/s; after the first"
+                  + " ack, %.2f s in: %s records/s), %.1f MB/s payload, %.1f MB/s wire; %,d"
+                  + " records in %.2f s; CPU %s of %d cores",
+              Stats.rate(r.edgeRecordsPerSecond()),
+              Stats.rate(r.cloudRecordsPerSecond()),
+              r.firstAckSeconds(),
+              Stats.rate(r.steadyRecordsPerSecond()),
+              r.payloadMbPerSecond(),
+              r.wireMbPerSecond(),
+              r.records(),
+              r.edgeSeconds(),
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors()),
+          String.format(
+              Locale.ROOT,
+              "%s; %d-byte records; outbox %s; %,d batches",
+              r.tuning().describe(),
+              r.recordBytes(),
+              r.chunks(),
+              r.batches())
+        });
+  }
+
+  private static void live(Path dir, Opts o, List<String[]> rows) throws Exception {
+    LiveScenario.Result r = LiveScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "edge→cloud acked, live appends",
+          "(reference)",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s acked** while appending %s records/s; backlog at stop %,d (drained"
+                  + " in %.1f s); append→cloud latency %s; CPU %s of %d cores",
+              Stats.rate(r.ackedPerSecond()),
+              Stats.rate(r.appendedPerSecond()),
+              r.backlogAtEnd(),
+              r.drainSeconds(),
+              r.endToEnd(),
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors()),
+          String.format(
+              Locale.ROOT,
+              "%d threads, window %d; %s",
+              r.threads(),
+              r.window(),
+              r.tuning().describe())
+        });
+  }
+
+  private interface Step {
+    void run(Path dir) throws Exception;
+  }
+
+  /** Runs one scenario in its own fresh subdirectory, removed afterwards unless kept. */
+  private static void inDir(Path root, boolean keep, String name, Step step) throws Exception {
+    Path d = root.resolve(name);
+    deleteTree(d);
+    Files.createDirectories(d);
+    try {
+      step.run(d);
+    } finally {
+      if (!keep) {
+        deleteTree(d);
+      }
+    }
+  }
+
+  static String machine(Path dir) {
+    StringBuilder b = new StringBuilder();
+    b.append("- CPUs available to the JVM: ")
+        .append(Runtime.getRuntime().availableProcessors())
+        .append('\n');
+    b.append("- Java: ")
+        .append(System.getProperty("java.vm.name"))
+        .append(' ')
+        .append(System.getProperty("java.runtime.version"))
+        .append(", max heap ")
+        .append(Runtime.getRuntime().maxMemory() / (1024 * 1024))
+        .append(" MiB\n");
+    b.append("- OS: ")
+        .append(System.getProperty("os.name"))
+        .append(' ')
+        .append(System.getProperty("os.version"))
+        .append(' ')
+        .append(System.getProperty("os.arch"))
+        .append('\n');
+    try {
+      FileStore fs = Files.getFileStore(dir);
+      b.append("- data dir: ")
+          .append(dir)
+          .append(" on ")
+          .append(fs.name())
+          .append(" (")
+          .append(fs.type())
+          .append(')');
+    } catch (IOException e) {
+      b.append("- data dir: ").append(dir);
+    }
+    return b.toString();
+  }
+
+  static void log(String message) {
+    System.err.println(
+        LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss", Locale.ROOT))
+            + " "
+            + message);
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException e) {
+                  // best effort
+                }
+              });
+    } catch (IOException e) {
+      // best effort
+    }
+  }
+}
