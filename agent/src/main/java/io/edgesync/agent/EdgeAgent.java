@@ -451,6 +451,7 @@ public final class EdgeAgent implements AutoCloseable {
         return;
       }
       attempt = null;
+      log.info("{}: disconnecting: {}", config.deviceId(), reason);
       if (a.connection != null) {
         a.connection.close(reason);
       }
