@@ -157,6 +157,7 @@ class ServerBadInputTest {
     assertThat(error.getError().getMessage()).contains(messagePart);
     assertThat(error.getError().getFatal()).isTrue();
     assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("server closes the session").isTrue();
+    assertThat(server.sessionsRefused()).isEqualTo(1);
     assertThat(server.store().checkpoints("bad-device")).isEmpty();
     assertGoodDeviceStillServed();
   }

@@ -48,7 +48,9 @@ public final class CloudSession {
   private State state = State.AWAIT_HELLO;
   private String deviceId;
   private long recordsCommitted;
-  private long framesReceived;
+
+  /** The stream checkpoints as this session last saw them: to count only new records. */
+  private final Map<String, Long> checkpoints = new java.util.HashMap<>();
 
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
     this.policy = policy;
@@ -61,7 +63,6 @@ public final class CloudSession {
     if (state == State.CLOSED) {
       return;
     }
-    framesReceived++;
     try {
       Frame frame = FrameCodec.decode(bytes, policy.maxFrameBytes());
       switch (frame.getBodyCase()) {
@@ -103,6 +104,7 @@ public final class CloudSession {
     return state == State.AWAIT_HELLO ? null : deviceId;
   }
 
+  /** Records this session stored (resent records the store skipped are not counted). */
   public long recordsCommitted() {
     return recordsCommitted;
   }
@@ -163,7 +165,8 @@ public final class CloudSession {
             .setMaxFrameBytes(policy.maxFrameBytes())
             .setMaxRecordsPerBatch(policy.maxRecordsPerBatch())
             .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs());
-    for (Map.Entry<String, Long> cp : new TreeMap<>(store.checkpoints(deviceId)).entrySet()) {
+    checkpoints.putAll(store.checkpoints(deviceId));
+    for (Map.Entry<String, Long> cp : new TreeMap<>(checkpoints).entrySet()) {
       welcome.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
     }
@@ -175,7 +178,10 @@ public final class CloudSession {
     requireActive("RecordBatch");
     List<Record> records = FrameCodec.records(batch, policy.maxRecordsPerBatch());
     long checkpoint = store.commitRecords(deviceId, batch.getStream(), records, nowMs);
-    recordsCommitted += records.size();
+    long before = checkpoints.getOrDefault(batch.getStream(), 0L);
+    // Records at or below the earlier checkpoint were a resend the store skipped.
+    recordsCommitted += Math.max(0, checkpoint - Math.max(before, batch.getFirstSequence() - 1));
+    checkpoints.put(batch.getStream(), Math.max(before, checkpoint));
     ack(batch.getStream(), checkpoint);
   }
 
@@ -210,6 +216,7 @@ public final class CloudSession {
             gap.getReason(),
             gap.getDroppedAtMs(),
             nowMs);
+    checkpoints.merge(gap.getStream(), checkpoint, Math::max);
     ack(gap.getStream(), checkpoint);
   }
 

@@ -333,6 +333,10 @@ class CloudSessionTest {
     assertThat(log).containsExactly("send ack a 5");
     assertThat(store.snapshot()).isEqualTo(afterFirst);
     assertThat(store.read(DEVICE, "a", 0, 100)).hasSize(5);
+    assertThat(session.recordsCommitted()).isEqualTo(5);
+
+    receive(batch("a", 3, 8)); // overlapping: only 6..8 are new
+    assertThat(session.recordsCommitted()).isEqualTo(8);
   }
 
   @Test

@@ -46,7 +46,7 @@ public final class SyncServer implements AutoCloseable {
   private final Javalin app;
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
-  private final AtomicLong framesRejected = new AtomicLong();
+  private final AtomicLong sessionsRefused = new AtomicLong();
 
   private SyncServer(ServerConfig config, CloudStore store, Clock clock) {
     this.config = config;
@@ -129,9 +129,9 @@ public final class SyncServer implements AutoCloseable {
     return sessionsByDevice.containsKey(deviceId);
   }
 
-  /** Frames refused with a protocol error since start. */
-  public long framesRejected() {
-    return framesRejected.get();
+  /** Sessions closed for a protocol error (with an Error frame) since start. */
+  public long sessionsRefused() {
+    return sessionsRefused.get();
   }
 
   @Override
@@ -156,7 +156,7 @@ public final class SyncServer implements AutoCloseable {
 
               @Override
               public void close(String reason) {
-                framesRejected.incrementAndGet();
+                sessionsRefused.incrementAndGet();
                 log.info("closing session {}: {}", ctx.sessionId(), reason);
                 ctx.closeSession(1008, truncate(reason, 120));
               }
@@ -208,7 +208,11 @@ public final class SyncServer implements AutoCloseable {
   // ---------------------------------------------------------------- REST
 
   private void health(Context ctx) {
-    ctx.json(Map.of("status", "ok", "devicesConnected", sessionsByDevice.size()));
+    ctx.json(
+        Map.of(
+            "status", "ok",
+            "devicesConnected", sessionsByDevice.size(),
+            "sessionsRefused", sessionsRefused.get()));
   }
 
   private void listDevices(Context ctx) {
