@@ -1,10 +1,17 @@
 package io.edgesync.engine;
 
+import com.google.protobuf.ByteString;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.Command;
+import io.edgesync.protocol.wire.CommandStatus;
+import io.edgesync.protocol.wire.DocAck;
+import io.edgesync.protocol.wire.DocChanges;
+import io.edgesync.protocol.wire.DocUpdate;
+import io.edgesync.protocol.wire.DocUpdates;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -12,10 +19,15 @@ import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.protocol.wire.Heartbeat;
 import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
+import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -24,8 +36,8 @@ import java.util.TreeMap;
  * commit returned, i.e. after the data is durable.
  *
  * <p>Every protocol error is answered with an Error frame naming the problem and then the session
- * is closed; nothing of the offending frame is stored. Not thread safe: the transport delivers one
- * session's frames one at a time.
+ * is closed; nothing of the offending frame is stored. Thread safe (methods synchronized): the
+ * transport delivers frames on its thread while document and command pushes come from others.
  */
 public final class CloudSession {
   /** Where the session's outputs go. */
@@ -42,6 +54,12 @@ public final class CloudSession {
     CLOSED
   }
 
+  /** Most edge document changes accepted in one frame. */
+  public static final int MAX_DOC_CHANGES_PER_FRAME = 4096;
+
+  private static final int PUSH_PAGE_DOCS = 512;
+  private static final int MAX_COMMANDS_PER_PUSH = 256;
+
   private final ServerPolicy policy;
   private final CloudStore store;
   private final Io io;
@@ -52,14 +70,35 @@ public final class CloudSession {
   /** The stream checkpoints as this session last saw them: to count only new records. */
   private final Map<String, Long> checkpoints = new java.util.HashMap<>();
 
+  /** Documents served to devices, in store scope naming → the version sent so far. */
+  private final Map<String, Long> docCursors = new LinkedHashMap<>();
+
+  /** Commands sent in this session (each is sent once per session until the device confirms). */
+  private final Set<String> commandsSent = new HashSet<>();
+
+  private final CloudDocuments docs;
+  private final CommandStore commands;
+
+  /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
+    this(policy, store, null, null, io);
+  }
+
+  /**
+   * @param docs the document authority, or null when documents are not served
+   * @param commands the command store, or null when commands are not served
+   */
+  public CloudSession(
+      ServerPolicy policy, CloudStore store, CloudDocuments docs, CommandStore commands, Io io) {
     this.policy = policy;
     this.store = store;
+    this.docs = docs;
+    this.commands = commands;
     this.io = io;
   }
 
   /** One binary frame arrived. */
-  public void onFrame(long nowMs, byte[] bytes) {
+  public synchronized void onFrame(long nowMs, byte[] bytes) {
     if (state == State.CLOSED) {
       return;
     }
@@ -70,6 +109,8 @@ public final class CloudSession {
         case BATCH -> onBatch(nowMs, frame.getBatch());
         case GAP -> onGap(nowMs, frame.getGap());
         case HEARTBEAT -> onHeartbeat(nowMs, frame.getHeartbeat());
+        case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
+        case COMMAND_STATUS -> onCommandStatus(nowMs, frame.getCommandStatus());
         case ERROR -> {
           /* the device reports a problem; nothing to do but note the time */
         }
@@ -87,8 +128,30 @@ public final class CloudSession {
     }
   }
 
+  /** Documents of some scope changed: push what this device has not been sent yet. */
+  public synchronized void onDocsChanged(long nowMs) {
+    if (state == State.ACTIVE && docs != null) {
+      try {
+        pushDocs();
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** Commands were queued for this device: send them. */
+  public synchronized void onCommandsQueued(long nowMs) {
+    if (state == State.ACTIVE && commands != null) {
+      try {
+        pushCommands(nowMs);
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
   /** The transport closed. */
-  public void onClosed(long nowMs) {
+  public synchronized void onClosed(long nowMs) {
     if (deviceId != null && state == State.ACTIVE) {
       store.touchDevice(deviceId, nowMs);
     }
@@ -170,7 +233,173 @@ public final class CloudSession {
       welcome.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
     }
+    if (docs != null) {
+      Map<String, Long> fromEdge = new HashMap<>();
+      for (ScopeCursor c : hello.getDocCursorsList()) {
+        fromEdge.put(storeScope(c.getScope()), c.getVersion());
+      }
+      for (String scope : docs.scopesOf(deviceId)) {
+        docCursors.put(scope, Math.max(0, fromEdge.getOrDefault(scope, 0L)));
+        welcome.addDocScopes(wireScope(scope));
+      }
+      docs.store().saveCursors(deviceId, docCursors);
+      String device = deviceId;
+      welcome.setDocChangeSeq(docs.store().inTransaction(tx -> tx.lastChangeSeq(device)));
+    }
     io.send(Frame.newBuilder().setWelcome(welcome).build());
+    if (docs != null) {
+      pushDocs();
+    }
+    if (commands != null) {
+      pushCommands(nowMs);
+    }
+  }
+
+  private void onDocChanges(long nowMs, DocChanges changes) throws ProtocolException {
+    requireActive("DocChanges");
+    if (docs == null) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION, "this server does not serve documents");
+    }
+    if (changes.getChangesCount() > MAX_DOC_CHANGES_PER_FRAME) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_DOCUMENT,
+          changes.getChangesCount()
+              + " changes in one DocChanges frame; the limit is "
+              + MAX_DOC_CHANGES_PER_FRAME);
+    }
+    CloudDocuments.EdgeApplied applied = docs.applyEdgeChanges(deviceId, changes.getChangesList());
+    pushDocs(); // the outcomes, before the ack that says they exist
+    io.send(
+        Frame.newBuilder()
+            .setDocAck(
+                DocAck.newBuilder()
+                    .setChangeSeq(applied.lastChangeSeq())
+                    .addAllResendFull(applied.resendFull()))
+            .build());
+  }
+
+  /** Sends every version after this session's cursor in each scope, in version order. */
+  private void pushDocs() {
+    int budget = Math.max(1024, policy.maxFrameBytes() - 4096);
+    for (Map.Entry<String, Long> cursor : docCursors.entrySet()) {
+      String scope = cursor.getKey();
+      String wire = wireScope(scope);
+      while (true) {
+        List<DocumentStore.StoredDoc> page =
+            docs.store().changesAfter(scope, cursor.getValue(), PUSH_PAGE_DOCS);
+        if (page.isEmpty()) {
+          break;
+        }
+        DocUpdates.Builder frame = DocUpdates.newBuilder();
+        int bytes = 0;
+        for (DocumentStore.StoredDoc d : page) {
+          DocUpdate u = update(wire, d);
+          if (bytes > 0 && bytes + u.getSerializedSize() > budget) {
+            io.send(Frame.newBuilder().setDocUpdates(frame).build());
+            frame = DocUpdates.newBuilder();
+            bytes = 0;
+          }
+          frame.addUpdates(u);
+          bytes += u.getSerializedSize() + 8;
+          cursor.setValue(d.version());
+        }
+        io.send(Frame.newBuilder().setDocUpdates(frame).build());
+        if (page.size() < PUSH_PAGE_DOCS) {
+          break;
+        }
+      }
+    }
+  }
+
+  private DocUpdate update(String wireScope, DocumentStore.StoredDoc d) {
+    DocUpdate.Builder u =
+        DocUpdate.newBuilder()
+            .setScope(wireScope)
+            .setCollection(d.collection())
+            .setKey(d.key())
+            .setVersion(d.version())
+            .setHlc(d.hlc().toWire())
+            .setConflicted(d.conflictId() != 0);
+    if (d.deleted()) {
+      u.setDeleted(true);
+    } else {
+      u.setValue(ByteString.copyFrom(d.value()));
+    }
+    if (d.originDevice().equals(deviceId)) {
+      u.setOriginChangeSeq(d.originChangeSeq());
+    }
+    return u.build();
+  }
+
+  private String wireScope(String scope) {
+    return scope.equals(CloudDocuments.deviceScope(deviceId)) ? "device" : scope;
+  }
+
+  private String storeScope(String wire) {
+    return wire.equals("device") ? CloudDocuments.deviceScope(deviceId) : wire;
+  }
+
+  private void pushCommands(long nowMs) {
+    for (CommandStore.StoredCommand c :
+        commands.deliverable(deviceId, MAX_COMMANDS_PER_PUSH, nowMs)) {
+      if (!commandsSent.add(c.id())) {
+        continue;
+      }
+      io.send(
+          Frame.newBuilder()
+              .setCommand(
+                  Command.newBuilder()
+                      .setId(c.id())
+                      .setName(c.name())
+                      .setPayload(ByteString.copyFrom(c.payload()))
+                      .setTtlRemainingMs(Math.max(1, c.expiresMs() - nowMs)))
+              .build());
+      commands.sent(c.id(), nowMs);
+    }
+  }
+
+  private void onCommandStatus(long nowMs, CommandStatus status) throws ProtocolException {
+    requireActive("CommandStatus");
+    if (commands == null) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION, "this server does not serve commands");
+    }
+    String state =
+        switch (status.getState()) {
+          case COMMAND_RECEIVED -> CommandStore.DELIVERED;
+          case COMMAND_SUCCEEDED -> CommandStore.SUCCEEDED;
+          case COMMAND_FAILED -> CommandStore.FAILED;
+          case COMMAND_EXPIRED -> CommandStore.EXPIRED;
+          default ->
+              throw new ProtocolException(
+                  ErrorCode.PROTOCOL_VIOLATION,
+                  "CommandStatus for '" + status.getId() + "' has no valid state");
+        };
+    if (status.getResult().size() > ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_DOCUMENT,
+          "command result of "
+              + status.getResult().size()
+              + " bytes exceeds "
+              + ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES);
+    }
+    CommandStore.StoredCommand after =
+        commands.report(
+            deviceId,
+            status.getId(),
+            state,
+            status.getResult().isEmpty() ? null : status.getResult().toByteArray(),
+            status.getError().isEmpty() ? null : status.getError(),
+            nowMs);
+    if (after == null || after.isFinal()) {
+      // Confirm, so the device stops resending (an unknown id too: there is nothing to retry).
+      io.send(
+          Frame.newBuilder()
+              .setCommandStatus(
+                  CommandStatus.newBuilder().setId(status.getId()).setState(status.getState()))
+              .build());
+    }
   }
 
   private void onBatch(long nowMs, RecordBatch batch)

@@ -4,15 +4,21 @@ import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.Ack;
+import io.edgesync.protocol.wire.CommandStatus;
+import io.edgesync.protocol.wire.DocAck;
+import io.edgesync.protocol.wire.DocChange;
+import io.edgesync.protocol.wire.DocChanges;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
 import io.edgesync.protocol.wire.Hello;
+import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.random.RandomGenerator;
 
@@ -60,9 +66,13 @@ public final class EdgeSyncEngine {
   }
 
   private static final long NONE = Long.MIN_VALUE;
+  private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
+  private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
 
   private final SyncPolicy policy;
   private final Outbox outbox;
+  private final DocReplica docs;
+  private final CommandInbox commands;
   private final Io io;
   private final Backoff backoff;
 
@@ -79,6 +89,17 @@ public final class EdgeSyncEngine {
 
   /** Streams that must not be sent, with the reason (e.g. the cloud is ahead of this store). */
   private final Map<String, String> blockedStreams = new LinkedHashMap<>();
+
+  /**
+   * Document changes: processed by the cloud up to docAcked; sent in this session up to docSent.
+   */
+  private long docAcked;
+
+  private long docSent;
+  private int docFramesInFlight;
+
+  /** Command statuses sent in this session ("id/state"), so a finish is not reported twice. */
+  private final java.util.Set<String> commandStatusesSent = new java.util.HashSet<>();
 
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   private long inFlightBytes;
@@ -97,8 +118,20 @@ public final class EdgeSyncEngine {
   private record InFlight(String stream, long lastSequence, long payloadBytes) {}
 
   public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
+    this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
+  }
+
+  public EdgeSyncEngine(
+      SyncPolicy policy,
+      Outbox outbox,
+      DocReplica docs,
+      CommandInbox commands,
+      Io io,
+      RandomGenerator random) {
     this.policy = policy;
     this.outbox = outbox;
+    this.docs = docs;
+    this.commands = commands;
     this.io = io;
     this.backoff =
         new Backoff(
@@ -178,6 +211,9 @@ public final class EdgeSyncEngine {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
     }
+    for (Map.Entry<String, Long> c : docs.cursors().entrySet()) {
+      hello.addDocCursors(ScopeCursor.newBuilder().setScope(c.getKey()).setVersion(c.getValue()));
+    }
     send(Frame.newBuilder().setHello(hello).build());
   }
 
@@ -191,6 +227,8 @@ public final class EdgeSyncEngine {
     nextSend.clear();
     inFlight.clear();
     inFlightBytes = 0;
+    docFramesInFlight = 0;
+    commandStatusesSent.clear();
   }
 
   public void onFrame(long nowMs, Frame frame) {
@@ -201,6 +239,22 @@ public final class EdgeSyncEngine {
     switch (frame.getBodyCase()) {
       case WELCOME -> onWelcome(nowMs, frame.getWelcome());
       case ACK -> onAck(nowMs, frame.getAck());
+      case DOC_UPDATES -> {
+        if (requireActive("DocUpdates")) {
+          docs.apply(frame.getDocUpdates().getUpdatesList());
+        }
+      }
+      case DOC_ACK -> onDocAck(frame.getDocAck());
+      case COMMAND -> {
+        if (requireActive("Command")) {
+          sendCommandStatus(commands.received(frame.getCommand(), nowMs));
+        }
+      }
+      case COMMAND_STATUS -> {
+        if (requireActive("CommandStatus")) {
+          commands.confirmed(frame.getCommandStatus().getId());
+        }
+      }
       case HEARTBEAT -> {
         if (!frame.getHeartbeat().getReply()) {
           sendHeartbeat(nowMs, true);
@@ -224,6 +278,20 @@ public final class EdgeSyncEngine {
     }
     evaluateTriggers(nowMs);
     pump(nowMs);
+  }
+
+  /** A local document write: send it now (documents are not batched; they are few and small). */
+  public void onDocChanged(long nowMs) {
+    pumpDocs();
+  }
+
+  /** A command finished locally: report its status now if connected (else after reconnecting). */
+  public void onCommandFinished(long nowMs) {
+    if (state == State.ACTIVE) {
+      for (CommandStatus st : commands.unconfirmed()) {
+        sendCommandStatus(st);
+      }
+    }
   }
 
   /** On-demand sync: flush now, and skip the backoff wait if disconnected. */
@@ -387,7 +455,61 @@ public final class EdgeSyncEngine {
     if (unsentRecords() > 0) {
       flushRequested = true;
     }
+    docAcked = welcome.getDocChangeSeq();
+    docs.acknowledged(docAcked, List.of());
+    docSent = docAcked;
+    for (CommandStatus st : commands.unconfirmed()) {
+      sendCommandStatus(st);
+    }
+    pumpDocs();
     pump(nowMs);
+  }
+
+  private boolean requireActive(String what) {
+    if (state != State.ACTIVE) {
+      violation(what + " before the handshake completed");
+      return false;
+    }
+    return true;
+  }
+
+  private void onDocAck(DocAck ack) {
+    if (!requireActive("DocAck")) {
+      return;
+    }
+    if (ack.getChangeSeq() > docSent) {
+      violation("DocAck for change " + ack.getChangeSeq() + " beyond the last sent, " + docSent);
+      return;
+    }
+    docAcked = Math.max(docAcked, ack.getChangeSeq());
+    docFramesInFlight = Math.max(0, docFramesInFlight - 1);
+    docs.acknowledged(docAcked, ack.getResendFullList());
+    pumpDocs();
+  }
+
+  /** Sends pending document changes while the (small) window has room. */
+  private void pumpDocs() {
+    if (state != State.ACTIVE) {
+      return;
+    }
+    while (docFramesInFlight < MAX_DOC_FRAMES_IN_FLIGHT) {
+      List<DocChange> pending =
+          docs.pendingChanges(
+              docSent, MAX_DOC_CHANGES_PER_FRAME, Math.max(1024, maxFrameBytes - 4096));
+      if (pending.isEmpty()) {
+        return;
+      }
+      send(
+          Frame.newBuilder().setDocChanges(DocChanges.newBuilder().addAllChanges(pending)).build());
+      docSent = pending.get(pending.size() - 1).getChangeSeq();
+      docFramesInFlight++;
+    }
+  }
+
+  private void sendCommandStatus(CommandStatus status) {
+    if (commandStatusesSent.add(status.getId() + "/" + status.getState())) {
+      send(Frame.newBuilder().setCommandStatus(status).build());
+    }
   }
 
   private void onAck(long nowMs, Ack ack) {

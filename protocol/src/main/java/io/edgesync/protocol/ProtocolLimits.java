@@ -25,6 +25,18 @@ public final class ProtocolLimits {
   /** Device ids: 1..128 characters of [A-Za-z0-9_.:-], starting with a letter or digit. */
   public static final String DEVICE_ID_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}";
 
+  /** Default and ceiling for one document's JSON value. */
+  public static final int DEFAULT_MAX_DOCUMENT_BYTES = 256 * 1024;
+
+  public static final int MAX_DOCUMENT_BYTES_CEILING = 1024 * 1024;
+
+  /** Document collections and group names: like stream names. */
+  public static final String COLLECTION_PATTERN = STREAM_NAME_PATTERN;
+
+  /** Document keys: 1..256 characters of [A-Za-z0-9_.:@-], starting with a letter or digit. */
+  public static final String DOC_KEY_PATTERN = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,255}";
+
+  private static final Pattern DOC_KEY = Pattern.compile(DOC_KEY_PATTERN);
   private static final Pattern STREAM_NAME = Pattern.compile(STREAM_NAME_PATTERN);
   private static final Pattern DEVICE_ID = Pattern.compile(DEVICE_ID_PATTERN);
 
@@ -32,6 +44,14 @@ public final class ProtocolLimits {
 
   public static boolean isValidStreamName(String name) {
     return name != null && STREAM_NAME.matcher(name).matches();
+  }
+
+  public static boolean isValidCollection(String name) {
+    return isValidStreamName(name);
+  }
+
+  public static boolean isValidDocKey(String key) {
+    return key != null && DOC_KEY.matcher(key).matches();
   }
 
   public static boolean isValidDeviceId(String id) {

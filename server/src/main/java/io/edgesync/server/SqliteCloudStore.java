@@ -1,6 +1,8 @@
 package io.edgesync.server;
 
 import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.DocumentStore;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
@@ -38,6 +40,8 @@ public final class SqliteCloudStore implements CloudStore {
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
   private final PreparedStatement insertBatch;
   private final PreparedStatement updateStream;
+  private final SqliteDocuments documents;
+  private final SqliteCommands commands;
 
   public SqliteCloudStore(Path file) throws SQLException {
     try {
@@ -54,8 +58,10 @@ public final class SqliteCloudStore implements CloudStore {
       st.execute("PRAGMA synchronous=FULL");
       st.execute("PRAGMA busy_timeout=5000");
     }
-    Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql");
+    Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql", "db/V2__documents.sql");
     db.setAutoCommit(false);
+    documents = new SqliteDocuments(db, this);
+    commands = new SqliteCommands(db, this);
     insertBatch =
         db.prepareStatement(
             "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
@@ -67,6 +73,15 @@ public final class SqliteCloudStore implements CloudStore {
                 + " SET last_seq=excluded.last_seq, records=records+excluded.records,"
                 + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
                 + " dropped_records=dropped_records+excluded.dropped_records");
+  }
+
+  /** Documents, conflicts and audit in the same file (and under the same monitor). */
+  public DocumentStore documents() {
+    return documents;
+  }
+
+  public CommandStore commands() {
+    return commands;
   }
 
   @Override

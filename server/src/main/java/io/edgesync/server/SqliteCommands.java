@@ -1,0 +1,163 @@
+package io.edgesync.server;
+
+import static io.edgesync.server.SqliteDocuments.bind;
+import static io.edgesync.server.SqliteDocuments.sql;
+
+import io.edgesync.engine.CommandStore;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The {@link CommandStore} half of {@link SqliteCloudStore} (table {@code commands}, schema {@code
+ * db/V2__documents.sql}); same connection and monitor.
+ */
+final class SqliteCommands implements CommandStore {
+  private static final String COLUMNS =
+      "id, device, name, payload, created_ms, expires_ms, state, result, error, deliveries,"
+          + " updated_ms";
+
+  private final Connection db;
+  private final Object lock;
+
+  SqliteCommands(Connection db, Object lock) {
+    this.db = db;
+    this.lock = lock;
+  }
+
+  @Override
+  public StoredCommand create(
+      String deviceId, String name, byte[] payload, long ttlMs, long nowMs) {
+    String id = UUID.randomUUID().toString();
+    write(
+        "INSERT INTO commands(" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        id,
+        deviceId,
+        name,
+        payload,
+        nowMs,
+        nowMs + ttlMs,
+        QUEUED,
+        null,
+        null,
+        0,
+        nowMs);
+    return command(id, nowMs);
+  }
+
+  @Override
+  public StoredCommand command(String id, long nowMs) {
+    expire(nowMs);
+    List<StoredCommand> found = query("SELECT " + COLUMNS + " FROM commands WHERE id=?", id);
+    return found.isEmpty() ? null : found.get(0);
+  }
+
+  @Override
+  public List<StoredCommand> commands(String deviceId, int limit, long nowMs) {
+    expire(nowMs);
+    return query(
+        "SELECT " + COLUMNS + " FROM commands WHERE device=? ORDER BY created_ms DESC, id LIMIT ?",
+        deviceId,
+        limit);
+  }
+
+  @Override
+  public List<StoredCommand> deliverable(String deviceId, int limit, long nowMs) {
+    expire(nowMs);
+    return query(
+        "SELECT "
+            + COLUMNS
+            + " FROM commands WHERE device=? AND state='queued' ORDER BY"
+            + " created_ms, id LIMIT ?",
+        deviceId,
+        limit);
+  }
+
+  @Override
+  public StoredCommand report(
+      String deviceId, String id, String state, byte[] result, String error, long nowMs) {
+    synchronized (lock) {
+      StoredCommand c = command(id, nowMs);
+      if (c == null || !c.deviceId().equals(deviceId)) {
+        return null;
+      }
+      if (c.isFinal() || (state.equals(DELIVERED) && c.state().equals(DELIVERED))) {
+        return c;
+      }
+      write(
+          "UPDATE commands SET state=?, result=?, error=?, updated_ms=? WHERE id=?",
+          state,
+          result,
+          error,
+          nowMs,
+          id);
+      return command(id, nowMs);
+    }
+  }
+
+  @Override
+  public void sent(String id, long nowMs) {
+    write("UPDATE commands SET deliveries=deliveries+1, updated_ms=? WHERE id=?", nowMs, id);
+  }
+
+  private void expire(long nowMs) {
+    write(
+        "UPDATE commands SET state='expired', error='TTL passed before the device received it',"
+            + " updated_ms=? WHERE state='queued' AND expires_ms<=?",
+        nowMs,
+        nowMs);
+  }
+
+  private void write(String statement, Object... args) {
+    synchronized (lock) {
+      sql(
+          () -> {
+            try (PreparedStatement ps = db.prepareStatement(statement)) {
+              bind(ps, args);
+              ps.executeUpdate();
+              db.commit();
+            } catch (SQLException e) {
+              db.rollback();
+              throw e;
+            }
+            return null;
+          });
+    }
+  }
+
+  private List<StoredCommand> query(String statement, Object... args) {
+    synchronized (lock) {
+      return sql(
+          () -> {
+            List<StoredCommand> out = new ArrayList<>();
+            try (PreparedStatement ps = db.prepareStatement(statement)) {
+              bind(ps, args);
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  int i = 1;
+                  out.add(
+                      new StoredCommand(
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getBytes(i++),
+                          rs.getLong(i++),
+                          rs.getLong(i++),
+                          rs.getString(i++),
+                          rs.getBytes(i++),
+                          rs.getString(i++),
+                          rs.getInt(i++),
+                          rs.getLong(i)));
+                }
+              }
+            }
+            db.commit();
+            return out;
+          });
+    }
+  }
+}

@@ -1,0 +1,744 @@
+package io.edgesync.server;
+
+import io.edgesync.engine.DocumentStore;
+import io.edgesync.protocol.Hlc;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The {@link DocumentStore} half of {@link SqliteCloudStore}: same file, same connection, same
+ * monitor (so a transaction here never interleaves with a stream commit). Schema in {@code
+ * db/V2__documents.sql}. The history keeps the newest {@link #HISTORY_VERSIONS_PER_DOC} versions of
+ * each key; an older base is "unknown" to a three-way merge (it then treats every differing field
+ * as changed on both sides) and a merge patch against it is answered with "resend whole".
+ */
+final class SqliteDocuments implements DocumentStore {
+  static final int HISTORY_VERSIONS_PER_DOC = 32;
+
+  private static final String DOC_COLUMNS =
+      "scope, collection, key, version, value, hlc_wall, hlc_logical, hlc_node, writer,"
+          + " foreign_version, conflict_id, origin_device, origin_change_seq, updated_ms";
+  private static final String CONFLICT_COLUMNS =
+      "id, scope, collection, key, device, strategy, status, flagged, base_version, base_value,"
+          + " cloud_version, cloud_value, cloud_hlc, edge_change_seq, edge_value, edge_hlc,"
+          + " field_conflicts, note, outcome, resolved_by, result_version, result_value, created_ms,"
+          + " resolved_ms";
+  private static final String AUDIT_COLUMNS =
+      "id, at_ms, conflict_id, scope, collection, key, device, strategy, outcome, resolved_by,"
+          + " base_version, base_value, cloud_version, cloud_value, cloud_hlc, edge_value, edge_hlc,"
+          + " result_version, result_value, note";
+
+  private final Connection db;
+  private final Object lock;
+  private final PreparedStatement selectDoc;
+  private final PreparedStatement upsertDoc;
+  private final PreparedStatement insertHistory;
+  private final PreparedStatement pruneHistory;
+  private final PreparedStatement selectVersion;
+  private final PreparedStatement bumpVersion;
+  private final TxImpl tx = new TxImpl();
+  private long docVersion;
+  private Hlc hlc;
+
+  SqliteDocuments(Connection db, Object lock) throws SQLException {
+    this.db = db;
+    this.lock = lock;
+    selectDoc =
+        db.prepareStatement(
+            "SELECT " + DOC_COLUMNS + " FROM docs WHERE scope=? AND collection=? AND key=?");
+    upsertDoc =
+        db.prepareStatement(
+            "INSERT OR REPLACE INTO docs("
+                + DOC_COLUMNS
+                + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    insertHistory =
+        db.prepareStatement(
+            "INSERT OR REPLACE INTO doc_history(scope, collection, key, version, value, hlc_wall,"
+                + " hlc_logical, hlc_node) VALUES (?,?,?,?,?,?,?,?)");
+    pruneHistory =
+        db.prepareStatement(
+            "DELETE FROM doc_history WHERE scope=? AND collection=? AND key=? AND version <"
+                + " (SELECT version FROM doc_history WHERE scope=? AND collection=? AND key=?"
+                + " ORDER BY version DESC LIMIT 1 OFFSET "
+                + (HISTORY_VERSIONS_PER_DOC - 1)
+                + ")");
+    selectVersion =
+        db.prepareStatement(
+            "SELECT value, hlc_wall, hlc_logical, hlc_node FROM doc_history WHERE scope=? AND"
+                + " collection=? AND key=? AND version=?");
+    bumpVersion = db.prepareStatement("INSERT OR REPLACE INTO meta(k, v, t) VALUES (?,?,?)");
+    try (PreparedStatement ps = db.prepareStatement("SELECT k, v, t FROM meta");
+        ResultSet rs = ps.executeQuery()) {
+      hlc = Hlc.ZERO;
+      while (rs.next()) {
+        if (rs.getString(1).equals("doc_version")) {
+          docVersion = rs.getLong(2);
+        } else if (rs.getString(1).equals("hlc") && rs.getString(3) != null) {
+          hlc = Hlc.parse(rs.getString(3));
+        }
+      }
+    }
+    db.commit();
+  }
+
+  @Override
+  public <T> T inTransaction(Function<Tx, T> work) {
+    synchronized (lock) {
+      long versionBefore = docVersion;
+      Hlc hlcBefore = hlc;
+      try {
+        T result = work.apply(tx);
+        if (docVersion != versionBefore) {
+          saveMeta("doc_version", docVersion, null);
+        }
+        if (!hlc.equals(hlcBefore)) {
+          saveMeta("hlc", 0, hlc.toString());
+        }
+        db.commit();
+        return result;
+      } catch (SQLException e) {
+        rollback(versionBefore, hlcBefore);
+        throw failure("document transaction", e);
+      } catch (RuntimeException | Error e) {
+        rollback(versionBefore, hlcBefore);
+        throw e;
+      }
+    }
+  }
+
+  private void saveMeta(String k, long v, String t) throws SQLException {
+    bumpVersion.setString(1, k);
+    bumpVersion.setLong(2, v);
+    bumpVersion.setString(3, t);
+    bumpVersion.executeUpdate();
+  }
+
+  private void rollback(long versionBefore, Hlc hlcBefore) {
+    try {
+      db.rollback();
+    } catch (SQLException ignored) {
+      // the original failure is reported
+    }
+    docVersion = versionBefore;
+    hlc = hlcBefore;
+  }
+
+  /** Not thread safe on its own: used only under {@link #lock} inside a transaction. */
+  private final class TxImpl implements Tx {
+    @Override
+    public long lastChangeSeq(String deviceId) {
+      return sql(
+          () -> queryLong("SELECT last_change_seq FROM device_docs WHERE device=?", 0, deviceId));
+    }
+
+    @Override
+    public void setLastChangeSeq(String deviceId, long changeSeq) {
+      update(
+          "INSERT OR REPLACE INTO device_docs(device, last_change_seq) VALUES (?,?)",
+          deviceId,
+          changeSeq);
+    }
+
+    @Override
+    public StoredDoc doc(String scope, String collection, String key) {
+      return sql(
+          () -> {
+            selectDoc.setString(1, scope);
+            selectDoc.setString(2, collection);
+            selectDoc.setString(3, key);
+            try (ResultSet rs = selectDoc.executeQuery()) {
+              return rs.next() ? readDoc(rs) : null;
+            }
+          });
+    }
+
+    @Override
+    public StoredDoc version(String scope, String collection, String key, long version) {
+      return sql(
+          () -> {
+            selectVersion.setString(1, scope);
+            selectVersion.setString(2, collection);
+            selectVersion.setString(3, key);
+            selectVersion.setLong(4, version);
+            try (ResultSet rs = selectVersion.executeQuery()) {
+              if (!rs.next()) {
+                return null;
+              }
+              Hlc h = new Hlc(rs.getLong(2), rs.getInt(3), rs.getString(4));
+              return new StoredDoc(
+                  scope, collection, key, version, rs.getBytes(1), h, "", 0, 0, "", 0, 0);
+            }
+          });
+    }
+
+    @Override
+    public StoredDoc write(DocWrite w) {
+      long version = docVersion + 1;
+      sql(
+          () -> {
+            int i = 1;
+            upsertDoc.setString(i++, w.scope());
+            upsertDoc.setString(i++, w.collection());
+            upsertDoc.setString(i++, w.key());
+            upsertDoc.setLong(i++, version);
+            upsertDoc.setBytes(i++, w.value());
+            upsertDoc.setLong(i++, w.hlc().wallMs());
+            upsertDoc.setInt(i++, w.hlc().logical());
+            upsertDoc.setString(i++, w.hlc().node());
+            upsertDoc.setString(i++, w.writer());
+            upsertDoc.setLong(i++, w.foreignVersion());
+            upsertDoc.setLong(i++, w.conflictId());
+            upsertDoc.setString(i++, w.originDevice());
+            upsertDoc.setLong(i++, w.originChangeSeq());
+            upsertDoc.setLong(i, w.nowMs());
+            upsertDoc.executeUpdate();
+            insertHistory.setString(1, w.scope());
+            insertHistory.setString(2, w.collection());
+            insertHistory.setString(3, w.key());
+            insertHistory.setLong(4, version);
+            insertHistory.setBytes(5, w.value());
+            insertHistory.setLong(6, w.hlc().wallMs());
+            insertHistory.setInt(7, w.hlc().logical());
+            insertHistory.setString(8, w.hlc().node());
+            insertHistory.executeUpdate();
+            if (version % 8 == 0) {
+              bind(
+                  pruneHistory,
+                  w.scope(),
+                  w.collection(),
+                  w.key(),
+                  w.scope(),
+                  w.collection(),
+                  w.key());
+              pruneHistory.executeUpdate();
+            }
+            return null;
+          });
+      docVersion = version;
+      return new StoredDoc(
+          w.scope(),
+          w.collection(),
+          w.key(),
+          version,
+          w.value(),
+          w.hlc(),
+          w.writer(),
+          w.foreignVersion(),
+          w.conflictId(),
+          w.originDevice(),
+          w.originChangeSeq(),
+          w.nowMs());
+    }
+
+    @Override
+    public long openConflict(ConflictRecord c) {
+      return sql(
+          () -> {
+            try (PreparedStatement ps =
+                db.prepareStatement(
+                    "INSERT INTO conflicts("
+                        + CONFLICT_COLUMNS.substring(4)
+                        + ") VALUES"
+                        + " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    java.sql.Statement.RETURN_GENERATED_KEYS)) {
+              Object[] v = {
+                c.scope(),
+                c.collection(),
+                c.key(),
+                c.deviceId(),
+                c.strategy(),
+                c.status(),
+                c.flagged() ? 1 : 0,
+                c.baseVersion(),
+                c.baseValue(),
+                c.cloudVersion(),
+                c.cloudValue(),
+                str(c.cloudHlc()),
+                c.edgeChangeSeq(),
+                c.edgeValue(),
+                str(c.edgeHlc()),
+                c.fieldConflicts(),
+                c.note(),
+                c.outcome(),
+                c.resolvedBy(),
+                c.resultVersion(),
+                c.resultValue(),
+                c.createdMs(),
+                c.resolvedMs()
+              };
+              bind(ps, v);
+              ps.executeUpdate();
+              try (ResultSet rs = ps.getGeneratedKeys()) {
+                rs.next();
+                return rs.getLong(1);
+              }
+            }
+          });
+    }
+
+    @Override
+    public void updateConflictEdge(
+        long conflictId, String deviceId, long changeSeq, byte[] edgeValue, Hlc edgeHlc) {
+      update(
+          "UPDATE conflicts SET device=?, edge_change_seq=?, edge_value=?, edge_hlc=? WHERE id=?",
+          deviceId,
+          changeSeq,
+          edgeValue,
+          edgeHlc.toString(),
+          conflictId);
+    }
+
+    @Override
+    public ConflictRecord conflict(long conflictId) {
+      return SqliteDocuments.this.conflictUnlocked(conflictId);
+    }
+
+    @Override
+    public void closeConflict(
+        long conflictId,
+        String outcome,
+        String resolvedBy,
+        long resultVersion,
+        byte[] resultValue,
+        long nowMs) {
+      update(
+          "UPDATE conflicts SET status='resolved', outcome=?, resolved_by=?, result_version=?,"
+              + " result_value=?, resolved_ms=? WHERE id=?",
+          outcome,
+          resolvedBy,
+          resultVersion,
+          resultValue,
+          nowMs,
+          conflictId);
+    }
+
+    @Override
+    public void audit(AuditRecord a) {
+      update(
+          "INSERT INTO audit("
+              + AUDIT_COLUMNS.substring(4)
+              + ") VALUES"
+              + " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          a.atMs(),
+          a.conflictId(),
+          a.scope(),
+          a.collection(),
+          a.key(),
+          a.deviceId(),
+          a.strategy(),
+          a.outcome(),
+          a.resolvedBy(),
+          a.baseVersion(),
+          a.baseValue(),
+          a.cloudVersion(),
+          a.cloudValue(),
+          str(a.cloudHlc()),
+          a.edgeValue(),
+          str(a.edgeHlc()),
+          a.resultVersion(),
+          a.resultValue(),
+          a.note());
+    }
+
+    @Override
+    public Hlc lastHlc() {
+      return hlc;
+    }
+
+    @Override
+    public void saveHlc(Hlc h) {
+      if (h.after(hlc)) {
+        hlc = h;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  @Override
+  public StoredDoc get(String scope, String collection, String key) {
+    synchronized (lock) {
+      return tx.doc(scope, collection, key);
+    }
+  }
+
+  @Override
+  public List<StoredDoc> list(String scope, String collection, String afterKey, int limit) {
+    return docs(
+        "SELECT "
+            + DOC_COLUMNS
+            + " FROM docs WHERE scope=? AND collection=? AND key>? AND value IS"
+            + " NOT NULL ORDER BY key LIMIT ?",
+        scope,
+        collection,
+        afterKey,
+        limit);
+  }
+
+  @Override
+  public List<StoredDoc> changesAfter(String scope, long afterVersion, int limit) {
+    return docs(
+        "SELECT " + DOC_COLUMNS + " FROM docs WHERE scope=? AND version>? ORDER BY version LIMIT ?",
+        scope,
+        afterVersion,
+        limit);
+  }
+
+  private List<StoredDoc> docs(String sql, Object... args) {
+    synchronized (lock) {
+      return sql(
+          () -> {
+            List<StoredDoc> out = new ArrayList<>();
+            try (PreparedStatement ps = db.prepareStatement(sql)) {
+              bind(ps, args);
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  out.add(readDoc(rs));
+                }
+              }
+            }
+            db.commit();
+            return out;
+          });
+    }
+  }
+
+  @Override
+  public List<ConflictRecord> conflicts(ConflictFilter f) {
+    StringBuilder sql =
+        new StringBuilder("SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id>?");
+    List<Object> args = new ArrayList<>(List.of(f.afterId()));
+    filter(sql, args, "status", f.status());
+    filter(sql, args, "device", f.deviceId());
+    filter(sql, args, "collection", f.collection());
+    sql.append(" ORDER BY id LIMIT ?");
+    args.add(f.limit());
+    synchronized (lock) {
+      return sql(
+          () -> {
+            List<ConflictRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = db.prepareStatement(sql.toString())) {
+              bind(ps, args.toArray());
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  out.add(readConflict(rs));
+                }
+              }
+            }
+            db.commit();
+            return out;
+          });
+    }
+  }
+
+  @Override
+  public ConflictRecord conflict(long conflictId) {
+    synchronized (lock) {
+      return conflictUnlocked(conflictId);
+    }
+  }
+
+  private ConflictRecord conflictUnlocked(long conflictId) {
+    return sql(
+        () -> {
+          try (PreparedStatement ps =
+              db.prepareStatement("SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id=?")) {
+            ps.setLong(1, conflictId);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? readConflict(rs) : null;
+            }
+          }
+        });
+  }
+
+  @Override
+  public List<AuditRecord> audit(AuditFilter f) {
+    StringBuilder sql = new StringBuilder("SELECT " + AUDIT_COLUMNS + " FROM audit WHERE id>?");
+    List<Object> args = new ArrayList<>(List.of(f.afterId()));
+    filter(sql, args, "device", f.deviceId());
+    filter(sql, args, "collection", f.collection());
+    filter(sql, args, "key", f.key());
+    sql.append(" ORDER BY id LIMIT ?");
+    args.add(f.limit());
+    synchronized (lock) {
+      return sql(
+          () -> {
+            List<AuditRecord> out = new ArrayList<>();
+            try (PreparedStatement ps = db.prepareStatement(sql.toString())) {
+              bind(ps, args.toArray());
+              try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                  int i = 1;
+                  out.add(
+                      new AuditRecord(
+                          rs.getLong(i++),
+                          rs.getLong(i++),
+                          rs.getLong(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getString(i++),
+                          rs.getLong(i++),
+                          rs.getBytes(i++),
+                          rs.getLong(i++),
+                          rs.getBytes(i++),
+                          hlcOf(rs.getString(i++)),
+                          rs.getBytes(i++),
+                          hlcOf(rs.getString(i++)),
+                          rs.getLong(i++),
+                          rs.getBytes(i++),
+                          rs.getString(i)));
+                }
+              }
+            }
+            db.commit();
+            return out;
+          });
+    }
+  }
+
+  @Override
+  public List<String> groups(String deviceId) {
+    synchronized (lock) {
+      return strings("SELECT grp FROM device_groups WHERE device=? ORDER BY grp", deviceId);
+    }
+  }
+
+  @Override
+  public void setGroups(String deviceId, List<String> groups) {
+    synchronized (lock) {
+      sql(
+          () -> {
+            try {
+              update("DELETE FROM device_groups WHERE device=?", deviceId);
+              for (String g : groups) {
+                update(
+                    "INSERT OR IGNORE INTO device_groups(device, grp) VALUES (?,?)", deviceId, g);
+              }
+              db.commit();
+            } catch (RuntimeException e) {
+              db.rollback();
+              throw e;
+            }
+            return null;
+          });
+    }
+  }
+
+  @Override
+  public List<String> devicesReading(String scope) {
+    synchronized (lock) {
+      if (scope.equals("fleet")) {
+        return strings("SELECT id FROM devices ORDER BY id");
+      }
+      if (scope.startsWith("group:")) {
+        return strings(
+            "SELECT device FROM device_groups WHERE grp=? ORDER BY device", scope.substring(6));
+      }
+      return scope.startsWith("device:") ? List.of(scope.substring(7)) : List.of();
+    }
+  }
+
+  @Override
+  public void saveCursors(String deviceId, Map<String, Long> cursors) {
+    synchronized (lock) {
+      sql(
+          () -> {
+            try {
+              for (Map.Entry<String, Long> c : cursors.entrySet()) {
+                update(
+                    "INSERT OR REPLACE INTO device_cursors(device, scope, version) VALUES (?,?,?)",
+                    deviceId,
+                    c.getKey(),
+                    c.getValue());
+              }
+              for (String scope : cursors.keySet()) {
+                collectTombstones(scope);
+              }
+              db.commit();
+            } catch (RuntimeException e) {
+              db.rollback();
+              throw e;
+            }
+            return null;
+          });
+    }
+  }
+
+  /**
+   * Deletes the scope's tombstones that every reader which has received anything of the scope has
+   * seen (a reader whose cursor is 0 holds no key of it and needs no tombstone).
+   */
+  private void collectTombstones(String scope) throws SQLException {
+    List<String> readers = devicesReadingUnlocked(scope);
+    if (readers.isEmpty()) {
+      return;
+    }
+    long min = Long.MAX_VALUE;
+    for (String d : readers) {
+      long cursor =
+          queryLong("SELECT version FROM device_cursors WHERE device=? AND scope=?", 0, d, scope);
+      if (cursor > 0) {
+        min = Math.min(min, cursor);
+      }
+    }
+    if (min == Long.MAX_VALUE) {
+      return;
+    }
+    update(
+        "DELETE FROM docs WHERE scope=? AND value IS NULL AND version<=? AND conflict_id=0",
+        scope,
+        min);
+  }
+
+  private List<String> devicesReadingUnlocked(String scope) {
+    if (scope.equals("fleet")) {
+      return strings("SELECT id FROM devices");
+    }
+    if (scope.startsWith("group:")) {
+      return strings("SELECT device FROM device_groups WHERE grp=?", scope.substring(6));
+    }
+    return List.of(scope.substring(scope.indexOf(':') + 1));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private static StoredDoc readDoc(ResultSet rs) throws SQLException {
+    int i = 1;
+    String scope = rs.getString(i++);
+    String collection = rs.getString(i++);
+    String key = rs.getString(i++);
+    long version = rs.getLong(i++);
+    byte[] value = rs.getBytes(i++);
+    Hlc h = new Hlc(rs.getLong(i++), rs.getInt(i++), rs.getString(i++));
+    return new StoredDoc(
+        scope,
+        collection,
+        key,
+        version,
+        value,
+        h,
+        rs.getString(i++),
+        rs.getLong(i++),
+        rs.getLong(i++),
+        rs.getString(i++),
+        rs.getLong(i++),
+        rs.getLong(i));
+  }
+
+  private static ConflictRecord readConflict(ResultSet rs) throws SQLException {
+    int i = 1;
+    return new ConflictRecord(
+        rs.getLong(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getInt(i++) != 0,
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        hlcOf(rs.getString(i++)),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        hlcOf(rs.getString(i++)),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        rs.getLong(i++),
+        rs.getLong(i));
+  }
+
+  private static Hlc hlcOf(String s) {
+    return s == null || s.isEmpty() ? Hlc.ZERO : Hlc.parse(s);
+  }
+
+  private static String str(Hlc h) {
+    return h == null ? "" : h.toString();
+  }
+
+  private static void filter(StringBuilder sql, List<Object> args, String column, String value) {
+    if (value != null && !value.isEmpty()) {
+      sql.append(" AND ").append(column).append("=?");
+      args.add(value);
+    }
+  }
+
+  private List<String> strings(String sql, Object... args) {
+    return sql(
+        () -> {
+          List<String> out = new ArrayList<>();
+          try (PreparedStatement ps = db.prepareStatement(sql)) {
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.add(rs.getString(1));
+              }
+            }
+          }
+          return out;
+        });
+  }
+
+  private long queryLong(String sql, long fallback, Object... args) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement(sql)) {
+      bind(ps, args);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : fallback;
+      }
+    }
+  }
+
+  private void update(String sql, Object... args) {
+    sql(
+        () -> {
+          try (PreparedStatement ps = db.prepareStatement(sql)) {
+            bind(ps, args);
+            ps.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  static void bind(PreparedStatement ps, Object... args) throws SQLException {
+    for (int i = 0; i < args.length; i++) {
+      Object a = args[i];
+      if (a instanceof byte[] b) {
+        ps.setBytes(i + 1, b);
+      } else {
+        ps.setObject(i + 1, a);
+      }
+    }
+  }
+
+  interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+
+  static <T> T sql(SqlWork<T> work) {
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw failure("document store", e);
+    }
+  }
+
+  static IllegalStateException failure(String what, SQLException e) {
+    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
+  }
+}
