@@ -35,7 +35,17 @@ public record AgentConfig(
     OutboxLimits outbox,
     SyncPolicy sync,
     int localApiPort,
-    BriefSettings brief) {
+    BriefSettings brief,
+    DocumentSettings documents) {
+
+  /**
+   * Documents on this device.
+   *
+   * @param collections declared collections ({@code documents.collections} and the brief's {@code
+   *     cloud_to_edge.data_types} except {@code commands}); writes to others are refused
+   */
+  public record DocumentSettings(
+      java.util.Set<String> collections, int maxDocumentBytes, long maxClockDriftMs) {}
 
   /** The brief's keys that later features act on, kept validated and visible in status. */
   public record BriefSettings(
@@ -91,7 +101,8 @@ public record AgentConfig(
         outbox,
         policy,
         localApiPort,
-        brief);
+        brief,
+        documents);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -107,7 +118,8 @@ public record AgentConfig(
         limits,
         sync,
         localApiPort,
-        brief);
+        brief,
+        documents);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -123,7 +135,8 @@ public record AgentConfig(
         outbox,
         sync,
         port,
-        brief);
+        brief,
+        documents);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -139,11 +152,13 @@ public record AgentConfig(
         outbox,
         sync,
         localApiPort,
-        brief);
+        brief,
+        documents);
   }
 
   private static AgentConfig from(ConfigNode root) {
-    root.allowOnly("device", "server", "sync", "streams", "queue", "local_api", "tuning");
+    root.allowOnly(
+        "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents");
 
     ConfigNode device = root.section("device").allowOnly("id");
     String deviceId = device.string("id", null);
@@ -405,7 +420,40 @@ public record AgentConfig(
             dedup,
             adaptive,
             minKbps,
-            triggerTypes));
+            triggerTypes),
+        documents(root.section("documents"), downTypes));
+  }
+
+  private static DocumentSettings documents(ConfigNode node, List<String> downTypes) {
+    node.allowOnly("collections", "max_document_bytes", "max_clock_drift_ms");
+    java.util.Set<String> collections = new java.util.TreeSet<>();
+    for (String c : downTypes) {
+      if (!c.equals("commands")) {
+        checkStreamName(node, "collections", c);
+        collections.add(c);
+      }
+    }
+    for (String c : node.strings("collections", List.of())) {
+      if (!ProtocolLimits.isValidCollection(c)) {
+        throw new ConfigException(
+            node.path() + ".collections",
+            "'"
+                + c
+                + "' is not a valid collection name; allowed: "
+                + ProtocolLimits.COLLECTION_PATTERN);
+      }
+      collections.add(c);
+    }
+    return new DocumentSettings(
+        java.util.Set.copyOf(collections),
+        (int)
+            node.integer(
+                "max_document_bytes",
+                ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+                2,
+                ProtocolLimits.MAX_DOCUMENT_BYTES_CEILING,
+                "bytes"),
+        node.integer("max_clock_drift_ms", 300_000, 1, 86_400_000L * 365, "ms"));
   }
 
   private static void checkStreamName(ConfigNode at, String key, String name) {

@@ -1,5 +1,6 @@
 package io.edgesync.agent;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.internal.LocalApi;
 import io.edgesync.agent.internal.WebSocketTransport;
 import io.edgesync.engine.EdgeSyncEngine;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -54,6 +56,11 @@ public final class EdgeAgent implements AutoCloseable {
   private final ScheduledExecutorService loop;
   private final AtomicBoolean appendSignalPending = new AtomicBoolean();
   private final LocalApi localApi;
+  private final EdgeDocuments documents;
+  private final Map<String, CommandHandler> commandHandlers =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Object commandSignal = new Object();
+  private final Thread commandThread;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
 
@@ -81,7 +88,28 @@ public final class EdgeAgent implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    this.engine = new EdgeSyncEngine(config.sync(), outbox, new EngineIo(), random);
+    this.documents =
+        new EdgeDocuments(
+            config.dataDir().resolve("edgesync-docs.db"),
+            config.deviceId(),
+            config.documents().collections(),
+            config.documents().maxDocumentBytes(),
+            config.documents().maxClockDriftMs(),
+            config.brief().deltaSync(),
+            clock);
+    this.engine =
+        new EdgeSyncEngine(config.sync(), outbox, documents, documents, new EngineIo(), random);
+    documents.setChangeListener(() -> onLoop(() -> engine.onDocChanged(clock.nowMs())));
+    documents.setCommandListener(
+        () -> {
+          onLoop(() -> engine.onCommandFinished(clock.nowMs()));
+          synchronized (commandSignal) {
+            commandSignal.notifyAll();
+          }
+        });
+    this.commandThread = new Thread(this::runCommands, "edgesync-commands-" + config.deviceId());
+    commandThread.setDaemon(true);
+    commandThread.start();
     outbox.setAppendListener(this::signalAppended);
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
@@ -89,6 +117,7 @@ public final class EdgeAgent implements AutoCloseable {
         api = new LocalApi(this, config.localApiPort());
       } catch (java.io.IOException e) {
         outbox.close();
+        documents.close();
         loop.shutdownNow();
         throw new IllegalStateException(
             "cannot start the local API on port " + config.localApiPort() + ": " + e, e);
@@ -261,6 +290,84 @@ public final class EdgeAgent implements AutoCloseable {
         depthBytes);
   }
 
+  /** This device's documents (and the fleet's and its groups', read-only). */
+  public EdgeDocuments documents() {
+    return documents;
+  }
+
+  /**
+   * Runs commands named {@code name} with {@code handler} (one handler per name). Commands without
+   * a handler wait for the local API ({@code GET /v1/commands/next}). Close the token to remove.
+   */
+  public AutoCloseable onCommand(String name, CommandHandler handler) {
+    if (commandHandlers.putIfAbsent(name, handler) != null) {
+      throw new IllegalStateException("a handler for command '" + name + "' is already registered");
+    }
+    synchronized (commandSignal) {
+      commandSignal.notifyAll();
+    }
+    return () -> commandHandlers.remove(name, handler);
+  }
+
+  /**
+   * Takes the next command that has no Java handler, waiting up to {@code waitMs}; the caller runs
+   * it and reports with {@link #completeCommand}. Null if none arrived in time.
+   */
+  public EdgeDocuments.PendingCommand nextCommand(long waitMs) throws InterruptedException {
+    long deadline = System.nanoTime() + waitMs * 1_000_000;
+    while (true) {
+      EdgeDocuments.PendingCommand c =
+          documents.takeCommand(null, Set.copyOf(commandHandlers.keySet()), clock.nowMs());
+      long leftMs = (deadline - System.nanoTime()) / 1_000_000;
+      if (c != null || leftMs <= 0 || closed) {
+        return c;
+      }
+      synchronized (commandSignal) {
+        commandSignal.wait(Math.min(leftMs, 500));
+      }
+    }
+  }
+
+  /** Reports the outcome of a command taken with {@link #nextCommand}; false if not running. */
+  public boolean completeCommand(String id, boolean succeeded, JsonNode result, String error) {
+    return documents.finishCommand(id, succeeded, result, error);
+  }
+
+  private void runCommands() {
+    while (!closed) {
+      try {
+        EdgeDocuments.PendingCommand c =
+            commandHandlers.isEmpty()
+                ? null
+                : documents.takeCommand(
+                    Set.copyOf(commandHandlers.keySet()), Set.of(), clock.nowMs());
+        if (c == null) {
+          synchronized (commandSignal) {
+            commandSignal.wait(500);
+          }
+          continue;
+        }
+        CommandHandler h = commandHandlers.get(c.name());
+        try {
+          JsonNode result = h == null ? null : h.handle(c.id(), c.payload());
+          if (h == null) {
+            documents.finishCommand(c.id(), false, null, "no handler for '" + c.name() + "'");
+          } else {
+            documents.finishCommand(c.id(), true, result, null);
+          }
+        } catch (Exception e) {
+          documents.finishCommand(c.id(), false, null, String.valueOf(e.getMessage()));
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        if (!closed) {
+          log.error("command runner failed", e);
+        }
+      }
+    }
+  }
+
   /** On-demand sync: flush everything now, reconnecting at once if offline. */
   public void syncNow() {
     if (!config.onDemandEnabled()) {
@@ -294,7 +401,9 @@ public final class EdgeAgent implements AutoCloseable {
       log.warn("engine did not stop cleanly: {}", e.toString());
     }
     loop.shutdownNow();
+    commandThread.interrupt();
     outbox.close();
+    documents.close();
   }
 
   // ---------------------------------------------------------------- loop plumbing

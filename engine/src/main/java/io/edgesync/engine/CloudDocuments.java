@@ -101,6 +101,7 @@ public final class CloudDocuments {
       throws ProtocolException {
     List<Parsed> parsed = new ArrayList<>(changes.size());
     long previous = 0;
+    List<String> readable = changes.isEmpty() ? List.of() : scopesOf(deviceId);
     for (DocChange c : changes) {
       if (c.getChangeSeq() <= previous) {
         throw invalid(
@@ -110,9 +111,22 @@ public final class CloudDocuments {
                 + previous);
       }
       previous = c.getChangeSeq();
-      parsed.add(parse(c));
+      String scope =
+          c.getScope().isEmpty() || c.getScope().equals("device")
+              ? deviceScope(deviceId)
+              : c.getScope();
+      if (!readable.contains(scope)
+          || scope.startsWith("device:") && !scope.equals(deviceScope(deviceId))) {
+        throw invalid(
+            "device '"
+                + deviceId
+                + "' may not write scope '"
+                + c.getScope()
+                + "'; it reads "
+                + readable);
+      }
+      parsed.add(parse(c, scope));
     }
-    String scope = deviceScope(deviceId);
     long nowMs = clock.nowMs();
     Set<String> changed = new LinkedHashSet<>();
     EdgeApplied result;
@@ -127,10 +141,10 @@ public final class CloudDocuments {
                   if (p.changeSeq <= last) {
                     continue;
                   }
-                  if (applyOne(tx, deviceId, scope, p, resend, nowMs)) {
+                  if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
                     conflicts++;
                   }
-                  changed.add(scope);
+                  changed.add(p.scope);
                   last = p.changeSeq;
                 }
                 tx.setLastChangeSeq(deviceId, last);
@@ -146,6 +160,7 @@ public final class CloudDocuments {
 
   /** A validated change: the value parsed (null for delete), or the patch parsed. */
   private record Parsed(
+      String scope,
       long changeSeq,
       String collection,
       String key,
@@ -155,7 +170,7 @@ public final class CloudDocuments {
       byte[] valueBytes,
       JsonNode patch) {}
 
-  private Parsed parse(DocChange c) throws ProtocolException {
+  private Parsed parse(DocChange c, String scope) throws ProtocolException {
     String collection = c.getCollection();
     if (!ProtocolLimits.isValidCollection(collection)) {
       throw invalid("invalid collection name '" + collection + "'");
@@ -184,7 +199,15 @@ public final class CloudDocuments {
         byte[] bytes = c.getValue().toByteArray();
         JsonNode value = parseValue(bytes, collection, c.getKey());
         return new Parsed(
-            c.getChangeSeq(), collection, c.getKey(), c.getBaseVersion(), h, value, bytes, null);
+            scope,
+            c.getChangeSeq(),
+            collection,
+            c.getKey(),
+            c.getBaseVersion(),
+            h,
+            value,
+            bytes,
+            null);
       }
       case MERGE_PATCH -> {
         JsonNode patch = parseValue(c.getMergePatch().toByteArray(), collection, c.getKey());
@@ -197,11 +220,27 @@ public final class CloudDocuments {
                   + ")");
         }
         return new Parsed(
-            c.getChangeSeq(), collection, c.getKey(), c.getBaseVersion(), h, null, null, patch);
+            scope,
+            c.getChangeSeq(),
+            collection,
+            c.getKey(),
+            c.getBaseVersion(),
+            h,
+            null,
+            null,
+            patch);
       }
       case DELETED -> {
         return new Parsed(
-            c.getChangeSeq(), collection, c.getKey(), c.getBaseVersion(), h, null, null, null);
+            scope,
+            c.getChangeSeq(),
+            collection,
+            c.getKey(),
+            c.getBaseVersion(),
+            h,
+            null,
+            null,
+            null);
       }
       default ->
           throw invalid(

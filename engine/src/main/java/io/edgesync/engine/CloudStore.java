@@ -63,6 +63,16 @@ public interface CloudStore extends AutoCloseable {
   /** Up to {@code limit} records with sequence greater than {@code afterSequence}, in order. */
   List<Record> read(String deviceId, String stream, long afterSequence, int limit);
 
+  /** The document store in the same database, or null if this store keeps no documents. */
+  default DocumentStore documents() {
+    return null;
+  }
+
+  /** The command store in the same database, or null if this store keeps no commands. */
+  default CommandStore commands() {
+    return null;
+  }
+
   @Override
   void close();
 

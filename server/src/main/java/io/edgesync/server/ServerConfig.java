@@ -1,9 +1,16 @@
 package io.edgesync.server;
 
+import io.edgesync.engine.ConflictPolicy;
+import io.edgesync.engine.ConflictResolver;
+import io.edgesync.engine.ConflictStrategy;
+import io.edgesync.engine.DocumentRules;
 import io.edgesync.engine.ServerPolicy;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The cloud server's settings, from YAML:
@@ -18,18 +25,39 @@ import java.nio.file.Path;
  *   max_records_per_batch: 8192
  * </pre>
  */
-public record ServerConfig(String host, int port, Path dataDir, ServerPolicy policy) {
+public record ServerConfig(
+    String host, int port, Path dataDir, ServerPolicy policy, DocumentRules documents) {
+
+  /** Collections a server without a documents section serves (the brief's cloud_to_edge types). */
+  static final List<String> DEFAULT_COLLECTIONS = List.of("config", "firmware");
+
+  /** With the default document collections. */
+  public ServerConfig(String host, int port, Path dataDir, ServerPolicy policy) {
+    this(host, port, dataDir, policy, defaultDocuments());
+  }
 
   public static ServerConfig defaults(Path dataDir) {
-    return new ServerConfig("0.0.0.0", 8470, dataDir, ServerPolicy.defaults());
+    return new ServerConfig("0.0.0.0", 8470, dataDir, ServerPolicy.defaults(), defaultDocuments());
+  }
+
+  static DocumentRules defaultDocuments() {
+    Map<String, ConflictPolicy> c = new LinkedHashMap<>();
+    for (String name : DEFAULT_COLLECTIONS) {
+      c.put(name, ConflictPolicy.of(ConflictStrategy.CLOUD_WINS));
+    }
+    return DocumentRules.of(c);
   }
 
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(host, newPort, dataDir, policy);
+    return new ServerConfig(host, newPort, dataDir, policy, documents);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
-    return new ServerConfig(host, port, dataDir, newPolicy);
+    return new ServerConfig(host, port, dataDir, newPolicy, documents);
+  }
+
+  public ServerConfig withDocuments(DocumentRules rules) {
+    return new ServerConfig(host, port, dataDir, policy, rules);
   }
 
   public static ServerConfig load(Path file) {
@@ -41,7 +69,7 @@ public record ServerConfig(String host, int port, Path dataDir, ServerPolicy pol
   }
 
   private static ServerConfig from(ConfigNode root) {
-    root.allowOnly("server");
+    root.allowOnly("server", "documents", "sync");
     ConfigNode s =
         root.section("server")
             .allowOnly(
@@ -71,6 +99,125 @@ public record ServerConfig(String host, int port, Path dataDir, ServerPolicy pol
         s.string("host", "0.0.0.0"),
         (int) s.integer("port", 8470, 0, 65_535, "TCP port"),
         Path.of(s.string("data_dir", "./edgesync-cloud")),
-        policy);
+        policy,
+        documents(root.section("documents"), root.section("sync")));
+  }
+
+  private static final String[] STRATEGIES = {
+    "last_write_wins", "cloud_wins", "edge_wins", "merge", "manual", "custom"
+  };
+
+  /**
+   * Per collection: its own {@code strategy} > the brief's direction {@code conflict_resolution}
+   * for collections in that direction's {@code data_types} > the brief's {@code
+   * conflict_resolution.strategy} > last_write_wins.
+   */
+  private static DocumentRules documents(ConfigNode docs, ConfigNode sync) {
+    docs.allowOnly("collections", "max_document_bytes", "max_clock_drift_ms", "on_clock_drift");
+    // The agent's brief block may be shared with the server: only these parts act here.
+    sync.allowOnly(
+        "directions", "strategies", "conflict_resolution", "offline", "bandwidth", "monitoring");
+    ConfigNode cr =
+        sync.section("conflict_resolution")
+            .allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review", "resolver");
+    String defaultStrategy = cr.choice("strategy", "last_write_wins", STRATEGIES);
+    String mergeFunction =
+        cr.choice("merge_function", "timestamp", "timestamp", "custom", "manual");
+    boolean autoResolve = cr.bool("auto_resolve", true);
+    boolean flagForReview = cr.bool("flag_for_review", false);
+    String defaultResolver = cr.string("resolver", null);
+
+    Map<String, String> strategyOf = new LinkedHashMap<>();
+    ConfigNode directions = sync.section("directions").allowOnly("edge_to_cloud", "cloud_to_edge");
+    ConfigNode down =
+        directions
+            .section("cloud_to_edge")
+            .allowOnly("enabled", "data_types", "priority", "conflict_resolution");
+    directions
+        .section("edge_to_cloud")
+        .allowOnly("enabled", "data_types", "priority", "conflict_resolution")
+        .choice("conflict_resolution", defaultStrategy, STRATEGIES);
+    String downStrategy = down.choice("conflict_resolution", "cloud_wins", STRATEGIES);
+    List<String> downTypes =
+        down.isPresent() ? down.strings("data_types", List.of()) : DEFAULT_COLLECTIONS;
+    for (String t : downTypes) {
+      if (!t.equals("commands")) {
+        strategyOf.put(t, downStrategy);
+      }
+    }
+    Map<String, ConflictPolicy> policies = new LinkedHashMap<>();
+    Map<String, ConfigNode> declared = docs.section("collections").children();
+    for (Map.Entry<String, ConfigNode> e : declared.entrySet()) {
+      if (!ProtocolLimits.isValidCollection(e.getKey())) {
+        throw docs.error(
+            "collections",
+            "'"
+                + e.getKey()
+                + "' is not a valid collection name; allowed: "
+                + ProtocolLimits.COLLECTION_PATTERN);
+      }
+      strategyOf.putIfAbsent(e.getKey(), defaultStrategy);
+    }
+    for (Map.Entry<String, String> e : strategyOf.entrySet()) {
+      ConfigNode c = declared.get(e.getKey());
+      String strategy = e.getValue();
+      String onField = mergeFunction.equals("manual") ? "flag" : "hlc";
+      String resolver = defaultResolver;
+      if (c != null) {
+        c.allowOnly("strategy", "on_field_conflict", "resolver");
+        strategy = c.choice("strategy", strategy, STRATEGIES);
+        onField = c.choice("on_field_conflict", onField, "hlc", "flag");
+        resolver = c.string("resolver", resolver);
+      }
+      if (strategy.equals("merge") && mergeFunction.equals("custom")) {
+        strategy = "custom";
+      }
+      ConflictResolver instance = null;
+      if (strategy.equals("custom")) {
+        ConfigNode at = c != null ? c : cr;
+        if (resolver == null) {
+          throw at.error(
+              "resolver",
+              "collection '"
+                  + e.getKey()
+                  + "' uses the custom strategy: name a class implementing"
+                  + " io.edgesync.engine.ConflictResolver");
+        }
+        instance = loadResolver(at, resolver);
+      }
+      policies.put(
+          e.getKey(),
+          new ConflictPolicy(
+              ConflictStrategy.fromConfig(strategy),
+              onField.equals("flag"),
+              autoResolve,
+              flagForReview,
+              instance,
+              resolver));
+    }
+    return new DocumentRules(
+        policies,
+        (int)
+            docs.integer(
+                "max_document_bytes",
+                ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+                2,
+                ProtocolLimits.MAX_DOCUMENT_BYTES_CEILING,
+                "bytes"),
+        docs.integer("max_clock_drift_ms", 300_000, 1, 86_400_000L * 365, "ms"),
+        docs.choice("on_clock_drift", "flag", "flag", "reject").equals("reject"));
+  }
+
+  private static ConflictResolver loadResolver(ConfigNode at, String className) {
+    try {
+      Object o = Class.forName(className).getDeclaredConstructor().newInstance();
+      if (o instanceof ConflictResolver r) {
+        return r;
+      }
+      throw at.error(
+          "resolver", "'" + className + "' does not implement io.edgesync.engine.ConflictResolver");
+    } catch (ReflectiveOperationException | LinkageError e) {
+      throw at.error("resolver", "cannot load '" + className + "': " + e);
+    }
   }
 }

@@ -76,10 +76,12 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   /** Documents, conflicts and audit in the same file (and under the same monitor). */
+  @Override
   public DocumentStore documents() {
     return documents;
   }
 
+  @Override
   public CommandStore commands() {
     return commands;
   }

@@ -2,8 +2,10 @@ package io.edgesync.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.CloudSession;
 import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.CommandStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolLimits;
@@ -22,6 +24,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,11 +51,30 @@ public final class SyncServer implements AutoCloseable {
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
+  private final CloudDocuments docs;
+  private final CommandStore commands;
+
+  /** Pushes document versions and commands to connected sessions, off the writers' threads. */
+  private final ExecutorService pusher =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "edgesync-push");
+            t.setDaemon(true);
+            return t;
+          });
 
   private SyncServer(ServerConfig config, CloudStore store, Clock clock) {
     this.config = config;
     this.store = store;
     this.clock = clock;
+    this.docs =
+        store.documents() == null
+            ? null
+            : new CloudDocuments(store.documents(), config.documents(), clock);
+    this.commands = store.commands();
+    if (docs != null) {
+      docs.onChange(scopes -> pusher.execute(() -> pushDocs(scopes)));
+    }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -79,6 +102,10 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/devices", this::listDevices);
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
               cfg.routes.get("/api/v1/devices/{id}/streams/{stream}", this::readStream);
+              if (docs != null) {
+                new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
+                    .register(cfg.routes);
+              }
               cfg.routes.exception(
                   ApiError.class,
                   (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
@@ -134,10 +161,48 @@ public final class SyncServer implements AutoCloseable {
     return sessionsRefused.get();
   }
 
+  /** The document authority (null if the store keeps no documents). */
+  public CloudDocuments documents() {
+    return docs;
+  }
+
   @Override
   public void close() {
     app.stop();
+    pusher.shutdownNow();
     store.close();
+  }
+
+  private void pushDocs(java.util.Set<String> scopes) {
+    java.util.Set<String> devices = new java.util.HashSet<>();
+    for (String scope : scopes) {
+      if (scope.equals(CloudDocuments.FLEET)) {
+        devices.addAll(sessionsByDevice.keySet());
+      } else {
+        devices.addAll(docs.store().devicesReading(scope));
+      }
+    }
+    for (String device : devices) {
+      CloudSession s = sessionOf(device);
+      if (s != null) {
+        s.onDocsChanged(clock.nowMs());
+      }
+    }
+  }
+
+  private void pushCommands(String device) {
+    pusher.execute(
+        () -> {
+          CloudSession s = sessionOf(device);
+          if (s != null) {
+            s.onCommandsQueued(clock.nowMs());
+          }
+        });
+  }
+
+  private CloudSession sessionOf(String device) {
+    WsContext ctx = sessionsByDevice.get(device);
+    return ctx == null ? null : sessionsById.get(ctx.sessionId());
   }
 
   // ---------------------------------------------------------------- device sessions
@@ -148,6 +213,8 @@ public final class SyncServer implements AutoCloseable {
         new CloudSession(
             config.policy(),
             store,
+            docs,
+            commands,
             new CloudSession.Io() {
               @Override
               public void send(Frame frame) {
@@ -295,7 +362,7 @@ public final class SyncServer implements AutoCloseable {
     return store.device(id).orElseThrow(() -> new ApiError(404, "unknown device '" + id + "'"));
   }
 
-  private static long longParam(Context ctx, String name, long fallback, long min, long max) {
+  static long longParam(Context ctx, String name, long fallback, long min, long max) {
     String raw = ctx.queryParam(name);
     if (raw == null || raw.isEmpty()) {
       return fallback;
