@@ -250,18 +250,20 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
                   int n =
                       update(
                           "UPDATE docs SET value=?, hlc=?, pending_seq=?, updated_ms=? WHERE"
-                              + " scope='device' AND collection=? AND key=?",
+                              + " scope=? AND collection=? AND key=?",
                           value,
                           stamp.toString(),
                           seq,
                           clock.nowMs(),
+                          scope,
                           collection,
                           key);
                   if (n == 0) {
                     update(
                         "INSERT INTO docs(scope, collection, key, value, version, base_value, hlc,"
                             + " pending_seq, full_required, conflicted, updated_ms) VALUES"
-                            + " ('device',?,?,?,0,NULL,?,?,0,0,?)",
+                            + " (?,?,?,?,0,NULL,?,?,0,0,?)",
+                        scope,
                         collection,
                         key,
                         value,
