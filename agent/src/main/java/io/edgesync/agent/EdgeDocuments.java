@@ -133,6 +133,10 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     return collections;
   }
 
+  public int maxDocumentBytes() {
+    return maxDocumentBytes;
+  }
+
   // ---------------------------------------------------------------- application API
 
   /** The document in this device's scope, if it exists. */

@@ -393,13 +393,14 @@ public final class CloudDocuments {
     if (!drift) {
       hlc.merge(p.hlc);
     }
-    Hlc stamp = hlc.now();
     byte[] resultBytes = d.value() == null ? null : JsonDocs.bytes(d.value());
     if (d.kind() == ConflictDecider.Kind.OPEN) {
       long conflictId = current.conflictId();
-      if (conflictId != 0) {
+      ConflictRecord open = conflictId == 0 ? null : tx.conflict(conflictId);
+      if (open != null && open.deviceId().equals(deviceId)) {
         tx.updateConflictEdge(conflictId, deviceId, p.changeSeq, edgeBytes, p.hlc);
       } else {
+        // Each device's contested value gets its own conflict: none replaces another's.
         conflictId =
             tx.openConflict(
                 conflictRecord(
@@ -422,15 +423,22 @@ public final class CloudDocuments {
               p.collection,
               p.key,
               resultBytes,
-              stamp,
-              ConflictDecider.CLOUD,
-              0,
+              current.hlc(),
+              current.writer(),
+              current.foreignVersion(),
               conflictId,
               deviceId,
               p.changeSeq,
               nowMs));
       return true;
     }
+    // The result keeps the winner's timestamp; a new value (merge, custom) is stamped now.
+    Hlc resultHlc =
+        switch (d.outcome()) {
+          case "edge" -> p.hlc;
+          case "cloud" -> current.hlc();
+          default -> hlc.now();
+        };
     StoredDoc written =
         tx.write(
             new DocWrite(
@@ -438,7 +446,7 @@ public final class CloudDocuments {
                 p.collection,
                 p.key,
                 resultBytes,
-                d.writer().equals(deviceId) ? p.hlc : stamp,
+                resultHlc,
                 d.writer(),
                 d.foreignVersion(),
                 0,
@@ -659,6 +667,9 @@ public final class CloudDocuments {
           }
           Hlc stamp = hlc.now();
           tx.saveHlc(stamp);
+          tx.closeConflict(conflictId, outcome, resolvedBy, 0, result, nowMs);
+          // Another device's value may still wait on this key: the document stays conflicted.
+          long stillOpen = tx.openConflictOn(c.scope(), c.collection(), c.key());
           StoredDoc written =
               tx.write(
                   new DocWrite(
@@ -669,7 +680,7 @@ public final class CloudDocuments {
                       stamp,
                       ConflictDecider.CLOUD,
                       0,
-                      0,
+                      stillOpen,
                       "",
                       0,
                       nowMs));

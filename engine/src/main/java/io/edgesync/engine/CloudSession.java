@@ -66,6 +66,7 @@ public final class CloudSession {
   private State state = State.AWAIT_HELLO;
   private String deviceId;
   private long recordsCommitted;
+  private long docUpdatesSent;
 
   /** The stream checkpoints as this session last saw them: to count only new records. */
   private final Map<String, Long> checkpoints = new java.util.HashMap<>();
@@ -165,6 +166,11 @@ public final class CloudSession {
   /** The device's id once the handshake is done, else null. */
   public String deviceId() {
     return state == State.AWAIT_HELLO ? null : deviceId;
+  }
+
+  /** Document versions this session sent to the device. */
+  public synchronized long docUpdatesSent() {
+    return docUpdatesSent;
   }
 
   /** Records this session stored (resent records the store skipped are not counted). */
@@ -301,6 +307,7 @@ public final class CloudSession {
             bytes = 0;
           }
           frame.addUpdates(u);
+          docUpdatesSent++;
           bytes += u.getSerializedSize() + 8;
           cursor.setValue(d.version());
         }

@@ -42,6 +42,9 @@ public interface DocumentStore {
 
     ConflictRecord conflict(long conflictId);
 
+    /** The newest open conflict on a key, 0 if none. */
+    long openConflictOn(String scope, String collection, String key);
+
     void closeConflict(
         long conflictId,
         String outcome,

@@ -300,6 +300,19 @@ final class SqliteDocuments implements DocumentStore {
     }
 
     @Override
+    public long openConflictOn(String scope, String collection, String key) {
+      return sql(
+          () ->
+              queryLong(
+                  "SELECT coalesce(max(id), 0) FROM conflicts WHERE scope=? AND collection=? AND"
+                      + " key=? AND status='open'",
+                  0,
+                  scope,
+                  collection,
+                  key));
+    }
+
+    @Override
     public void closeConflict(
         long conflictId,
         String outcome,

@@ -51,6 +51,7 @@ public final class SyncServer implements AutoCloseable {
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
+  private final AtomicLong docUpdatesSentClosed = new AtomicLong();
   private final CloudDocuments docs;
   private final CommandStore commands;
 
@@ -154,6 +155,15 @@ public final class SyncServer implements AutoCloseable {
 
   public boolean isConnected(String deviceId) {
     return sessionsByDevice.containsKey(deviceId);
+  }
+
+  /** Document versions pushed to devices since start. */
+  public long docUpdatesSent() {
+    long total = docUpdatesSentClosed.get();
+    for (CloudSession s : sessionsById.values()) {
+      total += s.docUpdatesSent();
+    }
+    return total;
   }
 
   /** Sessions closed for a protocol error (with an Error frame) since start. */
@@ -261,6 +271,7 @@ public final class SyncServer implements AutoCloseable {
     if (session == null) {
       return;
     }
+    docUpdatesSentClosed.addAndGet(session.docUpdatesSent());
     String device = session.deviceId();
     session.onClosed(clock.nowMs());
     if (device != null) {
@@ -279,7 +290,9 @@ public final class SyncServer implements AutoCloseable {
         Map.of(
             "status", "ok",
             "devicesConnected", sessionsByDevice.size(),
-            "sessionsRefused", sessionsRefused.get()));
+            "sessionsRefused", sessionsRefused.get(),
+            "docUpdatesSent", docUpdatesSent(),
+            "clockDriftsSeen", docs == null ? 0 : docs.clockDriftsSeen()));
   }
 
   private void listDevices(Context ctx) {

@@ -11,7 +11,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
+import io.edgesync.engine.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +46,9 @@ import java.util.concurrent.Executors;
 public final class LocalApi implements AutoCloseable {
   /** Largest request body accepted. */
   public static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+  static final int MAX_LIST_LIMIT = 1000;
+  static final long MAX_POLL_WAIT_MS = 60_000;
 
   // Numbers are read as BigDecimal and kept as written: through double, decimals would be
   // rounded and 1e400 would turn into the string "Infinity", so the stored record would differ
@@ -105,6 +110,19 @@ public final class LocalApi implements AutoCloseable {
         } else if (path.startsWith("/v1/operations/")) {
           requireMethod(method, "GET");
           reply(ex, 200, agent.operationStatus(path.substring("/v1/operations/".length())));
+        } else if (path.startsWith("/v1/docs/")) {
+          docs(ex, method, EdgeDocuments.DEVICE, path.substring("/v1/docs/".length()));
+        } else if (path.startsWith("/v1/fleet/docs/")) {
+          docs(ex, method, "fleet", path.substring("/v1/fleet/docs/".length()));
+        } else if (path.startsWith("/v1/groups/") && path.indexOf("/docs/", 11) > 11) {
+          int at = path.indexOf("/docs/", 11);
+          docs(ex, method, "group:" + path.substring(11, at), path.substring(at + 6));
+        } else if (path.equals("/v1/commands/next")) {
+          requireMethod(method, "GET");
+          nextCommand(ex);
+        } else if (path.startsWith("/v1/commands/") && path.endsWith("/result")) {
+          requireMethod(method, "POST");
+          commandResult(ex, path.substring("/v1/commands/".length(), path.length() - 7));
         } else if (path.equals("/v1/sync")) {
           requireMethod(method, "POST");
           agent.syncNow();
@@ -124,6 +142,163 @@ public final class LocalApi implements AutoCloseable {
       } catch (RuntimeException e) {
         reply(ex, 500, Map.of("error", "internal error: " + e));
       }
+    }
+  }
+
+  /** {@code <collection>} (GET: list) or {@code <collection>/<key>} (GET, PUT, DELETE). */
+  private void docs(HttpExchange ex, String method, String scope, String rest) throws IOException {
+    EdgeDocuments docs = agent.documents();
+    int slash = rest.indexOf('/');
+    if (slash < 0) {
+      requireMethod(method, "GET");
+      requireCollection(docs, rest);
+      String after = queryParam(ex, "after", "");
+      int limit = (int) Math.min(MAX_LIST_LIMIT, Math.max(1, longParam(ex, "limit", 100)));
+      List<EdgeDocuments.Document> page = docs.list(scope, rest, after, limit);
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("scope", scope);
+      out.put("collection", rest);
+      out.put("documents", page.stream().map(LocalApi::docJson).toList());
+      out.put("nextAfter", page.size() == limit ? page.get(page.size() - 1).key() : null);
+      reply(ex, 200, out);
+      return;
+    }
+    String collection = rest.substring(0, slash);
+    String key = rest.substring(slash + 1);
+    switch (method) {
+      case "GET" -> {
+        requireCollection(docs, collection);
+        EdgeDocuments.Document d =
+            docs.get(scope, collection, key)
+                .orElseThrow(
+                    () ->
+                        new HttpError(
+                            404, "no document " + collection + "/" + key + " in " + scope));
+        reply(ex, 200, docJson(d));
+      }
+      case "PUT" -> {
+        byte[] body = readBody(ex.getRequestBody());
+        if (body.length > agent.documents().maxDocumentBytes()) {
+          throw new HttpError(
+              413,
+              "document is "
+                  + body.length
+                  + " bytes; the limit is "
+                  + agent.documents().maxDocumentBytes());
+        }
+        JsonNode value;
+        try {
+          value = JsonDocs.parse(body);
+        } catch (IllegalArgumentException e) {
+          throw new HttpError(400, "the body is " + e.getMessage());
+        }
+        reply(ex, 200, docJson(docs.put(scope, collection, key, value)));
+      }
+      case "DELETE" -> {
+        if (!docs.delete(scope, collection, key)) {
+          throw new HttpError(404, "no document " + collection + "/" + key + " in " + scope);
+        }
+        reply(ex, 200, Map.of("deleted", true));
+      }
+      default -> throw new HttpError(405, method + " is not allowed here", "GET, PUT, DELETE");
+    }
+  }
+
+  private static void requireCollection(EdgeDocuments docs, String collection) {
+    if (!docs.collections().contains(collection)) {
+      throw new HttpError(
+          404,
+          "unknown collection '"
+              + collection
+              + "'; declared: "
+              + new java.util.TreeSet<>(docs.collections()));
+    }
+  }
+
+  private static Map<String, Object> docJson(EdgeDocuments.Document d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("scope", d.scope());
+    m.put("collection", d.collection());
+    m.put("key", d.key());
+    m.put("value", d.value());
+    m.put("version", d.version());
+    m.put("hlc", d.hlc().toString());
+    m.put("pending", d.pending());
+    m.put("conflicted", d.conflicted());
+    return m;
+  }
+
+  private void nextCommand(HttpExchange ex) throws IOException {
+    long waitMs = Math.min(MAX_POLL_WAIT_MS, Math.max(0, longParam(ex, "waitMs", 30_000)));
+    EdgeDocuments.PendingCommand c;
+    try {
+      c = agent.nextCommand(waitMs);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new HttpError(503, "agent stopping");
+    }
+    if (c == null) {
+      ex.sendResponseHeaders(204, -1);
+      return;
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", c.id());
+    m.put("name", c.name());
+    m.put("payload", c.payload());
+    m.put("deadlineMs", c.deadlineMs());
+    reply(ex, 200, m);
+  }
+
+  private void commandResult(HttpExchange ex, String id) throws IOException {
+    JsonNode body;
+    try {
+      body = JsonDocs.parse(readBody(ex.getRequestBody()));
+    } catch (IllegalArgumentException e) {
+      throw new HttpError(400, "the body is " + e.getMessage());
+    }
+    JsonNode status = body.get("status");
+    if (status == null
+        || !status.isTextual()
+        || !(status.asText().equals("succeeded") || status.asText().equals("failed"))) {
+      throw new HttpError(400, "\"status\" must be \"succeeded\" or \"failed\", was " + status);
+    }
+    JsonNode error = body.get("error");
+    if (!agent.completeCommand(
+        id,
+        status.asText().equals("succeeded"),
+        body.get("result"),
+        error == null ? null : error.asText())) {
+      throw new HttpError(
+          409, "command '" + id + "' is not running (unknown, or already finished)");
+    }
+    reply(ex, 200, Map.of("id", id, "state", status.asText()));
+  }
+
+  private static String queryParam(HttpExchange ex, String name, String fallback) {
+    String q = ex.getRequestURI().getRawQuery();
+    if (q == null) {
+      return fallback;
+    }
+    for (String part : q.split("&")) {
+      int eq = part.indexOf('=');
+      if (eq > 0 && part.substring(0, eq).equals(name)) {
+        return java.net.URLDecoder.decode(
+            part.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+      }
+    }
+    return fallback;
+  }
+
+  private static long longParam(HttpExchange ex, String name, long fallback) {
+    String v = queryParam(ex, name, null);
+    if (v == null) {
+      return fallback;
+    }
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new HttpError(
+          400, "query parameter '" + name + "' must be an integer, was '" + v + "'");
     }
   }
 

@@ -1,0 +1,215 @@
+package io.edgesync.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.EdgeDocuments;
+import io.edgesync.cli.internal.TcpRelay;
+import io.edgesync.engine.DocumentStore;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.Hlc;
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Device documents over real sockets: pushes, catch-up from the checkpoint, deletes, clock skew,
+ * bad input.
+ */
+class DocumentSyncTest {
+  @TempDir Path dir;
+  private SyncServer server;
+  private Rest rest;
+  private TcpRelay relay;
+
+  @BeforeEach
+  void start() throws Exception {
+    server =
+        SyncServer.start(
+            ServerConfig.fromYaml(
+                "server: {port: 0, data_dir: \""
+                    + dir.resolve("cloud")
+                    + "\"}\n"
+                    + "documents:\n"
+                    + "  max_document_bytes: 4096\n"
+                    + "  collections:\n"
+                    + "    lww: {strategy: last_write_wins}\n"));
+    rest = new Rest(server.port());
+    relay = new TcpRelay(server.port());
+  }
+
+  @AfterEach
+  void stop() {
+    relay.close();
+    server.close();
+  }
+
+  @Test
+  void cloudWritesArePushedAtOnce_andAnOfflineDeviceCatchesUpFromItsCheckpointNotFromZero()
+      throws Exception {
+    try (EdgeAgent agent = DocumentConflictTest.agent("dev-1", relay.port(), Clock.SYSTEM, dir)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-1"));
+      for (int i = 0; i < 50; i++) {
+        rest.ok(rest.put("/api/v1/devices/dev-1/docs/lww/k" + i, "{\"i\":" + i + "}"));
+      }
+      // Connected: pushed as written.
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> agent.documents().list("device", "lww", "", 100).size() == 50);
+      long pushedBefore = server.docUpdatesSent();
+
+      relay.cut();
+      rest.ok(rest.put("/api/v1/devices/dev-1/docs/lww/k1", "{\"i\":\"changed\"}"));
+      rest.ok(rest.delete("/api/v1/devices/dev-1/docs/lww/k2"));
+      rest.ok(rest.put("/api/v1/devices/dev-1/docs/lww/new", "{\"fresh\":true}"));
+      Thread.sleep(100);
+      assertThat(agent.documents().get("lww", "k1").orElseThrow().value())
+          .isEqualTo(Rest.json("{\"i\":1}"));
+      relay.heal();
+      agent.syncNow();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> agent.documents().get("lww", "new").isPresent());
+      assertThat(agent.documents().get("lww", "k1").orElseThrow().value())
+          .isEqualTo(Rest.json("{\"i\":\"changed\"}"));
+      assertThat(agent.documents().get("lww", "k2")).isEmpty();
+      // Only the three versions written while offline travelled, not the 50 from before.
+      assertThat(server.docUpdatesSent() - pushedBefore).isEqualTo(3);
+      for (EdgeDocuments.Document d : agent.documents().list("device", "lww", "", 100)) {
+        JsonNode cloud = rest.ok(rest.get("/api/v1/devices/dev-1/docs/lww/" + d.key()));
+        assertThat(d.version()).isEqualTo(cloud.get("version").asLong());
+        assertThat(d.value()).isEqualTo(cloud.get("value"));
+      }
+
+      // The tombstone of k2 is collected once the device has told (in its next Hello) that it
+      // saw it.
+      assertThat(tombstones("device:dev-1")).containsExactly("k2");
+      relay.cut();
+      relay.heal();
+      agent.syncNow();
+      await().atMost(Duration.ofSeconds(10)).until(() -> tombstones("device:dev-1").isEmpty());
+    }
+  }
+
+  @Test
+  void deviceEditsSyncUp_andDeletesAreTombstonesThatReachTheCloud() {
+    try (EdgeAgent agent = DocumentConflictTest.agent("dev-2", relay.port(), Clock.SYSTEM, dir)) {
+      agent.documents().put("lww", "settings", "{\"mode\":\"eco\",\"level\":3}");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> rest.get("/api/v1/devices/dev-2/docs/lww/settings").status() == 200);
+      JsonNode cloud = rest.ok(rest.get("/api/v1/devices/dev-2/docs/lww/settings"));
+      assertThat(cloud.get("value")).isEqualTo(Rest.json("{\"mode\":\"eco\",\"level\":3}"));
+      assertThat(cloud.get("writer").asText()).isEqualTo("dev-2");
+      // A second edit travels as a merge patch against the first (delta_sync is on by default).
+      agent.documents().put("lww", "settings", "{\"mode\":\"eco\",\"level\":4}");
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  rest.ok(rest.get("/api/v1/devices/dev-2/docs/lww/settings"))
+                      .get("value")
+                      .equals(Rest.json("{\"mode\":\"eco\",\"level\":4}")));
+      assertThat(agent.documents().delete("lww", "settings")).isTrue();
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> rest.get("/api/v1/devices/dev-2/docs/lww/settings").status() == 404);
+      assertThat(agent.documents().get("lww", "settings")).isEmpty();
+      await().atMost(Duration.ofSeconds(10)).until(() -> agent.documents().pendingCount() == 0);
+    }
+  }
+
+  @Test
+  void aDeviceAnHourBehind_ordersItsEditAfterTheCloudVersionItSaw() {
+    Clock hourBehind = () -> System.currentTimeMillis() - 3_600_000;
+    try (EdgeAgent agent = DocumentConflictTest.agent("dev-skew", relay.port(), hourBehind, dir)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-skew"));
+      JsonNode v1 = rest.ok(rest.put("/api/v1/devices/dev-skew/docs/lww/cfg", "{\"x\":1}"));
+      Hlc cloudHlc = Hlc.parse(v1.get("hlc").asText());
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> agent.documents().get("lww", "cfg").isPresent());
+      EdgeDocuments.Document edit = agent.documents().put("lww", "cfg", Rest.json("{\"x\":2}"));
+      // The device's wall clock says an hour earlier; its HLC still sorts after what it saw.
+      assertThat(hourBehind.nowMs()).isLessThan(cloudHlc.wallMs());
+      assertThat(edit.hlc()).isGreaterThan(cloudHlc);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  rest.ok(rest.get("/api/v1/devices/dev-skew/docs/lww/cfg"))
+                      .get("value")
+                      .equals(Rest.json("{\"x\":2}")));
+      JsonNode v2 = rest.ok(rest.get("/api/v1/devices/dev-skew/docs/lww/cfg"));
+      assertThat(Hlc.parse(v2.get("hlc").asText())).isGreaterThan(cloudHlc);
+      assertThat(v2.get("version").asLong()).isGreaterThan(v1.get("version").asLong());
+    }
+  }
+
+  @Test
+  void badDocumentInput_getsAClearError_andStoresNothing() throws Exception {
+    try (EdgeAgent agent = DocumentConflictTest.agent("dev-3", relay.port(), Clock.SYSTEM, dir)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-3"));
+      rest.ok(rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"ok\":1}"));
+      List<DocumentStore.StoredDoc> before =
+          server.documents().store().changesAfter("device:dev-3", 0, 100);
+
+      Rest.Reply notJson = rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"ok\": tru");
+      assertThat(notJson.status()).isEqualTo(400);
+      assertThat(notJson.body().get("error").asText()).contains("not valid JSON");
+      Rest.Reply unknown = rest.put("/api/v1/devices/dev-3/docs/nope/a", "{}");
+      assertThat(unknown.status()).isEqualTo(404);
+      assertThat(unknown.body().get("error").asText()).contains("unknown collection 'nope'");
+      Rest.Reply big =
+          rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"x\":\"" + "y".repeat(5000) + "\"}");
+      assertThat(big.status()).isEqualTo(413);
+      assertThat(big.body().get("error").asText()).contains("limit is 4096");
+      Rest.Reply badKey = rest.put("/api/v1/devices/dev-3/docs/lww/-bad", "{}");
+      assertThat(badKey.status()).isEqualTo(400);
+      assertThat(rest.put("/api/v1/devices/nobody/docs/lww/a", "{}").status()).isEqualTo(404);
+      Rest.Reply stale = rest.put("/api/v1/devices/dev-3/docs/lww/a", "{}");
+      assertThat(stale.status()).isEqualTo(200);
+      before = server.documents().store().changesAfter("device:dev-3", 0, 100);
+      Rest.Reply badCommand =
+          rest.post(
+              "/api/v1/devices/dev-3/commands", "{\"name\":\"reboot\",\"ttlSeconds\":\"soon\"}");
+      assertThat(badCommand.status()).isEqualTo(400);
+      assertThat(badCommand.body().get("error").asText()).contains("ttlSeconds");
+      assertThat(rest.post("/api/v1/devices/dev-3/commands", "{\"name\":42}").status())
+          .isEqualTo(400);
+      assertThat(rest.post("/api/v1/conflicts/1/resolve", "{\"take\":\"both\"}").status())
+          .isIn(400, 404);
+      assertThat(rest.get("/api/v1/conflicts?status=maybe").status()).isEqualTo(400);
+      assertThat(server.documents().store().changesAfter("device:dev-3", 0, 100))
+          .usingRecursiveComparison()
+          .isEqualTo(before);
+      assertThat(rest.ok(rest.get("/api/v1/devices/dev-3/commands")).get("commands")).isEmpty();
+
+      // On the device: the same refusals, nothing written locally.
+      assertThatThrownBy(() -> agent.documents().put("nope", "a", "{}"))
+          .hasMessageContaining("unknown collection 'nope'");
+      assertThatThrownBy(() -> agent.documents().put("lww", "a", "{\"x\": }"))
+          .hasMessageContaining("not valid JSON");
+      assertThatThrownBy(
+              () -> agent.documents().put("lww", "a", "{\"x\":\"" + "y".repeat(300_000) + "\"}"))
+          .hasMessageContaining("the limit is");
+      assertThat(agent.documents().pendingCount()).isZero();
+    }
+  }
+
+  private List<String> tombstones(String scope) {
+    return server.documents().store().changesAfter(scope, 0, 1000).stream()
+        .filter(DocumentStore.StoredDoc::deleted)
+        .map(DocumentStore.StoredDoc::key)
+        .toList();
+  }
+}
