@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
       AgentCommand.class,
       DemoCommand.class,
       StatusCommand.class,
+      ConflictsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -1,10 +1,5 @@
 package io.edgesync.cli;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,18 +28,13 @@ final class StatusCommand implements Callable<Integer> {
     } else {
       url = agent + "/v1/status";
     }
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    HttpResponse<String> response;
     try {
-      response =
-          client.send(
-              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
-              HttpResponse.BodyHandlers.ofString());
-    } catch (java.net.ConnectException e) {
-      System.err.println("edgesync: nothing answers at " + url + " (is it running?)");
+      ServerApi.Reply reply = new ServerApi().get(url);
+      System.out.println(reply.body());
+      return reply.status() == 200 ? 0 : 1;
+    } catch (ServerApi.Unreachable e) {
+      System.err.println("edgesync: " + e.getMessage());
       return 1;
     }
-    System.out.println(response.body());
-    return response.statusCode() == 200 ? 0 : 1;
   }
 }

@@ -1,0 +1,53 @@
+package io.edgesync.cli;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A small HTTP client for the CLI's calls to a server's REST API or an agent's local API. */
+final class ServerApi {
+  record Reply(int status, String body) {
+    boolean ok() {
+      return status / 100 == 2;
+    }
+  }
+
+  /** Nothing answered at the URL. */
+  static final class Unreachable extends Exception {
+    Unreachable(String url) {
+      super("nothing answers at " + url + " (is it running?)");
+    }
+  }
+
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  Reply get(String url) throws Unreachable, IOException, InterruptedException {
+    return send(url, HttpRequest.newBuilder(URI.create(url)).GET());
+  }
+
+  Reply post(String url, String json) throws Unreachable, IOException, InterruptedException {
+    return send(
+        url,
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(json)));
+  }
+
+  private Reply send(String url, HttpRequest.Builder request)
+      throws Unreachable, IOException, InterruptedException {
+    try {
+      HttpResponse<String> r =
+          client.send(
+              request.timeout(Duration.ofSeconds(30)).build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new Reply(r.statusCode(), r.body());
+    } catch (ConnectException e) {
+      throw new Unreachable(url);
+    }
+  }
+}
