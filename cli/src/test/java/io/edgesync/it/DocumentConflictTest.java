@@ -173,10 +173,23 @@ class DocumentConflictTest {
     assertThat(cloud.get("value")).isEqualTo(Rest.json(EDGE_A));
     assertThat(cloud.get("conflicted").asBoolean()).isTrue();
 
-    // Resolve B's with a value of our own: now every replica holds it, unconflicted.
-    rest.ok(
-        rest.post(
-            "/api/v1/conflicts/" + fromB.get("id").asLong() + "/resolve", "{\"value\":{\"a\":7}}"));
+    // Resolve B's through the CLI with a value of our own: every replica holds it, unconflicted.
+    String serverUrl = "http://127.0.0.1:" + server.port();
+    String listed = cli("conflicts", "list", "--server", serverUrl);
+    assertThat(listed).contains("dev-b").contains("fleet mn/k").doesNotContain("dev-a");
+    assertThat(cli("conflicts", "show", fromB.get("id").asText(), "--server", serverUrl))
+        .contains("\"b\" : 2");
+    assertThat(
+            cli(
+                "conflicts",
+                "resolve",
+                fromB.get("id").asText(),
+                "--value",
+                "{\"a\":7}",
+                "--server",
+                serverUrl))
+        .contains("resolved conflict " + fromB.get("id").asText());
+
     cloud = awaitConverged("mn");
     assertThat(cloud.get("value")).isEqualTo(Rest.json("{\"a\":7}"));
     assertThat(cloud.get("conflicted").asBoolean()).isFalse();
@@ -204,6 +217,22 @@ class DocumentConflictTest {
         .isEqualTo(404);
     assertThat(rest.ok(rest.get("/api/v1/fleet/docs/mn/k")).get("version").asLong())
         .isEqualTo(cloud.get("version").asLong());
+  }
+
+  /** Runs the CLI, asserts it succeeded, returns what it printed. */
+  private static String cli(String... args) {
+    java.io.PrintStream saved = System.out;
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int code;
+    try {
+      System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+      code = io.edgesync.cli.Main.run(args);
+    } finally {
+      System.setOut(saved);
+    }
+    String printed = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(code).as("exit code of %s: %s", String.join(" ", args), printed).isZero();
+    return printed;
   }
 
   /** v1 everywhere; partition; the cloud, then A, then B edit; heal A, then B. */

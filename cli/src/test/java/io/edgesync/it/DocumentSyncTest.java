@@ -119,6 +119,7 @@ class DocumentSyncTest {
                   rest.ok(rest.get("/api/v1/devices/dev-2/docs/lww/settings"))
                       .get("value")
                       .equals(Rest.json("{\"mode\":\"eco\",\"level\":4}")));
+      assertThat(server.documents().patchesApplied()).isEqualTo(1);
       assertThat(agent.documents().delete("lww", "settings")).isTrue();
       await()
           .atMost(Duration.ofSeconds(10))

@@ -120,6 +120,50 @@ class ServerBadInputTest {
     assertGoodDeviceStillServed();
   }
 
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.CsvSource(
+      delimiter = '|',
+      value = {
+        "unknown collection | nope     | k      | {}          |        | unknown collection 'nope'",
+        "non-JSON value     | config   | k      | {\"a\": tru |        | is not valid JSON",
+        "bad key            | config   | -k     | {}          |        | invalid document key '-k'",
+        "another's scope    | config   | k      | {}          | group:x | may not write scope 'group:x'",
+        "oversized          | config   | k      | BIG         |        | bytes; the limit is 262144",
+      })
+  void badDocumentChanges_invalidDocumentAndNothingStored(
+      String name, String collection, String key, String value, String scope, String message)
+      throws Exception {
+    RawClient c = RawClient.connect(server.syncUrl());
+    c.send(hello("bad-device", ProtocolLimits.PROTOCOL_VERSION));
+    assertThat(c.next().hasWelcome()).isTrue();
+    String json = value.equals("BIG") ? "\"" + "x".repeat(300_000) + "\"" : value;
+    io.edgesync.protocol.wire.DocChange.Builder change =
+        io.edgesync.protocol.wire.DocChange.newBuilder()
+            .setChangeSeq(1)
+            .setCollection(collection)
+            .setKey(key)
+            .setHlc(new io.edgesync.protocol.Hlc(1, 0, "bad-device").toWire())
+            .setValue(ByteString.copyFromUtf8(json));
+    if (scope != null) {
+      change.setScope(scope);
+    }
+    c.send(
+        FrameCodec.encode(
+            Frame.newBuilder()
+                .setDocChanges(io.edgesync.protocol.wire.DocChanges.newBuilder().addChanges(change))
+                .build()));
+    Frame error = c.next();
+    while (error.hasDocUpdates()) {
+      error = c.next();
+    }
+    assertThat(error.getError().getCode()).isEqualTo(ErrorCode.INVALID_DOCUMENT);
+    assertThat(error.getError().getMessage()).contains(message);
+    assertThat(server.documents().store().changesAfter("device:bad-device", 0, 10)).isEmpty();
+    assertThat(server.documents().store().<Long>inTransaction(tx -> tx.lastChangeSeq("bad-device")))
+        .isEqualTo(0L);
+    assertGoodDeviceStillServed();
+  }
+
   @Test
   void restBadInput_clearErrors() throws Exception {
     HttpClient http = HttpClient.newHttpClient();

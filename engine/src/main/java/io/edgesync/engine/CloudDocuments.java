@@ -39,6 +39,8 @@ public final class CloudDocuments {
   private final Clock clock;
   private final HybridClock hlc;
   private final List<Consumer<Set<String>>> listeners = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicLong patchesApplied =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public CloudDocuments(DocumentStore store, DocumentRules rules, Clock clock) {
     this.store = store;
@@ -79,6 +81,11 @@ public final class CloudDocuments {
       scopes.add(groupScope(g));
     }
     return scopes;
+  }
+
+  /** Edge changes that arrived as merge patches and were applied against their base. */
+  public long patchesApplied() {
+    return patchesApplied.get();
   }
 
   /** Edge-change clock drifts seen (too far ahead of the cloud's clock). */
@@ -289,6 +296,7 @@ public final class CloudDocuments {
       edgeValue =
           JsonDocs.applyPatch(base.deleted() ? null : JsonDocs.parse(base.value()), p.patch);
       edgeBytes = JsonDocs.bytes(edgeValue);
+      patchesApplied.incrementAndGet();
       if (edgeBytes.length > rules.maxDocumentBytes()) {
         throw new InvalidInTransaction(
             "document "

@@ -288,11 +288,18 @@ public final class SyncServer implements AutoCloseable {
   private void health(Context ctx) {
     ctx.json(
         Map.of(
-            "status", "ok",
-            "devicesConnected", sessionsByDevice.size(),
-            "sessionsRefused", sessionsRefused.get(),
-            "docUpdatesSent", docUpdatesSent(),
-            "clockDriftsSeen", docs == null ? 0 : docs.clockDriftsSeen()));
+            "status",
+            "ok",
+            "devicesConnected",
+            sessionsByDevice.size(),
+            "sessionsRefused",
+            sessionsRefused.get(),
+            "docUpdatesSent",
+            docUpdatesSent(),
+            "clockDriftsSeen",
+            docs == null ? 0 : docs.clockDriftsSeen(),
+            "docPatchesApplied",
+            docs == null ? 0 : docs.patchesApplied()));
   }
 
   private void listDevices(Context ctx) {
