@@ -58,6 +58,10 @@ class DocumentSyncTest {
       throws Exception {
     try (EdgeAgent agent = DocumentConflictTest.agent("dev-1", relay.port(), Clock.SYSTEM, dir)) {
       await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-1"));
+      java.util.concurrent.atomic.AtomicInteger watched =
+          new java.util.concurrent.atomic.AtomicInteger();
+      AutoCloseable watch =
+          agent.documents().watch("device", "lww", d -> watched.incrementAndGet());
       for (int i = 0; i < 50; i++) {
         rest.ok(rest.put("/api/v1/devices/dev-1/docs/lww/k" + i, "{\"i\":" + i + "}"));
       }
@@ -66,6 +70,18 @@ class DocumentSyncTest {
           .atMost(Duration.ofSeconds(5))
           .until(() -> agent.documents().list("device", "lww", "", 100).size() == 50);
       long pushedBefore = server.docUpdatesSent();
+      await().atMost(Duration.ofSeconds(5)).until(() -> watched.get() == 50);
+      watch.close();
+      // The cloud lists in pages.
+      JsonNode page1 = rest.ok(rest.get("/api/v1/devices/dev-1/docs/lww?limit=30"));
+      assertThat(page1.get("documents")).hasSize(30);
+      JsonNode page2 =
+          rest.ok(
+              rest.get(
+                  "/api/v1/devices/dev-1/docs/lww?limit=30&after="
+                      + page1.get("nextAfter").asText()));
+      assertThat(page2.get("documents")).hasSize(20);
+      assertThat(page2.get("nextAfter").isNull()).isTrue();
 
       relay.cut();
       rest.ok(rest.put("/api/v1/devices/dev-1/docs/lww/k1", "{\"i\":\"changed\"}"));

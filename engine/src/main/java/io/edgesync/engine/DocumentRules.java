@@ -21,7 +21,7 @@ public record DocumentRules(
     boolean rejectDriftingClocks) {
 
   public DocumentRules {
-    collections = Map.copyOf(new TreeMap<>(collections));
+    collections = java.util.Collections.unmodifiableMap(new TreeMap<>(collections));
     if (maxDocumentBytes < 2 || maxDocumentBytes > ProtocolLimits.MAX_DOCUMENT_BYTES_CEILING) {
       throw new IllegalArgumentException("maxDocumentBytes out of range: " + maxDocumentBytes);
     }
