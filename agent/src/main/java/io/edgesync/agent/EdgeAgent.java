@@ -245,7 +245,9 @@ public final class EdgeAgent implements AutoCloseable {
         ev.lastError(),
         ev.sessions(),
         streams,
-        ev.blocked());
+        ev.blocked(),
+        new AgentStatus.DocumentsView(
+            documents.pendingCount(), documents.conflictedCount(), documents.lastHlc().toString()));
   }
 
   public AgentMetrics metrics() {

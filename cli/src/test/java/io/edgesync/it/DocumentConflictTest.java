@@ -154,6 +154,8 @@ class DocumentConflictTest {
     assertThat(cloud.get("conflicted").asBoolean()).isTrue();
     assertThat(doc(a, "mn").orElseThrow().conflicted()).isTrue();
     assertThat(doc(b, "mn").orElseThrow().conflicted()).isTrue();
+    assertThat(a.status().documents().conflicted()).isEqualTo(1);
+    assertThat(a.status().documents().pending()).isZero();
     JsonNode open =
         rest.ok(rest.get("/api/v1/conflicts?status=open&collection=mn")).get("conflicts");
     JsonNode fromA = open.get(0).get("device").asText().equals("dev-a") ? open.get(0) : open.get(1);
