@@ -313,29 +313,73 @@ public final class CloudDocuments {
     ConflictPolicy policy = rules.policy(p.collection);
     ConflictDecider.Change change =
         new ConflictDecider.Change(deviceId, p.changeSeq, p.baseVersion, p.hlc, edgeValue);
-    if (current == null
-        || (current.conflictId() == 0
-            && !ConflictDecider.concurrent(
-                current.writer(), current.version(), current.foreignVersion(), change)
-            && !(drift && rules.rejectDriftingClocks()))) {
+    boolean reject = drift && rules.rejectDriftingClocks();
+    if (!reject
+        && (current == null
+            || (current.conflictId() == 0
+                && !ConflictDecider.concurrent(
+                    current.writer(), current.version(), current.foreignVersion(), change)))) {
       long foreign =
           current == null
               ? 0
               : current.writer().equals(deviceId) ? current.foreignVersion() : current.version();
-      tx.write(
-          new DocWrite(
+      StoredDoc written =
+          tx.write(
+              new DocWrite(
+                  scope,
+                  p.collection,
+                  p.key,
+                  edgeBytes,
+                  p.hlc,
+                  deviceId,
+                  foreign,
+                  0,
+                  deviceId,
+                  p.changeSeq,
+                  nowMs));
+      if (drift) {
+        // Applied, but flagged: an operator should look at this device's clock.
+        tx.audit(
+            new AuditRecord(
+                0,
+                nowMs,
+                0,
+                scope,
+                p.collection,
+                p.key,
+                deviceId,
+                strategyName(policy),
+                "applied",
+                "auto",
+                p.baseVersion,
+                base == null ? null : base.value(),
+                current == null ? 0 : current.version(),
+                current == null ? null : current.value(),
+                current == null ? Hlc.ZERO : current.hlc(),
+                edgeBytes,
+                p.hlc,
+                written.version(),
+                edgeBytes,
+                driftNote(p.hlc)));
+      }
+      return false;
+    }
+    if (current == null) {
+      // Only a drifting clock in reject mode gets here: the key has no cloud version yet.
+      current =
+          new StoredDoc(
               scope,
               p.collection,
               p.key,
-              edgeBytes,
-              p.hlc,
-              deviceId,
-              foreign,
               0,
-              deviceId,
-              p.changeSeq,
-              nowMs));
-      return false;
+              null,
+              Hlc.ZERO,
+              ConflictDecider.CLOUD,
+              0,
+              0,
+              "",
+              0,
+              nowMs);
     }
     JsonNode cloudValue = current.deleted() ? null : JsonDocs.parse(current.value());
     JsonNode baseValue = base == null || base.deleted() ? null : JsonDocs.parse(base.value());
@@ -348,14 +392,7 @@ public final class CloudDocuments {
             current.foreignVersion(),
             current.conflictId() != 0);
     ConflictDecider.Decision d;
-    String note =
-        drift
-            ? "edge HLC "
-                + p.hlc
-                + " is more than "
-                + rules.maxClockDriftMs()
-                + " ms ahead of the cloud clock"
-            : null;
+    String note = drift ? driftNote(p.hlc) : null;
     if (drift && rules.rejectDriftingClocks()) {
       d =
           new ConflictDecider.Decision(
@@ -742,6 +779,14 @@ public final class CloudDocuments {
     for (Consumer<Set<String>> l : listeners) {
       l.accept(scopes);
     }
+  }
+
+  private String driftNote(Hlc edge) {
+    return "edge HLC "
+        + edge
+        + " is more than "
+        + rules.maxClockDriftMs()
+        + " ms ahead of the cloud clock";
   }
 
   private static String join(String a, String b) {

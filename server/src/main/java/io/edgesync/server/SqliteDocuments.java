@@ -588,8 +588,8 @@ final class SqliteDocuments implements DocumentStore {
   }
 
   /**
-   * Deletes the scope's tombstones that every reader which has received anything of the scope has
-   * seen (a reader whose cursor is 0 holds no key of it and needs no tombstone).
+   * Deletes the scope's tombstones that every reader which ever had a session has seen (by the
+   * cursor it reported in its latest Hello).
    */
   private void collectTombstones(String scope) throws SQLException {
     List<String> readers = devicesReadingUnlocked(scope);
@@ -598,9 +598,11 @@ final class SqliteDocuments implements DocumentStore {
     }
     long min = Long.MAX_VALUE;
     for (String d : readers) {
+      // A reader without a cursor row never had a session: it holds nothing of the scope. One
+      // with a row may have been pushed anything after that cursor, even if the cursor is 0.
       long cursor =
-          queryLong("SELECT version FROM device_cursors WHERE device=? AND scope=?", 0, d, scope);
-      if (cursor > 0) {
+          queryLong("SELECT version FROM device_cursors WHERE device=? AND scope=?", -1, d, scope);
+      if (cursor >= 0) {
         min = Math.min(min, cursor);
       }
     }
