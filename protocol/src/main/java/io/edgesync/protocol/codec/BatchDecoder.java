@@ -46,6 +46,7 @@ public final class BatchDecoder implements AutoCloseable {
   private ColumnarDecoder columnar;
   private TemplateStreamDecoder template;
   private StreamDecompressor stream;
+  private StreamDecompressor rowStream;
   private boolean broken;
 
   /** A decoder without dictionaries and with the default bound. */
@@ -147,7 +148,10 @@ public final class BatchDecoder implements AutoCloseable {
         int flags = in.readByte();
         ByteSource rows;
         if (flags == 1) {
-          StreamDecompressor s = stream(in, name);
+          if (rowStream == null) {
+            rowStream = new StreamDecompressor(MAX_WINDOW_LOG, null);
+          }
+          StreamDecompressor s = rowStream;
           int length = in.readCount(layoutLimit, "a rows length");
           byte[] raw = s.decompress(payload, in.position(), in.remaining(), length, name);
           rows = new ByteSource(raw, 0, raw.length, name, "rows");
@@ -209,6 +213,10 @@ public final class BatchDecoder implements AutoCloseable {
       stream.close();
       stream = null;
     }
+    if (rowStream != null) {
+      rowStream.close();
+      rowStream = null;
+    }
     broken = false;
   }
 
@@ -220,6 +228,9 @@ public final class BatchDecoder implements AutoCloseable {
     }
     if (stream != null) {
       stream.close();
+    }
+    if (rowStream != null) {
+      rowStream.close();
     }
   }
 }

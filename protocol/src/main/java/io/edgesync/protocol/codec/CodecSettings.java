@@ -10,12 +10,17 @@ import java.util.Objects;
  * COLUMNAR for batches of at least {@code columnarMinRecords} JSON records, otherwise
  * TEMPLATE_STREAM (JSON) or ZSTD_STREAM with context takeover, ZSTD without. Immutable.
  *
+ * <p>On the telemetry benchmark (docs/benchmarks.md) COLUMNAR beats TEMPLATE_STREAM from about 300
+ * records per batch, and beats stateless ZSTD from fewer than 10; hence the defaults.
+ *
  * @param level gzip 1..9, lzma preset 0..9, zstd -7..22
  * @param dictionary a trained zstd dictionary for ZSTD, ZSTD_STREAM and TEMPLATE_STREAM, or null
  * @param contextTakeover keep one compression context per session (zstd and auto)
  * @param windowLog log2 of the history kept by a session's zstd stream, 10..23; the cloud keeps
  *     about this much memory per session
- * @param columnarMinRecords smallest batch {@code auto} encodes as COLUMNAR
+ * @param columnarMinRecords smallest batch {@code auto} encodes as COLUMNAR; 0 = the default for
+ *     the context mode: {@value #COLUMNAR_MIN_RECORDS_WITH_CONTEXT} with context takeover, {@value
+ *     #COLUMNAR_MIN_RECORDS_WITHOUT_CONTEXT} without
  */
 public record CodecSettings(
     Choice choice,
@@ -36,7 +41,8 @@ public record CodecSettings(
 
   public static final int DEFAULT_ZSTD_LEVEL = 3;
   public static final int DEFAULT_WINDOW_LOG = 17;
-  public static final int DEFAULT_COLUMNAR_MIN_RECORDS = 64;
+  public static final int COLUMNAR_MIN_RECORDS_WITH_CONTEXT = 300;
+  public static final int COLUMNAR_MIN_RECORDS_WITHOUT_CONTEXT = 8;
 
   public CodecSettings {
     Objects.requireNonNull(choice, "choice");
@@ -47,7 +53,7 @@ public record CodecSettings(
       case ZSTD, AUTO -> check(level, -7, 22, "zstd level");
     }
     check(windowLog, 10, 23, "window log");
-    check(columnarMinRecords, 1, Integer.MAX_VALUE, "columnar minimum records");
+    check(columnarMinRecords, 0, Integer.MAX_VALUE, "columnar minimum records");
     if (dictionary != null
         && (choice == Choice.NONE || choice == Choice.GZIP || choice == Choice.LZMA)) {
       throw new IllegalArgumentException(
@@ -57,13 +63,7 @@ public record CodecSettings(
 
   /** {@code auto}: zstd level 3, context takeover, no dictionary. */
   public static CodecSettings auto() {
-    return new CodecSettings(
-        Choice.AUTO,
-        DEFAULT_ZSTD_LEVEL,
-        null,
-        true,
-        DEFAULT_WINDOW_LOG,
-        DEFAULT_COLUMNAR_MIN_RECORDS);
+    return new CodecSettings(Choice.AUTO, DEFAULT_ZSTD_LEVEL, null, true, DEFAULT_WINDOW_LOG, 0);
   }
 
   /**
@@ -116,12 +116,17 @@ public record CodecSettings(
     }
     boolean takeover = choice == Choice.ZSTD || choice == Choice.AUTO;
     return new CodecSettings(
-        choice,
-        level == null ? defaultLevel : level,
-        null,
-        takeover,
-        DEFAULT_WINDOW_LOG,
-        DEFAULT_COLUMNAR_MIN_RECORDS);
+        choice, level == null ? defaultLevel : level, null, takeover, DEFAULT_WINDOW_LOG, 0);
+  }
+
+  /** The batch size from which {@code auto} chooses COLUMNAR. */
+  public int effectiveColumnarMinRecords() {
+    if (columnarMinRecords > 0) {
+      return columnarMinRecords;
+    }
+    return contextTakeover
+        ? COLUMNAR_MIN_RECORDS_WITH_CONTEXT
+        : COLUMNAR_MIN_RECORDS_WITHOUT_CONTEXT;
   }
 
   public CodecSettings withDictionary(Dictionary d) {

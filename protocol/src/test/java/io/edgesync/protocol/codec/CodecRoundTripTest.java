@@ -97,9 +97,10 @@ class CodecRoundTripTest {
 
   @Test
   void auto_withoutContextTakeover_usesStatelessZstdForSmallBatches() throws Exception {
-    List<Record> records = TestBatches.records(TestBatches.telemetry(2, 10), 1, 2);
+    List<Record> records = TestBatches.records(TestBatches.telemetry(2, 20), 1, 2);
     try (BatchEncoder enc = new BatchEncoder(CodecSettings.auto().withContextTakeover(false))) {
-      assertThat(enc.encode(records).codec()).isEqualTo(Codec.ZSTD);
+      assertThat(enc.encode(records.subList(0, 5)).codec()).isEqualTo(Codec.ZSTD);
+      assertThat(enc.encode(records.subList(5, 20)).codec()).isEqualTo(Codec.COLUMNAR);
     }
   }
 

@@ -118,7 +118,7 @@ class SessionContextTest {
   @ParameterizedTest
   @EnumSource(
       value = Codec.class,
-      names = {"ZSTD", "ZSTD_STREAM", "TEMPLATE_STREAM"})
+      names = {"ZSTD", "ZSTD_STREAM"})
   void unknownDictionary_isRefusedByName(Codec codec) throws Exception {
     Dictionary dict = dictionary();
     List<Record> records = stream(6, 100);

@@ -43,9 +43,6 @@ final class TemplateStream {
   /** An origin and a column value this close (in ms) make that column the origin's anchor. */
   static final long ANCHOR_WINDOW_MS = 86_400_000L;
 
-  /** Below this many bytes of rows, a batch is sent without compression. */
-  static final int MIN_COMPRESS_BYTES = 48;
-
   private TemplateStream() {}
 
   /** A template known to the session, with the state of each of its holes. */
