@@ -1,6 +1,5 @@
 package io.edgesync.protocol.codec.internal;
 
-import com.github.luben.zstd.Zstd;
 import io.edgesync.protocol.Record;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,7 +31,6 @@ public final class ColumnarEncoder implements AutoCloseable {
   private int rawCount;
   private long[] origin = new long[64];
   private long[] scratch = new long[64];
-  private long[] scratch2 = new long[64];
   private List<Record> records;
 
   public ColumnarEncoder(int zstdLevel) {
@@ -327,7 +325,6 @@ public final class ColumnarEncoder implements AutoCloseable {
     byte[] prevArr = null;
     int prevStart = 0;
     int prevLen = -1;
-    int prevId = -1;
     for (int j = 0; j < count; j++) {
       if (s.kinds[j] != Kinds.STRING) {
         continue;
@@ -353,7 +350,6 @@ public final class ColumnarEncoder implements AutoCloseable {
       prevArr = p;
       prevStart = st;
       prevLen = len;
-      prevId = id;
     }
     boolean constant = entries == 1;
     meta.write(constant ? Columnar.IDS_CONSTANT : Columnar.IDS_STREAM);
@@ -364,7 +360,6 @@ public final class ColumnarEncoder implements AutoCloseable {
         ids.varint(scratch[i]);
       }
     }
-    assert prevId >= 0;
   }
 
   private void writeDecimals(Slot s, int count, int decimals, int maxScale, ByteSink meta) {
@@ -476,18 +471,12 @@ public final class ColumnarEncoder implements AutoCloseable {
   private void ensureScratch(int n) {
     if (scratch.length < n) {
       scratch = new long[Math.max(n, scratch.length * 2)];
-      scratch2 = new long[scratch.length];
     }
   }
 
   @Override
   public void close() {
     zstd.close();
-  }
-
-  /** Upper bound of a compressed frame, for callers sizing buffers. */
-  static long bound(int n) {
-    return Zstd.compressBound(n);
   }
 
   /** A byte range used as a hash key; {@link #set} makes a reusable probe. */
