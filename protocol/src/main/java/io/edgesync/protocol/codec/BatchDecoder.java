@@ -27,15 +27,19 @@ import java.util.Map;
  * encoded. After a failed session batch the state is unusable: further session batches are refused
  * until {@link #resetSession()} (the session is over anyway: INVALID_BATCH is fatal).
  *
- * <p>Bounds: a batch decodes to at most {@code maxDecodedBytes} of payload; a session's zstd stream
- * may use a history of at most 2^{@link #MAX_WINDOW_LOG} bytes.
+ * <p>Bounds: a batch decodes to at most {@code maxDecodedBytes} of payload (default 16 MiB); a
+ * session's zstd stream may use a history of at most 2^{@link #MAX_WINDOW_LOG} bytes.
  *
  * <p>Not thread safe: one decoder per session. Holds native zstd contexts; {@link #close()} frees
  * them.
  */
 public final class BatchDecoder implements AutoCloseable {
-  /** Default bound on the payload bytes one batch may decode to. */
-  public static final long DEFAULT_MAX_DECODED_BYTES = 64L << 20;
+  /**
+   * Default bound on the payload bytes one batch may decode to: the frame ceiling. Decoding a batch
+   * takes memory in proportion to this bound (COLUMNAR: up to about 16 bytes per decoded byte in
+   * the worst case), so a server sets it from its batch limits.
+   */
+  public static final long DEFAULT_MAX_DECODED_BYTES = 16L << 20;
 
   /** Largest zstd window (log2 bytes) a session stream may ask the decoder to keep. */
   public static final int MAX_WINDOW_LOG = 23;

@@ -141,6 +141,16 @@ public final class ColumnarDecoder implements AutoCloseable {
       if (raws != rawCount) {
         throw Corrupt.invalid(NAME, "template index has " + raws + " raw records, not " + rawCount);
       }
+      // Every value becomes at least one byte of some record (an empty string's quotes are in
+      // the template), so this bounds the memory of the columns by the decoded size.
+      long values = 0;
+      for (Tmpl t : templates) {
+        values += (long) t.holes * t.count;
+      }
+      if (values > maxDecodedBytes) {
+        throw Corrupt.invalid(
+            NAME, "holds " + values + " values, more than " + maxDecodedBytes + " bytes can hold");
+      }
       if (((flags & Columnar.FLAG_RAW) != 0) != (rawCount > 0)) {
         throw meta.corrupt("raw flag disagrees with " + rawCount + " raw records");
       }

@@ -68,8 +68,9 @@ public final class Decimals {
       if (i == scale && scale > 0) {
         buf[--p] = '.';
       }
-      buf[--p] = (byte) ('0' - (v % 10));
-      v /= 10;
+      long q = v / 10;
+      buf[--p] = (byte) ('0' + (q * 10 - v));
+      v = q;
     }
     if (m < 0) {
       buf[--p] = '-';

@@ -1,5 +1,8 @@
 package io.edgesync.protocol.codec.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -191,12 +194,38 @@ public final class JsonScanner {
     }
   }
 
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long QUOTES = ONES * '"';
+  private static final long BACKSLASHES = ONES * '\\';
+
+  /** Nonzero with the high bit of the lowest byte of {@code word} equal to {@code pattern}'s. */
+  private static long matches(long word, long pattern) {
+    long x = word ^ pattern;
+    return (x - ONES) & ~x & HIGHS;
+  }
+
   /** Index of the closing quote of a string whose content starts at {@code from}, or -1. */
   private int stringEnd(int from) {
     byte[] b = in;
     int i = from;
     int n = len;
     while (i < n) {
+      // Eight bytes at a time up to the next quote or backslash.
+      while (i + 8 <= n) {
+        long w = (long) LONGS.get(b, i);
+        long m = matches(w, QUOTES) | matches(w, BACKSLASHES);
+        if (m != 0) {
+          i += Long.numberOfTrailingZeros(m) >>> 3;
+          break;
+        }
+        i += 8;
+      }
+      if (i >= n) {
+        return -1;
+      }
       byte c = b[i];
       if (c == '"') {
         return i;
@@ -241,32 +270,43 @@ public final class JsonScanner {
 
   private boolean numberHole() {
     byte[] b = in;
+    int n = len;
     int s = pos;
     int i = pos;
     boolean negative = b[i] == '-';
     if (negative) {
       i++;
     }
-    if (i >= len) {
+    if (i >= n) {
       return false;
     }
-    int digitsStart = i;
+    // The mantissa accumulates negatively so that Long.MIN_VALUE fits; fits turns false on
+    // overflow.
+    long m = 0;
+    boolean fits = true;
     if (b[i] == '0') {
       i++;
     } else if (b[i] >= '1' && b[i] <= '9') {
-      while (i < len && b[i] >= '0' && b[i] <= '9') {
-        i++;
+      while (i < n && b[i] >= '0' && b[i] <= '9') {
+        int d = b[i++] - '0';
+        if (m < Long.MIN_VALUE / 10 || (m == Long.MIN_VALUE / 10 && d > 8)) {
+          fits = false;
+        }
+        m = m * 10 - d;
       }
     } else {
       return false;
     }
-    int intEnd = i;
     int fracDigits = 0;
-    if (i < len && b[i] == '.') {
+    if (i < n && b[i] == '.') {
       i++;
       int f = i;
-      while (i < len && b[i] >= '0' && b[i] <= '9') {
-        i++;
+      while (i < n && b[i] >= '0' && b[i] <= '9') {
+        int d = b[i++] - '0';
+        if (m < Long.MIN_VALUE / 10 || (m == Long.MIN_VALUE / 10 && d > 8)) {
+          fits = false;
+        }
+        m = m * 10 - d;
       }
       fracDigits = i - f;
       if (fracDigits == 0) {
@@ -274,14 +314,14 @@ public final class JsonScanner {
       }
     }
     boolean exponent = false;
-    if (i < len && (b[i] == 'e' || b[i] == 'E')) {
+    if (i < n && (b[i] == 'e' || b[i] == 'E')) {
       exponent = true;
       i++;
-      if (i < len && (b[i] == '+' || b[i] == '-')) {
+      if (i < n && (b[i] == '+' || b[i] == '-')) {
         i++;
       }
       int f = i;
-      while (i < len && b[i] >= '0' && b[i] <= '9') {
+      while (i < n && b[i] >= '0' && b[i] <= '9') {
         i++;
       }
       if (i == f) {
@@ -292,29 +332,11 @@ public final class JsonScanner {
       return false;
     }
     pos = i;
-    int h = holes - 1;
-    if (!exponent && fracDigits <= Decimals.MAX_SCALE) {
-      // Accumulate negatively so that Long.MIN_VALUE fits.
-      long m = 0;
-      boolean fits = true;
-      for (int j = digitsStart; j < i; j++) {
-        if (j == intEnd) {
-          continue; // the point
-        }
-        int d = b[j] - '0';
-        if (m < Long.MIN_VALUE / 10 || (m == Long.MIN_VALUE / 10 && d > 8)) {
-          fits = false;
-          break;
-        }
-        m = m * 10 - d;
-      }
-      if (fits && negative && m != 0) {
+    if (fits && !exponent && fracDigits <= Decimals.MAX_SCALE) {
+      int h = holes - 1;
+      if (negative ? m != 0 : m != Long.MIN_VALUE) {
         kind[h] = Kinds.DECIMAL;
-        mantissa[h] = m;
-        scale[h] = (byte) fracDigits;
-      } else if (fits && !negative && m != Long.MIN_VALUE) {
-        kind[h] = Kinds.DECIMAL;
-        mantissa[h] = -m;
+        mantissa[h] = negative ? m : -m;
         scale[h] = (byte) fracDigits;
       }
     }
