@@ -129,6 +129,22 @@ class CorruptPayloadTest {
     }
   }
 
+  @Test
+  void columnarValueCount_isBoundedByTheDecodedLimitBeforeColumnsAreBuilt() throws Exception {
+    List<byte[]> payloads = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      payloads.add(TestBatches.utf8("{\"a\":true}"));
+    }
+    List<Record> records = TestBatches.records(payloads, 1, 1);
+    try (BatchEncoder enc = new BatchEncoder(CodecSettings.auto());
+        BatchDecoder dec = new BatchDecoder(List.of(), 50)) {
+      byte[] p = enc.encode(records, Codec.COLUMNAR).payload();
+      assertThatThrownBy(() -> dec.decode(Codec.COLUMNAR, p, 1, 100))
+          .isInstanceOf(ProtocolException.class)
+          .hasMessage("invalid COLUMNAR payload: holds 100 values, more than 50 bytes can hold");
+    }
+  }
+
   private static Record shift(Record r, long by) {
     return new Record(r.sequence() + by, r.originMs(), r.payload());
   }
