@@ -84,8 +84,8 @@ public final class RowCodecs {
       int n = 0;
       while (n < out.length && !inf.finished()) {
         int k = inf.inflate(out, n, out.length - n);
-        if (k == 0 && (inf.needsInput() || inf.needsDictionary())) {
-          break;
+        if (k == 0) {
+          break; // needs input it does not have, or a dictionary: checked below
         }
         n += k;
       }
