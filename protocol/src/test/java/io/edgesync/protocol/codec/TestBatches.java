@@ -147,14 +147,14 @@ final class TestBatches {
     return out;
   }
 
-  /** Long strings (up to 200 KB) and multi-byte UTF-8, escapes and raw control bytes. */
+  /** Long strings (up to 80 KB) and multi-byte UTF-8, escapes and raw control bytes. */
   static List<byte[]> stringsAndUnicode(long seed, int n) {
     SplittableRandom r = new SplittableRandom(seed);
     String[] words = {"température", "湿度", "давление", "😀", "\\\"", "\\\\", "\\n", "\t", "a"};
     List<byte[]> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       StringBuilder b = new StringBuilder();
-      int len = r.nextInt(10) == 0 ? 20_000 + r.nextInt(180_000) : r.nextInt(30);
+      int len = r.nextInt(10) == 0 ? 20_000 + r.nextInt(60_000) : r.nextInt(30);
       while (b.length() < len) {
         b.append(words[r.nextInt(words.length)]);
       }
