@@ -29,6 +29,12 @@ import java.util.List;
 public final class BatchEncoder implements AutoCloseable {
   private static final byte[] EMPTY = new byte[0];
 
+  /**
+   * TEMPLATE_STREAM rows below this size go out uncompressed: a flushed zstd block costs a few
+   * bytes of headers, which such small rows rarely win back.
+   */
+  private static final int TEMPLATE_COMPRESS_MIN_BYTES = 48;
+
   private final CodecSettings settings;
   private final ZstdFrames frames;
   private final ByteSink out = new ByteSink(4096);
@@ -150,9 +156,6 @@ public final class BatchEncoder implements AutoCloseable {
     }
     throw new IllegalArgumentException("codec " + codec);
   }
-
-  /** Rows below this size go out uncompressed: a zstd block would not be smaller. */
-  private static final int TEMPLATE_COMPRESS_MIN_BYTES = 48;
 
   /**
    * Starts a new session: forgets templates, dictionaries of strings and the zstd stream. Call it
