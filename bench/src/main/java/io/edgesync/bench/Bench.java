@@ -30,6 +30,7 @@ public final class Bench {
         live          appenders write through the agent while it syncs; end-to-end acked rate
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
+        codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
         all           fsync, ingest, drain, sync, live (defaults: about 80 s in total)
 
       common options:
@@ -51,6 +52,10 @@ public final class Bench {
         --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
         --sync-warmup-records=200000  drained first by another device on the same server (JIT)
         --sync-timeout=180    give up after this many seconds
+      codec (no files; not part of 'all'):
+        --codec-records=100000  records measured    --codec-seed=1   generator seed
+        --dict-bytes=16KiB      trained dictionary size    --lzma-records=10000  for LZMA, zstd -19
+        --rounds=5              timed rounds per speed measurement (median reported)
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -80,7 +85,12 @@ public final class Bench {
           "live-window",
           "live-sample-every",
           "sync-timeout",
-          "sync-warmup-records");
+          "sync-warmup-records",
+          "codec-records",
+          "codec-seed",
+          "dict-bytes",
+          "lzma-records",
+          "rounds");
 
   private Bench() {}
 
@@ -125,6 +135,7 @@ public final class Bench {
         case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
         case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
+        case "codec" -> codec(o, out, rows);
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -156,6 +167,46 @@ public final class Bench {
     out.flush();
     // Jetty/HttpClient threads may linger; the run is over.
     System.exit(0);
+  }
+
+  private static void codec(Opts o, PrintStream out, List<String[]> rows) throws Exception {
+    CodecScenario.Result r = CodecScenario.run(o, out);
+    String settings =
+        String.format(
+            Locale.ROOT,
+            "%,d generated telemetry records of %.1f B JSON; entropy %.2f B/record",
+            r.records(),
+            r.rawJsonBytesPerRecord(),
+            r.entropyBytesPerRecord());
+    double[] a = r.autoBytes();
+    rows.add(
+        new String[] {
+          "codec: bytes/record at batch 1,000",
+          "≤ 4.0 B/record",
+          String.format(
+              Locale.ROOT, "**%.2f B/record** (COLUMNAR); auto %.2f", r.columnar1000(), a[3]),
+          settings
+        });
+    rows.add(
+        new String[] {
+          "codec: bytes/record at batch 1",
+          "≤ 20 B/record",
+          String.format(
+              Locale.ROOT, "**%.2f B/record** (%s); auto %.2f", r.best1(), r.best1Label(), a[0]),
+          settings
+        });
+    rows.add(
+        new String[] {
+          "codec: encode + decode, one core",
+          "≥ 1,000,000 records/s",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s** (%s)",
+              Stats.rate(r.throughput()),
+              r.throughputLabel()),
+          "batches of 1,000; CPU time of the one thread; median of the rounds"
+        });
+    log(String.format(Locale.ROOT, "codec scenario took %.1f s", r.seconds()));
   }
 
   private static void fsync(Path dir, Opts o, List<String[]> rows) throws Exception {
