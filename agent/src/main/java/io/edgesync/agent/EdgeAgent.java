@@ -54,6 +54,15 @@ public final class EdgeAgent implements AutoCloseable {
   private final ScheduledExecutorService loop;
   private final AtomicBoolean appendSignalPending = new AtomicBoolean();
   private final LocalApi localApi;
+
+  /**
+   * The engine's time: the wall clock at start, advanced by the monotonic clock. The engine's
+   * timeouts and backoff must not follow steps of the wall clock (NTP, an operator, a bad RTC): a
+   * step back by an hour stalled reconnects for that hour.
+   */
+  private final long engineEpochMs;
+
+  private final long engineEpochNanos;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
 
@@ -67,6 +76,8 @@ public final class EdgeAgent implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.transport = transport;
+    this.engineEpochMs = clock.nowMs();
+    this.engineEpochNanos = System.nanoTime();
     this.outbox =
         new SqliteOutbox(
             config.dataDir().resolve("edgesync-agent.db"),
@@ -96,7 +107,7 @@ public final class EdgeAgent implements AutoCloseable {
     }
     this.localApi = api;
     if (config.syncEnabled()) {
-      onLoop(() -> engine.start(clock.nowMs()));
+      onLoop(() -> engine.start(engineNowMs()));
     }
   }
 
@@ -267,7 +278,7 @@ public final class EdgeAgent implements AutoCloseable {
       throw new IllegalStateException(
           "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
     }
-    onLoop(() -> engine.requestSync(clock.nowMs()));
+    onLoop(() -> engine.requestSync(engineNowMs()));
   }
 
   public String deviceId() {
@@ -299,6 +310,11 @@ public final class EdgeAgent implements AutoCloseable {
 
   // ---------------------------------------------------------------- loop plumbing
 
+  /** What the engine gets as {@code nowMs}: monotonic, near the wall clock (see the fields). */
+  private long engineNowMs() {
+    return engineEpochMs + (System.nanoTime() - engineEpochNanos) / 1_000_000;
+  }
+
   private static String describe(Outbox.Item.Gap gap) {
     return switch (gap.reason()) {
       case GAP_REASON_QUEUE_FULL -> "dropped: the queue was full (overflow policy drop_oldest)";
@@ -313,7 +329,7 @@ public final class EdgeAgent implements AutoCloseable {
       onLoop(
           () -> {
             appendSignalPending.set(false);
-            engine.onAppended(clock.nowMs());
+            engine.onAppended(engineNowMs());
           });
     }
   }
@@ -361,13 +377,13 @@ public final class EdgeAgent implements AutoCloseable {
       timer.cancel(false);
     }
     timerAtMs = at;
-    long delay = Math.max(0, at - clock.nowMs());
+    long delay = Math.max(0, at - engineNowMs());
     timer =
         loop.schedule(
             () -> {
               timerAtMs = Long.MAX_VALUE;
               try {
-                engine.onTimer(clock.nowMs());
+                engine.onTimer(engineNowMs());
               } catch (RuntimeException e) {
                 log.error("sync timer failed", e);
               }
@@ -390,7 +406,7 @@ public final class EdgeAgent implements AutoCloseable {
               return;
             }
             connection = c;
-            engine.onConnected(clock.nowMs());
+            engine.onConnected(engineNowMs());
           });
     }
 
@@ -409,7 +425,7 @@ public final class EdgeAgent implements AutoCloseable {
               new EngineIo().disconnect("bad frame from the cloud: " + e.getMessage());
               return;
             }
-            engine.onFrame(clock.nowMs(), frame);
+            engine.onFrame(engineNowMs(), frame);
           });
     }
 
@@ -422,7 +438,7 @@ public final class EdgeAgent implements AutoCloseable {
             }
             attempt = null;
             log.info("{}: disconnected: {}", config.deviceId(), reason);
-            engine.onDisconnected(clock.nowMs(), reason);
+            engine.onDisconnected(engineNowMs(), reason);
           });
     }
   }
@@ -455,7 +471,7 @@ public final class EdgeAgent implements AutoCloseable {
       if (a.connection != null) {
         a.connection.close(reason);
       }
-      onLoop(() -> engine.onDisconnected(clock.nowMs(), reason));
+      onLoop(() -> engine.onDisconnected(engineNowMs(), reason));
     }
   }
 }
