@@ -16,6 +16,14 @@ public interface Checker {
     return true;
   }
 
+  /**
+   * A number that changes whenever this checker's data moves towards convergence (for streams: the
+   * sum of acknowledged sequences); healing fails when no checker's mark moves for a long time.
+   */
+  default long progressMark(World world) {
+    return 0;
+  }
+
   /** Why not converged yet (for the report when healing times out). */
   default String progress(World world) {
     return "";

@@ -38,7 +38,7 @@ final class Describe {
               + f.getError().getCode()
               + (f.getError().getFatal() ? " fatal: " : ": ")
               + f.getError().getMessage();
-      case BODY_NOT_SET -> "Frame without body";
+      default -> f.getBodyCase().toString();
     };
   }
 

@@ -28,6 +28,13 @@ final class Network {
     this.linkDownUntilMs = new long[edges];
   }
 
+  /** How long the cloud takes to get to a frame it read (a thread, the store's commit). */
+  long handlerDelayMs() {
+    return scenario.cloudHandlerMaxMs() == 0
+        ? 0
+        : random.nextLong(0, scenario.cloudHandlerMaxMs() + 1);
+  }
+
   long latencyMs() {
     return random.nextLong(scenario.latencyMinMs(), scenario.latencyMaxMs() + 1);
   }

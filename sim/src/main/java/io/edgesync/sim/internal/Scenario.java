@@ -16,6 +16,10 @@ import java.util.TreeMap;
  * sync policies, the network's latencies, which fault kinds are switched on and how often they
  * strike ("swarm testing": a seed enables a random subset of faults, so rare combinations get runs
  * of their own), and how long the safety phase lasts. Immutable.
+ *
+ * @param cloudHandlerMaxMs the most the cloud takes to handle a frame it read (a thread, a commit):
+ *     while one session's frame waits, frames of other sessions (of the same device, too) go first
+ * @param healingBudgetMs simulated time the healing phase may take to converge
  */
 public record Scenario(
     List<EdgeSpec> edges,
@@ -23,6 +27,7 @@ public record Scenario(
     long cloudSkewMs,
     long latencyMinMs,
     long latencyMaxMs,
+    long cloudHandlerMaxMs,
     Faults faults,
     long workloadMeanIntervalMs,
     int workloadActions,
@@ -35,7 +40,10 @@ public record Scenario(
   /** Stream names edges choose from. */
   static final List<String> STREAM_NAMES = List.of("sensor_data", "logs", "events", "audit");
 
-  /** One edge's configuration. */
+  /**
+   * One edge's configuration. {@code commitDelayMaxMs} bounds how long an append takes to become
+   * durable (an SD card's fsync is slow): the window in which a crash finds it pending.
+   */
   public record EdgeSpec(
       String deviceId,
       Map<String, Integer> priorities,
@@ -45,7 +53,8 @@ public record Scenario(
       long skewMs,
       long driftPpm,
       int maxPadBytes,
-      int maxRecordsPerAppend) {}
+      int maxRecordsPerAppend,
+      long commitDelayMaxMs) {}
 
   /**
    * Fault kinds with their mean interval in ms (0 = off) and their sizes.
@@ -112,6 +121,7 @@ public record Scenario(
         r.nextLong(-60_000, 60_000),
         latencyMin,
         latencyMax,
+        List.of(0L, 3L, 30L, 200L).get(r.nextInt(4)),
         faults,
         meanInterval,
         actions,
@@ -176,7 +186,8 @@ public record Scenario(
         r.nextLong(-300_000, 300_000),
         r.nextInt(-20_000, 20_001),
         r.nextInt(8) == 0 ? 2_000 : 80,
-        r.nextInt(6) == 0 ? 40 : 5);
+        r.nextInt(6) == 0 ? 40 : 5,
+        List.of(5L, 40L, 250L).get(r.nextInt(3)));
   }
 
   /** A fault's mean interval in ms, or 0 (switched off) with probability 1/{@code offOneIn}. */

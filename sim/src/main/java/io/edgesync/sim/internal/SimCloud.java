@@ -84,6 +84,9 @@ final class SimCloud {
     world.trace("cloud CRASH");
     for (SimConnection c : new ArrayList<>(open)) {
       world.network().cloudCrashed(c);
+      c.inbox.clear();
+      c.handling = false;
+      c.sessionClosed = true;
     }
     open.clear();
     byDevice.clear();
@@ -109,32 +112,80 @@ final class SimCloud {
     return true;
   }
 
-  /** A frame (or, with bytes null, the end of the stream) arrived on {@code c}. */
-  void deliver(SimConnection c, byte[] bytes, String label) {
+  /**
+   * A frame (or, with bytes null, the end of the stream) arrived on {@code c}: the server reads it
+   * and hands it to the session's handler, which runs after a random delay (thread scheduling, the
+   * store's commit), so that frames of different connections interleave as on a real server.
+   */
+  void deliver(SimConnection c, byte[] bytes, String label, Frame frame) {
     if (!alive || !c.cloudOpen || c.cloudIncarnation != incarnation) {
       return;
     }
-    if (bytes == null) {
-      world.trace(c.name() + " cloud sees " + label);
+    c.inbox.addLast(new SimConnection.Inbound(bytes, label, frame));
+    if (!c.handling) {
+      dispatch(c);
+    }
+  }
+
+  private void dispatch(SimConnection c) {
+    if (c.inbox.isEmpty()) {
+      c.handling = false;
+      if (!c.cloudOpen) {
+        closed(c);
+      }
+      return;
+    }
+    c.handling = true;
+    int inc = incarnation;
+    world
+        .events()
+        .at(
+            world.now() + world.network().handlerDelayMs(),
+            () -> {
+              if (inc == incarnation && alive) {
+                handle(c);
+              }
+            });
+  }
+
+  private void handle(SimConnection c) {
+    SimConnection.Inbound in = c.inbox.pollFirst();
+    if (in.bytes() == null) {
+      world.trace(c.name() + " cloud sees " + in.label());
+      c.cloudOpen = false;
+      c.inbox.clear();
+      c.handling = false;
       closed(c);
       return;
     }
+    Frame frame = in.frame();
     boolean late = c.edgeGone || c.superseded;
-    world.trace(c.name() + " cloud < " + label + (late ? " (late)" : ""));
+    world.trace(c.name() + " cloud < " + in.label() + (late ? " (late)" : ""));
     if (late) {
       world.stats().add("frames.lateAtCloud", 1);
     }
+    if (frame.hasBatch()
+        && frame.getBatch().getFirstSequence()
+            <= store
+                .checkpoints(c.edge.deviceId())
+                .getOrDefault(frame.getBatch().getStream(), 0L)) {
+      world.stats().add("frames.resentAtCloud", 1);
+    }
     CloudSession session = c.session;
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
-    session.onFrame(nowMs(), bytes);
+    session.onFrame(nowMs(), in.bytes());
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
       SimConnection previous = byDevice.put(session.deviceId(), c);
       if (previous != null && previous != c) {
         world.stats().add("sessions.replaced", 1);
+        if (previous.handling) {
+          world.stats().add("sessions.overlapping", 1);
+        }
         previous.superseded = true;
         closeFromCloud(previous, "replaced by a newer session of the same device");
       }
     }
+    dispatch(c);
   }
 
   /** Jetty's idle timeout fired for {@code c}. */
@@ -145,17 +196,31 @@ final class SimCloud {
     }
   }
 
-  /** The server closes {@code c}: the edge sees the end of the stream behind what was sent. */
+  /**
+   * The server closes {@code c}: the edge sees the end of the stream behind what was sent. A frame
+   * already in the handler finishes; frames read but not yet handled are dropped.
+   */
   void closeFromCloud(SimConnection c, String reason) {
     if (!c.cloudOpen) {
       return;
     }
     world.network().closeFromCloud(c, reason);
-    closed(c);
+    c.cloudOpen = false;
+    if (c.handling) {
+      while (c.inbox.size() > 1) {
+        c.inbox.pollLast();
+      }
+    } else {
+      closed(c);
+    }
   }
 
   /** SyncServer.onClose. */
   private void closed(SimConnection c) {
+    if (c.sessionClosed) {
+      return;
+    }
+    c.sessionClosed = true;
     c.cloudOpen = false;
     open.remove(c);
     String device = c.session.deviceId();
@@ -192,7 +257,7 @@ final class SimCloud {
       }
       if (c.cloudOpen) {
         world.trace(c.name() + " cloud > " + label);
-        c.toEdge.send(FrameCodec.encode(frame), label);
+        c.toEdge.send(FrameCodec.encode(frame), label, frame);
       }
     }
 

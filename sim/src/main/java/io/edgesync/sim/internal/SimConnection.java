@@ -1,6 +1,7 @@
 package io.edgesync.sim.internal;
 
 import io.edgesync.engine.CloudSession;
+import io.edgesync.protocol.wire.Frame;
 import java.util.ArrayDeque;
 
 /**
@@ -29,6 +30,21 @@ final class SimConnection {
 
   CloudSession session;
   int cloudIncarnation = -1;
+
+  /**
+   * Frames the cloud has read from the connection and not yet handled, in order. The head is in the
+   * server's handler (one frame of a session at a time, as Jetty delivers them) while {@code
+   * handling}; a close by the server lets that one finish and drops the rest.
+   */
+  final ArrayDeque<Inbound> inbox = new ArrayDeque<>();
+
+  boolean handling;
+
+  /** SyncServer.onClose ran: the session got onClosed and left the registry. */
+  boolean sessionClosed;
+
+  /** A frame (or, with bytes null, the end of the stream) the cloud has read. */
+  record Inbound(byte[] bytes, String label, Frame frame) {}
 
   /** A connection whose frames come after a newer session of the same device started. */
   boolean superseded;
@@ -63,21 +79,21 @@ final class SimConnection {
     }
 
     /** Queues a frame (or, with bytes null, the end of the stream) for delivery in order. */
-    void send(byte[] bytes, String label) {
+    void send(byte[] bytes, String label, Frame frame) {
       if (dead) {
         world.trace(name() + (towardCloud ? " >x " : " <x ") + label + " (link dead)");
         return;
       }
       long at = Math.max(lastAtMs, world.now() + world.network().latencyMs());
       lastAtMs = at;
-      queue.addLast(new Message(bytes, label, at));
+      queue.addLast(new Message(bytes, label, frame, at));
       if (queue.size() == 1) {
         schedulePump(at);
       }
     }
 
     void close(String reason) {
-      send(null, "close: " + reason);
+      send(null, "close: " + reason, null);
     }
 
     /** Nothing sent from now on arrives. */
@@ -137,12 +153,13 @@ final class SimConnection {
         schedulePump(Math.max(world.now(), queue.peekFirst().atMs));
       }
       if (towardCloud) {
-        world.cloud().deliver(SimConnection.this, m.bytes, m.label);
+        world.cloud().deliver(SimConnection.this, m.bytes, m.label, m.frame);
       } else {
         edge.deliver(SimConnection.this, m.bytes, m.label);
       }
     }
   }
 
-  private record Message(byte[] bytes, String label, long atMs) {}
+  /** A frame's bytes, as the receiver gets them, and the frame itself, for the trace only. */
+  private record Message(byte[] bytes, String label, Frame frame, long atMs) {}
 }

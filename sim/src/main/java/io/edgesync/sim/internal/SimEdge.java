@@ -224,7 +224,8 @@ final class SimEdge {
     }
     PendingAppend p = new PendingAppend(stream, payloads, incarnation);
     pending.addLast(p);
-    long at = Math.max(lastDurableAtMs, world.now() + random.nextInt(0, 25));
+    long at =
+        Math.max(lastDurableAtMs, world.now() + random.nextLong(0, spec.commitDelayMaxMs() + 1));
     lastDurableAtMs = at;
     world.trace(deviceId() + " append " + stream + " x" + records + " submitted");
     world
@@ -461,7 +462,7 @@ final class SimEdge {
       }
       if (a != null && a.edgeOpen) {
         world.trace(a.name() + " edge > " + label);
-        a.toCloud.send(FrameCodec.encode(frame), label);
+        a.toCloud.send(FrameCodec.encode(frame), label, frame);
       }
     }
 

@@ -106,6 +106,19 @@ public final class StreamChecker implements Checker {
   }
 
   @Override
+  public long progressMark(World world) {
+    long mark = 0;
+    for (SimEdge e : world.edges()) {
+      if (e.alive()) {
+        for (Outbox.StreamState s : e.outbox().streams()) {
+          mark += s.ackedSequence() + s.lastSequence();
+        }
+      }
+    }
+    return mark;
+  }
+
+  @Override
   public String progress(World world) {
     StringBuilder sb = new StringBuilder();
     for (SimEdge e : world.edges()) {

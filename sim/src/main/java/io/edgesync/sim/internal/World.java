@@ -32,6 +32,12 @@ public final class World {
 
   private static final long MAX_EVENTS = 20_000_000;
 
+  /**
+   * Healing fails when nothing moves for this long: longer than any legitimate wait (backoff is
+   * capped at 20 s, the cloud's idle timeout is 5 min), far shorter than the healing budget.
+   */
+  private static final long MAX_HEALING_STALL_MS = 15 * 60_000;
+
   private enum Phase {
     SAFETY,
     HEALING,
@@ -60,6 +66,8 @@ public final class World {
   private int actionsLeft;
   private long eventsRun;
   private long healingStartedMs;
+  private long lastProgressMark = Long.MIN_VALUE;
+  private long lastProgressAtMs;
 
   public World(
       long seed,
@@ -243,6 +251,12 @@ public final class World {
         if (converged()) {
           trace("converged after " + (nowMs - healingStartedMs) + " ms of healing");
           phase = Phase.DONE;
+        } else if (stalled()) {
+          throw new SimFailure(
+              "no progress for "
+                  + MAX_HEALING_STALL_MS
+                  + " ms of healing (no faults): "
+                  + progress());
         } else if (nowMs - healingStartedMs > scenario.healingBudgetMs()) {
           throw new SimFailure(
               "not converged after "
@@ -261,6 +275,19 @@ public final class World {
       }
     }
     return true;
+  }
+
+  private boolean stalled() {
+    long mark = 0;
+    for (Checker c : checkers) {
+      mark = mark * 31 + c.progressMark(this);
+    }
+    if (mark != lastProgressMark) {
+      lastProgressMark = mark;
+      lastProgressAtMs = nowMs;
+      return false;
+    }
+    return nowMs - lastProgressAtMs > MAX_HEALING_STALL_MS;
   }
 
   private String progress() {
