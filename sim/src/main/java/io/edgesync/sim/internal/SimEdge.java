@@ -31,8 +31,10 @@ import java.util.concurrent.CompletionException;
  * (with {@code synchronous=FULL} every commit has been fsynced, so that is what power loss leaves),
  * abandons the running instance and later reopens from the copy.
  *
- * <p>Not thread safe: the simulation thread owns it. The outbox's writer thread runs only while the
- * simulation thread waits for an append to complete, so every run is deterministic.
+ * <p>Not thread safe: the simulation thread owns it. The outbox's writer thread commits only while
+ * the simulation thread waits for that append to complete (one append per group commit; age expiry,
+ * which the writer would run at moments of real time, is switched off), so every run is
+ * deterministic.
  */
 final class SimEdge {
   private final World world;
@@ -368,9 +370,7 @@ final class SimEdge {
   void onOpen(SimConnection c) {
     if (!alive || c.edgeIncarnation != incarnation || attempt != c) {
       // EdgeAgent: an attempt that is no longer current is closed at once.
-      if (!c.edgeGone) {
-        world.network().closeFromEdge(c, "superseded");
-      }
+      world.network().closeFromEdge(c, "superseded");
       return;
     }
     c.edgeOpen = true;
