@@ -62,6 +62,8 @@ public record Scenario(
    * @param tailLossPercent chance that a connection that ends loses what it still had in flight
    * @param silentPercent chance that a connection ends without either side being told (only a
    *     heartbeat timeout or the server's idle timeout finds out)
+   * @param refusedPercent chance that connecting to an unreachable cloud is refused at once rather
+   *     than left unanswered (then the edge's connect timeout fires)
    */
   public record Faults(
       long cutMeanMs,

@@ -49,7 +49,7 @@ final class SimConnection {
   /** A connection whose frames come after a newer session of the same device started. */
   boolean superseded;
 
-  /** Nothing is delivered after this (besides what is queued); set when the link died silently. */
+  /** A stalled connection delivers nothing, in either direction, before this time. */
   long holdUntilMs;
 
   final Channel toCloud = new Channel(true);
