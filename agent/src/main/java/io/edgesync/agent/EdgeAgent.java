@@ -61,6 +61,15 @@ public final class EdgeAgent implements AutoCloseable {
       new java.util.concurrent.ConcurrentHashMap<>();
   private final Object commandSignal = new Object();
   private final Thread commandThread;
+
+  /**
+   * The engine's time: the wall clock at start, advanced by the monotonic clock. The engine's
+   * timeouts and backoff must not follow steps of the wall clock (NTP, an operator, a bad RTC): a
+   * step back by an hour stalled reconnects for that hour.
+   */
+  private final long engineEpochMs;
+
+  private final long engineEpochNanos;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
 
@@ -74,6 +83,8 @@ public final class EdgeAgent implements AutoCloseable {
     this.config = config;
     this.clock = clock;
     this.transport = transport;
+    this.engineEpochMs = clock.nowMs();
+    this.engineEpochNanos = System.nanoTime();
     this.outbox =
         new SqliteOutbox(
             config.dataDir().resolve("edgesync-agent.db"),
@@ -99,10 +110,10 @@ public final class EdgeAgent implements AutoCloseable {
             clock);
     this.engine =
         new EdgeSyncEngine(config.sync(), outbox, documents, documents, new EngineIo(), random);
-    documents.setChangeListener(() -> onLoop(() -> engine.onDocChanged(clock.nowMs())));
+    documents.setChangeListener(() -> onLoop(() -> engine.onDocChanged(engineNowMs())));
     documents.setCommandListener(
         () -> {
-          onLoop(() -> engine.onCommandFinished(clock.nowMs()));
+          onLoop(() -> engine.onCommandFinished(engineNowMs()));
           synchronized (commandSignal) {
             commandSignal.notifyAll();
           }
@@ -125,7 +136,7 @@ public final class EdgeAgent implements AutoCloseable {
     }
     this.localApi = api;
     if (config.syncEnabled()) {
-      onLoop(() -> engine.start(clock.nowMs()));
+      onLoop(() -> engine.start(engineNowMs()));
     }
   }
 
@@ -319,7 +330,7 @@ public final class EdgeAgent implements AutoCloseable {
     long deadline = System.nanoTime() + waitMs * 1_000_000;
     while (true) {
       EdgeDocuments.PendingCommand c =
-          documents.takeCommand(null, Set.copyOf(commandHandlers.keySet()), clock.nowMs());
+          documents.takeCommand(null, Set.copyOf(commandHandlers.keySet()), engineNowMs());
       long leftMs = (deadline - System.nanoTime()) / 1_000_000;
       if (c != null || leftMs <= 0 || closed) {
         return c;
@@ -342,7 +353,7 @@ public final class EdgeAgent implements AutoCloseable {
             commandHandlers.isEmpty()
                 ? null
                 : documents.takeCommand(
-                    Set.copyOf(commandHandlers.keySet()), Set.of(), clock.nowMs());
+                    Set.copyOf(commandHandlers.keySet()), Set.of(), engineNowMs());
         if (c == null) {
           synchronized (commandSignal) {
             commandSignal.wait(500);
@@ -376,7 +387,7 @@ public final class EdgeAgent implements AutoCloseable {
       throw new IllegalStateException(
           "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
     }
-    onLoop(() -> engine.requestSync(clock.nowMs()));
+    onLoop(() -> engine.requestSync(engineNowMs()));
   }
 
   public String deviceId() {
@@ -410,6 +421,11 @@ public final class EdgeAgent implements AutoCloseable {
 
   // ---------------------------------------------------------------- loop plumbing
 
+  /** What the engine gets as {@code nowMs}: monotonic, near the wall clock (see the fields). */
+  private long engineNowMs() {
+    return engineEpochMs + (System.nanoTime() - engineEpochNanos) / 1_000_000;
+  }
+
   private static String describe(Outbox.Item.Gap gap) {
     return switch (gap.reason()) {
       case GAP_REASON_QUEUE_FULL -> "dropped: the queue was full (overflow policy drop_oldest)";
@@ -424,7 +440,7 @@ public final class EdgeAgent implements AutoCloseable {
       onLoop(
           () -> {
             appendSignalPending.set(false);
-            engine.onAppended(clock.nowMs());
+            engine.onAppended(engineNowMs());
           });
     }
   }
@@ -472,13 +488,13 @@ public final class EdgeAgent implements AutoCloseable {
       timer.cancel(false);
     }
     timerAtMs = at;
-    long delay = Math.max(0, at - clock.nowMs());
+    long delay = Math.max(0, at - engineNowMs());
     timer =
         loop.schedule(
             () -> {
               timerAtMs = Long.MAX_VALUE;
               try {
-                engine.onTimer(clock.nowMs());
+                engine.onTimer(engineNowMs());
               } catch (RuntimeException e) {
                 log.error("sync timer failed", e);
               }
@@ -501,7 +517,7 @@ public final class EdgeAgent implements AutoCloseable {
               return;
             }
             connection = c;
-            engine.onConnected(clock.nowMs());
+            engine.onConnected(engineNowMs());
           });
     }
 
@@ -520,7 +536,7 @@ public final class EdgeAgent implements AutoCloseable {
               new EngineIo().disconnect("bad frame from the cloud: " + e.getMessage());
               return;
             }
-            engine.onFrame(clock.nowMs(), frame);
+            engine.onFrame(engineNowMs(), frame);
           });
     }
 
@@ -533,7 +549,7 @@ public final class EdgeAgent implements AutoCloseable {
             }
             attempt = null;
             log.info("{}: disconnected: {}", config.deviceId(), reason);
-            engine.onDisconnected(clock.nowMs(), reason);
+            engine.onDisconnected(engineNowMs(), reason);
           });
     }
   }
@@ -566,7 +582,7 @@ public final class EdgeAgent implements AutoCloseable {
       if (a.connection != null) {
         a.connection.close(reason);
       }
-      onLoop(() -> engine.onDisconnected(clock.nowMs(), reason));
+      onLoop(() -> engine.onDisconnected(engineNowMs(), reason));
     }
   }
 }

@@ -26,7 +26,9 @@ import java.util.random.RandomGenerator;
  * The edge side of sync as a state machine without I/O. Inputs are method calls carrying the
  * current time ({@code nowMs}); outputs go to an {@link Io} (connect, send a frame, disconnect) and
  * to the {@link Outbox} (acknowledgements). The adapter calls {@link #onTimer} no later than {@link
- * #nextWakeupMs()}.
+ * #nextWakeupMs()}. {@code nowMs} must not step: the adapter passes monotonic time (EdgeAgent: the
+ * wall clock at start advanced by {@code System.nanoTime}), since every timeout and backoff is
+ * measured in it; a wall clock stepped back would stall them for the size of the step.
  *
  * <p>Not thread safe: every method must be called from one thread (the agent's sync loop, or the
  * simulator). That thread owns all fields.

@@ -1,0 +1,120 @@
+package io.edgesync.sim;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Command line runner of the simulator.
+ *
+ * <pre>
+ * java -jar sim/target/edgesync-sim.jar --seeds 100000 --from 1     # a long run
+ * java -jar sim/target/edgesync-sim.jar --seed 4242 --trace         # replay one seed, every step
+ * </pre>
+ *
+ * Options: {@code --threads N} (default: the number of processors), {@code --max-failures N} (stop
+ * after that many failed seeds, default 10), {@code --dir PATH} (where the SQLite files go), {@code
+ * --keep-files}. Exit status 1 if a seed failed.
+ */
+public final class SimMain {
+  private SimMain() {}
+
+  public static void main(String[] args) {
+    long from = 1;
+    long seeds = 1_000;
+    int threads = Runtime.getRuntime().availableProcessors();
+    int maxFailures = 10;
+    boolean trace = false;
+    SimOptions options = SimOptions.defaults();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      switch (a) {
+        case "--seeds" -> seeds = Long.parseLong(value(args, ++i, a));
+        case "--from" -> from = Long.parseLong(value(args, ++i, a));
+        case "--seed" -> {
+          from = Long.parseLong(value(args, ++i, a));
+          seeds = 1;
+        }
+        case "--threads" -> threads = Integer.parseInt(value(args, ++i, a));
+        case "--max-failures" -> maxFailures = Integer.parseInt(value(args, ++i, a));
+        case "--dir" -> options = options.withWorkDir(Path.of(value(args, ++i, a)));
+        case "--keep-files" -> options = options.withKeepFiles(true);
+        case "--trace" -> trace = true;
+        case "-h", "--help" -> {
+          usage();
+          return;
+        }
+        default -> {
+          System.err.println("unknown option " + a);
+          usage();
+          System.exit(2);
+        }
+      }
+    }
+    if (trace) {
+      options = options.withEcho(System.out);
+      threads = 1;
+    }
+    System.out.printf(
+        "edgesync simulator: seeds %d..%d on %d threads, files in %s%n",
+        from, from + seeds - 1, threads, options.workDir());
+    long started = System.nanoTime();
+    AtomicLong lastReport = new AtomicLong(started);
+    AtomicLong done = new AtomicLong();
+    boolean single = seeds == 1;
+    Simulator.Summary summary =
+        Simulator.runMany(
+            from,
+            seeds,
+            threads,
+            maxFailures,
+            options,
+            r -> {
+              long n = done.incrementAndGet();
+              if (!r.passed()) {
+                System.out.print(r.report());
+              } else if (single) {
+                System.out.printf("seed %d passed, trace hash %016x%n", r.seed(), r.traceHash());
+              }
+              long now = System.nanoTime();
+              long last = lastReport.get();
+              if (now - last > 10_000_000_000L && lastReport.compareAndSet(last, now)) {
+                System.out.printf(
+                    Locale.ROOT, "%d seeds done, %.1f seeds/s%n", n, n / ((now - started) / 1e9));
+              }
+            });
+    System.out.printf(
+        Locale.ROOT,
+        "%d seeds, %d failed, %.1f s, %.1f seeds/s%n",
+        summary.seeds(),
+        summary.failures().size(),
+        summary.elapsedNanos() / 1e9,
+        summary.seedsPerSecond());
+    StringBuilder counters = new StringBuilder("exercised:");
+    for (Map.Entry<String, Long> c : summary.counters().entrySet()) {
+      counters.append(' ').append(c.getKey()).append('=').append(c.getValue());
+    }
+    System.out.println(counters);
+    if (!summary.failures().isEmpty()) {
+      StringBuilder failed = new StringBuilder("failed seeds:");
+      summary.failures().forEach(r -> failed.append(' ').append(r.seed()));
+      System.out.println(failed);
+      System.exit(1);
+    }
+  }
+
+  private static String value(String[] args, int i, String option) {
+    if (i >= args.length) {
+      System.err.println(option + " needs a value");
+      System.exit(2);
+    }
+    return args[i];
+  }
+
+  private static void usage() {
+    System.out.println(
+        "usage: java -jar edgesync-sim.jar [--seeds N] [--from S | --seed S] [--threads N]"
+            + " [--max-failures N] [--trace] [--dir PATH] [--keep-files]");
+  }
+}

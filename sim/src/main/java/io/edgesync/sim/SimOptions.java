@@ -1,0 +1,62 @@
+package io.edgesync.sim;
+
+import io.edgesync.engine.CloudStore;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.UnaryOperator;
+
+/**
+ * How to run seeds (not what happens in them: that comes from the seed alone).
+ *
+ * @param workDir where runs put their SQLite files (one directory per run, deleted afterwards)
+ * @param traceTailLines how many of the last trace lines a failure report shows
+ * @param echo prints every trace line as it happens (one seed, for debugging), or null
+ * @param cloudStoreWrapper wraps the cloud's store, for tests that plant a bug and expect the
+ *     checkers to catch it; identity otherwise
+ * @param keepFiles keep each run's directory (to inspect the SQLite files)
+ */
+public record SimOptions(
+    Path workDir,
+    int traceTailLines,
+    PrintStream echo,
+    UnaryOperator<CloudStore> cloudStoreWrapper,
+    boolean keepFiles) {
+
+  /**
+   * Defaults: files on {@code /dev/shm} when it exists (a memory file system makes fsync cheap; the
+   * semantics the checks rely on are the same), else the temporary directory; 40 trace lines.
+   */
+  public static SimOptions defaults() {
+    return new SimOptions(defaultWorkDir(), 40, null, UnaryOperator.identity(), false);
+  }
+
+  public SimOptions withEcho(PrintStream echo) {
+    return new SimOptions(workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles);
+  }
+
+  public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
+    return new SimOptions(workDir, traceTailLines, echo, wrapper, keepFiles);
+  }
+
+  public SimOptions withWorkDir(Path dir) {
+    return new SimOptions(dir, traceTailLines, echo, cloudStoreWrapper, keepFiles);
+  }
+
+  public SimOptions withKeepFiles(boolean keep) {
+    return new SimOptions(workDir, traceTailLines, echo, cloudStoreWrapper, keep);
+  }
+
+  static Path defaultWorkDir() {
+    String configured = System.getProperty("sim.dir");
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    Path shm = Path.of("/dev/shm");
+    String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_");
+    if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+      return shm.resolve("edgesync-sim-" + user);
+    }
+    return Path.of(System.getProperty("java.io.tmpdir")).resolve("edgesync-sim-" + user);
+  }
+}

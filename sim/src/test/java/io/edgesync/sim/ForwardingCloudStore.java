@@ -1,0 +1,87 @@
+package io.edgesync.sim;
+
+import io.edgesync.engine.CloudStore;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.GapReason;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** A {@link CloudStore} that passes every call on; tests override a method to plant a bug. */
+class ForwardingCloudStore implements CloudStore {
+  protected final CloudStore delegate;
+
+  ForwardingCloudStore(CloudStore delegate) {
+    this.delegate = delegate;
+  }
+
+  @Override
+  public Optional<Device> device(String deviceId) {
+    return delegate.device(deviceId);
+  }
+
+  @Override
+  public Device registerDevice(String deviceId, long nowMs) {
+    return delegate.registerDevice(deviceId, nowMs);
+  }
+
+  @Override
+  public String bindStore(String deviceId, String storeId) {
+    return delegate.bindStore(deviceId, storeId);
+  }
+
+  @Override
+  public void touchDevice(String deviceId, long nowMs) {
+    delegate.touchDevice(deviceId, nowMs);
+  }
+
+  @Override
+  public Map<String, Long> checkpoints(String deviceId) {
+    return delegate.checkpoints(deviceId);
+  }
+
+  @Override
+  public long commitRecords(String deviceId, String stream, List<Record> records, long nowMs)
+      throws SequenceException {
+    return delegate.commitRecords(deviceId, stream, records, nowMs);
+  }
+
+  @Override
+  public long commitGap(
+      String deviceId,
+      String stream,
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long nowMs)
+      throws SequenceException {
+    return delegate.commitGap(
+        deviceId, stream, firstSequence, lastSequence, reason, droppedAtMs, nowMs);
+  }
+
+  @Override
+  public List<Device> devices() {
+    return delegate.devices();
+  }
+
+  @Override
+  public List<StreamSummary> streams(String deviceId) {
+    return delegate.streams(deviceId);
+  }
+
+  @Override
+  public List<StoredGap> gaps(String deviceId, String stream) {
+    return delegate.gaps(deviceId, stream);
+  }
+
+  @Override
+  public List<Record> read(String deviceId, String stream, long afterSequence, int limit) {
+    return delegate.read(deviceId, stream, afterSequence, limit);
+  }
+
+  @Override
+  public void close() {
+    delegate.close();
+  }
+}
