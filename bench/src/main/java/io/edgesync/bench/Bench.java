@@ -30,7 +30,9 @@ public final class Bench {
         live          appenders write through the agent while it syncs; end-to-end acked rate
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
-        all           fsync, ingest, drain, sync, live (defaults: about 80 s in total)
+        docs          cloud side of document sync: edge changes applied per second (embedded
+                      store, no network), 10 % of them concurrent and merged
+        all           fsync, ingest, drain, sync, live, docs (defaults: about 100 s in total)
 
       common options:
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
@@ -51,6 +53,13 @@ public final class Bench {
         --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
         --sync-warmup-records=200000  drained first by another device on the same server (JIT)
         --sync-timeout=180    give up after this many seconds
+      docs:
+        --doc-devices=100 --doc-keys=10000   devices editing that many shared (fleet) documents
+        --doc-frame=256       changes per DocChanges frame (one device each, one transaction)
+        --doc-warmup-frames=200 --doc-frames=1000   warm-up and measured frames
+        --doc-conflict-every=10   every Nth change is concurrent (merged); 0 = none
+        --doc-body=patch      patch (merge patches, as the agent sends) or value (whole documents)
+        --doc-seed=1
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -80,7 +89,15 @@ public final class Bench {
           "live-window",
           "live-sample-every",
           "sync-timeout",
-          "sync-warmup-records");
+          "sync-warmup-records",
+          "doc-devices",
+          "doc-keys",
+          "doc-frame",
+          "doc-warmup-frames",
+          "doc-frames",
+          "doc-conflict-every",
+          "doc-body",
+          "doc-seed");
 
   private Bench() {}
 
@@ -125,6 +142,7 @@ public final class Bench {
         case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
         case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
+        case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -132,6 +150,7 @@ public final class Bench {
           inDir(dir, keep, "drain", d -> drain(d, o, rows));
           inDir(dir, keep, "sync", d -> sync(d, o, rows));
           inDir(dir, keep, "live", d -> live(d, o, rows));
+          inDir(dir, keep, "docs", d -> docs(d, o, rows));
         }
         default -> {
           System.err.println("unknown scenario '" + scenario + "'\n\n" + USAGE);
@@ -263,6 +282,34 @@ public final class Bench {
               r.threads(),
               r.window(),
               r.tuning().describe())
+        });
+  }
+
+  private static void docs(Path dir, Opts o, List<String[]> rows) throws Exception {
+    DocsScenario.Result r = DocsScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "cloud: document changes applied (embedded store)",
+          "≥ 50,000 changes/s",
+          String.format(
+              Locale.ROOT,
+              "**%s changes/s**, %s conflicts/s merged (%,d changes, %,d conflicts in %.2f s);"
+                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second)",
+              Stats.rate(r.changesPerSecond()),
+              Stats.rate(r.conflictsPerSecond()),
+              r.changes(),
+              r.conflicts(),
+              r.seconds(),
+              r.perFrame(),
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors(),
+              Stats.rate(r.changesPerCpuSecond())),
+          String.format(
+              Locale.ROOT,
+              "%s; documents of %d bytes on average; database %.1f MB at the end",
+              r.settings().describe(),
+              r.avgDocBytes(),
+              r.dbBytes() / 1e6)
         });
   }
 
