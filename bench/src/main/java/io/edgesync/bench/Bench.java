@@ -31,7 +31,9 @@ public final class Bench {
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
         codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
-        all           fsync, ingest, drain, sync, live (defaults: about 80 s in total)
+        docs          cloud side of document sync: edge changes applied per second (embedded
+                      store, no network), 10 % of them concurrent and merged
+        all           fsync, ingest, drain, sync, live, docs (defaults: about 100 s in total)
 
       common options:
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
@@ -56,6 +58,13 @@ public final class Bench {
         --codec-records=100000  records measured    --codec-seed=1   generator seed
         --dict-bytes=16KiB      trained dictionary size    --lzma-records=10000  for LZMA, zstd -19
         --rounds=5              timed rounds per speed measurement (median reported)
+      docs:
+        --doc-devices=100 --doc-keys=10000   devices editing that many shared (fleet) documents
+        --doc-frame=256       changes per DocChanges frame (one device each, one transaction)
+        --doc-warmup-frames=200 --doc-frames=1000   warm-up and measured frames
+        --doc-conflict-every=10   every Nth change is concurrent (merged); 0 = none
+        --doc-body=patch      patch (merge patches, as the agent sends) or value (whole documents)
+        --doc-seed=1
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -90,7 +99,15 @@ public final class Bench {
           "codec-seed",
           "dict-bytes",
           "lzma-records",
-          "rounds");
+          "rounds",
+          "doc-devices",
+          "doc-keys",
+          "doc-frame",
+          "doc-warmup-frames",
+          "doc-frames",
+          "doc-conflict-every",
+          "doc-body",
+          "doc-seed");
 
   private Bench() {}
 
@@ -136,6 +153,7 @@ public final class Bench {
         case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
         case "codec" -> codec(o, out, rows);
+        case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -143,6 +161,7 @@ public final class Bench {
           inDir(dir, keep, "drain", d -> drain(d, o, rows));
           inDir(dir, keep, "sync", d -> sync(d, o, rows));
           inDir(dir, keep, "live", d -> live(d, o, rows));
+          inDir(dir, keep, "docs", d -> docs(d, o, rows));
         }
         default -> {
           System.err.println("unknown scenario '" + scenario + "'\n\n" + USAGE);
@@ -314,6 +333,34 @@ public final class Bench {
               r.threads(),
               r.window(),
               r.tuning().describe())
+        });
+  }
+
+  private static void docs(Path dir, Opts o, List<String[]> rows) throws Exception {
+    DocsScenario.Result r = DocsScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "cloud: document changes applied (embedded store)",
+          "≥ 50,000 changes/s",
+          String.format(
+              Locale.ROOT,
+              "**%s changes/s**, %s conflicts/s merged (%,d changes, %,d conflicts in %.2f s);"
+                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second)",
+              Stats.rate(r.changesPerSecond()),
+              Stats.rate(r.conflictsPerSecond()),
+              r.changes(),
+              r.conflicts(),
+              r.seconds(),
+              r.perFrame(),
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors(),
+              Stats.rate(r.changesPerCpuSecond())),
+          String.format(
+              Locale.ROOT,
+              "%s; documents of %d bytes on average; database %.1f MB at the end",
+              r.settings().describe(),
+              r.avgDocBytes(),
+              r.dbBytes() / 1e6)
         });
   }
 
