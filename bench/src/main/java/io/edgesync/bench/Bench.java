@@ -65,6 +65,7 @@ public final class Bench {
         --doc-conflict-every=10   every Nth change is concurrent (merged); 0 = none
         --doc-body=patch      patch (merge patches, as the agent sends) or value (whole documents)
         --doc-seed=1
+        --doc-sessions=16     frames of different devices in flight at once (group commit)
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -107,7 +108,8 @@ public final class Bench {
           "doc-frames",
           "doc-conflict-every",
           "doc-body",
-          "doc-seed");
+          "doc-seed",
+          "doc-sessions");
 
   private Bench() {}
 

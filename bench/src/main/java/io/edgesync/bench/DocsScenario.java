@@ -53,7 +53,8 @@ final class DocsScenario {
       int frames,
       int conflictEvery,
       boolean patches,
-      long seed) {
+      long seed,
+      int sessions) {
     static Settings from(Opts o) {
       String body = o.string("doc-body", "patch");
       if (!body.equals("patch") && !body.equals("value")) {
@@ -68,11 +69,16 @@ final class DocsScenario {
               o.integer("doc-frames", 1_000),
               o.integer("doc-conflict-every", 10),
               body.equals("patch"),
-              o.longValue("doc-seed", 1));
+              o.longValue("doc-seed", 1),
+              o.integer("doc-sessions", 16));
       if (s.devices < 2 || s.keys < s.frameChanges || s.frameChanges < 1 || s.frames < 1) {
         throw new IllegalArgumentException(
             "docs: need --doc-devices >= 2, --doc-frame >= 1, --doc-keys >= --doc-frame,"
                 + " --doc-frames >= 1");
+      }
+      if (s.sessions < 1 || s.sessions >= s.devices) {
+        throw new IllegalArgumentException(
+            "--doc-sessions: 1 .. devices-1 (a device has one frame in flight at a time)");
       }
       if (s.conflictEvery < 0) {
         throw new IllegalArgumentException("--doc-conflict-every must be >= 0 (0 = none)");
@@ -84,14 +90,15 @@ final class DocsScenario {
       return String.format(
           Locale.ROOT,
           "%d devices, %,d fleet keys, frames of %d changes (%s), %s concurrent (merge, different"
-              + " field), %,d frames measured after %,d warm-up",
+              + " field), %,d frames measured after %,d warm-up, %d sessions in flight",
           devices,
           keys,
           frameChanges,
           patches ? "merge patches" : "whole values",
           conflictEvery == 0 ? "none" : "1 in " + conflictEvery,
           frames,
-          warmupFrames);
+          warmupFrames,
+          sessions);
     }
   }
 
@@ -370,14 +377,27 @@ final class DocsScenario {
       long changes = 0;
       long cpu0 = Stats.processCpuNanos();
       long t0 = System.nanoTime();
-      for (int i = 0; i < measured.size(); i++) {
-        Frame f = measured.get(i);
-        long a = System.nanoTime();
-        CloudDocuments.EdgeApplied r = docs.applyEdgeChanges(f.device(), f.changes());
-        frameNanos[i] = System.nanoTime() - a;
-        check(f, r);
-        conflicts += r.conflicts();
-        changes += f.changes().size();
+      // Up to `sessions` frames (of different devices) are in flight at once, as concurrent
+      // device sessions are on a server: the store group-commits whatever waits together.
+      java.util.ArrayDeque<Object[]> inFlight = new java.util.ArrayDeque<>();
+      for (int i = 0; i <= measured.size(); i++) {
+        while (!inFlight.isEmpty() && (inFlight.size() >= s.sessions() || i == measured.size())) {
+          Object[] flying = inFlight.poll();
+          @SuppressWarnings("unchecked")
+          CloudDocuments.EdgeApplied r =
+              ((java.util.concurrent.CompletableFuture<CloudDocuments.EdgeApplied>) flying[0])
+                  .get();
+          int k = (Integer) flying[1];
+          frameNanos[k] = System.nanoTime() - (Long) flying[2];
+          check(measured.get(k), r);
+          conflicts += r.conflicts();
+          changes += measured.get(k).changes().size();
+        }
+        if (i < measured.size()) {
+          Frame f = measured.get(i);
+          long a = System.nanoTime();
+          inFlight.add(new Object[] {docs.applyEdgeChangesAsync(f.device(), f.changes()), i, a});
+        }
       }
       long wall = System.nanoTime() - t0;
       long cpu1 = Stats.processCpuNanos();

@@ -106,6 +106,27 @@ public final class CloudDocuments {
    */
   public EdgeApplied applyEdgeChanges(String deviceId, List<DocChange> changes)
       throws ProtocolException {
+    try {
+      return applyEdgeChangesAsync(deviceId, changes).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof InvalidInTransaction invalid) {
+        throw invalid(invalid.getMessage());
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Like {@link #applyEdgeChanges}, without waiting: the future completes after the commit (a group
+   * commit shared with other sessions' transactions).
+   *
+   * @throws ProtocolException if a change is invalid on its own (nothing is queued then)
+   */
+  public java.util.concurrent.CompletableFuture<EdgeApplied> applyEdgeChangesAsync(
+      String deviceId, List<DocChange> changes) throws ProtocolException {
     List<Parsed> parsed = new ArrayList<>(changes.size());
     long previous = 0;
     List<String> readable = changes.isEmpty() ? List.of() : scopesOf(deviceId);
@@ -136,33 +157,31 @@ public final class CloudDocuments {
     }
     long nowMs = clock.nowMs();
     Set<String> changed = new LinkedHashSet<>();
-    EdgeApplied result;
-    try {
-      result =
-          store.inTransaction(
-              tx -> {
-                long last = tx.lastChangeSeq(deviceId);
-                List<Long> resend = new ArrayList<>();
-                int conflicts = 0;
-                for (Parsed p : parsed) {
-                  if (p.changeSeq <= last) {
-                    continue;
-                  }
-                  if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
-                    conflicts++;
-                  }
-                  changed.add(p.scope);
-                  last = p.changeSeq;
+    return store
+        .inTransactionAsync(
+            tx -> {
+              long last = tx.lastChangeSeq(deviceId);
+              List<Long> resend = new ArrayList<>();
+              int conflicts = 0;
+              for (Parsed p : parsed) {
+                if (p.changeSeq <= last) {
+                  continue;
                 }
-                tx.setLastChangeSeq(deviceId, last);
-                tx.saveHlc(hlc.last());
-                return new EdgeApplied(last, List.copyOf(resend), conflicts);
-              });
-    } catch (InvalidInTransaction e) {
-      throw invalid(e.getMessage());
-    }
-    notifyChanged(changed);
-    return result;
+                if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
+                  conflicts++;
+                }
+                changed.add(p.scope);
+                last = p.changeSeq;
+              }
+              tx.setLastChangeSeq(deviceId, last);
+              tx.saveHlc(hlc.last());
+              return new EdgeApplied(last, List.copyOf(resend), conflicts);
+            })
+        .thenApply(
+            result -> {
+              notifyChanged(changed);
+              return result;
+            });
   }
 
   /** A validated change: the value parsed (null for delete), or the patch parsed. */

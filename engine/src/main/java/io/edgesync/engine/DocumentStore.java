@@ -16,7 +16,23 @@ import java.util.function.Function;
  */
 public interface DocumentStore {
 
-  <T> T inTransaction(Function<Tx, T> work);
+  /** Runs {@code work} in a transaction; completes after the commit (durable). */
+  <T> java.util.concurrent.CompletableFuture<T> inTransactionAsync(Function<Tx, T> work);
+
+  /** {@link #inTransactionAsync} and wait; the work's own exception is rethrown as it was. */
+  default <T> T inTransaction(Function<Tx, T> work) {
+    try {
+      return inTransactionAsync(work).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw e;
+    }
+  }
 
   /** One transaction's view; valid only inside {@link #inTransaction}. */
   interface Tx {

@@ -44,6 +44,11 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteCommands commands;
 
   public SqliteCloudStore(Path file) throws SQLException {
+    this(file, SqliteDocuments.HISTORY_VERSIONS);
+  }
+
+  /** With a document history of {@code historyVersions} versions (tests use small ones). */
+  SqliteCloudStore(Path file, long historyVersions) throws SQLException {
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -57,10 +62,14 @@ public final class SqliteCloudStore implements CloudStore {
       st.execute("PRAGMA journal_mode=WAL");
       st.execute("PRAGMA synchronous=FULL");
       st.execute("PRAGMA busy_timeout=5000");
+      // Documents update random pages of a few tables: a 64 MiB page cache keeps them in memory,
+      // and a 64 MiB WAL between checkpoints keeps a checkpoint from following every commit.
+      st.execute("PRAGMA cache_size=-65536");
+      st.execute("PRAGMA wal_autocheckpoint=16384");
     }
     Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql", "db/V2__documents.sql");
     db.setAutoCommit(false);
-    documents = new SqliteDocuments(db, this);
+    documents = new SqliteDocuments(db, this, historyVersions);
     commands = new SqliteCommands(db, this);
     insertBatch =
         db.prepareStatement(
@@ -349,7 +358,14 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   @Override
-  public synchronized void close() {
+  public void close() {
+    documents.close();
+    synchronized (this) {
+      closeDb();
+    }
+  }
+
+  private void closeDb() {
     try {
       db.close();
     } catch (SQLException e) {

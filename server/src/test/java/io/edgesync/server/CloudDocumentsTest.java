@@ -75,8 +75,11 @@ class CloudDocumentsTest {
         rejectDriftingClocks);
   }
 
+  /** A short history, so that pruning shows in a test. */
+  private static final long HISTORY_VERSIONS = 32;
+
   private SqliteCloudStore openStore() throws SQLException {
-    SqliteCloudStore store = new SqliteCloudStore(file());
+    SqliteCloudStore store = new SqliteCloudStore(file(), HISTORY_VERSIONS);
     opened.add(store);
     return store;
   }
@@ -295,7 +298,7 @@ class CloudDocumentsTest {
   void mergePatch_whoseBaseLeftTheHistory_isAnsweredWithResendFull_andStoresNothingForIt()
       throws Exception {
     CloudDocuments docs = open();
-    int versions = SqliteDocuments.HISTORY_VERSIONS_PER_DOC + 8;
+    int versions = (int) HISTORY_VERSIONS + 8;
     List<DocChange> edits = new ArrayList<>();
     for (int i = 1; i <= versions; i++) {
       edits.add(value(i, "", "config", "big", i - 1, hlc("gw-1"), "{\"n\":" + i + "}"));

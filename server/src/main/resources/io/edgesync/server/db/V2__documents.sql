@@ -26,18 +26,18 @@ CREATE TABLE docs (
 ) WITHOUT ROWID;
 CREATE INDEX docs_by_version ON docs(scope, version);
 
--- Recent versions per key: the bases of three-way merges and merge patches.
+-- Recent versions, in version order (appends are sequential): the bases of three-way merges and
+-- merge patches. Pruned by version range: the newest SqliteDocuments.HISTORY_VERSIONS are kept.
 CREATE TABLE doc_history (
+  version     INTEGER PRIMARY KEY,
   scope       TEXT    NOT NULL,
   collection  TEXT    NOT NULL,
   key         TEXT    NOT NULL,
-  version     INTEGER NOT NULL,
   value       BLOB,
   hlc_wall    INTEGER NOT NULL,
   hlc_logical INTEGER NOT NULL,
-  hlc_node    TEXT    NOT NULL,
-  PRIMARY KEY (scope, collection, key, version)
-) WITHOUT ROWID;
+  hlc_node    TEXT    NOT NULL
+);
 
 CREATE TABLE conflicts (
   id              INTEGER PRIMARY KEY,
