@@ -57,7 +57,9 @@ public final class SqliteCloudStore implements CloudStore {
     } catch (IOException e) {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
-    db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    db =
+        DriverManager.getConnection(
+            "jdbc:sqlite:" + file.toAbsolutePath() + "?jdbc.get_generated_keys=false");
     try (Statement st = db.createStatement()) {
       st.execute("PRAGMA journal_mode=WAL");
       st.execute("PRAGMA synchronous=FULL");
