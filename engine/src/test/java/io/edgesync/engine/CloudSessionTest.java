@@ -544,7 +544,7 @@ class CloudSessionTest {
     String before = store.snapshot();
     io.frames.clear();
 
-    session.onFrame(T0, HexFormat.of().parseHex("1a05ffffffff"));
+    session.onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage())
@@ -637,12 +637,20 @@ class CloudSessionTest {
       out.clear();
       String before = fresh.snapshot();
       byte[] input = valid.get(random.nextInt(valid.size())).clone();
+      // Half the inputs get a fresh checksum after the mutation, so they reach the parser.
+      boolean reseal = random.nextBoolean();
+      if (reseal) {
+        input = java.util.Arrays.copyOf(input, input.length - FrameCodec.TRAILER_BYTES);
+      }
       for (int e = random.nextInt(1, 4); e > 0 && input.length > 0; e--) {
         if (random.nextBoolean()) {
           input[random.nextInt(input.length)] = (byte) random.nextInt(256);
         } else {
           input = java.util.Arrays.copyOf(input, random.nextInt(input.length));
         }
+      }
+      if (reseal) {
+        input = FrameCodec.withChecksum(input);
       }
 
       s.onFrame(T0, input);
