@@ -128,8 +128,8 @@ public final class FaultProxy implements AutoCloseable {
 
   /**
    * Limits a direction to {@code bitsPerSecond} of forwarded bytes, shared by all connections (a
-   * token bucket holding at most 10 ms of traffic, at least one 1,500-byte packet). 0 removes the
-   * limit.
+   * token bucket: an idle link may pass 10 ms of traffic at once, at least one 1,500-byte packet;
+   * TCP/IP header bytes are not counted). 0 removes the limit.
    */
   public void throttle(Direction direction, long bitsPerSecond) {
     requireNonNegative("bitsPerSecond", bitsPerSecond);
@@ -251,10 +251,7 @@ public final class FaultProxy implements AutoCloseable {
 
   /** Bytes forwarded in a direction since start (after cuts, including corrupted bytes). */
   public long bytes(Direction direction) {
-    DirectionState s = state(direction);
-    synchronized (s) {
-      return s.position;
-    }
+    return state(direction).forwarded.get();
   }
 
   /** Connections accepted and forwarded to the target. */
@@ -453,7 +450,10 @@ public final class FaultProxy implements AutoCloseable {
 
   /** Fault settings and the byte position of one direction; guarded by itself. */
   private static final class DirectionState {
+    /** Bytes planned so far: where corruption offsets and cuts are counted. */
     long position;
+
+    final AtomicLong forwarded = new AtomicLong();
     volatile long stalledUntilNanos = NOT_STALLED;
     volatile TokenBucket bucket;
     int cutMidTransferMinBytes;
@@ -464,32 +464,39 @@ public final class FaultProxy implements AutoCloseable {
   }
 
   /**
-   * Bits per second with a burst of at most 10 ms (at least one 1,500-byte packet). Credit may go
-   * negative: a taker waits until its bits are paid for, so the long-run rate is exact.
+   * Bits per second. An idle link builds up credit for at most 10 ms of traffic (at least one
+   * 1,500-byte packet): the most a transfer after an idle spell gets at once. A taker that still
+   * holds bytes of the same write ({@code backlogged}) keeps all credit that accrued since the last
+   * take, up to 1 s: a pump that woke late on a busy machine then catches up instead of losing
+   * rate. Credit may go negative: a taker waits until its bits are paid for, so the long-run rate
+   * is exact. Bytes pass in pieces of 10 ms (at least 1,500 bytes).
    */
   static final class TokenBucket {
     final long bitsPerSecond;
-    final long capacityBits;
+    final long burstBits;
+    final int pieceBytes;
     private double creditBits;
     private long lastNanos = System.nanoTime();
 
     TokenBucket(long bitsPerSecond) {
       this.bitsPerSecond = bitsPerSecond;
-      this.capacityBits = Math.max(1_500 * 8, bitsPerSecond / 100);
-      this.creditBits = capacityBits;
+      this.burstBits = Math.max(1_500 * 8, bitsPerSecond / 100);
+      this.pieceBytes = (int) Math.max(1, Math.min(BUFFER_BYTES, burstBits / 8));
+      this.creditBits = burstBits;
     }
 
     /** The largest piece to take at once, in bytes. */
     int maxPieceBytes() {
-      return (int) Math.max(1, Math.min(BUFFER_BYTES, capacityBits / 8));
+      return pieceBytes;
     }
 
     /** Takes {@code bytes} worth of credit, waiting as long as the rate requires. */
-    void take(int bytes) {
+    void take(int bytes, boolean backlogged) {
       long waitNanos;
       synchronized (this) {
         long now = System.nanoTime();
-        creditBits = Math.min(capacityBits, creditBits + (now - lastNanos) * (bitsPerSecond / 1e9));
+        double cap = backlogged ? Math.max(burstBits, bitsPerSecond) : burstBits;
+        creditBits = Math.min(cap, creditBits + (now - lastNanos) * (bitsPerSecond / 1e9));
         lastNanos = now;
         creditBits -= bytes * 8L;
         waitNanos = creditBits >= 0 ? 0 : (long) (-creditBits * 1e9 / bitsPerSecond);
@@ -550,12 +557,13 @@ public final class FaultProxy implements AutoCloseable {
                     ? p.forward() - off
                     : Math.min(p.forward() - off, bucket.maxPieceBytes());
             if (bucket != null) {
-              bucket.take(piece);
+              bucket.take(piece, off > 0);
             }
             if (!awaitNotStalled(s, this)) {
               return;
             }
             out.write(buf, off, piece);
+            s.forwarded.addAndGet(piece);
             off += piece;
           }
           out.flush();

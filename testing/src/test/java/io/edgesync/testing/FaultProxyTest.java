@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 /** The proxy over real loopback sockets: each fault does what it says, and only that. */
 class FaultProxyTest {
   private static final int UP_BYTES = 200_000;
+  private static final int MARK_BYTES = 32 * 1024;
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
   @AfterEach
@@ -112,6 +113,7 @@ class FaultProxyTest {
     Target echo = target(Target.Mode.ECHO);
     FaultProxy proxy = proxy(echo, 5);
     Socket before = connect(proxy);
+    assertThat(echoOnce(before, 10)).isTrue(); // accepted by the proxy, not only by the kernel
     proxy.partition(400);
     assertThat(readEnds(before)).isTrue();
     try (Socket during = connect(proxy)) {
@@ -287,7 +289,10 @@ class FaultProxyTest {
     }
   }
 
-  /** From {first arrival nanos, last arrival nanos, bytes in the first read}: bits/s after it. */
+  /**
+   * From {nanos when {@link #MARK_BYTES} had arrived, nanos of the last arrival, bytes at the
+   * mark}: bits/s after the mark, so that the bucket's initial burst does not count.
+   */
   private static double rate(int bytes, long[] t) {
     return (bytes - t[2]) * 8.0 / ((t[1] - t[0]) / 1e9);
   }
@@ -304,11 +309,11 @@ class FaultProxyTest {
         if (n < 0) {
           throw new IOException("ended after " + total + " bytes");
         }
-        if (total == 0) {
-          first = System.nanoTime();
-          firstBytes = n;
-        }
         total += n;
+        if (first == 0 && total >= MARK_BYTES) {
+          first = System.nanoTime();
+          firstBytes = total;
+        }
       }
       return new long[] {first, System.nanoTime(), firstBytes};
     } catch (IOException e) {
@@ -448,9 +453,9 @@ class FaultProxyTest {
         long firstBytes = 0;
         int n;
         while ((n = in.read(buf)) >= 0) {
-          if (first == 0) {
+          if (first == 0 && all.size() + n >= MARK_BYTES) {
             first = System.nanoTime();
-            firstBytes = n;
+            firstBytes = all.size() + n;
           }
           if (mode == Mode.ECHO) {
             out.write(buf, 0, n);
