@@ -31,6 +31,8 @@ public final class Bench {
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
         all           fsync, ingest, drain, sync, live (defaults: about 80 s in total)
+        fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
+                      over a real SQLite store; prints inputs/s and every failing input (not in all)
 
       common options:
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
@@ -51,6 +53,13 @@ public final class Bench {
         --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
         --sync-warmup-records=200000  drained first by another device on the same server (JIT)
         --sync-timeout=180    give up after this many seconds
+      fuzz:
+        --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
+                              adds a record-layout input)
+        --seed=1              the run's seed: the same seed replays the same inputs
+        --inputs-per-store=20000   a fresh SQLite store after this many inputs
+        --max-failures=20     failing inputs to print (all are counted; exit status 1 if any)
+        (--dir=/dev/shm/x puts the stores in memory: the fuzzer tests logic, not fsync)
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -80,7 +89,11 @@ public final class Bench {
           "live-window",
           "live-sample-every",
           "sync-timeout",
-          "sync-warmup-records");
+          "sync-warmup-records",
+          "inputs",
+          "seed",
+          "inputs-per-store",
+          "max-failures");
 
   private Bench() {}
 
@@ -125,6 +138,7 @@ public final class Bench {
         case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
         case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
+        case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -155,7 +169,54 @@ public final class Bench {
     }
     out.flush();
     // Jetty/HttpClient threads may linger; the run is over.
-    System.exit(0);
+    System.exit(failed ? 1 : 0);
+  }
+
+  /** Set by a scenario whose run found a problem (fuzz: a failing input). */
+  private static boolean failed;
+
+  private static boolean fuzz(Path dir, Opts o, List<String[]> rows) throws Exception {
+    long seed = o.longValue("seed", 1);
+    long inputs = o.longValue("inputs", 1_000_000);
+    log("fuzz: " + String.format(Locale.ROOT, "%,d", inputs) + " inputs, seed " + seed);
+    FuzzScenario.Result r =
+        FuzzScenario.run(
+            seed,
+            inputs,
+            o.longValue("inputs-per-store", 20_000),
+            dir,
+            o.integer("max-failures", 20),
+            Bench::log);
+    rows.add(
+        new String[] {
+          "fuzz: wire protocol (decoder, record layout, CloudSession over SQLite)",
+          "no failing input",
+          String.format(
+              Locale.ROOT,
+              "**%,d inputs, %s inputs/s, %d failing**; %,d frames accepted, %,d refused %s;"
+                  + " %,d record layouts; good device %,d batches acked intact",
+              r.inputs(),
+              Stats.rate(r.inputsPerSecond()),
+              r.failureCount(),
+              r.accepted(),
+              r.refused(),
+              r.refusedBy(),
+              r.layouts(),
+              r.goodBatches()),
+          String.format(
+              Locale.ROOT,
+              "seed %d; %.0f s; %d stores; max frame %d bytes, %d records",
+              r.seed(),
+              r.seconds(),
+              r.stores(),
+              FuzzScenario.MAX_FRAME_BYTES,
+              FuzzScenario.MAX_RECORDS)
+        });
+    for (FuzzScenario.Failure f : r.failures()) {
+      System.out.println(f.describe());
+      System.out.println();
+    }
+    return r.failureCount() == 0;
   }
 
   private static void fsync(Path dir, Opts o, List<String[]> rows) throws Exception {
