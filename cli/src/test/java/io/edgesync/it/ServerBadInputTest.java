@@ -216,13 +216,12 @@ class ServerBadInputTest {
     private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
     WebSocket ws;
 
+    /** One client for all connections: creating one per connection costs a thread pool. */
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
     static RawClient connect(String url) throws Exception {
       RawClient c = new RawClient();
-      c.ws =
-          HttpClient.newHttpClient()
-              .newWebSocketBuilder()
-              .buildAsync(URI.create(url), c)
-              .get(5, TimeUnit.SECONDS);
+      c.ws = HTTP.newWebSocketBuilder().buildAsync(URI.create(url), c).get(5, TimeUnit.SECONDS);
       return c;
     }
 
