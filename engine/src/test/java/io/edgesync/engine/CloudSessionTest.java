@@ -555,6 +555,32 @@ class CloudSessionTest {
   }
 
   @Test
+  void regression_bitFlippedInRecordPayload_wasStoredAsAValidRecord_nowRefused() {
+    // Found by FaultProxyTest: over plain ws:// one flipped bit in a record ("r2" -> "r3") was
+    // committed and acknowledged. The frame checksum now refuses the whole frame.
+    handshake();
+    String before = store.snapshot();
+    byte[] bytes = FrameCodec.encode(batch("a", 1, 2));
+    int at = -1;
+    for (int i = 0; i + 1 < bytes.length; i++) {
+      if (bytes[i] == 'r' && bytes[i + 1] == '2') {
+        at = i + 1; // the record "r2"
+      }
+    }
+    assertThat(at).isPositive();
+    bytes[at] ^= 0x01;
+
+    session.onFrame(T0, bytes);
+
+    assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
+    assertThat(io.last().getError().getMessage()).startsWith("frame checksum mismatch");
+    assertThat(io.frames).noneMatch(Frame::hasAck);
+    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(store.snapshot()).isEqualTo(before);
+    assertThat(store.checkpoints(DEVICE)).isEmpty();
+  }
+
+  @Test
   void emptyFrame_isMalformedFrame() {
     session().onFrame(T0, new byte[0]);
 
