@@ -46,6 +46,9 @@ final class ChildJvm {
   private final Thread reader;
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
 
+  /** The first failure of the line handler (a check that failed on the reader thread). */
+  private volatile Throwable handlerFailure;
+
   private ChildJvm(String name, Process process, Consumer<String> lines) {
     this.name = name;
     this.process = process;
@@ -77,6 +80,14 @@ final class ChildJvm {
       throw new AssertionError(
           name + " not ready after " + timeout + " (alive: " + process.isAlive() + ")", e);
     }
+    checkHandler();
+  }
+
+  /** Rethrows, on the test thread, a check that failed on the reader thread. */
+  void checkHandler() {
+    if (handlerFailure != null) {
+      throw new AssertionError(name + ": a reported line failed a check", handlerFailure);
+    }
   }
 
   boolean isAlive() {
@@ -93,6 +104,7 @@ final class ChildJvm {
     assertThat(process.exitValue()).as(name + " died of SIGKILL (128 + 9)").isEqualTo(137);
     reader.join(20_000);
     assertThat(reader.isAlive()).as(name + "'s output fully read").isFalse();
+    checkHandler();
   }
 
   private void readLines(InputStream in, Consumer<String> lines) {
@@ -118,8 +130,8 @@ final class ChildJvm {
     } catch (IOException e) {
       // the pipe ended: the child is gone
     } catch (RuntimeException | Error e) {
+      handlerFailure = e;
       ready.completeExceptionally(e);
-      throw e;
     }
     // A line without its newline was cut by the kill: it was never fully reported.
   }

@@ -77,7 +77,14 @@ class CrashTest {
       // Under load: the agent has acknowledged new writes since it (re)started, and ran a while.
       long before = acknowledged();
       Thread.sleep(runMs);
-      await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged() > before);
+      ChildJvm writer = agent;
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> {
+                writer.checkHandler();
+                return acknowledged() > before;
+              });
       if (target != Target.AGENT) {
         server.sigkill();
       }
