@@ -34,6 +34,8 @@ public final class Bench {
         docs          cloud side of document sync: edge changes applied per second (embedded
                       store, no network), 10 % of them concurrent and merged
         all           fsync, ingest, drain, sync, live, docs (defaults: about 100 s in total)
+        fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
+                      over a real SQLite store; prints inputs/s and every failing input (not in all)
 
       common options:
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
@@ -66,6 +68,13 @@ public final class Bench {
         --doc-body=patch      patch (merge patches, as the agent sends) or value (whole documents)
         --doc-seed=1
         --doc-sessions=16     frames of different devices in flight at once (group commit)
+      fuzz:
+        --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
+                              adds a record-layout input)
+        --seed=1              the run's seed: the same seed replays the same inputs
+        --inputs-per-store=20000   a fresh SQLite store after this many inputs
+        --max-failures=20     failing inputs to print (all are counted; exit status 1 if any)
+        (--dir=/dev/shm/x puts the stores in memory: the fuzzer tests logic, not fsync)
       """;
 
   static final java.util.Set<String> KNOWN =
@@ -109,7 +118,11 @@ public final class Bench {
           "doc-conflict-every",
           "doc-body",
           "doc-seed",
-          "doc-sessions");
+          "doc-sessions",
+          "inputs",
+          "seed",
+          "inputs-per-store",
+          "max-failures");
 
   private Bench() {}
 
@@ -156,6 +169,7 @@ public final class Bench {
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
         case "codec" -> codec(o, out, rows);
         case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
+        case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -187,7 +201,54 @@ public final class Bench {
     }
     out.flush();
     // Jetty/HttpClient threads may linger; the run is over.
-    System.exit(0);
+    System.exit(failed ? 1 : 0);
+  }
+
+  /** Set by a scenario whose run found a problem (fuzz: a failing input). */
+  private static boolean failed;
+
+  private static boolean fuzz(Path dir, Opts o, List<String[]> rows) throws Exception {
+    long seed = o.longValue("seed", 1);
+    long inputs = o.longValue("inputs", 1_000_000);
+    log("fuzz: " + String.format(Locale.ROOT, "%,d", inputs) + " inputs, seed " + seed);
+    FuzzScenario.Result r =
+        FuzzScenario.run(
+            seed,
+            inputs,
+            o.longValue("inputs-per-store", 20_000),
+            dir,
+            o.integer("max-failures", 20),
+            Bench::log);
+    rows.add(
+        new String[] {
+          "fuzz: wire protocol (decoder, record layout, CloudSession over SQLite)",
+          "no failing input",
+          String.format(
+              Locale.ROOT,
+              "**%,d inputs, %s inputs/s, %d failing**; %,d frames accepted, %,d refused %s;"
+                  + " %,d record layouts; good device %,d batches acked intact",
+              r.inputs(),
+              Stats.rate(r.inputsPerSecond()),
+              r.failureCount(),
+              r.accepted(),
+              r.refused(),
+              r.refusedBy(),
+              r.layouts(),
+              r.goodBatches()),
+          String.format(
+              Locale.ROOT,
+              "seed %d; %.0f s; %d stores; max frame %d bytes, %d records",
+              r.seed(),
+              r.seconds(),
+              r.stores(),
+              FuzzScenario.MAX_FRAME_BYTES,
+              FuzzScenario.MAX_RECORDS)
+        });
+    for (FuzzScenario.Failure f : r.failures()) {
+      System.out.println(f.describe());
+      System.out.println();
+    }
+    return r.failureCount() == 0;
   }
 
   private static void codec(Opts o, PrintStream out, List<String[]> rows) throws Exception {

@@ -5,7 +5,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** {@code --key=value} options; every key read is remembered so unknown ones can be refused. */
+/**
+ * {@code --key=value} (or {@code --key value}) options; a bare {@code --key} is {@code true}. Every
+ * key read is remembered so unknown ones can be refused.
+ */
 final class Opts {
   private final Map<String, String> values = new LinkedHashMap<>();
 
@@ -16,7 +19,9 @@ final class Opts {
         throw new IllegalArgumentException("expected --key=value, got '" + a + "'");
       }
       int eq = a.indexOf('=');
-      if (eq < 0) {
+      if (eq < 0 && i + 1 < args.length && !args[i + 1].startsWith("--")) {
+        values.put(a.substring(2), args[++i]); // --key value
+      } else if (eq < 0) {
         values.put(a.substring(2), "true");
       } else {
         values.put(a.substring(2, eq), a.substring(eq + 1));

@@ -1,38 +1,39 @@
 package io.edgesync.it;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
 import io.edgesync.agent.AgentConfig;
-import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * An agent in its own JVM for crash tests. Args: deviceId serverUrl dataDir mode. Mode "append":
- * appends records forever, printing "ACK seq" after each append returned (i.e. was durable). Mode
- * "drain": only syncs. Prints "READY" once open.
+ * An agent in its own JVM for crash tests. Args: {@code deviceId serverUrl dataDir mode seed}. Mode
+ * {@code append}: runs every {@link AckedWrites} kind's writes forever, each reporting its
+ * acknowledged writes ({@code ACK} lines). Mode {@code drain}: reports what the device holds
+ * ({@code HAVE} lines) and only syncs. Prints {@code READY} once open (after the HAVE lines).
  */
 public final class AgentChild {
+  private AgentChild() {}
+
   public static void main(String[] args) throws Exception {
+    ChildJvm.Channel out = new ChildJvm.Channel();
     AgentConfig config =
-        Testbed.fastSync(AgentConfig.simple(args[0], URI.create(args[1]), Path.of(args[2])));
+        Testbed.neverDrop(
+            Testbed.fastSync(AgentConfig.simple(args[0], URI.create(args[1]), Path.of(args[2]))));
+    List<AckedWrites.Kind> kinds = AckedWrites.kinds(Long.parseLong(args[4]));
     EdgeAgent agent = EdgeAgent.open(config);
-    System.out.println("READY");
-    System.out.flush();
-    if (args[3].equals("append")) {
-      long last =
-          agent.status().streams().stream()
-              .filter(s -> s.name().equals("telemetry"))
-              .mapToLong(s -> s.lastSequence())
-              .findFirst()
-              .orElse(0);
-      for (long n = last + 1; ; n++) {
-        AppendResult r = agent.append("telemetry", ("{\"seq\":" + n + "}").getBytes(UTF_8));
-        System.out.println("ACK " + r.firstSequence());
-        System.out.flush();
+    if (args[3].equals("drain")) {
+      for (AckedWrites.Kind k : kinds) {
+        k.reportHeld(agent, out);
+      }
+      out.line("READY");
+      Thread.sleep(Long.MAX_VALUE);
+    }
+    out.line("READY");
+    while (true) {
+      for (AckedWrites.Kind k : kinds) {
+        k.write(agent, out);
       }
     }
-    Thread.sleep(Long.MAX_VALUE);
   }
 }

@@ -43,6 +43,7 @@ class ServerBadInputTest {
   @TempDir Path dir;
   private SyncServer server;
   private EdgeAgent goodAgent;
+  private long refusedSoFar;
 
   @BeforeEach
   void start() {
@@ -75,7 +76,21 @@ class ServerBadInputTest {
     assertRejected(
         new byte[] {(byte) 0xff, 0x01, 0x02, 0x03},
         ErrorCode.MALFORMED_FRAME,
+        "does not end with its checksum");
+    assertRejected(
+        FrameCodec.withChecksum(new byte[] {(byte) 0xff, 0x01, 0x02, 0x03}),
+        ErrorCode.MALFORMED_FRAME,
         "not a valid protobuf");
+  }
+
+  @Test
+  void helloWithOneFlippedBit_checksumMismatch_nothingRegistered() throws Exception {
+    byte[] frame = hello("bad-device-2", ProtocolLimits.PROTOCOL_VERSION);
+    frame[6] ^= 0x01; // first byte of the device id: it would read "cad-device-2"
+    assertRejected(frame, ErrorCode.MALFORMED_FRAME, "frame checksum mismatch");
+    assertThat(server.store().devices())
+        .extracting(d -> d.id())
+        .containsExactlyInAnyOrder("good-device", "bad-device");
   }
 
   @Test
@@ -201,7 +216,7 @@ class ServerBadInputTest {
     assertThat(error.getError().getMessage()).contains(messagePart);
     assertThat(error.getError().getFatal()).isTrue();
     assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("server closes the session").isTrue();
-    assertThat(server.sessionsRefused()).isEqualTo(1);
+    assertThat(server.sessionsRefused()).isEqualTo(++refusedSoFar);
     assertThat(server.store().checkpoints("bad-device")).isEmpty();
     assertGoodDeviceStillServed();
   }
@@ -245,13 +260,12 @@ class ServerBadInputTest {
     private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
     WebSocket ws;
 
+    /** One client for all connections: creating one per connection costs a thread pool. */
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
     static RawClient connect(String url) throws Exception {
       RawClient c = new RawClient();
-      c.ws =
-          HttpClient.newHttpClient()
-              .newWebSocketBuilder()
-              .buildAsync(URI.create(url), c)
-              .get(5, TimeUnit.SECONDS);
+      c.ws = HTTP.newWebSocketBuilder().buildAsync(URI.create(url), c).get(5, TimeUnit.SECONDS);
       return c;
     }
 

@@ -544,7 +544,7 @@ class CloudSessionTest {
     String before = store.snapshot();
     io.frames.clear();
 
-    session.onFrame(T0, HexFormat.of().parseHex("1a05ffffffff"));
+    session.onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage())
@@ -552,6 +552,32 @@ class CloudSessionTest {
     assertThat(io.closes).hasSize(1);
     assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
+  }
+
+  @Test
+  void regression_bitFlippedInRecordPayload_wasStoredAsAValidRecord_nowRefused() {
+    // Found by FaultProxyTest: over plain ws:// one flipped bit in a record ("r2" -> "r3") was
+    // committed and acknowledged. The frame checksum now refuses the whole frame.
+    handshake();
+    String before = store.snapshot();
+    byte[] bytes = FrameCodec.encode(batch("a", 1, 2));
+    int at = -1;
+    for (int i = 0; i + 1 < bytes.length; i++) {
+      if (bytes[i] == 'r' && bytes[i + 1] == '2') {
+        at = i + 1; // the record "r2"
+      }
+    }
+    assertThat(at).isPositive();
+    bytes[at] ^= 0x01;
+
+    session.onFrame(T0, bytes);
+
+    assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
+    assertThat(io.last().getError().getMessage()).startsWith("frame checksum mismatch");
+    assertThat(io.frames).noneMatch(Frame::hasAck);
+    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(store.snapshot()).isEqualTo(before);
+    assertThat(store.checkpoints(DEVICE)).isEmpty();
   }
 
   @Test
@@ -637,12 +663,20 @@ class CloudSessionTest {
       out.clear();
       String before = fresh.snapshot();
       byte[] input = valid.get(random.nextInt(valid.size())).clone();
+      // Half the inputs get a fresh checksum after the mutation, so they reach the parser.
+      boolean reseal = random.nextBoolean();
+      if (reseal) {
+        input = java.util.Arrays.copyOf(input, input.length - FrameCodec.TRAILER_BYTES);
+      }
       for (int e = random.nextInt(1, 4); e > 0 && input.length > 0; e--) {
         if (random.nextBoolean()) {
           input[random.nextInt(input.length)] = (byte) random.nextInt(256);
         } else {
           input = java.util.Arrays.copyOf(input, random.nextInt(input.length));
         }
+      }
+      if (reseal) {
+        input = FrameCodec.withChecksum(input);
       }
 
       s.onFrame(T0, input);

@@ -28,6 +28,11 @@ class FrameCodecTest {
     return HEX.parseHex(s.replace(" ", ""));
   }
 
+  /** Hex of a serialized Frame, with its checksum trailer appended. */
+  private static byte[] sealed(String s) {
+    return FrameCodec.withChecksum(hex(s));
+  }
+
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -55,7 +60,8 @@ class FrameCodecTest {
 
   @Test
   void decode_heartbeatFromHex() throws Exception {
-    Frame frame = FrameCodec.decode(hex("32 04 0801 1001"), MAX);
+    // heartbeat {sent_at_ms: 1, reply: true}, then field 15 (crc32c) = CRC-32C of those 6 bytes
+    Frame frame = FrameCodec.decode(hex("32 04 0801 1001 7d 50c7b0b7"), MAX);
 
     assertThat(frame.getBodyCase()).isEqualTo(Frame.BodyCase.HEARTBEAT);
     assertThat(frame.getHeartbeat().getSentAtMs()).isEqualTo(1);
@@ -131,14 +137,59 @@ class FrameCodecTest {
 
   @Test
   void decode_garbage_isMalformed() {
-    assertDecodeFails(hex("ff ff ff"), MAX, ErrorCode.MALFORMED_FRAME)
+    assertDecodeFails(sealed("ff ff ff"), MAX, ErrorCode.MALFORMED_FRAME)
         .hasMessageStartingWith("frame is not a valid protobuf Frame: ");
+  }
+
+  @Test
+  void decode_withoutChecksumTrailer_isMalformed() {
+    assertDecodeFails(hex("32 04 0801 1001"), MAX, ErrorCode.MALFORMED_FRAME)
+        .hasMessage(
+            "frame of 6 bytes does not end with its checksum (field 15 crc32c, tag 0x7D, as the"
+                + " last 5 bytes)");
+    assertDecodeFails(hex("7d 0000"), MAX, ErrorCode.MALFORMED_FRAME)
+        .hasMessageStartingWith("frame of 3 bytes does not end with its checksum");
+  }
+
+  @Test
+  void decode_everySingleBitFlip_isRefusedAsChecksumMismatchOrMissingTrailer() {
+    byte[] good = FrameCodec.encode(Frame.newBuilder().setBatch(validBatch()).build());
+    for (int bit = 0; bit < good.length * 8; bit++) {
+      byte[] bad = good.clone();
+      bad[bit / 8] ^= (byte) (1 << (bit % 8));
+      assertDecodeFails(bad, MAX, ErrorCode.MALFORMED_FRAME)
+          .as("bit " + bit)
+          .hasMessageMatching(
+              "frame checksum mismatch: CRC-32C of its \\d+ bytes is [0-9a-f]{8} but the frame"
+                  + " says [0-9a-f]{8} \\(corrupted in transit\\?\\)|frame of \\d+ bytes does"
+                  + " not end with its checksum.*");
+    }
+  }
+
+  @Test
+  void decode_checksumMismatch_namesBothValues() {
+    byte[] bytes = hex("32 04 0801 1001 7d 50c7b0b8");
+
+    assertDecodeFails(bytes, MAX, ErrorCode.MALFORMED_FRAME)
+        .hasMessage(
+            "frame checksum mismatch: CRC-32C of its 6 bytes is b7b0c750 but the frame says"
+                + " b8b0c750 (corrupted in transit?)");
+  }
+
+  @Test
+  void encode_ignoresAChecksumSetOnTheFrame() throws Exception {
+    Frame frame = Frames.ack("a", 1);
+
+    byte[] bytes = FrameCodec.encode(frame.toBuilder().setCrc32C(12345).build());
+
+    assertThat(bytes).isEqualTo(FrameCodec.encode(frame));
+    assertThat(FrameCodec.decode(bytes, MAX)).isEqualTo(frame);
   }
 
   @Test
   void decode_truncatedBody_isMalformed() {
     // heartbeat body claims 4 bytes, 2 follow
-    assertDecodeFails(hex("32 04 0801"), MAX, ErrorCode.MALFORMED_FRAME)
+    assertDecodeFails(sealed("32 04 0801"), MAX, ErrorCode.MALFORMED_FRAME)
         .hasMessageStartingWith("frame is not a valid protobuf Frame: ");
   }
 
@@ -147,13 +198,16 @@ class FrameCodecTest {
     byte[] bytes = FrameCodec.encode(Frame.newBuilder().setBatch(validBatch()).build());
 
     assertDecodeFails(Arrays.copyOf(bytes, bytes.length - 1), MAX, ErrorCode.MALFORMED_FRAME)
+        .hasMessageStartingWith("frame of " + (bytes.length - 1) + " bytes does not end with");
+    byte[] bodyCut = Arrays.copyOf(bytes, bytes.length - FrameCodec.TRAILER_BYTES - 1);
+    assertDecodeFails(FrameCodec.withChecksum(bodyCut), MAX, ErrorCode.MALFORMED_FRAME)
         .hasMessageStartingWith("frame is not a valid protobuf Frame: ");
   }
 
   @Test
   void decode_onlyUnknownFields_isMalformedNoKnownBody() {
     // field 15, varint 1: a message type this version does not know
-    assertDecodeFails(hex("78 01"), MAX, ErrorCode.MALFORMED_FRAME)
+    assertDecodeFails(sealed("78 01"), MAX, ErrorCode.MALFORMED_FRAME)
         .hasMessage("frame has no known body (unknown message type?)");
   }
 

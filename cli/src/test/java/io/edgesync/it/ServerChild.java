@@ -1,0 +1,24 @@
+package io.edgesync.it;
+
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import java.nio.file.Path;
+
+/**
+ * A sync server in its own JVM for crash tests. Args: {@code port dataDir}. Serves on
+ * 127.0.0.1:port with the default policy (devices auto-register) and prints {@code READY} once it
+ * listens.
+ */
+public final class ServerChild {
+  private ServerChild() {}
+
+  public static void main(String[] args) throws Exception {
+    ChildJvm.Channel out = new ChildJvm.Channel();
+    Path data = Path.of(args[1]);
+    SyncServer.start(
+        new ServerConfig(
+            "127.0.0.1", Integer.parseInt(args[0]), data, ServerConfig.defaults(data).policy()));
+    out.line("READY");
+    Thread.sleep(Long.MAX_VALUE);
+  }
+}
