@@ -444,6 +444,10 @@ public record AgentConfig(
       }
       collections.add(c);
     }
+    if (collections.isEmpty()) {
+      // What a server without a documents section serves (the brief's cloud_to_edge types).
+      collections.addAll(List.of("config", "firmware"));
+    }
     return new DocumentSettings(
         java.util.Set.copyOf(collections),
         (int)

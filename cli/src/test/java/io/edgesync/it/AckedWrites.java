@@ -36,7 +36,7 @@ final class AckedWrites {
 
   /** Every kind, in the order the child runs them; {@code seed} varies the child's writes. */
   static List<Kind> kinds(long seed) {
-    return List.of(new StreamAppends("telemetry", seed));
+    return List.of(new StreamAppends("telemetry", seed), new DocumentWrites("config", seed));
   }
 
   /** Routes one child line to its kind; fails on a line no kind owns. */
@@ -206,6 +206,130 @@ final class AckedWrites {
           + maxAcked
           + ", device held "
           + held;
+    }
+  }
+
+  /**
+   * Puts documents of the device's own scope: {@code keys} keys, each write a counter one higher
+   * than the key's last (so the newest write of a key is the one with the highest counter). ACK
+   * line: {@code ACK doc <key> <n>}; HAVE: {@code HAVE doc <key> <n>} (the device's local value).
+   * Checks: the device still holds, per key, at least the newest acknowledged counter (a returned
+   * put is durable); the cloud ends with exactly what the device holds, for every key.
+   */
+  static final class DocumentWrites implements Kind {
+    private static final int KEYS = 8;
+    private final String collection;
+    private final SplittableRandom random;
+    private final long[] next = new long[KEYS]; // child
+
+    private final long[] maxAcked = new long[KEYS]; // parent, guarded by this
+    private final long[] held = new long[KEYS];
+    private long acknowledged;
+    private boolean heldReported;
+
+    DocumentWrites(String collection, long seed) {
+      this.collection = collection;
+      this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    }
+
+    @Override
+    public String name() {
+      return "doc";
+    }
+
+    @Override
+    public void write(EdgeAgent agent, ChildJvm.Channel out) throws Exception {
+      int k = random.nextInt(KEYS);
+      if (next[k] == 0) {
+        next[k] = local(agent, k) + 1;
+      }
+      long n = next[k]++;
+      agent
+          .documents()
+          .put(collection, "k" + k, "{\"n\":" + n + ",\"pad\":\"" + "x".repeat(64) + "\"}");
+      out.line("ACK doc k" + k + " " + n);
+    }
+
+    @Override
+    public void reportHeld(EdgeAgent agent, ChildJvm.Channel out) throws Exception {
+      for (int k = 0; k < KEYS; k++) {
+        out.line("HAVE doc k" + k + " " + local(agent, k));
+      }
+    }
+
+    private long local(EdgeAgent agent, int k) {
+      return agent
+          .documents()
+          .get(collection, "k" + k)
+          .map(d -> d.value().path("n").asLong())
+          .orElse(0L);
+    }
+
+    @Override
+    public synchronized void onAck(String[] f) {
+      int k = Integer.parseInt(f[0].substring(1));
+      long n = Long.parseLong(f[1]);
+      assertThat(n)
+          .as("acknowledged counters of k%d grow across kills", k)
+          .isGreaterThan(maxAcked[k]);
+      maxAcked[k] = n;
+      acknowledged++;
+    }
+
+    @Override
+    public synchronized void onHeld(String[] f) {
+      int k = Integer.parseInt(f[0].substring(1));
+      held[k] = Long.parseLong(f[1]);
+      heldReported = true;
+      assertThat(held[k])
+          .as("the device still holds the newest acknowledged put of k%d", k)
+          .isGreaterThanOrEqualTo(maxAcked[k]);
+    }
+
+    @Override
+    public synchronized long acknowledged() {
+      return acknowledged;
+    }
+
+    @Override
+    public boolean cloudCaughtUp(Function<String, JsonNode> rest) {
+      long[] target;
+      synchronized (this) {
+        if (!heldReported) {
+          return false;
+        }
+        target = held.clone();
+      }
+      for (int k = 0; k < KEYS; k++) {
+        if (target[k] == 0) {
+          continue;
+        }
+        JsonNode d = rest.apply("/api/v1/devices/" + DEVICE + "/docs/" + collection + "/k" + k);
+        if (d == null || d.path("value").path("n").asLong() != target[k]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    public synchronized void verify(CloudStore store) {
+      for (int k = 0; k < KEYS; k++) {
+        if (held[k] == 0) {
+          continue;
+        }
+        io.edgesync.engine.DocumentStore.StoredDoc d =
+            store.documents().get("device:" + DEVICE, collection, "k" + k);
+        assertThat(d).as("cloud holds k%d", k).isNotNull();
+        assertThat(io.edgesync.engine.JsonDocs.parse(d.value()).path("n").asLong())
+            .as("cloud value of k%d", k)
+            .isEqualTo(held[k]);
+      }
+    }
+
+    @Override
+    public synchronized String toString() {
+      return "documents " + collection + ": " + acknowledged + " puts acknowledged";
     }
   }
 }
