@@ -10,7 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The {@link CommandStore} half of {@link SqliteCloudStore} (table {@code commands}, schema {@code
@@ -23,16 +23,18 @@ final class SqliteCommands implements CommandStore {
 
   private final Connection db;
   private final Object lock;
+  private final Supplier<String> ids;
 
-  SqliteCommands(Connection db, Object lock) {
+  SqliteCommands(Connection db, Object lock, Supplier<String> ids) {
     this.db = db;
     this.lock = lock;
+    this.ids = ids;
   }
 
   @Override
   public StoredCommand create(
       String deviceId, String name, byte[] payload, long ttlMs, long nowMs) {
-    String id = UUID.randomUUID().toString();
+    String id = ids.get();
     write(
         "INSERT INTO commands(" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         id,
