@@ -119,13 +119,19 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     db.commit();
   }
 
-  /** Called (on the writer's thread) after each local write, for the sync engine. */
-  void setChangeListener(Runnable listener) {
+  /**
+   * Called (on the writer's thread) after each local write, for the adapter that drives the sync
+   * engine ({@code EdgeAgent}, or the deterministic simulator): it calls {@code onDocChanged}.
+   */
+  public void setChangeListener(Runnable listener) {
     this.changeListener = listener;
   }
 
-  /** Called after a new command arrived. */
-  void setCommandListener(Runnable listener) {
+  /**
+   * Called after a new command arrived or a command finished, for the adapter that runs handlers
+   * and tells the sync engine ({@code onCommandFinished}).
+   */
+  public void setCommandListener(Runnable listener) {
     this.commandListener = listener;
   }
 
