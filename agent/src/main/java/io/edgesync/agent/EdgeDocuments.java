@@ -128,8 +128,8 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   }
 
   /**
-   * Called after a new command arrived or a command finished, for the adapter that runs handlers
-   * and tells the sync engine ({@code onCommandFinished}).
+   * Called after a new command arrived, a command finished or commands expired before they could
+   * run, for the adapter that runs handlers and tells the sync engine ({@code onCommandFinished}).
    */
   public void setCommandListener(Runnable listener) {
     this.commandListener = listener;
@@ -595,17 +595,32 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
 
   /**
    * Takes the oldest received command for running (state running), expiring those past their
-   * deadline on the way; {@code names} limits it to these command names (null: any). Null if none.
+   * deadline on the way (then the command listener is called, so that their statuses are reported
+   * at once); {@code names} limits it to these command names (null: any). Null if none.
    */
-  public synchronized PendingCommand takeCommand(
-      Set<String> names, Set<String> excludeNames, long nowMs) {
+  public PendingCommand takeCommand(Set<String> names, Set<String> excludeNames, long nowMs) {
+    int[] expired = {0};
+    PendingCommand taken;
+    synchronized (this) {
+      taken = take(names, excludeNames, nowMs, expired);
+    }
+    if (expired[0] > 0) {
+      // Their EXPIRED statuses must go to the cloud now, not at the next reconnect.
+      commandListener.run();
+    }
+    return taken;
+  }
+
+  private PendingCommand take(
+      Set<String> names, Set<String> excludeNames, long nowMs, int[] expired) {
     return sql(
         () -> {
           try {
-            update(
-                "UPDATE commands SET state='expired', error='TTL passed before it could run',"
-                    + " confirmed=0 WHERE state='received' AND deadline_ms<=?",
-                nowMs);
+            expired[0] =
+                update(
+                    "UPDATE commands SET state='expired', error='TTL passed before it could run',"
+                        + " confirmed=0 WHERE state='received' AND deadline_ms<=?",
+                    nowMs);
             PendingCommand found = null;
             try (PreparedStatement ps =
                 db.prepareStatement(

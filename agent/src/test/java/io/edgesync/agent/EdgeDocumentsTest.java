@@ -1,0 +1,74 @@
+package io.edgesync.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import io.edgesync.protocol.wire.Command;
+import io.edgesync.protocol.wire.CommandState;
+import io.edgesync.protocol.wire.CommandStatus;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EdgeDocumentsTest {
+  @TempDir Path dir;
+
+  private EdgeDocuments open() throws Exception {
+    return new EdgeDocuments(
+        dir.resolve("edgesync-docs.db"), "d1", Set.of("cfg"), 65_536, 300_000, true, () -> 5_000);
+  }
+
+  private static Command command(String id, long ttlMs) {
+    return Command.newBuilder()
+        .setId(id)
+        .setName("job")
+        .setPayload(ByteString.copyFromUtf8("{}"))
+        .setTtlRemainingMs(ttlMs)
+        .build();
+  }
+
+  /**
+   * Regression (found by the simulator, seeds 22 and 189): a command whose deadline passed while it
+   * waited was marked expired by takeCommand without telling anyone, so its EXPIRED status waited
+   * for the next reconnect; on a healthy connection the cloud showed it delivered forever.
+   */
+  @Test
+  void commandExpiredWhenTaken_callsTheCommandListener_soItsStatusIsSentWithoutAReconnect()
+      throws Exception {
+    try (EdgeDocuments docs = open()) {
+      AtomicInteger calls = new AtomicInteger();
+      docs.setCommandListener(calls::incrementAndGet);
+      docs.received(command("c1", 100), 1_000);
+      assertThat(calls).hasValue(1);
+
+      // A handler for other commands looks: nothing expired yet, nothing to say.
+      assertThat(docs.takeCommand(Set.of("other"), Set.of(), 1_050)).isNull();
+      assertThat(calls).hasValue(1);
+      // Its deadline passes before any handler takes it.
+      assertThat(docs.takeCommand(null, Set.of(), 1_100)).isNull();
+
+      assertThat(calls).hasValue(2);
+      assertThat(docs.commandState("c1")).isEqualTo("expired");
+      assertThat(docs.unconfirmed())
+          .extracting(CommandStatus::getId, CommandStatus::getState)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple("c1", CommandState.COMMAND_EXPIRED));
+    }
+  }
+
+  @Test
+  void commandTakenBeforeItsDeadline_runsOnce_andARedeliveryReportsItsOutcome() throws Exception {
+    try (EdgeDocuments docs = open()) {
+      docs.received(command("c1", 100), 1_000);
+      EdgeDocuments.PendingCommand c = docs.takeCommand(null, Set.of(), 1_099);
+      assertThat(c).isNotNull();
+      assertThat(docs.takeCommand(null, Set.of(), 1_099)).isNull();
+      assertThat(docs.finishCommand("c1", true, null, null)).isTrue();
+
+      assertThat(docs.received(command("c1", 100), 2_000).getState())
+          .isEqualTo(CommandState.COMMAND_SUCCEEDED);
+      assertThat(docs.commandsStarted()).isEqualTo(1);
+    }
+  }
+}
