@@ -365,7 +365,9 @@ public final class CloudDocuments {
       return false;
     }
     if (current == null) {
-      // Only a drifting clock in reject mode gets here: the key has no cloud version yet.
+      // Only a drifting clock in reject mode gets here: the key has no cloud version yet. The
+      // conflicted tombstone written for it goes to devices, whose HLC parser refuses ZERO (it
+      // names no node): "absent" is stamped by the cloud, now.
       current =
           new StoredDoc(
               scope,
@@ -373,7 +375,7 @@ public final class CloudDocuments {
               p.key,
               0,
               null,
-              Hlc.ZERO,
+              hlc.now(),
               ConflictDecider.CLOUD,
               0,
               0,
