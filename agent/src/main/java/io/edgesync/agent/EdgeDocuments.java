@@ -48,6 +48,10 @@ import java.util.function.Consumer;
 public final class EdgeDocuments implements DocReplica, CommandInbox, AutoCloseable {
   public static final String DEVICE = "device";
 
+  /** Why a command received before a restart of the agent was not run. */
+  static final String EXPIRED_BY_RESTART =
+      "the agent restarted before it ran; its TTL cannot be checked across a restart";
+
   /** A document as this device holds it. */
   public record Document(
       String scope,
@@ -116,6 +120,13 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     exec(
         "UPDATE commands SET state='failed', error='the agent stopped while the command ran',"
             + " confirmed=0 WHERE state='running'");
+    // A command still waiting has a deadline in the previous run's time, and no clock measures
+    // the time the agent was down (the wall clock may have been stepped meanwhile): its TTL can
+    // no longer be honoured, so it is reported expired rather than perhaps run too late.
+    exec(
+        "UPDATE commands SET state='expired', error='"
+            + EXPIRED_BY_RESTART
+            + "', confirmed=0 WHERE state='received'");
     db.commit();
   }
 

@@ -71,4 +71,35 @@ class EdgeDocumentsTest {
       assertThat(docs.commandsStarted()).isEqualTo(1);
     }
   }
+
+  /**
+   * Regression (found by the simulator, seed 803): a command received with a 7 s TTL waited when
+   * the device crashed; its wall clock was stepped back 1.8 hours while it was down, and the
+   * restarted agent, whose time restarts from the wall clock, ran it 2.7 s after the TTL had passed
+   * (it could have been hours). Nothing measures the downtime, so a waiting command expires at
+   * startup.
+   */
+  @Test
+  void commandWaitingWhenTheAgentStops_isExpiredAtStartup_neverRunLate() throws Exception {
+    try (EdgeDocuments docs = open()) {
+      docs.received(command("c1", 7_000), 1_000);
+      docs.received(command("c2", 7_000), 1_000);
+      assertThat(docs.takeCommand(Set.of("job"), Set.of(), 1_100).id()).isEqualTo("c1");
+    }
+    try (EdgeDocuments docs = open()) {
+      assertThat(docs.takeCommand(null, Set.of(), 0)).isNull();
+      assertThat(docs.commandState("c1")).isEqualTo("failed");
+      assertThat(docs.commandState("c2")).isEqualTo("expired");
+      assertThat(docs.unconfirmed())
+          .extracting(CommandStatus::getId, CommandStatus::getState, CommandStatus::getError)
+          .containsExactlyInAnyOrder(
+              org.assertj.core.groups.Tuple.tuple(
+                  "c1", CommandState.COMMAND_FAILED, "the agent stopped while the command ran"),
+              org.assertj.core.groups.Tuple.tuple(
+                  "c2", CommandState.COMMAND_EXPIRED, EdgeDocuments.EXPIRED_BY_RESTART));
+      // A redelivery after the restart does not bring it back.
+      assertThat(docs.received(command("c2", 7_000), 10).getState())
+          .isEqualTo(CommandState.COMMAND_EXPIRED);
+    }
+  }
 }
