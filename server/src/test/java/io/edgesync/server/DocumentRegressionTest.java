@@ -7,6 +7,7 @@ import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.ConflictPolicy;
 import io.edgesync.engine.ConflictStrategy;
 import io.edgesync.engine.DocumentRules;
+import io.edgesync.engine.DocumentStore;
 import io.edgesync.engine.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolLimits;
@@ -66,5 +67,57 @@ class DocumentRegressionTest {
       assertThat(d.hlc().node()).isEqualTo("cloud");
       assertThat(store.documents().conflict(d.conflictId()).cloudHlc().node()).isEqualTo("cloud");
     }
+  }
+
+  /**
+   * Found by the simulator (seed 473): under {@code manual}, device 1's value waited in conflict A;
+   * device 2's concurrent change opened conflict B (now the key's newest); device 1 then deleted
+   * the key, and since the newest conflict was not its own, a second conflict C opened for it.
+   * Device 1 had two open conflicts on one key, and resolving A "take edge" would have brought back
+   * the value it had deleted.
+   */
+  @Test
+  void deviceEditsAgainWhileAnotherDevicesConflictIsNewest_itsOwnConflictIsUpdated()
+      throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+      CloudDocuments docs =
+          new CloudDocuments(
+              store.documents(),
+              DocumentRules.of(Map.of("cfg", ConflictPolicy.of(ConflictStrategy.MANUAL))),
+              () -> nowMs[0]);
+      docs.put(
+          "fleet", "cfg", "k", "{\"a\":0}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
+      Hlc h = new Hlc(nowMs[0], 0, "d");
+      docs.applyEdgeChanges("d1", List.of(fleet(change(1, "k", 0, h, "{\"a\":1}"))));
+      docs.applyEdgeChanges("d2", List.of(fleet(change(1, "k", 0, h, "{\"a\":2}"))));
+
+      docs.applyEdgeChanges("d1", List.of(fleet(delete(2, "k", 0, h))));
+
+      List<DocumentStore.ConflictRecord> open =
+          store.documents().conflicts(new DocumentStore.ConflictFilter("open", "d1", null, 0, 10));
+      assertThat(open).hasSize(1);
+      assertThat(open.get(0).edgeValue()).as("d1's newest edit: deleted").isNull();
+      assertThat(open.get(0).edgeChangeSeq()).isEqualTo(2);
+      assertThat(
+              store
+                  .documents()
+                  .conflicts(new DocumentStore.ConflictFilter("open", null, null, 0, 10)))
+          .hasSize(2);
+    }
+  }
+
+  private static DocChange fleet(DocChange c) {
+    return c.toBuilder().setScope("fleet").build();
+  }
+
+  private static DocChange delete(long seq, String key, long base, Hlc hlc) {
+    return DocChange.newBuilder()
+        .setChangeSeq(seq)
+        .setCollection("cfg")
+        .setKey(key)
+        .setBaseVersion(base)
+        .setHlc(hlc.toWire())
+        .setDeleted(true)
+        .build();
   }
 }
