@@ -71,32 +71,30 @@ final class DocActions {
   }
 
   static String collection(World world, RandomGenerator r) {
-    return DocScenario.COLLECTIONS.get(r.nextInt(DocScenario.COLLECTIONS.size()));
+    List<String> active = world.scenario().docs().active();
+    return active.get(r.nextInt(active.size()));
   }
 
   static String key(World world, RandomGenerator r) {
     return "k" + r.nextInt(world.scenario().docs().keys());
   }
 
-  /** A document of a scope the edge reads: its own half the time, else a shared one. */
+  /** A document of a scope the edge reads: its own a third of the time, else a shared one. */
   static DocKey edgeKey(World world, SimEdge e, RandomGenerator r) {
     List<String> scopes = e.scopes();
-    String scope = r.nextBoolean() ? scopes.get(0) : scopes.get(1 + r.nextInt(scopes.size() - 1));
+    String scope = r.nextInt(3) == 0 ? scopes.get(0) : scopes.get(1 + r.nextInt(scopes.size() - 1));
     return new DocKey(scope, collection(world, r), key(world, r));
   }
 
-  /** Any scope: a device's, the fleet, a group. */
+  /** Any scope: the fleet half the time, else a device's or a group's. */
   static DocKey cloudKey(World world, RandomGenerator r) {
-    List<String> scopes = new ArrayList<>();
-    for (SimEdge e : world.edges()) {
-      scopes.add("device:" + e.deviceId());
-    }
-    scopes.add("fleet");
-    scopes.add("fleet");
-    for (String g : DocScenario.GROUPS) {
-      scopes.add("group:" + g);
-    }
-    return new DocKey(scopes.get(r.nextInt(scopes.size())), collection(world, r), key(world, r));
+    String scope =
+        switch (r.nextInt(4)) {
+          case 0, 1 -> "fleet";
+          case 2 -> "device:" + world.randomEdge(r).deviceId();
+          default -> "group:" + DocScenario.GROUPS.get(r.nextInt(DocScenario.GROUPS.size()));
+        };
+    return new DocKey(scope, collection(world, r), key(world, r));
   }
 
   /** An application on an edge puts (or deletes) a document. */

@@ -51,6 +51,7 @@ final class DocChecker implements Checker {
     long progress = world.docLedger().progress();
     if (progress != evaluatedAtProgress) {
       evaluatedAtProgress = progress;
+      world.stats().add("docs.convergenceChecks", 1);
       notConverged = difference(world);
     }
     return notConverged == null;

@@ -271,6 +271,7 @@ final class DocLedger {
    * logs them and checks what the writes did to edge changes.
    */
   void cloudChanged(DocumentStore store, Set<String> scopes) {
+    world.stats().add("docs.cloudSteps", 1);
     List<StoredDoc> fresh = new ArrayList<>();
     for (String scope : new TreeSet<>(scopes)) {
       List<StoredDoc> rows = store.changesAfter(scope, scopeSeen.getOrDefault(scope, 0L), 100_000);
@@ -464,6 +465,12 @@ final class DocLedger {
         previous.writer().equals(device)
             ? s.baseVersion() < previous.foreignVersion()
             : s.baseVersion() < previous.version();
+    if (concurrent) {
+      world.stats().add("docs.concurrentChanges", 1);
+      if (previous.value() == null) {
+        world.stats().add("docs.concurrentWithDelete", 1);
+      }
+    }
     if (concurrent && !decided && !same(json(previous.value()), s.value())) {
       throw new SimFailure(
           what

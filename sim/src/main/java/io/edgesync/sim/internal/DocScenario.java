@@ -19,6 +19,8 @@ import java.util.TreeMap;
  *
  * @param enabled documents (and commands) in this seed; false: streams only
  * @param commands commands are queued in this seed
+ * @param active the collections the workload writes (a few, so that edits collide; which ones
+ *     varies by seed)
  * @param keys keys per collection: {@code k0 .. k(keys-1)}
  * @param groups per edge (by index), the groups it belongs to
  * @param deltaSync per edge (by index), whether it sends merge patches
@@ -31,6 +33,7 @@ public record DocScenario(
     boolean enabled,
     boolean commands,
     Map<String, ConflictPolicy> collections,
+    List<String> active,
     int keys,
     long maxClockDriftMs,
     boolean rejectDriftingClocks,
@@ -81,6 +84,11 @@ public record DocScenario(
               custom ? new SimResolver() : null,
               custom ? RESOLVER_NAME : null));
     }
+    List<String> active = new ArrayList<>(COLLECTIONS);
+    int activeCount = 1 + r.nextInt(3);
+    while (active.size() > activeCount) {
+      active.remove(r.nextInt(active.size()));
+    }
     List<List<String>> groups = new ArrayList<>();
     List<Boolean> delta = new ArrayList<>();
     for (int i = 0; i < edges; i++) {
@@ -98,7 +106,8 @@ public record DocScenario(
         enabled,
         enabled && r.nextInt(4) != 0,
         collections,
-        1 + r.nextInt(3),
+        List.copyOf(active),
+        1 + r.nextInt(2),
         List.of(60_000L, 300_000L, 3_600_000L).get(r.nextInt(3)),
         r.nextInt(4) == 0,
         List.copyOf(groups),

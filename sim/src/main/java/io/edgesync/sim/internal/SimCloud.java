@@ -132,7 +132,11 @@ final class SimCloud {
       int inc = incarnation;
       docs.onChange(
           scopes -> {
-            ledger.cloudChanged(raw, scopes);
+            try {
+              ledger.cloudChanged(raw, scopes);
+            } catch (SimFailure f) {
+              world.fail(f); // the session would turn it into an INTERNAL error frame
+            }
             schedulePush(inc, scopes);
           });
       if (ds.commands()) {

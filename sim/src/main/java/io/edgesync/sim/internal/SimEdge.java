@@ -547,7 +547,8 @@ final class SimEdge {
 
   /**
    * Everything the replica file holds, one line per row: documents, metadata (change sequence,
-   * cursors, HLC) and commands (a command running at a crash is expected back as failed).
+   * cursors, HLC) and commands (a command running at a crash is expected back as failed, a waiting
+   * one as expired).
    */
   private List<String> replica() {
     List<String> out = new ArrayList<>();
@@ -595,16 +596,23 @@ final class SimEdge {
                   "SELECT id, state, deadline_ms, confirmed FROM commands ORDER BY id");
           ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          boolean running = rs.getString(2).equals("running");
+          // At startup a running command becomes failed and a waiting one expired.
+          String state =
+              switch (rs.getString(2)) {
+                case "running" -> "failed";
+                case "received" -> "expired";
+                default -> rs.getString(2);
+              };
+          boolean changes = !state.equals(rs.getString(2));
           out.add(
               "command "
                   + rs.getString(1)
                   + " "
-                  + (running ? "failed" : rs.getString(2))
+                  + state
                   + " deadline "
                   + rs.getLong(3)
                   + " confirmed "
-                  + (running ? 0 : rs.getInt(4)));
+                  + (changes ? 0 : rs.getInt(4)));
         }
       }
     } catch (SQLException e) {

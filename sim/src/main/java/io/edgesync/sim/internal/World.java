@@ -62,6 +62,7 @@ public final class World {
   private final SplittableRandom operatorRandom;
 
   private volatile long nowMs = Scenario.EPOCH_MS;
+  private SimFailure deferredFailure;
   private Phase phase = Phase.SAFETY;
   private int actionsLeft;
   private long eventsRun;
@@ -187,6 +188,16 @@ public final class World {
     trace.add(nowMs - Scenario.EPOCH_MS, line);
   }
 
+  /**
+   * A check failed inside code under test that catches exceptions (a listener called from a
+   * session): the run stops after the current event with this failure.
+   */
+  void fail(SimFailure failure) {
+    if (deferredFailure == null) {
+      deferredFailure = failure;
+    }
+  }
+
   /** An Error frame in an honest run means one side thinks the other broke the protocol. */
   void protocolError(String what) {
     throw new SimFailure("protocol error in an honest run: " + what);
@@ -250,6 +261,9 @@ public final class World {
       }
       nowMs = at;
       events.poll().run();
+      if (deferredFailure != null) {
+        throw deferredFailure;
+      }
       if (++eventsRun > MAX_EVENTS) {
         throw new SimFailure("more than " + MAX_EVENTS + " events: " + progress());
       }
