@@ -344,6 +344,18 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
               out.put(rs.getString(1).substring("cursor:".length()), rs.getLong(2));
             }
           }
+          // The cloud collects a scope's tombstones up to the cursor a device reports. A pending
+          // change was made on its base version; a delete after that base has not been applied
+          // here (the pending edit waits for its own outcome), and the cloud must keep it until
+          // that change is decided against it. So the cursor reported stays at or below the base.
+          try (PreparedStatement ps =
+                  db.prepareStatement(
+                      "SELECT scope, min(version) FROM docs WHERE pending_seq>0 GROUP BY scope");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              out.merge(rs.getString(1), rs.getLong(2), Math::min);
+            }
+          }
           db.commit();
           return out;
         });
