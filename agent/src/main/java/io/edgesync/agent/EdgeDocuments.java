@@ -48,6 +48,10 @@ import java.util.function.Consumer;
 public final class EdgeDocuments implements DocReplica, CommandInbox, AutoCloseable {
   public static final String DEVICE = "device";
 
+  /** Why a command received before a restart of the agent was not run. */
+  static final String EXPIRED_BY_RESTART =
+      "the agent restarted before it ran; its TTL cannot be checked across a restart";
+
   /** A document as this device holds it. */
   public record Document(
       String scope,
@@ -116,16 +120,29 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     exec(
         "UPDATE commands SET state='failed', error='the agent stopped while the command ran',"
             + " confirmed=0 WHERE state='running'");
+    // A command still waiting has a deadline in the previous run's time, and no clock measures
+    // the time the agent was down (the wall clock may have been stepped meanwhile): its TTL can
+    // no longer be honoured, so it is reported expired rather than perhaps run too late.
+    exec(
+        "UPDATE commands SET state='expired', error='"
+            + EXPIRED_BY_RESTART
+            + "', confirmed=0 WHERE state='received'");
     db.commit();
   }
 
-  /** Called (on the writer's thread) after each local write, for the sync engine. */
-  void setChangeListener(Runnable listener) {
+  /**
+   * Called (on the writer's thread) after each local write, for the adapter that drives the sync
+   * engine ({@code EdgeAgent}, or the deterministic simulator): it calls {@code onDocChanged}.
+   */
+  public void setChangeListener(Runnable listener) {
     this.changeListener = listener;
   }
 
-  /** Called after a new command arrived. */
-  void setCommandListener(Runnable listener) {
+  /**
+   * Called after a new command arrived, a command finished or commands expired before they could
+   * run, for the adapter that runs handlers and tells the sync engine ({@code onCommandFinished}).
+   */
+  public void setCommandListener(Runnable listener) {
     this.commandListener = listener;
   }
 
@@ -325,6 +342,18 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
               ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
               out.put(rs.getString(1).substring("cursor:".length()), rs.getLong(2));
+            }
+          }
+          // The cloud collects a scope's tombstones up to the cursor a device reports. A pending
+          // change was made on its base version; a delete after that base has not been applied
+          // here (the pending edit waits for its own outcome), and the cloud must keep it until
+          // that change is decided against it. So the cursor reported stays at or below the base.
+          try (PreparedStatement ps =
+                  db.prepareStatement(
+                      "SELECT scope, min(version) FROM docs WHERE pending_seq>0 GROUP BY scope");
+              ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              out.merge(rs.getString(1), rs.getLong(2), Math::min);
             }
           }
           db.commit();
@@ -589,17 +618,32 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
 
   /**
    * Takes the oldest received command for running (state running), expiring those past their
-   * deadline on the way; {@code names} limits it to these command names (null: any). Null if none.
+   * deadline on the way (then the command listener is called, so that their statuses are reported
+   * at once); {@code names} limits it to these command names (null: any). Null if none.
    */
-  public synchronized PendingCommand takeCommand(
-      Set<String> names, Set<String> excludeNames, long nowMs) {
+  public PendingCommand takeCommand(Set<String> names, Set<String> excludeNames, long nowMs) {
+    int[] expired = {0};
+    PendingCommand taken;
+    synchronized (this) {
+      taken = take(names, excludeNames, nowMs, expired);
+    }
+    if (expired[0] > 0) {
+      // Their EXPIRED statuses must go to the cloud now, not at the next reconnect.
+      commandListener.run();
+    }
+    return taken;
+  }
+
+  private PendingCommand take(
+      Set<String> names, Set<String> excludeNames, long nowMs, int[] expired) {
     return sql(
         () -> {
           try {
-            update(
-                "UPDATE commands SET state='expired', error='TTL passed before it could run',"
-                    + " confirmed=0 WHERE state='received' AND deadline_ms<=?",
-                nowMs);
+            expired[0] =
+                update(
+                    "UPDATE commands SET state='expired', error='TTL passed before it could run',"
+                        + " confirmed=0 WHERE state='received' AND deadline_ms<=?",
+                    nowMs);
             PendingCommand found = null;
             try (PreparedStatement ps =
                 db.prepareStatement(

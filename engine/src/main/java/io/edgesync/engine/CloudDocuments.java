@@ -384,7 +384,9 @@ public final class CloudDocuments {
       return false;
     }
     if (current == null) {
-      // Only a drifting clock in reject mode gets here: the key has no cloud version yet.
+      // Only a drifting clock in reject mode gets here: the key has no cloud version yet. The
+      // conflicted tombstone written for it goes to devices, whose HLC parser refuses ZERO (it
+      // names no node): "absent" is stamped by the cloud, now.
       current =
           new StoredDoc(
               scope,
@@ -392,7 +394,7 @@ public final class CloudDocuments {
               p.key,
               0,
               null,
-              Hlc.ZERO,
+              hlc.now(),
               ConflictDecider.CLOUD,
               0,
               0,
@@ -459,9 +461,11 @@ public final class CloudDocuments {
     }
     byte[] resultBytes = d.value() == null ? null : JsonDocs.bytes(d.value());
     if (d.kind() == ConflictDecider.Kind.OPEN) {
-      long conflictId = current.conflictId();
-      ConflictRecord open = conflictId == 0 ? null : tx.conflict(conflictId);
-      if (open != null && open.deviceId().equals(deviceId)) {
+      // One open conflict per device and key: the device's newer value replaces the one waiting
+      // in its own conflict, wherever that is among the key's open conflicts (another device's
+      // may be the newest), so that resolving it cannot bring back a value the device replaced.
+      long conflictId = tx.openConflictOf(scope, p.collection, p.key, deviceId);
+      if (conflictId != 0) {
         tx.updateConflictEdge(conflictId, deviceId, p.changeSeq, edgeBytes, p.hlc);
       } else {
         // Each device's contested value gets its own conflict: none replaces another's.

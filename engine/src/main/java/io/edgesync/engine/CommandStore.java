@@ -31,7 +31,10 @@ public interface CommandStore {
 
   /**
    * Applies a state the device reported. Returns the command afterwards, or null if the device has
-   * no command of that id. A final state is never replaced.
+   * no command of that id. A final state is never replaced, with one exception: a command the cloud
+   * marked expired itself after sending it (the device had not confirmed it when its TTL passed)
+   * takes the final state the device reports, since the device's deadline starts on arrival and it
+   * may have run the command in time.
    */
   StoredCommand report(
       String deviceId, String id, String state, byte[] result, String error, long nowMs);

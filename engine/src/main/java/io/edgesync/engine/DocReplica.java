@@ -19,7 +19,11 @@ import java.util.Map;
  * and durable when a method returns.
  */
 public interface DocReplica {
-  /** Per scope (wire naming: device, fleet, group:x), the highest version applied. */
+  /**
+   * Per scope (wire naming: device, fleet, group:x), the highest version applied, but not above the
+   * base version of a change still pending in that scope: the cloud collects tombstones up to the
+   * cursors devices report, and one the pending change has not been decided against must stay.
+   */
   Map<String, Long> cursors();
 
   /**

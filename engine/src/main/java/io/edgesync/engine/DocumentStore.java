@@ -61,6 +61,9 @@ public interface DocumentStore {
     /** The newest open conflict on a key, 0 if none. */
     long openConflictOn(String scope, String collection, String key);
 
+    /** The open conflict holding the device's value of a key, 0 if none. */
+    long openConflictOf(String scope, String collection, String key, String deviceId);
+
     void closeConflict(
         long conflictId,
         String outcome,

@@ -253,7 +253,10 @@ public final class EdgeSyncEngine {
         }
       }
       case COMMAND_STATUS -> {
-        if (requireActive("CommandStatus")) {
+        // The cloud echoes a final status once it stored it. An echo of RECEIVED (the cloud had
+        // already marked the command final itself) confirms nothing: the device's own final
+        // status must still reach the cloud.
+        if (requireActive("CommandStatus") && isFinal(frame.getCommandStatus().getState())) {
           commands.confirmed(frame.getCommandStatus().getId());
         }
       }
@@ -506,6 +509,13 @@ public final class EdgeSyncEngine {
       docSent = pending.get(pending.size() - 1).getChangeSeq();
       docFramesInFlight++;
     }
+  }
+
+  private static boolean isFinal(io.edgesync.protocol.wire.CommandState state) {
+    return switch (state) {
+      case COMMAND_SUCCEEDED, COMMAND_FAILED, COMMAND_EXPIRED -> true;
+      default -> false;
+    };
   }
 
   private void sendCommandStatus(CommandStatus status) {

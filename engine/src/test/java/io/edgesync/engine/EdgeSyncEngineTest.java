@@ -7,6 +7,9 @@ import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.Command;
+import io.edgesync.protocol.wire.CommandState;
+import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -845,5 +848,64 @@ class EdgeSyncEngineTest {
     assertThat(outbox.markNotRetainedCalls).isEmpty();
     assertThat(outbox.acknowledgeCalls).isEmpty();
     assertThat(io.take()).containsExactly("batch a 9..10");
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** A command inbox holding final statuses the cloud has not confirmed yet. */
+  private static final class RecordingInbox implements CommandInbox {
+    final Map<String, CommandStatus> unconfirmed = new LinkedHashMap<>();
+    final List<String> confirmed = new ArrayList<>();
+
+    @Override
+    public CommandStatus received(Command command, long nowMs) {
+      throw new AssertionError("not delivered in these tests");
+    }
+
+    @Override
+    public List<CommandStatus> unconfirmed() {
+      return List.copyOf(unconfirmed.values());
+    }
+
+    @Override
+    public void confirmed(String id) {
+      confirmed.add(id);
+      unconfirmed.remove(id);
+    }
+  }
+
+  private static Frame commandStatus(String id, CommandState state) {
+    return Frame.newBuilder()
+        .setCommandStatus(CommandStatus.newBuilder().setId(id).setState(state))
+        .build();
+  }
+
+  /**
+   * Regression (found by the simulator, seed 403): the device's RECEIVED reached the cloud after
+   * the cloud had marked the command expired, so the cloud echoed RECEIVED; the engine took any
+   * echo as the confirmation of the device's own final status (FAILED, still in flight) and never
+   * resent it, so the cloud kept "expired" for a command that ran.
+   */
+  @Test
+  void cloudEchoOfReceived_doesNotConfirmTheDevicesFinalStatus_anEchoOfItDoes() {
+    RecordingInbox inbox = new RecordingInbox();
+    inbox.unconfirmed.put(
+        "c1", CommandStatus.newBuilder().setId("c1").setState(CommandState.COMMAND_FAILED).build());
+    engine =
+        new EdgeSyncEngine(
+            policy.build(), outbox, DocReplica.NONE, inbox, io, new SplittableRandom(1));
+    engine.start(now());
+    engine.onConnected(now());
+    engine.onFrame(now(), welcome(cp()));
+    assertThat(io.take()).containsExactly("hello", "command_status");
+
+    engine.onFrame(now(), commandStatus("c1", CommandState.COMMAND_RECEIVED));
+
+    assertThat(inbox.confirmed).isEmpty();
+    assertThat(inbox.unconfirmed()).hasSize(1);
+
+    engine.onFrame(now(), commandStatus("c1", CommandState.COMMAND_FAILED));
+
+    assertThat(inbox.confirmed).containsExactly("c1");
   }
 }

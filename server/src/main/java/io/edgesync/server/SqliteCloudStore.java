@@ -44,11 +44,26 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteCommands commands;
 
   public SqliteCloudStore(Path file) throws SQLException {
-    this(file, SqliteDocuments.HISTORY_VERSIONS);
+    this(file, SqliteDocuments.HISTORY_VERSIONS, () -> java.util.UUID.randomUUID().toString());
+  }
+
+  /**
+   * A store whose command ids come from {@code commandIds} (random UUIDs by default; the
+   * deterministic simulator gives its own, so that a seed replays exactly). Ids must be unique.
+   */
+  public SqliteCloudStore(Path file, java.util.function.Supplier<String> commandIds)
+      throws SQLException {
+    this(file, SqliteDocuments.HISTORY_VERSIONS, commandIds);
   }
 
   /** With a document history of {@code historyVersions} versions (tests use small ones). */
   SqliteCloudStore(Path file, long historyVersions) throws SQLException {
+    this(file, historyVersions, () -> java.util.UUID.randomUUID().toString());
+  }
+
+  private SqliteCloudStore(
+      Path file, long historyVersions, java.util.function.Supplier<String> commandIds)
+      throws SQLException {
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -72,7 +87,7 @@ public final class SqliteCloudStore implements CloudStore {
     Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql", "db/V2__documents.sql");
     db.setAutoCommit(false);
     documents = new SqliteDocuments(db, this, historyVersions);
-    commands = new SqliteCommands(db, this);
+    commands = new SqliteCommands(db, this, commandIds);
     insertBatch =
         db.prepareStatement(
             "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"

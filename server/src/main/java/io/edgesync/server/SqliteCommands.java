@@ -10,29 +10,34 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * The {@link CommandStore} half of {@link SqliteCloudStore} (table {@code commands}, schema {@code
  * db/V2__documents.sql}); same connection and monitor.
  */
 final class SqliteCommands implements CommandStore {
+  /** The error of a command the cloud expired itself (queued when its TTL passed). */
+  static final String EXPIRED_UNCONFIRMED = "TTL passed before the device received it";
+
   private static final String COLUMNS =
       "id, device, name, payload, created_ms, expires_ms, state, result, error, deliveries,"
           + " updated_ms";
 
   private final Connection db;
   private final Object lock;
+  private final Supplier<String> ids;
 
-  SqliteCommands(Connection db, Object lock) {
+  SqliteCommands(Connection db, Object lock, Supplier<String> ids) {
     this.db = db;
     this.lock = lock;
+    this.ids = ids;
   }
 
   @Override
   public StoredCommand create(
       String deviceId, String name, byte[] payload, long ttlMs, long nowMs) {
-    String id = UUID.randomUUID().toString();
+    String id = ids.get();
     write(
         "INSERT INTO commands(" + COLUMNS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         id,
@@ -85,7 +90,16 @@ final class SqliteCommands implements CommandStore {
       if (c == null || !c.deviceId().equals(deviceId)) {
         return null;
       }
-      if (c.isFinal() || (state.equals(DELIVERED) && c.state().equals(DELIVERED))) {
+      // The cloud's own expiry of a command it had sent is a guess: the device's deadline starts
+      // when the Command frame arrives, so it may have received and run it in time, and then its
+      // report of what happened is the truth.
+      boolean guessedExpiry =
+          c.state().equals(EXPIRED)
+              && c.deliveries() > 0
+              && EXPIRED_UNCONFIRMED.equals(c.error())
+              && !state.equals(DELIVERED);
+      if ((c.isFinal() && !guessedExpiry)
+          || (state.equals(DELIVERED) && c.state().equals(DELIVERED))) {
         return c;
       }
       write(
@@ -106,8 +120,9 @@ final class SqliteCommands implements CommandStore {
 
   private void expire(long nowMs) {
     write(
-        "UPDATE commands SET state='expired', error='TTL passed before the device received it',"
-            + " updated_ms=? WHERE state='queued' AND expires_ms<=?",
+        "UPDATE commands SET state='expired', error=?, updated_ms=? WHERE state='queued' AND"
+            + " expires_ms<=?",
+        EXPIRED_UNCONFIRMED,
         nowMs,
         nowMs);
   }

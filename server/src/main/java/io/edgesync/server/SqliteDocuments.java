@@ -397,6 +397,20 @@ final class SqliteDocuments implements DocumentStore {
     }
 
     @Override
+    public long openConflictOf(String scope, String collection, String key, String deviceId) {
+      return sql(
+          () ->
+              queryLong(
+                  "SELECT coalesce(max(id), 0) FROM conflicts WHERE scope=? AND collection=? AND"
+                      + " key=? AND device=? AND status='open'",
+                  0,
+                  scope,
+                  collection,
+                  key,
+                  deviceId));
+    }
+
+    @Override
     public void closeConflict(
         long conflictId,
         String outcome,

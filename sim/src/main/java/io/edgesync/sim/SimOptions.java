@@ -1,6 +1,8 @@
 package io.edgesync.sim;
 
 import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.DocumentStore;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,36 +17,86 @@ import java.util.function.UnaryOperator;
  * @param cloudStoreWrapper wraps the cloud's store, for tests that plant a bug and expect the
  *     checkers to catch it; identity otherwise
  * @param keepFiles keep each run's directory (to inspect the SQLite files)
+ * @param documentStoreWrapper wraps the cloud's document store under the document authority (the
+ *     checkers read the real one), for planted-bug tests; identity otherwise
+ * @param commandStoreWrapper wraps the cloud's command store the sessions use, likewise
  */
 public record SimOptions(
     Path workDir,
     int traceTailLines,
     PrintStream echo,
     UnaryOperator<CloudStore> cloudStoreWrapper,
-    boolean keepFiles) {
+    boolean keepFiles,
+    UnaryOperator<DocumentStore> documentStoreWrapper,
+    UnaryOperator<CommandStore> commandStoreWrapper) {
 
   /**
    * Defaults: files on {@code /dev/shm} when it exists (a memory file system makes fsync cheap; the
    * semantics the checks rely on are the same), else the temporary directory; 40 trace lines.
    */
   public static SimOptions defaults() {
-    return new SimOptions(defaultWorkDir(), 40, null, UnaryOperator.identity(), false);
+    return new SimOptions(
+        defaultWorkDir(),
+        40,
+        null,
+        UnaryOperator.identity(),
+        false,
+        UnaryOperator.identity(),
+        UnaryOperator.identity());
   }
 
   public SimOptions withEcho(PrintStream echo) {
-    return new SimOptions(workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles);
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
-    return new SimOptions(workDir, traceTailLines, echo, wrapper, keepFiles);
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        wrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper);
+  }
+
+  public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
+    return new SimOptions(
+        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, wrapper, commandStoreWrapper);
+  }
+
+  public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
+    return new SimOptions(
+        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, documentStoreWrapper, wrapper);
   }
 
   public SimOptions withWorkDir(Path dir) {
-    return new SimOptions(dir, traceTailLines, echo, cloudStoreWrapper, keepFiles);
+    return new SimOptions(
+        dir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
-    return new SimOptions(workDir, traceTailLines, echo, cloudStoreWrapper, keep);
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keep,
+        documentStoreWrapper,
+        commandStoreWrapper);
   }
 
   static Path defaultWorkDir() {

@@ -29,14 +29,7 @@ public final class Simulator {
 
   /** Runs one seed. Never throws for a failing seed: the result says what failed. */
   public static SimResult run(long seed, SimOptions options) {
-    World world =
-        new World(
-            seed,
-            options.workDir(),
-            options.traceTailLines(),
-            options.echo(),
-            options.cloudStoreWrapper(),
-            options.keepFiles());
+    World world = new World(seed, options);
     String failure = null;
     try {
       world.run();

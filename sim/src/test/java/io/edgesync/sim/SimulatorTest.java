@@ -3,6 +3,8 @@ package io.edgesync.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.DocumentStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.ArrayList;
@@ -14,8 +16,9 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * The deterministic simulator over many seeds (invariant 1 for streams, crash durability,
- * convergence after healing), the replay guarantee, and planted bugs the checkers must catch.
+ * The deterministic simulator over many seeds (invariant 1 for streams, invariants 2 and 3 for
+ * documents, commands, crash durability, convergence after healing), the replay guarantee, and
+ * planted bugs the checkers must catch.
  *
  * <p>Seeds: {@code -Dsim.seeds=N} or {@code SIM_SEEDS=N} (default 2,000), first seed {@code
  * -Dsim.from} / {@code SIM_FROM} (default 1), threads {@code -Dsim.threads} / {@code SIM_THREADS}
@@ -25,7 +28,7 @@ class SimulatorTest {
   private static final int DEFAULT_SEEDS = 2_000;
 
   @Test
-  void manySeeds_everyStoredRecordReachesTheCloudOnceInOrderOrAsAGapTheEdgeReallyDropped() {
+  void manySeeds_recordsReachTheCloudOnce_documentsConverge_conflictsAudited_commandsRunOnce() {
     long seeds = setting("sim.seeds", "SIM_SEEDS", DEFAULT_SEEDS);
     long from = setting("sim.from", "SIM_FROM", 1);
     int threads =
@@ -70,7 +73,19 @@ class SimulatorTest {
               "records.dropped",
               "appends.rejected",
               "appends.lostInCrash",
-              "appends.unheardCommitted")) {
+              "appends.unheardCommitted",
+              "actions.docEdgePut",
+              "actions.docEdgeDelete",
+              "actions.docCloudPut",
+              "actions.docCloudDelete",
+              "actions.docResolve",
+              "docs.conflictsResolved.auto",
+              "docs.conflictsResolved.operator",
+              "docs.lateChangesAtCloud",
+              "commands.run",
+              "commands.succeeded",
+              "commands.failed",
+              "commands.expired")) {
         assertThat(c.getOrDefault(exercised, 0L)).as(exercised).isPositive();
       }
     }
@@ -78,6 +93,7 @@ class SimulatorTest {
 
   @Test
   void sameSeedTwice_replaysExactly() {
+    long docChangesSeen = 0;
     for (long seed : new long[] {3, 41, 977}) {
       SimResult first = Simulator.run(seed, SimOptions.defaults());
       SimResult second = Simulator.run(seed, SimOptions.defaults());
@@ -87,7 +103,9 @@ class SimulatorTest {
       assertThat(second.traceLines()).isEqualTo(first.traceLines());
       assertThat(second.counters()).isEqualTo(first.counters());
       assertThat(first.traceLines()).isGreaterThan(50);
+      docChangesSeen += first.counters().getOrDefault("docs.cloudSteps", 0L);
     }
+    assertThat(docChangesSeen).as("documents are part of the replayed runs").isPositive();
     assertThat(Simulator.run(4, SimOptions.defaults()).traceHash())
         .isNotEqualTo(Simulator.run(3, SimOptions.defaults()).traceHash());
   }
@@ -196,13 +214,106 @@ class SimulatorTest {
     assertThat(failed.failure()).contains("(duplicate)");
   }
 
+  @Test
+  void plantedBug_cloudFastForwardsAChangeOverATombstone_isCaught() {
+    // The cloud forgets tombstones while edges may still hold changes made before the delete: what
+    // collecting them too early does. An edge's edit then overwrites the delete without a conflict.
+    UnaryOperator<DocumentStore> forgetful =
+        store ->
+            new ForwardingDocumentStore(store) {
+              @Override
+              protected DocumentStore.StoredDoc doc(
+                  DocumentStore.Tx tx, String scope, String collection, String key) {
+                DocumentStore.StoredDoc d = tx.doc(scope, collection, key);
+                return d != null && d.deleted() && d.conflictId() == 0 ? null : d;
+              }
+            };
+
+    SimResult failed =
+        caughtAndReplayable(SimOptions.defaults().withDocumentStoreWrapper(forgetful));
+
+    assertThat(failed.failure()).contains("without a conflict: that write is silently lost");
+  }
+
+  @Test
+  void plantedBug_conflictDecidedWithoutAnAuditRecord_isCaught() {
+    UnaryOperator<DocumentStore> noAudit =
+        store ->
+            new ForwardingDocumentStore(store) {
+              @Override
+              protected void audit(DocumentStore.Tx tx, DocumentStore.AuditRecord record) {
+                if (record.conflictId() == 0) {
+                  tx.audit(record);
+                }
+              }
+            };
+
+    SimResult failed = caughtAndReplayable(SimOptions.defaults().withDocumentStoreWrapper(noAudit));
+
+    assertThat(failed.failure()).containsAnyOf("audit missing", "audit records, not one");
+  }
+
+  @Test
+  void plantedBug_pushSkipsAVersion_replicasDivergeAndItIsCaught() {
+    UnaryOperator<DocumentStore> skipping =
+        store ->
+            new ForwardingDocumentStore(store) {
+              @Override
+              public List<DocumentStore.StoredDoc> changesAfter(
+                  String scope, long afterVersion, int limit) {
+                List<DocumentStore.StoredDoc> out =
+                    new ArrayList<>(delegate.changesAfter(scope, afterVersion, limit));
+                if (out.size() > 1) {
+                  out.remove(0);
+                }
+                return out;
+              }
+            };
+
+    SimResult failed =
+        caughtAndReplayable(SimOptions.defaults().withDocumentStoreWrapper(skipping));
+
+    assertThat(failed.failure()).containsAnyOf("documents not converged", "documents: ");
+  }
+
+  @Test
+  void plantedBug_cloudIgnoresADevicesFinalCommandStatus_isCaught() {
+    UnaryOperator<CommandStore> deaf =
+        store ->
+            new ForwardingCommandStore(store) {
+              @Override
+              public StoredCommand report(
+                  String deviceId,
+                  String id,
+                  String state,
+                  byte[] result,
+                  String error,
+                  long nowMs) {
+                return delegate.report(
+                    deviceId,
+                    id,
+                    state.equals(CommandStore.SUCCEEDED) ? CommandStore.DELIVERED : state,
+                    result,
+                    error,
+                    nowMs);
+              }
+            };
+
+    SimResult failed = caughtAndReplayable(SimOptions.defaults().withCommandStoreWrapper(deaf));
+
+    assertThat(failed.failure()).containsAnyOf("commands: ", "commands not settled");
+  }
+
   /**
    * Runs seeds from 1 with the planted bug until one fails (the checkers must notice soon); the
    * report names the seed, shows the last steps and how to replay, and the seed fails again the
    * same way.
    */
   private static SimResult caughtAndReplayable(UnaryOperator<CloudStore> bug) {
-    SimOptions options = SimOptions.defaults().withCloudStoreWrapper(bug);
+    return caughtAndReplayable(SimOptions.defaults().withCloudStoreWrapper(bug));
+  }
+
+  private static SimResult caughtAndReplayable(SimOptions options) {
     for (long seed = 1; seed <= 40; seed++) {
       SimResult failed = Simulator.run(seed, options);
       if (failed.passed()) {

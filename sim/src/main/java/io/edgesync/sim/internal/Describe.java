@@ -33,6 +33,55 @@ final class Describe {
               + " "
               + f.getGap().getReason();
       case HEARTBEAT -> f.getHeartbeat().getReply() ? "HeartbeatReply" : "Heartbeat";
+      case DOC_CHANGES -> {
+        StringBuilder sb = new StringBuilder("DocChanges");
+        for (var c : f.getDocChanges().getChangesList()) {
+          sb.append(' ')
+              .append(c.getChangeSeq())
+              .append(':')
+              .append(c.getScope().isEmpty() ? "device" : c.getScope())
+              .append('/')
+              .append(c.getCollection())
+              .append('/')
+              .append(c.getKey())
+              .append("@v")
+              .append(c.getBaseVersion())
+              .append(
+                  switch (c.getBodyCase()) {
+                    case MERGE_PATCH -> " patch";
+                    case DELETED -> " delete";
+                    default -> "";
+                  });
+        }
+        yield sb.toString();
+      }
+      case DOC_UPDATES -> {
+        StringBuilder sb = new StringBuilder("DocUpdates");
+        for (var u : f.getDocUpdates().getUpdatesList()) {
+          sb.append(' ')
+              .append(u.getScope())
+              .append('/')
+              .append(u.getCollection())
+              .append('/')
+              .append(u.getKey())
+              .append(" v")
+              .append(u.getVersion())
+              .append(u.getDeleted() ? " deleted" : "")
+              .append(u.getConflicted() ? " conflicted" : "")
+              .append(u.getOriginChangeSeq() != 0 ? " of " + u.getOriginChangeSeq() : "");
+        }
+        yield sb.toString();
+      }
+      case DOC_ACK ->
+          "DocAck "
+              + f.getDocAck().getChangeSeq()
+              + (f.getDocAck().getResendFullCount() > 0
+                  ? " resend " + f.getDocAck().getResendFullList()
+                  : "");
+      case COMMAND ->
+          "Command " + f.getCommand().getId() + " ttl " + f.getCommand().getTtlRemainingMs();
+      case COMMAND_STATUS ->
+          "CommandStatus " + f.getCommandStatus().getId() + " " + f.getCommandStatus().getState();
       case ERROR ->
           "Error "
               + f.getError().getCode()

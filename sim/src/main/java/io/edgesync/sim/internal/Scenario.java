@@ -20,6 +20,7 @@ import java.util.TreeMap;
  * @param cloudHandlerMaxMs the most the cloud takes to handle a frame it read (a thread, a commit):
  *     while one session's frame waits, frames of other sessions (of the same device, too) go first
  * @param healingBudgetMs simulated time the healing phase may take to converge
+ * @param docs documents and commands: on or off, collections, groups, handlers
  */
 public record Scenario(
     List<EdgeSpec> edges,
@@ -32,7 +33,8 @@ public record Scenario(
     long workloadMeanIntervalMs,
     int workloadActions,
     long safetyPhaseMs,
-    long healingBudgetMs) {
+    long healingBudgetMs,
+    DocScenario docs) {
 
   /** True time at which every run starts: an arbitrary instant, the same for all seeds. */
   public static final long EPOCH_MS = 1_700_000_000_000L;
@@ -128,7 +130,8 @@ public record Scenario(
         meanInterval,
         actions,
         safety,
-        4 * 3_600_000L);
+        4 * 3_600_000L,
+        DocScenario.draw(r, edgeCount));
   }
 
   private static EdgeSpec edge(SplittableRandom r, String id, long latencyMaxMs) {

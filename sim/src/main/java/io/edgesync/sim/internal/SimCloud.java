@@ -1,10 +1,16 @@
 package io.edgesync.sim.internal;
 
+import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.CloudSession;
 import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.DocumentException;
+import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.JsonDocs;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.sim.internal.DocLedger.DocKey;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -12,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.UnaryOperator;
 
 /**
@@ -19,7 +26,15 @@ import java.util.function.UnaryOperator;
  * CloudSession} per connection, wired the way {@code SyncServer} wires them (a newer session of a
  * device closes the older one; a closed connection calls {@code onClosed}). A crash copies the
  * store's files as they are on disk, abandons the instance and reopens from the copy on restart.
- * Not thread safe; owned by the simulation thread.
+ *
+ * <p>With documents on, the real {@link CloudDocuments} runs over the store's documents and the
+ * sessions serve documents and commands. Pushes go as {@code SyncServer} sends them from its push
+ * thread: after a commit that changed some scopes, a little later, every registered session of a
+ * device reading one of them gets {@code onDocsChanged}; a queued command gets {@code
+ * onCommandsQueued} on its device's session. Cloud REST writes, deletes, conflict resolutions and
+ * command creation are the calls {@code DocumentApi} makes.
+ *
+ * <p>Not thread safe; owned by the simulation thread.
  */
 final class SimCloud {
   /** Jetty's idle timeout in SyncServer: a connection nobody hears from is closed after this. */
@@ -29,19 +44,46 @@ final class SimCloud {
   private final Path root;
   private final NodeClock clock;
   private final UnaryOperator<CloudStore> storeWrapper;
+  private final UnaryOperator<DocumentStore> docStoreWrapper;
+  private final UnaryOperator<CommandStore> commandStoreWrapper;
 
   private int incarnation;
   private boolean alive;
   private SqliteCloudStore sqlite;
   private CloudStore store;
+  private CloudDocuments docs;
+  private CommandStore commands;
   private final Map<String, SimConnection> byDevice = new TreeMap<>();
   private final Set<SimConnection> open = new LinkedHashSet<>();
 
-  SimCloud(World world, Path root, NodeClock clock, UnaryOperator<CloudStore> storeWrapper) {
+  SimCloud(
+      World world,
+      Path root,
+      NodeClock clock,
+      UnaryOperator<CloudStore> storeWrapper,
+      UnaryOperator<DocumentStore> docStoreWrapper,
+      UnaryOperator<CommandStore> commandStoreWrapper) {
     this.world = world;
     this.root = root;
     this.clock = clock;
     this.storeWrapper = storeWrapper;
+    this.docStoreWrapper = docStoreWrapper;
+    this.commandStoreWrapper = commandStoreWrapper;
+  }
+
+  /** The document authority, or null (documents off, or the cloud is down). */
+  CloudDocuments docs() {
+    return docs;
+  }
+
+  /** The store's own documents, not wrapped: what the checkers read. */
+  DocumentStore rawDocuments() {
+    return sqlite == null ? null : sqlite.documents();
+  }
+
+  /** The store's own commands, not wrapped: what the checkers read. */
+  CommandStore rawCommands() {
+    return sqlite == null ? null : sqlite.commands();
   }
 
   boolean alive() {
@@ -69,14 +111,67 @@ final class SimCloud {
   }
 
   void start() {
+    DocLedger ledger = world.docLedger();
     try {
-      sqlite = new SqliteCloudStore(storeFile());
+      sqlite = new SqliteCloudStore(storeFile(), ledger::nextCommandId);
     } catch (SQLException e) {
       throw new SimFailure("the cloud store did not open: " + e.getMessage());
     }
     store = storeWrapper.apply(sqlite);
+    DocScenario ds = world.scenario().docs();
+    if (ds.enabled()) {
+      DocumentStore raw = sqlite.documents();
+      if (incarnation == 0) {
+        for (SimEdge e : world.edges()) {
+          if (!ds.groups().get(e.index()).isEmpty()) {
+            raw.setGroups(e.deviceId(), ds.groups().get(e.index()));
+          }
+        }
+      }
+      docs = new CloudDocuments(docStoreWrapper.apply(raw), ds.rules(), this::nowMs);
+      int inc = incarnation;
+      docs.onChange(
+          scopes -> {
+            try {
+              ledger.cloudChanged(raw, scopes);
+            } catch (SimFailure f) {
+              world.fail(f); // the session would turn it into an INTERNAL error frame
+            }
+            schedulePush(inc, scopes);
+          });
+      if (ds.commands()) {
+        commands = commandStoreWrapper.apply(sqlite.commands());
+      }
+      if (incarnation > 0) {
+        checkDocumentsSurvived(raw);
+      }
+    }
     alive = true;
     world.trace("cloud started (run " + incarnation + ")");
+  }
+
+  /** After a restart the store holds the newest version of every key the log has (or collected). */
+  private void checkDocumentsSurvived(DocumentStore raw) {
+    DocLedger ledger = world.docLedger();
+    for (Map.Entry<DocKey, java.util.List<DocLedger.Version>> e : ledger.log().entrySet()) {
+      DocKey k = e.getKey();
+      DocLedger.Version last = e.getValue().get(e.getValue().size() - 1);
+      DocumentStore.StoredDoc d = raw.get(k.scope(), k.collection(), k.key());
+      boolean collected = d == null && last.value() == null;
+      if (!collected
+          && (d == null
+              || d.version() != last.version()
+              || !java.util.Arrays.equals(d.value(), last.value()))) {
+        throw new SimFailure(
+            "after the cloud's restart "
+                + k
+                + " is "
+                + (d == null ? "missing" : "at version " + d.version())
+                + " but version "
+                + last.version()
+                + " was committed: a document write was not durable");
+      }
+    }
   }
 
   /** The process dies: sessions vanish without onClosed; the store keeps what was committed. */
@@ -95,6 +190,8 @@ final class SimCloud {
     sqlite.close();
     sqlite = null;
     store = null;
+    docs = null;
+    commands = null;
     alive = false;
     incarnation++;
     world.stats().add("cloud.crashes", 1);
@@ -107,7 +204,8 @@ final class SimCloud {
     }
     c.cloudOpen = true;
     c.cloudIncarnation = incarnation;
-    c.session = new CloudSession(world.scenario().serverPolicy(), store, new SessionIo(c));
+    c.session =
+        new CloudSession(world.scenario().serverPolicy(), store, docs, commands, new SessionIo(c));
     open.add(c);
     return true;
   }
@@ -163,6 +261,12 @@ final class SimCloud {
     world.trace(c.name() + " cloud < " + in.label() + (late ? " (late)" : ""));
     if (late) {
       world.stats().add("frames.lateAtCloud", 1);
+      if (frame.hasDocChanges()) {
+        world.stats().add("docs.lateChangesAtCloud", 1);
+      }
+    }
+    if (frame.hasDocChanges() || frame.hasCommandStatus()) {
+      world.docLedger().moved();
     }
     if (frame.hasBatch()
         && frame.getBatch().getFirstSequence()
@@ -233,6 +337,176 @@ final class SimCloud {
   /** The device's committed checkpoints, or null while the cloud is down. */
   Map<String, Long> checkpoints(String deviceId) {
     return alive ? store.checkpoints(deviceId) : null;
+  }
+
+  // ---------------------------------------------------------------- pushes (SyncServer's push
+  // thread)
+
+  private void schedulePush(int inc, Set<String> scopes) {
+    Set<String> changed = new TreeSet<>(scopes);
+    world
+        .events()
+        .at(
+            world.now() + world.network().handlerDelayMs(),
+            () -> {
+              if (inc != incarnation || !alive) {
+                return;
+              }
+              Set<String> devices = new TreeSet<>();
+              for (String scope : changed) {
+                if (scope.equals(CloudDocuments.FLEET)) {
+                  devices.addAll(byDevice.keySet());
+                } else {
+                  devices.addAll(docs.store().devicesReading(scope));
+                }
+              }
+              for (String device : devices) {
+                SimConnection c = byDevice.get(device);
+                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                  world.trace(c.name() + " cloud pushes " + changed);
+                  c.session.onDocsChanged(nowMs());
+                }
+              }
+            });
+  }
+
+  private void schedulePushCommands(String device) {
+    int inc = incarnation;
+    world
+        .events()
+        .at(
+            world.now() + world.network().handlerDelayMs(),
+            () -> {
+              if (inc != incarnation || !alive) {
+                return;
+              }
+              SimConnection c = byDevice.get(device);
+              if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                c.session.onCommandsQueued(nowMs());
+              }
+            });
+  }
+
+  // ---------------------------------------------------------------- REST-equivalent calls
+
+  /** PUT (value) or DELETE (null) of a document through the REST API; false if refused. */
+  boolean writeDoc(DocKey key, com.fasterxml.jackson.databind.JsonNode value, Long ifVersion) {
+    if (!alive || docs == null) {
+      return false;
+    }
+    String what = (value == null ? "delete " : "put ") + key;
+    try {
+      DocumentStore.StoredDoc d =
+          value == null
+              ? docs.delete(key.scope(), key.collection(), key.key(), ifVersion)
+              : docs.put(
+                  key.scope(), key.collection(), key.key(), JsonDocs.bytes(value), ifVersion);
+      world.trace(
+          "cloud "
+              + what
+              + (value == null ? "" : " " + DocLedger.text(value))
+              + (ifVersion == null ? "" : " if v" + ifVersion)
+              + " -> v"
+              + d.version());
+      return true;
+    } catch (DocumentException e) {
+      world.trace("cloud " + what + " refused: " + e.kind() + " " + e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * Resolves a conflict through the REST API: {@code take} "edge" or "cloud", or a value. Returns
+   * false if refused (already resolved).
+   */
+  boolean resolve(long conflictId, String take, com.fasterxml.jackson.databind.JsonNode value) {
+    if (!alive || docs == null) {
+      return false;
+    }
+    DocumentStore raw = sqlite.documents();
+    DocumentStore.ConflictRecord c = raw.conflict(conflictId);
+    if (c == null) {
+      throw new SimFailure("open conflict " + conflictId + " cannot be retrieved");
+    }
+    if (c.status().equals(DocumentStore.ConflictRecord.OPEN)) {
+      checkRetrievable(c);
+    }
+    DocumentStore.StoredDoc current = raw.get(c.scope(), c.collection(), c.key());
+    byte[] expected =
+        value != null
+            ? JsonDocs.bytes(value)
+            : take.equals("edge") ? c.edgeValue() : current == null ? null : current.value();
+    String how = value != null ? "value " + DocLedger.text(value) : "take " + take;
+    try {
+      DocumentStore.StoredDoc d =
+          docs.resolve(conflictId, take, value == null ? null : JsonDocs.bytes(value), "operator");
+      world.trace("cloud resolves conflict " + conflictId + " (" + how + ") -> v" + d.version());
+      world.docLedger().operatorResolved(conflictId, how, expected);
+      world.stats().add("docs.resolvedByOperator", 1);
+      return true;
+    } catch (DocumentException e) {
+      world.trace("cloud resolve " + conflictId + " refused: " + e.kind() + " " + e.getMessage());
+      return false;
+    }
+  }
+
+  /** An open conflict holds both values: the edge's (as it sent it) and the cloud's. */
+  private void checkRetrievable(DocumentStore.ConflictRecord c) {
+    DocLedger ledger = world.docLedger();
+    DocLedger.Sent sent = ledger.sent(c.deviceId(), c.edgeChangeSeq());
+    if (sent == null || !DocLedger.same(DocLedger.json(c.edgeValue()), sent.value())) {
+      throw new SimFailure(
+          "open conflict "
+              + c.id()
+              + " on "
+              + c.scope()
+              + "/"
+              + c.collection()
+              + "/"
+              + c.key()
+              + " holds edge value "
+              + DocLedger.text(c.edgeValue())
+              + " but "
+              + c.deviceId()
+              + "'s change "
+              + c.edgeChangeSeq()
+              + " was "
+              + (sent == null ? "never sent" : DocLedger.text(sent.value())));
+    }
+    DocLedger.Version cloudVersion = ledger.version(c.cloudVersion());
+    if (c.cloudVersion() > 0
+        && (cloudVersion == null
+            || !DocLedger.same(
+                DocLedger.json(c.cloudValue()), DocLedger.json(cloudVersion.value())))) {
+      throw new SimFailure(
+          "open conflict "
+              + c.id()
+              + " holds cloud value "
+              + DocLedger.text(c.cloudValue())
+              + " for version "
+              + c.cloudVersion()
+              + ", which was "
+              + (cloudVersion == null ? "never written" : DocLedger.text(cloudVersion.value())));
+    }
+  }
+
+  /** POST /api/v1/devices/{id}/commands; false if the cloud is down. */
+  boolean queueCommand(String device, long ttlMs) {
+    if (!alive || commands == null) {
+      return false;
+    }
+    CommandStore.StoredCommand c =
+        commands.create(
+            device,
+            "job",
+            "{\"n\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            ttlMs,
+            nowMs());
+    world.docLedger().commandCreated(new DocLedger.Cmd(c.id(), device, ttlMs, world.now()));
+    world.trace("cloud queues " + c.id() + " for " + device + " ttl " + ttlMs + " ms");
+    world.stats().add("commands.queued", 1);
+    schedulePushCommands(device);
+    return true;
   }
 
   void shutdown() {

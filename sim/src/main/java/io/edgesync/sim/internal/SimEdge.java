@@ -1,21 +1,34 @@
 package io.edgesync.sim.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
 import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.engine.CommandInbox;
+import io.edgesync.engine.DocReplica;
 import io.edgesync.engine.EdgeSyncEngine;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.protocol.wire.Frame;
+import io.edgesync.sim.internal.DocLedger.DocKey;
 import io.edgesync.sim.internal.Scenario.EdgeSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
 
@@ -30,6 +43,12 @@ import java.util.concurrent.CompletionException;
  * loss); a completed append must survive. A crash copies the store's files as they are on disk
  * (with {@code synchronous=FULL} every commit has been fsynced, so that is what power loss leaves),
  * abandons the running instance and later reopens from the copy.
+ *
+ * <p>With documents on, the real {@link EdgeDocuments} (its own SQLite file beside the outbox) is
+ * the engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
+ * calls {@code onDocChanged}, its command listener {@code onCommandFinished} and wakes the command
+ * handler, which takes commands, runs them for a while and finishes them (succeeded or failed). A
+ * crash copies the replica's files too; the replica after the restart must equal the one before.
  *
  * <p>Not thread safe: the simulation thread owns it. The outbox's writer thread commits only while
  * the simulation thread waits for that append to complete (one append per group commit; age expiry,
@@ -56,6 +75,12 @@ final class SimEdge {
   private long timerGeneration;
   private boolean timerPending;
   private long timerAtMs = Long.MAX_VALUE;
+
+  private EdgeDocuments docs;
+  private Connection reader;
+  private List<String> replicaBeforeCrash;
+  private boolean handlerBusy;
+  private String runningCommand;
 
   private final ArrayDeque<PendingAppend> pending = new ArrayDeque<>();
   private long lastDurableAtMs;
@@ -137,6 +162,26 @@ final class SimEdge {
     return root.resolve("run" + incarnation).resolve("outbox.db");
   }
 
+  private Path docsFile() {
+    return root.resolve("run" + incarnation).resolve("docs.db");
+  }
+
+  /** The document replica and command inbox, or null (documents off, or the edge is down). */
+  EdgeDocuments docs() {
+    return docs;
+  }
+
+  /** The scopes this device reads, in store naming. */
+  List<String> scopes() {
+    List<String> out = new ArrayList<>();
+    out.add("device:" + deviceId());
+    out.add("fleet");
+    for (String g : world.scenario().docs().groups().get(index)) {
+      out.add("group:" + g);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   void start() {
@@ -151,6 +196,10 @@ final class SimEdge {
     } catch (SQLException e) {
       throw new SimFailure(deviceId() + ": the outbox did not open: " + e.getMessage());
     }
+    DocScenario ds = world.scenario().docs();
+    if (ds.enabled()) {
+      openDocs(ds);
+    }
     alive = true;
     engineEpochWallMs = wallNow();
     engineEpochMonotonicMs = clock.monotonicMs(world.now());
@@ -160,11 +209,72 @@ final class SimEdge {
         new EdgeSyncEngine(
             spec.policy(),
             outbox,
+            docs == null ? DocReplica.NONE : docs,
+            docs == null ? CommandInbox.NONE : docs,
             new EngineIo(incarnation),
             new SplittableRandom(random.nextLong()));
     world.trace(deviceId() + " started (run " + incarnation + ")");
     engine.start(engineNow());
     afterEngineCall();
+    if (docs != null) {
+      schedulePoll();
+    }
+  }
+
+  private void openDocs(DocScenario ds) {
+    Path file = docsFile();
+    try {
+      docs =
+          new EdgeDocuments(
+              file,
+              deviceId(),
+              ds.collections().keySet(),
+              io.edgesync.protocol.ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+              ds.maxClockDriftMs(),
+              ds.deltaSync().get(index),
+              () -> clock.wallMs(world.now()));
+      reader = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    } catch (SQLException e) {
+      throw new SimFailure(deviceId() + ": the document replica did not open: " + e.getMessage());
+    }
+    int inc = incarnation;
+    // EdgeAgent hands both listeners to its loop thread; here they become events.
+    docs.setChangeListener(
+        () ->
+            world
+                .events()
+                .at(
+                    world.now(),
+                    () -> {
+                      if (inc == incarnation && alive) {
+                        engine.onDocChanged(engineNow());
+                        afterEngineCall();
+                      }
+                    }));
+    docs.setCommandListener(
+        () -> {
+          world
+              .events()
+              .at(
+                  world.now(),
+                  () -> {
+                    if (inc == incarnation && alive) {
+                      engine.onCommandFinished(engineNow());
+                      afterEngineCall();
+                    }
+                  });
+          schedulePoll();
+        });
+    if (replicaBeforeCrash != null) {
+      List<String> after = replica();
+      if (!after.equals(replicaBeforeCrash)) {
+        throw new SimFailure(
+            deviceId()
+                + ": the document replica after the crash differs from the one before: "
+                + firstDifference(replicaBeforeCrash, after));
+      }
+      replicaBeforeCrash = null;
+    }
   }
 
   /**
@@ -190,6 +300,16 @@ final class SimEdge {
     copyStoreImage(storeFile(), next);
     outbox.close();
     outbox = null;
+    if (docs != null) {
+      // Every put returned after its commit: what is on disk now is what the restart must find.
+      replicaBeforeCrash = replica();
+      if (handlerBusy) {
+        // The restart reports it failed, never runs it again.
+        world.docLedger().commandFinished(runningCommand, "failed");
+      }
+      copyStoreImage(docsFile(), root.resolve("run" + (incarnation + 1)).resolve("docs.db"));
+      closeDocs();
+    }
     engine = null;
     alive = false;
     incarnation++;
@@ -197,6 +317,23 @@ final class SimEdge {
     timerPending = false;
     timerAtMs = Long.MAX_VALUE;
     world.stats().add("edge.crashes", 1);
+  }
+
+  void closeDocs() {
+    if (docs != null) {
+      docs.close();
+      docs = null;
+    }
+    if (reader != null) {
+      try {
+        reader.close();
+      } catch (SQLException ignored) {
+        // closing a reader: nothing to lose
+      }
+      reader = null;
+    }
+    handlerBusy = false;
+    runningCommand = null;
   }
 
   /** Copies a SQLite file and its write-ahead log as they are on disk; no shared-memory index. */
@@ -339,6 +476,221 @@ final class SimEdge {
     }
   }
 
+  // ---------------------------------------------------------------- documents and commands
+
+  /** The application writes a document ({@code value} null: deletes it, if it exists). */
+  void writeDoc(DocKey key, JsonNode value) {
+    if (!alive || docs == null) {
+      return;
+    }
+    String scope = DocLedger.wireScope(deviceId(), key.scope());
+    if (value == null) {
+      boolean existed = docs.delete(scope, key.collection(), key.key());
+      world.trace(deviceId() + " delete " + key + (existed ? "" : " (no such document)"));
+      if (existed) {
+        world.docLedger().edgeWrote(deviceId(), key, null);
+      }
+      return;
+    }
+    docs.put(scope, key.collection(), key.key(), value);
+    world.trace(deviceId() + " put " + key + " " + DocLedger.text(value));
+    world.docLedger().edgeWrote(deviceId(), key, value);
+  }
+
+  /** One row of the replica: scope, collection, key, value, version, pending, conflicted. */
+  record Row(
+      String scope,
+      String collection,
+      String key,
+      byte[] value,
+      long version,
+      boolean pending,
+      boolean conflicted) {}
+
+  /** The replica's documents, tombstones and pending changes included, read from its file. */
+  List<Row> rows() {
+    List<Row> out = new ArrayList<>();
+    try (PreparedStatement ps =
+            reader.prepareStatement(
+                "SELECT scope, collection, key, value, version, pending_seq, conflicted FROM docs"
+                    + " ORDER BY scope, collection, key");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(
+            new Row(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getString(3),
+                rs.getBytes(4),
+                rs.getLong(5),
+                rs.getLong(6) > 0,
+                rs.getInt(7) != 0));
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(deviceId() + ": reading the replica failed: " + e, e);
+    }
+    return out;
+  }
+
+  /** Commands not in a final state, or final and not yet confirmed by the cloud. */
+  long commandsUnsettled() {
+    try (PreparedStatement ps =
+            reader.prepareStatement(
+                "SELECT count(*) FROM commands WHERE state IN ('received','running') OR"
+                    + " confirmed=0");
+        ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(deviceId() + ": reading the command inbox failed: " + e, e);
+    }
+  }
+
+  /**
+   * Everything the replica file holds, one line per row: documents, metadata (change sequence,
+   * cursors, HLC) and commands (a command running at a crash is expected back as failed, a waiting
+   * one as expired).
+   */
+  private List<String> replica() {
+    List<String> out = new ArrayList<>();
+    HexFormat hex = HexFormat.of();
+    try {
+      try (PreparedStatement ps =
+              reader.prepareStatement(
+                  "SELECT scope, collection, key, value, version, base_value, hlc, pending_seq,"
+                      + " full_required, conflicted FROM docs ORDER BY scope, collection, key");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          byte[] v = rs.getBytes(4);
+          byte[] b = rs.getBytes(6);
+          out.add(
+              "doc "
+                  + rs.getString(1)
+                  + "/"
+                  + rs.getString(2)
+                  + "/"
+                  + rs.getString(3)
+                  + " = "
+                  + (v == null ? "deleted" : hex.formatHex(v))
+                  + " v"
+                  + rs.getLong(5)
+                  + " base "
+                  + (b == null ? "-" : hex.formatHex(b))
+                  + " hlc "
+                  + rs.getString(7)
+                  + " pending "
+                  + rs.getLong(8)
+                  + " full "
+                  + rs.getInt(9)
+                  + " conflicted "
+                  + rs.getInt(10));
+        }
+      }
+      try (PreparedStatement ps = reader.prepareStatement("SELECT k, v, t FROM meta ORDER BY k");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add("meta " + rs.getString(1) + " " + rs.getLong(2) + " " + rs.getString(3));
+        }
+      }
+      try (PreparedStatement ps =
+              reader.prepareStatement(
+                  "SELECT id, state, deadline_ms, confirmed FROM commands ORDER BY id");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          // At startup a running command becomes failed and a waiting one expired.
+          String state =
+              switch (rs.getString(2)) {
+                case "running" -> "failed";
+                case "received" -> "expired";
+                default -> rs.getString(2);
+              };
+          boolean changes = !state.equals(rs.getString(2));
+          out.add(
+              "command "
+                  + rs.getString(1)
+                  + " "
+                  + state
+                  + " deadline "
+                  + rs.getLong(3)
+                  + " confirmed "
+                  + (changes ? 0 : rs.getInt(4)));
+        }
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(deviceId() + ": reading the replica failed: " + e, e);
+    }
+    return out;
+  }
+
+  private static String firstDifference(List<String> before, List<String> after) {
+    for (int i = 0; i < Math.max(before.size(), after.size()); i++) {
+      String b = i < before.size() ? before.get(i) : "(nothing)";
+      String a = i < after.size() ? after.get(i) : "(nothing)";
+      if (!a.equals(b)) {
+        return "before: " + b + "; after: " + a;
+      }
+    }
+    return "(none)";
+  }
+
+  /** The command handler thread wakes up after a while (EdgeAgent's runner). */
+  private void schedulePoll() {
+    long max = world.scenario().docs().commandPickupMaxMs();
+    long delay = max == 0 ? 0 : random.nextLong(0, max + 1);
+    int inc = incarnation;
+    world
+        .events()
+        .at(
+            world.now() + delay,
+            () -> {
+              if (inc == incarnation && alive) {
+                pollCommands();
+              }
+            });
+  }
+
+  /** Takes the next command, as EdgeAgent's runner does, and runs it for a while. */
+  private void pollCommands() {
+    if (docs == null || handlerBusy) {
+      return;
+    }
+    EdgeDocuments.PendingCommand c = docs.takeCommand(null, Set.of(), engineNow());
+    if (c == null) {
+      return;
+    }
+    world.docLedger().commandStarted(deviceId(), c.id(), world.now());
+    handlerBusy = true;
+    runningCommand = c.id();
+    long max = world.scenario().docs().commandRunMaxMs();
+    long runMs = random.nextLong(0, max + 1);
+    boolean ok = random.nextInt(4) != 0;
+    world.trace(deviceId() + " runs " + c.id() + " for " + runMs + " ms");
+    world.stats().add("commands.run", 1);
+    int inc = incarnation;
+    world
+        .events()
+        .at(
+            world.now() + runMs,
+            () -> {
+              if (inc != incarnation || !alive) {
+                return; // crashed while running
+              }
+              handlerBusy = false;
+              runningCommand = null;
+              boolean done =
+                  docs.finishCommand(
+                      c.id(),
+                      ok,
+                      ok ? JsonNodeFactory.instance.objectNode().put("ran", c.id()) : null,
+                      ok ? null : "simulated handler failure");
+              if (!done) {
+                throw new SimFailure(
+                    deviceId() + ": finishing " + c.id() + " found it not running");
+              }
+              world.docLedger().commandFinished(c.id(), ok ? "succeeded" : "failed");
+              world.trace(deviceId() + " finished " + c.id() + (ok ? " succeeded" : " failed"));
+            });
+  }
+
   /** On-demand sync, as the local API's sync-now does. */
   void syncNow() {
     if (alive) {
@@ -403,6 +755,16 @@ final class SimEdge {
     if (frame.hasError()) {
       world.protocolError(c.name() + " cloud sent " + label);
     }
+    if (frame.hasCommand()) {
+      world
+          .docLedger()
+          .commandDelivered(
+              deviceId(),
+              frame.getCommand().getId(),
+              world.now() + clock.trueDurationMs(frame.getCommand().getTtlRemainingMs()));
+    } else if (frame.hasDocUpdates() || frame.hasDocAck() || frame.hasCommandStatus()) {
+      world.docLedger().moved();
+    }
     engine.onFrame(engineNow(), frame);
     afterEngineCall();
   }
@@ -437,6 +799,29 @@ final class SimEdge {
             });
   }
 
+  /** What a change stands for: its value, null for a delete, the replica's value for a patch. */
+  private JsonNode wholeValue(DocChange ch) {
+    return switch (ch.getBodyCase()) {
+      case VALUE -> DocLedger.json(ch.getValue().toByteArray());
+      case DELETED -> null;
+      default ->
+          docs.get(
+                  ch.getScope().isEmpty() ? "device" : ch.getScope(),
+                  ch.getCollection(),
+                  ch.getKey())
+              .map(EdgeDocuments.Document::value)
+              .orElseThrow(
+                  () ->
+                      new SimFailure(
+                          deviceId()
+                              + " sent a merge patch for "
+                              + ch.getCollection()
+                              + "/"
+                              + ch.getKey()
+                              + " but holds no value for it"));
+    };
+  }
+
   /** The engine's outputs, as EdgeAgent.EngineIo handles them. */
   private final class EngineIo implements EdgeSyncEngine.Io {
     private final int incarnationOfEngine;
@@ -459,6 +844,11 @@ final class SimEdge {
       String label = Describe.frame(frame);
       if (frame.hasError()) {
         world.protocolError(deviceId() + " sent " + label);
+      }
+      if (frame.hasDocChanges()) {
+        for (DocChange ch : frame.getDocChanges().getChangesList()) {
+          world.docLedger().edgeSent(deviceId(), ch, wholeValue(ch));
+        }
       }
       if (a != null && a.edgeOpen) {
         world.trace(a.name() + " edge > " + label);

@@ -1,8 +1,7 @@
 package io.edgesync.sim.internal;
 
-import io.edgesync.engine.CloudStore;
+import io.edgesync.sim.SimOptions;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import java.util.stream.Stream;
 
@@ -52,6 +50,7 @@ public final class World {
   private final Trace trace;
   private final Stats stats = new Stats();
   private final StreamLedger ledger = new StreamLedger();
+  private final DocLedger docLedger = new DocLedger(this);
   private final List<SimEdge> edges = new ArrayList<>();
   private final SimCloud cloud;
   private final Network network;
@@ -60,8 +59,10 @@ public final class World {
   private final List<Checker> checkers = new ArrayList<>();
   private final SplittableRandom workloadRandom;
   private final SplittableRandom startRandom;
+  private final SplittableRandom operatorRandom;
 
   private volatile long nowMs = Scenario.EPOCH_MS;
+  private SimFailure deferredFailure;
   private Phase phase = Phase.SAFETY;
   private int actionsLeft;
   private long eventsRun;
@@ -69,15 +70,10 @@ public final class World {
   private long lastProgressMark = Long.MIN_VALUE;
   private long lastProgressAtMs;
 
-  public World(
-      long seed,
-      Path workRoot,
-      int traceTailLines,
-      PrintStream echo,
-      UnaryOperator<CloudStore> cloudStoreWrapper,
-      boolean keepFiles) {
+  public World(long seed, SimOptions options) {
+    Path workRoot = options.workDir();
     this.seed = seed;
-    this.keepFiles = keepFiles;
+    this.keepFiles = options.keepFiles();
     SplittableRandom root = new SplittableRandom(seed);
     this.scenario = Scenario.draw(root.split());
     SplittableRandom networkRandom = root.split();
@@ -85,7 +81,8 @@ public final class World {
     this.workloadRandom = root.split();
     SplittableRandom nodeRandom = root.split();
     this.startRandom = root.split();
-    this.trace = new Trace(traceTailLines, echo);
+    this.operatorRandom = root.split();
+    this.trace = new Trace(options.traceTailLines(), options.echo());
     try {
       Files.createDirectories(workRoot);
       this.dir = Files.createTempDirectory(workRoot, "seed-" + seed + "-");
@@ -98,7 +95,9 @@ public final class World {
             this,
             dir.resolve("cloud"),
             new NodeClock(nowMs, nowMs + scenario.cloudSkewMs(), 0),
-            cloudStoreWrapper);
+            options.cloudStoreWrapper(),
+            options.documentStoreWrapper(),
+            options.commandStoreWrapper());
     for (int i = 0; i < scenario.edges().size(); i++) {
       Scenario.EdgeSpec spec = scenario.edges().get(i);
       StreamLedger.DeviceModel model =
@@ -117,6 +116,13 @@ public final class World {
     this.nemesis = new Nemesis(this, faultRandom, scenario.faults());
     StreamActions.all().forEach(workload::add);
     checkers.add(new StreamChecker());
+    if (scenario.docs().enabled()) {
+      DocActions.all().forEach(workload::add);
+      checkers.add(new DocChecker());
+      if (scenario.docs().commands()) {
+        checkers.add(new CommandChecker());
+      }
+    }
   }
 
   // ---------------------------------------------------------------- accessors for the parts
@@ -144,6 +150,10 @@ public final class World {
 
   public StreamLedger ledger() {
     return ledger;
+  }
+
+  DocLedger docLedger() {
+    return docLedger;
   }
 
   public Workload workload() {
@@ -176,6 +186,16 @@ public final class World {
 
   public void trace(String line) {
     trace.add(nowMs - Scenario.EPOCH_MS, line);
+  }
+
+  /**
+   * A check failed inside code under test that catches exceptions (a listener called from a
+   * session): the run stops after the current event with this failure.
+   */
+  void fail(SimFailure failure) {
+    if (deferredFailure == null) {
+      deferredFailure = failure;
+    }
   }
 
   /** An Error frame in an honest run means one side thinks the other broke the protocol. */
@@ -241,6 +261,9 @@ public final class World {
       }
       nowMs = at;
       events.poll().run();
+      if (deferredFailure != null) {
+        throw deferredFailure;
+      }
       if (++eventsRun > MAX_EVENTS) {
         throw new SimFailure("more than " + MAX_EVENTS + " events: " + progress());
       }
@@ -322,6 +345,20 @@ public final class World {
     trace("HEAL: faults stop, partitions end, crashed nodes restart");
     nemesis.stop();
     network.heal();
+    if (scenario.docs().enabled() && !scenario.docs().operatorLeavesConflictsOpen()) {
+      operatorTick();
+    }
+  }
+
+  /** Healing: an operator works through the conflict inbox now and then until it is empty. */
+  private void operatorTick() {
+    if (phase != Phase.HEALING) {
+      return;
+    }
+    for (long id : List.copyOf(docLedger.openConflicts())) {
+      DocActions.resolve(this, operatorRandom, id);
+    }
+    events.at(nowMs + 2_000, this::operatorTick);
   }
 
   private void close() {
@@ -329,6 +366,7 @@ public final class World {
       if (e.alive()) {
         try {
           e.outbox().close();
+          e.closeDocs();
         } catch (RuntimeException ignored) {
           // the run's outcome is already decided
         }
