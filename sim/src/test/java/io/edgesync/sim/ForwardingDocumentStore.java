@@ -28,8 +28,8 @@ class ForwardingDocumentStore implements DocumentStore {
   }
 
   @Override
-  public <T> T inTransaction(Function<Tx, T> work) {
-    return delegate.inTransaction(tx -> work.apply(new ForwardingTx(tx)));
+  public <T> java.util.concurrent.CompletableFuture<T> inTransactionAsync(Function<Tx, T> work) {
+    return delegate.inTransactionAsync(tx -> work.apply(new ForwardingTx(tx)));
   }
 
   private final class ForwardingTx implements Tx {
