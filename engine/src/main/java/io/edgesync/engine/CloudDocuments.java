@@ -106,8 +106,12 @@ public final class CloudDocuments {
    */
   public EdgeApplied applyEdgeChanges(String deviceId, List<DocChange> changes)
       throws ProtocolException {
+    Set<String> changed = new LinkedHashSet<>();
     try {
-      return applyEdgeChangesAsync(deviceId, changes).join();
+      EdgeApplied result = transaction(deviceId, changes, changed).join();
+      // Listeners run on the caller's thread here, never on the store's writer thread.
+      notifyChanged(changed);
+      return result;
     } catch (java.util.concurrent.CompletionException e) {
       if (e.getCause() instanceof InvalidInTransaction invalid) {
         throw invalid(invalid.getMessage());
@@ -121,12 +125,25 @@ public final class CloudDocuments {
 
   /**
    * Like {@link #applyEdgeChanges}, without waiting: the future completes after the commit (a group
-   * commit shared with other sessions' transactions).
+   * commit shared with other sessions' transactions); change listeners may then run on the store's
+   * writer thread, so they must not block or open transactions.
    *
    * @throws ProtocolException if a change is invalid on its own (nothing is queued then)
    */
   public java.util.concurrent.CompletableFuture<EdgeApplied> applyEdgeChangesAsync(
       String deviceId, List<DocChange> changes) throws ProtocolException {
+    Set<String> changed = new LinkedHashSet<>();
+    return transaction(deviceId, changes, changed)
+        .thenApply(
+            result -> {
+              notifyChanged(changed);
+              return result;
+            });
+  }
+
+  /** Validates the changes (throwing) and queues their transaction; fills {@code changed}. */
+  private java.util.concurrent.CompletableFuture<EdgeApplied> transaction(
+      String deviceId, List<DocChange> changes, Set<String> changed) throws ProtocolException {
     List<Parsed> parsed = new ArrayList<>(changes.size());
     long previous = 0;
     List<String> readable = changes.isEmpty() ? List.of() : scopesOf(deviceId);
@@ -156,32 +173,25 @@ public final class CloudDocuments {
       parsed.add(parse(c, scope));
     }
     long nowMs = clock.nowMs();
-    Set<String> changed = new LinkedHashSet<>();
-    return store
-        .inTransactionAsync(
-            tx -> {
-              long last = tx.lastChangeSeq(deviceId);
-              List<Long> resend = new ArrayList<>();
-              int conflicts = 0;
-              for (Parsed p : parsed) {
-                if (p.changeSeq <= last) {
-                  continue;
-                }
-                if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
-                  conflicts++;
-                }
-                changed.add(p.scope);
-                last = p.changeSeq;
-              }
-              tx.setLastChangeSeq(deviceId, last);
-              tx.saveHlc(hlc.last());
-              return new EdgeApplied(last, List.copyOf(resend), conflicts);
-            })
-        .thenApply(
-            result -> {
-              notifyChanged(changed);
-              return result;
-            });
+    return store.inTransactionAsync(
+        tx -> {
+          long last = tx.lastChangeSeq(deviceId);
+          List<Long> resend = new ArrayList<>();
+          int conflicts = 0;
+          for (Parsed p : parsed) {
+            if (p.changeSeq <= last) {
+              continue;
+            }
+            if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
+              conflicts++;
+            }
+            changed.add(p.scope);
+            last = p.changeSeq;
+          }
+          tx.setLastChangeSeq(deviceId, last);
+          tx.saveHlc(hlc.last());
+          return new EdgeApplied(last, List.copyOf(resend), conflicts);
+        });
   }
 
   /** A validated change: the value parsed (null for delete), or the patch parsed. */
