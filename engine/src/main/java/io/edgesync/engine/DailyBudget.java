@@ -85,6 +85,7 @@ final class DailyBudget {
 
   /** What {@link #allowance} keeps back for streams more important than {@code priority}. */
   long reserve(long nowMs, int priority, List<Need> needs) {
+    roll(nowMs);
     long leftOfDayMs = nextResetMs(nowMs) - nowMs;
     long reserve = 0;
     for (Need n : needs) {
