@@ -326,6 +326,17 @@ public final class CloudSession {
     }
     CloudDocuments.EdgeApplied applied = docs.applyEdgeChanges(deviceId, changes.getChangesList());
     pushDocs(); // the outcomes, before the ack that says they exist
+    if (!applied.unchanged().isEmpty()) {
+      // Changes equal to the current value made no version: their outcome is the current one.
+      DocUpdates.Builder echo = DocUpdates.newBuilder();
+      for (CloudDocuments.Unchanged u : applied.unchanged()) {
+        echo.addUpdates(
+            update(wireScope(u.current().scope()), u.current()).toBuilder()
+                .setOriginChangeSeq(u.changeSeq()));
+        docUpdatesSent++;
+      }
+      io.send(Frame.newBuilder().setDocUpdates(echo).build());
+    }
     io.send(
         Frame.newBuilder()
             .setDocAck(
