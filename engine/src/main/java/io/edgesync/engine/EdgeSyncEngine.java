@@ -115,7 +115,8 @@ public final class EdgeSyncEngine {
    * @param codec the codec family in use this session ({@code none}, {@code auto}, ...), or null
    *     when no session is open
    * @param accepted what the cloud accepted in Welcome (codecs and {@code batch:compact})
-   * @param level the compression level batches are encoded with now
+   * @param level the level of the stateless codecs now (COLUMNAR, ZSTD, GZIP: the ones adaptive
+   *     sync raises on a slow link); the session streams keep the configured level
    */
   public record LinkStatus(
       long bandwidthKbps,

@@ -27,6 +27,13 @@ import java.util.Set;
  * open; {@link #endSession()} frees them.
  */
 final class OutgoingBatches {
+  /**
+   * With {@code zstd} and a raised level, batches of at least this many records leave the session
+   * stream for a stateless frame at that level: from about here a frame of its own compresses as
+   * well as the stream's context does (docs/codecs.md, benchmarks.md).
+   */
+  static final int STATELESS_MIN_RECORDS = 300;
+
   private final CodecSettings configured;
   private final boolean wantCompact;
   private BatchEncoder encoder;
@@ -140,7 +147,19 @@ final class OutgoingBatches {
    *     session must end
    */
   Encoded encode(String stream, List<Record> records) {
-    EncodedBatch e = encoder.encode(records);
+    EncodedBatch e;
+    if (effective.choice() == CodecSettings.Choice.ZSTD
+        && effective.contextTakeover()
+        && encoder.level() > effective.level()
+        && records.size() >= STATELESS_MIN_RECORDS
+        && accepted.contains(Codec.ZSTD)) {
+      // A slow link raised the level, but the session's stream keeps the configured one (its
+      // tables are sized by level): a large batch goes as its own frame at the higher level,
+      // without touching the stream.
+      e = encoder.encode(records, Codec.ZSTD);
+    } else {
+      e = encoder.encode(records);
+    }
     Codec codec = e.codec();
     if (!accepted.contains(codec)) {
       // The negotiation never lets this happen; refuse rather than send what the cloud rejects.

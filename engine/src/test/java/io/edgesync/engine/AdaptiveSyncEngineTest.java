@@ -241,6 +241,59 @@ class AdaptiveSyncEngineTest {
     assertThat(engine.linkStatus().level()).isEqualTo(19);
   }
 
+  @Test
+  void zstdOnASlowLink_sendsLargeBatchesAsStatelessFramesAtTheRaisedLevel_theStreamStaysInStep()
+      throws Exception {
+    policy.maxInFlightBatches = 2;
+    policy.maxBatchRecords = 400;
+    outbox.append("a", 1_600, 100);
+    engine(BandwidthPolicy.defaults().withCompression(CodecSettings.parse("zstd")));
+    List<String> all = new ArrayList<>(CodecCapabilities.all());
+    all.add(CodecCapabilities.COMPACT_BATCH);
+    connect(all);
+    IncomingBatches cloud =
+        new IncomingBatches(
+            CodecCapabilities.codecs(all),
+            true,
+            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
+            1 << 24);
+    List<Frame> first = takeBatches();
+    assertThat(first)
+        .allMatch(
+            f -> f.getBatch().getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
+
+    clock.advance(5_000); // a few KB in 5 s: below 256 kbit/s
+    ack("a", 400);
+    List<Frame> later = new ArrayList<>(takeBatches());
+    ack("a", 800);
+    later.addAll(takeBatches());
+    assertThat(engine.linkStatus().level()).isEqualTo(19);
+    assertThat(later)
+        .hasSize(2)
+        .allMatch(f -> f.getBatch().getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD);
+
+    // A small batch still goes through the session's stream, which the frames did not disturb.
+    ack("a", 1_600);
+    outbox.append("a", 5, 100);
+    engine.requestSync(now());
+    List<Frame> small = takeBatches();
+    assertThat(small).hasSize(1);
+    assertThat(small.get(0).getBatch().getCodec())
+        .isEqualTo(io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
+    long records = 0;
+    for (List<Frame> group : List.of(first, later, small)) {
+      for (Frame f : group) {
+        IncomingBatches.Decoded d = cloud.decode(f.getBatch());
+        for (io.edgesync.protocol.Record r : d.records()) {
+          assertThat(r).isEqualTo(outbox.original("a", r.sequence()));
+        }
+        records += d.records().size();
+      }
+    }
+    assertThat(records).isEqualTo(1_605);
+    cloud.close();
+  }
+
   // ---------------------------------------------------------------- low bandwidth
 
   @Test
