@@ -880,18 +880,8 @@ public final class EdgeSyncEngine {
           deferralWakeMs = min(deferralWakeMs, nextProbeAtMs);
         }
       } else if (budget.enabled()) {
-        long allowance = budget.allowance(nowMs, s.priority(), needs);
-        if (allowance < minimumBatchWireBytes(s)) {
-          long reserve = budget.reserve(nowMs, s.priority(), needs);
-          why =
-              String.format(
-                  Locale.ROOT,
-                  "%s: %d of %d bytes spent today%s; resets at %s",
-                  DAILY_BUDGET,
-                  budget.spent(nowMs),
-                  budget.budgetBytes(),
-                  reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
-                  java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
+        why = budgetDeferral(s, nowMs, needs);
+        if (why != null) {
           deferralWakeMs = min(deferralWakeMs, budget.nextResetMs(nowMs));
         }
       }
@@ -901,6 +891,23 @@ public final class EdgeSyncEngine {
         flushRequested = true; // released: send its backlog now
       }
     }
+  }
+
+  /** Why the budget holds the stream back now, or null if it may send a batch. */
+  private String budgetDeferral(Outbox.StreamState s, long nowMs, List<DailyBudget.Need> needs) {
+    long allowance = budget.allowance(nowMs, s.priority(), needs);
+    if (allowance >= minimumBatchWireBytes(s)) {
+      return null;
+    }
+    long reserve = budget.reserve(nowMs, s.priority(), needs);
+    return String.format(
+        Locale.ROOT,
+        "%s: %d of %d bytes spent today%s; resets at %s",
+        DAILY_BUDGET,
+        budget.spent(nowMs),
+        budget.budgetBytes(),
+        reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
+        java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
   }
 
   private static long min(long a, long b) {
@@ -1038,7 +1045,15 @@ public final class EdgeSyncEngine {
                   - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
       long maxBytes = Math.min(policy.maxBatchBytes(), budget);
       if (this.budget.enabled()) {
-        long allowance = this.budget.allowance(nowMs, s.priority(), needs());
+        // Spent within this pump already? Then the stream waits like any other deferral.
+        List<DailyBudget.Need> needs = needs();
+        String spent = budgetDeferral(s, nowMs, needs);
+        if (spent != null) {
+          deferred.put(s.name(), spent);
+          deferralWakeMs = min(deferralWakeMs, this.budget.nextResetMs(nowMs));
+          continue;
+        }
+        long allowance = this.budget.allowance(nowMs, s.priority(), needs);
         maxBytes = Math.max(1, Math.min(maxBytes, (long) (allowance / wireRatio(s.name()))));
       }
       Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);

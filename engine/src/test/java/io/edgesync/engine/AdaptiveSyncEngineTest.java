@@ -407,6 +407,19 @@ class AdaptiveSyncEngineTest {
   }
 
   @Test
+  void dailyBudget_aWideWindowDoesNotOverspendWithinOnePump() {
+    policy.maxInFlightBatches = 64;
+    outbox.append("a", 500, 100);
+    engine(BandwidthPolicy.plain().withDailyBudget(5_000));
+    connect(List.of());
+
+    List<Frame> batches = takeBatches();
+    assertThat(batches).isNotEmpty();
+    assertThat(engine.budgetStatus().spentBytes()).isBetween(5_000L - 300, 5_000L + 150);
+    assertThat(engine.deferredStreams()).containsKey("a");
+  }
+
+  @Test
   void dailyBudget_survivesARestart_throughTheOutbox() {
     policy.maxInFlightBatches = 2;
     outbox.append("a", 200, 100);
