@@ -1,7 +1,9 @@
 package io.edgesync.agent;
 
+import io.edgesync.engine.BandwidthPolicy;
 import io.edgesync.engine.SyncPolicy;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.support.ConfigException;
 import io.edgesync.support.ConfigNode;
 import java.net.URI;
@@ -22,6 +24,8 @@ import java.util.Map;
  * @param offlineBuffering false refuses appends while not connected ({@code offline.enabled})
  * @param onDemandEnabled whether {@code POST /v1/sync} and {@code syncNow()} are allowed
  * @param localApiPort 0 picks a free port; -1 disables the local HTTP API
+ * @param dedupWindows per stream ({@code streams.<name>.dedup_window}): an append equal to one of
+ *     the stream's last N records is not stored
  */
 public record AgentConfig(
     String deviceId,
@@ -36,7 +40,8 @@ public record AgentConfig(
     SyncPolicy sync,
     int localApiPort,
     BriefSettings brief,
-    DocumentSettings documents) {
+    DocumentSettings documents,
+    Map<String, Integer> dedupWindows) {
 
   /**
    * Documents on this device.
@@ -102,7 +107,8 @@ public record AgentConfig(
         policy,
         localApiPort,
         brief,
-        documents);
+        documents,
+        dedupWindows);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -119,7 +125,8 @@ public record AgentConfig(
         sync,
         localApiPort,
         brief,
-        documents);
+        documents,
+        dedupWindows);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -136,7 +143,8 @@ public record AgentConfig(
         sync,
         port,
         brief,
-        documents);
+        documents,
+        dedupWindows);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -153,7 +161,8 @@ public record AgentConfig(
         sync,
         localApiPort,
         brief,
-        documents);
+        documents,
+        dedupWindows);
   }
 
   private static AgentConfig from(ConfigNode root) {
@@ -263,12 +272,27 @@ public record AgentConfig(
                 "compression",
                 "deduplication",
                 "adaptive_sync",
-                "min_bandwidth_kbps");
-    String compression = bandwidth.choice("compression", "none", "none", "gzip", "lzma", "zstd");
+                "min_bandwidth_kbps",
+                "daily_budget_bytes");
+    String compression = bandwidth.string("compression", "auto");
+    CodecSettings codec;
+    try {
+      codec = CodecSettings.parse(compression);
+    } catch (IllegalArgumentException e) {
+      throw bandwidth.error(
+          "compression",
+          "'"
+              + compression
+              + "' is not allowed; allowed: none, gzip, lzma, zstd, auto (optionally"
+              + " with a level, e.g. zstd:9): "
+              + e.getMessage());
+    }
     boolean deltaSync = bandwidth.bool("delta_sync", true);
     boolean dedup = bandwidth.bool("deduplication", true);
     boolean adaptive = bandwidth.bool("adaptive_sync", true);
     long minKbps = bandwidth.integer("min_bandwidth_kbps", 0, 0, 10_000_000, "kbit/s");
+    long dailyBudget =
+        bandwidth.integer("daily_budget_bytes", 0, 0, 1L << 50, "bytes per UTC day; 0 = none");
 
     ConfigNode monitoring =
         sync.section("monitoring")
@@ -281,9 +305,17 @@ public record AgentConfig(
 
     // Our extensions.
     ConfigNode streams = root.section("streams");
+    Map<String, Integer> dedupWindows = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigNode> e : streams.children().entrySet()) {
       checkStreamName(streams, e.getKey(), e.getKey());
-      ConfigNode s = e.getValue().allowOnly("priority");
+      ConfigNode s = e.getValue().allowOnly("priority", "dedup_window");
+      int window =
+          (int)
+              s.integer(
+                  "dedup_window", 0, 0, 100_000, "records compared with each append; 0 = off");
+      if (window > 0) {
+        dedupWindows.put(e.getKey(), window);
+      }
       priorities.put(
           e.getKey(),
           (int)
@@ -326,7 +358,8 @@ public record AgentConfig(
                 "heartbeat_interval_ms",
                 "heartbeat_timeout_ms",
                 "backoff_initial_ms",
-                "backoff_max_ms");
+                "backoff_max_ms",
+                "low_bandwidth_max_priority");
     SyncPolicy d = SyncPolicy.defaults(deviceId);
     long hbInterval =
         tuning.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
@@ -377,7 +410,20 @@ public record AgentConfig(
             d.handshakeTimeoutMs(),
             backoffInitial,
             backoffMax,
-            d.backoffMultiplier());
+            d.backoffMultiplier(),
+            BandwidthPolicy.defaults()
+                .withCompression(codec)
+                .withAdaptive(
+                    adaptive,
+                    minKbps,
+                    (int)
+                        tuning.integer(
+                            "low_bandwidth_max_priority",
+                            1,
+                            0,
+                            1000,
+                            "the least important priority sent below min_bandwidth_kbps"))
+                .withDailyBudget(dailyBudget));
 
     OutboxLimits defaults = OutboxLimits.defaults();
     OutboxLimits limits =
@@ -421,7 +467,8 @@ public record AgentConfig(
             adaptive,
             minKbps,
             triggerTypes),
-        documents(root.section("documents"), downTypes));
+        documents(root.section("documents"), downTypes),
+        Map.copyOf(dedupWindows));
   }
 
   private static DocumentSettings documents(ConfigNode node, List<String> downTypes) {

@@ -90,6 +90,7 @@ public final class EdgeAgent implements AutoCloseable {
             config.dataDir().resolve("edgesync-agent.db"),
             config.outbox(),
             config.streamPriorities(),
+            config.dedupWindows(),
             config.undeclaredStreamPriority(),
             clock);
     this.loop =
@@ -107,6 +108,7 @@ public final class EdgeAgent implements AutoCloseable {
             config.documents().maxDocumentBytes(),
             config.documents().maxClockDriftMs(),
             config.brief().deltaSync(),
+            config.brief().deduplication(),
             clock);
     this.engine =
         new EdgeSyncEngine(config.sync(), outbox, documents, documents, new EngineIo(), random);
@@ -190,10 +192,16 @@ public final class EdgeAgent implements AutoCloseable {
           new QueueFullException(
               "not connected and offline buffering is disabled (sync.offline.enabled: false)"));
     }
-    int count = payloads.size();
     return outbox
-        .appendAsync(stream, payloads)
-        .thenApply(first -> new AppendResult(stream, first, count));
+        .appendDetailed(stream, payloads)
+        .thenApply(
+            a -> {
+              List<AppendResult.Duplicate> dups = new ArrayList<>(a.duplicates().size());
+              for (SqliteOutbox.Duplicate d : a.duplicates()) {
+                dups.add(new AppendResult.Duplicate(d.index(), d.sameAsSequence()));
+              }
+              return new AppendResult(stream, a.firstSequence(), a.count(), List.copyOf(dups));
+            });
   }
 
   /** Where the record with this operation id ({@code stream/sequence}) stands. */
@@ -225,7 +233,15 @@ public final class EdgeAgent implements AutoCloseable {
 
   public AgentStatus status() {
     record EngineView(
-        String status, String lastError, long sessions, Map<String, String> blocked) {}
+        String status,
+        String lastError,
+        long sessions,
+        Map<String, String> blocked,
+        Map<String, String> deferred,
+        Map<String, EdgeSyncEngine.WireStats> wire,
+        EdgeSyncEngine.WireStats total,
+        EdgeSyncEngine.LinkStatus link,
+        EdgeSyncEngine.BudgetStatus budget) {}
     EngineView ev =
         onLoopGet(
             () ->
@@ -233,7 +249,12 @@ public final class EdgeAgent implements AutoCloseable {
                     config.syncEnabled() ? engine.status().name() : "DISABLED",
                     engine.lastError(),
                     engine.sessionsEstablished(),
-                    engine.blockedStreams()));
+                    engine.blockedStreams(),
+                    engine.deferredStreams(),
+                    engine.wireStats(),
+                    engine.wireTotals(),
+                    engine.linkStatus(),
+                    engine.budgetStatus()));
     long now = clock.nowMs();
     List<AgentStatus.StreamView> streams = new ArrayList<>();
     for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
@@ -247,8 +268,31 @@ public final class EdgeAgent implements AutoCloseable {
               s.queuedBytes(),
               s.oldestQueuedMs() < 0 ? -1 : Math.max(0, now - s.oldestQueuedMs()),
               s.syncedRecords(),
-              s.droppedRecords()));
+              s.droppedRecords(),
+              ev.deferred().get(s.name()),
+              wireView(ev.wire().getOrDefault(s.name(), EdgeSyncEngine.WireStats.ZERO))));
     }
+    var bw = config.sync().bandwidth();
+    AgentStatus.BandwidthView bandwidth =
+        new AgentStatus.BandwidthView(
+            config.brief().compression(),
+            ev.link().codec(),
+            ev.link().accepted(),
+            ev.link().level(),
+            bw.adaptive(),
+            ev.link().bandwidthKbps(),
+            ev.link().srttMs(),
+            ev.link().lowBandwidth(),
+            bw.minBandwidthKbps(),
+            ev.deferred(),
+            ev.budget() == null
+                ? null
+                : new AgentStatus.BudgetView(
+                    ev.budget().budgetBytes(),
+                    ev.budget().spentBytes(),
+                    java.time.Instant.ofEpochMilli(ev.budget().resetsAtMs()).toString()),
+            wireView(ev.total()),
+            outbox.duplicateRecords());
     return new AgentStatus(
         config.deviceId(),
         ev.status(),
@@ -258,11 +302,27 @@ public final class EdgeAgent implements AutoCloseable {
         streams,
         ev.blocked(),
         new AgentStatus.DocumentsView(
-            documents.pendingCount(), documents.conflictedCount(), documents.lastHlc().toString()));
+            documents.pendingCount(),
+            documents.conflictedCount(),
+            documents.lastHlc().toString(),
+            documents.deduplicatedCount()),
+        bandwidth);
+  }
+
+  private static AgentStatus.WireView wireView(EdgeSyncEngine.WireStats w) {
+    return new AgentStatus.WireView(
+        w.batches(), w.records(), w.rawBytes(), w.encodedBytes(), w.frameBytes(), w.ratio());
   }
 
   public AgentMetrics metrics() {
-    record EngineCounters(long bytes, long batches, long records, Map<String, Long> next) {}
+    record EngineCounters(
+        long bytes,
+        long batches,
+        long records,
+        Map<String, Long> next,
+        EdgeSyncEngine.WireStats wire,
+        EdgeSyncEngine.BudgetStatus budget,
+        Map<String, String> deferred) {}
     EngineCounters ec =
         onLoopGet(
             () -> {
@@ -271,7 +331,13 @@ public final class EdgeAgent implements AutoCloseable {
                 next.put(s.name(), engine.nextSendSequence(s.name()));
               }
               return new EngineCounters(
-                  engine.bytesSent(), engine.batchesSent(), engine.recordsSent(), next);
+                  engine.bytesSent(),
+                  engine.batchesSent(),
+                  engine.recordsSent(),
+                  next,
+                  engine.wireTotals(),
+                  engine.budgetStatus(),
+                  engine.deferredStreams());
             });
     long pending = 0;
     long inFlight = 0;
@@ -279,6 +345,7 @@ public final class EdgeAgent implements AutoCloseable {
     long dropped = 0;
     long depth = 0;
     long depthBytes = 0;
+    long deferredRecords = 0;
     for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
       long next = ec.next().getOrDefault(s.name(), -1L);
       long sentUpTo = next > 0 ? Math.min(next - 1, s.lastSequence()) : s.ackedSequence();
@@ -289,6 +356,9 @@ public final class EdgeAgent implements AutoCloseable {
       dropped += s.droppedRecords();
       depth += s.queuedRecords();
       depthBytes += s.queuedBytes();
+      if (ec.deferred().containsKey(s.name())) {
+        deferredRecords += Math.max(0, s.queuedRecords() - flying);
+      }
     }
     return new AgentMetrics(
         pending,
@@ -300,7 +370,14 @@ public final class EdgeAgent implements AutoCloseable {
         ec.batches(),
         ec.records(),
         depth,
-        depthBytes);
+        depthBytes,
+        ec.wire().rawBytes(),
+        ec.wire().encodedBytes(),
+        ec.wire().frameBytes(),
+        ec.wire().ratio(),
+        ec.budget() == null ? -1 : ec.budget().spentBytes(),
+        deferredRecords,
+        outbox.duplicateRecords());
   }
 
   /** This device's documents (and the fleet's and its groups', read-only). */

@@ -70,6 +70,8 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   private final Set<String> collections;
   private final int maxDocumentBytes;
   private final boolean deltaSync;
+  private final boolean deduplicate;
+  private long deduplicated;
   private final Clock clock;
   private final HybridClock hlc;
   private final List<Watch> watches = new CopyOnWriteArrayList<>();
@@ -80,9 +82,24 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
 
   private record Watch(String scope, String collection, Consumer<Document> listener) {}
 
+  /** With deduplication on (the brief's default). */
+  public EdgeDocuments(
+      Path file,
+      String deviceId,
+      Set<String> collections,
+      int maxDocumentBytes,
+      long maxClockDriftMs,
+      boolean deltaSync,
+      Clock clock)
+      throws SQLException {
+    this(file, deviceId, collections, maxDocumentBytes, maxClockDriftMs, deltaSync, true, clock);
+  }
+
   /**
    * @param collections the declared document collections (others are refused)
    * @param deltaSync send a merge patch against the base when it is smaller than the document
+   * @param deduplicate a put of the value the document already holds changes nothing and sends
+   *     nothing ({@code bandwidth.deduplication})
    */
   public EdgeDocuments(
       Path file,
@@ -91,6 +108,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
       int maxDocumentBytes,
       long maxClockDriftMs,
       boolean deltaSync,
+      boolean deduplicate,
       Clock clock)
       throws SQLException {
     try {
@@ -109,6 +127,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     this.collections = Set.copyOf(collections);
     this.maxDocumentBytes = maxDocumentBytes;
     this.deltaSync = deltaSync;
+    this.deduplicate = deduplicate;
     this.clock = clock;
     this.changeSeq = metaLong("change_seq");
     String last = metaText("hlc");
@@ -254,6 +273,11 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     return sql(() -> queryLong("SELECT count(*) FROM docs WHERE pending_seq>0"));
   }
 
+  /** Puts that changed nothing (the same value again) and so were not sent, since start. */
+  public synchronized long deduplicatedCount() {
+    return deduplicated;
+  }
+
   public synchronized long conflictedCount() {
     return sql(() -> queryLong("SELECT count(*) FROM docs WHERE conflicted=1"));
   }
@@ -262,6 +286,17 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     requireWritable(scope, collection, key);
     Document after;
     synchronized (this) {
+      if (deduplicate && value != null) {
+        // The same value again: no change exists, so nothing is sent and no version is made.
+        // Skipped here, before a change sequence exists, the cloud's rule that every processed
+        // change gets its outcome is untouched.
+        Document current = row(scope, collection, key);
+        // Both sides parsed from bytes, so equal JSON compares equal whatever built it (5 vs 5L).
+        if (current != null && JsonDocs.parse(value).equals(current.value())) {
+          deduplicated++;
+          return current;
+        }
+      }
       Hlc stamp = hlc.now();
       long seq = changeSeq + 1;
       after =

@@ -14,7 +14,7 @@ public record OperationStatus(String operationId, State state, String reason) {
     UNKNOWN
   }
 
-  static String idOf(String stream, long sequence) {
+  public static String idOf(String stream, long sequence) {
     return stream + "/" + sequence;
   }
 }

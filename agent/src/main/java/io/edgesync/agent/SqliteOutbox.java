@@ -35,11 +35,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * Concurrent appends are group-committed by one writer thread: every request waiting when a commit
  * starts shares that commit and its fsync.
  *
- * <p>On-disk format (schema in {@code db/V1__init.sql}): {@code streams} holds per-stream counters
- * (last assigned sequence, cloud-acknowledged sequence, all-time synced and dropped counts); {@code
- * chunks} holds the records of one stream from one group commit, encoded with {@link RecordLayout};
- * {@code gaps} holds dropped ranges, reported to the cloud in sequence order. Chunks at or below
- * the acknowledged sequence are deleted.
+ * <p>On-disk format (schema in {@code db/V1__init.sql}, {@code db/V2__dedup_budget.sql}): {@code
+ * streams} holds per-stream counters (last assigned sequence, cloud-acknowledged sequence, all-time
+ * synced and dropped counts); {@code chunks} holds the records of one stream from one group commit,
+ * encoded with {@link RecordLayout}; {@code gaps} holds dropped ranges, reported to the cloud in
+ * sequence order. Chunks at or below the acknowledged sequence are deleted. {@code recent} holds
+ * the SHA-256 of the last {@code dedup_window} records of each stream that declares one; {@code
+ * meta} the store id and the daily byte budget's count.
+ *
+ * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
+ * appended records is not appended; the append's result names the earlier record's sequence.
  *
  * <p>Threads: any thread may append; the writer thread owns group commits, overflow handling and
  * age expiry; the sync loop calls the {@link Outbox} methods. The JDBC connection and the
@@ -59,6 +64,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private final Connection db;
   private final OutboxLimits limits;
   private final Map<String, Integer> priorities;
+  private final Map<String, Integer> dedupWindows;
+  private final Map<String, Recent> recent = new HashMap<>();
+  private final java.security.MessageDigest sha256;
+  private long duplicateRecords;
   private final int defaultPriority;
   private final Clock clock;
   private final ReentrantLock lock = new ReentrantLock();
@@ -76,7 +85,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private final PreparedStatement insertChunk;
   private final PreparedStatement upsertStream;
 
-  /** Opens (creating if needed) the outbox file. */
+  /** Opens (creating if needed) the outbox file; no stream has a dedup window. */
   public SqliteOutbox(
       Path file,
       OutboxLimits limits,
@@ -84,8 +93,30 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       int defaultPriority,
       Clock clock)
       throws SQLException {
+    this(file, limits, priorities, Map.of(), defaultPriority, clock);
+  }
+
+  /**
+   * Opens (creating if needed) the outbox file.
+   *
+   * @param dedupWindows per stream, how many of its last records an append is compared with
+   */
+  public SqliteOutbox(
+      Path file,
+      OutboxLimits limits,
+      Map<String, Integer> priorities,
+      Map<String, Integer> dedupWindows,
+      int defaultPriority,
+      Clock clock)
+      throws SQLException {
     this.limits = limits;
     this.priorities = Map.copyOf(priorities);
+    this.dedupWindows = Map.copyOf(dedupWindows);
+    try {
+      this.sha256 = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
     this.defaultPriority = defaultPriority;
     this.clock = clock;
     try {
@@ -102,7 +133,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
       st.execute("PRAGMA busy_timeout=5000");
     }
-    Migrations.apply(db, SqliteOutbox.class, "db/V1__init.sql");
+    Migrations.apply(db, SqliteOutbox.class, "db/V1__init.sql", "db/V2__dedup_budget.sql");
     db.setAutoCommit(false);
     insertChunk =
         db.prepareStatement(
@@ -142,7 +173,23 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
    * QueueFullException} or an {@link IllegalArgumentException} naming the problem.
    */
   public CompletableFuture<Long> appendAsync(String stream, List<byte[]> payloads) {
-    CompletableFuture<Long> result = new CompletableFuture<>();
+    return appendDetailed(stream, payloads).thenApply(Appended::firstSequence);
+  }
+
+  /** What an append stored: sequences, and the records its stream's dedup window left out. */
+  public record Appended(long firstSequence, int count, List<Duplicate> duplicates) {}
+
+  /** The payload at {@code index} of the append equals the stream's record {@code sameAs}. */
+  public record Duplicate(int index, long sameAsSequence) {}
+
+  /**
+   * Like {@link #appendAsync}, with the details: the appended records get sequences {@code
+   * firstSequence .. firstSequence + count - 1} in order; payloads equal to one of the stream's
+   * last {@code dedup_window} records are listed in {@code duplicates} and not appended ({@code
+   * firstSequence} is 0 when nothing was).
+   */
+  public CompletableFuture<Appended> appendDetailed(String stream, List<byte[]> payloads) {
+    CompletableFuture<Appended> result = new CompletableFuture<>();
     if (!ProtocolLimits.isValidStreamName(stream)) {
       result.completeExceptionally(
           new IllegalArgumentException(
@@ -445,6 +492,52 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
+  /** Records a dedup window left out since start. */
+  public long duplicateRecords() {
+    lock.lock();
+    try {
+      return duplicateRecords;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The daily byte budget's count, from the {@code meta} table. */
+  @Override
+  public long[] savedBudget() {
+    lock.lock();
+    try (PreparedStatement ps = db.prepareStatement("SELECT value FROM meta WHERE key='budget'");
+        ResultSet rs = ps.executeQuery()) {
+      if (!rs.next()) {
+        return null;
+      }
+      String[] parts = rs.getString(1).split(":");
+      return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+    } catch (SQLException | RuntimeException e) {
+      return null; // a missing or unreadable count starts the day at 0
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void saveBudget(long utcDay, long spentBytes) {
+    lock.lock();
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
+                + " value=excluded.value")) {
+      ps.setString(1, utcDay + ":" + spentBytes);
+      ps.executeUpdate();
+      db.commit();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw new OutboxException("saving the daily budget failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Records refused by the REJECT or BLOCK overflow policy since start. */
   public long rejectedRecords() {
     lock.lock();
@@ -526,7 +619,9 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   private void commitGroup(List<AppendRequest> group) {
     List<AppendRequest> accepted = new ArrayList<>(group.size());
-    List<Long> firstSeqs = new ArrayList<>(group.size());
+    List<Appended> results = new ArrayList<>(group.size());
+    // Digests of records accepted earlier in this group, per dedup stream: {request, kept index}.
+    Map<String, Map<Recent.Key, Object[]>> pending = new HashMap<>();
     List<Runnable> failures = new ArrayList<>();
     boolean stored = false;
     lock.lock();
@@ -538,12 +633,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         totalBytes += c.queuedBytes;
       }
       for (AppendRequest r : group) {
-        long n = r.payloads.size();
         if (!parked.isEmpty()) {
           parked.add(r); // keep FIFO order behind earlier blocked appends
           continue;
         }
-        if (n > limits.maxQueueRecords() || r.bytes > limits.maxQueueBytes()) {
+        dedup(r, pending.computeIfAbsent(r.stream, k -> new HashMap<>()));
+        long n = r.kept.size();
+        if (n > limits.maxQueueRecords() || r.keptBytes > limits.maxQueueBytes()) {
           rejectedRecords += n;
           failures.add(
               () ->
@@ -562,7 +658,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
           continue;
         }
         long overRecords = totalRecords + n - limits.maxQueueRecords();
-        long overBytes = totalBytes + r.bytes - limits.maxQueueBytes();
+        long overBytes = totalBytes + r.keptBytes - limits.maxQueueBytes();
         if (overRecords > 0 || overBytes > 0) {
           switch (limits.overflowPolicy()) {
             case REJECT -> {
@@ -597,13 +693,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         }
         accepted.add(r);
         totalRecords += n;
-        totalBytes += r.bytes;
+        totalBytes += r.keptBytes;
+        Map<Recent.Key, Object[]> mine = pending.get(r.stream);
+        for (int i = 0; i < r.keptKeys.size(); i++) {
+          mine.put(r.keptKeys.get(i), new Object[] {r, i});
+        }
       }
       Map<String, List<AppendRequest>> byStream = new LinkedHashMap<>();
       for (AppendRequest r : accepted) {
         byStream.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r);
       }
-      Map<AppendRequest, Long> assigned = new HashMap<>();
       for (Map.Entry<String, List<AppendRequest>> e : byStream.entrySet()) {
         Counters c = counterFor(e.getKey());
         long seq = c.lastSeq + 1;
@@ -611,11 +710,15 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         List<Record> records = new ArrayList<>();
         long bytes = 0;
         for (AppendRequest r : e.getValue()) {
-          assigned.put(r, seq);
-          for (byte[] p : r.payloads) {
+          r.assigned = r.kept.isEmpty() ? 0 : seq;
+          for (byte[] p : r.kept) {
             records.add(new Record(seq++, r.originMs, p));
           }
-          bytes += r.bytes;
+          bytes += r.keptBytes;
+        }
+        rememberRecent(e.getKey(), e.getValue(), seq - 1);
+        if (records.isEmpty()) {
+          continue; // every record was a duplicate
         }
         insertChunk.setString(1, e.getKey());
         insertChunk.setLong(2, firstOfChunk);
@@ -652,7 +755,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       db.commit();
       for (AppendRequest r : accepted) {
-        firstSeqs.add(assigned.get(r));
+        results.add(r.result());
+        duplicateRecords += r.payloads.size() - r.kept.size();
       }
       stored = !accepted.isEmpty();
       publish();
@@ -666,8 +770,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     } finally {
       lock.unlock();
     }
-    for (int i = 0; i < accepted.size() && i < firstSeqs.size(); i++) {
-      accepted.get(i).future.complete(firstSeqs.get(i));
+    for (int i = 0; i < accepted.size() && i < results.size(); i++) {
+      accepted.get(i).future.complete(results.get(i));
     }
     failures.forEach(Runnable::run);
     if (stored) {
@@ -738,6 +842,123 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
     }
     return new long[] {freedRecords, freedBytes};
+  }
+
+  /**
+   * Splits the request's payloads into those to append and duplicates of the stream's recent
+   * records (or of records accepted earlier in this group: {@code pending}). Nothing changes until
+   * the group commits.
+   */
+  private void dedup(AppendRequest r, Map<Recent.Key, Object[]> pending) {
+    r.kept = new ArrayList<>(r.payloads.size());
+    r.keptKeys = new ArrayList<>();
+    r.dups = new ArrayList<>();
+    r.keptBytes = 0;
+    Integer window = dedupWindows.get(r.stream);
+    if (window == null || window <= 0) {
+      r.kept.addAll(r.payloads);
+      r.keptBytes = r.bytes;
+      return;
+    }
+    Recent ring = recent.computeIfAbsent(r.stream, k -> new Recent(window));
+    Map<Recent.Key, Integer> own = new HashMap<>();
+    for (int i = 0; i < r.payloads.size(); i++) {
+      byte[] p = r.payloads.get(i);
+      Recent.Key key = Recent.Key.of(sha256.digest(p));
+      Long seq = ring.sequenceOf(key);
+      if (seq != null) {
+        r.dups.add(new Object[] {i, seq});
+      } else if (pending.containsKey(key)) {
+        r.dups.add(new Object[] {i, pending.get(key)});
+      } else if (own.containsKey(key)) {
+        r.dups.add(new Object[] {i, new Object[] {r, own.get(key)}});
+      } else {
+        own.put(key, r.kept.size());
+        r.kept.add(p);
+        r.keptKeys.add(key);
+        r.keptBytes += p.length;
+      }
+    }
+  }
+
+  /** Adds the stream's new records to its window (memory and {@code recent}), dropping the old. */
+  private void rememberRecent(String stream, List<AppendRequest> requests, long lastSeq)
+      throws SQLException {
+    Recent ring = recent.get(stream);
+    if (ring == null) {
+      return;
+    }
+    try (PreparedStatement ins =
+        db.prepareStatement("INSERT OR REPLACE INTO recent(stream, seq, digest) VALUES (?,?,?)")) {
+      for (AppendRequest r : requests) {
+        for (int i = 0; i < r.keptKeys.size(); i++) {
+          long seq = r.assigned + i;
+          ring.add(r.keptKeys.get(i), seq);
+          ins.setString(1, stream);
+          ins.setLong(2, seq);
+          ins.setBytes(3, r.keptKeys.get(i).bytes());
+          ins.executeUpdate();
+        }
+      }
+    }
+    try (PreparedStatement del =
+        db.prepareStatement("DELETE FROM recent WHERE stream=? AND seq<=?")) {
+      del.setString(1, stream);
+      del.setLong(2, lastSeq - ring.window);
+      del.executeUpdate();
+    }
+  }
+
+  /** Loads the dedup windows from {@code recent} (streams without a window are ignored). */
+  private void loadRecent() throws SQLException {
+    recent.clear();
+    try (Statement st = db.createStatement();
+        ResultSet rs =
+            st.executeQuery("SELECT stream, seq, digest FROM recent ORDER BY stream, seq")) {
+      while (rs.next()) {
+        Integer window = dedupWindows.get(rs.getString(1));
+        if (window != null && window > 0) {
+          recent
+              .computeIfAbsent(rs.getString(1), k -> new Recent(window))
+              .add(Recent.Key.of(rs.getBytes(3)), rs.getLong(2));
+        }
+      }
+    }
+  }
+
+  /**
+   * The last {@code window} records of one stream, by SHA-256 of the payload (a collision would
+   * need 2^128 work: equal digests are taken as equal payloads). Oldest first; writer thread only.
+   */
+  private static final class Recent {
+    record Key(long a, long b, long c, long d) {
+      static Key of(byte[] digest) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(digest);
+        return new Key(buf.getLong(), buf.getLong(), buf.getLong(), buf.getLong());
+      }
+
+      byte[] bytes() {
+        return java.nio.ByteBuffer.allocate(32).putLong(a).putLong(b).putLong(c).putLong(d).array();
+      }
+    }
+
+    final int window;
+    final LinkedHashMap<Key, Long> entries = new LinkedHashMap<>();
+
+    Recent(int window) {
+      this.window = window;
+    }
+
+    Long sequenceOf(Key k) {
+      return entries.get(k);
+    }
+
+    void add(Key k, long seq) {
+      entries.put(k, seq);
+      while (entries.size() > window) {
+        entries.remove(entries.keySet().iterator().next());
+      }
+    }
   }
 
   private void maybeExpire() {
@@ -943,6 +1164,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   private void loadCounters() throws SQLException {
+    loadRecent();
     try (Statement st = db.createStatement();
         ResultSet rs =
             st.executeQuery(
@@ -1039,13 +1261,54 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
-  private record AppendRequest(
-      String stream,
-      List<byte[]> payloads,
-      long bytes,
-      long originMs,
-      long enqueuedNanos,
-      CompletableFuture<Long> future) {}
+  /** One append call; the fields after {@code future} are the writer thread's working state. */
+  private static final class AppendRequest {
+    final String stream;
+    final List<byte[]> payloads;
+    final long bytes;
+    final long originMs;
+    final long enqueuedNanos;
+    final CompletableFuture<Appended> future;
+
+    List<byte[]> kept = List.of();
+    List<Recent.Key> keptKeys = List.of();
+    long keptBytes;
+
+    /** {index, Long sequence | Object[]{request, kept index} resolved after assignment}. */
+    List<Object[]> dups = List.of();
+
+    long assigned;
+
+    AppendRequest(
+        String stream,
+        List<byte[]> payloads,
+        long bytes,
+        long originMs,
+        long enqueuedNanos,
+        CompletableFuture<Appended> future) {
+      this.stream = stream;
+      this.payloads = payloads;
+      this.bytes = bytes;
+      this.originMs = originMs;
+      this.enqueuedNanos = enqueuedNanos;
+      this.future = future;
+    }
+
+    Appended result() {
+      List<Duplicate> out = new ArrayList<>(dups.size());
+      for (Object[] d : dups) {
+        long seq;
+        if (d[1] instanceof Long l) {
+          seq = l;
+        } else {
+          Object[] ref = (Object[]) d[1];
+          seq = ((AppendRequest) ref[0]).assigned + (Integer) ref[1];
+        }
+        out.add(new Duplicate((Integer) d[0], seq));
+      }
+      return new Appended(assigned, kept.size(), List.copyOf(out));
+    }
+  }
 
   /** A storage failure of the outbox. */
   public static final class OutboxException extends RuntimeException {

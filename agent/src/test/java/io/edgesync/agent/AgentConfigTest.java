@@ -206,8 +206,42 @@ class AgentConfigTest {
     assertThat(config.outbox().maxQueueRecords()).isEqualTo(10_000);
     assertThat(config.outbox().overflowPolicy()).isEqualTo(OverflowPolicy.DROP_OLDEST);
     assertThat(config.outbox().fullSync()).isTrue();
-    assertThat(config.brief().compression()).isEqualTo("none");
+    assertThat(config.brief().compression()).isEqualTo("auto");
+    assertThat(config.sync().bandwidth().compression())
+        .isEqualTo(io.edgesync.protocol.codec.CodecSettings.auto());
+    assertThat(config.sync().bandwidth().adaptive()).isTrue();
+    assertThat(config.sync().bandwidth().minBandwidthKbps()).isZero();
+    assertThat(config.sync().bandwidth().dailyBudgetBytes()).isZero();
+    assertThat(config.sync().bandwidth().lowBandwidthMaxPriority()).isEqualTo(1);
+    assertThat(config.dedupWindows()).isEmpty();
+    assertThat(config.brief().deduplication()).isTrue();
     assertThat(config.localApiPort()).isEqualTo(8471);
+  }
+
+  @Test
+  void bandwidthKeys_reachTheEnginePolicy_andStreamsDeclareDedupWindows() {
+    String yaml =
+        BRIEF
+                .replace("compression: \"gzip\"", "compression: \"zstd:9\"")
+                .replace("adaptive_sync: true", "adaptive_sync: false")
+                .replace("min_bandwidth_kbps: 100", "min_bandwidth_kbps: 256")
+                .replace("bandwidth:", "bandwidth:\n    daily_budget_bytes: 50000000")
+            + DEVICE
+            + "tuning: {low_bandwidth_max_priority: 2}\n"
+            + "streams:\n  sensor_data: {priority: 1, dedup_window: 100}\n  logs: {priority: 5}\n";
+
+    AgentConfig config = AgentConfig.fromYaml(yaml);
+
+    var b = config.sync().bandwidth();
+    assertThat(b.compression().choice())
+        .isEqualTo(io.edgesync.protocol.codec.CodecSettings.Choice.ZSTD);
+    assertThat(b.compression().level()).isEqualTo(9);
+    assertThat(b.adaptive()).isFalse();
+    assertThat(b.minBandwidthKbps()).isEqualTo(256);
+    assertThat(b.dailyBudgetBytes()).isEqualTo(50_000_000);
+    assertThat(b.lowBandwidthMaxPriority()).isEqualTo(2);
+    assertThat(config.dedupWindows()).isEqualTo(Map.of("sensor_data", 100));
+    assertThat(config.streamPriorities()).containsEntry("logs", 5);
   }
 
   static Stream<Arguments> invalidConfigs() {
@@ -252,6 +286,26 @@ class AgentConfigTest {
             BRIEF.replace("compression: \"gzip\"", "compression: \"brotli\"") + DEVICE,
             "sync.bandwidth.compression",
             List.of("'brotli' is not allowed", "none, gzip, lzma, zstd")),
+        Arguments.of(
+            "compression level out of range",
+            BRIEF.replace("compression: \"gzip\"", "compression: \"zstd:40\"") + DEVICE,
+            "sync.bandwidth.compression",
+            List.of("'zstd:40' is not allowed", "zstd level must be -7..22, was 40")),
+        Arguments.of(
+            "negative daily budget",
+            BRIEF.replace("bandwidth:", "bandwidth:\n    daily_budget_bytes: -1") + DEVICE,
+            "sync.bandwidth.daily_budget_bytes",
+            List.of("-1 is out of range", "bytes per UTC day")),
+        Arguments.of(
+            "dedup window too large",
+            BRIEF + DEVICE + "streams:\n  logs: {dedup_window: 1000000}\n",
+            "streams.logs.dedup_window",
+            List.of("1000000 is out of range", "0..100000")),
+        Arguments.of(
+            "unknown key under a stream",
+            BRIEF + DEVICE + "streams:\n  logs: {dedupe_window: 10}\n",
+            "streams.logs.dedupe_window",
+            List.of("unknown key", "dedup_window, priority")),
         Arguments.of(
             "bad enum: conflict strategy",
             BRIEF.replace("strategy: \"last_write_wins\"", "strategy: \"newest_wins\"") + DEVICE,

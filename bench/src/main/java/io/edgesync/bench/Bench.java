@@ -1,5 +1,6 @@
 package io.edgesync.bench;
 
+import io.edgesync.agent.AgentMetrics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.FileStore;
@@ -33,6 +34,8 @@ public final class Bench {
         codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
         docs          cloud side of document sync: edge changes applied per second (embedded
                       store, no network), 10 % of them concurrent and merged
+        catchup       a week offline (10 sensors at 1 Hz, 6,048,000 records) drains over loopback
+        catchup-throttled  600,000 such records through a link throttled to 1 Mbit/s
         all           fsync, ingest, drain, sync, live, docs (defaults: about 100 s in total)
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
@@ -56,6 +59,14 @@ public final class Bench {
         --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
         --sync-warmup-records=200000  drained first by another device on the same server (JIT)
         --sync-timeout=180    give up after this many seconds
+      catchup / catchup-throttled (not part of 'all'):
+        --catchup-records=6048000 (throttled: 600000)   --sensors=10
+        --throttle-kbps=0 (throttled: 1000)   each direction, token bucket in a loopback proxy
+        --catchup-codec=auto  none|gzip|lzma|zstd|auto[:level]
+        --catchup-warmup=100000 (throttled: 0)  records of another device first (JIT)
+        --catchup-verify=true  compare every record in the cloud with the generated one
+        --catchup-timeout=600 (throttled: 1800)  seconds
+        --batch-records, --batch-bytes, --in-flight, --in-flight-bytes: default the agent's
       codec (no files; not part of 'all'):
         --codec-records=100000  records measured    --codec-seed=1   generator seed
         --dict-bytes=16KiB      trained dictionary size    --lzma-records=10000  for LZMA, zstd -19
@@ -122,7 +133,14 @@ public final class Bench {
           "inputs",
           "seed",
           "inputs-per-store",
-          "max-failures");
+          "max-failures",
+          "catchup-records",
+          "sensors",
+          "throttle-kbps",
+          "catchup-codec",
+          "catchup-warmup",
+          "catchup-verify",
+          "catchup-timeout");
 
   private Bench() {}
 
@@ -170,6 +188,9 @@ public final class Bench {
         case "codec" -> codec(o, out, rows);
         case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
         case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
+        case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
+        case "catchup-throttled" ->
+            inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));
         case "all" -> {
           inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
           inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
@@ -289,6 +310,49 @@ public final class Bench {
           "batches of 1,000; CPU time of the one thread; median of the rounds"
         });
     log(String.format(Locale.ROOT, "codec scenario took %.1f s", r.seconds()));
+  }
+
+  private static void catchup(Path dir, Opts o, boolean throttled, List<String[]> rows)
+      throws Exception {
+    CatchupScenario.Result r = CatchupScenario.run(dir, o, throttled);
+    AgentMetrics m = r.metrics();
+    rows.add(
+        new String[] {
+          r.throttleKbps() > 0
+              ? String.format(Locale.ROOT, "catch-up through %,d kbit/s", r.throttleKbps())
+              : "catch-up over loopback",
+          r.throttleKbps() > 0 ? "report bytes/record and drain time" : "≤ 60 s",
+          String.format(
+              Locale.ROOT,
+              "**%.1f s** (%s records/s; cloud durable at %.1f s); **%.2f B/record** in batch"
+                  + " frames (ratio %.1f), %.2f B/record of TCP upstream (WebSocket and"
+                  + " handshake included), %.3f B/record downstream; every record %s; CPU %s of"
+                  + " %d cores",
+              r.edgeSeconds(),
+              Stats.rate(r.recordsPerSecond()),
+              r.cloudSeconds(),
+              (double) m.batchFrameBytes() / r.records(),
+              m.compressionRatio(),
+              (double) r.tcpUp() / r.records(),
+              (double) r.tcpDown() / r.records(),
+              r.verified() ? "verified in the cloud" : "NOT verified",
+              r.coresBusy(),
+              Runtime.getRuntime().availableProcessors()),
+          String.format(
+              Locale.ROOT,
+              "%,d records (%d sensors, 1 Hz), preloaded in %.1f s; codec %s (in use: %s,"
+                  + " level %d); %,d batches; link estimate %d kbit/s; cloud database %,d MB"
+                  + " (records stored decoded)",
+              r.records(),
+              r.sensors(),
+              r.preloadSeconds(),
+              r.codec(),
+              r.bandwidth().codec(),
+              r.bandwidth().level(),
+              m.batchesSent(),
+              r.bandwidth().bandwidthKbps(),
+              r.cloudDbBytes() / 1_000_000)
+        });
   }
 
   private static void fsync(Path dir, Opts o, List<String[]> rows) throws Exception {

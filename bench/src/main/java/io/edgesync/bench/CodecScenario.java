@@ -120,6 +120,7 @@ final class CodecScenario {
 
     double[][] payload = new double[variants.size()][BATCH_SIZES.length];
     double[][] frame = new double[variants.size()][BATCH_SIZES.length];
+    double[][] compact = new double[variants.size()][BATCH_SIZES.length];
     String[] autoChoices = new String[BATCH_SIZES.length];
     for (int v = 0; v < variants.size(); v++) {
       Variant var = variants.get(v);
@@ -129,6 +130,7 @@ final class CodecScenario {
         long[] sizes = measureSize(var, data, BATCH_SIZES[b], dict, choices);
         payload[v][b] = (double) sizes[0] / data.size();
         frame[v][b] = (double) sizes[1] / data.size();
+        compact[v][b] = (double) sizes[2] / data.size();
         if (var.codec == null) {
           autoChoices[b] = choices.toString();
         }
@@ -174,6 +176,13 @@ final class CodecScenario {
             + " \"sensor_data\", sequence, count, codec, raw_bytes)");
     out.println();
     table(out, variants, frame);
+    out.println();
+    out.println(
+        "## Whole frame per record, compact envelope (what the agent sends when the cloud accepts"
+            + " batch:compact: the stream named once per session, then stream_ref 1; first_sequence"
+            + " implied; no raw_bytes)");
+    out.println();
+    table(out, variants, compact);
     out.println();
 
     // Throughput on one core (this thread's CPU time), batches of 1,000 and 100.
@@ -257,6 +266,7 @@ final class CodecScenario {
       throws ProtocolException {
     long payload = 0;
     long frame = 0;
+    long compact = 0;
     try (BatchEncoder enc = new BatchEncoder(var.settings);
         BatchDecoder dec =
             new BatchDecoder(List.of(dict), BatchDecoder.DEFAULT_MAX_DECODED_BYTES)) {
@@ -266,6 +276,7 @@ final class CodecScenario {
         choices.merge(e.codec(), 1, Integer::sum);
         payload += e.payload().length;
         frame += frameBytes(e, b.get(0).sequence(), b.size());
+        compact += compactFrameBytes(e, b.get(0).sequence(), b.size(), i == 0);
         List<Record> back = dec.decode(e.codec(), e.payload(), b.get(0).sequence(), b.size());
         if (!back.equals(b)) {
           throw new IllegalStateException(
@@ -273,7 +284,25 @@ final class CodecScenario {
         }
       }
     }
-    return new long[] {payload, frame};
+    return new long[] {payload, frame, compact};
+  }
+
+  /**
+   * The frame as the agent's compact envelope writes it (engine {@code OutgoingBatches}): the
+   * session's first batch of the stream names it and its first sequence, later ones carry only
+   * {@code stream_ref} and continue the sequence; {@code raw_bytes} is left for the cloud.
+   */
+  static int compactFrameBytes(EncodedBatch e, long first, int count, boolean firstOfSession) {
+    RecordBatch.Builder b =
+        RecordBatch.newBuilder()
+            .setStreamRef(1)
+            .setCount(count)
+            .setCodecValue(e.codec().id())
+            .setPayload(UnsafeByteOperations.unsafeWrap(e.payload()));
+    if (firstOfSession) {
+      b.setStream(STREAM).setFirstSequence(first);
+    }
+    return Frame.newBuilder().setBatch(b).build().getSerializedSize();
   }
 
   static int frameBytes(EncodedBatch e, long first, int count) {

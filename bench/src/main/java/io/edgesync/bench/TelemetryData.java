@@ -5,6 +5,7 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -31,26 +32,56 @@ final class TelemetryData {
 
   /** {@code n} records of device {@code device}, starting at {@code startMs}, sequences from 1. */
   static List<Record> generate(long seed, int n, long startMs, String device) {
-    Random r = new Random(seed);
+    Sensor sensor =
+        new Sensor(seed, "{\"device_id\":\"" + device + "\",\"sensor_type\":\"bme280\"", 0);
     List<Record> out = new ArrayList<>(n);
-    double driftT = 0;
-    double driftH = 0;
-    double driftP = 0;
-    StringBuilder b = new StringBuilder(192);
     for (int i = 0; i < n; i++) {
       long ts = startMs + i * 1000L;
+      byte[] json = sensor.reading(ts);
+      out.add(new Record(i + 1, ts + sensor.jitterMs(), json));
+    }
+    return out;
+  }
+
+  /**
+   * One BME280-like sensor: its own seeded noise, drift and status; {@link #reading} then {@link
+   * #jitterMs} per second, in that order (the order of the random draws is the data).
+   */
+  static final class Sensor {
+    private final Random r;
+    private final String prefix;
+    private final double offset;
+    private final StringBuilder b = new StringBuilder(192);
+    private double driftT;
+    private double driftH;
+    private double driftP;
+
+    /**
+     * @param prefix the JSON up to (not including) the {@code ts} field, e.g. {@code
+     *     {"device_id":"gw","sensor_type":"bme280"}
+     * @param offset added to temperature and pressure, subtracted from humidity: sensors in other
+     *     rooms
+     */
+    Sensor(long seed, String prefix, double offset) {
+      this.r = new Random(seed);
+      this.prefix = prefix;
+      this.offset = offset;
+    }
+
+    byte[] reading(long ts) {
       double day = 2 * Math.PI * (ts % 86_400_000L) / 86_400_000.0;
       driftT += r.nextGaussian() * 0.002;
       driftH += r.nextGaussian() * 0.005;
       driftP += r.nextGaussian() * 0.002;
-      double t = 21.5 + 2.5 * Math.sin(day) + driftT + r.nextGaussian() * TEMPERATURE_NOISE;
-      double h = 45 - 8 * Math.sin(day) + driftH + r.nextGaussian() * HUMIDITY_NOISE;
-      double p = 1013.25 + 1.5 * Math.sin(day / 2) + driftP + r.nextGaussian() * PRESSURE_NOISE;
+      double t =
+          21.5 + offset + 2.5 * Math.sin(day) + driftT + r.nextGaussian() * TEMPERATURE_NOISE;
+      double h = 45 - offset - 8 * Math.sin(day) + driftH + r.nextGaussian() * HUMIDITY_NOISE;
+      double p =
+          1013.25 + offset + 1.5 * Math.sin(day / 2) + driftP + r.nextGaussian() * PRESSURE_NOISE;
       String status = STATUS[pick(r, STATUS_P)];
       b.setLength(0);
-      b.append("{\"device_id\":\"")
-          .append(device)
-          .append("\",\"sensor_type\":\"bme280\",\"ts\":")
+      b.append(prefix)
+          .append(",\"ts\":")
           .append(ts)
           .append(",\"temperature_c\":")
           .append(decimal2(t))
@@ -61,10 +92,46 @@ final class TelemetryData {
           .append(",\"status\":\"")
           .append(status)
           .append("\"}");
-      long origin = ts + pick(r, JITTER_P);
-      out.add(new Record(i + 1, origin, b.toString().getBytes(StandardCharsets.UTF_8)));
+      return b.toString().getBytes(StandardCharsets.UTF_8);
     }
-    return out;
+
+    /** How long after the reading the agent accepted it: 0, 1 or 2 ms. */
+    int jitterMs() {
+      return pick(r, JITTER_P);
+    }
+  }
+
+  /**
+   * A gateway with {@code sensors} sensors read once a second, one reading each (sensor id {@code
+   * bme280-00} ..), as the catch-up benchmark queues them: second {@code k} is {@link #second}.
+   */
+  static final class Fleet {
+    final Sensor[] sensors;
+    final long startMs;
+
+    Fleet(long seed, int sensors, long startMs, String device) {
+      this.sensors = new Sensor[sensors];
+      this.startMs = startMs;
+      for (int i = 0; i < sensors; i++) {
+        this.sensors[i] =
+            new Sensor(
+                seed * 1_000 + i,
+                String.format(
+                    Locale.ROOT, "{\"device_id\":\"%s\",\"sensor_id\":\"bme280-%02d\"", device, i),
+                (i - sensors / 2) * 0.7);
+      }
+    }
+
+    /** The readings of second {@code k} (call with k = 0, 1, 2, ... in order). */
+    List<byte[]> second(long k) {
+      long ts = startMs + k * 1000L;
+      List<byte[]> out = new ArrayList<>(sensors.length);
+      for (Sensor s : sensors) {
+        out.add(s.reading(ts));
+        s.jitterMs(); // keeps each sensor's draws as in a single-sensor stream
+      }
+      return out;
+    }
   }
 
   private static int pick(Random r, double[] p) {

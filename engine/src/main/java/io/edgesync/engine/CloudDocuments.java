@@ -95,8 +95,20 @@ public final class CloudDocuments {
 
   // ---------------------------------------------------------------- edge changes
 
-  /** What a batch of edge changes did. */
-  public record EdgeApplied(long lastChangeSeq, List<Long> resendFull, int conflicts) {}
+  /**
+   * What a batch of edge changes did. {@code unchanged}: non-concurrent changes equal to the
+   * current value, which made no new version; each device still gets its outcome, the current
+   * version, sent to it alone ({@link CloudSession}).
+   */
+  public record EdgeApplied(
+      long lastChangeSeq, List<Long> resendFull, int conflicts, List<Unchanged> unchanged) {
+    public EdgeApplied(long lastChangeSeq, List<Long> resendFull, int conflicts) {
+      this(lastChangeSeq, resendFull, conflicts, List.of());
+    }
+  }
+
+  /** A change that equalled the current version {@code current}: its outcome is that version. */
+  public record Unchanged(StoredDoc current, long changeSeq) {}
 
   /**
    * Applies a device's changes in one transaction: those at or below the device's last processed
@@ -177,20 +189,24 @@ public final class CloudDocuments {
         tx -> {
           long last = tx.lastChangeSeq(deviceId);
           List<Long> resend = new ArrayList<>();
+          List<Unchanged> unchanged = new ArrayList<>();
           int conflicts = 0;
           for (Parsed p : parsed) {
             if (p.changeSeq <= last) {
               continue;
             }
-            if (applyOne(tx, deviceId, p.scope, p, resend, nowMs)) {
+            int before = unchanged.size();
+            if (applyOne(tx, deviceId, p.scope, p, resend, unchanged, nowMs)) {
               conflicts++;
             }
-            changed.add(p.scope);
+            if (unchanged.size() == before) {
+              changed.add(p.scope); // a new version: push it to the scope's readers
+            }
             last = p.changeSeq;
           }
           tx.setLastChangeSeq(deviceId, last);
           tx.saveHlc(hlc.last());
-          return new EdgeApplied(last, List.copyOf(resend), conflicts);
+          return new EdgeApplied(last, List.copyOf(resend), conflicts, List.copyOf(unchanged));
         });
   }
 
@@ -306,7 +322,13 @@ public final class CloudDocuments {
 
   /** Returns true if the change was concurrent (a conflict was decided or opened). */
   private boolean applyOne(
-      DocumentStore.Tx tx, String deviceId, String scope, Parsed p, List<Long> resend, long nowMs) {
+      DocumentStore.Tx tx,
+      String deviceId,
+      String scope,
+      Parsed p,
+      List<Long> resend,
+      List<Unchanged> unchanged,
+      long nowMs) {
     StoredDoc current = tx.doc(scope, p.collection, p.key);
     StoredDoc base = null;
     if (p.baseVersion > 0) {
@@ -348,6 +370,15 @@ public final class CloudDocuments {
             || (current.conflictId() == 0
                 && !ConflictDecider.concurrent(
                     current.writer(), current.version(), current.foreignVersion(), change)))) {
+      if (rules.deduplicate()
+          && !drift
+          && current != null
+          && sameValue(current, edgeValue, edgeBytes)) {
+        // Nothing to change: no version, no fan-out to the scope's other readers. The device
+        // still gets its outcome (this version) before the DocAck.
+        unchanged.add(new Unchanged(current, p.changeSeq));
+        return false;
+      }
       long foreign =
           current == null
               ? 0
@@ -569,6 +600,14 @@ public final class CloudDocuments {
             resultBytes,
             d.note()));
     return true;
+  }
+
+  /** The change's value (null: delete) equals the stored version's value (or both are deleted). */
+  private static boolean sameValue(StoredDoc current, JsonNode edgeValue, byte[] edgeBytes) {
+    if (edgeBytes == null) {
+      return current.deleted();
+    }
+    return !current.deleted() && JsonDocs.parse(current.value()).equals(edgeValue);
   }
 
   private static ConflictRecord conflictRecord(

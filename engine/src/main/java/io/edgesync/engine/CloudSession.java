@@ -5,7 +5,8 @@ import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.Record;
+import io.edgesync.protocol.codec.Codec;
+import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.wire.Command;
 import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
@@ -22,6 +23,7 @@ import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -80,6 +82,12 @@ public final class CloudSession {
   private final CloudDocuments docs;
   private final CommandStore commands;
 
+  /** This session's record batches: negotiated codecs and the decoder; set by Hello. */
+  private IncomingBatches batches;
+
+  private long wireRawBytes;
+  private long wirePayloadBytes;
+
   /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
     this(policy, store, null, null, io);
@@ -107,7 +115,7 @@ public final class CloudSession {
       Frame frame = FrameCodec.decode(bytes, policy.maxFrameBytes());
       switch (frame.getBodyCase()) {
         case HELLO -> onHello(nowMs, frame.getHello());
-        case BATCH -> onBatch(nowMs, frame.getBatch());
+        case BATCH -> onBatch(nowMs, frame.getBatch(), bytes.length);
         case GAP -> onGap(nowMs, frame.getGap());
         case HEARTBEAT -> onHeartbeat(nowMs, frame.getHeartbeat());
         case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
@@ -157,6 +165,7 @@ public final class CloudSession {
       store.touchDevice(deviceId, nowMs);
     }
     state = State.CLOSED;
+    releaseBatches();
   }
 
   public State state() {
@@ -177,6 +186,26 @@ public final class CloudSession {
   public long recordsCommitted() {
     return recordsCommitted;
   }
+
+  /**
+   * The capabilities this session accepted (Welcome.capabilities): codecs and the compact envelope;
+   * empty before the handshake.
+   */
+  public synchronized List<String> acceptedCapabilities() {
+    return accepted;
+  }
+
+  /** Record-layout bytes of the batches this session received. */
+  public synchronized long wireRawBytes() {
+    return wireRawBytes;
+  }
+
+  /** Encoded payload bytes of the batches this session received. */
+  public synchronized long wirePayloadBytes() {
+    return wirePayloadBytes;
+  }
+
+  private List<String> accepted = List.of();
 
   private void onHello(long nowMs, Hello hello) throws ProtocolException {
     if (state != State.AWAIT_HELLO) {
@@ -227,13 +256,34 @@ public final class CloudSession {
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
     state = State.ACTIVE;
+    // Codecs: what the device offers and this server accepts; NONE always.
+    EnumSet<Codec> codecs = EnumSet.copyOf(CodecCapabilities.codecs(hello.getCapabilitiesList()));
+    codecs.retainAll(policy.codecs());
+    codecs.add(Codec.NONE);
+    boolean compact =
+        policy.compactBatches()
+            && hello.getCapabilitiesList().contains(CodecCapabilities.COMPACT_BATCH);
+    List<String> caps = new java.util.ArrayList<>();
+    for (Codec c : codecs) {
+      if (c != Codec.NONE) {
+        caps.add(CodecCapabilities.of(c));
+      }
+    }
+    if (compact) {
+      caps.add(CodecCapabilities.COMPACT_BATCH);
+    }
+    accepted = List.copyOf(caps);
+    batches =
+        new IncomingBatches(
+            codecs, compact, policy.maxRecordsPerBatch(), policy.maxDecodedBytesPerBatch());
     Welcome.Builder welcome =
         Welcome.newBuilder()
             .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
             .setServerVersion(policy.serverVersion())
             .setMaxFrameBytes(policy.maxFrameBytes())
             .setMaxRecordsPerBatch(policy.maxRecordsPerBatch())
-            .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs());
+            .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs())
+            .addAllCapabilities(accepted);
     checkpoints.putAll(store.checkpoints(deviceId));
     for (Map.Entry<String, Long> cp : new TreeMap<>(checkpoints).entrySet()) {
       welcome.addCheckpoints(
@@ -276,6 +326,17 @@ public final class CloudSession {
     }
     CloudDocuments.EdgeApplied applied = docs.applyEdgeChanges(deviceId, changes.getChangesList());
     pushDocs(); // the outcomes, before the ack that says they exist
+    if (!applied.unchanged().isEmpty()) {
+      // Changes equal to the current value made no version: their outcome is the current one.
+      DocUpdates.Builder echo = DocUpdates.newBuilder();
+      for (CloudDocuments.Unchanged u : applied.unchanged()) {
+        echo.addUpdates(
+            update(wireScope(u.current().scope()), u.current()).toBuilder()
+                .setOriginChangeSeq(u.changeSeq()));
+        docUpdatesSent++;
+      }
+      io.send(Frame.newBuilder().setDocUpdates(echo).build());
+    }
     io.send(
         Frame.newBuilder()
             .setDocAck(
@@ -409,16 +470,24 @@ public final class CloudSession {
     }
   }
 
-  private void onBatch(long nowMs, RecordBatch batch)
+  private void onBatch(long nowMs, RecordBatch batch, int frameBytes)
       throws ProtocolException, CloudStore.SequenceException {
     requireActive("RecordBatch");
-    List<Record> records = FrameCodec.records(batch, policy.maxRecordsPerBatch());
-    long checkpoint = store.commitRecords(deviceId, batch.getStream(), records, nowMs);
-    long before = checkpoints.getOrDefault(batch.getStream(), 0L);
+    IncomingBatches.Decoded d = batches.decode(batch);
+    long checkpoint =
+        store.commitRecords(
+            deviceId,
+            d.stream(),
+            d.records(),
+            nowMs,
+            new CloudStore.WireBytes(d.raw(), batch.getPayload().size(), frameBytes));
+    wireRawBytes += d.raw();
+    wirePayloadBytes += batch.getPayload().size();
+    long before = checkpoints.getOrDefault(d.stream(), 0L);
     // Records at or below the earlier checkpoint were a resend the store skipped.
-    recordsCommitted += Math.max(0, checkpoint - Math.max(before, batch.getFirstSequence() - 1));
-    checkpoints.put(batch.getStream(), Math.max(before, checkpoint));
-    ack(batch.getStream(), checkpoint);
+    recordsCommitted += Math.max(0, checkpoint - Math.max(before, d.firstSequence() - 1));
+    checkpoints.put(d.stream(), Math.max(before, checkpoint));
+    ack(d.stream(), checkpoint);
   }
 
   private void onGap(long nowMs, Gap gap) throws ProtocolException, CloudStore.SequenceException {
@@ -453,6 +522,7 @@ public final class CloudSession {
             gap.getDroppedAtMs(),
             nowMs);
     checkpoints.merge(gap.getStream(), checkpoint, Math::max);
+    batches.onGap(gap.getStream(), gap.getLastSequence());
     ack(gap.getStream(), checkpoint);
   }
 
@@ -475,6 +545,14 @@ public final class CloudSession {
   private void fail(ErrorCode code, String message) {
     io.send(Frames.error(code, message, true));
     state = State.CLOSED;
+    releaseBatches();
     io.close(code + ": " + message);
+  }
+
+  private void releaseBatches() {
+    if (batches != null) {
+      batches.close();
+      batches = null;
+    }
   }
 }

@@ -43,6 +43,24 @@ public interface CloudStore extends AutoCloseable {
   long commitRecords(String deviceId, String stream, List<Record> records, long nowMs)
       throws SequenceException;
 
+  /**
+   * Stores consecutive records like {@link #commitRecords(String, String, List, long)} and counts
+   * what their batch cost on the wire ({@code wire}) in the stream's accounting — also when every
+   * record was a resend the store skipped, since those bytes crossed the link too. Stores that keep
+   * no accounting ignore {@code wire}.
+   */
+  default long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs, WireBytes wire)
+      throws SequenceException {
+    return commitRecords(deviceId, stream, records, nowMs);
+  }
+
+  /**
+   * What one batch cost on the wire: its records in the uncompressed record layout ({@code
+   * rawBytes}), its encoded payload, and the whole frame.
+   */
+  record WireBytes(long rawBytes, long payloadBytes, long frameBytes) {}
+
   /** Stores an explicit gap; idempotent like {@link #commitRecords}. */
   long commitGap(
       String deviceId,
@@ -78,13 +96,39 @@ public interface CloudStore extends AutoCloseable {
 
   record Device(String id, long registeredAtMs, long lastSeenMs) {}
 
+  /**
+   * Per device and stream: the checkpoint, what is stored, and what arrived on the wire ({@code
+   * wire*}: every batch received, resends included; raw = the record layout, payload = the encoded
+   * RecordBatch payload, frame = the whole frame).
+   */
   record StreamSummary(
       String stream,
       long lastSequence,
       long records,
       long payloadBytes,
       long gaps,
-      long droppedRecords) {}
+      long droppedRecords,
+      long wireBatches,
+      long wireRawBytes,
+      long wirePayloadBytes,
+      long wireFrameBytes) {
+
+    /** Without wire accounting. */
+    public StreamSummary(
+        String stream,
+        long lastSequence,
+        long records,
+        long payloadBytes,
+        long gaps,
+        long droppedRecords) {
+      this(stream, lastSequence, records, payloadBytes, gaps, droppedRecords, 0, 0, 0, 0);
+    }
+
+    /** Raw bytes per frame byte (e.g. 40.0 = 40 times smaller on the wire); 0 when unknown. */
+    public double wireRatio() {
+      return wireFrameBytes == 0 ? 0 : (double) wireRawBytes / wireFrameBytes;
+    }
+  }
 
   record StoredGap(
       long firstSequence,

@@ -1,8 +1,10 @@
 package io.edgesync.engine;
 
-import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.codec.Codec;
+import io.edgesync.protocol.codec.CodecCapabilities;
+import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Ack;
 import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
@@ -16,9 +18,11 @@ import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.random.RandomGenerator;
 
@@ -36,6 +40,14 @@ import java.util.random.RandomGenerator;
  * <p>Lifecycle ({@link State}): DISCONNECTED → CONNECTING → HANDSHAKING → ACTIVE, and from any of
  * them back to DISCONNECTED when the connection ends (then a jittered backoff delays the next
  * attempt); STOPPED is final.
+ *
+ * <p>Bandwidth ({@link BandwidthPolicy}, docs/protocol.md): record batches are encoded when sent,
+ * with the codec family narrowed to what the cloud accepted in Welcome, by a fresh encoder per
+ * session ({@link OutgoingBatches}). With adaptive sync the engine measures the link ({@link
+ * LinkEstimator}) and picks the batch size and compression level from it, and below {@code
+ * minBandwidthKbps} defers streams less important than {@code lowBandwidthMaxPriority}, probing the
+ * link now and then; a daily byte budget ({@link DailyBudget}) defers streams whose share is spent.
+ * Deferred streams are listed with the reason in {@link #deferredStreams()}.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
@@ -67,9 +79,73 @@ public final class EdgeSyncEngine {
     void disconnect(String reason);
   }
 
+  /** What one stream's record batches (or all of them, for the device) cost on the wire. */
+  public record WireStats(
+      long batches,
+      long records,
+      long payloadBytes,
+      long rawBytes,
+      long encodedBytes,
+      long frameBytes) {
+    public static final WireStats ZERO = new WireStats(0, 0, 0, 0, 0, 0);
+
+    /**
+     * Record-layout bytes per frame byte: how many times smaller the batches were on the wire than
+     * uncompressed (0 before the first batch).
+     */
+    public double ratio() {
+      return frameBytes == 0 ? 0 : (double) rawBytes / frameBytes;
+    }
+
+    WireStats plus(WireStats o) {
+      return new WireStats(
+          batches + o.batches,
+          records + o.records,
+          payloadBytes + o.payloadBytes,
+          rawBytes + o.rawBytes,
+          encodedBytes + o.encodedBytes,
+          frameBytes + o.frameBytes);
+    }
+  }
+
+  /**
+   * What the engine measured about the link and chose from it.
+   *
+   * @param bandwidthKbps delivery rate in kbit/s, -1 before the first measurement
+   * @param srttMs smoothed round trip (batch ack or heartbeat), -1 before the first
+   * @param lowBandwidth below {@code minBandwidthKbps}: less important streams are deferred
+   * @param codec the codec family in use this session ({@code none}, {@code auto}, ...), or null
+   *     when no session is open
+   * @param accepted what the cloud accepted in Welcome (codecs and {@code batch:compact})
+   * @param level the level of the stateless codecs now (COLUMNAR, ZSTD, GZIP: the ones adaptive
+   *     sync raises on a slow link); the session streams keep the configured level
+   */
+  public record LinkStatus(
+      long bandwidthKbps,
+      long srttMs,
+      long minRttMs,
+      boolean lowBandwidth,
+      String codec,
+      List<String> accepted,
+      int level) {}
+
+  /** The daily byte budget: bytes allowed per UTC day, spent today, and when it starts over. */
+  public record BudgetStatus(long budgetBytes, long spentBytes, long resetsAtMs) {}
+
   private static final long NONE = Long.MIN_VALUE;
   private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
   private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
+
+  /**
+   * Adaptive batches never shrink below this many records: from about here COLUMNAR beats the
+   * session codecs (docs/codecs.md), and smaller batches cost more bytes than they save in latency.
+   */
+  static final int MIN_ADAPTIVE_BATCH_RECORDS = 300;
+
+  /** Frame bytes kept free of records: the envelope, and the record layout's per-record bytes. */
+  private static final int FRAME_RESERVE_BYTES = 1024;
+
+  private static final int FRAME_RESERVE_BYTES_PER_RECORD = 8;
 
   private final SyncPolicy policy;
   private final Outbox outbox;
@@ -77,6 +153,10 @@ public final class EdgeSyncEngine {
   private final CommandInbox commands;
   private final Io io;
   private final Backoff backoff;
+  private final BandwidthPolicy bandwidth;
+  private final OutgoingBatches out;
+  private final LinkEstimator link = new LinkEstimator();
+  private final DailyBudget budget;
 
   private State state = State.DISCONNECTED;
   private long stateSinceMs;
@@ -106,6 +186,31 @@ public final class EdgeSyncEngine {
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   private long inFlightBytes;
 
+  /** Per stream: batches, records, payload, raw, encoded and frame bytes sent (since start). */
+  private final Map<String, long[]> wire = new LinkedHashMap<>();
+
+  /** Streams with something to send that policy holds back now, with the reason. */
+  private final Map<String, String> deferred = new LinkedHashMap<>();
+
+  private long deferralWakeMs = NONE;
+  private boolean lowBandwidth;
+  private long nextProbeAtMs = NONE;
+  private boolean probing;
+  private long heartbeatPendingSinceMs = NONE;
+  private long lastNowMs;
+
+  /** The session's codec state failed; nothing more is sent until the next session. */
+  private boolean sessionBroken;
+
+  /**
+   * Per stream, a smaller batch size after a batch encoded above the frame limit (it could not be
+   * sent; the next session tries half as many records, down to one, which always fits).
+   */
+  private final Map<String, Integer> batchCaps = new HashMap<>();
+
+  private long budgetSavedDay = NONE;
+  private long budgetSavedSpent;
+
   private boolean flushRequested;
   private long lastWriteMs = NONE;
   private long firstUnflushedMs = NONE;
@@ -117,7 +222,30 @@ public final class EdgeSyncEngine {
   private long sessionsEstablished;
   private String lastError;
 
-  private record InFlight(String stream, long lastSequence, long payloadBytes) {}
+  /** A batch or gap sent and not yet acknowledged. */
+  private static final class InFlight {
+    final String stream;
+    final long lastSequence;
+    final long payloadBytes;
+    final LinkEstimator.Send send;
+    final boolean probe;
+
+    /** The engine ran out of things to send while this was in flight. */
+    boolean appLimited;
+
+    InFlight(
+        String stream,
+        long lastSequence,
+        long payloadBytes,
+        LinkEstimator.Send send,
+        boolean probe) {
+      this.stream = stream;
+      this.lastSequence = lastSequence;
+      this.payloadBytes = payloadBytes;
+      this.send = send;
+      this.probe = probe;
+    }
+  }
 
   public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
     this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
@@ -139,14 +267,26 @@ public final class EdgeSyncEngine {
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
     this.maxBatchRecords = policy.maxBatchRecords();
+    this.bandwidth = policy.bandwidth();
+    this.out = new OutgoingBatches(bandwidth.compression(), bandwidth.compactEnvelope());
+    this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
   }
 
   // ---------------------------------------------------------------- inputs
 
   /** Starts the engine: connects at once. */
   public void start(long nowMs) {
+    lastNowMs = nowMs;
     reconnectAtMs = nowMs;
     stateSinceMs = nowMs;
+    if (budget.enabled()) {
+      long[] saved = outbox.savedBudget();
+      if (saved != null && saved.length == 2) {
+        budget.restore(nowMs, saved[0], saved[1]);
+      }
+      budgetSavedDay = budget.day(nowMs);
+      budgetSavedSpent = budget.spent(nowMs);
+    }
     if (policy.scheduled()) {
       nextScheduledMs = nowMs + policy.intervalMs();
     }
@@ -157,6 +297,7 @@ public final class EdgeSyncEngine {
   }
 
   public void onTimer(long nowMs) {
+    lastNowMs = nowMs;
     switch (state) {
       case DISCONNECTED -> {
         if (nowMs >= reconnectAtMs) {
@@ -198,6 +339,7 @@ public final class EdgeSyncEngine {
   }
 
   public void onConnected(long nowMs) {
+    lastNowMs = nowMs;
     if (state != State.CONNECTING) {
       return;
     }
@@ -208,7 +350,8 @@ public final class EdgeSyncEngine {
             .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
             .setDeviceId(policy.deviceId())
             .setAgentVersion(policy.agentVersion())
-            .setStoreId(outbox.storeId());
+            .setStoreId(outbox.storeId())
+            .addAllCapabilities(out.offer());
     for (Outbox.StreamState s : outbox.streams()) {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
@@ -220,6 +363,7 @@ public final class EdgeSyncEngine {
   }
 
   public void onDisconnected(long nowMs, String reason) {
+    lastNowMs = nowMs;
     if (state == State.STOPPED || state == State.DISCONNECTED) {
       return;
     }
@@ -231,9 +375,12 @@ public final class EdgeSyncEngine {
     inFlightBytes = 0;
     docFramesInFlight = 0;
     commandStatusesSent.clear();
+    out.endSession();
+    heartbeatPendingSinceMs = NONE;
   }
 
   public void onFrame(long nowMs, Frame frame) {
+    lastNowMs = nowMs;
     if (state != State.HANDSHAKING && state != State.ACTIVE) {
       return;
     }
@@ -263,6 +410,9 @@ public final class EdgeSyncEngine {
       case HEARTBEAT -> {
         if (!frame.getHeartbeat().getReply()) {
           sendHeartbeat(nowMs, true);
+        } else if (heartbeatPendingSinceMs != NONE) {
+          link.onHeartbeatReply(nowMs, heartbeatPendingSinceMs);
+          heartbeatPendingSinceMs = NONE;
         }
       }
       case ERROR -> {
@@ -277,6 +427,7 @@ public final class EdgeSyncEngine {
 
   /** New records were appended to {@code stream}. */
   public void onAppended(long nowMs) {
+    lastNowMs = nowMs;
     lastWriteMs = nowMs;
     if (firstUnflushedMs == NONE) {
       firstUnflushedMs = nowMs;
@@ -287,11 +438,13 @@ public final class EdgeSyncEngine {
 
   /** A local document write: send it now (documents are not batched; they are few and small). */
   public void onDocChanged(long nowMs) {
+    lastNowMs = nowMs;
     pumpDocs();
   }
 
   /** A command finished locally: report its status now if connected (else after reconnecting). */
   public void onCommandFinished(long nowMs) {
+    lastNowMs = nowMs;
     if (state == State.ACTIVE) {
       for (CommandStatus st : commands.unconfirmed()) {
         sendCommandStatus(st);
@@ -299,8 +452,16 @@ public final class EdgeSyncEngine {
     }
   }
 
-  /** On-demand sync: flush now, and skip the backoff wait if disconnected. */
+  /**
+   * On-demand sync: flush now, and skip the backoff wait if disconnected. On a slow link it also
+   * probes the link at once; it does not override the daily budget.
+   */
   public void requestSync(long nowMs) {
+    lastNowMs = nowMs;
+    if (lowBandwidth) {
+      nextProbeAtMs = nowMs;
+    }
+    refreshDeferrals(nowMs);
     flushRequested = unsentRecords() > 0 || flushRequested;
     if (state == State.DISCONNECTED) {
       reconnectAtMs = nowMs;
@@ -316,6 +477,10 @@ public final class EdgeSyncEngine {
       state = State.STOPPED;
       if (previous != State.DISCONNECTED) {
         io.disconnect("agent stopping");
+      }
+      out.endSession();
+      if (budget.enabled()) {
+        saveBudget(lastNowMs, true);
       }
     }
   }
@@ -348,6 +513,10 @@ public final class EdgeSyncEngine {
       if (policy.eventDriven() && lastWriteMs != NONE) {
         t = Math.min(t, lastWriteMs + policy.debounceMs());
       }
+    }
+    if (state == State.ACTIVE && deferralWakeMs != NONE) {
+      // A probe of a slow link, or the budget's reset at midnight UTC.
+      t = Math.min(t, deferralWakeMs);
     }
     return t;
   }
@@ -400,6 +569,63 @@ public final class EdgeSyncEngine {
 
   public int inFlightBatches() {
     return inFlight.size();
+  }
+
+  /** What each stream's record batches cost on the wire since the engine started. */
+  public Map<String, WireStats> wireStats() {
+    Map<String, WireStats> m = new LinkedHashMap<>();
+    for (Map.Entry<String, long[]> e : wire.entrySet()) {
+      long[] w = e.getValue();
+      m.put(e.getKey(), new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]));
+    }
+    return m;
+  }
+
+  /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
+  public WireStats wireTotals() {
+    WireStats t = WireStats.ZERO;
+    for (WireStats w : wireStats().values()) {
+      t = t.plus(w);
+    }
+    return t;
+  }
+
+  /** Streams that have records to send but are held back now, with the reason. */
+  public Map<String, String> deferredStreams() {
+    return Map.copyOf(deferred);
+  }
+
+  /** What adaptive sync measured, and the codec and level in use. */
+  public LinkStatus linkStatus() {
+    CodecSettings c = out.effective();
+    List<String> accepted = new ArrayList<>();
+    if (c != null) {
+      for (Codec codec : out.accepted()) {
+        if (codec != Codec.NONE) {
+          accepted.add(CodecCapabilities.of(codec));
+        }
+      }
+      if (out.compact()) {
+        accepted.add(CodecCapabilities.COMPACT_BATCH);
+      }
+    }
+    return new LinkStatus(
+        link.bandwidthKbps(lastNowMs),
+        link.srttMs(),
+        link.minRttMs(lastNowMs),
+        lowBandwidth,
+        c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
+        List.copyOf(accepted),
+        out.level());
+  }
+
+  /** The daily byte budget, or null when none is configured. */
+  public BudgetStatus budgetStatus() {
+    if (!budget.enabled()) {
+      return null;
+    }
+    return new BudgetStatus(
+        budget.budgetBytes(), budget.spent(lastNowMs), budget.nextResetMs(lastNowMs));
   }
 
   // ---------------------------------------------------------------- internals
@@ -457,6 +683,8 @@ public final class EdgeSyncEngine {
     lastHeartbeatSentMs = nowMs;
     backoff.reset();
     sessionsEstablished++;
+    out.startSession(welcome.getCapabilitiesList());
+    sessionBroken = false;
     if (unsentRecords() > 0) {
       flushRequested = true;
     }
@@ -554,17 +782,19 @@ public final class EdgeSyncEngine {
     // Acks arrive in send order per stream; batches of other streams may be interleaved.
     inFlight.removeIf(
         f -> {
-          boolean done =
-              f.stream().equals(ack.getStream()) && f.lastSequence() <= ack.getSequence();
+          boolean done = f.stream.equals(ack.getStream()) && f.lastSequence <= ack.getSequence();
           if (done) {
-            inFlightBytes -= f.payloadBytes();
+            inFlightBytes -= f.payloadBytes;
+            link.onAck(nowMs, f.send, f.appLimited && !f.probe);
           }
           return done;
         });
+    adapt(nowMs);
     pump(nowMs);
   }
 
   private void evaluateTriggers(long nowMs) {
+    refreshDeferrals(nowMs);
     if (flushRequested) {
       return;
     }
@@ -584,19 +814,216 @@ public final class EdgeSyncEngine {
     }
   }
 
-  /** Sends batches while a flush is requested and the window has room. */
+  /** Sends batches while a flush is requested (or a probe is due) and the window has room. */
   private void pump(long nowMs) {
-    if (state != State.ACTIVE || !flushRequested) {
+    lastNowMs = nowMs;
+    if (state != State.ACTIVE || sessionBroken) {
       return;
     }
-    while (inFlight.size() < policy.maxInFlightBatches()
-        && inFlightBytes < policy.maxInFlightBytes()) {
-      if (!sendNext(nowMs)) {
-        flushRequested = false;
-        firstUnflushedMs = NONE;
-        return;
+    refreshDeferrals(nowMs);
+    if (probeDue(nowMs)) {
+      // One batch of a deferred stream measures the link again (see LinkEstimator).
+      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
+      probing = true;
+      flushRequested = true;
+    }
+    if (!flushRequested) {
+      return;
+    }
+    try {
+      while (inFlight.size() < policy.maxInFlightBatches()
+          && inFlightBytes < policy.maxInFlightBytes()) {
+        if (!sendNext(nowMs)) {
+          flushRequested = false;
+          firstUnflushedMs = NONE;
+          // Ran dry: what is in flight now measures our own pace, not the link's.
+          for (InFlight f : inFlight) {
+            f.appLimited = true;
+          }
+          return;
+        }
+      }
+    } finally {
+      probing = false;
+      refreshDeferrals(nowMs);
+    }
+  }
+
+  private boolean probeDue(long nowMs) {
+    if (!lowBandwidth || nextProbeAtMs == NONE || nowMs < nextProbeAtMs) {
+      return false;
+    }
+    for (Map.Entry<String, String> d : deferred.entrySet()) {
+      if (d.getValue().startsWith(LOW_BANDWIDTH)) {
+        return true;
       }
     }
+    return false;
+  }
+
+  private static final String LOW_BANDWIDTH = "low bandwidth";
+  private static final String DAILY_BUDGET = "daily budget";
+
+  /** Recomputes which streams are held back and why, and when to look again. */
+  private void refreshDeferrals(long nowMs) {
+    updateLowBandwidth(nowMs);
+    Map<String, String> before = deferred.isEmpty() ? Map.of() : Map.copyOf(deferred);
+    deferred.clear();
+    deferralWakeMs = NONE;
+    List<DailyBudget.Need> needs = budget.enabled() ? needs() : List.of();
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (blockedStreams.containsKey(s.name()) || unsentOf(s) == 0) {
+        continue;
+      }
+      String why = null;
+      if (lowBandwidth && s.priority() > bandwidth.lowBandwidthMaxPriority()) {
+        why =
+            String.format(
+                Locale.ROOT,
+                "%s: the link measured %d kbit/s, below min_bandwidth_kbps %d; only priority"
+                    + " <= %d is sent (priority %d); the link is probed every %d s",
+                LOW_BANDWIDTH,
+                link.bandwidthKbps(nowMs),
+                bandwidth.minBandwidthKbps(),
+                bandwidth.lowBandwidthMaxPriority(),
+                s.priority(),
+                bandwidth.probeIntervalMs() / 1000);
+        if (nextProbeAtMs != NONE) {
+          deferralWakeMs = min(deferralWakeMs, nextProbeAtMs);
+        }
+      } else if (budget.enabled()) {
+        why = budgetDeferral(s, nowMs, needs);
+        if (why != null) {
+          deferralWakeMs = min(deferralWakeMs, budget.nextResetMs(nowMs));
+        }
+      }
+      if (why != null) {
+        deferred.put(s.name(), why);
+      } else if (before.containsKey(s.name())) {
+        flushRequested = true; // released: send its backlog now
+      }
+    }
+  }
+
+  /** Why the budget holds the stream back now, or null if it may send a batch. */
+  private String budgetDeferral(Outbox.StreamState s, long nowMs, List<DailyBudget.Need> needs) {
+    long allowance = budget.allowance(nowMs, s.priority(), needs);
+    if (allowance >= minimumBatchWireBytes(s)) {
+      return null;
+    }
+    long reserve = budget.reserve(nowMs, s.priority(), needs);
+    return String.format(
+        Locale.ROOT,
+        "%s: %d of %d bytes spent today%s; resets at %s",
+        DAILY_BUDGET,
+        budget.spent(nowMs),
+        budget.budgetBytes(),
+        reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
+        java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
+  }
+
+  private static long min(long a, long b) {
+    return a == NONE ? b : Math.min(a, b);
+  }
+
+  /** Enters or leaves low-bandwidth mode (leaving needs 25% above the minimum: no flapping). */
+  private void updateLowBandwidth(long nowMs) {
+    if (!bandwidth.adaptive() || bandwidth.minBandwidthKbps() <= 0) {
+      lowBandwidth = false;
+      nextProbeAtMs = NONE;
+      return;
+    }
+    long kbps = link.bandwidthKbps(nowMs);
+    if (kbps < 0) {
+      return;
+    }
+    long min = bandwidth.minBandwidthKbps();
+    boolean low = lowBandwidth ? kbps * 4 < min * 5 : kbps < min;
+    if (low && !lowBandwidth) {
+      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
+    } else if (!low) {
+      nextProbeAtMs = NONE;
+    }
+    lowBandwidth = low;
+  }
+
+  /** After acks: the compression level for the measured link (adaptive sync). */
+  private void adapt(long nowMs) {
+    if (!bandwidth.adaptive()) {
+      return;
+    }
+    long kbps = link.bandwidthKbps(nowMs);
+    if (kbps >= 0) {
+      out.setLevel(levelFor(bandwidth.compression(), kbps));
+    }
+  }
+
+  /**
+   * The compression level for a link of {@code kbps}: on slower links, spend CPU to save bytes.
+   * Thresholds from the codec benchmark (docs/benchmarks.md): zstd -19 encodes telemetry at about
+   * 11,000-16,000 records/s (1 Mbit/s of output) on one core here, -12 at about 235,000, -9 at
+   * 360,000; a level is used where the encoder stays several times faster than the link. Never
+   * below the configured level. COLUMNAR barely gains from higher levels (about 1%); ZSTD does
+   * (11.3 → 7.8 bytes/record at batch 1,000).
+   */
+  static int levelFor(CodecSettings configured, long kbps) {
+    int level = configured.level();
+    return switch (configured.choice()) {
+      case ZSTD, AUTO -> {
+        if (kbps < 256) {
+          yield Math.max(level, 19);
+        } else if (kbps < 4_000) {
+          yield Math.max(level, 12);
+        } else if (kbps < 16_000) {
+          yield Math.max(level, 9);
+        }
+        yield level;
+      }
+      case GZIP -> kbps < 16_000 ? 9 : level;
+      default -> level;
+    };
+  }
+
+  /** What each stream with queued records is expected to cost on the wire (for the budget). */
+  private List<DailyBudget.Need> needs() {
+    List<DailyBudget.Need> needs = new ArrayList<>();
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (!blockedStreams.containsKey(s.name())) {
+        needs.add(
+            new DailyBudget.Need(
+                s.name(), s.priority(), (long) (unsentPayloadBytes(s) * wireRatio(s.name()))));
+      }
+    }
+    return needs;
+  }
+
+  /** Frame bytes per record payload byte seen so far for the stream; 1 before any batch. */
+  private double wireRatio(String stream) {
+    long[] w = wire.get(stream);
+    return w == null || w[2] == 0 ? 1.0 : (double) w[5] / w[2];
+  }
+
+  /** The wire bytes of the smallest batch the stream can send: one average record. */
+  private long minimumBatchWireBytes(Outbox.StreamState s) {
+    long avg = s.queuedRecords() == 0 ? 0 : s.queuedBytes() / s.queuedRecords();
+    return Math.max(1, (long) (avg * wireRatio(s.name())) + 16);
+  }
+
+  /** Records per batch for the stream: the configured maximum, or less on a slow link. */
+  private int batchRecords(String stream, long nowMs) {
+    int max = Math.min(maxBatchRecords, batchCaps.getOrDefault(stream, Integer.MAX_VALUE));
+    if (!bandwidth.adaptive()) {
+      return max;
+    }
+    long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
+    long[] w = wire.get(stream);
+    if (bytesPerSecond <= 0 || w == null || w[1] == 0) {
+      return max;
+    }
+    double perRecord = (double) w[5] / w[1];
+    long fit = (long) (bytesPerSecond * (bandwidth.batchTargetMs() / 1000.0) / perRecord);
+    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
+    return (int) Math.max(floor, Math.min(max, fit));
   }
 
   private boolean sendNext(long nowMs) {
@@ -613,9 +1040,35 @@ public final class EdgeSyncEngine {
       if (next > s.lastSequence()) {
         continue;
       }
-      long budget = Math.max(1, maxFrameBytes - 1024);
-      Outbox.Item item =
-          outbox.read(s.name(), next, maxBatchRecords, Math.min(policy.maxBatchBytes(), budget));
+      String why = deferred.get(s.name());
+      boolean probe = false;
+      if (why != null) {
+        if (!(probing && why.startsWith(LOW_BANDWIDTH))) {
+          continue;
+        }
+        probe = true;
+      }
+      int records = batchRecords(s.name(), nowMs);
+      long budget =
+          Math.max(
+              1,
+              maxFrameBytes
+                  - FRAME_RESERVE_BYTES
+                  - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
+      long maxBytes = Math.min(policy.maxBatchBytes(), budget);
+      if (this.budget.enabled()) {
+        // Spent within this pump already? Then the stream waits like any other deferral.
+        List<DailyBudget.Need> needs = needs();
+        String spent = budgetDeferral(s, nowMs, needs);
+        if (spent != null) {
+          deferred.put(s.name(), spent);
+          deferralWakeMs = min(deferralWakeMs, this.budget.nextResetMs(nowMs));
+          continue;
+        }
+        long allowance = this.budget.allowance(nowMs, s.priority(), needs);
+        maxBytes = Math.max(1, Math.min(maxBytes, (long) (allowance / wireRatio(s.name()))));
+      }
+      Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);
       if (item == null) {
         continue;
       }
@@ -634,11 +1087,37 @@ public final class EdgeSyncEngine {
       }
       Frame frame;
       long payloadBytes;
-      long records;
+      long count;
       if (item instanceof Outbox.Item.Records r) {
-        frame = Frame.newBuilder().setBatch(FrameCodec.batch(s.name(), r.records())).build();
+        OutgoingBatches.Encoded e;
+        try {
+          e = out.encode(s.name(), r.records());
+        } catch (RuntimeException ex) {
+          return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
+        }
+        frame = Frame.newBuilder().setBatch(e.batch()).build();
+        int size = frame.getSerializedSize();
+        if (size > maxFrameBytes) {
+          batchCaps.put(s.name(), Math.max(1, r.records().size() / 2));
+          return sessionFailed(
+              "a batch of "
+                  + r.records().size()
+                  + " records of stream '"
+                  + s.name()
+                  + "' encoded to "
+                  + size
+                  + " bytes, above the frame limit of "
+                  + maxFrameBytes);
+        }
         payloadBytes = r.payloadBytes();
-        records = r.records().size();
+        count = r.records().size();
+        long[] w = wire.computeIfAbsent(s.name(), k -> new long[6]);
+        w[0]++;
+        w[1] += count;
+        w[2] += payloadBytes;
+        w[3] += e.rawBytes();
+        w[4] += e.payloadBytes();
+        w[5] += size;
       } else {
         Outbox.Item.Gap g = (Outbox.Item.Gap) item;
         frame =
@@ -651,28 +1130,66 @@ public final class EdgeSyncEngine {
                         .setReason(g.reason())
                         .setDroppedAtMs(g.droppedAtMs()))
                 .build();
+        out.onGapSent(s.name(), g.lastSequence());
         payloadBytes = 0;
-        records = 0;
+        count = 0;
       }
-      send(frame);
+      LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
+      send(frame, s.name());
       batchesSent++;
-      recordsSent += records;
-      inFlight.add(new InFlight(s.name(), item.lastSequence(), payloadBytes));
+      recordsSent += count;
+      inFlight.add(new InFlight(s.name(), item.lastSequence(), payloadBytes, sample, probe));
       inFlightBytes += payloadBytes;
       nextSend.put(s.name(), item.lastSequence() + 1);
+      if (probe) {
+        probing = false; // one batch measures the link
+      }
       return true;
     }
     return false;
   }
 
+  /** The session's codec state is unusable: end the session (the next one starts fresh). */
+  private boolean sessionFailed(String message) {
+    sessionBroken = true;
+    lastError = message;
+    io.disconnect(message);
+    return false;
+  }
+
   private void sendHeartbeat(long nowMs, boolean reply) {
     lastHeartbeatSentMs = nowMs;
+    if (!reply && heartbeatPendingSinceMs == NONE) {
+      heartbeatPendingSinceMs = nowMs;
+    }
     send(Frames.heartbeat(nowMs, reply));
   }
 
   private void send(Frame frame) {
-    bytesSent += frame.getSerializedSize();
+    send(frame, null);
+  }
+
+  private void send(Frame frame, String stream) {
+    int size = frame.getSerializedSize();
+    bytesSent += size;
+    if (budget.enabled()) {
+      budget.onSent(lastNowMs, stream, size);
+      saveBudget(lastNowMs, false);
+    }
     io.send(frame);
+  }
+
+  /** Persists the budget's count when the day changed or about 1/64 of it was spent since. */
+  private void saveBudget(long nowMs, boolean force) {
+    long day = budget.day(nowMs);
+    long spent = budget.spent(nowMs);
+    if (force
+        || day != budgetSavedDay
+        || spent - budgetSavedSpent >= Math.max(1, budget.budgetBytes() / 64)) {
+      outbox.saveBudget(day, spent);
+      budgetSavedDay = day;
+      budgetSavedSpent = spent;
+    }
   }
 
   private void violation(String message) {
@@ -686,25 +1203,44 @@ public final class EdgeSyncEngine {
     stateSinceMs = nowMs;
   }
 
-  /** Records appended but not yet sent in this session (or not acked, when offline). */
+  /**
+   * Records appended but not yet sent in this session (or not acked, when offline), of streams that
+   * are neither blocked nor deferred.
+   */
   private long unsentRecords() {
     long total = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      if (blockedStreams.containsKey(s.name())) {
-        continue;
+      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+        total += unsentOf(s);
       }
-      Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
-      long sentUpTo = next != null ? next - 1 : s.ackedSequence();
-      total += Math.max(0, s.lastSequence() - sentUpTo);
     }
     return total;
   }
 
+  private long unsentOf(Outbox.StreamState s) {
+    Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
+    long sentUpTo = next != null ? next - 1 : s.ackedSequence();
+    return Math.max(0, s.lastSequence() - sentUpTo);
+  }
+
+  /** Payload bytes queued and not in flight, of streams neither blocked nor deferred. */
   private long unsentBytes() {
     long queued = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      queued += s.queuedBytes();
+      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+        queued += unsentPayloadBytes(s);
+      }
     }
-    return Math.max(0, queued - inFlightBytes);
+    return queued;
+  }
+
+  private long unsentPayloadBytes(Outbox.StreamState s) {
+    long flying = 0;
+    for (InFlight f : inFlight) {
+      if (f.stream.equals(s.name())) {
+        flying += f.payloadBytes;
+      }
+    }
+    return Math.max(0, s.queuedBytes() - flying);
   }
 }

@@ -34,6 +34,17 @@ public interface Outbox {
    */
   Item.Gap markNotRetained(String stream, long cloudCheckpoint);
 
+  /**
+   * The daily byte budget's saved state, {@code {utcDay, spentBytes}}, or null if none was saved.
+   * Kept with the outbox so that a restart does not reset what the device spent today.
+   */
+  default long[] savedBudget() {
+    return null;
+  }
+
+  /** Saves the daily byte budget's state; the engine calls it at most about 100 times a day. */
+  default void saveBudget(long utcDay, long spentBytes) {}
+
   /** Per-stream counters. {@code lastSequence} is the last assigned sequence (0 = none yet). */
   record StreamState(
       String name,

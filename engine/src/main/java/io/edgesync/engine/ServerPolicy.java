@@ -1,20 +1,31 @@
 package io.edgesync.engine;
 
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.codec.Codec;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * The cloud's session rules. Immutable.
  *
  * @param autoRegister accept unknown devices by registering them; if false they are refused
- * @param maxFrameBytes frames above this are rejected (offered to devices in Welcome)
+ * @param maxFrameBytes frames above this are rejected (offered to devices in Welcome); also the
+ *     bound on the record payload bytes one batch may decode to, so that a compressed batch never
+ *     carries more than an uncompressed one could
  * @param maxRecordsPerBatch batches with more records are rejected
+ * @param codecs the batch codecs this server accepts (NONE always); a device uses the ones it
+ *     offered and the server accepted
+ * @param compactBatches accept the compact RecordBatch envelope when a device asks for it
  */
 public record ServerPolicy(
     String serverVersion,
     boolean autoRegister,
     int maxFrameBytes,
     int maxRecordsPerBatch,
-    long heartbeatIntervalMs) {
+    long heartbeatIntervalMs,
+    Set<Codec> codecs,
+    boolean compactBatches) {
 
   public ServerPolicy {
     if (maxFrameBytes < 1024 || maxFrameBytes > ProtocolLimits.MAX_FRAME_BYTES_CEILING) {
@@ -28,6 +39,26 @@ public record ServerPolicy(
       throw new IllegalArgumentException(
           "maxRecordsPerBatch must be >= 1, was " + maxRecordsPerBatch);
     }
+    EnumSet<Codec> c = EnumSet.of(Codec.NONE);
+    c.addAll(Objects.requireNonNull(codecs, "codecs"));
+    codecs = java.util.Collections.unmodifiableSet(c);
+  }
+
+  /** Every codec and the compact envelope accepted (the constructor before issue 5). */
+  public ServerPolicy(
+      String serverVersion,
+      boolean autoRegister,
+      int maxFrameBytes,
+      int maxRecordsPerBatch,
+      long heartbeatIntervalMs) {
+    this(
+        serverVersion,
+        autoRegister,
+        maxFrameBytes,
+        maxRecordsPerBatch,
+        heartbeatIntervalMs,
+        EnumSet.allOf(Codec.class),
+        true);
   }
 
   /** Frames must fit the largest record a device may append, plus framing overhead. */
@@ -40,5 +71,25 @@ public record ServerPolicy(
         ProtocolLimits.DEFAULT_MAX_FRAME_BYTES,
         ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
         15_000);
+  }
+
+  /**
+   * The most record payload bytes one batch may decode to: the frame limit. A device keeps each
+   * batch's records within its frame budget whatever the codec, and the COLUMNAR decoder needs up
+   * to about 16 bytes of memory per decoded byte, so this bounds a session's decoding memory.
+   */
+  public long maxDecodedBytesPerBatch() {
+    return maxFrameBytes;
+  }
+
+  public ServerPolicy withCodecs(Set<Codec> accepted, boolean compact) {
+    return new ServerPolicy(
+        serverVersion,
+        autoRegister,
+        maxFrameBytes,
+        maxRecordsPerBatch,
+        heartbeatIntervalMs,
+        accepted,
+        compact);
   }
 }

@@ -16,6 +16,7 @@ package io.edgesync.engine;
  * @param maxBatchBytes payload bytes per batch on the wire
  * @param maxInFlightBatches unacknowledged batches allowed at once
  * @param maxInFlightBytes unacknowledged payload bytes allowed at once
+ * @param bandwidth codecs, compact envelope, adaptive sync and the daily byte budget
  */
 public record SyncPolicy(
     String deviceId,
@@ -37,9 +38,11 @@ public record SyncPolicy(
     long handshakeTimeoutMs,
     long backoffInitialMs,
     long backoffMaxMs,
-    double backoffMultiplier) {
+    double backoffMultiplier,
+    BandwidthPolicy bandwidth) {
 
   public SyncPolicy {
+    java.util.Objects.requireNonNull(bandwidth, "bandwidth");
     requirePositive("debounceMs", debounceMs);
     requirePositive("intervalMs", intervalMs);
     requirePositive("batchMinRecords", batchMinRecords);
@@ -60,6 +63,52 @@ public record SyncPolicy(
               + heartbeatIntervalMs
               + ")");
     }
+  }
+
+  /** The policy with {@link BandwidthPolicy#defaults()} (the constructor before issue 5). */
+  public SyncPolicy(
+      String deviceId,
+      String agentVersion,
+      boolean eventDriven,
+      long debounceMs,
+      boolean scheduled,
+      long intervalMs,
+      long batchMinRecords,
+      long batchMinBytes,
+      long batchMaxAgeMs,
+      int maxBatchRecords,
+      long maxBatchBytes,
+      int maxInFlightBatches,
+      long maxInFlightBytes,
+      long heartbeatIntervalMs,
+      long heartbeatTimeoutMs,
+      long connectTimeoutMs,
+      long handshakeTimeoutMs,
+      long backoffInitialMs,
+      long backoffMaxMs,
+      double backoffMultiplier) {
+    this(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier,
+        BandwidthPolicy.defaults());
   }
 
   /** Defaults for a device: the brief's event-driven 1 s debounce and 5 min schedule. */
@@ -116,7 +165,8 @@ public record SyncPolicy(
         handshakeTimeoutMs,
         backoffInitialMs,
         backoffMaxMs,
-        backoffMultiplier);
+        backoffMultiplier,
+        bandwidth);
   }
 
   /** The same policy with other batch and window sizes. */
@@ -142,7 +192,8 @@ public record SyncPolicy(
         handshakeTimeoutMs,
         backoffInitialMs,
         backoffMaxMs,
-        backoffMultiplier);
+        backoffMultiplier,
+        bandwidth);
   }
 
   /** The same policy with other liveness timing: heartbeats, timeouts and reconnect backoff. */
@@ -173,7 +224,34 @@ public record SyncPolicy(
         handshakeTimeoutMs,
         backoffInitialMs,
         backoffMaxMs,
-        backoffMultiplier);
+        backoffMultiplier,
+        bandwidth);
+  }
+
+  /** The same policy with other bandwidth settings. */
+  public SyncPolicy withBandwidth(BandwidthPolicy b) {
+    return new SyncPolicy(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier,
+        b);
   }
 
   private static void requirePositive(String name, long value) {

@@ -95,6 +95,18 @@ final class InMemoryCloudStore implements CloudStore {
     return out;
   }
 
+  /** What each batch cost on the wire, per stream, as the session reported it. */
+  final Map<String, List<WireBytes>> wire = new TreeMap<>();
+
+  @Override
+  public synchronized long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs, WireBytes bytes)
+      throws SequenceException {
+    long checkpoint = commitRecords(deviceId, stream, records, nowMs);
+    wire.computeIfAbsent(stream, k -> new ArrayList<>()).add(bytes);
+    return checkpoint;
+  }
+
   @Override
   public synchronized long commitRecords(
       String deviceId, String stream, List<Record> records, long nowMs) throws SequenceException {

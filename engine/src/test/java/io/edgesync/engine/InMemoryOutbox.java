@@ -80,6 +80,34 @@ final class InMemoryOutbox implements Outbox {
     return append(stream, count, 8);
   }
 
+  /** Appends the given payloads (JSON, say) stamped now; returns the last sequence. */
+  long appendPayloads(String stream, List<byte[]> payloads) {
+    StreamData s = data(stream);
+    for (byte[] p : payloads) {
+      long seq = ++s.lastSequence;
+      Record r = new Record(seq, clock.nowMs(), p);
+      s.records.put(seq, r);
+      s.history.put(seq, r);
+    }
+    return s.lastSequence;
+  }
+
+  /** The daily budget's saved state, as {@link #saveBudget} left it (null: never saved). */
+  long[] budget;
+
+  int budgetSaves;
+
+  @Override
+  public long[] savedBudget() {
+    return budget == null ? null : budget.clone();
+  }
+
+  @Override
+  public void saveBudget(long utcDay, long spentBytes) {
+    budget = new long[] {utcDay, spentBytes};
+    budgetSaves++;
+  }
+
   /** Drops the queued records {@code first..last} as the overflow policy would, leaving a gap. */
   void drop(String stream, long first, long last, GapReason reason) {
     StreamData s = data(stream);

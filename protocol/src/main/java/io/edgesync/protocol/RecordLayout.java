@@ -36,6 +36,27 @@ public final class RecordLayout {
     return out.toByteArray();
   }
 
+  /** The size of {@link #encode}'s result for these records, without encoding them. */
+  public static long encodedSize(List<Record> records) {
+    long size = 0;
+    long previous = 0;
+    for (Record r : records) {
+      size += varintSize(zigzag(r.originMs() - previous)) + varintSize(r.payload().length);
+      size += r.payload().length;
+      previous = r.originMs();
+    }
+    return size;
+  }
+
+  private static int varintSize(long v) {
+    int n = 1;
+    while ((v & ~0x7FL) != 0) {
+      v >>>= 7;
+      n++;
+    }
+    return n;
+  }
+
   /**
    * Decodes exactly {@code count} records numbered from {@code firstSequence}.
    *

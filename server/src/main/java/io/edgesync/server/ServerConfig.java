@@ -23,6 +23,8 @@ import java.util.Map;
  *   unknown_devices: register   # register | reject
  *   max_frame_bytes: 4194304
  *   max_records_per_batch: 8192
+ *   codecs: [all]           # batch codecs accepted: all, or some of gzip, lzma, zstd, ...
+ *   compact_batches: true   # accept the compact RecordBatch envelope
  * </pre>
  */
 public record ServerConfig(
@@ -79,8 +81,19 @@ public record ServerConfig(
                 "unknown_devices",
                 "max_frame_bytes",
                 "max_records_per_batch",
-                "heartbeat_interval_ms");
+                "heartbeat_interval_ms",
+                "codecs",
+                "compact_batches");
     ServerPolicy d = ServerPolicy.defaults();
+    java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
+    try {
+      codecs =
+          io.edgesync.protocol.codec.CodecCapabilities.parseNames(
+              s.strings("codecs", List.of("all")));
+    } catch (IllegalArgumentException e) {
+      throw s.error("codecs", e.getMessage());
+    }
+    boolean compact = s.bool("compact_batches", true);
     ServerPolicy policy =
         new ServerPolicy(
             d.serverVersion(),
@@ -94,7 +107,9 @@ public record ServerConfig(
                     "bytes"),
             (int)
                 s.integer("max_records_per_batch", d.maxRecordsPerBatch(), 1, 1_000_000, "records"),
-            s.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms"));
+            s.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms"),
+            codecs,
+            compact);
     return new ServerConfig(
         s.string("host", "0.0.0.0"),
         (int) s.integer("port", 8470, 0, 65_535, "TCP port"),
@@ -205,7 +220,10 @@ public record ServerConfig(
                 ProtocolLimits.MAX_DOCUMENT_BYTES_CEILING,
                 "bytes"),
         docs.integer("max_clock_drift_ms", 300_000, 1, 86_400_000L * 365, "ms"),
-        docs.choice("on_clock_drift", "flag", "flag", "reject").equals("reject"));
+        docs.choice("on_clock_drift", "flag", "flag", "reject").equals("reject"),
+        // The brief's bandwidth.deduplication: a device's change to the value a document already
+        // holds makes no new version (the rest of the bandwidth block is for agents).
+        sync.section("bandwidth").bool("deduplication", true));
   }
 
   private static ConflictResolver loadResolver(ConfigNode at, String className) {

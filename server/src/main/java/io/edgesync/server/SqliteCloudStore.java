@@ -29,8 +29,10 @@ import java.util.Optional;
  * commit is on disk when it returns). Records are stored as committed batches, one row per batch in
  * {@link RecordLayout} encoding, which keeps a commit to a single row insert.
  *
- * <p>Schema in {@code db/V1__init.sql}: {@code devices}; {@code streams} (per device and stream:
- * the checkpoint and counters); {@code batches}; {@code gaps}.
+ * <p>Schema in {@code db/V1__init.sql} and later scripts: {@code devices}; {@code streams} (per
+ * device and stream: the checkpoint, counters, and the bytes its batches cost on the wire, from
+ * {@code V3__wire_accounting.sql}); {@code batches} (records stored decoded, in the record layout,
+ * whatever codec carried them, so reads never need a session's codec state); {@code gaps}.
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -84,7 +86,12 @@ public final class SqliteCloudStore implements CloudStore {
       st.execute("PRAGMA cache_size=-65536");
       st.execute("PRAGMA wal_autocheckpoint=16384");
     }
-    Migrations.apply(db, SqliteCloudStore.class, "db/V1__init.sql", "db/V2__documents.sql");
+    Migrations.apply(
+        db,
+        SqliteCloudStore.class,
+        "db/V1__init.sql",
+        "db/V2__documents.sql",
+        "db/V3__wire_accounting.sql");
     db.setAutoCommit(false);
     documents = new SqliteDocuments(db, this, historyVersions);
     commands = new SqliteCommands(db, this, commandIds);
@@ -95,10 +102,16 @@ public final class SqliteCloudStore implements CloudStore {
     updateStream =
         db.prepareStatement(
             "INSERT INTO streams(device, stream, last_seq, records, payload_bytes, gaps,"
-                + " dropped_records) VALUES (?,?,?,?,?,?,?) ON CONFLICT(device, stream) DO UPDATE"
-                + " SET last_seq=excluded.last_seq, records=records+excluded.records,"
+                + " dropped_records, wire_batches, wire_raw_bytes, wire_payload_bytes,"
+                + " wire_frame_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device, stream)"
+                + " DO UPDATE SET last_seq=max(last_seq, excluded.last_seq),"
+                + " records=records+excluded.records,"
                 + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
-                + " dropped_records=dropped_records+excluded.dropped_records");
+                + " dropped_records=dropped_records+excluded.dropped_records,"
+                + " wire_batches=wire_batches+excluded.wire_batches,"
+                + " wire_raw_bytes=wire_raw_bytes+excluded.wire_raw_bytes,"
+                + " wire_payload_bytes=wire_payload_bytes+excluded.wire_payload_bytes,"
+                + " wire_frame_bytes=wire_frame_bytes+excluded.wire_frame_bytes");
   }
 
   /** Documents, conflicts and audit in the same file (and under the same monitor). */
@@ -189,13 +202,30 @@ public final class SqliteCloudStore implements CloudStore {
   @Override
   public synchronized long commitRecords(
       String deviceId, String stream, List<Record> records, long nowMs) throws SequenceException {
+    return commitRecords(deviceId, stream, records, nowMs, null);
+  }
+
+  @Override
+  public synchronized long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs, WireBytes wire)
+      throws SequenceException {
     long last = checkSequence(deviceId, stream, records.get(0).sequence());
     List<Record> fresh = records;
     if (records.get(0).sequence() <= last) {
       fresh = records.stream().filter(r -> r.sequence() > last).toList();
     }
     if (fresh.isEmpty()) {
-      return last; // a resend of what is already committed
+      if (wire != null) {
+        // A resend of what is already committed: nothing to store, but it crossed the link.
+        try {
+          bumpStream(deviceId, stream, last, 0, 0, 0, 0, wire);
+          db.commit();
+        } catch (SQLException e) {
+          rollback();
+          throw failure("counting a resent batch of " + deviceId + "/" + stream, e);
+        }
+      }
+      return last;
     }
     long first = fresh.get(0).sequence();
     long newLast = fresh.get(fresh.size() - 1).sequence();
@@ -211,7 +241,7 @@ public final class SqliteCloudStore implements CloudStore {
       insertBatch.setLong(5, nowMs);
       insertBatch.setBytes(6, RecordLayout.encode(fresh));
       insertBatch.executeUpdate();
-      bumpStream(deviceId, stream, newLast, fresh.size(), bytes, 0, 0);
+      bumpStream(deviceId, stream, newLast, fresh.size(), bytes, 0, 0, wire);
       db.commit();
     } catch (SQLException e) {
       rollback();
@@ -248,7 +278,7 @@ public final class SqliteCloudStore implements CloudStore {
       ps.setLong(6, droppedAtMs);
       ps.setLong(7, nowMs);
       ps.executeUpdate();
-      bumpStream(deviceId, stream, lastSequence, 0, 0, 1, lastSequence - first + 1);
+      bumpStream(deviceId, stream, lastSequence, 0, 0, 1, lastSequence - first + 1, null);
       db.commit();
     } catch (SQLException e) {
       rollback();
@@ -278,7 +308,8 @@ public final class SqliteCloudStore implements CloudStore {
     List<StreamSummary> out = new ArrayList<>();
     try (PreparedStatement ps =
         db.prepareStatement(
-            "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records FROM streams"
+            "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records,"
+                + " wire_batches, wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM streams"
                 + " WHERE device=? ORDER BY stream")) {
       ps.setString(1, deviceId);
       try (ResultSet rs = ps.executeQuery()) {
@@ -290,7 +321,11 @@ public final class SqliteCloudStore implements CloudStore {
                   rs.getLong(3),
                   rs.getLong(4),
                   rs.getLong(5),
-                  rs.getLong(6)));
+                  rs.getLong(6),
+                  rs.getLong(7),
+                  rs.getLong(8),
+                  rs.getLong(9),
+                  rs.getLong(10)));
         }
       }
       return out;
@@ -429,7 +464,14 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   private void bumpStream(
-      String deviceId, String stream, long last, long records, long bytes, long gaps, long dropped)
+      String deviceId,
+      String stream,
+      long last,
+      long records,
+      long bytes,
+      long gaps,
+      long dropped,
+      WireBytes wire)
       throws SQLException {
     updateStream.setString(1, deviceId);
     updateStream.setString(2, stream);
@@ -438,6 +480,10 @@ public final class SqliteCloudStore implements CloudStore {
     updateStream.setLong(5, bytes);
     updateStream.setLong(6, gaps);
     updateStream.setLong(7, dropped);
+    updateStream.setLong(8, wire == null ? 0 : 1);
+    updateStream.setLong(9, wire == null ? 0 : wire.rawBytes());
+    updateStream.setLong(10, wire == null ? 0 : wire.payloadBytes());
+    updateStream.setLong(11, wire == null ? 0 : wire.frameBytes());
     updateStream.executeUpdate();
   }
 

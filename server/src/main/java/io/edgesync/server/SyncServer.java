@@ -316,7 +316,12 @@ public final class SyncServer implements AutoCloseable {
   private void getDevice(Context ctx) {
     CloudStore.Device d = requireDevice(ctx.pathParam("id"));
     Map<String, Object> out = deviceJson(d);
+    CloudSession session = sessionOf(d.id());
+    if (session != null) {
+      out.put("capabilities", session.acceptedCapabilities());
+    }
     List<Map<String, Object>> streams = new ArrayList<>();
+    long[] total = new long[4];
     for (CloudStore.StreamSummary s : store.streams(d.id())) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("stream", s.stream());
@@ -324,6 +329,13 @@ public final class SyncServer implements AutoCloseable {
       m.put("records", s.records());
       m.put("payloadBytes", s.payloadBytes());
       m.put("droppedRecords", s.droppedRecords());
+      m.put(
+          "wire",
+          wireJson(s.wireBatches(), s.wireRawBytes(), s.wirePayloadBytes(), s.wireFrameBytes()));
+      total[0] += s.wireBatches();
+      total[1] += s.wireRawBytes();
+      total[2] += s.wirePayloadBytes();
+      total[3] += s.wireFrameBytes();
       List<Map<String, Object>> gaps = new ArrayList<>();
       for (CloudStore.StoredGap g : store.gaps(d.id(), s.stream())) {
         Map<String, Object> gm = new LinkedHashMap<>();
@@ -338,7 +350,22 @@ public final class SyncServer implements AutoCloseable {
       streams.add(m);
     }
     out.put("streams", streams);
+    out.put("wire", wireJson(total[0], total[1], total[2], total[3]));
     ctx.json(out);
+  }
+
+  /**
+   * Bytes on the wire: raw = the records in the uncompressed record layout, encoded = the batch
+   * payloads, frames = whole frames; ratio = raw / frames (0 before the first batch).
+   */
+  private static Map<String, Object> wireJson(long batches, long raw, long encoded, long frames) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("batches", batches);
+    m.put("rawBytes", raw);
+    m.put("encodedBytes", encoded);
+    m.put("frameBytes", frames);
+    m.put("ratio", frames == 0 ? 0.0 : Math.round(raw * 100.0 / frames) / 100.0);
+    return m;
   }
 
   private void readStream(Context ctx) {

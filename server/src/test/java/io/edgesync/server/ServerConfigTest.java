@@ -34,6 +34,33 @@ class ServerConfigTest {
   }
 
   @Test
+  void codecsAndCompactBatches_andTheBriefsDeduplication() {
+    ServerConfig all = ServerConfig.fromYaml("server: {port: 1}");
+    assertThat(all.policy().codecs())
+        .containsExactlyInAnyOrder(io.edgesync.protocol.codec.Codec.values());
+    assertThat(all.policy().compactBatches()).isTrue();
+    assertThat(all.documents().deduplicate()).isTrue();
+
+    ServerConfig some =
+        ServerConfig.fromYaml(
+            "server: {codecs: [gzip, columnar], compact_batches: false}\n"
+                + "sync: {bandwidth: {deduplication: false, compression: zstd}}\n");
+    assertThat(some.policy().codecs())
+        .containsExactlyInAnyOrder(
+            io.edgesync.protocol.codec.Codec.NONE,
+            io.edgesync.protocol.codec.Codec.GZIP,
+            io.edgesync.protocol.codec.Codec.COLUMNAR);
+    assertThat(some.policy().compactBatches()).isFalse();
+    assertThat(some.documents().deduplicate()).isFalse();
+
+    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {codecs: [brotli]}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "config error at 'server.codecs': unknown codec 'brotli'; allowed: all, none, gzip,"
+                + " lzma, zstd, zstd_stream, columnar, template_stream");
+  }
+
+  @Test
   void duplicateKey_isAnErrorNotASilentOverride() {
     assertThatThrownBy(() -> ServerConfig.fromYaml("server: {port: 1}\nserver: {port: 2}\n"))
         .isInstanceOf(ConfigException.class)

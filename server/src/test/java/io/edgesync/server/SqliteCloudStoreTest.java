@@ -39,6 +39,28 @@ class SqliteCloudStoreTest {
   }
 
   @Test
+  void wireAccounting_countsEveryBatchReceived_resendsIncluded_andSurvivesReopen()
+      throws Exception {
+    Path file = dir.resolve("c.db");
+    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+      store.commitRecords("d", "s", records(1, 10), 0, new CloudStore.WireBytes(200, 40, 60));
+      store.commitRecords("d", "s", records(1, 10), 0, new CloudStore.WireBytes(200, 40, 60));
+      store.commitRecords("d", "s", records(11, 5), 0); // no accounting given
+      store.commitGap("d", "s", 16, 20, GapReason.GAP_REASON_EXPIRED, 1, 2);
+    }
+    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+      CloudStore.StreamSummary s = store.streams("d").get(0);
+      assertThat(s.records()).isEqualTo(15);
+      assertThat(s.lastSequence()).isEqualTo(20);
+      assertThat(s.wireBatches()).isEqualTo(2);
+      assertThat(s.wireRawBytes()).isEqualTo(400);
+      assertThat(s.wirePayloadBytes()).isEqualTo(80);
+      assertThat(s.wireFrameBytes()).isEqualTo(120);
+      assertThat(s.wireRatio()).isEqualTo(400 / 120.0);
+    }
+  }
+
+  @Test
   void batchThatSkipsAhead_isRefusedAndStoresNothing() throws Exception {
     try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
       store.commitRecords("d", "s", records(1, 3), 0);

@@ -317,6 +317,19 @@ public final class LocalApi implements AutoCloseable {
     out.put("lastSequence", r.lastSequence());
     out.put("count", r.count());
     out.put("operationIds", r.operationIds());
+    if (!r.duplicates().isEmpty()) {
+      // Records equal to one of the stream's last dedup_window records: not stored again.
+      List<Map<String, Object>> dups = new java.util.ArrayList<>();
+      for (AppendResult.Duplicate d : r.duplicates()) {
+        dups.add(
+            Map.of(
+                "index",
+                d.index(),
+                "sameAs",
+                io.edgesync.agent.OperationStatus.idOf(stream, d.sameAsSequence())));
+      }
+      out.put("duplicates", dups);
+    }
     reply(ex, 200, out);
   }
 

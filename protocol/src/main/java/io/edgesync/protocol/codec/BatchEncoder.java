@@ -36,7 +36,8 @@ public final class BatchEncoder implements AutoCloseable {
   private static final int TEMPLATE_COMPRESS_MIN_BYTES = 48;
 
   private final CodecSettings settings;
-  private final ZstdFrames frames;
+  private int level;
+  private ZstdFrames frames;
   private final ByteSink out = new ByteSink(4096);
   private final ByteSink rows = new ByteSink(1024);
   private ColumnarEncoder columnar;
@@ -47,11 +48,45 @@ public final class BatchEncoder implements AutoCloseable {
 
   public BatchEncoder(CodecSettings settings) {
     this.settings = settings;
+    this.level = settings.level();
     this.frames = new ZstdFrames(zstdLevel());
   }
 
   public CodecSettings settings() {
     return settings;
+  }
+
+  /** The compression level in use (see {@link #setLevel}). */
+  public int level() {
+    return level;
+  }
+
+  /**
+   * Changes the compression level of the stateless codecs (GZIP, LZMA, ZSTD, COLUMNAR), at once.
+   * The session's streams (ZSTD_STREAM, TEMPLATE_STREAM rows) always use the configured level: a
+   * streaming context sizes its tables by level, not by input, so a high level would cost every
+   * session tens of megabytes (and their setup time) on the device and in the cloud. Range as in
+   * {@link CodecSettings}; ignored for NONE.
+   */
+  public void setLevel(int newLevel) {
+    if (newLevel == level || settings.choice() == Choice.NONE) {
+      return;
+    }
+    // Validates the range for the codec family.
+    new CodecSettings(
+        settings.choice(),
+        newLevel,
+        settings.dictionary(),
+        settings.contextTakeover(),
+        settings.windowLog(),
+        settings.columnarMinRecords());
+    level = newLevel;
+    frames.close();
+    frames = new ZstdFrames(zstdLevel());
+    if (columnar != null) {
+      columnar.close();
+      columnar = null;
+    }
   }
 
   /** Encodes with the codec the settings choose for this batch. */
@@ -103,12 +138,12 @@ public final class BatchEncoder implements AutoCloseable {
       }
       case GZIP -> {
         byte[] layout = RecordLayout.encode(records);
-        RowCodecs.gzip(layout, settings.choice() == Choice.GZIP ? settings.level() : 6, out);
+        RowCodecs.gzip(layout, settings.choice() == Choice.GZIP ? level : 6, out);
         return finishLayout(codec, layout);
       }
       case LZMA -> {
         byte[] layout = RecordLayout.encode(records);
-        RowCodecs.lzma(layout, settings.choice() == Choice.LZMA ? settings.level() : 6, out);
+        RowCodecs.lzma(layout, settings.choice() == Choice.LZMA ? level : 6, out);
         return finishLayout(codec, layout);
       }
       case ZSTD -> {
@@ -229,6 +264,13 @@ public final class BatchEncoder implements AutoCloseable {
 
   private int zstdLevel() {
     return settings.choice() == Choice.ZSTD || settings.choice() == Choice.AUTO
+        ? level
+        : CodecSettings.DEFAULT_ZSTD_LEVEL;
+  }
+
+  /** The level of the session's streams: the configured one (see {@link #setLevel}). */
+  private int sessionLevel() {
+    return settings.choice() == Choice.ZSTD || settings.choice() == Choice.AUTO
         ? settings.level()
         : CodecSettings.DEFAULT_ZSTD_LEVEL;
   }
@@ -257,7 +299,7 @@ public final class BatchEncoder implements AutoCloseable {
    */
   private StreamCompressor rowStream() {
     if (rowStream == null) {
-      rowStream = new StreamCompressor(zstdLevel(), settings.windowLog(), null);
+      rowStream = new StreamCompressor(sessionLevel(), settings.windowLog(), null);
     }
     return rowStream;
   }
@@ -267,7 +309,9 @@ public final class BatchEncoder implements AutoCloseable {
       Dictionary d = settings.dictionary();
       stream =
           new StreamCompressor(
-              zstdLevel(), settings.windowLog(), d == null ? null : d.forCompression(zstdLevel()));
+              sessionLevel(),
+              settings.windowLog(),
+              d == null ? null : d.forCompression(sessionLevel()));
     }
     return stream;
   }

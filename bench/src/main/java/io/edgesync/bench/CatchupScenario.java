@@ -1,0 +1,338 @@
+package io.edgesync.bench;
+
+import io.edgesync.agent.AgentConfig;
+import io.edgesync.agent.AgentMetrics;
+import io.edgesync.agent.AgentStatus;
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.engine.BandwidthPolicy;
+import io.edgesync.engine.SyncPolicy;
+import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.codec.CodecSettings;
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Catch-up after an outage: a gateway with 10 sensors read once a second was offline for a week, so
+ * its outbox holds about 6 million telemetry records (generated like the codec benchmark's, {@link
+ * TelemetryData.Fleet}). The agent then connects — through a proxy on loopback that counts the TCP
+ * bytes and can throttle the link — and the runner times until the cloud has committed every record
+ * and the agent has recorded the last ack. Afterwards every record in the cloud is compared with
+ * the generated one (payload and origin time).
+ *
+ * <p>Settings are the agent's defaults (codec {@code auto}, adaptive sync on, batches of up to
+ * 8,192 records / 3 MiB, 8 in flight), except a queue large enough for the backlog and {@code
+ * max_offline_hours} of 10 days: the default 168 h is exactly a week, and the oldest records would
+ * expire while the backlog drains.
+ */
+final class CatchupScenario {
+  static final String STREAM = "sensor_data";
+  static final String DEVICE = "edge-gw-0042";
+
+  record Result(
+      long records,
+      int sensors,
+      String codec,
+      long throttleKbps,
+      double preloadSeconds,
+      double cloudSeconds,
+      double edgeSeconds,
+      AgentMetrics metrics,
+      AgentStatus.BandwidthView bandwidth,
+      long tcpUp,
+      long tcpDown,
+      String coresBusy,
+      boolean verified,
+      long cloudDbBytes) {
+    double recordsPerSecond() {
+      return records / edgeSeconds;
+    }
+  }
+
+  /** The clock the preload's appends are stamped with: the time the readings were taken. */
+  private static final class DataClock implements Clock {
+    volatile long ms;
+
+    @Override
+    public long nowMs() {
+      return ms;
+    }
+  }
+
+  static Result run(Path dir, Opts o, boolean throttledPreset) throws Exception {
+    int sensors = o.integer("sensors", 10);
+    long records = o.longValue("catchup-records", throttledPreset ? 600_000 : 10L * 7 * 24 * 3600);
+    long seconds = (records + sensors - 1) / sensors;
+    long n = seconds * sensors;
+    long throttleKbps = o.longValue("throttle-kbps", throttledPreset ? 1_000 : 0);
+    String codecSpec = o.string("catchup-codec", "auto");
+    CodecSettings codec = CodecSettings.parse(codecSpec);
+    long warmup = o.longValue("catchup-warmup", throttleKbps > 0 ? 0 : 100_000);
+    boolean verify = o.bool("catchup-verify", true);
+    long timeoutSeconds = (long) o.seconds("catchup-timeout", throttleKbps > 0 ? 1_800 : 600);
+    long seed = o.longValue("codec-seed", 1);
+
+    Bench.log(
+        String.format(
+            Locale.ROOT,
+            "catchup: %,d records (%d sensors x %,d s), codec %s, link %s",
+            n,
+            sensors,
+            seconds,
+            codecSpec,
+            throttleKbps > 0 ? throttleKbps + " kbit/s each way" : "loopback, unthrottled"));
+
+    try (SyncServer server =
+            SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withPort(0));
+        ThrottleProxy proxy = new ThrottleProxy(server.port(), throttleKbps * 1000 / 8)) {
+      URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
+      if (warmup > 0) {
+        // Another device through the same server and proxy: the JIT compiles the whole path.
+        Bench.log(String.format(Locale.ROOT, "  warm-up: %,d records of another device", warmup));
+        AgentConfig w = config("bench-warmup", url, dir.resolve("warmup"), codec, o);
+        preload(
+            w,
+            warmup / sensors,
+            sensors,
+            seed + 99,
+            System.currentTimeMillis() - (warmup / sensors) * 1000);
+        try (EdgeAgent a = EdgeAgent.open(w)) {
+          waitDrained(server, a, "bench-warmup", (warmup / sensors) * sensors, 300, false);
+        }
+      }
+      long upBefore = proxy.upBytes();
+      long downBefore = proxy.downBytes();
+
+      // 1. The week offline: the outbox fills while no agent runs.
+      AgentConfig config = config(DEVICE, url, dir.resolve("edge"), codec, o);
+      long startMs = System.currentTimeMillis() - seconds * 1000 - 3_600_000;
+      long p0 = System.nanoTime();
+      preload(config, seconds, sensors, seed, startMs);
+      double preloadSeconds = (System.nanoTime() - p0) / 1e9;
+      Bench.log(
+          String.format(
+              Locale.ROOT,
+              "  preloaded %,d records in %.1f s (%s records/s); %s",
+              n,
+              preloadSeconds,
+              Stats.rate(n / preloadSeconds),
+              SyncScenario.describeChunks(config.dataDir().resolve("edgesync-agent.db"))));
+
+      // 2. Back online: drain.
+      long cpu0 = Stats.processCpuNanos();
+      long t0 = System.nanoTime();
+      try (EdgeAgent agent = EdgeAgent.open(config)) {
+        long[] done = waitDrained(server, agent, DEVICE, n, timeoutSeconds, true);
+        long cpu1 = Stats.processCpuNanos();
+        double cloudSeconds = (done[0] - t0) / 1e9;
+        double edgeSeconds = (done[1] - t0) / 1e9;
+        AgentMetrics m = agent.metrics();
+        AgentStatus status = agent.status();
+        long up = proxy.upBytes() - upBefore;
+        long down = proxy.downBytes() - downBefore;
+        Bench.log(
+            String.format(
+                Locale.ROOT,
+                "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
+                    + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
+                    + " upstream; ratio %.1f; link %d kbit/s, level %d",
+                n,
+                cloudSeconds,
+                edgeSeconds,
+                Stats.rate(n / edgeSeconds),
+                (double) m.batchFrameBytes() / n,
+                (double) up / n,
+                m.compressionRatio(),
+                status.bandwidth().bandwidthKbps(),
+                status.bandwidth().level()));
+        boolean verified = verify && verify(server, n, sensors, seed, startMs);
+        return new Result(
+            n,
+            sensors,
+            codecSpec,
+            throttleKbps,
+            preloadSeconds,
+            cloudSeconds,
+            edgeSeconds,
+            m,
+            status.bandwidth(),
+            up,
+            down,
+            Stats.coresBusy(cpu0, cpu1, done[1] - t0),
+            verified,
+            dbBytes(dir.resolve("cloud")));
+      }
+    }
+  }
+
+  /** Bytes of the SQLite files (database and WAL) in a directory. */
+  private static long dbBytes(Path dir) {
+    long total = 0;
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+      for (Path f : files.toList()) {
+        total += java.nio.file.Files.size(f);
+      }
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+    return total;
+  }
+
+  private static AgentConfig config(String device, URI url, Path dir, CodecSettings codec, Opts o) {
+    AgentConfig base = AgentConfig.simple(device, url, dir);
+    OutboxLimits limits =
+        IngestScenario.limits(o.bool("full-sync", true)).withAge(10L * 24 * 3_600_000, 60_000);
+    SyncPolicy sync = base.sync();
+    sync =
+        sync.withBatching(
+            o.integer("batch-records", sync.maxBatchRecords()),
+            o.longValue("batch-bytes", sync.maxBatchBytes()),
+            o.integer("in-flight", sync.maxInFlightBatches()),
+            o.longValue("in-flight-bytes", sync.maxInFlightBytes()));
+    BandwidthPolicy b = sync.bandwidth().withCompression(codec);
+    return base.withOutbox(limits).withSync(sync.withBandwidth(b));
+  }
+
+  /**
+   * Appends {@code seconds} seconds of readings, one call per second (all sensors), stamped with
+   * the time the readings were taken plus 0-2 ms, with up to 256 calls in flight.
+   */
+  private static void preload(
+      AgentConfig config, long seconds, int sensors, long seed, long startMs) throws Exception {
+    DataClock clock = new DataClock();
+    clock.ms = startMs;
+    TelemetryData.Fleet fleet = new TelemetryData.Fleet(seed, sensors, startMs, DEVICE);
+    Random jitter = new Random(seed);
+    try (SqliteOutbox outbox =
+        new SqliteOutbox(
+            config.dataDir().resolve("edgesync-agent.db"),
+            config.outbox(),
+            config.streamPriorities(),
+            config.undeclaredStreamPriority(),
+            clock)) {
+      Semaphore window = new Semaphore(256);
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      for (long k = 0; k < seconds && failure.get() == null; k++) {
+        List<byte[]> readings = fleet.second(k);
+        clock.ms = startMs + k * 1000 + jitter.nextInt(3);
+        window.acquireUninterruptibly();
+        CompletableFuture<Long> f = outbox.appendAsync(STREAM, readings);
+        f.whenComplete(
+            (seq, err) -> {
+              if (err != null) {
+                failure.compareAndSet(null, err);
+              }
+              window.release();
+            });
+      }
+      window.acquireUninterruptibly(256);
+      if (failure.get() != null) {
+        throw new IllegalStateException("preload failed: " + failure.get(), failure.get());
+      }
+    }
+  }
+
+  /** Waits for the cloud checkpoint, then the agent's synced count; returns both nano times. */
+  private static long[] waitDrained(
+      SyncServer server,
+      EdgeAgent agent,
+      String device,
+      long n,
+      long timeoutSeconds,
+      boolean report)
+      throws InterruptedException {
+    long t0 = System.nanoTime();
+    long deadline = t0 + timeoutSeconds * 1_000_000_000L;
+    long nextReport = t0 + 5_000_000_000L;
+    long cloudDone;
+    while (true) {
+      long cp = server.store().checkpoints(device).getOrDefault(STREAM, 0L);
+      long now = System.nanoTime();
+      if (cp >= n) {
+        cloudDone = now;
+        break;
+      }
+      if (now > deadline) {
+        throw new IllegalStateException(
+            "cloud checkpoint stuck at " + cp + " of " + n + "; agent " + agent.status());
+      }
+      if (report && now >= nextReport) {
+        AgentStatus.BandwidthView bw = agent.status().bandwidth();
+        Bench.log(
+            String.format(
+                Locale.ROOT,
+                "  ... %.0f s: cloud checkpoint %,d; link %d kbit/s, rtt %d ms, level %d, %.2f"
+                    + " B/record so far",
+                (now - t0) / 1e9,
+                cp,
+                bw.bandwidthKbps(),
+                bw.rttMs(),
+                bw.level(),
+                bw.total().records() == 0
+                    ? 0.0
+                    : (double) bw.total().frameBytes() / bw.total().records()));
+        nextReport = now + 5_000_000_000L;
+      }
+      Thread.sleep(2);
+    }
+    while (agent.metrics().synced() < n) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("agent synced stuck at " + agent.metrics().synced());
+      }
+      Thread.sleep(2);
+    }
+    return new long[] {cloudDone, System.nanoTime()};
+  }
+
+  /** Every record in the cloud equals the generated one: sequence, payload, origin time. */
+  private static boolean verify(SyncServer server, long n, int sensors, long seed, long startMs) {
+    long v0 = System.nanoTime();
+    TelemetryData.Fleet fleet = new TelemetryData.Fleet(seed, sensors, startMs, DEVICE);
+    Random jitter = new Random(seed);
+    long seq = 0;
+    List<byte[]> second = List.of();
+    long origin = 0;
+    int inSecond = sensors;
+    long k = 0;
+    while (seq < n) {
+      List<Record> page = server.store().read(DEVICE, STREAM, seq, 100_000);
+      if (page.isEmpty()) {
+        throw new IllegalStateException("cloud ends at sequence " + seq + " of " + n);
+      }
+      for (Record r : page) {
+        if (inSecond == sensors) {
+          second = fleet.second(k);
+          origin = startMs + k * 1000 + jitter.nextInt(3);
+          k++;
+          inSecond = 0;
+        }
+        seq++;
+        if (r.sequence() != seq
+            || r.originMs() != origin
+            || !Arrays.equals(r.payload(), second.get(inSecond))) {
+          throw new IllegalStateException(
+              "cloud record " + r + " differs from the generated record " + seq);
+        }
+        inSecond++;
+      }
+    }
+    Bench.log(
+        String.format(
+            Locale.ROOT,
+            "  verified: all %,d records in the cloud equal the generated ones (%.1f s)",
+            n,
+            (System.nanoTime() - v0) / 1e9));
+    return true;
+  }
+}
