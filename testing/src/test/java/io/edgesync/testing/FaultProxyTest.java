@@ -45,7 +45,9 @@ class FaultProxyTest {
       assertThat(back.get(5, TimeUnit.SECONDS)).isEqualTo(sent);
       // The proxy counts a chunk after writing it on: the reader may see it a moment earlier.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (proxy.bytes(Direction.DOWNSTREAM) < 100_000 && System.nanoTime() < deadline) {
+      while ((proxy.bytes(Direction.DOWNSTREAM) < 100_000
+              || proxy.bytes(Direction.UPSTREAM) < 100_000)
+          && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
       assertThat(proxy.bytes(Direction.UPSTREAM)).isEqualTo(100_000);
