@@ -229,7 +229,7 @@ final class SimEdge {
               file,
               deviceId(),
               ds.collections().keySet(),
-              io.edgesync.protocol.ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+              ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
               ds.maxClockDriftMs(),
               ds.deltaSync().get(index),
               () -> clock.wallMs(world.now()));
