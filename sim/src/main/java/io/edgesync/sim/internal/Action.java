@@ -3,8 +3,8 @@ package io.edgesync.sim.internal;
 import java.util.random.RandomGenerator;
 
 /**
- * One kind of thing the simulated applications do (append to a stream, ask for a sync; later: edit
- * a document, send a command). The {@link Workload} picks actions by weight.
+ * One kind of thing the simulated applications do (append to a stream, ask for a sync, edit a
+ * document, resolve a conflict, queue a command). The {@link Workload} picks actions by weight.
  */
 public interface Action {
   /** Short name for traces and statistics. */

@@ -9,12 +9,24 @@ final class Describe {
 
   static String frame(Frame f) {
     return switch (f.getBodyCase()) {
-      case HELLO -> "Hello " + f.getHello().getDeviceId() + cps(f.getHello().getCheckpointsList());
+      case HELLO ->
+          "Hello "
+              + f.getHello().getDeviceId()
+              + cps(f.getHello().getCheckpointsList())
+              + (f.getHello().getDocCursorsCount() == 0
+                  ? ""
+                  : " cursors"
+                      + f.getHello().getDocCursorsList().stream()
+                          .map(c -> c.getScope() + ":" + c.getVersion())
+                          .toList());
       case WELCOME ->
           "Welcome"
               + cps(f.getWelcome().getCheckpointsList())
               + " maxRecords="
-              + f.getWelcome().getMaxRecordsPerBatch();
+              + f.getWelcome().getMaxRecordsPerBatch()
+              + (f.getWelcome().getDocScopesCount() == 0
+                  ? ""
+                  : " docChangeSeq=" + f.getWelcome().getDocChangeSeq());
       case BATCH ->
           "Batch "
               + f.getBatch().getStream()

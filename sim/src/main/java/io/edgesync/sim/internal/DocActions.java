@@ -27,6 +27,7 @@ final class DocActions {
         new EdgeWrite(true),
         new CloudWrite(false),
         new CloudWrite(true),
+        new CloudChurn(),
         new Resolve(),
         new QueueCommand());
   }
@@ -119,7 +120,19 @@ final class DocActions {
     public void perform(World world, RandomGenerator random) {
       SimEdge e = world.randomEdge(random);
       DocKey k = edgeKey(world, e, random);
-      e.writeDoc(k, delete ? null : value(random));
+      if (delete) {
+        e.writeDoc(k, null);
+        return;
+      }
+      JsonNode current = e.alive() && random.nextBoolean() ? e.localValue(k) : null;
+      if (current != null && current.isObject()) {
+        // Read, change one field, write back: what applications mostly do (a small merge patch).
+        ObjectNode changed = ((ObjectNode) current).deepCopy();
+        changed.put(List.of("a", "b", "c").get(random.nextInt(3)), random.nextInt(4));
+        e.writeDoc(k, changed);
+      } else {
+        e.writeDoc(k, value(random));
+      }
     }
   }
 
@@ -152,6 +165,63 @@ final class DocActions {
         ifVersion = last == null || last.value() == null ? 0L : last.version();
       }
       world.cloud().writeDoc(k, delete ? null : value(random), ifVersion);
+    }
+  }
+
+  /**
+   * A cloud application rewrites one shared document many times in a row (a setting that churns):
+   * more versions than the cloud keeps as bases (32), so that a merge patch an edge made on an old
+   * base comes back as "resend whole".
+   */
+  static final class CloudChurn implements Action {
+    @Override
+    public String name() {
+      return "docCloudChurn";
+    }
+
+    @Override
+    public int weight(World world) {
+      return 1;
+    }
+
+    @Override
+    public void perform(World world, RandomGenerator random) {
+      // A shared document with an edge's change pending (on its way, or waiting while the edge
+      // is offline), else any fleet document.
+      SimEdge e = world.randomEdge(random);
+      for (SimEdge other : world.edges()) {
+        if (other.alive()
+            && other.engine().state() != io.edgesync.engine.EdgeSyncEngine.State.ACTIVE) {
+          e = other; // offline: its edit waits and its base ages
+        }
+      }
+      List<DocKey> shared = new ArrayList<>();
+      if (e.alive() && e.docs() != null) {
+        for (SimEdge.Row r : e.rows()) {
+          // Edited on a version it had: the change may go as a merge patch against that base.
+          if (r.pending() && r.version() > 0 && !r.scope().equals("device")) {
+            shared.add(new DocKey(r.scope(), r.collection(), r.key()));
+          }
+        }
+      }
+      DocKey k =
+          shared.isEmpty()
+              ? new DocKey("fleet", collection(world, random), key(world, random))
+              : shared.get(random.nextInt(shared.size()));
+      int n = random.nextInt(33, 80);
+      world.trace(
+          "cloud churns "
+              + k
+              + " "
+              + n
+              + " times"
+              + (shared.isEmpty() ? "" : " (pending on " + e.deviceId() + ")"));
+      for (int i = 0; i < n; i++) {
+        ObjectNode v = F.objectNode();
+        v.put("a", random.nextInt(4));
+        v.put("churn", i);
+        world.cloud().writeDoc(k, v, null);
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.edgesync.sim.internal;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.CloudSession;
 import io.edgesync.engine.CloudStore;
@@ -11,10 +12,13 @@ import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.server.SqliteCloudStore;
 import io.edgesync.sim.internal.DocLedger.DocKey;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -153,7 +157,7 @@ final class SimCloud {
   /** After a restart the store holds the newest version of every key the log has (or collected). */
   private void checkDocumentsSurvived(DocumentStore raw) {
     DocLedger ledger = world.docLedger();
-    for (Map.Entry<DocKey, java.util.List<DocLedger.Version>> e : ledger.log().entrySet()) {
+    for (Map.Entry<DocKey, List<DocLedger.Version>> e : ledger.log().entrySet()) {
       DocKey k = e.getKey();
       DocLedger.Version last = e.getValue().get(e.getValue().size() - 1);
       DocumentStore.StoredDoc d = raw.get(k.scope(), k.collection(), k.key());
@@ -161,7 +165,7 @@ final class SimCloud {
       if (!collected
           && (d == null
               || d.version() != last.version()
-              || !java.util.Arrays.equals(d.value(), last.value()))) {
+              || !Arrays.equals(d.value(), last.value()))) {
         throw new SimFailure(
             "after the cloud's restart "
                 + k
@@ -390,7 +394,7 @@ final class SimCloud {
   // ---------------------------------------------------------------- REST-equivalent calls
 
   /** PUT (value) or DELETE (null) of a document through the REST API; false if refused. */
-  boolean writeDoc(DocKey key, com.fasterxml.jackson.databind.JsonNode value, Long ifVersion) {
+  boolean writeDoc(DocKey key, JsonNode value, Long ifVersion) {
     if (!alive || docs == null) {
       return false;
     }
@@ -419,7 +423,7 @@ final class SimCloud {
    * Resolves a conflict through the REST API: {@code take} "edge" or "cloud", or a value. Returns
    * false if refused (already resolved).
    */
-  boolean resolve(long conflictId, String take, com.fasterxml.jackson.databind.JsonNode value) {
+  boolean resolve(long conflictId, String take, JsonNode value) {
     if (!alive || docs == null) {
       return false;
     }
@@ -497,11 +501,7 @@ final class SimCloud {
     }
     CommandStore.StoredCommand c =
         commands.create(
-            device,
-            "job",
-            "{\"n\":1}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            ttlMs,
-            nowMs());
+            device, "job", "{\"n\":1}".getBytes(StandardCharsets.UTF_8), ttlMs, nowMs());
     world.docLedger().commandCreated(new DocLedger.Cmd(c.id(), device, ttlMs, world.now()));
     world.trace("cloud queues " + c.id() + " for " + device + " ttl " + ttlMs + " ms");
     world.stats().add("commands.queued", 1);

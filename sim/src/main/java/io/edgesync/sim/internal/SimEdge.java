@@ -229,7 +229,7 @@ final class SimEdge {
               file,
               deviceId(),
               ds.collections().keySet(),
-              io.edgesync.protocol.ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+              ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
               ds.maxClockDriftMs(),
               ds.deltaSync().get(index),
               () -> clock.wallMs(world.now()));
@@ -495,6 +495,16 @@ final class SimEdge {
     docs.put(scope, key.collection(), key.key(), value);
     world.trace(deviceId() + " put " + key + " " + DocLedger.text(value));
     world.docLedger().edgeWrote(deviceId(), key, value);
+  }
+
+  /** The application reads a document (null if absent, deleted, or documents are off). */
+  JsonNode localValue(DocKey key) {
+    if (!alive || docs == null) {
+      return null;
+    }
+    return docs.get(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key())
+        .map(EdgeDocuments.Document::value)
+        .orElse(null);
   }
 
   /** One row of the replica: scope, collection, key, value, version, pending, conflicted. */
@@ -764,6 +774,9 @@ final class SimEdge {
               world.now() + clock.trueDurationMs(frame.getCommand().getTtlRemainingMs()));
     } else if (frame.hasDocUpdates() || frame.hasDocAck() || frame.hasCommandStatus()) {
       world.docLedger().moved();
+      if (frame.hasDocAck()) {
+        world.stats().add("docs.resendFull", frame.getDocAck().getResendFullCount());
+      }
     }
     engine.onFrame(engineNow(), frame);
     afterEngineCall();
@@ -848,6 +861,9 @@ final class SimEdge {
       if (frame.hasDocChanges()) {
         for (DocChange ch : frame.getDocChanges().getChangesList()) {
           world.docLedger().edgeSent(deviceId(), ch, wholeValue(ch));
+          if (ch.getBodyCase() == DocChange.BodyCase.MERGE_PATCH) {
+            world.stats().add("docs.patchesSent", 1);
+          }
         }
       }
       if (a != null && a.edgeOpen) {
