@@ -1,5 +1,6 @@
 package io.edgesync.engine;
 
+import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.Codec;
@@ -1096,7 +1097,7 @@ public final class EdgeSyncEngine {
           return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
         }
         frame = Frame.newBuilder().setBatch(e.batch()).build();
-        int size = frame.getSerializedSize();
+        int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
         if (size > maxFrameBytes) {
           batchCaps.put(s.name(), Math.max(1, r.records().size() / 2));
           return sessionFailed(
@@ -1170,7 +1171,7 @@ public final class EdgeSyncEngine {
   }
 
   private void send(Frame frame, String stream) {
-    int size = frame.getSerializedSize();
+    int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES; // as on the wire
     bytesSent += size;
     if (budget.enabled()) {
       budget.onSent(lastNowMs, stream, size);

@@ -175,7 +175,7 @@ class CloudSessionCodecTest {
             new CloudStore.WireBytes(
                 RecordLayout.encodedSize(json(1, 5)),
                 b1.getBatch().getPayload().size(),
-                b1.getSerializedSize()));
+                b1.getSerializedSize() + FrameCodec.TRAILER_BYTES));
     assertThat(wire.get(2).payloadBytes()).isLessThan(wire.get(2).rawBytes() / 4);
     assertThat(session.wireRawBytes()).isEqualTo(wire.stream().mapToLong(w -> w.rawBytes()).sum());
   }

@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
@@ -366,7 +367,7 @@ class EdgeCodecEngineTest {
     long batches = 0;
     for (Frame f : sent) {
       if (f.hasBatch()) {
-        frameBytes += f.getSerializedSize();
+        frameBytes += f.getSerializedSize() + FrameCodec.TRAILER_BYTES; // as on the wire
         encoded += f.getBatch().getPayload().size();
         batches++;
       }
