@@ -492,7 +492,13 @@ final class SimEdge {
       }
       return;
     }
+    long skippedBefore = docs.deduplicatedCount();
     docs.put(scope, key.collection(), key.key(), value);
+    if (docs.deduplicatedCount() > skippedBefore) {
+      // The value the document already holds (bandwidth.deduplication): no write happened.
+      world.trace(deviceId() + " put " + key + " " + DocLedger.text(value) + " (same value: none)");
+      return;
+    }
     world.trace(deviceId() + " put " + key + " " + DocLedger.text(value));
     world.docLedger().edgeWrote(deviceId(), key, value);
   }
