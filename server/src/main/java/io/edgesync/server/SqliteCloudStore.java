@@ -63,7 +63,12 @@ public final class SqliteCloudStore implements CloudStore {
     this(file, historyVersions, () -> java.util.UUID.randomUUID().toString());
   }
 
-  private SqliteCloudStore(
+  /**
+   * A store that keeps the newest {@code historyVersions} document versions as merge bases (the
+   * default is {@code 2^20}; the simulator uses a short one so that bases do leave the history) and
+   * takes command ids from {@code commandIds}.
+   */
+  public SqliteCloudStore(
       Path file, long historyVersions, java.util.function.Supplier<String> commandIds)
       throws SQLException {
     try {

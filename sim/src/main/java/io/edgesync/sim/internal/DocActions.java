@@ -170,8 +170,8 @@ final class DocActions {
 
   /**
    * A cloud application rewrites one shared document many times in a row (a setting that churns):
-   * more versions than the cloud keeps as bases (32), so that a merge patch an edge made on an old
-   * base comes back as "resend whole".
+   * more versions than the simulated cloud keeps as bases (32), so that a merge patch an edge made
+   * on an old base comes back as "resend whole".
    */
   static final class CloudChurn implements Action {
     @Override

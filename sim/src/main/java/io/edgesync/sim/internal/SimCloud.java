@@ -117,7 +117,9 @@ final class SimCloud {
   void start() {
     DocLedger ledger = world.docLedger();
     try {
-      sqlite = new SqliteCloudStore(storeFile(), ledger::nextCommandId);
+      // A short document history (32 versions), so that churn pushes an edge's base out of it
+      // and the "resend whole" path runs.
+      sqlite = new SqliteCloudStore(storeFile(), 32, ledger::nextCommandId);
     } catch (SQLException e) {
       throw new SimFailure("the cloud store did not open: " + e.getMessage());
     }
