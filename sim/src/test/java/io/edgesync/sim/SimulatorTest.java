@@ -84,7 +84,6 @@ class SimulatorTest {
               "docs.lateChangesAtCloud",
               "docs.concurrentWithDelete",
               "docs.patchesSent",
-              "docs.resendFull",
               "commands.run",
               "commands.succeeded",
               "commands.failed",

@@ -174,10 +174,16 @@ final class DocChecker implements Checker {
     if (processedUpTo < seq || s == null || s.value() == null) {
       return false;
     }
-    DocLedger.Version base = ledger.version(s.baseVersion());
-    return base != null
-        && base.value() != null
-        && io.edgesync.engine.JsonDocs.parse(base.value()).equals(s.value());
+    // Equal to the cloud's current version when processed: the base or a later version of the key
+    // (e.g. the device's own earlier write).
+    for (DocLedger.Version v : ledger.log().getOrDefault(s.key(), java.util.List.of())) {
+      if (v.version() >= s.baseVersion()
+          && v.value() != null
+          && io.edgesync.engine.JsonDocs.parse(v.value()).equals(s.value())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Every edge's last write to each document was processed by the cloud. */
