@@ -16,6 +16,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * Decodes the batches of one session (the cloud side), whatever codec each names. Corrupt,
@@ -44,7 +45,7 @@ public final class BatchDecoder implements AutoCloseable {
   /** Largest zstd window (log2 bytes) a session stream may ask the decoder to keep. */
   public static final int MAX_WINDOW_LOG = 23;
 
-  private final Map<Integer, Dictionary> dictionaries = new HashMap<>();
+  private final IntFunction<Dictionary> dictionaries;
   private final long maxDecodedBytes;
   private final ZstdFrames frames = new ZstdFrames(1);
   private ColumnarDecoder columnar;
@@ -52,6 +53,8 @@ public final class BatchDecoder implements AutoCloseable {
   private StreamDecompressor stream;
   private StreamDecompressor rowStream;
   private boolean broken;
+  private int lastDictionaryId;
+  private int streamDictionaryId;
 
   /** A decoder without dictionaries and with the default bound. */
   public BatchDecoder() {
@@ -62,10 +65,32 @@ public final class BatchDecoder implements AutoCloseable {
     if (maxDecodedBytes <= 0 || maxDecodedBytes > Integer.MAX_VALUE - 1024) {
       throw new IllegalArgumentException("maxDecodedBytes out of range: " + maxDecodedBytes);
     }
+    Map<Integer, Dictionary> byId = new HashMap<>();
     for (Dictionary d : dictionaries) {
-      this.dictionaries.put(d.id(), d);
+      byId.put(d.id(), d);
     }
+    this.dictionaries = byId::get;
     this.maxDecodedBytes = maxDecodedBytes;
+  }
+
+  /**
+   * A decoder that looks dictionaries up by id when a batch names one ({@code lookup} returns null
+   * for an id it does not have; it is called on the decoding thread and must not block for long).
+   */
+  public BatchDecoder(IntFunction<Dictionary> lookup, long maxDecodedBytes) {
+    if (maxDecodedBytes <= 0 || maxDecodedBytes > Integer.MAX_VALUE - 1024) {
+      throw new IllegalArgumentException("maxDecodedBytes out of range: " + maxDecodedBytes);
+    }
+    this.dictionaries = java.util.Objects.requireNonNull(lookup, "lookup");
+    this.maxDecodedBytes = maxDecodedBytes;
+  }
+
+  /**
+   * The dictionary id the last decoded ZSTD batch named, or the one the session's ZSTD_STREAM
+   * started with for a ZSTD_STREAM batch; 0 = none (or another codec).
+   */
+  public int lastDictionaryId() {
+    return lastDictionaryId;
   }
 
   /**
@@ -76,6 +101,7 @@ public final class BatchDecoder implements AutoCloseable {
    */
   public List<Record> decode(Codec codec, byte[] payload, long firstSequence, int count)
       throws ProtocolException {
+    lastDictionaryId = 0;
     if (count < 0) {
       throw Corrupt.invalid(codec.name(), "negative record count " + count);
     }
@@ -120,6 +146,7 @@ public final class BatchDecoder implements AutoCloseable {
       case ZSTD -> {
         ByteSource in = new ByteSource(payload, 0, bodyLength, name, "header");
         Dictionary d = dictionary(name, in.readCount(Integer.MAX_VALUE, "a dictionary id"));
+        lastDictionaryId = d == null ? 0 : d.id();
         int length = in.readCount(layoutLimit, "a layout length");
         byte[] layout = new byte[length];
         frames.decompress(
@@ -137,6 +164,7 @@ public final class BatchDecoder implements AutoCloseable {
       case ZSTD_STREAM -> {
         ByteSource in = new ByteSource(payload, 0, bodyLength, name, "header");
         StreamDecompressor s = stream(in, name);
+        lastDictionaryId = streamDictionaryId;
         int length = in.readCount(layoutLimit, "a layout length");
         byte[] layout = s.decompress(payload, in.position(), in.remaining(), length, name);
         return checkedLayout(name, layout, expected, first, count);
@@ -194,7 +222,7 @@ public final class BatchDecoder implements AutoCloseable {
     if (id == 0) {
       return null;
     }
-    Dictionary d = dictionaries.get(id);
+    Dictionary d = dictionaries.apply(id);
     if (d == null) {
       throw Corrupt.invalid(name, "names dictionary " + id + ", which this decoder does not have");
     }
@@ -206,6 +234,7 @@ public final class BatchDecoder implements AutoCloseable {
     if (stream == null) {
       Dictionary d = dictionary(name, in.readCount(Integer.MAX_VALUE, "a dictionary id"));
       stream = new StreamDecompressor(MAX_WINDOW_LOG, d == null ? null : d.forDecompression());
+      streamDictionaryId = d == null ? 0 : d.id();
     }
     return stream;
   }
@@ -213,6 +242,7 @@ public final class BatchDecoder implements AutoCloseable {
   /** Starts a new session: forgets templates, string dictionaries and the zstd stream. */
   public void resetSession() {
     template = null;
+    streamDictionaryId = 0;
     if (stream != null) {
       stream.close();
       stream = null;

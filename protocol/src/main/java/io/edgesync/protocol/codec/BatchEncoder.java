@@ -45,6 +45,8 @@ public final class BatchEncoder implements AutoCloseable {
   private StreamCompressor stream;
   private StreamCompressor rowStream;
   private boolean broken;
+  private Dictionary batchDictionary;
+  private int streamDictionaryId;
 
   public BatchEncoder(CodecSettings settings) {
     this.settings = settings;
@@ -91,6 +93,33 @@ public final class BatchEncoder implements AutoCloseable {
 
   /** Encodes with the codec the settings choose for this batch. */
   public EncodedBatch encode(List<Record> records) {
+    return encode(records, (Dictionary) null);
+  }
+
+  /**
+   * Encodes with the codec the settings choose for this batch, with {@code dictionary} (if not
+   * null) in place of the settings' one: a ZSTD batch is compressed with it and names it, and a
+   * batch that starts the session's ZSTD_STREAM starts the stream with it (the stream keeps its
+   * dictionary until {@link #resetSession()}). TEMPLATE_STREAM and COLUMNAR never use one.
+   */
+  public EncodedBatch encode(List<Record> records, Dictionary dictionary) {
+    batchDictionary = dictionary;
+    try {
+      return encodeChosen(records);
+    } finally {
+      batchDictionary = null;
+    }
+  }
+
+  /**
+   * The dictionary id the session's ZSTD_STREAM started with (0 = none, or not started): the id
+   * every ZSTD_STREAM batch of this session is compressed with.
+   */
+  public int streamDictionaryId() {
+    return stream == null ? 0 : streamDictionaryId;
+  }
+
+  private EncodedBatch encodeChosen(List<Record> records) {
     if (records.isEmpty()) {
       return new EncodedBatch(Codec.NONE, EMPTY, 0);
     }
@@ -148,7 +177,7 @@ public final class BatchEncoder implements AutoCloseable {
       }
       case ZSTD -> {
         byte[] layout = RecordLayout.encode(records);
-        Dictionary d = settings.dictionary();
+        Dictionary d = dictionary();
         out.varint(d == null ? 0 : d.id());
         out.varint(layout.length);
         frames.compress(
@@ -276,7 +305,12 @@ public final class BatchEncoder implements AutoCloseable {
   }
 
   private int dictionaryId() {
-    return settings.dictionary() == null ? 0 : settings.dictionary().id();
+    return streamDictionaryId;
+  }
+
+  /** This batch's dictionary, else the settings' one, else null. */
+  private Dictionary dictionary() {
+    return batchDictionary != null ? batchDictionary : settings.dictionary();
   }
 
   private ColumnarEncoder columnar() {
@@ -306,7 +340,8 @@ public final class BatchEncoder implements AutoCloseable {
 
   private StreamCompressor stream() {
     if (stream == null) {
-      Dictionary d = settings.dictionary();
+      Dictionary d = dictionary();
+      streamDictionaryId = d == null ? 0 : d.id();
       stream =
           new StreamCompressor(
               sessionLevel(),

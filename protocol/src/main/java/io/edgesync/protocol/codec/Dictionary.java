@@ -46,6 +46,48 @@ public final class Dictionary {
   }
 
   /**
+   * A dictionary received from a peer, checked before it is kept: the id positive, 1..{@code
+   * maxBytes} bytes, a zstd-format dictionary's header naming the same id, and zstd able to load it
+   * and round-trip a sample with it.
+   *
+   * @throws IllegalArgumentException naming what is wrong
+   */
+  public static Dictionary checked(int id, byte[] bytes, int maxBytes) {
+    if (id <= 0) {
+      throw new IllegalArgumentException(
+          "dictionary id must be positive, was " + Integer.toUnsignedString(id));
+    }
+    int limit = Math.min(maxBytes, MAX_DICTIONARY_BYTES);
+    if (bytes.length == 0 || bytes.length > limit) {
+      throw new IllegalArgumentException(
+          "dictionary " + id + " has " + bytes.length + " bytes; allowed 1.." + limit);
+    }
+    if (bytes.length >= 8 && intAt(bytes, 0) == ZSTD_DICT_MAGIC && intAt(bytes, 4) != id) {
+      throw new IllegalArgumentException(
+          "dictionary "
+              + id
+              + " carries the zstd header of dictionary "
+              + Integer.toUnsignedString(intAt(bytes, 4)));
+    }
+    Dictionary d = new Dictionary(id, bytes.clone());
+    byte[] sample =
+        "{\"edgesync\":\"dictionary check\",\"n\":12345}"
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try {
+      byte[] packed = com.github.luben.zstd.Zstd.compress(sample, d.forCompression(3));
+      byte[] back =
+          com.github.luben.zstd.Zstd.decompress(packed, d.forDecompression(), sample.length);
+      if (!Arrays.equals(back, sample)) {
+        throw new IllegalArgumentException("dictionary " + id + " does not round-trip a sample");
+      }
+    } catch (ZstdException | IllegalStateException e) {
+      throw new IllegalArgumentException(
+          "dictionary " + id + " cannot be loaded by zstd: " + e.getMessage(), e);
+    }
+    return d;
+  }
+
+  /**
    * Trains a zstd dictionary of at most {@code maxBytes} from sample records. Train on records of
    * the collection it will compress (the more, the better: about 100 times {@code maxBytes} of
    * samples is a good amount). The id is written into the dictionary's header as well.
