@@ -21,6 +21,9 @@ import java.util.Objects;
  * @param probeIntervalMs on a slow link, how often the deferred streams are let through once to
  *     measure the link again
  * @param batchTargetMs adaptive batch size: about this much link time per batch
+ * @param dictionaryMaxBatchRecords stateless ZSTD batches of at most this many records are
+ *     compressed with the stream's trained dictionary (the cloud ships them); 0 = never use one.
+ *     Measured (docs/benchmarks.md): a dictionary helps small batches and hurts from about 100
  */
 public record BandwidthPolicy(
     CodecSettings compression,
@@ -30,7 +33,45 @@ public record BandwidthPolicy(
     int lowBandwidthMaxPriority,
     long dailyBudgetBytes,
     long probeIntervalMs,
-    long batchTargetMs) {
+    long batchTargetMs,
+    int dictionaryMaxBatchRecords) {
+
+  public static final int DEFAULT_DICTIONARY_MAX_BATCH_RECORDS = 32;
+
+  /** Without a dictionary setting: the default ({@value #DEFAULT_DICTIONARY_MAX_BATCH_RECORDS}). */
+  public BandwidthPolicy(
+      CodecSettings compression,
+      boolean compactEnvelope,
+      boolean adaptive,
+      long minBandwidthKbps,
+      int lowBandwidthMaxPriority,
+      long dailyBudgetBytes,
+      long probeIntervalMs,
+      long batchTargetMs) {
+    this(
+        compression,
+        compactEnvelope,
+        adaptive,
+        minBandwidthKbps,
+        lowBandwidthMaxPriority,
+        dailyBudgetBytes,
+        probeIntervalMs,
+        batchTargetMs,
+        DEFAULT_DICTIONARY_MAX_BATCH_RECORDS);
+  }
+
+  public BandwidthPolicy withDictionaryMaxBatchRecords(int records) {
+    return new BandwidthPolicy(
+        compression,
+        compactEnvelope,
+        adaptive,
+        minBandwidthKbps,
+        lowBandwidthMaxPriority,
+        dailyBudgetBytes,
+        probeIntervalMs,
+        batchTargetMs,
+        records);
+  }
 
   public static final long DEFAULT_PROBE_INTERVAL_MS = 30_000;
   public static final long DEFAULT_BATCH_TARGET_MS = 5_000;
@@ -42,6 +83,10 @@ public record BandwidthPolicy(
     }
     if (dailyBudgetBytes < 0) {
       throw new IllegalArgumentException("dailyBudgetBytes must be >= 0, was " + dailyBudgetBytes);
+    }
+    if (dictionaryMaxBatchRecords < 0) {
+      throw new IllegalArgumentException(
+          "dictionaryMaxBatchRecords must be >= 0, was " + dictionaryMaxBatchRecords);
     }
     if (probeIntervalMs <= 0 || batchTargetMs <= 0) {
       throw new IllegalArgumentException(
@@ -89,7 +134,8 @@ public record BandwidthPolicy(
         lowBandwidthMaxPriority,
         dailyBudgetBytes,
         probeIntervalMs,
-        batchTargetMs);
+        batchTargetMs,
+        dictionaryMaxBatchRecords);
   }
 
   public BandwidthPolicy withCompactEnvelope(boolean on) {
@@ -101,7 +147,8 @@ public record BandwidthPolicy(
         lowBandwidthMaxPriority,
         dailyBudgetBytes,
         probeIntervalMs,
-        batchTargetMs);
+        batchTargetMs,
+        dictionaryMaxBatchRecords);
   }
 
   /** Adaptive sync on or off, with its low-bandwidth rule. */
@@ -114,7 +161,8 @@ public record BandwidthPolicy(
         lowMaxPriority,
         dailyBudgetBytes,
         probeIntervalMs,
-        batchTargetMs);
+        batchTargetMs,
+        dictionaryMaxBatchRecords);
   }
 
   public BandwidthPolicy withDailyBudget(long bytes) {
@@ -126,7 +174,8 @@ public record BandwidthPolicy(
         lowBandwidthMaxPriority,
         bytes,
         probeIntervalMs,
-        batchTargetMs);
+        batchTargetMs,
+        dictionaryMaxBatchRecords);
   }
 
   public BandwidthPolicy withTiming(long probeMs, long batchMs) {

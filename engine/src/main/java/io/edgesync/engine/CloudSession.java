@@ -22,6 +22,7 @@ import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
+import io.edgesync.protocol.wire.StreamDictionary;
 import io.edgesync.protocol.wire.Welcome;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -88,9 +89,52 @@ public final class CloudSession {
   private long wireRawBytes;
   private long wirePayloadBytes;
 
+  /** Most dictionary ids a device may list in Hello (bounds the session's memory). */
+  public static final int MAX_HELLO_DICTIONARY_IDS = 4096;
+
+  /** Frame bytes a Welcome keeps free of dictionaries (checkpoints, capabilities, scopes). */
+  private static final int WELCOME_RESERVE_BYTES = 64 * 1024;
+
+  private DictionaryCatalog dictionaries = DictionaryCatalog.NONE;
+
+  /** The device's streams (from Hello and its batches): dictionaries of these are shipped. */
+  private final Set<String> deviceStreams = new HashSet<>();
+
+  /** Dictionary ids the device holds or was sent in this session. */
+  private final Set<Integer> dictionariesShipped = new HashSet<>();
+
+  private long dictionariesSent;
+
   /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
     this(policy, store, null, null, io);
+  }
+
+  /**
+   * Serves trained dictionaries from {@code catalog}: ships them to the device and decodes batches
+   * that name them. Call before the first frame.
+   */
+  public synchronized CloudSession withDictionaries(DictionaryCatalog catalog) {
+    this.dictionaries = java.util.Objects.requireNonNull(catalog, "catalog");
+    return this;
+  }
+
+  /**
+   * The cloud trained a new dictionary: send it if the device has the stream and does not hold it.
+   */
+  public synchronized void onDictionary(DictionaryCatalog.StreamDictionary d) {
+    if (state == State.ACTIVE && deviceStreams.contains(d.stream())) {
+      try {
+        shipDictionary(d);
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** Dictionaries this session sent to the device (in Welcome and as frames). */
+  public synchronized long dictionariesSent() {
+    return dictionariesSent;
   }
 
   /**
@@ -253,6 +297,14 @@ public final class CloudSession {
                 + " device's store, or give the device a new id");
       }
     }
+    if (hello.getDictionaryIdsCount() > MAX_HELLO_DICTIONARY_IDS) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "Hello lists "
+              + hello.getDictionaryIdsCount()
+              + " dictionary ids; the limit is "
+              + MAX_HELLO_DICTIONARY_IDS);
+    }
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
     state = State.ACTIVE;
@@ -273,9 +325,14 @@ public final class CloudSession {
       caps.add(CodecCapabilities.COMPACT_BATCH);
     }
     accepted = List.copyOf(caps);
+    DictionaryCatalog catalog = dictionaries;
     batches =
         new IncomingBatches(
-            codecs, compact, policy.maxRecordsPerBatch(), policy.maxDecodedBytesPerBatch());
+            codecs,
+            compact,
+            policy.maxRecordsPerBatch(),
+            policy.maxDecodedBytesPerBatch(),
+            catalog::byId);
     Welcome.Builder welcome =
         Welcome.newBuilder()
             .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
@@ -289,6 +346,7 @@ public final class CloudSession {
       welcome.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
     }
+    List<DictionaryCatalog.StreamDictionary> toShip = welcomeDictionaries(hello, welcome);
     if (docs != null) {
       Map<String, Long> fromEdge = new HashMap<>();
       for (ScopeCursor c : hello.getDocCursorsList()) {
@@ -303,12 +361,78 @@ public final class CloudSession {
       welcome.setDocChangeSeq(docs.store().inTransaction(tx -> tx.lastChangeSeq(device)));
     }
     io.send(Frame.newBuilder().setWelcome(welcome).build());
+    for (DictionaryCatalog.StreamDictionary d : toShip) {
+      shipDictionary(d);
+    }
     if (docs != null) {
       pushDocs();
     }
     if (commands != null) {
       pushCommands(nowMs);
     }
+  }
+
+  /**
+   * Fills Welcome's dictionary part: the ids of Hello the cloud still keeps, and the newest
+   * dictionary of each of the device's streams it does not hold, as many as fit the frame. Returns
+   * those that did not fit (sent as frames of their own right after Welcome).
+   */
+  private List<DictionaryCatalog.StreamDictionary> welcomeDictionaries(
+      Hello hello, Welcome.Builder welcome) {
+    for (StreamCheckpoint cp : hello.getCheckpointsList()) {
+      if (ProtocolLimits.isValidStreamName(cp.getStream())) {
+        deviceStreams.add(cp.getStream());
+      }
+    }
+    deviceStreams.addAll(checkpoints.keySet());
+    for (int id : hello.getDictionaryIdsList()) {
+      if (id > 0 && dictionaries.byId(id) != null && dictionariesShipped.add(id)) {
+        welcome.addDictionaryIds(id);
+      }
+    }
+    List<DictionaryCatalog.StreamDictionary> later = new java.util.ArrayList<>();
+    long budget = (long) policy.maxFrameBytes() - WELCOME_RESERVE_BYTES;
+    for (DictionaryCatalog.StreamDictionary d :
+        dictionaries.newest(new java.util.TreeSet<>(deviceStreams))) {
+      if (dictionariesShipped.contains(d.dictionary().id())) {
+        continue;
+      }
+      StreamDictionary wire = wire(d);
+      if (wire.getSerializedSize() + 16 <= budget) {
+        welcome.addDictionaries(wire);
+        budget -= wire.getSerializedSize() + 16;
+        dictionariesShipped.add(d.dictionary().id());
+        dictionariesSent++;
+      } else {
+        later.add(d);
+      }
+    }
+    return later;
+  }
+
+  /** Sends one dictionary as a frame of its own, unless the device has it or it cannot fit. */
+  private void shipDictionary(DictionaryCatalog.StreamDictionary d) {
+    if (dictionariesShipped.contains(d.dictionary().id())) {
+      return;
+    }
+    StreamDictionary wire = wire(d);
+    // A frame above the device's limit would end the session; such a dictionary is not shipped
+    // (a server with tiny frames and big dictionaries is a configuration the docs warn about).
+    if (wire.getSerializedSize() + 64 > policy.maxFrameBytes()) {
+      return;
+    }
+    dictionariesShipped.add(d.dictionary().id());
+    dictionariesSent++;
+    io.send(Frame.newBuilder().setDictionary(wire).build());
+  }
+
+  private static StreamDictionary wire(DictionaryCatalog.StreamDictionary d) {
+    return StreamDictionary.newBuilder()
+        .setStream(d.stream())
+        .setId(d.dictionary().id())
+        .setData(ByteString.copyFrom(d.dictionary().bytes()))
+        .setTrainedAtMs(d.trainedAtMs())
+        .build();
   }
 
   private void onDocChanges(long nowMs, DocChanges changes) throws ProtocolException {
@@ -483,6 +607,21 @@ public final class CloudSession {
             new CloudStore.WireBytes(d.raw(), batch.getPayload().size(), frameBytes));
     wireRawBytes += d.raw();
     wirePayloadBytes += batch.getPayload().size();
+    int dictionaryId = batches.lastDictionaryId();
+    if (dictionaryId != 0) {
+      dictionaries.onUsed(dictionaryId);
+    }
+    long recordBytes = 0;
+    for (io.edgesync.protocol.Record r : d.records()) {
+      recordBytes += r.payload().length;
+    }
+    dictionaries.onCommitted(d.stream(), recordBytes, nowMs);
+    if (deviceStreams.add(d.stream())) {
+      // A stream the device had not named in Hello: ship its dictionary, if there is one.
+      for (DictionaryCatalog.StreamDictionary sd : dictionaries.newest(List.of(d.stream()))) {
+        shipDictionary(sd);
+      }
+    }
     long before = checkpoints.getOrDefault(d.stream(), 0L);
     // Records at or below the earlier checkpoint were a resend the store skipped.
     recordsCommitted += Math.max(0, checkpoint - Math.max(before, d.firstSequence() - 1));

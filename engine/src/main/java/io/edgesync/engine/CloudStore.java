@@ -86,6 +86,11 @@ public interface CloudStore extends AutoCloseable {
     return null;
   }
 
+  /** The dictionary store in the same database, or null if this store keeps no dictionaries. */
+  default DictionaryStore dictionaries() {
+    return null;
+  }
+
   /** The command store in the same database, or null if this store keeps no commands. */
   default CommandStore commands() {
     return null;

@@ -269,7 +269,11 @@ public final class EdgeSyncEngine {
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
     this.maxBatchRecords = policy.maxBatchRecords();
     this.bandwidth = policy.bandwidth();
-    this.out = new OutgoingBatches(bandwidth.compression(), bandwidth.compactEnvelope());
+    this.out =
+        new OutgoingBatches(
+            bandwidth.compression(),
+            bandwidth.compactEnvelope(),
+            new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
     this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
   }
 
@@ -352,7 +356,8 @@ public final class EdgeSyncEngine {
             .setDeviceId(policy.deviceId())
             .setAgentVersion(policy.agentVersion())
             .setStoreId(outbox.storeId())
-            .addAllCapabilities(out.offer());
+            .addAllCapabilities(out.offer())
+            .addAllDictionaryIds(out.dictionaries().heldIds());
     for (Outbox.StreamState s : outbox.streams()) {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
@@ -395,6 +400,15 @@ public final class EdgeSyncEngine {
         }
       }
       case DOC_ACK -> onDocAck(frame.getDocAck());
+      case DICTIONARY -> {
+        if (requireActive("StreamDictionary")) {
+          try {
+            out.dictionaries().onReceived(frame.getDictionary());
+          } catch (RuntimeException e) {
+            violation("invalid StreamDictionary: " + e.getMessage());
+          }
+        }
+      }
       case COMMAND -> {
         if (requireActive("Command")) {
           sendCommandStatus(commands.received(frame.getCommand(), nowMs));
@@ -620,6 +634,11 @@ public final class EdgeSyncEngine {
         out.level());
   }
 
+  /** The trained dictionary id the edge holds per stream (the newest the cloud shipped). */
+  public Map<String, Integer> dictionaries() {
+    return out.dictionaries().held();
+  }
+
   /** The daily byte budget, or null when none is configured. */
   public BudgetStatus budgetStatus() {
     if (!budget.enabled()) {
@@ -642,6 +661,12 @@ public final class EdgeSyncEngine {
               + welcome.getProtocolVersion()
               + ", this agent "
               + ProtocolLimits.PROTOCOL_VERSION);
+      return;
+    }
+    try {
+      EdgeDictionaries.validate(welcome);
+    } catch (RuntimeException e) {
+      violation("invalid dictionary in Welcome: " + e.getMessage());
       return;
     }
     if (welcome.getMaxFrameBytes() > 0) {
@@ -685,6 +710,7 @@ public final class EdgeSyncEngine {
     backoff.reset();
     sessionsEstablished++;
     out.startSession(welcome.getCapabilitiesList());
+    out.dictionaries().startSession(welcome);
     sessionBroken = false;
     if (unsentRecords() > 0) {
       flushRequested = true;

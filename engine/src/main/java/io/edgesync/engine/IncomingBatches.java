@@ -7,6 +7,7 @@ import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.codec.BatchDecoder;
 import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecCapabilities;
+import io.edgesync.protocol.codec.Dictionary;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.RecordBatch;
 import java.util.HashMap;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.IntFunction;
 
 /**
  * The cloud's side of one session's record batches: resolves the compact envelope (stream numbers,
@@ -44,10 +46,28 @@ final class IncomingBatches implements AutoCloseable {
    */
   IncomingBatches(
       Set<Codec> accepted, boolean compact, int maxRecordsPerBatch, long maxDecodedBytes) {
+    this(accepted, compact, maxRecordsPerBatch, maxDecodedBytes, id -> null);
+  }
+
+  /**
+   * @param dictionaries the trained dictionaries a batch may name, by id (null: unknown, and the
+   *     batch is refused)
+   */
+  IncomingBatches(
+      Set<Codec> accepted,
+      boolean compact,
+      int maxRecordsPerBatch,
+      long maxDecodedBytes,
+      IntFunction<Dictionary> dictionaries) {
     this.accepted = Set.copyOf(accepted);
     this.compact = compact;
     this.maxRecordsPerBatch = maxRecordsPerBatch;
-    this.decoder = new BatchDecoder(List.of(), maxDecodedBytes);
+    this.decoder = new BatchDecoder(dictionaries, maxDecodedBytes);
+  }
+
+  /** The dictionary id the last decoded batch was compressed with; 0 = none. */
+  int lastDictionaryId() {
+    return decoder.lastDictionaryId();
   }
 
   /** Checks the envelope and decodes the records. */

@@ -45,6 +45,23 @@ public interface Outbox {
   /** Saves the daily byte budget's state; the engine calls it at most about 100 times a day. */
   default void saveBudget(long utcDay, long spentBytes) {}
 
+  /**
+   * The trained dictionaries saved with {@link #saveDictionary} (the newest of each stream). An
+   * outbox that keeps none returns an empty list: the cloud then ships them again each session.
+   */
+  default List<SavedDictionary> savedDictionaries() {
+    return List.of();
+  }
+
+  /**
+   * Saves a dictionary the cloud shipped as the newest of {@code stream}, replacing the stream's
+   * older one; durable on return.
+   */
+  default void saveDictionary(String stream, int id, byte[] bytes) {}
+
+  /** A dictionary kept by the outbox. */
+  record SavedDictionary(String stream, int id, byte[] bytes) {}
+
   /** Per-stream counters. {@code lastSequence} is the last assigned sequence (0 = none yet). */
   record StreamState(
       String name,

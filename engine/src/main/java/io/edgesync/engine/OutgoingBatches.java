@@ -44,10 +44,22 @@ final class OutgoingBatches {
   private final Map<String, Long> lastSent = new HashMap<>();
   private int level;
 
+  private final EdgeDictionaries dictionaries;
+
   OutgoingBatches(CodecSettings configured, boolean wantCompact) {
+    this(configured, wantCompact, new EdgeDictionaries(new NoOutbox(), 0));
+  }
+
+  OutgoingBatches(CodecSettings configured, boolean wantCompact, EdgeDictionaries dictionaries) {
     this.configured = configured;
     this.wantCompact = wantCompact;
     this.level = configured.level();
+    this.dictionaries = dictionaries;
+  }
+
+  /** The trained dictionaries the edge holds. */
+  EdgeDictionaries dictionaries() {
+    return dictionaries;
   }
 
   /** What the edge offers in {@code Hello.capabilities}. */
@@ -78,6 +90,7 @@ final class OutgoingBatches {
     refs.clear();
     lastSent.clear();
     compact = false;
+    dictionaries.endSession();
   }
 
   boolean inSession() {
@@ -158,7 +171,7 @@ final class OutgoingBatches {
       // without touching the stream.
       e = encoder.encode(records, Codec.ZSTD);
     } else {
-      e = encoder.encode(records);
+      e = encoder.encode(records, dictionaries.forBatch(stream, records.size()));
     }
     Codec codec = e.codec();
     if (!accepted.contains(codec)) {
@@ -190,6 +203,32 @@ final class OutgoingBatches {
     }
     lastSent.put(stream, last);
     return new Encoded(b.build(), codec, e.rawBytes(), e.payload().length);
+  }
+
+  /** An outbox that keeps no dictionaries (engines built without one). */
+  private static final class NoOutbox implements Outbox {
+    @Override
+    public String storeId() {
+      return "";
+    }
+
+    @Override
+    public List<StreamState> streams() {
+      return List.of();
+    }
+
+    @Override
+    public Item read(String stream, long fromSequence, int maxRecords, long maxBytes) {
+      return null;
+    }
+
+    @Override
+    public void acknowledge(String stream, long sequence) {}
+
+    @Override
+    public Item.Gap markNotRetained(String stream, long cloudCheckpoint) {
+      return null;
+    }
   }
 
   /** A gap of {@code stream} up to {@code lastSequence} was sent: a later batch continues it. */
