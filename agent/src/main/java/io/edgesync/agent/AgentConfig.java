@@ -359,7 +359,8 @@ public record AgentConfig(
                 "heartbeat_timeout_ms",
                 "backoff_initial_ms",
                 "backoff_max_ms",
-                "low_bandwidth_max_priority");
+                "low_bandwidth_max_priority",
+                "dictionary_max_batch_records");
     SyncPolicy d = SyncPolicy.defaults(deviceId);
     long hbInterval =
         tuning.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
@@ -423,7 +424,16 @@ public record AgentConfig(
                             0,
                             1000,
                             "the least important priority sent below min_bandwidth_kbps"))
-                .withDailyBudget(dailyBudget));
+                .withDailyBudget(dailyBudget)
+                .withDictionaryMaxBatchRecords(
+                    (int)
+                        tuning.integer(
+                            "dictionary_max_batch_records",
+                            BandwidthPolicy.DEFAULT_DICTIONARY_MAX_BATCH_RECORDS,
+                            0,
+                            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
+                            "records; stateless zstd batches up to this size use the stream's"
+                                + " trained dictionary, 0 = never")));
 
     OutboxLimits defaults = OutboxLimits.defaults();
     OutboxLimits limits =

@@ -467,6 +467,11 @@ public final class EdgeAgent implements AutoCloseable {
     onLoop(() -> engine.requestSync(engineNowMs()));
   }
 
+  /** The trained dictionary id this device holds per stream (shipped by the cloud). */
+  public Map<String, Integer> dictionaries() {
+    return onLoopGet(engine::dictionaries);
+  }
+
   public String deviceId() {
     return config.deviceId();
   }

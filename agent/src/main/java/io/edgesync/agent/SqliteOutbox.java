@@ -41,7 +41,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * encoded with {@link RecordLayout}; {@code gaps} holds dropped ranges, reported to the cloud in
  * sequence order. Chunks at or below the acknowledged sequence are deleted. {@code recent} holds
  * the SHA-256 of the last {@code dedup_window} records of each stream that declares one; {@code
- * meta} the store id and the daily byte budget's count.
+ * meta} the store id and the daily byte budget's count; {@code dictionaries} ({@code
+ * db/V3__dictionaries.sql}) the newest trained zstd dictionary the cloud shipped for each stream.
  *
  * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
  * appended records is not appended; the append's result names the earlier record's sequence.
@@ -133,7 +134,12 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
       st.execute("PRAGMA busy_timeout=5000");
     }
-    Migrations.apply(db, SqliteOutbox.class, "db/V1__init.sql", "db/V2__dedup_budget.sql");
+    Migrations.apply(
+        db,
+        SqliteOutbox.class,
+        "db/V1__init.sql",
+        "db/V2__dedup_budget.sql",
+        "db/V3__dictionaries.sql");
     db.setAutoCommit(false);
     insertChunk =
         db.prepareStatement(
@@ -533,6 +539,44 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     } catch (SQLException e) {
       rollbackAndReload();
       throw new OutboxException("saving the daily budget failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public List<SavedDictionary> savedDictionaries() {
+    lock.lock();
+    try (PreparedStatement ps =
+            db.prepareStatement("SELECT stream, id, data FROM dictionaries ORDER BY stream");
+        ResultSet rs = ps.executeQuery()) {
+      List<SavedDictionary> out = new ArrayList<>();
+      while (rs.next()) {
+        out.add(new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3)));
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new OutboxException("reading the dictionaries failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void saveDictionary(String stream, int id, byte[] bytes) {
+    lock.lock();
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
+                + " UPDATE SET id=excluded.id, data=excluded.data")) {
+      ps.setString(1, stream);
+      ps.setInt(2, id);
+      ps.setBytes(3, bytes);
+      ps.executeUpdate();
+      db.commit();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw new OutboxException("saving dictionary " + id + " of stream " + stream + " failed", e);
     } finally {
       lock.unlock();
     }

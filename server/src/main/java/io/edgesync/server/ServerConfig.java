@@ -3,6 +3,7 @@ package io.edgesync.server;
 import io.edgesync.engine.ConflictPolicy;
 import io.edgesync.engine.ConflictResolver;
 import io.edgesync.engine.ConflictStrategy;
+import io.edgesync.engine.DictionaryRules;
 import io.edgesync.engine.DocumentRules;
 import io.edgesync.engine.ServerPolicy;
 import io.edgesync.protocol.ProtocolLimits;
@@ -25,10 +26,28 @@ import java.util.Map;
  *   max_records_per_batch: 8192
  *   codecs: [all]           # batch codecs accepted: all, or some of gzip, lzma, zstd, ...
  *   compact_batches: true   # accept the compact RecordBatch envelope
+ *   dictionaries:           # trained zstd dictionaries per stream (docs/codecs.md)
+ *     enabled: true
+ *     sample_bytes: 1048576
+ *     dictionary_bytes: 16384
+ *     min_interval_ms: 3600000
+ *     keep_per_stream: 3
+ *     max_streams: 256
  * </pre>
  */
 public record ServerConfig(
-    String host, int port, Path dataDir, ServerPolicy policy, DocumentRules documents) {
+    String host,
+    int port,
+    Path dataDir,
+    ServerPolicy policy,
+    DocumentRules documents,
+    DictionaryRules dictionaries) {
+
+  /** With the default dictionary rules. */
+  public ServerConfig(
+      String host, int port, Path dataDir, ServerPolicy policy, DocumentRules documents) {
+    this(host, port, dataDir, policy, documents, DictionaryRules.defaults());
+  }
 
   /** Collections a server without a documents section serves (the brief's cloud_to_edge types). */
   static final List<String> DEFAULT_COLLECTIONS = List.of("config", "firmware");
@@ -39,7 +58,13 @@ public record ServerConfig(
   }
 
   public static ServerConfig defaults(Path dataDir) {
-    return new ServerConfig("0.0.0.0", 8470, dataDir, ServerPolicy.defaults(), defaultDocuments());
+    return new ServerConfig(
+        "0.0.0.0",
+        8470,
+        dataDir,
+        ServerPolicy.defaults(),
+        defaultDocuments(),
+        DictionaryRules.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -51,15 +76,23 @@ public record ServerConfig(
   }
 
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(host, newPort, dataDir, policy, documents);
+    return new ServerConfig(host, newPort, dataDir, policy, documents, dictionaries);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
-    return new ServerConfig(host, port, dataDir, newPolicy, documents);
+    return new ServerConfig(host, port, dataDir, newPolicy, documents, dictionaries);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, rules);
+    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries);
+  }
+
+  public ServerConfig withDictionaries(DictionaryRules rules) {
+    return new ServerConfig(host, port, dataDir, policy, documents, rules);
+  }
+
+  public ServerConfig withDataDir(Path dir) {
+    return new ServerConfig(host, port, dir, policy, documents, dictionaries);
   }
 
   public static ServerConfig load(Path file) {
@@ -83,7 +116,8 @@ public record ServerConfig(
                 "max_records_per_batch",
                 "heartbeat_interval_ms",
                 "codecs",
-                "compact_batches");
+                "compact_batches",
+                "dictionaries");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -115,7 +149,33 @@ public record ServerConfig(
         (int) s.integer("port", 8470, 0, 65_535, "TCP port"),
         Path.of(s.string("data_dir", "./edgesync-cloud")),
         policy,
-        documents(root.section("documents"), root.section("sync")));
+        documents(root.section("documents"), root.section("sync")),
+        dictionaries(s.section("dictionaries")));
+  }
+
+  private static DictionaryRules dictionaries(ConfigNode d) {
+    d.allowOnly(
+        "enabled",
+        "sample_bytes",
+        "dictionary_bytes",
+        "min_interval_ms",
+        "keep_per_stream",
+        "max_streams");
+    DictionaryRules def = DictionaryRules.defaults();
+    return new DictionaryRules(
+        d.bool("enabled", def.enabled()),
+        d.integer(
+            "sample_bytes", def.sampleBytes(), 1024, DictionaryRules.MAX_SAMPLE_BYTES, "bytes"),
+        (int)
+            d.integer(
+                "dictionary_bytes",
+                def.dictionaryBytes(),
+                256,
+                io.edgesync.protocol.codec.Dictionary.MAX_DICTIONARY_BYTES,
+                "bytes"),
+        d.integer("min_interval_ms", def.minIntervalMs(), 0, 86_400_000L * 365, "ms"),
+        (int) d.integer("keep_per_stream", def.keepPerStream(), 2, 64, "dictionaries"),
+        (int) d.integer("max_streams", def.maxStreams(), 1, 1 << 20, "streams"));
   }
 
   private static final String[] STRATEGIES = {

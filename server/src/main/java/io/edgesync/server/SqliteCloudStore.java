@@ -2,6 +2,7 @@ package io.edgesync.server;
 
 import io.edgesync.engine.CloudStore;
 import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.DictionaryStore;
 import io.edgesync.engine.DocumentStore;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
@@ -32,7 +33,8 @@ import java.util.Optional;
  * <p>Schema in {@code db/V1__init.sql} and later scripts: {@code devices}; {@code streams} (per
  * device and stream: the checkpoint, counters, and the bytes its batches cost on the wire, from
  * {@code V3__wire_accounting.sql}); {@code batches} (records stored decoded, in the record layout,
- * whatever codec carried them, so reads never need a session's codec state); {@code gaps}.
+ * whatever codec carried them, so reads never need a session's codec state); {@code gaps}; {@code
+ * dictionaries} (trained zstd dictionaries per stream, {@code V4__dictionaries.sql}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -44,6 +46,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final PreparedStatement updateStream;
   private final SqliteDocuments documents;
   private final SqliteCommands commands;
+  private final SqliteDictionaries dictionaries;
 
   public SqliteCloudStore(Path file) throws SQLException {
     this(file, SqliteDocuments.HISTORY_VERSIONS, () -> java.util.UUID.randomUUID().toString());
@@ -96,10 +99,12 @@ public final class SqliteCloudStore implements CloudStore {
         SqliteCloudStore.class,
         "db/V1__init.sql",
         "db/V2__documents.sql",
-        "db/V3__wire_accounting.sql");
+        "db/V3__wire_accounting.sql",
+        "db/V4__dictionaries.sql");
     db.setAutoCommit(false);
     documents = new SqliteDocuments(db, this, historyVersions);
     commands = new SqliteCommands(db, this, commandIds);
+    dictionaries = new SqliteDictionaries(db, this);
     insertBatch =
         db.prepareStatement(
             "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
@@ -128,6 +133,12 @@ public final class SqliteCloudStore implements CloudStore {
   @Override
   public CommandStore commands() {
     return commands;
+  }
+
+  /** Trained dictionaries in the same file (and under the same monitor). */
+  @Override
+  public DictionaryStore dictionaries() {
+    return dictionaries;
   }
 
   @Override

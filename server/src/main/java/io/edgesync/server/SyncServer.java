@@ -54,6 +54,7 @@ public final class SyncServer implements AutoCloseable {
   private final AtomicLong docUpdatesSentClosed = new AtomicLong();
   private final CloudDocuments docs;
   private final CommandStore commands;
+  private final CloudDictionaries dictionaries;
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -75,6 +76,13 @@ public final class SyncServer implements AutoCloseable {
     this.commands = store.commands();
     if (docs != null) {
       docs.onChange(scopes -> pusher.execute(() -> pushDocs(scopes)));
+    }
+    this.dictionaries =
+        store.dictionaries() == null
+            ? null
+            : new CloudDictionaries(config.dictionaries(), store.dictionaries(), clock);
+    if (dictionaries != null) {
+      dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
@@ -103,6 +111,7 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/devices", this::listDevices);
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
               cfg.routes.get("/api/v1/devices/{id}/streams/{stream}", this::readStream);
+              cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
@@ -176,10 +185,18 @@ public final class SyncServer implements AutoCloseable {
     return docs;
   }
 
+  /** The trained dictionaries (null if the store keeps none). */
+  public CloudDictionaries dictionaries() {
+    return dictionaries;
+  }
+
   @Override
   public void close() {
     app.stop();
     pusher.shutdownNow();
+    if (dictionaries != null) {
+      dictionaries.close();
+    }
     store.close();
   }
 
@@ -197,6 +214,12 @@ public final class SyncServer implements AutoCloseable {
       if (s != null) {
         s.onDocsChanged(clock.nowMs());
       }
+    }
+  }
+
+  private void pushDictionary(io.edgesync.engine.DictionaryCatalog.StreamDictionary d) {
+    for (CloudSession s : sessionsById.values()) {
+      s.onDictionary(d);
     }
   }
 
@@ -238,6 +261,9 @@ public final class SyncServer implements AutoCloseable {
                 ctx.closeSession(1008, truncate(reason, 120));
               }
             });
+    if (dictionaries != null) {
+      session.withDictionaries(dictionaries);
+    }
     sessionsById.put(ctx.sessionId(), session);
   }
 
@@ -303,6 +329,14 @@ public final class SyncServer implements AutoCloseable {
             docs == null ? 0 : docs.clockDriftsSeen(),
             "docPatchesApplied",
             docs == null ? 0 : docs.patchesApplied()));
+  }
+
+  private void listDictionaries(Context ctx) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("dictionaries", dictionaries == null ? List.of() : dictionaries.describe());
+    out.put("trainings", dictionaries == null ? 0 : dictionaries.trainings());
+    out.put("failedTrainings", dictionaries == null ? 0 : dictionaries.failedTrainings());
+    ctx.json(out);
   }
 
   private void listDevices(Context ctx) {
