@@ -32,6 +32,8 @@ public final class Bench {
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
         codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
+        dict          zstd at batch 1, 10, 100 without and with a dictionary the cloud trained
+                      (CloudDictionaries over a real SQLite store) from received telemetry
         docs          cloud side of document sync: edge changes applied per second (embedded
                       store, no network), 10 % of them concurrent and merged
         catchup       a week offline (10 sensors at 1 Hz, 6,048,000 records) drains over loopback
@@ -71,6 +73,12 @@ public final class Bench {
         --codec-records=100000  records measured    --codec-seed=1   generator seed
         --dict-bytes=16KiB      trained dictionary size    --lzma-records=10000  for LZMA, zstd -19
         --rounds=5              timed rounds per speed measurement (median reported)
+      dict (not part of 'all'):
+        --dict-devices=4 --dict-received=20000   devices and records each the cloud received
+        --dict-records=20000  records of the first device measured afterwards
+        --dict-session-batches=100   ZSTD_STREAM batches per session (a reconnect starts anew)
+        --dict-batches=1,10,100      batch sizes measured (at least two)
+        --sample-bytes=1MiB --dict-bytes=16KiB   the cloud's server.dictionaries settings
       docs:
         --doc-devices=100 --doc-keys=10000   devices editing that many shared (fleet) documents
         --doc-frame=256       changes per DocChanges frame (one device each, one transaction)
@@ -119,6 +127,12 @@ public final class Bench {
           "codec-records",
           "codec-seed",
           "dict-bytes",
+          "dict-devices",
+          "dict-received",
+          "dict-records",
+          "dict-session-batches",
+          "dict-batches",
+          "sample-bytes",
           "lzma-records",
           "rounds",
           "doc-devices",
@@ -186,6 +200,7 @@ public final class Bench {
         case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
         case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
         case "codec" -> codec(o, out, rows);
+        case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
         case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
         case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
         case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
@@ -270,6 +285,25 @@ public final class Bench {
       System.out.println();
     }
     return r.failureCount() == 0;
+  }
+
+  private static void dict(Path d, Opts o, PrintStream out, List<String[]> rows) throws Exception {
+    DictScenario.Result r = DictScenario.run(d, o, out);
+    rows.add(
+        new String[] {
+          "dict: ZSTD bytes/record at batch " + r.batchA(),
+          "smaller with the cloud's dictionary",
+          String.format(
+              Locale.ROOT,
+              "**%.2f → %.2f B/record** (%.1f× smaller); batch %d: %.2f → %.2f",
+              r.zstd1(),
+              r.zstdDict1(),
+              r.zstd1() / r.zstdDict1(),
+              r.batchB(),
+              r.zstd10(),
+              r.zstdDict10()),
+          "seeded telemetry; dictionary trained by CloudDictionaries"
+        });
   }
 
   private static void codec(Opts o, PrintStream out, List<String[]> rows) throws Exception {
