@@ -263,6 +263,14 @@ public final class CloudSession {
               + " is not supported; this server speaks "
               + ProtocolLimits.PROTOCOL_VERSION);
     }
+    if (hello.getDictionaryIdsCount() > MAX_HELLO_DICTIONARY_IDS) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "Hello lists "
+              + hello.getDictionaryIdsCount()
+              + " dictionary ids; the limit is "
+              + MAX_HELLO_DICTIONARY_IDS);
+    }
     if (!ProtocolLimits.isValidDeviceId(hello.getDeviceId())) {
       throw new ProtocolException(
           ErrorCode.UNKNOWN_DEVICE,
@@ -296,14 +304,6 @@ public final class CloudSession {
                 + "; a reset store restarts sequences at 1 and would collide. Restore the"
                 + " device's store, or give the device a new id");
       }
-    }
-    if (hello.getDictionaryIdsCount() > MAX_HELLO_DICTIONARY_IDS) {
-      throw new ProtocolException(
-          ErrorCode.PROTOCOL_VIOLATION,
-          "Hello lists "
-              + hello.getDictionaryIdsCount()
-              + " dictionary ids; the limit is "
-              + MAX_HELLO_DICTIONARY_IDS);
     }
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);

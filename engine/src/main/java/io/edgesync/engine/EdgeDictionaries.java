@@ -71,6 +71,7 @@ final class EdgeDictionaries {
 
   /** The newest dictionary id per stream (for status). */
   Map<String, Integer> held() {
+    load();
     Map<String, Integer> m = new TreeMap<>();
     for (Map.Entry<String, Dictionary> e : newest.entrySet()) {
       m.put(e.getKey(), e.getValue().id());

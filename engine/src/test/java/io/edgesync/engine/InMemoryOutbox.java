@@ -108,6 +108,19 @@ final class InMemoryOutbox implements Outbox {
     budgetSaves++;
   }
 
+  /** Saved dictionaries by stream, as {@link #saveDictionary} left them. */
+  final Map<String, SavedDictionary> dictionaries = new TreeMap<>();
+
+  @Override
+  public List<SavedDictionary> savedDictionaries() {
+    return List.copyOf(dictionaries.values());
+  }
+
+  @Override
+  public void saveDictionary(String stream, int id, byte[] bytes) {
+    dictionaries.put(stream, new SavedDictionary(stream, id, bytes.clone()));
+  }
+
   /** Drops the queued records {@code first..last} as the overflow policy would, leaving a gap. */
   void drop(String stream, long first, long last, GapReason reason) {
     StreamData s = data(stream);
