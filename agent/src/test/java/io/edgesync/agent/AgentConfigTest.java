@@ -213,6 +213,7 @@ class AgentConfigTest {
     assertThat(config.sync().bandwidth().minBandwidthKbps()).isZero();
     assertThat(config.sync().bandwidth().dailyBudgetBytes()).isZero();
     assertThat(config.sync().bandwidth().lowBandwidthMaxPriority()).isEqualTo(1);
+    assertThat(config.sync().bandwidth().dictionaryMaxBatchRecords()).isEqualTo(32);
     assertThat(config.dedupWindows()).isEmpty();
     assertThat(config.brief().deduplication()).isTrue();
     assertThat(config.localApiPort()).isEqualTo(8471);
@@ -227,7 +228,7 @@ class AgentConfigTest {
                 .replace("min_bandwidth_kbps: 100", "min_bandwidth_kbps: 256")
                 .replace("bandwidth:", "bandwidth:\n    daily_budget_bytes: 50000000")
             + DEVICE
-            + "tuning: {low_bandwidth_max_priority: 2}\n"
+            + "tuning: {low_bandwidth_max_priority: 2, dictionary_max_batch_records: 10}\n"
             + "streams:\n  sensor_data: {priority: 1, dedup_window: 100}\n  logs: {priority: 5}\n";
 
     AgentConfig config = AgentConfig.fromYaml(yaml);
@@ -240,6 +241,7 @@ class AgentConfigTest {
     assertThat(b.minBandwidthKbps()).isEqualTo(256);
     assertThat(b.dailyBudgetBytes()).isEqualTo(50_000_000);
     assertThat(b.lowBandwidthMaxPriority()).isEqualTo(2);
+    assertThat(b.dictionaryMaxBatchRecords()).isEqualTo(10);
     assertThat(config.dedupWindows()).isEqualTo(Map.of("sensor_data", 100));
     assertThat(config.streamPriorities()).containsEntry("logs", 5);
   }

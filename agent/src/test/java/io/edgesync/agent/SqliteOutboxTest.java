@@ -717,4 +717,20 @@ class SqliteOutboxTest {
       Thread.sleep(20);
     }
   }
+
+  @Test
+  void dictionaries_theNewestPerStreamSurvivesAReopen() throws Exception {
+    SqliteOutbox outbox = open(OutboxLimits.defaults());
+    assertThat(outbox.savedDictionaries()).isEmpty();
+    outbox.saveDictionary("a", 3, new byte[] {1, 2, 3});
+    outbox.saveDictionary("a", 5, new byte[] {5, 5});
+    outbox.saveDictionary("b", 4, new byte[] {4});
+    outbox.close();
+
+    SqliteOutbox again = open(OutboxLimits.defaults());
+    List<io.edgesync.engine.Outbox.SavedDictionary> saved = again.savedDictionaries();
+    assertThat(saved).extracting(d -> d.stream() + ":" + d.id()).containsExactly("a:5", "b:4");
+    assertThat(saved.get(0).bytes()).containsExactly(5, 5);
+    again.close();
+  }
 }

@@ -61,6 +61,31 @@ class ServerConfigTest {
   }
 
   @Test
+  void dictionaries_defaultsAndKeys_andBadValuesNameTheKey() {
+    ServerConfig d = ServerConfig.fromYaml("server: {port: 1}");
+    assertThat(d.dictionaries()).isEqualTo(io.edgesync.engine.DictionaryRules.defaults());
+
+    ServerConfig c =
+        ServerConfig.fromYaml(
+            "server:\n"
+                + "  dictionaries: {enabled: false, sample_bytes: 65536, dictionary_bytes: 4096,"
+                + " min_interval_ms: 0, keep_per_stream: 2, max_streams: 8}\n");
+    assertThat(c.dictionaries())
+        .isEqualTo(new io.edgesync.engine.DictionaryRules(false, 65536, 4096, 0, 2, 8));
+
+    assertThatThrownBy(
+            () -> ServerConfig.fromYaml("server: {dictionaries: {dictionary_bytes: 2097152}}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("'server.dictionaries.dictionary_bytes'")
+        .hasMessageContaining("2097152 is out of range; allowed: 256..1048576");
+    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {dictionaries: {keep_per_stream: 1}}"))
+        .hasMessageContaining("'server.dictionaries.keep_per_stream'")
+        .hasMessageContaining("allowed: 2..64");
+    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {dictionaries: {samples: 1}}"))
+        .hasMessageContaining("'server.dictionaries.samples': unknown key; allowed here:");
+  }
+
+  @Test
   void duplicateKey_isAnErrorNotASilentOverride() {
     assertThatThrownBy(() -> ServerConfig.fromYaml("server: {port: 1}\nserver: {port: 2}\n"))
         .isInstanceOf(ConfigException.class)
