@@ -403,6 +403,7 @@ public final class CloudSession {
         budget -= wire.getSerializedSize() + 16;
         dictionariesShipped.add(d.dictionary().id());
         dictionariesSent++;
+        dictionaries.onShipped(d.dictionary().id());
       } else {
         later.add(d);
       }
@@ -423,6 +424,7 @@ public final class CloudSession {
     }
     dictionariesShipped.add(d.dictionary().id());
     dictionariesSent++;
+    dictionaries.onShipped(d.dictionary().id());
     io.send(Frame.newBuilder().setDictionary(wire).build());
   }
 

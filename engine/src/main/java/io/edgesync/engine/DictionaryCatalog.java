@@ -42,4 +42,7 @@ public interface DictionaryCatalog {
 
   /** A batch decoded with dictionary {@code id} (for the operator's view). */
   default void onUsed(int id) {}
+
+  /** Dictionary {@code id} was sent to a device (for the operator's view). */
+  default void onShipped(int id) {}
 }

@@ -38,6 +38,7 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
   private final Map<Integer, StreamDictionary> byId = new ConcurrentHashMap<>();
   private final Map<String, StreamDictionary> newest = new ConcurrentHashMap<>();
   private final Map<Integer, AtomicLong> batchesUsing = new ConcurrentHashMap<>();
+  private final Map<Integer, AtomicLong> shipped = new ConcurrentHashMap<>();
   private final AtomicLong trainings = new AtomicLong();
   private final AtomicLong failedTrainings = new AtomicLong();
   private volatile Consumer<StreamDictionary> listener = d -> {};
@@ -105,7 +106,15 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
     batchesUsing.computeIfAbsent(id, k -> new AtomicLong()).incrementAndGet();
   }
 
-  /** Every kept dictionary, by stream and id, with the batches decoded with it since start. */
+  @Override
+  public void onShipped(int id) {
+    shipped.computeIfAbsent(id, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  /**
+   * Every kept dictionary, by stream and id, with the batches decoded with it and the times it was
+   * sent to a device since start.
+   */
   public List<Map<String, Object>> describe() {
     List<Map<String, Object>> out = new ArrayList<>();
     for (StreamDictionary d : new java.util.TreeMap<>(byId).values()) {
@@ -117,6 +126,8 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
       m.put("newest", newest.get(d.stream()) == d);
       AtomicLong used = batchesUsing.get(d.dictionary().id());
       m.put("batchesDecoded", used == null ? 0 : used.get());
+      AtomicLong sent = shipped.get(d.dictionary().id());
+      m.put("shipped", sent == null ? 0 : sent.get());
       out.add(m);
     }
     return out;
@@ -176,6 +187,7 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
     for (int old : deleted) {
       byId.remove(old);
       batchesUsing.remove(old);
+      shipped.remove(old);
     }
     trainings.incrementAndGet();
     log.info(
