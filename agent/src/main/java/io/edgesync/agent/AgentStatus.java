@@ -53,6 +53,8 @@ public record AgentStatus(
    * @param budget null without {@code daily_budget_bytes}
    * @param total the device's record batches on the wire since start
    * @param duplicateRecords records that dedup windows left out since start
+   * @param dictionaries the trained dictionary id held per stream (shipped by the cloud; small zstd
+   *     batches name it)
    */
   public record BandwidthView(
       String compression,
@@ -67,7 +69,8 @@ public record AgentStatus(
       Map<String, String> deferredStreams,
       BudgetView budget,
       WireView total,
-      long duplicateRecords) {}
+      long duplicateRecords,
+      Map<String, Integer> dictionaries) {}
 
   public record StreamView(
       String name,

@@ -292,7 +292,8 @@ public final class EdgeAgent implements AutoCloseable {
                     ev.budget().spentBytes(),
                     java.time.Instant.ofEpochMilli(ev.budget().resetsAtMs()).toString()),
             wireView(ev.total()),
-            outbox.duplicateRecords());
+            outbox.duplicateRecords(),
+            dictionaries());
     return new AgentStatus(
         config.deviceId(),
         ev.status(),

@@ -191,6 +191,7 @@ class DictionaryTest {
       // the first batches of the new session already name it.
       try (EdgeAgent agent = agent(server, "gw-1")) {
         assertThat(agent.dictionaries()).containsExactlyEntriesOf(Map.of(STREAM, id));
+        assertThat(agent.status().bandwidth().dictionaries()).isEqualTo(Map.of(STREAM, id));
         AgentStatus.WireView w0 = wire(agent);
         sendSingly(agent, telemetry("gw-1", 680, 20), all);
         AgentStatus.WireView w1 = wire(agent);

@@ -207,8 +207,16 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
     newest.merge(d.stream(), d, (a, b) -> a.dictionary().id() >= b.dictionary().id() ? a : b);
   }
 
+  /**
+   * Stops training; waits a little for a training that runs (zstd's trainer is not interruptible).
+   */
   @Override
   public void close() {
     trainer.shutdownNow();
+    try {
+      trainer.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

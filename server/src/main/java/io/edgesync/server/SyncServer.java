@@ -195,7 +195,7 @@ public final class SyncServer implements AutoCloseable {
     app.stop();
     pusher.shutdownNow();
     if (dictionaries != null) {
-      dictionaries.close();
+      dictionaries.close(); // before the store: a training writes to it
     }
     store.close();
   }
