@@ -326,6 +326,47 @@ class DictionaryTest {
     }
   }
 
+  @Test
+  void aMalformedDictionaryFromTheCloud_isRefusedByTheDevice_withAClearError_andNothingIsKept()
+      throws Exception {
+    ServerConfig config = server("cloud", EnumSet.of(Codec.ZSTD));
+    SyncServer.start(config).close(); // creates the cloud's store
+    // A dictionary row whose bytes carry the zstd header of another id (a damaged or tampered
+    // store): the cloud ships it as dictionary 1.
+    byte[] bad = Dictionary.train(77, telemetry("gw-4", 0, 2000), 4096).bytes();
+    try (java.sql.Connection db =
+            java.sql.DriverManager.getConnection(
+                "jdbc:sqlite:" + dir.resolve("cloud").resolve("edgesync-cloud.db"));
+        java.sql.PreparedStatement ps =
+            db.prepareStatement(
+                "INSERT INTO dictionaries(stream, data, trained_at_ms) VALUES (?,?,1)")) {
+      ps.setString(1, STREAM);
+      ps.setBytes(2, bad);
+      ps.executeUpdate();
+    }
+    try (SyncServer server = SyncServer.start(config)) {
+      assertThat(server.dictionaries().byId(1)).isNotNull();
+      try (EdgeAgent agent = agent(server, "gw-4")) {
+        agent.append(STREAM, telemetry("gw-4", 0, 1).get(0));
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () ->
+                    String.valueOf(agent.status().lastError())
+                        .contains(
+                            "invalid dictionary in Welcome: dictionary 1 carries the zstd header"
+                                + " of dictionary 77"));
+        assertThat(agent.dictionaries()).isEmpty();
+        assertThat(agent.metrics().synced()).isZero();
+      }
+      // Nothing was kept on the device, across a restart too, and the cloud stored nothing.
+      try (EdgeAgent agent = agent(server, "gw-4")) {
+        assertThat(agent.dictionaries()).isEmpty();
+      }
+      assertThat(server.store().read("gw-4", STREAM, 0, 10)).isEmpty();
+    }
+  }
+
   private static byte[] batch(long first, List<byte[]> payloads, Dictionary d) {
     List<Record> records = new ArrayList<>();
     for (int i = 0; i < payloads.size(); i++) {

@@ -613,11 +613,15 @@ public final class CloudSession {
     if (dictionaryId != 0) {
       dictionaries.onUsed(dictionaryId);
     }
-    long recordBytes = 0;
-    for (io.edgesync.protocol.Record r : d.records()) {
-      recordBytes += r.payload().length;
+    if (d.codec() == Codec.ZSTD || d.codec() == Codec.ZSTD_STREAM) {
+      // Only devices that send these codecs can use a dictionary: streams synced with the JSON
+      // codecs (auto's TEMPLATE_STREAM, COLUMNAR) or gzip never cost the cloud a training.
+      long recordBytes = 0;
+      for (io.edgesync.protocol.Record r : d.records()) {
+        recordBytes += r.payload().length;
+      }
+      dictionaries.onCommitted(d.stream(), recordBytes, nowMs);
     }
-    dictionaries.onCommitted(d.stream(), recordBytes, nowMs);
     if (deviceStreams.add(d.stream())) {
       // A stream the device had not named in Hello: ship its dictionary, if there is one.
       for (DictionaryCatalog.StreamDictionary sd : dictionaries.newest(List.of(d.stream()))) {

@@ -37,7 +37,10 @@ public interface DictionaryCatalog {
   /** A dictionary the cloud keeps, by id, or null. */
   Dictionary byId(int id);
 
-  /** Records of {@code stream} with {@code recordBytes} payload bytes were committed. */
+  /**
+   * Records of {@code stream} with {@code recordBytes} payload bytes were committed, from a batch
+   * in a codec that can use a dictionary (ZSTD, ZSTD_STREAM).
+   */
   void onCommitted(String stream, long recordBytes, long nowMs);
 
   /** A batch decoded with dictionary {@code id} (for the operator's view). */

@@ -8,8 +8,9 @@ import io.edgesync.protocol.codec.Dictionary;
  *
  * @param enabled train and ship dictionaries at all
  * @param sampleBytes a stream is trained once the cloud received this many record payload bytes of
- *     it (from all devices) since its last training (or since the server started), and the training
- *     uses the newest this many bytes of the stream's stored records
+ *     it in ZSTD or ZSTD_STREAM batches (from all devices) since its last training (or since the
+ *     server started), and the training uses the newest this many bytes of the stream's stored
+ *     records
  * @param dictionaryBytes the largest dictionary trained (zstd's {@code maxDictSize})
  * @param minIntervalMs at least this long between two trainings of one stream (also after a failed
  *     one)

@@ -123,7 +123,7 @@ class CloudSessionDictionaryTest {
         Hello.newBuilder()
             .setProtocolVersion(1)
             .setDeviceId(DEVICE)
-            .addAllCapabilities(List.of("codec:zstd", "codec:zstd_stream"))
+            .addAllCapabilities(List.of("codec:zstd", "codec:zstd_stream", "codec:gzip"))
             .addAllDictionaryIds(held);
     for (String s : streams) {
       h.addCheckpoints(StreamCheckpoint.newBuilder().setStream(s));
@@ -210,6 +210,31 @@ class CloudSessionDictionaryTest {
     }
     long bytes = sent.stream().mapToLong(p -> p.length).sum();
     assertThat(catalog.committed).containsEntry(STREAM, bytes);
+  }
+
+  @Test
+  void batchesInCodecsThatCannotUseADictionary_doNotCountTowardsATraining() {
+    hello(List.of(), STREAM);
+    List<Record> records = new ArrayList<>();
+    List<byte[]> payloads = EdgeDictionaryEngineTest.json(3, 1);
+    for (int i = 0; i < 3; i++) {
+      records.add(new Record(1 + i, T0 + i, payloads.get(i)));
+    }
+    try (BatchEncoder gzip = new BatchEncoder(CodecSettings.parse("gzip"))) {
+      EncodedBatch e = gzip.encode(records);
+      receive(
+          Frame.newBuilder()
+              .setBatch(
+                  RecordBatch.newBuilder()
+                      .setStream(STREAM)
+                      .setFirstSequence(1)
+                      .setCount(3)
+                      .setCodec(CodecCapabilities.toWire(e.codec()))
+                      .setPayload(ByteString.copyFrom(e.payload())))
+              .build());
+    }
+    assertThat(out.get(out.size() - 1).getAck().getSequence()).isEqualTo(3);
+    assertThat(catalog.committed).isEmpty();
   }
 
   @Test
