@@ -211,8 +211,13 @@ class DictionaryTest {
         SyncServer.start(server("cloud", EnumSet.of(Codec.ZSTD, Codec.ZSTD_STREAM)))) {
       List<byte[]> all = new ArrayList<>();
       int id;
+      double before;
+      double after;
       try (EdgeAgent agent = agent(server, "gw-2")) {
-        List<byte[]> bulk = telemetry("gw-2", 0, 600);
+        // The first 20 single-record batches of a session, before there is a dictionary.
+        sendSingly(agent, telemetry("gw-2", 0, 20), all);
+        before = wire(agent).encodedBytes() / 20.0;
+        List<byte[]> bulk = telemetry("gw-2", 20, 600);
         agent.appendAll(STREAM, bulk);
         all.addAll(bulk);
         await()
@@ -222,9 +227,17 @@ class DictionaryTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
       }
       try (EdgeAgent agent = agent(server, "gw-2")) {
-        sendSingly(agent, telemetry("gw-2", 600, 20), all);
+        // The first 20 of the next session: its stream starts with the dictionary.
+        sendSingly(agent, telemetry("gw-2", 620, 20), all);
+        after = wire(agent).encodedBytes() / 20.0;
         assertThat(agent.status().bandwidth().codec()).isEqualTo("zstd");
       }
+      System.out.printf(
+          Locale.ROOT,
+          "ZSTD_STREAM, first 20 batches of a session: %.1f -> %.1f B/record%n",
+          before,
+          after);
+      assertThat(after).isLessThan(before * 0.85);
       // Every ZSTD_STREAM batch of the new session decoded through the dictionary.
       assertThat(dictionary(server, id).get("batchesDecoded").asLong()).isGreaterThanOrEqualTo(20);
       assertStoredAsSent(server, "gw-2", all);
