@@ -96,7 +96,8 @@ public final class SqliteCloudStore implements CloudStore {
         SqliteCloudStore.class,
         "db/V1__init.sql",
         "db/V2__documents.sql",
-        "db/V3__wire_accounting.sql");
+        "db/V3__wire_accounting.sql",
+        "db/V4__doc_log.sql");
     db.setAutoCommit(false);
     documents = new SqliteDocuments(db, this, historyVersions);
     commands = new SqliteCommands(db, this, commandIds);
