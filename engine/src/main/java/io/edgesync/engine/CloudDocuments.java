@@ -120,7 +120,7 @@ public final class CloudDocuments {
       throws ProtocolException {
     Set<String> changed = new LinkedHashSet<>();
     try {
-      EdgeApplied result = transaction(deviceId, changes, changed).join();
+      EdgeApplied result = transaction(prepareEdgeChanges(deviceId, changes), changed).join();
       // Listeners run on the caller's thread here, never on the store's writer thread.
       notifyChanged(changed);
       return result;
@@ -144,18 +144,36 @@ public final class CloudDocuments {
    */
   public java.util.concurrent.CompletableFuture<EdgeApplied> applyEdgeChangesAsync(
       String deviceId, List<DocChange> changes) throws ProtocolException {
-    Set<String> changed = new LinkedHashSet<>();
-    return transaction(deviceId, changes, changed)
-        .thenApply(
-            result -> {
-              notifyChanged(changed);
-              return result;
-            });
+    return applyAsync(prepareEdgeChanges(deviceId, changes));
   }
 
-  /** Validates the changes (throwing) and queues their transaction; fills {@code changed}. */
-  private java.util.concurrent.CompletableFuture<EdgeApplied> transaction(
-      String deviceId, List<DocChange> changes, Set<String> changed) throws ProtocolException {
+  /**
+   * A device's changes, validated and parsed on the thread that prepared them ({@link
+   * #prepareEdgeChanges}), so that the store's writer only decides and writes.
+   */
+  public static final class PreparedChanges {
+    private final String deviceId;
+    private final List<Parsed> parsed;
+
+    private PreparedChanges(String deviceId, List<Parsed> parsed) {
+      this.deviceId = deviceId;
+      this.parsed = parsed;
+    }
+
+    public int size() {
+      return parsed.size();
+    }
+  }
+
+  /**
+   * Validates and parses a device's changes without queueing them: a caller that receives frames
+   * faster than the store commits (a server with many sessions, a benchmark) does this work on its
+   * own threads, and queued transactions then meet in one group commit.
+   *
+   * @throws ProtocolException if any change is invalid
+   */
+  public PreparedChanges prepareEdgeChanges(String deviceId, List<DocChange> changes)
+      throws ProtocolException {
     List<Parsed> parsed = new ArrayList<>(changes.size());
     long previous = 0;
     List<String> readable = changes.isEmpty() ? List.of() : scopesOf(deviceId);
@@ -184,6 +202,25 @@ public final class CloudDocuments {
       }
       parsed.add(parse(c, scope));
     }
+    return new PreparedChanges(deviceId, parsed);
+  }
+
+  /** {@link #applyEdgeChangesAsync} of changes prepared before. */
+  public java.util.concurrent.CompletableFuture<EdgeApplied> applyAsync(PreparedChanges prepared) {
+    Set<String> changed = new LinkedHashSet<>();
+    return transaction(prepared, changed)
+        .thenApply(
+            result -> {
+              notifyChanged(changed);
+              return result;
+            });
+  }
+
+  /** Queues the transaction of prepared changes; fills {@code changed}. */
+  private java.util.concurrent.CompletableFuture<EdgeApplied> transaction(
+      PreparedChanges prepared, Set<String> changed) {
+    String deviceId = prepared.deviceId;
+    List<Parsed> parsed = prepared.parsed;
     long nowMs = clock.nowMs();
     return store.inTransactionAsync(
         tx -> {
@@ -196,6 +233,7 @@ public final class CloudDocuments {
               continue;
             }
             int before = unchanged.size();
+            tx.resendMet(deviceId, p.changeSeq, p.scope, p.collection, p.key);
             if (applyOne(tx, deviceId, p.scope, p, resend, unchanged, nowMs)) {
               conflicts++;
             }
@@ -339,13 +377,16 @@ public final class CloudDocuments {
     }
     JsonNode edgeValue = p.value;
     byte[] edgeBytes = p.valueBytes;
+    JsonNode parsedBase = null; // the base's value parsed, once (applyPatch does not change it)
     if (p.patch != null) {
       if (base == null) {
-        resend.add(p.changeSeq); // the base is gone: the edge sends the whole document again
+        // The base is gone: the edge sends the whole document again (asked until it does).
+        resend.add(p.changeSeq);
+        tx.requestResend(deviceId, p.changeSeq, scope, p.collection, p.key);
         return false;
       }
-      edgeValue =
-          JsonDocs.applyPatch(base.deleted() ? null : JsonDocs.parse(base.value()), p.patch);
+      parsedBase = base.deleted() ? null : JsonDocs.parse(base.value());
+      edgeValue = JsonDocs.applyPatch(parsedBase, p.patch);
       edgeBytes = JsonDocs.bytes(edgeValue);
       patchesApplied.incrementAndGet();
       if (edgeBytes.length > rules.maxDocumentBytes()) {
@@ -373,7 +414,7 @@ public final class CloudDocuments {
       if (rules.deduplicate()
           && !drift
           && current != null
-          && sameValue(current, edgeValue, edgeBytes)) {
+          && sameValue(current, edgeValue, edgeBytes, base == current ? parsedBase : null)) {
         // Nothing to change: no version, no fan-out to the scope's other readers. The device
         // still gets its outcome (this version) before the DocAck.
         unchanged.add(new Unchanged(current, p.changeSeq));
@@ -444,7 +485,10 @@ public final class CloudDocuments {
               nowMs);
     }
     JsonNode cloudValue = current.deleted() ? null : JsonDocs.parse(current.value());
-    JsonNode baseValue = base == null || base.deleted() ? null : JsonDocs.parse(base.value());
+    JsonNode baseValue =
+        parsedBase != null || base == null || base.deleted()
+            ? parsedBase
+            : JsonDocs.parse(base.value());
     ConflictDecider.Current cur =
         new ConflictDecider.Current(
             current.version(),
@@ -602,12 +646,20 @@ public final class CloudDocuments {
     return true;
   }
 
-  /** The change's value (null: delete) equals the stored version's value (or both are deleted). */
-  private static boolean sameValue(StoredDoc current, JsonNode edgeValue, byte[] edgeBytes) {
-    if (edgeBytes == null) {
-      return current.deleted();
+  /**
+   * The change's value (null: delete) equals the stored version's value (or both are deleted).
+   * {@code parsedCurrent}: the current value already parsed, or null.
+   */
+  private static boolean sameValue(
+      StoredDoc current, JsonNode edgeValue, byte[] edgeBytes, JsonNode parsedCurrent) {
+    if (edgeBytes == null || current.deleted()) {
+      return edgeBytes == null && current.deleted();
     }
-    return !current.deleted() && JsonDocs.parse(current.value()).equals(edgeValue);
+    if (java.util.Arrays.equals(edgeBytes, current.value())) {
+      return true;
+    }
+    JsonNode cur = parsedCurrent != null ? parsedCurrent : JsonDocs.parse(current.value());
+    return cur.equals(edgeValue);
   }
 
   private static ConflictRecord conflictRecord(

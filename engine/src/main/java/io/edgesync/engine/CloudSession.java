@@ -358,7 +358,12 @@ public final class CloudSession {
       }
       docs.store().saveCursors(deviceId, docCursors);
       String device = deviceId;
-      welcome.setDocChangeSeq(docs.store().inTransaction(tx -> tx.lastChangeSeq(device)));
+      docs.store()
+          .inTransaction(
+              tx ->
+                  welcome
+                      .setDocChangeSeq(tx.lastChangeSeq(device))
+                      .addAllDocResendFull(tx.resendRequests(device)));
     }
     io.send(Frame.newBuilder().setWelcome(welcome).build());
     for (DictionaryCatalog.StreamDictionary d : toShip) {

@@ -41,6 +41,20 @@ public interface DocumentStore {
 
     void setLastChangeSeq(String deviceId, long changeSeq);
 
+    /**
+     * Remembers that the device must send change {@code changeSeq} (a merge patch on a base the
+     * store no longer holds) again whole: the request outlives a lost DocAck and is repeated in
+     * every Welcome until the device sends a later change of the key.
+     */
+    void requestResend(
+        String deviceId, long changeSeq, String scope, String collection, String key);
+
+    /** The device sent change {@code changeSeq} of the key: earlier resend requests are met. */
+    void resendMet(String deviceId, long changeSeq, String scope, String collection, String key);
+
+    /** The device's resend requests not yet met, in change order. */
+    List<Long> resendRequests(String deviceId);
+
     /** The current version of a key, tombstones included; null if none. */
     StoredDoc doc(String scope, String collection, String key);
 

@@ -716,7 +716,7 @@ public final class EdgeSyncEngine {
       flushRequested = true;
     }
     docAcked = welcome.getDocChangeSeq();
-    docs.acknowledged(docAcked, List.of());
+    docs.acknowledged(docAcked, welcome.getDocResendFullList());
     docSent = docAcked;
     for (CommandStatus st : commands.unconfirmed()) {
       sendCommandStatus(st);

@@ -34,7 +34,7 @@ import java.util.Optional;
  * device and stream: the checkpoint, counters, and the bytes its batches cost on the wire, from
  * {@code V3__wire_accounting.sql}); {@code batches} (records stored decoded, in the record layout,
  * whatever codec carried them, so reads never need a session's codec state); {@code gaps}; {@code
- * dictionaries} (trained zstd dictionaries per stream, {@code V4__dictionaries.sql}).
+ * dictionaries} (trained zstd dictionaries per stream, {@code V5__dictionaries.sql}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -100,7 +100,8 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V1__init.sql",
         "db/V2__documents.sql",
         "db/V3__wire_accounting.sql",
-        "db/V4__dictionaries.sql");
+        "db/V4__doc_log.sql",
+        "db/V5__dictionaries.sql");
     db.setAutoCommit(false);
     documents = new SqliteDocuments(db, this, historyVersions);
     commands = new SqliteCommands(db, this, commandIds);

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * The {@link DictionaryStore} half of {@link SqliteCloudStore}: table {@code dictionaries} (schema
- * {@code db/V4__dictionaries.sql}); same connection and monitor. An id is allocated as a row
+ * {@code db/V5__dictionaries.sql}); same connection and monitor. An id is allocated as a row
  * without data before the training runs (AUTOINCREMENT: never reused), and filled when the training
  * succeeds; rows without data are ignored and removed with the stream's next save.
  */

@@ -140,8 +140,8 @@ class CloudDocumentsTest {
         Statement st = c.createStatement()) {
       return new Snapshot(
           count(st, "SELECT count(*) FROM docs"),
-          count(st, "SELECT coalesce(max(version), 0) FROM doc_history"),
-          count(st, "SELECT count(*) FROM doc_history"),
+          count(st, "SELECT coalesce(max(version), 0) FROM doc_log"),
+          count(st, "SELECT count(*) FROM doc_log"),
           count(st, "SELECT count(*) FROM conflicts"),
           count(st, "SELECT count(*) FROM audit"),
           string(
@@ -332,6 +332,46 @@ class CloudDocumentsTest {
                 List.of(patch(versions + 3, "", "config", "big", versions + 1, hlc("gw-1"), "{}"))))
         .isEqualTo(new EdgeApplied(versions + 3, List.of(versions + 3L), 0));
     assertThat(docs.store().get("device:gw-1", "config", "big").version()).isEqualTo(versions);
+  }
+
+  @Test
+  void resendFullRequest_lostWithItsDocAck_isKeptAcrossRestarts_untilALaterChangeOfTheKey()
+      throws Exception {
+    CloudDocuments docs = open();
+    int versions = (int) HISTORY_VERSIONS + 8;
+    List<DocChange> edits = new ArrayList<>();
+    for (int i = 1; i <= versions; i++) {
+      edits.add(value(i, "", "config", "big", i - 1, hlc("gw-1"), "{\"n\":" + i + "}"));
+    }
+    docs.applyEdgeChanges("gw-1", edits);
+    long patchSeq = versions + 1;
+    assertThat(
+            docs.applyEdgeChanges(
+                    "gw-1",
+                    List.of(patch(patchSeq, "", "config", "big", 1, hlc("gw-1"), "{\"x\":1}")))
+                .resendFull())
+        .containsExactly(patchSeq);
+
+    // the DocAck carrying the request is lost; the server restarts; the next Welcome asks again
+    closeStores();
+    opened.clear();
+    docs = open();
+    assertThat(resendRequests(docs, "gw-1")).containsExactly(patchSeq);
+    assertThat(resendRequests(docs, "gw-2")).isEmpty();
+
+    // a later change of another key does not meet it; the whole document sent again does
+    docs.applyEdgeChanges(
+        "gw-1", List.of(value(patchSeq + 1, "", "config", "other", 0, hlc("gw-1"), "{}")));
+    assertThat(resendRequests(docs, "gw-1")).containsExactly(patchSeq);
+    docs.applyEdgeChanges(
+        "gw-1",
+        List.of(value(patchSeq + 2, "", "config", "big", versions, hlc("gw-1"), "{\"x\":1}")));
+    assertThat(resendRequests(docs, "gw-1")).isEmpty();
+    assertThat(text(docs.store().get("device:gw-1", "config", "big"))).isEqualTo("{\"x\":1}");
+  }
+
+  private static List<Long> resendRequests(CloudDocuments docs, String device) {
+    return docs.store().inTransaction(tx -> tx.resendRequests(device));
   }
 
   /** One invalid change in a frame refuses the whole frame, with a message naming the problem. */

@@ -50,6 +50,23 @@ class ForwardingDocumentStore implements DocumentStore {
     }
 
     @Override
+    public void requestResend(
+        String deviceId, long changeSeq, String scope, String collection, String key) {
+      tx.requestResend(deviceId, changeSeq, scope, collection, key);
+    }
+
+    @Override
+    public void resendMet(
+        String deviceId, long changeSeq, String scope, String collection, String key) {
+      tx.resendMet(deviceId, changeSeq, scope, collection, key);
+    }
+
+    @Override
+    public java.util.List<Long> resendRequests(String deviceId) {
+      return tx.resendRequests(deviceId);
+    }
+
+    @Override
     public StoredDoc doc(String scope, String collection, String key) {
       return ForwardingDocumentStore.this.doc(tx, scope, collection, key);
     }

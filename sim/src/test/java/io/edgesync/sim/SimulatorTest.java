@@ -84,6 +84,7 @@ class SimulatorTest {
               "docs.lateChangesAtCloud",
               "docs.concurrentWithDelete",
               "docs.patchesSent",
+              "docs.resendFull",
               "commands.run",
               "commands.succeeded",
               "commands.failed",

@@ -171,15 +171,18 @@ final class DocChecker implements Checker {
     long processedUpTo =
         world.cloud().rawDocuments().<Long>inTransaction(tx -> tx.lastChangeSeq(device));
     DocLedger.Sent s = ledger.sent(device, seq);
-    if (processedUpTo < seq || s == null || s.value() == null) {
+    if (processedUpTo < seq || s == null) {
       return false;
     }
     // Equal to the cloud's current version when processed: the base or a later version of the key
-    // (e.g. the device's own earlier write).
+    // (e.g. the device's own earlier write). A delete equals a tombstone (seed 2125: a device
+    // deleted a document it had deleted before; the cloud answered with that tombstone).
     for (DocLedger.Version v : ledger.log().getOrDefault(s.key(), java.util.List.of())) {
       if (v.version() >= s.baseVersion()
-          && v.value() != null
-          && io.edgesync.engine.JsonDocs.parse(v.value()).equals(s.value())) {
+          && (v.value() == null
+              ? s.value() == null
+              : s.value() != null
+                  && io.edgesync.engine.JsonDocs.parse(v.value()).equals(s.value()))) {
         return true;
       }
     }

@@ -117,11 +117,10 @@ final class SimCloud {
   void start() {
     DocLedger ledger = world.docLedger();
     try {
-      // The default document history (2^20 versions). A short one (32) makes churn push bases out
-      // and runs "resend whole"; it exposed an open bug (seed 1097 with 32: a resend_full request
-      // lost with its DocAck, the Welcome's cumulative doc_change_seq then counts the change as
-      // processed and the edit is lost) — see docs/simulator.md. Back to 32 once it is fixed.
-      sqlite = new SqliteCloudStore(storeFile(), ledger::nextCommandId);
+      // A short document history (32 versions), so that churn pushes an edge's base out of it and
+      // the "resend whole" path runs (seed 1097 found its request lost with a DocAck; now repeated
+      // in every Welcome until met).
+      sqlite = new SqliteCloudStore(storeFile(), 32, ledger::nextCommandId);
     } catch (SQLException e) {
       throw new SimFailure("the cloud store did not open: " + e.getMessage());
     }

@@ -1,4 +1,4 @@
--- Cloud store, schema version 4: trained zstd dictionaries per stream (docs/codecs.md,
+-- Cloud store, schema version 5: trained zstd dictionaries per stream (docs/codecs.md,
 -- "Dictionaries"). The id is the dictionary's version: AUTOINCREMENT never hands out an id again,
 -- not even after its row was deleted (the newest server.dictionaries.keep_per_stream are kept).
 CREATE TABLE dictionaries (
