@@ -472,7 +472,8 @@ public final class Bench {
           String.format(
               Locale.ROOT,
               "**%s changes/s**, %s conflicts/s merged (%,d changes, %,d conflicts in %.2f s);"
-                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second)",
+                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second; %s per"
+                  + " CPU-second of the store's writer thread)",
               Stats.rate(r.changesPerSecond()),
               Stats.rate(r.conflictsPerSecond()),
               r.changes(),
@@ -481,7 +482,8 @@ public final class Bench {
               r.perFrame(),
               r.coresBusy(),
               Runtime.getRuntime().availableProcessors(),
-              Stats.rate(r.changesPerCpuSecond())),
+              Stats.rate(r.changesPerCpuSecond()),
+              Stats.rate(r.writerChangesPerCpuSecond())),
           String.format(
               Locale.ROOT,
               "%s; documents of %d bytes on average; database %.1f MB at the end",
