@@ -209,8 +209,14 @@ public final class EdgeSyncEngine {
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   private long inFlightBytes;
 
-  /** Per stream: batches, records, payload, raw, encoded and frame bytes sent (since start). */
+  /**
+   * Per stream: batches, records, payload, raw, encoded and frame bytes sent, all time: loaded from
+   * the outbox at start, saved with each ack of the stream and at stop.
+   */
   private final Map<String, long[]> wire = new LinkedHashMap<>();
+
+  /** Streams that sent batches since their wire totals were last saved. */
+  private final java.util.Set<String> wireUnsaved = new java.util.HashSet<>();
 
   /** Streams with something to send that policy holds back now, with the reason. */
   private final Map<String, String> deferred = new LinkedHashMap<>();
@@ -302,6 +308,19 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     reconnectAtMs = nowMs;
     stateSinceMs = nowMs;
+    for (Map.Entry<String, WireStats> e : outbox.savedWireStats().entrySet()) {
+      WireStats w = e.getValue();
+      wire.put(
+          e.getKey(),
+          new long[] {
+            w.batches(),
+            w.records(),
+            w.payloadBytes(),
+            w.rawBytes(),
+            w.encodedBytes(),
+            w.frameBytes()
+          });
+    }
     if (budget.enabled()) {
       long[] saved = outbox.savedBudget();
       if (saved != null && saved.length == 2) {
@@ -529,6 +548,14 @@ public final class EdgeSyncEngine {
       if (budget.enabled()) {
         saveBudget(lastNowMs, true);
       }
+      if (!wireUnsaved.isEmpty()) {
+        Map<String, WireStats> unsaved = new LinkedHashMap<>();
+        for (String stream : wireUnsaved) {
+          unsaved.put(stream, wireOf(stream));
+        }
+        outbox.saveWireStats(unsaved);
+        wireUnsaved.clear();
+      }
     }
   }
 
@@ -618,14 +645,21 @@ public final class EdgeSyncEngine {
     return inFlight.size();
   }
 
-  /** What each stream's record batches cost on the wire since the engine started. */
+  /**
+   * What each stream's record batches cost on the wire since the outbox was created (the totals are
+   * kept in it across restarts; see {@link Outbox#acknowledge(String, long, WireStats)}).
+   */
   public Map<String, WireStats> wireStats() {
     Map<String, WireStats> m = new LinkedHashMap<>();
-    for (Map.Entry<String, long[]> e : wire.entrySet()) {
-      long[] w = e.getValue();
-      m.put(e.getKey(), new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]));
+    for (String stream : wire.keySet()) {
+      m.put(stream, wireOf(stream));
     }
     return m;
+  }
+
+  private WireStats wireOf(String stream) {
+    long[] w = wire.get(stream);
+    return w == null ? WireStats.ZERO : new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]);
   }
 
   /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
@@ -846,7 +880,11 @@ public final class EdgeSyncEngine {
       // after our Welcome. The cloud is authoritative; continue after what it holds.
       nextSend.put(ack.getStream(), ack.getSequence() + 1);
     }
-    outbox.acknowledge(ack.getStream(), ack.getSequence());
+    if (wireUnsaved.remove(ack.getStream())) {
+      outbox.acknowledge(ack.getStream(), ack.getSequence(), wireOf(ack.getStream()));
+    } else {
+      outbox.acknowledge(ack.getStream(), ack.getSequence());
+    }
     // Acks arrive in send order per stream; batches of other streams may be interleaved.
     inFlight.removeIf(
         f -> {
@@ -1201,6 +1239,7 @@ public final class EdgeSyncEngine {
         w[3] += e.rawBytes();
         w[4] += e.payloadBytes();
         w[5] += size;
+        wireUnsaved.add(s.name());
       } else {
         Outbox.Item.Gap g = (Outbox.Item.Gap) item;
         frame =
