@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FaultProxy;
@@ -106,7 +107,16 @@ class FaultProxyTest {
 
   @Test
   void throttledToOneMegabit_carriesNoMoreAndConverges(TestInfo info) throws Exception {
-    start(info, UnaryOperator.identity());
+    // Uncompressed batches: the producer's records compress about 50 times with the default codec,
+    // so its output (90-250 kbit/s measured) would stay below the throttle and the rate would
+    // measure the producer, not the link. Uncompressed, it offers about 9 Mbit/s.
+    start(
+        info,
+        c ->
+            c.withSync(
+                c.sync()
+                    .withBandwidth(
+                        c.sync().bandwidth().withCompression(CodecSettings.parse("none")))));
     proxy.throttle(Direction.UPSTREAM, 1_000_000);
     proxy.throttle(Direction.DOWNSTREAM, 1_000_000);
     long bytesBefore = proxy.bytes(Direction.UPSTREAM);
