@@ -49,6 +49,10 @@ import java.util.random.RandomGenerator;
  * minBandwidthKbps} defers streams less important than {@code lowBandwidthMaxPriority}, probing the
  * link now and then; a daily byte budget ({@link DailyBudget}) defers streams whose share is spent.
  * Deferred streams are listed with the reason in {@link #deferredStreams()}.
+ *
+ * <p>Liveness (docs/protocol.md, "Heartbeats"): a session ends after {@code heartbeatTimeoutMs}
+ * with nothing received and no send progress; batches are sized to fit the timeout, and a timeout
+ * with batches in flight halves the next ones.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
@@ -476,11 +480,11 @@ public final class EdgeSyncEngine {
   }
 
   /**
-   * The transport wrote more bytes of a frame to the network: a whole frame, or a fragment of a
-   * large one. Counts as liveness like a received frame, so a batch that takes longer than {@code
-   * heartbeatTimeoutMs} to transmit does not end its session; a link that takes no bytes and
-   * returns nothing still times out. Counted only while batches or document changes await their
-   * acknowledgement.
+   * The transport wrote more bytes of a large frame to the network (a fragment; see {@link
+   * io.edgesync.protocol.Transport.Listener#onSendProgress}). Counts as liveness like a received
+   * frame, so a batch that takes longer than {@code heartbeatTimeoutMs} to transmit does not end
+   * its session; a link that takes no bytes and returns nothing still times out. Counted only while
+   * batches or document changes await their acknowledgement.
    */
   public void onSendProgress(long nowMs) {
     lastNowMs = nowMs;

@@ -131,15 +131,14 @@ public final class WebSocketTransport implements Transport {
       WebSocket socket = ws;
       if (frame.length <= FRAGMENT_BYTES) {
         sendChain = sendChain.thenCompose(x -> socket.sendBinary(ByteBuffer.wrap(frame), true));
-      }
-      int offset = frame.length <= FRAGMENT_BYTES ? frame.length : 0;
-      while (offset < frame.length) {
-        int n = Math.min(FRAGMENT_BYTES, frame.length - offset);
-        ByteBuffer part = ByteBuffer.wrap(frame, offset, n);
-        boolean last = offset + n == frame.length;
-        sendChain =
-            sendChain.thenCompose(x -> socket.sendBinary(part, last)).thenRun(() -> progress(n));
-        offset += n;
+      } else {
+        for (int offset = 0; offset < frame.length; offset += FRAGMENT_BYTES) {
+          int n = Math.min(FRAGMENT_BYTES, frame.length - offset);
+          ByteBuffer part = ByteBuffer.wrap(frame, offset, n);
+          boolean last = offset + n == frame.length;
+          sendChain =
+              sendChain.thenCompose(x -> socket.sendBinary(part, last)).thenRun(() -> progress(n));
+        }
       }
       sendChain =
           sendChain.exceptionally(
