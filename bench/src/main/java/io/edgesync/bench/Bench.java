@@ -61,7 +61,7 @@ public final class Bench {
         --sync-timeout=180    give up after this many seconds
       catchup / catchup-throttled (not part of 'all'):
         --catchup-records=6048000 (throttled: 600000)   --sensors=10
-        --throttle-kbps=0 (throttled: 1000)   each direction, token bucket in a loopback proxy
+        --throttle-kbps=0 (throttled: 1000)   each direction, FaultProxy.throttle on loopback
         --catchup-codec=auto  none|gzip|lzma|zstd|auto[:level]
         --catchup-warmup=100000 (throttled: 0)  records of another device first (JIT)
         --catchup-verify=true  compare every record in the cloud with the generated one
