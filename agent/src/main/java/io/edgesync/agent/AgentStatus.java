@@ -8,10 +8,10 @@ import java.util.Map;
  * STOPPED. Per stream, "queued" means appended and not yet acknowledged by the cloud, and {@code
  * oldestQueuedAgeMs} is -1 when nothing is queued, {@code deferred} says why a stream with records
  * to send is held back (null when it is not), and {@code wire} is what its batches cost on the wire
- * since the agent started. {@code documents}: local edits waiting for the cloud's outcome,
- * documents in an open manual conflict, and puts that changed nothing (not sent). {@code
- * bandwidth}: the codec in use, what adaptive sync measured and chose, the daily budget, and the
- * device's wire totals.
+ * since the outbox was created (kept in it across restarts, like the cloud's counts). {@code
+ * documents}: local edits waiting for the cloud's outcome, documents in an open manual conflict,
+ * and puts that changed nothing (not sent). {@code bandwidth}: the codec in use, what adaptive sync
+ * measured and chose, the daily budget, and the device's wire totals.
  */
 public record AgentStatus(
     String deviceId,
@@ -51,7 +51,7 @@ public record AgentStatus(
    * @param lowBandwidth below {@code min_bandwidth_kbps}: less important streams are deferred
    * @param deferredStreams streams held back now, with the reason
    * @param budget null without {@code daily_budget_bytes}
-   * @param total the device's record batches on the wire since start
+   * @param total the device's record batches on the wire, all time (kept across restarts)
    * @param duplicateRecords records that dedup windows left out since start
    * @param dictionaries the trained dictionary id held per stream (shipped by the cloud; small zstd
    *     batches name it)

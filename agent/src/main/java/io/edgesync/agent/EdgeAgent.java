@@ -623,6 +623,22 @@ public final class EdgeAgent implements AutoCloseable {
           });
     }
 
+    /** Progress reports are coalesced: at most one waits on the loop at a time. */
+    private final AtomicBoolean progressPending = new AtomicBoolean();
+
+    @Override
+    public void onSendProgress(Transport.Connection c, long bytes) {
+      if (progressPending.compareAndSet(false, true)) {
+        onLoop(
+            () -> {
+              progressPending.set(false);
+              if (attempt == this) {
+                engine.onSendProgress(engineNowMs());
+              }
+            });
+      }
+    }
+
     @Override
     public void onClosed(Transport.Connection c, String reason) {
       onLoop(

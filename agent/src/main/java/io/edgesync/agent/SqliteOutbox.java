@@ -1,5 +1,6 @@
 package io.edgesync.agent;
 
+import io.edgesync.engine.EdgeSyncEngine;
 import io.edgesync.engine.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolException;
@@ -41,8 +42,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * encoded with {@link RecordLayout}; {@code gaps} holds dropped ranges, reported to the cloud in
  * sequence order. Chunks at or below the acknowledged sequence are deleted. {@code recent} holds
  * the SHA-256 of the last {@code dedup_window} records of each stream that declares one; {@code
- * meta} the store id and the daily byte budget's count; {@code dictionaries} ({@code
- * db/V3__dictionaries.sql}) the newest trained zstd dictionary the cloud shipped for each stream.
+ * meta} the store id and the daily byte budget's count; {@code wire_totals} ({@code
+ * db/V3__wire_counters.sql}) what each stream's batches cost on the wire, all time, written in the
+ * transaction of an ack and at stop; {@code dictionaries} ({@code db/V4__dictionaries.sql}) the
+ * newest trained zstd dictionary the cloud shipped for each stream.
  *
  * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
  * appended records is not appended; the append's result names the earlier record's sequence.
@@ -139,7 +142,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         SqliteOutbox.class,
         "db/V1__init.sql",
         "db/V2__dedup_budget.sql",
-        "db/V3__dictionaries.sql");
+        "db/V3__wire_counters.sql",
+        "db/V4__dictionaries.sql");
     db.setAutoCommit(false);
     insertChunk =
         db.prepareStatement(
@@ -321,10 +325,20 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public void acknowledge(String stream, long sequence) {
+    acknowledge(stream, sequence, null);
+  }
+
+  /** The ack, and the stream's wire totals (unless null) in the same transaction. */
+  @Override
+  public void acknowledge(String stream, long sequence, EdgeSyncEngine.WireStats wire) {
     lock.lock();
     try {
       Counters c = counters.get(stream);
       if (c == null || sequence <= c.ackedSeq) {
+        if (wire != null) {
+          saveWire(stream, wire);
+          db.commit();
+        }
         return;
       }
       if (sequence > c.lastSeq) {
@@ -367,6 +381,9 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       c.queuedRecords -= records;
       c.queuedBytes -= bytes;
       saveStream(c);
+      if (wire != null) {
+        saveWire(stream, wire);
+      }
       db.commit();
       publish();
     } catch (SQLException e) {
@@ -505,6 +522,70 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       return duplicateRecords;
     } finally {
       lock.unlock();
+    }
+  }
+
+  @Override
+  public Map<String, EdgeSyncEngine.WireStats> savedWireStats() {
+    lock.lock();
+    try (PreparedStatement ps =
+            db.prepareStatement(
+                "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
+                    + " frame_bytes FROM wire_totals ORDER BY stream");
+        ResultSet rs = ps.executeQuery()) {
+      Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
+      while (rs.next()) {
+        out.put(
+            rs.getString(1),
+            new EdgeSyncEngine.WireStats(
+                rs.getLong(2),
+                rs.getLong(3),
+                rs.getLong(4),
+                rs.getLong(5),
+                rs.getLong(6),
+                rs.getLong(7)));
+      }
+      return out;
+    } catch (SQLException e) {
+      throw new OutboxException("reading the wire totals failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void saveWireStats(Map<String, EdgeSyncEngine.WireStats> totals) {
+    lock.lock();
+    try {
+      for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
+        saveWire(e.getKey(), e.getValue());
+      }
+      db.commit();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw new OutboxException("saving the wire totals failed", e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Upserts one stream's wire totals; the caller commits. */
+  private void saveWire(String stream, EdgeSyncEngine.WireStats w) throws SQLException {
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
+                + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
+                + " UPDATE SET batches=excluded.batches, records=excluded.records,"
+                + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
+                + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes")) {
+      ps.setString(1, stream);
+      ps.setLong(2, w.batches());
+      ps.setLong(3, w.records());
+      ps.setLong(4, w.payloadBytes());
+      ps.setLong(5, w.rawBytes());
+      ps.setLong(6, w.encodedBytes());
+      ps.setLong(7, w.frameBytes());
+      ps.executeUpdate();
     }
   }
 

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.edgesync.engine.EdgeSyncEngine;
 import io.edgesync.engine.Outbox.Item;
 import io.edgesync.engine.Outbox.StreamState;
 import io.edgesync.protocol.ProtocolLimits;
@@ -202,6 +203,30 @@ class SqliteOutboxTest {
     assertThat(state(reopened, "s")).isEqualTo(new StreamState("s", 10, 5, 3, 2, 6));
     assertThat(status(reopened, "s").syncedRecords()).isEqualTo(3);
     assertThat(reopened.read("s", 1, 100, ALL_BYTES)).isNull();
+  }
+
+  @Test
+  void wireTotals_savedWithTheAckAndAtStop_surviveAReopen() throws Exception {
+    SqliteOutbox outbox = open(OutboxLimits.defaults());
+    append(outbox, "s", "aa", "bb", "cc");
+    append(outbox, "t", "x");
+    assertThat(outbox.savedWireStats()).isEmpty();
+    EdgeSyncEngine.WireStats s1 = new EdgeSyncEngine.WireStats(1, 3, 6, 9, 5, 40);
+
+    outbox.acknowledge("s", 3, s1);
+    assertThat(outbox.savedWireStats()).containsExactly(Map.entry("s", s1));
+
+    // An ack that does not advance still saves newer totals (a batch resent after a reconnect).
+    EdgeSyncEngine.WireStats s2 = new EdgeSyncEngine.WireStats(2, 6, 12, 18, 10, 80);
+    outbox.acknowledge("s", 3, s2);
+    // At stop, the streams whose totals changed since their last ack.
+    EdgeSyncEngine.WireStats t1 = new EdgeSyncEngine.WireStats(1, 1, 1, 3, 3, 30);
+    outbox.saveWireStats(Map.of("t", t1));
+
+    closeOne(outbox);
+    SqliteOutbox reopened = open(OutboxLimits.defaults());
+    assertThat(reopened.savedWireStats()).containsExactly(Map.entry("s", s2), Map.entry("t", t1));
+    assertThat(state(reopened, "s").ackedSequence()).isEqualTo(3);
   }
 
   @Test

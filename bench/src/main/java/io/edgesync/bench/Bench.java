@@ -63,7 +63,7 @@ public final class Bench {
         --sync-timeout=180    give up after this many seconds
       catchup / catchup-throttled (not part of 'all'):
         --catchup-records=6048000 (throttled: 600000)   --sensors=10
-        --throttle-kbps=0 (throttled: 1000)   each direction, token bucket in a loopback proxy
+        --throttle-kbps=0 (throttled: 1000)   each direction, FaultProxy.throttle on loopback
         --catchup-codec=auto  none|gzip|lzma|zstd|auto[:level]
         --catchup-warmup=100000 (throttled: 0)  records of another device first (JIT)
         --catchup-verify=true  compare every record in the cloud with the generated one
@@ -506,7 +506,8 @@ public final class Bench {
           String.format(
               Locale.ROOT,
               "**%s changes/s**, %s conflicts/s merged (%,d changes, %,d conflicts in %.2f s);"
-                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second)",
+                  + " per frame %s; CPU %s of %d cores (%s changes per CPU-second; %s per"
+                  + " CPU-second of the store's writer thread)",
               Stats.rate(r.changesPerSecond()),
               Stats.rate(r.conflictsPerSecond()),
               r.changes(),
@@ -515,7 +516,8 @@ public final class Bench {
               r.perFrame(),
               r.coresBusy(),
               Runtime.getRuntime().availableProcessors(),
-              Stats.rate(r.changesPerCpuSecond())),
+              Stats.rate(r.changesPerCpuSecond()),
+              Stats.rate(r.writerChangesPerCpuSecond())),
           String.format(
               Locale.ROOT,
               "%s; documents of %d bytes on average; database %.1f MB at the end",

@@ -13,6 +13,8 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
+import io.edgesync.testing.FaultProxy;
+import io.edgesync.testing.FaultProxy.Direction;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,10 +28,11 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Catch-up after an outage: a gateway with 10 sensors read once a second was offline for a week, so
  * its outbox holds about 6 million telemetry records (generated like the codec benchmark's, {@link
- * TelemetryData.Fleet}). The agent then connects — through a proxy on loopback that counts the TCP
- * bytes and can throttle the link — and the runner times until the cloud has committed every record
- * and the agent has recorded the last ack. Afterwards every record in the cloud is compared with
- * the generated one (payload and origin time).
+ * TelemetryData.Fleet}). The agent then connects — through {@link FaultProxy} on loopback, which
+ * counts the TCP bytes and can throttle the link (its token bucket, {@code --throttle-kbps} each
+ * way) — and the runner times until the cloud has committed every record and the agent has recorded
+ * the last ack. Afterwards every record in the cloud is compared with the generated one (payload
+ * and origin time).
  *
  * <p>Settings are the agent's defaults (codec {@code auto}, adaptive sync on, batches of up to
  * 8,192 records / 3 MiB, 8 in flight), except a queue large enough for the backlog and {@code
@@ -95,7 +98,11 @@ final class CatchupScenario {
 
     try (SyncServer server =
             SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withPort(0));
-        ThrottleProxy proxy = new ThrottleProxy(server.port(), throttleKbps * 1000 / 8)) {
+        FaultProxy proxy = FaultProxy.start("127.0.0.1", server.port(), seed)) {
+      if (throttleKbps > 0) {
+        proxy.throttle(Direction.UPSTREAM, throttleKbps * 1000);
+        proxy.throttle(Direction.DOWNSTREAM, throttleKbps * 1000);
+      }
       URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
       if (warmup > 0) {
         // Another device through the same server and proxy: the JIT compiles the whole path.
@@ -111,8 +118,8 @@ final class CatchupScenario {
           waitDrained(server, a, "bench-warmup", (warmup / sensors) * sensors, 300, false);
         }
       }
-      long upBefore = proxy.upBytes();
-      long downBefore = proxy.downBytes();
+      long upBefore = proxy.bytes(Direction.UPSTREAM);
+      long downBefore = proxy.bytes(Direction.DOWNSTREAM);
 
       // 1. The week offline: the outbox fills while no agent runs.
       AgentConfig config = config(DEVICE, url, dir.resolve("edge"), codec, o);
@@ -139,8 +146,8 @@ final class CatchupScenario {
         double edgeSeconds = (done[1] - t0) / 1e9;
         AgentMetrics m = agent.metrics();
         AgentStatus status = agent.status();
-        long up = proxy.upBytes() - upBefore;
-        long down = proxy.downBytes() - downBefore;
+        long up = proxy.bytes(Direction.UPSTREAM) - upBefore;
+        long down = proxy.bytes(Direction.DOWNSTREAM) - downBefore;
         Bench.log(
             String.format(
                 Locale.ROOT,

@@ -113,7 +113,8 @@ final class DocsScenario {
       int avgDocBytes,
       long dbBytes,
       String coresBusy,
-      double changesPerCpuSecond) {}
+      double changesPerCpuSecond,
+      double writerChangesPerCpuSecond) {}
 
   /** What the cloud holds for one key, as the runner predicts it. */
   private static final class Doc {
@@ -316,6 +317,20 @@ final class DocsScenario {
     };
   }
 
+  /**
+   * CPU time of the document store's writer thread (it runs every transaction), or -1: the rate a
+   * store whose writer had a core of its own could sustain.
+   */
+  private static long writerCpuNanos() {
+    var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("edgesync-doc-writer") && mx.isThreadCpuTimeSupported()) {
+        return mx.getThreadCpuTime(t.getId());
+      }
+    }
+    return -1;
+  }
+
   private static boolean isDone(Object[] flying) {
     return ((java.util.concurrent.CompletableFuture<?>) flying[0]).isDone();
   }
@@ -380,6 +395,7 @@ final class DocsScenario {
       long conflicts = 0;
       long changes = 0;
       long cpu0 = Stats.processCpuNanos();
+      long writerCpu0 = writerCpuNanos();
       long t0 = System.nanoTime();
       // Up to `sessions` frames (of different devices) are in flight at once, as concurrent
       // device sessions are on a server: each session's thread parses its frame while the store
@@ -424,6 +440,7 @@ final class DocsScenario {
       }
       long wall = System.nanoTime() - t0;
       long cpu1 = Stats.processCpuNanos();
+      long writerCpu1 = writerCpuNanos();
       if (conflicts != plannedConflicts) {
         throw new IllegalStateException(
             "planned " + plannedConflicts + " concurrent changes, the cloud saw " + conflicts);
@@ -442,14 +459,19 @@ final class DocsScenario {
               avgDocBytes,
               Files.size(file) + sizeIfExists(dir.resolve("docs-cloud.db-wal")),
               Stats.coresBusy(cpu0, cpu1, wall),
-              cpu0 < 0 || cpu1 <= cpu0 ? Double.NaN : changes / ((cpu1 - cpu0) / 1e9));
+              cpu0 < 0 || cpu1 <= cpu0 ? Double.NaN : changes / ((cpu1 - cpu0) / 1e9),
+              writerCpu0 < 0 || writerCpu1 <= writerCpu0
+                  ? Double.NaN
+                  : changes / ((writerCpu1 - writerCpu0) / 1e9));
       Bench.log(
           String.format(
               Locale.ROOT,
-              "docs: %s changes/s (%s per CPU-second), %s conflicts/s (%,d changes, %,d merged"
-                  + " conflicts in %.2f s); per frame %s",
+              "docs: %s changes/s (%s per CPU-second; %s per CPU-second of the store's writer"
+                  + " thread), %s conflicts/s (%,d changes, %,d merged conflicts in %.2f s);"
+                  + " per frame %s",
               Stats.rate(res.changesPerSecond()),
               Stats.rate(res.changesPerCpuSecond()),
+              Stats.rate(res.writerChangesPerCpuSecond()),
               Stats.rate(res.conflictsPerSecond()),
               changes,
               conflicts,

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FaultProxy;
@@ -106,7 +107,9 @@ class FaultProxyTest {
 
   @Test
   void throttledToOneMegabit_carriesNoMoreAndConverges(TestInfo info) throws Exception {
-    start(info, UnaryOperator.identity());
+    // Uncompressed, the producer offers about 9 Mbit/s: the rate measures the link (see
+    // uncompressed()).
+    start(info, uncompressed());
     proxy.throttle(Direction.UPSTREAM, 1_000_000);
     proxy.throttle(Direction.DOWNSTREAM, 1_000_000);
     long bytesBefore = proxy.bytes(Direction.UPSTREAM);
@@ -136,7 +139,8 @@ class FaultProxyTest {
 
   @Test
   void corruptedBytes_detectedAndRefused_noCorruptRecordStored(TestInfo info) throws Exception {
-    start(info, UnaryOperator.identity());
+    // Uncompressed: ten flips at one per 40 KB need 400 KB upstream within the wait.
+    start(info, uncompressed());
     awaitCloudProgress();
     // Upstream: about one flipped bit per 40 KB. The server must refuse the frame (checksum).
     proxy.corruptRandomly(Direction.UPSTREAM, 40_000);
@@ -195,6 +199,20 @@ class FaultProxyTest {
   }
 
   // ---------------------------------------------------------------- rig
+
+  /**
+   * Uncompressed batches, for the scenarios that need volume on the link. The producer's records
+   * compress about 50 times with the default codec ({@code auto}), so its output is only 90-250
+   * kbit/s: below a 1 Mbit/s throttle (the rate would measure the producer), and too little for ten
+   * bit flips at one per 40 KB within 20 s on a busy machine. Uncompressed it offers about 9
+   * Mbit/s.
+   */
+  private static UnaryOperator<AgentConfig> uncompressed() {
+    return c ->
+        c.withSync(
+            c.sync()
+                .withBandwidth(c.sync().bandwidth().withCompression(CodecSettings.parse("none"))));
+  }
 
   private void start(TestInfo info, UnaryOperator<AgentConfig> tune) throws Exception {
     server =

@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,6 +112,82 @@ class WireCodecTest {
         .isEqualTo(o.frameBytes());
     assertThat(o.device().get("streams").get(0).get("wire")).isEqualTo(cloud);
     assertThat(cloud.get("ratio").asDouble()).isGreaterThan(8.0);
+  }
+
+  /**
+   * The agent's wire counters are kept in its outbox: after a restart they go on from where they
+   * were (not from zero), and still equal the cloud's per stream and for the device.
+   */
+  @Test
+  void agentRestart_keepsTheWireCounters_stillEqualToTheCloudsPerStreamAndDevice() {
+    try (SyncServer server =
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud-restart")).withPort(0))) {
+      AgentConfig config =
+          Testbed.fastSync(
+              AgentConfig.simple(
+                  "dev-1", URI.create(server.syncUrl()), dir.resolve("edge-restart")));
+      AgentStatus before;
+      try (EdgeAgent agent = EdgeAgent.open(config)) {
+        agent.appendAll("sensor_data", telemetry(0, 600));
+        agent.appendAll("logs", telemetry(5_000, 50));
+        awaitCloud(server, 600, 50);
+        before = agent.status();
+        assertThat(before.bandwidth().total().records()).isEqualTo(650);
+      }
+      try (EdgeAgent agent = EdgeAgent.open(config)) {
+        assertThat(agent.status().bandwidth().total())
+            .as("counters right after the restart, before any new batch")
+            .isEqualTo(before.bandwidth().total());
+        assertThat(wireByStream(agent.status())).isEqualTo(wireByStream(before));
+
+        agent.appendAll("sensor_data", telemetry(600, 400));
+        for (byte[] one : telemetry(6_000, 5)) {
+          agent.append("logs", one);
+        }
+        awaitCloud(server, 1_000, 55);
+        AgentStatus after = agent.status();
+        AgentStatus.WireView edge = after.bandwidth().total();
+        assertThat(edge.records()).isEqualTo(1_055);
+        assertThat(edge.batches()).isGreaterThan(before.bandwidth().total().batches());
+
+        JsonNode device =
+            new Rest(server.port()).ok(new Rest(server.port()).get("/api/v1/devices/dev-1"));
+        assertSameBytes(device.get("wire"), edge);
+        Map<String, AgentStatus.WireView> perStream = wireByStream(after);
+        assertThat(device.get("streams")).hasSize(2);
+        for (JsonNode st : device.get("streams")) {
+          assertSameBytes(st.get("wire"), perStream.get(st.get("stream").asText()));
+        }
+      }
+    }
+  }
+
+  private static void awaitCloud(SyncServer server, long sensorData, long logs) {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              Map<String, Long> cp = server.store().checkpoints("dev-1");
+              return cp.getOrDefault("sensor_data", 0L) == sensorData
+                  && cp.getOrDefault("logs", 0L) == logs;
+            });
+  }
+
+  private static Map<String, AgentStatus.WireView> wireByStream(AgentStatus status) {
+    Map<String, AgentStatus.WireView> m = new TreeMap<>();
+    for (AgentStatus.StreamView s : status.streams()) {
+      m.put(s.name(), s.wire());
+    }
+    return m;
+  }
+
+  private static void assertSameBytes(JsonNode cloud, AgentStatus.WireView edge) {
+    assertThat(cloud.get("batches").asLong()).as("batches").isEqualTo(edge.batches());
+    assertThat(cloud.get("rawBytes").asLong()).as("raw bytes").isEqualTo(edge.rawBytes());
+    assertThat(cloud.get("encodedBytes").asLong())
+        .as("encoded bytes")
+        .isEqualTo(edge.encodedBytes());
+    assertThat(cloud.get("frameBytes").asLong()).as("frame bytes").isEqualTo(edge.frameBytes());
   }
 
   @Test

@@ -377,7 +377,6 @@ public final class CloudDocuments {
     }
     JsonNode edgeValue = p.value;
     byte[] edgeBytes = p.valueBytes;
-    JsonNode parsedBase = null; // the base's value parsed, once (applyPatch does not change it)
     if (p.patch != null) {
       if (base == null) {
         // The base is gone: the edge sends the whole document again (asked until it does).
@@ -385,9 +384,9 @@ public final class CloudDocuments {
         tx.requestResend(deviceId, p.changeSeq, scope, p.collection, p.key);
         return false;
       }
-      parsedBase = base.deleted() ? null : JsonDocs.parse(base.value());
-      edgeValue = JsonDocs.applyPatch(parsedBase, p.patch);
+      edgeValue = JsonDocs.applyPatch(base.deleted() ? null : parsed(base.value()), p.patch);
       edgeBytes = JsonDocs.bytes(edgeValue);
+      remember(edgeBytes, edgeValue);
       patchesApplied.incrementAndGet();
       if (edgeBytes.length > rules.maxDocumentBytes()) {
         throw new InvalidInTransaction(
@@ -400,6 +399,9 @@ public final class CloudDocuments {
                 + " bytes after its merge patch; the limit is "
                 + rules.maxDocumentBytes());
       }
+    }
+    if (p.patch == null) {
+      remember(edgeBytes, edgeValue); // the next change of the key need not parse it again
     }
     boolean drift = !hlc.observe(p.hlc);
     ConflictPolicy policy = rules.policy(p.collection);
@@ -414,7 +416,7 @@ public final class CloudDocuments {
       if (rules.deduplicate()
           && !drift
           && current != null
-          && sameValue(current, edgeValue, edgeBytes, base == current ? parsedBase : null)) {
+          && sameValue(current, edgeValue, edgeBytes)) {
         // Nothing to change: no version, no fan-out to the scope's other readers. The device
         // still gets its outcome (this version) before the DocAck.
         unchanged.add(new Unchanged(current, p.changeSeq));
@@ -484,11 +486,8 @@ public final class CloudDocuments {
               0,
               nowMs);
     }
-    JsonNode cloudValue = current.deleted() ? null : JsonDocs.parse(current.value());
-    JsonNode baseValue =
-        parsedBase != null || base == null || base.deleted()
-            ? parsedBase
-            : JsonDocs.parse(base.value());
+    JsonNode cloudValue = current.deleted() ? null : parsed(current.value());
+    JsonNode baseValue = base == null || base.deleted() ? null : parsed(base.value());
     ConflictDecider.Current cur =
         new ConflictDecider.Current(
             current.version(),
@@ -545,6 +544,7 @@ public final class CloudDocuments {
       hlc.merge(p.hlc);
     }
     byte[] resultBytes = d.value() == null ? null : JsonDocs.bytes(d.value());
+    remember(resultBytes, d.value());
     if (d.kind() == ConflictDecider.Kind.OPEN) {
       // One open conflict per device and key: the device's newer value replaces the one waiting
       // in its own conflict, wherever that is among the key's open conflicts (another device's
@@ -646,20 +646,46 @@ public final class CloudDocuments {
     return true;
   }
 
-  /**
-   * The change's value (null: delete) equals the stored version's value (or both are deleted).
-   * {@code parsedCurrent}: the current value already parsed, or null.
-   */
-  private static boolean sameValue(
-      StoredDoc current, JsonNode edgeValue, byte[] edgeBytes, JsonNode parsedCurrent) {
+  /** The change's value (null: delete) equals the stored version's value (or both are deleted). */
+  private boolean sameValue(StoredDoc current, JsonNode edgeValue, byte[] edgeBytes) {
     if (edgeBytes == null || current.deleted()) {
       return edgeBytes == null && current.deleted();
     }
-    if (java.util.Arrays.equals(edgeBytes, current.value())) {
-      return true;
+    return java.util.Arrays.equals(edgeBytes, current.value())
+        || parsed(current.value()).equals(edgeValue);
+  }
+
+  /** A value and its parsed tree; trees here are never changed after they are made. */
+  private record ParsedValue(byte[] bytes, JsonNode tree) {}
+
+  private static final int PARSED_SLOTS = 4096;
+
+  /**
+   * The parsed trees of values recently written or read in a transaction, found by the identity of
+   * their bytes (the store hands back the arrays it was given, so the next change of a key finds
+   * the tree its previous version was written from): a change then parses nothing but its own
+   * patch. Direct-mapped and lock-free: a slot holds one immutable entry, and a race only costs a
+   * miss.
+   */
+  private final java.util.concurrent.atomic.AtomicReferenceArray<ParsedValue> parsedValues =
+      new java.util.concurrent.atomic.AtomicReferenceArray<>(PARSED_SLOTS);
+
+  private JsonNode parsed(byte[] value) {
+    int slot = System.identityHashCode(value) & (PARSED_SLOTS - 1);
+    ParsedValue p = parsedValues.get(slot);
+    if (p != null && p.bytes() == value) {
+      return p.tree();
     }
-    JsonNode cur = parsedCurrent != null ? parsedCurrent : JsonDocs.parse(current.value());
-    return cur.equals(edgeValue);
+    JsonNode tree = JsonDocs.parse(value);
+    parsedValues.set(slot, new ParsedValue(value, tree));
+    return tree;
+  }
+
+  private void remember(byte[] value, JsonNode tree) {
+    if (value != null && tree != null) {
+      parsedValues.set(
+          System.identityHashCode(value) & (PARSED_SLOTS - 1), new ParsedValue(value, tree));
+    }
   }
 
   private static ConflictRecord conflictRecord(

@@ -49,6 +49,10 @@ import java.util.random.RandomGenerator;
  * minBandwidthKbps} defers streams less important than {@code lowBandwidthMaxPriority}, probing the
  * link now and then; a daily byte budget ({@link DailyBudget}) defers streams whose share is spent.
  * Deferred streams are listed with the reason in {@link #deferredStreams()}.
+ *
+ * <p>Liveness (docs/protocol.md, "Heartbeats"): a session ends after {@code heartbeatTimeoutMs}
+ * with nothing received and no send progress; batches are sized to fit the timeout, and a timeout
+ * with batches in flight halves the next ones.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
@@ -148,6 +152,12 @@ public final class EdgeSyncEngine {
 
   private static final int FRAME_RESERVE_BYTES_PER_RECORD = 8;
 
+  /** The smallest cap {@link #timeoutCapBytes} shrinks to. */
+  static final long MIN_TIMEOUT_CAP_BYTES = 16 * 1024;
+
+  /** Adaptive batches take at most this share of the liveness timeout at the measured rate. */
+  static final int BATCH_TIMEOUT_DIVISOR = 4;
+
   private final SyncPolicy policy;
   private final Outbox outbox;
   private final DocReplica docs;
@@ -163,6 +173,22 @@ public final class EdgeSyncEngine {
   private long stateSinceMs;
   private long reconnectAtMs;
   private long lastReceivedMs;
+
+  /**
+   * When the transport last reported bytes of a frame written to the network ({@link
+   * #onSendProgress}): while a large batch is being pushed, nothing can arrive, but the link is
+   * alive as long as it takes bytes.
+   */
+  private long lastSendProgressMs;
+
+  /**
+   * Payload bytes a batch may carry after a liveness timeout hit batches in flight: half of the
+   * largest of them, doubled again by each ack ({@link #NONE} = no cap). Keeps a link that became
+   * much slower than its estimate (or a transport that reports no send progress) from resending the
+   * same too-large batch forever.
+   */
+  private long timeoutCapBytes = NONE;
+
   private long lastHeartbeatSentMs;
   private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
   private int maxBatchRecords;
@@ -187,8 +213,14 @@ public final class EdgeSyncEngine {
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   private long inFlightBytes;
 
-  /** Per stream: batches, records, payload, raw, encoded and frame bytes sent (since start). */
+  /**
+   * Per stream: batches, records, payload, raw, encoded and frame bytes sent, all time: loaded from
+   * the outbox at start, saved with each ack of the stream and at stop.
+   */
   private final Map<String, long[]> wire = new LinkedHashMap<>();
+
+  /** Streams that sent batches since their wire totals were last saved. */
+  private final java.util.Set<String> wireUnsaved = new java.util.HashSet<>();
 
   /** Streams with something to send that policy holds back now, with the reason. */
   private final Map<String, String> deferred = new LinkedHashMap<>();
@@ -284,6 +316,19 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     reconnectAtMs = nowMs;
     stateSinceMs = nowMs;
+    for (Map.Entry<String, WireStats> e : outbox.savedWireStats().entrySet()) {
+      WireStats w = e.getValue();
+      wire.put(
+          e.getKey(),
+          new long[] {
+            w.batches(),
+            w.records(),
+            w.payloadBytes(),
+            w.rawBytes(),
+            w.encodedBytes(),
+            w.frameBytes()
+          });
+    }
     if (budget.enabled()) {
       long[] saved = outbox.savedBudget();
       if (saved != null && saved.length == 2) {
@@ -321,8 +366,15 @@ public final class EdgeSyncEngine {
         }
       }
       case ACTIVE -> {
-        if (nowMs - lastReceivedMs >= policy.heartbeatTimeoutMs()) {
-          io.disconnect("nothing received for " + (nowMs - lastReceivedMs) + " ms");
+        if (nowMs - lastAliveMs() >= policy.heartbeatTimeoutMs()) {
+          onLivenessTimeout();
+          io.disconnect(
+              "nothing received for "
+                  + (nowMs - lastReceivedMs)
+                  + " ms"
+                  + (lastSendProgressMs > lastReceivedMs
+                      ? ", no bytes sent for " + (nowMs - lastSendProgressMs) + " ms"
+                      : ""));
           return;
         }
         if (nowMs - lastHeartbeatSentMs >= policy.heartbeatIntervalMs()) {
@@ -350,6 +402,7 @@ public final class EdgeSyncEngine {
     }
     transition(State.HANDSHAKING, nowMs);
     lastReceivedMs = nowMs;
+    lastSendProgressMs = nowMs;
     Hello.Builder hello =
         Hello.newBuilder()
             .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
@@ -440,6 +493,22 @@ public final class EdgeSyncEngine {
     }
   }
 
+  /**
+   * The transport wrote more bytes of a large frame to the network (a fragment; see {@link
+   * io.edgesync.protocol.Transport.Listener#onSendProgress}). Counts as liveness like a received
+   * frame, so a batch that takes longer than {@code heartbeatTimeoutMs} to transmit does not end
+   * its session; a link that takes no bytes and returns nothing still times out. Counted only while
+   * batches or document changes await their acknowledgement.
+   */
+  public void onSendProgress(long nowMs) {
+    lastNowMs = nowMs;
+    // Only while something awaits its answer: progress with nothing in flight proves nothing the
+    // session needs (and socket buffers take small frames even on a dead link).
+    if (state == State.ACTIVE && (!inFlight.isEmpty() || docFramesInFlight > 0)) {
+      lastSendProgressMs = Math.max(lastSendProgressMs, nowMs);
+    }
+  }
+
   /** New records were appended to {@code stream}. */
   public void onAppended(long nowMs) {
     lastNowMs = nowMs;
@@ -497,6 +566,14 @@ public final class EdgeSyncEngine {
       if (budget.enabled()) {
         saveBudget(lastNowMs, true);
       }
+      if (!wireUnsaved.isEmpty()) {
+        Map<String, WireStats> unsaved = new LinkedHashMap<>();
+        for (String stream : wireUnsaved) {
+          unsaved.put(stream, wireOf(stream));
+        }
+        outbox.saveWireStats(unsaved);
+        wireUnsaved.clear();
+      }
     }
   }
 
@@ -511,7 +588,7 @@ public final class EdgeSyncEngine {
           case HANDSHAKING -> stateSinceMs + policy.handshakeTimeoutMs();
           case ACTIVE ->
               Math.min(
-                  lastReceivedMs + policy.heartbeatTimeoutMs(),
+                  lastAliveMs() + policy.heartbeatTimeoutMs(),
                   lastHeartbeatSentMs + policy.heartbeatIntervalMs());
           case STOPPED -> Long.MAX_VALUE;
         };
@@ -586,14 +663,21 @@ public final class EdgeSyncEngine {
     return inFlight.size();
   }
 
-  /** What each stream's record batches cost on the wire since the engine started. */
+  /**
+   * What each stream's record batches cost on the wire since the outbox was created (the totals are
+   * kept in it across restarts; see {@link Outbox#acknowledge(String, long, WireStats)}).
+   */
   public Map<String, WireStats> wireStats() {
     Map<String, WireStats> m = new LinkedHashMap<>();
-    for (Map.Entry<String, long[]> e : wire.entrySet()) {
-      long[] w = e.getValue();
-      m.put(e.getKey(), new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]));
+    for (String stream : wire.keySet()) {
+      m.put(stream, wireOf(stream));
     }
     return m;
+  }
+
+  private WireStats wireOf(String stream) {
+    long[] w = wire.get(stream);
+    return w == null ? WireStats.ZERO : new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]);
   }
 
   /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
@@ -725,6 +809,27 @@ public final class EdgeSyncEngine {
     pump(nowMs);
   }
 
+  /** The last sign of life of the connection: a frame received or bytes sent. */
+  private long lastAliveMs() {
+    return Math.max(lastReceivedMs, lastSendProgressMs);
+  }
+
+  /**
+   * The session timed out with batches in flight: the link is slower than they were sized for (or
+   * dead). Halve what the next batches may carry, so that a live but slow link gets a batch through
+   * instead of resending the same one in every session.
+   */
+  private void onLivenessTimeout() {
+    long largest = 0;
+    for (InFlight f : inFlight) {
+      largest = Math.max(largest, f.payloadBytes);
+    }
+    if (largest > 0) {
+      long base = timeoutCapBytes == NONE ? largest : Math.min(timeoutCapBytes, largest);
+      timeoutCapBytes = Math.max(MIN_TIMEOUT_CAP_BYTES, base / 2);
+    }
+  }
+
   private boolean requireActive(String what) {
     if (state != State.ACTIVE) {
       violation(what + " before the handshake completed");
@@ -805,7 +910,11 @@ public final class EdgeSyncEngine {
       // after our Welcome. The cloud is authoritative; continue after what it holds.
       nextSend.put(ack.getStream(), ack.getSequence() + 1);
     }
-    outbox.acknowledge(ack.getStream(), ack.getSequence());
+    if (wireUnsaved.remove(ack.getStream())) {
+      outbox.acknowledge(ack.getStream(), ack.getSequence(), wireOf(ack.getStream()));
+    } else {
+      outbox.acknowledge(ack.getStream(), ack.getSequence());
+    }
     // Acks arrive in send order per stream; batches of other streams may be interleaved.
     inFlight.removeIf(
         f -> {
@@ -816,6 +925,10 @@ public final class EdgeSyncEngine {
           }
           return done;
         });
+    if (timeoutCapBytes != NONE) {
+      // Acks again: grow back (doubling) to the configured batch size.
+      timeoutCapBytes = timeoutCapBytes * 2 >= policy.maxBatchBytes() ? NONE : timeoutCapBytes * 2;
+    }
     adapt(nowMs);
     pump(nowMs);
   }
@@ -1036,20 +1149,28 @@ public final class EdgeSyncEngine {
     return Math.max(1, (long) (avg * wireRatio(s.name())) + 16);
   }
 
-  /** Records per batch for the stream: the configured maximum, or less on a slow link. */
+  /**
+   * Records per batch for the stream: the configured maximum, or less on a slow link. With adaptive
+   * sync a batch is sized to take about {@code batchTargetMs} of link time at the measured rate,
+   * and never more than a quarter of {@code heartbeatTimeoutMs}, so its ack arrives well within the
+   * liveness timeout. Before the link (or the stream's bytes per record) is measured, batches start
+   * at the floor: a few small batches measure the link within a round trip or two.
+   */
   private int batchRecords(String stream, long nowMs) {
     int max = Math.min(maxBatchRecords, batchCaps.getOrDefault(stream, Integer.MAX_VALUE));
     if (!bandwidth.adaptive()) {
       return max;
     }
+    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
     long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
     long[] w = wire.get(stream);
     if (bytesPerSecond <= 0 || w == null || w[1] == 0) {
-      return max;
+      return floor;
     }
     double perRecord = (double) w[5] / w[1];
-    long fit = (long) (bytesPerSecond * (bandwidth.batchTargetMs() / 1000.0) / perRecord);
-    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
+    long targetMs =
+        Math.min(bandwidth.batchTargetMs(), policy.heartbeatTimeoutMs() / BATCH_TIMEOUT_DIVISOR);
+    long fit = (long) (bytesPerSecond * (targetMs / 1000.0) / perRecord);
     return (int) Math.max(floor, Math.min(max, fit));
   }
 
@@ -1083,6 +1204,9 @@ public final class EdgeSyncEngine {
                   - FRAME_RESERVE_BYTES
                   - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
       long maxBytes = Math.min(policy.maxBatchBytes(), budget);
+      if (timeoutCapBytes != NONE) {
+        maxBytes = Math.min(maxBytes, timeoutCapBytes);
+      }
       if (this.budget.enabled()) {
         // Spent within this pump already? Then the stream waits like any other deferral.
         List<DailyBudget.Need> needs = needs();
@@ -1145,6 +1269,7 @@ public final class EdgeSyncEngine {
         w[3] += e.rawBytes();
         w[4] += e.payloadBytes();
         w[5] += size;
+        wireUnsaved.add(s.name());
       } else {
         Outbox.Item.Gap g = (Outbox.Item.Gap) item;
         frame =

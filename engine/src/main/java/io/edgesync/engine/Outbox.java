@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The edge engine's view of the durable outbox: what is queued per stream, and the place where
@@ -26,6 +27,23 @@ public interface Outbox {
 
   /** The cloud committed every sequence up to {@code sequence}; durable on return. */
   void acknowledge(String stream, long sequence);
+
+  /**
+   * {@link #acknowledge}, and in the same transaction the stream's wire totals (what its batches
+   * cost since the outbox was created), so that they survive a restart at no extra fsync. An outbox
+   * that does not keep them just acknowledges.
+   */
+  default void acknowledge(String stream, long sequence, EdgeSyncEngine.WireStats wire) {
+    acknowledge(stream, sequence);
+  }
+
+  /** Per-stream wire totals as last saved; empty if none were. */
+  default Map<String, EdgeSyncEngine.WireStats> savedWireStats() {
+    return Map.of();
+  }
+
+  /** Saves the wire totals of the given streams (the engine calls it when it stops). */
+  default void saveWireStats(Map<String, EdgeSyncEngine.WireStats> totals) {}
 
   /**
    * Records that the cloud's checkpoint is behind the oldest sequence this outbox still holds (the

@@ -180,14 +180,15 @@ class AdaptiveSyncEngineTest {
     engine(plainAdaptive(0, 1).withTiming(30_000, 1_000));
     connect(List.of());
     List<Frame> first = takeBatches();
-    assertThat(first).extracting(f -> f.getBatch().getCount()).containsExactly(2_000, 2_000);
+    // Unmeasured link: the first batches start at the floor (they measure it).
+    assertThat(first).extracting(f -> f.getBatch().getCount()).containsExactly(300, 300);
 
-    clock.advance(4_000);
-    ack("a", 2_000);
+    EdgeSyncEngine.WireStats w = engine.wireStats().get("a");
+    clock.advance(400);
+    ack("a", 300);
 
     // About 1 s of link time at the measured rate: bytes/s divided by the frame bytes per record.
-    long bytesPerSecond = first.get(0).getSerializedSize() * 1000L / 4_000;
-    EdgeSyncEngine.WireStats w = engine.wireStats().get("a");
+    long bytesPerSecond = first.get(0).getSerializedSize() * 1000L / 400;
     double perRecord = (double) w.frameBytes() / w.records();
     int expected = (int) Math.max(300, Math.min(2_000, (long) (bytesPerSecond / perRecord)));
     Frame third = takeBatches().get(0);
@@ -263,9 +264,9 @@ class AdaptiveSyncEngineTest {
             f -> f.getBatch().getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
 
     clock.advance(5_000); // a few KB in 5 s: below 256 kbit/s
-    ack("a", 400);
+    ack("a", 300); // the first batches: the floor of 300 records, the link being unmeasured
     List<Frame> later = new ArrayList<>(takeBatches());
-    ack("a", 800);
+    ack("a", 600);
     later.addAll(takeBatches());
     assertThat(engine.linkStatus().level()).isEqualTo(19);
     assertThat(later)
@@ -290,7 +291,8 @@ class AdaptiveSyncEngineTest {
         records += d.records().size();
       }
     }
-    assertThat(records).isEqualTo(1_605);
+    long laterRecords = later.stream().mapToLong(f -> f.getBatch().getCount()).sum();
+    assertThat(records).isEqualTo(600 + laterRecords + 5);
     cloud.close();
   }
 

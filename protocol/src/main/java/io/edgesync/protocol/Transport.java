@@ -24,6 +24,14 @@ public interface Transport {
 
     void onFrame(Connection connection, byte[] frame);
 
+    /**
+     * Bytes of a queued frame were written to the network: the whole frame, or one fragment of a
+     * large one. Lets the edge count a slow but moving upload as a live connection (a large batch
+     * can take longer than the liveness timeout to transmit, and nothing arrives meanwhile). A
+     * transport that cannot tell may never call it.
+     */
+    default void onSendProgress(Connection connection, long bytes) {}
+
     /** The connection failed to open or ended; called exactly once per connect. */
     void onClosed(Connection connection, String reason);
   }

@@ -1,4 +1,4 @@
--- Edge outbox, schema version 3: the trained zstd dictionaries the cloud shipped, the newest of
+-- Edge outbox, schema version 4: the trained zstd dictionaries the cloud shipped, the newest of
 -- each stream (docs/codecs.md, "Dictionaries"). Batches of the stream name `id`; Hello lists the
 -- ids so that the cloud does not send them again.
 CREATE TABLE dictionaries (
