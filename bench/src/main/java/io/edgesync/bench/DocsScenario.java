@@ -331,8 +331,76 @@ final class DocsScenario {
     return -1;
   }
 
-  private static boolean isDone(Object[] flying) {
-    return ((java.util.concurrent.CompletableFuture<?>) flying[0]).isDone();
+  /** The session threads of the measured loop (see {@code run}). */
+  private static final class Sessions {
+    private final CloudDocuments docs;
+    private final List<Frame> frames;
+    private final long[] frameNanos;
+    private final java.util.concurrent.atomic.AtomicInteger nextFrame =
+        new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong conflicts =
+        new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong changes =
+        new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    private int nextToQueue; // guarded by this
+
+    Sessions(CloudDocuments docs, List<Frame> frames, long[] frameNanos) {
+      this.docs = docs;
+      this.frames = frames;
+      this.frameNanos = frameNanos;
+    }
+
+    void start(int sessions) throws Exception {
+      List<Thread> threads = new ArrayList<>();
+      for (int i = 0; i < sessions; i++) {
+        Thread t = new Thread(this::session, "bench-session-" + i);
+        t.setDaemon(true);
+        t.start();
+        threads.add(t);
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      if (failure.get() != null) {
+        throw new IllegalStateException("a session failed: " + failure.get(), failure.get());
+      }
+    }
+
+    private void session() {
+      try {
+        for (int i = nextFrame.getAndIncrement();
+            i < frames.size() && failure.get() == null;
+            i = nextFrame.getAndIncrement()) {
+          Frame f = frames.get(i);
+          long a = System.nanoTime();
+          CloudDocuments.PreparedChanges p = docs.prepareEdgeChanges(f.device(), f.changes());
+          long parseNanos = System.nanoTime() - a;
+          java.util.concurrent.CompletableFuture<CloudDocuments.EdgeApplied> done;
+          long queued;
+          synchronized (this) {
+            while (nextToQueue != i && failure.get() == null) {
+              wait(1_000);
+            }
+            done = docs.applyAsync(p);
+            queued = System.nanoTime();
+            nextToQueue++;
+            notifyAll();
+          }
+          CloudDocuments.EdgeApplied r = done.get();
+          frameNanos[i] = System.nanoTime() - queued + parseNanos;
+          check(f, r);
+          conflicts.addAndGet(r.conflicts());
+          changes.addAndGet(f.changes().size());
+        }
+      } catch (Exception | Error e) {
+        failure.compareAndSet(null, e);
+        synchronized (this) {
+          notifyAll();
+        }
+      }
+    }
   }
 
   static Result run(Path dir, Opts o) throws Exception {
@@ -397,47 +465,15 @@ final class DocsScenario {
       long cpu0 = Stats.processCpuNanos();
       long writerCpu0 = writerCpuNanos();
       long t0 = System.nanoTime();
-      // Up to `sessions` frames (of different devices) are in flight at once, as concurrent
-      // device sessions are on a server: each session's thread parses its frame while the store
-      // commits others, and queued frames meet in one group commit. Here one thread prepares the
-      // next frames while the store works and queues every prepared frame that has a free slot at
-      // once; a frame's latency is its parse time plus queue and commit time.
-      java.util.ArrayDeque<Object[]> inFlight = new java.util.ArrayDeque<>();
-      java.util.ArrayDeque<Object[]> ready = new java.util.ArrayDeque<>();
-      int toPrepare = 0;
-      while (toPrepare < measured.size() || !ready.isEmpty() || !inFlight.isEmpty()) {
-        while (inFlight.size() < s.sessions() && !ready.isEmpty()) {
-          Object[] r = ready.poll(); // {prepared, frame index, parse nanos}
-          inFlight.add(
-              new Object[] {
-                docs.applyAsync((CloudDocuments.PreparedChanges) r[0]),
-                r[1],
-                System.nanoTime() - (Long) r[2]
-              });
-        }
-        Object[] flying = null;
-        if (!inFlight.isEmpty() && isDone(inFlight.peek())) {
-          flying = inFlight.poll();
-        } else if (ready.size() < s.sessions() && toPrepare < measured.size()) {
-          Frame f = measured.get(toPrepare);
-          long a = System.nanoTime();
-          CloudDocuments.PreparedChanges p = docs.prepareEdgeChanges(f.device(), f.changes());
-          ready.add(new Object[] {p, toPrepare++, System.nanoTime() - a});
-        } else if (!inFlight.isEmpty()) {
-          flying = inFlight.poll();
-        }
-        if (flying != null) {
-          @SuppressWarnings("unchecked")
-          CloudDocuments.EdgeApplied r =
-              ((java.util.concurrent.CompletableFuture<CloudDocuments.EdgeApplied>) flying[0])
-                  .get();
-          int k = (Integer) flying[1];
-          frameNanos[k] = System.nanoTime() - (Long) flying[2];
-          check(measured.get(k), r);
-          conflicts += r.conflicts();
-          changes += measured.get(k).changes().size();
-        }
-      }
+      // `sessions` threads play concurrent device sessions, as a server's session threads do:
+      // each takes the next frame, parses and validates it while the store commits others, queues
+      // it, and waits for its commit; queued frames meet in one group commit. Frames are queued
+      // in the order they were generated (the model predicts every version from that order); a
+      // frame's latency is its parse time plus queue and commit time.
+      Sessions run = new Sessions(docs, measured, frameNanos);
+      run.start(s.sessions());
+      conflicts = run.conflicts.get();
+      changes = run.changes.get();
       long wall = System.nanoTime() - t0;
       long cpu1 = Stats.processCpuNanos();
       long writerCpu1 = writerCpuNanos();
