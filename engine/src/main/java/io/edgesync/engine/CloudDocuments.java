@@ -159,10 +159,6 @@ public final class CloudDocuments {
       this.deviceId = deviceId;
       this.parsed = parsed;
     }
-
-    public int size() {
-      return parsed.size();
-    }
   }
 
   /**
@@ -386,7 +382,6 @@ public final class CloudDocuments {
       }
       edgeValue = JsonDocs.applyPatch(base.deleted() ? null : parsed(base.value()), p.patch);
       edgeBytes = JsonDocs.bytes(edgeValue);
-      remember(edgeBytes, edgeValue);
       patchesApplied.incrementAndGet();
       if (edgeBytes.length > rules.maxDocumentBytes()) {
         throw new InvalidInTransaction(
@@ -400,9 +395,7 @@ public final class CloudDocuments {
                 + rules.maxDocumentBytes());
       }
     }
-    if (p.patch == null) {
-      remember(edgeBytes, edgeValue); // the next change of the key need not parse it again
-    }
+    remember(edgeBytes, edgeValue); // the next change of the key need not parse it again
     boolean drift = !hlc.observe(p.hlc);
     ConflictPolicy policy = rules.policy(p.collection);
     ConflictDecider.Change change =

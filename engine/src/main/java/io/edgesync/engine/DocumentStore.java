@@ -11,6 +11,9 @@ import java.util.function.Function;
  * {@link #inTransaction} runs its work atomically and durably (all or nothing, on disk when it
  * returns). The decisions are made by {@link CloudDocuments}; this interface only stores.
  *
+ * <p>Values are handed out as stored, without copying (an implementation may cache them): callers
+ * must not modify the byte arrays of a {@link StoredDoc}.
+ *
  * <p>Versions come from one counter for the whole store, so a version orders every write and a
  * per-scope cursor "everything after version V" is exact.
  */

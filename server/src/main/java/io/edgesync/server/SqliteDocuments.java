@@ -40,8 +40,8 @@ import java.util.function.Function;
  * Versions a transaction writes are not sent to SQLite one statement at a time: they are kept in
  * memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row statements just before
  * the group's commit; reads inside the group see them first. Committed current documents are kept
- * in a write-through cache bounded by {@code cacheMaxBytes}, so the key lookup every change starts
- * with is a map lookup.
+ * in a write-through cache bounded by {@link #CACHE_MAX_BYTES}, so the key lookup every change
+ * starts with is a map lookup.
  *
  * <p>Threads: every field below is used only under {@link #lock} (the writer thread during a group;
  * readers take the lock between groups, when the pending state is empty).
@@ -50,7 +50,7 @@ final class SqliteDocuments implements DocumentStore {
   static final long HISTORY_VERSIONS = 1L << 20;
 
   /** Bound of the cache of current documents (values plus about 200 bytes per entry). */
-  static final long DEFAULT_CACHE_MAX_BYTES = 64L << 20;
+  static final long CACHE_MAX_BYTES = 64L << 20;
 
   private static final int MAX_GROUP_TRANSACTIONS = 128;
   private static final int MAX_QUEUED_TRANSACTIONS = 1024;
@@ -136,23 +136,14 @@ final class SqliteDocuments implements DocumentStore {
   private final List<Long> pendingStale = new ArrayList<>();
 
   SqliteDocuments(Connection db, Object lock, long historyVersions) throws SQLException {
-    this(db, lock, historyVersions, DEFAULT_CACHE_MAX_BYTES);
-  }
-
-  SqliteDocuments(Connection db, Object lock, long historyVersions, long cacheMaxBytes)
-      throws SQLException {
-    if (historyVersions < 1 || cacheMaxBytes < 0) {
-      throw new IllegalArgumentException(
-          "historyVersions must be >= 1 and cacheMaxBytes >= 0, not "
-              + historyVersions
-              + " and "
-              + cacheMaxBytes);
+    if (historyVersions < 1) {
+      throw new IllegalArgumentException("historyVersions must be >= 1, not " + historyVersions);
     }
     this.db = db;
     this.lock = lock;
     this.historyVersions = historyVersions;
     this.pruneEveryVersions = Math.max(1, Math.min(4096, historyVersions / 4));
-    this.cache = new DocCache(cacheMaxBytes);
+    this.cache = new DocCache(CACHE_MAX_BYTES);
     selectDoc =
         db.prepareStatement(
             "SELECT "
