@@ -46,6 +46,9 @@ public record AgentStatus(
    * @param codec the family in use this session after negotiation (null when not connected)
    * @param accepted what the cloud accepted: {@code codec:*} and {@code batch:compact}
    * @param level the compression level batches are encoded with now
+   * @param encoding with {@code auto}: how much of the compression batches get now and why ({@code
+   *     configured}, {@code fast} = zstd level 1, {@code none}); cheaper when the encoder and not
+   *     the link held records back
    * @param bandwidthKbps the measured delivery rate, -1 before the first measurement
    * @param rttMs the smoothed round trip, -1 before the first
    * @param lowBandwidth below {@code min_bandwidth_kbps}: less important streams are deferred
@@ -61,6 +64,7 @@ public record AgentStatus(
       String codec,
       java.util.List<String> accepted,
       int level,
+      String encoding,
       boolean adaptive,
       long bandwidthKbps,
       long rttMs,

@@ -279,6 +279,7 @@ public final class EdgeAgent implements AutoCloseable {
             ev.link().codec(),
             ev.link().accepted(),
             ev.link().level(),
+            ev.link().encoding(),
             bw.adaptive(),
             ev.link().bandwidthKbps(),
             ev.link().srttMs(),
@@ -668,6 +669,11 @@ public final class EdgeAgent implements AutoCloseable {
       if (a != null && a.connection != null) {
         a.connection.send(FrameCodec.encode(frame));
       }
+    }
+
+    @Override
+    public long nanoTime() {
+      return System.nanoTime();
     }
 
     @Override

@@ -58,6 +58,7 @@ public final class Bench {
         --records=2000000     records preloaded (sync)
         --preload-call=1024   records per append call while preloading
         --batch-records=8192 --batch-bytes=3MiB --in-flight=4 --in-flight-bytes=64MiB
+        --codec=auto          the agent's codec (auto, none, zstd, zstd:3, columnar, ...)
         --live-warmup=3 --live-seconds=12 --live-window=512 (defaults to --window)
         --sync-warmup-records=200000  drained first by another device on the same server (JIT)
         --sync-timeout=180    give up after this many seconds
@@ -152,6 +153,7 @@ public final class Bench {
           "sensors",
           "throttle-kbps",
           "catchup-codec",
+          "codec",
           "catchup-warmup",
           "catchup-verify",
           "catchup-timeout");

@@ -124,10 +124,11 @@ final class LiveScenario {
             Bench.log(
                 String.format(
                     Locale.ROOT,
-                    "  ... appended %s/s, cloud acked %s/s, backlog %,d",
+                    "  ... appended %s/s, cloud acked %s/s, backlog %,d; encoding %s",
                     Stats.rate((a - lastA) / dt),
                     Stats.rate((cp - lastCp) / dt),
-                    a - cp));
+                    a - cp,
+                    agent.status().bandwidth().encoding()));
             lastA = a;
             lastCp = cp;
             lastT = now;

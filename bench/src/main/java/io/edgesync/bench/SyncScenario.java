@@ -6,6 +6,7 @@ import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.SqliteOutbox;
 import io.edgesync.engine.SyncPolicy;
 import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.net.URI;
@@ -31,15 +32,21 @@ final class SyncScenario {
   static final String STREAM = "sensor_data";
 
   record Tuning(
-      int maxBatchRecords, long maxBatchBytes, int maxInFlightBatches, long inFlightBytes) {
+      int maxBatchRecords,
+      long maxBatchBytes,
+      int maxInFlightBatches,
+      long inFlightBytes,
+      String codec) {
     String describe() {
       return String.format(
           Locale.ROOT,
-          "maxBatchRecords %d, maxBatchBytes %s, maxInFlightBatches %d, maxInFlightBytes %s",
+          "maxBatchRecords %d, maxBatchBytes %s, maxInFlightBatches %d, maxInFlightBytes %s,"
+              + " codec %s",
           maxBatchRecords,
           bytes(maxBatchBytes),
           maxInFlightBatches,
-          bytes(inFlightBytes));
+          bytes(inFlightBytes),
+          codec);
     }
 
     static Tuning from(Opts o) {
@@ -47,11 +54,14 @@ final class SyncScenario {
           o.integer("batch-records", 8192),
           o.longValue("batch-bytes", 3L * 1024 * 1024),
           o.integer("in-flight", 4),
-          o.longValue("in-flight-bytes", 64L * 1024 * 1024));
+          o.longValue("in-flight-bytes", 64L * 1024 * 1024),
+          o.string("codec", "auto"));
     }
 
     SyncPolicy apply(SyncPolicy d) {
-      return d.withBatching(maxBatchRecords, maxBatchBytes, maxInFlightBatches, inFlightBytes);
+      SyncPolicy batched =
+          d.withBatching(maxBatchRecords, maxBatchBytes, maxInFlightBatches, inFlightBytes);
+      return batched.withBandwidth(batched.bandwidth().withCompression(CodecSettings.parse(codec)));
     }
   }
 

@@ -82,6 +82,14 @@ public final class EdgeSyncEngine {
 
     /** Close the current connection; the adapter answers with onDisconnected. */
     void disconnect(String reason);
+
+    /**
+     * A monotonic nanosecond ticker to measure the engine's own encoding time ({@link
+     * CodecGovernor}). The default measures nothing, and batches keep the configured codec.
+     */
+    default long nanoTime() {
+      return 0;
+    }
   }
 
   /** What one stream's record batches (or all of them, for the device) cost on the wire. */
@@ -124,6 +132,9 @@ public final class EdgeSyncEngine {
    * @param accepted what the cloud accepted in Welcome (codecs and {@code batch:compact})
    * @param level the level of the stateless codecs now (COLUMNAR, ZSTD, GZIP: the ones adaptive
    *     sync raises on a slow link); the session streams keep the configured level
+   * @param encoding how much of that compression batches get now, and why: {@code configured},
+   *     {@code fast} (zstd level 1) or {@code none} when the encoder, not the link, held records
+   *     back ({@link CodecGovernor})
    */
   public record LinkStatus(
       long bandwidthKbps,
@@ -132,7 +143,8 @@ public final class EdgeSyncEngine {
       boolean lowBandwidth,
       String codec,
       List<String> accepted,
-      int level) {}
+      int level,
+      String encoding) {}
 
   /** The daily byte budget: bytes allowed per UTC day, spent today, and when it starts over. */
   public record BudgetStatus(long budgetBytes, long spentBytes, long resetsAtMs) {}
@@ -166,6 +178,7 @@ public final class EdgeSyncEngine {
   private final Backoff backoff;
   private final BandwidthPolicy bandwidth;
   private final OutgoingBatches out;
+  private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
   private final DailyBudget budget;
 
@@ -307,6 +320,12 @@ public final class EdgeSyncEngine {
             bandwidth.compactEnvelope(),
             new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
     this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
+    // Only `auto` lets edgesync pick the encoding; a byte budget makes every byte count.
+    this.governor =
+        new CodecGovernor(
+            bandwidth.adaptive()
+                && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
+                && !budget.enabled());
   }
 
   // ---------------------------------------------------------------- inputs
@@ -715,7 +734,8 @@ public final class EdgeSyncEngine {
         lowBandwidth,
         c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
         List.copyOf(accepted),
-        out.level());
+        out.level(),
+        governor.describe());
   }
 
   /** The trained dictionary id the edge holds per stream (the newest the cloud shipped). */
@@ -794,6 +814,7 @@ public final class EdgeSyncEngine {
     backoff.reset();
     sessionsEstablished++;
     out.startSession(welcome.getCapabilitiesList());
+    governor.reset();
     out.dictionaries().startSession(welcome);
     sessionBroken = false;
     if (unsentRecords() > 0) {
@@ -974,6 +995,7 @@ public final class EdgeSyncEngine {
       while (inFlight.size() < policy.maxInFlightBatches()
           && inFlightBytes < policy.maxInFlightBytes()) {
         if (!sendNext(nowMs)) {
+          governor.onPumpEnd(true);
           flushRequested = false;
           firstUnflushedMs = NONE;
           // Ran dry: what is in flight now measures our own pace, not the link's.
@@ -983,6 +1005,7 @@ public final class EdgeSyncEngine {
           return;
         }
       }
+      governor.onPumpEnd(false);
     } finally {
       probing = false;
       refreshDeferrals(nowMs);
@@ -1242,7 +1265,10 @@ public final class EdgeSyncEngine {
       if (item instanceof Outbox.Item.Records r) {
         OutgoingBatches.Encoded e;
         try {
-          e = out.encode(s.name(), r.records());
+          CodecGovernor.Rung rung = governor.rung(nowMs);
+          long t0 = io.nanoTime();
+          e = out.encode(s.name(), r.records(), rung);
+          governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
         } catch (RuntimeException ex) {
           return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
         }

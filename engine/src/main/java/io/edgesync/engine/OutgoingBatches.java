@@ -160,8 +160,21 @@ final class OutgoingBatches {
    *     session must end
    */
   Encoded encode(String stream, List<Record> records) {
+    return encode(stream, records, CodecGovernor.Rung.CONFIGURED);
+  }
+
+  /**
+   * The same, with the compression the {@link CodecGovernor} allows: {@code FAST} is a stateless
+   * zstd frame at level 1 (or NONE where the cloud did not accept ZSTD), {@code NONE} the record
+   * layout as it is. Neither touches the session's streams.
+   */
+  Encoded encode(String stream, List<Record> records, CodecGovernor.Rung rung) {
     EncodedBatch e;
-    if (effective.choice() == CodecSettings.Choice.ZSTD
+    if (rung == CodecGovernor.Rung.FAST && accepted.contains(Codec.ZSTD)) {
+      e = encoder.encodeFast(records);
+    } else if (rung != CodecGovernor.Rung.CONFIGURED) {
+      e = encoder.encode(records, Codec.NONE);
+    } else if (effective.choice() == CodecSettings.Choice.ZSTD
         && effective.contextTakeover()
         && encoder.level() > effective.level()
         && records.size() >= STATELESS_MIN_RECORDS

@@ -70,7 +70,18 @@ class EdgeCodecEngineTest {
 
         @Override
         public void disconnect(String reason) {}
+
+        @Override
+        public long nanoTime() {
+          // Each call costs what encoding one batch at the current rung costs (the engine reads
+          // the ticker once before and once after encoding).
+          fakeNanos += encodeCostNanos.applyAsLong(engine.linkStatus().encoding());
+          return fakeNanos;
+        }
       };
+
+  private long fakeNanos;
+  private java.util.function.ToLongFunction<String> encodeCostNanos = encoding -> 0;
 
   @AfterEach
   void closeDecoders() {
@@ -391,6 +402,87 @@ class EdgeCodecEngineTest {
     assertThat(w.frameBytes()).isEqualTo(frameBytes);
     assertThat(w.ratio()).isEqualTo((double) w.rawBytes() / frameBytes).isGreaterThan(1.5);
     assertThat(engine.wireTotals()).isEqualTo(w);
+  }
+
+  /**
+   * Appends {@code n} JSON records, then runs the session for {@code seconds}: every {@code stepMs}
+   * the cloud decodes and acknowledges every batch in flight. Returns the codec of each batch in
+   * send order; every record decoded must equal what was appended.
+   */
+  private List<io.edgesync.protocol.wire.Codec> runBacklog(
+      int n, long stepMs, int seconds, IncomingBatches cloud) throws Exception {
+    List<io.edgesync.protocol.wire.Codec> codecs = new ArrayList<>();
+    long acked = 0;
+    long end = now() + seconds * 1_000L;
+    while (now() < end) {
+      for (RecordBatch b : takeBatches()) {
+        codecs.add(b.getCodec());
+        IncomingBatches.Decoded d = cloud.decode(b);
+        assertOriginal("sensor_data", d.records());
+        acked = d.firstSequence() + d.records().size() - 1;
+        clock.advance(stepMs / 4);
+        engine.onFrame(now(), Frames.ack("sensor_data", acked));
+      }
+      clock.advance(stepMs);
+      engine.onTimer(now());
+      if (acked == n) {
+        break;
+      }
+    }
+    return codecs;
+  }
+
+  @Test
+  void auto_encoderSlowerThanTheLink_batchesGoAsFastZstd_andDecodeToTheSameRecords()
+      throws Exception {
+    policy.maxBatchRecords = 400;
+    outbox.appendPayloads("sensor_data", json(40_000, 0));
+    // COLUMNAR costs 150 ms a batch, zstd level 1 costs 5: with a batch acknowledged every 25 ms
+    // the encoder, not the link, holds the records back.
+    encodeCostNanos = e -> e.startsWith("configured") ? 75_000_000 : 2_500_000;
+    engine(BandwidthPolicy.defaults());
+    connect(Map.of(), everything());
+
+    List<io.edgesync.protocol.wire.Codec> codecs =
+        runBacklog(40_000, 100, 5, cloudSession(everything()));
+
+    assertThat(codecs.get(0)).isEqualTo(WireCodec.CODEC_COLUMNAR);
+    assertThat(codecs.get(codecs.size() - 1)).isEqualTo(WireCodec.CODEC_ZSTD);
+    assertThat(codecs).doesNotContain(WireCodec.CODEC_NONE);
+    assertThat(engine.linkStatus().encoding()).startsWith("fast (encoding took");
+  }
+
+  @Test
+  void auto_encoderFasterThanTheLink_keepsTheConfiguredCodec() throws Exception {
+    policy.maxBatchRecords = 400;
+    outbox.appendPayloads("sensor_data", json(20_000, 0));
+    // 1 ms a batch, one batch acknowledged every 500 ms: the link holds the records back.
+    encodeCostNanos = e -> 500_000;
+    engine(BandwidthPolicy.defaults());
+    connect(Map.of(), everything());
+
+    List<io.edgesync.protocol.wire.Codec> codecs =
+        runBacklog(20_000, 2_000, 20, cloudSession(everything()));
+
+    assertThat(codecs).hasSizeGreaterThan(10).containsOnly(WireCodec.CODEC_COLUMNAR);
+    assertThat(engine.linkStatus().encoding()).isEqualTo("configured (configured)");
+  }
+
+  @Test
+  void explicitCodec_isKept_evenWhenTheEncoderHoldsRecordsBack() throws Exception {
+    policy.maxBatchRecords = 400;
+    outbox.appendPayloads("sensor_data", json(40_000, 0));
+    encodeCostNanos = e -> 75_000_000;
+    engine(BandwidthPolicy.defaults().withCompression(CodecSettings.parse("zstd:19")));
+    connect(Map.of(), everything());
+
+    List<io.edgesync.protocol.wire.Codec> codecs =
+        runBacklog(40_000, 100, 5, cloudSession(everything()));
+
+    assertThat(codecs)
+        .hasSizeGreaterThan(10)
+        .doesNotContain(WireCodec.CODEC_NONE, WireCodec.CODEC_COLUMNAR);
+    assertThat(engine.linkStatus().encoding()).isEqualTo("configured (configured)");
   }
 
   @Test

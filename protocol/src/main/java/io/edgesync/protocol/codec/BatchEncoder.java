@@ -35,9 +35,16 @@ public final class BatchEncoder implements AutoCloseable {
    */
   private static final int TEMPLATE_COMPRESS_MIN_BYTES = 48;
 
+  /**
+   * The level of {@link #encodeFast}: zstd's fastest positive level. On telemetry it encodes
+   * several times faster than COLUMNAR and still shrinks a batch of JSON about tenfold.
+   */
+  public static final int FAST_ZSTD_LEVEL = 1;
+
   private final CodecSettings settings;
   private int level;
   private ZstdFrames frames;
+  private ZstdFrames fastFrames;
   private final ByteSink out = new ByteSink(4096);
   private final ByteSink rows = new ByteSink(1024);
   private ColumnarEncoder columnar;
@@ -152,6 +159,23 @@ public final class BatchEncoder implements AutoCloseable {
   }
 
   /**
+   * Encodes as a stateless ZSTD frame at {@link #FAST_ZSTD_LEVEL} without a dictionary, whatever
+   * the settings say: the cheapest encoding that still compresses, for when the encoder and not the
+   * link limits how fast batches leave. Leaves the session's streams untouched.
+   */
+  public EncodedBatch encodeFast(List<Record> records) {
+    if (fastFrames == null) {
+      fastFrames = new ZstdFrames(FAST_ZSTD_LEVEL);
+    }
+    out.clear();
+    byte[] layout = RecordLayout.encode(records);
+    out.varint(0);
+    out.varint(layout.length);
+    fastFrames.compress(layout, 0, layout.length, out, null);
+    return finishLayout(Codec.ZSTD, layout);
+  }
+
+  /**
    * Encodes with the given codec, whatever the settings say (levels and dictionary still apply).
    */
   public EncodedBatch encode(List<Record> records, Codec codec) {
@@ -241,6 +265,9 @@ public final class BatchEncoder implements AutoCloseable {
   @Override
   public void close() {
     frames.close();
+    if (fastFrames != null) {
+      fastFrames.close();
+    }
     if (columnar != null) {
       columnar.close();
     }
