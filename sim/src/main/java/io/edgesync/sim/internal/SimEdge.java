@@ -82,6 +82,18 @@ final class SimEdge {
   private boolean handlerBusy;
   private String runningCommand;
 
+  /**
+   * What encoding a batch costs this edge, as the engine's ticker sees it: nothing on even edges
+   * (the codec governor never moves), up to {@link #ENCODE_COST_MAX_NANOS} per ticker read on odd
+   * ones, so that batches change codec in the middle of sessions. Drawn from a generator of its
+   * own, so that the other draws of a seed stay as they were.
+   */
+  private final SplittableRandom encodeCost;
+
+  private long encodeNanos;
+
+  static final long ENCODE_COST_MAX_NANOS = 400_000_000;
+
   private final ArrayDeque<PendingAppend> pending = new ArrayDeque<>();
   private long lastDurableAtMs;
   private long payloadCounter;
@@ -103,6 +115,8 @@ final class SimEdge {
     this.root = root;
     this.random = random;
     this.model = model;
+    this.encodeCost =
+        index % 2 == 0 ? null : new SplittableRandom(world.seed() * 1_000_003L + index);
   }
 
   String deviceId() {
@@ -872,10 +886,21 @@ final class SimEdge {
           }
         }
       }
+      if (frame.hasBatch()) {
+        world.stats().add("batches." + frame.getBatch().getCodec(), 1);
+      }
       if (a != null && a.edgeOpen) {
         world.trace(a.name() + " edge > " + label);
         a.toCloud.send(FrameCodec.encode(frame), label, frame);
       }
+    }
+
+    @Override
+    public long nanoTime() {
+      if (encodeCost != null) {
+        encodeNanos += encodeCost.nextLong(ENCODE_COST_MAX_NANOS + 1);
+      }
+      return engineNow() * 1_000_000 + encodeNanos;
     }
 
     @Override
