@@ -282,11 +282,7 @@ public final class SyncServer implements AutoCloseable {
   private void onText(WsContext ctx) {
     CloudSession session = sessionsById.get(ctx.sessionId());
     if (session != null) {
-      // A text message is not a protobuf frame; let the session's decoder reject it (with a
-      // valid checksum, so that the error is about the content, not the trailer).
-      session.onFrame(
-          clock.nowMs(),
-          FrameCodec.withChecksum(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}));
+      session.onTextMessage(clock.nowMs());
     }
   }
 
