@@ -181,6 +181,19 @@ public final class CloudSession {
     }
   }
 
+  /**
+   * A WebSocket text message arrived. Frames travel only as binary messages; a text message is
+   * refused by name rather than decoded as a frame, whose error ("does not end with its checksum",
+   * "input ended unexpectedly") would send a device's author looking in the wrong place.
+   */
+  public synchronized void onTextMessage(long nowMs) {
+    if (state != State.CLOSED) {
+      fail(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "text messages are not part of the protocol; send every Frame as a binary message");
+    }
+  }
+
   /** Documents of some scope changed: push what this device has not been sent yet. */
   public synchronized void onDocsChanged(long nowMs) {
     if (state == State.ACTIVE && docs != null) {

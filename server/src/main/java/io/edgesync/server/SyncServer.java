@@ -1,6 +1,5 @@
 package io.edgesync.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.CloudSession;
@@ -8,8 +7,6 @@ import io.edgesync.engine.CloudStore;
 import io.edgesync.engine.CommandStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
-import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.Frame;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -19,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +38,6 @@ import org.slf4j.LoggerFactory;
 public final class SyncServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int MAX_READ_LIMIT = 10_000;
 
   private final ServerConfig config;
   private final CloudStore store;
@@ -110,7 +105,7 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/health", this::health);
               cfg.routes.get("/api/v1/devices", this::listDevices);
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
-              cfg.routes.get("/api/v1/devices/{id}/streams/{stream}", this::readStream);
+              new StreamApi(store).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
@@ -287,11 +282,7 @@ public final class SyncServer implements AutoCloseable {
   private void onText(WsContext ctx) {
     CloudSession session = sessionsById.get(ctx.sessionId());
     if (session != null) {
-      // A text message is not a protobuf frame; let the session's decoder reject it (with a
-      // valid checksum, so that the error is about the content, not the trailer).
-      session.onFrame(
-          clock.nowMs(),
-          FrameCodec.withChecksum(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff}));
+      session.onTextMessage(clock.nowMs());
     }
   }
 
@@ -402,37 +393,6 @@ public final class SyncServer implements AutoCloseable {
     return m;
   }
 
-  private void readStream(Context ctx) {
-    CloudStore.Device d = requireDevice(ctx.pathParam("id"));
-    String stream = ctx.pathParam("stream");
-    if (!ProtocolLimits.isValidStreamName(stream)) {
-      throw new ApiError(400, "invalid stream name '" + stream + "'");
-    }
-    long after = longParam(ctx, "after", 0, 0, Long.MAX_VALUE);
-    int limit = (int) longParam(ctx, "limit", 100, 1, MAX_READ_LIMIT);
-    List<Map<String, Object>> records = new ArrayList<>();
-    long last = after;
-    for (Record r : store.read(d.id(), stream, after, limit)) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("sequence", r.sequence());
-      m.put("originMs", r.originMs());
-      JsonNode json = parseJson(r.payload());
-      if (json != null) {
-        m.put("payload", json);
-      } else {
-        m.put("payloadBase64", Base64.getEncoder().encodeToString(r.payload()));
-      }
-      records.add(m);
-      last = r.sequence();
-    }
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("device", d.id());
-    out.put("stream", stream);
-    out.put("records", records);
-    out.put("nextAfter", last);
-    ctx.json(out);
-  }
-
   private Map<String, Object> deviceJson(CloudStore.Device d) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", d.id());
@@ -461,14 +421,6 @@ public final class SyncServer implements AutoCloseable {
     } catch (NumberFormatException e) {
       throw new ApiError(
           400, "query parameter '" + name + "' must be an integer, was '" + raw + "'");
-    }
-  }
-
-  private static JsonNode parseJson(byte[] payload) {
-    try {
-      return JSON.readTree(payload);
-    } catch (java.io.IOException e) {
-      return null;
     }
   }
 
