@@ -20,8 +20,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -334,41 +340,80 @@ public final class LocalApi implements AutoCloseable {
   }
 
   /**
-   * One JSON value (possibly pretty-printed over many lines), or NDJSON: one value per line. Every
-   * record is re-serialized compactly. Any invalid line fails the whole request.
+   * One JSON value (possibly pretty-printed over many lines), or NDJSON: one value per line. Each
+   * record is stored as the exact bytes of its value, without the whitespace around it: the cloud
+   * gives back, and hashes, what the program sent (issue 10). The body must be UTF-8; any invalid
+   * line fails the whole request.
    */
   static List<byte[]> parseRecords(byte[] body) {
-    String text = new String(body, StandardCharsets.UTF_8);
-    if (text.isBlank()) {
+    requireUtf8(body);
+    int[] all = trimmed(body, 0, body.length);
+    if (all[0] == all[1]) {
       throw new HttpError(400, "empty body: send one JSON value or NDJSON lines");
     }
-    try {
-      return List.of(JSON.writeValueAsBytes(JSON.readTree(text)));
-    } catch (JsonProcessingException notOneValue) {
-      // fall through to NDJSON
+    if (jsonError(body, all[0], all[1]) == null) {
+      return List.of(Arrays.copyOfRange(body, all[0], all[1]));
     }
     List<byte[]> records = new ArrayList<>();
-    String[] lines = text.split("\n", -1);
-    for (int i = 0; i < lines.length; i++) {
-      String line = lines[i].trim();
-      if (!line.isEmpty()) {
-        records.add(compact(line, i + 1));
+    int line = 1;
+    int from = 0;
+    for (int i = 0; i <= body.length; i++) {
+      if (i == body.length || body[i] == '\n') {
+        int[] t = trimmed(body, from, i);
+        if (t[0] < t[1]) {
+          String error = jsonError(body, t[0], t[1]);
+          if (error != null) {
+            throw new HttpError(
+                400, "invalid JSON on line " + line + ": " + error + "; nothing was stored");
+          }
+          records.add(Arrays.copyOfRange(body, t[0], t[1]));
+        }
+        line++;
+        from = i + 1;
       }
     }
     return records;
   }
 
-  private static byte[] compact(String json, int line) {
+  /** Null if {@code body[from, to)} is exactly one JSON value, else what is wrong with it. */
+  private static String jsonError(byte[] body, int from, int to) {
     try {
-      JsonNode node = JSON.readTree(json);
-      if (node == null || node.isMissingNode()) {
-        throw new HttpError(400, "line " + line + ": empty");
-      }
-      return JSON.writeValueAsBytes(node);
+      JsonNode node = JSON.readTree(body, from, to - from);
+      return node == null || node.isMissingNode() ? "empty" : null;
     } catch (JsonProcessingException e) {
+      return e.getOriginalMessage();
+    } catch (IOException e) {
+      return e.getMessage();
+    }
+  }
+
+  /** {@code [from, to)} without JSON whitespace (space, tab, CR, LF) at either end. */
+  private static int[] trimmed(byte[] b, int from, int to) {
+    while (from < to && isJsonSpace(b[from])) {
+      from++;
+    }
+    while (to > from && isJsonSpace(b[to - 1])) {
+      to--;
+    }
+    return new int[] {from, to};
+  }
+
+  private static boolean isJsonSpace(byte c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+  }
+
+  private static void requireUtf8(byte[] body) {
+    CharsetDecoder utf8 =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body);
+    CharBuffer out = CharBuffer.allocate(Math.max(16, body.length));
+    CoderResult r = utf8.decode(in, out, true);
+    if (r.isError()) {
       throw new HttpError(
-          400,
-          "invalid JSON on line " + line + ": " + e.getOriginalMessage() + "; nothing was stored");
+          400, "the body is not valid UTF-8 at byte " + in.position() + "; nothing was stored");
     }
   }
 

@@ -59,7 +59,7 @@ class LocalApiTest {
   // ---------------------------------------------------------------- POST /v1/streams/{stream}
 
   @Test
-  void postOneJsonValue_returns200WithSequenceAndOperationId_andStoresItCompacted()
+  void postOneJsonValue_returns200WithSequenceAndOperationId_andStoresItsExactBytes()
       throws Exception {
     HttpResponse<String> r =
         post("/v1/streams/sensor_data", "{\n  \"t\": 21.5,\n  \"unit\": \"C\"\n}\n");
@@ -73,7 +73,9 @@ class LocalApiTest {
     assertThat(texts(body.get("operationIds"))).containsExactly("sensor_data/1");
     assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json");
 
-    assertThat(storedPayloads("sensor_data")).containsExactly("{\"t\":21.5,\"unit\":\"C\"}");
+    // The value as sent, inner whitespace and all; only the newline after it is not part of it.
+    assertThat(storedPayloads("sensor_data"))
+        .containsExactly("{\n  \"t\": 21.5,\n  \"unit\": \"C\"\n}");
   }
 
   @Test
@@ -93,11 +95,11 @@ class LocalApiTest {
     assertThat(next.get("firstSequence").asLong()).isEqualTo(4);
 
     assertThat(storedPayloads("sensor_data"))
-        .containsExactly("{\"v\":1}", "{\"v\":2}", "[3,\"x\"]", "{\"v\":4}");
+        .containsExactly("{\"v\":1}", "{\"v\": 2}", "[3, \"x\"]", "{\"v\":4}");
   }
 
   @Test
-  void postedNumbers_areStoredWithoutLosingPrecision_regressionDoubleRounding() throws Exception {
+  void postedNumbers_areStoredAsWritten_regressionDoubleRounding() throws Exception {
     // Re-serializing through double rounded decimals and turned 1e400 into the non-JSON Infinity.
     HttpResponse<String> r =
         post(
@@ -109,7 +111,7 @@ class LocalApiTest {
     List<String> stored = storedPayloads("sensor_data");
     assertThat(stored).hasSize(4);
     assertThat(stored.get(0)).isEqualTo("{\"v\":0.12345678901234567890123}");
-    assertThat(stored.get(1)).isEqualTo("{\"v\":1E+400}"); // the same number, still a number
+    assertThat(stored.get(1)).isEqualTo("{\"v\":1e400}");
     assertThat(stored.get(2)).isEqualTo("{\"v\":21.50}");
     assertThat(stored.get(3)).isEqualTo("{\"v\":123456789012345678901234567890}");
   }
@@ -126,6 +128,37 @@ class LocalApiTest {
     JsonNode stream = streamStatus("sensor_data");
     assertThat(stream.get("lastSequence").asLong()).isEqualTo(1);
     assertThat(stream.get("queuedRecords").asLong()).isEqualTo(1);
+  }
+
+  @Test
+  void postedRecords_keepTheirExactBytes_regressionReSerializedByTheLocalApi() throws Exception {
+    // Found by the issue-10 review: the local API parsed each record and wrote it out again, so
+    // 1.0e2 became 100.0, escapes were decoded and spacing changed before the record was stored.
+    String[] sent = {
+      "{\"t\":1.0e2,\"n\":12345678901234567890123}",
+      "{ \"b\" : 1 ,\"a\":\"\\u00e9\" }",
+      "[1.50, -0.0, 2E-3]",
+      "\"caf\u00e9\""
+    };
+    HttpResponse<String> r = post("/v1/streams/sensor_data", String.join("\r\n", sent) + "\n");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(storedPayloads("sensor_data")).containsExactly(sent);
+  }
+
+  @Test
+  void postOfInvalidUtf8_returns400NamingTheByte_andStoresNothing() throws Exception {
+    byte[] body = {'{', '"', 'v', '"', ':', '"', (byte) 0xff, '"', '}'};
+    HttpResponse<String> r =
+        send(
+            HttpRequest.newBuilder(uri("/v1/streams/sensor_data"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build());
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .isEqualTo("the body is not valid UTF-8 at byte 6; nothing was stored");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
   }
 
   @Test
