@@ -3,10 +3,14 @@ package io.edgesync.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code edgesync} command. */
+/**
+ * The {@code edgesync} command. Its standard help options ({@code -h/--help}, {@code -V/--version})
+ * are inherited by every subcommand, including ones added later.
+ */
 @Command(
     name = "edgesync",
     mixinStandardHelpOptions = true,
+    scope = CommandLine.ScopeType.INHERIT,
     version = "edgesync 0.1.0",
     description = "Keeps data in step between edge devices and the cloud, through outages.",
     subcommands = {
@@ -26,13 +30,18 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns the exit code (for tests). */
   public static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The whole command tree, as {@link #run} executes it. */
+  static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(
         (e, cmd, parsed) -> {
           cmd.getErr().println("edgesync: " + e.getMessage());
           return 2;
         });
-    return cli.execute(args);
+    return cli;
   }
 
   @Override

@@ -13,24 +13,19 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--config", description = "YAML config file (see docs/configuration.md)")
   Path config;
 
-  @Option(names = "--port", description = "Override server.port")
+  @Option(
+      names = "--port",
+      description = "Override server.port (0 picks a free port); the rest of --config is kept")
   Integer port;
 
-  @Option(names = "--data-dir", description = "Override server.data_dir")
+  @Option(
+      names = "--data-dir",
+      description = "Override server.data_dir; the rest of --config is kept")
   Path dataDir;
 
   @Override
   public Integer call() throws InterruptedException {
-    ServerConfig c =
-        config != null
-            ? ServerConfig.load(config)
-            : ServerConfig.defaults(Path.of("edgesync-data/cloud"));
-    if (port != null) {
-      c = c.withPort(port);
-    }
-    if (dataDir != null) {
-      c = new ServerConfig(c.host(), c.port(), dataDir, c.policy());
-    }
+    ServerConfig c = effectiveConfig();
     SyncServer server = SyncServer.start(c);
     System.out.printf(
         "edgesync server on port %d; devices connect to ws://<host>:%d/v1/sync; REST at"
@@ -46,5 +41,29 @@ final class ServerCommand implements Callable<Integer> {
                 }));
     stopped.await();
     return 0;
+  }
+
+  /**
+   * The file's settings (or the defaults without {@code --config}) with exactly the keys named on
+   * the command line changed: each flag is applied to the parsed config as a copy, never by
+   * building a new config from a few of its fields (which once dropped the file's documents and
+   * dictionaries sections).
+   */
+  ServerConfig effectiveConfig() {
+    ServerConfig c =
+        config != null
+            ? ServerConfig.load(config)
+            : ServerConfig.defaults(Path.of("edgesync-data/cloud"));
+    if (port != null) {
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException(
+            "--port must be a TCP port in 0..65535 (0 picks a free one), was " + port);
+      }
+      c = c.withPort(port);
+    }
+    if (dataDir != null) {
+      c = c.withDataDir(dataDir);
+    }
+    return c;
   }
 }

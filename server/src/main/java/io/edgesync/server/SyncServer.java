@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,12 +115,7 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.exception(
                   ApiError.class,
                   (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
-              cfg.routes.exception(
-                  Exception.class,
-                  (e, ctx) -> {
-                    log.error("REST request failed", e);
-                    ctx.status(500).json(Map.of("error", "internal error: " + e));
-                  });
+              cfg.routes.exception(Exception.class, SyncServer::internalError);
             });
   }
 
@@ -431,6 +427,28 @@ public final class SyncServer implements AutoCloseable {
       case GAP_REASON_NOT_RETAINED -> "not_retained";
       default -> "unspecified";
     };
+  }
+
+  /**
+   * An unexpected failure: 500 with a new error id and nothing else, since an exception's class and
+   * message describe internals (SQL, paths, classes). The log has the exception and its stack under
+   * the same id, for the operator the client quotes it to.
+   */
+  private static void internalError(Exception e, Context ctx) {
+    String errorId = newErrorId();
+    log.error("internal error errorId={} answering {} {}", errorId, ctx.method(), ctx.path(), e);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", "internal error");
+    body.put("errorId", errorId);
+    ctx.status(500).json(body);
+  }
+
+  /**
+   * 12 hex digits (48 random bits): enough to find one failure in a server's logs (the agent's
+   * local API makes the same).
+   */
+  private static String newErrorId() {
+    return String.format("%012x", ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
   }
 
   /** A REST error with its HTTP status; rendered as {@code {"error": message}}. */

@@ -33,6 +33,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The agent's localhost HTTP API for programs in any language (JDK HTTP server, bound to the
@@ -46,10 +49,13 @@ import java.util.concurrent.Executors;
  *   <li>{@code POST /v1/sync}: sync now.
  * </ul>
  *
- * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 413 (body above {@link
- * #MAX_BODY_BYTES}) or 503 (queue full).
+ * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 409 (on-demand sync
+ * disabled), 413 (body above {@link #MAX_BODY_BYTES}) or 503 (queue full); an unexpected failure is
+ * 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
  */
 public final class LocalApi implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(LocalApi.class);
+
   /** Largest request body accepted. */
   public static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -131,8 +137,7 @@ public final class LocalApi implements AutoCloseable {
           commandResult(ex, path.substring("/v1/commands/".length(), path.length() - 7));
         } else if (path.equals("/v1/sync")) {
           requireMethod(method, "POST");
-          agent.syncNow();
-          reply(ex, 202, Map.of("sync", "requested"));
+          syncNow(ex);
         } else {
           throw new HttpError(404, "no such endpoint: " + method + " " + path);
         }
@@ -143,12 +148,44 @@ public final class LocalApi implements AutoCloseable {
         reply(ex, e.status, Map.of("error", e.getMessage()));
       } catch (QueueFullException e) {
         reply(ex, 503, Map.of("error", e.getMessage()));
-      } catch (IllegalArgumentException | IllegalStateException e) {
+      } catch (IllegalArgumentException e) {
         reply(ex, 400, Map.of("error", e.getMessage()));
       } catch (RuntimeException e) {
-        reply(ex, 500, Map.of("error", "internal error: " + e));
+        // IllegalStateException included: the agent throws it for its own failures (a store
+        // that fails, a sync loop that does not answer), not for bad input.
+        internalError(ex, method, path, e);
       }
     }
+  }
+
+  /**
+   * An unexpected failure: 500 with a new error id and nothing else, since an exception's class and
+   * message describe internals (SQL, paths, classes). The log has the exception and its stack under
+   * the same id.
+   */
+  private static void internalError(HttpExchange ex, String method, String path, Exception e)
+      throws IOException {
+    String errorId = newErrorId();
+    log.error("internal error errorId={} answering {} {}", errorId, method, path, e);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", "internal error");
+    body.put("errorId", errorId);
+    reply(ex, 500, body);
+  }
+
+  /** 12 hex digits (48 random bits), like the server's REST API. */
+  private static String newErrorId() {
+    return String.format("%012x", ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
+  }
+
+  private void syncNow(HttpExchange ex) throws IOException {
+    try {
+      agent.syncNow();
+    } catch (IllegalStateException e) {
+      // sync.strategies.on_demand.enabled: false; the message names the key.
+      throw new HttpError(409, e.getMessage());
+    }
+    reply(ex, 202, Map.of("sync", "requested"));
   }
 
   /** {@code <collection>} (GET: list) or {@code <collection>/<key>} (GET, PUT, DELETE). */
