@@ -33,7 +33,7 @@ public record OutboxLimits(
 
   /**
    * {@code queue.max_bytes} when it is not set: payload bytes; 1 GiB holds a week of 150-byte
-   * records at 11 records/s, about 1.2 GiB on disk (docs/configuration.md).
+   * records at 11 records/s, 1.1-1.5 GiB on disk (docs/configuration.md).
    */
   public static final long DEFAULT_MAX_QUEUE_BYTES = 1L << 30;
 

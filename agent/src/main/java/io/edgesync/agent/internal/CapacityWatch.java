@@ -63,12 +63,26 @@ public final class CapacityWatch {
   public synchronized QueueCapacity.Estimate estimate(
       long nowMs, long queuedRecords, long queuedBytes) {
     return QueueCapacity.estimate(
-        limits, total.recordsPerSec(nowMs), total.bytesPerSec(nowMs), queuedRecords, queuedBytes);
+        limits,
+        rounded(total.recordsPerSec(nowMs)),
+        rounded(total.bytesPerSec(nowMs)),
+        queuedRecords,
+        queuedBytes);
   }
 
   public synchronized Rate rate(long nowMs, String stream) {
     AppendRate r = byStream.get(stream);
-    return r == null ? Rate.UNKNOWN : new Rate(r.recordsPerSec(nowMs), r.bytesPerSec(nowMs));
+    return r == null
+        ? Rate.UNKNOWN
+        : new Rate(rounded(r.recordsPerSec(nowMs)), rounded(r.bytesPerSec(nowMs)));
+  }
+
+  /** Four significant digits: an estimate shown as 9.983342592590725 claims a false precision. */
+  static double rounded(double rate) {
+    if (rate <= 0 || Double.isNaN(rate) || Double.isInfinite(rate)) {
+      return rate;
+    }
+    return new java.math.BigDecimal(rate).round(new java.math.MathContext(4)).doubleValue();
   }
 
   private void check(long nowMs) {

@@ -69,6 +69,14 @@ class CapacityWatchTest {
   }
 
   @Test
+  void ratesAreShownWithFourSignificantDigits() {
+    assertThat(CapacityWatch.rounded(9.983342592590725)).isEqualTo(9.983);
+    assertThat(CapacityWatch.rounded(1497.5013888886094)).isEqualTo(1498);
+    assertThat(CapacityWatch.rounded(0.0016534)).isEqualTo(0.001653);
+    assertThat(CapacityWatch.rounded(-1)).isEqualTo(-1);
+  }
+
+  @Test
   void mismatch_isWarnedOnceWhenItAppears_notOnEveryCheckOrRead() {
     append("sensor_data", 20, 10 * 60_000); // the queue holds 30 minutes of this
 
@@ -81,7 +89,7 @@ class CapacityWatchTest {
         .singleElement()
         .asString()
         .startsWith("gw-1: queue holds ~30 min at 20 records/s")
-        .contains("raise sync.offline.queue_max_size to 73205"); // 20.3/s: logged a minute in
+        .contains("raise sync.offline.queue_max_size to 73188"); // 20.33/s: logged a minute in
   }
 
   @Test
