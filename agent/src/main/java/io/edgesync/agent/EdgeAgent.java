@@ -78,7 +78,7 @@ public final class EdgeAgent implements AutoCloseable {
   private volatile boolean closed;
 
   // Owned by the loop thread.
-  private final ConnectionTracker connection;
+  private final ConnectionTracker connectionStatus;
   private Attempt attempt;
   private ScheduledFuture<?> timer;
   private long timerAtMs = Long.MAX_VALUE;
@@ -91,7 +91,7 @@ public final class EdgeAgent implements AutoCloseable {
     this.engineEpochMs = clock.nowMs();
     this.engineEpochNanos = System.nanoTime();
     this.capacity = new CapacityWatch(config.deviceId(), config.outbox());
-    this.connection =
+    this.connectionStatus =
         new ConnectionTracker(config.serverUrl().toString(), config.syncEnabled(), clock.nowMs());
     this.outbox =
         new SqliteOutbox(
@@ -284,8 +284,8 @@ public final class EdgeAgent implements AutoCloseable {
             () ->
                 new EngineView(
                     config.syncEnabled() ? engine.status().name() : "DISABLED",
-                    connection.connection(),
-                    connection.lastError(),
+                    connectionStatus.connection(),
+                    connectionStatus.lastError(),
                     engine.sessionsEstablished(),
                     engine.blockedStreams(),
                     engine.deferredStreams(),
@@ -615,7 +615,7 @@ public final class EdgeAgent implements AutoCloseable {
 
   private void afterEngineCall() {
     publishedState = engine.state();
-    connection.observe(publishedState, engine.lastError(), clock.nowMs());
+    connectionStatus.observe(publishedState, engine.lastError(), clock.nowMs());
     long at = engine.nextWakeupMs();
     if (at == Long.MAX_VALUE) {
       return;
