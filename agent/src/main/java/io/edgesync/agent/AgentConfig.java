@@ -262,7 +262,11 @@ public record AgentConfig(
           "local_storage_path", "is empty; expected the directory for the outbox file");
     }
     Path dataDir = Path.of(storagePath);
-    long queueMax = offline.integer("queue_max_size", 10_000, 1, 1_000_000_000L, "records");
+    // Unset, the count bound is far away and queue.max_bytes decides: the brief's 10000 would be
+    // full after 17 minutes at 10 records/s. A value the user sets is kept as written.
+    long queueMax =
+        offline.integer(
+            "queue_max_size", OutboxLimits.DEFAULT_MAX_QUEUE_RECORDS, 1, 1_000_000_000L, "records");
     long maxOfflineHours = offline.integer("max_offline_hours", 168, 1, 87_600, "hours");
 
     ConfigNode bandwidth =
@@ -337,7 +341,8 @@ public record AgentConfig(
                 "expiry_check_interval_ms");
     String overflow =
         queue.choice("overflow_policy", "drop_oldest", "drop_oldest", "reject", "block");
-    long maxBytes = queue.integer("max_bytes", 1L << 30, 1024, 1L << 42, "bytes");
+    long maxBytes =
+        queue.integer("max_bytes", OutboxLimits.DEFAULT_MAX_QUEUE_BYTES, 1024, 1L << 42, "bytes");
     long blockTimeoutMs = queue.integer("block_timeout_ms", 30_000, 0, 3_600_000, "milliseconds");
     long expiryCheckMs =
         queue.integer("expiry_check_interval_ms", 60_000, 10, 86_400_000, "milliseconds");

@@ -4,25 +4,78 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A point-in-time view of an agent. {@code connection} is OFFLINE, CONNECTING, IDLE, BUSY or
- * STOPPED. Per stream, "queued" means appended and not yet acknowledged by the cloud, and {@code
+ * A point-in-time view of an agent.
+ *
+ * <p>{@code activity} is the coarse state: OFFLINE, CONNECTING, IDLE (connected, nothing in
+ * flight), BUSY (connected, sending), STOPPED, or DISABLED (edge_to_cloud off). {@code connection}
+ * says plainly whether the agent is connected and since when; {@code lastError} is the last error
+ * with its time, {@code past} once a session was established after it.
+ *
+ * <p>Per stream, "queued" means appended and not yet acknowledged by the cloud, and {@code
  * oldestQueuedAgeMs} is -1 when nothing is queued, {@code deferred} says why a stream with records
- * to send is held back (null when it is not), and {@code wire} is what its batches cost on the wire
- * since the outbox was created (kept in it across restarts, like the cloud's counts). {@code
- * documents}: local edits waiting for the cloud's outcome, documents in an open manual conflict,
- * and puts that changed nothing (not sent). {@code bandwidth}: the codec in use, what adaptive sync
- * measured and chose, the daily budget, and the device's wire totals.
+ * to send is held back (null when it is not), {@code wire} is what its batches cost on the wire
+ * since the outbox was created (kept in it across restarts, like the cloud's counts), and the
+ * append rates are measured over the last minutes (-1 until a minute of appends). {@code capacity}:
+ * how long an outage the queue holds at the agent's append rate; {@code capacityWarning} (null when
+ * none) says that it is shorter than {@code max_offline_hours}. {@code documents}: local edits
+ * waiting for the cloud's outcome, documents in an open manual conflict, and puts that changed
+ * nothing (not sent). {@code bandwidth}: the codec in use, what adaptive sync measured and chose,
+ * the daily budget, and the device's wire totals.
  */
 public record AgentStatus(
     String deviceId,
-    String connection,
+    String activity,
+    ConnectionView connection,
     String serverUrl,
-    String lastError,
+    ErrorView lastError,
     long sessionsEstablished,
     List<StreamView> streams,
     Map<String, String> blockedStreams,
+    CapacityView capacity,
+    String capacityWarning,
     DocumentsView documents,
     BandwidthView bandwidth) {
+
+  /**
+   * @param state {@code connected}, {@code connecting} (an attempt is under way), {@code
+   *     disconnected} (waiting to retry), {@code stopped} or {@code disabled}
+   * @param since ISO-8601 UTC: for {@code connected}, when the session was established; otherwise
+   *     when the agent was last connected, or started (failed attempts do not move it)
+   * @param server the URL the agent connects to
+   */
+  public record ConnectionView(String state, String since, String server) {}
+
+  /**
+   * @param at ISO-8601 UTC, when the agent saw it (a repeated failure moves it)
+   * @param past a session was established after it: it no longer holds
+   */
+  public record ErrorView(String message, String at, boolean past) {}
+
+  /**
+   * The outbox's capacity in time at the agent's append rate (all streams; the bounds are shared).
+   *
+   * @param appendRecordsPerSec measured over the last minutes; -1 until a minute of appends
+   * @param appendBytesPerSec payload bytes, likewise
+   * @param maxQueueRecords {@code sync.offline.queue_max_size}
+   * @param maxQueueBytes {@code queue.max_bytes} (payload bytes)
+   * @param holdsMs how long an outage the empty queue holds at this rate before a bound is reached;
+   *     -1 without a rate
+   * @param boundBy the bound reached first: {@code queue_max_size} or {@code max_bytes}; null
+   *     without a rate
+   * @param fullInMs from what is queued now, when the queue is full if nothing is sent; -1 without
+   *     a rate
+   * @param summary the same in words
+   */
+  public record CapacityView(
+      double appendRecordsPerSec,
+      double appendBytesPerSec,
+      long maxQueueRecords,
+      long maxQueueBytes,
+      double maxOfflineHours,
+      long holdsMs,
+      String boundBy,
+      long fullInMs,
+      String summary) {}
 
   public record DocumentsView(long pending, long conflicted, String lastHlc, long deduplicated) {}
 
@@ -86,6 +139,8 @@ public record AgentStatus(
       long oldestQueuedAgeMs,
       long syncedRecords,
       long droppedRecords,
+      double appendRecordsPerSec,
+      double appendBytesPerSec,
       String deferred,
       WireView wire) {}
 }

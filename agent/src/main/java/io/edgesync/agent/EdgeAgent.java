@@ -1,7 +1,10 @@
 package io.edgesync.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.internal.CapacityWatch;
+import io.edgesync.agent.internal.ConnectionTracker;
 import io.edgesync.agent.internal.LocalApi;
+import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.WebSocketTransport;
 import io.edgesync.engine.EdgeSyncEngine;
 import io.edgesync.engine.Outbox;
@@ -61,6 +64,7 @@ public final class EdgeAgent implements AutoCloseable {
       new java.util.concurrent.ConcurrentHashMap<>();
   private final Object commandSignal = new Object();
   private final Thread commandThread;
+  private final CapacityWatch capacity;
 
   /**
    * The engine's time: the wall clock at start, advanced by the monotonic clock. The engine's
@@ -74,6 +78,7 @@ public final class EdgeAgent implements AutoCloseable {
   private volatile boolean closed;
 
   // Owned by the loop thread.
+  private final ConnectionTracker connectionStatus;
   private Attempt attempt;
   private ScheduledFuture<?> timer;
   private long timerAtMs = Long.MAX_VALUE;
@@ -85,6 +90,9 @@ public final class EdgeAgent implements AutoCloseable {
     this.transport = transport;
     this.engineEpochMs = clock.nowMs();
     this.engineEpochNanos = System.nanoTime();
+    this.capacity = new CapacityWatch(config.deviceId(), config.outbox());
+    this.connectionStatus =
+        new ConnectionTracker(config.serverUrl().toString(), config.syncEnabled(), clock.nowMs());
     this.outbox =
         new SqliteOutbox(
             config.dataDir().resolve("edgesync-agent.db"),
@@ -137,6 +145,10 @@ public final class EdgeAgent implements AutoCloseable {
       }
     }
     this.localApi = api;
+    log.info(
+        "{}: {}; the capacity in time is logged after a minute of appends",
+        config.deviceId(),
+        QueueCapacity.bounds(config.outbox()));
     if (config.syncEnabled()) {
       onLoop(() -> engine.start(engineNowMs()));
     }
@@ -194,6 +206,7 @@ public final class EdgeAgent implements AutoCloseable {
     }
     return outbox
         .appendDetailed(stream, payloads)
+        .whenComplete((a, failure) -> countAppend(stream, payloads, a, failure))
         .thenApply(
             a -> {
               List<AppendResult.Duplicate> dups = new ArrayList<>(a.duplicates().size());
@@ -202,6 +215,29 @@ public final class EdgeAgent implements AutoCloseable {
               }
               return new AppendResult(stream, a.firstSequence(), a.count(), List.copyOf(dups));
             });
+  }
+
+  /**
+   * Feeds the append rate: the records stored, or refused because the queue was full (the rate is
+   * what the application appends, so that a full queue under {@code reject} does not look idle).
+   * Records a dedup window left out take no room and are not counted.
+   */
+  private void countAppend(
+      String stream, List<byte[]> payloads, SqliteOutbox.Appended stored, Throwable failure) {
+    Throwable cause =
+        failure instanceof java.util.concurrent.CompletionException ? failure.getCause() : failure;
+    if (stored == null && !(cause instanceof QueueFullException)) {
+      return; // invalid input or closing: nothing was offered to the queue
+    }
+    Set<Integer> left = new java.util.HashSet<>();
+    if (stored != null) {
+      stored.duplicates().forEach(d -> left.add(d.index()));
+    }
+    long bytes = 0;
+    for (int i = 0; i < payloads.size(); i++) {
+      bytes += left.contains(i) ? 0 : payloads.get(i).length;
+    }
+    capacity.onAppended(clock.nowMs(), stream, payloads.size() - left.size(), bytes);
   }
 
   /** Where the record with this operation id ({@code stream/sequence}) stands. */
@@ -233,8 +269,9 @@ public final class EdgeAgent implements AutoCloseable {
 
   public AgentStatus status() {
     record EngineView(
-        String status,
-        String lastError,
+        String activity,
+        AgentStatus.ConnectionView connection,
+        AgentStatus.ErrorView lastError,
         long sessions,
         Map<String, String> blocked,
         Map<String, String> deferred,
@@ -247,7 +284,8 @@ public final class EdgeAgent implements AutoCloseable {
             () ->
                 new EngineView(
                     config.syncEnabled() ? engine.status().name() : "DISABLED",
-                    engine.lastError(),
+                    connectionStatus.connection(),
+                    connectionStatus.lastError(),
                     engine.sessionsEstablished(),
                     engine.blockedStreams(),
                     engine.deferredStreams(),
@@ -257,7 +295,10 @@ public final class EdgeAgent implements AutoCloseable {
                     engine.budgetStatus()));
     long now = clock.nowMs();
     List<AgentStatus.StreamView> streams = new ArrayList<>();
+    long queuedRecords = 0;
+    long queuedBytes = 0;
     for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
+      CapacityWatch.Rate rate = capacity.rate(now, s.name());
       streams.add(
           new AgentStatus.StreamView(
               s.name(),
@@ -269,46 +310,60 @@ public final class EdgeAgent implements AutoCloseable {
               s.oldestQueuedMs() < 0 ? -1 : Math.max(0, now - s.oldestQueuedMs()),
               s.syncedRecords(),
               s.droppedRecords(),
+              rate.recordsPerSec(),
+              rate.bytesPerSec(),
               ev.deferred().get(s.name()),
               wireView(ev.wire().getOrDefault(s.name(), EdgeSyncEngine.WireStats.ZERO))));
+      queuedRecords += s.queuedRecords();
+      queuedBytes += s.queuedBytes();
     }
-    var bw = config.sync().bandwidth();
-    AgentStatus.BandwidthView bandwidth =
-        new AgentStatus.BandwidthView(
-            config.brief().compression(),
-            ev.link().codec(),
-            ev.link().accepted(),
-            ev.link().level(),
-            ev.link().encoding(),
-            bw.adaptive(),
-            ev.link().bandwidthKbps(),
-            ev.link().srttMs(),
-            ev.link().lowBandwidth(),
-            bw.minBandwidthKbps(),
-            ev.deferred(),
-            ev.budget() == null
-                ? null
-                : new AgentStatus.BudgetView(
-                    ev.budget().budgetBytes(),
-                    ev.budget().spentBytes(),
-                    java.time.Instant.ofEpochMilli(ev.budget().resetsAtMs()).toString()),
-            wireView(ev.total()),
-            outbox.duplicateRecords(),
-            dictionaries());
+    QueueCapacity.Estimate cap = capacity.estimate(now, queuedRecords, queuedBytes);
     return new AgentStatus(
         config.deviceId(),
-        ev.status(),
+        ev.activity(),
+        ev.connection(),
         config.serverUrl().toString(),
         ev.lastError(),
         ev.sessions(),
         streams,
         ev.blocked(),
+        cap.view(),
+        cap.warning(),
         new AgentStatus.DocumentsView(
             documents.pendingCount(),
             documents.conflictedCount(),
             documents.lastHlc().toString(),
             documents.deduplicatedCount()),
-        bandwidth);
+        bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()));
+  }
+
+  private AgentStatus.BandwidthView bandwidthView(
+      EdgeSyncEngine.LinkStatus link,
+      Map<String, String> deferred,
+      EdgeSyncEngine.BudgetStatus budget,
+      EdgeSyncEngine.WireStats total) {
+    var bw = config.sync().bandwidth();
+    return new AgentStatus.BandwidthView(
+        config.brief().compression(),
+        link.codec(),
+        link.accepted(),
+        link.level(),
+        link.encoding(),
+        bw.adaptive(),
+        link.bandwidthKbps(),
+        link.srttMs(),
+        link.lowBandwidth(),
+        bw.minBandwidthKbps(),
+        deferred,
+        budget == null
+            ? null
+            : new AgentStatus.BudgetView(
+                budget.budgetBytes(),
+                budget.spentBytes(),
+                java.time.Instant.ofEpochMilli(budget.resetsAtMs()).toString()),
+        wireView(total),
+        outbox.duplicateRecords(),
+        dictionaries());
   }
 
   private static AgentStatus.WireView wireView(EdgeSyncEngine.WireStats w) {
@@ -561,6 +616,7 @@ public final class EdgeAgent implements AutoCloseable {
 
   private void afterEngineCall() {
     publishedState = engine.state();
+    connectionStatus.observe(publishedState, engine.lastError(), clock.nowMs());
     long at = engine.nextWakeupMs();
     if (at == Long.MAX_VALUE) {
       return;

@@ -198,12 +198,27 @@ class AgentConfigTest {
   }
 
   @Test
+  void queueMaxSize_unsetLeavesTheByteBoundInCharge_setIsKeptAsWritten() {
+    // Regression: the unset default was 10000 records, full after 17 minutes at 10 records/s.
+    OutboxLimits unset = AgentConfig.fromYaml(DEVICE).outbox();
+    OutboxLimits set =
+        AgentConfig.fromYaml(DEVICE + "sync: {offline: {queue_max_size: 10000}}\n").outbox();
+
+    long weekAt10PerSec = 10L * 168 * 3600;
+    assertThat(unset.maxQueueRecords()).isGreaterThan(weekAt10PerSec);
+    assertThat(unset.maxQueueBytes() / 150).as("150-byte records").isGreaterThan(weekAt10PerSec);
+    assertThat(set.maxQueueRecords()).isEqualTo(10_000);
+    assertThat(set.maxQueueBytes()).isEqualTo(unset.maxQueueBytes());
+  }
+
+  @Test
   void minimalConfig_needsOnlyTheDeviceId_andUsesDocumentedDefaults() {
     AgentConfig config = AgentConfig.fromYaml(DEVICE);
 
     assertThat(config.streamPriorities()).isEmpty();
     assertThat(config.sync().debounceMs()).isEqualTo(1000);
-    assertThat(config.outbox().maxQueueRecords()).isEqualTo(10_000);
+    assertThat(config.outbox().maxQueueRecords()).isEqualTo(10_000_000);
+    assertThat(config.outbox().maxQueueBytes()).isEqualTo(1L << 30);
     assertThat(config.outbox().overflowPolicy()).isEqualTo(OverflowPolicy.DROP_OLDEST);
     assertThat(config.outbox().fullSync()).isTrue();
     assertThat(config.brief().compression()).isEqualTo("auto");

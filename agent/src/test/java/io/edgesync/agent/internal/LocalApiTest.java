@@ -225,10 +225,12 @@ class LocalApiTest {
   void getStatus_showsOfflineConnectionAndQueuedCounts() throws Exception {
     post("/v1/streams/sensor_data", "{\"v\":1}\n{\"v\":22}");
 
-    awaitTrue(() -> "OFFLINE".equals(status().get("connection").asText()));
+    awaitTrue(() -> "OFFLINE".equals(status().get("activity").asText()));
     JsonNode status = status();
     assertThat(status.get("deviceId").asText()).isEqualTo("gw-1");
-    assertThat(status.get("lastError").asText()).contains("refused");
+    assertThat(status.get("connection").get("state").asText()).isEqualTo("disconnected");
+    assertThat(status.get("lastError").get("message").asText()).contains("refused");
+    assertThat(status.get("lastError").get("past").asBoolean()).isFalse();
     JsonNode stream = streamStatus("sensor_data");
     assertThat(stream.get("lastSequence").asLong()).isEqualTo(2);
     assertThat(stream.get("ackedSequence").asLong()).isZero();
@@ -261,7 +263,7 @@ class LocalApiTest {
 
   @Test
   void postSync_returns202_andReconnectsWithoutWaitingForTheBackoff() throws Exception {
-    awaitTrue(() -> "OFFLINE".equals(status().get("connection").asText()));
+    awaitTrue(() -> "OFFLINE".equals(status().get("activity").asText()));
     int attemptsBefore = transport.connectAttempts();
     assertThat(attemptsBefore).isEqualTo(1); // the backoff after it is an hour
 
