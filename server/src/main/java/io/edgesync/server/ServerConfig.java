@@ -133,22 +133,7 @@ public record ServerConfig(
     boolean compact = s.bool("compact_batches", true);
     long hbInterval =
         s.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
-    long hbTimeout =
-        s.integer(
-            "heartbeat_timeout_ms",
-            ServerPolicy.DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS * hbInterval,
-            200,
-            86_400_000,
-            "ms");
-    if (hbTimeout < 2 * hbInterval) {
-      throw s.error(
-          "heartbeat_timeout_ms",
-          hbTimeout
-              + " must be at least twice heartbeat_interval_ms ("
-              + hbInterval
-              + "): a device heartbeats once an interval, and one late heartbeat must not end its"
-              + " session");
-    }
+    long hbTimeout = heartbeatTimeoutMs(s, hbInterval);
     ServerPolicy policy =
         new ServerPolicy(
             d.serverVersion(),
@@ -173,6 +158,27 @@ public record ServerConfig(
         policy,
         documents(root.section("documents"), root.section("sync")),
         dictionaries(s.section("dictionaries")));
+  }
+
+  /** {@code heartbeat_timeout_ms}: by default 3 intervals, and never below 2. */
+  private static long heartbeatTimeoutMs(ConfigNode s, long intervalMs) {
+    long timeoutMs =
+        s.integer(
+            "heartbeat_timeout_ms",
+            ServerPolicy.DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS * intervalMs,
+            200,
+            86_400_000,
+            "ms");
+    if (timeoutMs < 2 * intervalMs) {
+      throw s.error(
+          "heartbeat_timeout_ms",
+          timeoutMs
+              + " must be at least twice heartbeat_interval_ms ("
+              + intervalMs
+              + "): a device heartbeats once an interval, and one late heartbeat must not end its"
+              + " session");
+    }
+    return timeoutMs;
   }
 
   private static DictionaryRules dictionaries(ConfigNode d) {
