@@ -117,6 +117,43 @@ class ServerBadInputTest {
   }
 
   @Test
+  void regression_boundDeviceWithoutStoreId_wasAccepted_nowStoreMismatchAndNothingChanged()
+      throws Exception {
+    // The real agent presents its outbox's store id, so the cloud has bound good-device to it.
+    assertGoodDeviceStillServed();
+    String bound = server.store().boundStore("good-device").orElseThrow();
+    assertThat(bound).as("the agent's store id").isNotEmpty();
+    var checkpoints = server.store().checkpoints("good-device");
+    long lastSeenMs = server.store().device("good-device").orElseThrow().lastSeenMs();
+    long sessions = goodAgent.status().sessionsEstablished();
+
+    // Another client claims to be good-device without a store id: it would skip the check.
+    RawClient c = RawClient.connect(server.syncUrl());
+    c.send(hello("good-device", ProtocolLimits.PROTOCOL_VERSION));
+    Frame error = c.next();
+    assertThat(error.getError().getCode()).isEqualTo(ErrorCode.STORE_MISMATCH);
+    assertThat(error.getError().getMessage())
+        .isEqualTo(
+            "device 'good-device' sent no store_id, but its data in the cloud came from outbox"
+                + " store "
+                + bound
+                + "; once a device's store is bound, every Hello must carry its store_id. Send"
+                + " the id of the device's outbox store");
+    assertThat(error.getError().getFatal()).isTrue();
+    assertThat(c.closed.get(5, TimeUnit.SECONDS)).as("server closes the session").isTrue();
+
+    assertThat(server.store().boundStore("good-device")).contains(bound);
+    assertThat(server.store().checkpoints("good-device")).isEqualTo(checkpoints);
+    assertThat(server.store().device("good-device").orElseThrow().lastSeenMs())
+        .isEqualTo(lastSeenMs);
+    assertThat(goodAgent.status().sessionsEstablished())
+        .as("the agent's session was not replaced")
+        .isEqualTo(sessions);
+    assertThat(server.isConnected("good-device")).isTrue();
+    assertGoodDeviceStillServed();
+  }
+
+  @Test
   void batchBeforeHello_protocolViolation() throws Exception {
     assertRejected(batch("s", 1, "{}"), ErrorCode.PROTOCOL_VIOLATION, "before Hello");
   }

@@ -303,21 +303,7 @@ public final class CloudSession {
       }
       store.registerDevice(hello.getDeviceId(), nowMs);
     }
-    if (!hello.getStoreId().isEmpty()) {
-      String bound = store.bindStore(hello.getDeviceId(), hello.getStoreId());
-      if (!bound.equals(hello.getStoreId())) {
-        throw new ProtocolException(
-            ErrorCode.STORE_MISMATCH,
-            "device '"
-                + hello.getDeviceId()
-                + "' connected with outbox store "
-                + hello.getStoreId()
-                + " but its data in the cloud came from store "
-                + bound
-                + "; a reset store restarts sequences at 1 and would collide. Restore the"
-                + " device's store, or give the device a new id");
-      }
-    }
+    checkStore(hello.getDeviceId(), hello.getStoreId());
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
     state = State.ACTIVE;
@@ -387,6 +373,43 @@ public final class CloudSession {
     }
     if (commands != null) {
       pushCommands(nowMs);
+    }
+  }
+
+  /**
+   * Binds the device to the outbox store its sequences come from (the first one it presents), and
+   * refuses any other: a wiped store restarts its sequences at 1 and would collide with what the
+   * cloud holds. An empty store id is accepted only while the device is bound to none (a device
+   * that never sends one is not protected); once bound, a Hello must carry the store id, or an
+   * empty one would skip the check. A refusal changes no stored data.
+   */
+  private void checkStore(String device, String storeId) throws ProtocolException {
+    if (storeId.isEmpty()) {
+      java.util.Optional<String> bound = store.boundStore(device);
+      if (bound.isPresent()) {
+        throw new ProtocolException(
+            ErrorCode.STORE_MISMATCH,
+            "device '"
+                + device
+                + "' sent no store_id, but its data in the cloud came from outbox store "
+                + bound.get()
+                + "; once a device's store is bound, every Hello must carry its store_id."
+                + " Send the id of the device's outbox store");
+      }
+      return;
+    }
+    String bound = store.bindStore(device, storeId);
+    if (!bound.equals(storeId)) {
+      throw new ProtocolException(
+          ErrorCode.STORE_MISMATCH,
+          "device '"
+              + device
+              + "' connected with outbox store "
+              + storeId
+              + " but its data in the cloud came from store "
+              + bound
+              + "; a reset store restarts sequences at 1 and would collide. Restore the"
+              + " device's store, or give the device a new id");
     }
   }
 

@@ -29,6 +29,9 @@ public interface CloudStore extends AutoCloseable {
    */
   String bindStore(String deviceId, String storeId);
 
+  /** The store id the device is bound to, if any (read only: binds nothing). */
+  Optional<String> boundStore(String deviceId);
+
   /** Updates a device's last-seen time. */
   void touchDevice(String deviceId, long nowMs);
 

@@ -203,6 +203,14 @@ public final class EdgeSyncEngine {
   private long timeoutCapBytes = NONE;
 
   private long lastHeartbeatSentMs;
+
+  /**
+   * This session's heartbeat interval: the policy's, or the cloud's {@code
+   * Welcome.heartbeat_interval_ms} if that is shorter (the cloud closes a session it hears nothing
+   * from for a few of its intervals, so a longer local interval would end every quiet session).
+   */
+  private long heartbeatIntervalMs;
+
   private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
   private int maxBatchRecords;
 
@@ -313,6 +321,7 @@ public final class EdgeSyncEngine {
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
     this.maxBatchRecords = policy.maxBatchRecords();
+    this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
     this.bandwidth = policy.bandwidth();
     this.out =
         new OutgoingBatches(
@@ -396,7 +405,7 @@ public final class EdgeSyncEngine {
                       : ""));
           return;
         }
-        if (nowMs - lastHeartbeatSentMs >= policy.heartbeatIntervalMs()) {
+        if (nowMs - lastHeartbeatSentMs >= heartbeatIntervalMs) {
           sendHeartbeat(nowMs, false);
         }
       }
@@ -608,7 +617,7 @@ public final class EdgeSyncEngine {
           case ACTIVE ->
               Math.min(
                   lastAliveMs() + policy.heartbeatTimeoutMs(),
-                  lastHeartbeatSentMs + policy.heartbeatIntervalMs());
+                  lastHeartbeatSentMs + heartbeatIntervalMs);
           case STOPPED -> Long.MAX_VALUE;
         };
     if (state == State.STOPPED) {
@@ -776,6 +785,10 @@ public final class EdgeSyncEngine {
     if (welcome.getMaxFrameBytes() > 0) {
       maxFrameBytes = Math.min(welcome.getMaxFrameBytes(), ProtocolLimits.MAX_FRAME_BYTES_CEILING);
     }
+    heartbeatIntervalMs =
+        welcome.getHeartbeatIntervalMs() > 0
+            ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
+            : policy.heartbeatIntervalMs();
     maxBatchRecords =
         welcome.getMaxRecordsPerBatch() > 0
             ? Math.min(policy.maxBatchRecords(), welcome.getMaxRecordsPerBatch())

@@ -14,6 +14,10 @@ import java.util.Set;
  *     bound on the record payload bytes one batch may decode to, so that a compressed batch never
  *     carries more than an uncompressed one could
  * @param maxRecordsPerBatch batches with more records are rejected
+ * @param heartbeatIntervalMs how often a device should send a heartbeat (told to it in Welcome)
+ * @param heartbeatTimeoutMs the server closes a session it received nothing from for longer than
+ *     this; at least twice {@code heartbeatIntervalMs}, so that one late heartbeat does not end a
+ *     session (docs/protocol.md, "Heartbeats")
  * @param codecs the batch codecs this server accepts (NONE always); a device uses the ones it
  *     offered and the server accepted
  * @param compactBatches accept the compact RecordBatch envelope when a device asks for it
@@ -24,8 +28,12 @@ public record ServerPolicy(
     int maxFrameBytes,
     int maxRecordsPerBatch,
     long heartbeatIntervalMs,
+    long heartbeatTimeoutMs,
     Set<Codec> codecs,
     boolean compactBatches) {
+
+  /** The default heartbeat timeout, in heartbeat intervals. */
+  public static final int DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS = 3;
 
   public ServerPolicy {
     if (maxFrameBytes < 1024 || maxFrameBytes > ProtocolLimits.MAX_FRAME_BYTES_CEILING) {
@@ -39,12 +47,28 @@ public record ServerPolicy(
       throw new IllegalArgumentException(
           "maxRecordsPerBatch must be >= 1, was " + maxRecordsPerBatch);
     }
+    if (heartbeatIntervalMs < 1) {
+      throw new IllegalArgumentException(
+          "heartbeatIntervalMs must be >= 1, was " + heartbeatIntervalMs);
+    }
+    if (heartbeatTimeoutMs < 2 * heartbeatIntervalMs) {
+      throw new IllegalArgumentException(
+          "heartbeatTimeoutMs ("
+              + heartbeatTimeoutMs
+              + ") must be at least twice heartbeatIntervalMs ("
+              + heartbeatIntervalMs
+              + "): a device heartbeats once an interval, and one late heartbeat must not end"
+              + " its session");
+    }
     EnumSet<Codec> c = EnumSet.of(Codec.NONE);
     c.addAll(Objects.requireNonNull(codecs, "codecs"));
     codecs = java.util.Collections.unmodifiableSet(c);
   }
 
-  /** Every codec and the compact envelope accepted (the constructor before issue 5). */
+  /**
+   * Every codec and the compact envelope accepted, and a heartbeat timeout of {@link
+   * #DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS} intervals (the constructor before issue 5).
+   */
   public ServerPolicy(
       String serverVersion,
       boolean autoRegister,
@@ -57,6 +81,7 @@ public record ServerPolicy(
         maxFrameBytes,
         maxRecordsPerBatch,
         heartbeatIntervalMs,
+        DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS * heartbeatIntervalMs,
         EnumSet.allOf(Codec.class),
         true);
   }
@@ -89,7 +114,21 @@ public record ServerPolicy(
         maxFrameBytes,
         maxRecordsPerBatch,
         heartbeatIntervalMs,
+        heartbeatTimeoutMs,
         accepted,
         compact);
+  }
+
+  /** The same policy with other heartbeat timing. */
+  public ServerPolicy withHeartbeat(long intervalMs, long timeoutMs) {
+    return new ServerPolicy(
+        serverVersion,
+        autoRegister,
+        maxFrameBytes,
+        maxRecordsPerBatch,
+        intervalMs,
+        timeoutMs,
+        codecs,
+        compactBatches);
   }
 }

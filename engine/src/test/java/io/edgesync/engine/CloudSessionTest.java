@@ -160,6 +160,54 @@ class CloudSessionTest {
   }
 
   @Test
+  void regression_boundDeviceWithoutStoreId_wasAccepted_nowStoreMismatchAndNothingChanged() {
+    receive(helloFromStore("store-A"));
+    receive(batch("a", 1, 3));
+    String before = store.snapshot();
+
+    session = null; // the same device, its Hello without a store id: would skip the check
+    io.frames.clear();
+    io.closes.clear();
+    session().onFrame(T0 + 60_000, FrameCodec.encode(hello(1, DEVICE)));
+
+    assertClosedWith(
+        ErrorCode.STORE_MISMATCH,
+        "device '"
+            + DEVICE
+            + "' sent no store_id, but its data in the cloud came from outbox store store-A;"
+            + " once a device's store is bound, every Hello must carry its store_id. Send the id"
+            + " of the device's outbox store");
+    assertThat(store.snapshot()).isEqualTo(before);
+    assertThat(store.device(DEVICE).orElseThrow().lastSeenMs())
+        .as("not even touched")
+        .isEqualTo(T0);
+    assertThat(store.boundStore(DEVICE)).contains("store-A");
+  }
+
+  @Test
+  void deviceWithoutStoreId_isAcceptedWhileUnbound_andTheFirstStoreIdItSendsBindsIt() {
+    receive(hello(1, DEVICE)); // a new device that sends no store id
+    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(store.boundStore(DEVICE)).as("nothing bound").isEmpty();
+
+    session = null; // again without: still unbound, still accepted
+    receive(hello(1, DEVICE));
+    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+
+    session = null; // the first store id binds
+    receive(helloFromStore("store-A"));
+    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(store.boundStore(DEVICE)).contains("store-A");
+
+    session = null; // from then on, a Hello without it is refused
+    io.frames.clear();
+    io.closes.clear();
+    receive(hello(1, DEVICE));
+    assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.STORE_MISMATCH);
+    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+  }
+
+  @Test
   void hello_isAnsweredWithWelcomeCarryingTheStoredCheckpoints() throws Exception {
     store.registerDevice(DEVICE, T0 - 1_000);
     store.commitRecords(DEVICE, "b", records(1, 2), T0 - 1_000);

@@ -149,7 +149,11 @@ class EdgeSyncEngineTest {
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     engine.onConnected(now());
     assertThat(io.take()).containsExactly("hello");
-    engine.onFrame(now(), welcome(cloudCheckpoints));
+    // A cloud that asks for heartbeats as often as the agent sends them (a shorter interval in
+    // Welcome would change when they go: see heartbeat_atTheCloudsInterval...).
+    engine.onFrame(
+        now(),
+        welcome(cloudCheckpoints, w -> w.setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs)));
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 
@@ -748,6 +752,38 @@ class EdgeSyncEngineTest {
     assertThat(io.take()).containsExactly("heartbeat reply");
     engine.onFrame(T0 + 15_020, Frames.heartbeat(T0 + 15_000, true));
     assertThat(io.take()).isEmpty();
+  }
+
+  @Test
+  void heartbeat_atTheCloudsIntervalWhenWelcomeAsksMoreOftenThanTheLocalSetting() {
+    // The cloud closes a session it hears nothing from for a few of its Welcome intervals: an
+    // agent set to a longer interval would have every quiet session closed under it.
+    policy.heartbeatIntervalMs = 60_000;
+    policy.heartbeatTimeoutMs = 180_000;
+    engine().start(now());
+    engine.onConnected(now());
+    assertThat(io.take()).containsExactly("hello");
+    engine.onFrame(now(), welcome(cp(), w -> w.setHeartbeatIntervalMs(10_000)));
+    assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
+
+    assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 10_000);
+    engine.onTimer(T0 + 10_000);
+    engine.onTimer(T0 + 20_000);
+    assertThat(io.take()).containsExactly("heartbeat", "heartbeat");
+  }
+
+  @Test
+  void heartbeat_atTheLocalIntervalWhenWelcomeAsksLessOften() {
+    policy.heartbeatIntervalMs = 5_000;
+    policy.heartbeatTimeoutMs = 15_000;
+    engine().start(now());
+    engine.onConnected(now());
+    engine.onFrame(now(), welcome(cp(), w -> w.setHeartbeatIntervalMs(15_000)));
+    assertThat(io.take()).containsExactly("hello");
+
+    assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 5_000);
+    engine.onTimer(T0 + 5_000);
+    assertThat(io.take()).containsExactly("heartbeat");
   }
 
   @Test

@@ -71,6 +71,11 @@ final class InMemoryCloudStore implements CloudStore {
   }
 
   @Override
+  public synchronized Optional<String> boundStore(String deviceId) {
+    return Optional.ofNullable(stores.get(deviceId));
+  }
+
+  @Override
   public synchronized Optional<Device> device(String deviceId) {
     return Optional.ofNullable(devices.get(deviceId));
   }

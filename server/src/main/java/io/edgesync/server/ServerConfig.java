@@ -24,6 +24,8 @@ import java.util.Map;
  *   unknown_devices: register   # register | reject
  *   max_frame_bytes: 4194304
  *   max_records_per_batch: 8192
+ *   heartbeat_interval_ms: 15000 # told to devices in Welcome
+ *   heartbeat_timeout_ms: 45000  # close a session silent this long; default 3 intervals
  *   codecs: [all]           # batch codecs accepted: all, or some of gzip, lzma, zstd, ...
  *   compact_batches: true   # accept the compact RecordBatch envelope
  *   dictionaries:           # trained zstd dictionaries per stream (docs/codecs.md)
@@ -115,6 +117,7 @@ public record ServerConfig(
                 "max_frame_bytes",
                 "max_records_per_batch",
                 "heartbeat_interval_ms",
+                "heartbeat_timeout_ms",
                 "codecs",
                 "compact_batches",
                 "dictionaries");
@@ -128,6 +131,9 @@ public record ServerConfig(
       throw s.error("codecs", e.getMessage());
     }
     boolean compact = s.bool("compact_batches", true);
+    long hbInterval =
+        s.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
+    long hbTimeout = heartbeatTimeoutMs(s, hbInterval);
     ServerPolicy policy =
         new ServerPolicy(
             d.serverVersion(),
@@ -141,7 +147,8 @@ public record ServerConfig(
                     "bytes"),
             (int)
                 s.integer("max_records_per_batch", d.maxRecordsPerBatch(), 1, 1_000_000, "records"),
-            s.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms"),
+            hbInterval,
+            hbTimeout,
             codecs,
             compact);
     return new ServerConfig(
@@ -151,6 +158,27 @@ public record ServerConfig(
         policy,
         documents(root.section("documents"), root.section("sync")),
         dictionaries(s.section("dictionaries")));
+  }
+
+  /** {@code heartbeat_timeout_ms}: by default 3 intervals, and never below 2. */
+  private static long heartbeatTimeoutMs(ConfigNode s, long intervalMs) {
+    long timeoutMs =
+        s.integer(
+            "heartbeat_timeout_ms",
+            ServerPolicy.DEFAULT_HEARTBEAT_TIMEOUT_INTERVALS * intervalMs,
+            200,
+            86_400_000,
+            "ms");
+    if (timeoutMs < 2 * intervalMs) {
+      throw s.error(
+          "heartbeat_timeout_ms",
+          timeoutMs
+              + " must be at least twice heartbeat_interval_ms ("
+              + intervalMs
+              + "): a device heartbeats once an interval, and one late heartbeat must not end its"
+              + " session");
+    }
+    return timeoutMs;
   }
 
   private static DictionaryRules dictionaries(ConfigNode d) {

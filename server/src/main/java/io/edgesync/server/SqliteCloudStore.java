@@ -187,10 +187,15 @@ public final class SqliteCloudStore implements CloudStore {
       rollback();
       throw failure("binding device " + deviceId + " to its store", e);
     }
+    return boundStore(deviceId).orElse(storeId);
+  }
+
+  @Override
+  public synchronized Optional<String> boundStore(String deviceId) {
     try (PreparedStatement ps = db.prepareStatement("SELECT store_id FROM devices WHERE id=?")) {
       ps.setString(1, deviceId);
       try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() && rs.getString(1) != null ? rs.getString(1) : storeId;
+        return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
       }
     } catch (SQLException e) {
       throw failure("reading the store of device " + deviceId, e);

@@ -22,7 +22,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,11 +36,19 @@ import org.slf4j.LoggerFactory;
  * and a frame is acknowledged only after the store committed it.
  *
  * <p>Thread safe. Sessions are registered by device id once their handshake is done; a device that
- * connects again replaces (and closes) its older session.
+ * connects again replaces (and closes) its older session. A session the server hears nothing from
+ * for longer than the heartbeat timeout is closed ({@link SilenceWatch}, checked on a timer thread
+ * with monotonic time), and its device shows as disconnected at once.
  */
 public final class SyncServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** How long a silent session's close may wait for the device's close reply before the drop. */
+  private static final Duration SILENT_CLOSE_GRACE = Duration.ofSeconds(5);
+
+  /** The most time between two checks for silent sessions. */
+  private static final long MAX_SILENCE_CHECK_INTERVAL_MS = 1_000;
 
   private final ServerConfig config;
   private final CloudStore store;
@@ -48,6 +58,8 @@ public final class SyncServer implements AutoCloseable {
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
   private final AtomicLong docUpdatesSentClosed = new AtomicLong();
+  private final AtomicLong sessionsClosedSilent = new AtomicLong();
+  private final SilenceWatch silence;
   private final CloudDocuments docs;
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
@@ -61,10 +73,20 @@ public final class SyncServer implements AutoCloseable {
             return t;
           });
 
+  /** Runs the checks for silent sessions. */
+  private final ScheduledExecutorService liveness =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "edgesync-liveness");
+            t.setDaemon(true);
+            return t;
+          });
+
   private SyncServer(ServerConfig config, CloudStore store, Clock clock) {
     this.config = config;
     this.store = store;
     this.clock = clock;
+    this.silence = new SilenceWatch(config.policy().heartbeatTimeoutMs(), System::nanoTime);
     this.docs =
         store.documents() == null
             ? null
@@ -92,7 +114,7 @@ public final class SyncServer implements AutoCloseable {
                     // Above our own limit, so that oversized frames get a protocol Error that
                     // names the problem; Jetty's own limit only guards memory beyond that.
                     f.setMaxBinaryMessageSize(jettyLimit);
-                    f.setIdleTimeout(Duration.ofMinutes(5));
+                    f.setIdleTimeout(jettyIdleTimeout(config.policy()));
                   });
               cfg.routes.ws(
                   "/v1/sync",
@@ -136,6 +158,11 @@ public final class SyncServer implements AutoCloseable {
   public static SyncServer start(ServerConfig config, CloudStore store, Clock clock) {
     SyncServer server = new SyncServer(config, store, clock);
     server.app.start(config.host(), config.port());
+    long checkMs =
+        Math.max(
+            10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
+    server.liveness.scheduleWithFixedDelay(
+        server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
     log.info("edgesync server listening on {}:{}", config.host(), server.port());
     return server;
   }
@@ -171,6 +198,11 @@ public final class SyncServer implements AutoCloseable {
     return sessionsRefused.get();
   }
 
+  /** Sessions closed since start because nothing arrived for longer than the heartbeat timeout. */
+  public long sessionsClosedSilent() {
+    return sessionsClosedSilent.get();
+  }
+
   /** The document authority (null if the store keeps no documents). */
   public CloudDocuments documents() {
     return docs;
@@ -183,6 +215,7 @@ public final class SyncServer implements AutoCloseable {
 
   @Override
   public void close() {
+    liveness.shutdownNow();
     app.stop();
     pusher.shutdownNow();
     if (dictionaries != null) {
@@ -232,7 +265,7 @@ public final class SyncServer implements AutoCloseable {
   // ---------------------------------------------------------------- device sessions
 
   private void onConnect(WsContext ctx) {
-    ctx.session.setIdleTimeout(Duration.ofMinutes(5));
+    ctx.session.setIdleTimeout(jettyIdleTimeout(config.policy()));
     CloudSession session =
         new CloudSession(
             config.policy(),
@@ -256,6 +289,19 @@ public final class SyncServer implements AutoCloseable {
       session.withDictionaries(dictionaries);
     }
     sessionsById.put(ctx.sessionId(), session);
+    silence.watch(
+        ctx.sessionId(),
+        new SilenceWatch.Connection() {
+          @Override
+          public long bytesIn() {
+            return bytesRead(ctx);
+          }
+
+          @Override
+          public void onSilent(long silentMs) {
+            closeSilent(ctx, silentMs);
+          }
+        });
   }
 
   private void onFrame(WsContext ctx, ByteBuffer data) {
@@ -266,11 +312,20 @@ public final class SyncServer implements AutoCloseable {
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
-    session.onFrame(clock.nowMs(), bytes);
+    silence.handling(ctx.sessionId());
+    try {
+      session.onFrame(clock.nowMs(), bytes);
+    } finally {
+      silence.handled(ctx.sessionId());
+    }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
       WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
       if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
         previous.closeSession(1000, "replaced by a newer session of the same device");
+      }
+      if (!sessionsById.containsKey(ctx.sessionId())) {
+        // Closed as silent while its Hello was being handled: it must not stay registered.
+        sessionsByDevice.remove(session.deviceId(), ctx);
       }
     }
   }
@@ -278,21 +333,89 @@ public final class SyncServer implements AutoCloseable {
   private void onText(WsContext ctx) {
     CloudSession session = sessionsById.get(ctx.sessionId());
     if (session != null) {
-      session.onTextMessage(clock.nowMs());
+      silence.handling(ctx.sessionId());
+      try {
+        session.onTextMessage(clock.nowMs());
+      } finally {
+        silence.handled(ctx.sessionId());
+      }
     }
   }
 
   private void onClose(WsContext ctx) {
+    silence.unwatch(ctx.sessionId());
     CloudSession session = sessionsById.remove(ctx.sessionId());
-    if (session == null) {
-      return;
+    if (session != null) {
+      ended(ctx, session, clock.nowMs());
     }
+  }
+
+  /** A session left the registry: its counters are kept and its device shows as disconnected. */
+  private void ended(WsContext ctx, CloudSession session, long lastSeenMs) {
     docUpdatesSentClosed.addAndGet(session.docUpdatesSent());
     String device = session.deviceId();
-    session.onClosed(clock.nowMs());
+    session.onClosed(lastSeenMs);
     if (device != null) {
       sessionsByDevice.remove(device, ctx);
     }
+  }
+
+  private void closeSilentSessions() {
+    try {
+      silence.check();
+    } catch (RuntimeException e) {
+      log.error("checking for silent sessions failed", e); // the timer keeps running
+    }
+  }
+
+  /**
+   * Nothing arrived for longer than the heartbeat timeout. The device shows as disconnected at once
+   * (last seen when it was last heard); the close then waits a few seconds for the device's reply,
+   * which a device that went away never sends, and drops the connection.
+   */
+  private void closeSilent(WsContext ctx, long silentMs) {
+    CloudSession session = sessionsById.remove(ctx.sessionId());
+    if (session == null) {
+      return; // closed meanwhile
+    }
+    sessionsClosedSilent.incrementAndGet();
+    String reason =
+        "nothing received for "
+            + silentMs
+            + " ms; the heartbeat timeout is "
+            + config.policy().heartbeatTimeoutMs()
+            + " ms";
+    log.info(
+        "closing silent session {} of device {}: {}", ctx.sessionId(), session.deviceId(), reason);
+    ended(ctx, session, clock.nowMs() - silentMs);
+    try {
+      ctx.session.setIdleTimeout(SILENT_CLOSE_GRACE);
+      ctx.closeSession(1001, reason);
+    } catch (RuntimeException e) {
+      log.debug("closing silent session {}", ctx.sessionId(), e);
+    }
+  }
+
+  /**
+   * Bytes read from the connection (every fragment of a frame still arriving counts), or -1 if the
+   * transport does not tell: then only whole frames count as heard.
+   */
+  private static long bytesRead(WsContext ctx) {
+    if (ctx.session instanceof org.eclipse.jetty.websocket.common.WebSocketSession ws
+        && ws.getCoreSession() instanceof org.eclipse.jetty.websocket.core.WebSocketCoreSession core
+        && core.getConnection() != null) {
+      return core.getConnection().getBytesIn();
+    }
+    return -1;
+  }
+
+  /**
+   * Jetty's own idle timeout (no bytes either way), a backstop: longer than the heartbeat timeout,
+   * so that a silent session is closed by the heartbeat rule (counted, with its reason), and a
+   * server set to a heartbeat timeout above five minutes keeps its quiet sessions.
+   */
+  private static Duration jettyIdleTimeout(io.edgesync.engine.ServerPolicy policy) {
+    return Duration.ofMillis(Math.max(5 * 60_000L, 2 * policy.heartbeatTimeoutMs()));
   }
 
   private static String truncate(String s, int max) {
@@ -310,6 +433,8 @@ public final class SyncServer implements AutoCloseable {
             sessionsByDevice.size(),
             "sessionsRefused",
             sessionsRefused.get(),
+            "sessionsClosedSilent",
+            sessionsClosedSilent.get(),
             "docUpdatesSent",
             docUpdatesSent(),
             "clockDriftsSeen",

@@ -34,6 +34,30 @@ class ServerConfigTest {
   }
 
   @Test
+  void heartbeatTimeout_defaultsToThreeIntervals_andMustBeAtLeastTwo() {
+    ServerConfig d = ServerConfig.fromYaml("server: {port: 1}");
+    assertThat(d.policy().heartbeatIntervalMs()).isEqualTo(15_000);
+    assertThat(d.policy().heartbeatTimeoutMs()).isEqualTo(45_000);
+    ServerConfig slower = ServerConfig.fromYaml("server: {heartbeat_interval_ms: 30000}");
+    assertThat(slower.policy().heartbeatTimeoutMs()).isEqualTo(90_000);
+    ServerConfig set =
+        ServerConfig.fromYaml("server: {heartbeat_interval_ms: 500, heartbeat_timeout_ms: 1000}");
+    assertThat(set.policy().heartbeatTimeoutMs()).isEqualTo(1_000);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.fromYaml(
+                    "server: {heartbeat_interval_ms: 15000, heartbeat_timeout_ms: 20000}"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "config error at 'server.heartbeat_timeout_ms': 20000 must be at least twice"
+                + " heartbeat_interval_ms (15000): a device heartbeats once an interval, and one"
+                + " late heartbeat must not end its session");
+    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {heartbeat_timeout_ms: 100}"))
+        .hasMessageContaining("'server.heartbeat_timeout_ms'")
+        .hasMessageContaining("100 is out of range");
+  }
+
+  @Test
   void codecsAndCompactBatches_andTheBriefsDeduplication() {
     ServerConfig all = ServerConfig.fromYaml("server: {port: 1}");
     assertThat(all.policy().codecs())

@@ -31,6 +31,11 @@ class ForwardingCloudStore implements CloudStore {
   }
 
   @Override
+  public Optional<String> boundStore(String deviceId) {
+    return delegate.boundStore(deviceId);
+  }
+
+  @Override
   public void touchDevice(String deviceId, long nowMs) {
     delegate.touchDevice(deviceId, nowMs);
   }
