@@ -124,11 +124,10 @@ final class LiveScenario {
             Bench.log(
                 String.format(
                     Locale.ROOT,
-                    "  ... appended %s/s, cloud acked %s/s, backlog %,d; encoding %s",
+                    "  ... appended %s/s, cloud acked %s/s, backlog %,d",
                     Stats.rate((a - lastA) / dt),
                     Stats.rate((cp - lastCp) / dt),
-                    a - cp,
-                    agent.status().bandwidth().encoding()));
+                    a - cp));
             lastA = a;
             lastCp = cp;
             lastT = now;
@@ -207,7 +206,7 @@ final class LiveScenario {
                 Locale.ROOT,
                 "live: appended %s records/s durably, cloud acked %s records/s over %.1f s;"
                     + " backlog at stop %,d, drained in %.2f s; append→cloud-durable latency %s;"
-                    + " errors %d; CPU %s cores",
+                    + " errors %d; CPU %s cores; encoding at the end: %s",
                 Stats.rate(r.appendedPerSecond()),
                 Stats.rate(r.ackedPerSecond()),
                 secs,
@@ -215,7 +214,8 @@ final class LiveScenario {
                 r.drainSeconds(),
                 r.endToEnd(),
                 errors.sum(),
-                r.coresBusy()));
+                r.coresBusy(),
+                agent.status().bandwidth().encoding()));
         return r;
       }
     }

@@ -47,6 +47,8 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteDocuments documents;
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
+  private final Path file;
+  private WalCheckpointer checkpointer; // guarded by this
 
   public SqliteCloudStore(Path file) throws SQLException {
     this(file, SqliteDocuments.HISTORY_VERSIONS, () -> java.util.UUID.randomUUID().toString());
@@ -82,6 +84,7 @@ public final class SqliteCloudStore implements CloudStore {
     } catch (IOException e) {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
+    this.file = file;
     db =
         DriverManager.getConnection(
             "jdbc:sqlite:" + file.toAbsolutePath() + "?jdbc.get_generated_keys=false");
@@ -431,9 +434,38 @@ public final class SqliteCloudStore implements CloudStore {
     }
   }
 
+  /**
+   * Turns SQLite's automatic checkpoints off and copies the write-ahead log into the database from
+   * a thread of its own every {@code intervalMs} instead ({@link WalCheckpointer}): no commit then
+   * holds the store while a checkpoint runs. The server does this; without it, the commit that
+   * fills the log past 64 MiB checkpoints it. Idempotent.
+   */
+  public synchronized void checkpointInBackground(long intervalMs) throws SQLException {
+    if (checkpointer != null) {
+      return;
+    }
+    try (Statement st = db.createStatement()) {
+      st.execute("PRAGMA wal_autocheckpoint=0");
+    }
+    checkpointer = new WalCheckpointer(file, intervalMs);
+  }
+
+  /** Log frames the background checkpoint copied into the database (0 without one). */
+  synchronized long framesCheckpointedInBackground() {
+    return checkpointer == null ? 0 : checkpointer.framesCopied();
+  }
+
   @Override
   public void close() {
     documents.close();
+    WalCheckpointer c;
+    synchronized (this) {
+      c = checkpointer;
+      checkpointer = null;
+    }
+    if (c != null) {
+      c.close();
+    }
     synchronized (this) {
       closeDb();
     }

@@ -144,10 +144,14 @@ public final class SyncServer implements AutoCloseable {
   /** Starts a server with the embedded SQLite store in {@code config.dataDir()}. */
   public static SyncServer start(ServerConfig config) {
     try {
-      return start(
-          config,
-          new SqliteCloudStore(config.dataDir().resolve("edgesync-cloud.db")),
-          Clock.SYSTEM);
+      SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve("edgesync-cloud.db"));
+      try {
+        store.checkpointInBackground(WalCheckpointer.DEFAULT_INTERVAL_MS);
+      } catch (SQLException e) {
+        store.close();
+        throw e;
+      }
+      return start(config, store, Clock.SYSTEM);
     } catch (SQLException e) {
       throw new IllegalStateException(
           "cannot open the cloud store in " + config.dataDir() + ": " + e.getMessage(), e);
