@@ -1,5 +1,6 @@
 package io.edgesync.sim;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -15,17 +16,20 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * Options: {@code --threads N} (default: the number of processors), {@code --max-failures N} (stop
  * after that many failed seeds, default 10), {@code --dir PATH} (where the SQLite files go), {@code
- * --keep-files}. Exit status 1 if a seed failed.
+ * --keep-files}, {@code --hashes FILE} (write "seed trace-hash" per line, in seed order: the proof
+ * that a refactoring changed no event order). Exit status 1 if a seed failed.
  */
 public final class SimMain {
   private SimMain() {}
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws java.io.IOException {
     long from = 1;
     long seeds = 1_000;
     int threads = Runtime.getRuntime().availableProcessors();
     int maxFailures = 10;
     boolean trace = false;
+    Path hashes = null;
+    java.util.TreeMap<Long, Long> traceHashes = new java.util.TreeMap<>();
     SimOptions options = SimOptions.defaults();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -41,6 +45,7 @@ public final class SimMain {
         case "--dir" -> options = options.withWorkDir(Path.of(value(args, ++i, a)));
         case "--keep-files" -> options = options.withKeepFiles(true);
         case "--trace" -> trace = true;
+        case "--hashes" -> hashes = Path.of(value(args, ++i, a));
         case "-h", "--help" -> {
           usage();
           return;
@@ -72,6 +77,9 @@ public final class SimMain {
             options,
             r -> {
               long n = done.incrementAndGet();
+              synchronized (traceHashes) {
+                traceHashes.put(r.seed(), r.traceHash());
+              }
               if (!r.passed()) {
                 System.out.print(r.report());
               } else if (single) {
@@ -91,6 +99,13 @@ public final class SimMain {
         summary.failures().size(),
         summary.elapsedNanos() / 1e9,
         summary.seedsPerSecond());
+    if (hashes != null) {
+      StringBuilder lines = new StringBuilder();
+      traceHashes.forEach(
+          (seed, hash) -> lines.append(String.format(Locale.ROOT, "%d %016x%n", seed, hash)));
+      Files.writeString(hashes, lines);
+      System.out.println("trace hashes of " + traceHashes.size() + " seeds written to " + hashes);
+    }
     StringBuilder counters = new StringBuilder("exercised:");
     for (Map.Entry<String, Long> c : summary.counters().entrySet()) {
       counters.append(' ').append(c.getKey()).append('=').append(c.getValue());
@@ -115,6 +130,6 @@ public final class SimMain {
   private static void usage() {
     System.out.println(
         "usage: java -jar edgesync-sim.jar [--seeds N] [--from S | --seed S] [--threads N]"
-            + " [--max-failures N] [--trace] [--dir PATH] [--keep-files]");
+            + " [--max-failures N] [--trace] [--hashes FILE] [--dir PATH] [--keep-files]");
   }
 }
