@@ -206,7 +206,7 @@ public final class EdgeAgent implements AutoCloseable {
     }
     return outbox
         .appendDetailed(stream, payloads)
-        .whenComplete((a, failure) -> countAppend(stream, payloads, a, failure))
+        .whenComplete((a, failure) -> countAppendSafely(stream, payloads, a, failure))
         .thenApply(
             a -> {
               List<AppendResult.Duplicate> dups = new ArrayList<>(a.duplicates().size());
@@ -215,6 +215,20 @@ public final class EdgeAgent implements AutoCloseable {
               }
               return new AppendResult(stream, a.firstSequence(), a.count(), List.copyOf(dups));
             });
+  }
+
+  /** Accounting never decides an append's result: the records are on disk whatever it does. */
+  private void countAppendSafely(
+      String stream, List<byte[]> payloads, SqliteOutbox.Appended stored, Throwable failure) {
+    try {
+      countAppend(stream, payloads, stored, failure);
+    } catch (RuntimeException e) {
+      log.warn(
+          "{}: counting an append of stream '{}' failed: {}",
+          config.deviceId(),
+          stream,
+          e.toString());
+    }
   }
 
   /**

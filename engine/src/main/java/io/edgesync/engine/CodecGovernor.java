@@ -21,10 +21,11 @@ import java.util.Locale;
  * <ul>
  *   <li><b>down</b>: records waited (the sender was not running dry) and encoding took at least
  *       {@link #DOWN_BUSY_PERCENT}% of the period: take the next cheaper rung;
- *   <li><b>up</b>: the rung above is known (measured) to encode fast enough that the current flow
- *       would keep it busy less than {@link #UP_BUSY_PERCENT}% of the time; or records wait, the
- *       encoder is not what holds them back, and the rung above encodes faster than the flow by
- *       {@link #UP_SPEED_MARGIN_PERCENT}% (more compression may then move more);
+ *   <li><b>up</b>: the rung above is known (measured this session) to encode fast enough that the
+ *       current flow would keep it busy less than {@link #UP_BUSY_PERCENT}% of the time; or records
+ *       wait, the encoder is not what holds them back, and the rung above would stay below the down
+ *       threshold with a {@link #UP_SPEED_MARGIN_PERCENT}% margin (about 40% busy: more compression
+ *       may then move more, and the down rule cannot fire right after);
  *   <li><b>revert</b>: every move is a trial. After one period to settle (batches of the old rung
  *       are still in flight), the first period at the new rung in which records waited must move at
  *       least {@link #KEEP_PERCENT}% of the raw bytes per second that the old rung moved while
@@ -52,20 +53,13 @@ final class CodecGovernor {
   enum Rung {
     CONFIGURED,
     FAST,
-    NONE;
-
-    Rung cheaper() {
-      return this == CONFIGURED ? FAST : NONE;
-    }
-
-    Rung richer() {
-      return this == NONE ? FAST : CONFIGURED;
-    }
+    NONE
   }
 
   private static final int RUNGS = Rung.values().length;
 
   private final boolean enabled;
+  private boolean fastAccepted = true;
   private Rung rung = Rung.CONFIGURED;
   private String why = "configured";
 
@@ -136,8 +130,13 @@ final class CodecGovernor {
     }
   }
 
-  /** A new session: the link may be another one, so what was measured about it is forgotten. */
-  void reset() {
+  /**
+   * A new session: the link may be another one, so what was measured about it is forgotten. {@code
+   * fastAccepted}: the cloud takes ZSTD batches; if not, the rung below CONFIGURED is NONE.
+   */
+  void reset(boolean fastAccepted) {
+    this.fastAccepted = fastAccepted;
+    Arrays.fill(speed, 0);
     rung = Rung.CONFIGURED;
     why = "configured";
     periodStartMs = Long.MIN_VALUE;
@@ -145,6 +144,14 @@ final class CodecGovernor {
     settling = false;
     Arrays.fill(backloggedRate, 0);
     clearPeriod();
+  }
+
+  private Rung cheaper(Rung r) {
+    return r == Rung.CONFIGURED && fastAccepted ? Rung.FAST : Rung.NONE;
+  }
+
+  private Rung richer(Rung r) {
+    return r == Rung.NONE && fastAccepted ? Rung.FAST : Rung.CONFIGURED;
   }
 
   /** The rung in use and why, for status. */
@@ -174,22 +181,25 @@ final class CodecGovernor {
         return;
       }
     }
-    trialFrom = null;
     if (backlogged && busyPercent >= DOWN_BUSY_PERCENT && rung != Rung.NONE) {
       if (nowMs >= holdDownUntilMs[rung.ordinal()]) {
         move(
-            rung.cheaper(),
+            cheaper(rung),
             String.format(
                 Locale.ROOT, "encoding took %.0f%% of the time while records waited", busyPercent));
       }
       return;
     }
     if (rung != Rung.CONFIGURED && nowMs >= holdUpUntilMs[rung.ordinal()]) {
-      double upSpeed = speed[rung.richer().ordinal()];
-      boolean affordable = upSpeed > 0 && rate * 100 < upSpeed * UP_BUSY_PERCENT;
-      boolean faster = upSpeed * 100 > rate * (100 + UP_SPEED_MARGIN_PERCENT);
-      if (affordable || (backlogged && faster)) {
-        move(rung.richer(), "the encoder above keeps up with the flow");
+      Rung up = richer(rung);
+      double upSpeed = speed[up.ordinal()];
+      // Percent of the time the rung above would spend encoding the current flow.
+      double upBusyPercent = upSpeed > 0 ? rate * 100 / upSpeed : Double.MAX_VALUE;
+      boolean affordable = upBusyPercent < UP_BUSY_PERCENT;
+      // While records wait, never so busy that the down rule would fire again (no flapping).
+      boolean roomy = upBusyPercent * (100 + UP_SPEED_MARGIN_PERCENT) < DOWN_BUSY_PERCENT * 100;
+      if (affordable || (backlogged && roomy)) {
+        move(up, "the encoder above keeps up with the flow");
       }
     }
   }

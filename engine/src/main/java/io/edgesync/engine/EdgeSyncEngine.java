@@ -827,7 +827,7 @@ public final class EdgeSyncEngine {
     backoff.reset();
     sessionsEstablished++;
     out.startSession(welcome.getCapabilitiesList());
-    governor.reset();
+    governor.reset(out.accepted().contains(Codec.ZSTD));
     out.dictionaries().startSession(welcome);
     sessionBroken = false;
     if (unsentRecords() > 0) {

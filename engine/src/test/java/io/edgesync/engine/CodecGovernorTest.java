@@ -137,9 +137,46 @@ class CodecGovernorTest {
   }
 
   @Test
+  void windowLimitedFlow_afterAStepDown_doesNotFlapBackUp_regressionFoundInReview() {
+    // CONFIGURED encodes 12.5 MB/s; the in-flight window lets 9 MB/s through: 72% busy -> FAST.
+    assertThat(period(9, 1_000_000, 80, true)).isEqualTo(Rung.FAST);
+    period(9, 1_000_000, 10, true); // settling
+    // CONFIGURED would be 72% busy again at this flow: it must not be tried again and again.
+    for (int i = 0; i < 20; i++) {
+      assertThat(period(9, 1_000_000, 10, true)).isEqualTo(Rung.FAST);
+    }
+  }
+
+  @Test
+  void linkBoundAtFast_rungAboveWouldBeLightlyBusy_goesBackUp() {
+    assertThat(period(10, 1_000_000, 80, true)).isEqualTo(Rung.FAST);
+    period(10, 1_000_000, 10, true); // settling
+    assertThat(period(10, 1_000_000, 10, true)).isEqualTo(Rung.FAST); // kept: as many bytes
+    // The link slows to 3 MB/s, records wait: CONFIGURED would be 24% busy -> worth trying.
+    assertThat(period(3, 1_000_000, 10, true)).isEqualTo(Rung.CONFIGURED);
+  }
+
+  @Test
+  void trialIsJudgedByThePeriodsInWhichRecordsWaited_notCancelledByAQuietOne() {
+    assertThat(period(10, 1_000_000, 80, true)).isEqualTo(Rung.FAST);
+    period(10, 1_000_000, 10, true); // settling
+    // A quiet period: the sender ran dry. It decides nothing about the trial.
+    assertThat(period(6, 1_000_000, 6, false)).isEqualTo(Rung.FAST);
+    // Records wait again and FAST moves half the bytes CONFIGURED did: back.
+    assertThat(period(5, 1_000_000, 5, true)).isEqualTo(Rung.CONFIGURED);
+    assertThat(governor.describe()).contains("back: the trial moved 50%");
+  }
+
+  @Test
+  void cloudWithoutZstd_stepsFromConfiguredStraightToNone() {
+    governor.reset(false);
+    assertThat(period(10, 1_000_000, 80, true)).isEqualTo(Rung.NONE);
+  }
+
+  @Test
   void newSession_startsAgainFromTheConfiguredCodec() {
     assertThat(period(10, 1_000_000, 80, true)).isEqualTo(Rung.FAST);
-    governor.reset();
+    governor.reset(true);
     assertThat(governor.rung(nowMs)).isEqualTo(Rung.CONFIGURED);
     assertThat(governor.describe()).isEqualTo("configured (configured)");
   }

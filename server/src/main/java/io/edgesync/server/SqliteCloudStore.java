@@ -50,6 +50,9 @@ public final class SqliteCloudStore implements CloudStore {
   private final Path file;
   private WalCheckpointer checkpointer; // guarded by this
 
+  /** With a background checkpoint, commits checkpoint only past this log size (256 MiB). */
+  private static final int BACKSTOP_AUTOCHECKPOINT_PAGES = 65_536;
+
   public SqliteCloudStore(Path file) throws SQLException {
     this(file, SqliteDocuments.HISTORY_VERSIONS, () -> java.util.UUID.randomUUID().toString());
   }
@@ -441,13 +444,28 @@ public final class SqliteCloudStore implements CloudStore {
    * fills the log past 64 MiB checkpoints it. Idempotent.
    */
   public synchronized void checkpointInBackground(long intervalMs) throws SQLException {
+    checkpointInBackground(intervalMs, WalCheckpointer.DEFAULT_RESTART_FRAMES);
+  }
+
+  /** The same, starting the log over from {@code restartFrames} frames (tests use small ones). */
+  synchronized void checkpointInBackground(long intervalMs, long restartFrames)
+      throws SQLException {
     if (checkpointer != null) {
       return;
     }
-    try (Statement st = db.createStatement()) {
-      st.execute("PRAGMA wal_autocheckpoint=0");
+    if (db.isClosed()) {
+      throw new SQLException("the cloud store " + file + " is closed");
     }
-    checkpointer = new WalCheckpointer(file, intervalMs);
+    checkpointer = new WalCheckpointer(file, this, intervalMs, restartFrames);
+    try (Statement st = db.createStatement()) {
+      // A backstop only: should the checkpoint thread stop, a commit checkpoints at 256 MiB.
+      st.execute("PRAGMA wal_autocheckpoint=" + BACKSTOP_AUTOCHECKPOINT_PAGES);
+    }
+  }
+
+  /** Restarts of the log by the background checkpoint (0 without one). */
+  synchronized long walRestartsInBackground() {
+    return checkpointer == null ? 0 : checkpointer.restarts();
   }
 
   /** Log frames the background checkpoint copied into the database (0 without one). */

@@ -161,7 +161,17 @@ public final class SyncServer implements AutoCloseable {
   /** Starts a server on the given store; the server closes the store when it stops. */
   public static SyncServer start(ServerConfig config, CloudStore store, Clock clock) {
     SyncServer server = new SyncServer(config, store, clock);
-    server.app.start(config.host(), config.port());
+    try {
+      server.app.start(config.host(), config.port());
+    } catch (RuntimeException e) {
+      // The port is taken, say: stop what the constructor started, and the store with it.
+      try {
+        server.close();
+      } catch (RuntimeException closing) {
+        e.addSuppressed(closing);
+      }
+      throw e;
+    }
     long checkMs =
         Math.max(
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));

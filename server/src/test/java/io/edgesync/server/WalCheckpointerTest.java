@@ -89,6 +89,31 @@ class WalCheckpointerTest {
   }
 
   @Test
+  void steadyCommits_logStaysBounded_regressionLogGrewWithoutEnd() throws Exception {
+    // Found by the issue-10 review: passive checkpoints alone never start the log over while
+    // commits keep coming (it reached 562 MiB in 8 s); a restart under the commit lock bounds it.
+    Path file = dir.resolve("c.db");
+    Path wal = dir.resolve("c.db-wal");
+    long maxWalBytes = 0;
+    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+      store.checkpointInBackground(20, 256); // start over from 1 MiB
+      long seq = 1;
+      long end = System.nanoTime() + 3_000_000_000L;
+      while (System.nanoTime() < end) {
+        store.commitRecords("d", "s", records(seq, 100, 1_000), 0); // ~100 KB a commit
+        seq += 100;
+        if (Files.exists(wal)) {
+          maxWalBytes = Math.max(maxWalBytes, Files.size(wal));
+        }
+      }
+      assertThat(seq).as("records committed").isGreaterThan(20_000);
+      assertThat(store.walRestartsInBackground()).isPositive();
+      assertThat(maxWalBytes).as("largest log, bytes").isLessThan(16L << 20);
+      assertThat(store.read("d", "s", seq - 2, 10)).hasSize(1);
+    }
+  }
+
+  @Test
   void storeWithoutBackgroundCheckpoints_copiesNothingInTheBackground() throws Exception {
     try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
       store.commitRecords("d", "s", records(1, 100, 200), 0);

@@ -384,7 +384,9 @@ public final class LocalApi implements AutoCloseable {
    */
   static List<byte[]> parseRecords(byte[] body) {
     requireUtf8(body);
-    int[] all = trimmed(body, 0, body.length);
+    // A byte order mark is not part of any JSON value (RFC 8259 lets a reader ignore it).
+    int start = hasUtf8Bom(body) ? 3 : 0;
+    int[] all = trimmed(body, start, body.length);
     if (all[0] == all[1]) {
       throw new HttpError(400, "empty body: send one JSON value or NDJSON lines");
     }
@@ -393,7 +395,7 @@ public final class LocalApi implements AutoCloseable {
     }
     List<byte[]> records = new ArrayList<>();
     int line = 1;
-    int from = 0;
+    int from = start;
     for (int i = 0; i <= body.length; i++) {
       if (i == body.length || body[i] == '\n') {
         int[] t = trimmed(body, from, i);
@@ -439,6 +441,11 @@ public final class LocalApi implements AutoCloseable {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
   }
 
+  private static boolean hasUtf8Bom(byte[] b) {
+    return b.length >= 3 && b[0] == (byte) 0xEF && b[1] == (byte) 0xBB && b[2] == (byte) 0xBF;
+  }
+
+  /** Checks the body is UTF-8, decoding through a small buffer (only validity matters). */
   private static void requireUtf8(byte[] body) {
     CharsetDecoder utf8 =
         StandardCharsets.UTF_8
@@ -446,11 +453,21 @@ public final class LocalApi implements AutoCloseable {
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteBuffer in = ByteBuffer.wrap(body);
-    CharBuffer out = CharBuffer.allocate(Math.max(16, body.length));
-    CoderResult r = utf8.decode(in, out, true);
-    if (r.isError()) {
-      throw new HttpError(
-          400, "the body is not valid UTF-8 at byte " + in.position() + "; nothing was stored");
+    CharBuffer out = CharBuffer.allocate(4096);
+    while (true) {
+      CoderResult r = utf8.decode(in, out, true);
+      if (r.isError()) {
+        throw new HttpError(
+            400, "the body is not valid UTF-8 at byte " + in.position() + "; nothing was stored");
+      }
+      out.clear();
+      if (r.isUnderflow()) {
+        break;
+      }
+    }
+    CoderResult end = utf8.flush(out);
+    if (end.isError()) {
+      throw new HttpError(400, "the body is not valid UTF-8 at its end; nothing was stored");
     }
   }
 

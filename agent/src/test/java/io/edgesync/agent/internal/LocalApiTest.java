@@ -162,6 +162,48 @@ class LocalApiTest {
   }
 
   @Test
+  void postWithAByteOrderMark_storesTheValueWithoutIt_regressionBomKeptInTheRecord()
+      throws Exception {
+    byte[] json = "{\"v\":1}\n{\"v\": 2}".getBytes(UTF_8);
+    byte[] body = new byte[json.length + 3];
+    body[0] = (byte) 0xEF;
+    body[1] = (byte) 0xBB;
+    body[2] = (byte) 0xBF;
+    System.arraycopy(json, 0, body, 3, json.length);
+    HttpResponse<String> r =
+        send(
+            HttpRequest.newBuilder(uri("/v1/streams/sensor_data"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build());
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(storedPayloads("sensor_data")).containsExactly("{\"v\":1}", "{\"v\": 2}");
+  }
+
+  @Test
+  void postOfALargeBody_isCheckedForUtf8Throughout() throws Exception {
+    // Beyond the 4,096-character buffer the check decodes through: the bad byte is still found.
+    String good = "{\"v\":\"" + "é".repeat(5_000) + "\"}\n";
+    byte[] head = good.getBytes(UTF_8);
+    byte[] body = java.util.Arrays.copyOf(head, head.length + 9);
+    System.arraycopy("{\"v\":\"".getBytes(UTF_8), 0, body, head.length, 6);
+    body[head.length + 6] = (byte) 0xC3; // a lead byte without its continuation
+    body[head.length + 7] = '"';
+    body[head.length + 8] = '}';
+    HttpResponse<String> r =
+        send(
+            HttpRequest.newBuilder(uri("/v1/streams/sensor_data"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build());
+
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(JSON.readTree(r.body()).get("error").asText())
+        .isEqualTo(
+            "the body is not valid UTF-8 at byte " + (head.length + 6) + "; nothing was stored");
+    assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  @Test
   void postWithADuplicateKey_isRejected() throws Exception {
     HttpResponse<String> r = post("/v1/streams/sensor_data", "{\"v\":1,\"v\":2}");
 
