@@ -1,5 +1,8 @@
 package io.edgesync.engine;
 
+import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.link.DailyBudget;
+import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;

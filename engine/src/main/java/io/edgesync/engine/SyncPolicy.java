@@ -1,5 +1,7 @@
 package io.edgesync.engine;
 
+import io.edgesync.engine.link.BandwidthPolicy;
+
 /**
  * Tuning of the edge sync engine: triggers, batch and window sizes, timeouts and backoff. All
  * durations in milliseconds, all sizes in bytes or records as the names say. Immutable.

@@ -2,6 +2,8 @@ package io.edgesync.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecCapabilities;

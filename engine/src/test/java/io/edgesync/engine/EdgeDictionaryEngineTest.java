@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecCapabilities;

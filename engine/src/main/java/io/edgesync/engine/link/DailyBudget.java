@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.link;
 
 import java.util.HashMap;
 import java.util.List;
@@ -16,12 +16,14 @@ import java.util.Map;
  * (first come, first served in send order).
  *
  * <p>Not thread safe: owned by the engine's thread.
+ *
+ * <p>Public for {@code io.edgesync.engine.edge}: the edge engine owns one.
  */
-final class DailyBudget {
+public final class DailyBudget {
   static final long DAY_MS = 86_400_000L;
 
   /** What a more important stream is expected to need: its priority and queued wire bytes. */
-  record Need(String stream, int priority, long queuedWireBytes) {}
+  public record Need(String stream, int priority, long queuedWireBytes) {}
 
   private final long budgetBytes;
   private long day = Long.MIN_VALUE;
@@ -29,20 +31,20 @@ final class DailyBudget {
   private final Map<String, Long> spentToday = new HashMap<>();
   private Map<String, Long> spentYesterday = Map.of();
 
-  DailyBudget(long budgetBytes) {
+  public DailyBudget(long budgetBytes) {
     this.budgetBytes = budgetBytes;
   }
 
-  boolean enabled() {
+  public boolean enabled() {
     return budgetBytes > 0;
   }
 
-  long budgetBytes() {
+  public long budgetBytes() {
     return budgetBytes;
   }
 
   /** Restores what was spent on {@code savedDay} (from the outbox), if that is still today. */
-  void restore(long nowMs, long savedDay, long savedSpent) {
+  public void restore(long nowMs, long savedDay, long savedSpent) {
     roll(nowMs);
     if (savedDay == day) {
       spent = Math.max(spent, savedSpent);
@@ -50,7 +52,7 @@ final class DailyBudget {
   }
 
   /** Counts {@code bytes} sent now; {@code stream} is null for frames of no stream. */
-  void onSent(long nowMs, String stream, long bytes) {
+  public void onSent(long nowMs, String stream, long bytes) {
     roll(nowMs);
     spent += bytes;
     if (stream != null) {
@@ -59,7 +61,7 @@ final class DailyBudget {
   }
 
   /** Bytes spent today. */
-  long spent(long nowMs) {
+  public long spent(long nowMs) {
     roll(nowMs);
     return spent;
   }
@@ -70,7 +72,7 @@ final class DailyBudget {
   }
 
   /** When the count starts over. */
-  long nextResetMs(long nowMs) {
+  public long nextResetMs(long nowMs) {
     return (dayOf(nowMs) + 1) * DAY_MS;
   }
 
@@ -79,12 +81,12 @@ final class DailyBudget {
    * the streams in {@code needs} that are more important (a lower priority number). Negative or
    * zero: nothing.
    */
-  long allowance(long nowMs, int priority, List<Need> needs) {
+  public long allowance(long nowMs, int priority, List<Need> needs) {
     return budgetBytes - spent(nowMs) - reserve(nowMs, priority, needs);
   }
 
   /** What {@link #allowance} keeps back for streams more important than {@code priority}. */
-  long reserve(long nowMs, int priority, List<Need> needs) {
+  public long reserve(long nowMs, int priority, List<Need> needs) {
     roll(nowMs);
     long leftOfDayMs = nextResetMs(nowMs) - nowMs;
     long reserve = 0;
@@ -110,7 +112,7 @@ final class DailyBudget {
   }
 
   /** Today's day number (after a roll). */
-  long day(long nowMs) {
+  public long day(long nowMs) {
     roll(nowMs);
     return day;
   }

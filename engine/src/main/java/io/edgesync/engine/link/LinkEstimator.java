@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.link;
 
 import java.util.ArrayDeque;
 
@@ -18,13 +18,16 @@ import java.util.ArrayDeque;
  * from heartbeat replies; a smoothed value (1/8 gain, as TCP's SRTT) and the window's minimum.
  *
  * <p>Not thread safe: owned by the engine's thread.
+ *
+ * <p>Public for {@code io.edgesync.engine.edge}: the edge engine owns one.
  */
-final class LinkEstimator {
+public final class LinkEstimator {
   /** How long a throughput or RTT sample counts. */
-  static final long WINDOW_MS = 10_000;
+  public static final long WINDOW_MS = 10_000;
 
   /** What the estimator remembers about one sent batch until it is acknowledged. */
-  record Send(long sentAtMs, long wireBytes, long deliveredAtSend, long deliveredAtMsAtSend) {}
+  public record Send(
+      long sentAtMs, long wireBytes, long deliveredAtSend, long deliveredAtMsAtSend) {}
 
   private long delivered;
   private long deliveredAtMs = Long.MIN_VALUE;
@@ -37,7 +40,7 @@ final class LinkEstimator {
    * A batch of {@code wireBytes} goes out now; {@code idle} when nothing else was in flight (a busy
    * period starts, and its clock with it).
    */
-  Send onSend(long nowMs, long wireBytes, boolean idle) {
+  public Send onSend(long nowMs, long wireBytes, boolean idle) {
     if (idle || deliveredAtMs == Long.MIN_VALUE) {
       deliveredAtMs = nowMs;
     }
@@ -45,7 +48,7 @@ final class LinkEstimator {
   }
 
   /** The batch was acknowledged now; {@code appLimited} if the sender ran dry after sending it. */
-  void onAck(long nowMs, Send s, boolean appLimited) {
+  public void onAck(long nowMs, Send s, boolean appLimited) {
     delivered += s.wireBytes();
     deliveredAtMs = nowMs;
     long interval = Math.max(1, nowMs - s.deliveredAtMsAtSend());
@@ -59,12 +62,12 @@ final class LinkEstimator {
   }
 
   /** A heartbeat sent at {@code sentAtMs} was answered now. */
-  void onHeartbeatReply(long nowMs, long sentAtMs) {
+  public void onHeartbeatReply(long nowMs, long sentAtMs) {
     addRtt(nowMs, Math.max(0, nowMs - sentAtMs));
   }
 
   /** Bytes per second the link delivered, or -1 before the first sample. */
-  long bandwidthBytesPerSecond(long nowMs) {
+  public long bandwidthBytesPerSecond(long nowMs) {
     expire(rates, nowMs);
     long max = -1;
     for (long[] r : rates) {
@@ -74,18 +77,18 @@ final class LinkEstimator {
   }
 
   /** The same in kbit/s (1 kbit = 1000 bit), or -1 when unknown. */
-  long bandwidthKbps(long nowMs) {
+  public long bandwidthKbps(long nowMs) {
     long b = bandwidthBytesPerSecond(nowMs);
     return b < 0 ? -1 : b * 8 / 1000;
   }
 
   /** Smoothed RTT in ms, or -1 before the first sample. */
-  long srttMs() {
+  public long srttMs() {
     return srttMs;
   }
 
   /** The smallest RTT of the window, or -1 before the first sample. */
-  long minRttMs(long nowMs) {
+  public long minRttMs(long nowMs) {
     expire(rtts, nowMs);
     long min = -1;
     for (long[] r : rtts) {

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.link;
 
 import io.edgesync.protocol.codec.CodecSettings;
 import java.util.Objects;
