@@ -318,10 +318,10 @@ final class AckedWrites {
         if (held[k] == 0) {
           continue;
         }
-        io.edgesync.engine.DocumentStore.StoredDoc d =
+        io.edgesync.engine.docs.DocumentStore.StoredDoc d =
             store.documents().get("device:" + DEVICE, collection, "k" + k);
         assertThat(d).as("cloud holds k%d", k).isNotNull();
-        assertThat(io.edgesync.engine.JsonDocs.parse(d.value()).path("n").asLong())
+        assertThat(io.edgesync.engine.docs.JsonDocs.parse(d.value()).path("n").asLong())
             .as("cloud value of k%d", k)
             .isEqualTo(held[k]);
       }

@@ -9,7 +9,7 @@ import com.google.protobuf.ByteString;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.DictionaryRules;
+import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolLimits;

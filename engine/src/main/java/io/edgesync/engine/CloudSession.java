@@ -1,6 +1,10 @@
 package io.edgesync.engine;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;

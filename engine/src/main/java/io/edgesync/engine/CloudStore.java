@@ -1,5 +1,8 @@
 package io.edgesync.engine;
 
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.List;

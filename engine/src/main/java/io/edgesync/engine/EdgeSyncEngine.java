@@ -1,5 +1,7 @@
 package io.edgesync.engine;
 
+import io.edgesync.engine.commands.CommandInbox;
+import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.engine.link.DailyBudget;
 import io.edgesync.engine.link.LinkEstimator;

@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.dict.DictionaryCatalog;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchEncoder;

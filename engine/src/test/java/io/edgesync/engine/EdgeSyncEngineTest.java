@@ -2,6 +2,8 @@ package io.edgesync.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgesync.engine.commands.CommandInbox;
+import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;

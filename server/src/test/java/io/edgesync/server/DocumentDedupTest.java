@@ -4,13 +4,13 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.CloudDocuments;
 import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DocumentRules;
-import io.edgesync.engine.DocumentStore;
 import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Hlc;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.dict;
 
 import java.util.HashMap;
 import java.util.Map;

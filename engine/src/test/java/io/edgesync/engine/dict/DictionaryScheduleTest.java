@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.dict;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

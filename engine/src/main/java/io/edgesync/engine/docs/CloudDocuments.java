@@ -1,11 +1,12 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.DocumentException.Kind;
-import io.edgesync.engine.DocumentStore.AuditRecord;
-import io.edgesync.engine.DocumentStore.ConflictRecord;
-import io.edgesync.engine.DocumentStore.DocWrite;
-import io.edgesync.engine.DocumentStore.StoredDoc;
+import io.edgesync.engine.CloudSession;
+import io.edgesync.engine.docs.DocumentException.Kind;
+import io.edgesync.engine.docs.DocumentStore.AuditRecord;
+import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
+import io.edgesync.engine.docs.DocumentStore.DocWrite;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.HybridClock;

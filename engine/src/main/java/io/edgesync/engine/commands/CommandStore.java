@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.commands;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 /**
  * A document request that cannot be served; {@link #kind} maps to an HTTP status. Nothing was

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 import io.edgesync.protocol.ProtocolLimits;
 import java.util.Map;

@@ -1,5 +1,6 @@
-package io.edgesync.engine;
+package io.edgesync.engine.dict;
 
+import io.edgesync.engine.CloudSession;
 import io.edgesync.protocol.codec.Dictionary;
 import java.util.Collection;
 import java.util.List;

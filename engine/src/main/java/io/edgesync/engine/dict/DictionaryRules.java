@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.dict;
 
 import io.edgesync.protocol.codec.Dictionary;
 

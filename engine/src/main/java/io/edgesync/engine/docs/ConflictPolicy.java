@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 /**
  * The conflict rules of one document collection.

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.protocol.Hlc;

@@ -1,12 +1,12 @@
-package io.edgesync.engine;
+package io.edgesync.engine.docs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.ConflictDecider.Change;
-import io.edgesync.engine.ConflictDecider.Current;
-import io.edgesync.engine.ConflictDecider.Decision;
-import io.edgesync.engine.ConflictDecider.Kind;
+import io.edgesync.engine.docs.ConflictDecider.Change;
+import io.edgesync.engine.docs.ConflictDecider.Current;
+import io.edgesync.engine.docs.ConflictDecider.Decision;
+import io.edgesync.engine.docs.ConflictDecider.Kind;
 import io.edgesync.protocol.Hlc;
 import java.util.ArrayList;
 import java.util.List;
