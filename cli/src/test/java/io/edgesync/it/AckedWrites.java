@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

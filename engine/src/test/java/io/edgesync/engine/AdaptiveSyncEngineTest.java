@@ -2,6 +2,7 @@ package io.edgesync.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.protocol.Frames;

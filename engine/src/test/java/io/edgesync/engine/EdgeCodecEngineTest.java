@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;

@@ -3,6 +3,7 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * frame), lists it in Hello, names it in small ZSTD batches only when the cloud confirmed it for
  * the session, and refuses a bad dictionary frame with PROTOCOL_VIOLATION, keeping nothing of it.
  */
-class EdgeDictionaryEngineTest {
+public class EdgeDictionaryEngineTest {
   private static final long T0 = 1_700_000_000_000L;
   private static final String STREAM = "sensor_data";
   private static final Dictionary DICT_7 = Dictionary.train(7, json(3000, 10_000), 4096);
@@ -71,7 +72,8 @@ class EdgeDictionaryEngineTest {
     }
   }
 
-  static List<byte[]> json(int n, int from) {
+  /** Sample sensor records; public for {@code cloud.CloudSessionDictionaryTest}. */
+  public static List<byte[]> json(int n, int from) {
     List<byte[]> out = new ArrayList<>();
     for (int i = from; i < from + n; i++) {
       out.add(

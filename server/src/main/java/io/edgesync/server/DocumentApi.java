@@ -2,7 +2,7 @@ package io.edgesync.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.DocumentException;

@@ -1,6 +1,6 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictResolver;

@@ -1,6 +1,6 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.dict.DictionaryStore;
 import io.edgesync.engine.docs.DocumentStore;

@@ -4,8 +4,8 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictStrategy;

@@ -1,6 +1,6 @@
 package io.edgesync.sim;
 
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.DocumentStore;
 import java.io.PrintStream;

@@ -2,7 +2,7 @@ package io.edgesync.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Record;

@@ -1,6 +1,6 @@
 package io.edgesync.engine.dict;
 
-import io.edgesync.engine.CloudSession;
+import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.protocol.codec.Dictionary;
 import java.util.Collection;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.edgesync.engine.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.CloudSession;
+import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.engine.docs.DocumentException.Kind;
 import io.edgesync.engine.docs.DocumentStore.AuditRecord;
 import io.edgesync.engine.docs.DocumentStore.ConflictRecord;

@@ -1,8 +1,8 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.DocumentException;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.cloud;
 
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.dict.DictionaryStore;

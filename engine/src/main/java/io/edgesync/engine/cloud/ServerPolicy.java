@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.cloud;
 
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.Codec;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.cloud;
 
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
@@ -17,8 +17,10 @@ import java.util.function.Consumer;
  * respect: records handed to one commit are consecutive, and gaps are not empty. Every commit that
  * stored something is logged through {@code events}. Thread safe by synchronization, like the real
  * stores.
+ *
+ * <p>Public for {@code io.edgesync.engine.EngineLoopbackSimulationTest}.
  */
-final class InMemoryCloudStore implements CloudStore {
+public final class InMemoryCloudStore implements CloudStore {
   private final Map<String, Device> devices = new TreeMap<>();
   private final Map<String, Map<String, StreamData>> data = new TreeMap<>();
   private final Consumer<String> events;
@@ -30,21 +32,21 @@ final class InMemoryCloudStore implements CloudStore {
     long checkpoint;
   }
 
-  InMemoryCloudStore(Consumer<String> events) {
+  public InMemoryCloudStore(Consumer<String> events) {
     this.events = events;
   }
 
-  InMemoryCloudStore() {
+  public InMemoryCloudStore() {
     this(e -> {});
   }
 
   /** Makes the next commit throw {@code failure} (a disk or database fault) and store nothing. */
-  synchronized void failNextCommit(RuntimeException failure) {
+  public synchronized void failNextCommit(RuntimeException failure) {
     this.failNextCommit = failure;
   }
 
   /** Everything stored, as comparable text: proves "store unchanged" after bad input. */
-  synchronized String snapshot() {
+  public synchronized String snapshot() {
     StringBuilder sb = new StringBuilder(devices.keySet().toString());
     data.forEach(
         (device, streams) ->

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.cloud;
 
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
@@ -26,13 +26,17 @@ import java.util.function.IntFunction;
  *
  * <p>Not thread safe: used under the {@link CloudSession}'s monitor. {@link #close()} frees the
  * decoder's native contexts.
+ *
+ * <p>Public for {@code io.edgesync.engine.edge}'s tests, which decode what the edge engine sends as
+ * the cloud would; production code outside this package does not use it.
  */
-final class IncomingBatches implements AutoCloseable {
+public final class IncomingBatches implements AutoCloseable {
   /** Most stream numbers one compact session may bind (bounds the session's memory). */
   static final int MAX_STREAM_REFS = 4096;
 
   /** A checked, decoded batch. */
-  record Decoded(String stream, long firstSequence, List<Record> records, Codec codec, long raw) {}
+  public record Decoded(
+      String stream, long firstSequence, List<Record> records, Codec codec, long raw) {}
 
   private final Set<Codec> accepted;
   private final boolean compact;
@@ -44,7 +48,7 @@ final class IncomingBatches implements AutoCloseable {
   /**
    * @param maxDecodedBytes bound on the record payload bytes one batch may decode to
    */
-  IncomingBatches(
+  public IncomingBatches(
       Set<Codec> accepted, boolean compact, int maxRecordsPerBatch, long maxDecodedBytes) {
     this(accepted, compact, maxRecordsPerBatch, maxDecodedBytes, id -> null);
   }
@@ -53,7 +57,7 @@ final class IncomingBatches implements AutoCloseable {
    * @param dictionaries the trained dictionaries a batch may name, by id (null: unknown, and the
    *     batch is refused)
    */
-  IncomingBatches(
+  public IncomingBatches(
       Set<Codec> accepted,
       boolean compact,
       int maxRecordsPerBatch,
@@ -66,12 +70,12 @@ final class IncomingBatches implements AutoCloseable {
   }
 
   /** The dictionary id the last decoded batch was compressed with; 0 = none. */
-  int lastDictionaryId() {
+  public int lastDictionaryId() {
     return decoder.lastDictionaryId();
   }
 
   /** Checks the envelope and decodes the records. */
-  Decoded decode(RecordBatch batch) throws ProtocolException {
+  public Decoded decode(RecordBatch batch) throws ProtocolException {
     String stream = stream(batch);
     if (batch.getCount() < 1 || batch.getCount() > maxRecordsPerBatch) {
       throw invalid(
@@ -132,7 +136,7 @@ final class IncomingBatches implements AutoCloseable {
   /**
    * A gap of {@code stream} up to {@code lastSequence} arrived: a compact batch may continue it.
    */
-  void onGap(String stream, long lastSequence) {
+  public void onGap(String stream, long lastSequence) {
     lastSeen.put(stream, lastSequence);
   }
 

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.cloud;
 
 import com.google.protobuf.ByteString;
 import io.edgesync.engine.commands.CommandStore;
