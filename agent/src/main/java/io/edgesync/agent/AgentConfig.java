@@ -1,6 +1,6 @@
 package io.edgesync.agent;
 
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecSettings;

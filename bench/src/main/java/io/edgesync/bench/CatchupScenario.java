@@ -6,7 +6,7 @@ import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.SqliteOutbox;
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Record;

@@ -1,12 +1,11 @@
 package io.edgesync.engine.dict;
 
-import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.protocol.codec.Dictionary;
 import java.util.Collection;
 import java.util.List;
 
 /**
- * The cloud's trained dictionaries as a {@link CloudSession} sees them: which to ship to a device,
+ * The cloud's trained dictionaries as a {@code CloudSession} sees them: which to ship to a device,
  * which a batch may name, and where committed record bytes are reported so that training can be
  * scheduled. The server's implementation keeps them in memory, backed by the store, and trains on a
  * thread of its own: every method here returns at once.

@@ -1,7 +1,6 @@
 package io.edgesync.engine.docs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.engine.docs.DocumentException.Kind;
 import io.edgesync.engine.docs.DocumentStore.AuditRecord;
 import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
@@ -99,7 +98,7 @@ public final class CloudDocuments {
   /**
    * What a batch of edge changes did. {@code unchanged}: non-concurrent changes equal to the
    * current value, which made no new version; each device still gets its outcome, the current
-   * version, sent to it alone ({@link CloudSession}).
+   * version, sent to it alone ({@code CloudSession}).
    */
   public record EdgeApplied(
       long lastChangeSeq, List<Long> resendFull, int conflicts, List<Unchanged> unchanged) {

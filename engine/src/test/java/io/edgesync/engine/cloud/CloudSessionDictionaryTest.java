@@ -3,8 +3,8 @@ package io.edgesync.engine.cloud;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.EdgeDictionaryEngineTest;
 import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.edge.EdgeDictionaryEngineTest;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchEncoder;

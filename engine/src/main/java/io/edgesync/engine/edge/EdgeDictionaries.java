@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.Dictionary;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import com.google.protobuf.UnsafeByteOperations;
 import io.edgesync.protocol.Record;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;
@@ -17,8 +17,10 @@ import java.util.TreeMap;
  * acknowledged, an ack at or below the acknowledged sequence is ignored and one beyond the last
  * sequence is refused, dropped ranges are read back as gaps starting at the requested sequence.
  * Records every {@link #acknowledge} and {@link #markNotRetained} call. Not thread safe.
+ *
+ * <p>Public for {@code io.edgesync.engine.EngineLoopbackSimulationTest}.
  */
-final class InMemoryOutbox implements Outbox {
+public final class InMemoryOutbox implements Outbox {
   @Override
   public String storeId() {
     return "in-memory-store";
@@ -45,12 +47,12 @@ final class InMemoryOutbox implements Outbox {
     }
   }
 
-  InMemoryOutbox(Clock clock) {
+  public InMemoryOutbox(Clock clock) {
     this.clock = clock;
   }
 
   /** Declares a stream with a priority (lower is sent first); streams default to priority 5. */
-  InMemoryOutbox stream(String name, int priority) {
+  public InMemoryOutbox stream(String name, int priority) {
     if (!ProtocolLimits.isValidStreamName(name)) {
       throw new IllegalArgumentException("bad stream name " + name);
     }
@@ -61,7 +63,7 @@ final class InMemoryOutbox implements Outbox {
   /**
    * Appends {@code count} records of {@code payloadBytes} bytes each; returns the last sequence.
    */
-  long append(String stream, int count, int payloadBytes) {
+  public long append(String stream, int count, int payloadBytes) {
     StreamData s = data(stream);
     for (int i = 0; i < count; i++) {
       long seq = ++s.lastSequence;
@@ -76,7 +78,7 @@ final class InMemoryOutbox implements Outbox {
     return s.lastSequence;
   }
 
-  long append(String stream, int count) {
+  public long append(String stream, int count) {
     return append(stream, count, 8);
   }
 
@@ -138,7 +140,7 @@ final class InMemoryOutbox implements Outbox {
    * Drops up to {@code max} of the oldest unacknowledged records still held (as overflow policy
    * drop_oldest does, even if they are in flight); returns how many.
    */
-  int dropOldest(String stream, int max, GapReason reason) {
+  public int dropOldest(String stream, int max, GapReason reason) {
     StreamData s = data(stream);
     if (s.records.isEmpty()) {
       return 0;
@@ -153,15 +155,15 @@ final class InMemoryOutbox implements Outbox {
   }
 
   /** The record as it was appended, whatever happened to it since. */
-  Record original(String stream, long sequence) {
+  public Record original(String stream, long sequence) {
     return data(stream).history.get(sequence);
   }
 
-  boolean wasDropped(String stream, long sequence) {
+  public boolean wasDropped(String stream, long sequence) {
     return data(stream).dropped.contains(sequence);
   }
 
-  long lastSequence(String stream) {
+  public long lastSequence(String stream) {
     return data(stream).lastSequence;
   }
 
@@ -173,7 +175,7 @@ final class InMemoryOutbox implements Outbox {
     s.gaps.values().removeIf(g -> g.lastSequence() <= sequence);
   }
 
-  long acked(String stream) {
+  public long acked(String stream) {
     return data(stream).ackedSequence;
   }
 

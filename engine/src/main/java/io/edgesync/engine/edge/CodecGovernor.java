@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import java.util.Arrays;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import java.util.random.RandomGenerator;
 
@@ -8,7 +8,7 @@ import java.util.random.RandomGenerator;
  * never hammers the server in lockstep, never waits less than half the nominal delay). Not thread
  * safe; owned by the engine's thread.
  */
-public final class Backoff {
+final class Backoff {
   private final long initialMs;
   private final long maxMs;
   private final double multiplier;

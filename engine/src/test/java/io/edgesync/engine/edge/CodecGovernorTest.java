@@ -1,8 +1,8 @@
-package io.edgesync.engine;
+package io.edgesync.engine.edge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.CodecGovernor.Rung;
+import io.edgesync.engine.edge.CodecGovernor.Rung;
 import org.junit.jupiter.api.Test;
 
 /**
