@@ -1,7 +1,7 @@
 package io.edgesync.agent;
 
-import io.edgesync.engine.BandwidthPolicy;
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
+import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.support.ConfigException;

@@ -2,9 +2,9 @@ package io.edgesync.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.CommandInbox;
-import io.edgesync.engine.DocReplica;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.commands.CommandInbox;
+import io.edgesync.engine.docs.DocReplica;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.HybridClock;

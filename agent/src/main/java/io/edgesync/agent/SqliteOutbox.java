@@ -1,7 +1,7 @@
 package io.edgesync.agent;
 
-import io.edgesync.engine.EdgeSyncEngine;
-import io.edgesync.engine.Outbox;
+import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;

@@ -2,7 +2,7 @@ package io.edgesync.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Transport;
 import java.net.URI;

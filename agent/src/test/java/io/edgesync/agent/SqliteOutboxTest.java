@@ -4,9 +4,9 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.edgesync.engine.EdgeSyncEngine;
-import io.edgesync.engine.Outbox.Item;
-import io.edgesync.engine.Outbox.StreamState;
+import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.engine.edge.Outbox.Item;
+import io.edgesync.engine.edge.Outbox.StreamState;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
@@ -753,7 +753,7 @@ class SqliteOutboxTest {
     outbox.close();
 
     SqliteOutbox again = open(OutboxLimits.defaults());
-    List<io.edgesync.engine.Outbox.SavedDictionary> saved = again.savedDictionaries();
+    List<io.edgesync.engine.edge.Outbox.SavedDictionary> saved = again.savedDictionaries();
     assertThat(saved).extracting(d -> d.stream() + ":" + d.id()).containsExactly("a:5", "b:4");
     assertThat(saved.get(0).bytes()).containsExactly(5, 5);
     again.close();

@@ -1,7 +1,7 @@
 package io.edgesync.bench;
 
-import io.edgesync.engine.DictionaryCatalog;
-import io.edgesync.engine.DictionaryRules;
+import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchDecoder;
 import io.edgesync.protocol.codec.BatchEncoder;

@@ -1,13 +1,13 @@
 package io.edgesync.bench;
 
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.CloudDocuments;
-import io.edgesync.engine.ConflictDecider;
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DocumentRules;
-import io.edgesync.engine.DocumentStore.StoredDoc;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.ConflictDecider;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.wire.DocChange;

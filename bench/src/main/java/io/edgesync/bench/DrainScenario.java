@@ -2,7 +2,7 @@ package io.edgesync.bench;
 
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.SqliteOutbox;
-import io.edgesync.engine.Outbox;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import java.net.URI;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.edgesync.bench;
 
-import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;

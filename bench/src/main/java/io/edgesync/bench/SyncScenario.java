@@ -4,7 +4,7 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.SqliteOutbox;
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.server.ServerConfig;

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -318,10 +318,10 @@ final class AckedWrites {
         if (held[k] == 0) {
           continue;
         }
-        io.edgesync.engine.DocumentStore.StoredDoc d =
+        io.edgesync.engine.docs.DocumentStore.StoredDoc d =
             store.documents().get("device:" + DEVICE, collection, "k" + k);
         assertThat(d).as("cloud holds k%d", k).isNotNull();
-        assertThat(io.edgesync.engine.JsonDocs.parse(d.value()).path("n").asLong())
+        assertThat(io.edgesync.engine.docs.JsonDocs.parse(d.value()).path("n").asLong())
             .as("cloud value of k%d", k)
             .isEqualTo(held[k]);
       }

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.cli.internal.TcpRelay;
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.server.ServerConfig;

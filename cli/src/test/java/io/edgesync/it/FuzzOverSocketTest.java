@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.wire.ErrorCode;

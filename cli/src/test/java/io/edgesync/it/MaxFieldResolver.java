@@ -3,7 +3,7 @@ package io.edgesync.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.edgesync.engine.ConflictResolver;
+import io.edgesync.engine.docs.ConflictResolver;
 import java.util.Iterator;
 import java.util.Map;
 

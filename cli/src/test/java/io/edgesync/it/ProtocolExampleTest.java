@@ -8,7 +8,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.it.ServerBadInputTest.RawClient;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Hlc;

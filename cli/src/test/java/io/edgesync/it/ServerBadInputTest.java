@@ -8,7 +8,7 @@ import com.google.protobuf.ByteString;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OperationStatus;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.ErrorCode;

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.server.ServerConfig;

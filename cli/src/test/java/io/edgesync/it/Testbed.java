@@ -7,7 +7,7 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OverflowPolicy;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.protocol.Record;
 import java.util.ArrayList;
 import java.util.List;

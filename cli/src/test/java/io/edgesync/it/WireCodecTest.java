@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.BandwidthPolicy;
+import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecSettings;

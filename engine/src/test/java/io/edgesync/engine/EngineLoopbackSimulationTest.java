@@ -3,6 +3,13 @@ package io.edgesync.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.cloud.InMemoryCloudStore;
+import io.edgesync.engine.cloud.ServerPolicy;
+import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.engine.edge.InMemoryOutbox;
+import io.edgesync.engine.edge.TestPolicy;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;

@@ -1,9 +1,9 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.DictionaryCatalog;
-import io.edgesync.engine.DictionaryRules;
-import io.edgesync.engine.DictionarySchedule;
-import io.edgesync.engine.DictionaryStore;
+import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.dict.DictionaryRules;
+import io.edgesync.engine.dict.DictionarySchedule;
+import io.edgesync.engine.dict.DictionaryStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.codec.Dictionary;
 import java.util.ArrayList;

@@ -2,12 +2,12 @@ package io.edgesync.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.edgesync.engine.CloudDocuments;
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.DocumentException;
-import io.edgesync.engine.DocumentStore;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.DocumentException;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.server.SyncServer.ApiError;

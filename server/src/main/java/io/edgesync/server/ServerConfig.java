@@ -1,11 +1,11 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictResolver;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DictionaryRules;
-import io.edgesync.engine.DocumentRules;
-import io.edgesync.engine.ServerPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
+import io.edgesync.engine.dict.DictionaryRules;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictResolver;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
@@ -284,7 +284,7 @@ public record ServerConfig(
               "collection '"
                   + e.getKey()
                   + "' uses the custom strategy: name a class implementing"
-                  + " io.edgesync.engine.ConflictResolver");
+                  + " io.edgesync.engine.docs.ConflictResolver");
         }
         instance = loadResolver(at, resolver);
       }
@@ -321,7 +321,8 @@ public record ServerConfig(
         return r;
       }
       throw at.error(
-          "resolver", "'" + className + "' does not implement io.edgesync.engine.ConflictResolver");
+          "resolver",
+          "'" + className + "' does not implement io.edgesync.engine.docs.ConflictResolver");
     } catch (ReflectiveOperationException | LinkageError e) {
       throw at.error("resolver", "cannot load '" + className + "': " + e);
     }

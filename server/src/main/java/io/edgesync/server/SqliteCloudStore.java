@@ -1,9 +1,9 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.DictionaryStore;
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;

@@ -3,7 +3,7 @@ package io.edgesync.server;
 import static io.edgesync.server.SqliteDocuments.bind;
 import static io.edgesync.server.SqliteDocuments.sql;
 
-import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.commands.CommandStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

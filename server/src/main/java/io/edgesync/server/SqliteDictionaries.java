@@ -1,6 +1,6 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.DictionaryStore;
+import io.edgesync.engine.dict.DictionaryStore;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;

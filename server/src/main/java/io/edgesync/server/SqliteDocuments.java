@@ -1,6 +1,6 @@
 package io.edgesync.server;
 
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

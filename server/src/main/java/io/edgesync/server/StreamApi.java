@@ -1,7 +1,7 @@
 package io.edgesync.server;
 
 import com.fasterxml.jackson.databind.util.RawValue;
-import io.edgesync.engine.CloudStore;
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.server.SyncServer.ApiError;

@@ -1,10 +1,10 @@
 package io.edgesync.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.edgesync.engine.CloudDocuments;
-import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
@@ -255,7 +255,7 @@ public final class SyncServer implements AutoCloseable {
     }
   }
 
-  private void pushDictionary(io.edgesync.engine.DictionaryCatalog.StreamDictionary d) {
+  private void pushDictionary(io.edgesync.engine.dict.DictionaryCatalog.StreamDictionary d) {
     for (CloudSession s : sessionsById.values()) {
       s.onDictionary(d);
     }
@@ -428,7 +428,7 @@ public final class SyncServer implements AutoCloseable {
    * so that a silent session is closed by the heartbeat rule (counted, with its reason), and a
    * server set to a heartbeat timeout above five minutes keeps its quiet sessions.
    */
-  private static Duration jettyIdleTimeout(io.edgesync.engine.ServerPolicy policy) {
+  private static Duration jettyIdleTimeout(io.edgesync.engine.cloud.ServerPolicy policy) {
     return Duration.ofMillis(Math.max(5 * 60_000L, 2 * policy.heartbeatTimeoutMs()));
   }
 

@@ -3,9 +3,9 @@ package io.edgesync.server;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.DictionaryCatalog;
-import io.edgesync.engine.DictionaryRules;
-import io.edgesync.engine.DictionaryStore;
+import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.dict.DictionaryRules;
+import io.edgesync.engine.dict.DictionaryStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.testing.FakeClock;
 import java.nio.file.Path;

@@ -3,12 +3,12 @@ package io.edgesync.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
-import io.edgesync.engine.CloudDocuments;
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DocumentRules;
-import io.edgesync.engine.DocumentStore;
-import io.edgesync.engine.DocumentStore.StoredDoc;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.DocChange;

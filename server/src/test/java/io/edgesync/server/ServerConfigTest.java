@@ -87,7 +87,7 @@ class ServerConfigTest {
   @Test
   void dictionaries_defaultsAndKeys_andBadValuesNameTheKey() {
     ServerConfig d = ServerConfig.fromYaml("server: {port: 1}");
-    assertThat(d.dictionaries()).isEqualTo(io.edgesync.engine.DictionaryRules.defaults());
+    assertThat(d.dictionaries()).isEqualTo(io.edgesync.engine.dict.DictionaryRules.defaults());
 
     ServerConfig c =
         ServerConfig.fromYaml(
@@ -95,7 +95,7 @@ class ServerConfigTest {
                 + "  dictionaries: {enabled: false, sample_bytes: 65536, dictionary_bytes: 4096,"
                 + " min_interval_ms: 0, keep_per_stream: 2, max_streams: 8}\n");
     assertThat(c.dictionaries())
-        .isEqualTo(new io.edgesync.engine.DictionaryRules(false, 65536, 4096, 0, 2, 8));
+        .isEqualTo(new io.edgesync.engine.dict.DictionaryRules(false, 65536, 4096, 0, 2, 8));
 
     assertThatThrownBy(
             () -> ServerConfig.fromYaml("server: {dictionaries: {dictionary_bytes: 2097152}}"))

@@ -3,9 +3,9 @@ package io.edgesync.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DocumentRules;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.support.ConfigException;
 import org.junit.jupiter.api.Test;
 
@@ -87,7 +87,7 @@ class ServerDocumentConfigTest {
     assertThatThrownBy(
             () -> ServerConfig.fromYaml("documents: {collections: {a: {strategy: custom}}}"))
         .hasMessageContaining("'documents.collections.a.resolver'")
-        .hasMessageContaining("name a class implementing io.edgesync.engine.ConflictResolver");
+        .hasMessageContaining("name a class implementing io.edgesync.engine.docs.ConflictResolver");
     assertThatThrownBy(
             () ->
                 ServerConfig.fromYaml(
@@ -97,7 +97,7 @@ class ServerDocumentConfigTest {
             () ->
                 ServerConfig.fromYaml(
                     "documents: {collections: {a: {strategy: custom, resolver: java.lang.String}}}"))
-        .hasMessageContaining("does not implement io.edgesync.engine.ConflictResolver");
+        .hasMessageContaining("does not implement io.edgesync.engine.docs.ConflictResolver");
     assertThatThrownBy(() -> ServerConfig.fromYaml("documents: {on_clock_drift: ignore}"))
         .hasMessageContaining("allowed: flag, reject");
     assertThatThrownBy(() -> ServerConfig.fromYaml("documents: {max_document_bytes: 0}"))

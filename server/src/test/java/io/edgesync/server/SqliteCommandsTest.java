@@ -3,8 +3,8 @@ package io.edgesync.server;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.CommandStore.StoredCommand;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.commands.CommandStore.StoredCommand;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,8 +1,8 @@
 package io.edgesync.sim;
 
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.docs.DocumentStore;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.edgesync.sim;
 
-import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.commands.CommandStore;
 import java.util.List;
 
 /** A {@link CommandStore} that passes every call on; tests override a method to plant a bug. */

@@ -1,6 +1,6 @@
 package io.edgesync.sim;
 
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
 import java.util.List;
 import java.util.Map;

@@ -2,9 +2,9 @@ package io.edgesync.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.DocumentStore;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.ArrayList;

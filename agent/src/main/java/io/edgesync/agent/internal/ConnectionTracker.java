@@ -1,7 +1,7 @@
 package io.edgesync.agent.internal;
 
 import io.edgesync.agent.AgentStatus;
-import io.edgesync.engine.EdgeSyncEngine;
+import io.edgesync.engine.edge.EdgeSyncEngine;
 import java.time.Instant;
 
 /**

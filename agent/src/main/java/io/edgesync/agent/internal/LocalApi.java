@@ -13,7 +13,7 @@ import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,9 +1,9 @@
 package io.edgesync.agent.internal;
 
-import static io.edgesync.engine.EdgeSyncEngine.State.ACTIVE;
-import static io.edgesync.engine.EdgeSyncEngine.State.CONNECTING;
-import static io.edgesync.engine.EdgeSyncEngine.State.DISCONNECTED;
-import static io.edgesync.engine.EdgeSyncEngine.State.HANDSHAKING;
+import static io.edgesync.engine.edge.EdgeSyncEngine.State.ACTIVE;
+import static io.edgesync.engine.edge.EdgeSyncEngine.State.CONNECTING;
+import static io.edgesync.engine.edge.EdgeSyncEngine.State.DISCONNECTED;
+import static io.edgesync.engine.edge.EdgeSyncEngine.State.HANDSHAKING;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.agent.AgentStatus;

@@ -9,7 +9,7 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.SqliteOutbox;
-import io.edgesync.engine.Outbox;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;

@@ -1,6 +1,6 @@
 package io.edgesync.sim.internal;
 
-import io.edgesync.engine.CommandStore;
+import io.edgesync.engine.commands.CommandStore;
 import java.util.HashMap;
 import java.util.Map;
 

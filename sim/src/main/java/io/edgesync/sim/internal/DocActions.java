@@ -191,7 +191,7 @@ final class DocActions {
       SimEdge e = world.randomEdge(random);
       for (SimEdge other : world.edges()) {
         if (other.alive()
-            && other.engine().state() != io.edgesync.engine.EdgeSyncEngine.State.ACTIVE) {
+            && other.engine().state() != io.edgesync.engine.edge.EdgeSyncEngine.State.ACTIVE) {
           e = other; // offline: its edit waits and its base ages
         }
       }

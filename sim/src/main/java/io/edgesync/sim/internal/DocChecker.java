@@ -1,10 +1,10 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.DocumentStore;
-import io.edgesync.engine.DocumentStore.AuditRecord;
-import io.edgesync.engine.DocumentStore.ConflictRecord;
-import io.edgesync.engine.DocumentStore.StoredDoc;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore.AuditRecord;
+import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.sim.internal.DocLedger.DocKey;
 import java.util.Arrays;
@@ -182,7 +182,7 @@ final class DocChecker implements Checker {
           && (v.value() == null
               ? s.value() == null
               : s.value() != null
-                  && io.edgesync.engine.JsonDocs.parse(v.value()).equals(s.value()))) {
+                  && io.edgesync.engine.docs.JsonDocs.parse(v.value()).equals(s.value()))) {
         return true;
       }
     }

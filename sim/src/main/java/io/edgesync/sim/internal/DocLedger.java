@@ -1,11 +1,11 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.DocumentStore;
-import io.edgesync.engine.DocumentStore.AuditRecord;
-import io.edgesync.engine.DocumentStore.ConflictRecord;
-import io.edgesync.engine.DocumentStore.StoredDoc;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.DocumentStore.AuditRecord;
+import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.wire.DocChange;

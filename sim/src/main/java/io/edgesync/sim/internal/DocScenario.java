@@ -1,8 +1,8 @@
 package io.edgesync.sim.internal;
 
-import io.edgesync.engine.ConflictPolicy;
-import io.edgesync.engine.ConflictStrategy;
-import io.edgesync.engine.DocumentRules;
+import io.edgesync.engine.docs.ConflictPolicy;
+import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import java.util.ArrayList;
 import java.util.List;

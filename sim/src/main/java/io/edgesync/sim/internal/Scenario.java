@@ -2,8 +2,8 @@ package io.edgesync.sim.internal;
 
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.OverflowPolicy;
-import io.edgesync.engine.ServerPolicy;
-import io.edgesync.engine.SyncPolicy;
+import io.edgesync.engine.cloud.ServerPolicy;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.protocol.ProtocolLimits;
 import java.util.ArrayList;
 import java.util.List;

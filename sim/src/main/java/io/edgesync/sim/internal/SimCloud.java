@@ -1,13 +1,13 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.engine.CloudDocuments;
-import io.edgesync.engine.CloudSession;
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.CommandStore;
-import io.edgesync.engine.DocumentException;
-import io.edgesync.engine.DocumentStore;
-import io.edgesync.engine.JsonDocs;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.DocumentException;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.server.SqliteCloudStore;

@@ -1,6 +1,6 @@
 package io.edgesync.sim.internal;
 
-import io.edgesync.engine.CloudSession;
+import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.protocol.wire.Frame;
 import java.util.ArrayDeque;
 

@@ -1,8 +1,8 @@
 package io.edgesync.sim.internal;
 
 import io.edgesync.agent.SqliteOutbox;
-import io.edgesync.engine.CloudStore;
-import io.edgesync.engine.Outbox;
+import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.BitSet;

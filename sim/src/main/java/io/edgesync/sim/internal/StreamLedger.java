@@ -2,7 +2,7 @@ package io.edgesync.sim.internal;
 
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.OverflowPolicy;
-import io.edgesync.engine.Outbox;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Record;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,0 +1,748 @@
+package io.edgesync.engine.cloud;
+
+import com.google.protobuf.ByteString;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryCatalog;
+import io.edgesync.engine.docs.CloudDocuments;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.Frames;
+import io.edgesync.protocol.ProtocolException;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.codec.Codec;
+import io.edgesync.protocol.codec.CodecCapabilities;
+import io.edgesync.protocol.wire.Command;
+import io.edgesync.protocol.wire.CommandStatus;
+import io.edgesync.protocol.wire.DocAck;
+import io.edgesync.protocol.wire.DocChanges;
+import io.edgesync.protocol.wire.DocUpdate;
+import io.edgesync.protocol.wire.DocUpdates;
+import io.edgesync.protocol.wire.ErrorCode;
+import io.edgesync.protocol.wire.Frame;
+import io.edgesync.protocol.wire.Gap;
+import io.edgesync.protocol.wire.GapReason;
+import io.edgesync.protocol.wire.Heartbeat;
+import io.edgesync.protocol.wire.Hello;
+import io.edgesync.protocol.wire.RecordBatch;
+import io.edgesync.protocol.wire.ScopeCursor;
+import io.edgesync.protocol.wire.StreamCheckpoint;
+import io.edgesync.protocol.wire.StreamDictionary;
+import io.edgesync.protocol.wire.Welcome;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The cloud side of one device session, as a state machine without I/O: frames in, frames out
+ * through {@link Io}, data into the {@link CloudStore}. An ack is sent only after the store's
+ * commit returned, i.e. after the data is durable.
+ *
+ * <p>Every protocol error is answered with an Error frame naming the problem and then the session
+ * is closed; nothing of the offending frame is stored. Thread safe (methods synchronized): the
+ * transport delivers frames on its thread while document and command pushes come from others.
+ */
+public final class CloudSession {
+  /** Where the session's outputs go. */
+  public interface Io {
+    void send(Frame frame);
+
+    void close(String reason);
+  }
+
+  /** Lifecycle: AWAIT_HELLO → ACTIVE → CLOSED, or AWAIT_HELLO → CLOSED. */
+  public enum State {
+    AWAIT_HELLO,
+    ACTIVE,
+    CLOSED
+  }
+
+  /** Most edge document changes accepted in one frame. */
+  public static final int MAX_DOC_CHANGES_PER_FRAME = 4096;
+
+  private static final int PUSH_PAGE_DOCS = 512;
+  private static final int MAX_COMMANDS_PER_PUSH = 256;
+
+  private final ServerPolicy policy;
+  private final CloudStore store;
+  private final Io io;
+  private State state = State.AWAIT_HELLO;
+  private String deviceId;
+  private long recordsCommitted;
+  private long docUpdatesSent;
+
+  /** The stream checkpoints as this session last saw them: to count only new records. */
+  private final Map<String, Long> checkpoints = new java.util.HashMap<>();
+
+  /** Documents served to devices, in store scope naming → the version sent so far. */
+  private final Map<String, Long> docCursors = new LinkedHashMap<>();
+
+  /** Commands sent in this session (each is sent once per session until the device confirms). */
+  private final Set<String> commandsSent = new HashSet<>();
+
+  private final CloudDocuments docs;
+  private final CommandStore commands;
+
+  /** This session's record batches: negotiated codecs and the decoder; set by Hello. */
+  private IncomingBatches batches;
+
+  private long wireRawBytes;
+  private long wirePayloadBytes;
+
+  /** Most dictionary ids a device may list in Hello (bounds the session's memory). */
+  public static final int MAX_HELLO_DICTIONARY_IDS = 4096;
+
+  /** Frame bytes a Welcome keeps free of dictionaries (checkpoints, capabilities, scopes). */
+  private static final int WELCOME_RESERVE_BYTES = 64 * 1024;
+
+  private DictionaryCatalog dictionaries = DictionaryCatalog.NONE;
+
+  /** The device's streams (from Hello and its batches): dictionaries of these are shipped. */
+  private final Set<String> deviceStreams = new HashSet<>();
+
+  /** Dictionary ids the device holds or was sent in this session. */
+  private final Set<Integer> dictionariesShipped = new HashSet<>();
+
+  private long dictionariesSent;
+
+  /** A session for streams only: documents and commands are refused. */
+  public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
+    this(policy, store, null, null, io);
+  }
+
+  /**
+   * Serves trained dictionaries from {@code catalog}: ships them to the device and decodes batches
+   * that name them. Call before the first frame.
+   */
+  public synchronized CloudSession withDictionaries(DictionaryCatalog catalog) {
+    this.dictionaries = java.util.Objects.requireNonNull(catalog, "catalog");
+    return this;
+  }
+
+  /**
+   * The cloud trained a new dictionary: send it if the device has the stream and does not hold it.
+   */
+  public synchronized void onDictionary(DictionaryCatalog.StreamDictionary d) {
+    if (state == State.ACTIVE && deviceStreams.contains(d.stream())) {
+      try {
+        shipDictionary(d);
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** Dictionaries this session sent to the device (in Welcome and as frames). */
+  public synchronized long dictionariesSent() {
+    return dictionariesSent;
+  }
+
+  /**
+   * @param docs the document authority, or null when documents are not served
+   * @param commands the command store, or null when commands are not served
+   */
+  public CloudSession(
+      ServerPolicy policy, CloudStore store, CloudDocuments docs, CommandStore commands, Io io) {
+    this.policy = policy;
+    this.store = store;
+    this.docs = docs;
+    this.commands = commands;
+    this.io = io;
+  }
+
+  /** One binary frame arrived. */
+  public synchronized void onFrame(long nowMs, byte[] bytes) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    try {
+      Frame frame = FrameCodec.decode(bytes, policy.maxFrameBytes());
+      switch (frame.getBodyCase()) {
+        case HELLO -> onHello(nowMs, frame.getHello());
+        case BATCH -> onBatch(nowMs, frame.getBatch(), bytes.length);
+        case GAP -> onGap(nowMs, frame.getGap());
+        case HEARTBEAT -> onHeartbeat(nowMs, frame.getHeartbeat());
+        case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
+        case COMMAND_STATUS -> onCommandStatus(nowMs, frame.getCommandStatus());
+        case ERROR -> {
+          /* the device reports a problem; nothing to do but note the time */
+        }
+        default ->
+            throw new ProtocolException(
+                ErrorCode.PROTOCOL_VIOLATION,
+                "a device may not send " + frame.getBodyCase() + " frames");
+      }
+    } catch (ProtocolException e) {
+      fail(e.code(), e.getMessage());
+    } catch (CloudStore.SequenceException e) {
+      fail(ErrorCode.PROTOCOL_VIOLATION, e.getMessage());
+    } catch (RuntimeException e) {
+      fail(ErrorCode.INTERNAL, "server error: " + e);
+    }
+  }
+
+  /**
+   * A WebSocket text message arrived. Frames travel only as binary messages; a text message is
+   * refused by name rather than decoded as a frame, whose error ("does not end with its checksum",
+   * "input ended unexpectedly") would send a device's author looking in the wrong place.
+   */
+  public synchronized void onTextMessage(long nowMs) {
+    if (state != State.CLOSED) {
+      fail(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "text messages are not part of the protocol; send every Frame as a binary message");
+    }
+  }
+
+  /** Documents of some scope changed: push what this device has not been sent yet. */
+  public synchronized void onDocsChanged(long nowMs) {
+    if (state == State.ACTIVE && docs != null) {
+      try {
+        pushDocs();
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** Commands were queued for this device: send them. */
+  public synchronized void onCommandsQueued(long nowMs) {
+    if (state == State.ACTIVE && commands != null) {
+      try {
+        pushCommands(nowMs);
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** The transport closed. */
+  public synchronized void onClosed(long nowMs) {
+    if (deviceId != null && state == State.ACTIVE) {
+      store.touchDevice(deviceId, nowMs);
+    }
+    state = State.CLOSED;
+    releaseBatches();
+  }
+
+  public State state() {
+    return state;
+  }
+
+  /** The device's id once the handshake is done, else null. */
+  public String deviceId() {
+    return state == State.AWAIT_HELLO ? null : deviceId;
+  }
+
+  /** Document versions this session sent to the device. */
+  public synchronized long docUpdatesSent() {
+    return docUpdatesSent;
+  }
+
+  /** Records this session stored (resent records the store skipped are not counted). */
+  public long recordsCommitted() {
+    return recordsCommitted;
+  }
+
+  /**
+   * The capabilities this session accepted (Welcome.capabilities): codecs and the compact envelope;
+   * empty before the handshake.
+   */
+  public synchronized List<String> acceptedCapabilities() {
+    return accepted;
+  }
+
+  /** Record-layout bytes of the batches this session received. */
+  public synchronized long wireRawBytes() {
+    return wireRawBytes;
+  }
+
+  /** Encoded payload bytes of the batches this session received. */
+  public synchronized long wirePayloadBytes() {
+    return wirePayloadBytes;
+  }
+
+  private List<String> accepted = List.of();
+
+  private void onHello(long nowMs, Hello hello) throws ProtocolException {
+    if (state != State.AWAIT_HELLO) {
+      throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "Hello sent twice");
+    }
+    if (hello.getProtocolVersion() != ProtocolLimits.PROTOCOL_VERSION) {
+      throw new ProtocolException(
+          ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
+          "protocol version "
+              + hello.getProtocolVersion()
+              + " is not supported; this server speaks "
+              + ProtocolLimits.PROTOCOL_VERSION);
+    }
+    if (hello.getDictionaryIdsCount() > MAX_HELLO_DICTIONARY_IDS) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "Hello lists "
+              + hello.getDictionaryIdsCount()
+              + " dictionary ids; the limit is "
+              + MAX_HELLO_DICTIONARY_IDS);
+    }
+    if (!ProtocolLimits.isValidDeviceId(hello.getDeviceId())) {
+      throw new ProtocolException(
+          ErrorCode.UNKNOWN_DEVICE,
+          "invalid device id '"
+              + hello.getDeviceId()
+              + "': must match "
+              + ProtocolLimits.DEVICE_ID_PATTERN);
+    }
+    if (store.device(hello.getDeviceId()).isEmpty()) {
+      if (!policy.autoRegister()) {
+        throw new ProtocolException(
+            ErrorCode.UNKNOWN_DEVICE,
+            "device '"
+                + hello.getDeviceId()
+                + "' is not registered and this server does not"
+                + " auto-register devices");
+      }
+      store.registerDevice(hello.getDeviceId(), nowMs);
+    }
+    checkStore(hello.getDeviceId(), hello.getStoreId());
+    deviceId = hello.getDeviceId();
+    store.touchDevice(deviceId, nowMs);
+    state = State.ACTIVE;
+    // Codecs: what the device offers and this server accepts; NONE always.
+    EnumSet<Codec> codecs = EnumSet.copyOf(CodecCapabilities.codecs(hello.getCapabilitiesList()));
+    codecs.retainAll(policy.codecs());
+    codecs.add(Codec.NONE);
+    boolean compact =
+        policy.compactBatches()
+            && hello.getCapabilitiesList().contains(CodecCapabilities.COMPACT_BATCH);
+    List<String> caps = new java.util.ArrayList<>();
+    for (Codec c : codecs) {
+      if (c != Codec.NONE) {
+        caps.add(CodecCapabilities.of(c));
+      }
+    }
+    if (compact) {
+      caps.add(CodecCapabilities.COMPACT_BATCH);
+    }
+    accepted = List.copyOf(caps);
+    DictionaryCatalog catalog = dictionaries;
+    batches =
+        new IncomingBatches(
+            codecs,
+            compact,
+            policy.maxRecordsPerBatch(),
+            policy.maxDecodedBytesPerBatch(),
+            catalog::byId);
+    Welcome.Builder welcome =
+        Welcome.newBuilder()
+            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
+            .setServerVersion(policy.serverVersion())
+            .setMaxFrameBytes(policy.maxFrameBytes())
+            .setMaxRecordsPerBatch(policy.maxRecordsPerBatch())
+            .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs())
+            .addAllCapabilities(accepted);
+    checkpoints.putAll(store.checkpoints(deviceId));
+    for (Map.Entry<String, Long> cp : new TreeMap<>(checkpoints).entrySet()) {
+      welcome.addCheckpoints(
+          StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
+    }
+    List<DictionaryCatalog.StreamDictionary> toShip = welcomeDictionaries(hello, welcome);
+    if (docs != null) {
+      Map<String, Long> fromEdge = new HashMap<>();
+      for (ScopeCursor c : hello.getDocCursorsList()) {
+        fromEdge.put(storeScope(c.getScope()), c.getVersion());
+      }
+      for (String scope : docs.scopesOf(deviceId)) {
+        docCursors.put(scope, Math.max(0, fromEdge.getOrDefault(scope, 0L)));
+        welcome.addDocScopes(wireScope(scope));
+      }
+      docs.store().saveCursors(deviceId, docCursors);
+      String device = deviceId;
+      docs.store()
+          .inTransaction(
+              tx ->
+                  welcome
+                      .setDocChangeSeq(tx.lastChangeSeq(device))
+                      .addAllDocResendFull(tx.resendRequests(device)));
+    }
+    io.send(Frame.newBuilder().setWelcome(welcome).build());
+    for (DictionaryCatalog.StreamDictionary d : toShip) {
+      shipDictionary(d);
+    }
+    if (docs != null) {
+      pushDocs();
+    }
+    if (commands != null) {
+      pushCommands(nowMs);
+    }
+  }
+
+  /**
+   * Binds the device to the outbox store its sequences come from (the first one it presents), and
+   * refuses any other: a wiped store restarts its sequences at 1 and would collide with what the
+   * cloud holds. An empty store id is accepted only while the device is bound to none (a device
+   * that never sends one is not protected); once bound, a Hello must carry the store id, or an
+   * empty one would skip the check. A refusal changes no stored data.
+   */
+  private void checkStore(String device, String storeId) throws ProtocolException {
+    if (storeId.isEmpty()) {
+      java.util.Optional<String> bound = store.boundStore(device);
+      if (bound.isPresent()) {
+        throw new ProtocolException(
+            ErrorCode.STORE_MISMATCH,
+            "device '"
+                + device
+                + "' sent no store_id, but its data in the cloud came from outbox store "
+                + bound.get()
+                + "; once a device's store is bound, every Hello must carry its store_id."
+                + " Send the id of the device's outbox store");
+      }
+      return;
+    }
+    String bound = store.bindStore(device, storeId);
+    if (!bound.equals(storeId)) {
+      throw new ProtocolException(
+          ErrorCode.STORE_MISMATCH,
+          "device '"
+              + device
+              + "' connected with outbox store "
+              + storeId
+              + " but its data in the cloud came from store "
+              + bound
+              + "; a reset store restarts sequences at 1 and would collide. Restore the"
+              + " device's store, or give the device a new id");
+    }
+  }
+
+  /**
+   * Fills Welcome's dictionary part: the ids of Hello the cloud still keeps, and the newest
+   * dictionary of each of the device's streams it does not hold, as many as fit the frame. Returns
+   * those that did not fit (sent as frames of their own right after Welcome).
+   */
+  private List<DictionaryCatalog.StreamDictionary> welcomeDictionaries(
+      Hello hello, Welcome.Builder welcome) {
+    for (StreamCheckpoint cp : hello.getCheckpointsList()) {
+      if (ProtocolLimits.isValidStreamName(cp.getStream())) {
+        deviceStreams.add(cp.getStream());
+      }
+    }
+    deviceStreams.addAll(checkpoints.keySet());
+    for (int id : hello.getDictionaryIdsList()) {
+      if (id > 0 && dictionaries.byId(id) != null && dictionariesShipped.add(id)) {
+        welcome.addDictionaryIds(id);
+      }
+    }
+    List<DictionaryCatalog.StreamDictionary> later = new java.util.ArrayList<>();
+    long budget = (long) policy.maxFrameBytes() - WELCOME_RESERVE_BYTES;
+    for (DictionaryCatalog.StreamDictionary d :
+        dictionaries.newest(new java.util.TreeSet<>(deviceStreams))) {
+      if (dictionariesShipped.contains(d.dictionary().id())) {
+        continue;
+      }
+      StreamDictionary wire = wire(d);
+      if (wire.getSerializedSize() + 16 <= budget) {
+        welcome.addDictionaries(wire);
+        budget -= wire.getSerializedSize() + 16;
+        dictionariesShipped.add(d.dictionary().id());
+        dictionariesSent++;
+        dictionaries.onShipped(d.dictionary().id());
+      } else {
+        later.add(d);
+      }
+    }
+    return later;
+  }
+
+  /** Sends one dictionary as a frame of its own, unless the device has it or it cannot fit. */
+  private void shipDictionary(DictionaryCatalog.StreamDictionary d) {
+    if (dictionariesShipped.contains(d.dictionary().id())) {
+      return;
+    }
+    StreamDictionary wire = wire(d);
+    // A frame above the device's limit would end the session; such a dictionary is not shipped
+    // (a server with tiny frames and big dictionaries is a configuration the docs warn about).
+    if (wire.getSerializedSize() + 64 > policy.maxFrameBytes()) {
+      return;
+    }
+    dictionariesShipped.add(d.dictionary().id());
+    dictionariesSent++;
+    dictionaries.onShipped(d.dictionary().id());
+    io.send(Frame.newBuilder().setDictionary(wire).build());
+  }
+
+  private static StreamDictionary wire(DictionaryCatalog.StreamDictionary d) {
+    return StreamDictionary.newBuilder()
+        .setStream(d.stream())
+        .setId(d.dictionary().id())
+        .setData(ByteString.copyFrom(d.dictionary().bytes()))
+        .setTrainedAtMs(d.trainedAtMs())
+        .build();
+  }
+
+  private void onDocChanges(long nowMs, DocChanges changes) throws ProtocolException {
+    requireActive("DocChanges");
+    if (docs == null) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION, "this server does not serve documents");
+    }
+    if (changes.getChangesCount() > MAX_DOC_CHANGES_PER_FRAME) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_DOCUMENT,
+          changes.getChangesCount()
+              + " changes in one DocChanges frame; the limit is "
+              + MAX_DOC_CHANGES_PER_FRAME);
+    }
+    CloudDocuments.EdgeApplied applied = docs.applyEdgeChanges(deviceId, changes.getChangesList());
+    pushDocs(); // the outcomes, before the ack that says they exist
+    if (!applied.unchanged().isEmpty()) {
+      // Changes equal to the current value made no version: their outcome is the current one.
+      DocUpdates.Builder echo = DocUpdates.newBuilder();
+      for (CloudDocuments.Unchanged u : applied.unchanged()) {
+        echo.addUpdates(
+            update(wireScope(u.current().scope()), u.current()).toBuilder()
+                .setOriginChangeSeq(u.changeSeq()));
+        docUpdatesSent++;
+      }
+      io.send(Frame.newBuilder().setDocUpdates(echo).build());
+    }
+    io.send(
+        Frame.newBuilder()
+            .setDocAck(
+                DocAck.newBuilder()
+                    .setChangeSeq(applied.lastChangeSeq())
+                    .addAllResendFull(applied.resendFull()))
+            .build());
+  }
+
+  /** Sends every version after this session's cursor in each scope, in version order. */
+  private void pushDocs() {
+    int budget = Math.max(1024, policy.maxFrameBytes() - 4096);
+    for (Map.Entry<String, Long> cursor : docCursors.entrySet()) {
+      String scope = cursor.getKey();
+      String wire = wireScope(scope);
+      while (true) {
+        List<DocumentStore.StoredDoc> page =
+            docs.store().changesAfter(scope, cursor.getValue(), PUSH_PAGE_DOCS);
+        if (page.isEmpty()) {
+          break;
+        }
+        DocUpdates.Builder frame = DocUpdates.newBuilder();
+        int bytes = 0;
+        for (DocumentStore.StoredDoc d : page) {
+          DocUpdate u = update(wire, d);
+          if (bytes > 0 && bytes + u.getSerializedSize() > budget) {
+            io.send(Frame.newBuilder().setDocUpdates(frame).build());
+            frame = DocUpdates.newBuilder();
+            bytes = 0;
+          }
+          frame.addUpdates(u);
+          docUpdatesSent++;
+          bytes += u.getSerializedSize() + 8;
+          cursor.setValue(d.version());
+        }
+        io.send(Frame.newBuilder().setDocUpdates(frame).build());
+        if (page.size() < PUSH_PAGE_DOCS) {
+          break;
+        }
+      }
+    }
+  }
+
+  private DocUpdate update(String wireScope, DocumentStore.StoredDoc d) {
+    DocUpdate.Builder u =
+        DocUpdate.newBuilder()
+            .setScope(wireScope)
+            .setCollection(d.collection())
+            .setKey(d.key())
+            .setVersion(d.version())
+            .setHlc(d.hlc().toWire())
+            .setConflicted(d.conflictId() != 0);
+    if (d.deleted()) {
+      u.setDeleted(true);
+    } else {
+      u.setValue(ByteString.copyFrom(d.value()));
+    }
+    if (d.originDevice().equals(deviceId)) {
+      u.setOriginChangeSeq(d.originChangeSeq());
+    }
+    return u.build();
+  }
+
+  private String wireScope(String scope) {
+    return scope.equals(CloudDocuments.deviceScope(deviceId)) ? "device" : scope;
+  }
+
+  private String storeScope(String wire) {
+    return wire.equals("device") ? CloudDocuments.deviceScope(deviceId) : wire;
+  }
+
+  private void pushCommands(long nowMs) {
+    for (CommandStore.StoredCommand c :
+        commands.deliverable(deviceId, MAX_COMMANDS_PER_PUSH, nowMs)) {
+      if (!commandsSent.add(c.id())) {
+        continue;
+      }
+      io.send(
+          Frame.newBuilder()
+              .setCommand(
+                  Command.newBuilder()
+                      .setId(c.id())
+                      .setName(c.name())
+                      .setPayload(ByteString.copyFrom(c.payload()))
+                      .setTtlRemainingMs(Math.max(1, c.expiresMs() - nowMs)))
+              .build());
+      commands.sent(c.id(), nowMs);
+    }
+  }
+
+  private void onCommandStatus(long nowMs, CommandStatus status) throws ProtocolException {
+    requireActive("CommandStatus");
+    if (commands == null) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION, "this server does not serve commands");
+    }
+    String state =
+        switch (status.getState()) {
+          case COMMAND_RECEIVED -> CommandStore.DELIVERED;
+          case COMMAND_SUCCEEDED -> CommandStore.SUCCEEDED;
+          case COMMAND_FAILED -> CommandStore.FAILED;
+          case COMMAND_EXPIRED -> CommandStore.EXPIRED;
+          default ->
+              throw new ProtocolException(
+                  ErrorCode.PROTOCOL_VIOLATION,
+                  "CommandStatus for '" + status.getId() + "' has no valid state");
+        };
+    if (status.getResult().size() > ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_DOCUMENT,
+          "command result of "
+              + status.getResult().size()
+              + " bytes exceeds "
+              + ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES);
+    }
+    CommandStore.StoredCommand after =
+        commands.report(
+            deviceId,
+            status.getId(),
+            state,
+            status.getResult().isEmpty() ? null : status.getResult().toByteArray(),
+            status.getError().isEmpty() ? null : status.getError(),
+            nowMs);
+    if (after == null || after.isFinal()) {
+      // Confirm, so the device stops resending (an unknown id too: there is nothing to retry).
+      io.send(
+          Frame.newBuilder()
+              .setCommandStatus(
+                  CommandStatus.newBuilder().setId(status.getId()).setState(status.getState()))
+              .build());
+    }
+  }
+
+  private void onBatch(long nowMs, RecordBatch batch, int frameBytes)
+      throws ProtocolException, CloudStore.SequenceException {
+    requireActive("RecordBatch");
+    IncomingBatches.Decoded d = batches.decode(batch);
+    long checkpoint =
+        store.commitRecords(
+            deviceId,
+            d.stream(),
+            d.records(),
+            nowMs,
+            new CloudStore.WireBytes(d.raw(), batch.getPayload().size(), frameBytes));
+    wireRawBytes += d.raw();
+    wirePayloadBytes += batch.getPayload().size();
+    int dictionaryId = batches.lastDictionaryId();
+    if (dictionaryId != 0) {
+      dictionaries.onUsed(dictionaryId);
+    }
+    if (d.codec() == Codec.ZSTD || d.codec() == Codec.ZSTD_STREAM) {
+      // Only devices that send these codecs can use a dictionary: streams synced with the JSON
+      // codecs (auto's TEMPLATE_STREAM, COLUMNAR) or gzip never cost the cloud a training.
+      long recordBytes = 0;
+      for (io.edgesync.protocol.Record r : d.records()) {
+        recordBytes += r.payload().length;
+      }
+      dictionaries.onCommitted(d.stream(), recordBytes, nowMs);
+    }
+    if (deviceStreams.add(d.stream())) {
+      // A stream the device had not named in Hello: ship its dictionary, if there is one.
+      for (DictionaryCatalog.StreamDictionary sd : dictionaries.newest(List.of(d.stream()))) {
+        shipDictionary(sd);
+      }
+    }
+    long before = checkpoints.getOrDefault(d.stream(), 0L);
+    // Records at or below the earlier checkpoint were a resend the store skipped.
+    recordsCommitted += Math.max(0, checkpoint - Math.max(before, d.firstSequence() - 1));
+    checkpoints.put(d.stream(), Math.max(before, checkpoint));
+    ack(d.stream(), checkpoint);
+  }
+
+  private void onGap(long nowMs, Gap gap) throws ProtocolException, CloudStore.SequenceException {
+    requireActive("Gap");
+    if (!ProtocolLimits.isValidStreamName(gap.getStream())) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH, "invalid stream name '" + gap.getStream() + "' in Gap");
+    }
+    // uint64 on the wire: values of 2^63 and above arrive negative, and fail these checks too.
+    if (gap.getFirstSequence() < 1 || gap.getLastSequence() < gap.getFirstSequence()) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH,
+          "Gap range "
+              + Long.toUnsignedString(gap.getFirstSequence())
+              + ".."
+              + Long.toUnsignedString(gap.getLastSequence())
+              + " is empty or outside 1.."
+              + Long.MAX_VALUE);
+    }
+    // An unknown reason has no number a store could write (getNumber() throws): refuse it here.
+    if (gap.getReason() == GapReason.UNRECOGNIZED) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_BATCH, "unknown gap reason " + gap.getReasonValue() + " in Gap");
+    }
+    long checkpoint =
+        store.commitGap(
+            deviceId,
+            gap.getStream(),
+            gap.getFirstSequence(),
+            gap.getLastSequence(),
+            gap.getReason(),
+            gap.getDroppedAtMs(),
+            nowMs);
+    checkpoints.merge(gap.getStream(), checkpoint, Math::max);
+    batches.onGap(gap.getStream(), gap.getLastSequence());
+    ack(gap.getStream(), checkpoint);
+  }
+
+  private void onHeartbeat(long nowMs, Heartbeat heartbeat) {
+    if (!heartbeat.getReply()) {
+      io.send(Frames.heartbeat(nowMs, true));
+    }
+  }
+
+  private void requireActive(String what) throws ProtocolException {
+    if (state != State.ACTIVE) {
+      throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, what + " before Hello");
+    }
+  }
+
+  private void ack(String stream, long sequence) {
+    io.send(Frames.ack(stream, sequence));
+  }
+
+  private void fail(ErrorCode code, String message) {
+    io.send(Frames.error(code, message, true));
+    state = State.CLOSED;
+    releaseBatches();
+    io.close(code + ": " + message);
+  }
+
+  private void releaseBatches() {
+    if (batches != null) {
+      batches.close();
+      batches = null;
+    }
+  }
+}

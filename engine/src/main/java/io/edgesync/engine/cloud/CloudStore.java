@@ -1,0 +1,157 @@
+package io.edgesync.engine.cloud;
+
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryStore;
+import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.GapReason;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Where the cloud keeps what devices sent. The default implementation is an embedded SQLite file; a
+ * PostgreSQL implementation serves production. Implementations are thread safe, and a commit method
+ * returns only after its data is durable.
+ *
+ * <p>Commits are idempotent by (device, stream, sequence): records at or below the stream's
+ * checkpoint are already stored and are skipped, so a resent batch is never stored twice. A commit
+ * that would leave a hole (its first sequence beyond checkpoint + 1) is refused with a {@link
+ * SequenceException} and stores nothing.
+ */
+public interface CloudStore extends AutoCloseable {
+
+  Optional<Device> device(String deviceId);
+
+  /** Registers a device (idempotent: an existing registration is returned unchanged). */
+  Device registerDevice(String deviceId, long nowMs);
+
+  /**
+   * Binds the device to the edge store its sequences come from, if it is not bound yet, and returns
+   * the bound store id (which differs from {@code storeId} if another store came first).
+   */
+  String bindStore(String deviceId, String storeId);
+
+  /** The store id the device is bound to, if any (read only: binds nothing). */
+  Optional<String> boundStore(String deviceId);
+
+  /** Updates a device's last-seen time. */
+  void touchDevice(String deviceId, long nowMs);
+
+  /** The last committed sequence (record or gap) of every stream of the device. */
+  Map<String, Long> checkpoints(String deviceId);
+
+  /**
+   * Stores consecutive records; returns the stream's checkpoint afterwards.
+   *
+   * @throws SequenceException if the records do not continue the stream
+   */
+  long commitRecords(String deviceId, String stream, List<Record> records, long nowMs)
+      throws SequenceException;
+
+  /**
+   * Stores consecutive records like {@link #commitRecords(String, String, List, long)} and counts
+   * what their batch cost on the wire ({@code wire}) in the stream's accounting — also when every
+   * record was a resend the store skipped, since those bytes crossed the link too. Stores that keep
+   * no accounting ignore {@code wire}.
+   */
+  default long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs, WireBytes wire)
+      throws SequenceException {
+    return commitRecords(deviceId, stream, records, nowMs);
+  }
+
+  /**
+   * What one batch cost on the wire: its records in the uncompressed record layout ({@code
+   * rawBytes}), its encoded payload, and the whole frame.
+   */
+  record WireBytes(long rawBytes, long payloadBytes, long frameBytes) {}
+
+  /** Stores an explicit gap; idempotent like {@link #commitRecords}. */
+  long commitGap(
+      String deviceId,
+      String stream,
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long nowMs)
+      throws SequenceException;
+
+  List<Device> devices();
+
+  List<StreamSummary> streams(String deviceId);
+
+  List<StoredGap> gaps(String deviceId, String stream);
+
+  /** Up to {@code limit} records with sequence greater than {@code afterSequence}, in order. */
+  List<Record> read(String deviceId, String stream, long afterSequence, int limit);
+
+  /** The document store in the same database, or null if this store keeps no documents. */
+  default DocumentStore documents() {
+    return null;
+  }
+
+  /** The dictionary store in the same database, or null if this store keeps no dictionaries. */
+  default DictionaryStore dictionaries() {
+    return null;
+  }
+
+  /** The command store in the same database, or null if this store keeps no commands. */
+  default CommandStore commands() {
+    return null;
+  }
+
+  @Override
+  void close();
+
+  record Device(String id, long registeredAtMs, long lastSeenMs) {}
+
+  /**
+   * Per device and stream: the checkpoint, what is stored, and what arrived on the wire ({@code
+   * wire*}: every batch received, resends included; raw = the record layout, payload = the encoded
+   * RecordBatch payload, frame = the whole frame).
+   */
+  record StreamSummary(
+      String stream,
+      long lastSequence,
+      long records,
+      long payloadBytes,
+      long gaps,
+      long droppedRecords,
+      long wireBatches,
+      long wireRawBytes,
+      long wirePayloadBytes,
+      long wireFrameBytes) {
+
+    /** Without wire accounting. */
+    public StreamSummary(
+        String stream,
+        long lastSequence,
+        long records,
+        long payloadBytes,
+        long gaps,
+        long droppedRecords) {
+      this(stream, lastSequence, records, payloadBytes, gaps, droppedRecords, 0, 0, 0, 0);
+    }
+
+    /** Raw bytes per frame byte (e.g. 40.0 = 40 times smaller on the wire); 0 when unknown. */
+    public double wireRatio() {
+      return wireFrameBytes == 0 ? 0 : (double) wireRawBytes / wireFrameBytes;
+    }
+  }
+
+  record StoredGap(
+      long firstSequence,
+      long lastSequence,
+      GapReason reason,
+      long droppedAtMs,
+      long committedAtMs) {}
+
+  /** A commit that does not continue the stream's sequence. Nothing was stored. */
+  final class SequenceException extends Exception {
+    public SequenceException(String message) {
+      super(message);
+    }
+  }
+}

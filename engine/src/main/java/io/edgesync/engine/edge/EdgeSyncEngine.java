@@ -1,0 +1,1442 @@
+package io.edgesync.engine.edge;
+
+import io.edgesync.engine.commands.CommandInbox;
+import io.edgesync.engine.docs.DocReplica;
+import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.link.DailyBudget;
+import io.edgesync.engine.link.LinkEstimator;
+import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.Frames;
+import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.codec.Codec;
+import io.edgesync.protocol.codec.CodecCapabilities;
+import io.edgesync.protocol.codec.CodecSettings;
+import io.edgesync.protocol.wire.Ack;
+import io.edgesync.protocol.wire.CommandStatus;
+import io.edgesync.protocol.wire.DocAck;
+import io.edgesync.protocol.wire.DocChange;
+import io.edgesync.protocol.wire.DocChanges;
+import io.edgesync.protocol.wire.ErrorCode;
+import io.edgesync.protocol.wire.Frame;
+import io.edgesync.protocol.wire.Gap;
+import io.edgesync.protocol.wire.Hello;
+import io.edgesync.protocol.wire.ScopeCursor;
+import io.edgesync.protocol.wire.StreamCheckpoint;
+import io.edgesync.protocol.wire.Welcome;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.random.RandomGenerator;
+
+/**
+ * The edge side of sync as a state machine without I/O. Inputs are method calls carrying the
+ * current time ({@code nowMs}); outputs go to an {@link Io} (connect, send a frame, disconnect) and
+ * to the {@link Outbox} (acknowledgements). The adapter calls {@link #onTimer} no later than {@link
+ * #nextWakeupMs()}. {@code nowMs} must not step: the adapter passes monotonic time (EdgeAgent: the
+ * wall clock at start advanced by {@code System.nanoTime}), since every timeout and backoff is
+ * measured in it; a wall clock stepped back would stall them for the size of the step.
+ *
+ * <p>Not thread safe: every method must be called from one thread (the agent's sync loop, or the
+ * simulator). That thread owns all fields.
+ *
+ * <p>Lifecycle ({@link State}): DISCONNECTED → CONNECTING → HANDSHAKING → ACTIVE, and from any of
+ * them back to DISCONNECTED when the connection ends (then a jittered backoff delays the next
+ * attempt); STOPPED is final.
+ *
+ * <p>Bandwidth ({@link BandwidthPolicy}, docs/protocol.md): record batches are encoded when sent,
+ * with the codec family narrowed to what the cloud accepted in Welcome, by a fresh encoder per
+ * session ({@link OutgoingBatches}). With adaptive sync the engine measures the link ({@link
+ * LinkEstimator}) and picks the batch size and compression level from it, and below {@code
+ * minBandwidthKbps} defers streams less important than {@code lowBandwidthMaxPriority}, probing the
+ * link now and then; a daily byte budget ({@link DailyBudget}) defers streams whose share is spent.
+ * Deferred streams are listed with the reason in {@link #deferredStreams()}.
+ *
+ * <p>Liveness (docs/protocol.md, "Heartbeats"): a session ends after {@code heartbeatTimeoutMs}
+ * with nothing received and no send progress; batches are sized to fit the timeout, and a timeout
+ * with batches in flight halves the next ones.
+ */
+public final class EdgeSyncEngine {
+  /** Fine-grained lifecycle. */
+  public enum State {
+    DISCONNECTED,
+    CONNECTING,
+    HANDSHAKING,
+    ACTIVE,
+    STOPPED
+  }
+
+  /** Coarse status shown to users. */
+  public enum Status {
+    OFFLINE,
+    CONNECTING,
+    IDLE,
+    BUSY,
+    STOPPED
+  }
+
+  /** Where the engine's outputs go. Calls happen on the engine's thread and must not block. */
+  public interface Io {
+    /** Open a connection; the adapter answers with onConnected or onDisconnected. */
+    void connect();
+
+    void send(Frame frame);
+
+    /** Close the current connection; the adapter answers with onDisconnected. */
+    void disconnect(String reason);
+
+    /**
+     * A monotonic nanosecond ticker to measure the engine's own encoding time ({@link
+     * CodecGovernor}). The default measures nothing, and batches keep the configured codec.
+     */
+    default long nanoTime() {
+      return 0;
+    }
+  }
+
+  /** What one stream's record batches (or all of them, for the device) cost on the wire. */
+  public record WireStats(
+      long batches,
+      long records,
+      long payloadBytes,
+      long rawBytes,
+      long encodedBytes,
+      long frameBytes) {
+    public static final WireStats ZERO = new WireStats(0, 0, 0, 0, 0, 0);
+
+    /**
+     * Record-layout bytes per frame byte: how many times smaller the batches were on the wire than
+     * uncompressed (0 before the first batch).
+     */
+    public double ratio() {
+      return frameBytes == 0 ? 0 : (double) rawBytes / frameBytes;
+    }
+
+    WireStats plus(WireStats o) {
+      return new WireStats(
+          batches + o.batches,
+          records + o.records,
+          payloadBytes + o.payloadBytes,
+          rawBytes + o.rawBytes,
+          encodedBytes + o.encodedBytes,
+          frameBytes + o.frameBytes);
+    }
+  }
+
+  /**
+   * What the engine measured about the link and chose from it.
+   *
+   * @param bandwidthKbps delivery rate in kbit/s, -1 before the first measurement
+   * @param srttMs smoothed round trip (batch ack or heartbeat), -1 before the first
+   * @param lowBandwidth below {@code minBandwidthKbps}: less important streams are deferred
+   * @param codec the codec family in use this session ({@code none}, {@code auto}, ...), or null
+   *     when no session is open
+   * @param accepted what the cloud accepted in Welcome (codecs and {@code batch:compact})
+   * @param level the level of the stateless codecs now (COLUMNAR, ZSTD, GZIP: the ones adaptive
+   *     sync raises on a slow link); the session streams keep the configured level
+   * @param encoding how much of that compression batches get now, and why: {@code configured},
+   *     {@code fast} (zstd level 1) or {@code none} when the encoder, not the link, held records
+   *     back ({@link CodecGovernor})
+   */
+  public record LinkStatus(
+      long bandwidthKbps,
+      long srttMs,
+      long minRttMs,
+      boolean lowBandwidth,
+      String codec,
+      List<String> accepted,
+      int level,
+      String encoding) {}
+
+  /** The daily byte budget: bytes allowed per UTC day, spent today, and when it starts over. */
+  public record BudgetStatus(long budgetBytes, long spentBytes, long resetsAtMs) {}
+
+  private static final long NONE = Long.MIN_VALUE;
+  private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
+  private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
+
+  /**
+   * Adaptive batches never shrink below this many records: from about here COLUMNAR beats the
+   * session codecs (docs/codecs.md), and smaller batches cost more bytes than they save in latency.
+   */
+  static final int MIN_ADAPTIVE_BATCH_RECORDS = 300;
+
+  /** Frame bytes kept free of records: the envelope, and the record layout's per-record bytes. */
+  private static final int FRAME_RESERVE_BYTES = 1024;
+
+  private static final int FRAME_RESERVE_BYTES_PER_RECORD = 8;
+
+  /** The smallest cap {@link #timeoutCapBytes} shrinks to. */
+  static final long MIN_TIMEOUT_CAP_BYTES = 16 * 1024;
+
+  /** Adaptive batches take at most this share of the liveness timeout at the measured rate. */
+  static final int BATCH_TIMEOUT_DIVISOR = 4;
+
+  private final SyncPolicy policy;
+  private final Outbox outbox;
+  private final DocReplica docs;
+  private final CommandInbox commands;
+  private final Io io;
+  private final Backoff backoff;
+  private final BandwidthPolicy bandwidth;
+  private final OutgoingBatches out;
+  private final CodecGovernor governor;
+  private final LinkEstimator link = new LinkEstimator();
+  private final DailyBudget budget;
+
+  private State state = State.DISCONNECTED;
+  private long stateSinceMs;
+  private long reconnectAtMs;
+  private long lastReceivedMs;
+
+  /**
+   * When the transport last reported bytes of a frame written to the network ({@link
+   * #onSendProgress}): while a large batch is being pushed, nothing can arrive, but the link is
+   * alive as long as it takes bytes.
+   */
+  private long lastSendProgressMs;
+
+  /**
+   * Payload bytes a batch may carry after a liveness timeout hit batches in flight: half of the
+   * largest of them, doubled again by each ack ({@link #NONE} = no cap). Keeps a link that became
+   * much slower than its estimate (or a transport that reports no send progress) from resending the
+   * same too-large batch forever.
+   */
+  private long timeoutCapBytes = NONE;
+
+  private long lastHeartbeatSentMs;
+
+  /**
+   * This session's heartbeat interval: the policy's, or the cloud's {@code
+   * Welcome.heartbeat_interval_ms} if that is shorter (the cloud closes a session it hears nothing
+   * from for a few of its intervals, so a longer local interval would end every quiet session).
+   */
+  private long heartbeatIntervalMs;
+
+  private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
+  private int maxBatchRecords;
+
+  /** Next sequence to send per stream; only meaningful while ACTIVE. */
+  private final Map<String, Long> nextSend = new HashMap<>();
+
+  /** Streams that must not be sent, with the reason (e.g. the cloud is ahead of this store). */
+  private final Map<String, String> blockedStreams = new LinkedHashMap<>();
+
+  /**
+   * Document changes: processed by the cloud up to docAcked; sent in this session up to docSent.
+   */
+  private long docAcked;
+
+  private long docSent;
+  private int docFramesInFlight;
+
+  /** Command statuses sent in this session ("id/state"), so a finish is not reported twice. */
+  private final java.util.Set<String> commandStatusesSent = new java.util.HashSet<>();
+
+  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+  private long inFlightBytes;
+
+  /**
+   * Per stream: batches, records, payload, raw, encoded and frame bytes sent, all time: loaded from
+   * the outbox at start, saved with each ack of the stream and at stop.
+   */
+  private final Map<String, long[]> wire = new LinkedHashMap<>();
+
+  /** Streams that sent batches since their wire totals were last saved. */
+  private final java.util.Set<String> wireUnsaved = new java.util.HashSet<>();
+
+  /** Streams with something to send that policy holds back now, with the reason. */
+  private final Map<String, String> deferred = new LinkedHashMap<>();
+
+  private long deferralWakeMs = NONE;
+  private boolean lowBandwidth;
+  private long nextProbeAtMs = NONE;
+  private boolean probing;
+  private long heartbeatPendingSinceMs = NONE;
+  private long lastNowMs;
+
+  /** The session's codec state failed; nothing more is sent until the next session. */
+  private boolean sessionBroken;
+
+  /**
+   * Per stream, a smaller batch size after a batch encoded above the frame limit (it could not be
+   * sent; the next session tries half as many records, down to one, which always fits).
+   */
+  private final Map<String, Integer> batchCaps = new HashMap<>();
+
+  private long budgetSavedDay = NONE;
+  private long budgetSavedSpent;
+
+  private boolean flushRequested;
+  private long lastWriteMs = NONE;
+  private long firstUnflushedMs = NONE;
+  private long nextScheduledMs = NONE;
+
+  private long bytesSent;
+  private long batchesSent;
+  private long recordsSent;
+  private long sessionsEstablished;
+  private String lastError;
+
+  /** A batch or gap sent and not yet acknowledged. */
+  private static final class InFlight {
+    final String stream;
+    final long lastSequence;
+    final long payloadBytes;
+    final LinkEstimator.Send send;
+    final boolean probe;
+
+    /** The engine ran out of things to send while this was in flight. */
+    boolean appLimited;
+
+    InFlight(
+        String stream,
+        long lastSequence,
+        long payloadBytes,
+        LinkEstimator.Send send,
+        boolean probe) {
+      this.stream = stream;
+      this.lastSequence = lastSequence;
+      this.payloadBytes = payloadBytes;
+      this.send = send;
+      this.probe = probe;
+    }
+  }
+
+  public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
+    this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
+  }
+
+  public EdgeSyncEngine(
+      SyncPolicy policy,
+      Outbox outbox,
+      DocReplica docs,
+      CommandInbox commands,
+      Io io,
+      RandomGenerator random) {
+    this.policy = policy;
+    this.outbox = outbox;
+    this.docs = docs;
+    this.commands = commands;
+    this.io = io;
+    this.backoff =
+        new Backoff(
+            policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
+    this.maxBatchRecords = policy.maxBatchRecords();
+    this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
+    this.bandwidth = policy.bandwidth();
+    this.out =
+        new OutgoingBatches(
+            bandwidth.compression(),
+            bandwidth.compactEnvelope(),
+            new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
+    this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
+    // Only `auto` lets edgesync pick the encoding; a byte budget makes every byte count.
+    this.governor =
+        new CodecGovernor(
+            bandwidth.adaptive()
+                && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
+                && !budget.enabled());
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** Starts the engine: connects at once. */
+  public void start(long nowMs) {
+    lastNowMs = nowMs;
+    reconnectAtMs = nowMs;
+    stateSinceMs = nowMs;
+    for (Map.Entry<String, WireStats> e : outbox.savedWireStats().entrySet()) {
+      WireStats w = e.getValue();
+      wire.put(
+          e.getKey(),
+          new long[] {
+            w.batches(),
+            w.records(),
+            w.payloadBytes(),
+            w.rawBytes(),
+            w.encodedBytes(),
+            w.frameBytes()
+          });
+    }
+    if (budget.enabled()) {
+      long[] saved = outbox.savedBudget();
+      if (saved != null && saved.length == 2) {
+        budget.restore(nowMs, saved[0], saved[1]);
+      }
+      budgetSavedDay = budget.day(nowMs);
+      budgetSavedSpent = budget.spent(nowMs);
+    }
+    if (policy.scheduled()) {
+      nextScheduledMs = nowMs + policy.intervalMs();
+    }
+    if (unsentRecords() > 0) {
+      firstUnflushedMs = nowMs;
+    }
+    onTimer(nowMs);
+  }
+
+  public void onTimer(long nowMs) {
+    lastNowMs = nowMs;
+    switch (state) {
+      case DISCONNECTED -> {
+        if (nowMs >= reconnectAtMs) {
+          transition(State.CONNECTING, nowMs);
+          io.connect();
+        }
+      }
+      case CONNECTING -> {
+        if (nowMs - stateSinceMs >= policy.connectTimeoutMs()) {
+          io.disconnect("connect timed out after " + policy.connectTimeoutMs() + " ms");
+        }
+      }
+      case HANDSHAKING -> {
+        if (nowMs - stateSinceMs >= policy.handshakeTimeoutMs()) {
+          io.disconnect("no Welcome within " + policy.handshakeTimeoutMs() + " ms");
+        }
+      }
+      case ACTIVE -> {
+        if (nowMs - lastAliveMs() >= policy.heartbeatTimeoutMs()) {
+          onLivenessTimeout();
+          io.disconnect(
+              "nothing received for "
+                  + (nowMs - lastReceivedMs)
+                  + " ms"
+                  + (lastSendProgressMs > lastReceivedMs
+                      ? ", no bytes sent for " + (nowMs - lastSendProgressMs) + " ms"
+                      : ""));
+          return;
+        }
+        if (nowMs - lastHeartbeatSentMs >= heartbeatIntervalMs) {
+          sendHeartbeat(nowMs, false);
+        }
+      }
+      case STOPPED -> {
+        return;
+      }
+    }
+    if (nextScheduledMs != NONE && nowMs >= nextScheduledMs) {
+      nextScheduledMs = nowMs + policy.intervalMs();
+      if (unsentRecords() > 0) {
+        flushRequested = true;
+      }
+    }
+    evaluateTriggers(nowMs);
+    pump(nowMs);
+  }
+
+  public void onConnected(long nowMs) {
+    lastNowMs = nowMs;
+    if (state != State.CONNECTING) {
+      return;
+    }
+    transition(State.HANDSHAKING, nowMs);
+    lastReceivedMs = nowMs;
+    lastSendProgressMs = nowMs;
+    Hello.Builder hello =
+        Hello.newBuilder()
+            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
+            .setDeviceId(policy.deviceId())
+            .setAgentVersion(policy.agentVersion())
+            .setStoreId(outbox.storeId())
+            .addAllCapabilities(out.offer())
+            .addAllDictionaryIds(out.dictionaries().heldIds());
+    for (Outbox.StreamState s : outbox.streams()) {
+      hello.addCheckpoints(
+          StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
+    }
+    for (Map.Entry<String, Long> c : docs.cursors().entrySet()) {
+      hello.addDocCursors(ScopeCursor.newBuilder().setScope(c.getKey()).setVersion(c.getValue()));
+    }
+    send(Frame.newBuilder().setHello(hello).build());
+  }
+
+  public void onDisconnected(long nowMs, String reason) {
+    lastNowMs = nowMs;
+    if (state == State.STOPPED || state == State.DISCONNECTED) {
+      return;
+    }
+    lastError = reason;
+    transition(State.DISCONNECTED, nowMs);
+    reconnectAtMs = nowMs + backoff.nextDelayMs();
+    nextSend.clear();
+    inFlight.clear();
+    inFlightBytes = 0;
+    docFramesInFlight = 0;
+    commandStatusesSent.clear();
+    out.endSession();
+    heartbeatPendingSinceMs = NONE;
+  }
+
+  public void onFrame(long nowMs, Frame frame) {
+    lastNowMs = nowMs;
+    if (state != State.HANDSHAKING && state != State.ACTIVE) {
+      return;
+    }
+    lastReceivedMs = nowMs;
+    switch (frame.getBodyCase()) {
+      case WELCOME -> onWelcome(nowMs, frame.getWelcome());
+      case ACK -> onAck(nowMs, frame.getAck());
+      case DOC_UPDATES -> {
+        if (requireActive("DocUpdates")) {
+          docs.apply(frame.getDocUpdates().getUpdatesList());
+        }
+      }
+      case DOC_ACK -> onDocAck(frame.getDocAck());
+      case DICTIONARY -> {
+        if (requireActive("StreamDictionary")) {
+          try {
+            out.dictionaries().onReceived(frame.getDictionary());
+          } catch (RuntimeException e) {
+            violation("invalid StreamDictionary: " + e.getMessage());
+          }
+        }
+      }
+      case COMMAND -> {
+        if (requireActive("Command")) {
+          sendCommandStatus(commands.received(frame.getCommand(), nowMs));
+        }
+      }
+      case COMMAND_STATUS -> {
+        // The cloud echoes a final status once it stored it. An echo of RECEIVED (the cloud had
+        // already marked the command final itself) confirms nothing: the device's own final
+        // status must still reach the cloud.
+        if (requireActive("CommandStatus") && isFinal(frame.getCommandStatus().getState())) {
+          commands.confirmed(frame.getCommandStatus().getId());
+        }
+      }
+      case HEARTBEAT -> {
+        if (!frame.getHeartbeat().getReply()) {
+          sendHeartbeat(nowMs, true);
+        } else if (heartbeatPendingSinceMs != NONE) {
+          link.onHeartbeatReply(nowMs, heartbeatPendingSinceMs);
+          heartbeatPendingSinceMs = NONE;
+        }
+      }
+      case ERROR -> {
+        lastError = frame.getError().getCode() + ": " + frame.getError().getMessage();
+        if (frame.getError().getFatal()) {
+          io.disconnect("cloud reported " + lastError);
+        }
+      }
+      default -> violation("unexpected " + frame.getBodyCase() + " frame from the cloud");
+    }
+  }
+
+  /**
+   * The transport wrote more bytes of a large frame to the network (a fragment; see {@link
+   * io.edgesync.protocol.Transport.Listener#onSendProgress}). Counts as liveness like a received
+   * frame, so a batch that takes longer than {@code heartbeatTimeoutMs} to transmit does not end
+   * its session; a link that takes no bytes and returns nothing still times out. Counted only while
+   * batches or document changes await their acknowledgement.
+   */
+  public void onSendProgress(long nowMs) {
+    lastNowMs = nowMs;
+    // Only while something awaits its answer: progress with nothing in flight proves nothing the
+    // session needs (and socket buffers take small frames even on a dead link).
+    if (state == State.ACTIVE && (!inFlight.isEmpty() || docFramesInFlight > 0)) {
+      lastSendProgressMs = Math.max(lastSendProgressMs, nowMs);
+    }
+  }
+
+  /** New records were appended to {@code stream}. */
+  public void onAppended(long nowMs) {
+    lastNowMs = nowMs;
+    lastWriteMs = nowMs;
+    if (firstUnflushedMs == NONE) {
+      firstUnflushedMs = nowMs;
+    }
+    evaluateTriggers(nowMs);
+    pump(nowMs);
+  }
+
+  /** A local document write: send it now (documents are not batched; they are few and small). */
+  public void onDocChanged(long nowMs) {
+    lastNowMs = nowMs;
+    pumpDocs();
+  }
+
+  /** A command finished locally: report its status now if connected (else after reconnecting). */
+  public void onCommandFinished(long nowMs) {
+    lastNowMs = nowMs;
+    if (state == State.ACTIVE) {
+      for (CommandStatus st : commands.unconfirmed()) {
+        sendCommandStatus(st);
+      }
+    }
+  }
+
+  /**
+   * On-demand sync: flush now, and skip the backoff wait if disconnected. On a slow link it also
+   * probes the link at once; it does not override the daily budget.
+   */
+  public void requestSync(long nowMs) {
+    lastNowMs = nowMs;
+    if (lowBandwidth) {
+      nextProbeAtMs = nowMs;
+    }
+    refreshDeferrals(nowMs);
+    flushRequested = unsentRecords() > 0 || flushRequested;
+    if (state == State.DISCONNECTED) {
+      reconnectAtMs = nowMs;
+      onTimer(nowMs);
+    } else {
+      pump(nowMs);
+    }
+  }
+
+  public void stop() {
+    if (state != State.STOPPED) {
+      State previous = state;
+      state = State.STOPPED;
+      if (previous != State.DISCONNECTED) {
+        io.disconnect("agent stopping");
+      }
+      out.endSession();
+      if (budget.enabled()) {
+        saveBudget(lastNowMs, true);
+      }
+      if (!wireUnsaved.isEmpty()) {
+        Map<String, WireStats> unsaved = new LinkedHashMap<>();
+        for (String stream : wireUnsaved) {
+          unsaved.put(stream, wireOf(stream));
+        }
+        outbox.saveWireStats(unsaved);
+        wireUnsaved.clear();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs and queries
+
+  /** The time by which {@link #onTimer} must be called next. */
+  public long nextWakeupMs() {
+    long t =
+        switch (state) {
+          case DISCONNECTED -> reconnectAtMs;
+          case CONNECTING -> stateSinceMs + policy.connectTimeoutMs();
+          case HANDSHAKING -> stateSinceMs + policy.handshakeTimeoutMs();
+          case ACTIVE ->
+              Math.min(
+                  lastAliveMs() + policy.heartbeatTimeoutMs(),
+                  lastHeartbeatSentMs + heartbeatIntervalMs);
+          case STOPPED -> Long.MAX_VALUE;
+        };
+    if (state == State.STOPPED) {
+      return t;
+    }
+    if (nextScheduledMs != NONE) {
+      t = Math.min(t, nextScheduledMs);
+    }
+    if (state == State.ACTIVE && !flushRequested && unsentRecords() > 0) {
+      if (firstUnflushedMs != NONE) {
+        t = Math.min(t, firstUnflushedMs + policy.batchMaxAgeMs());
+      }
+      if (policy.eventDriven() && lastWriteMs != NONE) {
+        t = Math.min(t, lastWriteMs + policy.debounceMs());
+      }
+    }
+    if (state == State.ACTIVE && deferralWakeMs != NONE) {
+      // A probe of a slow link, or the budget's reset at midnight UTC.
+      t = Math.min(t, deferralWakeMs);
+    }
+    return t;
+  }
+
+  public State state() {
+    return state;
+  }
+
+  public Status status() {
+    return switch (state) {
+      case DISCONNECTED -> Status.OFFLINE;
+      case CONNECTING, HANDSHAKING -> Status.CONNECTING;
+      case ACTIVE -> inFlight.isEmpty() && !flushRequested ? Status.IDLE : Status.BUSY;
+      case STOPPED -> Status.STOPPED;
+    };
+  }
+
+  /**
+   * The next sequence this session will send for {@code stream}, or -1 when no session is active.
+   * Sequences between the acked one and this are in flight.
+   */
+  public long nextSendSequence(String stream) {
+    Long next = nextSend.get(stream);
+    return state == State.ACTIVE && next != null ? next : -1;
+  }
+
+  public long bytesSent() {
+    return bytesSent;
+  }
+
+  public long batchesSent() {
+    return batchesSent;
+  }
+
+  public long recordsSent() {
+    return recordsSent;
+  }
+
+  public long sessionsEstablished() {
+    return sessionsEstablished;
+  }
+
+  public String lastError() {
+    return lastError;
+  }
+
+  public Map<String, String> blockedStreams() {
+    return Map.copyOf(blockedStreams);
+  }
+
+  public int inFlightBatches() {
+    return inFlight.size();
+  }
+
+  /**
+   * What each stream's record batches cost on the wire since the outbox was created (the totals are
+   * kept in it across restarts; see {@link Outbox#acknowledge(String, long, WireStats)}).
+   */
+  public Map<String, WireStats> wireStats() {
+    Map<String, WireStats> m = new LinkedHashMap<>();
+    for (String stream : wire.keySet()) {
+      m.put(stream, wireOf(stream));
+    }
+    return m;
+  }
+
+  private WireStats wireOf(String stream) {
+    long[] w = wire.get(stream);
+    return w == null ? WireStats.ZERO : new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]);
+  }
+
+  /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
+  public WireStats wireTotals() {
+    WireStats t = WireStats.ZERO;
+    for (WireStats w : wireStats().values()) {
+      t = t.plus(w);
+    }
+    return t;
+  }
+
+  /** Streams that have records to send but are held back now, with the reason. */
+  public Map<String, String> deferredStreams() {
+    return Map.copyOf(deferred);
+  }
+
+  /** What adaptive sync measured, and the codec and level in use. */
+  public LinkStatus linkStatus() {
+    CodecSettings c = out.effective();
+    List<String> accepted = new ArrayList<>();
+    if (c != null) {
+      for (Codec codec : out.accepted()) {
+        if (codec != Codec.NONE) {
+          accepted.add(CodecCapabilities.of(codec));
+        }
+      }
+      if (out.compact()) {
+        accepted.add(CodecCapabilities.COMPACT_BATCH);
+      }
+    }
+    return new LinkStatus(
+        link.bandwidthKbps(lastNowMs),
+        link.srttMs(),
+        link.minRttMs(lastNowMs),
+        lowBandwidth,
+        c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
+        List.copyOf(accepted),
+        out.level(),
+        governor.describe());
+  }
+
+  /** The trained dictionary id the edge holds per stream (the newest the cloud shipped). */
+  public Map<String, Integer> dictionaries() {
+    return out.dictionaries().held();
+  }
+
+  /** The daily byte budget, or null when none is configured. */
+  public BudgetStatus budgetStatus() {
+    if (!budget.enabled()) {
+      return null;
+    }
+    return new BudgetStatus(
+        budget.budgetBytes(), budget.spent(lastNowMs), budget.nextResetMs(lastNowMs));
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private void onWelcome(long nowMs, Welcome welcome) {
+    if (state != State.HANDSHAKING) {
+      violation("Welcome after the handshake");
+      return;
+    }
+    if (welcome.getProtocolVersion() != ProtocolLimits.PROTOCOL_VERSION) {
+      io.disconnect(
+          "cloud speaks protocol version "
+              + welcome.getProtocolVersion()
+              + ", this agent "
+              + ProtocolLimits.PROTOCOL_VERSION);
+      return;
+    }
+    try {
+      EdgeDictionaries.validate(welcome);
+    } catch (RuntimeException e) {
+      violation("invalid dictionary in Welcome: " + e.getMessage());
+      return;
+    }
+    if (welcome.getMaxFrameBytes() > 0) {
+      maxFrameBytes = Math.min(welcome.getMaxFrameBytes(), ProtocolLimits.MAX_FRAME_BYTES_CEILING);
+    }
+    heartbeatIntervalMs =
+        welcome.getHeartbeatIntervalMs() > 0
+            ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
+            : policy.heartbeatIntervalMs();
+    maxBatchRecords =
+        welcome.getMaxRecordsPerBatch() > 0
+            ? Math.min(policy.maxBatchRecords(), welcome.getMaxRecordsPerBatch())
+            : policy.maxBatchRecords();
+    Map<String, Long> checkpoints = new HashMap<>();
+    for (StreamCheckpoint cp : welcome.getCheckpointsList()) {
+      checkpoints.put(cp.getStream(), cp.getSequence());
+    }
+    blockedStreams.clear();
+    for (Outbox.StreamState s : outbox.streams()) {
+      long cloud = checkpoints.getOrDefault(s.name(), 0L);
+      if (cloud > s.lastSequence()) {
+        blockedStreams.put(
+            s.name(),
+            "the cloud holds sequence "
+                + cloud
+                + " of stream '"
+                + s.name()
+                + "' but this store only reached "
+                + s.lastSequence()
+                + " (was the local store reset?); not sending to avoid silent duplicates");
+        continue;
+      }
+      if (cloud < s.ackedSequence()) {
+        outbox.markNotRetained(s.name(), cloud);
+      } else if (cloud > s.ackedSequence()) {
+        outbox.acknowledge(s.name(), cloud);
+      }
+      nextSend.put(s.name(), cloud + 1);
+    }
+    if (!blockedStreams.isEmpty()) {
+      lastError = blockedStreams.values().iterator().next();
+    }
+    transition(State.ACTIVE, nowMs);
+    lastHeartbeatSentMs = nowMs;
+    backoff.reset();
+    sessionsEstablished++;
+    out.startSession(welcome.getCapabilitiesList());
+    governor.reset(out.accepted().contains(Codec.ZSTD));
+    out.dictionaries().startSession(welcome);
+    sessionBroken = false;
+    if (unsentRecords() > 0) {
+      flushRequested = true;
+    }
+    docAcked = welcome.getDocChangeSeq();
+    docs.acknowledged(docAcked, welcome.getDocResendFullList());
+    docSent = docAcked;
+    for (CommandStatus st : commands.unconfirmed()) {
+      sendCommandStatus(st);
+    }
+    pumpDocs();
+    pump(nowMs);
+  }
+
+  /** The last sign of life of the connection: a frame received or bytes sent. */
+  private long lastAliveMs() {
+    return Math.max(lastReceivedMs, lastSendProgressMs);
+  }
+
+  /**
+   * The session timed out with batches in flight: the link is slower than they were sized for (or
+   * dead). Halve what the next batches may carry, so that a live but slow link gets a batch through
+   * instead of resending the same one in every session.
+   */
+  private void onLivenessTimeout() {
+    long largest = 0;
+    for (InFlight f : inFlight) {
+      largest = Math.max(largest, f.payloadBytes);
+    }
+    if (largest > 0) {
+      long base = timeoutCapBytes == NONE ? largest : Math.min(timeoutCapBytes, largest);
+      timeoutCapBytes = Math.max(MIN_TIMEOUT_CAP_BYTES, base / 2);
+    }
+  }
+
+  private boolean requireActive(String what) {
+    if (state != State.ACTIVE) {
+      violation(what + " before the handshake completed");
+      return false;
+    }
+    return true;
+  }
+
+  private void onDocAck(DocAck ack) {
+    if (!requireActive("DocAck")) {
+      return;
+    }
+    if (ack.getChangeSeq() > docSent) {
+      violation("DocAck for change " + ack.getChangeSeq() + " beyond the last sent, " + docSent);
+      return;
+    }
+    docAcked = Math.max(docAcked, ack.getChangeSeq());
+    docFramesInFlight = Math.max(0, docFramesInFlight - 1);
+    docs.acknowledged(docAcked, ack.getResendFullList());
+    pumpDocs();
+  }
+
+  /** Sends pending document changes while the (small) window has room. */
+  private void pumpDocs() {
+    if (state != State.ACTIVE) {
+      return;
+    }
+    while (docFramesInFlight < MAX_DOC_FRAMES_IN_FLIGHT) {
+      List<DocChange> pending =
+          docs.pendingChanges(
+              docSent, MAX_DOC_CHANGES_PER_FRAME, Math.max(1024, maxFrameBytes - 4096));
+      if (pending.isEmpty()) {
+        return;
+      }
+      send(
+          Frame.newBuilder().setDocChanges(DocChanges.newBuilder().addAllChanges(pending)).build());
+      docSent = pending.get(pending.size() - 1).getChangeSeq();
+      docFramesInFlight++;
+    }
+  }
+
+  private static boolean isFinal(io.edgesync.protocol.wire.CommandState state) {
+    return switch (state) {
+      case COMMAND_SUCCEEDED, COMMAND_FAILED, COMMAND_EXPIRED -> true;
+      default -> false;
+    };
+  }
+
+  private void sendCommandStatus(CommandStatus status) {
+    if (commandStatusesSent.add(status.getId() + "/" + status.getState())) {
+      send(Frame.newBuilder().setCommandStatus(status).build());
+    }
+  }
+
+  private void onAck(long nowMs, Ack ack) {
+    if (state != State.ACTIVE) {
+      violation("Ack before the handshake completed");
+      return;
+    }
+    Long next = nextSend.get(ack.getStream());
+    long last = -1;
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (s.name().equals(ack.getStream())) {
+        last = s.lastSequence();
+      }
+    }
+    if (next == null || ack.getSequence() > last) {
+      violation(
+          "Ack for "
+              + ack.getStream()
+              + " up to "
+              + ack.getSequence()
+              + " which is beyond anything appended");
+      return;
+    }
+    if (ack.getSequence() >= next) {
+      // The cloud committed more than this session sent: an earlier session's batches landed
+      // after our Welcome. The cloud is authoritative; continue after what it holds.
+      nextSend.put(ack.getStream(), ack.getSequence() + 1);
+    }
+    if (wireUnsaved.remove(ack.getStream())) {
+      outbox.acknowledge(ack.getStream(), ack.getSequence(), wireOf(ack.getStream()));
+    } else {
+      outbox.acknowledge(ack.getStream(), ack.getSequence());
+    }
+    // Acks arrive in send order per stream; batches of other streams may be interleaved.
+    inFlight.removeIf(
+        f -> {
+          boolean done = f.stream.equals(ack.getStream()) && f.lastSequence <= ack.getSequence();
+          if (done) {
+            inFlightBytes -= f.payloadBytes;
+            link.onAck(nowMs, f.send, f.appLimited && !f.probe);
+          }
+          return done;
+        });
+    if (timeoutCapBytes != NONE) {
+      // Acks again: grow back (doubling) to the configured batch size.
+      timeoutCapBytes = timeoutCapBytes * 2 >= policy.maxBatchBytes() ? NONE : timeoutCapBytes * 2;
+    }
+    adapt(nowMs);
+    pump(nowMs);
+  }
+
+  private void evaluateTriggers(long nowMs) {
+    refreshDeferrals(nowMs);
+    if (flushRequested) {
+      return;
+    }
+    long unsent = unsentRecords();
+    if (unsent == 0) {
+      firstUnflushedMs = NONE;
+      return;
+    }
+    if (unsent >= policy.batchMinRecords() || unsentBytes() >= policy.batchMinBytes()) {
+      flushRequested = true;
+    } else if (firstUnflushedMs != NONE && nowMs - firstUnflushedMs >= policy.batchMaxAgeMs()) {
+      flushRequested = true;
+    } else if (policy.eventDriven()
+        && lastWriteMs != NONE
+        && nowMs - lastWriteMs >= policy.debounceMs()) {
+      flushRequested = true;
+    }
+  }
+
+  /** Sends batches while a flush is requested (or a probe is due) and the window has room. */
+  private void pump(long nowMs) {
+    lastNowMs = nowMs;
+    if (state != State.ACTIVE || sessionBroken) {
+      return;
+    }
+    refreshDeferrals(nowMs);
+    if (probeDue(nowMs)) {
+      // One batch of a deferred stream measures the link again (see LinkEstimator).
+      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
+      probing = true;
+      flushRequested = true;
+    }
+    if (!flushRequested) {
+      return;
+    }
+    try {
+      while (inFlight.size() < policy.maxInFlightBatches()
+          && inFlightBytes < policy.maxInFlightBytes()) {
+        if (!sendNext(nowMs)) {
+          governor.onPumpEnd(true);
+          flushRequested = false;
+          firstUnflushedMs = NONE;
+          // Ran dry: what is in flight now measures our own pace, not the link's.
+          for (InFlight f : inFlight) {
+            f.appLimited = true;
+          }
+          return;
+        }
+      }
+      governor.onPumpEnd(false);
+    } finally {
+      probing = false;
+      refreshDeferrals(nowMs);
+    }
+  }
+
+  private boolean probeDue(long nowMs) {
+    if (!lowBandwidth || nextProbeAtMs == NONE || nowMs < nextProbeAtMs) {
+      return false;
+    }
+    for (Map.Entry<String, String> d : deferred.entrySet()) {
+      if (d.getValue().startsWith(LOW_BANDWIDTH)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static final String LOW_BANDWIDTH = "low bandwidth";
+  private static final String DAILY_BUDGET = "daily budget";
+
+  /** Recomputes which streams are held back and why, and when to look again. */
+  private void refreshDeferrals(long nowMs) {
+    updateLowBandwidth(nowMs);
+    Map<String, String> before = deferred.isEmpty() ? Map.of() : Map.copyOf(deferred);
+    deferred.clear();
+    deferralWakeMs = NONE;
+    List<DailyBudget.Need> needs = budget.enabled() ? needs() : List.of();
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (blockedStreams.containsKey(s.name()) || unsentOf(s) == 0) {
+        continue;
+      }
+      String why = null;
+      if (lowBandwidth && s.priority() > bandwidth.lowBandwidthMaxPriority()) {
+        why =
+            String.format(
+                Locale.ROOT,
+                "%s: the link measured %d kbit/s, below min_bandwidth_kbps %d; only priority"
+                    + " <= %d is sent (priority %d); the link is probed every %d s",
+                LOW_BANDWIDTH,
+                link.bandwidthKbps(nowMs),
+                bandwidth.minBandwidthKbps(),
+                bandwidth.lowBandwidthMaxPriority(),
+                s.priority(),
+                bandwidth.probeIntervalMs() / 1000);
+        if (nextProbeAtMs != NONE) {
+          deferralWakeMs = min(deferralWakeMs, nextProbeAtMs);
+        }
+      } else if (budget.enabled()) {
+        why = budgetDeferral(s, nowMs, needs);
+        if (why != null) {
+          deferralWakeMs = min(deferralWakeMs, budget.nextResetMs(nowMs));
+        }
+      }
+      if (why != null) {
+        deferred.put(s.name(), why);
+      } else if (before.containsKey(s.name())) {
+        flushRequested = true; // released: send its backlog now
+      }
+    }
+  }
+
+  /** Why the budget holds the stream back now, or null if it may send a batch. */
+  private String budgetDeferral(Outbox.StreamState s, long nowMs, List<DailyBudget.Need> needs) {
+    long allowance = budget.allowance(nowMs, s.priority(), needs);
+    if (allowance >= minimumBatchWireBytes(s)) {
+      return null;
+    }
+    long reserve = budget.reserve(nowMs, s.priority(), needs);
+    return String.format(
+        Locale.ROOT,
+        "%s: %d of %d bytes spent today%s; resets at %s",
+        DAILY_BUDGET,
+        budget.spent(nowMs),
+        budget.budgetBytes(),
+        reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
+        java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
+  }
+
+  private static long min(long a, long b) {
+    return a == NONE ? b : Math.min(a, b);
+  }
+
+  /** Enters or leaves low-bandwidth mode (leaving needs 25% above the minimum: no flapping). */
+  private void updateLowBandwidth(long nowMs) {
+    if (!bandwidth.adaptive() || bandwidth.minBandwidthKbps() <= 0) {
+      lowBandwidth = false;
+      nextProbeAtMs = NONE;
+      return;
+    }
+    long kbps = link.bandwidthKbps(nowMs);
+    if (kbps < 0) {
+      return;
+    }
+    long min = bandwidth.minBandwidthKbps();
+    boolean low = lowBandwidth ? kbps * 4 < min * 5 : kbps < min;
+    if (low && !lowBandwidth) {
+      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
+    } else if (!low) {
+      nextProbeAtMs = NONE;
+    }
+    lowBandwidth = low;
+  }
+
+  /** After acks: the compression level for the measured link (adaptive sync). */
+  private void adapt(long nowMs) {
+    if (!bandwidth.adaptive()) {
+      return;
+    }
+    long kbps = link.bandwidthKbps(nowMs);
+    if (kbps >= 0) {
+      out.setLevel(levelFor(bandwidth.compression(), kbps));
+    }
+  }
+
+  /**
+   * The compression level for a link of {@code kbps}: on slower links, spend CPU to save bytes.
+   * Thresholds from the codec benchmark (docs/benchmarks.md): zstd -19 encodes telemetry at about
+   * 11,000-16,000 records/s (1 Mbit/s of output) on one core here, -12 at about 235,000, -9 at
+   * 360,000; a level is used where the encoder stays several times faster than the link. Never
+   * below the configured level. COLUMNAR barely gains from higher levels (about 1%); ZSTD does
+   * (11.3 → 7.8 bytes/record at batch 1,000).
+   */
+  static int levelFor(CodecSettings configured, long kbps) {
+    int level = configured.level();
+    return switch (configured.choice()) {
+      case ZSTD, AUTO -> {
+        if (kbps < 256) {
+          yield Math.max(level, 19);
+        } else if (kbps < 4_000) {
+          yield Math.max(level, 12);
+        } else if (kbps < 16_000) {
+          yield Math.max(level, 9);
+        }
+        yield level;
+      }
+      case GZIP -> kbps < 16_000 ? 9 : level;
+      default -> level;
+    };
+  }
+
+  /** What each stream with queued records is expected to cost on the wire (for the budget). */
+  private List<DailyBudget.Need> needs() {
+    List<DailyBudget.Need> needs = new ArrayList<>();
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (!blockedStreams.containsKey(s.name())) {
+        needs.add(
+            new DailyBudget.Need(
+                s.name(), s.priority(), (long) (unsentPayloadBytes(s) * wireRatio(s.name()))));
+      }
+    }
+    return needs;
+  }
+
+  /** Frame bytes per record payload byte seen so far for the stream; 1 before any batch. */
+  private double wireRatio(String stream) {
+    long[] w = wire.get(stream);
+    return w == null || w[2] == 0 ? 1.0 : (double) w[5] / w[2];
+  }
+
+  /** The wire bytes of the smallest batch the stream can send: one average record. */
+  private long minimumBatchWireBytes(Outbox.StreamState s) {
+    long avg = s.queuedRecords() == 0 ? 0 : s.queuedBytes() / s.queuedRecords();
+    return Math.max(1, (long) (avg * wireRatio(s.name())) + 16);
+  }
+
+  /**
+   * Records per batch for the stream: the configured maximum, or less on a slow link. With adaptive
+   * sync a batch is sized to take about {@code batchTargetMs} of link time at the measured rate,
+   * and never more than a quarter of {@code heartbeatTimeoutMs}, so its ack arrives well within the
+   * liveness timeout. Before the link (or the stream's bytes per record) is measured, batches start
+   * at the floor: a few small batches measure the link within a round trip or two.
+   */
+  private int batchRecords(String stream, long nowMs) {
+    int max = Math.min(maxBatchRecords, batchCaps.getOrDefault(stream, Integer.MAX_VALUE));
+    if (!bandwidth.adaptive()) {
+      return max;
+    }
+    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
+    long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
+    long[] w = wire.get(stream);
+    if (bytesPerSecond <= 0 || w == null || w[1] == 0) {
+      return floor;
+    }
+    double perRecord = (double) w[5] / w[1];
+    long targetMs =
+        Math.min(bandwidth.batchTargetMs(), policy.heartbeatTimeoutMs() / BATCH_TIMEOUT_DIVISOR);
+    long fit = (long) (bytesPerSecond * (targetMs / 1000.0) / perRecord);
+    return (int) Math.max(floor, Math.min(max, fit));
+  }
+
+  private boolean sendNext(long nowMs) {
+    for (Outbox.StreamState s : outbox.streams()) {
+      Long next = nextSend.get(s.name());
+      if (next == null) {
+        // A stream that appeared after the handshake: the cloud has nothing of it yet.
+        if (blockedStreams.containsKey(s.name())) {
+          continue;
+        }
+        next = s.ackedSequence() + 1;
+        nextSend.put(s.name(), next);
+      }
+      if (next > s.lastSequence()) {
+        continue;
+      }
+      String why = deferred.get(s.name());
+      boolean probe = false;
+      if (why != null) {
+        if (!(probing && why.startsWith(LOW_BANDWIDTH))) {
+          continue;
+        }
+        probe = true;
+      }
+      int records = batchRecords(s.name(), nowMs);
+      long budget =
+          Math.max(
+              1,
+              maxFrameBytes
+                  - FRAME_RESERVE_BYTES
+                  - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
+      long maxBytes = Math.min(policy.maxBatchBytes(), budget);
+      if (timeoutCapBytes != NONE) {
+        maxBytes = Math.min(maxBytes, timeoutCapBytes);
+      }
+      if (this.budget.enabled()) {
+        // Spent within this pump already? Then the stream waits like any other deferral.
+        List<DailyBudget.Need> needs = needs();
+        String spent = budgetDeferral(s, nowMs, needs);
+        if (spent != null) {
+          deferred.put(s.name(), spent);
+          deferralWakeMs = min(deferralWakeMs, this.budget.nextResetMs(nowMs));
+          continue;
+        }
+        long allowance = this.budget.allowance(nowMs, s.priority(), needs);
+        maxBytes = Math.max(1, Math.min(maxBytes, (long) (allowance / wireRatio(s.name()))));
+      }
+      Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);
+      if (item == null) {
+        continue;
+      }
+      if (item.firstSequence() != next) {
+        blockedStreams.put(
+            s.name(),
+            "outbox returned sequence "
+                + item.firstSequence()
+                + " when "
+                + next
+                + " was expected for stream '"
+                + s.name()
+                + "'");
+        lastError = blockedStreams.get(s.name());
+        continue;
+      }
+      Frame frame;
+      long payloadBytes;
+      long count;
+      if (item instanceof Outbox.Item.Records r) {
+        OutgoingBatches.Encoded e;
+        try {
+          CodecGovernor.Rung rung = governor.rung(nowMs);
+          long t0 = io.nanoTime();
+          e = out.encode(s.name(), r.records(), rung);
+          governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
+        } catch (RuntimeException ex) {
+          return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
+        }
+        frame = Frame.newBuilder().setBatch(e.batch()).build();
+        int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
+        if (size > maxFrameBytes) {
+          batchCaps.put(s.name(), Math.max(1, r.records().size() / 2));
+          return sessionFailed(
+              "a batch of "
+                  + r.records().size()
+                  + " records of stream '"
+                  + s.name()
+                  + "' encoded to "
+                  + size
+                  + " bytes, above the frame limit of "
+                  + maxFrameBytes);
+        }
+        payloadBytes = r.payloadBytes();
+        count = r.records().size();
+        long[] w = wire.computeIfAbsent(s.name(), k -> new long[6]);
+        w[0]++;
+        w[1] += count;
+        w[2] += payloadBytes;
+        w[3] += e.rawBytes();
+        w[4] += e.payloadBytes();
+        w[5] += size;
+        wireUnsaved.add(s.name());
+      } else {
+        Outbox.Item.Gap g = (Outbox.Item.Gap) item;
+        frame =
+            Frame.newBuilder()
+                .setGap(
+                    Gap.newBuilder()
+                        .setStream(s.name())
+                        .setFirstSequence(g.firstSequence())
+                        .setLastSequence(g.lastSequence())
+                        .setReason(g.reason())
+                        .setDroppedAtMs(g.droppedAtMs()))
+                .build();
+        out.onGapSent(s.name(), g.lastSequence());
+        payloadBytes = 0;
+        count = 0;
+      }
+      LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
+      send(frame, s.name());
+      batchesSent++;
+      recordsSent += count;
+      inFlight.add(new InFlight(s.name(), item.lastSequence(), payloadBytes, sample, probe));
+      inFlightBytes += payloadBytes;
+      nextSend.put(s.name(), item.lastSequence() + 1);
+      if (probe) {
+        probing = false; // one batch measures the link
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** The session's codec state is unusable: end the session (the next one starts fresh). */
+  private boolean sessionFailed(String message) {
+    sessionBroken = true;
+    lastError = message;
+    io.disconnect(message);
+    return false;
+  }
+
+  private void sendHeartbeat(long nowMs, boolean reply) {
+    lastHeartbeatSentMs = nowMs;
+    if (!reply && heartbeatPendingSinceMs == NONE) {
+      heartbeatPendingSinceMs = nowMs;
+    }
+    send(Frames.heartbeat(nowMs, reply));
+  }
+
+  private void send(Frame frame) {
+    send(frame, null);
+  }
+
+  private void send(Frame frame, String stream) {
+    int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES; // as on the wire
+    bytesSent += size;
+    if (budget.enabled()) {
+      budget.onSent(lastNowMs, stream, size);
+      saveBudget(lastNowMs, false);
+    }
+    io.send(frame);
+  }
+
+  /** Persists the budget's count when the day changed or about 1/64 of it was spent since. */
+  private void saveBudget(long nowMs, boolean force) {
+    long day = budget.day(nowMs);
+    long spent = budget.spent(nowMs);
+    if (force
+        || day != budgetSavedDay
+        || spent - budgetSavedSpent >= Math.max(1, budget.budgetBytes() / 64)) {
+      outbox.saveBudget(day, spent);
+      budgetSavedDay = day;
+      budgetSavedSpent = spent;
+    }
+  }
+
+  private void violation(String message) {
+    lastError = message;
+    send(Frames.error(ErrorCode.PROTOCOL_VIOLATION, message, true));
+    io.disconnect(message);
+  }
+
+  private void transition(State to, long nowMs) {
+    state = to;
+    stateSinceMs = nowMs;
+  }
+
+  /**
+   * Records appended but not yet sent in this session (or not acked, when offline), of streams that
+   * are neither blocked nor deferred.
+   */
+  private long unsentRecords() {
+    long total = 0;
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+        total += unsentOf(s);
+      }
+    }
+    return total;
+  }
+
+  private long unsentOf(Outbox.StreamState s) {
+    Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
+    long sentUpTo = next != null ? next - 1 : s.ackedSequence();
+    return Math.max(0, s.lastSequence() - sentUpTo);
+  }
+
+  /** Payload bytes queued and not in flight, of streams neither blocked nor deferred. */
+  private long unsentBytes() {
+    long queued = 0;
+    for (Outbox.StreamState s : outbox.streams()) {
+      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+        queued += unsentPayloadBytes(s);
+      }
+    }
+    return queued;
+  }
+
+  private long unsentPayloadBytes(Outbox.StreamState s) {
+    long flying = 0;
+    for (InFlight f : inFlight) {
+      if (f.stream.equals(s.name())) {
+        flying += f.payloadBytes;
+      }
+    }
+    return Math.max(0, s.queuedBytes() - flying);
+  }
+}
