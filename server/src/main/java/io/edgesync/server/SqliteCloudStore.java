@@ -9,6 +9,7 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.Jdbc;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,7 @@ import java.util.Optional;
  */
 public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
+  private final Jdbc jdbc;
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
   private final PreparedStatement insertBatch;
   private final PreparedStatement updateStream;
@@ -109,9 +111,10 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V4__doc_log.sql",
         "db/V5__dictionaries.sql");
     db.setAutoCommit(false);
-    documents = new SqliteDocuments(db, this, historyVersions);
-    commands = new SqliteCommands(db, this, commandIds);
-    dictionaries = new SqliteDictionaries(db, this);
+    jdbc = new Jdbc(db, file.toAbsolutePath().toString());
+    documents = new SqliteDocuments(jdbc, this, historyVersions);
+    commands = new SqliteCommands(jdbc, this, commandIds);
+    dictionaries = new SqliteDictionaries(jdbc, this);
     insertBatch =
         db.prepareStatement(
             "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
@@ -159,7 +162,7 @@ public final class SqliteCloudStore implements CloudStore {
             : Optional.empty();
       }
     } catch (SQLException e) {
-      throw failure("reading device " + deviceId, e);
+      throw jdbc.failure("reading device " + deviceId, e);
     }
   }
 
@@ -176,7 +179,7 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("registering device " + deviceId, e);
+      throw jdbc.failure("registering device " + deviceId, e);
     }
     return device(deviceId).orElseThrow();
   }
@@ -191,7 +194,7 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("binding device " + deviceId + " to its store", e);
+      throw jdbc.failure("binding device " + deviceId + " to its store", e);
     }
     return boundStore(deviceId).orElse(storeId);
   }
@@ -204,7 +207,7 @@ public final class SqliteCloudStore implements CloudStore {
         return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
       }
     } catch (SQLException e) {
-      throw failure("reading the store of device " + deviceId, e);
+      throw jdbc.failure("reading the store of device " + deviceId, e);
     }
   }
 
@@ -218,7 +221,7 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("updating device " + deviceId, e);
+      throw jdbc.failure("updating device " + deviceId, e);
     }
   }
 
@@ -250,7 +253,7 @@ public final class SqliteCloudStore implements CloudStore {
           db.commit();
         } catch (SQLException e) {
           rollback();
-          throw failure("counting a resent batch of " + deviceId + "/" + stream, e);
+          throw jdbc.failure("counting a resent batch of " + deviceId + "/" + stream, e);
         }
       }
       return last;
@@ -273,7 +276,8 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
+      throw jdbc.failure(
+          "committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
     }
     cached(deviceId).put(stream, newLast);
     return newLast;
@@ -310,7 +314,7 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("committing a gap of " + deviceId + "/" + stream, e);
+      throw jdbc.failure("committing a gap of " + deviceId + "/" + stream, e);
     }
     cached(deviceId).put(stream, lastSequence);
     return lastSequence;
@@ -327,7 +331,7 @@ public final class SqliteCloudStore implements CloudStore {
       }
       return out;
     } catch (SQLException e) {
-      throw failure("listing devices", e);
+      throw jdbc.failure("listing devices", e);
     }
   }
 
@@ -358,7 +362,7 @@ public final class SqliteCloudStore implements CloudStore {
       }
       return out;
     } catch (SQLException e) {
-      throw failure("listing streams of " + deviceId, e);
+      throw jdbc.failure("listing streams of " + deviceId, e);
     }
   }
 
@@ -385,7 +389,7 @@ public final class SqliteCloudStore implements CloudStore {
       }
       return out;
     } catch (SQLException e) {
-      throw failure("listing gaps of " + deviceId + "/" + stream, e);
+      throw jdbc.failure("listing gaps of " + deviceId + "/" + stream, e);
     }
   }
 
@@ -432,8 +436,7 @@ public final class SqliteCloudStore implements CloudStore {
       }
       return out;
     } catch (SQLException | ProtocolException e) {
-      throw new IllegalStateException(
-          "reading " + deviceId + "/" + stream + " failed: " + e.getMessage(), e);
+      throw jdbc.failure("reading " + deviceId + "/" + stream, e);
     }
   }
 
@@ -493,7 +496,7 @@ public final class SqliteCloudStore implements CloudStore {
     try {
       db.close();
     } catch (SQLException e) {
-      throw failure("closing", e);
+      throw jdbc.failure("closing", e);
     }
   }
 
@@ -529,7 +532,7 @@ public final class SqliteCloudStore implements CloudStore {
         }
       }
     } catch (SQLException e) {
-      throw failure("reading checkpoints of " + deviceId, e);
+      throw jdbc.failure("reading checkpoints of " + deviceId, e);
     }
     checkpointCache.put(deviceId, m);
     return m;
@@ -560,15 +563,7 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   private void rollback() {
-    try {
-      db.rollback();
-    } catch (SQLException ignored) {
-      // the original failure is reported
-    }
+    jdbc.rollbackQuietly();
     checkpointCache.clear();
-  }
-
-  private static IllegalStateException failure(String what, SQLException e) {
-    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
   }
 }
