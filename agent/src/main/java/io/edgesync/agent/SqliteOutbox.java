@@ -9,6 +9,8 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.GroupCommitWriter;
+import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -24,8 +26,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -77,10 +77,9 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, Counters> counters = new HashMap<>();
   private volatile List<StreamState> snapshot = List.of();
-  private final BlockingQueue<AppendRequest> queue;
   private final ArrayDeque<AppendRequest> parked = new ArrayDeque<>();
-  private final Thread writer;
-  private volatile boolean closed;
+  private final GroupCommitWriter<AppendRequest> writer;
+  private final String file;
   private volatile Runnable appendListener = () -> {};
   private long lastExpiryCheckMs;
   private long rejectedRecords;
@@ -123,6 +122,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
     this.defaultPriority = defaultPriority;
     this.clock = clock;
+    this.file = file.toAbsolutePath().toString();
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -166,10 +166,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     db.commit();
     publish();
     lastExpiryCheckMs = clock.nowMs();
-    queue = new ArrayBlockingQueue<>(limits.maxPendingAppends());
-    writer = new Thread(this::writerLoop, "edgesync-outbox-writer");
-    writer.setDaemon(true);
-    writer.start();
+    writer =
+        new GroupCommitWriter<>(
+            "edgesync-outbox-writer",
+            limits.maxPendingAppends(),
+            limits.maxGroupRecords(),
+            () -> new IllegalStateException("outbox is closed"),
+            new Writer());
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
@@ -227,22 +230,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       bytes += p.length;
     }
-    if (closed) {
-      result.completeExceptionally(new IllegalStateException("outbox is closed"));
-      return result;
-    }
-    AppendRequest request =
-        new AppendRequest(stream, payloads, bytes, clock.nowMs(), System.nanoTime(), result);
-    try {
-      queue.put(request);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      result.completeExceptionally(e);
-    }
-    if (closed && queue.remove(request)) {
-      // close() may have drained the queue between our check and the put.
-      result.completeExceptionally(new IllegalStateException("outbox is closed"));
-    }
+    writer.submit(
+        new AppendRequest(stream, payloads, bytes, clock.nowMs(), System.nanoTime(), result));
     return result;
   }
 
@@ -317,7 +306,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return new Item.Records(out, bytes);
     } catch (SQLException e) {
-      throw new OutboxException("reading stream '" + stream + "' failed", e);
+      throw failure("reading stream '" + stream + "'", e);
     } finally {
       lock.unlock();
     }
@@ -388,7 +377,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       publish();
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("recording the ack of " + stream + " failed", e);
+      throw failure("recording the ack of " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -433,7 +422,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       return gapAt(stream, cloudCheckpoint + 1);
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("recording a not-retained gap for " + stream + " failed", e);
+      throw failure("recording a not-retained gap for " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -457,7 +446,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return nextSend > sequence ? OperationState.IN_FLIGHT : OperationState.PENDING;
     } catch (SQLException e) {
-      throw new OutboxException("looking up operation " + stream + "/" + sequence, e);
+      throw failure("looking up operation " + stream + "/" + sequence, e);
     } finally {
       lock.unlock();
     }
@@ -469,7 +458,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     try {
       return gapAt(stream, sequence);
     } catch (SQLException e) {
-      throw new OutboxException("looking up gaps of " + stream, e);
+      throw failure("looking up gaps of " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -509,7 +498,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return out;
     } catch (SQLException e) {
-      throw new OutboxException("reading stream status failed", e);
+      throw failure("reading stream status", e);
     } finally {
       lock.unlock();
     }
@@ -547,7 +536,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return out;
     } catch (SQLException e) {
-      throw new OutboxException("reading the wire totals failed", e);
+      throw failure("reading the wire totals", e);
     } finally {
       lock.unlock();
     }
@@ -563,7 +552,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       db.commit();
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("saving the wire totals failed", e);
+      throw failure("saving the wire totals", e);
     } finally {
       lock.unlock();
     }
@@ -619,7 +608,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       db.commit();
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("saving the daily budget failed", e);
+      throw failure("saving the daily budget", e);
     } finally {
       lock.unlock();
     }
@@ -637,7 +626,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return out;
     } catch (SQLException e) {
-      throw new OutboxException("reading the dictionaries failed", e);
+      throw failure("reading the dictionaries", e);
     } finally {
       lock.unlock();
     }
@@ -657,7 +646,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       db.commit();
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("saving dictionary " + id + " of stream " + stream + " failed", e);
+      throw failure("saving dictionary " + id + " of stream " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -687,22 +676,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public void close() {
-    if (closed) {
+    if (writer.isClosed()) {
       return;
     }
-    closed = true;
-    writer.interrupt();
-    try {
-      writer.join(10_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    writer.stop();
     lock.lock();
     try {
       failAll(new IllegalStateException("outbox closed"));
       db.close();
     } catch (SQLException e) {
-      throw new OutboxException("closing the outbox failed", e);
+      throw failure("closing the outbox", e);
     } finally {
       lock.unlock();
     }
@@ -710,34 +693,31 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   // ---------------------------------------------------------------- writer thread
 
-  private void writerLoop() {
-    List<AppendRequest> group = new ArrayList<>();
-    while (!closed) {
-      AppendRequest first;
-      try {
-        first = queue.poll(parked.isEmpty() ? 200 : 5, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        break;
-      }
-      group.clear();
+  /**
+   * The writer thread's rules: appends parked by {@code overflow_policy=block} go first in the next
+   * group; while any are parked the writer wakes every 5 ms to retry them (else every 200 ms), and
+   * after every wake-up it checks record age.
+   */
+  private final class Writer implements GroupCommitWriter.Handler<AppendRequest> {
+    @Override
+    public void startGroup(List<AppendRequest> group) {
       expireTimedOutParked();
       group.addAll(parked);
       parked.clear();
-      if (first != null) {
-        group.add(first);
-        int records = 0;
-        for (AppendRequest r : group) {
-          records += r.payloads.size();
-        }
-        AppendRequest next;
-        while (records < limits.maxGroupRecords() && (next = queue.poll()) != null) {
-          group.add(next);
-          records += next.payloads.size();
-        }
-      }
-      if (!group.isEmpty()) {
-        commitGroup(group);
-      }
+    }
+
+    @Override
+    public long idleWakeMs() {
+      return parked.isEmpty() ? 200 : 5;
+    }
+
+    @Override
+    public void runGroup(List<AppendRequest> group) {
+      commitGroup(group);
+    }
+
+    @Override
+    public void afterWake() {
       maybeExpire();
     }
   }
@@ -887,7 +867,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       publish();
     } catch (SQLException | RuntimeException e) {
       rollbackAndReload();
-      OutboxException failure = new OutboxException("committing appends failed", e);
+      OutboxException failure = failure("committing appends", e);
       for (AppendRequest r : accepted) {
         r.future.completeExceptionally(failure);
       }
@@ -1355,19 +1335,19 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       r.future.completeExceptionally(e);
     }
     parked.clear();
-    AppendRequest r;
-    while ((r = queue.poll()) != null) {
-      r.future.completeExceptionally(e);
-    }
+    writer.refuseQueued(e);
   }
 
-  private static List<Record> decode(byte[] data, long first, long last) {
+  private List<Record> decode(byte[] data, long first, long last) {
     try {
       return RecordLayout.decode(data, first, (int) (last - first + 1));
     } catch (ProtocolException e) {
-      throw new OutboxException(
-          "chunk " + first + ".." + last + " is corrupt: " + e.getMessage(), e);
+      throw failure("decoding the corrupt chunk " + first + ".." + last, e);
     }
+  }
+
+  private OutboxException failure(String operation, Throwable cause) {
+    return new OutboxException(operation, file, cause);
   }
 
   private static final class Counters {
@@ -1387,7 +1367,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   /** One append call; the fields after {@code future} are the writer thread's working state. */
-  private static final class AppendRequest {
+  private static final class AppendRequest implements GroupCommitWriter.Unit {
     final String stream;
     final List<byte[]> payloads;
     final long bytes;
@@ -1419,6 +1399,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       this.future = future;
     }
 
+    @Override
+    public int weight() {
+      return payloads.size();
+    }
+
+    @Override
+    public void fail(Throwable e) {
+      future.completeExceptionally(e);
+    }
+
     Appended result() {
       List<Duplicate> out = new ArrayList<>(dups.size());
       for (Object[] d : dups) {
@@ -1435,10 +1425,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
-  /** A storage failure of the outbox. */
-  public static final class OutboxException extends RuntimeException {
-    public OutboxException(String message, Throwable cause) {
-      super(message + ": " + cause.getMessage(), cause);
+  /** A storage failure of the outbox; the message names the operation and the outbox file. */
+  public static final class OutboxException extends StoreException {
+    public OutboxException(String operation, String file, Throwable cause) {
+      super(operation, file, cause);
     }
   }
 }
