@@ -111,8 +111,12 @@ class GroupCommitWriterTest {
     return done;
   }
 
+  private CompletableFuture<Integer> execute(String sql, Object... args) {
+    return submit(j -> j.call("executing " + sql, () -> j.update(sql, args)));
+  }
+
   private CompletableFuture<Integer> insert(String name) {
-    return submit(j -> j.call("inserting", () -> j.update("INSERT INTO item VALUES (?)", name)));
+    return execute("INSERT INTO item VALUES (?)", name);
   }
 
   /** Holds the writer in its group until {@link #gateOpen}; ignores the interrupt of stop(). */
@@ -173,11 +177,7 @@ class GroupCommitWriterTest {
     startWriter(16);
     CompletableFuture<Integer> gate = gate();
     CompletableFuture<Integer> a = insert("a");
-    CompletableFuture<Integer> orphan =
-        submit(
-            j ->
-                j.call(
-                    "inserting", () -> j.update("INSERT INTO child(id, parent) VALUES (1, 99)")));
+    CompletableFuture<Integer> orphan = execute("INSERT INTO child(id, parent) VALUES (1, 99)");
     CompletableFuture<Integer> b = insert("b");
     gateOpen.countDown();
 
