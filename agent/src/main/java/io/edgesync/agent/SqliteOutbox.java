@@ -10,6 +10,7 @@ import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
 import io.edgesync.support.jdbc.GroupCommitWriter;
+import io.edgesync.support.jdbc.Jdbc;
 import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +67,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   private final Connection db;
+  private final Jdbc jdbc;
   private final OutboxLimits limits;
   private final Map<String, Integer> priorities;
   private final Map<String, Integer> dedupWindows;
@@ -132,6 +134,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
     db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    jdbc = new Jdbc(db, this.file);
     try (Statement st = db.createStatement()) {
       st.execute("PRAGMA journal_mode=WAL");
       st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
@@ -454,14 +457,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   /** The gap covering {@code sequence}, if that record was dropped. */
   public Item.Gap droppedRange(String stream, long sequence) {
-    lock.lock();
-    try {
-      return gapAt(stream, sequence);
-    } catch (SQLException e) {
-      throw failure("looking up gaps of " + stream, e);
-    } finally {
-      lock.unlock();
-    }
+    return locked("looking up gaps of " + stream, () -> gapAt(stream, sequence));
   }
 
   /** Detailed per-stream figures for status and metrics. */
@@ -516,66 +512,55 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public Map<String, EdgeSyncEngine.WireStats> savedWireStats() {
-    lock.lock();
-    try (PreparedStatement ps =
-            db.prepareStatement(
-                "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
-                    + " frame_bytes FROM wire_totals ORDER BY stream");
-        ResultSet rs = ps.executeQuery()) {
-      Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
-      while (rs.next()) {
-        out.put(
-            rs.getString(1),
-            new EdgeSyncEngine.WireStats(
-                rs.getLong(2),
-                rs.getLong(3),
-                rs.getLong(4),
-                rs.getLong(5),
-                rs.getLong(6),
-                rs.getLong(7)));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("reading the wire totals", e);
-    } finally {
-      lock.unlock();
-    }
+    List<Map.Entry<String, EdgeSyncEngine.WireStats>> rows =
+        locked(
+            "reading the wire totals",
+            () ->
+                jdbc.list(
+                    "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
+                        + " frame_bytes FROM wire_totals ORDER BY stream",
+                    rs ->
+                        Map.entry(
+                            rs.getString(1),
+                            new EdgeSyncEngine.WireStats(
+                                rs.getLong(2),
+                                rs.getLong(3),
+                                rs.getLong(4),
+                                rs.getLong(5),
+                                rs.getLong(6),
+                                rs.getLong(7)))));
+    Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
+    rows.forEach(e -> out.put(e.getKey(), e.getValue()));
+    return out;
   }
 
   @Override
   public void saveWireStats(Map<String, EdgeSyncEngine.WireStats> totals) {
-    lock.lock();
-    try {
-      for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
-        saveWire(e.getKey(), e.getValue());
-      }
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw failure("saving the wire totals", e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving the wire totals",
+        () -> {
+          for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
+            saveWire(e.getKey(), e.getValue());
+          }
+          return null;
+        });
   }
 
   /** Upserts one stream's wire totals; the caller commits. */
   private void saveWire(String stream, EdgeSyncEngine.WireStats w) throws SQLException {
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
-                + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
-                + " UPDATE SET batches=excluded.batches, records=excluded.records,"
-                + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
-                + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes")) {
-      ps.setString(1, stream);
-      ps.setLong(2, w.batches());
-      ps.setLong(3, w.records());
-      ps.setLong(4, w.payloadBytes());
-      ps.setLong(5, w.rawBytes());
-      ps.setLong(6, w.encodedBytes());
-      ps.setLong(7, w.frameBytes());
-      ps.executeUpdate();
-    }
+    jdbc.update(
+        "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
+            + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
+            + " UPDATE SET batches=excluded.batches, records=excluded.records,"
+            + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
+            + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes",
+        stream,
+        w.batches(),
+        w.records(),
+        w.payloadBytes(),
+        w.rawBytes(),
+        w.encodedBytes(),
+        w.frameBytes());
   }
 
   /** The daily byte budget's count, from the {@code meta} table. */
@@ -598,58 +583,36 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public void saveBudget(long utcDay, long spentBytes) {
-    lock.lock();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
-                + " value=excluded.value")) {
-      ps.setString(1, utcDay + ":" + spentBytes);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw failure("saving the daily budget", e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving the daily budget",
+        () ->
+            jdbc.update(
+                "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
+                    + " value=excluded.value",
+                utcDay + ":" + spentBytes));
   }
 
   @Override
   public List<SavedDictionary> savedDictionaries() {
-    lock.lock();
-    try (PreparedStatement ps =
-            db.prepareStatement("SELECT stream, id, data FROM dictionaries ORDER BY stream");
-        ResultSet rs = ps.executeQuery()) {
-      List<SavedDictionary> out = new ArrayList<>();
-      while (rs.next()) {
-        out.add(new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3)));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("reading the dictionaries", e);
-    } finally {
-      lock.unlock();
-    }
+    return locked(
+        "reading the dictionaries",
+        () ->
+            jdbc.list(
+                "SELECT stream, id, data FROM dictionaries ORDER BY stream",
+                rs -> new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3))));
   }
 
   @Override
   public void saveDictionary(String stream, int id, byte[] bytes) {
-    lock.lock();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
-                + " UPDATE SET id=excluded.id, data=excluded.data")) {
-      ps.setString(1, stream);
-      ps.setInt(2, id);
-      ps.setBytes(3, bytes);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw failure("saving dictionary " + id + " of stream " + stream, e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving dictionary " + id + " of stream " + stream,
+        () ->
+            jdbc.update(
+                "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
+                    + " UPDATE SET id=excluded.id, data=excluded.data",
+                stream,
+                id,
+                bytes));
   }
 
   /** Records refused by the REJECT or BLOCK overflow policy since start. */
@@ -1343,6 +1306,35 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       return RecordLayout.decode(data, first, (int) (last - first + 1));
     } catch (ProtocolException e) {
       throw failure("decoding the corrupt chunk " + first + ".." + last, e);
+    }
+  }
+
+  /** Runs {@code work} under the lock; an SQLException names {@code operation}. */
+  private <T> T locked(String operation, Jdbc.SqlWork<T> work) {
+    lock.lock();
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw failure(operation, e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs {@code work} under the lock and commits it; on an SQLException rolls back, reloads the
+   * counters and throws naming {@code operation}.
+   */
+  private void committed(String operation, Jdbc.SqlWork<?> work) {
+    lock.lock();
+    try {
+      work.run();
+      db.commit();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw failure(operation, e);
+    } finally {
+      lock.unlock();
     }
   }
 
