@@ -47,10 +47,6 @@ public final class Jdbc {
     return db;
   }
 
-  public String file() {
-    return file;
-  }
-
   /**
    * The statement for {@code sql}, prepared on first use and kept open with the connection. Only
    * for text from a bounded set (constants): every distinct text stays cached.

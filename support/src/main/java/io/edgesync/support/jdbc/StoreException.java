@@ -11,30 +11,8 @@ package io.edgesync.support.jdbc;
  * that handle those keep handling it.
  */
 public class StoreException extends IllegalStateException {
-  private final String operation;
-  private final String file;
-
   public StoreException(String operation, String file, Throwable cause) {
     super(operation + " failed in " + file + ": " + messageOf(cause), cause);
-    this.operation = operation;
-    this.file = file;
-  }
-
-  /** For subclasses that keep a message of their own. */
-  protected StoreException(String message, String operation, String file, Throwable cause) {
-    super(message, cause);
-    this.operation = operation;
-    this.file = file;
-  }
-
-  /** What the store was doing, e.g. {@code committing appends}. */
-  public String operation() {
-    return operation;
-  }
-
-  /** The database file (or URL) the store works on. */
-  public String file() {
-    return file;
   }
 
   private static String messageOf(Throwable cause) {

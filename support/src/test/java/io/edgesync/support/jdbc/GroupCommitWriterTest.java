@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +33,7 @@ class GroupCommitWriterTest {
   private int commits;
   private int rollbacks;
   private GroupCommitWriter<SavepointGroup.Tx<Jdbc, ?>> writer;
+  private int maxQueuedUnits = 16;
 
   private final CountDownLatch gateRunning = new CountDownLatch(1);
   private final CountDownLatch gateOpen = new CountDownLatch(1);
@@ -42,18 +41,16 @@ class GroupCommitWriterTest {
   @BeforeEach
   void open() throws SQLException {
     file = dir.resolve("store.db").toString();
-    db = DriverManager.getConnection("jdbc:sqlite:" + file);
-    try (Statement st = db.createStatement()) {
-      st.execute("PRAGMA journal_mode=WAL");
-      st.execute("PRAGMA foreign_keys=ON");
-      st.execute("CREATE TABLE parent(id INTEGER PRIMARY KEY)");
-      st.execute("CREATE TABLE item(name TEXT PRIMARY KEY)");
-      // Checked at COMMIT only: a way to make the commit itself fail.
-      st.execute(
-          "CREATE TABLE child(id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id)"
-              + " DEFERRABLE INITIALLY DEFERRED)");
-    }
-    db.setAutoCommit(false);
+    db =
+        TestDatabase.open(
+            file,
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "CREATE TABLE parent(id INTEGER PRIMARY KEY)",
+            "CREATE TABLE item(name TEXT PRIMARY KEY)",
+            // Checked at COMMIT only: a way to make the commit itself fail.
+            "CREATE TABLE child(id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id)"
+                + " DEFERRABLE INITIALLY DEFERRED)");
     jdbc = new Jdbc(db, file);
   }
 
@@ -66,7 +63,7 @@ class GroupCommitWriterTest {
     db.close();
   }
 
-  private void startWriter(int maxQueuedUnits) {
+  private void startWriter() {
     SavepointGroup<Jdbc> handler =
         new SavepointGroup<>(jdbc, lock, "test transaction", new CountingStore());
     writer =
@@ -119,8 +116,12 @@ class GroupCommitWriterTest {
     return execute("INSERT INTO item VALUES (?)", name);
   }
 
-  /** Holds the writer in its group until {@link #gateOpen}; ignores the interrupt of stop(). */
+  /**
+   * Starts the writer and holds it in its first group until {@link #gateOpen}; ignores the
+   * interrupt of stop().
+   */
   private CompletableFuture<Integer> gate() throws InterruptedException {
+    startWriter();
     CompletableFuture<Integer> f =
         submit(
             j -> {
@@ -145,7 +146,6 @@ class GroupCommitWriterTest {
 
   @Test
   void aFailingUnit_rollsBackAlone_andTheOthersCommitOnceTogether() throws Exception {
-    startWriter(16);
     CompletableFuture<Integer> gate = gate();
     CompletableFuture<Integer> a = insert("a");
     CompletableFuture<Integer> failing =
@@ -174,7 +174,6 @@ class GroupCommitWriterTest {
 
   @Test
   void aFailingCommit_failsEveryUnitOfTheGroup_andKeepsNoneOfThem() throws Exception {
-    startWriter(16);
     CompletableFuture<Integer> gate = gate();
     CompletableFuture<Integer> a = insert("a");
     CompletableFuture<Integer> orphan = execute("INSERT INTO child(id, parent) VALUES (1, 99)");
@@ -200,8 +199,7 @@ class GroupCommitWriterTest {
 
   @Test
   void aFullQueue_makesTheNextSubmitWait_untilTheWriterTakesAGroup() throws Exception {
-    int maxQueuedUnits = 2;
-    startWriter(maxQueuedUnits);
+    maxQueuedUnits = 2;
     CompletableFuture<Integer> gate = gate();
     insert("a");
     insert("b");
@@ -220,7 +218,6 @@ class GroupCommitWriterTest {
 
   @Test
   void close_finishesTheRunningGroup_refusesTheQueuedUnits_andLaterSubmits() throws Exception {
-    startWriter(16);
     CompletableFuture<Integer> gate = gate();
     CompletableFuture<Integer> queued = insert("queued");
     CompletableFuture<Void> closing =
@@ -295,14 +292,6 @@ class GroupCommitWriterTest {
   }
 
   private List<String> committedNames() throws SQLException {
-    try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement st = other.createStatement();
-        var rs = st.executeQuery("SELECT name FROM item ORDER BY name")) {
-      List<String> out = new ArrayList<>();
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-      return out;
-    }
+    return TestDatabase.committed(file, "SELECT name FROM item ORDER BY name");
   }
 }

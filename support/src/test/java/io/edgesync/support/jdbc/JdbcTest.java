@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,11 +20,7 @@ class JdbcTest {
   @BeforeEach
   void open() throws SQLException {
     file = dir.resolve("test.db").toString();
-    db = DriverManager.getConnection("jdbc:sqlite:" + file);
-    try (Statement st = db.createStatement()) {
-      st.execute("CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER, b BLOB)");
-    }
-    db.setAutoCommit(false);
+    db = TestDatabase.open(file, "CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER, b BLOB)");
     jdbc = new Jdbc(db, file);
   }
 
@@ -100,16 +94,9 @@ class JdbcTest {
     assertThat(e)
         .hasMessage("committing 3 records of gw-1/s failed in " + file + ": [SQLITE_FULL] full")
         .isInstanceOf(IllegalStateException.class);
-    assertThat(e.operation()).isEqualTo("committing 3 records of gw-1/s");
-    assertThat(e.file()).isEqualTo(file);
   }
 
   private long countInAnotherConnection() throws SQLException {
-    try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement st = other.createStatement();
-        var rs = st.executeQuery("SELECT count(*) FROM t")) {
-      rs.next();
-      return rs.getLong(1);
-    }
+    return Long.parseLong(TestDatabase.committed(file, "SELECT count(*) FROM t").get(0));
   }
 }
