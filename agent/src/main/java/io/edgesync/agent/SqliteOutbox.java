@@ -34,7 +34,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The edge's durable outbox: one SQLite file in WAL mode. An append completes only after the
  * transaction holding it committed (with {@code synchronous=FULL}, after the WAL was fsynced).
- * Concurrent appends are group-committed by one writer thread: every request waiting when a commit
+ * Concurrent appends are group-committed by one writer thread (the store layer's {@link
+ * GroupCommitWriter}; {@link Writer} holds this store's rules): every request waiting when a commit
  * starts shares that commit and its fsync.
  *
  * <p>On-disk format (schema in {@code db/V1__init.sql}, {@code db/V2__dedup_budget.sql}): {@code

@@ -36,7 +36,9 @@ import java.util.function.Function;
  *
  * <p><b>Group commit, cache and batched writes.</b> Transactions wait in a queue; the writer thread
  * runs every waiting one in a single SQLite transaction (each inside its own savepoint, so a
- * failing one rolls back alone) and commits once, so concurrent device sessions share one fsync.
+ * failing one rolls back alone) and commits once, so concurrent device sessions share one fsync
+ * (the store layer's {@link GroupCommitWriter} and {@link SavepointGroup}; {@link Group} is this
+ * store's side of a group).
  * Versions a transaction writes are not sent to SQLite one statement at a time: they are kept in
  * memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row statements just before
  * the group's commit; reads inside the group see them first. Committed current documents are kept
