@@ -38,12 +38,11 @@ import java.util.function.Function;
  * runs every waiting one in a single SQLite transaction (each inside its own savepoint, so a
  * failing one rolls back alone) and commits once, so concurrent device sessions share one fsync
  * (the store layer's {@link GroupCommitWriter} and {@link SavepointGroup}; {@link Group} is this
- * store's side of a group).
- * Versions a transaction writes are not sent to SQLite one statement at a time: they are kept in
- * memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row statements just before
- * the group's commit; reads inside the group see them first. Committed current documents are kept
- * in a write-through cache bounded by {@link #CACHE_MAX_BYTES}, so the key lookup every change
- * starts with is a map lookup.
+ * store's side of a group). Versions a transaction writes are not sent to SQLite one statement at a
+ * time: they are kept in memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row
+ * statements just before the group's commit; reads inside the group see them first. Committed
+ * current documents are kept in a write-through cache bounded by {@link #CACHE_MAX_BYTES}, so the
+ * key lookup every change starts with is a map lookup.
  *
  * <p>Threads: every field below is used only under {@link #lock} (the writer thread during a group;
  * readers take the lock between groups, when the pending state is empty).
