@@ -15,6 +15,7 @@ import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.protocol.wire.DocUpdate;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.Jdbc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -67,6 +68,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   public record PendingCommand(String id, String name, JsonNode payload, long deadlineMs) {}
 
   private final Connection db;
+  private final Jdbc jdbc;
   private final Set<String> collections;
   private final int maxDocumentBytes;
   private final boolean deltaSync;
@@ -117,6 +119,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
     this.db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    this.jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     try (Statement st = db.createStatement()) {
       st.execute("PRAGMA journal_mode=WAL");
       st.execute("PRAGMA synchronous=FULL");
@@ -196,7 +199,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
                   "SELECT scope, collection, key, value, version, hlc, pending_seq, conflicted FROM"
                       + " docs WHERE scope=? AND collection=? AND key>? AND value IS NOT NULL"
                       + " ORDER BY key LIMIT ?")) {
-            bind(ps, scope, collection, afterKey, limit);
+            Jdbc.bind(ps, scope, collection, afterKey, limit);
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
                 out.add(document(rs));
@@ -270,7 +273,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
 
   /** Documents with a local change waiting for the cloud's outcome. */
   public synchronized long pendingCount() {
-    return sql(() -> queryLong("SELECT count(*) FROM docs WHERE pending_seq>0"));
+    return sql(() -> count("SELECT count(*) FROM docs WHERE pending_seq>0"));
   }
 
   /** Puts that changed nothing (the same value again) and so were not sent, since start. */
@@ -279,7 +282,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   }
 
   public synchronized long conflictedCount() {
-    return sql(() -> queryLong("SELECT count(*) FROM docs WHERE conflicted=1"));
+    return sql(() -> count("SELECT count(*) FROM docs WHERE conflicted=1"));
   }
 
   private Document write(String scope, String collection, String key, byte[] value) {
@@ -304,7 +307,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
               () -> {
                 try {
                   int n =
-                      update(
+                      jdbc.update(
                           "UPDATE docs SET value=?, hlc=?, pending_seq=?, updated_ms=? WHERE"
                               + " scope=? AND collection=? AND key=?",
                           value,
@@ -315,7 +318,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
                           collection,
                           key);
                   if (n == 0) {
-                    update(
+                    jdbc.update(
                         "INSERT INTO docs(scope, collection, key, value, version, base_value, hlc,"
                             + " pending_seq, full_required, conflicted, updated_ms) VALUES"
                             + " (?,?,?,?,0,NULL,?,?,0,0,?)",
@@ -408,7 +411,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
                   "SELECT collection, key, value, version, base_value, hlc, pending_seq,"
                       + " full_required, scope FROM docs WHERE pending_seq>? ORDER BY pending_seq"
                       + " LIMIT ?")) {
-            bind(ps, afterChangeSeq, maxChanges);
+            Jdbc.bind(ps, afterChangeSeq, maxChanges);
             try (ResultSet rs = ps.executeQuery()) {
               while (rs.next()) {
                 DocChange c =
@@ -479,7 +482,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
           try {
             for (long old : resendFull) {
               long next = changeSeq + 1;
-              if (update(
+              if (jdbc.update(
                       "UPDATE docs SET pending_seq=?, full_required=1 WHERE pending_seq=?",
                       next,
                       old)
@@ -515,7 +518,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
                 }
               }
               for (Map.Entry<String, Long> c : cursors.entrySet()) {
-                update(
+                jdbc.update(
                     "INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET"
                         + " v=max(v, excluded.v)",
                     "cursor:" + c.getKey(),
@@ -539,7 +542,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     try (PreparedStatement ps =
         db.prepareStatement(
             "SELECT pending_seq, version FROM docs WHERE scope=? AND collection=? AND key=?")) {
-      bind(ps, u.getScope(), u.getCollection(), u.getKey());
+      Jdbc.bind(ps, u.getScope(), u.getCollection(), u.getKey());
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
           pendingSeq = rs.getLong(1);
@@ -555,7 +558,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
       return false; // a local edit waits for its own outcome, which will include this version
     }
     byte[] value = u.getBodyCase() == DocUpdate.BodyCase.VALUE ? u.getValue().toByteArray() : null;
-    update(
+    jdbc.update(
         "INSERT OR REPLACE INTO docs(scope, collection, key, value, version, base_value, hlc,"
             + " pending_seq, full_required, conflicted, updated_ms) VALUES (?,?,?,?,?,?,?,0,0,?,?)",
         u.getScope(),
@@ -592,7 +595,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
       if (fresh) {
         sql(
             () -> {
-              update(
+              jdbc.update(
                   "INSERT INTO commands(id, name, payload, received_ms, deadline_ms, state,"
                       + " confirmed) VALUES (?,?,?,?,?,'received',0)",
                   command.getId(),
@@ -643,7 +646,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   public synchronized void confirmed(String id) {
     sql(
         () -> {
-          update(
+          jdbc.update(
               "UPDATE commands SET confirmed=1 WHERE id=? AND state IN ('succeeded','failed','expired')",
               id);
           db.commit();
@@ -675,7 +678,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
         () -> {
           try {
             expired[0] =
-                update(
+                jdbc.update(
                     "UPDATE commands SET state='expired', error='TTL passed before it could run',"
                         + " confirmed=0 WHERE state='received' AND deadline_ms<=?",
                     nowMs);
@@ -697,7 +700,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
               }
             }
             if (found != null) {
-              update("UPDATE commands SET state='running' WHERE id=?", found.id());
+              jdbc.update("UPDATE commands SET state='running' WHERE id=?", found.id());
             }
             db.commit();
             return found;
@@ -716,7 +719,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
           sql(
               () -> {
                 int n =
-                    update(
+                    jdbc.update(
                         "UPDATE commands SET state=?, result=?, error=?, confirmed=0 WHERE id=? AND"
                             + " state='running'",
                         succeeded ? "succeeded" : "failed",
@@ -752,9 +755,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   /** How many times commands were started (for tests and metrics: a duplicate never starts). */
   public synchronized long commandsStarted() {
     return sql(
-        () ->
-            queryLong(
-                "SELECT count(*) FROM commands WHERE state<>'received' AND state<>'expired'"));
+        () -> count("SELECT count(*) FROM commands WHERE state<>'received' AND state<>'expired'"));
   }
 
   private CommandStatus commandStatus(String id) {
@@ -805,7 +806,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
               db.prepareStatement(
                   "SELECT scope, collection, key, value, version, hlc, pending_seq, conflicted FROM"
                       + " docs WHERE scope=? AND collection=? AND key=?")) {
-            bind(ps, scope, collection, key);
+            Jdbc.bind(ps, scope, collection, key);
             try (ResultSet rs = ps.executeQuery()) {
               Document d = rs.next() ? document(rs) : null;
               db.commit();
@@ -829,12 +830,7 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   }
 
   private long metaLong(String k) throws SQLException {
-    try (PreparedStatement ps = db.prepareStatement("SELECT v FROM meta WHERE k=?")) {
-      ps.setString(1, k);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : 0;
-      }
-    }
+    return jdbc.queryLong("SELECT v FROM meta WHERE k=?", 0, k);
   }
 
   private String metaText(String k) throws SQLException {
@@ -847,16 +843,14 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
   }
 
   private void setMeta(String k, long v, String t) throws SQLException {
-    update("INSERT OR REPLACE INTO meta(k, v, t) VALUES (?,?,?)", k, v, t);
+    jdbc.update("INSERT OR REPLACE INTO meta(k, v, t) VALUES (?,?,?)", k, v, t);
   }
 
-  private long queryLong(String sql) throws SQLException {
-    try (PreparedStatement ps = db.prepareStatement(sql);
-        ResultSet rs = ps.executeQuery()) {
-      long v = rs.next() ? rs.getLong(1) : 0;
-      db.commit();
-      return v;
-    }
+  /** A count, ending the read transaction. */
+  private long count(String sql) throws SQLException {
+    long v = jdbc.queryLong(sql, 0);
+    db.commit();
+    return v;
   }
 
   private void exec(String sql) throws SQLException {
@@ -865,32 +859,15 @@ public final class EdgeDocuments implements DocReplica, CommandInbox, AutoClosea
     }
   }
 
-  private int update(String sql, Object... args) throws SQLException {
-    try (PreparedStatement ps = db.prepareStatement(sql)) {
-      bind(ps, args);
-      return ps.executeUpdate();
-    }
-  }
-
-  private static void bind(PreparedStatement ps, Object... args) throws SQLException {
-    for (int i = 0; i < args.length; i++) {
-      if (args[i] instanceof byte[] b) {
-        ps.setBytes(i + 1, b);
-      } else {
-        ps.setObject(i + 1, args[i]);
-      }
-    }
-  }
-
   private interface SqlWork<T> {
     T run() throws SQLException, io.edgesync.protocol.ProtocolException;
   }
 
-  private static <T> T sql(SqlWork<T> work) {
+  private <T> T sql(SqlWork<T> work) {
     try {
       return work.run();
     } catch (SQLException e) {
-      throw new IllegalStateException("document store failed: " + e.getMessage(), e);
+      throw jdbc.failure("document store", e);
     } catch (io.edgesync.protocol.ProtocolException e) {
       throw new IllegalStateException(
           "invalid document update from the cloud: " + e.getMessage(), e);

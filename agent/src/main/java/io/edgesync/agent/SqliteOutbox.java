@@ -9,6 +9,9 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.GroupCommitWriter;
+import io.edgesync.support.jdbc.Jdbc;
+import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -24,8 +27,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,7 +34,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The edge's durable outbox: one SQLite file in WAL mode. An append completes only after the
  * transaction holding it committed (with {@code synchronous=FULL}, after the WAL was fsynced).
- * Concurrent appends are group-committed by one writer thread: every request waiting when a commit
+ * Concurrent appends are group-committed by one writer thread (the store layer's {@link
+ * GroupCommitWriter}; {@link Writer} holds this store's rules): every request waiting when a commit
  * starts shares that commit and its fsync.
  *
  * <p>On-disk format (schema in {@code db/V1__init.sql}, {@code db/V2__dedup_budget.sql}): {@code
@@ -66,6 +68,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   private final Connection db;
+  private final Jdbc jdbc;
   private final OutboxLimits limits;
   private final Map<String, Integer> priorities;
   private final Map<String, Integer> dedupWindows;
@@ -77,10 +80,9 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private final ReentrantLock lock = new ReentrantLock();
   private final Map<String, Counters> counters = new HashMap<>();
   private volatile List<StreamState> snapshot = List.of();
-  private final BlockingQueue<AppendRequest> queue;
   private final ArrayDeque<AppendRequest> parked = new ArrayDeque<>();
-  private final Thread writer;
-  private volatile boolean closed;
+  private final GroupCommitWriter<AppendRequest> writer;
+  private final String file;
   private volatile Runnable appendListener = () -> {};
   private long lastExpiryCheckMs;
   private long rejectedRecords;
@@ -123,6 +125,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
     this.defaultPriority = defaultPriority;
     this.clock = clock;
+    this.file = file.toAbsolutePath().toString();
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -132,6 +135,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
     db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    jdbc = new Jdbc(db, this.file);
     try (Statement st = db.createStatement()) {
       st.execute("PRAGMA journal_mode=WAL");
       st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
@@ -166,10 +170,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     db.commit();
     publish();
     lastExpiryCheckMs = clock.nowMs();
-    queue = new ArrayBlockingQueue<>(limits.maxPendingAppends());
-    writer = new Thread(this::writerLoop, "edgesync-outbox-writer");
-    writer.setDaemon(true);
-    writer.start();
+    writer =
+        new GroupCommitWriter<>(
+            "edgesync-outbox-writer",
+            limits.maxPendingAppends(),
+            limits.maxGroupRecords(),
+            () -> new IllegalStateException("outbox is closed"),
+            new Writer());
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
@@ -227,22 +234,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       bytes += p.length;
     }
-    if (closed) {
-      result.completeExceptionally(new IllegalStateException("outbox is closed"));
-      return result;
-    }
-    AppendRequest request =
-        new AppendRequest(stream, payloads, bytes, clock.nowMs(), System.nanoTime(), result);
-    try {
-      queue.put(request);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      result.completeExceptionally(e);
-    }
-    if (closed && queue.remove(request)) {
-      // close() may have drained the queue between our check and the put.
-      result.completeExceptionally(new IllegalStateException("outbox is closed"));
-    }
+    writer.submit(
+        new AppendRequest(stream, payloads, bytes, clock.nowMs(), System.nanoTime(), result));
     return result;
   }
 
@@ -317,7 +310,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return new Item.Records(out, bytes);
     } catch (SQLException e) {
-      throw new OutboxException("reading stream '" + stream + "' failed", e);
+      throw failure("reading stream '" + stream + "'", e);
     } finally {
       lock.unlock();
     }
@@ -388,7 +381,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       publish();
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("recording the ack of " + stream + " failed", e);
+      throw failure("recording the ack of " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -433,7 +426,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       return gapAt(stream, cloudCheckpoint + 1);
     } catch (SQLException e) {
       rollbackAndReload();
-      throw new OutboxException("recording a not-retained gap for " + stream + " failed", e);
+      throw failure("recording a not-retained gap for " + stream, e);
     } finally {
       lock.unlock();
     }
@@ -457,7 +450,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return nextSend > sequence ? OperationState.IN_FLIGHT : OperationState.PENDING;
     } catch (SQLException e) {
-      throw new OutboxException("looking up operation " + stream + "/" + sequence, e);
+      throw failure("looking up operation " + stream + "/" + sequence, e);
     } finally {
       lock.unlock();
     }
@@ -465,14 +458,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   /** The gap covering {@code sequence}, if that record was dropped. */
   public Item.Gap droppedRange(String stream, long sequence) {
-    lock.lock();
-    try {
-      return gapAt(stream, sequence);
-    } catch (SQLException e) {
-      throw new OutboxException("looking up gaps of " + stream, e);
-    } finally {
-      lock.unlock();
-    }
+    return locked("looking up gaps of " + stream, () -> gapAt(stream, sequence));
   }
 
   /** Detailed per-stream figures for status and metrics. */
@@ -509,7 +495,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       }
       return out;
     } catch (SQLException e) {
-      throw new OutboxException("reading stream status failed", e);
+      throw failure("reading stream status", e);
     } finally {
       lock.unlock();
     }
@@ -527,66 +513,55 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public Map<String, EdgeSyncEngine.WireStats> savedWireStats() {
-    lock.lock();
-    try (PreparedStatement ps =
-            db.prepareStatement(
-                "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
-                    + " frame_bytes FROM wire_totals ORDER BY stream");
-        ResultSet rs = ps.executeQuery()) {
-      Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
-      while (rs.next()) {
-        out.put(
-            rs.getString(1),
-            new EdgeSyncEngine.WireStats(
-                rs.getLong(2),
-                rs.getLong(3),
-                rs.getLong(4),
-                rs.getLong(5),
-                rs.getLong(6),
-                rs.getLong(7)));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new OutboxException("reading the wire totals failed", e);
-    } finally {
-      lock.unlock();
-    }
+    List<Map.Entry<String, EdgeSyncEngine.WireStats>> rows =
+        locked(
+            "reading the wire totals",
+            () ->
+                jdbc.list(
+                    "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
+                        + " frame_bytes FROM wire_totals ORDER BY stream",
+                    rs ->
+                        Map.entry(
+                            rs.getString(1),
+                            new EdgeSyncEngine.WireStats(
+                                rs.getLong(2),
+                                rs.getLong(3),
+                                rs.getLong(4),
+                                rs.getLong(5),
+                                rs.getLong(6),
+                                rs.getLong(7)))));
+    Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
+    rows.forEach(e -> out.put(e.getKey(), e.getValue()));
+    return out;
   }
 
   @Override
   public void saveWireStats(Map<String, EdgeSyncEngine.WireStats> totals) {
-    lock.lock();
-    try {
-      for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
-        saveWire(e.getKey(), e.getValue());
-      }
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw new OutboxException("saving the wire totals failed", e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving the wire totals",
+        () -> {
+          for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
+            saveWire(e.getKey(), e.getValue());
+          }
+          return null;
+        });
   }
 
   /** Upserts one stream's wire totals; the caller commits. */
   private void saveWire(String stream, EdgeSyncEngine.WireStats w) throws SQLException {
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
-                + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
-                + " UPDATE SET batches=excluded.batches, records=excluded.records,"
-                + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
-                + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes")) {
-      ps.setString(1, stream);
-      ps.setLong(2, w.batches());
-      ps.setLong(3, w.records());
-      ps.setLong(4, w.payloadBytes());
-      ps.setLong(5, w.rawBytes());
-      ps.setLong(6, w.encodedBytes());
-      ps.setLong(7, w.frameBytes());
-      ps.executeUpdate();
-    }
+    jdbc.update(
+        "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
+            + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
+            + " UPDATE SET batches=excluded.batches, records=excluded.records,"
+            + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
+            + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes",
+        stream,
+        w.batches(),
+        w.records(),
+        w.payloadBytes(),
+        w.rawBytes(),
+        w.encodedBytes(),
+        w.frameBytes());
   }
 
   /** The daily byte budget's count, from the {@code meta} table. */
@@ -609,58 +584,36 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public void saveBudget(long utcDay, long spentBytes) {
-    lock.lock();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
-                + " value=excluded.value")) {
-      ps.setString(1, utcDay + ":" + spentBytes);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw new OutboxException("saving the daily budget failed", e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving the daily budget",
+        () ->
+            jdbc.update(
+                "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
+                    + " value=excluded.value",
+                utcDay + ":" + spentBytes));
   }
 
   @Override
   public List<SavedDictionary> savedDictionaries() {
-    lock.lock();
-    try (PreparedStatement ps =
-            db.prepareStatement("SELECT stream, id, data FROM dictionaries ORDER BY stream");
-        ResultSet rs = ps.executeQuery()) {
-      List<SavedDictionary> out = new ArrayList<>();
-      while (rs.next()) {
-        out.add(new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3)));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw new OutboxException("reading the dictionaries failed", e);
-    } finally {
-      lock.unlock();
-    }
+    return locked(
+        "reading the dictionaries",
+        () ->
+            jdbc.list(
+                "SELECT stream, id, data FROM dictionaries ORDER BY stream",
+                rs -> new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3))));
   }
 
   @Override
   public void saveDictionary(String stream, int id, byte[] bytes) {
-    lock.lock();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
-                + " UPDATE SET id=excluded.id, data=excluded.data")) {
-      ps.setString(1, stream);
-      ps.setInt(2, id);
-      ps.setBytes(3, bytes);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollbackAndReload();
-      throw new OutboxException("saving dictionary " + id + " of stream " + stream + " failed", e);
-    } finally {
-      lock.unlock();
-    }
+    committed(
+        "saving dictionary " + id + " of stream " + stream,
+        () ->
+            jdbc.update(
+                "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
+                    + " UPDATE SET id=excluded.id, data=excluded.data",
+                stream,
+                id,
+                bytes));
   }
 
   /** Records refused by the REJECT or BLOCK overflow policy since start. */
@@ -687,22 +640,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public void close() {
-    if (closed) {
+    if (writer.isClosed()) {
       return;
     }
-    closed = true;
-    writer.interrupt();
-    try {
-      writer.join(10_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    writer.stop();
     lock.lock();
     try {
       failAll(new IllegalStateException("outbox closed"));
       db.close();
     } catch (SQLException e) {
-      throw new OutboxException("closing the outbox failed", e);
+      throw failure("closing the outbox", e);
     } finally {
       lock.unlock();
     }
@@ -710,34 +657,31 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   // ---------------------------------------------------------------- writer thread
 
-  private void writerLoop() {
-    List<AppendRequest> group = new ArrayList<>();
-    while (!closed) {
-      AppendRequest first;
-      try {
-        first = queue.poll(parked.isEmpty() ? 200 : 5, TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        break;
-      }
-      group.clear();
+  /**
+   * The writer thread's rules: appends parked by {@code overflow_policy=block} go first in the next
+   * group; while any are parked the writer wakes every 5 ms to retry them (else every 200 ms), and
+   * after every wake-up it checks record age.
+   */
+  private final class Writer implements GroupCommitWriter.Handler<AppendRequest> {
+    @Override
+    public void startGroup(List<AppendRequest> group) {
       expireTimedOutParked();
       group.addAll(parked);
       parked.clear();
-      if (first != null) {
-        group.add(first);
-        int records = 0;
-        for (AppendRequest r : group) {
-          records += r.payloads.size();
-        }
-        AppendRequest next;
-        while (records < limits.maxGroupRecords() && (next = queue.poll()) != null) {
-          group.add(next);
-          records += next.payloads.size();
-        }
-      }
-      if (!group.isEmpty()) {
-        commitGroup(group);
-      }
+    }
+
+    @Override
+    public long idleWakeMs() {
+      return parked.isEmpty() ? 200 : 5;
+    }
+
+    @Override
+    public void runGroup(List<AppendRequest> group) {
+      commitGroup(group);
+    }
+
+    @Override
+    public void afterWake() {
       maybeExpire();
     }
   }
@@ -887,7 +831,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       publish();
     } catch (SQLException | RuntimeException e) {
       rollbackAndReload();
-      OutboxException failure = new OutboxException("committing appends failed", e);
+      OutboxException failure = failure("committing appends", e);
       for (AppendRequest r : accepted) {
         r.future.completeExceptionally(failure);
       }
@@ -1355,19 +1299,48 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       r.future.completeExceptionally(e);
     }
     parked.clear();
-    AppendRequest r;
-    while ((r = queue.poll()) != null) {
-      r.future.completeExceptionally(e);
-    }
+    writer.refuseQueued(e);
   }
 
-  private static List<Record> decode(byte[] data, long first, long last) {
+  private List<Record> decode(byte[] data, long first, long last) {
     try {
       return RecordLayout.decode(data, first, (int) (last - first + 1));
     } catch (ProtocolException e) {
-      throw new OutboxException(
-          "chunk " + first + ".." + last + " is corrupt: " + e.getMessage(), e);
+      throw failure("decoding the corrupt chunk " + first + ".." + last, e);
     }
+  }
+
+  /** Runs {@code work} under the lock; an SQLException names {@code operation}. */
+  private <T> T locked(String operation, Jdbc.SqlWork<T> work) {
+    lock.lock();
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      throw failure(operation, e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs {@code work} under the lock and commits it; on an SQLException rolls back, reloads the
+   * counters and throws naming {@code operation}.
+   */
+  private void committed(String operation, Jdbc.SqlWork<?> work) {
+    lock.lock();
+    try {
+      work.run();
+      db.commit();
+    } catch (SQLException e) {
+      rollbackAndReload();
+      throw failure(operation, e);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private OutboxException failure(String operation, Throwable cause) {
+    return new OutboxException(operation, file, cause);
   }
 
   private static final class Counters {
@@ -1387,7 +1360,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   /** One append call; the fields after {@code future} are the writer thread's working state. */
-  private static final class AppendRequest {
+  private static final class AppendRequest implements GroupCommitWriter.Unit {
     final String stream;
     final List<byte[]> payloads;
     final long bytes;
@@ -1419,6 +1392,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       this.future = future;
     }
 
+    @Override
+    public int weight() {
+      return payloads.size();
+    }
+
+    @Override
+    public void fail(Throwable e) {
+      future.completeExceptionally(e);
+    }
+
     Appended result() {
       List<Duplicate> out = new ArrayList<>(dups.size());
       for (Object[] d : dups) {
@@ -1435,10 +1418,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
-  /** A storage failure of the outbox. */
-  public static final class OutboxException extends RuntimeException {
-    public OutboxException(String message, Throwable cause) {
-      super(message + ": " + cause.getMessage(), cause);
+  /** A storage failure of the outbox; the message names the operation and the outbox file. */
+  public static final class OutboxException extends StoreException {
+    public OutboxException(String operation, String file, Throwable cause) {
+      super(operation, file, cause);
     }
   }
 }

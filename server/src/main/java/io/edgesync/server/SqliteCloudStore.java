@@ -9,6 +9,7 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.Jdbc;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,7 @@ import java.util.Optional;
  */
 public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
+  private final Jdbc jdbc;
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
   private final PreparedStatement insertBatch;
   private final PreparedStatement updateStream;
@@ -109,9 +111,10 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V4__doc_log.sql",
         "db/V5__dictionaries.sql");
     db.setAutoCommit(false);
-    documents = new SqliteDocuments(db, this, historyVersions);
-    commands = new SqliteCommands(db, this, commandIds);
-    dictionaries = new SqliteDictionaries(db, this);
+    jdbc = new Jdbc(db, file.toAbsolutePath().toString());
+    documents = new SqliteDocuments(jdbc, this, historyVersions);
+    commands = new SqliteCommands(jdbc, this, commandIds);
+    dictionaries = new SqliteDictionaries(jdbc, this);
     insertBatch =
         db.prepareStatement(
             "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
@@ -150,76 +153,74 @@ public final class SqliteCloudStore implements CloudStore {
 
   @Override
   public synchronized Optional<Device> device(String deviceId) {
-    try (PreparedStatement ps =
-        db.prepareStatement("SELECT id, registered_at_ms, last_seen_ms FROM devices WHERE id=?")) {
-      ps.setString(1, deviceId);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? Optional.of(new Device(rs.getString(1), rs.getLong(2), rs.getLong(3)))
-            : Optional.empty();
-      }
-    } catch (SQLException e) {
-      throw failure("reading device " + deviceId, e);
-    }
+    return first(
+        "reading device " + deviceId,
+        "SELECT id, registered_at_ms, last_seen_ms FROM devices WHERE id=?",
+        SqliteCloudStore::readDevice,
+        deviceId);
   }
 
   @Override
   public synchronized Device registerDevice(String deviceId, long nowMs) {
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO devices(id, registered_at_ms, last_seen_ms) VALUES (?,?,?)"
-                + " ON CONFLICT(id) DO NOTHING")) {
-      ps.setString(1, deviceId);
-      ps.setLong(2, nowMs);
-      ps.setLong(3, nowMs);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollback();
-      throw failure("registering device " + deviceId, e);
-    }
+    write(
+        "registering device " + deviceId,
+        "INSERT INTO devices(id, registered_at_ms, last_seen_ms) VALUES (?,?,?)"
+            + " ON CONFLICT(id) DO NOTHING",
+        deviceId,
+        nowMs,
+        nowMs);
     return device(deviceId).orElseThrow();
   }
 
   @Override
   public synchronized String bindStore(String deviceId, String storeId) {
-    try (PreparedStatement ps =
-        db.prepareStatement("UPDATE devices SET store_id=? WHERE id=? AND store_id IS NULL")) {
-      ps.setString(1, storeId);
-      ps.setString(2, deviceId);
-      ps.executeUpdate();
-      db.commit();
-    } catch (SQLException e) {
-      rollback();
-      throw failure("binding device " + deviceId + " to its store", e);
-    }
+    write(
+        "binding device " + deviceId + " to its store",
+        "UPDATE devices SET store_id=? WHERE id=? AND store_id IS NULL",
+        storeId,
+        deviceId);
     return boundStore(deviceId).orElse(storeId);
   }
 
   @Override
   public synchronized Optional<String> boundStore(String deviceId) {
-    try (PreparedStatement ps = db.prepareStatement("SELECT store_id FROM devices WHERE id=?")) {
-      ps.setString(1, deviceId);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
-      }
-    } catch (SQLException e) {
-      throw failure("reading the store of device " + deviceId, e);
-    }
+    return first(
+            "reading the store of device " + deviceId,
+            "SELECT store_id FROM devices WHERE id=?",
+            rs -> Optional.ofNullable(rs.getString(1)),
+            deviceId)
+        .flatMap(id -> id);
   }
 
   @Override
   public synchronized void touchDevice(String deviceId, long nowMs) {
-    try (PreparedStatement ps =
-        db.prepareStatement("UPDATE devices SET last_seen_ms=? WHERE id=?")) {
-      ps.setLong(1, nowMs);
-      ps.setString(2, deviceId);
-      ps.executeUpdate();
+    write(
+        "updating device " + deviceId,
+        "UPDATE devices SET last_seen_ms=? WHERE id=?",
+        nowMs,
+        deviceId);
+  }
+
+  /** Runs one statement and commits; on failure rolls back (and forgets cached checkpoints). */
+  private void write(String operation, String sql, Object... args) {
+    try {
+      jdbc.update(sql, args);
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("updating device " + deviceId, e);
+      throw jdbc.failure(operation, e);
     }
+  }
+
+  /** The first row of a query, if any. */
+  private <T> Optional<T> first(
+      String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
+    List<T> rows = jdbc.call(operation, () -> jdbc.list(sql, reader, args));
+    return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
+  }
+
+  private static Device readDevice(ResultSet rs) throws SQLException {
+    return new Device(rs.getString(1), rs.getLong(2), rs.getLong(3));
   }
 
   @Override
@@ -250,7 +251,7 @@ public final class SqliteCloudStore implements CloudStore {
           db.commit();
         } catch (SQLException e) {
           rollback();
-          throw failure("counting a resent batch of " + deviceId + "/" + stream, e);
+          throw jdbc.failure("counting a resent batch of " + deviceId + "/" + stream, e);
         }
       }
       return last;
@@ -273,7 +274,8 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
+      throw jdbc.failure(
+          "committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
     }
     cached(deviceId).put(stream, newLast);
     return newLast;
@@ -310,7 +312,7 @@ public final class SqliteCloudStore implements CloudStore {
       db.commit();
     } catch (SQLException e) {
       rollback();
-      throw failure("committing a gap of " + deviceId + "/" + stream, e);
+      throw jdbc.failure("committing a gap of " + deviceId + "/" + stream, e);
     }
     cached(deviceId).put(stream, lastSequence);
     return lastSequence;
@@ -318,75 +320,59 @@ public final class SqliteCloudStore implements CloudStore {
 
   @Override
   public synchronized List<Device> devices() {
-    List<Device> out = new ArrayList<>();
-    try (Statement st = db.createStatement();
-        ResultSet rs =
-            st.executeQuery("SELECT id, registered_at_ms, last_seen_ms FROM devices ORDER BY id")) {
-      while (rs.next()) {
-        out.add(new Device(rs.getString(1), rs.getLong(2), rs.getLong(3)));
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("listing devices", e);
-    }
+    return jdbc.call(
+        "listing devices",
+        () ->
+            jdbc.list(
+                "SELECT id, registered_at_ms, last_seen_ms FROM devices ORDER BY id",
+                SqliteCloudStore::readDevice));
   }
 
   @Override
   public synchronized List<StreamSummary> streams(String deviceId) {
-    List<StreamSummary> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records,"
-                + " wire_batches, wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM streams"
-                + " WHERE device=? ORDER BY stream")) {
-      ps.setString(1, deviceId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(
-              new StreamSummary(
-                  rs.getString(1),
-                  rs.getLong(2),
-                  rs.getLong(3),
-                  rs.getLong(4),
-                  rs.getLong(5),
-                  rs.getLong(6),
-                  rs.getLong(7),
-                  rs.getLong(8),
-                  rs.getLong(9),
-                  rs.getLong(10)));
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("listing streams of " + deviceId, e);
-    }
+    return jdbc.call(
+        "listing streams of " + deviceId,
+        () ->
+            jdbc.list(
+                "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records,"
+                    + " wire_batches, wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM"
+                    + " streams WHERE device=? ORDER BY stream",
+                rs ->
+                    new StreamSummary(
+                        rs.getString(1),
+                        rs.getLong(2),
+                        rs.getLong(3),
+                        rs.getLong(4),
+                        rs.getLong(5),
+                        rs.getLong(6),
+                        rs.getLong(7),
+                        rs.getLong(8),
+                        rs.getLong(9),
+                        rs.getLong(10)),
+                deviceId));
   }
 
   @Override
   public synchronized List<StoredGap> gaps(String deviceId, String stream) {
-    List<StoredGap> out = new ArrayList<>();
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "SELECT first_seq, last_seq, reason, dropped_at_ms, committed_at_ms FROM gaps"
-                + " WHERE device=? AND stream=? ORDER BY first_seq")) {
-      ps.setString(1, deviceId);
-      ps.setString(2, stream);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          GapReason reason = GapReason.forNumber(rs.getInt(3));
-          out.add(
-              new StoredGap(
-                  rs.getLong(1),
-                  rs.getLong(2),
-                  reason == null ? GapReason.GAP_REASON_UNSPECIFIED : reason,
-                  rs.getLong(4),
-                  rs.getLong(5)));
-        }
-      }
-      return out;
-    } catch (SQLException e) {
-      throw failure("listing gaps of " + deviceId + "/" + stream, e);
-    }
+    return jdbc.call(
+        "listing gaps of " + deviceId + "/" + stream,
+        () ->
+            jdbc.list(
+                "SELECT first_seq, last_seq, reason, dropped_at_ms, committed_at_ms FROM gaps"
+                    + " WHERE device=? AND stream=? ORDER BY first_seq",
+                SqliteCloudStore::readGap,
+                deviceId,
+                stream));
+  }
+
+  private static StoredGap readGap(ResultSet rs) throws SQLException {
+    GapReason reason = GapReason.forNumber(rs.getInt(3));
+    return new StoredGap(
+        rs.getLong(1),
+        rs.getLong(2),
+        reason == null ? GapReason.GAP_REASON_UNSPECIFIED : reason,
+        rs.getLong(4),
+        rs.getLong(5));
   }
 
   @Override
@@ -432,8 +418,7 @@ public final class SqliteCloudStore implements CloudStore {
       }
       return out;
     } catch (SQLException | ProtocolException e) {
-      throw new IllegalStateException(
-          "reading " + deviceId + "/" + stream + " failed: " + e.getMessage(), e);
+      throw jdbc.failure("reading " + deviceId + "/" + stream, e);
     }
   }
 
@@ -493,7 +478,7 @@ public final class SqliteCloudStore implements CloudStore {
     try {
       db.close();
     } catch (SQLException e) {
-      throw failure("closing", e);
+      throw jdbc.failure("closing", e);
     }
   }
 
@@ -529,7 +514,7 @@ public final class SqliteCloudStore implements CloudStore {
         }
       }
     } catch (SQLException e) {
-      throw failure("reading checkpoints of " + deviceId, e);
+      throw jdbc.failure("reading checkpoints of " + deviceId, e);
     }
     checkpointCache.put(deviceId, m);
     return m;
@@ -560,15 +545,7 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   private void rollback() {
-    try {
-      db.rollback();
-    } catch (SQLException ignored) {
-      // the original failure is reported
-    }
+    jdbc.rollbackQuietly();
     checkpointCache.clear();
-  }
-
-  private static IllegalStateException failure(String what, SQLException e) {
-    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
   }
 }

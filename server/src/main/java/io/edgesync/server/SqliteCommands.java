@@ -1,14 +1,9 @@
 package io.edgesync.server;
 
-import static io.edgesync.server.SqliteDocuments.bind;
-import static io.edgesync.server.SqliteDocuments.sql;
-
 import io.edgesync.engine.commands.CommandStore;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
+import io.edgesync.support.jdbc.Jdbc;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -24,12 +19,12 @@ final class SqliteCommands implements CommandStore {
       "id, device, name, payload, created_ms, expires_ms, state, result, error, deliveries,"
           + " updated_ms";
 
-  private final Connection db;
+  private final Jdbc jdbc;
   private final Object lock;
   private final Supplier<String> ids;
 
-  SqliteCommands(Connection db, Object lock, Supplier<String> ids) {
-    this.db = db;
+  SqliteCommands(Jdbc jdbc, Object lock, Supplier<String> ids) {
+    this.jdbc = jdbc;
     this.lock = lock;
     this.ids = ids;
   }
@@ -129,50 +124,35 @@ final class SqliteCommands implements CommandStore {
 
   private void write(String statement, Object... args) {
     synchronized (lock) {
-      sql(
-          () -> {
-            try (PreparedStatement ps = db.prepareStatement(statement)) {
-              bind(ps, args);
-              ps.executeUpdate();
-              db.commit();
-            } catch (SQLException e) {
-              db.rollback();
-              throw e;
-            }
-            return null;
-          });
+      jdbc.inTransaction("command store", () -> jdbc.update(statement, args));
     }
   }
 
   private List<StoredCommand> query(String statement, Object... args) {
     synchronized (lock) {
-      return sql(
+      return jdbc.call(
+          "command store",
           () -> {
-            List<StoredCommand> out = new ArrayList<>();
-            try (PreparedStatement ps = db.prepareStatement(statement)) {
-              bind(ps, args);
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  int i = 1;
-                  out.add(
-                      new StoredCommand(
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getBytes(i++),
-                          rs.getLong(i++),
-                          rs.getLong(i++),
-                          rs.getString(i++),
-                          rs.getBytes(i++),
-                          rs.getString(i++),
-                          rs.getInt(i++),
-                          rs.getLong(i)));
-                }
-              }
-            }
-            db.commit();
+            List<StoredCommand> out = jdbc.list(statement, SqliteCommands::readCommand, args);
+            jdbc.connection().commit();
             return out;
           });
     }
+  }
+
+  private static StoredCommand readCommand(ResultSet rs) throws SQLException {
+    int i = 1;
+    return new StoredCommand(
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getBytes(i++),
+        rs.getLong(i++),
+        rs.getLong(i++),
+        rs.getString(i++),
+        rs.getBytes(i++),
+        rs.getString(i++),
+        rs.getInt(i++),
+        rs.getLong(i));
   }
 }

@@ -5,6 +5,7 @@ import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.codec.Dictionary;
+import io.edgesync.support.jdbc.Jdbc;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -23,10 +24,12 @@ final class SqliteDictionaries implements DictionaryStore {
   static final int MAX_SAMPLE_DEVICES = 64;
 
   private final Connection db;
+  private final Jdbc jdbc;
   private final Object lock;
 
-  SqliteDictionaries(Connection db, Object lock) {
-    this.db = db;
+  SqliteDictionaries(Jdbc jdbc, Object lock) {
+    this.jdbc = jdbc;
+    this.db = jdbc.connection();
     this.lock = lock;
   }
 
@@ -51,8 +54,8 @@ final class SqliteDictionaries implements DictionaryStore {
         db.commit();
         return (int) id;
       } catch (SQLException e) {
-        rollback();
-        throw failure("allocating a dictionary id for " + stream, e);
+        jdbc.rollbackQuietly();
+        throw jdbc.failure("allocating a dictionary id for " + stream, e);
       }
     }
   }
@@ -99,8 +102,8 @@ final class SqliteDictionaries implements DictionaryStore {
         db.commit();
         return deleted;
       } catch (SQLException e) {
-        rollback();
-        throw failure("saving dictionary " + dictionary.id() + " of " + stream, e);
+        jdbc.rollbackQuietly();
+        throw jdbc.failure("saving dictionary " + dictionary.id() + " of " + stream, e);
       }
     }
   }
@@ -121,7 +124,7 @@ final class SqliteDictionaries implements DictionaryStore {
         }
         return out;
       } catch (SQLException e) {
-        throw failure("reading dictionaries", e);
+        throw jdbc.failure("reading dictionaries", e);
       }
     }
   }
@@ -174,21 +177,8 @@ final class SqliteDictionaries implements DictionaryStore {
         }
         return out;
       } catch (SQLException | ProtocolException e) {
-        throw new IllegalStateException(
-            "cloud store: reading samples of " + stream + " failed: " + e.getMessage(), e);
+        throw jdbc.failure("reading samples of " + stream, e);
       }
     }
-  }
-
-  private void rollback() {
-    try {
-      db.rollback();
-    } catch (SQLException ignored) {
-      // the original failure is reported
-    }
-  }
-
-  private static IllegalStateException failure(String what, SQLException e) {
-    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
   }
 }

@@ -2,17 +2,17 @@ package io.edgesync.server;
 
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
+import io.edgesync.support.jdbc.GroupCommitWriter;
+import io.edgesync.support.jdbc.Jdbc;
+import io.edgesync.support.jdbc.SavepointGroup;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
@@ -36,12 +36,13 @@ import java.util.function.Function;
  *
  * <p><b>Group commit, cache and batched writes.</b> Transactions wait in a queue; the writer thread
  * runs every waiting one in a single SQLite transaction (each inside its own savepoint, so a
- * failing one rolls back alone) and commits once, so concurrent device sessions share one fsync.
- * Versions a transaction writes are not sent to SQLite one statement at a time: they are kept in
- * memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row statements just before
- * the group's commit; reads inside the group see them first. Committed current documents are kept
- * in a write-through cache bounded by {@link #CACHE_MAX_BYTES}, so the key lookup every change
- * starts with is a map lookup.
+ * failing one rolls back alone) and commits once, so concurrent device sessions share one fsync
+ * (the store layer's {@link GroupCommitWriter} and {@link SavepointGroup}; {@link Group} is this
+ * store's side of a group). Versions a transaction writes are not sent to SQLite one statement at a
+ * time: they are kept in memory ({@code txDocs}, {@code pendingLog}) and appended with multi-row
+ * statements just before the group's commit; reads inside the group see them first. Committed
+ * current documents are kept in a write-through cache bounded by {@link #CACHE_MAX_BYTES}, so the
+ * key lookup every change starts with is a map lookup.
  *
  * <p>Threads: every field below is used only under {@link #lock} (the writer thread during a group;
  * readers take the lock between groups, when the pending state is empty).
@@ -94,6 +95,7 @@ final class SqliteDocuments implements DocumentStore {
           + " FROM audit a LEFT JOIN conflicts c ON c.id=a.conflict_id WHERE a.id>?";
 
   private final Connection db;
+  private final Jdbc jdbc;
   private final Object lock;
   private final long historyVersions;
   private final long pruneEveryVersions;
@@ -105,9 +107,7 @@ final class SqliteDocuments implements DocumentStore {
   private final PreparedStatement selectVersion;
   private final PreparedStatement saveMeta;
   private final TxImpl tx = new TxImpl();
-  private final BlockingQueue<Pending<?>> queue = new ArrayBlockingQueue<>(MAX_QUEUED_TRANSACTIONS);
-  private final Thread writer;
-  private volatile boolean closed;
+  private final GroupCommitWriter<SavepointGroup.Tx<Tx, ?>> writer;
 
   private long docVersion;
   private Hlc hlc;
@@ -135,11 +135,18 @@ final class SqliteDocuments implements DocumentStore {
   /** Superseded log rows at or below {@link #prunedUpTo}: no pass would delete them. */
   private final List<Long> pendingStale = new ArrayList<>();
 
-  SqliteDocuments(Connection db, Object lock, long historyVersions) throws SQLException {
+  /** What a group restores when it is rolled back (set when it begins). */
+  private long groupVersion;
+
+  private long groupPruned;
+  private Hlc groupHlc;
+
+  SqliteDocuments(Jdbc jdbc, Object lock, long historyVersions) throws SQLException {
     if (historyVersions < 1) {
       throw new IllegalArgumentException("historyVersions must be >= 1, not " + historyVersions);
     }
-    this.db = db;
+    this.jdbc = jdbc;
+    this.db = jdbc.connection();
     this.lock = lock;
     this.historyVersions = historyVersions;
     this.pruneEveryVersions = Math.max(1, Math.min(4096, historyVersions / 4));
@@ -192,9 +199,13 @@ final class SqliteDocuments implements DocumentStore {
       }
     }
     db.commit();
-    writer = new Thread(this::writeLoop, "edgesync-doc-writer");
-    writer.setDaemon(true);
-    writer.start();
+    writer =
+        new GroupCommitWriter<>(
+            "edgesync-doc-writer",
+            MAX_QUEUED_TRANSACTIONS,
+            MAX_GROUP_TRANSACTIONS,
+            () -> new IllegalStateException("cloud store is closed"),
+            new SavepointGroup<>(jdbc, lock, "document transaction", new Group()));
   }
 
   /** "(?,?,?),(?,?,?)" for {@code rows} rows of {@code columns} columns. */
@@ -255,111 +266,80 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public <T> CompletableFuture<T> inTransactionAsync(Function<Tx, T> work) {
     CompletableFuture<T> done = new CompletableFuture<>();
-    if (closed) {
-      done.completeExceptionally(new IllegalStateException("cloud store is closed"));
-      return done;
-    }
-    if (Thread.currentThread() == writer) {
+    if (!writer.isClosed() && writer.isWriterThread()) {
       done.completeExceptionally(new IllegalStateException("nested document transaction"));
       return done;
     }
-    try {
-      queue.put(new Pending<>(work, done));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      done.completeExceptionally(e);
-    }
+    writer.submit(new SavepointGroup.Tx<>(work, done));
     return done;
   }
 
-  private record Pending<T>(Function<Tx, T> work, CompletableFuture<T> done) {
-    @SuppressWarnings("unchecked")
-    void complete(Object result) {
-      done.complete((T) result);
-    }
-  }
-
-  private void writeLoop() {
-    List<Pending<?>> group = new ArrayList<>();
-    while (!closed) {
-      try {
-        group.add(queue.take());
-      } catch (InterruptedException e) {
-        break;
-      }
-      queue.drainTo(group, MAX_GROUP_TRANSACTIONS - 1);
-      runGroup(group);
-      group.clear();
-    }
-    for (Pending<?> p : queue) {
-      p.done().completeExceptionally(new IllegalStateException("cloud store is closed"));
-    }
-  }
-
-  private void runGroup(List<Pending<?>> group) {
-    Object[] results = new Object[group.size()];
-    Throwable[] errors = new Throwable[group.size()];
-    synchronized (lock) {
-      long groupVersion = docVersion;
-      long groupPruned = prunedUpTo;
-      Hlc groupHlc = hlc;
+  /**
+   * The store's side of a group: versions a transaction writes stay in memory until the group's
+   * flush; a transaction that fails takes its versions back out.
+   */
+  private final class Group implements SavepointGroup.Store<Tx> {
+    @Override
+    public void begin() {
+      groupVersion = docVersion;
+      groupPruned = prunedUpTo;
+      groupHlc = hlc;
       pendingLogBase = docVersion;
-      try (Statement st = db.createStatement()) {
-        for (int i = 0; i < group.size(); i++) {
-          long versionBefore = docVersion;
-          Hlc hlcBefore = hlc;
-          int staleBefore = pendingStale.size();
-          st.execute("SAVEPOINT work");
-          try {
-            results[i] = group.get(i).work().apply(tx);
-            st.execute("RELEASE work");
-            groupDocs.putAll(txDocs);
-          } catch (RuntimeException | Error e) {
-            st.execute("ROLLBACK TO work");
-            st.execute("RELEASE work");
-            docVersion = versionBefore;
-            hlc = hlcBefore;
-            pendingLog.subList((int) (versionBefore - pendingLogBase), pendingLog.size()).clear();
-            pendingStale.subList(staleBefore, pendingStale.size()).clear();
-            errors[i] = e;
-          } finally {
-            txDocs.clear();
-            tx.lastOpened = null;
-          }
-        }
-        flush();
-        if (docVersion != groupVersion) {
-          saveMeta("doc_version", docVersion, null);
-        }
-        if (prunedUpTo != groupPruned) {
-          saveMeta("doc_log_pruned", prunedUpTo, null);
-        }
-        if (!hlc.equals(groupHlc)) {
-          saveMeta("hlc", 0, hlc.toString());
-        }
-        db.commit();
-        groupDocs.forEach(cache::store);
-      } catch (SQLException | RuntimeException | Error e) {
-        rollback(groupVersion, groupHlc);
-        prunedUpTo = groupPruned;
-        RuntimeException failure =
-            e instanceof SQLException sql
-                ? failure("document transaction", sql)
-                : new IllegalStateException("document transaction failed: " + e, e);
-        java.util.Arrays.fill(errors, failure);
+    }
+
+    @Override
+    public <T> T run(Function<Tx, T> work) {
+      long versionBefore = docVersion;
+      Hlc hlcBefore = hlc;
+      int staleBefore = pendingStale.size();
+      try {
+        T result = work.apply(tx);
+        groupDocs.putAll(txDocs);
+        return result;
+      } catch (RuntimeException | Error e) {
+        docVersion = versionBefore;
+        hlc = hlcBefore;
+        pendingLog.subList((int) (versionBefore - pendingLogBase), pendingLog.size()).clear();
+        pendingStale.subList(staleBefore, pendingStale.size()).clear();
+        throw e;
       } finally {
-        groupDocs.clear();
         txDocs.clear();
-        pendingLog.clear();
-        pendingStale.clear();
+        tx.lastOpened = null;
       }
     }
-    for (int i = 0; i < group.size(); i++) {
-      if (errors[i] != null) {
-        group.get(i).done().completeExceptionally(errors[i]);
-      } else {
-        group.get(i).complete(results[i]);
+
+    @Override
+    public void beforeCommit() throws SQLException {
+      flush();
+      if (docVersion != groupVersion) {
+        saveMeta("doc_version", docVersion, null);
       }
+      if (prunedUpTo != groupPruned) {
+        saveMeta("doc_log_pruned", prunedUpTo, null);
+      }
+      if (!hlc.equals(groupHlc)) {
+        saveMeta("hlc", 0, hlc.toString());
+      }
+    }
+
+    @Override
+    public void committed() {
+      groupDocs.forEach(cache::store);
+    }
+
+    @Override
+    public void rolledBack() {
+      docVersion = groupVersion;
+      hlc = groupHlc;
+      prunedUpTo = groupPruned;
+    }
+
+    @Override
+    public void end() {
+      groupDocs.clear();
+      txDocs.clear();
+      pendingLog.clear();
+      pendingStale.clear();
     }
   }
 
@@ -431,13 +411,8 @@ final class SqliteDocuments implements DocumentStore {
   }
 
   void close() {
-    closed = true;
-    writer.interrupt();
-    try {
-      writer.join(10_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    writer.stop();
+    writer.refuseQueued(new IllegalStateException("cloud store is closed"));
   }
 
   private void saveMeta(String k, long v, String t) throws SQLException {
@@ -445,16 +420,6 @@ final class SqliteDocuments implements DocumentStore {
     saveMeta.setLong(2, v);
     saveMeta.setString(3, t);
     saveMeta.executeUpdate();
-  }
-
-  private void rollback(long versionBefore, Hlc hlcBefore) {
-    try {
-      db.rollback();
-    } catch (SQLException ignored) {
-      // the original failure is reported
-    }
-    docVersion = versionBefore;
-    hlc = hlcBefore;
   }
 
   /** The current version of a key: written in this group, cached, or read (and then cached). */
@@ -486,7 +451,9 @@ final class SqliteDocuments implements DocumentStore {
     @Override
     public long lastChangeSeq(String deviceId) {
       return sql(
-          () -> queryLong("SELECT last_change_seq FROM device_docs WHERE device=?", 0, deviceId));
+          () ->
+              jdbc.queryLong(
+                  "SELECT last_change_seq FROM device_docs WHERE device=?", 0, deviceId));
     }
 
     @Override
@@ -536,7 +503,7 @@ final class SqliteDocuments implements DocumentStore {
           sql(
               () -> {
                 PreparedStatement ps =
-                    prepared(
+                    jdbc.prepared(
                         "SELECT change_seq FROM doc_resend WHERE device=? ORDER BY change_seq");
                 ps.setString(1, deviceId);
                 List<Long> out = new ArrayList<>();
@@ -617,7 +584,7 @@ final class SqliteDocuments implements DocumentStore {
           () -> {
             {
               PreparedStatement ps =
-                  prepared(
+                  jdbc.prepared(
                       "INSERT INTO conflicts("
                           + CONFLICT_COLUMNS.substring(4)
                           + ") VALUES"
@@ -647,7 +614,7 @@ final class SqliteDocuments implements DocumentStore {
                 c.createdMs(),
                 c.resolvedMs()
               };
-              bind(ps, v);
+              Jdbc.bind(ps, v);
               long id;
               try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
@@ -691,7 +658,7 @@ final class SqliteDocuments implements DocumentStore {
     public long openConflictOn(String scope, String collection, String key) {
       return sql(
           () ->
-              queryLong(
+              jdbc.queryLong(
                   "SELECT coalesce(max(id), 0) FROM conflicts WHERE scope=? AND collection=? AND"
                       + " key=? AND status='open'",
                   0,
@@ -704,7 +671,7 @@ final class SqliteDocuments implements DocumentStore {
     public long openConflictOf(String scope, String collection, String key, String deviceId) {
       return sql(
           () ->
-              queryLong(
+              jdbc.queryLong(
                   "SELECT coalesce(max(id), 0) FROM conflicts WHERE scope=? AND collection=? AND"
                       + " key=? AND device=? AND status='open'",
                   0,
@@ -788,7 +755,7 @@ final class SqliteDocuments implements DocumentStore {
     /** Base, cloud, edge and result values of a conflict row; null if there is none. */
     private byte[][] conflictValues(long conflictId) throws SQLException {
       PreparedStatement ps =
-          prepared(
+          jdbc.prepared(
               "SELECT base_value, cloud_value, edge_value, result_value FROM conflicts WHERE id=?");
       ps.setLong(1, conflictId);
       try (ResultSet rs = ps.executeQuery()) {
@@ -850,20 +817,7 @@ final class SqliteDocuments implements DocumentStore {
 
   private List<StoredDoc> docs(String sql, Object... args) {
     synchronized (lock) {
-      return sql(
-          () -> {
-            List<StoredDoc> out = new ArrayList<>();
-            try (PreparedStatement ps = db.prepareStatement(sql)) {
-              bind(ps, args);
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  out.add(readDoc(rs));
-                }
-              }
-            }
-            db.commit();
-            return out;
-          });
+      return read(sql, SqliteDocuments::readDoc, args);
     }
   }
 
@@ -878,20 +832,7 @@ final class SqliteDocuments implements DocumentStore {
     sql.append(" ORDER BY id LIMIT ?");
     args.add(f.limit());
     synchronized (lock) {
-      return sql(
-          () -> {
-            List<ConflictRecord> out = new ArrayList<>();
-            try (PreparedStatement ps = db.prepareStatement(sql.toString())) {
-              bind(ps, args.toArray());
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  out.add(readConflict(rs));
-                }
-              }
-            }
-            db.commit();
-            return out;
-          });
+      return read(sql.toString(), SqliteDocuments::readConflict, args.toArray());
     }
   }
 
@@ -903,16 +844,14 @@ final class SqliteDocuments implements DocumentStore {
   }
 
   private ConflictRecord conflictUnlocked(long conflictId) {
-    return sql(
-        () -> {
-          try (PreparedStatement ps =
-              db.prepareStatement("SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id=?")) {
-            ps.setLong(1, conflictId);
-            try (ResultSet rs = ps.executeQuery()) {
-              return rs.next() ? readConflict(rs) : null;
-            }
-          }
-        });
+    List<ConflictRecord> found =
+        sql(
+            () ->
+                jdbc.list(
+                    "SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id=?",
+                    SqliteDocuments::readConflict,
+                    conflictId));
+    return found.isEmpty() ? null : found.get(0);
   }
 
   @Override
@@ -925,43 +864,33 @@ final class SqliteDocuments implements DocumentStore {
     sql.append(" ORDER BY a.id LIMIT ?");
     args.add(f.limit());
     synchronized (lock) {
-      return sql(
-          () -> {
-            List<AuditRecord> out = new ArrayList<>();
-            try (PreparedStatement ps = db.prepareStatement(sql.toString())) {
-              bind(ps, args.toArray());
-              try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                  int i = 1;
-                  out.add(
-                      new AuditRecord(
-                          rs.getLong(i++),
-                          rs.getLong(i++),
-                          rs.getLong(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getString(i++),
-                          rs.getLong(i++),
-                          rs.getBytes(i++),
-                          rs.getLong(i++),
-                          rs.getBytes(i++),
-                          hlcOf(rs.getString(i++)),
-                          rs.getBytes(i++),
-                          hlcOf(rs.getString(i++)),
-                          rs.getLong(i++),
-                          rs.getBytes(i++),
-                          rs.getString(i)));
-                }
-              }
-            }
-            db.commit();
-            return out;
-          });
+      return read(sql.toString(), SqliteDocuments::readAudit, args.toArray());
     }
+  }
+
+  private static AuditRecord readAudit(ResultSet rs) throws SQLException {
+    int i = 1;
+    return new AuditRecord(
+        rs.getLong(i++),
+        rs.getLong(i++),
+        rs.getLong(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getString(i++),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        hlcOf(rs.getString(i++)),
+        rs.getBytes(i++),
+        hlcOf(rs.getString(i++)),
+        rs.getLong(i++),
+        rs.getBytes(i++),
+        rs.getString(i));
   }
 
   @Override
@@ -974,18 +903,13 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public void setGroups(String deviceId, List<String> groups) {
     synchronized (lock) {
-      sql(
+      jdbc.inTransaction(
+          "document store",
           () -> {
-            try {
-              update("DELETE FROM device_groups WHERE device=?", deviceId);
-              for (String g : groups) {
-                update(
-                    "INSERT OR IGNORE INTO device_groups(device, grp) VALUES (?,?)", deviceId, g);
-              }
-              db.commit();
-            } catch (RuntimeException e) {
-              db.rollback();
-              throw e;
+            jdbc.update("DELETE FROM device_groups WHERE device=?", deviceId);
+            for (String g : groups) {
+              jdbc.update(
+                  "INSERT OR IGNORE INTO device_groups(device, grp) VALUES (?,?)", deviceId, g);
             }
             return null;
           });
@@ -1009,23 +933,18 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public void saveCursors(String deviceId, Map<String, Long> cursors) {
     synchronized (lock) {
-      sql(
+      jdbc.inTransaction(
+          "document store",
           () -> {
-            try {
-              for (Map.Entry<String, Long> c : cursors.entrySet()) {
-                update(
-                    "INSERT OR REPLACE INTO device_cursors(device, scope, version) VALUES (?,?,?)",
-                    deviceId,
-                    c.getKey(),
-                    c.getValue());
-              }
-              for (String scope : cursors.keySet()) {
-                collectTombstones(scope);
-              }
-              db.commit();
-            } catch (RuntimeException e) {
-              db.rollback();
-              throw e;
+            for (Map.Entry<String, Long> c : cursors.entrySet()) {
+              jdbc.update(
+                  "INSERT OR REPLACE INTO device_cursors(device, scope, version) VALUES (?,?,?)",
+                  deviceId,
+                  c.getKey(),
+                  c.getValue());
+            }
+            for (String scope : cursors.keySet()) {
+              collectTombstones(scope);
             }
             return null;
           });
@@ -1046,7 +965,8 @@ final class SqliteDocuments implements DocumentStore {
       // A reader without a cursor row never had a session: it holds nothing of the scope. One
       // with a row may have been pushed anything after that cursor, even if the cursor is 0.
       long cursor =
-          queryLong("SELECT version FROM device_cursors WHERE device=? AND scope=?", -1, d, scope);
+          jdbc.queryLong(
+              "SELECT version FROM device_cursors WHERE device=? AND scope=?", -1, d, scope);
       if (cursor >= 0) {
         min = Math.min(min, cursor);
       }
@@ -1055,8 +975,8 @@ final class SqliteDocuments implements DocumentStore {
       return;
     }
     String collectable = " FROM docs WHERE scope=? AND deleted=1 AND version<=? AND conflict_id=0";
-    PreparedStatement keys = prepared("SELECT collection, key" + collectable);
-    bind(keys, scope, min);
+    PreparedStatement keys = jdbc.prepared("SELECT collection, key" + collectable);
+    Jdbc.bind(keys, scope, min);
     try (ResultSet rs = keys.executeQuery()) {
       while (rs.next()) {
         cache.evict(new DocKey(scope, rs.getString(1), rs.getString(2)));
@@ -1151,76 +1071,24 @@ final class SqliteDocuments implements DocumentStore {
   }
 
   private List<String> strings(String sql, Object... args) {
+    return sql(() -> jdbc.list(sql, rs -> rs.getString(1), args));
+  }
+
+  /** Reads a committed snapshot: the read transaction ends with the call. */
+  private <T> List<T> read(String sql, Jdbc.RowReader<T> reader, Object... args) {
     return sql(
         () -> {
-          List<String> out = new ArrayList<>();
-          try (PreparedStatement ps = db.prepareStatement(sql)) {
-            bind(ps, args);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                out.add(rs.getString(1));
-              }
-            }
-          }
+          List<T> out = jdbc.list(sql, reader, args);
+          db.commit();
           return out;
         });
   }
 
-  private long queryLong(String sql, long fallback, Object... args) throws SQLException {
-    PreparedStatement ps = prepared(sql);
-    bind(ps, args);
-    try (ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? rs.getLong(1) : fallback;
-    }
-  }
-
   private void update(String sql, Object... args) {
-    sql(
-        () -> {
-          PreparedStatement ps = prepared(sql);
-          bind(ps, args);
-          ps.executeUpdate();
-          return null;
-        });
+    sql(() -> jdbc.update(sql, args));
   }
 
-  /** Statements of fixed text are prepared once (preparing cost 15 % of a document commit). */
-  private final java.util.Map<String, PreparedStatement> statements = new java.util.HashMap<>();
-
-  /** Only under {@link #lock}. */
-  private PreparedStatement prepared(String sql) throws SQLException {
-    PreparedStatement ps = statements.get(sql);
-    if (ps == null) {
-      ps = db.prepareStatement(sql);
-      statements.put(sql, ps);
-    }
-    return ps;
-  }
-
-  static void bind(PreparedStatement ps, Object... args) throws SQLException {
-    for (int i = 0; i < args.length; i++) {
-      Object a = args[i];
-      if (a instanceof byte[] b) {
-        ps.setBytes(i + 1, b);
-      } else {
-        ps.setObject(i + 1, a);
-      }
-    }
-  }
-
-  interface SqlWork<T> {
-    T run() throws SQLException;
-  }
-
-  static <T> T sql(SqlWork<T> work) {
-    try {
-      return work.run();
-    } catch (SQLException e) {
-      throw failure("document store", e);
-    }
-  }
-
-  static IllegalStateException failure(String what, SQLException e) {
-    return new IllegalStateException("cloud store: " + what + " failed: " + e.getMessage(), e);
+  private <T> T sql(Jdbc.SqlWork<T> work) {
+    return jdbc.call("document store", work);
   }
 }
