@@ -3,11 +3,9 @@ package io.edgesync.agent;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
-import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
-import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import io.edgesync.support.jdbc.Jdbc;
@@ -16,8 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayDeque;
@@ -52,6 +48,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
  * appended records is not appended; the append's result names the earlier record's sequence.
  *
+ * <p>Parts, package-private and all run under {@code lock}: {@link OutboxTables} reads and writes
+ * the rows of {@code chunks}, {@code gaps} and {@code streams}; {@link OutboxDedup} the dedup
+ * windows ({@code recent}); {@link OutboxOverflow} the queue limits and drop-oldest; {@link
+ * OutboxExpiry} age expiry; {@link OutboxSavedState} the engine's saved state ({@code wire_totals},
+ * the budget in {@code meta}, {@code dictionaries}). This class owns the connection, the
+ * transactions and the in-memory counters.
+ *
  * <p>Threads: any thread may append; the writer thread owns group commits, overflow handling and
  * age expiry; the sync loop calls the {@link Outbox} methods. The JDBC connection and the
  * per-stream counters are guarded by {@code lock}; {@link #streams()} reads a snapshot published
@@ -68,28 +71,25 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   private final Connection db;
-  private final Jdbc jdbc;
+  private final OutboxTables tables;
+  private final OutboxDedup dedup;
+  private final OutboxOverflow overflow;
+  private final OutboxExpiry expiry;
+  private final OutboxSavedState saved;
   private final OutboxLimits limits;
   private final Map<String, Integer> priorities;
-  private final Map<String, Integer> dedupWindows;
-  private final Map<String, Recent> recent = new HashMap<>();
-  private final java.security.MessageDigest sha256;
   private long duplicateRecords;
   private final int defaultPriority;
   private final Clock clock;
   private final ReentrantLock lock = new ReentrantLock();
-  private final Map<String, Counters> counters = new HashMap<>();
+  private final Map<String, StreamCounters> counters = new HashMap<>();
   private volatile List<StreamState> snapshot = List.of();
   private final ArrayDeque<AppendRequest> parked = new ArrayDeque<>();
   private final GroupCommitWriter<AppendRequest> writer;
-  private final String file;
   private volatile Runnable appendListener = () -> {};
-  private long lastExpiryCheckMs;
   private long rejectedRecords;
 
   private final String storeId;
-  private final PreparedStatement insertChunk;
-  private final PreparedStatement upsertStream;
 
   /** Opens (creating if needed) the outbox file; no stream has a dedup window. */
   public SqliteOutbox(
@@ -117,15 +117,35 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       throws SQLException {
     this.limits = limits;
     this.priorities = Map.copyOf(priorities);
-    this.dedupWindows = Map.copyOf(dedupWindows);
-    try {
-      this.sha256 = java.security.MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
     this.defaultPriority = defaultPriority;
     this.clock = clock;
-    this.file = file.toAbsolutePath().toString();
+    db = open(file, limits.fullSync());
+    tables = new OutboxTables(db, file.toAbsolutePath().toString());
+    dedup = new OutboxDedup(db, dedupWindows);
+    overflow = new OutboxOverflow(limits, tables, clock);
+    saved = new OutboxSavedState(new Jdbc(db, file.toAbsolutePath().toString()));
+    for (String declared : priorities.keySet()) {
+      counterFor(declared);
+    }
+    storeId = tables.loadOrCreateStoreId();
+    loadCounters();
+    for (StreamCounters c : counters.values()) {
+      tables.saveStream(c);
+    }
+    db.commit();
+    publish();
+    expiry = new OutboxExpiry(limits, tables, clock.nowMs());
+    writer =
+        new GroupCommitWriter<>(
+            "edgesync-outbox-writer",
+            limits.maxPendingAppends(),
+            limits.maxGroupRecords(),
+            () -> new IllegalStateException("outbox is closed"),
+            new Writer());
+  }
+
+  /** Opens the file in WAL mode (creating its directory) and brings its schema up to date. */
+  private static Connection open(Path file, boolean fullSync) throws SQLException {
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -134,11 +154,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     } catch (java.io.IOException e) {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
-    db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
-    jdbc = new Jdbc(db, this.file);
+    Connection db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
     try (Statement st = db.createStatement()) {
       st.execute("PRAGMA journal_mode=WAL");
-      st.execute("PRAGMA synchronous=" + (limits.fullSync() ? "FULL" : "NORMAL"));
+      st.execute("PRAGMA synchronous=" + (fullSync ? "FULL" : "NORMAL"));
       st.execute("PRAGMA busy_timeout=5000");
     }
     Migrations.apply(
@@ -149,34 +168,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         "db/V3__wire_counters.sql",
         "db/V4__dictionaries.sql");
     db.setAutoCommit(false);
-    insertChunk =
-        db.prepareStatement(
-            "INSERT INTO chunks(stream, first_seq, last_seq, bytes, oldest_ms, newest_ms, data)"
-                + " VALUES (?,?,?,?,?,?,?)");
-    upsertStream =
-        db.prepareStatement(
-            "INSERT INTO streams(name, last_seq, acked_seq, synced_records, dropped_records)"
-                + " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET last_seq=excluded.last_seq,"
-                + " acked_seq=excluded.acked_seq, synced_records=excluded.synced_records,"
-                + " dropped_records=excluded.dropped_records");
-    for (String declared : priorities.keySet()) {
-      counterFor(declared);
-    }
-    storeId = loadOrCreateStoreId();
-    loadCounters();
-    for (Counters c : counters.values()) {
-      saveStream(c);
-    }
-    db.commit();
-    publish();
-    lastExpiryCheckMs = clock.nowMs();
-    writer =
-        new GroupCommitWriter<>(
-            "edgesync-outbox-writer",
-            limits.maxPendingAppends(),
-            limits.maxGroupRecords(),
-            () -> new IllegalStateException("outbox is closed"),
-            new Writer());
+    return db;
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
@@ -255,58 +247,17 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   public Item read(String stream, long fromSequence, int maxRecords, long maxBytes) {
     lock.lock();
     try {
-      Item.Gap gap = gapAt(stream, fromSequence);
+      Item.Gap gap = tables.gapAt(stream, fromSequence);
       if (gap != null) {
         return gap;
       }
-      long start;
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "SELECT first_seq FROM chunks WHERE stream=? AND first_seq<=?"
-                  + " ORDER BY first_seq DESC LIMIT 1")) {
-        ps.setString(1, stream);
-        ps.setLong(2, fromSequence);
-        try (ResultSet rs = ps.executeQuery()) {
-          start = rs.next() ? rs.getLong(1) : fromSequence;
-        }
-      }
-      List<Record> out = new ArrayList<>();
-      long bytes = 0;
-      long expected = fromSequence;
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "SELECT first_seq, last_seq, data FROM chunks WHERE stream=? AND first_seq>=?"
-                  + " ORDER BY first_seq")) {
-        ps.setString(1, stream);
-        ps.setLong(2, start);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next() && out.size() < maxRecords) {
-            long first = rs.getLong(1);
-            long last = rs.getLong(2);
-            if (last < expected) {
-              continue;
-            }
-            if (first > expected) {
-              break; // a gap follows; it is read next time
-            }
-            for (Record r : decode(rs.getBytes(3), first, last)) {
-              if (r.sequence() < expected) {
-                continue;
-              }
-              if (out.size() >= maxRecords
-                  || (!out.isEmpty() && bytes + r.payload().length > maxBytes)) {
-                return new Item.Records(out, bytes);
-              }
-              out.add(r);
-              bytes += r.payload().length;
-              expected = r.sequence() + 1;
-            }
-          }
-        }
-      }
+      List<Record> out = tables.readRecords(stream, fromSequence, maxRecords, maxBytes);
       if (out.isEmpty()) {
-        Item.Gap later = gapAt(stream, fromSequence);
-        return later;
+        return tables.gapAt(stream, fromSequence);
+      }
+      long bytes = 0;
+      for (Record r : out) {
+        bytes += r.payload().length;
       }
       return new Item.Records(out, bytes);
     } catch (SQLException e) {
@@ -326,10 +277,10 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   public void acknowledge(String stream, long sequence, EdgeSyncEngine.WireStats wire) {
     lock.lock();
     try {
-      Counters c = counters.get(stream);
+      StreamCounters c = counters.get(stream);
       if (c == null || sequence <= c.ackedSeq) {
         if (wire != null) {
-          saveWire(stream, wire);
+          saved.saveWire(stream, wire);
           db.commit();
         }
         return;
@@ -338,44 +289,14 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         throw new IllegalArgumentException(
             "ack of " + stream + " up to " + sequence + " beyond last sequence " + c.lastSeq);
       }
-      long records = 0;
-      long bytes = 0;
-      List<long[]> chunks = new ArrayList<>(); // {first, last, bytes}
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "SELECT first_seq, last_seq, bytes FROM chunks WHERE stream=? AND first_seq<=?"
-                  + " AND last_seq>? ")) {
-        ps.setString(1, stream);
-        ps.setLong(2, sequence);
-        ps.setLong(3, c.ackedSeq);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            chunks.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
-          }
-        }
-      }
-      for (long[] chunk : chunks) {
-        long from = Math.max(chunk[0], c.ackedSeq + 1);
-        long to = Math.min(chunk[1], sequence);
-        records += to - from + 1;
-        bytes += payloadBytes(stream, chunk[0], chunk[1], chunk[2], from, to);
-      }
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "DELETE FROM chunks WHERE stream=? AND first_seq<=? AND last_seq<=?")) {
-        // first_seq bounds the primary-key range, so the delete does not scan the backlog
-        ps.setString(1, stream);
-        ps.setLong(2, sequence);
-        ps.setLong(3, sequence);
-        ps.executeUpdate();
-      }
+      OutboxTables.Counted settled = tables.deleteAcknowledged(stream, c.ackedSeq, sequence);
       c.ackedSeq = sequence;
-      c.syncedRecords += records;
-      c.queuedRecords -= records;
-      c.queuedBytes -= bytes;
-      saveStream(c);
+      c.syncedRecords += settled.records();
+      c.queuedRecords -= settled.records();
+      c.queuedBytes -= settled.bytes();
+      tables.saveStream(c);
       if (wire != null) {
-        saveWire(stream, wire);
+        saved.saveWire(stream, wire);
       }
       db.commit();
       publish();
@@ -391,39 +312,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   public Item.Gap markNotRetained(String stream, long cloudCheckpoint) {
     lock.lock();
     try {
-      Counters c = counters.get(stream);
+      StreamCounters c = counters.get(stream);
       if (c == null || cloudCheckpoint >= c.ackedSeq) {
         return null;
       }
-      // Only the holes become gaps: parts of the range may already be gaps (dropped here earlier,
-      // or marked by an earlier call whose session ended before the cloud acknowledged the gap).
-      long now = clock.nowMs();
-      long next = cloudCheckpoint + 1;
-      List<long[]> existing = new ArrayList<>();
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "SELECT first_seq, last_seq FROM gaps WHERE stream=? AND last_seq>=? AND"
-                  + " first_seq<=? ORDER BY first_seq")) {
-        ps.setString(1, stream);
-        ps.setLong(2, next);
-        ps.setLong(3, c.ackedSeq);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            existing.add(new long[] {rs.getLong(1), rs.getLong(2)});
-          }
-        }
-      }
-      for (long[] gap : existing) {
-        if (gap[0] > next) {
-          addGap(stream, next, gap[0] - 1, GapReason.GAP_REASON_NOT_RETAINED, now);
-        }
-        next = Math.max(next, gap[1] + 1);
-      }
-      if (next <= c.ackedSeq) {
-        addGap(stream, next, c.ackedSeq, GapReason.GAP_REASON_NOT_RETAINED, now);
-      }
+      tables.addNotRetainedGaps(stream, cloudCheckpoint + 1, c.ackedSeq, clock.nowMs());
       db.commit();
-      return gapAt(stream, cloudCheckpoint + 1);
+      return tables.gapAt(stream, cloudCheckpoint + 1);
     } catch (SQLException e) {
       rollbackAndReload();
       throw failure("recording a not-retained gap for " + stream, e);
@@ -438,11 +333,11 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   public OperationState operationState(String stream, long sequence, long nextSend) {
     lock.lock();
     try {
-      Counters c = counters.get(stream);
+      StreamCounters c = counters.get(stream);
       if (c == null || sequence < 1 || sequence > c.lastSeq) {
         return OperationState.UNKNOWN;
       }
-      if (gapAt(stream, sequence) != null) {
+      if (tables.gapAt(stream, sequence) != null) {
         return OperationState.DROPPED;
       }
       if (sequence <= c.ackedSeq) {
@@ -458,7 +353,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   /** The gap covering {@code sequence}, if that record was dropped. */
   public Item.Gap droppedRange(String stream, long sequence) {
-    return locked("looking up gaps of " + stream, () -> gapAt(stream, sequence));
+    return locked("looking up gaps of " + stream, () -> tables.gapAt(stream, sequence));
   }
 
   /** Detailed per-stream figures for status and metrics. */
@@ -467,20 +362,8 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     try {
       List<StreamStatus> out = new ArrayList<>();
       for (StreamState s : snapshot) {
-        Counters c = counters.get(s.name());
-        long oldest = -1;
-        try (PreparedStatement ps =
-            db.prepareStatement(
-                "SELECT oldest_ms FROM chunks WHERE stream=? AND last_seq>? ORDER BY first_seq"
-                    + " LIMIT 1")) {
-          ps.setString(1, s.name());
-          ps.setLong(2, c.ackedSeq);
-          try (ResultSet rs = ps.executeQuery()) {
-            if (rs.next()) {
-              oldest = rs.getLong(1);
-            }
-          }
-        }
+        StreamCounters c = counters.get(s.name());
+        long oldest = tables.oldestQueuedMs(s.name(), c.ackedSeq);
         out.add(
             new StreamStatus(
                 s.name(),
@@ -513,26 +396,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   @Override
   public Map<String, EdgeSyncEngine.WireStats> savedWireStats() {
-    List<Map.Entry<String, EdgeSyncEngine.WireStats>> rows =
-        locked(
-            "reading the wire totals",
-            () ->
-                jdbc.list(
-                    "SELECT stream, batches, records, payload_bytes, raw_bytes, encoded_bytes,"
-                        + " frame_bytes FROM wire_totals ORDER BY stream",
-                    rs ->
-                        Map.entry(
-                            rs.getString(1),
-                            new EdgeSyncEngine.WireStats(
-                                rs.getLong(2),
-                                rs.getLong(3),
-                                rs.getLong(4),
-                                rs.getLong(5),
-                                rs.getLong(6),
-                                rs.getLong(7)))));
-    Map<String, EdgeSyncEngine.WireStats> out = new LinkedHashMap<>();
-    rows.forEach(e -> out.put(e.getKey(), e.getValue()));
-    return out;
+    return locked("reading the wire totals", saved::wireStats);
   }
 
   @Override
@@ -541,42 +405,18 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
         "saving the wire totals",
         () -> {
           for (Map.Entry<String, EdgeSyncEngine.WireStats> e : totals.entrySet()) {
-            saveWire(e.getKey(), e.getValue());
+            saved.saveWire(e.getKey(), e.getValue());
           }
           return null;
         });
-  }
-
-  /** Upserts one stream's wire totals; the caller commits. */
-  private void saveWire(String stream, EdgeSyncEngine.WireStats w) throws SQLException {
-    jdbc.update(
-        "INSERT INTO wire_totals(stream, batches, records, payload_bytes, raw_bytes,"
-            + " encoded_bytes, frame_bytes) VALUES (?,?,?,?,?,?,?) ON CONFLICT(stream) DO"
-            + " UPDATE SET batches=excluded.batches, records=excluded.records,"
-            + " payload_bytes=excluded.payload_bytes, raw_bytes=excluded.raw_bytes,"
-            + " encoded_bytes=excluded.encoded_bytes, frame_bytes=excluded.frame_bytes",
-        stream,
-        w.batches(),
-        w.records(),
-        w.payloadBytes(),
-        w.rawBytes(),
-        w.encodedBytes(),
-        w.frameBytes());
   }
 
   /** The daily byte budget's count, from the {@code meta} table. */
   @Override
   public long[] savedBudget() {
     lock.lock();
-    try (PreparedStatement ps = db.prepareStatement("SELECT value FROM meta WHERE key='budget'");
-        ResultSet rs = ps.executeQuery()) {
-      if (!rs.next()) {
-        return null;
-      }
-      String[] parts = rs.getString(1).split(":");
-      return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
-    } catch (SQLException | RuntimeException e) {
-      return null; // a missing or unreadable count starts the day at 0
+    try {
+      return saved.budget();
     } finally {
       lock.unlock();
     }
@@ -586,34 +426,25 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   public void saveBudget(long utcDay, long spentBytes) {
     committed(
         "saving the daily budget",
-        () ->
-            jdbc.update(
-                "INSERT INTO meta(key, value) VALUES ('budget', ?) ON CONFLICT(key) DO UPDATE SET"
-                    + " value=excluded.value",
-                utcDay + ":" + spentBytes));
+        () -> {
+          saved.saveBudget(utcDay, spentBytes);
+          return null;
+        });
   }
 
   @Override
   public List<SavedDictionary> savedDictionaries() {
-    return locked(
-        "reading the dictionaries",
-        () ->
-            jdbc.list(
-                "SELECT stream, id, data FROM dictionaries ORDER BY stream",
-                rs -> new SavedDictionary(rs.getString(1), rs.getInt(2), rs.getBytes(3))));
+    return locked("reading the dictionaries", saved::dictionaries);
   }
 
   @Override
   public void saveDictionary(String stream, int id, byte[] bytes) {
     committed(
         "saving dictionary " + id + " of stream " + stream,
-        () ->
-            jdbc.update(
-                "INSERT INTO dictionaries(stream, id, data) VALUES (?,?,?) ON CONFLICT(stream) DO"
-                    + " UPDATE SET id=excluded.id, data=excluded.data",
-                stream,
-                id,
-                bytes));
+        () -> {
+          saved.saveDictionary(stream, id, bytes);
+          return null;
+        });
   }
 
   /** Records refused by the REJECT or BLOCK overflow policy since start. */
@@ -689,139 +520,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   private void commitGroup(List<AppendRequest> group) {
     List<AppendRequest> accepted = new ArrayList<>(group.size());
     List<Appended> results = new ArrayList<>(group.size());
-    // Digests of records accepted earlier in this group, per dedup stream: {request, kept index}.
-    Map<String, Map<Recent.Key, Object[]>> pending = new HashMap<>();
     List<Runnable> failures = new ArrayList<>();
     boolean stored = false;
     lock.lock();
     try {
-      long totalRecords = 0;
-      long totalBytes = 0;
-      for (Counters c : counters.values()) {
-        totalRecords += c.queuedRecords;
-        totalBytes += c.queuedBytes;
-      }
-      for (AppendRequest r : group) {
-        if (!parked.isEmpty()) {
-          parked.add(r); // keep FIFO order behind earlier blocked appends
-          continue;
-        }
-        dedup(r, pending.computeIfAbsent(r.stream, k -> new HashMap<>()));
-        long n = r.kept.size();
-        if (n > limits.maxQueueRecords() || r.keptBytes > limits.maxQueueBytes()) {
-          rejectedRecords += n;
-          failures.add(
-              () ->
-                  r.future.completeExceptionally(
-                      new QueueFullException(
-                          "append of "
-                              + n
-                              + " records / "
-                              + r.bytes
-                              + " bytes is larger than"
-                              + " the whole queue ("
-                              + limits.maxQueueRecords()
-                              + " records / "
-                              + limits.maxQueueBytes()
-                              + " bytes)")));
-          continue;
-        }
-        long overRecords = totalRecords + n - limits.maxQueueRecords();
-        long overBytes = totalBytes + r.keptBytes - limits.maxQueueBytes();
-        if (overRecords > 0 || overBytes > 0) {
-          switch (limits.overflowPolicy()) {
-            case REJECT -> {
-              rejectedRecords += n;
-              String full =
-                  overRecords > 0
-                      ? totalRecords
-                          + " of "
-                          + limits.maxQueueRecords()
-                          + " records queued (queue_max_size)"
-                      : totalBytes + " of " + limits.maxQueueBytes() + " bytes queued (max_bytes)";
-              String message =
-                  "outbox full, "
-                      + full
-                      + ", overflow_policy=reject: "
-                      + n
-                      + " records of "
-                      + r.bytes
-                      + " bytes refused";
-              failures.add(() -> r.future.completeExceptionally(new QueueFullException(message)));
-              continue;
-            }
-            case BLOCK -> {
-              parked.add(r);
-              continue;
-            }
-            case DROP_OLDEST -> {
-              // Room is made below, once the whole group is written: appends committed together
-              // must be able to push each other out, not only records of earlier commits.
-            }
-          }
-        }
-        accepted.add(r);
-        totalRecords += n;
-        totalBytes += r.keptBytes;
-        Map<Recent.Key, Object[]> mine = pending.get(r.stream);
-        for (int i = 0; i < r.keptKeys.size(); i++) {
-          mine.put(r.keptKeys.get(i), new Object[] {r, i});
-        }
-      }
-      Map<String, List<AppendRequest>> byStream = new LinkedHashMap<>();
-      for (AppendRequest r : accepted) {
-        byStream.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r);
-      }
-      for (Map.Entry<String, List<AppendRequest>> e : byStream.entrySet()) {
-        Counters c = counterFor(e.getKey());
-        long seq = c.lastSeq + 1;
-        long firstOfChunk = seq;
-        List<Record> records = new ArrayList<>();
-        long bytes = 0;
-        for (AppendRequest r : e.getValue()) {
-          r.assigned = r.kept.isEmpty() ? 0 : seq;
-          for (byte[] p : r.kept) {
-            records.add(new Record(seq++, r.originMs, p));
-          }
-          bytes += r.keptBytes;
-        }
-        rememberRecent(e.getKey(), e.getValue(), seq - 1);
-        if (records.isEmpty()) {
-          continue; // every record was a duplicate
-        }
-        insertChunk.setString(1, e.getKey());
-        insertChunk.setLong(2, firstOfChunk);
-        insertChunk.setLong(3, seq - 1);
-        insertChunk.setLong(4, bytes);
-        insertChunk.setLong(5, records.get(0).originMs());
-        insertChunk.setLong(6, records.get(records.size() - 1).originMs());
-        insertChunk.setBytes(7, RecordLayout.encode(records));
-        insertChunk.executeUpdate();
-        c.lastSeq = seq - 1;
-        c.queuedRecords += records.size();
-        c.queuedBytes += bytes;
-        saveStream(c);
-      }
-      long overRecords = totalRecords - limits.maxQueueRecords();
-      long overBytes = totalBytes - limits.maxQueueBytes();
-      if (limits.overflowPolicy() == OverflowPolicy.DROP_OLDEST
-          && !accepted.isEmpty()
-          && (overRecords > 0 || overBytes > 0)) {
-        // Every append fits the whole queue, so dropping everything else always makes room.
-        long[] freed = dropOldest(Math.max(0, overRecords), Math.max(0, overBytes));
-        if (freed[0] < overRecords || freed[1] < overBytes) {
-          throw new IllegalStateException(
-              "overflow freed "
-                  + freed[0]
-                  + " records / "
-                  + freed[1]
-                  + " bytes of the "
-                  + overRecords
-                  + " / "
-                  + overBytes
-                  + " needed");
-        }
-      }
+      OutboxOverflow.QueueTotals totals = admit(group, accepted, failures);
+      writeAccepted(accepted);
+      overflow.makeRoom(counters.values(), totals, !accepted.isEmpty());
       db.commit();
       for (AppendRequest r : accepted) {
         results.add(r.result());
@@ -849,227 +554,81 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   /**
-   * Drops the oldest queued records of the lowest-priority streams until at least the given records
-   * and bytes are freed (or nothing is left). Runs inside the caller's transaction. Returns
-   * {records, bytes} freed.
+   * Decides each append of the group, after its stream's dedup window: accepted (added to {@code
+   * accepted}), parked behind the appends blocked earlier, or refused (its failure added to {@code
+   * failures}, run after the lock is released). Returns the queue totals with the accepted ones.
    */
-  private long[] dropOldest(long records, long bytes) throws SQLException {
-    long freedRecords = 0;
-    long freedBytes = 0;
-    long now = clock.nowMs();
-    List<Counters> victims = new ArrayList<>(counters.values());
-    victims.sort(
-        Comparator.comparingInt((Counters c) -> c.priority).reversed().thenComparing(c -> c.name));
-    for (Counters c : victims) {
-      while ((freedRecords < records || freedBytes < bytes) && c.queuedRecords > 0) {
-        long first;
-        long last;
-        byte[] data;
-        try (PreparedStatement ps =
-            db.prepareStatement(
-                "SELECT first_seq, last_seq, data FROM chunks WHERE stream=? ORDER BY first_seq"
-                    + " LIMIT 1")) {
-          ps.setString(1, c.name);
-          try (ResultSet rs = ps.executeQuery()) {
-            if (!rs.next()) {
-              break;
-            }
-            first = rs.getLong(1);
-            last = rs.getLong(2);
-            data = rs.getBytes(3);
+  private OutboxOverflow.QueueTotals admit(
+      List<AppendRequest> group, List<AppendRequest> accepted, List<Runnable> failures) {
+    OutboxOverflow.QueueTotals totals = new OutboxOverflow.QueueTotals(counters.values());
+    // Digests of records accepted earlier in this group, per dedup stream.
+    Map<String, Map<OutboxDedup.Key, AppendRequest.InGroup>> pending = new HashMap<>();
+    for (AppendRequest r : group) {
+      if (!parked.isEmpty()) {
+        parked.add(r); // keep FIFO order behind earlier blocked appends
+        continue;
+      }
+      dedup.split(r, pending.computeIfAbsent(r.stream, k -> new HashMap<>()));
+      OutboxOverflow.Admission admission = overflow.admit(r, totals);
+      switch (admission.decision()) {
+        case REFUSE -> {
+          rejectedRecords += r.kept.size();
+          String message = admission.refusal();
+          failures.add(() -> r.future.completeExceptionally(new QueueFullException(message)));
+        }
+        case PARK -> parked.add(r);
+        case ACCEPT -> {
+          accepted.add(r);
+          totals.records += r.kept.size();
+          totals.bytes += r.keptBytes;
+          Map<OutboxDedup.Key, AppendRequest.InGroup> mine = pending.get(r.stream);
+          for (int i = 0; i < r.keptKeys.size(); i++) {
+            mine.put(r.keptKeys.get(i), new AppendRequest.InGroup(r, i));
           }
         }
-        List<Record> chunk = decode(data, first, last);
-        long dropFrom = Math.max(first, c.ackedSeq + 1);
-        long dropTo = dropFrom - 1;
-        long droppedBytes = 0;
-        for (Record r : chunk) {
-          if (r.sequence() < dropFrom) {
-            continue;
-          }
-          if (freedRecords >= records && freedBytes >= bytes) {
-            break;
-          }
-          dropTo = r.sequence();
-          freedRecords++;
-          freedBytes += r.payload().length;
-          droppedBytes += r.payload().length;
-        }
-        deleteChunk(c.name, first);
-        if (dropTo < last) {
-          List<Record> keep = chunk.subList((int) (dropTo + 1 - first), chunk.size());
-          rewriteChunk(c.name, keep);
-        }
-        if (dropTo >= dropFrom) {
-          addGap(c.name, dropFrom, dropTo, GapReason.GAP_REASON_QUEUE_FULL, now);
-          long n = dropTo - dropFrom + 1;
-          c.queuedRecords -= n;
-          c.queuedBytes -= droppedBytes;
-          c.droppedRecords += n;
-          saveStream(c);
-        }
       }
     }
-    return new long[] {freedRecords, freedBytes};
+    return totals;
   }
 
-  /**
-   * Splits the request's payloads into those to append and duplicates of the stream's recent
-   * records (or of records accepted earlier in this group: {@code pending}). Nothing changes until
-   * the group commits.
-   */
-  private void dedup(AppendRequest r, Map<Recent.Key, Object[]> pending) {
-    r.kept = new ArrayList<>(r.payloads.size());
-    r.keptKeys = new ArrayList<>();
-    r.dups = new ArrayList<>();
-    r.keptBytes = 0;
-    Integer window = dedupWindows.get(r.stream);
-    if (window == null || window <= 0) {
-      r.kept.addAll(r.payloads);
-      r.keptBytes = r.bytes;
-      return;
+  /** Assigns sequences to the accepted appends and writes one chunk per stream; no commit. */
+  private void writeAccepted(List<AppendRequest> accepted) throws SQLException {
+    Map<String, List<AppendRequest>> byStream = new LinkedHashMap<>();
+    for (AppendRequest r : accepted) {
+      byStream.computeIfAbsent(r.stream, k -> new ArrayList<>()).add(r);
     }
-    Recent ring = recent.computeIfAbsent(r.stream, k -> new Recent(window));
-    Map<Recent.Key, Integer> own = new HashMap<>();
-    for (int i = 0; i < r.payloads.size(); i++) {
-      byte[] p = r.payloads.get(i);
-      Recent.Key key = Recent.Key.of(sha256.digest(p));
-      Long seq = ring.sequenceOf(key);
-      if (seq != null) {
-        r.dups.add(new Object[] {i, seq});
-      } else if (pending.containsKey(key)) {
-        r.dups.add(new Object[] {i, pending.get(key)});
-      } else if (own.containsKey(key)) {
-        r.dups.add(new Object[] {i, new Object[] {r, own.get(key)}});
-      } else {
-        own.put(key, r.kept.size());
-        r.kept.add(p);
-        r.keptKeys.add(key);
-        r.keptBytes += p.length;
-      }
-    }
-  }
-
-  /** Adds the stream's new records to its window (memory and {@code recent}), dropping the old. */
-  private void rememberRecent(String stream, List<AppendRequest> requests, long lastSeq)
-      throws SQLException {
-    Recent ring = recent.get(stream);
-    if (ring == null) {
-      return;
-    }
-    try (PreparedStatement ins =
-        db.prepareStatement("INSERT OR REPLACE INTO recent(stream, seq, digest) VALUES (?,?,?)")) {
-      for (AppendRequest r : requests) {
-        for (int i = 0; i < r.keptKeys.size(); i++) {
-          long seq = r.assigned + i;
-          ring.add(r.keptKeys.get(i), seq);
-          ins.setString(1, stream);
-          ins.setLong(2, seq);
-          ins.setBytes(3, r.keptKeys.get(i).bytes());
-          ins.executeUpdate();
+    for (Map.Entry<String, List<AppendRequest>> e : byStream.entrySet()) {
+      StreamCounters c = counterFor(e.getKey());
+      long seq = c.lastSeq + 1;
+      List<Record> records = new ArrayList<>();
+      long bytes = 0;
+      for (AppendRequest r : e.getValue()) {
+        r.assigned = r.kept.isEmpty() ? 0 : seq;
+        for (byte[] p : r.kept) {
+          records.add(new Record(seq++, r.originMs, p));
         }
+        bytes += r.keptBytes;
       }
-    }
-    try (PreparedStatement del =
-        db.prepareStatement("DELETE FROM recent WHERE stream=? AND seq<=?")) {
-      del.setString(1, stream);
-      del.setLong(2, lastSeq - ring.window);
-      del.executeUpdate();
-    }
-  }
-
-  /** Loads the dedup windows from {@code recent} (streams without a window are ignored). */
-  private void loadRecent() throws SQLException {
-    recent.clear();
-    try (Statement st = db.createStatement();
-        ResultSet rs =
-            st.executeQuery("SELECT stream, seq, digest FROM recent ORDER BY stream, seq")) {
-      while (rs.next()) {
-        Integer window = dedupWindows.get(rs.getString(1));
-        if (window != null && window > 0) {
-          recent
-              .computeIfAbsent(rs.getString(1), k -> new Recent(window))
-              .add(Recent.Key.of(rs.getBytes(3)), rs.getLong(2));
-        }
+      dedup.remember(e.getKey(), e.getValue(), seq - 1);
+      if (records.isEmpty()) {
+        continue; // every record was a duplicate
       }
-    }
-  }
-
-  /**
-   * The last {@code window} records of one stream, by SHA-256 of the payload (a collision would
-   * need 2^128 work: equal digests are taken as equal payloads). Oldest first; writer thread only.
-   */
-  private static final class Recent {
-    record Key(long a, long b, long c, long d) {
-      static Key of(byte[] digest) {
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(digest);
-        return new Key(buf.getLong(), buf.getLong(), buf.getLong(), buf.getLong());
-      }
-
-      byte[] bytes() {
-        return java.nio.ByteBuffer.allocate(32).putLong(a).putLong(b).putLong(c).putLong(d).array();
-      }
-    }
-
-    final int window;
-    final LinkedHashMap<Key, Long> entries = new LinkedHashMap<>();
-
-    Recent(int window) {
-      this.window = window;
-    }
-
-    Long sequenceOf(Key k) {
-      return entries.get(k);
-    }
-
-    void add(Key k, long seq) {
-      entries.put(k, seq);
-      while (entries.size() > window) {
-        entries.remove(entries.keySet().iterator().next());
-      }
+      tables.insertChunk(e.getKey(), records);
+      c.lastSeq = seq - 1;
+      c.queuedRecords += records.size();
+      c.queuedBytes += bytes;
+      tables.saveStream(c);
     }
   }
 
   private void maybeExpire() {
     long now = clock.nowMs();
-    if (now - lastExpiryCheckMs < limits.expiryCheckIntervalMs()) {
+    if (!expiry.due(now)) {
       return;
     }
-    lastExpiryCheckMs = now;
     lock.lock();
     try {
-      long cutoff = now - limits.maxRecordAgeMs();
-      List<long[]> expired = new ArrayList<>();
-      List<String> streams = new ArrayList<>();
-      try (PreparedStatement ps =
-          db.prepareStatement(
-              "SELECT stream, first_seq, last_seq, bytes FROM chunks WHERE newest_ms < ?"
-                  + " ORDER BY stream, first_seq")) {
-        ps.setLong(1, cutoff);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            streams.add(rs.getString(1));
-            expired.add(new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4)});
-          }
-        }
-      }
-      for (int i = 0; i < expired.size(); i++) {
-        Counters c = counters.get(streams.get(i));
-        long first = expired.get(i)[0];
-        long last = expired.get(i)[1];
-        long from = Math.max(first, c.ackedSeq + 1);
-        long bytes =
-            from <= last ? payloadBytes(c.name, first, last, expired.get(i)[2], from, last) : 0;
-        deleteChunk(c.name, first);
-        if (from <= last) {
-          long n = last - from + 1;
-          addGap(c.name, from, last, GapReason.GAP_REASON_EXPIRED, now);
-          c.queuedRecords -= n;
-          c.queuedBytes -= bytes;
-          c.droppedRecords += n;
-          saveStream(c);
-        }
-      }
+      expiry.expire(counters, now);
       db.commit();
       publish();
     } catch (SQLException | RuntimeException e) {
@@ -1103,170 +662,14 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   // ---------------------------------------------------------------- helpers (lock held)
 
-  private Item.Gap gapAt(String stream, long sequence) throws SQLException {
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "SELECT first_seq, last_seq, reason, dropped_at_ms FROM gaps WHERE stream=? AND"
-                + " first_seq<=? ORDER BY first_seq DESC LIMIT 1")) {
-      ps.setString(1, stream);
-      ps.setLong(2, sequence);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next() && rs.getLong(2) >= sequence) {
-          return new Item.Gap(
-              sequence, rs.getLong(2), GapReason.forNumber(rs.getInt(3)), rs.getLong(4));
-        }
-        return null;
-      }
-    }
-  }
-
-  private void addGap(String stream, long first, long last, GapReason reason, long nowMs)
-      throws SQLException {
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "UPDATE gaps SET last_seq=? WHERE stream=? AND last_seq=? AND reason=?")) {
-      ps.setLong(1, last);
-      ps.setString(2, stream);
-      ps.setLong(3, first - 1);
-      ps.setInt(4, reason.getNumber());
-      if (ps.executeUpdate() > 0) {
-        return;
-      }
-    }
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO gaps(stream, first_seq, last_seq, reason, dropped_at_ms)"
-                + " VALUES (?,?,?,?,?)")) {
-      ps.setString(1, stream);
-      ps.setLong(2, first);
-      ps.setLong(3, last);
-      ps.setInt(4, reason.getNumber());
-      ps.setLong(5, nowMs);
-      ps.executeUpdate();
-    }
-  }
-
-  /**
-   * Payload bytes of sequences {@code from..to} of the chunk {@code first..last} whose records hold
-   * {@code chunkBytes} in all. Exact: a part of a chunk (split by an ack) is summed from its
-   * records, since records differ in size and a pro-rata share lets the byte counters drift.
-   */
-  private long payloadBytes(
-      String stream, long first, long last, long chunkBytes, long from, long to)
-      throws SQLException {
-    if (from <= first && to >= last) {
-      return chunkBytes;
-    }
-    byte[] data;
-    try (PreparedStatement ps =
-        db.prepareStatement("SELECT data FROM chunks WHERE stream=? AND first_seq=?")) {
-      ps.setString(1, stream);
-      ps.setLong(2, first);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new SQLException("chunk " + first + ".." + last + " of " + stream + " is missing");
-        }
-        data = rs.getBytes(1);
-      }
-    }
-    long bytes = 0;
-    for (Record r : decode(data, first, last)) {
-      if (r.sequence() >= from && r.sequence() <= to) {
-        bytes += r.payload().length;
-      }
-    }
-    return bytes;
-  }
-
-  private void deleteChunk(String stream, long first) throws SQLException {
-    try (PreparedStatement ps =
-        db.prepareStatement("DELETE FROM chunks WHERE stream=? AND first_seq=?")) {
-      ps.setString(1, stream);
-      ps.setLong(2, first);
-      ps.executeUpdate();
-    }
-  }
-
-  private void rewriteChunk(String stream, List<Record> records) throws SQLException {
-    long bytes = 0;
-    for (Record r : records) {
-      bytes += r.payload().length;
-    }
-    insertChunk.setString(1, stream);
-    insertChunk.setLong(2, records.get(0).sequence());
-    insertChunk.setLong(3, records.get(records.size() - 1).sequence());
-    insertChunk.setLong(4, bytes);
-    insertChunk.setLong(5, records.get(0).originMs());
-    insertChunk.setLong(6, records.get(records.size() - 1).originMs());
-    insertChunk.setBytes(7, RecordLayout.encode(records));
-    insertChunk.executeUpdate();
-  }
-
-  private void saveStream(Counters c) throws SQLException {
-    upsertStream.setString(1, c.name);
-    upsertStream.setLong(2, c.lastSeq);
-    upsertStream.setLong(3, c.ackedSeq);
-    upsertStream.setLong(4, c.syncedRecords);
-    upsertStream.setLong(5, c.droppedRecords);
-    upsertStream.executeUpdate();
-  }
-
-  private Counters counterFor(String stream) {
+  private StreamCounters counterFor(String stream) {
     return counters.computeIfAbsent(
-        stream, s -> new Counters(s, priorities.getOrDefault(s, defaultPriority)));
-  }
-
-  private String loadOrCreateStoreId() throws SQLException {
-    try (Statement st = db.createStatement();
-        ResultSet rs = st.executeQuery("SELECT value FROM meta WHERE key='store_id'")) {
-      if (rs.next()) {
-        return rs.getString(1);
-      }
-    }
-    String id = java.util.UUID.randomUUID().toString();
-    try (PreparedStatement ps =
-        db.prepareStatement("INSERT INTO meta(key, value) VALUES ('store_id', ?)")) {
-      ps.setString(1, id);
-      ps.executeUpdate();
-    }
-    return id;
+        stream, s -> new StreamCounters(s, priorities.getOrDefault(s, defaultPriority)));
   }
 
   private void loadCounters() throws SQLException {
-    loadRecent();
-    try (Statement st = db.createStatement();
-        ResultSet rs =
-            st.executeQuery(
-                "SELECT name, last_seq, acked_seq, synced_records, dropped_records FROM streams")) {
-      while (rs.next()) {
-        Counters c = counterFor(rs.getString(1));
-        c.lastSeq = rs.getLong(2);
-        c.ackedSeq = rs.getLong(3);
-        c.syncedRecords = rs.getLong(4);
-        c.droppedRecords = rs.getLong(5);
-        c.queuedRecords = 0;
-        c.queuedBytes = 0;
-      }
-    }
-    List<String> streams = new ArrayList<>();
-    List<long[]> chunks = new ArrayList<>(); // {first, last, bytes}
-    try (Statement st = db.createStatement();
-        ResultSet rs = st.executeQuery("SELECT stream, first_seq, last_seq, bytes FROM chunks")) {
-      while (rs.next()) {
-        streams.add(rs.getString(1));
-        chunks.add(new long[] {rs.getLong(2), rs.getLong(3), rs.getLong(4)});
-      }
-    }
-    for (int i = 0; i < chunks.size(); i++) {
-      Counters c = counterFor(streams.get(i));
-      long first = chunks.get(i)[0];
-      long last = chunks.get(i)[1];
-      long from = Math.max(first, c.ackedSeq + 1);
-      if (from <= last) {
-        c.queuedRecords += last - from + 1;
-        c.queuedBytes += payloadBytes(c.name, first, last, chunks.get(i)[2], from, last);
-      }
-    }
+    dedup.load();
+    tables.loadCounters(this::counterFor);
   }
 
   private void rollbackAndReload() {
@@ -1285,7 +688,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   private void publish() {
     List<StreamState> list = new ArrayList<>(counters.size());
-    for (Counters c : counters.values()) {
+    for (StreamCounters c : counters.values()) {
       list.add(
           new StreamState(
               c.name, c.priority, c.lastSeq, c.ackedSeq, c.queuedRecords, c.queuedBytes));
@@ -1300,14 +703,6 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
     parked.clear();
     writer.refuseQueued(e);
-  }
-
-  private List<Record> decode(byte[] data, long first, long last) {
-    try {
-      return RecordLayout.decode(data, first, (int) (last - first + 1));
-    } catch (ProtocolException e) {
-      throw failure("decoding the corrupt chunk " + first + ".." + last, e);
-    }
   }
 
   /** Runs {@code work} under the lock; an SQLException names {@code operation}. */
@@ -1340,82 +735,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
   }
 
   private OutboxException failure(String operation, Throwable cause) {
-    return new OutboxException(operation, file, cause);
-  }
-
-  private static final class Counters {
-    final String name;
-    final int priority;
-    long lastSeq;
-    long ackedSeq;
-    long queuedRecords;
-    long queuedBytes;
-    long syncedRecords;
-    long droppedRecords;
-
-    Counters(String name, int priority) {
-      this.name = name;
-      this.priority = priority;
-    }
-  }
-
-  /** One append call; the fields after {@code future} are the writer thread's working state. */
-  private static final class AppendRequest implements GroupCommitWriter.Unit {
-    final String stream;
-    final List<byte[]> payloads;
-    final long bytes;
-    final long originMs;
-    final long enqueuedNanos;
-    final CompletableFuture<Appended> future;
-
-    List<byte[]> kept = List.of();
-    List<Recent.Key> keptKeys = List.of();
-    long keptBytes;
-
-    /** {index, Long sequence | Object[]{request, kept index} resolved after assignment}. */
-    List<Object[]> dups = List.of();
-
-    long assigned;
-
-    AppendRequest(
-        String stream,
-        List<byte[]> payloads,
-        long bytes,
-        long originMs,
-        long enqueuedNanos,
-        CompletableFuture<Appended> future) {
-      this.stream = stream;
-      this.payloads = payloads;
-      this.bytes = bytes;
-      this.originMs = originMs;
-      this.enqueuedNanos = enqueuedNanos;
-      this.future = future;
-    }
-
-    @Override
-    public int weight() {
-      return payloads.size();
-    }
-
-    @Override
-    public void fail(Throwable e) {
-      future.completeExceptionally(e);
-    }
-
-    Appended result() {
-      List<Duplicate> out = new ArrayList<>(dups.size());
-      for (Object[] d : dups) {
-        long seq;
-        if (d[1] instanceof Long l) {
-          seq = l;
-        } else {
-          Object[] ref = (Object[]) d[1];
-          seq = ((AppendRequest) ref[0]).assigned + (Integer) ref[1];
-        }
-        out.add(new Duplicate((Integer) d[0], seq));
-      }
-      return new Appended(assigned, kept.size(), List.copyOf(out));
-    }
+    return tables.failure(operation, cause);
   }
 
   /** A storage failure of the outbox; the message names the operation and the outbox file. */
