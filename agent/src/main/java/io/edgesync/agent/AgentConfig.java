@@ -165,11 +165,115 @@ public record AgentConfig(
         dedupWindows);
   }
 
+  // ---------------------------------------------------------------- reading a config file
+  // One method per section, called in the order of the file so that the first error reported is
+  // the same one as always.
+
+  /** {@code sync.directions}: what goes up (with its streams' priorities) and what comes down. */
+  private record Directions(
+      boolean upEnabled,
+      int upPriority,
+      Map<String, Integer> priorities,
+      String upConflict,
+      List<String> downTypes,
+      String downConflict) {}
+
+  /** {@code sync.strategies}. */
+  private record Strategies(
+      boolean eventDriven,
+      long debounceMs,
+      boolean scheduledOn,
+      long intervalMinutes,
+      boolean onDemandOn,
+      List<String> triggerTypes) {}
+
+  /** {@code sync.conflict_resolution}. */
+  private record Conflict(
+      String strategy, String mergeFunction, boolean autoResolve, boolean flagForReview) {}
+
+  /** {@code sync.offline}. */
+  private record Offline(boolean enabled, Path dataDir, long queueMax, long maxOfflineHours) {}
+
+  /** {@code sync.bandwidth}. */
+  private record Bandwidth(
+      String compression,
+      CodecSettings codec,
+      boolean deltaSync,
+      boolean dedup,
+      boolean adaptive,
+      long minKbps,
+      long dailyBudget) {}
+
+  /** {@code queue}. */
+  private record Queue(
+      String overflow,
+      long maxBytes,
+      long blockTimeoutMs,
+      long expiryCheckMs,
+      int undeclaredPriority,
+      String durability) {}
+
   private static AgentConfig from(ConfigNode root) {
     root.allowOnly(
         "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents");
+    String deviceId = deviceId(root.section("device"));
+    URI serverUrl = serverUrl(root.section("server"));
+    ConfigNode sync =
+        root.section("sync")
+            .allowOnly(
+                "directions",
+                "strategies",
+                "conflict_resolution",
+                "offline",
+                "bandwidth",
+                "monitoring");
+    Directions directions = directions(sync.section("directions"));
+    Strategies strategies = strategies(sync.section("strategies"));
+    Conflict conflict = conflict(sync.section("conflict_resolution"));
+    Offline offline = offline(sync.section("offline"));
+    Bandwidth bandwidth = bandwidth(sync.section("bandwidth"));
+    monitoring(sync.section("monitoring"));
+    // Our extensions.
+    Map<String, Integer> priorities = directions.priorities();
+    Map<String, Integer> dedupWindows =
+        streams(root.section("streams"), priorities, directions.upPriority());
+    Queue queue = queue(root.section("queue"));
+    SyncPolicy policy = syncPolicy(root.section("tuning"), deviceId, strategies, bandwidth);
+    OutboxLimits limits = outboxLimits(offline, queue);
+    ConfigNode localApi = root.section("local_api").allowOnly("port");
+    int port = (int) localApi.integer("port", 8471, -1, 65_535, "TCP port; 0 = any, -1 = off");
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        offline.dataDir(),
+        Map.copyOf(priorities),
+        queue.undeclaredPriority(),
+        directions.upEnabled(),
+        offline.enabled(),
+        strategies.onDemandOn(),
+        limits,
+        policy,
+        port,
+        new BriefSettings(
+            directions.downTypes(),
+            directions.upConflict(),
+            directions.downConflict(),
+            conflict.strategy(),
+            conflict.mergeFunction(),
+            conflict.autoResolve(),
+            conflict.flagForReview(),
+            bandwidth.compression(),
+            bandwidth.deltaSync(),
+            bandwidth.dedup(),
+            bandwidth.adaptive(),
+            bandwidth.minKbps(),
+            strategies.triggerTypes()),
+        documents(root.section("documents"), directions.downTypes()),
+        Map.copyOf(dedupWindows));
+  }
 
-    ConfigNode device = root.section("device").allowOnly("id");
+  private static String deviceId(ConfigNode node) {
+    ConfigNode device = node.allowOnly("id");
     String deviceId = device.string("id", null);
     if (deviceId == null) {
       throw device.error("id", "required: the device's id, e.g. gw-0042");
@@ -182,8 +286,11 @@ public record AgentConfig(
               + "' is not a valid device id; allowed: "
               + ProtocolLimits.DEVICE_ID_PATTERN);
     }
+    return deviceId;
+  }
 
-    ConfigNode server = root.section("server").allowOnly("url");
+  private static URI serverUrl(ConfigNode node) {
+    ConfigNode server = node.allowOnly("url");
     String url = server.string("url", "ws://localhost:8470/v1/sync");
     URI serverUrl;
     try {
@@ -198,17 +305,11 @@ public record AgentConfig(
       throw server.error(
           "url", "'" + url + "' names no host; expected ws://host[:port]/path or wss://...");
     }
+    return serverUrl;
+  }
 
-    ConfigNode sync =
-        root.section("sync")
-            .allowOnly(
-                "directions",
-                "strategies",
-                "conflict_resolution",
-                "offline",
-                "bandwidth",
-                "monitoring");
-    ConfigNode directions = sync.section("directions").allowOnly("edge_to_cloud", "cloud_to_edge");
+  private static Directions directions(ConfigNode node) {
+    ConfigNode directions = node.allowOnly("edge_to_cloud", "cloud_to_edge");
     ConfigNode up =
         directions
             .section("edge_to_cloud")
@@ -229,9 +330,11 @@ public record AgentConfig(
     down.integer("priority", 1, 0, 1000, "lower = more important");
     List<String> downTypes = down.strings("data_types", List.of());
     String downConflict = down.choice("conflict_resolution", "cloud_wins", STRATEGIES);
+    return new Directions(upEnabled, upPriority, priorities, upConflict, downTypes, downConflict);
+  }
 
-    ConfigNode strategies =
-        sync.section("strategies").allowOnly("event_driven", "scheduled", "on_demand");
+  private static Strategies strategies(ConfigNode node) {
+    ConfigNode strategies = node.allowOnly("event_driven", "scheduled", "on_demand");
     ConfigNode event = strategies.section("event_driven").allowOnly("enabled", "debounce_ms");
     ConfigNode scheduled = strategies.section("scheduled").allowOnly("enabled", "interval_minutes");
     ConfigNode onDemand = strategies.section("on_demand").allowOnly("enabled", "trigger_types");
@@ -242,19 +345,24 @@ public record AgentConfig(
     boolean onDemandOn = onDemand.bool("enabled", true);
     List<String> triggerTypes =
         onDemand.strings("trigger_types", List.of("manual"), "manual", "config_change");
+    return new Strategies(
+        eventDriven, debounceMs, scheduledOn, intervalMinutes, onDemandOn, triggerTypes);
+  }
 
+  private static Conflict conflict(ConfigNode node) {
     ConfigNode conflict =
-        sync.section("conflict_resolution")
-            .allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review");
+        node.allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review");
     String strategy = conflict.choice("strategy", "last_write_wins", STRATEGIES);
     String mergeFunction =
         conflict.choice("merge_function", "timestamp", "timestamp", "custom", "manual");
     boolean autoResolve = conflict.bool("auto_resolve", true);
     boolean flagForReview = conflict.bool("flag_for_review", false);
+    return new Conflict(strategy, mergeFunction, autoResolve, flagForReview);
+  }
 
+  private static Offline offline(ConfigNode node) {
     ConfigNode offline =
-        sync.section("offline")
-            .allowOnly("enabled", "local_storage_path", "queue_max_size", "max_offline_hours");
+        node.allowOnly("enabled", "local_storage_path", "queue_max_size", "max_offline_hours");
     boolean offlineOn = offline.bool("enabled", true);
     String storagePath = offline.string("local_storage_path", "/var/lib/edge_sync");
     if (storagePath.isBlank()) {
@@ -268,16 +376,18 @@ public record AgentConfig(
         offline.integer(
             "queue_max_size", OutboxLimits.DEFAULT_MAX_QUEUE_RECORDS, 1, 1_000_000_000L, "records");
     long maxOfflineHours = offline.integer("max_offline_hours", 168, 1, 87_600, "hours");
+    return new Offline(offlineOn, dataDir, queueMax, maxOfflineHours);
+  }
 
+  private static Bandwidth bandwidth(ConfigNode node) {
     ConfigNode bandwidth =
-        sync.section("bandwidth")
-            .allowOnly(
-                "delta_sync",
-                "compression",
-                "deduplication",
-                "adaptive_sync",
-                "min_bandwidth_kbps",
-                "daily_budget_bytes");
+        node.allowOnly(
+            "delta_sync",
+            "compression",
+            "deduplication",
+            "adaptive_sync",
+            "min_bandwidth_kbps",
+            "daily_budget_bytes");
     String compression = bandwidth.string("compression", "auto");
     CodecSettings codec;
     try {
@@ -297,18 +407,26 @@ public record AgentConfig(
     long minKbps = bandwidth.integer("min_bandwidth_kbps", 0, 0, 10_000_000, "kbit/s");
     long dailyBudget =
         bandwidth.integer("daily_budget_bytes", 0, 0, 1L << 50, "bytes per UTC day; 0 = none");
+    return new Bandwidth(compression, codec, deltaSync, dedup, adaptive, minKbps, dailyBudget);
+  }
 
+  /** {@code sync.monitoring}: accepted and checked; the agent always reports all of it. */
+  private static void monitoring(ConfigNode node) {
     ConfigNode monitoring =
-        sync.section("monitoring")
-            .allowOnly(
-                "sync_metrics", "conflict_tracking", "bandwidth_monitoring", "alert_on_failure");
+        node.allowOnly(
+            "sync_metrics", "conflict_tracking", "bandwidth_monitoring", "alert_on_failure");
     monitoring.bool("sync_metrics", true);
     monitoring.bool("conflict_tracking", true);
     monitoring.bool("bandwidth_monitoring", true);
     monitoring.bool("alert_on_failure", true);
+  }
 
-    // Our extensions.
-    ConfigNode streams = root.section("streams");
+  /**
+   * {@code streams}: per stream, a priority (into {@code priorities}, default the edge_to_cloud
+   * one) and a dedup window; returns the windows of the streams that declare one.
+   */
+  private static Map<String, Integer> streams(
+      ConfigNode streams, Map<String, Integer> priorities, int upPriority) {
     Map<String, Integer> dedupWindows = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigNode> e : streams.children().entrySet()) {
       checkStreamName(streams, e.getKey(), e.getKey());
@@ -330,15 +448,18 @@ public record AgentConfig(
                   1000,
                   "lower = more important"));
     }
+    return dedupWindows;
+  }
+
+  private static Queue queue(ConfigNode node) {
     ConfigNode queue =
-        root.section("queue")
-            .allowOnly(
-                "overflow_policy",
-                "max_bytes",
-                "block_timeout_ms",
-                "undeclared_stream_priority",
-                "durability",
-                "expiry_check_interval_ms");
+        node.allowOnly(
+            "overflow_policy",
+            "max_bytes",
+            "block_timeout_ms",
+            "undeclared_stream_priority",
+            "durability",
+            "expiry_check_interval_ms");
     String overflow =
         queue.choice("overflow_policy", "drop_oldest", "drop_oldest", "reject", "block");
     long maxBytes =
@@ -349,23 +470,28 @@ public record AgentConfig(
     int undeclaredPriority =
         (int) queue.integer("undeclared_stream_priority", 10, 0, 1000, "lower = more important");
     String durability = queue.choice("durability", "full", "full", "normal");
+    return new Queue(
+        overflow, maxBytes, blockTimeoutMs, expiryCheckMs, undeclaredPriority, durability);
+  }
 
+  /** {@code tuning}, with the strategies and bandwidth sections, as the engine's policy. */
+  private static SyncPolicy syncPolicy(
+      ConfigNode node, String deviceId, Strategies strategies, Bandwidth bandwidth) {
     ConfigNode tuning =
-        root.section("tuning")
-            .allowOnly(
-                "batch_min_records",
-                "batch_min_bytes",
-                "batch_max_age_ms",
-                "max_batch_records",
-                "max_batch_bytes",
-                "max_in_flight_batches",
-                "max_in_flight_bytes",
-                "heartbeat_interval_ms",
-                "heartbeat_timeout_ms",
-                "backoff_initial_ms",
-                "backoff_max_ms",
-                "low_bandwidth_max_priority",
-                "dictionary_max_batch_records");
+        node.allowOnly(
+            "batch_min_records",
+            "batch_min_bytes",
+            "batch_max_age_ms",
+            "max_batch_records",
+            "max_batch_bytes",
+            "max_in_flight_batches",
+            "max_in_flight_bytes",
+            "heartbeat_interval_ms",
+            "heartbeat_timeout_ms",
+            "backoff_initial_ms",
+            "backoff_max_ms",
+            "low_bandwidth_max_priority",
+            "dictionary_max_batch_records");
     SyncPolicy d = SyncPolicy.defaults(deviceId);
     long hbInterval =
         tuning.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
@@ -383,107 +509,91 @@ public record AgentConfig(
       throw tuning.error(
           "backoff_max_ms", backoffMax + " is below backoff_initial_ms (" + backoffInitial + ")");
     }
-    SyncPolicy policy =
-        new SyncPolicy(
-            deviceId,
-            d.agentVersion(),
-            eventDriven,
-            debounceMs,
-            scheduledOn,
-            intervalMinutes * 60_000,
-            tuning.integer("batch_min_records", d.batchMinRecords(), 1, 10_000_000, "records"),
-            tuning.integer("batch_min_bytes", d.batchMinBytes(), 1, 1L << 34, "bytes"),
-            tuning.integer("batch_max_age_ms", d.batchMaxAgeMs(), 1, 86_400_000, "ms"),
+    long batchMinRecords =
+        tuning.integer("batch_min_records", d.batchMinRecords(), 1, 10_000_000, "records");
+    long batchMinBytes = tuning.integer("batch_min_bytes", d.batchMinBytes(), 1, 1L << 34, "bytes");
+    long batchMaxAgeMs = tuning.integer("batch_max_age_ms", d.batchMaxAgeMs(), 1, 86_400_000, "ms");
+    int maxBatchRecords =
+        (int)
+            tuning.integer(
+                "max_batch_records",
+                d.maxBatchRecords(),
+                1,
+                ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
+                "records");
+    long maxBatchBytes =
+        tuning.integer(
+            "max_batch_bytes",
+            d.maxBatchBytes(),
+            1024,
+            ProtocolLimits.MAX_FRAME_BYTES_CEILING / 2,
+            "bytes");
+    int maxInFlightBatches =
+        (int) tuning.integer("max_in_flight_batches", d.maxInFlightBatches(), 1, 1024, "batches");
+    long maxInFlightBytes =
+        tuning.integer("max_in_flight_bytes", d.maxInFlightBytes(), 1024, 1L << 32, "bytes");
+    return new SyncPolicy(
+        deviceId,
+        d.agentVersion(),
+        strategies.eventDriven(),
+        strategies.debounceMs(),
+        strategies.scheduledOn(),
+        strategies.intervalMinutes() * 60_000,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        hbInterval,
+        hbTimeout,
+        d.connectTimeoutMs(),
+        d.handshakeTimeoutMs(),
+        backoffInitial,
+        backoffMax,
+        d.backoffMultiplier(),
+        bandwidthPolicy(tuning, bandwidth));
+  }
+
+  /** The bandwidth section with its two {@code tuning} settings, read after the others. */
+  private static BandwidthPolicy bandwidthPolicy(ConfigNode tuning, Bandwidth bandwidth) {
+    return BandwidthPolicy.defaults()
+        .withCompression(bandwidth.codec())
+        .withAdaptive(
+            bandwidth.adaptive(),
+            bandwidth.minKbps(),
             (int)
                 tuning.integer(
-                    "max_batch_records",
-                    d.maxBatchRecords(),
+                    "low_bandwidth_max_priority",
                     1,
-                    ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-                    "records"),
-            tuning.integer(
-                "max_batch_bytes",
-                d.maxBatchBytes(),
-                1024,
-                ProtocolLimits.MAX_FRAME_BYTES_CEILING / 2,
-                "bytes"),
+                    0,
+                    1000,
+                    "the least important priority sent below min_bandwidth_kbps"))
+        .withDailyBudget(bandwidth.dailyBudget())
+        .withDictionaryMaxBatchRecords(
             (int)
-                tuning.integer("max_in_flight_batches", d.maxInFlightBatches(), 1, 1024, "batches"),
-            tuning.integer("max_in_flight_bytes", d.maxInFlightBytes(), 1024, 1L << 32, "bytes"),
-            hbInterval,
-            hbTimeout,
-            d.connectTimeoutMs(),
-            d.handshakeTimeoutMs(),
-            backoffInitial,
-            backoffMax,
-            d.backoffMultiplier(),
-            BandwidthPolicy.defaults()
-                .withCompression(codec)
-                .withAdaptive(
-                    adaptive,
-                    minKbps,
-                    (int)
-                        tuning.integer(
-                            "low_bandwidth_max_priority",
-                            1,
-                            0,
-                            1000,
-                            "the least important priority sent below min_bandwidth_kbps"))
-                .withDailyBudget(dailyBudget)
-                .withDictionaryMaxBatchRecords(
-                    (int)
-                        tuning.integer(
-                            "dictionary_max_batch_records",
-                            BandwidthPolicy.DEFAULT_DICTIONARY_MAX_BATCH_RECORDS,
-                            0,
-                            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-                            "records; stateless zstd batches up to this size use the stream's"
-                                + " trained dictionary, 0 = never")));
+                tuning.integer(
+                    "dictionary_max_batch_records",
+                    BandwidthPolicy.DEFAULT_DICTIONARY_MAX_BATCH_RECORDS,
+                    0,
+                    ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
+                    "records; stateless zstd batches up to this size use the stream's"
+                        + " trained dictionary, 0 = never"));
+  }
 
+  private static OutboxLimits outboxLimits(Offline offline, Queue queue) {
     OutboxLimits defaults = OutboxLimits.defaults();
-    OutboxLimits limits =
-        new OutboxLimits(
-            queueMax,
-            maxBytes,
-            maxOfflineHours * 3_600_000,
-            OverflowPolicy.valueOf(overflow.toUpperCase()),
-            blockTimeoutMs,
-            expiryCheckMs,
-            defaults.maxGroupRecords(),
-            defaults.maxPendingAppends(),
-            durability.equals("full"));
-
-    ConfigNode localApi = root.section("local_api").allowOnly("port");
-    int port = (int) localApi.integer("port", 8471, -1, 65_535, "TCP port; 0 = any, -1 = off");
-
-    return new AgentConfig(
-        deviceId,
-        serverUrl,
-        dataDir,
-        Map.copyOf(priorities),
-        undeclaredPriority,
-        upEnabled,
-        offlineOn,
-        onDemandOn,
-        limits,
-        policy,
-        port,
-        new BriefSettings(
-            downTypes,
-            upConflict,
-            downConflict,
-            strategy,
-            mergeFunction,
-            autoResolve,
-            flagForReview,
-            compression,
-            deltaSync,
-            dedup,
-            adaptive,
-            minKbps,
-            triggerTypes),
-        documents(root.section("documents"), downTypes),
-        Map.copyOf(dedupWindows));
+    return new OutboxLimits(
+        offline.queueMax(),
+        queue.maxBytes(),
+        offline.maxOfflineHours() * 3_600_000,
+        OverflowPolicy.valueOf(queue.overflow().toUpperCase()),
+        queue.blockTimeoutMs(),
+        queue.expiryCheckMs(),
+        defaults.maxGroupRecords(),
+        defaults.maxPendingAppends(),
+        queue.durability().equals("full"));
   }
 
   private static DocumentSettings documents(ConfigNode node, List<String> downTypes) {
