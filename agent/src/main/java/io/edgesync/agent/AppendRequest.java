@@ -1,5 +1,6 @@
 package io.edgesync.agent;
 
+import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,28 @@ final class AppendRequest implements GroupCommitWriter.Unit {
     this.originMs = originMs;
     this.enqueuedNanos = enqueuedNanos;
     this.future = future;
+  }
+
+  /** Why an append of {@code payloads} to {@code stream} is refused before queueing, or null. */
+  static IllegalArgumentException invalid(String stream, List<byte[]> payloads) {
+    if (!ProtocolLimits.isValidStreamName(stream)) {
+      return new IllegalArgumentException(
+          "invalid stream name '" + stream + "': must match " + ProtocolLimits.STREAM_NAME_PATTERN);
+    }
+    if (payloads.isEmpty()) {
+      return new IllegalArgumentException("nothing to append");
+    }
+    for (byte[] p : payloads) {
+      if (p.length > ProtocolLimits.MAX_RECORD_BYTES) {
+        return new IllegalArgumentException(
+            "record of "
+                + p.length
+                + " bytes exceeds the limit of "
+                + ProtocolLimits.MAX_RECORD_BYTES
+                + " bytes");
+      }
+    }
+    return null;
   }
 
   @Override

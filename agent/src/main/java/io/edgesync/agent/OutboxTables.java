@@ -5,7 +5,11 @@ import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
+import io.edgesync.support.Migrations;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -44,6 +48,33 @@ final class OutboxTables {
                 + " VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET last_seq=excluded.last_seq,"
                 + " acked_seq=excluded.acked_seq, synced_records=excluded.synced_records,"
                 + " dropped_records=excluded.dropped_records");
+  }
+
+  /** Opens the file in WAL mode (creating its directory) and brings its schema up to date. */
+  static Connection open(Path file, boolean fullSync) throws SQLException {
+    try {
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+    } catch (java.io.IOException e) {
+      throw new SQLException("cannot create directory for " + file + ": " + e, e);
+    }
+    Connection db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    try (Statement st = db.createStatement()) {
+      st.execute("PRAGMA journal_mode=WAL");
+      st.execute("PRAGMA synchronous=" + (fullSync ? "FULL" : "NORMAL"));
+      st.execute("PRAGMA busy_timeout=5000");
+    }
+    Migrations.apply(
+        db,
+        SqliteOutbox.class, // the migrations are resources beside SqliteOutbox
+        "db/V1__init.sql",
+        "db/V2__dedup_budget.sql",
+        "db/V3__wire_counters.sql",
+        "db/V4__dictionaries.sql");
+    db.setAutoCommit(false);
+    return db;
   }
 
   String loadOrCreateStoreId() throws SQLException {

@@ -3,19 +3,14 @@ package io.edgesync.agent;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
-import io.edgesync.support.Migrations;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import io.edgesync.support.jdbc.Jdbc;
 import io.edgesync.support.jdbc.StoreException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -119,7 +114,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     this.priorities = Map.copyOf(priorities);
     this.defaultPriority = defaultPriority;
     this.clock = clock;
-    db = open(file, limits.fullSync());
+    db = OutboxTables.open(file, limits.fullSync());
     tables = new OutboxTables(db, file.toAbsolutePath().toString());
     dedup = new OutboxDedup(db, dedupWindows);
     overflow = new OutboxOverflow(limits, tables, clock);
@@ -142,33 +137,6 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
             limits.maxGroupRecords(),
             () -> new IllegalStateException("outbox is closed"),
             new Writer());
-  }
-
-  /** Opens the file in WAL mode (creating its directory) and brings its schema up to date. */
-  private static Connection open(Path file, boolean fullSync) throws SQLException {
-    try {
-      Path parent = file.toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-    } catch (java.io.IOException e) {
-      throw new SQLException("cannot create directory for " + file + ": " + e, e);
-    }
-    Connection db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
-    try (Statement st = db.createStatement()) {
-      st.execute("PRAGMA journal_mode=WAL");
-      st.execute("PRAGMA synchronous=" + (fullSync ? "FULL" : "NORMAL"));
-      st.execute("PRAGMA busy_timeout=5000");
-    }
-    Migrations.apply(
-        db,
-        SqliteOutbox.class,
-        "db/V1__init.sql",
-        "db/V2__dedup_budget.sql",
-        "db/V3__wire_counters.sql",
-        "db/V4__dictionaries.sql");
-    db.setAutoCommit(false);
-    return db;
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
@@ -199,31 +167,13 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
    */
   public CompletableFuture<Appended> appendDetailed(String stream, List<byte[]> payloads) {
     CompletableFuture<Appended> result = new CompletableFuture<>();
-    if (!ProtocolLimits.isValidStreamName(stream)) {
-      result.completeExceptionally(
-          new IllegalArgumentException(
-              "invalid stream name '"
-                  + stream
-                  + "': must match "
-                  + ProtocolLimits.STREAM_NAME_PATTERN));
-      return result;
-    }
-    if (payloads.isEmpty()) {
-      result.completeExceptionally(new IllegalArgumentException("nothing to append"));
+    IllegalArgumentException invalid = AppendRequest.invalid(stream, payloads);
+    if (invalid != null) {
+      result.completeExceptionally(invalid);
       return result;
     }
     long bytes = 0;
     for (byte[] p : payloads) {
-      if (p.length > ProtocolLimits.MAX_RECORD_BYTES) {
-        result.completeExceptionally(
-            new IllegalArgumentException(
-                "record of "
-                    + p.length
-                    + " bytes exceeds the limit of "
-                    + ProtocolLimits.MAX_RECORD_BYTES
-                    + " bytes"));
-        return result;
-      }
       bytes += p.length;
     }
     writer.submit(
