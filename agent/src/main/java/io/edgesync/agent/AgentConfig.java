@@ -213,6 +213,22 @@ public record AgentConfig(
       int undeclaredPriority,
       String durability) {}
 
+  private static final String[] TUNING_KEYS = {
+    "batch_min_records",
+    "batch_min_bytes",
+    "batch_max_age_ms",
+    "max_batch_records",
+    "max_batch_bytes",
+    "max_in_flight_batches",
+    "max_in_flight_bytes",
+    "heartbeat_interval_ms",
+    "heartbeat_timeout_ms",
+    "backoff_initial_ms",
+    "backoff_max_ms",
+    "low_bandwidth_max_priority",
+    "dictionary_max_batch_records"
+  };
+
   private static AgentConfig from(ConfigNode root) {
     root.allowOnly(
         "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents");
@@ -477,21 +493,7 @@ public record AgentConfig(
   /** {@code tuning}, with the strategies and bandwidth sections, as the engine's policy. */
   private static SyncPolicy syncPolicy(
       ConfigNode node, String deviceId, Strategies strategies, Bandwidth bandwidth) {
-    ConfigNode tuning =
-        node.allowOnly(
-            "batch_min_records",
-            "batch_min_bytes",
-            "batch_max_age_ms",
-            "max_batch_records",
-            "max_batch_bytes",
-            "max_in_flight_batches",
-            "max_in_flight_bytes",
-            "heartbeat_interval_ms",
-            "heartbeat_timeout_ms",
-            "backoff_initial_ms",
-            "backoff_max_ms",
-            "low_bandwidth_max_priority",
-            "dictionary_max_batch_records");
+    ConfigNode tuning = node.allowOnly(TUNING_KEYS);
     SyncPolicy d = SyncPolicy.defaults(deviceId);
     long hbInterval =
         tuning.integer("heartbeat_interval_ms", d.heartbeatIntervalMs(), 100, 3_600_000, "ms");
