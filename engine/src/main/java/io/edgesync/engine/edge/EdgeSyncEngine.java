@@ -185,7 +185,8 @@ public final class EdgeSyncEngine {
   private final OutgoingBatches out;
   private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
-  private final DailyBudget budget;
+  private final WireAccounting wire = new WireAccounting();
+  private final Deferrals deferrals;
 
   private State state = State.DISCONNECTED;
   private long stateSinceMs;
@@ -239,22 +240,6 @@ public final class EdgeSyncEngine {
   private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
   private long inFlightBytes;
 
-  /**
-   * Per stream: batches, records, payload, raw, encoded and frame bytes sent, all time: loaded from
-   * the outbox at start, saved with each ack of the stream and at stop.
-   */
-  private final Map<String, long[]> wire = new LinkedHashMap<>();
-
-  /** Streams that sent batches since their wire totals were last saved. */
-  private final java.util.Set<String> wireUnsaved = new java.util.HashSet<>();
-
-  /** Streams with something to send that policy holds back now, with the reason. */
-  private final Map<String, String> deferred = new LinkedHashMap<>();
-
-  private long deferralWakeMs = NONE;
-  private boolean lowBandwidth;
-  private long nextProbeAtMs = NONE;
-  private boolean probing;
   private long heartbeatPendingSinceMs = NONE;
   private long lastNowMs;
 
@@ -266,9 +251,6 @@ public final class EdgeSyncEngine {
    * sent; the next session tries half as many records, down to one, which always fits).
    */
   private final Map<String, Integer> batchCaps = new HashMap<>();
-
-  private long budgetSavedDay = NONE;
-  private long budgetSavedSpent;
 
   private boolean flushRequested;
   private long lastWriteMs = NONE;
@@ -333,13 +315,31 @@ public final class EdgeSyncEngine {
             bandwidth.compression(),
             bandwidth.compactEnvelope(),
             new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
-    this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
+    this.deferrals = new Deferrals(bandwidth, link, outbox, wire, new Backlog());
     // Only `auto` lets edgesync pick the encoding; a byte budget makes every byte count.
     this.governor =
         new CodecGovernor(
             bandwidth.adaptive()
                 && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
-                && !budget.enabled());
+                && !deferrals.budgetEnabled());
+  }
+
+  /** The engine's view of each stream's backlog, for {@link Deferrals}. */
+  private final class Backlog implements Deferrals.Backlog {
+    @Override
+    public boolean blocked(String stream) {
+      return blockedStreams.containsKey(stream);
+    }
+
+    @Override
+    public long unsentRecords(Outbox.StreamState s) {
+      return unsentOf(s);
+    }
+
+    @Override
+    public long unsentPayloadBytes(Outbox.StreamState s) {
+      return EdgeSyncEngine.this.unsentPayloadBytes(s);
+    }
   }
 
   // ---------------------------------------------------------------- inputs
@@ -349,27 +349,8 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     reconnectAtMs = nowMs;
     stateSinceMs = nowMs;
-    for (Map.Entry<String, WireStats> e : outbox.savedWireStats().entrySet()) {
-      WireStats w = e.getValue();
-      wire.put(
-          e.getKey(),
-          new long[] {
-            w.batches(),
-            w.records(),
-            w.payloadBytes(),
-            w.rawBytes(),
-            w.encodedBytes(),
-            w.frameBytes()
-          });
-    }
-    if (budget.enabled()) {
-      long[] saved = outbox.savedBudget();
-      if (saved != null && saved.length == 2) {
-        budget.restore(nowMs, saved[0], saved[1]);
-      }
-      budgetSavedDay = budget.day(nowMs);
-      budgetSavedSpent = budget.spent(nowMs);
-    }
+    wire.load(outbox.savedWireStats());
+    deferrals.restoreBudget(nowMs);
     if (policy.scheduled()) {
       nextScheduledMs = nowMs + policy.intervalMs();
     }
@@ -575,9 +556,7 @@ public final class EdgeSyncEngine {
    */
   public void requestSync(long nowMs) {
     lastNowMs = nowMs;
-    if (lowBandwidth) {
-      nextProbeAtMs = nowMs;
-    }
+    deferrals.probeNow(nowMs);
     refreshDeferrals(nowMs);
     flushRequested = unsentRecords() > 0 || flushRequested;
     if (state == State.DISCONNECTED) {
@@ -596,16 +575,10 @@ public final class EdgeSyncEngine {
         io.disconnect("agent stopping");
       }
       out.endSession();
-      if (budget.enabled()) {
-        saveBudget(lastNowMs, true);
-      }
-      if (!wireUnsaved.isEmpty()) {
-        Map<String, WireStats> unsaved = new LinkedHashMap<>();
-        for (String stream : wireUnsaved) {
-          unsaved.put(stream, wireOf(stream));
-        }
+      deferrals.saveBudgetNow(lastNowMs);
+      Map<String, WireStats> unsaved = wire.takeAllUnsaved();
+      if (!unsaved.isEmpty()) {
         outbox.saveWireStats(unsaved);
-        wireUnsaved.clear();
       }
     }
   }
@@ -639,9 +612,9 @@ public final class EdgeSyncEngine {
         t = Math.min(t, lastWriteMs + policy.debounceMs());
       }
     }
-    if (state == State.ACTIVE && deferralWakeMs != NONE) {
+    if (state == State.ACTIVE && deferrals.wakeMs() != NONE) {
       // A probe of a slow link, or the budget's reset at midnight UTC.
-      t = Math.min(t, deferralWakeMs);
+      t = Math.min(t, deferrals.wakeMs());
     }
     return t;
   }
@@ -701,16 +674,7 @@ public final class EdgeSyncEngine {
    * kept in it across restarts; see {@link Outbox#acknowledge(String, long, WireStats)}).
    */
   public Map<String, WireStats> wireStats() {
-    Map<String, WireStats> m = new LinkedHashMap<>();
-    for (String stream : wire.keySet()) {
-      m.put(stream, wireOf(stream));
-    }
-    return m;
-  }
-
-  private WireStats wireOf(String stream) {
-    long[] w = wire.get(stream);
-    return w == null ? WireStats.ZERO : new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]);
+    return wire.all();
   }
 
   /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
@@ -724,7 +688,7 @@ public final class EdgeSyncEngine {
 
   /** Streams that have records to send but are held back now, with the reason. */
   public Map<String, String> deferredStreams() {
-    return Map.copyOf(deferred);
+    return deferrals.texts();
   }
 
   /** What adaptive sync measured, and the codec and level in use. */
@@ -745,7 +709,7 @@ public final class EdgeSyncEngine {
         link.bandwidthKbps(lastNowMs),
         link.srttMs(),
         link.minRttMs(lastNowMs),
-        lowBandwidth,
+        deferrals.lowBandwidth(),
         c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
         List.copyOf(accepted),
         out.level(),
@@ -759,11 +723,7 @@ public final class EdgeSyncEngine {
 
   /** The daily byte budget, or null when none is configured. */
   public BudgetStatus budgetStatus() {
-    if (!budget.enabled()) {
-      return null;
-    }
-    return new BudgetStatus(
-        budget.budgetBytes(), budget.spent(lastNowMs), budget.nextResetMs(lastNowMs));
+    return deferrals.budgetStatus(lastNowMs);
   }
 
   // ---------------------------------------------------------------- internals
@@ -949,8 +909,8 @@ public final class EdgeSyncEngine {
       // after our Welcome. The cloud is authoritative; continue after what it holds.
       nextSend.put(ack.getStream(), ack.getSequence() + 1);
     }
-    if (wireUnsaved.remove(ack.getStream())) {
-      outbox.acknowledge(ack.getStream(), ack.getSequence(), wireOf(ack.getStream()));
+    if (wire.takeUnsaved(ack.getStream())) {
+      outbox.acknowledge(ack.getStream(), ack.getSequence(), wire.stats(ack.getStream()));
     } else {
       outbox.acknowledge(ack.getStream(), ack.getSequence());
     }
@@ -1000,10 +960,8 @@ public final class EdgeSyncEngine {
       return;
     }
     refreshDeferrals(nowMs);
-    if (probeDue(nowMs)) {
+    if (deferrals.startProbeIfDue(nowMs)) {
       // One batch of a deferred stream measures the link again (see LinkEstimator).
-      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
-      probing = true;
       flushRequested = true;
     }
     if (!flushRequested) {
@@ -1025,107 +983,16 @@ public final class EdgeSyncEngine {
       }
       governor.onPumpEnd(false);
     } finally {
-      probing = false;
+      deferrals.endProbe();
       refreshDeferrals(nowMs);
     }
   }
 
-  private boolean probeDue(long nowMs) {
-    if (!lowBandwidth || nextProbeAtMs == NONE || nowMs < nextProbeAtMs) {
-      return false;
-    }
-    for (Map.Entry<String, String> d : deferred.entrySet()) {
-      if (d.getValue().startsWith(LOW_BANDWIDTH)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static final String LOW_BANDWIDTH = "low bandwidth";
-  private static final String DAILY_BUDGET = "daily budget";
-
-  /** Recomputes which streams are held back and why, and when to look again. */
+  /** Recomputes which streams are held back; a stream released sends its backlog now. */
   private void refreshDeferrals(long nowMs) {
-    updateLowBandwidth(nowMs);
-    Map<String, String> before = deferred.isEmpty() ? Map.of() : Map.copyOf(deferred);
-    deferred.clear();
-    deferralWakeMs = NONE;
-    List<DailyBudget.Need> needs = budget.enabled() ? needs() : List.of();
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (blockedStreams.containsKey(s.name()) || unsentOf(s) == 0) {
-        continue;
-      }
-      String why = null;
-      if (lowBandwidth && s.priority() > bandwidth.lowBandwidthMaxPriority()) {
-        why =
-            String.format(
-                Locale.ROOT,
-                "%s: the link measured %d kbit/s, below min_bandwidth_kbps %d; only priority"
-                    + " <= %d is sent (priority %d); the link is probed every %d s",
-                LOW_BANDWIDTH,
-                link.bandwidthKbps(nowMs),
-                bandwidth.minBandwidthKbps(),
-                bandwidth.lowBandwidthMaxPriority(),
-                s.priority(),
-                bandwidth.probeIntervalMs() / 1000);
-        if (nextProbeAtMs != NONE) {
-          deferralWakeMs = min(deferralWakeMs, nextProbeAtMs);
-        }
-      } else if (budget.enabled()) {
-        why = budgetDeferral(s, nowMs, needs);
-        if (why != null) {
-          deferralWakeMs = min(deferralWakeMs, budget.nextResetMs(nowMs));
-        }
-      }
-      if (why != null) {
-        deferred.put(s.name(), why);
-      } else if (before.containsKey(s.name())) {
-        flushRequested = true; // released: send its backlog now
-      }
+    if (deferrals.refresh(nowMs)) {
+      flushRequested = true;
     }
-  }
-
-  /** Why the budget holds the stream back now, or null if it may send a batch. */
-  private String budgetDeferral(Outbox.StreamState s, long nowMs, List<DailyBudget.Need> needs) {
-    long allowance = budget.allowance(nowMs, s.priority(), needs);
-    if (allowance >= minimumBatchWireBytes(s)) {
-      return null;
-    }
-    long reserve = budget.reserve(nowMs, s.priority(), needs);
-    return String.format(
-        Locale.ROOT,
-        "%s: %d of %d bytes spent today%s; resets at %s",
-        DAILY_BUDGET,
-        budget.spent(nowMs),
-        budget.budgetBytes(),
-        reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
-        java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
-  }
-
-  private static long min(long a, long b) {
-    return a == NONE ? b : Math.min(a, b);
-  }
-
-  /** Enters or leaves low-bandwidth mode (leaving needs 25% above the minimum: no flapping). */
-  private void updateLowBandwidth(long nowMs) {
-    if (!bandwidth.adaptive() || bandwidth.minBandwidthKbps() <= 0) {
-      lowBandwidth = false;
-      nextProbeAtMs = NONE;
-      return;
-    }
-    long kbps = link.bandwidthKbps(nowMs);
-    if (kbps < 0) {
-      return;
-    }
-    long min = bandwidth.minBandwidthKbps();
-    boolean low = lowBandwidth ? kbps * 4 < min * 5 : kbps < min;
-    if (low && !lowBandwidth) {
-      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
-    } else if (!low) {
-      nextProbeAtMs = NONE;
-    }
-    lowBandwidth = low;
   }
 
   /** After acks: the compression level for the measured link (adaptive sync). */
@@ -1165,31 +1032,6 @@ public final class EdgeSyncEngine {
     };
   }
 
-  /** What each stream with queued records is expected to cost on the wire (for the budget). */
-  private List<DailyBudget.Need> needs() {
-    List<DailyBudget.Need> needs = new ArrayList<>();
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name())) {
-        needs.add(
-            new DailyBudget.Need(
-                s.name(), s.priority(), (long) (unsentPayloadBytes(s) * wireRatio(s.name()))));
-      }
-    }
-    return needs;
-  }
-
-  /** Frame bytes per record payload byte seen so far for the stream; 1 before any batch. */
-  private double wireRatio(String stream) {
-    long[] w = wire.get(stream);
-    return w == null || w[2] == 0 ? 1.0 : (double) w[5] / w[2];
-  }
-
-  /** The wire bytes of the smallest batch the stream can send: one average record. */
-  private long minimumBatchWireBytes(Outbox.StreamState s) {
-    long avg = s.queuedRecords() == 0 ? 0 : s.queuedBytes() / s.queuedRecords();
-    return Math.max(1, (long) (avg * wireRatio(s.name())) + 16);
-  }
-
   /**
    * Records per batch for the stream: the configured maximum, or less on a slow link. With adaptive
    * sync a batch is sized to take about {@code batchTargetMs} of link time at the measured rate,
@@ -1204,145 +1046,160 @@ public final class EdgeSyncEngine {
     }
     int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
     long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
-    long[] w = wire.get(stream);
-    if (bytesPerSecond <= 0 || w == null || w[1] == 0) {
+    double perRecord = wire.frameBytesPerRecord(stream);
+    if (bytesPerSecond <= 0 || perRecord < 0) {
       return floor;
     }
-    double perRecord = (double) w[5] / w[1];
     long targetMs =
         Math.min(bandwidth.batchTargetMs(), policy.heartbeatTimeoutMs() / BATCH_TIMEOUT_DIVISOR);
     long fit = (long) (bytesPerSecond * (targetMs / 1000.0) / perRecord);
     return (int) Math.max(floor, Math.min(max, fit));
   }
 
+  /** Sends the next batch or gap of the first stream that has one to send; false if none. */
   private boolean sendNext(long nowMs) {
     for (Outbox.StreamState s : outbox.streams()) {
-      Long next = nextSend.get(s.name());
-      if (next == null) {
-        // A stream that appeared after the handshake: the cloud has nothing of it yet.
-        if (blockedStreams.containsKey(s.name())) {
-          continue;
-        }
-        next = s.ackedSequence() + 1;
-        nextSend.put(s.name(), next);
-      }
-      if (next > s.lastSequence()) {
+      Long next = nextSendOf(s);
+      if (next == null || next > s.lastSequence()) {
         continue;
       }
-      String why = deferred.get(s.name());
       boolean probe = false;
-      if (why != null) {
-        if (!(probing && why.startsWith(LOW_BANDWIDTH))) {
+      if (deferrals.isDeferred(s.name())) {
+        if (!deferrals.mayProbe(s.name())) {
           continue;
         }
         probe = true;
       }
       int records = batchRecords(s.name(), nowMs);
-      long budget =
-          Math.max(
-              1,
-              maxFrameBytes
-                  - FRAME_RESERVE_BYTES
-                  - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
-      long maxBytes = Math.min(policy.maxBatchBytes(), budget);
-      if (timeoutCapBytes != NONE) {
-        maxBytes = Math.min(maxBytes, timeoutCapBytes);
-      }
-      if (this.budget.enabled()) {
-        // Spent within this pump already? Then the stream waits like any other deferral.
-        List<DailyBudget.Need> needs = needs();
-        String spent = budgetDeferral(s, nowMs, needs);
-        if (spent != null) {
-          deferred.put(s.name(), spent);
-          deferralWakeMs = min(deferralWakeMs, this.budget.nextResetMs(nowMs));
-          continue;
-        }
-        long allowance = this.budget.allowance(nowMs, s.priority(), needs);
-        maxBytes = Math.max(1, Math.min(maxBytes, (long) (allowance / wireRatio(s.name()))));
+      long maxBytes = deferrals.budgetCap(nowMs, s, maxBatchPayloadBytes(records));
+      if (maxBytes < 0) {
+        continue;
       }
       Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);
       if (item == null) {
         continue;
       }
       if (item.firstSequence() != next) {
-        blockedStreams.put(
-            s.name(),
-            "outbox returned sequence "
-                + item.firstSequence()
-                + " when "
-                + next
-                + " was expected for stream '"
-                + s.name()
-                + "'");
-        lastError = blockedStreams.get(s.name());
+        blockOutOfOrder(s.name(), item.firstSequence(), next);
         continue;
       }
-      Frame frame;
-      long payloadBytes;
-      long count;
-      if (item instanceof Outbox.Item.Records r) {
-        OutgoingBatches.Encoded e;
-        try {
-          CodecGovernor.Rung rung = governor.rung(nowMs);
-          long t0 = io.nanoTime();
-          e = out.encode(s.name(), r.records(), rung);
-          governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
-        } catch (RuntimeException ex) {
-          return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
-        }
-        frame = Frame.newBuilder().setBatch(e.batch()).build();
-        int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
-        if (size > maxFrameBytes) {
-          batchCaps.put(s.name(), Math.max(1, r.records().size() / 2));
-          return sessionFailed(
-              "a batch of "
-                  + r.records().size()
-                  + " records of stream '"
-                  + s.name()
-                  + "' encoded to "
-                  + size
-                  + " bytes, above the frame limit of "
-                  + maxFrameBytes);
-        }
-        payloadBytes = r.payloadBytes();
-        count = r.records().size();
-        long[] w = wire.computeIfAbsent(s.name(), k -> new long[6]);
-        w[0]++;
-        w[1] += count;
-        w[2] += payloadBytes;
-        w[3] += e.rawBytes();
-        w[4] += e.payloadBytes();
-        w[5] += size;
-        wireUnsaved.add(s.name());
-      } else {
-        Outbox.Item.Gap g = (Outbox.Item.Gap) item;
-        frame =
-            Frame.newBuilder()
-                .setGap(
-                    Gap.newBuilder()
-                        .setStream(s.name())
-                        .setFirstSequence(g.firstSequence())
-                        .setLastSequence(g.lastSequence())
-                        .setReason(g.reason())
-                        .setDroppedAtMs(g.droppedAtMs()))
-                .build();
-        out.onGapSent(s.name(), g.lastSequence());
-        payloadBytes = 0;
-        count = 0;
+      Frame frame =
+          item instanceof Outbox.Item.Records r
+              ? encodeBatch(nowMs, s.name(), r)
+              : gapFrame(s.name(), (Outbox.Item.Gap) item);
+      if (frame == null) {
+        return false; // the session failed
       }
-      LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
-      send(frame, s.name());
-      batchesSent++;
-      recordsSent += count;
-      inFlight.add(new InFlight(s.name(), item.lastSequence(), payloadBytes, sample, probe));
-      inFlightBytes += payloadBytes;
-      nextSend.put(s.name(), item.lastSequence() + 1);
-      if (probe) {
-        probing = false; // one batch measures the link
-      }
+      sent(nowMs, s.name(), item, frame, probe);
       return true;
     }
     return false;
+  }
+
+  /**
+   * The next sequence to send of the stream, or null if the stream is blocked. A stream that
+   * appeared after the handshake starts after its acked sequence: the cloud has nothing of it yet.
+   */
+  private Long nextSendOf(Outbox.StreamState s) {
+    Long next = nextSend.get(s.name());
+    if (next == null && !blockedStreams.containsKey(s.name())) {
+      next = s.ackedSequence() + 1;
+      nextSend.put(s.name(), next);
+    }
+    return next;
+  }
+
+  /** Payload bytes a batch of {@code records} may carry: frame room, policy and timeout cap. */
+  private long maxBatchPayloadBytes(int records) {
+    long room =
+        Math.max(
+            1,
+            maxFrameBytes - FRAME_RESERVE_BYTES - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
+    long maxBytes = Math.min(policy.maxBatchBytes(), room);
+    return timeoutCapBytes == NONE ? maxBytes : Math.min(maxBytes, timeoutCapBytes);
+  }
+
+  private void blockOutOfOrder(String stream, long got, long expected) {
+    blockedStreams.put(
+        stream,
+        "outbox returned sequence "
+            + got
+            + " when "
+            + expected
+            + " was expected for stream '"
+            + stream
+            + "'");
+    lastError = blockedStreams.get(stream);
+  }
+
+  /**
+   * Encodes a record batch and counts it in the wire totals; null (and the session ends) when
+   * encoding failed or the frame came out above the frame limit.
+   */
+  private Frame encodeBatch(long nowMs, String stream, Outbox.Item.Records r) {
+    OutgoingBatches.Encoded e;
+    try {
+      CodecGovernor.Rung rung = governor.rung(nowMs);
+      long t0 = io.nanoTime();
+      e = out.encode(stream, r.records(), rung);
+      governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
+    } catch (RuntimeException ex) {
+      sessionFailed("encoding a batch of stream '" + stream + "' failed: " + ex);
+      return null;
+    }
+    Frame frame = Frame.newBuilder().setBatch(e.batch()).build();
+    int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
+    if (size > maxFrameBytes) {
+      batchCaps.put(stream, Math.max(1, r.records().size() / 2));
+      sessionFailed(
+          "a batch of "
+              + r.records().size()
+              + " records of stream '"
+              + stream
+              + "' encoded to "
+              + size
+              + " bytes, above the frame limit of "
+              + maxFrameBytes);
+      return null;
+    }
+    wire.onBatch(
+        stream, r.records().size(), r.payloadBytes(), e.rawBytes(), e.payloadBytes(), size);
+    return frame;
+  }
+
+  private Frame gapFrame(String stream, Outbox.Item.Gap g) {
+    Frame frame =
+        Frame.newBuilder()
+            .setGap(
+                Gap.newBuilder()
+                    .setStream(stream)
+                    .setFirstSequence(g.firstSequence())
+                    .setLastSequence(g.lastSequence())
+                    .setReason(g.reason())
+                    .setDroppedAtMs(g.droppedAtMs()))
+            .build();
+    out.onGapSent(stream, g.lastSequence());
+    return frame;
+  }
+
+  /** Sends the frame of {@code item} and tracks it in flight until its ack. */
+  private void sent(long nowMs, String stream, Outbox.Item item, Frame frame, boolean probe) {
+    long payloadBytes = 0;
+    long count = 0;
+    if (item instanceof Outbox.Item.Records r) {
+      payloadBytes = r.payloadBytes();
+      count = r.records().size();
+    }
+    LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
+    send(frame, stream);
+    batchesSent++;
+    recordsSent += count;
+    inFlight.add(new InFlight(stream, item.lastSequence(), payloadBytes, sample, probe));
+    inFlightBytes += payloadBytes;
+    nextSend.put(stream, item.lastSequence() + 1);
+    if (probe) {
+      deferrals.endProbe(); // one batch measures the link
+    }
   }
 
   /** The session's codec state is unusable: end the session (the next one starts fresh). */
@@ -1368,24 +1225,8 @@ public final class EdgeSyncEngine {
   private void send(Frame frame, String stream) {
     int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES; // as on the wire
     bytesSent += size;
-    if (budget.enabled()) {
-      budget.onSent(lastNowMs, stream, size);
-      saveBudget(lastNowMs, false);
-    }
+    deferrals.onSent(lastNowMs, stream, size);
     io.send(frame);
-  }
-
-  /** Persists the budget's count when the day changed or about 1/64 of it was spent since. */
-  private void saveBudget(long nowMs, boolean force) {
-    long day = budget.day(nowMs);
-    long spent = budget.spent(nowMs);
-    if (force
-        || day != budgetSavedDay
-        || spent - budgetSavedSpent >= Math.max(1, budget.budgetBytes() / 64)) {
-      outbox.saveBudget(day, spent);
-      budgetSavedDay = day;
-      budgetSavedSpent = spent;
-    }
   }
 
   private void violation(String message) {
@@ -1406,7 +1247,7 @@ public final class EdgeSyncEngine {
   private long unsentRecords() {
     long total = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
         total += unsentOf(s);
       }
     }
@@ -1423,7 +1264,7 @@ public final class EdgeSyncEngine {
   private long unsentBytes() {
     long queued = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
         queued += unsentPayloadBytes(s);
       }
     }
