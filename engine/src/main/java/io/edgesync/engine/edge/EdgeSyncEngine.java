@@ -23,7 +23,6 @@ import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -237,8 +236,7 @@ public final class EdgeSyncEngine {
   /** Command statuses sent in this session ("id/state"), so a finish is not reported twice. */
   private final java.util.Set<String> commandStatusesSent = new java.util.HashSet<>();
 
-  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
-  private long inFlightBytes;
+  private final InFlightWindow inFlight = new InFlightWindow();
 
   private long heartbeatPendingSinceMs = NONE;
   private long lastNowMs;
@@ -262,31 +260,6 @@ public final class EdgeSyncEngine {
   private long recordsSent;
   private long sessionsEstablished;
   private String lastError;
-
-  /** A batch or gap sent and not yet acknowledged. */
-  private static final class InFlight {
-    final String stream;
-    final long lastSequence;
-    final long payloadBytes;
-    final LinkEstimator.Send send;
-    final boolean probe;
-
-    /** The engine ran out of things to send while this was in flight. */
-    boolean appLimited;
-
-    InFlight(
-        String stream,
-        long lastSequence,
-        long payloadBytes,
-        LinkEstimator.Send send,
-        boolean probe) {
-      this.stream = stream;
-      this.lastSequence = lastSequence;
-      this.payloadBytes = payloadBytes;
-      this.send = send;
-      this.probe = probe;
-    }
-  }
 
   public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
     this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
@@ -445,7 +418,6 @@ public final class EdgeSyncEngine {
     reconnectAtMs = nowMs + backoff.nextDelayMs();
     nextSend.clear();
     inFlight.clear();
-    inFlightBytes = 0;
     docFramesInFlight = 0;
     commandStatusesSent.clear();
     out.endSession();
@@ -819,10 +791,7 @@ public final class EdgeSyncEngine {
    * instead of resending the same one in every session.
    */
   private void onLivenessTimeout() {
-    long largest = 0;
-    for (InFlight f : inFlight) {
-      largest = Math.max(largest, f.payloadBytes);
-    }
+    long largest = inFlight.largestPayloadBytes();
     if (largest > 0) {
       long base = timeoutCapBytes == NONE ? largest : Math.min(timeoutCapBytes, largest);
       timeoutCapBytes = Math.max(MIN_TIMEOUT_CAP_BYTES, base / 2);
@@ -914,16 +883,7 @@ public final class EdgeSyncEngine {
     } else {
       outbox.acknowledge(ack.getStream(), ack.getSequence());
     }
-    // Acks arrive in send order per stream; batches of other streams may be interleaved.
-    inFlight.removeIf(
-        f -> {
-          boolean done = f.stream.equals(ack.getStream()) && f.lastSequence <= ack.getSequence();
-          if (done) {
-            inFlightBytes -= f.payloadBytes;
-            link.onAck(nowMs, f.send, f.appLimited && !f.probe);
-          }
-          return done;
-        });
+    inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
     if (timeoutCapBytes != NONE) {
       // Acks again: grow back (doubling) to the configured batch size.
       timeoutCapBytes = timeoutCapBytes * 2 >= policy.maxBatchBytes() ? NONE : timeoutCapBytes * 2;
@@ -969,15 +929,13 @@ public final class EdgeSyncEngine {
     }
     try {
       while (inFlight.size() < policy.maxInFlightBatches()
-          && inFlightBytes < policy.maxInFlightBytes()) {
+          && inFlight.payloadBytes() < policy.maxInFlightBytes()) {
         if (!sendNext(nowMs)) {
           governor.onPumpEnd(true);
           flushRequested = false;
           firstUnflushedMs = NONE;
           // Ran dry: what is in flight now measures our own pace, not the link's.
-          for (InFlight f : inFlight) {
-            f.appLimited = true;
-          }
+          inFlight.markAppLimited();
           return;
         }
       }
@@ -1194,8 +1152,7 @@ public final class EdgeSyncEngine {
     send(frame, stream);
     batchesSent++;
     recordsSent += count;
-    inFlight.add(new InFlight(stream, item.lastSequence(), payloadBytes, sample, probe));
-    inFlightBytes += payloadBytes;
+    inFlight.add(stream, item.lastSequence(), payloadBytes, sample, probe);
     nextSend.put(stream, item.lastSequence() + 1);
     if (probe) {
       deferrals.endProbe(); // one batch measures the link
@@ -1257,7 +1214,17 @@ public final class EdgeSyncEngine {
   private long unsentOf(Outbox.StreamState s) {
     Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
     long sentUpTo = next != null ? next - 1 : s.ackedSequence();
-    return Math.max(0, s.lastSequence() - sentUpTo);
+    if (sentUpTo > s.lastSequence()) {
+      // Every source of nextSend (Welcome, Ack, a batch read) is checked against lastSequence.
+      throw new IllegalStateException(
+          "invariant broken: stream '"
+              + s.name()
+              + "' counted as sent up to "
+              + sentUpTo
+              + ", beyond its last sequence "
+              + s.lastSequence());
+    }
+    return s.lastSequence() - sentUpTo;
   }
 
   /** Payload bytes queued and not in flight, of streams neither blocked nor deferred. */
@@ -1272,12 +1239,8 @@ public final class EdgeSyncEngine {
   }
 
   private long unsentPayloadBytes(Outbox.StreamState s) {
-    long flying = 0;
-    for (InFlight f : inFlight) {
-      if (f.stream.equals(s.name())) {
-        flying += f.payloadBytes;
-      }
-    }
-    return Math.max(0, s.queuedBytes() - flying);
+    // Not an invariant: records in flight may leave the outbox (dropped on overflow or expired)
+    // before their ack, and then queuedBytes falls below what is in flight.
+    return Math.max(0, s.queuedBytes() - inFlight.payloadBytesOf(s.name()));
   }
 }
