@@ -157,23 +157,6 @@ public final class EdgeSyncEngine {
   private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
   private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
 
-  /**
-   * Adaptive batches never shrink below this many records: from about here COLUMNAR beats the
-   * session codecs (docs/codecs.md), and smaller batches cost more bytes than they save in latency.
-   */
-  static final int MIN_ADAPTIVE_BATCH_RECORDS = 300;
-
-  /** Frame bytes kept free of records: the envelope, and the record layout's per-record bytes. */
-  private static final int FRAME_RESERVE_BYTES = 1024;
-
-  private static final int FRAME_RESERVE_BYTES_PER_RECORD = 8;
-
-  /** The smallest cap {@link #timeoutCapBytes} shrinks to. */
-  static final long MIN_TIMEOUT_CAP_BYTES = 16 * 1024;
-
-  /** Adaptive batches take at most this share of the liveness timeout at the measured rate. */
-  static final int BATCH_TIMEOUT_DIVISOR = 4;
-
   private final SyncPolicy policy;
   private final Outbox outbox;
   private final DocReplica docs;
@@ -185,6 +168,7 @@ public final class EdgeSyncEngine {
   private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
   private final WireAccounting wire = new WireAccounting();
+  private final BatchSizing sizing;
   private final Deferrals deferrals;
 
   private State state = State.DISCONNECTED;
@@ -199,14 +183,6 @@ public final class EdgeSyncEngine {
    */
   private long lastSendProgressMs;
 
-  /**
-   * Payload bytes a batch may carry after a liveness timeout hit batches in flight: half of the
-   * largest of them, doubled again by each ack ({@link #NONE} = no cap). Keeps a link that became
-   * much slower than its estimate (or a transport that reports no send progress) from resending the
-   * same too-large batch forever.
-   */
-  private long timeoutCapBytes = NONE;
-
   private long lastHeartbeatSentMs;
 
   /**
@@ -217,7 +193,6 @@ public final class EdgeSyncEngine {
   private long heartbeatIntervalMs;
 
   private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
-  private int maxBatchRecords;
 
   /** Next sequence to send per stream; only meaningful while ACTIVE. */
   private final Map<String, Long> nextSend = new HashMap<>();
@@ -243,12 +218,6 @@ public final class EdgeSyncEngine {
 
   /** The session's codec state failed; nothing more is sent until the next session. */
   private boolean sessionBroken;
-
-  /**
-   * Per stream, a smaller batch size after a batch encoded above the frame limit (it could not be
-   * sent; the next session tries half as many records, down to one, which always fits).
-   */
-  private final Map<String, Integer> batchCaps = new HashMap<>();
 
   private boolean flushRequested;
   private long lastWriteMs = NONE;
@@ -280,7 +249,7 @@ public final class EdgeSyncEngine {
     this.backoff =
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
-    this.maxBatchRecords = policy.maxBatchRecords();
+    this.sizing = new BatchSizing(policy, link, wire);
     this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
     this.bandwidth = policy.bandwidth();
     this.out =
@@ -354,7 +323,7 @@ public final class EdgeSyncEngine {
       }
       case ACTIVE -> {
         if (nowMs - lastAliveMs() >= policy.heartbeatTimeoutMs()) {
-          onLivenessTimeout();
+          sizing.onLivenessTimeout(inFlight.largestPayloadBytes());
           io.disconnect(
               "nothing received for "
                   + (nowMs - lastReceivedMs)
@@ -726,10 +695,7 @@ public final class EdgeSyncEngine {
         welcome.getHeartbeatIntervalMs() > 0
             ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
             : policy.heartbeatIntervalMs();
-    maxBatchRecords =
-        welcome.getMaxRecordsPerBatch() > 0
-            ? Math.min(policy.maxBatchRecords(), welcome.getMaxRecordsPerBatch())
-            : policy.maxBatchRecords();
+    sizing.onWelcome(welcome.getMaxRecordsPerBatch());
     Map<String, Long> checkpoints = new HashMap<>();
     for (StreamCheckpoint cp : welcome.getCheckpointsList()) {
       checkpoints.put(cp.getStream(), cp.getSequence());
@@ -783,19 +749,6 @@ public final class EdgeSyncEngine {
   /** The last sign of life of the connection: a frame received or bytes sent. */
   private long lastAliveMs() {
     return Math.max(lastReceivedMs, lastSendProgressMs);
-  }
-
-  /**
-   * The session timed out with batches in flight: the link is slower than they were sized for (or
-   * dead). Halve what the next batches may carry, so that a live but slow link gets a batch through
-   * instead of resending the same one in every session.
-   */
-  private void onLivenessTimeout() {
-    long largest = inFlight.largestPayloadBytes();
-    if (largest > 0) {
-      long base = timeoutCapBytes == NONE ? largest : Math.min(timeoutCapBytes, largest);
-      timeoutCapBytes = Math.max(MIN_TIMEOUT_CAP_BYTES, base / 2);
-    }
   }
 
   private boolean requireActive(String what) {
@@ -884,10 +837,7 @@ public final class EdgeSyncEngine {
       outbox.acknowledge(ack.getStream(), ack.getSequence());
     }
     inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
-    if (timeoutCapBytes != NONE) {
-      // Acks again: grow back (doubling) to the configured batch size.
-      timeoutCapBytes = timeoutCapBytes * 2 >= policy.maxBatchBytes() ? NONE : timeoutCapBytes * 2;
-    }
+    sizing.onAck();
     adapt(nowMs);
     pump(nowMs);
   }
@@ -960,58 +910,8 @@ public final class EdgeSyncEngine {
     }
     long kbps = link.bandwidthKbps(nowMs);
     if (kbps >= 0) {
-      out.setLevel(levelFor(bandwidth.compression(), kbps));
+      out.setLevel(BatchSizing.levelFor(bandwidth.compression(), kbps));
     }
-  }
-
-  /**
-   * The compression level for a link of {@code kbps}: on slower links, spend CPU to save bytes.
-   * Thresholds from the codec benchmark (docs/benchmarks.md): zstd -19 encodes telemetry at about
-   * 11,000-16,000 records/s (1 Mbit/s of output) on one core here, -12 at about 235,000, -9 at
-   * 360,000; a level is used where the encoder stays several times faster than the link. Never
-   * below the configured level. COLUMNAR barely gains from higher levels (about 1%); ZSTD does
-   * (11.3 → 7.8 bytes/record at batch 1,000).
-   */
-  static int levelFor(CodecSettings configured, long kbps) {
-    int level = configured.level();
-    return switch (configured.choice()) {
-      case ZSTD, AUTO -> {
-        if (kbps < 256) {
-          yield Math.max(level, 19);
-        } else if (kbps < 4_000) {
-          yield Math.max(level, 12);
-        } else if (kbps < 16_000) {
-          yield Math.max(level, 9);
-        }
-        yield level;
-      }
-      case GZIP -> kbps < 16_000 ? 9 : level;
-      default -> level;
-    };
-  }
-
-  /**
-   * Records per batch for the stream: the configured maximum, or less on a slow link. With adaptive
-   * sync a batch is sized to take about {@code batchTargetMs} of link time at the measured rate,
-   * and never more than a quarter of {@code heartbeatTimeoutMs}, so its ack arrives well within the
-   * liveness timeout. Before the link (or the stream's bytes per record) is measured, batches start
-   * at the floor: a few small batches measure the link within a round trip or two.
-   */
-  private int batchRecords(String stream, long nowMs) {
-    int max = Math.min(maxBatchRecords, batchCaps.getOrDefault(stream, Integer.MAX_VALUE));
-    if (!bandwidth.adaptive()) {
-      return max;
-    }
-    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
-    long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
-    double perRecord = wire.frameBytesPerRecord(stream);
-    if (bytesPerSecond <= 0 || perRecord < 0) {
-      return floor;
-    }
-    long targetMs =
-        Math.min(bandwidth.batchTargetMs(), policy.heartbeatTimeoutMs() / BATCH_TIMEOUT_DIVISOR);
-    long fit = (long) (bytesPerSecond * (targetMs / 1000.0) / perRecord);
-    return (int) Math.max(floor, Math.min(max, fit));
   }
 
   /** Sends the next batch or gap of the first stream that has one to send; false if none. */
@@ -1028,8 +928,8 @@ public final class EdgeSyncEngine {
         }
         probe = true;
       }
-      int records = batchRecords(s.name(), nowMs);
-      long maxBytes = deferrals.budgetCap(nowMs, s, maxBatchPayloadBytes(records));
+      int records = sizing.records(s.name(), nowMs);
+      long maxBytes = deferrals.budgetCap(nowMs, s, sizing.maxPayloadBytes(records, maxFrameBytes));
       if (maxBytes < 0) {
         continue;
       }
@@ -1067,16 +967,6 @@ public final class EdgeSyncEngine {
     return next;
   }
 
-  /** Payload bytes a batch of {@code records} may carry: frame room, policy and timeout cap. */
-  private long maxBatchPayloadBytes(int records) {
-    long room =
-        Math.max(
-            1,
-            maxFrameBytes - FRAME_RESERVE_BYTES - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
-    long maxBytes = Math.min(policy.maxBatchBytes(), room);
-    return timeoutCapBytes == NONE ? maxBytes : Math.min(maxBytes, timeoutCapBytes);
-  }
-
   private void blockOutOfOrder(String stream, long got, long expected) {
     blockedStreams.put(
         stream,
@@ -1108,7 +998,7 @@ public final class EdgeSyncEngine {
     Frame frame = Frame.newBuilder().setBatch(e.batch()).build();
     int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
     if (size > maxFrameBytes) {
-      batchCaps.put(stream, Math.max(1, r.records().size() / 2));
+      sizing.onAboveFrameLimit(stream, r.records().size());
       sessionFailed(
           "a batch of "
               + r.records().size()
