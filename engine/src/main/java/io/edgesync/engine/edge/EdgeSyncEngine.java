@@ -12,10 +12,7 @@ import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Ack;
-import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
-import io.edgesync.protocol.wire.DocChange;
-import io.edgesync.protocol.wire.DocChanges;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -154,13 +151,10 @@ public final class EdgeSyncEngine {
   public record BudgetStatus(long budgetBytes, long spentBytes, long resetsAtMs) {}
 
   private static final long NONE = Long.MIN_VALUE;
-  private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
-  private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
 
   private final SyncPolicy policy;
   private final Outbox outbox;
-  private final DocReplica docs;
-  private final CommandInbox commands;
+  private final DocsAndCommands docs;
   private final Io io;
   private final Backoff backoff;
   private final BandwidthPolicy bandwidth;
@@ -200,17 +194,6 @@ public final class EdgeSyncEngine {
   /** Streams that must not be sent, with the reason (e.g. the cloud is ahead of this store). */
   private final Map<String, String> blockedStreams = new LinkedHashMap<>();
 
-  /**
-   * Document changes: processed by the cloud up to docAcked; sent in this session up to docSent.
-   */
-  private long docAcked;
-
-  private long docSent;
-  private int docFramesInFlight;
-
-  /** Command statuses sent in this session ("id/state"), so a finish is not reported twice. */
-  private final java.util.Set<String> commandStatusesSent = new java.util.HashSet<>();
-
   private final InFlightWindow inFlight = new InFlightWindow();
 
   private long heartbeatPendingSinceMs = NONE;
@@ -243,8 +226,7 @@ public final class EdgeSyncEngine {
       RandomGenerator random) {
     this.policy = policy;
     this.outbox = outbox;
-    this.docs = docs;
-    this.commands = commands;
+    this.docs = new DocsAndCommands(docs, commands, new Session());
     this.io = io;
     this.backoff =
         new Backoff(
@@ -264,6 +246,29 @@ public final class EdgeSyncEngine {
             bandwidth.adaptive()
                 && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
                 && !deferrals.budgetEnabled());
+  }
+
+  /** The engine's session, for {@link DocsAndCommands}. */
+  private final class Session implements DocsAndCommands.Session {
+    @Override
+    public boolean active() {
+      return state == State.ACTIVE;
+    }
+
+    @Override
+    public int maxFrameBytes() {
+      return maxFrameBytes;
+    }
+
+    @Override
+    public void send(Frame frame) {
+      EdgeSyncEngine.this.send(frame);
+    }
+
+    @Override
+    public void violation(String message) {
+      EdgeSyncEngine.this.violation(message);
+    }
   }
 
   /** The engine's view of each stream's backlog, for {@link Deferrals}. */
@@ -371,7 +376,7 @@ public final class EdgeSyncEngine {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
     }
-    for (Map.Entry<String, Long> c : docs.cursors().entrySet()) {
+    for (Map.Entry<String, Long> c : docs.docCursors().entrySet()) {
       hello.addDocCursors(ScopeCursor.newBuilder().setScope(c.getKey()).setVersion(c.getValue()));
     }
     send(Frame.newBuilder().setHello(hello).build());
@@ -387,8 +392,7 @@ public final class EdgeSyncEngine {
     reconnectAtMs = nowMs + backoff.nextDelayMs();
     nextSend.clear();
     inFlight.clear();
-    docFramesInFlight = 0;
-    commandStatusesSent.clear();
+    docs.endSession();
     out.endSession();
     heartbeatPendingSinceMs = NONE;
   }
@@ -404,7 +408,7 @@ public final class EdgeSyncEngine {
       case ACK -> onAck(nowMs, frame.getAck());
       case DOC_UPDATES -> {
         if (requireActive("DocUpdates")) {
-          docs.apply(frame.getDocUpdates().getUpdatesList());
+          docs.onDocUpdates(frame.getDocUpdates().getUpdatesList());
         }
       }
       case DOC_ACK -> onDocAck(frame.getDocAck());
@@ -419,15 +423,12 @@ public final class EdgeSyncEngine {
       }
       case COMMAND -> {
         if (requireActive("Command")) {
-          sendCommandStatus(commands.received(frame.getCommand(), nowMs));
+          docs.onCommand(frame.getCommand(), nowMs);
         }
       }
       case COMMAND_STATUS -> {
-        // The cloud echoes a final status once it stored it. An echo of RECEIVED (the cloud had
-        // already marked the command final itself) confirms nothing: the device's own final
-        // status must still reach the cloud.
-        if (requireActive("CommandStatus") && isFinal(frame.getCommandStatus().getState())) {
-          commands.confirmed(frame.getCommandStatus().getId());
+        if (requireActive("CommandStatus")) {
+          docs.onCommandStatus(frame.getCommandStatus());
         }
       }
       case HEARTBEAT -> {
@@ -459,7 +460,7 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     // Only while something awaits its answer: progress with nothing in flight proves nothing the
     // session needs (and socket buffers take small frames even on a dead link).
-    if (state == State.ACTIVE && (!inFlight.isEmpty() || docFramesInFlight > 0)) {
+    if (state == State.ACTIVE && (!inFlight.isEmpty() || docs.docsInFlight())) {
       lastSendProgressMs = Math.max(lastSendProgressMs, nowMs);
     }
   }
@@ -478,16 +479,14 @@ public final class EdgeSyncEngine {
   /** A local document write: send it now (documents are not batched; they are few and small). */
   public void onDocChanged(long nowMs) {
     lastNowMs = nowMs;
-    pumpDocs();
+    docs.pumpDocs();
   }
 
   /** A command finished locally: report its status now if connected (else after reconnecting). */
   public void onCommandFinished(long nowMs) {
     lastNowMs = nowMs;
     if (state == State.ACTIVE) {
-      for (CommandStatus st : commands.unconfirmed()) {
-        sendCommandStatus(st);
-      }
+      docs.sendUnconfirmedStatuses();
     }
   }
 
@@ -736,13 +735,7 @@ public final class EdgeSyncEngine {
     if (unsentRecords() > 0) {
       flushRequested = true;
     }
-    docAcked = welcome.getDocChangeSeq();
-    docs.acknowledged(docAcked, welcome.getDocResendFullList());
-    docSent = docAcked;
-    for (CommandStatus st : commands.unconfirmed()) {
-      sendCommandStatus(st);
-    }
-    pumpDocs();
+    docs.onWelcome(welcome);
     pump(nowMs);
   }
 
@@ -760,48 +753,8 @@ public final class EdgeSyncEngine {
   }
 
   private void onDocAck(DocAck ack) {
-    if (!requireActive("DocAck")) {
-      return;
-    }
-    if (ack.getChangeSeq() > docSent) {
-      violation("DocAck for change " + ack.getChangeSeq() + " beyond the last sent, " + docSent);
-      return;
-    }
-    docAcked = Math.max(docAcked, ack.getChangeSeq());
-    docFramesInFlight = Math.max(0, docFramesInFlight - 1);
-    docs.acknowledged(docAcked, ack.getResendFullList());
-    pumpDocs();
-  }
-
-  /** Sends pending document changes while the (small) window has room. */
-  private void pumpDocs() {
-    if (state != State.ACTIVE) {
-      return;
-    }
-    while (docFramesInFlight < MAX_DOC_FRAMES_IN_FLIGHT) {
-      List<DocChange> pending =
-          docs.pendingChanges(
-              docSent, MAX_DOC_CHANGES_PER_FRAME, Math.max(1024, maxFrameBytes - 4096));
-      if (pending.isEmpty()) {
-        return;
-      }
-      send(
-          Frame.newBuilder().setDocChanges(DocChanges.newBuilder().addAllChanges(pending)).build());
-      docSent = pending.get(pending.size() - 1).getChangeSeq();
-      docFramesInFlight++;
-    }
-  }
-
-  private static boolean isFinal(io.edgesync.protocol.wire.CommandState state) {
-    return switch (state) {
-      case COMMAND_SUCCEEDED, COMMAND_FAILED, COMMAND_EXPIRED -> true;
-      default -> false;
-    };
-  }
-
-  private void sendCommandStatus(CommandStatus status) {
-    if (commandStatusesSent.add(status.getId() + "/" + status.getState())) {
-      send(Frame.newBuilder().setCommandStatus(status).build());
+    if (requireActive("DocAck")) {
+      docs.onDocAck(ack);
     }
   }
 
