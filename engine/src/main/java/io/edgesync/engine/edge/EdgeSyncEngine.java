@@ -687,6 +687,25 @@ public final class EdgeSyncEngine {
       violation("invalid dictionary in Welcome: " + e.getMessage());
       return;
     }
+    applyLimits(welcome);
+    resumeStreams(welcome);
+    transition(State.ACTIVE, nowMs);
+    lastHeartbeatSentMs = nowMs;
+    backoff.reset();
+    sessionsEstablished++;
+    out.startSession(welcome.getCapabilitiesList());
+    governor.reset(out.accepted().contains(Codec.ZSTD));
+    out.dictionaries().startSession(welcome);
+    sessionBroken = false;
+    if (unsentRecords() > 0) {
+      flushRequested = true;
+    }
+    docs.onWelcome(welcome);
+    pump(nowMs);
+  }
+
+  /** The session's frame size, heartbeat interval and batch size: ours, or the cloud's if lower. */
+  private void applyLimits(Welcome welcome) {
     if (welcome.getMaxFrameBytes() > 0) {
       maxFrameBytes = Math.min(welcome.getMaxFrameBytes(), ProtocolLimits.MAX_FRAME_BYTES_CEILING);
     }
@@ -695,6 +714,13 @@ public final class EdgeSyncEngine {
             ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
             : policy.heartbeatIntervalMs();
     sizing.onWelcome(welcome.getMaxRecordsPerBatch());
+  }
+
+  /**
+   * Each stream continues after the cloud's checkpoint; a stream whose checkpoint is beyond
+   * anything this store appended is blocked.
+   */
+  private void resumeStreams(Welcome welcome) {
     Map<String, Long> checkpoints = new HashMap<>();
     for (StreamCheckpoint cp : welcome.getCheckpointsList()) {
       checkpoints.put(cp.getStream(), cp.getSequence());
@@ -724,19 +750,6 @@ public final class EdgeSyncEngine {
     if (!blockedStreams.isEmpty()) {
       lastError = blockedStreams.values().iterator().next();
     }
-    transition(State.ACTIVE, nowMs);
-    lastHeartbeatSentMs = nowMs;
-    backoff.reset();
-    sessionsEstablished++;
-    out.startSession(welcome.getCapabilitiesList());
-    governor.reset(out.accepted().contains(Codec.ZSTD));
-    out.dictionaries().startSession(welcome);
-    sessionBroken = false;
-    if (unsentRecords() > 0) {
-      flushRequested = true;
-    }
-    docs.onWelcome(welcome);
-    pump(nowMs);
   }
 
   /** The last sign of life of the connection: a frame received or bytes sent. */
