@@ -202,10 +202,7 @@ public final class EdgeSyncEngine {
   /** The session's codec state failed; nothing more is sent until the next session. */
   private boolean sessionBroken;
 
-  private boolean flushRequested;
-  private long lastWriteMs = NONE;
-  private long firstUnflushedMs = NONE;
-  private long nextScheduledMs = NONE;
+  private final FlushTriggers triggers;
 
   private long bytesSent;
   private long batchesSent;
@@ -232,6 +229,7 @@ public final class EdgeSyncEngine {
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
     this.sizing = new BatchSizing(policy, link, wire);
+    this.triggers = new FlushTriggers(policy);
     this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
     this.bandwidth = policy.bandwidth();
     this.out =
@@ -298,12 +296,7 @@ public final class EdgeSyncEngine {
     stateSinceMs = nowMs;
     wire.load(outbox.savedWireStats());
     deferrals.restoreBudget(nowMs);
-    if (policy.scheduled()) {
-      nextScheduledMs = nowMs + policy.intervalMs();
-    }
-    if (unsentRecords() > 0) {
-      firstUnflushedMs = nowMs;
-    }
+    triggers.start(nowMs, unsentRecords() > 0);
     onTimer(nowMs);
   }
 
@@ -346,11 +339,8 @@ public final class EdgeSyncEngine {
         return;
       }
     }
-    if (nextScheduledMs != NONE && nowMs >= nextScheduledMs) {
-      nextScheduledMs = nowMs + policy.intervalMs();
-      if (unsentRecords() > 0) {
-        flushRequested = true;
-      }
+    if (triggers.scheduleDue(nowMs) && unsentRecords() > 0) {
+      triggers.request();
     }
     evaluateTriggers(nowMs);
     pump(nowMs);
@@ -468,10 +458,7 @@ public final class EdgeSyncEngine {
   /** New records were appended to {@code stream}. */
   public void onAppended(long nowMs) {
     lastNowMs = nowMs;
-    lastWriteMs = nowMs;
-    if (firstUnflushedMs == NONE) {
-      firstUnflushedMs = nowMs;
-    }
+    triggers.onAppended(nowMs);
     evaluateTriggers(nowMs);
     pump(nowMs);
   }
@@ -498,7 +485,9 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     deferrals.probeNow(nowMs);
     refreshDeferrals(nowMs);
-    flushRequested = unsentRecords() > 0 || flushRequested;
+    if (unsentRecords() > 0) {
+      triggers.request();
+    }
     if (state == State.DISCONNECTED) {
       reconnectAtMs = nowMs;
       onTimer(nowMs);
@@ -541,17 +530,7 @@ public final class EdgeSyncEngine {
     if (state == State.STOPPED) {
       return t;
     }
-    if (nextScheduledMs != NONE) {
-      t = Math.min(t, nextScheduledMs);
-    }
-    if (state == State.ACTIVE && !flushRequested && unsentRecords() > 0) {
-      if (firstUnflushedMs != NONE) {
-        t = Math.min(t, firstUnflushedMs + policy.batchMaxAgeMs());
-      }
-      if (policy.eventDriven() && lastWriteMs != NONE) {
-        t = Math.min(t, lastWriteMs + policy.debounceMs());
-      }
-    }
+    t = triggers.wakeupMs(t, state == State.ACTIVE, this::unsentRecords);
     if (state == State.ACTIVE && deferrals.wakeMs() != NONE) {
       // A probe of a slow link, or the budget's reset at midnight UTC.
       t = Math.min(t, deferrals.wakeMs());
@@ -567,7 +546,7 @@ public final class EdgeSyncEngine {
     return switch (state) {
       case DISCONNECTED -> Status.OFFLINE;
       case CONNECTING, HANDSHAKING -> Status.CONNECTING;
-      case ACTIVE -> inFlight.isEmpty() && !flushRequested ? Status.IDLE : Status.BUSY;
+      case ACTIVE -> inFlight.isEmpty() && !triggers.requested() ? Status.IDLE : Status.BUSY;
       case STOPPED -> Status.STOPPED;
     };
   }
@@ -698,7 +677,7 @@ public final class EdgeSyncEngine {
     out.dictionaries().startSession(welcome);
     sessionBroken = false;
     if (unsentRecords() > 0) {
-      flushRequested = true;
+      triggers.request();
     }
     docs.onWelcome(welcome);
     pump(nowMs);
@@ -810,23 +789,7 @@ public final class EdgeSyncEngine {
 
   private void evaluateTriggers(long nowMs) {
     refreshDeferrals(nowMs);
-    if (flushRequested) {
-      return;
-    }
-    long unsent = unsentRecords();
-    if (unsent == 0) {
-      firstUnflushedMs = NONE;
-      return;
-    }
-    if (unsent >= policy.batchMinRecords() || unsentBytes() >= policy.batchMinBytes()) {
-      flushRequested = true;
-    } else if (firstUnflushedMs != NONE && nowMs - firstUnflushedMs >= policy.batchMaxAgeMs()) {
-      flushRequested = true;
-    } else if (policy.eventDriven()
-        && lastWriteMs != NONE
-        && nowMs - lastWriteMs >= policy.debounceMs()) {
-      flushRequested = true;
-    }
+    triggers.evaluate(nowMs, this::unsentRecords, this::unsentBytes);
   }
 
   /** Sends batches while a flush is requested (or a probe is due) and the window has room. */
@@ -838,9 +801,9 @@ public final class EdgeSyncEngine {
     refreshDeferrals(nowMs);
     if (deferrals.startProbeIfDue(nowMs)) {
       // One batch of a deferred stream measures the link again (see LinkEstimator).
-      flushRequested = true;
+      triggers.request();
     }
-    if (!flushRequested) {
+    if (!triggers.requested()) {
       return;
     }
     try {
@@ -848,8 +811,7 @@ public final class EdgeSyncEngine {
           && inFlight.payloadBytes() < policy.maxInFlightBytes()) {
         if (!sendNext(nowMs)) {
           governor.onPumpEnd(true);
-          flushRequested = false;
-          firstUnflushedMs = NONE;
+          triggers.ranDry();
           // Ran dry: what is in flight now measures our own pace, not the link's.
           inFlight.markAppLimited();
           return;
@@ -865,7 +827,7 @@ public final class EdgeSyncEngine {
   /** Recomputes which streams are held back; a stream released sends its backlog now. */
   private void refreshDeferrals(long nowMs) {
     if (deferrals.refresh(nowMs)) {
-      flushRequested = true;
+      triggers.request();
     }
   }
 
