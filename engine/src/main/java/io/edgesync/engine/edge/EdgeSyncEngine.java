@@ -12,10 +12,7 @@ import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Ack;
-import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
-import io.edgesync.protocol.wire.DocChange;
-import io.edgesync.protocol.wire.DocChanges;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -23,7 +20,6 @@ import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -155,37 +151,19 @@ public final class EdgeSyncEngine {
   public record BudgetStatus(long budgetBytes, long spentBytes, long resetsAtMs) {}
 
   private static final long NONE = Long.MIN_VALUE;
-  private static final int MAX_DOC_FRAMES_IN_FLIGHT = 4;
-  private static final int MAX_DOC_CHANGES_PER_FRAME = 512;
-
-  /**
-   * Adaptive batches never shrink below this many records: from about here COLUMNAR beats the
-   * session codecs (docs/codecs.md), and smaller batches cost more bytes than they save in latency.
-   */
-  static final int MIN_ADAPTIVE_BATCH_RECORDS = 300;
-
-  /** Frame bytes kept free of records: the envelope, and the record layout's per-record bytes. */
-  private static final int FRAME_RESERVE_BYTES = 1024;
-
-  private static final int FRAME_RESERVE_BYTES_PER_RECORD = 8;
-
-  /** The smallest cap {@link #timeoutCapBytes} shrinks to. */
-  static final long MIN_TIMEOUT_CAP_BYTES = 16 * 1024;
-
-  /** Adaptive batches take at most this share of the liveness timeout at the measured rate. */
-  static final int BATCH_TIMEOUT_DIVISOR = 4;
 
   private final SyncPolicy policy;
   private final Outbox outbox;
-  private final DocReplica docs;
-  private final CommandInbox commands;
+  private final DocsAndCommands docs;
   private final Io io;
   private final Backoff backoff;
   private final BandwidthPolicy bandwidth;
   private final OutgoingBatches out;
   private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
-  private final DailyBudget budget;
+  private final WireAccounting wire = new WireAccounting();
+  private final BatchSizing sizing;
+  private final Deferrals deferrals;
 
   private State state = State.DISCONNECTED;
   private long stateSinceMs;
@@ -199,14 +177,6 @@ public final class EdgeSyncEngine {
    */
   private long lastSendProgressMs;
 
-  /**
-   * Payload bytes a batch may carry after a liveness timeout hit batches in flight: half of the
-   * largest of them, doubled again by each ack ({@link #NONE} = no cap). Keeps a link that became
-   * much slower than its estimate (or a transport that reports no send progress) from resending the
-   * same too-large batch forever.
-   */
-  private long timeoutCapBytes = NONE;
-
   private long lastHeartbeatSentMs;
 
   /**
@@ -217,7 +187,6 @@ public final class EdgeSyncEngine {
   private long heartbeatIntervalMs;
 
   private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
-  private int maxBatchRecords;
 
   /** Next sequence to send per stream; only meaningful while ACTIVE. */
   private final Map<String, Long> nextSend = new HashMap<>();
@@ -225,86 +194,21 @@ public final class EdgeSyncEngine {
   /** Streams that must not be sent, with the reason (e.g. the cloud is ahead of this store). */
   private final Map<String, String> blockedStreams = new LinkedHashMap<>();
 
-  /**
-   * Document changes: processed by the cloud up to docAcked; sent in this session up to docSent.
-   */
-  private long docAcked;
+  private final InFlightWindow inFlight = new InFlightWindow();
 
-  private long docSent;
-  private int docFramesInFlight;
-
-  /** Command statuses sent in this session ("id/state"), so a finish is not reported twice. */
-  private final java.util.Set<String> commandStatusesSent = new java.util.HashSet<>();
-
-  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
-  private long inFlightBytes;
-
-  /**
-   * Per stream: batches, records, payload, raw, encoded and frame bytes sent, all time: loaded from
-   * the outbox at start, saved with each ack of the stream and at stop.
-   */
-  private final Map<String, long[]> wire = new LinkedHashMap<>();
-
-  /** Streams that sent batches since their wire totals were last saved. */
-  private final java.util.Set<String> wireUnsaved = new java.util.HashSet<>();
-
-  /** Streams with something to send that policy holds back now, with the reason. */
-  private final Map<String, String> deferred = new LinkedHashMap<>();
-
-  private long deferralWakeMs = NONE;
-  private boolean lowBandwidth;
-  private long nextProbeAtMs = NONE;
-  private boolean probing;
   private long heartbeatPendingSinceMs = NONE;
   private long lastNowMs;
 
   /** The session's codec state failed; nothing more is sent until the next session. */
   private boolean sessionBroken;
 
-  /**
-   * Per stream, a smaller batch size after a batch encoded above the frame limit (it could not be
-   * sent; the next session tries half as many records, down to one, which always fits).
-   */
-  private final Map<String, Integer> batchCaps = new HashMap<>();
-
-  private long budgetSavedDay = NONE;
-  private long budgetSavedSpent;
-
-  private boolean flushRequested;
-  private long lastWriteMs = NONE;
-  private long firstUnflushedMs = NONE;
-  private long nextScheduledMs = NONE;
+  private final FlushTriggers triggers;
 
   private long bytesSent;
   private long batchesSent;
   private long recordsSent;
   private long sessionsEstablished;
   private String lastError;
-
-  /** A batch or gap sent and not yet acknowledged. */
-  private static final class InFlight {
-    final String stream;
-    final long lastSequence;
-    final long payloadBytes;
-    final LinkEstimator.Send send;
-    final boolean probe;
-
-    /** The engine ran out of things to send while this was in flight. */
-    boolean appLimited;
-
-    InFlight(
-        String stream,
-        long lastSequence,
-        long payloadBytes,
-        LinkEstimator.Send send,
-        boolean probe) {
-      this.stream = stream;
-      this.lastSequence = lastSequence;
-      this.payloadBytes = payloadBytes;
-      this.send = send;
-      this.probe = probe;
-    }
-  }
 
   public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
     this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
@@ -319,13 +223,13 @@ public final class EdgeSyncEngine {
       RandomGenerator random) {
     this.policy = policy;
     this.outbox = outbox;
-    this.docs = docs;
-    this.commands = commands;
+    this.docs = new DocsAndCommands(docs, commands, new Session());
     this.io = io;
     this.backoff =
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
-    this.maxBatchRecords = policy.maxBatchRecords();
+    this.sizing = new BatchSizing(policy, link, wire);
+    this.triggers = new FlushTriggers(policy);
     this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
     this.bandwidth = policy.bandwidth();
     this.out =
@@ -333,13 +237,54 @@ public final class EdgeSyncEngine {
             bandwidth.compression(),
             bandwidth.compactEnvelope(),
             new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
-    this.budget = new DailyBudget(bandwidth.dailyBudgetBytes());
+    this.deferrals = new Deferrals(bandwidth, link, outbox, wire, new Backlog());
     // Only `auto` lets edgesync pick the encoding; a byte budget makes every byte count.
     this.governor =
         new CodecGovernor(
             bandwidth.adaptive()
                 && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
-                && !budget.enabled());
+                && !deferrals.budgetEnabled());
+  }
+
+  /** The engine's session, for {@link DocsAndCommands}. */
+  private final class Session implements DocsAndCommands.Session {
+    @Override
+    public boolean active() {
+      return state == State.ACTIVE;
+    }
+
+    @Override
+    public int maxFrameBytes() {
+      return maxFrameBytes;
+    }
+
+    @Override
+    public void send(Frame frame) {
+      EdgeSyncEngine.this.send(frame);
+    }
+
+    @Override
+    public void violation(String message) {
+      EdgeSyncEngine.this.violation(message);
+    }
+  }
+
+  /** The engine's view of each stream's backlog, for {@link Deferrals}. */
+  private final class Backlog implements Deferrals.Backlog {
+    @Override
+    public boolean blocked(String stream) {
+      return blockedStreams.containsKey(stream);
+    }
+
+    @Override
+    public long unsentRecords(Outbox.StreamState s) {
+      return unsentOf(s);
+    }
+
+    @Override
+    public long unsentPayloadBytes(Outbox.StreamState s) {
+      return EdgeSyncEngine.this.unsentPayloadBytes(s);
+    }
   }
 
   // ---------------------------------------------------------------- inputs
@@ -349,33 +294,9 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     reconnectAtMs = nowMs;
     stateSinceMs = nowMs;
-    for (Map.Entry<String, WireStats> e : outbox.savedWireStats().entrySet()) {
-      WireStats w = e.getValue();
-      wire.put(
-          e.getKey(),
-          new long[] {
-            w.batches(),
-            w.records(),
-            w.payloadBytes(),
-            w.rawBytes(),
-            w.encodedBytes(),
-            w.frameBytes()
-          });
-    }
-    if (budget.enabled()) {
-      long[] saved = outbox.savedBudget();
-      if (saved != null && saved.length == 2) {
-        budget.restore(nowMs, saved[0], saved[1]);
-      }
-      budgetSavedDay = budget.day(nowMs);
-      budgetSavedSpent = budget.spent(nowMs);
-    }
-    if (policy.scheduled()) {
-      nextScheduledMs = nowMs + policy.intervalMs();
-    }
-    if (unsentRecords() > 0) {
-      firstUnflushedMs = nowMs;
-    }
+    wire.load(outbox.savedWireStats());
+    deferrals.restoreBudget(nowMs);
+    triggers.start(nowMs, unsentRecords() > 0);
     onTimer(nowMs);
   }
 
@@ -400,7 +321,7 @@ public final class EdgeSyncEngine {
       }
       case ACTIVE -> {
         if (nowMs - lastAliveMs() >= policy.heartbeatTimeoutMs()) {
-          onLivenessTimeout();
+          sizing.onLivenessTimeout(inFlight.largestPayloadBytes());
           io.disconnect(
               "nothing received for "
                   + (nowMs - lastReceivedMs)
@@ -418,11 +339,8 @@ public final class EdgeSyncEngine {
         return;
       }
     }
-    if (nextScheduledMs != NONE && nowMs >= nextScheduledMs) {
-      nextScheduledMs = nowMs + policy.intervalMs();
-      if (unsentRecords() > 0) {
-        flushRequested = true;
-      }
+    if (triggers.scheduleDue(nowMs) && unsentRecords() > 0) {
+      triggers.request();
     }
     evaluateTriggers(nowMs);
     pump(nowMs);
@@ -448,7 +366,7 @@ public final class EdgeSyncEngine {
       hello.addCheckpoints(
           StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
     }
-    for (Map.Entry<String, Long> c : docs.cursors().entrySet()) {
+    for (Map.Entry<String, Long> c : docs.docCursors().entrySet()) {
       hello.addDocCursors(ScopeCursor.newBuilder().setScope(c.getKey()).setVersion(c.getValue()));
     }
     send(Frame.newBuilder().setHello(hello).build());
@@ -464,9 +382,7 @@ public final class EdgeSyncEngine {
     reconnectAtMs = nowMs + backoff.nextDelayMs();
     nextSend.clear();
     inFlight.clear();
-    inFlightBytes = 0;
-    docFramesInFlight = 0;
-    commandStatusesSent.clear();
+    docs.endSession();
     out.endSession();
     heartbeatPendingSinceMs = NONE;
   }
@@ -482,7 +398,7 @@ public final class EdgeSyncEngine {
       case ACK -> onAck(nowMs, frame.getAck());
       case DOC_UPDATES -> {
         if (requireActive("DocUpdates")) {
-          docs.apply(frame.getDocUpdates().getUpdatesList());
+          docs.onDocUpdates(frame.getDocUpdates().getUpdatesList());
         }
       }
       case DOC_ACK -> onDocAck(frame.getDocAck());
@@ -497,15 +413,12 @@ public final class EdgeSyncEngine {
       }
       case COMMAND -> {
         if (requireActive("Command")) {
-          sendCommandStatus(commands.received(frame.getCommand(), nowMs));
+          docs.onCommand(frame.getCommand(), nowMs);
         }
       }
       case COMMAND_STATUS -> {
-        // The cloud echoes a final status once it stored it. An echo of RECEIVED (the cloud had
-        // already marked the command final itself) confirms nothing: the device's own final
-        // status must still reach the cloud.
-        if (requireActive("CommandStatus") && isFinal(frame.getCommandStatus().getState())) {
-          commands.confirmed(frame.getCommandStatus().getId());
+        if (requireActive("CommandStatus")) {
+          docs.onCommandStatus(frame.getCommandStatus());
         }
       }
       case HEARTBEAT -> {
@@ -537,7 +450,7 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     // Only while something awaits its answer: progress with nothing in flight proves nothing the
     // session needs (and socket buffers take small frames even on a dead link).
-    if (state == State.ACTIVE && (!inFlight.isEmpty() || docFramesInFlight > 0)) {
+    if (state == State.ACTIVE && (!inFlight.isEmpty() || docs.docsInFlight())) {
       lastSendProgressMs = Math.max(lastSendProgressMs, nowMs);
     }
   }
@@ -545,10 +458,7 @@ public final class EdgeSyncEngine {
   /** New records were appended to {@code stream}. */
   public void onAppended(long nowMs) {
     lastNowMs = nowMs;
-    lastWriteMs = nowMs;
-    if (firstUnflushedMs == NONE) {
-      firstUnflushedMs = nowMs;
-    }
+    triggers.onAppended(nowMs);
     evaluateTriggers(nowMs);
     pump(nowMs);
   }
@@ -556,16 +466,14 @@ public final class EdgeSyncEngine {
   /** A local document write: send it now (documents are not batched; they are few and small). */
   public void onDocChanged(long nowMs) {
     lastNowMs = nowMs;
-    pumpDocs();
+    docs.pumpDocs();
   }
 
   /** A command finished locally: report its status now if connected (else after reconnecting). */
   public void onCommandFinished(long nowMs) {
     lastNowMs = nowMs;
     if (state == State.ACTIVE) {
-      for (CommandStatus st : commands.unconfirmed()) {
-        sendCommandStatus(st);
-      }
+      docs.sendUnconfirmedStatuses();
     }
   }
 
@@ -575,11 +483,11 @@ public final class EdgeSyncEngine {
    */
   public void requestSync(long nowMs) {
     lastNowMs = nowMs;
-    if (lowBandwidth) {
-      nextProbeAtMs = nowMs;
-    }
+    deferrals.probeNow(nowMs);
     refreshDeferrals(nowMs);
-    flushRequested = unsentRecords() > 0 || flushRequested;
+    if (unsentRecords() > 0) {
+      triggers.request();
+    }
     if (state == State.DISCONNECTED) {
       reconnectAtMs = nowMs;
       onTimer(nowMs);
@@ -596,16 +504,10 @@ public final class EdgeSyncEngine {
         io.disconnect("agent stopping");
       }
       out.endSession();
-      if (budget.enabled()) {
-        saveBudget(lastNowMs, true);
-      }
-      if (!wireUnsaved.isEmpty()) {
-        Map<String, WireStats> unsaved = new LinkedHashMap<>();
-        for (String stream : wireUnsaved) {
-          unsaved.put(stream, wireOf(stream));
-        }
+      deferrals.saveBudgetNow(lastNowMs);
+      Map<String, WireStats> unsaved = wire.takeAllUnsaved();
+      if (!unsaved.isEmpty()) {
         outbox.saveWireStats(unsaved);
-        wireUnsaved.clear();
       }
     }
   }
@@ -628,20 +530,10 @@ public final class EdgeSyncEngine {
     if (state == State.STOPPED) {
       return t;
     }
-    if (nextScheduledMs != NONE) {
-      t = Math.min(t, nextScheduledMs);
-    }
-    if (state == State.ACTIVE && !flushRequested && unsentRecords() > 0) {
-      if (firstUnflushedMs != NONE) {
-        t = Math.min(t, firstUnflushedMs + policy.batchMaxAgeMs());
-      }
-      if (policy.eventDriven() && lastWriteMs != NONE) {
-        t = Math.min(t, lastWriteMs + policy.debounceMs());
-      }
-    }
-    if (state == State.ACTIVE && deferralWakeMs != NONE) {
+    t = triggers.wakeupMs(t, state == State.ACTIVE, this::unsentRecords);
+    if (state == State.ACTIVE && deferrals.wakeMs() != NONE) {
       // A probe of a slow link, or the budget's reset at midnight UTC.
-      t = Math.min(t, deferralWakeMs);
+      t = Math.min(t, deferrals.wakeMs());
     }
     return t;
   }
@@ -654,7 +546,7 @@ public final class EdgeSyncEngine {
     return switch (state) {
       case DISCONNECTED -> Status.OFFLINE;
       case CONNECTING, HANDSHAKING -> Status.CONNECTING;
-      case ACTIVE -> inFlight.isEmpty() && !flushRequested ? Status.IDLE : Status.BUSY;
+      case ACTIVE -> inFlight.isEmpty() && !triggers.requested() ? Status.IDLE : Status.BUSY;
       case STOPPED -> Status.STOPPED;
     };
   }
@@ -701,16 +593,7 @@ public final class EdgeSyncEngine {
    * kept in it across restarts; see {@link Outbox#acknowledge(String, long, WireStats)}).
    */
   public Map<String, WireStats> wireStats() {
-    Map<String, WireStats> m = new LinkedHashMap<>();
-    for (String stream : wire.keySet()) {
-      m.put(stream, wireOf(stream));
-    }
-    return m;
-  }
-
-  private WireStats wireOf(String stream) {
-    long[] w = wire.get(stream);
-    return w == null ? WireStats.ZERO : new WireStats(w[0], w[1], w[2], w[3], w[4], w[5]);
+    return wire.all();
   }
 
   /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
@@ -724,7 +607,7 @@ public final class EdgeSyncEngine {
 
   /** Streams that have records to send but are held back now, with the reason. */
   public Map<String, String> deferredStreams() {
-    return Map.copyOf(deferred);
+    return deferrals.texts();
   }
 
   /** What adaptive sync measured, and the codec and level in use. */
@@ -745,7 +628,7 @@ public final class EdgeSyncEngine {
         link.bandwidthKbps(lastNowMs),
         link.srttMs(),
         link.minRttMs(lastNowMs),
-        lowBandwidth,
+        deferrals.lowBandwidth(),
         c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
         List.copyOf(accepted),
         out.level(),
@@ -759,11 +642,7 @@ public final class EdgeSyncEngine {
 
   /** The daily byte budget, or null when none is configured. */
   public BudgetStatus budgetStatus() {
-    if (!budget.enabled()) {
-      return null;
-    }
-    return new BudgetStatus(
-        budget.budgetBytes(), budget.spent(lastNowMs), budget.nextResetMs(lastNowMs));
+    return deferrals.budgetStatus(lastNowMs);
   }
 
   // ---------------------------------------------------------------- internals
@@ -787,6 +666,25 @@ public final class EdgeSyncEngine {
       violation("invalid dictionary in Welcome: " + e.getMessage());
       return;
     }
+    applyLimits(welcome);
+    resumeStreams(welcome);
+    transition(State.ACTIVE, nowMs);
+    lastHeartbeatSentMs = nowMs;
+    backoff.reset();
+    sessionsEstablished++;
+    out.startSession(welcome.getCapabilitiesList());
+    governor.reset(out.accepted().contains(Codec.ZSTD));
+    out.dictionaries().startSession(welcome);
+    sessionBroken = false;
+    if (unsentRecords() > 0) {
+      triggers.request();
+    }
+    docs.onWelcome(welcome);
+    pump(nowMs);
+  }
+
+  /** The session's frame size, heartbeat interval and batch size: ours, or the cloud's if lower. */
+  private void applyLimits(Welcome welcome) {
     if (welcome.getMaxFrameBytes() > 0) {
       maxFrameBytes = Math.min(welcome.getMaxFrameBytes(), ProtocolLimits.MAX_FRAME_BYTES_CEILING);
     }
@@ -794,10 +692,14 @@ public final class EdgeSyncEngine {
         welcome.getHeartbeatIntervalMs() > 0
             ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
             : policy.heartbeatIntervalMs();
-    maxBatchRecords =
-        welcome.getMaxRecordsPerBatch() > 0
-            ? Math.min(policy.maxBatchRecords(), welcome.getMaxRecordsPerBatch())
-            : policy.maxBatchRecords();
+    sizing.onWelcome(welcome.getMaxRecordsPerBatch());
+  }
+
+  /**
+   * Each stream continues after the cloud's checkpoint; a stream whose checkpoint is beyond
+   * anything this store appended is blocked.
+   */
+  private void resumeStreams(Welcome welcome) {
     Map<String, Long> checkpoints = new HashMap<>();
     for (StreamCheckpoint cp : welcome.getCheckpointsList()) {
       checkpoints.put(cp.getStream(), cp.getSequence());
@@ -827,46 +729,11 @@ public final class EdgeSyncEngine {
     if (!blockedStreams.isEmpty()) {
       lastError = blockedStreams.values().iterator().next();
     }
-    transition(State.ACTIVE, nowMs);
-    lastHeartbeatSentMs = nowMs;
-    backoff.reset();
-    sessionsEstablished++;
-    out.startSession(welcome.getCapabilitiesList());
-    governor.reset(out.accepted().contains(Codec.ZSTD));
-    out.dictionaries().startSession(welcome);
-    sessionBroken = false;
-    if (unsentRecords() > 0) {
-      flushRequested = true;
-    }
-    docAcked = welcome.getDocChangeSeq();
-    docs.acknowledged(docAcked, welcome.getDocResendFullList());
-    docSent = docAcked;
-    for (CommandStatus st : commands.unconfirmed()) {
-      sendCommandStatus(st);
-    }
-    pumpDocs();
-    pump(nowMs);
   }
 
   /** The last sign of life of the connection: a frame received or bytes sent. */
   private long lastAliveMs() {
     return Math.max(lastReceivedMs, lastSendProgressMs);
-  }
-
-  /**
-   * The session timed out with batches in flight: the link is slower than they were sized for (or
-   * dead). Halve what the next batches may carry, so that a live but slow link gets a batch through
-   * instead of resending the same one in every session.
-   */
-  private void onLivenessTimeout() {
-    long largest = 0;
-    for (InFlight f : inFlight) {
-      largest = Math.max(largest, f.payloadBytes);
-    }
-    if (largest > 0) {
-      long base = timeoutCapBytes == NONE ? largest : Math.min(timeoutCapBytes, largest);
-      timeoutCapBytes = Math.max(MIN_TIMEOUT_CAP_BYTES, base / 2);
-    }
   }
 
   private boolean requireActive(String what) {
@@ -878,48 +745,8 @@ public final class EdgeSyncEngine {
   }
 
   private void onDocAck(DocAck ack) {
-    if (!requireActive("DocAck")) {
-      return;
-    }
-    if (ack.getChangeSeq() > docSent) {
-      violation("DocAck for change " + ack.getChangeSeq() + " beyond the last sent, " + docSent);
-      return;
-    }
-    docAcked = Math.max(docAcked, ack.getChangeSeq());
-    docFramesInFlight = Math.max(0, docFramesInFlight - 1);
-    docs.acknowledged(docAcked, ack.getResendFullList());
-    pumpDocs();
-  }
-
-  /** Sends pending document changes while the (small) window has room. */
-  private void pumpDocs() {
-    if (state != State.ACTIVE) {
-      return;
-    }
-    while (docFramesInFlight < MAX_DOC_FRAMES_IN_FLIGHT) {
-      List<DocChange> pending =
-          docs.pendingChanges(
-              docSent, MAX_DOC_CHANGES_PER_FRAME, Math.max(1024, maxFrameBytes - 4096));
-      if (pending.isEmpty()) {
-        return;
-      }
-      send(
-          Frame.newBuilder().setDocChanges(DocChanges.newBuilder().addAllChanges(pending)).build());
-      docSent = pending.get(pending.size() - 1).getChangeSeq();
-      docFramesInFlight++;
-    }
-  }
-
-  private static boolean isFinal(io.edgesync.protocol.wire.CommandState state) {
-    return switch (state) {
-      case COMMAND_SUCCEEDED, COMMAND_FAILED, COMMAND_EXPIRED -> true;
-      default -> false;
-    };
-  }
-
-  private void sendCommandStatus(CommandStatus status) {
-    if (commandStatusesSent.add(status.getId() + "/" + status.getState())) {
-      send(Frame.newBuilder().setCommandStatus(status).build());
+    if (requireActive("DocAck")) {
+      docs.onDocAck(ack);
     }
   }
 
@@ -949,48 +776,20 @@ public final class EdgeSyncEngine {
       // after our Welcome. The cloud is authoritative; continue after what it holds.
       nextSend.put(ack.getStream(), ack.getSequence() + 1);
     }
-    if (wireUnsaved.remove(ack.getStream())) {
-      outbox.acknowledge(ack.getStream(), ack.getSequence(), wireOf(ack.getStream()));
+    if (wire.takeUnsaved(ack.getStream())) {
+      outbox.acknowledge(ack.getStream(), ack.getSequence(), wire.stats(ack.getStream()));
     } else {
       outbox.acknowledge(ack.getStream(), ack.getSequence());
     }
-    // Acks arrive in send order per stream; batches of other streams may be interleaved.
-    inFlight.removeIf(
-        f -> {
-          boolean done = f.stream.equals(ack.getStream()) && f.lastSequence <= ack.getSequence();
-          if (done) {
-            inFlightBytes -= f.payloadBytes;
-            link.onAck(nowMs, f.send, f.appLimited && !f.probe);
-          }
-          return done;
-        });
-    if (timeoutCapBytes != NONE) {
-      // Acks again: grow back (doubling) to the configured batch size.
-      timeoutCapBytes = timeoutCapBytes * 2 >= policy.maxBatchBytes() ? NONE : timeoutCapBytes * 2;
-    }
+    inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
+    sizing.onAck();
     adapt(nowMs);
     pump(nowMs);
   }
 
   private void evaluateTriggers(long nowMs) {
     refreshDeferrals(nowMs);
-    if (flushRequested) {
-      return;
-    }
-    long unsent = unsentRecords();
-    if (unsent == 0) {
-      firstUnflushedMs = NONE;
-      return;
-    }
-    if (unsent >= policy.batchMinRecords() || unsentBytes() >= policy.batchMinBytes()) {
-      flushRequested = true;
-    } else if (firstUnflushedMs != NONE && nowMs - firstUnflushedMs >= policy.batchMaxAgeMs()) {
-      flushRequested = true;
-    } else if (policy.eventDriven()
-        && lastWriteMs != NONE
-        && nowMs - lastWriteMs >= policy.debounceMs()) {
-      flushRequested = true;
-    }
+    triggers.evaluate(nowMs, this::unsentRecords, this::unsentBytes);
   }
 
   /** Sends batches while a flush is requested (or a probe is due) and the window has room. */
@@ -1000,132 +799,36 @@ public final class EdgeSyncEngine {
       return;
     }
     refreshDeferrals(nowMs);
-    if (probeDue(nowMs)) {
+    if (deferrals.startProbeIfDue(nowMs)) {
       // One batch of a deferred stream measures the link again (see LinkEstimator).
-      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
-      probing = true;
-      flushRequested = true;
+      triggers.request();
     }
-    if (!flushRequested) {
+    if (!triggers.requested()) {
       return;
     }
     try {
       while (inFlight.size() < policy.maxInFlightBatches()
-          && inFlightBytes < policy.maxInFlightBytes()) {
+          && inFlight.payloadBytes() < policy.maxInFlightBytes()) {
         if (!sendNext(nowMs)) {
           governor.onPumpEnd(true);
-          flushRequested = false;
-          firstUnflushedMs = NONE;
+          triggers.ranDry();
           // Ran dry: what is in flight now measures our own pace, not the link's.
-          for (InFlight f : inFlight) {
-            f.appLimited = true;
-          }
+          inFlight.markAppLimited();
           return;
         }
       }
       governor.onPumpEnd(false);
     } finally {
-      probing = false;
+      deferrals.endProbe();
       refreshDeferrals(nowMs);
     }
   }
 
-  private boolean probeDue(long nowMs) {
-    if (!lowBandwidth || nextProbeAtMs == NONE || nowMs < nextProbeAtMs) {
-      return false;
-    }
-    for (Map.Entry<String, String> d : deferred.entrySet()) {
-      if (d.getValue().startsWith(LOW_BANDWIDTH)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static final String LOW_BANDWIDTH = "low bandwidth";
-  private static final String DAILY_BUDGET = "daily budget";
-
-  /** Recomputes which streams are held back and why, and when to look again. */
+  /** Recomputes which streams are held back; a stream released sends its backlog now. */
   private void refreshDeferrals(long nowMs) {
-    updateLowBandwidth(nowMs);
-    Map<String, String> before = deferred.isEmpty() ? Map.of() : Map.copyOf(deferred);
-    deferred.clear();
-    deferralWakeMs = NONE;
-    List<DailyBudget.Need> needs = budget.enabled() ? needs() : List.of();
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (blockedStreams.containsKey(s.name()) || unsentOf(s) == 0) {
-        continue;
-      }
-      String why = null;
-      if (lowBandwidth && s.priority() > bandwidth.lowBandwidthMaxPriority()) {
-        why =
-            String.format(
-                Locale.ROOT,
-                "%s: the link measured %d kbit/s, below min_bandwidth_kbps %d; only priority"
-                    + " <= %d is sent (priority %d); the link is probed every %d s",
-                LOW_BANDWIDTH,
-                link.bandwidthKbps(nowMs),
-                bandwidth.minBandwidthKbps(),
-                bandwidth.lowBandwidthMaxPriority(),
-                s.priority(),
-                bandwidth.probeIntervalMs() / 1000);
-        if (nextProbeAtMs != NONE) {
-          deferralWakeMs = min(deferralWakeMs, nextProbeAtMs);
-        }
-      } else if (budget.enabled()) {
-        why = budgetDeferral(s, nowMs, needs);
-        if (why != null) {
-          deferralWakeMs = min(deferralWakeMs, budget.nextResetMs(nowMs));
-        }
-      }
-      if (why != null) {
-        deferred.put(s.name(), why);
-      } else if (before.containsKey(s.name())) {
-        flushRequested = true; // released: send its backlog now
-      }
+    if (deferrals.refresh(nowMs)) {
+      triggers.request();
     }
-  }
-
-  /** Why the budget holds the stream back now, or null if it may send a batch. */
-  private String budgetDeferral(Outbox.StreamState s, long nowMs, List<DailyBudget.Need> needs) {
-    long allowance = budget.allowance(nowMs, s.priority(), needs);
-    if (allowance >= minimumBatchWireBytes(s)) {
-      return null;
-    }
-    long reserve = budget.reserve(nowMs, s.priority(), needs);
-    return String.format(
-        Locale.ROOT,
-        "%s: %d of %d bytes spent today%s; resets at %s",
-        DAILY_BUDGET,
-        budget.spent(nowMs),
-        budget.budgetBytes(),
-        reserve > 0 ? ", " + reserve + " bytes reserved for more important streams" : "",
-        java.time.Instant.ofEpochMilli(budget.nextResetMs(nowMs)));
-  }
-
-  private static long min(long a, long b) {
-    return a == NONE ? b : Math.min(a, b);
-  }
-
-  /** Enters or leaves low-bandwidth mode (leaving needs 25% above the minimum: no flapping). */
-  private void updateLowBandwidth(long nowMs) {
-    if (!bandwidth.adaptive() || bandwidth.minBandwidthKbps() <= 0) {
-      lowBandwidth = false;
-      nextProbeAtMs = NONE;
-      return;
-    }
-    long kbps = link.bandwidthKbps(nowMs);
-    if (kbps < 0) {
-      return;
-    }
-    long min = bandwidth.minBandwidthKbps();
-    boolean low = lowBandwidth ? kbps * 4 < min * 5 : kbps < min;
-    if (low && !lowBandwidth) {
-      nextProbeAtMs = nowMs + bandwidth.probeIntervalMs();
-    } else if (!low) {
-      nextProbeAtMs = NONE;
-    }
-    lowBandwidth = low;
   }
 
   /** After acks: the compression level for the measured link (adaptive sync). */
@@ -1135,214 +838,143 @@ public final class EdgeSyncEngine {
     }
     long kbps = link.bandwidthKbps(nowMs);
     if (kbps >= 0) {
-      out.setLevel(levelFor(bandwidth.compression(), kbps));
+      out.setLevel(BatchSizing.levelFor(bandwidth.compression(), kbps));
     }
   }
 
-  /**
-   * The compression level for a link of {@code kbps}: on slower links, spend CPU to save bytes.
-   * Thresholds from the codec benchmark (docs/benchmarks.md): zstd -19 encodes telemetry at about
-   * 11,000-16,000 records/s (1 Mbit/s of output) on one core here, -12 at about 235,000, -9 at
-   * 360,000; a level is used where the encoder stays several times faster than the link. Never
-   * below the configured level. COLUMNAR barely gains from higher levels (about 1%); ZSTD does
-   * (11.3 → 7.8 bytes/record at batch 1,000).
-   */
-  static int levelFor(CodecSettings configured, long kbps) {
-    int level = configured.level();
-    return switch (configured.choice()) {
-      case ZSTD, AUTO -> {
-        if (kbps < 256) {
-          yield Math.max(level, 19);
-        } else if (kbps < 4_000) {
-          yield Math.max(level, 12);
-        } else if (kbps < 16_000) {
-          yield Math.max(level, 9);
-        }
-        yield level;
-      }
-      case GZIP -> kbps < 16_000 ? 9 : level;
-      default -> level;
-    };
-  }
-
-  /** What each stream with queued records is expected to cost on the wire (for the budget). */
-  private List<DailyBudget.Need> needs() {
-    List<DailyBudget.Need> needs = new ArrayList<>();
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name())) {
-        needs.add(
-            new DailyBudget.Need(
-                s.name(), s.priority(), (long) (unsentPayloadBytes(s) * wireRatio(s.name()))));
-      }
-    }
-    return needs;
-  }
-
-  /** Frame bytes per record payload byte seen so far for the stream; 1 before any batch. */
-  private double wireRatio(String stream) {
-    long[] w = wire.get(stream);
-    return w == null || w[2] == 0 ? 1.0 : (double) w[5] / w[2];
-  }
-
-  /** The wire bytes of the smallest batch the stream can send: one average record. */
-  private long minimumBatchWireBytes(Outbox.StreamState s) {
-    long avg = s.queuedRecords() == 0 ? 0 : s.queuedBytes() / s.queuedRecords();
-    return Math.max(1, (long) (avg * wireRatio(s.name())) + 16);
-  }
-
-  /**
-   * Records per batch for the stream: the configured maximum, or less on a slow link. With adaptive
-   * sync a batch is sized to take about {@code batchTargetMs} of link time at the measured rate,
-   * and never more than a quarter of {@code heartbeatTimeoutMs}, so its ack arrives well within the
-   * liveness timeout. Before the link (or the stream's bytes per record) is measured, batches start
-   * at the floor: a few small batches measure the link within a round trip or two.
-   */
-  private int batchRecords(String stream, long nowMs) {
-    int max = Math.min(maxBatchRecords, batchCaps.getOrDefault(stream, Integer.MAX_VALUE));
-    if (!bandwidth.adaptive()) {
-      return max;
-    }
-    int floor = Math.min(MIN_ADAPTIVE_BATCH_RECORDS, max);
-    long bytesPerSecond = link.bandwidthBytesPerSecond(nowMs);
-    long[] w = wire.get(stream);
-    if (bytesPerSecond <= 0 || w == null || w[1] == 0) {
-      return floor;
-    }
-    double perRecord = (double) w[5] / w[1];
-    long targetMs =
-        Math.min(bandwidth.batchTargetMs(), policy.heartbeatTimeoutMs() / BATCH_TIMEOUT_DIVISOR);
-    long fit = (long) (bytesPerSecond * (targetMs / 1000.0) / perRecord);
-    return (int) Math.max(floor, Math.min(max, fit));
-  }
-
+  /** Sends the next batch or gap of the first stream that has one to send; false if none. */
   private boolean sendNext(long nowMs) {
     for (Outbox.StreamState s : outbox.streams()) {
-      Long next = nextSend.get(s.name());
-      if (next == null) {
-        // A stream that appeared after the handshake: the cloud has nothing of it yet.
-        if (blockedStreams.containsKey(s.name())) {
-          continue;
-        }
-        next = s.ackedSequence() + 1;
-        nextSend.put(s.name(), next);
-      }
-      if (next > s.lastSequence()) {
+      Long next = nextSendOf(s);
+      if (next == null || next > s.lastSequence()) {
         continue;
       }
-      String why = deferred.get(s.name());
       boolean probe = false;
-      if (why != null) {
-        if (!(probing && why.startsWith(LOW_BANDWIDTH))) {
+      if (deferrals.isDeferred(s.name())) {
+        if (!deferrals.mayProbe(s.name())) {
           continue;
         }
         probe = true;
       }
-      int records = batchRecords(s.name(), nowMs);
-      long budget =
-          Math.max(
-              1,
-              maxFrameBytes
-                  - FRAME_RESERVE_BYTES
-                  - (long) FRAME_RESERVE_BYTES_PER_RECORD * records);
-      long maxBytes = Math.min(policy.maxBatchBytes(), budget);
-      if (timeoutCapBytes != NONE) {
-        maxBytes = Math.min(maxBytes, timeoutCapBytes);
-      }
-      if (this.budget.enabled()) {
-        // Spent within this pump already? Then the stream waits like any other deferral.
-        List<DailyBudget.Need> needs = needs();
-        String spent = budgetDeferral(s, nowMs, needs);
-        if (spent != null) {
-          deferred.put(s.name(), spent);
-          deferralWakeMs = min(deferralWakeMs, this.budget.nextResetMs(nowMs));
-          continue;
-        }
-        long allowance = this.budget.allowance(nowMs, s.priority(), needs);
-        maxBytes = Math.max(1, Math.min(maxBytes, (long) (allowance / wireRatio(s.name()))));
+      int records = sizing.records(s.name(), nowMs);
+      long maxBytes = deferrals.budgetCap(nowMs, s, sizing.maxPayloadBytes(records, maxFrameBytes));
+      if (maxBytes < 0) {
+        continue;
       }
       Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);
       if (item == null) {
         continue;
       }
       if (item.firstSequence() != next) {
-        blockedStreams.put(
-            s.name(),
-            "outbox returned sequence "
-                + item.firstSequence()
-                + " when "
-                + next
-                + " was expected for stream '"
-                + s.name()
-                + "'");
-        lastError = blockedStreams.get(s.name());
+        blockOutOfOrder(s.name(), item.firstSequence(), next);
         continue;
       }
-      Frame frame;
-      long payloadBytes;
-      long count;
-      if (item instanceof Outbox.Item.Records r) {
-        OutgoingBatches.Encoded e;
-        try {
-          CodecGovernor.Rung rung = governor.rung(nowMs);
-          long t0 = io.nanoTime();
-          e = out.encode(s.name(), r.records(), rung);
-          governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
-        } catch (RuntimeException ex) {
-          return sessionFailed("encoding a batch of stream '" + s.name() + "' failed: " + ex);
-        }
-        frame = Frame.newBuilder().setBatch(e.batch()).build();
-        int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
-        if (size > maxFrameBytes) {
-          batchCaps.put(s.name(), Math.max(1, r.records().size() / 2));
-          return sessionFailed(
-              "a batch of "
-                  + r.records().size()
-                  + " records of stream '"
-                  + s.name()
-                  + "' encoded to "
-                  + size
-                  + " bytes, above the frame limit of "
-                  + maxFrameBytes);
-        }
-        payloadBytes = r.payloadBytes();
-        count = r.records().size();
-        long[] w = wire.computeIfAbsent(s.name(), k -> new long[6]);
-        w[0]++;
-        w[1] += count;
-        w[2] += payloadBytes;
-        w[3] += e.rawBytes();
-        w[4] += e.payloadBytes();
-        w[5] += size;
-        wireUnsaved.add(s.name());
-      } else {
-        Outbox.Item.Gap g = (Outbox.Item.Gap) item;
-        frame =
-            Frame.newBuilder()
-                .setGap(
-                    Gap.newBuilder()
-                        .setStream(s.name())
-                        .setFirstSequence(g.firstSequence())
-                        .setLastSequence(g.lastSequence())
-                        .setReason(g.reason())
-                        .setDroppedAtMs(g.droppedAtMs()))
-                .build();
-        out.onGapSent(s.name(), g.lastSequence());
-        payloadBytes = 0;
-        count = 0;
+      Frame frame =
+          item instanceof Outbox.Item.Records r
+              ? encodeBatch(nowMs, s.name(), r)
+              : gapFrame(s.name(), (Outbox.Item.Gap) item);
+      if (frame == null) {
+        return false; // the session failed
       }
-      LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
-      send(frame, s.name());
-      batchesSent++;
-      recordsSent += count;
-      inFlight.add(new InFlight(s.name(), item.lastSequence(), payloadBytes, sample, probe));
-      inFlightBytes += payloadBytes;
-      nextSend.put(s.name(), item.lastSequence() + 1);
-      if (probe) {
-        probing = false; // one batch measures the link
-      }
+      sent(nowMs, s.name(), item, frame, probe);
       return true;
     }
     return false;
+  }
+
+  /**
+   * The next sequence to send of the stream, or null if the stream is blocked. A stream that
+   * appeared after the handshake starts after its acked sequence: the cloud has nothing of it yet.
+   */
+  private Long nextSendOf(Outbox.StreamState s) {
+    Long next = nextSend.get(s.name());
+    if (next == null && !blockedStreams.containsKey(s.name())) {
+      next = s.ackedSequence() + 1;
+      nextSend.put(s.name(), next);
+    }
+    return next;
+  }
+
+  private void blockOutOfOrder(String stream, long got, long expected) {
+    blockedStreams.put(
+        stream,
+        "outbox returned sequence "
+            + got
+            + " when "
+            + expected
+            + " was expected for stream '"
+            + stream
+            + "'");
+    lastError = blockedStreams.get(stream);
+  }
+
+  /**
+   * Encodes a record batch and counts it in the wire totals; null (and the session ends) when
+   * encoding failed or the frame came out above the frame limit.
+   */
+  private Frame encodeBatch(long nowMs, String stream, Outbox.Item.Records r) {
+    OutgoingBatches.Encoded e;
+    try {
+      CodecGovernor.Rung rung = governor.rung(nowMs);
+      long t0 = io.nanoTime();
+      e = out.encode(stream, r.records(), rung);
+      governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
+    } catch (RuntimeException ex) {
+      sessionFailed("encoding a batch of stream '" + stream + "' failed: " + ex);
+      return null;
+    }
+    Frame frame = Frame.newBuilder().setBatch(e.batch()).build();
+    int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
+    if (size > maxFrameBytes) {
+      sizing.onAboveFrameLimit(stream, r.records().size());
+      sessionFailed(
+          "a batch of "
+              + r.records().size()
+              + " records of stream '"
+              + stream
+              + "' encoded to "
+              + size
+              + " bytes, above the frame limit of "
+              + maxFrameBytes);
+      return null;
+    }
+    wire.onBatch(
+        stream, r.records().size(), r.payloadBytes(), e.rawBytes(), e.payloadBytes(), size);
+    return frame;
+  }
+
+  private Frame gapFrame(String stream, Outbox.Item.Gap g) {
+    Frame frame =
+        Frame.newBuilder()
+            .setGap(
+                Gap.newBuilder()
+                    .setStream(stream)
+                    .setFirstSequence(g.firstSequence())
+                    .setLastSequence(g.lastSequence())
+                    .setReason(g.reason())
+                    .setDroppedAtMs(g.droppedAtMs()))
+            .build();
+    out.onGapSent(stream, g.lastSequence());
+    return frame;
+  }
+
+  /** Sends the frame of {@code item} and tracks it in flight until its ack. */
+  private void sent(long nowMs, String stream, Outbox.Item item, Frame frame, boolean probe) {
+    long payloadBytes = 0;
+    long count = 0;
+    if (item instanceof Outbox.Item.Records r) {
+      payloadBytes = r.payloadBytes();
+      count = r.records().size();
+    }
+    LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
+    send(frame, stream);
+    batchesSent++;
+    recordsSent += count;
+    inFlight.add(stream, item.lastSequence(), payloadBytes, sample, probe);
+    nextSend.put(stream, item.lastSequence() + 1);
+    if (probe) {
+      deferrals.endProbe(); // one batch measures the link
+    }
   }
 
   /** The session's codec state is unusable: end the session (the next one starts fresh). */
@@ -1368,24 +1000,8 @@ public final class EdgeSyncEngine {
   private void send(Frame frame, String stream) {
     int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES; // as on the wire
     bytesSent += size;
-    if (budget.enabled()) {
-      budget.onSent(lastNowMs, stream, size);
-      saveBudget(lastNowMs, false);
-    }
+    deferrals.onSent(lastNowMs, stream, size);
     io.send(frame);
-  }
-
-  /** Persists the budget's count when the day changed or about 1/64 of it was spent since. */
-  private void saveBudget(long nowMs, boolean force) {
-    long day = budget.day(nowMs);
-    long spent = budget.spent(nowMs);
-    if (force
-        || day != budgetSavedDay
-        || spent - budgetSavedSpent >= Math.max(1, budget.budgetBytes() / 64)) {
-      outbox.saveBudget(day, spent);
-      budgetSavedDay = day;
-      budgetSavedSpent = spent;
-    }
   }
 
   private void violation(String message) {
@@ -1406,7 +1022,7 @@ public final class EdgeSyncEngine {
   private long unsentRecords() {
     long total = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
         total += unsentOf(s);
       }
     }
@@ -1416,14 +1032,24 @@ public final class EdgeSyncEngine {
   private long unsentOf(Outbox.StreamState s) {
     Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
     long sentUpTo = next != null ? next - 1 : s.ackedSequence();
-    return Math.max(0, s.lastSequence() - sentUpTo);
+    if (sentUpTo > s.lastSequence()) {
+      // Every source of nextSend (Welcome, Ack, a batch read) is checked against lastSequence.
+      throw new IllegalStateException(
+          "invariant broken: stream '"
+              + s.name()
+              + "' counted as sent up to "
+              + sentUpTo
+              + ", beyond its last sequence "
+              + s.lastSequence());
+    }
+    return s.lastSequence() - sentUpTo;
   }
 
   /** Payload bytes queued and not in flight, of streams neither blocked nor deferred. */
   private long unsentBytes() {
     long queued = 0;
     for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferred.containsKey(s.name())) {
+      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
         queued += unsentPayloadBytes(s);
       }
     }
@@ -1431,12 +1057,8 @@ public final class EdgeSyncEngine {
   }
 
   private long unsentPayloadBytes(Outbox.StreamState s) {
-    long flying = 0;
-    for (InFlight f : inFlight) {
-      if (f.stream.equals(s.name())) {
-        flying += f.payloadBytes;
-      }
-    }
-    return Math.max(0, s.queuedBytes() - flying);
+    // Not an invariant: records in flight may leave the outbox (dropped on overflow or expired)
+    // before their ack, and then queuedBytes falls below what is in flight.
+    return Math.max(0, s.queuedBytes() - inFlight.payloadBytesOf(s.name()));
   }
 }

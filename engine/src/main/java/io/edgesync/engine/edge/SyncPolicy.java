@@ -138,6 +138,16 @@ public record SyncPolicy(
         2.0);
   }
 
+  /** A builder starting from this policy's settings. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** A builder starting from {@link #defaults(String)}. */
+  public static Builder builder(String deviceId) {
+    return defaults(deviceId).toBuilder();
+  }
+
   /** The same policy with other triggers. */
   public SyncPolicy withTriggers(
       boolean eventDriven,
@@ -147,55 +157,26 @@ public record SyncPolicy(
       long batchMinRecords,
       long batchMinBytes,
       long batchMaxAgeMs) {
-    return new SyncPolicy(
-        deviceId,
-        agentVersion,
-        eventDriven,
-        debounceMs,
-        scheduled,
-        intervalMs,
-        batchMinRecords,
-        batchMinBytes,
-        batchMaxAgeMs,
-        maxBatchRecords,
-        maxBatchBytes,
-        maxInFlightBatches,
-        maxInFlightBytes,
-        heartbeatIntervalMs,
-        heartbeatTimeoutMs,
-        connectTimeoutMs,
-        handshakeTimeoutMs,
-        backoffInitialMs,
-        backoffMaxMs,
-        backoffMultiplier,
-        bandwidth);
+    return toBuilder()
+        .eventDriven(eventDriven)
+        .debounceMs(debounceMs)
+        .scheduled(scheduled)
+        .intervalMs(intervalMs)
+        .batchMinRecords(batchMinRecords)
+        .batchMinBytes(batchMinBytes)
+        .batchMaxAgeMs(batchMaxAgeMs)
+        .build();
   }
 
   /** The same policy with other batch and window sizes. */
   public SyncPolicy withBatching(
       int maxBatchRecords, long maxBatchBytes, int maxInFlightBatches, long maxInFlightBytes) {
-    return new SyncPolicy(
-        deviceId,
-        agentVersion,
-        eventDriven,
-        debounceMs,
-        scheduled,
-        intervalMs,
-        batchMinRecords,
-        batchMinBytes,
-        batchMaxAgeMs,
-        maxBatchRecords,
-        maxBatchBytes,
-        maxInFlightBatches,
-        maxInFlightBytes,
-        heartbeatIntervalMs,
-        heartbeatTimeoutMs,
-        connectTimeoutMs,
-        handshakeTimeoutMs,
-        backoffInitialMs,
-        backoffMaxMs,
-        backoffMultiplier,
-        bandwidth);
+    return toBuilder()
+        .maxBatchRecords(maxBatchRecords)
+        .maxBatchBytes(maxBatchBytes)
+        .maxInFlightBatches(maxInFlightBatches)
+        .maxInFlightBytes(maxInFlightBytes)
+        .build();
   }
 
   /** The same policy with other liveness timing: heartbeats, timeouts and reconnect backoff. */
@@ -206,59 +187,211 @@ public record SyncPolicy(
       long handshakeTimeoutMs,
       long backoffInitialMs,
       long backoffMaxMs) {
-    return new SyncPolicy(
-        deviceId,
-        agentVersion,
-        eventDriven,
-        debounceMs,
-        scheduled,
-        intervalMs,
-        batchMinRecords,
-        batchMinBytes,
-        batchMaxAgeMs,
-        maxBatchRecords,
-        maxBatchBytes,
-        maxInFlightBatches,
-        maxInFlightBytes,
-        heartbeatIntervalMs,
-        heartbeatTimeoutMs,
-        connectTimeoutMs,
-        handshakeTimeoutMs,
-        backoffInitialMs,
-        backoffMaxMs,
-        backoffMultiplier,
-        bandwidth);
+    return toBuilder()
+        .heartbeatIntervalMs(heartbeatIntervalMs)
+        .heartbeatTimeoutMs(heartbeatTimeoutMs)
+        .connectTimeoutMs(connectTimeoutMs)
+        .handshakeTimeoutMs(handshakeTimeoutMs)
+        .backoffInitialMs(backoffInitialMs)
+        .backoffMaxMs(backoffMaxMs)
+        .build();
   }
 
   /** The same policy with other bandwidth settings. */
   public SyncPolicy withBandwidth(BandwidthPolicy b) {
-    return new SyncPolicy(
-        deviceId,
-        agentVersion,
-        eventDriven,
-        debounceMs,
-        scheduled,
-        intervalMs,
-        batchMinRecords,
-        batchMinBytes,
-        batchMaxAgeMs,
-        maxBatchRecords,
-        maxBatchBytes,
-        maxInFlightBatches,
-        maxInFlightBytes,
-        heartbeatIntervalMs,
-        heartbeatTimeoutMs,
-        connectTimeoutMs,
-        handshakeTimeoutMs,
-        backoffInitialMs,
-        backoffMaxMs,
-        backoffMultiplier,
-        b);
+    return toBuilder().bandwidth(b).build();
   }
 
-  private static void requirePositive(String name, long value) {
+  /**
+   * Builds a {@link SyncPolicy} one setting at a time. Each setter rejects a value out of range at
+   * once, with the same message as the record's constructor; {@link #build()} checks what relates
+   * two settings ({@code heartbeatTimeoutMs} against {@code heartbeatIntervalMs}). Not thread safe.
+   */
+  public static final class Builder {
+    private String deviceId;
+    private String agentVersion;
+    private boolean eventDriven;
+    private long debounceMs;
+    private boolean scheduled;
+    private long intervalMs;
+    private long batchMinRecords;
+    private long batchMinBytes;
+    private long batchMaxAgeMs;
+    private int maxBatchRecords;
+    private long maxBatchBytes;
+    private int maxInFlightBatches;
+    private long maxInFlightBytes;
+    private long heartbeatIntervalMs;
+    private long heartbeatTimeoutMs;
+    private long connectTimeoutMs;
+    private long handshakeTimeoutMs;
+    private long backoffInitialMs;
+    private long backoffMaxMs;
+    private double backoffMultiplier;
+    private BandwidthPolicy bandwidth;
+
+    private Builder(SyncPolicy p) {
+      deviceId = p.deviceId;
+      agentVersion = p.agentVersion;
+      eventDriven = p.eventDriven;
+      debounceMs = p.debounceMs;
+      scheduled = p.scheduled;
+      intervalMs = p.intervalMs;
+      batchMinRecords = p.batchMinRecords;
+      batchMinBytes = p.batchMinBytes;
+      batchMaxAgeMs = p.batchMaxAgeMs;
+      maxBatchRecords = p.maxBatchRecords;
+      maxBatchBytes = p.maxBatchBytes;
+      maxInFlightBatches = p.maxInFlightBatches;
+      maxInFlightBytes = p.maxInFlightBytes;
+      heartbeatIntervalMs = p.heartbeatIntervalMs;
+      heartbeatTimeoutMs = p.heartbeatTimeoutMs;
+      connectTimeoutMs = p.connectTimeoutMs;
+      handshakeTimeoutMs = p.handshakeTimeoutMs;
+      backoffInitialMs = p.backoffInitialMs;
+      backoffMaxMs = p.backoffMaxMs;
+      backoffMultiplier = p.backoffMultiplier;
+      bandwidth = p.bandwidth;
+    }
+
+    public Builder deviceId(String deviceId) {
+      this.deviceId = deviceId;
+      return this;
+    }
+
+    public Builder agentVersion(String agentVersion) {
+      this.agentVersion = agentVersion;
+      return this;
+    }
+
+    public Builder eventDriven(boolean eventDriven) {
+      this.eventDriven = eventDriven;
+      return this;
+    }
+
+    public Builder debounceMs(long debounceMs) {
+      this.debounceMs = requirePositive("debounceMs", debounceMs);
+      return this;
+    }
+
+    public Builder scheduled(boolean scheduled) {
+      this.scheduled = scheduled;
+      return this;
+    }
+
+    public Builder intervalMs(long intervalMs) {
+      this.intervalMs = requirePositive("intervalMs", intervalMs);
+      return this;
+    }
+
+    public Builder batchMinRecords(long batchMinRecords) {
+      this.batchMinRecords = requirePositive("batchMinRecords", batchMinRecords);
+      return this;
+    }
+
+    public Builder batchMinBytes(long batchMinBytes) {
+      this.batchMinBytes = requirePositive("batchMinBytes", batchMinBytes);
+      return this;
+    }
+
+    public Builder batchMaxAgeMs(long batchMaxAgeMs) {
+      this.batchMaxAgeMs = requirePositive("batchMaxAgeMs", batchMaxAgeMs);
+      return this;
+    }
+
+    public Builder maxBatchRecords(int maxBatchRecords) {
+      this.maxBatchRecords = (int) requirePositive("maxBatchRecords", maxBatchRecords);
+      return this;
+    }
+
+    public Builder maxBatchBytes(long maxBatchBytes) {
+      this.maxBatchBytes = requirePositive("maxBatchBytes", maxBatchBytes);
+      return this;
+    }
+
+    public Builder maxInFlightBatches(int maxInFlightBatches) {
+      this.maxInFlightBatches = (int) requirePositive("maxInFlightBatches", maxInFlightBatches);
+      return this;
+    }
+
+    public Builder maxInFlightBytes(long maxInFlightBytes) {
+      this.maxInFlightBytes = requirePositive("maxInFlightBytes", maxInFlightBytes);
+      return this;
+    }
+
+    public Builder heartbeatIntervalMs(long heartbeatIntervalMs) {
+      this.heartbeatIntervalMs = requirePositive("heartbeatIntervalMs", heartbeatIntervalMs);
+      return this;
+    }
+
+    /** Must exceed {@code heartbeatIntervalMs}; checked by {@link #build()}. */
+    public Builder heartbeatTimeoutMs(long heartbeatTimeoutMs) {
+      this.heartbeatTimeoutMs = heartbeatTimeoutMs;
+      return this;
+    }
+
+    public Builder connectTimeoutMs(long connectTimeoutMs) {
+      this.connectTimeoutMs = requirePositive("connectTimeoutMs", connectTimeoutMs);
+      return this;
+    }
+
+    public Builder handshakeTimeoutMs(long handshakeTimeoutMs) {
+      this.handshakeTimeoutMs = requirePositive("handshakeTimeoutMs", handshakeTimeoutMs);
+      return this;
+    }
+
+    /** Checked by {@link Backoff} when the engine is built, as before the builder. */
+    public Builder backoffInitialMs(long backoffInitialMs) {
+      this.backoffInitialMs = backoffInitialMs;
+      return this;
+    }
+
+    public Builder backoffMaxMs(long backoffMaxMs) {
+      this.backoffMaxMs = backoffMaxMs;
+      return this;
+    }
+
+    public Builder backoffMultiplier(double backoffMultiplier) {
+      this.backoffMultiplier = backoffMultiplier;
+      return this;
+    }
+
+    public Builder bandwidth(BandwidthPolicy bandwidth) {
+      this.bandwidth = java.util.Objects.requireNonNull(bandwidth, "bandwidth");
+      return this;
+    }
+
+    /** The policy; throws IllegalArgumentException if two settings contradict each other. */
+    public SyncPolicy build() {
+      return new SyncPolicy(
+          deviceId,
+          agentVersion,
+          eventDriven,
+          debounceMs,
+          scheduled,
+          intervalMs,
+          batchMinRecords,
+          batchMinBytes,
+          batchMaxAgeMs,
+          maxBatchRecords,
+          maxBatchBytes,
+          maxInFlightBatches,
+          maxInFlightBytes,
+          heartbeatIntervalMs,
+          heartbeatTimeoutMs,
+          connectTimeoutMs,
+          handshakeTimeoutMs,
+          backoffInitialMs,
+          backoffMaxMs,
+          backoffMultiplier,
+          bandwidth);
+    }
+  }
+
+  private static long requirePositive(String name, long value) {
     if (value <= 0) {
       throw new IllegalArgumentException(name + " must be > 0, was " + value);
     }
+    return value;
   }
 }

@@ -218,14 +218,14 @@ class AdaptiveSyncEngineTest {
   @Test
   void compressionLevel_risesOnSlowerLinks() {
     CodecSettings auto = CodecSettings.auto();
-    assertThat(EdgeSyncEngine.levelFor(auto, 100)).isEqualTo(19);
-    assertThat(EdgeSyncEngine.levelFor(auto, 1_000)).isEqualTo(12);
-    assertThat(EdgeSyncEngine.levelFor(auto, 8_000)).isEqualTo(9);
-    assertThat(EdgeSyncEngine.levelFor(auto, 100_000)).isEqualTo(3);
-    assertThat(EdgeSyncEngine.levelFor(CodecSettings.parse("zstd:15"), 8_000)).isEqualTo(15);
-    assertThat(EdgeSyncEngine.levelFor(CodecSettings.parse("gzip:1"), 1_000)).isEqualTo(9);
-    assertThat(EdgeSyncEngine.levelFor(CodecSettings.parse("gzip:1"), 100_000)).isEqualTo(1);
-    assertThat(EdgeSyncEngine.levelFor(CodecSettings.parse("lzma"), 100)).isEqualTo(6);
+    assertThat(BatchSizing.levelFor(auto, 100)).isEqualTo(19);
+    assertThat(BatchSizing.levelFor(auto, 1_000)).isEqualTo(12);
+    assertThat(BatchSizing.levelFor(auto, 8_000)).isEqualTo(9);
+    assertThat(BatchSizing.levelFor(auto, 100_000)).isEqualTo(3);
+    assertThat(BatchSizing.levelFor(CodecSettings.parse("zstd:15"), 8_000)).isEqualTo(15);
+    assertThat(BatchSizing.levelFor(CodecSettings.parse("gzip:1"), 1_000)).isEqualTo(9);
+    assertThat(BatchSizing.levelFor(CodecSettings.parse("gzip:1"), 100_000)).isEqualTo(1);
+    assertThat(BatchSizing.levelFor(CodecSettings.parse("lzma"), 100)).isEqualTo(6);
   }
 
   @Test

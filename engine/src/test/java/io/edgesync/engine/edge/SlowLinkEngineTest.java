@@ -247,7 +247,7 @@ class SlowLinkEngineTest {
     RecordBatch first = takeBatches().get(0);
     assertThat(first.getCount())
         .as("unmeasured link: the first batch is small")
-        .isEqualTo(EdgeSyncEngine.MIN_ADAPTIVE_BATCH_RECORDS);
+        .isEqualTo(BatchSizing.MIN_ADAPTIVE_BATCH_RECORDS);
 
     for (int i = 0; i < 3; i++) {
       RecordBatch b = i == 0 ? first : takeBatches().get(0);
