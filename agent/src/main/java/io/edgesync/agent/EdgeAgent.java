@@ -243,15 +243,18 @@ public final class EdgeAgent implements AutoCloseable {
     if (stored == null && !(cause instanceof QueueFullException)) {
       return; // invalid input or closing: nothing was offered to the queue
     }
-    Set<Integer> left = new java.util.HashSet<>();
-    if (stored != null) {
-      stored.duplicates().forEach(d -> left.add(d.index()));
-    }
+    long records = payloads.size();
     long bytes = 0;
-    for (int i = 0; i < payloads.size(); i++) {
-      bytes += left.contains(i) ? 0 : payloads.get(i).length;
+    for (byte[] p : payloads) {
+      bytes += p.length;
     }
-    capacity.onAppended(clock.nowMs(), stream, payloads.size() - left.size(), bytes);
+    if (stored != null) {
+      for (SqliteOutbox.Duplicate d : stored.duplicates()) {
+        records--;
+        bytes -= payloads.get(d.index()).length;
+      }
+    }
+    capacity.onAppended(clock.nowMs(), stream, records, bytes);
   }
 
   /** Where the record with this operation id ({@code stream/sequence}) stands. */

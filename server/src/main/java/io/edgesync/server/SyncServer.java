@@ -8,6 +8,7 @@ import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
+import io.edgesync.support.ErrorIds;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
@@ -23,7 +24,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -574,20 +574,12 @@ public final class SyncServer implements AutoCloseable {
    * the same id, for the operator the client quotes it to.
    */
   private static void internalError(Exception e, Context ctx) {
-    String errorId = newErrorId();
+    String errorId = ErrorIds.next();
     log.error("internal error errorId={} answering {} {}", errorId, ctx.method(), ctx.path(), e);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("error", "internal error");
     body.put("errorId", errorId);
     ctx.status(500).json(body);
-  }
-
-  /**
-   * 12 hex digits (48 random bits): enough to find one failure in a server's logs (the agent's
-   * local API makes the same).
-   */
-  private static String newErrorId() {
-    return String.format("%012x", ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
   }
 
   /** A REST error with its HTTP status; rendered as {@code {"error": message}}. */

@@ -15,6 +15,7 @@ import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.support.ErrorIds;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -33,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,17 +165,12 @@ public final class LocalApi implements AutoCloseable {
    */
   private static void internalError(HttpExchange ex, String method, String path, Exception e)
       throws IOException {
-    String errorId = newErrorId();
+    String errorId = ErrorIds.next();
     log.error("internal error errorId={} answering {} {}", errorId, method, path, e);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("error", "internal error");
     body.put("errorId", errorId);
     reply(ex, 500, body);
-  }
-
-  /** 12 hex digits (48 random bits), like the server's REST API. */
-  private static String newErrorId() {
-    return String.format("%012x", ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
   }
 
   private void syncNow(HttpExchange ex) throws IOException {

@@ -159,10 +159,6 @@ final class CodecGovernor {
     return rung.name().toLowerCase(Locale.ROOT) + " (" + why + ")";
   }
 
-  Rung current() {
-    return rung;
-  }
-
   private void decide(long nowMs) {
     if (settling) {
       settling = false;

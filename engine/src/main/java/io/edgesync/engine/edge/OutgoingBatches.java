@@ -154,19 +154,13 @@ final class OutgoingBatches {
   record Encoded(RecordBatch batch, Codec codec, long rawBytes, long payloadBytes) {}
 
   /**
-   * Encodes consecutive records of {@code stream} for the wire, with the envelope of this session.
+   * Encodes consecutive records of {@code stream} for the wire, with the envelope of this session
+   * and the compression the {@link CodecGovernor} allows: {@code CONFIGURED} the session's codec,
+   * {@code FAST} a stateless zstd frame at level 1 (or NONE where the cloud did not accept ZSTD),
+   * {@code NONE} the record layout as it is. Neither of the last two touches the session's streams.
    *
    * @throws RuntimeException if encoding failed; the session's codec state is then unusable and the
    *     session must end
-   */
-  Encoded encode(String stream, List<Record> records) {
-    return encode(stream, records, CodecGovernor.Rung.CONFIGURED);
-  }
-
-  /**
-   * The same, with the compression the {@link CodecGovernor} allows: {@code FAST} is a stateless
-   * zstd frame at level 1 (or NONE where the cloud did not accept ZSTD), {@code NONE} the record
-   * layout as it is. Neither touches the session's streams.
    */
   Encoded encode(String stream, List<Record> records, CodecGovernor.Rung rung) {
     EncodedBatch e;
