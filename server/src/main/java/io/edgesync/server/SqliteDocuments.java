@@ -1,5 +1,6 @@
 package io.edgesync.server;
 
+import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.support.jdbc.GroupCommitWriter;
@@ -217,7 +218,6 @@ final class SqliteDocuments implements DocumentStore {
   private record Opened(long id, byte[][] values) {}
 
   /** A document's identity within the store. */
-  private record DocKey(String scope, String collection, String key) {}
 
   /**
    * The committed current versions of recently used keys, least recently used evicted first,

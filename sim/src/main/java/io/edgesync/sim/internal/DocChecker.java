@@ -1,12 +1,12 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.AuditRecord;
 import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
 import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
-import io.edgesync.sim.internal.DocLedger.DocKey;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;

@@ -1,6 +1,7 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.AuditRecord;
 import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
@@ -33,23 +34,6 @@ import java.util.TreeSet;
  * thread owns it.
  */
 final class DocLedger {
-  /** A document in store naming ({@code device:<id>}, {@code fleet}, {@code group:<name>}). */
-  record DocKey(String scope, String collection, String key) implements Comparable<DocKey> {
-    @Override
-    public int compareTo(DocKey o) {
-      int c = scope.compareTo(o.scope);
-      if (c == 0) {
-        c = collection.compareTo(o.collection);
-      }
-      return c != 0 ? c : key.compareTo(o.key);
-    }
-
-    @Override
-    public String toString() {
-      return scope + "/" + collection + "/" + key;
-    }
-  }
-
   /** A version the cloud wrote, as it was when written. */
   record Version(
       long version,
