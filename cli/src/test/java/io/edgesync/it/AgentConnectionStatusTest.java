@@ -71,8 +71,7 @@ class AgentConnectionStatusTest {
       Instant serverStarting = Instant.now();
       server =
           SyncServer.start(
-              new ServerConfig(
-                  "127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()));
+              ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port));
       await()
           .atMost(WAIT)
           .until(() -> status(agent).get("connection").get("state").asText().equals("connected"));

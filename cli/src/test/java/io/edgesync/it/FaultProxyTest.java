@@ -217,8 +217,7 @@ class FaultProxyTest {
   private void start(TestInfo info, UnaryOperator<AgentConfig> tune) throws Exception {
     server =
         SyncServer.start(
-            new ServerConfig(
-                "127.0.0.1", 0, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()));
+            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
     long seed = SEED + info.getDisplayName().hashCode();
     log.info("{}: seed {}", info.getDisplayName(), seed);
     proxy = FaultProxy.start("127.0.0.1", server.port(), seed);

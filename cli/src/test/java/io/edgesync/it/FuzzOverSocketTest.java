@@ -57,7 +57,11 @@ class FuzzOverSocketTest {
     int inputs = 0;
     int survived = 0;
     try (SyncServer server =
-            SyncServer.start(new ServerConfig("127.0.0.1", 0, dir.resolve("cloud"), policy));
+            SyncServer.start(
+                ServerConfig.defaults(dir.resolve("cloud"))
+                    .withHost("127.0.0.1")
+                    .withPort(0)
+                    .withPolicy(policy));
         EdgeAgent agent =
             EdgeAgent.open(
                 Testbed.neverDrop(

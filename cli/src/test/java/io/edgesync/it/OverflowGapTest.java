@@ -54,8 +54,7 @@ class OverflowGapTest {
 
       try (SyncServer server =
           SyncServer.start(
-              new ServerConfig(
-                  "127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy()))) {
+              ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port))) {
         agent.syncNow();
         await()
             .atMost(Duration.ofSeconds(20))

@@ -3,7 +3,6 @@ package io.edgesync.it;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.it.ServerBadInputTest.RawClient;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
@@ -41,7 +40,7 @@ class ProtocolRulesTest {
   void start() {
     server =
         SyncServer.start(
-            new ServerConfig("127.0.0.1", 0, dir.resolve("cloud"), ServerPolicy.defaults()));
+            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
     rest = new Rest(server.port());
   }
 

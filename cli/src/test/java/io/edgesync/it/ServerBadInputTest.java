@@ -50,12 +50,12 @@ class ServerBadInputTest {
     ServerPolicy d = ServerPolicy.defaults();
     server =
         SyncServer.start(
-            new ServerConfig(
-                "127.0.0.1",
-                0,
-                dir.resolve("cloud"),
-                new ServerPolicy(
-                    d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));
+            ServerConfig.defaults(dir.resolve("cloud"))
+                .withHost("127.0.0.1")
+                .withPort(0)
+                .withPolicy(
+                    new ServerPolicy(
+                        d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));
     server.store().registerDevice("good-device", 0);
     server.store().registerDevice("bad-device", 0);
     goodAgent =

@@ -30,8 +30,7 @@ class ServerRestartTest {
       port = s.getLocalPort();
     }
     ServerConfig config =
-        new ServerConfig(
-            "127.0.0.1", port, dir.resolve("cloud"), ServerConfig.defaults(dir).policy());
+        ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port);
     SyncServer server = SyncServer.start(config);
     AtomicLong appended = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();

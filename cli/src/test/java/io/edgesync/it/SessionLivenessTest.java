@@ -45,8 +45,10 @@ class SessionLivenessTest {
   @BeforeEach
   void start() throws Exception {
     ServerConfig config =
-        new ServerConfig(
-            "127.0.0.1", 0, dir, ServerPolicy.defaults().withHeartbeat(INTERVAL_MS, TIMEOUT_MS));
+        ServerConfig.defaults(dir)
+            .withHost("127.0.0.1")
+            .withPort(0)
+            .withPolicy(ServerPolicy.defaults().withHeartbeat(INTERVAL_MS, TIMEOUT_MS));
     server =
         SyncServer.start(
             config,

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.server.ServerConfig;
@@ -55,7 +54,7 @@ class StreamPayloadFidelityTest {
   void start(@TempDir Path dir) {
     server =
         SyncServer.start(
-            new ServerConfig("127.0.0.1", 0, dir.resolve("cloud"), ServerPolicy.defaults()));
+            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
     agent =
         EdgeAgent.open(
             Testbed.fastSync(

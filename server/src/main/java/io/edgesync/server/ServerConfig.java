@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The cloud server's settings, from YAML:
@@ -45,20 +46,29 @@ public record ServerConfig(
     DocumentRules documents,
     DictionaryRules dictionaries) {
 
-  /** With the default dictionary rules. */
-  public ServerConfig(
-      String host, int port, Path dataDir, ServerPolicy policy, DocumentRules documents) {
-    this(host, port, dataDir, policy, documents, DictionaryRules.defaults());
+  /**
+   * The one way to make a config: every setting given. Start from {@link #defaults} or {@link
+   * #load} and change settings with the {@code with…} copies, so that none is dropped on the way.
+   */
+  public ServerConfig {
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(policy, "policy");
+    Objects.requireNonNull(documents, "documents");
+    Objects.requireNonNull(dictionaries, "dictionaries");
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException(
+          "port must be in 0..65535 (0 picks a free one), not " + port);
+    }
   }
 
   /** Collections a server without a documents section serves (the brief's cloud_to_edge types). */
   static final List<String> DEFAULT_COLLECTIONS = List.of("config", "firmware");
 
-  /** With the default document collections. */
-  public ServerConfig(String host, int port, Path dataDir, ServerPolicy policy) {
-    this(host, port, dataDir, policy, defaultDocuments());
-  }
-
+  /**
+   * Every setting at its default: all interfaces, port 8470, the default policy, the brief's
+   * cloud_to_edge collections and dictionary rules.
+   */
   public static ServerConfig defaults(Path dataDir) {
     return new ServerConfig(
         "0.0.0.0",
@@ -75,6 +85,10 @@ public record ServerConfig(
       c.put(name, ConflictPolicy.of(ConflictStrategy.CLOUD_WINS));
     }
     return DocumentRules.of(c);
+  }
+
+  public ServerConfig withHost(String newHost) {
+    return new ServerConfig(newHost, port, dataDir, policy, documents, dictionaries);
   }
 
   public ServerConfig withPort(int newPort) {

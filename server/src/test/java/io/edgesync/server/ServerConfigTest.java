@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgesync.support.ConfigException;
+import java.nio.file.Path;
+import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 
 class ServerConfigTest {
@@ -19,16 +21,14 @@ class ServerConfigTest {
 
   @Test
   void invalidValues_nameKeyValueAndAllowed() {
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {unknown_devices: maybe}"))
-        .isInstanceOf(ConfigException.class)
+    refused("server: {unknown_devices: maybe}")
         .hasMessage(
             "config error at 'server.unknown_devices': 'maybe' is not allowed; allowed: register, reject");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {port: 70000}"))
+    refused("server: {port: 70000}")
         .hasMessageContaining("'server.port'")
         .hasMessageContaining("70000 is out of range; allowed: 0..65535");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {prot: 1}"))
-        .hasMessageContaining("'server.prot': unknown key; allowed here:");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {max_frame_bytes: big}"))
+    refused("server: {prot: 1}").hasMessageContaining("'server.prot': unknown key; allowed here:");
+    refused("server: {max_frame_bytes: big}")
         .hasMessageContaining("expected an integer (bytes)")
         .hasMessageContaining("\"big\" (a string)");
   }
@@ -43,16 +43,12 @@ class ServerConfigTest {
     ServerConfig set =
         ServerConfig.fromYaml("server: {heartbeat_interval_ms: 500, heartbeat_timeout_ms: 1000}");
     assertThat(set.policy().heartbeatTimeoutMs()).isEqualTo(1_000);
-    assertThatThrownBy(
-            () ->
-                ServerConfig.fromYaml(
-                    "server: {heartbeat_interval_ms: 15000, heartbeat_timeout_ms: 20000}"))
-        .isInstanceOf(ConfigException.class)
+    refused("server: {heartbeat_interval_ms: 15000, heartbeat_timeout_ms: 20000}")
         .hasMessage(
             "config error at 'server.heartbeat_timeout_ms': 20000 must be at least twice"
                 + " heartbeat_interval_ms (15000): a device heartbeats once an interval, and one"
                 + " late heartbeat must not end its session");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {heartbeat_timeout_ms: 100}"))
+    refused("server: {heartbeat_timeout_ms: 100}")
         .hasMessageContaining("'server.heartbeat_timeout_ms'")
         .hasMessageContaining("100 is out of range");
   }
@@ -77,8 +73,7 @@ class ServerConfigTest {
     assertThat(some.policy().compactBatches()).isFalse();
     assertThat(some.documents().deduplicate()).isFalse();
 
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {codecs: [brotli]}"))
-        .isInstanceOf(ConfigException.class)
+    refused("server: {codecs: [brotli]}")
         .hasMessage(
             "config error at 'server.codecs': unknown codec 'brotli'; allowed: all, none, gzip,"
                 + " lzma, zstd, zstd_stream, columnar, template_stream");
@@ -97,22 +92,54 @@ class ServerConfigTest {
     assertThat(c.dictionaries())
         .isEqualTo(new io.edgesync.engine.dict.DictionaryRules(false, 65536, 4096, 0, 2, 8));
 
-    assertThatThrownBy(
-            () -> ServerConfig.fromYaml("server: {dictionaries: {dictionary_bytes: 2097152}}"))
-        .isInstanceOf(ConfigException.class)
+    refused("server: {dictionaries: {dictionary_bytes: 2097152}}")
         .hasMessageContaining("'server.dictionaries.dictionary_bytes'")
         .hasMessageContaining("2097152 is out of range; allowed: 256..1048576");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {dictionaries: {keep_per_stream: 1}}"))
+    refused("server: {dictionaries: {keep_per_stream: 1}}")
         .hasMessageContaining("'server.dictionaries.keep_per_stream'")
         .hasMessageContaining("allowed: 2..64");
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {dictionaries: {samples: 1}}"))
+    refused("server: {dictionaries: {samples: 1}}")
         .hasMessageContaining("'server.dictionaries.samples': unknown key; allowed here:");
   }
 
   @Test
+  void withCopies_changeOneSetting_andKeepEveryOther() {
+    ServerConfig loaded =
+        ServerConfig.fromYaml(
+            "server: {dictionaries: {enabled: false}}\ndocuments: {collections: {a: {}}}\n");
+    ServerConfig changed =
+        loaded
+            .withHost("127.0.0.1")
+            .withPort(0)
+            .withDataDir(Path.of("/tmp/elsewhere"))
+            .withPolicy(loaded.policy().withHeartbeat(500, 1_000));
+    assertThat(changed.host()).isEqualTo("127.0.0.1");
+    assertThat(changed.port()).isZero();
+    assertThat(changed.dataDir()).isEqualTo(Path.of("/tmp/elsewhere"));
+    assertThat(changed.policy().heartbeatTimeoutMs()).isEqualTo(1_000);
+    assertThat(changed.dictionaries()).isEqualTo(loaded.dictionaries());
+    assertThat(changed.dictionaries().enabled()).isFalse();
+    assertThat(changed.documents()).isSameAs(loaded.documents());
+    assertThat(changed.documents().collections()).containsKey("a");
+  }
+
+  @Test
+  void canonicalConstructor_refusesAPortOutsideTcpRange() {
+    ServerConfig d = ServerConfig.defaults(Path.of("x"));
+    assertThatThrownBy(() -> d.withPort(70_000))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("port must be in 0..65535 (0 picks a free one), not 70000");
+    assertThatThrownBy(() -> d.withHost(null)).isInstanceOf(NullPointerException.class);
+  }
+
+  @Test
   void duplicateKey_isAnErrorNotASilentOverride() {
-    assertThatThrownBy(() -> ServerConfig.fromYaml("server: {port: 1}\nserver: {port: 2}\n"))
-        .isInstanceOf(ConfigException.class)
+    refused("server: {port: 1}\nserver: {port: 2}\n")
         .hasMessageContaining("Duplicate field 'server'");
+  }
+
+  private static AbstractThrowableAssert<?, ? extends Throwable> refused(String yaml) {
+    return assertThatThrownBy(() -> ServerConfig.fromYaml(yaml))
+        .isInstanceOf(ConfigException.class);
   }
 }
