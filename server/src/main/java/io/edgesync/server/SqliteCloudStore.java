@@ -44,8 +44,6 @@ public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
   private final Jdbc jdbc;
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
-  private final PreparedStatement insertBatch;
-  private final PreparedStatement updateStream;
   private final SqliteDocuments documents;
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
@@ -54,6 +52,29 @@ public final class SqliteCloudStore implements CloudStore {
 
   /** With a background checkpoint, commits checkpoint only past this log size (256 MiB). */
   private static final int BACKSTOP_AUTOCHECKPOINT_PAGES = 65_536;
+
+  private static final String INSERT_BATCH =
+      "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
+          + " VALUES (?,?,?,?,?,?)";
+  private static final String INSERT_GAP =
+      "INSERT INTO gaps(device, stream, first_seq, last_seq, reason, dropped_at_ms,"
+          + " committed_at_ms) VALUES (?,?,?,?,?,?,?)";
+
+  /** Adds a commit's counts to its stream's row (made on the stream's first commit). */
+  private static final String BUMP_STREAM =
+      "INSERT INTO streams(device, stream, last_seq, records, payload_bytes, gaps,"
+          + " dropped_records, wire_batches, wire_raw_bytes, wire_payload_bytes,"
+          + " wire_frame_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device, stream)"
+          + " DO UPDATE SET last_seq=max(last_seq, excluded.last_seq),"
+          + " records=records+excluded.records,"
+          + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
+          + " dropped_records=dropped_records+excluded.dropped_records,"
+          + " wire_batches=wire_batches+excluded.wire_batches,"
+          + " wire_raw_bytes=wire_raw_bytes+excluded.wire_raw_bytes,"
+          + " wire_payload_bytes=wire_payload_bytes+excluded.wire_payload_bytes,"
+          + " wire_frame_bytes=wire_frame_bytes+excluded.wire_frame_bytes";
+
+  private static final String DEVICE_COLUMNS = "id, registered_at_ms, last_seen_ms";
 
   public SqliteCloudStore(Path file) throws SQLException {
     this(file, SqliteDocuments.HISTORY_VERSIONS, () -> java.util.UUID.randomUUID().toString());
@@ -115,23 +136,8 @@ public final class SqliteCloudStore implements CloudStore {
     documents = new SqliteDocuments(jdbc, this, historyVersions);
     commands = new SqliteCommands(jdbc, this, commandIds);
     dictionaries = new SqliteDictionaries(jdbc, this);
-    insertBatch =
-        db.prepareStatement(
-            "INSERT INTO batches(device, stream, first_seq, last_seq, committed_at_ms, data)"
-                + " VALUES (?,?,?,?,?,?)");
-    updateStream =
-        db.prepareStatement(
-            "INSERT INTO streams(device, stream, last_seq, records, payload_bytes, gaps,"
-                + " dropped_records, wire_batches, wire_raw_bytes, wire_payload_bytes,"
-                + " wire_frame_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device, stream)"
-                + " DO UPDATE SET last_seq=max(last_seq, excluded.last_seq),"
-                + " records=records+excluded.records,"
-                + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
-                + " dropped_records=dropped_records+excluded.dropped_records,"
-                + " wire_batches=wire_batches+excluded.wire_batches,"
-                + " wire_raw_bytes=wire_raw_bytes+excluded.wire_raw_bytes,"
-                + " wire_payload_bytes=wire_payload_bytes+excluded.wire_payload_bytes,"
-                + " wire_frame_bytes=wire_frame_bytes+excluded.wire_frame_bytes");
+    jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
+    jdbc.prepared(BUMP_STREAM);
   }
 
   /** Documents, conflicts and audit in the same file (and under the same monitor). */
@@ -155,7 +161,7 @@ public final class SqliteCloudStore implements CloudStore {
   public synchronized Optional<Device> device(String deviceId) {
     return first(
         "reading device " + deviceId,
-        "SELECT id, registered_at_ms, last_seen_ms FROM devices WHERE id=?",
+        "SELECT " + DEVICE_COLUMNS + " FROM devices WHERE id=?",
         SqliteCloudStore::readDevice,
         deviceId);
   }
@@ -203,20 +209,32 @@ public final class SqliteCloudStore implements CloudStore {
 
   /** Runs one statement and commits; on failure rolls back (and forgets cached checkpoints). */
   private void write(String operation, String sql, Object... args) {
+    inTransaction(operation, () -> jdbc.update(sql, args));
+  }
+
+  /**
+   * {@link Jdbc#inTransaction}; a failure also forgets the cached checkpoints (they are read again
+   * from what the file holds).
+   */
+  private <T> T inTransaction(String operation, Jdbc.SqlWork<T> work) {
     try {
-      jdbc.update(sql, args);
-      db.commit();
-    } catch (SQLException e) {
-      rollback();
-      throw jdbc.failure(operation, e);
+      return jdbc.inTransaction(operation, work);
+    } catch (RuntimeException | Error e) {
+      checkpointCache.clear();
+      throw e;
     }
   }
 
-  /** The first row of a query, if any. */
+  /** The first row of a query of fixed text, if any. */
   private <T> Optional<T> first(
       String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
-    List<T> rows = jdbc.call(operation, () -> jdbc.list(sql, reader, args));
+    List<T> rows = list(operation, sql, reader, args);
     return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
+  }
+
+  /** Every row of a query of fixed text (the statement stays prepared). */
+  private <T> List<T> list(String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
+    return jdbc.call(operation, () -> StoreSql.rows(jdbc, sql, reader, args));
   }
 
   private static Device readDevice(ResultSet rs) throws SQLException {
@@ -246,13 +264,9 @@ public final class SqliteCloudStore implements CloudStore {
     if (fresh.isEmpty()) {
       if (wire != null) {
         // A resend of what is already committed: nothing to store, but it crossed the link.
-        try {
-          bumpStream(deviceId, stream, last, 0, 0, 0, 0, wire);
-          db.commit();
-        } catch (SQLException e) {
-          rollback();
-          throw jdbc.failure("counting a resent batch of " + deviceId + "/" + stream, e);
-        }
+        inTransaction(
+            "counting a resent batch of " + deviceId + "/" + stream,
+            () -> bumpStream(deviceId, stream, last, 0, 0, 0, 0, wire));
       }
       return last;
     }
@@ -262,21 +276,14 @@ public final class SqliteCloudStore implements CloudStore {
     for (Record r : fresh) {
       bytes += r.payload().length;
     }
-    try {
-      insertBatch.setString(1, deviceId);
-      insertBatch.setString(2, stream);
-      insertBatch.setLong(3, first);
-      insertBatch.setLong(4, newLast);
-      insertBatch.setLong(5, nowMs);
-      insertBatch.setBytes(6, RecordLayout.encode(fresh));
-      insertBatch.executeUpdate();
-      bumpStream(deviceId, stream, newLast, fresh.size(), bytes, 0, 0, wire);
-      db.commit();
-    } catch (SQLException e) {
-      rollback();
-      throw jdbc.failure(
-          "committing " + fresh.size() + " records of " + deviceId + "/" + stream, e);
-    }
+    long payloadBytes = bytes;
+    List<Record> stored = fresh;
+    inTransaction(
+        "committing " + fresh.size() + " records of " + deviceId + "/" + stream,
+        () -> {
+          insertBatch(deviceId, stream, first, newLast, nowMs, RecordLayout.encode(stored));
+          return bumpStream(deviceId, stream, newLast, stored.size(), payloadBytes, 0, 0, wire);
+        });
     cached(deviceId).put(stream, newLast);
     return newLast;
   }
@@ -296,73 +303,64 @@ public final class SqliteCloudStore implements CloudStore {
       return last;
     }
     long first = Math.max(firstSequence, last + 1);
-    try (PreparedStatement ps =
-        db.prepareStatement(
-            "INSERT INTO gaps(device, stream, first_seq, last_seq, reason, dropped_at_ms,"
-                + " committed_at_ms) VALUES (?,?,?,?,?,?,?)")) {
-      ps.setString(1, deviceId);
-      ps.setString(2, stream);
-      ps.setLong(3, first);
-      ps.setLong(4, lastSequence);
-      ps.setInt(5, reason.getNumber());
-      ps.setLong(6, droppedAtMs);
-      ps.setLong(7, nowMs);
-      ps.executeUpdate();
-      bumpStream(deviceId, stream, lastSequence, 0, 0, 1, lastSequence - first + 1, null);
-      db.commit();
-    } catch (SQLException e) {
-      rollback();
-      throw jdbc.failure("committing a gap of " + deviceId + "/" + stream, e);
-    }
+    inTransaction(
+        "committing a gap of " + deviceId + "/" + stream,
+        () -> {
+          jdbc.update(
+              INSERT_GAP,
+              deviceId,
+              stream,
+              first,
+              lastSequence,
+              reason.getNumber(),
+              droppedAtMs,
+              nowMs);
+          return bumpStream(
+              deviceId, stream, lastSequence, 0, 0, 1, lastSequence - first + 1, null);
+        });
     cached(deviceId).put(stream, lastSequence);
     return lastSequence;
   }
 
   @Override
   public synchronized List<Device> devices() {
-    return jdbc.call(
+    return list(
         "listing devices",
-        () ->
-            jdbc.list(
-                "SELECT id, registered_at_ms, last_seen_ms FROM devices ORDER BY id",
-                SqliteCloudStore::readDevice));
+        "SELECT " + DEVICE_COLUMNS + " FROM devices ORDER BY id",
+        SqliteCloudStore::readDevice);
   }
 
   @Override
   public synchronized List<StreamSummary> streams(String deviceId) {
-    return jdbc.call(
+    return list(
         "listing streams of " + deviceId,
-        () ->
-            jdbc.list(
-                "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records,"
-                    + " wire_batches, wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM"
-                    + " streams WHERE device=? ORDER BY stream",
-                rs ->
-                    new StreamSummary(
-                        rs.getString(1),
-                        rs.getLong(2),
-                        rs.getLong(3),
-                        rs.getLong(4),
-                        rs.getLong(5),
-                        rs.getLong(6),
-                        rs.getLong(7),
-                        rs.getLong(8),
-                        rs.getLong(9),
-                        rs.getLong(10)),
-                deviceId));
+        "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records, wire_batches,"
+            + " wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM streams WHERE device=?"
+            + " ORDER BY stream",
+        rs ->
+            new StreamSummary(
+                rs.getString(1),
+                rs.getLong(2),
+                rs.getLong(3),
+                rs.getLong(4),
+                rs.getLong(5),
+                rs.getLong(6),
+                rs.getLong(7),
+                rs.getLong(8),
+                rs.getLong(9),
+                rs.getLong(10)),
+        deviceId);
   }
 
   @Override
   public synchronized List<StoredGap> gaps(String deviceId, String stream) {
-    return jdbc.call(
+    return list(
         "listing gaps of " + deviceId + "/" + stream,
-        () ->
-            jdbc.list(
-                "SELECT first_seq, last_seq, reason, dropped_at_ms, committed_at_ms FROM gaps"
-                    + " WHERE device=? AND stream=? ORDER BY first_seq",
-                SqliteCloudStore::readGap,
-                deviceId,
-                stream));
+        "SELECT first_seq, last_seq, reason, dropped_at_ms, committed_at_ms FROM gaps"
+            + " WHERE device=? AND stream=? ORDER BY first_seq",
+        SqliteCloudStore::readGap,
+        deviceId,
+        stream);
   }
 
   private static StoredGap readGap(ResultSet rs) throws SQLException {
@@ -380,38 +378,30 @@ public final class SqliteCloudStore implements CloudStore {
       String deviceId, String stream, long afterSequence, int limit) {
     List<Record> out = new ArrayList<>();
     try {
-      long start = afterSequence + 1;
-      try (PreparedStatement ps =
-          db.prepareStatement(
+      // The batch holding afterSequence + 1 starts at or before it.
+      long start =
+          jdbc.queryLong(
               "SELECT first_seq FROM batches WHERE device=? AND stream=? AND first_seq<=?"
-                  + " ORDER BY first_seq DESC LIMIT 1")) {
-        ps.setString(1, deviceId);
-        ps.setString(2, stream);
-        ps.setLong(3, afterSequence + 1);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (rs.next()) {
-            start = rs.getLong(1);
-          }
-        }
-      }
-      try (PreparedStatement ps =
-          db.prepareStatement(
+                  + " ORDER BY first_seq DESC LIMIT 1",
+              afterSequence + 1,
+              deviceId,
+              stream,
+              afterSequence + 1);
+      PreparedStatement ps =
+          jdbc.prepared(
               "SELECT first_seq, last_seq, data FROM batches WHERE device=? AND stream=? AND"
-                  + " first_seq>=? ORDER BY first_seq")) {
-        ps.setString(1, deviceId);
-        ps.setString(2, stream);
-        ps.setLong(3, start);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next() && out.size() < limit) {
-            long first = rs.getLong(1);
-            long last = rs.getLong(2);
-            if (last <= afterSequence) {
-              continue;
-            }
-            for (Record r : RecordLayout.decode(rs.getBytes(3), first, (int) (last - first + 1))) {
-              if (r.sequence() > afterSequence && out.size() < limit) {
-                out.add(r);
-              }
+                  + " first_seq>=? ORDER BY first_seq");
+      Jdbc.bind(ps, deviceId, stream, start);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next() && out.size() < limit) {
+          long first = rs.getLong(1);
+          long last = rs.getLong(2);
+          if (last <= afterSequence) {
+            continue;
+          }
+          for (Record r : RecordLayout.decode(rs.getBytes(3), first, (int) (last - first + 1))) {
+            if (r.sequence() > afterSequence && out.size() < limit) {
+              out.add(r);
             }
           }
         }
@@ -505,22 +495,33 @@ public final class SqliteCloudStore implements CloudStore {
       return m;
     }
     m = new LinkedHashMap<>();
-    try (PreparedStatement ps =
-        db.prepareStatement("SELECT stream, last_seq FROM streams WHERE device=?")) {
-      ps.setString(1, deviceId);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          m.put(rs.getString(1), rs.getLong(2));
-        }
-      }
-    } catch (SQLException e) {
-      throw jdbc.failure("reading checkpoints of " + deviceId, e);
+    for (Map.Entry<String, Long> e :
+        list(
+            "reading checkpoints of " + deviceId,
+            "SELECT stream, last_seq FROM streams WHERE device=?",
+            rs -> Map.entry(rs.getString(1), rs.getLong(2)),
+            deviceId)) {
+      m.put(e.getKey(), e.getValue());
     }
     checkpointCache.put(deviceId, m);
     return m;
   }
 
-  private void bumpStream(
+  private void insertBatch(
+      String deviceId, String stream, long first, long last, long nowMs, byte[] data)
+      throws SQLException {
+    PreparedStatement ps = jdbc.prepared(INSERT_BATCH);
+    ps.setString(1, deviceId);
+    ps.setString(2, stream);
+    ps.setLong(3, first);
+    ps.setLong(4, last);
+    ps.setLong(5, nowMs);
+    ps.setBytes(6, data);
+    ps.executeUpdate();
+  }
+
+  /** Adds to the stream's counters (typed setters: once a commit, on the ingest path). */
+  private int bumpStream(
       String deviceId,
       String stream,
       long last,
@@ -530,22 +531,18 @@ public final class SqliteCloudStore implements CloudStore {
       long dropped,
       WireBytes wire)
       throws SQLException {
-    updateStream.setString(1, deviceId);
-    updateStream.setString(2, stream);
-    updateStream.setLong(3, last);
-    updateStream.setLong(4, records);
-    updateStream.setLong(5, bytes);
-    updateStream.setLong(6, gaps);
-    updateStream.setLong(7, dropped);
-    updateStream.setLong(8, wire == null ? 0 : 1);
-    updateStream.setLong(9, wire == null ? 0 : wire.rawBytes());
-    updateStream.setLong(10, wire == null ? 0 : wire.payloadBytes());
-    updateStream.setLong(11, wire == null ? 0 : wire.frameBytes());
-    updateStream.executeUpdate();
-  }
-
-  private void rollback() {
-    jdbc.rollbackQuietly();
-    checkpointCache.clear();
+    PreparedStatement ps = jdbc.prepared(BUMP_STREAM);
+    ps.setString(1, deviceId);
+    ps.setString(2, stream);
+    ps.setLong(3, last);
+    ps.setLong(4, records);
+    ps.setLong(5, bytes);
+    ps.setLong(6, gaps);
+    ps.setLong(7, dropped);
+    ps.setLong(8, wire == null ? 0 : 1);
+    ps.setLong(9, wire == null ? 0 : wire.rawBytes());
+    ps.setLong(10, wire == null ? 0 : wire.payloadBytes());
+    ps.setLong(11, wire == null ? 0 : wire.frameBytes());
+    return ps.executeUpdate();
   }
 }

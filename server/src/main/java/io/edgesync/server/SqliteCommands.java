@@ -19,12 +19,12 @@ final class SqliteCommands implements CommandStore {
       "id, device, name, payload, created_ms, expires_ms, state, result, error, deliveries,"
           + " updated_ms";
 
-  private final Jdbc jdbc;
+  private final StoreSql sql;
   private final Object lock;
   private final Supplier<String> ids;
 
   SqliteCommands(Jdbc jdbc, Object lock, Supplier<String> ids) {
-    this.jdbc = jdbc;
+    this.sql = new StoreSql(jdbc, "command store");
     this.lock = lock;
     this.ids = ids;
   }
@@ -124,19 +124,13 @@ final class SqliteCommands implements CommandStore {
 
   private void write(String statement, Object... args) {
     synchronized (lock) {
-      jdbc.inTransaction("command store", () -> jdbc.update(statement, args));
+      sql.inTransaction(() -> sql.jdbc().update(statement, args));
     }
   }
 
   private List<StoredCommand> query(String statement, Object... args) {
     synchronized (lock) {
-      return jdbc.call(
-          "command store",
-          () -> {
-            List<StoredCommand> out = jdbc.list(statement, SqliteCommands::readCommand, args);
-            jdbc.connection().commit();
-            return out;
-          });
+      return sql.readCommitted(statement, SqliteCommands::readCommand, args);
     }
   }
 
