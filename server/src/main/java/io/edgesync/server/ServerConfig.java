@@ -234,83 +234,16 @@ public record ServerConfig(
     // The agent's brief block may be shared with the server: only these parts act here.
     sync.allowOnly(
         "directions", "strategies", "conflict_resolution", "offline", "bandwidth", "monitoring");
-    ConfigNode cr =
-        sync.section("conflict_resolution")
-            .allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review", "resolver");
-    String defaultStrategy = cr.choice("strategy", "last_write_wins", STRATEGIES);
-    String mergeFunction =
-        cr.choice("merge_function", "timestamp", "timestamp", "custom", "manual");
-    boolean autoResolve = cr.bool("auto_resolve", true);
-    boolean flagForReview = cr.bool("flag_for_review", false);
-    String defaultResolver = cr.string("resolver", null);
-
-    Map<String, String> strategyOf = new LinkedHashMap<>();
-    ConfigNode directions = sync.section("directions").allowOnly("edge_to_cloud", "cloud_to_edge");
-    ConfigNode down =
-        directions
-            .section("cloud_to_edge")
-            .allowOnly("enabled", "data_types", "priority", "conflict_resolution");
-    directions
-        .section("edge_to_cloud")
-        .allowOnly("enabled", "data_types", "priority", "conflict_resolution")
-        .choice("conflict_resolution", defaultStrategy, STRATEGIES);
-    String downStrategy = down.choice("conflict_resolution", "cloud_wins", STRATEGIES);
-    List<String> downTypes =
-        down.isPresent() ? down.strings("data_types", List.of()) : DEFAULT_COLLECTIONS;
-    for (String t : downTypes) {
-      if (!t.equals("commands")) {
-        strategyOf.put(t, downStrategy);
-      }
+    ConflictDefaults defaults = ConflictDefaults.from(sync.section("conflict_resolution"));
+    Map<String, String> strategyOf = directionStrategies(sync, defaults.strategy());
+    Map<String, ConfigNode> declared = declaredCollections(docs);
+    for (String name : declared.keySet()) {
+      strategyOf.putIfAbsent(name, defaults.strategy());
     }
     Map<String, ConflictPolicy> policies = new LinkedHashMap<>();
-    Map<String, ConfigNode> declared = docs.section("collections").children();
-    for (Map.Entry<String, ConfigNode> e : declared.entrySet()) {
-      if (!ProtocolLimits.isValidCollection(e.getKey())) {
-        throw docs.error(
-            "collections",
-            "'"
-                + e.getKey()
-                + "' is not a valid collection name; allowed: "
-                + ProtocolLimits.COLLECTION_PATTERN);
-      }
-      strategyOf.putIfAbsent(e.getKey(), defaultStrategy);
-    }
     for (Map.Entry<String, String> e : strategyOf.entrySet()) {
-      ConfigNode c = declared.get(e.getKey());
-      String strategy = e.getValue();
-      String onField = mergeFunction.equals("manual") ? "flag" : "hlc";
-      String resolver = defaultResolver;
-      if (c != null) {
-        c.allowOnly("strategy", "on_field_conflict", "resolver");
-        strategy = c.choice("strategy", strategy, STRATEGIES);
-        onField = c.choice("on_field_conflict", onField, "hlc", "flag");
-        resolver = c.string("resolver", resolver);
-      }
-      if (strategy.equals("merge") && mergeFunction.equals("custom")) {
-        strategy = "custom";
-      }
-      ConflictResolver instance = null;
-      if (strategy.equals("custom")) {
-        ConfigNode at = c != null ? c : cr;
-        if (resolver == null) {
-          throw at.error(
-              "resolver",
-              "collection '"
-                  + e.getKey()
-                  + "' uses the custom strategy: name a class implementing"
-                  + " io.edgesync.engine.docs.ConflictResolver");
-        }
-        instance = loadResolver(at, resolver);
-      }
       policies.put(
-          e.getKey(),
-          new ConflictPolicy(
-              ConflictStrategy.fromConfig(strategy),
-              onField.equals("flag"),
-              autoResolve,
-              flagForReview,
-              instance,
-              resolver));
+          e.getKey(), policy(e.getKey(), e.getValue(), declared.get(e.getKey()), defaults));
     }
     return new DocumentRules(
         policies,
@@ -326,6 +259,108 @@ public record ServerConfig(
         // The brief's bandwidth.deduplication: a device's change to the value a document already
         // holds makes no new version (the rest of the bandwidth block is for agents).
         sync.section("bandwidth").bool("deduplication", true));
+  }
+
+  /** The brief's {@code sync.conflict_resolution}: what a collection without its own takes. */
+  private record ConflictDefaults(
+      ConfigNode at,
+      String strategy,
+      String mergeFunction,
+      boolean autoResolve,
+      boolean flagForReview,
+      String resolver) {
+    static ConflictDefaults from(ConfigNode cr) {
+      cr.allowOnly("strategy", "merge_function", "auto_resolve", "flag_for_review", "resolver");
+      return new ConflictDefaults(
+          cr,
+          cr.choice("strategy", "last_write_wins", STRATEGIES),
+          cr.choice("merge_function", "timestamp", "timestamp", "custom", "manual"),
+          cr.bool("auto_resolve", true),
+          cr.bool("flag_for_review", false),
+          cr.string("resolver", null));
+    }
+  }
+
+  /**
+   * The collections of the brief's {@code cloud_to_edge} direction (its {@code data_types}, or the
+   * default collections without that direction), with its strategy; {@code commands} is no
+   * collection of documents.
+   */
+  private static Map<String, String> directionStrategies(ConfigNode sync, String defaultStrategy) {
+    ConfigNode directions = sync.section("directions").allowOnly("edge_to_cloud", "cloud_to_edge");
+    ConfigNode down =
+        directions
+            .section("cloud_to_edge")
+            .allowOnly("enabled", "data_types", "priority", "conflict_resolution");
+    directions
+        .section("edge_to_cloud")
+        .allowOnly("enabled", "data_types", "priority", "conflict_resolution")
+        .choice("conflict_resolution", defaultStrategy, STRATEGIES);
+    String downStrategy = down.choice("conflict_resolution", "cloud_wins", STRATEGIES);
+    List<String> downTypes =
+        down.isPresent() ? down.strings("data_types", List.of()) : DEFAULT_COLLECTIONS;
+    Map<String, String> strategyOf = new LinkedHashMap<>();
+    for (String t : downTypes) {
+      if (!t.equals("commands")) {
+        strategyOf.put(t, downStrategy);
+      }
+    }
+    return strategyOf;
+  }
+
+  /** {@code documents.collections}, each name checked. */
+  private static Map<String, ConfigNode> declaredCollections(ConfigNode docs) {
+    Map<String, ConfigNode> declared = docs.section("collections").children();
+    for (String name : declared.keySet()) {
+      if (!ProtocolLimits.isValidCollection(name)) {
+        throw docs.error(
+            "collections",
+            "'"
+                + name
+                + "' is not a valid collection name; allowed: "
+                + ProtocolLimits.COLLECTION_PATTERN);
+      }
+    }
+    return declared;
+  }
+
+  /**
+   * One collection's policy: its own settings ({@code c}, null if it has no entry) over {@code
+   * strategy} and the defaults.
+   */
+  private static ConflictPolicy policy(
+      String name, String strategy, ConfigNode c, ConflictDefaults defaults) {
+    String onField = defaults.mergeFunction().equals("manual") ? "flag" : "hlc";
+    String resolver = defaults.resolver();
+    if (c != null) {
+      c.allowOnly("strategy", "on_field_conflict", "resolver");
+      strategy = c.choice("strategy", strategy, STRATEGIES);
+      onField = c.choice("on_field_conflict", onField, "hlc", "flag");
+      resolver = c.string("resolver", resolver);
+    }
+    if (strategy.equals("merge") && defaults.mergeFunction().equals("custom")) {
+      strategy = "custom";
+    }
+    ConflictResolver instance = null;
+    if (strategy.equals("custom")) {
+      ConfigNode at = c != null ? c : defaults.at();
+      if (resolver == null) {
+        throw at.error(
+            "resolver",
+            "collection '"
+                + name
+                + "' uses the custom strategy: name a class implementing"
+                + " io.edgesync.engine.docs.ConflictResolver");
+      }
+      instance = loadResolver(at, resolver);
+    }
+    return new ConflictPolicy(
+        ConflictStrategy.fromConfig(strategy),
+        onField.equals("flag"),
+        defaults.autoResolve(),
+        defaults.flagForReview(),
+        instance,
+        resolver);
   }
 
   private static ConflictResolver loadResolver(ConfigNode at, String className) {
