@@ -1,5 +1,9 @@
 package io.edgesync.server;
 
+import static io.edgesync.server.EdgeChanges.change;
+import static io.edgesync.server.EdgeChanges.patch;
+import static io.edgesync.server.EdgeChanges.value;
+import static io.edgesync.server.StoreFile.HISTORY_VERSIONS;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -11,6 +15,7 @@ import io.edgesync.engine.docs.ConflictDecider;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictStrategy;
 import io.edgesync.engine.docs.DocumentException;
+import io.edgesync.engine.docs.DocumentException.Kind;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.AuditFilter;
@@ -24,19 +29,15 @@ import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.HlcTimestamp;
 import io.edgesync.testing.FakeClock;
-import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@link CloudDocuments} over a real {@link SqliteCloudStore} file: edge changes (fast-forward,
@@ -50,19 +51,9 @@ class CloudDocumentsTest {
   private static final int MAX_DOC_BYTES = 4096;
   private static final long MAX_DRIFT_MS = 60_000;
 
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db = new StoreFile();
 
   private final FakeClock clock = new FakeClock(T0);
-  private final List<SqliteCloudStore> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeStores() {
-    opened.forEach(SqliteCloudStore::close);
-  }
-
-  private Path file() {
-    return dir.resolve("cloud.db");
-  }
 
   private static DocumentRules rules(boolean rejectDriftingClocks) {
     return new DocumentRules(
@@ -75,17 +66,8 @@ class CloudDocumentsTest {
         rejectDriftingClocks);
   }
 
-  /** A short history, so that pruning shows in a test. */
-  private static final long HISTORY_VERSIONS = 32;
-
-  private SqliteCloudStore openStore() throws SQLException {
-    SqliteCloudStore store = new SqliteCloudStore(file(), HISTORY_VERSIONS);
-    opened.add(store);
-    return store;
-  }
-
   private CloudDocuments open(boolean rejectDriftingClocks) throws SQLException {
-    return new CloudDocuments(openStore().documents(), rules(rejectDriftingClocks), clock);
+    return new CloudDocuments(db.open().documents(), rules(rejectDriftingClocks), clock);
   }
 
   private CloudDocuments open() throws SQLException {
@@ -96,31 +78,6 @@ class CloudDocumentsTest {
 
   private Hlc hlc(String device) {
     return new Hlc(clock.nowMs(), 0, device);
-  }
-
-  private static DocChange.Builder change(
-      long seq, String scope, String collection, String key, long base, Hlc hlc) {
-    return DocChange.newBuilder()
-        .setChangeSeq(seq)
-        .setScope(scope)
-        .setCollection(collection)
-        .setKey(key)
-        .setBaseVersion(base)
-        .setHlc(hlc.toWire());
-  }
-
-  private static DocChange value(
-      long seq, String scope, String collection, String key, long base, Hlc hlc, String json) {
-    return change(seq, scope, collection, key, base, hlc)
-        .setValue(ByteString.copyFromUtf8(json))
-        .build();
-  }
-
-  private static DocChange patch(
-      long seq, String scope, String collection, String key, long base, Hlc hlc, String json) {
-    return change(seq, scope, collection, key, base, hlc)
-        .setMergePatch(ByteString.copyFromUtf8(json))
-        .build();
   }
 
   private static String text(StoredDoc d) {
@@ -136,33 +93,38 @@ class CloudDocumentsTest {
       long docs, long maxVersion, long history, long conflicts, long audit, String changeSeqs) {}
 
   private Snapshot snapshot() throws SQLException {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file().toAbsolutePath());
-        Statement st = c.createStatement()) {
+    try (StoreFile.Reader r = db.reader()) {
       return new Snapshot(
-          count(st, "SELECT count(*) FROM docs"),
-          count(st, "SELECT coalesce(max(version), 0) FROM doc_log"),
-          count(st, "SELECT count(*) FROM doc_log"),
-          count(st, "SELECT count(*) FROM conflicts"),
-          count(st, "SELECT count(*) FROM audit"),
-          string(
-              st,
+          r.number("SELECT count(*) FROM docs"),
+          r.number("SELECT coalesce(max(version), 0) FROM doc_log"),
+          r.number("SELECT count(*) FROM doc_log"),
+          r.number("SELECT count(*) FROM conflicts"),
+          r.number("SELECT count(*) FROM audit"),
+          r.text(
               "SELECT coalesce(group_concat(device || '=' || last_change_seq), '')"
                   + " FROM (SELECT * FROM device_docs ORDER BY device)"));
     }
   }
 
-  private static long count(Statement st, String sql) throws SQLException {
-    try (ResultSet rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
+  /** A refusal of the document API, of the given kind. */
+  private static AbstractThrowableAssert<?, ? extends Throwable> refused(
+      ThrowingCallable call, DocumentException.Kind kind) {
+    return assertThatThrownBy(call)
+        .isInstanceOfSatisfying(DocumentException.class, e -> assertThat(e.kind()).isEqualTo(kind));
   }
 
-  private static String string(Statement st, String sql) throws SQLException {
-    try (ResultSet rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getString(1);
+  /**
+   * Versions 1..{@code HISTORY_VERSIONS + 8} of gw-1's config/big, in one transaction: version 1
+   * leaves the history. Returns the last version.
+   */
+  private int writePastTheHistory(CloudDocuments docs) throws Exception {
+    int versions = (int) HISTORY_VERSIONS + 8;
+    List<DocChange> edits = new ArrayList<>();
+    for (int i = 1; i <= versions; i++) {
+      edits.add(value(i, "", "config", "big", i - 1, hlc("gw-1"), "{\"n\":" + i + "}"));
     }
+    docs.applyEdgeChanges("gw-1", edits);
+    return versions;
   }
 
   private static List<AuditRecord> audit(DocumentStore store, String key) {
@@ -298,12 +260,7 @@ class CloudDocumentsTest {
   void mergePatch_whoseBaseLeftTheHistory_isAnsweredWithResendFull_andStoresNothingForIt()
       throws Exception {
     CloudDocuments docs = open();
-    int versions = (int) HISTORY_VERSIONS + 8;
-    List<DocChange> edits = new ArrayList<>();
-    for (int i = 1; i <= versions; i++) {
-      edits.add(value(i, "", "config", "big", i - 1, hlc("gw-1"), "{\"n\":" + i + "}"));
-    }
-    docs.applyEdgeChanges("gw-1", edits); // one transaction: versions 1..40 of one key
+    int versions = writePastTheHistory(docs);
     Snapshot before = snapshot();
     assertThat(before.history()).isLessThan(versions); // version 1 was pruned
 
@@ -338,12 +295,7 @@ class CloudDocumentsTest {
   void resendFullRequest_lostWithItsDocAck_isKeptAcrossRestarts_untilALaterChangeOfTheKey()
       throws Exception {
     CloudDocuments docs = open();
-    int versions = (int) HISTORY_VERSIONS + 8;
-    List<DocChange> edits = new ArrayList<>();
-    for (int i = 1; i <= versions; i++) {
-      edits.add(value(i, "", "config", "big", i - 1, hlc("gw-1"), "{\"n\":" + i + "}"));
-    }
-    docs.applyEdgeChanges("gw-1", edits);
+    int versions = writePastTheHistory(docs);
     long patchSeq = versions + 1;
     assertThat(
             docs.applyEdgeChanges(
@@ -353,8 +305,7 @@ class CloudDocumentsTest {
         .containsExactly(patchSeq);
 
     // the DocAck carrying the request is lost; the server restarts; the next Welcome asks again
-    closeStores();
-    opened.clear();
+    db.closeAll();
     docs = open();
     assertThat(resendRequests(docs, "gw-1")).containsExactly(patchSeq);
     assertThat(resendRequests(docs, "gw-2")).isEmpty();
@@ -374,8 +325,11 @@ class CloudDocumentsTest {
     return docs.store().inTransaction(tx -> tx.resendRequests(device));
   }
 
-  /** One invalid change in a frame refuses the whole frame, with a message naming the problem. */
-  private record Invalid(String what, List<DocChange> frame, String message) {}
+  /**
+   * One invalid change after a valid one refuses the whole frame, with a message naming the
+   * problem.
+   */
+  private record Invalid(String what, DocChange change, String message) {}
 
   @Test
   void invalidChanges_throwInvalidDocument_andStoreNothing() throws Exception {
@@ -395,81 +349,77 @@ class CloudDocumentsTest {
         List.of(
             new Invalid(
                 "unknown collection",
-                List.of(ok, value(5, "", "nope", "k", 0, h, "{}")),
+                value(5, "", "nope", "k", 0, h, "{}"),
                 "unknown collection 'nope': the server declares ["),
             new Invalid(
                 "invalid collection name",
-                List.of(ok, value(5, "", "no/pe", "k", 0, h, "{}")),
+                value(5, "", "no/pe", "k", 0, h, "{}"),
                 "invalid collection name 'no/pe'"),
             new Invalid(
                 "bad key",
-                List.of(ok, value(5, "", "config", "../etc", 0, h, "{}")),
+                value(5, "", "config", "../etc", 0, h, "{}"),
                 "invalid document key '../etc'"),
             new Invalid(
-                "empty key",
-                List.of(ok, value(5, "", "config", "", 0, h, "{}")),
-                "invalid document key ''"),
+                "empty key", value(5, "", "config", "", 0, h, "{}"), "invalid document key ''"),
             new Invalid(
                 "not JSON",
-                List.of(ok, value(5, "", "config", "k", 0, h, "{rate: 5}")),
+                value(5, "", "config", "k", 0, h, "{rate: 5}"),
                 "document config/k is not valid JSON"),
             new Invalid(
                 "two JSON values",
-                List.of(ok, value(5, "", "config", "k", 0, h, "{} {}")),
+                value(5, "", "config", "k", 0, h, "{} {}"),
                 "document config/k is not valid JSON"),
             new Invalid(
                 "oversized value",
-                List.of(ok, value(5, "", "config", "k", 0, h, tooBig)),
+                value(5, "", "config", "k", 0, h, tooBig),
                 "document config/k is " + tooBig.length() + " bytes; the limit is 4096"),
             new Invalid(
                 "oversized patch",
-                List.of(ok, patch(5, "", "config", "pump", 1, h, tooBig)),
+                patch(5, "", "config", "pump", 1, h, tooBig),
                 "bytes; the limit is 4096"),
             new Invalid(
                 "patch without base",
-                List.of(ok, patch(5, "", "config", "k", 0, h, "{\"a\":1}")),
+                patch(5, "", "config", "k", 0, h, "{\"a\":1}"),
                 "a merge_patch needs a base_version (document config/k)"),
             new Invalid(
                 "no body",
-                List.of(ok, change(5, "", "config", "k", 0, h).build()),
+                change(5, "", "config", "k", 0, h).build(),
                 "DocChange for config/k has no value, patch or delete"),
             new Invalid(
                 "decreasing change_seq",
-                List.of(ok, value(2, "", "config", "k", 0, h, "{}")),
+                value(2, "", "config", "k", 0, h, "{}"),
                 "DocChange sequences must increase: 2 after 4"),
             new Invalid(
                 "repeated change_seq",
-                List.of(ok, value(4, "", "config", "k", 0, h, "{}")),
+                value(4, "", "config", "k", 0, h, "{}"),
                 "DocChange sequences must increase: 4 after 4"),
             new Invalid(
                 "HLC without node",
-                List.of(
-                    ok,
-                    change(5, "", "config", "k", 0, h)
-                        .setHlc(HlcTimestamp.newBuilder().setWallMs(5))
-                        .setValue(ByteString.copyFromUtf8("{}"))
-                        .build()),
+                change(5, "", "config", "k", 0, h)
+                    .setHlc(HlcTimestamp.newBuilder().setWallMs(5))
+                    .setValue(ByteString.copyFromUtf8("{}"))
+                    .build(),
                 "invalid HLC timestamp 5.0@''"),
             new Invalid(
                 "base_version beyond int64",
-                List.of(ok, value(5, "", "config", "k", -1, h, "{}")),
+                value(5, "", "config", "k", -1, h, "{}"),
                 "base_version 18446744073709551615 is out of range"),
             new Invalid(
                 "another device's scope",
-                List.of(ok, value(5, "device:gw-2", "config", "k", 0, h, "{}")),
+                value(5, "device:gw-2", "config", "k", 0, h, "{}"),
                 "device 'gw-1' may not write scope 'device:gw-2'"),
             new Invalid(
                 "a group it is not in",
-                List.of(ok, value(5, "group:south", "config", "k", 0, h, "{}")),
+                value(5, "group:south", "config", "k", 0, h, "{}"),
                 "may not write scope 'group:south'"),
             new Invalid(
                 "patch growing the document past the limit (found inside the transaction)",
-                List.of(ok, patch(5, "fleet", "config", "full", fullVersion, h, "{\"more\":1}")),
+                patch(5, "fleet", "config", "full", fullVersion, h, "{\"more\":1}"),
                 "document config/full would be "));
 
     Snapshot before = snapshot();
     for (Invalid c : cases) {
-      assertThatThrownBy(() -> docs.applyEdgeChanges("gw-1", c.frame()))
+      assertThatThrownBy(() -> docs.applyEdgeChanges("gw-1", List.of(ok, c.change())))
           .as(c.what())
           .isInstanceOfSatisfying(
               ProtocolException.class,
@@ -506,15 +456,9 @@ class CloudDocumentsTest {
     assertThat(v1.hlc().node()).isEqualTo("cloud");
 
     Snapshot before = snapshot();
-    assertThatThrownBy(() -> docs.put("fleet", "config", "k", b, 0L))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.CONFLICT))
+    refused(() -> docs.put("fleet", "config", "k", b, 0L), Kind.CONFLICT)
         .hasMessage("document config/k is at version 1, not 0");
-    assertThatThrownBy(() -> docs.put("fleet", "config", "k", b, 7L))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.CONFLICT));
+    refused(() -> docs.put("fleet", "config", "k", b, 7L), Kind.CONFLICT);
     assertThat(snapshot()).isEqualTo(before);
 
     StoredDoc v2 = docs.put("fleet", "config", "k", b, 1L);
@@ -528,25 +472,13 @@ class CloudDocumentsTest {
   void cloudPut_refusesBadInput_storingNothing() throws Exception {
     CloudDocuments docs = open();
     Snapshot before = snapshot();
-    assertThatThrownBy(() -> docs.put("fleet", "nope", "k", "{}".getBytes(UTF_8), null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.NOT_FOUND))
+    refused(() -> docs.put("fleet", "nope", "k", "{}".getBytes(UTF_8), null), Kind.NOT_FOUND)
         .hasMessageContaining("unknown collection 'nope'");
-    assertThatThrownBy(() -> docs.put("fleet", "config", "a b", "{}".getBytes(UTF_8), null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.INVALID));
-    assertThatThrownBy(() -> docs.put("fleet", "config", "k", "{".getBytes(UTF_8), null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.INVALID))
+    refused(() -> docs.put("fleet", "config", "a b", "{}".getBytes(UTF_8), null), Kind.INVALID);
+    refused(() -> docs.put("fleet", "config", "k", "{".getBytes(UTF_8), null), Kind.INVALID)
         .hasMessageStartingWith("the body is not valid JSON");
     byte[] big = ("[\"" + "x".repeat(MAX_DOC_BYTES) + "\"]").getBytes(UTF_8);
-    assertThatThrownBy(() -> docs.put("fleet", "config", "k", big, null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.TOO_LARGE));
+    refused(() -> docs.put("fleet", "config", "k", big, null), Kind.TOO_LARGE);
     assertThat(snapshot()).isEqualTo(before);
   }
 
@@ -555,10 +487,7 @@ class CloudDocumentsTest {
       throws Exception {
     CloudDocuments docs = open();
     Snapshot empty = snapshot();
-    assertThatThrownBy(() -> docs.delete("fleet", "config", "ghost", null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.NOT_FOUND))
+    refused(() -> docs.delete("fleet", "config", "ghost", null), Kind.NOT_FOUND)
         .hasMessage("no document config/ghost in fleet");
     assertThat(snapshot()).isEqualTo(empty);
 
@@ -572,10 +501,7 @@ class CloudDocumentsTest {
         .extracting(StoredDoc::version)
         .containsExactly(2L);
     // deleting it again: there is nothing to delete
-    assertThatThrownBy(() -> docs.delete("fleet", "config", "k", null))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.NOT_FOUND));
+    refused(() -> docs.delete("fleet", "config", "k", null), Kind.NOT_FOUND);
     // If-Match 0 ("must not exist") holds for a deleted key
     assertThat(docs.put("fleet", "config", "k", "{}".getBytes(UTF_8), 0L).version()).isEqualTo(3);
   }
@@ -659,10 +585,7 @@ class CloudDocumentsTest {
 
     // resolving twice is refused and changes nothing
     Snapshot before = snapshot();
-    assertThatThrownBy(() -> docs.resolve(c.id(), "cloud", null, "bob"))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.CONFLICT))
+    refused(() -> docs.resolve(c.id(), "cloud", null, "bob"), Kind.CONFLICT)
         .hasMessage("conflict " + c.id() + " is already resolved (edge by alice)");
     assertThat(snapshot()).isEqualTo(before);
     assertThat(audit(store, "mode")).hasSize(1);
@@ -678,18 +601,9 @@ class CloudDocumentsTest {
     long id = conflicts(docs.store(), ConflictRecord.OPEN).get(0).id();
 
     Snapshot before = snapshot();
-    assertThatThrownBy(() -> docs.resolve(id, "sideways", null, "bob"))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.INVALID));
-    assertThatThrownBy(() -> docs.resolve(id, null, "{".getBytes(UTF_8), "bob"))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.INVALID));
-    assertThatThrownBy(() -> docs.resolve(id + 100, "edge", null, "bob"))
-        .isInstanceOfSatisfying(
-            DocumentException.class,
-            e -> assertThat(e.kind()).isEqualTo(DocumentException.Kind.NOT_FOUND));
+    refused(() -> docs.resolve(id, "sideways", null, "bob"), Kind.INVALID);
+    refused(() -> docs.resolve(id, null, "{".getBytes(UTF_8), "bob"), Kind.INVALID);
+    refused(() -> docs.resolve(id + 100, "edge", null, "bob"), Kind.NOT_FOUND);
     assertThat(snapshot()).isEqualTo(before);
 
     StoredDoc r = docs.resolve(id, null, "{\"n\":\"both\"}".getBytes(UTF_8), "bob");
@@ -705,7 +619,7 @@ class CloudDocumentsTest {
   @Test
   void tombstones_areCollectedOnceEveryReaderHasSeenThem_andKeptWhileOneIsBehind()
       throws Exception {
-    SqliteCloudStore raw = openStore();
+    SqliteCloudStore raw = db.open();
     CloudDocuments docs = new CloudDocuments(raw.documents(), rules(false), clock);
     raw.registerDevice("gw-1", T0);
     raw.registerDevice("gw-2", T0);
@@ -741,7 +655,7 @@ class CloudDocumentsTest {
 
   @Test
   void tombstones_areKeptForAReaderThatSaidHelloWithCursorZero_andMayHoldTheKey() throws Exception {
-    SqliteCloudStore raw = openStore();
+    SqliteCloudStore raw = db.open();
     CloudDocuments docs = new CloudDocuments(raw.documents(), rules(false), clock);
     for (String d : List.of("gw-1", "gw-2", "gw-3")) {
       raw.registerDevice(d, T0);
@@ -875,7 +789,7 @@ class CloudDocumentsTest {
     StoredDoc lastBefore = docs.put("fleet", "config", "a", "{\"z\":1}".getBytes(UTF_8), null);
     assertThat(lastBefore.version()).isEqualTo(5);
     assertThat(lastBefore.hlc()).isGreaterThan(edgeAhead);
-    opened.remove(opened.size() - 1).close();
+    db.closeLast();
 
     clock.set(T0 - 3_600_000); // the server restarts with its wall clock an hour behind
     CloudDocuments reopened = open();

@@ -1,8 +1,10 @@
 package io.edgesync.server;
 
+import static io.edgesync.server.EdgeChanges.delete;
+import static io.edgesync.server.EdgeChanges.value;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.ByteString;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictStrategy;
@@ -11,31 +13,26 @@ import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.wire.DocChange;
-import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Regression tests for {@link CloudDocuments} bugs the deterministic simulator found. They run here
  * because the engine has no document store of its own; this module holds the real one (SQLite).
  */
 class DocumentRegressionTest {
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db = new StoreFile();
 
   private final long[] nowMs = {1_700_000_000_000L};
+  private DocumentStore store;
 
-  private static DocChange change(long seq, String key, long base, Hlc hlc, String json) {
-    return DocChange.newBuilder()
-        .setChangeSeq(seq)
-        .setCollection("cfg")
-        .setKey(key)
-        .setBaseVersion(base)
-        .setHlc(hlc.toWire())
-        .setValue(ByteString.copyFromUtf8(json))
-        .build();
+  /** The document authority over a new store file, deciding by {@code rules}. */
+  private CloudDocuments open(DocumentRules rules) throws SQLException {
+    store = db.open().documents();
+    return new CloudDocuments(store, rules, () -> nowMs[0]);
   }
 
   /**
@@ -47,26 +44,24 @@ class DocumentRegressionTest {
   @Test
   void driftingClockCreatesANewKeyInRejectMode_theConflictedVersionCarriesAValidHlc()
       throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
-      DocumentRules rules =
-          new DocumentRules(
-              Map.of("cfg", ConflictPolicy.of(ConflictStrategy.LAST_WRITE_WINS)),
-              ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
-              60_000,
-              true);
-      CloudDocuments docs = new CloudDocuments(store.documents(), rules, () -> nowMs[0]);
-      Hlc hourAhead = new Hlc(nowMs[0] + 3_600_000, 0, "d1");
+    CloudDocuments docs =
+        open(
+            new DocumentRules(
+                Map.of("cfg", ConflictPolicy.of(ConflictStrategy.LAST_WRITE_WINS)),
+                ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+                60_000,
+                true));
+    Hlc hourAhead = new Hlc(nowMs[0] + 3_600_000, 0, "d1");
 
-      docs.applyEdgeChanges("d1", List.of(change(1, "k", 0, hourAhead, "{\"a\":1}")));
+    docs.applyEdgeChanges("d1", List.of(value(1, "", "cfg", "k", 0, hourAhead, "{\"a\":1}")));
 
-      StoredDoc d = store.documents().get("device:d1", "cfg", "k");
-      assertThat(d.conflictId()).as("reject mode opens a conflict").isNotZero();
-      assertThat(d.deleted()).as("the cloud had nothing").isTrue();
-      // What a device parses from the DocUpdate:
-      assertThat(Hlc.fromWire(d.hlc().toWire())).isEqualTo(d.hlc());
-      assertThat(d.hlc().node()).isEqualTo("cloud");
-      assertThat(store.documents().conflict(d.conflictId()).cloudHlc().node()).isEqualTo("cloud");
-    }
+    StoredDoc d = store.get("device:d1", "cfg", "k");
+    assertThat(d.conflictId()).as("reject mode opens a conflict").isNotZero();
+    assertThat(d.deleted()).as("the cloud had nothing").isTrue();
+    // What a device parses from the DocUpdate:
+    assertThat(Hlc.fromWire(d.hlc().toWire())).isEqualTo(d.hlc());
+    assertThat(d.hlc().node()).isEqualTo("cloud");
+    assertThat(store.conflict(d.conflictId()).cloudHlc().node()).isEqualTo("cloud");
   }
 
   /**
@@ -79,45 +74,21 @@ class DocumentRegressionTest {
   @Test
   void deviceEditsAgainWhileAnotherDevicesConflictIsNewest_itsOwnConflictIsUpdated()
       throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
-      CloudDocuments docs =
-          new CloudDocuments(
-              store.documents(),
-              DocumentRules.of(Map.of("cfg", ConflictPolicy.of(ConflictStrategy.MANUAL))),
-              () -> nowMs[0]);
-      docs.put(
-          "fleet", "cfg", "k", "{\"a\":0}".getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
-      Hlc h = new Hlc(nowMs[0], 0, "d");
-      docs.applyEdgeChanges("d1", List.of(fleet(change(1, "k", 0, h, "{\"a\":1}"))));
-      docs.applyEdgeChanges("d2", List.of(fleet(change(1, "k", 0, h, "{\"a\":2}"))));
+    CloudDocuments docs =
+        open(DocumentRules.of(Map.of("cfg", ConflictPolicy.of(ConflictStrategy.MANUAL))));
+    docs.put("fleet", "cfg", "k", "{\"a\":0}".getBytes(UTF_8), null);
+    Hlc h = new Hlc(nowMs[0], 0, "d");
+    docs.applyEdgeChanges("d1", List.of(value(1, "fleet", "cfg", "k", 0, h, "{\"a\":1}")));
+    docs.applyEdgeChanges("d2", List.of(value(1, "fleet", "cfg", "k", 0, h, "{\"a\":2}")));
 
-      docs.applyEdgeChanges("d1", List.of(fleet(delete(2, "k", 0, h))));
+    docs.applyEdgeChanges("d1", List.of(delete(2, "fleet", "cfg", "k", 0, h)));
 
-      List<DocumentStore.ConflictRecord> open =
-          store.documents().conflicts(new DocumentStore.ConflictFilter("open", "d1", null, 0, 10));
-      assertThat(open).hasSize(1);
-      assertThat(open.get(0).edgeValue()).as("d1's newest edit: deleted").isNull();
-      assertThat(open.get(0).edgeChangeSeq()).isEqualTo(2);
-      assertThat(
-              store
-                  .documents()
-                  .conflicts(new DocumentStore.ConflictFilter("open", null, null, 0, 10)))
-          .hasSize(2);
-    }
-  }
-
-  private static DocChange fleet(DocChange c) {
-    return c.toBuilder().setScope("fleet").build();
-  }
-
-  private static DocChange delete(long seq, String key, long base, Hlc hlc) {
-    return DocChange.newBuilder()
-        .setChangeSeq(seq)
-        .setCollection("cfg")
-        .setKey(key)
-        .setBaseVersion(base)
-        .setHlc(hlc.toWire())
-        .setDeleted(true)
-        .build();
+    List<DocumentStore.ConflictRecord> open =
+        store.conflicts(new DocumentStore.ConflictFilter("open", "d1", null, 0, 10));
+    assertThat(open).hasSize(1);
+    assertThat(open.get(0).edgeValue()).as("d1's newest edit: deleted").isNull();
+    assertThat(open.get(0).edgeChangeSeq()).isEqualTo(2);
+    assertThat(store.conflicts(new DocumentStore.ConflictFilter("open", null, null, 0, 10)))
+        .hasSize(2);
   }
 }

@@ -1,16 +1,35 @@
 package io.edgesync.server;
 
+import static io.edgesync.engine.commands.CommandStore.DELIVERED;
+import static io.edgesync.engine.commands.CommandStore.EXPIRED;
+import static io.edgesync.engine.commands.CommandStore.FAILED;
+import static io.edgesync.engine.commands.CommandStore.SUCCEEDED;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.commands.CommandStore.StoredCommand;
-import java.nio.file.Path;
+import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class SqliteCommandsTest {
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db = new StoreFile();
+
+  /** A store's commands, and a "reboot" for device "d" queued at 10 s with a TTL of 1 s. */
+  private CommandStore commands;
+
+  private StoredCommand reboot;
+
+  private void queueReboot() throws SQLException {
+    commands = db.open().commands();
+    reboot = commands.create("d", "reboot", "{}".getBytes(UTF_8), 1_000, 10_000);
+  }
+
+  /** The reboot's state after device "d" reports {@code state} at {@code nowMs}. */
+  private String reported(String state, long nowMs) {
+    return commands.report("d", reboot.id(), state, null, null, nowMs).state();
+  }
 
   /**
    * Regression (found by the simulator, seed 10): a command was sent, the device's RECEIVED was
@@ -20,59 +39,45 @@ class SqliteCommandsTest {
    */
   @Test
   void commandExpiredByTheCloudAfterItWasSent_takesTheStateTheDeviceReports() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
-      CommandStore commands = store.commands();
-      StoredCommand c = commands.create("d", "reboot", "{}".getBytes(UTF_8), 1_000, 10_000);
-      commands.sent(c.id(), 10_010);
+    queueReboot();
+    commands.sent(reboot.id(), 10_010);
 
-      // The TTL passes on the cloud before the device's RECEIVED arrives.
-      assertThat(commands.command(c.id(), 11_500).state()).isEqualTo(CommandStore.EXPIRED);
-      // RECEIVED alone does not bring it back: the final report will follow.
-      assertThat(commands.report("d", c.id(), CommandStore.DELIVERED, null, null, 11_600).state())
-          .isEqualTo(CommandStore.EXPIRED);
-      StoredCommand after =
-          commands.report(
-              "d", c.id(), CommandStore.SUCCEEDED, "{\"ok\":true}".getBytes(UTF_8), null, 12_000);
+    // The TTL passes on the cloud before the device's RECEIVED arrives.
+    assertThat(commands.command(reboot.id(), 11_500).state()).isEqualTo(EXPIRED);
+    // RECEIVED alone does not bring it back: the final report will follow.
+    assertThat(reported(DELIVERED, 11_600)).isEqualTo(EXPIRED);
+    StoredCommand after =
+        commands.report("d", reboot.id(), SUCCEEDED, "{\"ok\":true}".getBytes(UTF_8), null, 12_000);
 
-      assertThat(after.state()).isEqualTo(CommandStore.SUCCEEDED);
-      assertThat(new String(after.result(), UTF_8)).isEqualTo("{\"ok\":true}");
-      // Final now: a later report changes nothing.
-      assertThat(commands.report("d", c.id(), CommandStore.FAILED, null, "x", 13_000).state())
-          .isEqualTo(CommandStore.SUCCEEDED);
-    }
+    assertThat(after.state()).isEqualTo(SUCCEEDED);
+    assertThat(new String(after.result(), UTF_8)).isEqualTo("{\"ok\":true}");
+    // Final now: a later report changes nothing.
+    assertThat(commands.report("d", reboot.id(), FAILED, null, "x", 13_000).state())
+        .isEqualTo(SUCCEEDED);
   }
 
   @Test
   void commandNeverSent_staysExpired_andADeviceReportChangesNothing() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
-      CommandStore commands = store.commands();
-      StoredCommand c = commands.create("d", "reboot", "{}".getBytes(UTF_8), 1_000, 10_000);
+    queueReboot();
 
-      assertThat(commands.command(c.id(), 11_000).state()).isEqualTo(CommandStore.EXPIRED);
-      assertThat(commands.report("d", c.id(), CommandStore.SUCCEEDED, null, null, 12_000).state())
-          .isEqualTo(CommandStore.EXPIRED);
-    }
+    assertThat(commands.command(reboot.id(), 11_000).state()).isEqualTo(EXPIRED);
+    assertThat(reported(SUCCEEDED, 12_000)).isEqualTo(EXPIRED);
   }
 
   @Test
   void commandTheDeviceReportedExpired_staysExpired() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
-      CommandStore commands = store.commands();
-      StoredCommand c = commands.create("d", "reboot", "{}".getBytes(UTF_8), 1_000, 10_000);
-      commands.sent(c.id(), 10_010);
-      commands.report("d", c.id(), CommandStore.DELIVERED, null, null, 10_050);
-      commands.report("d", c.id(), CommandStore.EXPIRED, null, "TTL passed", 11_100);
+    queueReboot();
+    commands.sent(reboot.id(), 10_010);
+    reported(DELIVERED, 10_050);
+    commands.report("d", reboot.id(), EXPIRED, null, "TTL passed", 11_100);
 
-      assertThat(commands.report("d", c.id(), CommandStore.SUCCEEDED, null, null, 12_000).state())
-          .isEqualTo(CommandStore.EXPIRED);
-    }
+    assertThat(reported(SUCCEEDED, 12_000)).isEqualTo(EXPIRED);
   }
 
   @Test
   void commandIds_comeFromTheGivenSupplier() throws Exception {
     int[] n = {0};
-    try (SqliteCloudStore store =
-        new SqliteCloudStore(dir.resolve("c.db"), () -> "id-" + (++n[0]))) {
+    try (SqliteCloudStore store = new SqliteCloudStore(db.path(), () -> "id-" + (++n[0]))) {
       assertThat(store.commands().create("d", "a", "{}".getBytes(UTF_8), 1_000, 0).id())
           .isEqualTo("id-1");
       assertThat(store.commands().create("d", "b", "{}".getBytes(UTF_8), 1_000, 0).id())

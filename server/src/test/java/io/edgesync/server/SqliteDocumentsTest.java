@@ -1,5 +1,6 @@
 package io.edgesync.server;
 
+import static io.edgesync.server.StoreFile.HISTORY_VERSIONS;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -13,20 +14,14 @@ import io.edgesync.engine.docs.DocumentStore.DocWrite;
 import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.support.Migrations;
-import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The storage layout of {@link SqliteDocuments} on a real file: the version log with its narrow
@@ -35,31 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
  * the migration of a schema-3 database.
  */
 class SqliteDocumentsTest {
-  private static final long HISTORY_VERSIONS = 32;
   private static final Hlc STAMP = new Hlc(1_700_000_000_000L, 0, "gw-1");
 
-  @TempDir Path dir;
-
-  private final List<SqliteCloudStore> opened = new ArrayList<>();
-
-  @AfterEach
-  void closeStores() {
-    opened.forEach(SqliteCloudStore::close);
-  }
-
-  private Path file() {
-    return dir.resolve("cloud.db");
-  }
+  @RegisterExtension final StoreFile db = new StoreFile();
 
   private DocumentStore open() throws SQLException {
-    SqliteCloudStore store = new SqliteCloudStore(file(), HISTORY_VERSIONS);
-    opened.add(store);
-    return store.documents();
-  }
-
-  private void reopen() {
-    opened.forEach(SqliteCloudStore::close);
-    opened.clear();
+    return db.open().documents();
   }
 
   private static DocWrite put(String key, String json) {
@@ -81,15 +57,6 @@ class SqliteDocumentsTest {
     return d == null || d.value() == null ? null : new String(d.value(), UTF_8);
   }
 
-  private long sqlLong(String sql) throws SQLException {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file().toAbsolutePath());
-        Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
-
   @Test
   void currentVersionOfAColdKey_survivesPruning_andItsRowGoesOnceSuperseded() throws Exception {
     DocumentStore store = open();
@@ -105,11 +72,11 @@ class SqliteDocumentsTest {
           });
     }
     // version 1 is far below the 32-version window: still current, so still in the log
-    assertThat(sqlLong("SELECT count(*) FROM doc_log WHERE key='cold'")).isEqualTo(1);
-    assertThat(sqlLong("SELECT count(*) FROM doc_log WHERE key='hot'"))
+    assertThat(db.number("SELECT count(*) FROM doc_log WHERE key='cold'")).isEqualTo(1);
+    assertThat(db.number("SELECT count(*) FROM doc_log WHERE key='hot'"))
         .isBetween(HISTORY_VERSIONS - 20, HISTORY_VERSIONS + 8);
 
-    reopen(); // no cache: everything below is read from the file
+    db.closeAll(); // no cache: everything below is read from the file
     store = open();
     assertThat(text(store.get("fleet", "config", "cold"))).isEqualTo("{\"v\":1}");
     assertThat(store.list("fleet", "config", "", 10))
@@ -124,8 +91,8 @@ class SqliteDocumentsTest {
     // superseded below the pruned range: its row is deleted with the write, not left behind
     StoredDoc v2 = store.inTransaction(tx -> tx.write(put("cold", "{\"v\":2}")));
     assertThat(v2.version()).isEqualTo(202);
-    assertThat(sqlLong("SELECT count(*) FROM doc_log WHERE key='cold'")).isEqualTo(1);
-    assertThat(sqlLong("SELECT version FROM docs WHERE key='cold'")).isEqualTo(202);
+    assertThat(db.number("SELECT count(*) FROM doc_log WHERE key='cold'")).isEqualTo(1);
+    assertThat(db.number("SELECT version FROM docs WHERE key='cold'")).isEqualTo(202);
   }
 
   @Test
@@ -173,11 +140,11 @@ class SqliteDocumentsTest {
     assertThat(last.get(10, TimeUnit.SECONDS).version()).isEqualTo(3);
     assertThat(text(store.get("fleet", "config", "a"))).isEqualTo("{\"a\":3}");
     assertThat(store.get("fleet", "config", "c")).isNull();
-    assertThat(sqlLong("SELECT count(*) FROM doc_log")).isEqualTo(3);
-    assertThat(sqlLong("SELECT count(*) FROM doc_log WHERE value LIKE '%lost%'")).isZero();
-    assertThat(sqlLong("SELECT count(*) FROM docs")).isEqualTo(2);
+    assertThat(db.number("SELECT count(*) FROM doc_log")).isEqualTo(3);
+    assertThat(db.number("SELECT count(*) FROM doc_log WHERE value LIKE '%lost%'")).isZero();
+    assertThat(db.number("SELECT count(*) FROM docs")).isEqualTo(2);
 
-    reopen();
+    db.closeAll();
     store = open();
     assertThat(store.inTransaction(tx -> tx.write(put("d", "{}"))).version()).isEqualTo(4);
   }
@@ -243,8 +210,8 @@ class SqliteDocumentsTest {
           return null;
         });
     // base, edge and result are the conflict's bytes and are not copied; the cloud value differs
-    assertThat(sqlLong("SELECT shared_values FROM audit")).isEqualTo(1 | 4 | 8);
-    assertThat(sqlLong("SELECT count(*) FROM audit WHERE base_value IS NULL")).isEqualTo(1);
+    assertThat(db.number("SELECT shared_values FROM audit")).isEqualTo(1 | 4 | 8);
+    assertThat(db.number("SELECT count(*) FROM audit WHERE base_value IS NULL")).isEqualTo(1);
     AuditRecord a = store.audit(new AuditFilter(null, null, "k", 0, 10)).get(0);
     assertThat(new String(a.baseValue(), UTF_8)).isEqualTo("{\"x\":0}");
     assertThat(new String(a.cloudValue(), UTF_8)).isEqualTo("{\"x\":5}");
@@ -254,7 +221,7 @@ class SqliteDocumentsTest {
 
   @Test
   void schema3Database_migratesToTheLog_withItsDocumentsTombstonesAndBases() throws Exception {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file().toAbsolutePath());
+    try (Connection c = db.connect();
         Statement st = c.createStatement()) {
       Migrations.apply(
           c,
