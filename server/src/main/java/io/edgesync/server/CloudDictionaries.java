@@ -44,13 +44,7 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
   private volatile Consumer<StreamDictionary> listener = d -> {};
 
   private final ExecutorService trainer =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "edgesync-dict");
-            t.setDaemon(true);
-            t.setPriority(Thread.MIN_PRIORITY);
-            return t;
-          });
+      Executors.newSingleThreadExecutor(DaemonThreads.lowPriority("edgesync-dict"));
 
   public CloudDictionaries(DictionaryRules rules, DictionaryStore store, Clock clock) {
     this.rules = rules;

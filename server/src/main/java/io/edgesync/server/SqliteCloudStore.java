@@ -281,7 +281,8 @@ public final class SqliteCloudStore implements CloudStore {
     inTransaction(
         "committing " + fresh.size() + " records of " + deviceId + "/" + stream,
         () -> {
-          insertBatch(deviceId, stream, first, newLast, nowMs, RecordLayout.encode(stored));
+          jdbc.update(
+              INSERT_BATCH, deviceId, stream, first, newLast, nowMs, RecordLayout.encode(stored));
           return bumpStream(deviceId, stream, newLast, stored.size(), payloadBytes, 0, 0, wire);
         });
     cached(deviceId).put(stream, newLast);
@@ -505,19 +506,6 @@ public final class SqliteCloudStore implements CloudStore {
     }
     checkpointCache.put(deviceId, m);
     return m;
-  }
-
-  private void insertBatch(
-      String deviceId, String stream, long first, long last, long nowMs, byte[] data)
-      throws SQLException {
-    PreparedStatement ps = jdbc.prepared(INSERT_BATCH);
-    ps.setString(1, deviceId);
-    ps.setString(2, stream);
-    ps.setLong(3, first);
-    ps.setLong(4, last);
-    ps.setLong(5, nowMs);
-    ps.setBytes(6, data);
-    ps.executeUpdate();
   }
 
   /** Adds to the stream's counters (typed setters: once a commit, on the ingest path). */

@@ -66,21 +66,11 @@ public final class SyncServer implements AutoCloseable {
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "edgesync-push");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadExecutor(DaemonThreads.named("edgesync-push"));
 
   /** Runs the checks for silent sessions. */
   private final ScheduledExecutorService liveness =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "edgesync-liveness");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("edgesync-liveness"));
 
   private SyncServer(ServerConfig config, CloudStore store, Clock clock) {
     this.config = config;

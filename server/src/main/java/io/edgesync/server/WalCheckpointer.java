@@ -82,12 +82,7 @@ final class WalCheckpointer implements AutoCloseable {
       throw e;
     }
     this.thread =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "edgesync-wal-checkpoint");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("edgesync-wal-checkpoint"));
     thread.scheduleWithFixedDelay(this::checkpoint, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
   }
 
