@@ -72,8 +72,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("edgesync-demo");
     SyncServer server =
-        SyncServer.start(
-            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
     TcpRelay link = new TcpRelay(server.port());
     List<EdgeAgent> agents = new ArrayList<>();
     AtomicLongArray appended = new AtomicLongArray(devices);

@@ -71,7 +71,7 @@ class AgentConnectionStatusTest {
       Instant serverStarting = Instant.now();
       server =
           SyncServer.start(
-              ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port));
+              ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port));
       await()
           .atMost(WAIT)
           .until(() -> status(agent).get("connection").get("state").asText().equals("connected"));

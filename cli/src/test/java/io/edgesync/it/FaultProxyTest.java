@@ -216,8 +216,7 @@ class FaultProxyTest {
 
   private void start(TestInfo info, UnaryOperator<AgentConfig> tune) throws Exception {
     server =
-        SyncServer.start(
-            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
     long seed = SEED + info.getDisplayName().hashCode();
     log.info("{}: seed {}", info.getDisplayName(), seed);
     proxy = FaultProxy.start("127.0.0.1", server.port(), seed);

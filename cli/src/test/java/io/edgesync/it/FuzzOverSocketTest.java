@@ -59,8 +59,7 @@ class FuzzOverSocketTest {
     try (SyncServer server =
             SyncServer.start(
                 ServerConfig.defaults(dir.resolve("cloud"))
-                    .withHost("127.0.0.1")
-                    .withPort(0)
+                    .withAddress("127.0.0.1", 0)
                     .withPolicy(policy));
         EdgeAgent agent =
             EdgeAgent.open(

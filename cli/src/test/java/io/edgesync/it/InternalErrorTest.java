@@ -50,7 +50,7 @@ class InternalErrorTest {
   void serverRestFailure_answers500WithOnlyAnErrorId_andLogsTheExceptionUnderThatId()
       throws Exception {
     Path data = dir.resolve("cloud");
-    ServerConfig config = ServerConfig.defaults(data).withHost("127.0.0.1").withPort(0);
+    ServerConfig config = ServerConfig.defaults(data).withAddress("127.0.0.1", 0);
     SyncServer.start(config).close();
     // Renamed while the server is down: the running server's connection keeps a read snapshot
     // from before a rename made under it until its next write.

@@ -54,7 +54,7 @@ class OverflowGapTest {
 
       try (SyncServer server =
           SyncServer.start(
-              ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port))) {
+              ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port))) {
         agent.syncNow();
         await()
             .atMost(Duration.ofSeconds(20))

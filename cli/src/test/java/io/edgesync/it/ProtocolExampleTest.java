@@ -171,7 +171,7 @@ class ProtocolExampleTest {
     AtomicLong now = new AtomicLong(DOC_WRITTEN_MS);
     try (SyncServer server =
         SyncServer.start(
-            ServerConfig.defaults(dir).withHost("127.0.0.1").withPort(0),
+            ServerConfig.defaults(dir).withAddress("127.0.0.1", 0),
             new SqliteCloudStore(dir.resolve("edgesync-cloud.db")),
             now::get)) {
       new Rest(server.port())

@@ -39,8 +39,7 @@ class ProtocolRulesTest {
   @BeforeEach
   void start() {
     server =
-        SyncServer.start(
-            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
     rest = new Rest(server.port());
   }
 

@@ -51,8 +51,7 @@ class ServerBadInputTest {
     server =
         SyncServer.start(
             ServerConfig.defaults(dir.resolve("cloud"))
-                .withHost("127.0.0.1")
-                .withPort(0)
+                .withAddress("127.0.0.1", 0)
                 .withPolicy(
                     new ServerPolicy(
                         d.serverVersion(), false, MAX_FRAME_BYTES, 1000, d.heartbeatIntervalMs())));

@@ -16,7 +16,7 @@ public final class ServerChild {
     ChildJvm.Channel out = new ChildJvm.Channel();
     Path data = Path.of(args[1]);
     SyncServer.start(
-        ServerConfig.defaults(data).withHost("127.0.0.1").withPort(Integer.parseInt(args[0])));
+        ServerConfig.defaults(data).withAddress("127.0.0.1", Integer.parseInt(args[0])));
     out.line("READY");
     Thread.sleep(Long.MAX_VALUE);
   }

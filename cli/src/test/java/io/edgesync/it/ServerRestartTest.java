@@ -30,7 +30,7 @@ class ServerRestartTest {
       port = s.getLocalPort();
     }
     ServerConfig config =
-        ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(port);
+        ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port);
     SyncServer server = SyncServer.start(config);
     AtomicLong appended = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();

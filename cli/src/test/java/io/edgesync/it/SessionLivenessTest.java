@@ -46,8 +46,7 @@ class SessionLivenessTest {
   void start() throws Exception {
     ServerConfig config =
         ServerConfig.defaults(dir)
-            .withHost("127.0.0.1")
-            .withPort(0)
+            .withAddress("127.0.0.1", 0)
             .withPolicy(ServerPolicy.defaults().withHeartbeat(INTERVAL_MS, TIMEOUT_MS));
     server =
         SyncServer.start(

@@ -94,8 +94,7 @@ class SlowLinkBacklogTest {
 
   private Drained drain(int records, UnaryOperator<AgentConfig> tune) throws Exception {
     server =
-        SyncServer.start(
-            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
     proxy = FaultProxy.start("127.0.0.1", server.port(), 5);
     proxy.partition(600_000); // offline while the backlog builds
     URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");

@@ -53,8 +53,7 @@ class StreamPayloadFidelityTest {
   @BeforeAll
   void start(@TempDir Path dir) {
     server =
-        SyncServer.start(
-            ServerConfig.defaults(dir.resolve("cloud")).withHost("127.0.0.1").withPort(0));
+        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
     agent =
         EdgeAgent.open(
             Testbed.fastSync(

@@ -87,8 +87,11 @@ public record ServerConfig(
     return DocumentRules.of(c);
   }
 
-  public ServerConfig withHost(String newHost) {
-    return new ServerConfig(newHost, port, dataDir, policy, documents, dictionaries);
+  /**
+   * Listening on {@code newHost} (an interface's address, or 0.0.0.0 for all) and {@code newPort}.
+   */
+  public ServerConfig withAddress(String newHost, int newPort) {
+    return new ServerConfig(newHost, newPort, dataDir, policy, documents, dictionaries);
   }
 
   public ServerConfig withPort(int newPort) {

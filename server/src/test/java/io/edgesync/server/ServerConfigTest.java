@@ -109,8 +109,7 @@ class ServerConfigTest {
             "server: {dictionaries: {enabled: false}}\ndocuments: {collections: {a: {}}}\n");
     ServerConfig changed =
         loaded
-            .withHost("127.0.0.1")
-            .withPort(0)
+            .withAddress("127.0.0.1", 0)
             .withDataDir(Path.of("/tmp/elsewhere"))
             .withPolicy(loaded.policy().withHeartbeat(500, 1_000));
     assertThat(changed.host()).isEqualTo("127.0.0.1");
@@ -129,7 +128,7 @@ class ServerConfigTest {
     assertThatThrownBy(() -> d.withPort(70_000))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("port must be in 0..65535 (0 picks a free one), not 70000");
-    assertThatThrownBy(() -> d.withHost(null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> d.withAddress(null, 0)).isInstanceOf(NullPointerException.class);
   }
 
   @Test
