@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DocumentException;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.server.SyncServer.ApiError;
 import io.javalin.config.RoutesConfig;
@@ -287,14 +288,10 @@ final class DocumentApi {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", c.id());
     m.put("status", c.status());
-    m.put("scope", c.scope());
-    m.put("collection", c.collection());
-    m.put("key", c.key());
-    m.put("device", c.deviceId());
-    m.put("strategy", c.strategy());
+    putDecision(m, c.scope(), c.collection(), c.key(), c.deviceId(), c.strategy());
     m.put("flagged", c.flagged());
-    m.put("base", side(c.baseVersion(), c.baseValue(), null));
-    m.put("cloud", side(c.cloudVersion(), c.cloudValue(), c.cloudHlc().toString()));
+    putBaseAndCloud(
+        m, c.baseVersion(), c.baseValue(), c.cloudVersion(), c.cloudValue(), c.cloudHlc());
     Map<String, Object> edge = side(0, c.edgeValue(), c.edgeHlc().toString());
     edge.remove("version");
     edge.put("changeSeq", c.edgeChangeSeq());
@@ -309,6 +306,33 @@ final class DocumentApi {
     m.put("createdMs", c.createdMs());
     m.put("resolvedMs", c.resolvedMs());
     return m;
+  }
+
+  /** The key a conflict or audit record is about, the device and the strategy that decided. */
+  private static void putDecision(
+      Map<String, Object> m,
+      String scope,
+      String collection,
+      String key,
+      String device,
+      String strategy) {
+    m.put("scope", scope);
+    m.put("collection", collection);
+    m.put("key", key);
+    m.put("device", device);
+    m.put("strategy", strategy);
+  }
+
+  /** The base and cloud sides of a conflict or audit record. */
+  private static void putBaseAndCloud(
+      Map<String, Object> m,
+      long baseVersion,
+      byte[] baseValue,
+      long cloudVersion,
+      byte[] cloudValue,
+      Hlc cloudHlc) {
+    m.put("base", side(baseVersion, baseValue, null));
+    m.put("cloud", side(cloudVersion, cloudValue, cloudHlc.toString()));
   }
 
   private static Map<String, Object> side(long version, byte[] value, String hlc) {
@@ -337,15 +361,11 @@ final class DocumentApi {
       m.put("id", a.id());
       m.put("atMs", a.atMs());
       m.put("conflictId", a.conflictId());
-      m.put("scope", a.scope());
-      m.put("collection", a.collection());
-      m.put("key", a.key());
-      m.put("device", a.deviceId());
-      m.put("strategy", a.strategy());
+      putDecision(m, a.scope(), a.collection(), a.key(), a.deviceId(), a.strategy());
       m.put("outcome", a.outcome());
       m.put("resolvedBy", a.resolvedBy());
-      m.put("base", side(a.baseVersion(), a.baseValue(), null));
-      m.put("cloud", side(a.cloudVersion(), a.cloudValue(), a.cloudHlc().toString()));
+      putBaseAndCloud(
+          m, a.baseVersion(), a.baseValue(), a.cloudVersion(), a.cloudValue(), a.cloudHlc());
       m.put("edge", side(0, a.edgeValue(), a.edgeHlc().toString()));
       m.put("result", side(a.resultVersion(), a.resultValue(), null));
       m.put("note", a.note());
