@@ -136,13 +136,10 @@ final class ConflictRows {
   /** The conflict, or null. */
   ConflictRecord conflict(long conflictId) {
     List<ConflictRecord> found =
-        sql.call(
-            () ->
-                StoreSql.rows(
-                    sql.jdbc(),
-                    "SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id=?",
-                    ConflictRows::readConflict,
-                    conflictId));
+        sql.rows(
+            "SELECT " + CONFLICT_COLUMNS + " FROM conflicts WHERE id=?",
+            ConflictRows::readConflict,
+            conflictId);
     return found.isEmpty() ? null : found.get(0);
   }
 
@@ -222,17 +219,11 @@ final class ConflictRows {
   /** Base, cloud, edge and result values of a conflict row; null if there is none. */
   private byte[][] conflictValues(long conflictId) {
     List<byte[][]> found =
-        sql.call(
-            () ->
-                StoreSql.rows(
-                    sql.jdbc(),
-                    "SELECT base_value, cloud_value, edge_value, result_value FROM conflicts"
-                        + " WHERE id=?",
-                    rs ->
-                        new byte[][] {
-                          rs.getBytes(1), rs.getBytes(2), rs.getBytes(3), rs.getBytes(4)
-                        },
-                    conflictId));
+        sql.rows(
+            "SELECT base_value, cloud_value, edge_value, result_value FROM conflicts"
+                + " WHERE id=?",
+            rs -> new byte[][] {rs.getBytes(1), rs.getBytes(2), rs.getBytes(3), rs.getBytes(4)},
+            conflictId);
     return found.isEmpty() ? null : found.get(0);
   }
 

@@ -74,13 +74,10 @@ final class DeviceDocRows {
       return List.of();
     }
     List<Long> seqs =
-        sql.call(
-            () ->
-                StoreSql.rows(
-                    sql.jdbc(),
-                    "SELECT change_seq FROM doc_resend WHERE device=? ORDER BY change_seq",
-                    rs -> rs.getLong(1),
-                    deviceId));
+        sql.rows(
+            "SELECT change_seq FROM doc_resend WHERE device=? ORDER BY change_seq",
+            rs -> rs.getLong(1),
+            deviceId);
     if (seqs.isEmpty()) {
       devicesWithResends.remove(deviceId);
     }

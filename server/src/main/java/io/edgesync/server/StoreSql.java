@@ -50,6 +50,11 @@ final class StoreSql {
     return call(() -> jdbc.queryLong(sql, fallback, args));
   }
 
+  /** Every row of a statement of fixed text (kept prepared), inside the caller's transaction. */
+  <T> List<T> rows(String sql, Jdbc.RowReader<T> reader, Object... args) {
+    return call(() -> rows(jdbc, sql, reader, args));
+  }
+
   /** Every row of a query built at run time, then the read transaction ends. */
   <T> List<T> readCommitted(String sql, Jdbc.RowReader<T> reader, Object... args) {
     return call(
