@@ -114,23 +114,18 @@ final class ConflictRows {
         conflictId);
   }
 
-  void close(
-      long conflictId,
-      String outcome,
-      String resolvedBy,
-      long resultVersion,
-      byte[] resultValue,
-      long nowMs) {
+  /** Resolved by {@code by} with {@code outcome}; the result is version {@code resultVersion}. */
+  void close(long id, String outcome, String by, long resultVersion, byte[] result, long nowMs) {
     lastOpened = null;
     sql.update(
         "UPDATE conflicts SET status='resolved', outcome=?, resolved_by=?, result_version=?,"
             + " result_value=?, resolved_ms=? WHERE id=?",
         outcome,
-        resolvedBy,
+        by,
         resultVersion,
-        resultValue,
+        result,
         nowMs,
-        conflictId);
+        id);
   }
 
   /** The conflict, or null. */
