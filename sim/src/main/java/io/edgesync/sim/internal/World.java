@@ -1,16 +1,15 @@
 package io.edgesync.sim.internal;
 
 import io.edgesync.sim.SimOptions;
+import io.edgesync.testing.TempDirs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
-import java.util.stream.Stream;
 
 /**
  * One simulation run: the scenario drawn from the seed, the nodes, the network, the workload, the
@@ -378,31 +377,12 @@ public final class World {
       // as above
     }
     if (!keepFiles) {
-      deleteTree(dir);
+      TempDirs.deleteTree(dir);
     }
   }
 
   /** The run's directory (kept after the run only when asked to). */
   public Path dir() {
     return dir;
-  }
-
-  static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // best effort: a leftover temporary file is not a test failure
-                }
-              });
-    } catch (IOException e) {
-      // as above
-    }
   }
 }
