@@ -385,4 +385,17 @@ public final class World {
   public Path dir() {
     return dir;
   }
+
+  /** Which node is down ({@code "cloud down"}, {@code "<device> down"}), or null if none is. */
+  String downNode() {
+    if (!cloud.alive()) {
+      return "cloud down";
+    }
+    for (SimEdge e : edges) {
+      if (!e.alive()) {
+        return e.deviceId() + " down";
+      }
+    }
+    return null;
+  }
 }
