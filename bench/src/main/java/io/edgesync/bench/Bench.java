@@ -1,6 +1,7 @@
 package io.edgesync.bench;
 
 import io.edgesync.agent.AgentMetrics;
+import io.edgesync.testing.TempDirs;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.FileStore;
@@ -9,10 +10,8 @@ import java.nio.file.Path;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * edgesync scenario runners. Usage: {@code java -jar edgesync-bench.jar <scenario> [--key=value
@@ -227,7 +226,7 @@ public final class Bench {
       System.exit(2);
     } finally {
       if (!keep && tempDir) {
-        deleteTree(dir);
+        TempDirs.deleteTree(dir);
       } else if (keep) {
         log("files kept in " + dir);
       }
@@ -345,7 +344,7 @@ public final class Bench {
               r.throughputLabel()),
           "batches of 1,000; CPU time of the one thread; median of the rounds"
         });
-    log(String.format(Locale.ROOT, "codec scenario took %.1f s", r.seconds()));
+    logf("codec scenario took %.1f s", r.seconds());
   }
 
   private static void catchup(Path dir, Opts o, boolean throttled, List<String[]> rows)
@@ -536,13 +535,13 @@ public final class Bench {
   /** Runs one scenario in its own fresh subdirectory, removed afterwards unless kept. */
   private static void inDir(Path root, boolean keep, String name, Step step) throws Exception {
     Path d = root.resolve(name);
-    deleteTree(d);
+    TempDirs.deleteTree(d);
     Files.createDirectories(d);
     try {
       step.run(d);
     } finally {
       if (!keep) {
-        deleteTree(d);
+        TempDirs.deleteTree(d);
       }
     }
   }
@@ -581,26 +580,15 @@ public final class Bench {
     return b.toString();
   }
 
+  /** {@link #log} of {@code String.format(Locale.ROOT, format, args)}. */
+  static void logf(String format, Object... args) {
+    log(String.format(Locale.ROOT, format, args));
+  }
+
   static void log(String message) {
     System.err.println(
         LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss", Locale.ROOT))
             + " "
             + message);
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // best effort
-                }
-              });
-    } catch (IOException e) {
-      // best effort
-    }
   }
 }

@@ -5,7 +5,6 @@ import io.edgesync.agent.AgentMetrics;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
 import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Clock;
@@ -17,13 +16,10 @@ import io.edgesync.testing.FaultProxy;
 import io.edgesync.testing.FaultProxy.Direction;
 import java.net.URI;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Catch-up after an outage: a gateway with 10 sensors read once a second was offline for a week, so
@@ -86,15 +82,13 @@ final class CatchupScenario {
     long timeoutSeconds = (long) o.seconds("catchup-timeout", throttleKbps > 0 ? 1_800 : 600);
     long seed = o.longValue("codec-seed", 1);
 
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "catchup: %,d records (%d sensors x %,d s), codec %s, link %s",
-            n,
-            sensors,
-            seconds,
-            codecSpec,
-            throttleKbps > 0 ? throttleKbps + " kbit/s each way" : "loopback, unthrottled"));
+    Bench.logf(
+        "catchup: %,d records (%d sensors x %,d s), codec %s, link %s",
+        n,
+        sensors,
+        seconds,
+        codecSpec,
+        throttleKbps > 0 ? throttleKbps + " kbit/s each way" : "loopback, unthrottled");
 
     try (SyncServer server =
             SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withPort(0));
@@ -106,7 +100,7 @@ final class CatchupScenario {
       URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
       if (warmup > 0) {
         // Another device through the same server and proxy: the JIT compiles the whole path.
-        Bench.log(String.format(Locale.ROOT, "  warm-up: %,d records of another device", warmup));
+        Bench.logf("  warm-up: %,d records of another device", warmup);
         AgentConfig w = config("bench-warmup", url, dir.resolve("warmup"), codec, o);
         preload(
             w,
@@ -127,42 +121,38 @@ final class CatchupScenario {
       long p0 = System.nanoTime();
       preload(config, seconds, sensors, seed, startMs);
       double preloadSeconds = (System.nanoTime() - p0) / 1e9;
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "  preloaded %,d records in %.1f s (%s records/s); %s",
-              n,
-              preloadSeconds,
-              Stats.rate(n / preloadSeconds),
-              SyncScenario.describeChunks(config.dataDir().resolve("edgesync-agent.db"))));
+      Bench.logf(
+          "  preloaded %,d records in %.1f s (%s records/s); %s",
+          n,
+          preloadSeconds,
+          Stats.rate(n / preloadSeconds),
+          SyncScenario.describeChunks(config.dataDir().resolve("edgesync-agent.db")));
 
       // 2. Back online: drain.
       long cpu0 = Stats.processCpuNanos();
       long t0 = System.nanoTime();
       try (EdgeAgent agent = EdgeAgent.open(config)) {
-        long[] done = waitDrained(server, agent, DEVICE, n, timeoutSeconds, true);
+        Drained done = waitDrained(server, agent, DEVICE, n, timeoutSeconds, true);
         long cpu1 = Stats.processCpuNanos();
-        double cloudSeconds = (done[0] - t0) / 1e9;
-        double edgeSeconds = (done[1] - t0) / 1e9;
+        double cloudSeconds = (done.cloudNanos() - t0) / 1e9;
+        double edgeSeconds = (done.edgeNanos() - t0) / 1e9;
         AgentMetrics m = agent.metrics();
         AgentStatus status = agent.status();
         long up = proxy.bytes(Direction.UPSTREAM) - upBefore;
         long down = proxy.bytes(Direction.DOWNSTREAM) - downBefore;
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
-                    + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
-                    + " upstream; ratio %.1f; link %d kbit/s, level %d",
-                n,
-                cloudSeconds,
-                edgeSeconds,
-                Stats.rate(n / edgeSeconds),
-                (double) m.batchFrameBytes() / n,
-                (double) up / n,
-                m.compressionRatio(),
-                status.bandwidth().bandwidthKbps(),
-                status.bandwidth().level()));
+        Bench.logf(
+            "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
+                + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
+                + " upstream; ratio %.1f; link %d kbit/s, level %d",
+            n,
+            cloudSeconds,
+            edgeSeconds,
+            Stats.rate(n / edgeSeconds),
+            (double) m.batchFrameBytes() / n,
+            (double) up / n,
+            m.compressionRatio(),
+            status.bandwidth().bandwidthKbps(),
+            status.bandwidth().level());
         boolean verified = verify && verify(server, n, sensors, seed, startMs);
         return new Result(
             n,
@@ -176,7 +166,7 @@ final class CatchupScenario {
             status.bandwidth(),
             up,
             down,
-            Stats.coresBusy(cpu0, cpu1, done[1] - t0),
+            Stats.coresBusy(cpu0, cpu1, done.edgeNanos() - t0),
             verified,
             dbBytes(dir.resolve("cloud")));
       }
@@ -216,42 +206,27 @@ final class CatchupScenario {
    * the time the readings were taken plus 0-2 ms, with up to 256 calls in flight.
    */
   private static void preload(
-      AgentConfig config, long seconds, int sensors, long seed, long startMs) throws Exception {
+      AgentConfig config, long seconds, int sensors, long seed, long startMs) throws SQLException {
     DataClock clock = new DataClock();
     clock.ms = startMs;
     TelemetryData.Fleet fleet = new TelemetryData.Fleet(seed, sensors, startMs, DEVICE);
     Random jitter = new Random(seed);
-    try (SqliteOutbox outbox =
-        new SqliteOutbox(
-            config.dataDir().resolve("edgesync-agent.db"),
-            config.outbox(),
-            config.streamPriorities(),
-            config.undeclaredStreamPriority(),
-            clock)) {
-      Semaphore window = new Semaphore(256);
-      AtomicReference<Throwable> failure = new AtomicReference<>();
-      for (long k = 0; k < seconds && failure.get() == null; k++) {
+    try (OfflineOutbox outbox = new OfflineOutbox(config, clock, 256)) {
+      for (long k = 0; k < seconds; k++) {
         List<byte[]> readings = fleet.second(k);
         clock.ms = startMs + k * 1000 + jitter.nextInt(3);
-        window.acquireUninterruptibly();
-        CompletableFuture<Long> f = outbox.appendAsync(STREAM, readings);
-        f.whenComplete(
-            (seq, err) -> {
-              if (err != null) {
-                failure.compareAndSet(null, err);
-              }
-              window.release();
-            });
-      }
-      window.acquireUninterruptibly(256);
-      if (failure.get() != null) {
-        throw new IllegalStateException("preload failed: " + failure.get(), failure.get());
+        if (!outbox.append(STREAM, readings)) {
+          break;
+        }
       }
     }
   }
 
+  /** When the cloud committed the last record, then when the agent recorded its ack. */
+  private record Drained(long cloudNanos, long edgeNanos) {}
+
   /** Waits for the cloud checkpoint, then the agent's synced count; returns both nano times. */
-  private static long[] waitDrained(
+  private static Drained waitDrained(
       SyncServer server,
       EdgeAgent agent,
       String device,
@@ -261,45 +236,25 @@ final class CatchupScenario {
       throws InterruptedException {
     long t0 = System.nanoTime();
     long deadline = t0 + timeoutSeconds * 1_000_000_000L;
-    long nextReport = t0 + 5_000_000_000L;
-    long cloudDone;
-    while (true) {
-      long cp = server.store().checkpoints(device).getOrDefault(STREAM, 0L);
-      long now = System.nanoTime();
-      if (cp >= n) {
-        cloudDone = now;
-        break;
-      }
-      if (now > deadline) {
-        throw new IllegalStateException(
-            "cloud checkpoint stuck at " + cp + " of " + n + "; agent " + agent.status());
-      }
-      if (report && now >= nextReport) {
-        AgentStatus.BandwidthView bw = agent.status().bandwidth();
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "  ... %.0f s: cloud checkpoint %,d; link %d kbit/s, rtt %d ms, level %d, %.2f"
-                    + " B/record so far",
-                (now - t0) / 1e9,
-                cp,
-                bw.bandwidthKbps(),
-                bw.rttMs(),
-                bw.level(),
-                bw.total().records() == 0
-                    ? 0.0
-                    : (double) bw.total().frameBytes() / bw.total().records()));
-        nextReport = now + 5_000_000_000L;
-      }
-      Thread.sleep(2);
-    }
-    while (agent.metrics().synced() < n) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("agent synced stuck at " + agent.metrics().synced());
-      }
-      Thread.sleep(2);
-    }
-    return new long[] {cloudDone, System.nanoTime()};
+    SyncScenario.Progress progress =
+        (cp, now, lastCp, lastT) -> {
+          AgentStatus.BandwidthView bw = agent.status().bandwidth();
+          Bench.logf(
+              "  ... %.0f s: cloud checkpoint %,d; link %d kbit/s, rtt %d ms, level %d, %.2f"
+                  + " B/record so far",
+              (now - t0) / 1e9,
+              cp,
+              bw.bandwidthKbps(),
+              bw.rttMs(),
+              bw.level(),
+              bw.total().records() == 0
+                  ? 0.0
+                  : (double) bw.total().frameBytes() / bw.total().records());
+        };
+    SyncScenario.CloudDrain cloud =
+        SyncScenario.awaitCheckpoint(
+            server, agent, device, n, t0, deadline, 5_000_000_000L, report ? progress : null);
+    return new Drained(cloud.doneNanos(), SyncScenario.awaitSynced(agent, n, deadline));
   }
 
   /** Every record in the cloud equals the generated one: sequence, payload, origin time. */
@@ -334,12 +289,9 @@ final class CatchupScenario {
         inSecond++;
       }
     }
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "  verified: all %,d records in the cloud equal the generated ones (%.1f s)",
-            n,
-            (System.nanoTime() - v0) / 1e9));
+    Bench.logf(
+        "  verified: all %,d records in the cloud equal the generated ones (%.1f s)",
+        n, (System.nanoTime() - v0) / 1e9);
     return true;
   }
 }

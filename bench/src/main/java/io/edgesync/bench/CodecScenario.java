@@ -75,16 +75,10 @@ final class CodecScenario {
     long trainStart = System.nanoTime();
     Dictionary dict = Dictionary.train(1, samples, dictBytes);
     double trainMs = (System.nanoTime() - trainStart) / 1e6;
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "codec: %,d records, %.1f B of JSON each; dictionary %d B trained on %,d samples in"
-                + " %.0f ms",
-            n,
-            (double) json / n,
-            dict.size(),
-            samples.size(),
-            trainMs));
+    Bench.logf(
+        "codec: %,d records, %.1f B of JSON each; dictionary %d B trained on %,d samples in"
+            + " %.0f ms",
+        n, (double) json / n, dict.size(), samples.size(), trainMs);
 
     CodecSettings zstd3 = CodecSettings.parse("zstd:3").withContextTakeover(false);
     CodecSettings auto = CodecSettings.auto();
@@ -135,12 +129,9 @@ final class CodecScenario {
           autoChoices[b] = choices.toString();
         }
       }
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "codec: %-52s %s B/record at batch 1/10/100/1000",
-              var.label,
-              Arrays.toString(payload[v])));
+      Bench.logf(
+          "codec: %-52s %s B/record at batch 1/10/100/1000",
+          var.label, Arrays.toString(payload[v]));
     }
 
     double entropyBits = TelemetryData.entropyBitsPerRecord();
@@ -206,15 +197,9 @@ final class CodecScenario {
             Stats.rate(s[0]),
             Stats.rate(s[1]),
             Stats.rate(s[2]));
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "codec speed: %s batch %d: encode %.0f, decode %.0f, both %.0f records/s",
-                var.label,
-                batch,
-                s[0],
-                s[1],
-                s[2]));
+        Bench.logf(
+            "codec speed: %s batch %d: encode %.0f, decode %.0f, both %.0f records/s",
+            var.label, batch, s[0], s[1], s[2]);
         if (batch == 1000 && var.codec == Codec.COLUMNAR) {
           bestThroughput = s[2];
           bestLabel = var.label;

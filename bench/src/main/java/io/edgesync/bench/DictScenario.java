@@ -85,15 +85,9 @@ final class DictScenario {
       dict = sd.dictionary();
     }
     List<Record> test = mine.subList(received, received + measured);
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "dict: %d devices x %,d records received; dictionary %d B (id %d) trained in %.0f ms",
-            devices,
-            received,
-            dict.size(),
-            dict.id(),
-            trainNanos / 1e6));
+    Bench.logf(
+        "dict: %d devices x %,d records received; dictionary %d B (id %d) trained in %.0f ms",
+        devices, received, dict.size(), dict.id(), trainNanos / 1e6);
 
     CodecSettings stateless = CodecSettings.parse("zstd:3").withContextTakeover(false);
     CodecSettings stream = CodecSettings.parse("zstd:3");
@@ -118,7 +112,7 @@ final class DictScenario {
       bytes[5][b] = measure(test, batch, stream, dict, Integer.MAX_VALUE);
     }
     for (int v = 0; v < labels.length; v++) {
-      Bench.log(String.format(Locale.ROOT, "dict: %-75s %s", labels[v], Arrays.toString(bytes[v])));
+      Bench.logf("dict: %-75s %s", labels[v], Arrays.toString(bytes[v]));
     }
     out.println("## Trained dictionary: bytes per record (codec payload)");
     out.println();

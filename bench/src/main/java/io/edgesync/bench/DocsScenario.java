@@ -424,14 +424,9 @@ final class DocsScenario {
       docBytes += render(d.fields).length;
     }
     int avgDocBytes = (int) (docBytes / model.docs.length);
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "  generated %,d + %,d + %,d frames; documents average %d bytes",
-            create.size(),
-            warmup.size(),
-            measured.size(),
-            avgDocBytes));
+    Bench.logf(
+        "  generated %,d + %,d + %,d frames; documents average %d bytes",
+        create.size(), warmup.size(), measured.size(), avgDocBytes);
 
     Path file = dir.resolve("docs-cloud.db");
     DocumentRules rules =
@@ -442,22 +437,12 @@ final class DocsScenario {
       for (Frame f : create) {
         apply(docs, f);
       }
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "  created %,d documents in %.2f s",
-              s.keys,
-              (System.nanoTime() - t) / 1e9));
+      Bench.logf("  created %,d documents in %.2f s", s.keys, (System.nanoTime() - t) / 1e9);
       t = System.nanoTime();
       for (Frame f : warmup) {
         apply(docs, f);
       }
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "  warm-up: %,d frames in %.2f s",
-              warmup.size(),
-              (System.nanoTime() - t) / 1e9));
+      Bench.logf("  warm-up: %,d frames in %.2f s", warmup.size(), (System.nanoTime() - t) / 1e9);
 
       long[] frameNanos = new long[measured.size()];
       long conflicts = 0;
@@ -499,20 +484,18 @@ final class DocsScenario {
               writerCpu0 < 0 || writerCpu1 <= writerCpu0
                   ? Double.NaN
                   : changes / ((writerCpu1 - writerCpu0) / 1e9));
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "docs: %s changes/s (%s per CPU-second; %s per CPU-second of the store's writer"
-                  + " thread), %s conflicts/s (%,d changes, %,d merged conflicts in %.2f s);"
-                  + " per frame %s",
-              Stats.rate(res.changesPerSecond()),
-              Stats.rate(res.changesPerCpuSecond()),
-              Stats.rate(res.writerChangesPerCpuSecond()),
-              Stats.rate(res.conflictsPerSecond()),
-              changes,
-              conflicts,
-              secs,
-              res.perFrame()));
+      Bench.logf(
+          "docs: %s changes/s (%s per CPU-second; %s per CPU-second of the store's writer"
+              + " thread), %s conflicts/s (%,d changes, %,d merged conflicts in %.2f s);"
+              + " per frame %s",
+          Stats.rate(res.changesPerSecond()),
+          Stats.rate(res.changesPerCpuSecond()),
+          Stats.rate(res.writerChangesPerCpuSecond()),
+          Stats.rate(res.conflictsPerSecond()),
+          changes,
+          conflicts,
+          secs,
+          res.perFrame());
       return res;
     }
   }

@@ -32,23 +32,13 @@ final class DrainScenario {
     AgentConfig config =
         SyncScenario.agentConfig(
             "bench-gw-drain", URI.create("ws://127.0.0.1:9/v1/sync"), edgeDir, tuning, full);
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "drain (edge only, no network): %,d records, batches of %d records / %s",
-            n,
-            tuning.maxBatchRecords(),
-            SyncScenario.bytes(tuning.maxBatchBytes())));
+    Bench.logf(
+        "drain (edge only, no network): %,d records, batches of %d records / %s",
+        n, tuning.maxBatchRecords(), SyncScenario.bytes(tuning.maxBatchBytes()));
     SyncScenario.preload(config, n, recordBytes, preloadCall);
     Bench.log(
         "  preloaded; outbox " + SyncScenario.describeChunks(edgeDir.resolve("edgesync-agent.db")));
-    try (SqliteOutbox outbox =
-        new SqliteOutbox(
-            edgeDir.resolve("edgesync-agent.db"),
-            config.outbox(),
-            config.streamPriorities(),
-            config.undeclaredStreamPriority(),
-            Clock.SYSTEM)) {
+    try (SqliteOutbox outbox = OfflineOutbox.open(config, Clock.SYSTEM)) {
       long next = 1;
       long readNs = 0;
       long ackNs = 0;
@@ -84,18 +74,16 @@ final class DrainScenario {
               ackNs / 1e9,
               half(halfRecords[0], halfRead[0], halfAck[0], tuning.maxBatchRecords()),
               half(halfRecords[1], halfRead[1], halfAck[1], tuning.maxBatchRecords()));
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "drain: %s records/s (%,d in %.2f s): read %.2f s, acknowledge %.2f s; first half"
-                  + " of the backlog %s; second half %s",
-              Stats.rate(res.recordsPerSecond()),
-              n,
-              secs,
-              res.readSeconds(),
-              res.ackSeconds(),
-              res.firstHalf(),
-              res.secondHalf()));
+      Bench.logf(
+          "drain: %s records/s (%,d in %.2f s): read %.2f s, acknowledge %.2f s; first half"
+              + " of the backlog %s; second half %s",
+          Stats.rate(res.recordsPerSecond()),
+          n,
+          secs,
+          res.readSeconds(),
+          res.ackSeconds(),
+          res.firstHalf(),
+          res.secondHalf());
       return res;
     }
   }

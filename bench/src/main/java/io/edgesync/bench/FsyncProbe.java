@@ -5,7 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Locale;
 
 /** How fast the disk under the data directory makes a small append durable (write + fdatasync). */
 final class FsyncProbe {
@@ -31,12 +30,9 @@ final class FsyncProbe {
         lat[n++] = now - t0;
       }
       Result r = new Result(n / ((now - start) / 1e9), Stats.Latency.of(lat, n));
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "fsync probe: %s write(4 KiB)+fdatasync per second; %s",
-              Stats.rate(r.fsyncsPerSecond()),
-              r.latency()));
+      Bench.logf(
+          "fsync probe: %s write(4 KiB)+fdatasync per second; %s",
+          Stats.rate(r.fsyncsPerSecond()), r.latency());
       return r;
     } finally {
       Files.deleteIfExists(file);

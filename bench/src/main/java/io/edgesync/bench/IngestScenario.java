@@ -141,12 +141,9 @@ final class IngestScenario {
       long now = System.nanoTime();
       if (now >= nextReport) {
         long c = completed.sum();
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "  ... %s records/s (last %.1f s)",
-                Stats.rate((c - lastC) / ((now - lastT) / 1e9)),
-                (now - lastT) / 1e9));
+        Bench.logf(
+            "  ... %s records/s (last %.1f s)",
+            Stats.rate((c - lastC) / ((now - lastT) / 1e9)), (now - lastT) / 1e9);
         lastC = c;
         lastT = now;
         nextReport = now + 2_000_000_000L;
@@ -184,19 +181,17 @@ final class IngestScenario {
             Stats.Latency.of(all, total),
             errors.sum(),
             Stats.coresBusy(cpu0, cpu1, t1 - t0));
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "ingest %s: %s records/s (%.1f MB/s payload), %,d records in %.1f s; append latency %s;"
-                + " errors %d; CPU %s cores",
-            s.mode().name().toLowerCase(Locale.ROOT),
-            Stats.rate(r.recordsPerSecond()),
-            r.mbPerSecond(),
-            recs,
-            secs,
-            r.latency(),
-            r.errors(),
-            r.coresBusy()));
+    Bench.logf(
+        "ingest %s: %s records/s (%.1f MB/s payload), %,d records in %.1f s; append latency %s;"
+            + " errors %d; CPU %s cores",
+        s.mode().name().toLowerCase(Locale.ROOT),
+        Stats.rate(r.recordsPerSecond()),
+        r.mbPerSecond(),
+        recs,
+        secs,
+        r.latency(),
+        r.errors(),
+        r.coresBusy());
     return r;
   }
 

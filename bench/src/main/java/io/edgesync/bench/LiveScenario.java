@@ -9,7 +9,6 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
@@ -46,15 +45,9 @@ final class LiveScenario {
     boolean full = o.bool("full-sync", true);
     SyncScenario.Tuning tuning = SyncScenario.Tuning.from(o);
     String device = "bench-gw-live";
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "live: %d threads, window %d records/thread, %d-byte records; %s; synchronous=%s",
-            threads,
-            window,
-            recordBytes,
-            tuning.describe(),
-            full ? "FULL" : "NORMAL"));
+    Bench.logf(
+        "live: %d threads, window %d records/thread, %d-byte records; %s; synchronous=%s",
+        threads, window, recordBytes, tuning.describe(), full ? "FULL" : "NORMAL");
     try (SyncServer server =
         SyncServer.start(ServerConfig.defaults(dir.resolve("live-cloud")).withPort(0))) {
       AgentConfig config =
@@ -121,13 +114,9 @@ final class LiveScenario {
           if (now >= nextReport) {
             long a = appended.sum();
             double dt = (now - lastT) / 1e9;
-            Bench.log(
-                String.format(
-                    Locale.ROOT,
-                    "  ... appended %s/s, cloud acked %s/s, backlog %,d",
-                    Stats.rate((a - lastA) / dt),
-                    Stats.rate((cp - lastCp) / dt),
-                    a - cp));
+            Bench.logf(
+                "  ... appended %s/s, cloud acked %s/s, backlog %,d",
+                Stats.rate((a - lastA) / dt), Stats.rate((cp - lastCp) / dt), a - cp);
             lastA = a;
             lastCp = cp;
             lastT = now;
@@ -201,21 +190,19 @@ final class LiveScenario {
                 (drainEnd - drainStart) / 1e9,
                 Stats.Latency.of(lat, k),
                 Stats.coresBusy(cpu0, cpu1, stopAt - measureAt));
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "live: appended %s records/s durably, cloud acked %s records/s over %.1f s;"
-                    + " backlog at stop %,d, drained in %.2f s; append→cloud-durable latency %s;"
-                    + " errors %d; CPU %s cores; encoding at the end: %s",
-                Stats.rate(r.appendedPerSecond()),
-                Stats.rate(r.ackedPerSecond()),
-                secs,
-                r.backlogAtEnd(),
-                r.drainSeconds(),
-                r.endToEnd(),
-                errors.sum(),
-                r.coresBusy(),
-                agent.status().bandwidth().encoding()));
+        Bench.logf(
+            "live: appended %s records/s durably, cloud acked %s records/s over %.1f s;"
+                + " backlog at stop %,d, drained in %.2f s; append→cloud-durable latency %s;"
+                + " errors %d; CPU %s cores; encoding at the end: %s",
+            Stats.rate(r.appendedPerSecond()),
+            Stats.rate(r.ackedPerSecond()),
+            secs,
+            r.backlogAtEnd(),
+            r.drainSeconds(),
+            r.endToEnd(),
+            errors.sum(),
+            r.coresBusy(),
+            agent.status().bandwidth().encoding());
         return r;
       }
     }

@@ -3,7 +3,6 @@ package io.edgesync.bench;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
 import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.codec.CodecSettings;
@@ -14,13 +13,11 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Edge→cloud acknowledged throughput, one device over loopback: {@code records} records are
@@ -108,23 +105,15 @@ final class SyncScenario {
     String device = "bench-gw-1";
     Path edgeDir = dir.resolve("sync-edge");
     Path cloudDir = dir.resolve("sync-cloud");
-    Bench.log(
-        String.format(
-            Locale.ROOT,
-            "sync: %,d records of %d bytes, preload %d records/call; %s; synchronous=%s",
-            n,
-            recordBytes,
-            preloadCall,
-            tuning.describe(),
-            full ? "FULL" : "NORMAL"));
+    Bench.logf(
+        "sync: %,d records of %d bytes, preload %d records/call; %s; synchronous=%s",
+        n, recordBytes, preloadCall, tuning.describe(), full ? "FULL" : "NORMAL");
 
     long warmupRecords = o.longValue("sync-warmup-records", 200_000);
     try (SyncServer server = SyncServer.start(ServerConfig.defaults(cloudDir).withPort(0))) {
       if (warmupRecords > 0) {
         // Same JVM, same server, another device: JIT-compiles the whole path before measuring.
-        Bench.log(
-            String.format(
-                Locale.ROOT, "  warm-up: %,d records, device bench-gw-warmup", warmupRecords));
+        Bench.logf("  warm-up: %,d records, device bench-gw-warmup", warmupRecords);
         Path warmDir = dir.resolve("sync-warmup-edge");
         AgentConfig warm =
             agentConfig("bench-gw-warmup", URI.create(server.syncUrl()), warmDir, tuning, full);
@@ -141,14 +130,9 @@ final class SyncScenario {
       preload(config, n, recordBytes, preloadCall);
       double preloadSecs = (System.nanoTime() - p0) / 1e9;
       String chunks = describeChunks(edgeDir.resolve("edgesync-agent.db"));
-      Bench.log(
-          String.format(
-              Locale.ROOT,
-              "  preloaded %,d records in %.1f s (%s records/s); outbox %s",
-              n,
-              preloadSecs,
-              Stats.rate(n / preloadSecs),
-              chunks));
+      Bench.logf(
+          "  preloaded %,d records in %.1f s (%s records/s); outbox %s",
+          n, preloadSecs, Stats.rate(n / preloadSecs), chunks);
 
       // 2. The agent connects and drains.
       long cpu0 = Stats.processCpuNanos();
@@ -178,22 +162,20 @@ final class SyncScenario {
                 m.bytesSent() / edgeSecs / 1e6,
                 m.batchesSent(),
                 Stats.coresBusy(cpu0, cpu1, d.edgeDone - d.t0));
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "sync: %,d records acked in %.2f s (cloud durable) / %.2f s (edge ack durable):"
-                    + " %s records/s (after the first ack: %s records/s), %.1f MB/s payload,"
-                    + " %.1f MB/s on the wire, %,d batches, first ack after %.3f s; CPU %s cores",
-                n,
-                cloudSecs,
-                edgeSecs,
-                Stats.rate(r.edgeRecordsPerSecond()),
-                Stats.rate(r.steadyRecordsPerSecond()),
-                r.payloadMbPerSecond(),
-                r.wireMbPerSecond(),
-                r.batches(),
-                r.firstAckSeconds(),
-                r.coresBusy()));
+        Bench.logf(
+            "sync: %,d records acked in %.2f s (cloud durable) / %.2f s (edge ack durable):"
+                + " %s records/s (after the first ack: %s records/s), %.1f MB/s payload,"
+                + " %.1f MB/s on the wire, %,d batches, first ack after %.3f s; CPU %s cores",
+            n,
+            cloudSecs,
+            edgeSecs,
+            Stats.rate(r.edgeRecordsPerSecond()),
+            Stats.rate(r.steadyRecordsPerSecond()),
+            r.payloadMbPerSecond(),
+            r.wireMbPerSecond(),
+            r.batches(),
+            r.firstAckSeconds(),
+            r.coresBusy());
         return r;
       }
     }
@@ -219,11 +201,52 @@ final class SyncScenario {
   private static Drain drain(
       SyncServer server, EdgeAgent agent, String device, long n, Opts o, boolean report, long t0)
       throws InterruptedException {
+    long deadline = t0 + (long) (o.seconds("sync-timeout", 180) * 1e9);
+    Progress progress =
+        (cp, now, lastCp, lastT) ->
+            Bench.logf(
+                "  ... cloud checkpoint %,d (%s records/s)",
+                cp, Stats.rate((cp - lastCp) / ((now - lastT) / 1e9)));
+    CloudDrain cloud =
+        awaitCheckpoint(
+            server, agent, device, n, t0, deadline, 1_000_000_000L, report ? progress : null);
+    return new Drain(
+        t0,
+        cloud.firstAckNanos(),
+        cloud.checkpointAtFirstAck(),
+        cloud.doneNanos(),
+        awaitSynced(agent, n, deadline));
+  }
+
+  /**
+   * What {@link #awaitCheckpoint} saw: when the checkpoint first moved (the first ack) and to what,
+   * and when it reached the end.
+   */
+  record CloudDrain(long firstAckNanos, long checkpointAtFirstAck, long doneNanos) {}
+
+  /** Logs progress: the checkpoint now, and the one and the time of the previous report. */
+  interface Progress {
+    void report(long cp, long nowNanos, long previousCp, long previousNanos);
+  }
+
+  /**
+   * Waits until the cloud's durable checkpoint of {@code device}'s stream reaches {@code n},
+   * polling every 2 ms and, unless {@code progress} is null, reporting every {@code
+   * reportEveryNanos} (the first report compares with checkpoint 0 at {@code t0}).
+   */
+  static CloudDrain awaitCheckpoint(
+      SyncServer server,
+      EdgeAgent agent,
+      String device,
+      long n,
+      long t0,
+      long deadlineNanos,
+      long reportEveryNanos,
+      Progress progress)
+      throws InterruptedException {
     long firstAck = -1;
     long cpAtFirstAck = 0;
-    long cloudDone;
-    long deadline = t0 + (long) (o.seconds("sync-timeout", 180) * 1e9);
-    long nextReport = t0 + 1_000_000_000L;
+    long nextReport = t0 + reportEveryNanos;
     long lastCp = 0;
     long lastT = t0;
     while (true) {
@@ -234,33 +257,34 @@ final class SyncScenario {
         cpAtFirstAck = cp;
       }
       if (cp >= n) {
-        cloudDone = now;
-        break;
+        return new CloudDrain(firstAck, cpAtFirstAck, now);
       }
-      if (now > deadline) {
+      if (now > deadlineNanos) {
         throw new IllegalStateException(
             "cloud checkpoint stuck at " + cp + " of " + n + "; agent " + agent.status());
       }
-      if (report && now >= nextReport) {
-        Bench.log(
-            String.format(
-                Locale.ROOT,
-                "  ... cloud checkpoint %,d (%s records/s)",
-                cp,
-                Stats.rate((cp - lastCp) / ((now - lastT) / 1e9))));
+      if (progress != null && now >= nextReport) {
+        progress.report(cp, now, lastCp, lastT);
         lastCp = cp;
         lastT = now;
-        nextReport = now + 1_000_000_000L;
+        nextReport = now + reportEveryNanos;
       }
       Thread.sleep(2);
     }
+  }
+
+  /**
+   * Waits until the agent counts {@code n} synced records (its ack committed), polling every 2 ms;
+   * returns the time it saw them ({@link System#nanoTime}).
+   */
+  static long awaitSynced(EdgeAgent agent, long n, long deadlineNanos) throws InterruptedException {
     while (true) {
       long synced = agent.metrics().synced();
       long now = System.nanoTime();
       if (synced >= n) {
-        return new Drain(t0, firstAck, cpAtFirstAck, cloudDone, now);
+        return now;
       }
-      if (now > deadline) {
+      if (now > deadlineNanos) {
         throw new IllegalStateException("agent synced stuck at " + synced + " of " + n);
       }
       Thread.sleep(2);
@@ -268,17 +292,10 @@ final class SyncScenario {
   }
 
   /** Appends {@code n} records with a few large calls in flight, then closes the outbox. */
-  static void preload(AgentConfig config, long n, int recordBytes, int perCall) throws Exception {
-    try (SqliteOutbox outbox =
-        new SqliteOutbox(
-            config.dataDir().resolve("edgesync-agent.db"),
-            config.outbox(),
-            config.streamPriorities(),
-            config.undeclaredStreamPriority(),
-            Clock.SYSTEM)) {
+  static void preload(AgentConfig config, long n, int recordBytes, int perCall)
+      throws SQLException {
+    try (OfflineOutbox outbox = new OfflineOutbox(config, Clock.SYSTEM, 16)) {
       Payloads payloads = new Payloads(recordBytes, 0);
-      Semaphore window = new Semaphore(16);
-      AtomicReference<Throwable> failure = new AtomicReference<>();
       long done = 0;
       while (done < n) {
         int k = (int) Math.min(perCall, n - done);
@@ -286,23 +303,11 @@ final class SyncScenario {
         for (int i = 0; i < k; i++) {
           call.add(payloads.next());
         }
-        window.acquireUninterruptibly();
-        CompletableFuture<Long> f = outbox.appendAsync(STREAM, call);
-        f.whenComplete(
-            (seq, err) -> {
-              if (err != null) {
-                failure.compareAndSet(null, err);
-              }
-              window.release();
-            });
+        boolean appending = outbox.append(STREAM, call);
         done += k;
-        if (failure.get() != null) {
+        if (!appending) {
           break;
         }
-      }
-      window.acquireUninterruptibly(16);
-      if (failure.get() != null) {
-        throw new IllegalStateException("preload failed: " + failure.get(), failure.get());
       }
     }
   }

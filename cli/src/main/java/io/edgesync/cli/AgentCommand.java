@@ -4,7 +4,6 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,15 +21,6 @@ final class AgentCommand implements Callable<Integer> {
     System.out.printf(
         "edgesync agent '%s' syncing to %s; local API on http://127.0.0.1:%d/v1/ ; outbox in %s%n",
         c.deviceId(), c.serverUrl(), agent.localApiPort(), c.dataDir().toAbsolutePath());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  agent.close();
-                  stopped.countDown();
-                }));
-    stopped.await();
-    return 0;
+    return Main.untilShutdown(agent::close);
   }
 }

@@ -86,15 +86,10 @@ final class ConflictsCommand {
   @Command(
       name = "show",
       description = "Show one conflict: base, cloud and edge values with their HLCs.")
-  static final class ShowConflict implements Callable<Integer> {
-    @ParentCommand ConflictsCommand parent;
-
-    @Parameters(index = "0", description = "Conflict id")
-    long id;
-
+  static final class ShowConflict extends OneConflict {
     @Override
     public Integer call() throws Exception {
-      JsonNode body = request(() -> new ServerApi().get(parent.server + "/api/v1/conflicts/" + id));
+      JsonNode body = request(() -> new ServerApi().get(url()));
       if (body == null) {
         return 1;
       }
@@ -106,12 +101,7 @@ final class ConflictsCommand {
   @Command(
       name = "resolve",
       description = "Resolve an open conflict; the result syncs to every device.")
-  static final class ResolveConflict implements Callable<Integer> {
-    @ParentCommand ConflictsCommand parent;
-
-    @Parameters(index = "0", description = "Conflict id")
-    long id;
-
+  static final class ResolveConflict extends OneConflict {
     @Option(names = "--take", description = "edge | cloud")
     String take;
 
@@ -135,13 +125,7 @@ final class ConflictsCommand {
           return 2;
         }
       }
-      JsonNode body =
-          request(
-              () ->
-                  new ServerApi()
-                      .post(
-                          parent.server + "/api/v1/conflicts/" + id + "/resolve",
-                          request.toString()));
+      JsonNode body = request(() -> new ServerApi().post(url() + "/resolve", request.toString()));
       if (body == null) {
         return 1;
       }
@@ -158,6 +142,19 @@ final class ConflictsCommand {
               + " = "
               + doc.get("value"));
       return 0;
+    }
+  }
+
+  /** A subcommand on one conflict, named by its id. */
+  abstract static class OneConflict implements Callable<Integer> {
+    @ParentCommand ConflictsCommand parent;
+
+    @Parameters(index = "0", description = "Conflict id")
+    long id;
+
+    /** The conflict's URL on the server. */
+    String url() {
+      return parent.server + "/api/v1/conflicts/" + id;
     }
   }
 

@@ -1,5 +1,6 @@
 package io.edgesync.cli;
 
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -42,6 +43,23 @@ public final class Main implements Runnable {
           return 2;
         });
     return cli;
+  }
+
+  /**
+   * Blocks until the JVM shuts down (Ctrl-C, SIGTERM), which runs {@code close} first; returns the
+   * exit code 0. For the commands that run a service.
+   */
+  static int untilShutdown(Runnable close) throws InterruptedException {
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  close.run();
+                  stopped.countDown();
+                }));
+    stopped.await();
+    return 0;
   }
 
   @Override

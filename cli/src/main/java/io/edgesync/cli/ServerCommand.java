@@ -4,7 +4,6 @@ import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,16 +30,7 @@ final class ServerCommand implements Callable<Integer> {
         "edgesync server on port %d; devices connect to ws://<host>:%d/v1/sync; REST at"
             + " http://<host>:%d/api/v1/devices; data in %s%n",
         server.port(), server.port(), server.port(), c.dataDir().toAbsolutePath());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  server.close();
-                  stopped.countDown();
-                }));
-    stopped.await();
-    return 0;
+    return Main.untilShutdown(server::close);
   }
 
   /**

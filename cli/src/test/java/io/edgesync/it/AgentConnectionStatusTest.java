@@ -8,9 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,11 +44,8 @@ class AgentConnectionStatusTest {
   @Test
   void serverDownAtStartThenUp_statusSaysConnectedSince_andTheConnectErrorIsPast()
       throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    URI url = URI.create("ws://127.0.0.1:" + port + "/v1/sync");
+    int port = Testbed.freePort();
+    URI url = Testbed.syncUrl(port);
     Instant started = Instant.now();
     AgentConfig config =
         Testbed.fastSync(AgentConfig.simple("dev-conn", url, dir.resolve("edge")))
@@ -69,9 +64,7 @@ class AgentConnectionStatusTest {
       Instant firstErrorAt = instant(down.get("lastError"), "at");
 
       Instant serverStarting = Instant.now();
-      server =
-          SyncServer.start(
-              ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port));
+      server = SyncServer.start(Testbed.serverConfig(dir, port));
       await()
           .atMost(WAIT)
           .until(() -> status(agent).get("connection").get("state").asText().equals("connected"));

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.server.SqliteCloudStore;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,7 +64,7 @@ class CrashTest {
       throws Exception {
     random = new SplittableRandom(SEED);
     kinds = AckedWrites.kinds(0);
-    port = freePort();
+    port = Testbed.freePort();
     log.info("crash run: {} kills, seed {}, data in {}", KILLS, SEED, dir);
     Map<Target, Integer> killed = new EnumMap<>(Target.class);
     ChildJvm server = startServer();
@@ -185,12 +184,6 @@ class CrashTest {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
-    }
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }

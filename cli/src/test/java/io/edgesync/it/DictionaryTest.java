@@ -12,7 +12,6 @@ import io.edgesync.agent.EdgeAgent;
 import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.FrameCodec;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchEncoder;
 import io.edgesync.protocol.codec.Codec;
@@ -22,7 +21,6 @@ import io.edgesync.protocol.codec.Dictionary;
 import io.edgesync.protocol.codec.EncodedBatch;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.StreamDictionary;
@@ -107,6 +105,23 @@ class DictionaryTest {
     }
   }
 
+  /**
+   * Appends {@code bulk} in one call and waits until the cloud shipped the device a dictionary for
+   * the stream with an id above {@code newerThan} (0: any) and every record so far is synced;
+   * returns the dictionary's id.
+   */
+  private static int appendUntilDictionary(
+      EdgeAgent agent, List<byte[]> bulk, List<byte[]> all, int newerThan) {
+    agent.appendAll(STREAM, bulk);
+    all.addAll(bulk);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> agent.dictionaries().getOrDefault(STREAM, 0) > newerThan);
+    int id = agent.dictionaries().get(STREAM);
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
+    return id;
+  }
+
   private static AgentStatus.WireView wire(EdgeAgent agent) {
     return agent.status().bandwidth().total();
   }
@@ -153,14 +168,7 @@ class DictionaryTest {
         beforeFrame = w0.frameBytes() / 40.0;
 
         // Enough records for the cloud to train (64 KiB): it trains and ships to the device.
-        List<byte[]> bulk = telemetry("gw-1", 40, 600);
-        agent.appendAll(STREAM, bulk);
-        all.addAll(bulk);
-        await()
-            .atMost(Duration.ofSeconds(20))
-            .until(() -> agent.dictionaries().containsKey(STREAM));
-        id = agent.dictionaries().get(STREAM);
-        await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
+        id = appendUntilDictionary(agent, telemetry("gw-1", 40, 600), all, 0);
 
         AgentStatus.WireView w1 = wire(agent);
         sendSingly(agent, telemetry("gw-1", 640, 40), all);
@@ -217,14 +225,7 @@ class DictionaryTest {
         // The first 20 single-record batches of a session, before there is a dictionary.
         sendSingly(agent, telemetry("gw-2", 0, 20), all);
         before = wire(agent).encodedBytes() / 20.0;
-        List<byte[]> bulk = telemetry("gw-2", 20, 600);
-        agent.appendAll(STREAM, bulk);
-        all.addAll(bulk);
-        await()
-            .atMost(Duration.ofSeconds(20))
-            .until(() -> agent.dictionaries().containsKey(STREAM));
-        id = agent.dictionaries().get(STREAM);
-        await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
+        id = appendUntilDictionary(agent, telemetry("gw-2", 20, 600), all, 0);
       }
       try (EdgeAgent agent = agent(server, "gw-2")) {
         // The first 20 of the next session: its stream starts with the dictionary. (The wire
@@ -254,23 +255,9 @@ class DictionaryTest {
       int first;
       int second;
       try (EdgeAgent agent = agent(server, "gw-3")) {
-        List<byte[]> bulk = telemetry("gw-3", 0, 600);
-        agent.appendAll(STREAM, bulk);
-        all.addAll(bulk);
-        await()
-            .atMost(Duration.ofSeconds(20))
-            .until(() -> agent.dictionaries().containsKey(STREAM));
-        first = agent.dictionaries().get(STREAM);
-        await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
+        first = appendUntilDictionary(agent, telemetry("gw-3", 0, 600), all, 0);
         // Another 64 KiB: the cloud trains again, a new id, shipped to the connected device.
-        List<byte[]> more = telemetry("gw-3", 600, 600);
-        agent.appendAll(STREAM, more);
-        all.addAll(more);
-        await()
-            .atMost(Duration.ofSeconds(20))
-            .until(() -> agent.dictionaries().get(STREAM) > first);
-        second = agent.dictionaries().get(STREAM);
-        await().atMost(Duration.ofSeconds(10)).until(() -> agent.metrics().synced() == all.size());
+        second = appendUntilDictionary(agent, telemetry("gw-3", 600, 600), all, first);
         sendSingly(agent, telemetry("gw-3", 1200, 5), all);
       }
       assertThat(dictionary(server, second).get("newest").asBoolean()).isTrue();
@@ -281,18 +268,14 @@ class DictionaryTest {
 
       // A device whose batch was encoded with the old version before the new one arrived.
       Dictionary old = server.dictionaries().byId(first);
-      ServerBadInputTest.RawClient c = ServerBadInputTest.RawClient.connect(server.syncUrl());
+      RawClient c = RawClient.connect(server.syncUrl());
       c.send(
-          FrameCodec.encode(
-              Frame.newBuilder()
-                  .setHello(
-                      Hello.newBuilder()
-                          .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-                          .setDeviceId("raw-1")
-                          .addCapabilities("codec:zstd")
-                          .addCheckpoints(StreamCheckpoint.newBuilder().setStream(STREAM))
-                          .addDictionaryIds(first))
-                  .build()));
+          Frame.newBuilder()
+              .setHello(
+                  RawClient.hello("raw-1")
+                      .addCapabilities("codec:zstd")
+                      .addCheckpoints(StreamCheckpoint.newBuilder().setStream(STREAM))
+                      .addDictionaryIds(first)));
       Welcome welcome = c.next().getWelcome();
       assertThat(welcome.getDictionaryIdsList()).containsExactly(first);
       assertThat(welcome.getDictionariesList())
@@ -314,25 +297,14 @@ class DictionaryTest {
       assertThat(server.store().checkpoints("raw-1")).containsEntry(STREAM, 3L);
 
       // A device may not send a dictionary to the cloud.
-      ServerBadInputTest.RawClient d = ServerBadInputTest.RawClient.connect(server.syncUrl());
+      RawClient d = RawClient.welcomed(server.syncUrl(), RawClient.hello("raw-2"));
       d.send(
-          FrameCodec.encode(
-              Frame.newBuilder()
-                  .setHello(
-                      Hello.newBuilder()
-                          .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-                          .setDeviceId("raw-2"))
-                  .build()));
-      assertThat(d.next().hasWelcome()).isTrue();
-      d.send(
-          FrameCodec.encode(
-              Frame.newBuilder()
-                  .setDictionary(
-                      StreamDictionary.newBuilder()
-                          .setStream(STREAM)
-                          .setId(5)
-                          .setData(ByteString.copyFrom(old.bytes())))
-                  .build()));
+          Frame.newBuilder()
+              .setDictionary(
+                  StreamDictionary.newBuilder()
+                      .setStream(STREAM)
+                      .setId(5)
+                      .setData(ByteString.copyFrom(old.bytes()))));
       Frame refused = d.next();
       assertThat(refused.getError().getCode()).isEqualTo(ErrorCode.PROTOCOL_VIOLATION);
       assertThat(refused.getError().getMessage())

@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.cli.internal.TcpRelay;
 import io.edgesync.protocol.Clock;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,63 +41,26 @@ class DocumentConflictTest {
   @BeforeEach
   void start() throws Exception {
     server =
-        SyncServer.start(
-            ServerConfig.fromYaml(
-                "server: {port: 0, data_dir: \""
-                    + dir.resolve("cloud")
-                    + "\"}\n"
-                    + "documents:\n"
-                    + "  collections:\n"
-                    + "    lww: {strategy: last_write_wins}\n"
-                    + "    cw: {strategy: cloud_wins}\n"
-                    + "    ew: {strategy: edge_wins}\n"
-                    + "    mg: {strategy: merge}\n"
-                    + "    mn: {strategy: manual}\n"
-                    + "    cu: {strategy: custom, resolver: io.edgesync.it.MaxFieldResolver}\n"));
+        Testbed.startServer(
+            dir,
+            "documents:\n"
+                + "  collections:\n"
+                + "    lww: {strategy: last_write_wins}\n"
+                + "    cw: {strategy: cloud_wins}\n"
+                + "    ew: {strategy: edge_wins}\n"
+                + "    mg: {strategy: merge}\n"
+                + "    mn: {strategy: manual}\n"
+                + "    cu: {strategy: custom, resolver: io.edgesync.it.MaxFieldResolver}\n");
     rest = new Rest(server.port());
     relayA = new TcpRelay(server.port());
     relayB = new TcpRelay(server.port());
-    a = agent("dev-a", relayA.port(), Clock.SYSTEM);
-    b = agent("dev-b", relayB.port(), Clock.SYSTEM);
+    a = Testbed.documentAgent("dev-a", relayA.port(), Clock.SYSTEM, dir);
+    b = Testbed.documentAgent("dev-b", relayB.port(), Clock.SYSTEM, dir);
   }
 
   @AfterEach
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {a, b, relayA, relayB, server}) {
-      try {
-        if (c != null) {
-          c.close();
-        }
-      } catch (Exception ignored) {
-        // best effort
-      }
-    }
-  }
-
-  static EdgeAgent agent(String id, int port, Clock clock, Path dir) {
-    AgentConfig c =
-        AgentConfig.fromYaml(
-            "device: {id: \""
-                + id
-                + "\"}\n"
-                + "server: {url: \"ws://127.0.0.1:"
-                + port
-                + "/v1/sync\"}\n"
-                + "local_api: {port: -1}\n"
-                + "sync: {offline: {local_storage_path: \""
-                + dir.resolve(id)
-                + "\"}}\n"
-                + "documents: {collections: [lww, cw, ew, mg, mn, cu]}\n");
-    return EdgeAgent.open(
-        Testbed.fastSync(c),
-        new io.edgesync.agent.internal.WebSocketTransport(
-            c.serverUrl(), null, Duration.ofSeconds(5)),
-        clock,
-        new SplittableRandom(7));
-  }
-
-  private EdgeAgent agent(String id, int port, Clock clock) {
-    return agent(id, port, clock, dir);
+  void stop() throws Exception {
+    Testbed.closeAll(a, b, relayA, relayB, server);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -210,11 +170,11 @@ class DocumentConflictTest {
     assertThat(audit.get(1).get("edge").get("value")).isEqualTo(Rest.json(EDGE_B));
 
     // Resolving again is refused and changes nothing.
-    Rest.Reply again =
+    Rest.assertError(
         rest.post(
-            "/api/v1/conflicts/" + fromB.get("id").asLong() + "/resolve", "{\"take\":\"cloud\"}");
-    assertThat(again.status()).isEqualTo(409);
-    assertThat(again.body().get("error").asText()).contains("already resolved");
+            "/api/v1/conflicts/" + fromB.get("id").asLong() + "/resolve", "{\"take\":\"cloud\"}"),
+        409,
+        "already resolved");
     assertThat(rest.post("/api/v1/conflicts/99999/resolve", "{\"take\":\"cloud\"}").status())
         .isEqualTo(404);
     assertThat(rest.ok(rest.get("/api/v1/fleet/docs/mn/k")).get("version").asLong())

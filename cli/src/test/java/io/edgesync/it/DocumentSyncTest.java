@@ -7,57 +7,34 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeDocuments;
-import io.edgesync.cli.internal.TcpRelay;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Device documents over real sockets: pushes, catch-up from the checkpoint, deletes, clock skew,
  * bad input.
  */
-class DocumentSyncTest {
-  @TempDir Path dir;
-  private SyncServer server;
-  private Rest rest;
-  private TcpRelay relay;
-
-  @BeforeEach
-  void start() throws Exception {
-    server =
-        SyncServer.start(
-            ServerConfig.fromYaml(
-                "server: {port: 0, data_dir: \""
-                    + dir.resolve("cloud")
-                    + "\"}\n"
-                    + "documents:\n"
-                    + "  max_document_bytes: 4096\n"
-                    + "  collections:\n"
-                    + "    lww: {strategy: last_write_wins}\n"));
-    rest = new Rest(server.port());
-    relay = new TcpRelay(server.port());
-  }
-
-  @AfterEach
-  void stop() {
-    relay.close();
-    server.close();
+class DocumentSyncTest extends RelayedServerTest {
+  @Override
+  SyncServer startServer() {
+    return Testbed.startServer(
+        dir,
+        "documents:\n"
+            + "  max_document_bytes: 4096\n"
+            + "  collections:\n"
+            + "    lww: {strategy: last_write_wins}\n");
   }
 
   @Test
   void cloudWritesArePushedAtOnce_andAnOfflineDeviceCatchesUpFromItsCheckpointNotFromZero()
       throws Exception {
-    try (EdgeAgent agent = DocumentConflictTest.agent("dev-1", relay.port(), Clock.SYSTEM, dir)) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-1"));
+    try (EdgeAgent agent = Testbed.documentAgent("dev-1", relay.port(), Clock.SYSTEM, dir)) {
+      awaitConnected("dev-1");
       java.util.concurrent.atomic.AtomicInteger watched =
           new java.util.concurrent.atomic.AtomicInteger();
       AutoCloseable watch =
@@ -118,7 +95,7 @@ class DocumentSyncTest {
 
   @Test
   void deviceEditsSyncUp_andDeletesAreTombstonesThatReachTheCloud() {
-    try (EdgeAgent agent = DocumentConflictTest.agent("dev-2", relay.port(), Clock.SYSTEM, dir)) {
+    try (EdgeAgent agent = Testbed.documentAgent("dev-2", relay.port(), Clock.SYSTEM, dir)) {
       agent.documents().put("lww", "settings", "{\"mode\":\"eco\",\"level\":3}");
       await()
           .atMost(Duration.ofSeconds(10))
@@ -128,13 +105,10 @@ class DocumentSyncTest {
       assertThat(cloud.get("writer").asText()).isEqualTo("dev-2");
       // A second edit travels as a merge patch against the first (delta_sync is on by default).
       agent.documents().put("lww", "settings", "{\"mode\":\"eco\",\"level\":4}");
-      await()
-          .atMost(Duration.ofSeconds(10))
-          .until(
-              () ->
-                  rest.ok(rest.get("/api/v1/devices/dev-2/docs/lww/settings"))
-                      .get("value")
-                      .equals(Rest.json("{\"mode\":\"eco\",\"level\":4}")));
+      rest.awaitField(
+          "/api/v1/devices/dev-2/docs/lww/settings",
+          "value",
+          Rest.json("{\"mode\":\"eco\",\"level\":4}"));
       assertThat(server.documents().patchesApplied()).isEqualTo(1);
       assertThat(agent.documents().delete("lww", "settings")).isTrue();
       await()
@@ -148,8 +122,8 @@ class DocumentSyncTest {
   @Test
   void aDeviceAnHourBehind_ordersItsEditAfterTheCloudVersionItSaw() {
     Clock hourBehind = () -> System.currentTimeMillis() - 3_600_000;
-    try (EdgeAgent agent = DocumentConflictTest.agent("dev-skew", relay.port(), hourBehind, dir)) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-skew"));
+    try (EdgeAgent agent = Testbed.documentAgent("dev-skew", relay.port(), hourBehind, dir)) {
+      awaitConnected("dev-skew");
       JsonNode v1 = rest.ok(rest.put("/api/v1/devices/dev-skew/docs/lww/cfg", "{\"x\":1}"));
       Hlc cloudHlc = Hlc.parse(v1.get("hlc").asText());
       await()
@@ -159,13 +133,7 @@ class DocumentSyncTest {
       // The device's wall clock says an hour earlier; its HLC still sorts after what it saw.
       assertThat(hourBehind.nowMs()).isLessThan(cloudHlc.wallMs());
       assertThat(edit.hlc()).isGreaterThan(cloudHlc);
-      await()
-          .atMost(Duration.ofSeconds(10))
-          .until(
-              () ->
-                  rest.ok(rest.get("/api/v1/devices/dev-skew/docs/lww/cfg"))
-                      .get("value")
-                      .equals(Rest.json("{\"x\":2}")));
+      rest.awaitField("/api/v1/devices/dev-skew/docs/lww/cfg", "value", Rest.json("{\"x\":2}"));
       JsonNode v2 = rest.ok(rest.get("/api/v1/devices/dev-skew/docs/lww/cfg"));
       assertThat(Hlc.parse(v2.get("hlc").asText())).isGreaterThan(cloudHlc);
       assertThat(v2.get("version").asLong()).isGreaterThan(v1.get("version").asLong());
@@ -174,33 +142,31 @@ class DocumentSyncTest {
 
   @Test
   void badDocumentInput_getsAClearError_andStoresNothing() throws Exception {
-    try (EdgeAgent agent = DocumentConflictTest.agent("dev-3", relay.port(), Clock.SYSTEM, dir)) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-3"));
+    try (EdgeAgent agent = Testbed.documentAgent("dev-3", relay.port(), Clock.SYSTEM, dir)) {
+      awaitConnected("dev-3");
       rest.ok(rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"ok\":1}"));
       List<DocumentStore.StoredDoc> before =
           server.documents().store().changesAfter("device:dev-3", 0, 100);
 
-      Rest.Reply notJson = rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"ok\": tru");
-      assertThat(notJson.status()).isEqualTo(400);
-      assertThat(notJson.body().get("error").asText()).contains("not valid JSON");
-      Rest.Reply unknown = rest.put("/api/v1/devices/dev-3/docs/nope/a", "{}");
-      assertThat(unknown.status()).isEqualTo(404);
-      assertThat(unknown.body().get("error").asText()).contains("unknown collection 'nope'");
-      Rest.Reply big =
-          rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"x\":\"" + "y".repeat(5000) + "\"}");
-      assertThat(big.status()).isEqualTo(413);
-      assertThat(big.body().get("error").asText()).contains("limit is 4096");
+      Rest.assertError(
+          rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"ok\": tru"), 400, "not valid JSON");
+      Rest.assertError(
+          rest.put("/api/v1/devices/dev-3/docs/nope/a", "{}"), 404, "unknown collection 'nope'");
+      Rest.assertError(
+          rest.put("/api/v1/devices/dev-3/docs/lww/a", "{\"x\":\"" + "y".repeat(5000) + "\"}"),
+          413,
+          "limit is 4096");
       Rest.Reply badKey = rest.put("/api/v1/devices/dev-3/docs/lww/-bad", "{}");
       assertThat(badKey.status()).isEqualTo(400);
       assertThat(rest.put("/api/v1/devices/nobody/docs/lww/a", "{}").status()).isEqualTo(404);
       Rest.Reply stale = rest.put("/api/v1/devices/dev-3/docs/lww/a", "{}");
       assertThat(stale.status()).isEqualTo(200);
       before = server.documents().store().changesAfter("device:dev-3", 0, 100);
-      Rest.Reply badCommand =
+      Rest.assertError(
           rest.post(
-              "/api/v1/devices/dev-3/commands", "{\"name\":\"reboot\",\"ttlSeconds\":\"soon\"}");
-      assertThat(badCommand.status()).isEqualTo(400);
-      assertThat(badCommand.body().get("error").asText()).contains("ttlSeconds");
+              "/api/v1/devices/dev-3/commands", "{\"name\":\"reboot\",\"ttlSeconds\":\"soon\"}"),
+          400,
+          "ttlSeconds");
       assertThat(rest.post("/api/v1/devices/dev-3/commands", "{\"name\":42}").status())
           .isEqualTo(400);
       assertThat(rest.post("/api/v1/conflicts/1/resolve", "{\"take\":\"both\"}").status())

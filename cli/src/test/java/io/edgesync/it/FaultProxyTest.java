@@ -9,11 +9,9 @@ import ch.qos.logback.core.read.ListAppender;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.codec.CodecSettings;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FaultProxy;
 import io.edgesync.testing.FaultProxy.Direction;
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
@@ -45,18 +43,7 @@ class FaultProxyTest {
 
   @AfterEach
   void stop() throws Exception {
-    if (producer != null) {
-      producer.close();
-    }
-    if (agent != null) {
-      agent.close();
-    }
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (server != null) {
-      server.close();
-    }
+    Testbed.closeAll(producer, agent, proxy, server);
   }
 
   @Test
@@ -215,17 +202,11 @@ class FaultProxyTest {
   }
 
   private void start(TestInfo info, UnaryOperator<AgentConfig> tune) throws Exception {
-    server =
-        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
+    server = SyncServer.start(Testbed.serverConfig(dir, 0));
     long seed = SEED + info.getDisplayName().hashCode();
     log.info("{}: seed {}", info.getDisplayName(), seed);
     proxy = FaultProxy.start("127.0.0.1", server.port(), seed);
-    URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
-    AgentConfig config =
-        tune.apply(
-            Testbed.neverDrop(
-                Testbed.fastSync(AgentConfig.simple(DEVICE, url, dir.resolve("edge")))));
-    agent = EdgeAgent.open(config);
+    agent = EdgeAgent.open(tune.apply(Testbed.reliableAgent(DEVICE, proxy.port(), dir)));
     producer = new Testbed.Producer(agent, STREAM, seed);
   }
 

@@ -68,11 +68,11 @@ class FuzzOverSocketTest {
                         AgentConfig.simple(
                             "good-agent", URI.create(server.syncUrl()), dir.resolve("edge")))));
         Testbed.Producer producer = new Testbed.Producer(agent, "telemetry", SEED)) {
-      ServerBadInputTest.RawClient client = null;
+      RawClient client = null;
       long end = System.nanoTime() + MAX_RUN_NANOS;
       while (inputs < INPUTS && System.nanoTime() < end) {
         if (client == null) {
-          client = ServerBadInputTest.RawClient.connect(server.syncUrl());
+          client = RawClient.connect(server.syncUrl());
           if (inputs % 4 != 0) {
             client.send(hello());
             assertThat(client.next().hasWelcome()).as("Welcome to a valid Hello").isTrue();
@@ -129,8 +129,7 @@ class FuzzOverSocketTest {
    * Sends one input, then a heartbeat probe. Returns the Error the server answered with, or null if
    * the probe's reply came back (the session lives on). Fails if neither comes within 10 s.
    */
-  private static Frame sendAndProbe(ServerBadInputTest.RawClient client, byte[] in, String what)
-      throws Exception {
+  private static Frame sendAndProbe(RawClient client, byte[] in, String what) throws Exception {
     try {
       client.send(in);
       client.send(FrameCodec.encode(Frames.heartbeat(1, false)));

@@ -5,18 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OperationStatus;
 import io.edgesync.agent.OverflowPolicy;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -25,21 +18,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** A full outbox drops the oldest records and the cloud shows the explicit gap. */
 class OverflowGapTest {
   @TempDir Path dir;
-  private final HttpClient http = HttpClient.newHttpClient();
-  private final ObjectMapper json = new ObjectMapper();
 
   @Test
   void overflowWhileOffline_gapIsReportedAndVisibleThroughRest() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = Testbed.freePort();
     AgentConfig base =
         Testbed.fastSync(
-            AgentConfig.simple(
-                "dev-overflow",
-                URI.create("ws://127.0.0.1:" + port + "/v1/sync"),
-                dir.resolve("edge")));
+            AgentConfig.simple("dev-overflow", Testbed.syncUrl(port), dir.resolve("edge")));
     AgentConfig config =
         base.withOutbox(base.outbox().withQueue(100, 1L << 30, OverflowPolicy.DROP_OLDEST));
     try (EdgeAgent agent = EdgeAgent.open(config)) {
@@ -52,9 +37,7 @@ class OverflowGapTest {
       assertThat(dropped.state()).isEqualTo(OperationStatus.State.DROPPED);
       assertThat(dropped.reason()).contains("queue was full");
 
-      try (SyncServer server =
-          SyncServer.start(
-              ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port))) {
+      try (SyncServer server = SyncServer.start(Testbed.serverConfig(dir, port))) {
         agent.syncNow();
         await()
             .atMost(Duration.ofSeconds(20))
@@ -63,7 +46,8 @@ class OverflowGapTest {
                     agent.operationStatus("sensor_data/250").state()
                         == OperationStatus.State.SYNCED);
 
-        JsonNode device = get(port, "/api/v1/devices/dev-overflow");
+        Rest rest = new Rest(port);
+        JsonNode device = get(rest, "/api/v1/devices/dev-overflow");
         JsonNode stream = device.get("streams").get(0);
         assertThat(stream.get("stream").asText()).isEqualTo("sensor_data");
         assertThat(stream.get("lastSequence").asLong()).isEqualTo(250);
@@ -75,7 +59,7 @@ class OverflowGapTest {
         assertThat(gap.get("reason").asText()).isEqualTo("queue_full");
 
         JsonNode records =
-            get(port, "/api/v1/devices/dev-overflow/streams/sensor_data?after=0&limit=5");
+            get(rest, "/api/v1/devices/dev-overflow/streams/sensor_data?after=0&limit=5");
         assertThat(records.get("records").get(0).get("sequence").asLong()).isEqualTo(151);
         assertThat(records.get("records").get(0).get("payload").get("i").asInt()).isEqualTo(151);
         assertThat(records.get("records")).hasSize(5);
@@ -84,12 +68,9 @@ class OverflowGapTest {
     }
   }
 
-  private JsonNode get(int port, String path) throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return json.readTree(r.body());
+  private static JsonNode get(Rest rest, String path) {
+    Rest.Reply r = rest.get(path);
+    assertThat(r.status()).as("%s", r.body()).isEqualTo(200);
+    return r.body();
   }
 }

@@ -9,7 +9,6 @@ import com.google.protobuf.Descriptors.EnumValueDescriptor;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import io.edgesync.engine.cloud.ServerPolicy;
-import io.edgesync.it.ServerBadInputTest.RawClient;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolLimits;

@@ -1,5 +1,8 @@
 package io.edgesync.it;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -7,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 
 /** A tiny JSON client for the server's REST API in end-to-end tests. */
 final class Rest {
@@ -46,6 +50,27 @@ final class Rest {
       throw new AssertionError("HTTP " + r.status() + ": " + r.body());
     }
     return r.body();
+  }
+
+  /** Asserts the reply is an error with {@code status} whose message contains {@code part}. */
+  static void assertError(Reply r, int status, String part) {
+    assertThat(r.status()).as("status of %s", r.body()).isEqualTo(status);
+    assertThat(r.body().get("error").asText()).contains(part);
+  }
+
+  /**
+   * Waits (at most 10 s) until GET {@code path} answers 2xx with {@code field} equal to {@code
+   * expected}.
+   */
+  void awaitField(String path, String field, JsonNode expected) {
+    await().atMost(Duration.ofSeconds(10)).until(() -> ok(get(path)).get(field).equals(expected));
+  }
+
+  /** As above, for a text field. */
+  void awaitField(String path, String field, String expected) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> ok(get(path)).get(field).asText().equals(expected));
   }
 
   static JsonNode json(String text) {

@@ -13,20 +13,12 @@ import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -159,9 +151,7 @@ class ServerBadInputTest {
 
   @Test
   void batchThatSkipsSequences_rejectedAndNothingStored() throws Exception {
-    RawClient c = RawClient.connect(server.syncUrl());
-    c.send(hello("bad-device", ProtocolLimits.PROTOCOL_VERSION));
-    assertThat(c.next().hasWelcome()).isTrue();
+    RawClient c = RawClient.welcomed(server.syncUrl(), RawClient.hello("bad-device"));
     c.send(batch("s", 5, "{\"x\":1}"));
     Frame error = c.next();
     assertThat(error.getError().getCode()).isEqualTo(ErrorCode.PROTOCOL_VIOLATION);
@@ -184,9 +174,7 @@ class ServerBadInputTest {
   void badDocumentChanges_invalidDocumentAndNothingStored(
       String name, String collection, String key, String value, String scope, String message)
       throws Exception {
-    RawClient c = RawClient.connect(server.syncUrl());
-    c.send(hello("bad-device", ProtocolLimits.PROTOCOL_VERSION));
-    assertThat(c.next().hasWelcome()).isTrue();
+    RawClient c = RawClient.welcomed(server.syncUrl(), RawClient.hello("bad-device"));
     String json = value.equals("BIG") ? "\"" + "x".repeat(300_000) + "\"" : value;
     io.edgesync.protocol.wire.DocChange.Builder change =
         io.edgesync.protocol.wire.DocChange.newBuilder()
@@ -216,31 +204,17 @@ class ServerBadInputTest {
   }
 
   @Test
-  void restBadInput_clearErrors() throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    String base = "http://127.0.0.1:" + server.port();
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(base + "/api/v1/devices/nobody")).build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(404);
-    assertThat(r.body()).contains("unknown device 'nobody'");
-    r =
-        http.send(
-            HttpRequest.newBuilder(
-                    URI.create(base + "/api/v1/devices/good-device/streams/s?after=abc"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("'after' must be an integer, was 'abc'");
-    r =
-        http.send(
-            HttpRequest.newBuilder(
-                    URI.create(base + "/api/v1/devices/good-device/streams/s?limit=999999"))
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("'limit' must be in 1..10000");
+  void restBadInput_clearErrors() {
+    Rest rest = new Rest(server.port());
+    Rest.assertError(rest.get("/api/v1/devices/nobody"), 404, "unknown device 'nobody'");
+    Rest.assertError(
+        rest.get("/api/v1/devices/good-device/streams/s?after=abc"),
+        400,
+        "'after' must be an integer, was 'abc'");
+    Rest.assertError(
+        rest.get("/api/v1/devices/good-device/streams/s?limit=999999"),
+        400,
+        "'limit' must be in 1..10000");
   }
 
   private void assertRejected(byte[] frame, ErrorCode code, String messagePart) throws Exception {
@@ -266,9 +240,7 @@ class ServerBadInputTest {
 
   private static byte[] hello(String device, int version) {
     return FrameCodec.encode(
-        Frame.newBuilder()
-            .setHello(Hello.newBuilder().setProtocolVersion(version).setDeviceId(device))
-            .build());
+        Frame.newBuilder().setHello(RawClient.hello(device).setProtocolVersion(version)).build());
   }
 
   private static byte[] batch(String stream, long first, String json) {
@@ -286,57 +258,5 @@ class ServerBadInputTest {
                     .setCount(1)
                     .setPayload(ByteString.copyFrom(layout)))
             .build());
-  }
-
-  /** A bare WebSocket client that sends raw bytes and collects whole frames. */
-  static final class RawClient implements WebSocket.Listener {
-    final java.util.concurrent.LinkedBlockingQueue<byte[]> frames =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    final CompletableFuture<Boolean> closed = new CompletableFuture<>();
-    private final java.io.ByteArrayOutputStream partial = new java.io.ByteArrayOutputStream();
-    WebSocket ws;
-
-    /** One client for all connections: creating one per connection costs a thread pool. */
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-
-    static RawClient connect(String url) throws Exception {
-      RawClient c = new RawClient();
-      c.ws = HTTP.newWebSocketBuilder().buildAsync(URI.create(url), c).get(5, TimeUnit.SECONDS);
-      return c;
-    }
-
-    void send(byte[] bytes) throws Exception {
-      ws.sendBinary(ByteBuffer.wrap(bytes), true).get(5, TimeUnit.SECONDS);
-    }
-
-    Frame next() throws Exception {
-      byte[] f = frames.poll(5, TimeUnit.SECONDS);
-      assertThat(f).as("a frame from the server").isNotNull();
-      return Frame.parseFrom(f);
-    }
-
-    @Override
-    public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-      byte[] b = new byte[data.remaining()];
-      data.get(b);
-      partial.write(b, 0, b.length);
-      if (last) {
-        frames.add(partial.toByteArray());
-        partial.reset();
-      }
-      webSocket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-      closed.complete(true);
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket webSocket, Throwable error) {
-      closed.complete(true);
-    }
   }
 }

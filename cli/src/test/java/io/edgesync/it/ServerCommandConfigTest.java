@@ -3,8 +3,6 @@ package io.edgesync.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.cli.Main;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,8 +33,8 @@ class ServerCommandConfigTest {
   @ValueSource(strings = {"--data-dir", "--port", "--port --data-dir"})
   void serverWithConfigAndOverride_servesTheFilesCollectionsAndLimits_andTheOverride(String flags)
       throws Exception {
-    int filePort = freePort();
-    int flagPort = freePort();
+    int filePort = Testbed.freePort();
+    int flagPort = Testbed.freePort();
     Path fileData = dir.resolve("data-from-file");
     Path flagData = dir.resolve("data-from-flag");
     Path config = TestConfigs.serverEverySection(dir, filePort, fileData);
@@ -114,11 +112,5 @@ class ServerCommandConfigTest {
               + Files.readString(dir.resolve("server-stderr.log")));
     }
     return announced.get();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -9,7 +9,6 @@ import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.Record;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,12 +24,7 @@ class ServerRestartTest {
 
   @Test
   void serverStoppedWhileAgentAppends_everyRecordArrivesOnceInOrderAfterRestart() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    ServerConfig config =
-        ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port);
+    ServerConfig config = Testbed.serverConfig(dir, Testbed.freePort());
     SyncServer server = SyncServer.start(config);
     AtomicLong appended = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();

@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.engine.cloud.ServerPolicy;
-import io.edgesync.it.ServerBadInputTest.RawClient;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.protocol.wire.Hello;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SqliteCloudStore;
 import io.edgesync.server.SyncServer;
@@ -133,15 +130,7 @@ class SessionLivenessTest {
 
   private RawClient handshake(String device) throws Exception {
     RawClient c = RawClient.connect(server.syncUrl());
-    c.send(
-        FrameCodec.encode(
-            Frame.newBuilder()
-                .setHello(
-                    Hello.newBuilder()
-                        .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-                        .setDeviceId(device)
-                        .setStoreId("store-" + device))
-                .build()));
+    c.send(Frame.newBuilder().setHello(RawClient.hello(device).setStoreId("store-" + device)));
     Frame welcome = c.next();
     assertThat(welcome.getWelcome().getHeartbeatIntervalMs()).isEqualTo(INTERVAL_MS);
     return c;

@@ -5,12 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.protocol.Record;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FaultProxy;
 import io.edgesync.testing.FaultProxy.Direction;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -49,15 +46,7 @@ class SlowLinkBacklogTest {
 
   @AfterEach
   void stop() throws Exception {
-    if (agent != null) {
-      agent.close();
-    }
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (server != null) {
-      server.close();
-    }
+    Testbed.closeAll(agent, proxy, server);
   }
 
   /**
@@ -93,15 +82,10 @@ class SlowLinkBacklogTest {
   private record Drained(long sessions, long upstreamBytes, long batchFrameBytes) {}
 
   private Drained drain(int records, UnaryOperator<AgentConfig> tune) throws Exception {
-    server =
-        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
+    server = SyncServer.start(Testbed.serverConfig(dir, 0));
     proxy = FaultProxy.start("127.0.0.1", server.port(), 5);
     proxy.partition(600_000); // offline while the backlog builds
-    URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
-    AgentConfig config =
-        tune.apply(
-            Testbed.neverDrop(
-                Testbed.fastSync(AgentConfig.simple(DEVICE, url, dir.resolve("edge")))));
+    AgentConfig config = tune.apply(Testbed.reliableAgent(DEVICE, proxy.port(), dir));
     assertThat(config.sync().heartbeatTimeoutMs()).isEqualTo(5_000);
     agent = EdgeAgent.open(config);
     for (long first = 1; first <= records; first += 500) {
@@ -136,7 +120,8 @@ class SlowLinkBacklogTest {
         d.upstreamBytes,
         d.batchFrameBytes,
         Math.round(d.upstreamBytes * 8 / seconds));
-    assertExactlyOnceInOrder(records);
+    Testbed.assertExactlyOnceInOrder(
+        server.store(), DEVICE, STREAM, records, SlowLinkBacklogTest::payload);
     return d;
   }
 
@@ -156,21 +141,6 @@ class SlowLinkBacklogTest {
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
-  }
-
-  /** The cloud holds exactly records 1..records, once each, in order, with their content. */
-  private void assertExactlyOnceInOrder(int records) {
-    long expected = 1;
-    List<Record> page;
-    while (!(page = server.store().read(DEVICE, STREAM, expected - 1, 5_000)).isEmpty()) {
-      for (Record r : page) {
-        assertThat(r.sequence()).as("sequence of the next stored record").isEqualTo(expected);
-        assertThat(r.payload()).as("content of record " + expected).isEqualTo(payload(expected));
-        expected++;
-      }
-    }
-    assertThat(expected - 1).as("records stored").isEqualTo(records);
-    assertThat(server.store().gaps(DEVICE, STREAM)).as("gaps").isEmpty();
   }
 
   private long cloudCheckpoint() {

@@ -7,18 +7,114 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OverflowPolicy;
+import io.edgesync.agent.internal.WebSocketTransport;
 import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Record;
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongFunction;
 
 /** Shared settings and checks for end-to-end tests. */
 final class Testbed {
   private Testbed() {}
+
+  /** A port nothing listens on right now (a server started on it later comes up there). */
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /** The sync URL of a server (or a relay or proxy in front of one) on this machine. */
+  static URI syncUrl(int port) {
+    return URI.create("ws://127.0.0.1:" + port + "/v1/sync");
+  }
+
+  /** The default server settings on {@code port} (0: a free one), data in {@code dir/cloud}. */
+  static ServerConfig serverConfig(Path dir, int port) {
+    return ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", port);
+  }
+
+  /**
+   * A server on a free port with its data in {@code dir/cloud} and the further YAML sections {@code
+   * moreYaml} (e.g. {@code documents:}).
+   */
+  static SyncServer startServer(Path dir, String moreYaml) {
+    return SyncServer.start(
+        ServerConfig.fromYaml(
+            "server: {port: 0, data_dir: \"" + dir.resolve("cloud") + "\"}\n" + moreYaml));
+  }
+
+  /**
+   * An agent that syncs documents of the collections {@code lww, cw, ew, mg, mn, cu} (the servers
+   * of the document tests declare them) to the server at {@code port}, quickly ({@link #fastSync}),
+   * with its store in {@code dir/id}, no local API, and {@code clock} as its wall clock.
+   */
+  static EdgeAgent documentAgent(String id, int port, Clock clock, Path dir) {
+    AgentConfig c =
+        AgentConfig.fromYaml(
+            "device: {id: \""
+                + id
+                + "\"}\n"
+                + "server: {url: \""
+                + syncUrl(port)
+                + "\"}\n"
+                + "local_api: {port: -1}\n"
+                + "sync: {offline: {local_storage_path: \""
+                + dir.resolve(id)
+                + "\"}}\n"
+                + "documents: {collections: [lww, cw, ew, mg, mn, cu]}\n");
+    return EdgeAgent.open(
+        fastSync(c),
+        new WebSocketTransport(c.serverUrl(), null, Duration.ofSeconds(5)),
+        clock,
+        new SplittableRandom(7));
+  }
+
+  /**
+   * An agent config for tests that check every append arrives: {@code device} syncing quickly
+   * ({@link #fastSync}) to {@code port}, a queue that never drops ({@link #neverDrop}), its store
+   * in {@code dir/edge}.
+   */
+  static AgentConfig reliableAgent(String device, int port, Path dir) {
+    return neverDrop(fastSync(AgentConfig.simple(device, syncUrl(port), dir.resolve("edge"))));
+  }
+
+  /**
+   * Closes every resource that is not null, in order, even when one fails; then throws the first
+   * failure (with the later ones suppressed).
+   */
+  static void closeAll(AutoCloseable... resources) throws Exception {
+    Exception first = null;
+    for (AutoCloseable r : resources) {
+      try {
+        if (r != null) {
+          r.close();
+        }
+      } catch (Exception e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
 
   /** Sync quickly: 20 ms debounce and age, fast reconnects. */
   static AgentConfig fastSync(AgentConfig c) {
@@ -56,6 +152,16 @@ final class Testbed {
    */
   static long assertExactlyOnceInOrder(
       CloudStore store, String device, String stream, long lastSequence) {
+    return assertExactlyOnceInOrder(store, device, stream, lastSequence, Testbed::payload);
+  }
+
+  /** As above, each record with the content {@code payloadOf} gives for its sequence. */
+  static long assertExactlyOnceInOrder(
+      CloudStore store,
+      String device,
+      String stream,
+      long lastSequence,
+      LongFunction<byte[]> payloadOf) {
     long expected = 1;
     List<Record> page;
     while (!(page = store.read(device, stream, expected - 1, 5_000)).isEmpty()) {
@@ -63,7 +169,7 @@ final class Testbed {
         assertThat(r.sequence()).as("sequence of the next stored record").isEqualTo(expected);
         assertThat(new String(r.payload(), UTF_8))
             .as("content of record " + expected)
-            .isEqualTo(new String(payload(expected), UTF_8));
+            .isEqualTo(new String(payloadOf.apply(expected), UTF_8));
         expected++;
       }
     }

@@ -7,6 +7,7 @@ import io.edgesync.protocol.codec.internal.ByteSource;
 import io.edgesync.protocol.codec.internal.ColumnarDecoder;
 import io.edgesync.protocol.codec.internal.Corrupt;
 import io.edgesync.protocol.codec.internal.LayoutChecksum;
+import io.edgesync.protocol.codec.internal.NativeResource;
 import io.edgesync.protocol.codec.internal.RowCodecs;
 import io.edgesync.protocol.codec.internal.StreamDecompressor;
 import io.edgesync.protocol.codec.internal.TemplateStreamDecoder;
@@ -243,28 +244,14 @@ public final class BatchDecoder implements AutoCloseable {
   public void resetSession() {
     template = null;
     streamDictionaryId = 0;
-    if (stream != null) {
-      stream.close();
-      stream = null;
-    }
-    if (rowStream != null) {
-      rowStream.close();
-      rowStream = null;
-    }
+    NativeResource.closeAll(stream, rowStream);
+    stream = null;
+    rowStream = null;
     broken = false;
   }
 
   @Override
   public void close() {
-    frames.close();
-    if (columnar != null) {
-      columnar.close();
-    }
-    if (stream != null) {
-      stream.close();
-    }
-    if (rowStream != null) {
-      rowStream.close();
-    }
+    NativeResource.closeAll(frames, columnar, stream, rowStream);
   }
 }

@@ -6,6 +6,7 @@ import io.edgesync.protocol.codec.CodecSettings.Choice;
 import io.edgesync.protocol.codec.internal.ByteSink;
 import io.edgesync.protocol.codec.internal.ColumnarEncoder;
 import io.edgesync.protocol.codec.internal.LayoutChecksum;
+import io.edgesync.protocol.codec.internal.NativeResource;
 import io.edgesync.protocol.codec.internal.RowCodecs;
 import io.edgesync.protocol.codec.internal.StreamCompressor;
 import io.edgesync.protocol.codec.internal.TemplateStreamEncoder;
@@ -251,32 +252,15 @@ public final class BatchEncoder implements AutoCloseable {
    */
   public void resetSession() {
     template = null;
-    if (stream != null) {
-      stream.close();
-      stream = null;
-    }
-    if (rowStream != null) {
-      rowStream.close();
-      rowStream = null;
-    }
+    NativeResource.closeAll(stream, rowStream);
+    stream = null;
+    rowStream = null;
     broken = false;
   }
 
   @Override
   public void close() {
-    frames.close();
-    if (fastFrames != null) {
-      fastFrames.close();
-    }
-    if (columnar != null) {
-      columnar.close();
-    }
-    if (stream != null) {
-      stream.close();
-    }
-    if (rowStream != null) {
-      rowStream.close();
-    }
+    NativeResource.closeAll(frames, fastFrames, columnar, stream, rowStream);
   }
 
   private interface Step {

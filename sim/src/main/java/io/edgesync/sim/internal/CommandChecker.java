@@ -23,13 +23,8 @@ final class CommandChecker implements Checker {
 
   @Override
   public boolean converged(World world) {
-    if (!world.cloud().alive()) {
+    if (world.downNode() != null) {
       return false;
-    }
-    for (SimEdge e : world.edges()) {
-      if (!e.alive()) {
-        return false;
-      }
     }
     long progress = world.docLedger().progress();
     if (progress != evaluatedAtProgress) {

@@ -38,15 +38,10 @@ final class DocChecker implements Checker {
 
   @Override
   public boolean converged(World world) {
-    if (!world.cloud().alive()) {
-      notConverged = "cloud down";
+    String down = world.downNode();
+    if (down != null) {
+      notConverged = down;
       return false;
-    }
-    for (SimEdge e : world.edges()) {
-      if (!e.alive()) {
-        notConverged = e.deviceId() + " down";
-        return false;
-      }
     }
     long progress = world.docLedger().progress();
     if (progress != evaluatedAtProgress) {

@@ -145,18 +145,14 @@ final class DocLedger {
     } catch (ProtocolException e) {
       throw new SimFailure(device + " sent change " + c.getChangeSeq() + " with a bad HLC: " + e);
     }
+    String sentChange = device + " sent change " + c.getChangeSeq() + " of " + key;
     LocalWrite w = lastWrite.getOrDefault(device, Map.of()).get(key);
     if (w == null) {
-      throw new SimFailure(
-          device + " sent change " + c.getChangeSeq() + " of " + key + " never written");
+      throw new SimFailure(sentChange + " never written");
     }
     if (!same(w.value(), whole)) {
       throw new SimFailure(
-          device
-              + " sent change "
-              + c.getChangeSeq()
-              + " of "
-              + key
+          sentChange
               + " as "
               + text(whole)
               + " but its last local write there was "
@@ -186,11 +182,7 @@ final class DocLedger {
       Version base = byVersion.get(c.getBaseVersion());
       if (base == null || !base.key().equals(key)) {
         throw new SimFailure(
-            device
-                + " sent change "
-                + c.getChangeSeq()
-                + " of "
-                + key
+            sentChange
                 + " on base version "
                 + c.getBaseVersion()
                 + ", which the cloud never wrote for that document");

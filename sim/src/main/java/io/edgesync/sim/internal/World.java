@@ -1,16 +1,15 @@
 package io.edgesync.sim.internal;
 
 import io.edgesync.sim.SimOptions;
+import io.edgesync.testing.TempDirs;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
-import java.util.stream.Stream;
 
 /**
  * One simulation run: the scenario drawn from the seed, the nodes, the network, the workload, the
@@ -378,7 +377,7 @@ public final class World {
       // as above
     }
     if (!keepFiles) {
-      deleteTree(dir);
+      TempDirs.deleteTree(dir);
     }
   }
 
@@ -387,22 +386,16 @@ public final class World {
     return dir;
   }
 
-  static void deleteTree(Path root) {
-    if (!Files.exists(root)) {
-      return;
+  /** Which node is down ({@code "cloud down"}, {@code "<device> down"}), or null if none is. */
+  String downNode() {
+    if (!cloud.alive()) {
+      return "cloud down";
     }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException e) {
-                  // best effort: a leftover temporary file is not a test failure
-                }
-              });
-    } catch (IOException e) {
-      // as above
+    for (SimEdge e : edges) {
+      if (!e.alive()) {
+        return e.deviceId() + " down";
+      }
     }
+    return null;
   }
 }

@@ -11,7 +11,7 @@ import java.util.List;
  * length and index read from the payload is checked before it is used, so corrupt input ends in a
  * {@link ProtocolException} naming the part that is wrong. Not thread safe.
  */
-public final class ColumnarDecoder implements AutoCloseable {
+public final class ColumnarDecoder implements NativeResource {
   private static final String NAME = Columnar.NAME;
   private final ZstdFrames zstd = new ZstdFrames(1);
 

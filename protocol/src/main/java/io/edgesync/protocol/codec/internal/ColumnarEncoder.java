@@ -13,7 +13,7 @@ import java.util.List;
  * varints for numbers), then zstd-compressed stream by stream. Records that are not JSON go to a
  * raw side column. Stateless between batches; reuses its buffers, so it is not thread safe.
  */
-public final class ColumnarEncoder implements AutoCloseable {
+public final class ColumnarEncoder implements NativeResource {
   private final JsonScanner scanner = new JsonScanner();
   private final ZstdFrames zstd;
   private final HashMap<Key, Template> byKey = new HashMap<>();

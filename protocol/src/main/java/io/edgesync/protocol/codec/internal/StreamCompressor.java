@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * ends, flushed at the end of every batch so the cloud can decode the batch at once, while later
  * batches still find matches in earlier ones. Owned by one session; not thread safe.
  */
-public final class StreamCompressor implements AutoCloseable {
+public final class StreamCompressor implements NativeResource {
   private final ZstdCompressCtx cctx;
   private boolean started;
 

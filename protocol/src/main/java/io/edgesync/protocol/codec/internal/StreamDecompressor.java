@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
  * arrive in the order they were compressed. Its memory is bounded by {@code maxWindowLog}: a stream
  * asking for a larger window is refused. Owned by one session; not thread safe.
  */
-public final class StreamDecompressor implements AutoCloseable {
+public final class StreamDecompressor implements NativeResource {
   private final ZstdDecompressCtx dctx = new ZstdDecompressCtx();
 
   public StreamDecompressor(int maxWindowLog, ZstdDictDecompress dictionary) {

@@ -127,6 +127,69 @@ final class TemplateStream {
     }
   }
 
+  /**
+   * The origin time both sides predict for each record, so that only the difference travels: from
+   * the template's anchor column when it holds a whole decimal (ms or s) plus the offset seen last,
+   * else the previous origin plus the previous step.
+   */
+  static final class Origins {
+    private long last;
+    private long lastDelta;
+    private long anchorOffset;
+
+    /** The origin of the record last written or read. */
+    long last() {
+      return last;
+    }
+
+    /** Encoder: the residual that stands for {@code origin} after a record of {@code t}. */
+    long residual(long origin, Template t) {
+      Slot anchor = usableAnchor(t);
+      long residual;
+      if (anchor != null) {
+        long offset = origin - anchorBase(t, anchor);
+        residual = offset - anchorOffset;
+        anchorOffset = offset;
+      } else {
+        residual = origin - last - lastDelta;
+      }
+      advance(origin);
+      return residual;
+    }
+
+    /** Decoder: the origin that {@code residual} stands for after a record of {@code t}. */
+    long origin(long residual, Template t) {
+      Slot anchor = usableAnchor(t);
+      long origin;
+      if (anchor != null) {
+        long offset = anchorOffset + residual;
+        origin = anchorBase(t, anchor) + offset;
+        anchorOffset = offset;
+      } else {
+        origin = last + lastDelta + residual;
+      }
+      advance(origin);
+      return origin;
+    }
+
+    private void advance(long origin) {
+      lastDelta = origin - last;
+      last = origin;
+    }
+
+    /** The anchor column of {@code t} (null: a raw record) if it holds a whole decimal now. */
+    private static Slot usableAnchor(Template t) {
+      Slot anchor = t == null || t.anchor < 0 ? null : t.slots[t.anchor];
+      return anchor != null && anchor.lastKind == Kinds.DECIMAL && anchor.currentScale == 0
+          ? anchor
+          : null;
+    }
+
+    private static long anchorBase(Template t, Slot anchor) {
+      return t.anchorUnit == UNIT_MS ? anchor.currentMantissa : anchor.currentMantissa * 1000;
+    }
+  }
+
   /** Dictionary bookkeeping shared by the session: whether a string may be added. */
   static boolean mayAdd(Slot s, int length, long sessionDictionaryBytes) {
     return length <= MAX_DICTIONARY_STRING_BYTES

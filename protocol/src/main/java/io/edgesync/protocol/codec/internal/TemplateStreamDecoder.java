@@ -20,9 +20,7 @@ public final class TemplateStreamDecoder {
   private long templateBytes;
   private long dictionaryBytes;
   private Template previous;
-  private long lastOrigin;
-  private long lastOriginDelta;
-  private long anchorOffset;
+  private final TemplateStream.Origins origins = new TemplateStream.Origins();
   private final ByteSink buf = new ByteSink(256);
   private byte[] kinds = new byte[16];
   private boolean[] explicit = new boolean[16];
@@ -39,7 +37,7 @@ public final class TemplateStreamDecoder {
         throw Corrupt.invalid(
             NAME, "decodes to more than the limit of " + maxDecodedBytes + " bytes");
       }
-      out.add(new Record(firstSequence + i, lastOrigin, payload));
+      out.add(new Record(firstSequence + i, origins.last(), payload));
     }
     rows.expectEnd();
     return out;
@@ -55,7 +53,7 @@ public final class TemplateStreamDecoder {
       }
       int length = in.readCount(ProtocolLimits.MAX_RECORD_BYTES, "a raw record length");
       int at = in.take(length, "raw record " + index);
-      readOrigin(in, null);
+      origins.origin(in.readZigzag(), null);
       return Arrays.copyOfRange(in.array(), at, at + length);
     }
     Template t;
@@ -122,7 +120,7 @@ public final class TemplateStreamDecoder {
     if (buf.size() > ProtocolLimits.MAX_RECORD_BYTES) {
       throw in.corrupt("builds a record above " + ProtocolLimits.MAX_RECORD_BYTES + " bytes");
     }
-    readOrigin(in, t);
+    origins.origin(in.readZigzag(), t);
     previous = t;
     return buf.toByteArray();
   }
@@ -241,24 +239,5 @@ public final class TemplateStreamDecoder {
       default -> buf.write(Kinds.NULL_BYTES);
     }
     s.lastKind = kind;
-  }
-
-  private void readOrigin(ByteSource in, Template t) throws ProtocolException {
-    long residual = in.readZigzag();
-    Slot anchor = t == null || t.anchor < 0 ? null : t.slots[t.anchor];
-    long origin;
-    if (anchor != null && anchor.lastKind == Kinds.DECIMAL && anchor.currentScale == 0) {
-      long base =
-          t.anchorUnit == TemplateStream.UNIT_MS
-              ? anchor.currentMantissa
-              : anchor.currentMantissa * 1000;
-      long offset = anchorOffset + residual;
-      origin = base + offset;
-      anchorOffset = offset;
-    } else {
-      origin = lastOrigin + lastOriginDelta + residual;
-    }
-    lastOriginDelta = origin - lastOrigin;
-    lastOrigin = origin;
   }
 }

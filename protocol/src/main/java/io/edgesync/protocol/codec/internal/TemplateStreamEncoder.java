@@ -23,9 +23,7 @@ public final class TemplateStreamEncoder {
   private long templateBytes;
   private long dictionaryBytes;
   private Template previous;
-  private long lastOrigin;
-  private long lastOriginDelta;
-  private long anchorOffset;
+  private final TemplateStream.Origins origins = new TemplateStream.Origins();
   // Per record scratch.
   private int[] listed = new int[16];
   private boolean[] explicit = new boolean[16];
@@ -65,7 +63,7 @@ public final class TemplateStreamEncoder {
       rows.varint(TemplateStream.CODE_RAW << 1);
       rows.varint(p.length);
       rows.write(p);
-      writeOrigin(r.originMs(), null, rows);
+      rows.zigzag(origins.residual(r.originMs(), null));
       return;
     }
     int holes = t.holes;
@@ -126,7 +124,7 @@ public final class TemplateStreamEncoder {
     for (int h = 0; h < holes; h++) {
       writeValue(t.slots[h], h, kinds[h], explicit[h], p, rows);
     }
-    writeOrigin(r.originMs(), t, rows);
+    rows.zigzag(origins.residual(r.originMs(), t));
     previous = t;
   }
 
@@ -238,22 +236,5 @@ public final class TemplateStreamEncoder {
       }
     }
     s.lastKind = kind;
-  }
-
-  private void writeOrigin(long origin, Template t, ByteSink rows) {
-    Slot anchor = t == null || t.anchor < 0 ? null : t.slots[t.anchor];
-    if (anchor != null && anchor.lastKind == Kinds.DECIMAL && anchor.currentScale == 0) {
-      long base =
-          t.anchorUnit == TemplateStream.UNIT_MS
-              ? anchor.currentMantissa
-              : anchor.currentMantissa * 1000;
-      long offset = origin - base;
-      rows.zigzag(offset - anchorOffset);
-      anchorOffset = offset;
-    } else {
-      rows.zigzag(origin - lastOrigin - lastOriginDelta);
-    }
-    lastOriginDelta = origin - lastOrigin;
-    lastOrigin = origin;
   }
 }

@@ -13,7 +13,7 @@ import io.edgesync.protocol.ProtocolException;
  * dictionary), no content size (the codec says how many bytes to expect). Owns one native
  * compression and one decompression context; not thread safe. Close it to free them.
  */
-public final class ZstdFrames implements AutoCloseable {
+public final class ZstdFrames implements NativeResource {
   private final ZstdCompressCtx cctx;
   private final ZstdDecompressCtx dctx = new ZstdDecompressCtx();
   private final int level;
