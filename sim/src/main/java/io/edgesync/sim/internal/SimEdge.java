@@ -310,14 +310,12 @@ final class SimEdge {
   }
 
   void closeDocs() {
-    if (docs != null) {
+    if (docs != null) { // the replica file's reader opened with it
       docs.close();
-      docs = null;
-    }
-    if (replicaFile != null) {
       replicaFile.close();
-      replicaFile = null;
     }
+    docs = null;
+    replicaFile = null;
     handlerBusy = false;
     runningCommand = null;
   }
