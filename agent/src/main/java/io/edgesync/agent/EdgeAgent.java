@@ -93,7 +93,7 @@ public final class EdgeAgent implements AutoCloseable {
     TransportLink link = new TransportLink(transport, loop);
     this.node =
         new EdgeNode<>(
-            config.sync(), outbox, documents, documents, random, loop, link, new Observer());
+            config.sync(), outbox, documents, documents, random, loop, link, new NodeObserver());
     link.bind(node);
     this.engine = node.engine();
     documents.setChangeListener(node::signalDocChanged);
@@ -248,7 +248,7 @@ public final class EdgeAgent implements AutoCloseable {
     }
     String stream = operationId.substring(0, slash);
     long sequence = seq;
-    long nextSend = loop.call(() -> engine.nextSendSequence(stream));
+    long nextSend = onLoopGet(() -> engine.nextSendSequence(stream));
     SqliteOutbox.OperationState state = outbox.operationState(stream, sequence, nextSend);
     String reason = null;
     if (state == SqliteOutbox.OperationState.DROPPED) {
@@ -273,7 +273,7 @@ public final class EdgeAgent implements AutoCloseable {
         EdgeSyncEngine.LinkStatus link,
         EdgeSyncEngine.BudgetStatus budget) {}
     EngineView ev =
-        loop.call(
+        onLoopGet(
             () ->
                 new EngineView(
                     config.syncEnabled() ? engine.status().name() : "DISABLED",
@@ -374,7 +374,7 @@ public final class EdgeAgent implements AutoCloseable {
         EdgeSyncEngine.BudgetStatus budget,
         Map<String, String> deferred) {}
     EngineCounters ec =
-        loop.call(
+        onLoopGet(
             () -> {
               Map<String, Long> next = new java.util.HashMap<>();
               for (Outbox.StreamState s : outbox.streams()) {
@@ -519,7 +519,7 @@ public final class EdgeAgent implements AutoCloseable {
 
   /** The trained dictionary id this device holds per stream (shipped by the cloud). */
   public Map<String, Integer> dictionaries() {
-    return loop.call(engine::dictionaries);
+    return onLoopGet(engine::dictionaries);
   }
 
   public String deviceId() {
@@ -553,6 +553,10 @@ public final class EdgeAgent implements AutoCloseable {
     return loop.nowMs();
   }
 
+  private <T> T onLoopGet(java.util.concurrent.Callable<T> task) {
+    return loop.call(task);
+  }
+
   private static String describe(Outbox.Item.Gap gap) {
     return switch (gap.reason()) {
       case GAP_REASON_QUEUE_FULL -> "dropped: the queue was full (overflow policy drop_oldest)";
@@ -563,7 +567,7 @@ public final class EdgeAgent implements AutoCloseable {
   }
 
   /** Publishes the engine's state to other threads and logs the connection's ends; on the loop. */
-  private final class Observer implements EdgeNode.Observer<TransportLink.Attempt> {
+  private final class NodeObserver implements EdgeNode.Observer<TransportLink.Attempt> {
     @Override
     public void afterEngineCall(EdgeSyncEngine engine) {
       publishedState = engine.state();
