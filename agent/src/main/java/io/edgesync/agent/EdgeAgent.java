@@ -3,18 +3,16 @@ package io.edgesync.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.internal.CapacityWatch;
 import io.edgesync.agent.internal.ConnectionTracker;
+import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.agent.internal.LocalApi;
+import io.edgesync.agent.internal.LoopScheduler;
 import io.edgesync.agent.internal.QueueCapacity;
+import io.edgesync.agent.internal.TransportLink;
 import io.edgesync.agent.internal.WebSocketTransport;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
-import io.edgesync.protocol.FrameCodec;
-import io.edgesync.protocol.Frames;
-import io.edgesync.protocol.ProtocolException;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Transport;
-import io.edgesync.protocol.wire.Frame;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,11 +22,6 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,18 +39,18 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <p>Thread safe. The engine and the current connection are owned by the loop thread
- * ("edgesync-sync"); other threads reach them only by submitting tasks to it.
+ * ("edgesync-sync"); other threads reach them only by submitting tasks to it. The wiring of engine,
+ * outbox, documents, timer and transport is {@link EdgeNode}'s, shared with the simulator.
  */
 public final class EdgeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EdgeAgent.class);
 
   private final AgentConfig config;
   private final Clock clock;
-  private final Transport transport;
   private final SqliteOutbox outbox;
+  private final EdgeNode<TransportLink.Attempt> node;
   private final EdgeSyncEngine engine;
-  private final ScheduledExecutorService loop;
-  private final AtomicBoolean appendSignalPending = new AtomicBoolean();
+  private final LoopScheduler loop;
   private final LocalApi localApi;
   private final EdgeDocuments documents;
   private final Map<String, CommandHandler> commandHandlers =
@@ -65,31 +58,17 @@ public final class EdgeAgent implements AutoCloseable {
   private final Object commandSignal = new Object();
   private final Thread commandThread;
   private final CapacityWatch capacity;
-
-  /**
-   * The engine's time: the wall clock at start, advanced by the monotonic clock. The engine's
-   * timeouts and backoff must not follow steps of the wall clock (NTP, an operator, a bad RTC): a
-   * step back by an hour stalled reconnects for that hour.
-   */
-  private final long engineEpochMs;
-
-  private final long engineEpochNanos;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
 
   // Owned by the loop thread.
   private final ConnectionTracker connectionStatus;
-  private Attempt attempt;
-  private ScheduledFuture<?> timer;
-  private long timerAtMs = Long.MAX_VALUE;
 
   private EdgeAgent(AgentConfig config, Transport transport, Clock clock, RandomGenerator random)
       throws SQLException {
     this.config = config;
     this.clock = clock;
-    this.transport = transport;
-    this.engineEpochMs = clock.nowMs();
-    this.engineEpochNanos = System.nanoTime();
+    this.loop = new LoopScheduler(config.deviceId(), clock.nowMs(), () -> closed);
     this.capacity = new CapacityWatch(config.deviceId(), config.outbox());
     this.connectionStatus =
         new ConnectionTracker(config.serverUrl().toString(), config.syncEnabled(), clock.nowMs());
@@ -101,13 +80,6 @@ public final class EdgeAgent implements AutoCloseable {
             config.dedupWindows(),
             config.undeclaredStreamPriority(),
             clock);
-    this.loop =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "edgesync-sync-" + config.deviceId());
-              t.setDaemon(true);
-              return t;
-            });
     this.documents =
         new EdgeDocuments(
             config.dataDir().resolve("edgesync-docs.db"),
@@ -118,12 +90,16 @@ public final class EdgeAgent implements AutoCloseable {
             config.brief().deltaSync(),
             config.brief().deduplication(),
             clock);
-    this.engine =
-        new EdgeSyncEngine(config.sync(), outbox, documents, documents, new EngineIo(), random);
-    documents.setChangeListener(() -> onLoop(() -> engine.onDocChanged(engineNowMs())));
+    TransportLink link = new TransportLink(transport, loop);
+    this.node =
+        new EdgeNode<>(
+            config.sync(), outbox, documents, documents, random, loop, link, new NodeObserver());
+    link.bind(node);
+    this.engine = node.engine();
+    documents.setChangeListener(node::signalDocChanged);
     documents.setCommandListener(
         () -> {
-          onLoop(() -> engine.onCommandFinished(engineNowMs()));
+          node.signalCommandFinished();
           synchronized (commandSignal) {
             commandSignal.notifyAll();
           }
@@ -131,7 +107,7 @@ public final class EdgeAgent implements AutoCloseable {
     this.commandThread = new Thread(this::runCommands, "edgesync-commands-" + config.deviceId());
     commandThread.setDaemon(true);
     commandThread.start();
-    outbox.setAppendListener(this::signalAppended);
+    outbox.setAppendListener(node::signalAppended);
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
       try {
@@ -150,7 +126,7 @@ public final class EdgeAgent implements AutoCloseable {
         config.deviceId(),
         QueueCapacity.bounds(config.outbox()));
     if (config.syncEnabled()) {
-      onLoop(() -> engine.start(engineNowMs()));
+      loop.post(node::start);
     }
   }
 
@@ -538,7 +514,7 @@ public final class EdgeAgent implements AutoCloseable {
       throw new IllegalStateException(
           "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
     }
-    onLoop(() -> engine.requestSync(engineNowMs()));
+    loop.post(node::requestSync);
   }
 
   /** The trained dictionary id this device holds per stream (shipped by the cloud). */
@@ -564,12 +540,7 @@ public final class EdgeAgent implements AutoCloseable {
     if (localApi != null) {
       localApi.close();
     }
-    try {
-      loop.submit(engine::stop).get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      log.warn("engine did not stop cleanly: {}", e.toString());
-    }
-    loop.shutdownNow();
+    loop.shutdown(node::stop);
     commandThread.interrupt();
     outbox.close();
     documents.close();
@@ -577,9 +548,13 @@ public final class EdgeAgent implements AutoCloseable {
 
   // ---------------------------------------------------------------- loop plumbing
 
-  /** What the engine gets as {@code nowMs}: monotonic, near the wall clock (see the fields). */
+  /** What the engine gets as {@code nowMs}: monotonic, near the wall clock (see LoopScheduler). */
   private long engineNowMs() {
-    return engineEpochMs + (System.nanoTime() - engineEpochNanos) / 1_000_000;
+    return loop.nowMs();
+  }
+
+  private <T> T onLoopGet(java.util.concurrent.Callable<T> task) {
+    return loop.call(task);
   }
 
   private static String describe(Outbox.Item.Gap gap) {
@@ -591,176 +566,22 @@ public final class EdgeAgent implements AutoCloseable {
     };
   }
 
-  private void signalAppended() {
-    if (appendSignalPending.compareAndSet(false, true)) {
-      onLoop(
-          () -> {
-            appendSignalPending.set(false);
-            engine.onAppended(engineNowMs());
-          });
-    }
-  }
-
-  private void onLoop(Runnable task) {
-    if (closed && !Thread.currentThread().getName().startsWith("edgesync-sync")) {
-      return;
-    }
-    try {
-      loop.execute(
-          () -> {
-            try {
-              task.run();
-            } catch (RuntimeException e) {
-              log.error("sync loop task failed", e);
-            }
-            afterEngineCall();
-          });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // shutting down
-    }
-  }
-
-  private <T> T onLoopGet(java.util.concurrent.Callable<T> task) {
-    try {
-      return loop.submit(task).get(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    } catch (Exception e) {
-      throw new IllegalStateException("sync loop did not answer: " + e, e);
-    }
-  }
-
-  private void afterEngineCall() {
-    publishedState = engine.state();
-    connectionStatus.observe(publishedState, engine.lastError(), clock.nowMs());
-    long at = engine.nextWakeupMs();
-    if (at == Long.MAX_VALUE) {
-      return;
-    }
-    if (timer != null && !timer.isDone() && timerAtMs <= at) {
-      return;
-    }
-    if (timer != null) {
-      timer.cancel(false);
-    }
-    timerAtMs = at;
-    long delay = Math.max(0, at - engineNowMs());
-    timer =
-        loop.schedule(
-            () -> {
-              timerAtMs = Long.MAX_VALUE;
-              try {
-                engine.onTimer(engineNowMs());
-              } catch (RuntimeException e) {
-                log.error("sync timer failed", e);
-              }
-              afterEngineCall();
-            },
-            delay,
-            TimeUnit.MILLISECONDS);
-  }
-
-  /** One connection attempt; events of attempts that are no longer current are ignored. */
-  private final class Attempt implements Transport.Listener {
-    Transport.Connection connection;
-
+  /** Publishes the engine's state to other threads and logs the connection's ends; on the loop. */
+  private final class NodeObserver implements EdgeNode.Observer<TransportLink.Attempt> {
     @Override
-    public void onOpen(Transport.Connection c) {
-      onLoop(
-          () -> {
-            if (attempt != this) {
-              c.close("superseded");
-              return;
-            }
-            connection = c;
-            engine.onConnected(engineNowMs());
-          });
+    public void afterEngineCall(EdgeSyncEngine engine) {
+      publishedState = engine.state();
+      connectionStatus.observe(publishedState, engine.lastError(), clock.nowMs());
     }
 
     @Override
-    public void onFrame(Transport.Connection c, byte[] bytes) {
-      onLoop(
-          () -> {
-            if (attempt != this) {
-              return;
-            }
-            Frame frame;
-            try {
-              frame = FrameCodec.decode(bytes, ProtocolLimits.MAX_FRAME_BYTES_CEILING);
-            } catch (ProtocolException e) {
-              c.send(FrameCodec.encode(Frames.error(e.code(), e.getMessage(), true)));
-              new EngineIo().disconnect("bad frame from the cloud: " + e.getMessage());
-              return;
-            }
-            engine.onFrame(engineNowMs(), frame);
-          });
-    }
-
-    /** Progress reports are coalesced: at most one waits on the loop at a time. */
-    private final AtomicBoolean progressPending = new AtomicBoolean();
-
-    @Override
-    public void onSendProgress(Transport.Connection c, long bytes) {
-      if (progressPending.compareAndSet(false, true)) {
-        onLoop(
-            () -> {
-              progressPending.set(false);
-              if (attempt == this) {
-                engine.onSendProgress(engineNowMs());
-              }
-            });
-      }
+    public void ended(TransportLink.Attempt attempt, boolean wasOpen, String reason) {
+      log.info("{}: disconnected: {}", config.deviceId(), reason);
     }
 
     @Override
-    public void onClosed(Transport.Connection c, String reason) {
-      onLoop(
-          () -> {
-            if (attempt != this) {
-              return;
-            }
-            attempt = null;
-            log.info("{}: disconnected: {}", config.deviceId(), reason);
-            engine.onDisconnected(engineNowMs(), reason);
-          });
-    }
-  }
-
-  /** The engine's outputs; called on the loop thread. */
-  private final class EngineIo implements EdgeSyncEngine.Io {
-    @Override
-    public void connect() {
-      Attempt a = new Attempt();
-      attempt = a;
-      transport.connect(a);
-    }
-
-    @Override
-    public void send(Frame frame) {
-      Attempt a = attempt;
-      if (a != null && a.connection != null) {
-        a.connection.send(FrameCodec.encode(frame));
-      }
-    }
-
-    @Override
-    public long nanoTime() {
-      return System.nanoTime();
-    }
-
-    @Override
-    public void disconnect(String reason) {
-      Attempt a = attempt;
-      if (a == null) {
-        return;
-      }
-      attempt = null;
+    public void disconnecting(TransportLink.Attempt attempt, String reason) {
       log.info("{}: disconnecting: {}", config.deviceId(), reason);
-      if (a.connection != null) {
-        a.connection.close(reason);
-      }
-      onLoop(() -> engine.onDisconnected(engineNowMs(), reason));
     }
   }
 }

@@ -197,7 +197,7 @@ final class DocActions {
       }
       List<DocKey> shared = new ArrayList<>();
       if (e.alive() && e.docs() != null) {
-        for (SimEdge.Row r : e.rows()) {
+        for (ReplicaFile.Row r : e.rows()) {
           // Edited on a version it had: the change may go as a merge patch against that base.
           if (r.pending() && r.version() > 0 && !r.scope().equals("device")) {
             shared.add(new DocKey(r.scope(), r.collection(), r.key()));

@@ -74,8 +74,8 @@ final class DocChecker implements Checker {
     }
     Map<String, Map<DocKey, StoredDoc>> cloudByScope = new HashMap<>();
     for (SimEdge e : world.edges()) {
-      Map<DocKey, SimEdge.Row> local = new TreeMap<>();
-      for (SimEdge.Row r : e.rows()) {
+      Map<DocKey, ReplicaFile.Row> local = new TreeMap<>();
+      for (ReplicaFile.Row r : e.rows()) {
         DocKey k =
             new DocKey(DocLedger.storeScope(e.deviceId(), r.scope()), r.collection(), r.key());
         if (r.pending()) {
@@ -94,7 +94,7 @@ final class DocChecker implements Checker {
             cloudByScope.computeIfAbsent(scope, s -> cloudDocs(store, s));
         for (StoredDoc d : cloud.values()) {
           DocKey k = new DocKey(d.scope(), d.collection(), d.key());
-          SimEdge.Row r = local.get(k);
+          ReplicaFile.Row r = local.get(k);
           if (r == null) {
             if (d.deleted()) {
               continue; // never seen, deleted: the same as absent
@@ -119,7 +119,7 @@ final class DocChecker implements Checker {
                 + (d.conflictId() != 0 ? " (conflicted)" : "");
           }
         }
-        for (Map.Entry<DocKey, SimEdge.Row> l : local.entrySet()) {
+        for (Map.Entry<DocKey, ReplicaFile.Row> l : local.entrySet()) {
           if (l.getKey().scope().equals(scope)
               && !cloud.containsKey(l.getKey())
               && l.getValue().value() != null) {

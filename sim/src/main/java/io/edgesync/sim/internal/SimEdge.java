@@ -5,28 +5,20 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
 import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.edge.EdgeSyncEngine;
-import io.edgesync.protocol.FrameCodec;
-import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.wire.DocChange;
-import io.edgesync.protocol.wire.Frame;
 import io.edgesync.sim.internal.Scenario.EdgeSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -34,9 +26,9 @@ import java.util.concurrent.CompletionException;
 
 /**
  * One simulated edge device: the real {@link SqliteOutbox} on a SQLite file and the real {@link
- * EdgeSyncEngine}, wired the way {@code EdgeAgent} wires them (the same timer rule, the same
- * handling of superseded connection attempts, the engine on the agent's monotonic time), but driven
- * by the simulation's events instead of threads.
+ * EdgeSyncEngine}, wired by the agent's own {@link EdgeNode} (the same timer rule, the same
+ * handling of superseded connection attempts, the engine on the agent's monotonic time), driven by
+ * the simulation's events instead of threads ({@link SimEdgeWiring}).
  *
  * <p>Appends take simulated time to become durable. Until then they are pending, and a crash either
  * loses them or finds them committed although the application never heard (both happen with power
@@ -46,9 +38,10 @@ import java.util.concurrent.CompletionException;
  *
  * <p>With documents on, the real {@link EdgeDocuments} (its own SQLite file beside the outbox) is
  * the engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
- * calls {@code onDocChanged}, its command listener {@code onCommandFinished} and wakes the command
- * handler, which takes commands, runs them for a while and finishes them (succeeded or failed). A
- * crash copies the replica's files too; the replica after the restart must equal the one before.
+ * signals the node, its command listener signals the node and wakes the command handler (the
+ * application, simulated here as the agent's runner thread is there), which takes commands, runs
+ * them for a while and finishes them (succeeded or failed). A crash copies the replica's files too;
+ * the replica after the restart must equal the one before.
  *
  * <p>Not thread safe: the simulation thread owns it. The outbox's writer thread commits only while
  * the simulation thread waits for that append to complete (one append per group commit; age expiry,
@@ -67,17 +60,12 @@ final class SimEdge {
   private int incarnation;
   private boolean alive;
   private SqliteOutbox outbox;
-  private EdgeSyncEngine engine;
-  private SimConnection attempt;
+  private EdgeNode<SimConnection> node;
   private long engineEpochWallMs;
   private long engineEpochMonotonicMs;
 
-  private long timerGeneration;
-  private boolean timerPending;
-  private long timerAtMs = Long.MAX_VALUE;
-
   private EdgeDocuments docs;
-  private Connection reader;
+  private ReplicaFile replicaFile;
   private List<String> replicaBeforeCrash;
   private boolean handlerBusy;
   private String runningCommand;
@@ -147,8 +135,9 @@ final class SimEdge {
     return outbox;
   }
 
+  /** The engine of the running instance, or null while the edge is down. */
   EdgeSyncEngine engine() {
-    return engine;
+    return node == null ? null : node.engine();
   }
 
   StreamLedger.DeviceModel model() {
@@ -170,6 +159,14 @@ final class SimEdge {
    */
   long engineNow() {
     return engineEpochWallMs + clock.monotonicMs(world.now()) - engineEpochMonotonicMs;
+  }
+
+  /** The engine's nanosecond ticker: engine time plus what encoding cost so far (odd edges). */
+  long tickerNanos() {
+    if (encodeCost != null) {
+      encodeNanos += encodeCost.nextLong(ENCODE_COST_MAX_NANOS + 1);
+    }
+    return engineNow() * 1_000_000 + encodeNanos;
   }
 
   private Path storeFile() {
@@ -219,17 +216,28 @@ final class SimEdge {
     engineEpochMonotonicMs = clock.monotonicMs(world.now());
     world.ledger().syncAcks(model, outbox.streams());
     world.ledger().compare(model, outbox.streams(), "after opening run " + incarnation);
-    engine =
-        new EdgeSyncEngine(
+    SimEdgeWiring wiring = new SimEdgeWiring(world, this);
+    node =
+        new EdgeNode<>(
             spec.policy(),
             outbox,
             docs == null ? DocReplica.NONE : docs,
             docs == null ? CommandInbox.NONE : docs,
-            new EngineIo(incarnation),
-            new SplittableRandom(random.nextLong()));
+            new SplittableRandom(random.nextLong()),
+            wiring,
+            wiring,
+            wiring);
+    if (docs != null) {
+      EdgeNode<SimConnection> n = node;
+      docs.setChangeListener(n::signalDocChanged);
+      docs.setCommandListener(
+          () -> {
+            n.signalCommandFinished();
+            schedulePoll();
+          });
+    }
     world.trace(deviceId() + " started (run " + incarnation + ")");
-    engine.start(engineNow());
-    afterEngineCall();
+    node.start();
     if (docs != null) {
       schedulePoll();
     }
@@ -247,45 +255,17 @@ final class SimEdge {
               ds.maxClockDriftMs(),
               ds.deltaSync().get(index),
               () -> clock.wallMs(world.now()));
-      reader = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+      replicaFile = ReplicaFile.open(file, deviceId());
     } catch (SQLException e) {
       throw new SimFailure(deviceId() + ": the document replica did not open: " + e.getMessage());
     }
-    int inc = incarnation;
-    // EdgeAgent hands both listeners to its loop thread; here they become events.
-    docs.setChangeListener(
-        () ->
-            world
-                .events()
-                .at(
-                    world.now(),
-                    () -> {
-                      if (inc == incarnation && alive) {
-                        engine.onDocChanged(engineNow());
-                        afterEngineCall();
-                      }
-                    }));
-    docs.setCommandListener(
-        () -> {
-          world
-              .events()
-              .at(
-                  world.now(),
-                  () -> {
-                    if (inc == incarnation && alive) {
-                      engine.onCommandFinished(engineNow());
-                      afterEngineCall();
-                    }
-                  });
-          schedulePoll();
-        });
     if (replicaBeforeCrash != null) {
-      List<String> after = replica();
+      List<String> after = replicaFile.snapshot();
       if (!after.equals(replicaBeforeCrash)) {
         throw new SimFailure(
             deviceId()
                 + ": the document replica after the crash differs from the one before: "
-                + firstDifference(replicaBeforeCrash, after));
+                + ReplicaFile.firstDifference(replicaBeforeCrash, after));
       }
       replicaBeforeCrash = null;
     }
@@ -306,9 +286,8 @@ final class SimEdge {
     world.stats().add("appends.durableUnheard", durable);
     world.trace(
         deviceId() + " CRASH (" + durable + " pending appends durable unheard, " + lost + " lost)");
-    if (attempt != null) {
-      world.network().edgeCrashed(attempt);
-      attempt = null;
+    if (node.attempt() != null) {
+      world.network().edgeCrashed(node.attempt());
     }
     Path next = root.resolve("run" + (incarnation + 1)).resolve("outbox.db");
     copyStoreImage(storeFile(), next);
@@ -316,7 +295,7 @@ final class SimEdge {
     outbox = null;
     if (docs != null) {
       // Every put returned after its commit: what is on disk now is what the restart must find.
-      replicaBeforeCrash = replica();
+      replicaBeforeCrash = replicaFile.snapshot();
       if (handlerBusy) {
         // The restart reports it failed, never runs it again.
         world.docLedger().commandFinished(runningCommand, "failed");
@@ -324,28 +303,19 @@ final class SimEdge {
       copyStoreImage(docsFile(), root.resolve("run" + (incarnation + 1)).resolve("docs.db"));
       closeDocs();
     }
-    engine = null;
+    node = null;
     alive = false;
     incarnation++;
-    timerGeneration++;
-    timerPending = false;
-    timerAtMs = Long.MAX_VALUE;
     world.stats().add("edge.crashes", 1);
   }
 
   void closeDocs() {
-    if (docs != null) {
+    if (docs != null) { // the replica file's reader opened with it
       docs.close();
-      docs = null;
+      replicaFile.close();
     }
-    if (reader != null) {
-      try {
-        reader.close();
-      } catch (SQLException ignored) {
-        // closing a reader: nothing to lose
-      }
-      reader = null;
-    }
+    docs = null;
+    replicaFile = null;
     handlerBusy = false;
     runningCommand = null;
   }
@@ -485,8 +455,7 @@ final class SimEdge {
             + (heard ? " durable" : " durable unheard")
             + (dropped > 0 ? ", overflow dropped " + dropped : ""));
     if (heard) {
-      engine.onAppended(engineNow());
-      afterEngineCall();
+      node.onAppended();
     }
   }
 
@@ -527,139 +496,14 @@ final class SimEdge {
         .orElse(null);
   }
 
-  /** One row of the replica: scope, collection, key, value, version, pending, conflicted. */
-  record Row(
-      String scope,
-      String collection,
-      String key,
-      byte[] value,
-      long version,
-      boolean pending,
-      boolean conflicted) {}
-
   /** The replica's documents, tombstones and pending changes included, read from its file. */
-  List<Row> rows() {
-    List<Row> out = new ArrayList<>();
-    try (PreparedStatement ps =
-            reader.prepareStatement(
-                "SELECT scope, collection, key, value, version, pending_seq, conflicted FROM docs"
-                    + " ORDER BY scope, collection, key");
-        ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        out.add(
-            new Row(
-                rs.getString(1),
-                rs.getString(2),
-                rs.getString(3),
-                rs.getBytes(4),
-                rs.getLong(5),
-                rs.getLong(6) > 0,
-                rs.getInt(7) != 0));
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(deviceId() + ": reading the replica failed: " + e, e);
-    }
-    return out;
+  List<ReplicaFile.Row> rows() {
+    return replicaFile.rows();
   }
 
   /** Commands not in a final state, or final and not yet confirmed by the cloud. */
   long commandsUnsettled() {
-    try (PreparedStatement ps =
-            reader.prepareStatement(
-                "SELECT count(*) FROM commands WHERE state IN ('received','running') OR"
-                    + " confirmed=0");
-        ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? rs.getLong(1) : 0;
-    } catch (SQLException e) {
-      throw new IllegalStateException(deviceId() + ": reading the command inbox failed: " + e, e);
-    }
-  }
-
-  /**
-   * Everything the replica file holds, one line per row: documents, metadata (change sequence,
-   * cursors, HLC) and commands (a command running at a crash is expected back as failed, a waiting
-   * one as expired).
-   */
-  private List<String> replica() {
-    List<String> out = new ArrayList<>();
-    HexFormat hex = HexFormat.of();
-    try {
-      try (PreparedStatement ps =
-              reader.prepareStatement(
-                  "SELECT scope, collection, key, value, version, base_value, hlc, pending_seq,"
-                      + " full_required, conflicted FROM docs ORDER BY scope, collection, key");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          byte[] v = rs.getBytes(4);
-          byte[] b = rs.getBytes(6);
-          out.add(
-              "doc "
-                  + rs.getString(1)
-                  + "/"
-                  + rs.getString(2)
-                  + "/"
-                  + rs.getString(3)
-                  + " = "
-                  + (v == null ? "deleted" : hex.formatHex(v))
-                  + " v"
-                  + rs.getLong(5)
-                  + " base "
-                  + (b == null ? "-" : hex.formatHex(b))
-                  + " hlc "
-                  + rs.getString(7)
-                  + " pending "
-                  + rs.getLong(8)
-                  + " full "
-                  + rs.getInt(9)
-                  + " conflicted "
-                  + rs.getInt(10));
-        }
-      }
-      try (PreparedStatement ps = reader.prepareStatement("SELECT k, v, t FROM meta ORDER BY k");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add("meta " + rs.getString(1) + " " + rs.getLong(2) + " " + rs.getString(3));
-        }
-      }
-      try (PreparedStatement ps =
-              reader.prepareStatement(
-                  "SELECT id, state, deadline_ms, confirmed FROM commands ORDER BY id");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          // At startup a running command becomes failed and a waiting one expired.
-          String state =
-              switch (rs.getString(2)) {
-                case "running" -> "failed";
-                case "received" -> "expired";
-                default -> rs.getString(2);
-              };
-          boolean changes = !state.equals(rs.getString(2));
-          out.add(
-              "command "
-                  + rs.getString(1)
-                  + " "
-                  + state
-                  + " deadline "
-                  + rs.getLong(3)
-                  + " confirmed "
-                  + (changes ? 0 : rs.getInt(4)));
-        }
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(deviceId() + ": reading the replica failed: " + e, e);
-    }
-    return out;
-  }
-
-  private static String firstDifference(List<String> before, List<String> after) {
-    for (int i = 0; i < Math.max(before.size(), after.size()); i++) {
-      String b = i < before.size() ? before.get(i) : "(nothing)";
-      String a = i < after.size() ? after.get(i) : "(nothing)";
-      if (!a.equals(b)) {
-        return "before: " + b + "; after: " + a;
-      }
-    }
-    return "(none)";
+    return replicaFile.commandsUnsettled();
   }
 
   /** The command handler thread wakes up after a while (EdgeAgent's runner). */
@@ -725,8 +569,7 @@ final class SimEdge {
   void syncNow() {
     if (alive) {
       world.trace(deviceId() + " sync now");
-      engine.requestSync(engineNow());
-      afterEngineCall();
+      node.requestSync();
     }
   }
 
@@ -738,194 +581,32 @@ final class SimEdge {
 
   // ---------------------------------------------------------------- connection events
 
+  // The network reports here; EdgeNode ignores attempts that are no longer current. A crashed run's
+  // connections (another incarnation) are stale whatever the node says.
+
   void onConnectFailed(SimConnection c, String reason) {
-    if (!alive || c.edgeIncarnation != incarnation || attempt != c) {
-      return;
+    if (alive && c.edgeIncarnation == incarnation) {
+      node.onClosed(c, reason);
     }
-    attempt = null;
-    c.edgeGone = true;
-    world.trace(deviceId() + " connect " + c.id + " failed: " + reason);
-    engine.onDisconnected(engineNow(), reason);
-    afterEngineCall();
   }
 
   void onOpen(SimConnection c) {
-    if (!alive || c.edgeIncarnation != incarnation || attempt != c) {
-      // EdgeAgent: an attempt that is no longer current is closed at once.
+    if (!alive || c.edgeIncarnation != incarnation) {
       world.network().closeFromEdge(c, "superseded");
       return;
     }
-    c.edgeOpen = true;
-    world.trace(deviceId() + " connected " + c.name());
-    engine.onConnected(engineNow());
-    afterEngineCall();
+    node.onOpen(c);
   }
 
   /** A frame (or, with bytes null, the end of the stream) arrived on {@code c}. */
   void deliver(SimConnection c, byte[] bytes, String label) {
-    if (!alive || c.edgeIncarnation != incarnation || !c.edgeOpen || attempt != c) {
+    if (!alive || c.edgeIncarnation != incarnation || !c.edgeOpen) {
       return;
     }
     if (bytes == null) {
-      attempt = null;
-      c.edgeOpen = false;
-      c.edgeGone = true;
-      world.trace(c.name() + " edge sees " + label);
-      engine.onDisconnected(engineNow(), label);
-      afterEngineCall();
-      return;
-    }
-    world.trace(c.name() + " edge < " + label);
-    Frame frame;
-    try {
-      frame = FrameCodec.decode(bytes, ProtocolLimits.MAX_FRAME_BYTES_CEILING);
-    } catch (ProtocolException e) {
-      throw new SimFailure(deviceId() + ": the cloud sent an undecodable frame: " + e.getMessage());
-    }
-    if (frame.hasError()) {
-      world.protocolError(c.name() + " cloud sent " + label);
-    }
-    if (frame.hasCommand()) {
-      world
-          .docLedger()
-          .commandDelivered(
-              deviceId(),
-              frame.getCommand().getId(),
-              world.now() + clock.trueDurationMs(frame.getCommand().getTtlRemainingMs()));
-    } else if (frame.hasDocUpdates() || frame.hasDocAck() || frame.hasCommandStatus()) {
-      world.docLedger().moved();
-      if (frame.hasDocAck()) {
-        world.stats().add("docs.resendFull", frame.getDocAck().getResendFullCount());
-      }
-    }
-    engine.onFrame(engineNow(), frame);
-    afterEngineCall();
-  }
-
-  // ---------------------------------------------------------------- EdgeAgent's loop plumbing
-
-  private void afterEngineCall() {
-    long at = engine.nextWakeupMs();
-    if (at == Long.MAX_VALUE) {
-      return;
-    }
-    if (timerPending && timerAtMs <= at) {
-      return;
-    }
-    long generation = ++timerGeneration;
-    timerPending = true;
-    timerAtMs = at;
-    long delayMs = Math.max(0, at - engineNow());
-    int inc = incarnation;
-    world
-        .events()
-        .at(
-            world.now() + clock.trueDurationMs(delayMs),
-            () -> {
-              if (generation != timerGeneration || inc != incarnation || !alive) {
-                return;
-              }
-              timerPending = false;
-              timerAtMs = Long.MAX_VALUE;
-              engine.onTimer(engineNow());
-              afterEngineCall();
-            });
-  }
-
-  /** What a change stands for: its value, null for a delete, the replica's value for a patch. */
-  private JsonNode wholeValue(DocChange ch) {
-    return switch (ch.getBodyCase()) {
-      case VALUE -> DocLedger.json(ch.getValue().toByteArray());
-      case DELETED -> null;
-      default ->
-          docs.get(
-                  ch.getScope().isEmpty() ? "device" : ch.getScope(),
-                  ch.getCollection(),
-                  ch.getKey())
-              .map(EdgeDocuments.Document::value)
-              .orElseThrow(
-                  () ->
-                      new SimFailure(
-                          deviceId()
-                              + " sent a merge patch for "
-                              + ch.getCollection()
-                              + "/"
-                              + ch.getKey()
-                              + " but holds no value for it"));
-    };
-  }
-
-  /** The engine's outputs, as EdgeAgent.EngineIo handles them. */
-  private final class EngineIo implements EdgeSyncEngine.Io {
-    private final int incarnationOfEngine;
-
-    EngineIo(int incarnation) {
-      this.incarnationOfEngine = incarnation;
-    }
-
-    @Override
-    public void connect() {
-      SimConnection c = world.network().open(SimEdge.this);
-      attempt = c;
-      world.trace(deviceId() + " connecting " + c.name());
-      world.network().connect(c);
-    }
-
-    @Override
-    public void send(Frame frame) {
-      SimConnection a = attempt;
-      String label = Describe.frame(frame);
-      if (frame.hasError()) {
-        world.protocolError(deviceId() + " sent " + label);
-      }
-      if (frame.hasDocChanges()) {
-        for (DocChange ch : frame.getDocChanges().getChangesList()) {
-          world.docLedger().edgeSent(deviceId(), ch, wholeValue(ch));
-          if (ch.getBodyCase() == DocChange.BodyCase.MERGE_PATCH) {
-            world.stats().add("docs.patchesSent", 1);
-          }
-        }
-      }
-      if (frame.hasBatch()) {
-        world.stats().add("batches." + frame.getBatch().getCodec(), 1);
-      }
-      if (a != null && a.edgeOpen) {
-        world.trace(a.name() + " edge > " + label);
-        a.toCloud.send(FrameCodec.encode(frame), label, frame);
-      }
-    }
-
-    @Override
-    public long nanoTime() {
-      if (encodeCost != null) {
-        encodeNanos += encodeCost.nextLong(ENCODE_COST_MAX_NANOS + 1);
-      }
-      return engineNow() * 1_000_000 + encodeNanos;
-    }
-
-    @Override
-    public void disconnect(String reason) {
-      SimConnection a = attempt;
-      if (a == null) {
-        return;
-      }
-      attempt = null;
-      world.trace(deviceId() + " disconnects " + a.name() + ": " + reason);
-      if (a.edgeOpen) {
-        world.network().closeFromEdge(a, reason);
-      } else {
-        a.edgeGone = true;
-      }
-      world
-          .events()
-          .at(
-              world.now(),
-              () -> {
-                if (incarnationOfEngine == incarnation && alive) {
-                  engine.onDisconnected(engineNow(), reason);
-                  afterEngineCall();
-                }
-              });
+      node.onClosed(c, label);
+    } else {
+      node.onFrame(c, bytes);
     }
   }
 }
