@@ -6,6 +6,7 @@ import io.edgesync.agent.internal.ConnectionTracker;
 import io.edgesync.agent.internal.LocalApi;
 import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.WebSocketTransport;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.testing.FakeClock;

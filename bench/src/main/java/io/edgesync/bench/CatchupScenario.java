@@ -5,7 +5,7 @@ import io.edgesync.agent.AgentMetrics;
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.protocol.Clock;

@@ -3,7 +3,7 @@ package io.edgesync.bench;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.codec.CodecSettings;

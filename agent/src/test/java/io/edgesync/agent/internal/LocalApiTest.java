@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.agent.QueueFullException;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocReplica;

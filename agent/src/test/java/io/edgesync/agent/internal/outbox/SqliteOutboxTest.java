@@ -1,9 +1,12 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.OverflowPolicy;
+import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox.Item;
 import io.edgesync.engine.edge.Outbox.StreamState;

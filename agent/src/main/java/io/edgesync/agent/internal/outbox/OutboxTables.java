@@ -1,4 +1,4 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import io.edgesync.engine.edge.Outbox.Item;
 import io.edgesync.protocol.ProtocolException;

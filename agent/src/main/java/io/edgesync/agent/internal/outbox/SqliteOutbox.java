@@ -1,5 +1,7 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
