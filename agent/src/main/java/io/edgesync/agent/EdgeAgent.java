@@ -1,11 +1,12 @@
 package io.edgesync.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.internal.CapacityWatch;
+import io.edgesync.agent.internal.CommandRunner;
 import io.edgesync.agent.internal.ConnectionTracker;
 import io.edgesync.agent.internal.LocalApi;
 import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.WebSocketTransport;
+import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
@@ -21,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -60,11 +60,8 @@ public final class EdgeAgent implements AutoCloseable {
   private final ScheduledExecutorService loop;
   private final AtomicBoolean appendSignalPending = new AtomicBoolean();
   private final LocalApi localApi;
-  private final EdgeDocuments documents;
-  private final Map<String, CommandHandler> commandHandlers =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final Object commandSignal = new Object();
-  private final Thread commandThread;
+  private final DocsFile documents;
+  private final CommandRunner commands;
   private final CapacityWatch capacity;
 
   /**
@@ -110,7 +107,7 @@ public final class EdgeAgent implements AutoCloseable {
               return t;
             });
     this.documents =
-        new EdgeDocuments(
+        new DocsFile(
             config.dataDir().resolve("edgesync-docs.db"),
             config.deviceId(),
             config.documents().collections(),
@@ -120,18 +117,18 @@ public final class EdgeAgent implements AutoCloseable {
             config.brief().deduplication(),
             clock);
     this.engine =
-        new EdgeSyncEngine(config.sync(), outbox, documents, documents, new EngineIo(), random);
-    documents.setChangeListener(() -> onLoop(() -> engine.onDocChanged(engineNowMs())));
-    documents.setCommandListener(
-        () -> {
-          onLoop(() -> engine.onCommandFinished(engineNowMs()));
-          synchronized (commandSignal) {
-            commandSignal.notifyAll();
-          }
-        });
-    this.commandThread = new Thread(this::runCommands, "edgesync-commands-" + config.deviceId());
-    commandThread.setDaemon(true);
-    commandThread.start();
+        new EdgeSyncEngine(
+            config.sync(), outbox, documents.replica(), documents.inbox(), new EngineIo(), random);
+    this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
+    documents.replica().setChangeListener(() -> onLoop(() -> engine.onDocChanged(engineNowMs())));
+    documents
+        .inbox()
+        .setCommandListener(
+            () -> {
+              onLoop(() -> engine.onCommandFinished(engineNowMs()));
+              commands.wake();
+            });
+    commands.start();
     outbox.setAppendListener(this::signalAppended);
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
@@ -348,10 +345,10 @@ public final class EdgeAgent implements AutoCloseable {
         cap.view(),
         cap.warning(),
         new AgentStatus.DocumentsView(
-            documents.pendingCount(),
-            documents.conflictedCount(),
-            documents.lastHlc().toString(),
-            documents.deduplicatedCount()),
+            documents.replica().pendingCount(),
+            documents.replica().conflictedCount(),
+            documents.replica().lastHlc().toString(),
+            documents.replica().deduplicatedCount()),
         bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()));
   }
 
@@ -455,82 +452,17 @@ public final class EdgeAgent implements AutoCloseable {
         outbox.duplicateRecords());
   }
 
-  /** This device's documents (and the fleet's and its groups', read-only). */
-  public EdgeDocuments documents() {
-    return documents;
+  /** This device's documents, and the fleet's and its groups' that it reads. */
+  public Documents documents() {
+    return documents.replica();
   }
 
   /**
-   * Runs commands named {@code name} with {@code handler} (one handler per name). Commands without
-   * a handler wait for the local API ({@code GET /v1/commands/next}). Close the token to remove.
+   * Commands from the cloud: run them with a handler ({@code commands().onCommand(name, handler)})
+   * or poll for them.
    */
-  public AutoCloseable onCommand(String name, CommandHandler handler) {
-    if (commandHandlers.putIfAbsent(name, handler) != null) {
-      throw new IllegalStateException("a handler for command '" + name + "' is already registered");
-    }
-    synchronized (commandSignal) {
-      commandSignal.notifyAll();
-    }
-    return () -> commandHandlers.remove(name, handler);
-  }
-
-  /**
-   * Takes the next command that has no Java handler, waiting up to {@code waitMs}; the caller runs
-   * it and reports with {@link #completeCommand}. Null if none arrived in time.
-   */
-  public EdgeDocuments.PendingCommand nextCommand(long waitMs) throws InterruptedException {
-    long deadline = System.nanoTime() + waitMs * 1_000_000;
-    while (true) {
-      EdgeDocuments.PendingCommand c =
-          documents.takeCommand(null, Set.copyOf(commandHandlers.keySet()), engineNowMs());
-      long leftMs = (deadline - System.nanoTime()) / 1_000_000;
-      if (c != null || leftMs <= 0 || closed) {
-        return c;
-      }
-      synchronized (commandSignal) {
-        commandSignal.wait(Math.min(leftMs, 500));
-      }
-    }
-  }
-
-  /** Reports the outcome of a command taken with {@link #nextCommand}; false if not running. */
-  public boolean completeCommand(String id, boolean succeeded, JsonNode result, String error) {
-    return documents.finishCommand(id, succeeded, result, error);
-  }
-
-  private void runCommands() {
-    while (!closed) {
-      try {
-        EdgeDocuments.PendingCommand c =
-            commandHandlers.isEmpty()
-                ? null
-                : documents.takeCommand(
-                    Set.copyOf(commandHandlers.keySet()), Set.of(), engineNowMs());
-        if (c == null) {
-          synchronized (commandSignal) {
-            commandSignal.wait(500);
-          }
-          continue;
-        }
-        CommandHandler h = commandHandlers.get(c.name());
-        try {
-          JsonNode result = h == null ? null : h.handle(c.id(), c.payload());
-          if (h == null) {
-            documents.finishCommand(c.id(), false, null, "no handler for '" + c.name() + "'");
-          } else {
-            documents.finishCommand(c.id(), true, result, null);
-          }
-        } catch (Exception e) {
-          documents.finishCommand(c.id(), false, null, String.valueOf(e.getMessage()));
-        }
-      } catch (InterruptedException e) {
-        return;
-      } catch (RuntimeException e) {
-        if (!closed) {
-          log.error("command runner failed", e);
-        }
-      }
-    }
+  public Commands commands() {
+    return commands;
   }
 
   /** On-demand sync: flush everything now, reconnecting at once if offline. */
@@ -562,6 +494,7 @@ public final class EdgeAgent implements AutoCloseable {
       return;
     }
     closed = true;
+    commands.close();
     if (localApi != null) {
       localApi.close();
     }
@@ -571,7 +504,6 @@ public final class EdgeAgent implements AutoCloseable {
       log.warn("engine did not stop cleanly: {}", e.toString());
     }
     loop.shutdownNow();
-    commandThread.interrupt();
     outbox.close();
     documents.close();
   }

@@ -50,12 +50,14 @@ class CommandTest {
     AtomicInteger runs = new AtomicInteger();
     try (EdgeAgent agent = DocumentConflictTest.agent("dev-c", relay.port(), Clock.SYSTEM, dir);
         AutoCloseable h =
-            agent.onCommand(
-                "reboot",
-                (id, payload) -> {
-                  runs.incrementAndGet();
-                  return null;
-                })) {
+            agent
+                .commands()
+                .onCommand(
+                    "reboot",
+                    (id, payload) -> {
+                      runs.incrementAndGet();
+                      return null;
+                    })) {
       await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-c"));
       relay.cut();
       await().atMost(Duration.ofSeconds(10)).until(() -> !server.isConnected("dev-c"));
@@ -76,7 +78,7 @@ class CommandTest {
       assertThat(c.get("state").asText()).isEqualTo("expired");
       assertThat(c.get("deliveries").asInt()).isZero();
       assertThat(runs).hasValue(0);
-      assertThat(agent.documents().commandState(id)).isNull();
+      assertThat(agent.commands().state(id)).isNull();
     }
   }
 
@@ -85,14 +87,16 @@ class CommandTest {
     AtomicInteger runs = new AtomicInteger();
     try (EdgeAgent agent = DocumentConflictTest.agent("dev-d", relay.port(), Clock.SYSTEM, dir);
         AutoCloseable h =
-            agent.onCommand(
-                "rotate-key",
-                (id, payload) -> {
-                  runs.incrementAndGet();
-                  return JsonNodeFactory.instance
-                      .objectNode()
-                      .put("rotated", payload.get("slot").asInt());
-                })) {
+            agent
+                .commands()
+                .onCommand(
+                    "rotate-key",
+                    (id, payload) -> {
+                      runs.incrementAndGet();
+                      return JsonNodeFactory.instance
+                          .objectNode()
+                          .put("rotated", payload.get("slot").asInt());
+                    })) {
       await().atMost(Duration.ofSeconds(10)).until(() -> server.isConnected("dev-d"));
       String id =
           rest.ok(

@@ -10,8 +10,10 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.edgesync.agent.AppendResult;
+import io.edgesync.agent.Document;
+import io.edgesync.agent.Documents;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.agent.EdgeDocuments;
+import io.edgesync.agent.PendingCommand;
 import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
@@ -123,7 +125,7 @@ public final class LocalApi implements AutoCloseable {
           requireMethod(method, "GET");
           reply(ex, 200, agent.operationStatus(path.substring("/v1/operations/".length())));
         } else if (path.startsWith("/v1/docs/")) {
-          docs(ex, method, EdgeDocuments.DEVICE, path.substring("/v1/docs/".length()));
+          docs(ex, method, Documents.DEVICE, path.substring("/v1/docs/".length()));
         } else if (path.startsWith("/v1/fleet/docs/")) {
           docs(ex, method, "fleet", path.substring("/v1/fleet/docs/".length()));
         } else if (path.startsWith("/v1/groups/") && path.indexOf("/docs/", 11) > 11) {
@@ -185,14 +187,14 @@ public final class LocalApi implements AutoCloseable {
 
   /** {@code <collection>} (GET: list) or {@code <collection>/<key>} (GET, PUT, DELETE). */
   private void docs(HttpExchange ex, String method, String scope, String rest) throws IOException {
-    EdgeDocuments docs = agent.documents();
+    Documents docs = agent.documents();
     int slash = rest.indexOf('/');
     if (slash < 0) {
       requireMethod(method, "GET");
       requireCollection(docs, rest);
       String after = queryParam(ex, "after", "");
       int limit = (int) Math.min(MAX_LIST_LIMIT, Math.max(1, longParam(ex, "limit", 100)));
-      List<EdgeDocuments.Document> page = docs.list(scope, rest, after, limit);
+      List<Document> page = docs.list(scope, rest, after, limit);
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("scope", scope);
       out.put("collection", rest);
@@ -206,7 +208,7 @@ public final class LocalApi implements AutoCloseable {
     switch (method) {
       case "GET" -> {
         requireCollection(docs, collection);
-        EdgeDocuments.Document d =
+        Document d =
             docs.get(scope, collection, key)
                 .orElseThrow(
                     () ->
@@ -242,7 +244,7 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static void requireCollection(EdgeDocuments docs, String collection) {
+  private static void requireCollection(Documents docs, String collection) {
     if (!docs.collections().contains(collection)) {
       throw new HttpError(
           404,
@@ -253,7 +255,7 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static Map<String, Object> docJson(EdgeDocuments.Document d) {
+  private static Map<String, Object> docJson(Document d) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("scope", d.scope());
     m.put("collection", d.collection());
@@ -268,9 +270,9 @@ public final class LocalApi implements AutoCloseable {
 
   private void nextCommand(HttpExchange ex) throws IOException {
     long waitMs = Math.min(MAX_POLL_WAIT_MS, Math.max(0, longParam(ex, "waitMs", 30_000)));
-    EdgeDocuments.PendingCommand c;
+    PendingCommand c;
     try {
-      c = agent.nextCommand(waitMs);
+      c = agent.commands().next(waitMs);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new HttpError(503, "agent stopping");
@@ -301,11 +303,13 @@ public final class LocalApi implements AutoCloseable {
       throw new HttpError(400, "\"status\" must be \"succeeded\" or \"failed\", was " + status);
     }
     JsonNode error = body.get("error");
-    if (!agent.completeCommand(
-        id,
-        status.asText().equals("succeeded"),
-        body.get("result"),
-        error == null ? null : error.asText())) {
+    if (!agent
+        .commands()
+        .complete(
+            id,
+            status.asText().equals("succeeded"),
+            body.get("result"),
+            error == null ? null : error.asText())) {
       throw new HttpError(
           409, "command '" + id + "' is not running (unknown, or already finished)");
     }

@@ -2,8 +2,10 @@ package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.edgesync.agent.EdgeDocuments;
+import io.edgesync.agent.Document;
+import io.edgesync.agent.PendingCommand;
 import io.edgesync.agent.QueueFullException;
+import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
@@ -44,8 +46,8 @@ import java.util.concurrent.CompletionException;
  * (with {@code synchronous=FULL} every commit has been fsynced, so that is what power loss leaves),
  * abandons the running instance and later reopens from the copy.
  *
- * <p>With documents on, the real {@link EdgeDocuments} (its own SQLite file beside the outbox) is
- * the engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
+ * <p>With documents on, the real {@link DocsFile} (its own SQLite file beside the outbox) holds the
+ * engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
  * calls {@code onDocChanged}, its command listener {@code onCommandFinished} and wakes the command
  * handler, which takes commands, runs them for a while and finishes them (succeeded or failed). A
  * crash copies the replica's files too; the replica after the restart must equal the one before.
@@ -76,7 +78,7 @@ final class SimEdge {
   private boolean timerPending;
   private long timerAtMs = Long.MAX_VALUE;
 
-  private EdgeDocuments docs;
+  private DocsFile docs;
   private Connection reader;
   private List<String> replicaBeforeCrash;
   private boolean handlerBusy;
@@ -181,7 +183,7 @@ final class SimEdge {
   }
 
   /** The document replica and command inbox, or null (documents off, or the edge is down). */
-  EdgeDocuments docs() {
+  DocsFile docs() {
     return docs;
   }
 
@@ -223,8 +225,8 @@ final class SimEdge {
         new EdgeSyncEngine(
             spec.policy(),
             outbox,
-            docs == null ? DocReplica.NONE : docs,
-            docs == null ? CommandInbox.NONE : docs,
+            docs == null ? DocReplica.NONE : docs.replica(),
+            docs == null ? CommandInbox.NONE : docs.inbox(),
             new EngineIo(incarnation),
             new SplittableRandom(random.nextLong()));
     world.trace(deviceId() + " started (run " + incarnation + ")");
@@ -239,7 +241,7 @@ final class SimEdge {
     Path file = docsFile();
     try {
       docs =
-          new EdgeDocuments(
+          new DocsFile(
               file,
               deviceId(),
               ds.collections().keySet(),
@@ -253,32 +255,34 @@ final class SimEdge {
     }
     int inc = incarnation;
     // EdgeAgent hands both listeners to its loop thread; here they become events.
-    docs.setChangeListener(
-        () ->
-            world
-                .events()
-                .at(
-                    world.now(),
-                    () -> {
-                      if (inc == incarnation && alive) {
-                        engine.onDocChanged(engineNow());
-                        afterEngineCall();
-                      }
-                    }));
-    docs.setCommandListener(
-        () -> {
-          world
-              .events()
-              .at(
-                  world.now(),
-                  () -> {
-                    if (inc == incarnation && alive) {
-                      engine.onCommandFinished(engineNow());
-                      afterEngineCall();
-                    }
-                  });
-          schedulePoll();
-        });
+    docs.replica()
+        .setChangeListener(
+            () ->
+                world
+                    .events()
+                    .at(
+                        world.now(),
+                        () -> {
+                          if (inc == incarnation && alive) {
+                            engine.onDocChanged(engineNow());
+                            afterEngineCall();
+                          }
+                        }));
+    docs.inbox()
+        .setCommandListener(
+            () -> {
+              world
+                  .events()
+                  .at(
+                      world.now(),
+                      () -> {
+                        if (inc == incarnation && alive) {
+                          engine.onCommandFinished(engineNow());
+                          afterEngineCall();
+                        }
+                      });
+              schedulePoll();
+            });
     if (replicaBeforeCrash != null) {
       List<String> after = replica();
       if (!after.equals(replicaBeforeCrash)) {
@@ -499,16 +503,16 @@ final class SimEdge {
     }
     String scope = DocLedger.wireScope(deviceId(), key.scope());
     if (value == null) {
-      boolean existed = docs.delete(scope, key.collection(), key.key());
+      boolean existed = docs.replica().delete(scope, key.collection(), key.key());
       world.trace(deviceId() + " delete " + key + (existed ? "" : " (no such document)"));
       if (existed) {
         world.docLedger().edgeWrote(deviceId(), key, null);
       }
       return;
     }
-    long skippedBefore = docs.deduplicatedCount();
-    docs.put(scope, key.collection(), key.key(), value);
-    if (docs.deduplicatedCount() > skippedBefore) {
+    long skippedBefore = docs.replica().deduplicatedCount();
+    docs.replica().put(scope, key.collection(), key.key(), value);
+    if (docs.replica().deduplicatedCount() > skippedBefore) {
       // The value the document already holds (bandwidth.deduplication): no write happened.
       world.trace(deviceId() + " put " + key + " " + DocLedger.text(value) + " (same value: none)");
       return;
@@ -522,8 +526,9 @@ final class SimEdge {
     if (!alive || docs == null) {
       return null;
     }
-    return docs.get(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key())
-        .map(EdgeDocuments.Document::value)
+    return docs.replica()
+        .get(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key())
+        .map(Document::value)
         .orElse(null);
   }
 
@@ -683,7 +688,7 @@ final class SimEdge {
     if (docs == null || handlerBusy) {
       return;
     }
-    EdgeDocuments.PendingCommand c = docs.takeCommand(null, Set.of(), engineNow());
+    PendingCommand c = docs.inbox().takeCommand(null, Set.of(), engineNow());
     if (c == null) {
       return;
     }
@@ -707,11 +712,12 @@ final class SimEdge {
               handlerBusy = false;
               runningCommand = null;
               boolean done =
-                  docs.finishCommand(
-                      c.id(),
-                      ok,
-                      ok ? JsonNodeFactory.instance.objectNode().put("ran", c.id()) : null,
-                      ok ? null : "simulated handler failure");
+                  docs.inbox()
+                      .finishCommand(
+                          c.id(),
+                          ok,
+                          ok ? JsonNodeFactory.instance.objectNode().put("ran", c.id()) : null,
+                          ok ? null : "simulated handler failure");
               if (!done) {
                 throw new SimFailure(
                     deviceId() + ": finishing " + c.id() + " found it not running");
@@ -838,11 +844,12 @@ final class SimEdge {
       case VALUE -> DocLedger.json(ch.getValue().toByteArray());
       case DELETED -> null;
       default ->
-          docs.get(
+          docs.replica()
+              .get(
                   ch.getScope().isEmpty() ? "device" : ch.getScope(),
                   ch.getCollection(),
                   ch.getKey())
-              .map(EdgeDocuments.Document::value)
+              .map(Document::value)
               .orElseThrow(
                   () ->
                       new SimFailure(
