@@ -1,5 +1,6 @@
 package io.edgesync.agent;
 
+import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.agent.internal.CapacityWatch;
 import io.edgesync.agent.internal.CommandRunner;
 import io.edgesync.agent.internal.ConnectionTracker;
@@ -138,8 +139,10 @@ public final class EdgeAgent implements AutoCloseable {
         outbox.close();
         documents.close();
         loop.shutdownNow();
-        throw new IllegalStateException(
-            "cannot start the local API on port " + config.localApiPort() + ": " + e, e);
+        throw new EdgeSyncException(
+            Code.LOCAL_API,
+            "cannot start the local API on port " + config.localApiPort() + ": " + e,
+            e);
       }
     }
     this.localApi = api;
@@ -168,8 +171,8 @@ public final class EdgeAgent implements AutoCloseable {
     try {
       return new EdgeAgent(config, transport, clock, random);
     } catch (SQLException e) {
-      throw new IllegalStateException(
-          "cannot open the outbox in " + config.dataDir() + ": " + e.getMessage(), e);
+      throw new EdgeSyncException(
+          Code.STORAGE, "cannot open the outbox in " + config.dataDir() + ": " + e.getMessage(), e);
     }
   }
 
@@ -186,12 +189,16 @@ public final class EdgeAgent implements AutoCloseable {
       return appendAsync(stream, payloads).get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while appending", e);
+      throw new EdgeSyncException(Code.INTERRUPTED, "interrupted while appending", e);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
       }
-      throw new IllegalStateException(e.getCause());
+      if (e.getCause() instanceof InterruptedException ie) {
+        // Interrupted while queueing for the writer, which set the flag again.
+        throw new EdgeSyncException(Code.INTERRUPTED, "interrupted while appending", ie);
+      }
+      throw new EdgeSyncException(Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
     }
   }
 
@@ -468,8 +475,8 @@ public final class EdgeAgent implements AutoCloseable {
   /** On-demand sync: flush everything now, reconnecting at once if offline. */
   public void syncNow() {
     if (!config.onDemandEnabled()) {
-      throw new IllegalStateException(
-          "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
+      throw new EdgeSyncException(
+          Code.DISABLED, "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
     }
     onLoop(() -> engine.requestSync(engineNowMs()));
   }
@@ -558,9 +565,13 @@ public final class EdgeAgent implements AutoCloseable {
       return loop.submit(task).get(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
+      throw new EdgeSyncException(Code.INTERRUPTED, "interrupted", e);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new EdgeSyncException(Code.CLOSED, "the agent is closed", e);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new EdgeSyncException(Code.TIMEOUT, "sync loop did not answer: " + e, e);
     } catch (Exception e) {
-      throw new IllegalStateException("sync loop did not answer: " + e, e);
+      throw new EdgeSyncException(Code.INTERNAL, "sync loop did not answer: " + e, e);
     }
   }
 

@@ -55,7 +55,9 @@ public final class CommandRunner implements Commands, AutoCloseable {
   @Override
   public AutoCloseable onCommand(String name, CommandHandler handler) {
     if (handlers.putIfAbsent(name, handler) != null) {
-      throw new IllegalStateException("a handler for command '" + name + "' is already registered");
+      // An argument error, as Runtime.addShutdownHook reports a hook registered twice.
+      throw new IllegalArgumentException(
+          "a handler for command '" + name + "' is already registered");
     }
     wake();
     return () -> handlers.remove(name, handler);

@@ -13,8 +13,8 @@ import io.edgesync.agent.AppendResult;
 import io.edgesync.agent.Document;
 import io.edgesync.agent.Documents;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.PendingCommand;
-import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ErrorIds;
@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 409 (on-demand sync
- * disabled), 413 (body above {@link #MAX_BODY_BYTES}) or 503 (queue full); an unexpected failure is
- * 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
+ * disabled), 413 (body above {@link #MAX_BODY_BYTES}), 502 (refused by the cloud) or 503 (queue
+ * full, agent closing); the agent's own failures (disk, a sync loop that does not answer, a bug)
+ * are 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
+ * {@link #httpStatus} maps {@link EdgeSyncException}'s codes.
  */
 public final class LocalApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalApi.class);
@@ -148,16 +150,33 @@ public final class LocalApi implements AutoCloseable {
           ex.getResponseHeaders().set("Allow", e.allow);
         }
         reply(ex, e.status, Map.of("error", e.getMessage()));
-      } catch (QueueFullException e) {
-        reply(ex, 503, Map.of("error", e.getMessage()));
+      } catch (EdgeSyncException e) {
+        int status = httpStatus(e.code());
+        if (status == 500) {
+          internalError(ex, method, path, e);
+        } else {
+          reply(ex, status, Map.of("error", e.getMessage()));
+        }
       } catch (IllegalArgumentException e) {
         reply(ex, 400, Map.of("error", e.getMessage()));
       } catch (RuntimeException e) {
-        // IllegalStateException included: the agent throws it for its own failures (a store
-        // that fails, a sync loop that does not answer), not for bad input.
         internalError(ex, method, path, e);
       }
     }
+  }
+
+  /**
+   * The answer to a failure of the agent. 500 for the agent's own failures (its disk, a sync loop
+   * that does not answer, a bug), answered with an error id only; the others with their message,
+   * which names no internals.
+   */
+  static int httpStatus(EdgeSyncException.Code code) {
+    return switch (code) {
+      case QUEUE_FULL, CLOSED, INTERRUPTED -> 503; // try again later, or another time
+      case DISABLED -> 409; // the configuration switches it off; the message names the key
+      case REFUSED_BY_CLOUD -> 502;
+      case STORAGE, TIMEOUT, INTERNAL, CONFIGURATION, LOCAL_API -> 500;
+    };
   }
 
   /**
@@ -176,12 +195,7 @@ public final class LocalApi implements AutoCloseable {
   }
 
   private void syncNow(HttpExchange ex) throws IOException {
-    try {
-      agent.syncNow();
-    } catch (IllegalStateException e) {
-      // sync.strategies.on_demand.enabled: false; the message names the key.
-      throw new HttpError(409, e.getMessage());
-    }
+    agent.syncNow(); // DISABLED (409) with sync.strategies.on_demand.enabled: false
     reply(ex, 202, Map.of("sync", "requested"));
   }
 

@@ -1,9 +1,12 @@
 package io.edgesync.agent.internal.docs;
 
+import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.support.Migrations;
 import io.edgesync.support.jdbc.Jdbc;
+import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -123,12 +126,19 @@ public final class DocsFile implements AutoCloseable {
     T run() throws SQLException, ProtocolException;
   }
 
-  /** Runs {@code work}; an SQLException fails naming the document store and the file. */
+  /**
+   * Runs {@code work}; an SQLException fails as {@code STORAGE} naming the document store and the
+   * file, or as {@code CLOSED} after {@link #close}.
+   */
   <T> T sql(SqlWork<T> work) {
     try {
       return work.run();
     } catch (SQLException e) {
-      throw jdbc.failure("document store", e);
+      if (closed) {
+        throw new EdgeSyncException(Code.CLOSED, "the document store is closed", e);
+      }
+      StoreException failure = jdbc.failure("document store", e);
+      throw new EdgeSyncException(Code.STORAGE, failure.getMessage(), failure);
     } catch (ProtocolException e) {
       throw new IllegalStateException(
           "invalid document update from the cloud: " + e.getMessage(), e);
