@@ -47,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>Documents: {@link #documents()}; commands from the cloud: {@link #commands()}. Failures other
+ * than invalid arguments ({@link IllegalArgumentException}) are {@link EdgeSyncException}s with a
+ * code.
+ *
  * <p>Thread safe. The engine and the current connection are owned by the loop thread
  * ("edgesync-sync"); other threads reach them only by submitting tasks to it.
  */
@@ -138,6 +142,7 @@ public final class EdgeAgent implements AutoCloseable {
       } catch (java.io.IOException e) {
         outbox.close();
         documents.close();
+        commands.close();
         loop.shutdownNow();
         throw new EdgeSyncException(
             Code.LOCAL_API,
@@ -155,7 +160,12 @@ public final class EdgeAgent implements AutoCloseable {
     }
   }
 
-  /** Opens an agent with the WebSocket transport and the system clock. */
+  /**
+   * Opens an agent with the WebSocket transport and the system clock.
+   *
+   * @throws EdgeSyncException {@code STORAGE} if its files cannot be opened, {@code LOCAL_API} if
+   *     the local HTTP API cannot listen on its port
+   */
   public static EdgeAgent open(AgentConfig config) {
     return open(
         config,
