@@ -6,6 +6,8 @@ import io.edgesync.agent.Document;
 import io.edgesync.agent.PendingCommand;
 import io.edgesync.agent.QueueFullException;
 import io.edgesync.agent.internal.docs.DocsFile;
+import io.edgesync.agent.internal.docs.LocalCommandInbox;
+import io.edgesync.agent.internal.docs.LocalDocuments;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
@@ -254,35 +256,35 @@ final class SimEdge {
       throw new SimFailure(deviceId() + ": the document replica did not open: " + e.getMessage());
     }
     int inc = incarnation;
+    LocalDocuments replica = docs.replica();
+    LocalCommandInbox inbox = docs.inbox();
     // EdgeAgent hands both listeners to its loop thread; here they become events.
-    docs.replica()
-        .setChangeListener(
-            () ->
-                world
-                    .events()
-                    .at(
-                        world.now(),
-                        () -> {
-                          if (inc == incarnation && alive) {
-                            engine.onDocChanged(engineNow());
-                            afterEngineCall();
-                          }
-                        }));
-    docs.inbox()
-        .setCommandListener(
-            () -> {
-              world
-                  .events()
-                  .at(
-                      world.now(),
-                      () -> {
-                        if (inc == incarnation && alive) {
-                          engine.onCommandFinished(engineNow());
-                          afterEngineCall();
-                        }
-                      });
-              schedulePoll();
-            });
+    replica.setChangeListener(
+        () ->
+            world
+                .events()
+                .at(
+                    world.now(),
+                    () -> {
+                      if (inc == incarnation && alive) {
+                        engine.onDocChanged(engineNow());
+                        afterEngineCall();
+                      }
+                    }));
+    inbox.setCommandListener(
+        () -> {
+          world
+              .events()
+              .at(
+                  world.now(),
+                  () -> {
+                    if (inc == incarnation && alive) {
+                      engine.onCommandFinished(engineNow());
+                      afterEngineCall();
+                    }
+                  });
+          schedulePoll();
+        });
     if (replicaBeforeCrash != null) {
       List<String> after = replica();
       if (!after.equals(replicaBeforeCrash)) {
