@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Everything an agent needs, loaded from YAML. The brief's {@code sync:} block loads as written;
@@ -85,12 +86,31 @@ public record AgentConfig(
             + "\"}}\nlocal_api: {port: -1}\n");
   }
 
+  /**
+   * Reads a config file.
+   *
+   * @throws InvalidConfigException naming the key, the bad value and what is allowed
+   */
   public static AgentConfig load(Path file) {
-    return from(ConfigNode.load(file));
+    return read(() -> from(ConfigNode.load(file)));
   }
 
+  /**
+   * Reads a config from YAML text.
+   *
+   * @throws InvalidConfigException naming the key, the bad value and what is allowed
+   */
   public static AgentConfig fromYaml(String yaml) {
-    return from(ConfigNode.parse(yaml));
+    return read(() -> from(ConfigNode.parse(yaml)));
+  }
+
+  /** The shared config reader's errors as this API's exception, with the same message. */
+  private static AgentConfig read(Supplier<AgentConfig> reader) {
+    try {
+      return reader.get();
+    } catch (ConfigException e) {
+      throw new InvalidConfigException(e.path(), e.getMessage(), e);
+    }
   }
 
   public AgentConfig withSync(SyncPolicy policy) {

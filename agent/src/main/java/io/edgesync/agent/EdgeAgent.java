@@ -1,7 +1,8 @@
 package io.edgesync.agent;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.agent.internal.CapacityWatch;
+import io.edgesync.agent.internal.CommandRunner;
 import io.edgesync.agent.internal.ConnectionTracker;
 import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.agent.internal.LocalApi;
@@ -9,6 +10,8 @@ import io.edgesync.agent.internal.LoopScheduler;
 import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.TransportLink;
 import io.edgesync.agent.internal.WebSocketTransport;
+import io.edgesync.agent.internal.docs.DocsFile;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
@@ -18,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -38,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
+ * <p>Documents: {@link #documents()}; commands from the cloud: {@link #commands()}. Failures other
+ * than invalid arguments ({@link IllegalArgumentException}) are {@link EdgeSyncException}s with a
+ * code.
+ *
  * <p>Thread safe. The engine and the current connection are owned by the loop thread
  * ("edgesync-sync"); other threads reach them only by submitting tasks to it. The wiring of engine,
  * outbox, documents, timer and transport is {@link EdgeNode}'s, shared with the simulator.
@@ -52,11 +58,8 @@ public final class EdgeAgent implements AutoCloseable {
   private final EdgeSyncEngine engine;
   private final LoopScheduler loop;
   private final LocalApi localApi;
-  private final EdgeDocuments documents;
-  private final Map<String, CommandHandler> commandHandlers =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final Object commandSignal = new Object();
-  private final Thread commandThread;
+  private final DocsFile documents;
+  private final CommandRunner commands;
   private final CapacityWatch capacity;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
@@ -81,7 +84,7 @@ public final class EdgeAgent implements AutoCloseable {
             config.undeclaredStreamPriority(),
             clock);
     this.documents =
-        new EdgeDocuments(
+        new DocsFile(
             config.dataDir().resolve("edgesync-docs.db"),
             config.deviceId(),
             config.documents().collections(),
@@ -93,20 +96,26 @@ public final class EdgeAgent implements AutoCloseable {
     TransportLink link = new TransportLink(transport, loop);
     this.node =
         new EdgeNode<>(
-            config.sync(), outbox, documents, documents, random, loop, link, new NodeObserver());
+            config.sync(),
+            outbox,
+            documents.replica(),
+            documents.inbox(),
+            random,
+            loop,
+            link,
+            new NodeObserver());
     link.bind(node);
     this.engine = node.engine();
-    documents.setChangeListener(node::signalDocChanged);
-    documents.setCommandListener(
-        () -> {
-          node.signalCommandFinished();
-          synchronized (commandSignal) {
-            commandSignal.notifyAll();
-          }
-        });
-    this.commandThread = new Thread(this::runCommands, "edgesync-commands-" + config.deviceId());
-    commandThread.setDaemon(true);
-    commandThread.start();
+    this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
+    documents.replica().setChangeListener(node::signalDocChanged);
+    documents
+        .inbox()
+        .setCommandListener(
+            () -> {
+              node.signalCommandFinished();
+              commands.wake();
+            });
+    commands.start();
     outbox.setAppendListener(node::signalAppended);
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
@@ -115,9 +124,12 @@ public final class EdgeAgent implements AutoCloseable {
       } catch (java.io.IOException e) {
         outbox.close();
         documents.close();
+        commands.close();
         loop.shutdownNow();
-        throw new IllegalStateException(
-            "cannot start the local API on port " + config.localApiPort() + ": " + e, e);
+        throw new EdgeSyncException(
+            Code.LOCAL_API,
+            "cannot start the local API on port " + config.localApiPort() + ": " + e,
+            e);
       }
     }
     this.localApi = api;
@@ -130,7 +142,12 @@ public final class EdgeAgent implements AutoCloseable {
     }
   }
 
-  /** Opens an agent with the WebSocket transport and the system clock. */
+  /**
+   * Opens an agent with the WebSocket transport and the system clock.
+   *
+   * @throws EdgeSyncException {@code STORAGE} if its files cannot be opened, {@code LOCAL_API} if
+   *     the local HTTP API cannot listen on its port
+   */
   public static EdgeAgent open(AgentConfig config) {
     return open(
         config,
@@ -146,8 +163,8 @@ public final class EdgeAgent implements AutoCloseable {
     try {
       return new EdgeAgent(config, transport, clock, random);
     } catch (SQLException e) {
-      throw new IllegalStateException(
-          "cannot open the outbox in " + config.dataDir() + ": " + e.getMessage(), e);
+      throw new EdgeSyncException(
+          Code.STORAGE, "cannot open the outbox in " + config.dataDir() + ": " + e.getMessage(), e);
     }
   }
 
@@ -164,12 +181,16 @@ public final class EdgeAgent implements AutoCloseable {
       return appendAsync(stream, payloads).get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while appending", e);
+      throw new EdgeSyncException(Code.INTERRUPTED, "interrupted while appending", e);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
       }
-      throw new IllegalStateException(e.getCause());
+      if (e.getCause() instanceof InterruptedException ie) {
+        // Interrupted while queueing for the writer, which set the flag again.
+        throw new EdgeSyncException(Code.INTERRUPTED, "interrupted while appending", ie);
+      }
+      throw new EdgeSyncException(Code.INTERNAL, String.valueOf(e.getCause()), e.getCause());
     }
   }
 
@@ -323,10 +344,10 @@ public final class EdgeAgent implements AutoCloseable {
         cap.view(),
         cap.warning(),
         new AgentStatus.DocumentsView(
-            documents.pendingCount(),
-            documents.conflictedCount(),
-            documents.lastHlc().toString(),
-            documents.deduplicatedCount()),
+            documents.replica().pendingCount(),
+            documents.replica().conflictedCount(),
+            documents.replica().lastHlc().toString(),
+            documents.replica().deduplicatedCount()),
         bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()));
   }
 
@@ -430,89 +451,24 @@ public final class EdgeAgent implements AutoCloseable {
         outbox.duplicateRecords());
   }
 
-  /** This device's documents (and the fleet's and its groups', read-only). */
-  public EdgeDocuments documents() {
-    return documents;
+  /** This device's documents, and the fleet's and its groups' that it reads. */
+  public Documents documents() {
+    return documents.replica();
   }
 
   /**
-   * Runs commands named {@code name} with {@code handler} (one handler per name). Commands without
-   * a handler wait for the local API ({@code GET /v1/commands/next}). Close the token to remove.
+   * Commands from the cloud: run them with a handler ({@code commands().onCommand(name, handler)})
+   * or poll for them.
    */
-  public AutoCloseable onCommand(String name, CommandHandler handler) {
-    if (commandHandlers.putIfAbsent(name, handler) != null) {
-      throw new IllegalStateException("a handler for command '" + name + "' is already registered");
-    }
-    synchronized (commandSignal) {
-      commandSignal.notifyAll();
-    }
-    return () -> commandHandlers.remove(name, handler);
-  }
-
-  /**
-   * Takes the next command that has no Java handler, waiting up to {@code waitMs}; the caller runs
-   * it and reports with {@link #completeCommand}. Null if none arrived in time.
-   */
-  public EdgeDocuments.PendingCommand nextCommand(long waitMs) throws InterruptedException {
-    long deadline = System.nanoTime() + waitMs * 1_000_000;
-    while (true) {
-      EdgeDocuments.PendingCommand c =
-          documents.takeCommand(null, Set.copyOf(commandHandlers.keySet()), engineNowMs());
-      long leftMs = (deadline - System.nanoTime()) / 1_000_000;
-      if (c != null || leftMs <= 0 || closed) {
-        return c;
-      }
-      synchronized (commandSignal) {
-        commandSignal.wait(Math.min(leftMs, 500));
-      }
-    }
-  }
-
-  /** Reports the outcome of a command taken with {@link #nextCommand}; false if not running. */
-  public boolean completeCommand(String id, boolean succeeded, JsonNode result, String error) {
-    return documents.finishCommand(id, succeeded, result, error);
-  }
-
-  private void runCommands() {
-    while (!closed) {
-      try {
-        EdgeDocuments.PendingCommand c =
-            commandHandlers.isEmpty()
-                ? null
-                : documents.takeCommand(
-                    Set.copyOf(commandHandlers.keySet()), Set.of(), engineNowMs());
-        if (c == null) {
-          synchronized (commandSignal) {
-            commandSignal.wait(500);
-          }
-          continue;
-        }
-        CommandHandler h = commandHandlers.get(c.name());
-        try {
-          JsonNode result = h == null ? null : h.handle(c.id(), c.payload());
-          if (h == null) {
-            documents.finishCommand(c.id(), false, null, "no handler for '" + c.name() + "'");
-          } else {
-            documents.finishCommand(c.id(), true, result, null);
-          }
-        } catch (Exception e) {
-          documents.finishCommand(c.id(), false, null, String.valueOf(e.getMessage()));
-        }
-      } catch (InterruptedException e) {
-        return;
-      } catch (RuntimeException e) {
-        if (!closed) {
-          log.error("command runner failed", e);
-        }
-      }
-    }
+  public Commands commands() {
+    return commands;
   }
 
   /** On-demand sync: flush everything now, reconnecting at once if offline. */
   public void syncNow() {
     if (!config.onDemandEnabled()) {
-      throw new IllegalStateException(
-          "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
+      throw new EdgeSyncException(
+          Code.DISABLED, "on-demand sync is disabled (sync.strategies.on_demand.enabled: false)");
     }
     loop.post(node::requestSync);
   }
@@ -537,11 +493,11 @@ public final class EdgeAgent implements AutoCloseable {
       return;
     }
     closed = true;
+    commands.close();
     if (localApi != null) {
       localApi.close();
     }
     loop.shutdown(node::stop);
-    commandThread.interrupt();
     outbox.close();
     documents.close();
   }

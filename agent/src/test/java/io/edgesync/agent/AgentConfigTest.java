@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.support.ConfigException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -390,10 +389,11 @@ class AgentConfigTest {
   @MethodSource("invalidConfigs")
   void invalidConfig_failsWithTheDottedKeyTheBadValueAndWhatIsAllowed(
       String name, String yaml, String path, List<String> fragments) {
-    ConfigException e =
-        catchThrowableOfType(ConfigException.class, () -> AgentConfig.fromYaml(yaml));
+    InvalidConfigException e =
+        catchThrowableOfType(InvalidConfigException.class, () -> AgentConfig.fromYaml(yaml));
 
-    assertThat(e).as("expected a ConfigException for: " + name).isNotNull();
+    assertThat(e).as("expected an InvalidConfigException for: " + name).isNotNull();
+    assertThat(e.code()).isEqualTo(EdgeSyncException.Code.CONFIGURATION);
     assertThat(e.path()).isEqualTo(path);
     assertThat(e.getMessage()).startsWith("config error at '" + path + "': ");
     for (String fragment : fragments) {
@@ -403,9 +403,9 @@ class AgentConfigTest {
 
   @Test
   void sectionGivenAsAList_failsNamingTheSection() {
-    ConfigException e =
+    InvalidConfigException e =
         catchThrowableOfType(
-            ConfigException.class,
+            InvalidConfigException.class,
             () -> AgentConfig.fromYaml(DEVICE + "sync:\n  offline: [1, 2]\n"));
 
     assertThat(e.path()).isEqualTo("sync.offline");
@@ -414,9 +414,9 @@ class AgentConfigTest {
 
   @Test
   void invalidYaml_failsWithoutAKey() {
-    ConfigException e =
+    InvalidConfigException e =
         catchThrowableOfType(
-            ConfigException.class, () -> AgentConfig.fromYaml("device: {id: gw-1\n"));
+            InvalidConfigException.class, () -> AgentConfig.fromYaml("device: {id: gw-1\n"));
 
     assertThat(e.path()).isEqualTo("(document)");
     assertThat(e.getMessage()).contains("not valid YAML");

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgesync.agent.internal.docs.DocsFile;
+import io.edgesync.agent.internal.docs.LocalDocuments;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.testing.FakeClock;
@@ -175,9 +178,9 @@ class DeduplicationTest {
 
   // ---------------------------------------------------------------- documents
 
-  private EdgeDocuments docs(boolean dedup) throws Exception {
-    EdgeDocuments d =
-        new EdgeDocuments(
+  private LocalDocuments docs(boolean dedup) throws Exception {
+    DocsFile d =
+        new DocsFile(
             dir.resolve("docs-" + dedup + ".db"),
             "dev-1",
             Set.of("config"),
@@ -187,7 +190,7 @@ class DeduplicationTest {
             dedup,
             clock);
     opened.add(d);
-    return d;
+    return d.replica();
   }
 
   private static ObjectNode value(int rate) {
@@ -199,7 +202,7 @@ class DeduplicationTest {
 
   @Test
   void documentPutOfTheSameValue_changesNothing_andSendsNothing() throws Exception {
-    EdgeDocuments d = docs(true);
+    LocalDocuments d = docs(true);
     d.put("config", "k", value(5));
     List<DocChange> first = d.pendingChanges(0, 100, 1 << 20);
     assertThat(first).hasSize(1);
@@ -208,7 +211,7 @@ class DeduplicationTest {
     ObjectNode same = JsonNodeFactory.instance.objectNode();
     same.put("mode", "auto");
     same.put("rate", 5L);
-    EdgeDocuments.Document after = d.put("config", "k", same);
+    Document after = d.put("config", "k", same);
 
     assertThat(d.pendingChanges(first.get(0).getChangeSeq(), 100, 1 << 20)).isEmpty();
     assertThat(d.pendingChanges(0, 100, 1 << 20)).hasSize(1);
@@ -221,7 +224,7 @@ class DeduplicationTest {
 
   @Test
   void documentDedupOff_sendsTheSameValueAgain() throws Exception {
-    EdgeDocuments d = docs(false);
+    LocalDocuments d = docs(false);
     d.put("config", "k", value(5));
     long seq = d.pendingChanges(0, 100, 1 << 20).get(0).getChangeSeq();
 

@@ -1,7 +1,7 @@
 package io.edgesync.bench;
 
 import io.edgesync.agent.AgentConfig;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import java.net.URI;

@@ -2,7 +2,7 @@ package io.edgesync.bench;
 
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.OverflowPolicy;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.protocol.Clock;
 import java.nio.file.Path;
 import java.util.ArrayList;

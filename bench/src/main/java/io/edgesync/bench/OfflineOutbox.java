@@ -1,7 +1,7 @@
 package io.edgesync.bench;
 
 import io.edgesync.agent.AgentConfig;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.protocol.Clock;
 import java.sql.SQLException;
 import java.util.List;

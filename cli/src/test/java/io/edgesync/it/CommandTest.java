@@ -22,7 +22,8 @@ class CommandTest extends RelayedServerTest {
   void aCommandWhoseTtlExpiresWhileTheDeviceIsOffline_isNeverRun() throws Exception {
     AtomicInteger runs = new AtomicInteger();
     try (EdgeAgent agent = Testbed.documentAgent("dev-c", relay.port(), Clock.SYSTEM, dir);
-        AutoCloseable h = agent.onCommand("reboot", counted(runs, (id, payload) -> null))) {
+        AutoCloseable h =
+            agent.commands().onCommand("reboot", counted(runs, (id, payload) -> null))) {
       awaitConnected("dev-c");
       relay.cut();
       await().atMost(Duration.ofSeconds(10)).until(() -> !server.isConnected("dev-c"));
@@ -37,7 +38,7 @@ class CommandTest extends RelayedServerTest {
       assertThat(c.get("state").asText()).isEqualTo("expired");
       assertThat(c.get("deliveries").asInt()).isZero();
       assertThat(runs).hasValue(0);
-      assertThat(agent.documents().commandState(id)).isNull();
+      assertThat(agent.commands().state(id)).isNull();
     }
   }
 
@@ -46,14 +47,16 @@ class CommandTest extends RelayedServerTest {
     AtomicInteger runs = new AtomicInteger();
     try (EdgeAgent agent = Testbed.documentAgent("dev-d", relay.port(), Clock.SYSTEM, dir);
         AutoCloseable h =
-            agent.onCommand(
-                "rotate-key",
-                counted(
-                    runs,
-                    (id, payload) ->
-                        JsonNodeFactory.instance
-                            .objectNode()
-                            .put("rotated", payload.get("slot").asInt())))) {
+            agent
+                .commands()
+                .onCommand(
+                    "rotate-key",
+                    counted(
+                        runs,
+                        (id, payload) ->
+                            JsonNodeFactory.instance
+                                .objectNode()
+                                .put("rotated", payload.get("slot").asInt())))) {
       awaitConnected("dev-d");
       String id =
           queue("dev-d", "{\"name\":\"rotate-key\",\"payload\":{\"slot\":2},\"ttlSeconds\":600}");

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.Document;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.cli.internal.TcpRelay;
 import io.edgesync.protocol.Clock;
 import io.edgesync.server.SyncServer;
@@ -236,18 +236,18 @@ class DocumentConflictTest {
   }
 
   private static boolean same(EdgeAgent agent, String collection, long version, JsonNode value) {
-    Optional<EdgeDocuments.Document> d = doc(agent, collection);
+    Optional<Document> d = doc(agent, collection);
     return d.isPresent()
         && d.get().version() == version
         && d.get().value().equals(value)
         && !d.get().pending();
   }
 
-  private static Optional<EdgeDocuments.Document> doc(EdgeAgent agent, String collection) {
+  private static Optional<Document> doc(EdgeAgent agent, String collection) {
     return agent.documents().get("fleet", collection, "k");
   }
 
   private static long version(EdgeAgent agent, String collection) {
-    return doc(agent, collection).map(EdgeDocuments.Document::version).orElse(-1L);
+    return doc(agent, collection).map(Document::version).orElse(-1L);
   }
 }

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.Document;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.agent.EdgeDocuments;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Hlc;
@@ -77,7 +77,7 @@ class DocumentSyncTest extends RelayedServerTest {
       assertThat(agent.documents().get("lww", "k2")).isEmpty();
       // Only the three versions written while offline travelled, not the 50 from before.
       assertThat(server.docUpdatesSent() - pushedBefore).isEqualTo(3);
-      for (EdgeDocuments.Document d : agent.documents().list("device", "lww", "", 100)) {
+      for (Document d : agent.documents().list("device", "lww", "", 100)) {
         JsonNode cloud = rest.ok(rest.get("/api/v1/devices/dev-1/docs/lww/" + d.key()));
         assertThat(d.version()).isEqualTo(cloud.get("version").asLong());
         assertThat(d.value()).isEqualTo(cloud.get("value"));
@@ -129,7 +129,7 @@ class DocumentSyncTest extends RelayedServerTest {
       await()
           .atMost(Duration.ofSeconds(10))
           .until(() -> agent.documents().get("lww", "cfg").isPresent());
-      EdgeDocuments.Document edit = agent.documents().put("lww", "cfg", Rest.json("{\"x\":2}"));
+      Document edit = agent.documents().put("lww", "cfg", Rest.json("{\"x\":2}"));
       // The device's wall clock says an hour earlier; its HLC still sorts after what it saw.
       assertThat(hourBehind.nowMs()).isLessThan(cloudHlc.wallMs());
       assertThat(edit.hlc()).isGreaterThan(cloudHlc);

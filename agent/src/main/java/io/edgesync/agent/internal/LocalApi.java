@@ -10,9 +10,11 @@ import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.edgesync.agent.AppendResult;
+import io.edgesync.agent.Document;
+import io.edgesync.agent.Documents;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.agent.EdgeDocuments;
-import io.edgesync.agent.QueueFullException;
+import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.PendingCommand;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ErrorIds;
@@ -50,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 409 (on-demand sync
- * disabled), 413 (body above {@link #MAX_BODY_BYTES}) or 503 (queue full); an unexpected failure is
- * 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
+ * disabled), 413 (body above {@link #MAX_BODY_BYTES}), 502 (refused by the cloud) or 503 (queue
+ * full, agent closing); the agent's own failures (disk, a sync loop that does not answer, a bug)
+ * are 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
+ * {@link #httpStatus} maps {@link EdgeSyncException}'s codes.
  */
 public final class LocalApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalApi.class);
@@ -123,7 +127,7 @@ public final class LocalApi implements AutoCloseable {
           requireMethod(method, "GET");
           reply(ex, 200, agent.operationStatus(path.substring("/v1/operations/".length())));
         } else if (path.startsWith("/v1/docs/")) {
-          docs(ex, method, EdgeDocuments.DEVICE, path.substring("/v1/docs/".length()));
+          docs(ex, method, Documents.DEVICE, path.substring("/v1/docs/".length()));
         } else if (path.startsWith("/v1/fleet/docs/")) {
           docs(ex, method, "fleet", path.substring("/v1/fleet/docs/".length()));
         } else if (path.startsWith("/v1/groups/") && path.indexOf("/docs/", 11) > 11) {
@@ -146,16 +150,33 @@ public final class LocalApi implements AutoCloseable {
           ex.getResponseHeaders().set("Allow", e.allow);
         }
         reply(ex, e.status, Map.of("error", e.getMessage()));
-      } catch (QueueFullException e) {
-        reply(ex, 503, Map.of("error", e.getMessage()));
+      } catch (EdgeSyncException e) {
+        int status = httpStatus(e.code());
+        if (status == 500) {
+          internalError(ex, method, path, e);
+        } else {
+          reply(ex, status, Map.of("error", e.getMessage()));
+        }
       } catch (IllegalArgumentException e) {
         reply(ex, 400, Map.of("error", e.getMessage()));
       } catch (RuntimeException e) {
-        // IllegalStateException included: the agent throws it for its own failures (a store
-        // that fails, a sync loop that does not answer), not for bad input.
         internalError(ex, method, path, e);
       }
     }
+  }
+
+  /**
+   * The answer to a failure of the agent. 500 for the agent's own failures (its disk, a sync loop
+   * that does not answer, a bug), answered with an error id only; the others with their message,
+   * which names no internals.
+   */
+  static int httpStatus(EdgeSyncException.Code code) {
+    return switch (code) {
+      case QUEUE_FULL, CLOSED, INTERRUPTED -> 503; // try again later, or another time
+      case DISABLED -> 409; // the configuration switches it off; the message names the key
+      case REFUSED_BY_CLOUD -> 502;
+      case STORAGE, TIMEOUT, INTERNAL, CONFIGURATION, LOCAL_API -> 500;
+    };
   }
 
   /**
@@ -174,25 +195,20 @@ public final class LocalApi implements AutoCloseable {
   }
 
   private void syncNow(HttpExchange ex) throws IOException {
-    try {
-      agent.syncNow();
-    } catch (IllegalStateException e) {
-      // sync.strategies.on_demand.enabled: false; the message names the key.
-      throw new HttpError(409, e.getMessage());
-    }
+    agent.syncNow(); // DISABLED (409) with sync.strategies.on_demand.enabled: false
     reply(ex, 202, Map.of("sync", "requested"));
   }
 
   /** {@code <collection>} (GET: list) or {@code <collection>/<key>} (GET, PUT, DELETE). */
   private void docs(HttpExchange ex, String method, String scope, String rest) throws IOException {
-    EdgeDocuments docs = agent.documents();
+    Documents docs = agent.documents();
     int slash = rest.indexOf('/');
     if (slash < 0) {
       requireMethod(method, "GET");
       requireCollection(docs, rest);
       String after = queryParam(ex, "after", "");
       int limit = (int) Math.min(MAX_LIST_LIMIT, Math.max(1, longParam(ex, "limit", 100)));
-      List<EdgeDocuments.Document> page = docs.list(scope, rest, after, limit);
+      List<Document> page = docs.list(scope, rest, after, limit);
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("scope", scope);
       out.put("collection", rest);
@@ -206,7 +222,7 @@ public final class LocalApi implements AutoCloseable {
     switch (method) {
       case "GET" -> {
         requireCollection(docs, collection);
-        EdgeDocuments.Document d =
+        Document d =
             docs.get(scope, collection, key)
                 .orElseThrow(
                     () ->
@@ -242,7 +258,7 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static void requireCollection(EdgeDocuments docs, String collection) {
+  private static void requireCollection(Documents docs, String collection) {
     if (!docs.collections().contains(collection)) {
       throw new HttpError(
           404,
@@ -253,7 +269,7 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static Map<String, Object> docJson(EdgeDocuments.Document d) {
+  private static Map<String, Object> docJson(Document d) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("scope", d.scope());
     m.put("collection", d.collection());
@@ -268,9 +284,9 @@ public final class LocalApi implements AutoCloseable {
 
   private void nextCommand(HttpExchange ex) throws IOException {
     long waitMs = Math.min(MAX_POLL_WAIT_MS, Math.max(0, longParam(ex, "waitMs", 30_000)));
-    EdgeDocuments.PendingCommand c;
+    PendingCommand c;
     try {
-      c = agent.nextCommand(waitMs);
+      c = agent.commands().next(waitMs);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new HttpError(503, "agent stopping");
@@ -301,11 +317,13 @@ public final class LocalApi implements AutoCloseable {
       throw new HttpError(400, "\"status\" must be \"succeeded\" or \"failed\", was " + status);
     }
     JsonNode error = body.get("error");
-    if (!agent.completeCommand(
-        id,
-        status.asText().equals("succeeded"),
-        body.get("result"),
-        error == null ? null : error.asText())) {
+    if (!agent
+        .commands()
+        .complete(
+            id,
+            status.asText().equals("succeeded"),
+            body.get("result"),
+            error == null ? null : error.asText())) {
       throw new HttpError(
           409, "command '" + id + "' is not running (unknown, or already finished)");
     }

@@ -1,11 +1,14 @@
 package io.edgesync.agent.internal;
 
+import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.EdgeSyncException.Code;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,9 +86,13 @@ public final class LoopScheduler implements EdgeNode.Scheduler {
       return loop.submit(task).get(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
+      throw new EdgeSyncException(Code.INTERRUPTED, "interrupted", e);
+    } catch (RejectedExecutionException e) {
+      throw new EdgeSyncException(Code.CLOSED, "the agent is closed", e);
+    } catch (TimeoutException e) {
+      throw new EdgeSyncException(Code.TIMEOUT, "sync loop did not answer: " + e, e);
     } catch (Exception e) {
-      throw new IllegalStateException("sync loop did not answer: " + e, e);
+      throw new EdgeSyncException(Code.INTERNAL, "sync loop did not answer: " + e, e);
     }
   }
 

@@ -3,7 +3,7 @@ package io.edgesync.agent.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.edge.EdgeSyncEngine;

@@ -7,8 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.agent.OutboxLimits;
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;
@@ -244,6 +245,27 @@ class LocalApiTest {
     assertThat(JSON.readTree(r.body()).get("error").asText())
         .contains("exceeds the limit of " + ProtocolLimits.MAX_RECORD_BYTES + " bytes");
     assertThat(streamStatus("sensor_data").get("lastSequence").asLong()).isZero();
+  }
+
+  @Test
+  void everyErrorCode_isAnsweredWithItsHttpStatus() {
+    Map<Code, Integer> expected =
+        Map.of(
+            Code.QUEUE_FULL, 503,
+            Code.CLOSED, 503,
+            Code.INTERRUPTED, 503,
+            Code.DISABLED, 409,
+            Code.REFUSED_BY_CLOUD, 502,
+            Code.STORAGE, 500,
+            Code.TIMEOUT, 500,
+            Code.INTERNAL, 500,
+            Code.CONFIGURATION, 500,
+            Code.LOCAL_API, 500);
+    // A new code fails here until its answer is decided (and written in docs/api.md).
+    assertThat(expected.keySet()).containsExactlyInAnyOrder(Code.values());
+    for (Code code : Code.values()) {
+      assertThat(LocalApi.httpStatus(code)).as(code.name()).isEqualTo(expected.get(code));
+    }
   }
 
   @Test

@@ -11,9 +11,9 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A simulated edge's document replica file read directly, beside the real {@code EdgeDocuments}
- * that writes it: what the checkers compare with the cloud, and the snapshot a crash must leave as
- * it was. Read-only; its own SQLite connection. Not thread safe: owned by the simulation thread.
+ * A simulated edge's document replica file read directly, beside the real {@code DocsFile} that
+ * writes it: what the checkers compare with the cloud, and the snapshot a crash must leave as it
+ * was. Read-only; its own SQLite connection. Not thread safe: owned by the simulation thread.
  */
 final class ReplicaFile implements AutoCloseable {
   private final String deviceId;

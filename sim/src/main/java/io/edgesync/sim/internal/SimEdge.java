@@ -2,10 +2,12 @@ package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import io.edgesync.agent.EdgeDocuments;
+import io.edgesync.agent.Document;
+import io.edgesync.agent.PendingCommand;
 import io.edgesync.agent.QueueFullException;
-import io.edgesync.agent.SqliteOutbox;
 import io.edgesync.agent.internal.EdgeNode;
+import io.edgesync.agent.internal.docs.DocsFile;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocReplica;
@@ -36,8 +38,8 @@ import java.util.concurrent.CompletionException;
  * (with {@code synchronous=FULL} every commit has been fsynced, so that is what power loss leaves),
  * abandons the running instance and later reopens from the copy.
  *
- * <p>With documents on, the real {@link EdgeDocuments} (its own SQLite file beside the outbox) is
- * the engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
+ * <p>With documents on, the real {@link DocsFile} (its own SQLite file beside the outbox) is the
+ * engine's replica and command inbox, wired as {@code EdgeAgent} wires it: its change listener
  * signals the node, its command listener signals the node and wakes the command handler (the
  * application, simulated here as the agent's runner thread is there), which takes commands, runs
  * them for a while and finishes them (succeeded or failed). A crash copies the replica's files too;
@@ -64,7 +66,7 @@ final class SimEdge {
   private long engineEpochWallMs;
   private long engineEpochMonotonicMs;
 
-  private EdgeDocuments docs;
+  private DocsFile docs;
   private ReplicaFile replicaFile;
   private List<String> replicaBeforeCrash;
   private boolean handlerBusy;
@@ -178,7 +180,7 @@ final class SimEdge {
   }
 
   /** The document replica and command inbox, or null (documents off, or the edge is down). */
-  EdgeDocuments docs() {
+  DocsFile docs() {
     return docs;
   }
 
@@ -221,20 +223,21 @@ final class SimEdge {
         new EdgeNode<>(
             spec.policy(),
             outbox,
-            docs == null ? DocReplica.NONE : docs,
-            docs == null ? CommandInbox.NONE : docs,
+            docs == null ? DocReplica.NONE : docs.replica(),
+            docs == null ? CommandInbox.NONE : docs.inbox(),
             new SplittableRandom(random.nextLong()),
             wiring,
             wiring,
             wiring);
     if (docs != null) {
       EdgeNode<SimConnection> n = node;
-      docs.setChangeListener(n::signalDocChanged);
-      docs.setCommandListener(
-          () -> {
-            n.signalCommandFinished();
-            schedulePoll();
-          });
+      docs.replica().setChangeListener(n::signalDocChanged);
+      docs.inbox()
+          .setCommandListener(
+              () -> {
+                n.signalCommandFinished();
+                schedulePoll();
+              });
     }
     world.trace(deviceId() + " started (run " + incarnation + ")");
     node.start();
@@ -247,7 +250,7 @@ final class SimEdge {
     Path file = docsFile();
     try {
       docs =
-          new EdgeDocuments(
+          new DocsFile(
               file,
               deviceId(),
               ds.collections().keySet(),
@@ -468,16 +471,16 @@ final class SimEdge {
     }
     String scope = DocLedger.wireScope(deviceId(), key.scope());
     if (value == null) {
-      boolean existed = docs.delete(scope, key.collection(), key.key());
+      boolean existed = docs.replica().delete(scope, key.collection(), key.key());
       world.trace(deviceId() + " delete " + key + (existed ? "" : " (no such document)"));
       if (existed) {
         world.docLedger().edgeWrote(deviceId(), key, null);
       }
       return;
     }
-    long skippedBefore = docs.deduplicatedCount();
-    docs.put(scope, key.collection(), key.key(), value);
-    if (docs.deduplicatedCount() > skippedBefore) {
+    long skippedBefore = docs.replica().deduplicatedCount();
+    docs.replica().put(scope, key.collection(), key.key(), value);
+    if (docs.replica().deduplicatedCount() > skippedBefore) {
       // The value the document already holds (bandwidth.deduplication): no write happened.
       world.trace(deviceId() + " put " + key + " " + DocLedger.text(value) + " (same value: none)");
       return;
@@ -491,8 +494,9 @@ final class SimEdge {
     if (!alive || docs == null) {
       return null;
     }
-    return docs.get(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key())
-        .map(EdgeDocuments.Document::value)
+    return docs.replica()
+        .get(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key())
+        .map(Document::value)
         .orElse(null);
   }
 
@@ -527,7 +531,7 @@ final class SimEdge {
     if (docs == null || handlerBusy) {
       return;
     }
-    EdgeDocuments.PendingCommand c = docs.takeCommand(null, Set.of(), engineNow());
+    PendingCommand c = docs.inbox().takeCommand(null, Set.of(), engineNow());
     if (c == null) {
       return;
     }
@@ -551,11 +555,12 @@ final class SimEdge {
               handlerBusy = false;
               runningCommand = null;
               boolean done =
-                  docs.finishCommand(
-                      c.id(),
-                      ok,
-                      ok ? JsonNodeFactory.instance.objectNode().put("ran", c.id()) : null,
-                      ok ? null : "simulated handler failure");
+                  docs.inbox()
+                      .finishCommand(
+                          c.id(),
+                          ok,
+                          ok ? JsonNodeFactory.instance.objectNode().put("ran", c.id()) : null,
+                          ok ? null : "simulated handler failure");
               if (!done) {
                 throw new SimFailure(
                     deviceId() + ": finishing " + c.id() + " found it not running");

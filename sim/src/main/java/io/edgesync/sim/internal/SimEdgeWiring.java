@@ -1,7 +1,7 @@
 package io.edgesync.sim.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.edgesync.agent.EdgeDocuments;
+import io.edgesync.agent.Document;
 import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.protocol.wire.Frame;
@@ -173,11 +173,12 @@ final class SimEdgeWiring
       case DELETED -> null;
       default ->
           edge.docs()
+              .replica()
               .get(
                   ch.getScope().isEmpty() ? "device" : ch.getScope(),
                   ch.getCollection(),
                   ch.getKey())
-              .map(EdgeDocuments.Document::value)
+              .map(Document::value)
               .orElseThrow(
                   () ->
                       new SimFailure(

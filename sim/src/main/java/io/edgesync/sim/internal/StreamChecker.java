@@ -1,6 +1,6 @@
 package io.edgesync.sim.internal;
 
-import io.edgesync.agent.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Record;

@@ -1,9 +1,13 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.OverflowPolicy;
+import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox.Item;
 import io.edgesync.engine.edge.Outbox.StreamState;
@@ -645,8 +649,10 @@ class SqliteOutboxTest {
 
     assertThatThrownBy(() -> outbox.appendAsync("s", List.of(bytes("a"))).get(5, TimeUnit.SECONDS))
         .cause()
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("closed");
+        .isInstanceOf(EdgeSyncException.class)
+        .hasMessageContaining("closed")
+        .extracting(e -> ((EdgeSyncException) e).code())
+        .isEqualTo(EdgeSyncException.Code.CLOSED);
   }
 
   // ---------------------------------------------------------------- helpers

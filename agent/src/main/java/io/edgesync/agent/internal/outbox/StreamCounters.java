@@ -1,4 +1,4 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 /**
  * One stream's counters as the outbox keeps them in memory (mirrored in the {@code streams} table,

@@ -1,5 +1,6 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
+import io.edgesync.agent.OutboxLimits;
 import io.edgesync.protocol.wire.GapReason;
 import java.sql.SQLException;
 import java.util.Map;

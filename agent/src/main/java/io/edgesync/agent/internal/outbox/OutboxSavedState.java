@@ -1,4 +1,4 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox.SavedDictionary;

@@ -1,5 +1,8 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
+import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.QueueFullException;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
@@ -7,7 +10,6 @@ import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import io.edgesync.support.jdbc.Jdbc;
-import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -135,7 +137,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
             "edgesync-outbox-writer",
             limits.maxPendingAppends(),
             limits.maxGroupRecords(),
-            () -> new IllegalStateException("outbox is closed"),
+            () -> new EdgeSyncException(EdgeSyncException.Code.CLOSED, "outbox is closed"),
             new Writer());
   }
 
@@ -427,7 +429,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     writer.stop();
     lock.lock();
     try {
-      failAll(new IllegalStateException("outbox closed"));
+      failAll(new EdgeSyncException(EdgeSyncException.Code.CLOSED, "outbox closed"));
       db.close();
     } catch (SQLException e) {
       throw failure("closing the outbox", e);
@@ -486,7 +488,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       publish();
     } catch (SQLException | RuntimeException e) {
       rollbackAndReload();
-      OutboxException failure = failure("committing appends", e);
+      EdgeSyncException failure = failure("committing appends", e);
       for (AppendRequest r : accepted) {
         r.future.completeExceptionally(failure);
       }
@@ -684,14 +686,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     }
   }
 
-  private OutboxException failure(String operation, Throwable cause) {
+  private EdgeSyncException failure(String operation, Throwable cause) {
     return tables.failure(operation, cause);
-  }
-
-  /** A storage failure of the outbox; the message names the operation and the outbox file. */
-  public static final class OutboxException extends StoreException {
-    public OutboxException(String operation, String file, Throwable cause) {
-      super(operation, file, cause);
-    }
   }
 }

@@ -1,11 +1,13 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
+import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.engine.edge.Outbox.Item;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.Migrations;
+import io.edgesync.support.jdbc.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -421,7 +423,9 @@ final class OutboxTables {
     }
   }
 
-  SqliteOutbox.OutboxException failure(String operation, Throwable cause) {
-    return new SqliteOutbox.OutboxException(operation, file, cause);
+  /** A storage failure of the outbox; the message names the operation and the outbox file. */
+  EdgeSyncException failure(String operation, Throwable cause) {
+    StoreException e = new StoreException(operation, file, cause);
+    return new EdgeSyncException(EdgeSyncException.Code.STORAGE, e.getMessage(), e);
   }
 }

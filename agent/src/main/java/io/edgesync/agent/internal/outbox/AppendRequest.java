@@ -1,4 +1,4 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.jdbc.GroupCommitWriter;

@@ -1,5 +1,8 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
+import io.edgesync.agent.OutboxLimits;
+import io.edgesync.agent.OverflowPolicy;
+import io.edgesync.agent.QueueFullException;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;

@@ -1,4 +1,4 @@
-package io.edgesync.agent;
+package io.edgesync.agent.internal.outbox;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
