@@ -5,11 +5,12 @@ import static org.assertj.core.api.Assertions.fail;
 
 import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.engine.cloud.CloudStore;
-import io.edgesync.engine.cloud.InMemoryCloudStore;
 import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.engine.edge.EdgeSyncEngine;
-import io.edgesync.engine.edge.InMemoryOutbox;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.edge.TestPolicy;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.InMemoryOutbox;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
@@ -66,16 +67,16 @@ class EngineLoopbackSimulationTest {
     Run(long seed) {
       this.seed = seed;
       this.random = new SplittableRandom(seed);
-      TestPolicy p = new TestPolicy();
-      p.debounceMs = 300;
-      p.batchMinRecords = 20;
-      p.batchMaxAgeMs = 2_000;
-      p.maxBatchRecords = 5;
-      p.maxInFlightBatches = 3;
-      p.backoffInitialMs = 100;
-      p.backoffMaxMs = 5_000;
-      p.scheduled = random.nextBoolean();
-      p.intervalMs = 10_000;
+      SyncPolicy.Builder p = TestPolicy.builder();
+      p.debounceMs(300);
+      p.batchMinRecords(20);
+      p.batchMaxAgeMs(2_000);
+      p.maxBatchRecords(5);
+      p.maxInFlightBatches(3);
+      p.backoffInitialMs(100);
+      p.backoffMaxMs(5_000);
+      p.scheduled(random.nextBoolean());
+      p.intervalMs(10_000);
       STREAMS.forEach(s -> outbox.stream(s, random.nextInt(3)));
       engine = new EdgeSyncEngine(p.build(), outbox, new EdgeIo(), random.split());
     }
@@ -88,12 +89,7 @@ class EngineLoopbackSimulationTest {
 
       @Override
       public void send(Frame frame) {
-        if (frame.hasError()) {
-          errors.add("edge sent " + frame.getError());
-        }
-        if (open) {
-          toCloud.add(FrameCodec.encode(frame));
-        }
+        carry("edge", frame, toCloud);
       }
 
       @Override
@@ -105,17 +101,22 @@ class EngineLoopbackSimulationTest {
     final class CloudIo implements CloudSession.Io {
       @Override
       public void send(Frame frame) {
-        if (frame.hasError()) {
-          errors.add("cloud sent " + frame.getError());
-        }
-        if (open) {
-          toEdge.add(FrameCodec.encode(frame));
-        }
+        carry("cloud", frame, toEdge);
       }
 
       @Override
       public void close(String reason) {
         closeRequested = reason;
+      }
+    }
+
+    /** A frame {@code from} one side onto the link towards the other, while the link is open. */
+    void carry(String from, Frame frame, ArrayDeque<byte[]> towards) {
+      if (frame.hasError()) {
+        errors.add(from + " sent " + frame.getError());
+      }
+      if (open) {
+        towards.add(FrameCodec.encode(frame));
       }
     }
 

@@ -3,6 +3,8 @@ package io.edgesync.engine.cloud;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
@@ -35,8 +37,9 @@ class CloudSessionCodecTest {
   private static final String DEVICE = "dev-1";
 
   private final InMemoryCloudStore store = new InMemoryCloudStore();
-  private final List<Frame> out = new ArrayList<>();
-  private final List<String> closes = new ArrayList<>();
+  private final RecordingCloudIo io = new RecordingCloudIo();
+  private final List<Frame> out = io.frames();
+  private final List<String> closes = io.closes();
   private final BatchEncoder encoder = new BatchEncoder(CodecSettings.auto());
   private ServerPolicy policy = ServerPolicy.defaults();
   private CloudSession session;
@@ -51,21 +54,7 @@ class CloudSessionCodecTest {
 
   private void receive(Frame frame) {
     if (session == null) {
-      session =
-          new CloudSession(
-              policy,
-              store,
-              new CloudSession.Io() {
-                @Override
-                public void send(Frame frame) {
-                  out.add(frame);
-                }
-
-                @Override
-                public void close(String reason) {
-                  closes.add(reason);
-                }
-              });
+      session = new CloudSession(policy, store, io);
     }
     session.onFrame(T0, FrameCodec.encode(frame));
   }
@@ -168,7 +157,7 @@ class CloudSessionCodecTest {
 
     assertThat(store.read(DEVICE, "a", 0, 1_000)).isEqualTo(json(1, 410));
     assertThat(ackOf(3)).isEqualTo(410);
-    List<CloudStore.WireBytes> wire = store.wire.get("a");
+    List<CloudStore.WireBytes> wire = store.wireBytes("a");
     assertThat(wire).hasSize(3);
     assertThat(wire.get(0))
         .isEqualTo(
@@ -291,7 +280,7 @@ class CloudSessionCodecTest {
     expected.addAll(json(10, 2));
     assertThat(store.read(DEVICE, "a", 0, 100)).isEqualTo(expected);
     // raw_bytes 0: the cloud computes the accounting itself
-    assertThat(store.wire.get("a").get(0).rawBytes())
+    assertThat(store.wireBytes("a").get(0).rawBytes())
         .isEqualTo(RecordLayout.encodedSize(json(1, 3)));
   }
 

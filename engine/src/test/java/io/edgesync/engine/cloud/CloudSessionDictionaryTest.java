@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.edgesync.engine.dict.DictionaryCatalog;
 import io.edgesync.engine.edge.EdgeDictionaryEngineTest;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchEncoder;
@@ -84,8 +86,9 @@ class CloudSessionDictionaryTest {
 
   private final InMemoryCloudStore store = new InMemoryCloudStore();
   private final FakeCatalog catalog = new FakeCatalog();
-  private final List<Frame> out = new ArrayList<>();
-  private final List<String> closes = new ArrayList<>();
+  private final RecordingCloudIo io = new RecordingCloudIo();
+  private final List<Frame> out = io.frames();
+  private final List<String> closes = io.closes();
   private final BatchEncoder encoder =
       new BatchEncoder(CodecSettings.parse("zstd").withContextTakeover(false));
   private CloudSession session;
@@ -100,22 +103,7 @@ class CloudSessionDictionaryTest {
 
   private void receive(Frame frame) {
     if (session == null) {
-      session =
-          new CloudSession(
-                  ServerPolicy.defaults(),
-                  store,
-                  new CloudSession.Io() {
-                    @Override
-                    public void send(Frame f) {
-                      out.add(f);
-                    }
-
-                    @Override
-                    public void close(String reason) {
-                      closes.add(reason);
-                    }
-                  })
-              .withDictionaries(catalog);
+      session = new CloudSession(ServerPolicy.defaults(), store, io).withDictionaries(catalog);
     }
     session.onFrame(T0, FrameCodec.encode(frame));
   }

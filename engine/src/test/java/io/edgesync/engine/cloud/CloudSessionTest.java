@@ -3,6 +3,8 @@ package io.edgesync.engine.cloud;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.Record;
@@ -29,30 +31,11 @@ class CloudSessionTest {
   private final List<String> log = new ArrayList<>();
 
   private final InMemoryCloudStore store = new InMemoryCloudStore(log::add);
-  private final RecordingIo io = new RecordingIo();
+  private final RecordingCloudIo io =
+      new RecordingCloudIo()
+          .onEach(f -> log.add("send " + describe(f)), reason -> log.add("close"));
   private ServerPolicy policy = ServerPolicy.defaults();
   private CloudSession session;
-
-  private final class RecordingIo implements CloudSession.Io {
-    final List<Frame> frames = new ArrayList<>();
-    final List<String> closes = new ArrayList<>();
-
-    @Override
-    public void send(Frame frame) {
-      frames.add(frame);
-      log.add("send " + describe(frame));
-    }
-
-    @Override
-    public void close(String reason) {
-      closes.add(reason);
-      log.add("close");
-    }
-
-    Frame last() {
-      return frames.get(frames.size() - 1);
-    }
-  }
 
   private static String describe(Frame f) {
     return switch (f.getBodyCase()) {
@@ -88,7 +71,7 @@ class CloudSessionTest {
   private void handshake() {
     receive(hello(1, DEVICE));
     assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
-    io.frames.clear();
+    io.frames().clear();
     log.clear();
   }
 
@@ -117,13 +100,13 @@ class CloudSessionTest {
   }
 
   private void assertClosedWith(ErrorCode code, String message) {
-    assertThat(io.frames).isNotEmpty();
+    assertThat(io.frames()).isNotEmpty();
     Frame last = io.last();
     assertThat(last.hasError()).as("last frame %s", last).isTrue();
     assertThat(last.getError().getCode()).isEqualTo(code);
     assertThat(last.getError().getMessage()).isEqualTo(message);
     assertThat(last.getError().getFatal()).isTrue();
-    assertThat(io.closes).containsExactly(code + ": " + message);
+    assertThat(io.closes()).containsExactly(code + ": " + message);
     assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
@@ -146,8 +129,8 @@ class CloudSessionTest {
     assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
 
     session = null; // the device's store was wiped: sequences would restart at 1
-    io.frames.clear();
-    io.closes.clear();
+    io.frames().clear();
+    io.closes().clear();
     receive(helloFromStore("store-B"));
     assertClosedWith(
         ErrorCode.STORE_MISMATCH,
@@ -166,8 +149,8 @@ class CloudSessionTest {
     String before = store.snapshot();
 
     session = null; // the same device, its Hello without a store id: would skip the check
-    io.frames.clear();
-    io.closes.clear();
+    io.frames().clear();
+    io.closes().clear();
     session().onFrame(T0 + 60_000, FrameCodec.encode(hello(1, DEVICE)));
 
     assertClosedWith(
@@ -200,8 +183,8 @@ class CloudSessionTest {
     assertThat(store.boundStore(DEVICE)).contains("store-A");
 
     session = null; // from then on, a Hello without it is refused
-    io.frames.clear();
-    io.closes.clear();
+    io.frames().clear();
+    io.closes().clear();
     receive(hello(1, DEVICE));
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.STORE_MISMATCH);
     assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
@@ -215,8 +198,8 @@ class CloudSessionTest {
 
     receive(hello(1, DEVICE));
 
-    assertThat(io.frames).hasSize(1);
-    Welcome w = io.frames.get(0).getWelcome();
+    assertThat(io.frames()).hasSize(1);
+    Welcome w = io.frames().get(0).getWelcome();
     assertThat(w.getProtocolVersion()).isEqualTo(1);
     assertThat(w.getServerVersion()).isEqualTo(policy.serverVersion());
     assertThat(w.getMaxFrameBytes()).isEqualTo(policy.maxFrameBytes());
@@ -230,7 +213,7 @@ class CloudSessionTest {
     assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
     assertThat(session.deviceId()).isEqualTo(DEVICE);
     assertThat(store.device(DEVICE).orElseThrow().lastSeenMs()).isEqualTo(T0);
-    assertThat(io.closes).isEmpty();
+    assertThat(io.closes()).isEmpty();
   }
 
   @Test
@@ -239,7 +222,7 @@ class CloudSessionTest {
 
     assertThat(store.device(DEVICE))
         .hasValueSatisfying(d -> assertThat(d.registeredAtMs()).isEqualTo(T0));
-    assertThat(io.frames.get(0).getWelcome().getCheckpointsList()).isEmpty();
+    assertThat(io.frames().get(0).getWelcome().getCheckpointsList()).isEmpty();
   }
 
   @Test
@@ -272,7 +255,7 @@ class CloudSessionTest {
 
     receive(hello(1, DEVICE));
 
-    assertThat(io.frames).singleElement().satisfies(f -> assertThat(f.hasWelcome()).isTrue());
+    assertThat(io.frames()).singleElement().satisfies(f -> assertThat(f.hasWelcome()).isTrue());
   }
 
   @Test
@@ -326,7 +309,7 @@ class CloudSessionTest {
     receive(Frames.heartbeat(T0 - 3, false));
     receive(Frames.heartbeat(T0 - 2, true));
 
-    assertThat(io.frames)
+    assertThat(io.frames())
         .singleElement()
         .satisfies(
             f -> {
@@ -404,7 +387,7 @@ class CloudSessionTest {
     handshake();
     receive(batch("a", 1, 5));
     String before = store.snapshot();
-    io.frames.clear();
+    io.frames().clear();
     log.clear();
 
     receive(batch("a", 7, 9));
@@ -590,14 +573,14 @@ class CloudSessionTest {
     handshake();
     receive(batch("a", 1, 2));
     String before = store.snapshot();
-    io.frames.clear();
+    io.frames().clear();
 
     session.onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage())
         .startsWith("frame is not a valid protobuf Frame: ");
-    assertThat(io.closes).hasSize(1);
+    assertThat(io.closes()).hasSize(1);
     assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
   }
@@ -622,7 +605,7 @@ class CloudSessionTest {
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage()).startsWith("frame checksum mismatch");
-    assertThat(io.frames).noneMatch(Frame::hasAck);
+    assertThat(io.frames()).noneMatch(Frame::hasAck);
     assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
     assertThat(store.checkpoints(DEVICE)).isEmpty();
@@ -658,12 +641,12 @@ class CloudSessionTest {
   @Test
   void framesAfterClose_areIgnored() {
     session().onFrame(T0, new byte[0]);
-    int sent = io.frames.size();
+    int sent = io.frames().size();
 
     receive(hello(1, DEVICE));
     receive(batch("a", 1, 1));
 
-    assertThat(io.frames).hasSize(sent);
+    assertThat(io.frames()).hasSize(sent);
     assertThat(store.devices()).isEmpty();
   }
 
@@ -693,20 +676,9 @@ class CloudSessionTest {
       InMemoryCloudStore fresh = new InMemoryCloudStore();
       fresh.registerDevice(DEVICE, T0);
       fresh.commitRecords(DEVICE, "a", records(1, 2), T0);
-      List<Frame> out = new ArrayList<>();
-      CloudSession s =
-          new CloudSession(
-              ServerPolicy.defaults(),
-              fresh,
-              new CloudSession.Io() {
-                @Override
-                public void send(Frame frame) {
-                  out.add(frame);
-                }
-
-                @Override
-                public void close(String reason) {}
-              });
+      RecordingCloudIo fuzzIo = new RecordingCloudIo();
+      List<Frame> out = fuzzIo.frames();
+      CloudSession s = new CloudSession(ServerPolicy.defaults(), fresh, fuzzIo);
       s.onFrame(T0, FrameCodec.encode(hello(1, DEVICE)));
       out.clear();
       String before = fresh.snapshot();
