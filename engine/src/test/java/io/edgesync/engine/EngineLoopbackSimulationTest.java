@@ -78,10 +78,19 @@ class EngineLoopbackSimulationTest {
       p.scheduled(random.nextBoolean());
       p.intervalMs(10_000);
       STREAMS.forEach(s -> outbox.stream(s, random.nextInt(3)));
-      engine = new EdgeSyncEngine(p.build(), outbox, new EdgeIo(), random.split());
+      engine = new EdgeSyncEngine(p.build(), outbox, new End("edge", toCloud), random.split());
     }
 
-    final class EdgeIo implements EdgeSyncEngine.Io {
+    /** One end of the link: the edge's or the cloud's outputs, carried towards the other end. */
+    final class End implements EdgeSyncEngine.Io, CloudSession.Io {
+      final String side;
+      final ArrayDeque<byte[]> towards;
+
+      End(String side, ArrayDeque<byte[]> towards) {
+        this.side = side;
+        this.towards = towards;
+      }
+
       @Override
       public void connect() {
         connectPending = true;
@@ -89,19 +98,12 @@ class EngineLoopbackSimulationTest {
 
       @Override
       public void send(Frame frame) {
-        carry("edge", frame, toCloud);
+        carry(side, frame, towards);
       }
 
       @Override
       public void disconnect(String reason) {
         closeRequested = reason;
-      }
-    }
-
-    final class CloudIo implements CloudSession.Io {
-      @Override
-      public void send(Frame frame) {
-        carry("cloud", frame, toEdge);
       }
 
       @Override
@@ -169,7 +171,7 @@ class EngineLoopbackSimulationTest {
         } else {
           open = true;
           sessions++;
-          session = new CloudSession(ServerPolicy.defaults(), store, new CloudIo());
+          session = new CloudSession(ServerPolicy.defaults(), store, new End("cloud", toEdge));
           engine.onConnected(now());
         }
       }

@@ -42,21 +42,16 @@ class CloudSessionCodecTest {
   private final List<String> closes = io.closes();
   private final BatchEncoder encoder = new BatchEncoder(CodecSettings.auto());
   private ServerPolicy policy = ServerPolicy.defaults();
-  private CloudSession session;
+  private final LazySession session = new LazySession(() -> new CloudSession(policy, store, io));
 
   @AfterEach
   void close() {
     encoder.close();
-    if (session != null) {
-      session.onClosed(T0);
-    }
+    session.closeIfOpen(T0);
   }
 
   private void receive(Frame frame) {
-    if (session == null) {
-      session = new CloudSession(policy, store, io);
-    }
-    session.onFrame(T0, FrameCodec.encode(frame));
+    session.receive(T0, frame);
   }
 
   private List<String> hello(String... capabilities) {
@@ -110,7 +105,7 @@ class CloudSessionCodecTest {
     assertThat(last.getError().getMessage()).isEqualTo(message);
     assertThat(last.getError().getFatal()).isTrue();
     assertThat(closes).containsExactly("INVALID_BATCH: " + message);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session.get().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   private long ackOf(int index) {
@@ -131,7 +126,7 @@ class CloudSessionCodecTest {
     List<String> accepted = hello("codec:gzip", "codec:zstd", "codec:brotli", "batch:compact");
 
     assertThat(accepted).containsExactly("codec:gzip");
-    assertThat(session.acceptedCapabilities()).containsExactly("codec:gzip");
+    assertThat(session.get().acceptedCapabilities()).containsExactly("codec:gzip");
   }
 
   @Test
@@ -166,7 +161,8 @@ class CloudSessionCodecTest {
                 b1.getBatch().getPayload().size(),
                 b1.getSerializedSize() + FrameCodec.TRAILER_BYTES));
     assertThat(wire.get(2).payloadBytes()).isLessThan(wire.get(2).rawBytes() / 4);
-    assertThat(session.wireRawBytes()).isEqualTo(wire.stream().mapToLong(w -> w.rawBytes()).sum());
+    assertThat(session.get().wireRawBytes())
+        .isEqualTo(wire.stream().mapToLong(w -> w.rawBytes()).sum());
   }
 
   @Test

@@ -35,7 +35,7 @@ class CloudSessionTest {
       new RecordingCloudIo()
           .onEach(f -> log.add("send " + describe(f)), reason -> log.add("close"));
   private ServerPolicy policy = ServerPolicy.defaults();
-  private CloudSession session;
+  private final LazySession session = new LazySession(() -> new CloudSession(policy, store, io));
 
   private static String describe(Frame f) {
     return switch (f.getBodyCase()) {
@@ -47,14 +47,11 @@ class CloudSessionTest {
   }
 
   private CloudSession session() {
-    if (session == null) {
-      session = new CloudSession(policy, store, io);
-    }
-    return session;
+    return session.get();
   }
 
   private void receive(Frame frame) {
-    session().onFrame(T0, FrameCodec.encode(frame));
+    session.receive(T0, frame);
   }
 
   private static Frame hello(int version, String deviceId) {
@@ -70,7 +67,7 @@ class CloudSessionTest {
 
   private void handshake() {
     receive(hello(1, DEVICE));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     io.frames().clear();
     log.clear();
   }
@@ -107,7 +104,7 @@ class CloudSessionTest {
     assertThat(last.getError().getMessage()).isEqualTo(message);
     assertThat(last.getError().getFatal()).isTrue();
     assertThat(io.closes()).containsExactly(code + ": " + message);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   // ---------------------------------------------------------------- handshake
@@ -120,15 +117,15 @@ class CloudSessionTest {
   @Test
   void sameStoreReconnects_butAResetStoreIsRefusedAsStoreMismatch() {
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     receive(batch("a", 1, 3));
     String before = store.snapshot();
 
-    session = null; // a new connection of the same device and store
+    session.newConnection(); // a new connection of the same device and store
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
 
-    session = null; // the device's store was wiped: sequences would restart at 1
+    session.newConnection(); // the device's store was wiped: sequences would restart at 1
     io.frames().clear();
     io.closes().clear();
     receive(helloFromStore("store-B"));
@@ -148,7 +145,7 @@ class CloudSessionTest {
     receive(batch("a", 1, 3));
     String before = store.snapshot();
 
-    session = null; // the same device, its Hello without a store id: would skip the check
+    session.newConnection(); // the same device, its Hello without a store id: would skip the check
     io.frames().clear();
     io.closes().clear();
     session().onFrame(T0 + 60_000, FrameCodec.encode(hello(1, DEVICE)));
@@ -170,24 +167,24 @@ class CloudSessionTest {
   @Test
   void deviceWithoutStoreId_isAcceptedWhileUnbound_andTheFirstStoreIdItSendsBindsIt() {
     receive(hello(1, DEVICE)); // a new device that sends no store id
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     assertThat(store.boundStore(DEVICE)).as("nothing bound").isEmpty();
 
-    session = null; // again without: still unbound, still accepted
+    session.newConnection(); // again without: still unbound, still accepted
     receive(hello(1, DEVICE));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
 
-    session = null; // the first store id binds
+    session.newConnection(); // the first store id binds
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     assertThat(store.boundStore(DEVICE)).contains("store-A");
 
-    session = null; // from then on, a Hello without it is refused
+    session.newConnection(); // from then on, a Hello without it is refused
     io.frames().clear();
     io.closes().clear();
     receive(hello(1, DEVICE));
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.STORE_MISMATCH);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   @Test
@@ -210,8 +207,8 @@ class CloudSessionTest {
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("a", 7L),
             org.assertj.core.groups.Tuple.tuple("b", 2L));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
-    assertThat(session.deviceId()).isEqualTo(DEVICE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().deviceId()).isEqualTo(DEVICE);
     assertThat(store.device(DEVICE).orElseThrow().lastSeenMs()).isEqualTo(T0);
     assertThat(io.closes()).isEmpty();
   }
@@ -233,7 +230,7 @@ class CloudSessionTest {
         ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
         "protocol version 2 is not supported; this server speaks 1");
     assertThat(store.devices()).isEmpty();
-    assertThat(session.deviceId()).isNull();
+    assertThat(session().deviceId()).isNull();
   }
 
   @Test
@@ -316,7 +313,7 @@ class CloudSessionTest {
               assertThat(f.getHeartbeat().getReply()).isTrue();
               assertThat(f.getHeartbeat().getSentAtMs()).isEqualTo(T0);
             });
-    assertThat(session.state()).isEqualTo(CloudSession.State.AWAIT_HELLO);
+    assertThat(session().state()).isEqualTo(CloudSession.State.AWAIT_HELLO);
   }
 
   // ---------------------------------------------------------------- batches
@@ -329,8 +326,8 @@ class CloudSessionTest {
 
     assertThat(log).containsExactly("commit a 1..3", "send ack a 3");
     assertThat(store.read(DEVICE, "a", 0, 100)).isEqualTo(records(1, 3));
-    assertThat(session.recordsCommitted()).isEqualTo(3);
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().recordsCommitted()).isEqualTo(3);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
   }
 
   @Test
@@ -364,10 +361,10 @@ class CloudSessionTest {
     assertThat(log).containsExactly("send ack a 5");
     assertThat(store.snapshot()).isEqualTo(afterFirst);
     assertThat(store.read(DEVICE, "a", 0, 100)).hasSize(5);
-    assertThat(session.recordsCommitted()).isEqualTo(5);
+    assertThat(session().recordsCommitted()).isEqualTo(5);
 
     receive(batch("a", 3, 8)); // overlapping: only 6..8 are new
-    assertThat(session.recordsCommitted()).isEqualTo(8);
+    assertThat(session().recordsCommitted()).isEqualTo(8);
   }
 
   @Test
@@ -575,13 +572,13 @@ class CloudSessionTest {
     String before = store.snapshot();
     io.frames().clear();
 
-    session.onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
+    session().onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage())
         .startsWith("frame is not a valid protobuf Frame: ");
     assertThat(io.closes()).hasSize(1);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
   }
 
@@ -601,12 +598,12 @@ class CloudSessionTest {
     assertThat(at).isPositive();
     bytes[at] ^= 0x01;
 
-    session.onFrame(T0, bytes);
+    session().onFrame(T0, bytes);
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage()).startsWith("frame checksum mismatch");
     assertThat(io.frames()).noneMatch(Frame::hasAck);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
     assertThat(store.checkpoints(DEVICE)).isEmpty();
   }
@@ -654,9 +651,9 @@ class CloudSessionTest {
   void onClosed_recordsLastSeen() {
     handshake();
 
-    session.onClosed(T0 + 60_000);
+    session().onClosed(T0 + 60_000);
 
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.device(DEVICE).orElseThrow().lastSeenMs()).isEqualTo(T0 + 60_000);
   }
 

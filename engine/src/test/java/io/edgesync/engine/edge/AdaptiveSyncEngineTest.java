@@ -8,7 +8,6 @@ import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.engine.testing.InMemoryOutbox;
 import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.Frames;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Frame;
@@ -72,7 +71,7 @@ class AdaptiveSyncEngineTest {
     engine.start(now());
     engine.onConnected(now());
     edgeIo.frames().clear();
-    engine.onFrame(now(), TestWelcome.frame(TestWelcome.of(Map.of()).addAllCapabilities(caps)));
+    engine.onFrame(now(), TestCloud.frame(TestCloud.welcome(Map.of()).addAllCapabilities(caps)));
   }
 
   /** The batches sent since the last call. */
@@ -227,12 +226,7 @@ class AdaptiveSyncEngineTest {
     List<String> all = new ArrayList<>(CodecCapabilities.all());
     all.add(CodecCapabilities.COMPACT_BATCH);
     connect(all);
-    IncomingBatches cloud =
-        new IncomingBatches(
-            CodecCapabilities.codecs(all),
-            true,
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            1 << 24);
+    IncomingBatches cloud = TestCloud.decoder(all, id -> null);
     List<RecordBatch> first = takeBatches();
     assertThat(first)
         .allMatch(f -> f.getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);

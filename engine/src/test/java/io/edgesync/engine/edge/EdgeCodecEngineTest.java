@@ -10,7 +10,6 @@ import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.codec.Codec;
@@ -101,19 +100,14 @@ class EdgeCodecEngineTest {
       engine.start(now());
     }
     engine.onConnected(now());
-    Welcome.Builder w = TestWelcome.of(checkpoints).addAllCapabilities(caps);
+    Welcome.Builder w = TestCloud.welcome(checkpoints).addAllCapabilities(caps);
     sent.clear();
-    engine.onFrame(now(), TestWelcome.frame(w));
+    engine.onFrame(now(), TestCloud.frame(w));
   }
 
   /** A cloud-side decoder for a new session, accepting what {@code caps} lists. */
   private IncomingBatches cloudSession(List<String> caps) {
-    IncomingBatches d =
-        new IncomingBatches(
-            CodecCapabilities.codecs(caps),
-            caps.contains(CodecCapabilities.COMPACT_BATCH),
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            16 << 20);
+    IncomingBatches d = TestCloud.decoder(caps, id -> null);
     decoders.add(d);
     return d;
   }

@@ -9,7 +9,6 @@ import io.edgesync.engine.testing.InMemoryOutbox;
 import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.codec.Dictionary;
 import io.edgesync.protocol.wire.Codec;
@@ -92,21 +91,15 @@ public class EdgeDictionaryEngineTest {
     }
     engine.onConnected(clock.nowMs());
     Welcome.Builder w =
-        TestWelcome.defaults(extra)
+        TestCloud.defaults(extra)
             .addAllCapabilities(caps)
             .addCheckpoints(
                 StreamCheckpoint.newBuilder().setStream(STREAM).setSequence(outbox.acked(STREAM)));
-    engine.onFrame(clock.nowMs(), TestWelcome.frame(w));
+    engine.onFrame(clock.nowMs(), TestCloud.frame(w));
   }
 
   private IncomingBatches cloud(List<String> caps) {
-    IncomingBatches d =
-        new IncomingBatches(
-            CodecCapabilities.codecs(caps),
-            caps.contains(CodecCapabilities.COMPACT_BATCH),
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            16 << 20,
-            cloudDictionaries::get);
+    IncomingBatches d = TestCloud.decoder(caps, cloudDictionaries::get);
     decoders.add(d);
     return d;
   }

@@ -103,9 +103,11 @@ class EdgeSyncEngineTest {
   private static Frame welcome(
       Map<String, Long> checkpoints, java.util.function.Consumer<Welcome.Builder> tweak) {
     Welcome.Builder w =
-        TestWelcome.of(checkpoints).setServerVersion("test-server").setHeartbeatIntervalMs(15_000);
+        TestCloud.welcome(checkpoints)
+            .setServerVersion("test-server")
+            .setHeartbeatIntervalMs(15_000);
     tweak.accept(w);
-    return TestWelcome.frame(w);
+    return TestCloud.frame(w);
   }
 
   private static Map<String, Long> cp(Object... streamAndSequence) {

@@ -69,7 +69,7 @@ class SlowLinkEngineTest {
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     engine.onConnected(now());
     sent.clear();
-    engine.onFrame(now(), TestWelcome.frame(TestWelcome.of(Map.of("a", outbox.acked("a")))));
+    engine.onFrame(now(), TestCloud.frame(TestCloud.welcome(Map.of("a", outbox.acked("a")))));
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 
