@@ -5,11 +5,12 @@ import static org.assertj.core.api.Assertions.fail;
 
 import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.engine.cloud.CloudStore;
-import io.edgesync.engine.cloud.InMemoryCloudStore;
 import io.edgesync.engine.cloud.ServerPolicy;
 import io.edgesync.engine.edge.EdgeSyncEngine;
-import io.edgesync.engine.edge.InMemoryOutbox;
+import io.edgesync.engine.edge.SyncPolicy;
 import io.edgesync.engine.edge.TestPolicy;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.InMemoryOutbox;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
@@ -66,21 +67,30 @@ class EngineLoopbackSimulationTest {
     Run(long seed) {
       this.seed = seed;
       this.random = new SplittableRandom(seed);
-      TestPolicy p = new TestPolicy();
-      p.debounceMs = 300;
-      p.batchMinRecords = 20;
-      p.batchMaxAgeMs = 2_000;
-      p.maxBatchRecords = 5;
-      p.maxInFlightBatches = 3;
-      p.backoffInitialMs = 100;
-      p.backoffMaxMs = 5_000;
-      p.scheduled = random.nextBoolean();
-      p.intervalMs = 10_000;
+      SyncPolicy.Builder p = TestPolicy.builder();
+      p.debounceMs(300);
+      p.batchMinRecords(20);
+      p.batchMaxAgeMs(2_000);
+      p.maxBatchRecords(5);
+      p.maxInFlightBatches(3);
+      p.backoffInitialMs(100);
+      p.backoffMaxMs(5_000);
+      p.scheduled(random.nextBoolean());
+      p.intervalMs(10_000);
       STREAMS.forEach(s -> outbox.stream(s, random.nextInt(3)));
-      engine = new EdgeSyncEngine(p.build(), outbox, new EdgeIo(), random.split());
+      engine = new EdgeSyncEngine(p.build(), outbox, new End("edge", toCloud), random.split());
     }
 
-    final class EdgeIo implements EdgeSyncEngine.Io {
+    /** One end of the link: the edge's or the cloud's outputs, carried towards the other end. */
+    final class End implements EdgeSyncEngine.Io, CloudSession.Io {
+      final String side;
+      final ArrayDeque<byte[]> towards;
+
+      End(String side, ArrayDeque<byte[]> towards) {
+        this.side = side;
+        this.towards = towards;
+      }
+
       @Override
       public void connect() {
         connectPending = true;
@@ -88,34 +98,27 @@ class EngineLoopbackSimulationTest {
 
       @Override
       public void send(Frame frame) {
-        if (frame.hasError()) {
-          errors.add("edge sent " + frame.getError());
-        }
-        if (open) {
-          toCloud.add(FrameCodec.encode(frame));
-        }
+        carry(side, frame, towards);
       }
 
       @Override
       public void disconnect(String reason) {
         closeRequested = reason;
       }
-    }
-
-    final class CloudIo implements CloudSession.Io {
-      @Override
-      public void send(Frame frame) {
-        if (frame.hasError()) {
-          errors.add("cloud sent " + frame.getError());
-        }
-        if (open) {
-          toEdge.add(FrameCodec.encode(frame));
-        }
-      }
 
       @Override
       public void close(String reason) {
         closeRequested = reason;
+      }
+    }
+
+    /** A frame {@code from} one side onto the link towards the other, while the link is open. */
+    void carry(String from, Frame frame, ArrayDeque<byte[]> towards) {
+      if (frame.hasError()) {
+        errors.add(from + " sent " + frame.getError());
+      }
+      if (open) {
+        towards.add(FrameCodec.encode(frame));
       }
     }
 
@@ -168,7 +171,7 @@ class EngineLoopbackSimulationTest {
         } else {
           open = true;
           sessions++;
-          session = new CloudSession(ServerPolicy.defaults(), store, new CloudIo());
+          session = new CloudSession(ServerPolicy.defaults(), store, new End("cloud", toEdge));
           engine.onConnected(now());
         }
       }

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.testing.ForwardingCloudStore;
+import io.edgesync.engine.testing.ForwardingCommandStore;
+import io.edgesync.engine.testing.ForwardingDocumentStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.ArrayList;
@@ -123,7 +126,7 @@ class SimulatorTest {
             new ForwardingCloudStore(store) {
               @Override
               public long commitRecords(
-                  String device, String stream, List<Record> records, long nowMs)
+                  String device, String stream, List<Record> records, long nowMs, WireBytes wire)
                   throws SequenceException {
                 List<Record> changed = new ArrayList<>();
                 for (Record r : records) {
@@ -132,7 +135,7 @@ class SimulatorTest {
                           ? new Record(r.sequence(), r.originMs(), "{}".getBytes())
                           : r);
                 }
-                return delegate.commitRecords(device, stream, changed, nowMs);
+                return delegate.commitRecords(device, stream, changed, nowMs, wire);
               }
             };
 

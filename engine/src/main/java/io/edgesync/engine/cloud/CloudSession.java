@@ -26,7 +26,6 @@ import io.edgesync.protocol.wire.Hello;
 import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
-import io.edgesync.protocol.wire.StreamDictionary;
 import io.edgesync.protocol.wire.Welcome;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -96,18 +95,7 @@ public final class CloudSession {
   /** Most dictionary ids a device may list in Hello (bounds the session's memory). */
   public static final int MAX_HELLO_DICTIONARY_IDS = 4096;
 
-  /** Frame bytes a Welcome keeps free of dictionaries (checkpoints, capabilities, scopes). */
-  private static final int WELCOME_RESERVE_BYTES = 64 * 1024;
-
-  private DictionaryCatalog dictionaries = DictionaryCatalog.NONE;
-
-  /** The device's streams (from Hello and its batches): dictionaries of these are shipped. */
-  private final Set<String> deviceStreams = new HashSet<>();
-
-  /** Dictionary ids the device holds or was sent in this session. */
-  private final Set<Integer> dictionariesShipped = new HashSet<>();
-
-  private long dictionariesSent;
+  private final SessionDictionaries dictionaries;
 
   /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
@@ -119,7 +107,7 @@ public final class CloudSession {
    * that name them. Call before the first frame.
    */
   public synchronized CloudSession withDictionaries(DictionaryCatalog catalog) {
-    this.dictionaries = java.util.Objects.requireNonNull(catalog, "catalog");
+    dictionaries.use(java.util.Objects.requireNonNull(catalog, "catalog"));
     return this;
   }
 
@@ -127,9 +115,9 @@ public final class CloudSession {
    * The cloud trained a new dictionary: send it if the device has the stream and does not hold it.
    */
   public synchronized void onDictionary(DictionaryCatalog.StreamDictionary d) {
-    if (state == State.ACTIVE && deviceStreams.contains(d.stream())) {
+    if (state == State.ACTIVE) {
       try {
-        shipDictionary(d);
+        dictionaries.onTrained(d);
       } catch (RuntimeException e) {
         fail(ErrorCode.INTERNAL, "server error: " + e);
       }
@@ -138,7 +126,7 @@ public final class CloudSession {
 
   /** Dictionaries this session sent to the device (in Welcome and as frames). */
   public synchronized long dictionariesSent() {
-    return dictionariesSent;
+    return dictionaries.sent();
   }
 
   /**
@@ -152,6 +140,7 @@ public final class CloudSession {
     this.docs = docs;
     this.commands = commands;
     this.io = io;
+    this.dictionaries = new SessionDictionaries(policy.maxFrameBytes(), io::send);
   }
 
   /** One binary frame arrived. */
@@ -269,6 +258,36 @@ public final class CloudSession {
   private List<String> accepted = List.of();
 
   private void onHello(long nowMs, Hello hello) throws ProtocolException {
+    checkHello(hello);
+    admit(hello, nowMs);
+    deviceId = hello.getDeviceId();
+    store.touchDevice(deviceId, nowMs);
+    state = State.ACTIVE;
+    Welcome.Builder welcome = negotiate(hello);
+    checkpoints.putAll(store.checkpoints(deviceId));
+    for (Map.Entry<String, Long> cp : new TreeMap<>(checkpoints).entrySet()) {
+      welcome.addCheckpoints(
+          StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
+    }
+    List<DictionaryCatalog.StreamDictionary> toShip =
+        dictionaries.welcome(hello, checkpoints.keySet(), welcome);
+    if (docs != null) {
+      welcomeDocs(hello, welcome);
+    }
+    io.send(Frame.newBuilder().setWelcome(welcome).build());
+    for (DictionaryCatalog.StreamDictionary d : toShip) {
+      dictionaries.ship(d);
+    }
+    if (docs != null) {
+      pushDocs();
+    }
+    if (commands != null) {
+      pushCommands(nowMs);
+    }
+  }
+
+  /** What a Hello must be on its own: the first, our version, a valid device id, few ids. */
+  private void checkHello(Hello hello) throws ProtocolException {
     if (state != State.AWAIT_HELLO) {
       throw new ProtocolException(ErrorCode.PROTOCOL_VIOLATION, "Hello sent twice");
     }
@@ -296,6 +315,10 @@ public final class CloudSession {
               + "': must match "
               + ProtocolLimits.DEVICE_ID_PATTERN);
     }
+  }
+
+  /** Registers an unknown device (if this server does that) and checks its outbox store. */
+  private void admit(Hello hello, long nowMs) throws ProtocolException {
     if (store.device(hello.getDeviceId()).isEmpty()) {
       if (!policy.autoRegister()) {
         throw new ProtocolException(
@@ -308,10 +331,13 @@ public final class CloudSession {
       store.registerDevice(hello.getDeviceId(), nowMs);
     }
     checkStore(hello.getDeviceId(), hello.getStoreId());
-    deviceId = hello.getDeviceId();
-    store.touchDevice(deviceId, nowMs);
-    state = State.ACTIVE;
-    // Codecs: what the device offers and this server accepts; NONE always.
+  }
+
+  /**
+   * The session's codecs (what the device offers and this server accepts; NONE always) and
+   * envelope, its decoder, and the Welcome that tells the device, with the server's limits.
+   */
+  private Welcome.Builder negotiate(Hello hello) {
     EnumSet<Codec> codecs = EnumSet.copyOf(CodecCapabilities.codecs(hello.getCapabilitiesList()));
     codecs.retainAll(policy.codecs());
     codecs.add(Codec.NONE);
@@ -328,7 +354,7 @@ public final class CloudSession {
       caps.add(CodecCapabilities.COMPACT_BATCH);
     }
     accepted = List.copyOf(caps);
-    DictionaryCatalog catalog = dictionaries;
+    DictionaryCatalog catalog = dictionaries.catalog();
     batches =
         new IncomingBatches(
             codecs,
@@ -336,48 +362,36 @@ public final class CloudSession {
             policy.maxRecordsPerBatch(),
             policy.maxDecodedBytesPerBatch(),
             catalog::byId);
-    Welcome.Builder welcome =
-        Welcome.newBuilder()
-            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-            .setServerVersion(policy.serverVersion())
-            .setMaxFrameBytes(policy.maxFrameBytes())
-            .setMaxRecordsPerBatch(policy.maxRecordsPerBatch())
-            .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs())
-            .addAllCapabilities(accepted);
-    checkpoints.putAll(store.checkpoints(deviceId));
-    for (Map.Entry<String, Long> cp : new TreeMap<>(checkpoints).entrySet()) {
-      welcome.addCheckpoints(
-          StreamCheckpoint.newBuilder().setStream(cp.getKey()).setSequence(cp.getValue()));
+    return Welcome.newBuilder()
+        .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
+        .setServerVersion(policy.serverVersion())
+        .setMaxFrameBytes(policy.maxFrameBytes())
+        .setMaxRecordsPerBatch(policy.maxRecordsPerBatch())
+        .setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs())
+        .addAllCapabilities(accepted);
+  }
+
+  /**
+   * Welcome's document part: the scopes the device reads with its cursors (saved, so tombstones
+   * every reader has seen can go), the last change processed and the resends still asked for.
+   */
+  private void welcomeDocs(Hello hello, Welcome.Builder welcome) {
+    Map<String, Long> fromEdge = new HashMap<>();
+    for (ScopeCursor c : hello.getDocCursorsList()) {
+      fromEdge.put(storeScope(c.getScope()), c.getVersion());
     }
-    List<DictionaryCatalog.StreamDictionary> toShip = welcomeDictionaries(hello, welcome);
-    if (docs != null) {
-      Map<String, Long> fromEdge = new HashMap<>();
-      for (ScopeCursor c : hello.getDocCursorsList()) {
-        fromEdge.put(storeScope(c.getScope()), c.getVersion());
-      }
-      for (String scope : docs.scopesOf(deviceId)) {
-        docCursors.put(scope, Math.max(0, fromEdge.getOrDefault(scope, 0L)));
-        welcome.addDocScopes(wireScope(scope));
-      }
-      docs.store().saveCursors(deviceId, docCursors);
-      String device = deviceId;
-      docs.store()
-          .inTransaction(
-              tx ->
-                  welcome
-                      .setDocChangeSeq(tx.lastChangeSeq(device))
-                      .addAllDocResendFull(tx.resendRequests(device)));
+    for (String scope : docs.scopesOf(deviceId)) {
+      docCursors.put(scope, Math.max(0, fromEdge.getOrDefault(scope, 0L)));
+      welcome.addDocScopes(wireScope(scope));
     }
-    io.send(Frame.newBuilder().setWelcome(welcome).build());
-    for (DictionaryCatalog.StreamDictionary d : toShip) {
-      shipDictionary(d);
-    }
-    if (docs != null) {
-      pushDocs();
-    }
-    if (commands != null) {
-      pushCommands(nowMs);
-    }
+    docs.store().saveCursors(deviceId, docCursors);
+    String device = deviceId;
+    docs.store()
+        .inTransaction(
+            tx ->
+                welcome
+                    .setDocChangeSeq(tx.lastChangeSeq(device))
+                    .addAllDocResendFull(tx.resendRequests(device)));
   }
 
   /**
@@ -415,71 +429,6 @@ public final class CloudSession {
               + "; a reset store restarts sequences at 1 and would collide. Restore the"
               + " device's store, or give the device a new id");
     }
-  }
-
-  /**
-   * Fills Welcome's dictionary part: the ids of Hello the cloud still keeps, and the newest
-   * dictionary of each of the device's streams it does not hold, as many as fit the frame. Returns
-   * those that did not fit (sent as frames of their own right after Welcome).
-   */
-  private List<DictionaryCatalog.StreamDictionary> welcomeDictionaries(
-      Hello hello, Welcome.Builder welcome) {
-    for (StreamCheckpoint cp : hello.getCheckpointsList()) {
-      if (ProtocolLimits.isValidStreamName(cp.getStream())) {
-        deviceStreams.add(cp.getStream());
-      }
-    }
-    deviceStreams.addAll(checkpoints.keySet());
-    for (int id : hello.getDictionaryIdsList()) {
-      if (id > 0 && dictionaries.byId(id) != null && dictionariesShipped.add(id)) {
-        welcome.addDictionaryIds(id);
-      }
-    }
-    List<DictionaryCatalog.StreamDictionary> later = new java.util.ArrayList<>();
-    long budget = (long) policy.maxFrameBytes() - WELCOME_RESERVE_BYTES;
-    for (DictionaryCatalog.StreamDictionary d :
-        dictionaries.newest(new java.util.TreeSet<>(deviceStreams))) {
-      if (dictionariesShipped.contains(d.dictionary().id())) {
-        continue;
-      }
-      StreamDictionary wire = wire(d);
-      if (wire.getSerializedSize() + 16 <= budget) {
-        welcome.addDictionaries(wire);
-        budget -= wire.getSerializedSize() + 16;
-        dictionariesShipped.add(d.dictionary().id());
-        dictionariesSent++;
-        dictionaries.onShipped(d.dictionary().id());
-      } else {
-        later.add(d);
-      }
-    }
-    return later;
-  }
-
-  /** Sends one dictionary as a frame of its own, unless the device has it or it cannot fit. */
-  private void shipDictionary(DictionaryCatalog.StreamDictionary d) {
-    if (dictionariesShipped.contains(d.dictionary().id())) {
-      return;
-    }
-    StreamDictionary wire = wire(d);
-    // A frame above the device's limit would end the session; such a dictionary is not shipped
-    // (a server with tiny frames and big dictionaries is a configuration the docs warn about).
-    if (wire.getSerializedSize() + 64 > policy.maxFrameBytes()) {
-      return;
-    }
-    dictionariesShipped.add(d.dictionary().id());
-    dictionariesSent++;
-    dictionaries.onShipped(d.dictionary().id());
-    io.send(Frame.newBuilder().setDictionary(wire).build());
-  }
-
-  private static StreamDictionary wire(DictionaryCatalog.StreamDictionary d) {
-    return StreamDictionary.newBuilder()
-        .setStream(d.stream())
-        .setId(d.dictionary().id())
-        .setData(ByteString.copyFrom(d.dictionary().bytes()))
-        .setTrainedAtMs(d.trainedAtMs())
-        .build();
   }
 
   private void onDocChanges(long nowMs, DocChanges changes) throws ProtocolException {
@@ -654,25 +603,7 @@ public final class CloudSession {
             new CloudStore.WireBytes(d.raw(), batch.getPayload().size(), frameBytes));
     wireRawBytes += d.raw();
     wirePayloadBytes += batch.getPayload().size();
-    int dictionaryId = batches.lastDictionaryId();
-    if (dictionaryId != 0) {
-      dictionaries.onUsed(dictionaryId);
-    }
-    if (d.codec() == Codec.ZSTD || d.codec() == Codec.ZSTD_STREAM) {
-      // Only devices that send these codecs can use a dictionary: streams synced with the JSON
-      // codecs (auto's TEMPLATE_STREAM, COLUMNAR) or gzip never cost the cloud a training.
-      long recordBytes = 0;
-      for (io.edgesync.protocol.Record r : d.records()) {
-        recordBytes += r.payload().length;
-      }
-      dictionaries.onCommitted(d.stream(), recordBytes, nowMs);
-    }
-    if (deviceStreams.add(d.stream())) {
-      // A stream the device had not named in Hello: ship its dictionary, if there is one.
-      for (DictionaryCatalog.StreamDictionary sd : dictionaries.newest(List.of(d.stream()))) {
-        shipDictionary(sd);
-      }
-    }
+    dictionaries.onBatch(d.stream(), d.codec(), batches.lastDictionaryId(), d.records(), nowMs);
     long before = checkpoints.getOrDefault(d.stream(), 0L);
     // Records at or below the earlier checkpoint were a resend the store skipped.
     recordsCommitted += Math.max(0, checkpoint - Math.max(before, d.firstSequence() - 1));

@@ -134,6 +134,17 @@ final class BatchSizing {
     }
   }
 
+  /** After acks, with adaptive sync: the compression level for the measured link. */
+  void adaptLevel(long nowMs, OutgoingBatches out) {
+    if (!bandwidth.adaptive()) {
+      return;
+    }
+    long kbps = link.bandwidthKbps(nowMs);
+    if (kbps >= 0) {
+      out.setLevel(levelFor(bandwidth.compression(), kbps));
+    }
+  }
+
   /**
    * The compression level for a link of {@code kbps}: on slower links, spend CPU to save bytes.
    * Thresholds from the codec benchmark (docs/benchmarks.md): zstd -19 encodes telemetry at about

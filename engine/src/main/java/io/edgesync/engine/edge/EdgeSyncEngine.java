@@ -9,20 +9,12 @@ import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.Codec;
-import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Ack;
-import io.edgesync.protocol.wire.DocAck;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.protocol.wire.Gap;
-import io.edgesync.protocol.wire.Hello;
-import io.edgesync.protocol.wire.ScopeCursor;
-import io.edgesync.protocol.wire.StreamCheckpoint;
+import io.edgesync.protocol.wire.StreamDictionary;
 import io.edgesync.protocol.wire.Welcome;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -54,6 +46,11 @@ import java.util.random.RandomGenerator;
  * <p>Liveness (docs/protocol.md, "Heartbeats"): a session ends after {@code heartbeatTimeoutMs}
  * with nothing received and no send progress; batches are sized to fit the timeout, and a timeout
  * with batches in flight halves the next ones.
+ *
+ * <p>This class holds the lifecycle and routes inputs; each concern is a package-private part
+ * beside it (docs/architecture.md): {@link Handshake}, {@link Liveness}, {@link SendPositions},
+ * {@link BatchPump}, {@link FlushTriggers}, {@link Deferrals}, {@link BatchSizing}, {@link
+ * InFlightWindow}, {@link WireAccounting}, {@link DocsAndCommands}.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
@@ -157,7 +154,6 @@ public final class EdgeSyncEngine {
   private final DocsAndCommands docs;
   private final Io io;
   private final Backoff backoff;
-  private final BandwidthPolicy bandwidth;
   private final OutgoingBatches out;
   private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
@@ -165,38 +161,15 @@ public final class EdgeSyncEngine {
   private final BatchSizing sizing;
   private final Deferrals deferrals;
 
+  private final InFlightWindow inFlight = new InFlightWindow();
+  private final SendPositions positions;
+  private final Liveness liveness;
+  private final BatchPump batches;
+
   private State state = State.DISCONNECTED;
   private long stateSinceMs;
   private long reconnectAtMs;
-  private long lastReceivedMs;
-
-  /**
-   * When the transport last reported bytes of a frame written to the network ({@link
-   * #onSendProgress}): while a large batch is being pushed, nothing can arrive, but the link is
-   * alive as long as it takes bytes.
-   */
-  private long lastSendProgressMs;
-
-  private long lastHeartbeatSentMs;
-
-  /**
-   * This session's heartbeat interval: the policy's, or the cloud's {@code
-   * Welcome.heartbeat_interval_ms} if that is shorter (the cloud closes a session it hears nothing
-   * from for a few of its intervals, so a longer local interval would end every quiet session).
-   */
-  private long heartbeatIntervalMs;
-
   private int maxFrameBytes = ProtocolLimits.DEFAULT_MAX_FRAME_BYTES;
-
-  /** Next sequence to send per stream; only meaningful while ACTIVE. */
-  private final Map<String, Long> nextSend = new HashMap<>();
-
-  /** Streams that must not be sent, with the reason (e.g. the cloud is ahead of this store). */
-  private final Map<String, String> blockedStreams = new LinkedHashMap<>();
-
-  private final InFlightWindow inFlight = new InFlightWindow();
-
-  private long heartbeatPendingSinceMs = NONE;
   private long lastNowMs;
 
   /** The session's codec state failed; nothing more is sent until the next session. */
@@ -205,8 +178,6 @@ public final class EdgeSyncEngine {
   private final FlushTriggers triggers;
 
   private long bytesSent;
-  private long batchesSent;
-  private long recordsSent;
   private long sessionsEstablished;
   private String lastError;
 
@@ -223,31 +194,37 @@ public final class EdgeSyncEngine {
       RandomGenerator random) {
     this.policy = policy;
     this.outbox = outbox;
-    this.docs = new DocsAndCommands(docs, commands, new Session());
+    Session session = new Session();
+    this.docs = new DocsAndCommands(docs, commands, session);
     this.io = io;
     this.backoff =
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
     this.sizing = new BatchSizing(policy, link, wire);
     this.triggers = new FlushTriggers(policy);
-    this.heartbeatIntervalMs = policy.heartbeatIntervalMs();
-    this.bandwidth = policy.bandwidth();
+    this.liveness = new Liveness(policy);
+    this.positions = new SendPositions(outbox, inFlight, () -> state == State.ACTIVE);
+    BandwidthPolicy bandwidth = policy.bandwidth();
     this.out =
         new OutgoingBatches(
             bandwidth.compression(),
             bandwidth.compactEnvelope(),
             new EdgeDictionaries(outbox, bandwidth.dictionaryMaxBatchRecords()));
-    this.deferrals = new Deferrals(bandwidth, link, outbox, wire, new Backlog());
+    this.deferrals = new Deferrals(bandwidth, link, outbox, wire, positions);
     // Only `auto` lets edgesync pick the encoding; a byte budget makes every byte count.
     this.governor =
         new CodecGovernor(
             bandwidth.adaptive()
                 && bandwidth.compression().choice() == CodecSettings.Choice.AUTO
                 && !deferrals.budgetEnabled());
+    this.batches =
+        new BatchPump(
+            policy, outbox, positions, inFlight, deferrals, triggers, sizing, out, governor, wire,
+            link, session);
   }
 
-  /** The engine's session, for {@link DocsAndCommands}. */
-  private final class Session implements DocsAndCommands.Session {
+  /** The engine's session, for {@link DocsAndCommands} and {@link BatchPump}. */
+  private final class Session implements DocsAndCommands.Session, BatchPump.Session {
     @Override
     public boolean active() {
       return state == State.ACTIVE;
@@ -267,23 +244,25 @@ public final class EdgeSyncEngine {
     public void violation(String message) {
       EdgeSyncEngine.this.violation(message);
     }
-  }
 
-  /** The engine's view of each stream's backlog, for {@link Deferrals}. */
-  private final class Backlog implements Deferrals.Backlog {
     @Override
-    public boolean blocked(String stream) {
-      return blockedStreams.containsKey(stream);
+    public void send(Frame frame, String stream) {
+      EdgeSyncEngine.this.send(frame, stream);
     }
 
     @Override
-    public long unsentRecords(Outbox.StreamState s) {
-      return unsentOf(s);
+    public void blocked(String reason) {
+      lastError = reason;
     }
 
     @Override
-    public long unsentPayloadBytes(Outbox.StreamState s) {
-      return EdgeSyncEngine.this.unsentPayloadBytes(s);
+    public void failed(String reason) {
+      sessionFailed(reason);
+    }
+
+    @Override
+    public long nanoTime() {
+      return io.nanoTime();
     }
   }
 
@@ -320,19 +299,13 @@ public final class EdgeSyncEngine {
         }
       }
       case ACTIVE -> {
-        if (nowMs - lastAliveMs() >= policy.heartbeatTimeoutMs()) {
+        if (liveness.timedOut(nowMs)) {
           sizing.onLivenessTimeout(inFlight.largestPayloadBytes());
-          io.disconnect(
-              "nothing received for "
-                  + (nowMs - lastReceivedMs)
-                  + " ms"
-                  + (lastSendProgressMs > lastReceivedMs
-                      ? ", no bytes sent for " + (nowMs - lastSendProgressMs) + " ms"
-                      : ""));
+          io.disconnect(liveness.timeoutReason(nowMs));
           return;
         }
-        if (nowMs - lastHeartbeatSentMs >= heartbeatIntervalMs) {
-          sendHeartbeat(nowMs, false);
+        if (liveness.heartbeatDue(nowMs)) {
+          send(liveness.heartbeat(nowMs, false));
         }
       }
       case STOPPED -> {
@@ -352,24 +325,8 @@ public final class EdgeSyncEngine {
       return;
     }
     transition(State.HANDSHAKING, nowMs);
-    lastReceivedMs = nowMs;
-    lastSendProgressMs = nowMs;
-    Hello.Builder hello =
-        Hello.newBuilder()
-            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-            .setDeviceId(policy.deviceId())
-            .setAgentVersion(policy.agentVersion())
-            .setStoreId(outbox.storeId())
-            .addAllCapabilities(out.offer())
-            .addAllDictionaryIds(out.dictionaries().heldIds());
-    for (Outbox.StreamState s : outbox.streams()) {
-      hello.addCheckpoints(
-          StreamCheckpoint.newBuilder().setStream(s.name()).setSequence(s.ackedSequence()));
-    }
-    for (Map.Entry<String, Long> c : docs.docCursors().entrySet()) {
-      hello.addDocCursors(ScopeCursor.newBuilder().setScope(c.getKey()).setVersion(c.getValue()));
-    }
-    send(Frame.newBuilder().setHello(hello).build());
+    liveness.onConnected(nowMs);
+    send(Handshake.hello(policy, outbox, out, docs));
   }
 
   public void onDisconnected(long nowMs, String reason) {
@@ -380,11 +337,11 @@ public final class EdgeSyncEngine {
     lastError = reason;
     transition(State.DISCONNECTED, nowMs);
     reconnectAtMs = nowMs + backoff.nextDelayMs();
-    nextSend.clear();
+    positions.clear();
     inFlight.clear();
     docs.endSession();
     out.endSession();
-    heartbeatPendingSinceMs = NONE;
+    liveness.endSession();
   }
 
   public void onFrame(long nowMs, Frame frame) {
@@ -392,41 +349,22 @@ public final class EdgeSyncEngine {
     if (state != State.HANDSHAKING && state != State.ACTIVE) {
       return;
     }
-    lastReceivedMs = nowMs;
+    liveness.onReceived(nowMs);
     switch (frame.getBodyCase()) {
       case WELCOME -> onWelcome(nowMs, frame.getWelcome());
-      case ACK -> onAck(nowMs, frame.getAck());
-      case DOC_UPDATES -> {
-        if (requireActive("DocUpdates")) {
-          docs.onDocUpdates(frame.getDocUpdates().getUpdatesList());
-        }
-      }
-      case DOC_ACK -> onDocAck(frame.getDocAck());
-      case DICTIONARY -> {
-        if (requireActive("StreamDictionary")) {
-          try {
-            out.dictionaries().onReceived(frame.getDictionary());
-          } catch (RuntimeException e) {
-            violation("invalid StreamDictionary: " + e.getMessage());
-          }
-        }
-      }
-      case COMMAND -> {
-        if (requireActive("Command")) {
-          docs.onCommand(frame.getCommand(), nowMs);
-        }
-      }
-      case COMMAND_STATUS -> {
-        if (requireActive("CommandStatus")) {
-          docs.onCommandStatus(frame.getCommandStatus());
-        }
-      }
+      case ACK -> whenActive("Ack", () -> onAck(nowMs, frame.getAck()));
+      case DOC_UPDATES ->
+          whenActive("DocUpdates", () -> docs.onDocUpdates(frame.getDocUpdates().getUpdatesList()));
+      case DOC_ACK -> whenActive("DocAck", () -> docs.onDocAck(frame.getDocAck()));
+      case DICTIONARY -> whenActive("StreamDictionary", () -> onDictionary(frame.getDictionary()));
+      case COMMAND -> whenActive("Command", () -> docs.onCommand(frame.getCommand(), nowMs));
+      case COMMAND_STATUS ->
+          whenActive("CommandStatus", () -> docs.onCommandStatus(frame.getCommandStatus()));
       case HEARTBEAT -> {
         if (!frame.getHeartbeat().getReply()) {
-          sendHeartbeat(nowMs, true);
-        } else if (heartbeatPendingSinceMs != NONE) {
-          link.onHeartbeatReply(nowMs, heartbeatPendingSinceMs);
-          heartbeatPendingSinceMs = NONE;
+          send(liveness.heartbeat(nowMs, true));
+        } else {
+          liveness.onHeartbeatReply(nowMs, link);
         }
       }
       case ERROR -> {
@@ -451,7 +389,7 @@ public final class EdgeSyncEngine {
     // Only while something awaits its answer: progress with nothing in flight proves nothing the
     // session needs (and socket buffers take small frames even on a dead link).
     if (state == State.ACTIVE && (!inFlight.isEmpty() || docs.docsInFlight())) {
-      lastSendProgressMs = Math.max(lastSendProgressMs, nowMs);
+      liveness.onSendProgress(nowMs);
     }
   }
 
@@ -505,10 +443,7 @@ public final class EdgeSyncEngine {
       }
       out.endSession();
       deferrals.saveBudgetNow(lastNowMs);
-      Map<String, WireStats> unsaved = wire.takeAllUnsaved();
-      if (!unsaved.isEmpty()) {
-        outbox.saveWireStats(unsaved);
-      }
+      wire.saveUnsaved(outbox);
     }
   }
 
@@ -521,10 +456,7 @@ public final class EdgeSyncEngine {
           case DISCONNECTED -> reconnectAtMs;
           case CONNECTING -> stateSinceMs + policy.connectTimeoutMs();
           case HANDSHAKING -> stateSinceMs + policy.handshakeTimeoutMs();
-          case ACTIVE ->
-              Math.min(
-                  lastAliveMs() + policy.heartbeatTimeoutMs(),
-                  lastHeartbeatSentMs + heartbeatIntervalMs);
+          case ACTIVE -> liveness.wakeupMs();
           case STOPPED -> Long.MAX_VALUE;
         };
     if (state == State.STOPPED) {
@@ -556,8 +488,7 @@ public final class EdgeSyncEngine {
    * Sequences between the acked one and this are in flight.
    */
   public long nextSendSequence(String stream) {
-    Long next = nextSend.get(stream);
-    return state == State.ACTIVE && next != null ? next : -1;
+    return positions.nextOrNone(stream);
   }
 
   public long bytesSent() {
@@ -565,11 +496,11 @@ public final class EdgeSyncEngine {
   }
 
   public long batchesSent() {
-    return batchesSent;
+    return batches.batchesSent();
   }
 
   public long recordsSent() {
-    return recordsSent;
+    return batches.recordsSent();
   }
 
   public long sessionsEstablished() {
@@ -581,7 +512,7 @@ public final class EdgeSyncEngine {
   }
 
   public Map<String, String> blockedStreams() {
-    return Map.copyOf(blockedStreams);
+    return positions.blocked();
   }
 
   public int inFlightBatches() {
@@ -598,11 +529,7 @@ public final class EdgeSyncEngine {
 
   /** The sum of {@link #wireStats()} over every stream: the device's record batches. */
   public WireStats wireTotals() {
-    WireStats t = WireStats.ZERO;
-    for (WireStats w : wireStats().values()) {
-      t = t.plus(w);
-    }
-    return t;
+    return wire.total();
   }
 
   /** Streams that have records to send but are held back now, with the reason. */
@@ -613,24 +540,13 @@ public final class EdgeSyncEngine {
   /** What adaptive sync measured, and the codec and level in use. */
   public LinkStatus linkStatus() {
     CodecSettings c = out.effective();
-    List<String> accepted = new ArrayList<>();
-    if (c != null) {
-      for (Codec codec : out.accepted()) {
-        if (codec != Codec.NONE) {
-          accepted.add(CodecCapabilities.of(codec));
-        }
-      }
-      if (out.compact()) {
-        accepted.add(CodecCapabilities.COMPACT_BATCH);
-      }
-    }
     return new LinkStatus(
         link.bandwidthKbps(lastNowMs),
         link.srttMs(),
         link.minRttMs(lastNowMs),
         deferrals.lowBandwidth(),
         c == null ? null : c.choice().name().toLowerCase(Locale.ROOT),
-        List.copyOf(accepted),
+        out.acceptedCapabilities(),
         out.level(),
         governor.describe());
   }
@@ -652,12 +568,9 @@ public final class EdgeSyncEngine {
       violation("Welcome after the handshake");
       return;
     }
-    if (welcome.getProtocolVersion() != ProtocolLimits.PROTOCOL_VERSION) {
-      io.disconnect(
-          "cloud speaks protocol version "
-              + welcome.getProtocolVersion()
-              + ", this agent "
-              + ProtocolLimits.PROTOCOL_VERSION);
+    String refused = Handshake.versionRefused(welcome);
+    if (refused != null) {
+      io.disconnect(refused);
       return;
     }
     try {
@@ -666,10 +579,16 @@ public final class EdgeSyncEngine {
       violation("invalid dictionary in Welcome: " + e.getMessage());
       return;
     }
-    applyLimits(welcome);
-    resumeStreams(welcome);
+    // The session's frame size, heartbeat interval and batch size: ours, or the cloud's if lower.
+    maxFrameBytes = Handshake.maxFrameBytes(welcome, maxFrameBytes);
+    liveness.onWelcome(welcome);
+    sizing.onWelcome(welcome.getMaxRecordsPerBatch());
+    String blocked = positions.resume(welcome);
+    if (blocked != null) {
+      lastError = blocked;
+    }
     transition(State.ACTIVE, nowMs);
-    lastHeartbeatSentMs = nowMs;
+    liveness.onActive(nowMs);
     backoff.reset();
     sessionsEstablished++;
     out.startSession(welcome.getCapabilitiesList());
@@ -683,86 +602,25 @@ public final class EdgeSyncEngine {
     pump(nowMs);
   }
 
-  /** The session's frame size, heartbeat interval and batch size: ours, or the cloud's if lower. */
-  private void applyLimits(Welcome welcome) {
-    if (welcome.getMaxFrameBytes() > 0) {
-      maxFrameBytes = Math.min(welcome.getMaxFrameBytes(), ProtocolLimits.MAX_FRAME_BYTES_CEILING);
-    }
-    heartbeatIntervalMs =
-        welcome.getHeartbeatIntervalMs() > 0
-            ? Math.min(policy.heartbeatIntervalMs(), welcome.getHeartbeatIntervalMs())
-            : policy.heartbeatIntervalMs();
-    sizing.onWelcome(welcome.getMaxRecordsPerBatch());
-  }
-
-  /**
-   * Each stream continues after the cloud's checkpoint; a stream whose checkpoint is beyond
-   * anything this store appended is blocked.
-   */
-  private void resumeStreams(Welcome welcome) {
-    Map<String, Long> checkpoints = new HashMap<>();
-    for (StreamCheckpoint cp : welcome.getCheckpointsList()) {
-      checkpoints.put(cp.getStream(), cp.getSequence());
-    }
-    blockedStreams.clear();
-    for (Outbox.StreamState s : outbox.streams()) {
-      long cloud = checkpoints.getOrDefault(s.name(), 0L);
-      if (cloud > s.lastSequence()) {
-        blockedStreams.put(
-            s.name(),
-            "the cloud holds sequence "
-                + cloud
-                + " of stream '"
-                + s.name()
-                + "' but this store only reached "
-                + s.lastSequence()
-                + " (was the local store reset?); not sending to avoid silent duplicates");
-        continue;
-      }
-      if (cloud < s.ackedSequence()) {
-        outbox.markNotRetained(s.name(), cloud);
-      } else if (cloud > s.ackedSequence()) {
-        outbox.acknowledge(s.name(), cloud);
-      }
-      nextSend.put(s.name(), cloud + 1);
-    }
-    if (!blockedStreams.isEmpty()) {
-      lastError = blockedStreams.values().iterator().next();
-    }
-  }
-
-  /** The last sign of life of the connection: a frame received or bytes sent. */
-  private long lastAliveMs() {
-    return Math.max(lastReceivedMs, lastSendProgressMs);
-  }
-
-  private boolean requireActive(String what) {
+  /** Handles a frame that only an active session may receive; before, it is a violation. */
+  private void whenActive(String what, Runnable handler) {
     if (state != State.ACTIVE) {
       violation(what + " before the handshake completed");
-      return false;
+    } else {
+      handler.run();
     }
-    return true;
   }
 
-  private void onDocAck(DocAck ack) {
-    if (requireActive("DocAck")) {
-      docs.onDocAck(ack);
+  private void onDictionary(StreamDictionary dictionary) {
+    try {
+      out.dictionaries().onReceived(dictionary);
+    } catch (RuntimeException e) {
+      violation("invalid StreamDictionary: " + e.getMessage());
     }
   }
 
   private void onAck(long nowMs, Ack ack) {
-    if (state != State.ACTIVE) {
-      violation("Ack before the handshake completed");
-      return;
-    }
-    Long next = nextSend.get(ack.getStream());
-    long last = -1;
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (s.name().equals(ack.getStream())) {
-        last = s.lastSequence();
-      }
-    }
-    if (next == null || ack.getSequence() > last) {
+    if (!positions.onAck(ack.getStream(), ack.getSequence())) {
       violation(
           "Ack for "
               + ack.getStream()
@@ -771,19 +629,10 @@ public final class EdgeSyncEngine {
               + " which is beyond anything appended");
       return;
     }
-    if (ack.getSequence() >= next) {
-      // The cloud committed more than this session sent: an earlier session's batches landed
-      // after our Welcome. The cloud is authoritative; continue after what it holds.
-      nextSend.put(ack.getStream(), ack.getSequence() + 1);
-    }
-    if (wire.takeUnsaved(ack.getStream())) {
-      outbox.acknowledge(ack.getStream(), ack.getSequence(), wire.stats(ack.getStream()));
-    } else {
-      outbox.acknowledge(ack.getStream(), ack.getSequence());
-    }
+    wire.acknowledge(outbox, ack.getStream(), ack.getSequence());
     inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
     sizing.onAck();
-    adapt(nowMs);
+    sizing.adaptLevel(nowMs, out);
     pump(nowMs);
   }
 
@@ -795,202 +644,21 @@ public final class EdgeSyncEngine {
   /** Sends batches while a flush is requested (or a probe is due) and the window has room. */
   private void pump(long nowMs) {
     lastNowMs = nowMs;
-    if (state != State.ACTIVE || sessionBroken) {
-      return;
-    }
-    refreshDeferrals(nowMs);
-    if (deferrals.startProbeIfDue(nowMs)) {
-      // One batch of a deferred stream measures the link again (see LinkEstimator).
-      triggers.request();
-    }
-    if (!triggers.requested()) {
-      return;
-    }
-    try {
-      while (inFlight.size() < policy.maxInFlightBatches()
-          && inFlight.payloadBytes() < policy.maxInFlightBytes()) {
-        if (!sendNext(nowMs)) {
-          governor.onPumpEnd(true);
-          triggers.ranDry();
-          // Ran dry: what is in flight now measures our own pace, not the link's.
-          inFlight.markAppLimited();
-          return;
-        }
-      }
-      governor.onPumpEnd(false);
-    } finally {
-      deferrals.endProbe();
-      refreshDeferrals(nowMs);
+    if (state == State.ACTIVE && !sessionBroken) {
+      batches.pump(nowMs);
     }
   }
 
   /** Recomputes which streams are held back; a stream released sends its backlog now. */
   private void refreshDeferrals(long nowMs) {
-    if (deferrals.refresh(nowMs)) {
-      triggers.request();
-    }
-  }
-
-  /** After acks: the compression level for the measured link (adaptive sync). */
-  private void adapt(long nowMs) {
-    if (!bandwidth.adaptive()) {
-      return;
-    }
-    long kbps = link.bandwidthKbps(nowMs);
-    if (kbps >= 0) {
-      out.setLevel(BatchSizing.levelFor(bandwidth.compression(), kbps));
-    }
-  }
-
-  /** Sends the next batch or gap of the first stream that has one to send; false if none. */
-  private boolean sendNext(long nowMs) {
-    for (Outbox.StreamState s : outbox.streams()) {
-      Long next = nextSendOf(s);
-      if (next == null || next > s.lastSequence()) {
-        continue;
-      }
-      boolean probe = false;
-      if (deferrals.isDeferred(s.name())) {
-        if (!deferrals.mayProbe(s.name())) {
-          continue;
-        }
-        probe = true;
-      }
-      int records = sizing.records(s.name(), nowMs);
-      long maxBytes = deferrals.budgetCap(nowMs, s, sizing.maxPayloadBytes(records, maxFrameBytes));
-      if (maxBytes < 0) {
-        continue;
-      }
-      Outbox.Item item = outbox.read(s.name(), next, records, maxBytes);
-      if (item == null) {
-        continue;
-      }
-      if (item.firstSequence() != next) {
-        blockOutOfOrder(s.name(), item.firstSequence(), next);
-        continue;
-      }
-      Frame frame =
-          item instanceof Outbox.Item.Records r
-              ? encodeBatch(nowMs, s.name(), r)
-              : gapFrame(s.name(), (Outbox.Item.Gap) item);
-      if (frame == null) {
-        return false; // the session failed
-      }
-      sent(nowMs, s.name(), item, frame, probe);
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * The next sequence to send of the stream, or null if the stream is blocked. A stream that
-   * appeared after the handshake starts after its acked sequence: the cloud has nothing of it yet.
-   */
-  private Long nextSendOf(Outbox.StreamState s) {
-    Long next = nextSend.get(s.name());
-    if (next == null && !blockedStreams.containsKey(s.name())) {
-      next = s.ackedSequence() + 1;
-      nextSend.put(s.name(), next);
-    }
-    return next;
-  }
-
-  private void blockOutOfOrder(String stream, long got, long expected) {
-    blockedStreams.put(
-        stream,
-        "outbox returned sequence "
-            + got
-            + " when "
-            + expected
-            + " was expected for stream '"
-            + stream
-            + "'");
-    lastError = blockedStreams.get(stream);
-  }
-
-  /**
-   * Encodes a record batch and counts it in the wire totals; null (and the session ends) when
-   * encoding failed or the frame came out above the frame limit.
-   */
-  private Frame encodeBatch(long nowMs, String stream, Outbox.Item.Records r) {
-    OutgoingBatches.Encoded e;
-    try {
-      CodecGovernor.Rung rung = governor.rung(nowMs);
-      long t0 = io.nanoTime();
-      e = out.encode(stream, r.records(), rung);
-      governor.onEncoded(rung, e.rawBytes(), io.nanoTime() - t0);
-    } catch (RuntimeException ex) {
-      sessionFailed("encoding a batch of stream '" + stream + "' failed: " + ex);
-      return null;
-    }
-    Frame frame = Frame.newBuilder().setBatch(e.batch()).build();
-    int size = frame.getSerializedSize() + FrameCodec.TRAILER_BYTES;
-    if (size > maxFrameBytes) {
-      sizing.onAboveFrameLimit(stream, r.records().size());
-      sessionFailed(
-          "a batch of "
-              + r.records().size()
-              + " records of stream '"
-              + stream
-              + "' encoded to "
-              + size
-              + " bytes, above the frame limit of "
-              + maxFrameBytes);
-      return null;
-    }
-    wire.onBatch(
-        stream, r.records().size(), r.payloadBytes(), e.rawBytes(), e.payloadBytes(), size);
-    return frame;
-  }
-
-  private Frame gapFrame(String stream, Outbox.Item.Gap g) {
-    Frame frame =
-        Frame.newBuilder()
-            .setGap(
-                Gap.newBuilder()
-                    .setStream(stream)
-                    .setFirstSequence(g.firstSequence())
-                    .setLastSequence(g.lastSequence())
-                    .setReason(g.reason())
-                    .setDroppedAtMs(g.droppedAtMs()))
-            .build();
-    out.onGapSent(stream, g.lastSequence());
-    return frame;
-  }
-
-  /** Sends the frame of {@code item} and tracks it in flight until its ack. */
-  private void sent(long nowMs, String stream, Outbox.Item item, Frame frame, boolean probe) {
-    long payloadBytes = 0;
-    long count = 0;
-    if (item instanceof Outbox.Item.Records r) {
-      payloadBytes = r.payloadBytes();
-      count = r.records().size();
-    }
-    LinkEstimator.Send sample = link.onSend(nowMs, frame.getSerializedSize(), inFlight.isEmpty());
-    send(frame, stream);
-    batchesSent++;
-    recordsSent += count;
-    inFlight.add(stream, item.lastSequence(), payloadBytes, sample, probe);
-    nextSend.put(stream, item.lastSequence() + 1);
-    if (probe) {
-      deferrals.endProbe(); // one batch measures the link
-    }
+    batches.refreshDeferrals(nowMs);
   }
 
   /** The session's codec state is unusable: end the session (the next one starts fresh). */
-  private boolean sessionFailed(String message) {
+  private void sessionFailed(String message) {
     sessionBroken = true;
     lastError = message;
     io.disconnect(message);
-    return false;
-  }
-
-  private void sendHeartbeat(long nowMs, boolean reply) {
-    lastHeartbeatSentMs = nowMs;
-    if (!reply && heartbeatPendingSinceMs == NONE) {
-      heartbeatPendingSinceMs = nowMs;
-    }
-    send(Frames.heartbeat(nowMs, reply));
   }
 
   private void send(Frame frame) {
@@ -1015,50 +683,12 @@ public final class EdgeSyncEngine {
     stateSinceMs = nowMs;
   }
 
-  /**
-   * Records appended but not yet sent in this session (or not acked, when offline), of streams that
-   * are neither blocked nor deferred.
-   */
+  /** Records not yet sent of streams neither blocked nor deferred ({@link SendPositions}). */
   private long unsentRecords() {
-    long total = 0;
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
-        total += unsentOf(s);
-      }
-    }
-    return total;
+    return positions.unsentRecords(deferrals::isDeferred);
   }
 
-  private long unsentOf(Outbox.StreamState s) {
-    Long next = state == State.ACTIVE ? nextSend.get(s.name()) : null;
-    long sentUpTo = next != null ? next - 1 : s.ackedSequence();
-    if (sentUpTo > s.lastSequence()) {
-      // Every source of nextSend (Welcome, Ack, a batch read) is checked against lastSequence.
-      throw new IllegalStateException(
-          "invariant broken: stream '"
-              + s.name()
-              + "' counted as sent up to "
-              + sentUpTo
-              + ", beyond its last sequence "
-              + s.lastSequence());
-    }
-    return s.lastSequence() - sentUpTo;
-  }
-
-  /** Payload bytes queued and not in flight, of streams neither blocked nor deferred. */
   private long unsentBytes() {
-    long queued = 0;
-    for (Outbox.StreamState s : outbox.streams()) {
-      if (!blockedStreams.containsKey(s.name()) && !deferrals.isDeferred(s.name())) {
-        queued += unsentPayloadBytes(s);
-      }
-    }
-    return queued;
-  }
-
-  private long unsentPayloadBytes(Outbox.StreamState s) {
-    // Not an invariant: records in flight may leave the outbox (dropped on overflow or expired)
-    // before their ack, and then queuedBytes falls below what is in flight.
-    return Math.max(0, s.queuedBytes() - inFlight.payloadBytesOf(s.name()));
+    return positions.unsentBytes(deferrals::isDeferred);
   }
 }

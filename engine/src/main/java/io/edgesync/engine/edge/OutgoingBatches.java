@@ -110,6 +110,25 @@ final class OutgoingBatches {
     return compact;
   }
 
+  /**
+   * What the cloud accepted this session as capability names (codecs, then the compact envelope);
+   * empty outside a session.
+   */
+  List<String> acceptedCapabilities() {
+    List<String> names = new ArrayList<>();
+    if (effective() != null) {
+      for (Codec codec : accepted) {
+        if (codec != Codec.NONE) {
+          names.add(CodecCapabilities.of(codec));
+        }
+      }
+      if (compact) {
+        names.add(CodecCapabilities.COMPACT_BATCH);
+      }
+    }
+    return List.copyOf(names);
+  }
+
   /** The compression level batches are encoded with now. */
   int level() {
     return encoder == null ? level : encoder.level();

@@ -95,18 +95,36 @@ final class WireAccounting {
     return m;
   }
 
-  /** Whether the stream's totals changed since last saved; they count as saved from now. */
-  boolean takeUnsaved(String stream) {
-    return unsaved.remove(stream);
+  /** The sum over every stream: the device's record batches. */
+  WireStats total() {
+    WireStats t = WireStats.ZERO;
+    for (String stream : totals.keySet()) {
+      t = t.plus(stats(stream));
+    }
+    return t;
   }
 
-  /** The totals of every stream not saved since it last sent; they count as saved from now. */
-  Map<String, WireStats> takeAllUnsaved() {
+  /**
+   * Acknowledges {@code stream} up to {@code sequence} in the outbox, with the stream's totals if
+   * they changed since last saved (they count as saved from then).
+   */
+  void acknowledge(Outbox outbox, String stream, long sequence) {
+    if (unsaved.remove(stream)) {
+      outbox.acknowledge(stream, sequence, stats(stream));
+    } else {
+      outbox.acknowledge(stream, sequence);
+    }
+  }
+
+  /** Saves the totals of every stream not saved since it last sent (at stop). */
+  void saveUnsaved(Outbox outbox) {
     Map<String, WireStats> m = new LinkedHashMap<>();
     for (String stream : unsaved) {
       m.put(stream, stats(stream));
     }
     unsaved.clear();
-    return m;
+    if (!m.isEmpty()) {
+      outbox.saveWireStats(m);
+    }
   }
 }

@@ -3,6 +3,8 @@ package io.edgesync.engine.cloud;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
@@ -35,39 +37,21 @@ class CloudSessionCodecTest {
   private static final String DEVICE = "dev-1";
 
   private final InMemoryCloudStore store = new InMemoryCloudStore();
-  private final List<Frame> out = new ArrayList<>();
-  private final List<String> closes = new ArrayList<>();
+  private final RecordingCloudIo io = new RecordingCloudIo();
+  private final List<Frame> out = io.frames();
+  private final List<String> closes = io.closes();
   private final BatchEncoder encoder = new BatchEncoder(CodecSettings.auto());
   private ServerPolicy policy = ServerPolicy.defaults();
-  private CloudSession session;
+  private final LazySession session = new LazySession(() -> new CloudSession(policy, store, io));
 
   @AfterEach
   void close() {
     encoder.close();
-    if (session != null) {
-      session.onClosed(T0);
-    }
+    session.closeIfOpen(T0);
   }
 
   private void receive(Frame frame) {
-    if (session == null) {
-      session =
-          new CloudSession(
-              policy,
-              store,
-              new CloudSession.Io() {
-                @Override
-                public void send(Frame frame) {
-                  out.add(frame);
-                }
-
-                @Override
-                public void close(String reason) {
-                  closes.add(reason);
-                }
-              });
-    }
-    session.onFrame(T0, FrameCodec.encode(frame));
+    session.receive(T0, frame);
   }
 
   private List<String> hello(String... capabilities) {
@@ -121,7 +105,7 @@ class CloudSessionCodecTest {
     assertThat(last.getError().getMessage()).isEqualTo(message);
     assertThat(last.getError().getFatal()).isTrue();
     assertThat(closes).containsExactly("INVALID_BATCH: " + message);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session.get().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   private long ackOf(int index) {
@@ -142,7 +126,7 @@ class CloudSessionCodecTest {
     List<String> accepted = hello("codec:gzip", "codec:zstd", "codec:brotli", "batch:compact");
 
     assertThat(accepted).containsExactly("codec:gzip");
-    assertThat(session.acceptedCapabilities()).containsExactly("codec:gzip");
+    assertThat(session.get().acceptedCapabilities()).containsExactly("codec:gzip");
   }
 
   @Test
@@ -168,7 +152,7 @@ class CloudSessionCodecTest {
 
     assertThat(store.read(DEVICE, "a", 0, 1_000)).isEqualTo(json(1, 410));
     assertThat(ackOf(3)).isEqualTo(410);
-    List<CloudStore.WireBytes> wire = store.wire.get("a");
+    List<CloudStore.WireBytes> wire = store.wireBytes("a");
     assertThat(wire).hasSize(3);
     assertThat(wire.get(0))
         .isEqualTo(
@@ -177,7 +161,8 @@ class CloudSessionCodecTest {
                 b1.getBatch().getPayload().size(),
                 b1.getSerializedSize() + FrameCodec.TRAILER_BYTES));
     assertThat(wire.get(2).payloadBytes()).isLessThan(wire.get(2).rawBytes() / 4);
-    assertThat(session.wireRawBytes()).isEqualTo(wire.stream().mapToLong(w -> w.rawBytes()).sum());
+    assertThat(session.get().wireRawBytes())
+        .isEqualTo(wire.stream().mapToLong(w -> w.rawBytes()).sum());
   }
 
   @Test
@@ -291,7 +276,7 @@ class CloudSessionCodecTest {
     expected.addAll(json(10, 2));
     assertThat(store.read(DEVICE, "a", 0, 100)).isEqualTo(expected);
     // raw_bytes 0: the cloud computes the accounting itself
-    assertThat(store.wire.get("a").get(0).rawBytes())
+    assertThat(store.wireBytes("a").get(0).rawBytes())
         .isEqualTo(RecordLayout.encodedSize(json(1, 3)));
   }
 

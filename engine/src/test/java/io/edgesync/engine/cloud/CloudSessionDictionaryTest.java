@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.edgesync.engine.dict.DictionaryCatalog;
 import io.edgesync.engine.edge.EdgeDictionaryEngineTest;
-import io.edgesync.protocol.FrameCodec;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.codec.BatchEncoder;
 import io.edgesync.protocol.codec.Codec;
@@ -84,40 +85,23 @@ class CloudSessionDictionaryTest {
 
   private final InMemoryCloudStore store = new InMemoryCloudStore();
   private final FakeCatalog catalog = new FakeCatalog();
-  private final List<Frame> out = new ArrayList<>();
-  private final List<String> closes = new ArrayList<>();
+  private final RecordingCloudIo io = new RecordingCloudIo();
+  private final List<Frame> out = io.frames();
+  private final List<String> closes = io.closes();
   private final BatchEncoder encoder =
       new BatchEncoder(CodecSettings.parse("zstd").withContextTakeover(false));
-  private CloudSession session;
+  private final LazySession session =
+      new LazySession(
+          () -> new CloudSession(ServerPolicy.defaults(), store, io).withDictionaries(catalog));
 
   @AfterEach
   void close() {
     encoder.close();
-    if (session != null) {
-      session.onClosed(T0);
-    }
+    session.closeIfOpen(T0);
   }
 
   private void receive(Frame frame) {
-    if (session == null) {
-      session =
-          new CloudSession(
-                  ServerPolicy.defaults(),
-                  store,
-                  new CloudSession.Io() {
-                    @Override
-                    public void send(Frame f) {
-                      out.add(f);
-                    }
-
-                    @Override
-                    public void close(String reason) {
-                      closes.add(reason);
-                    }
-                  })
-              .withDictionaries(catalog);
-    }
-    session.onFrame(T0, FrameCodec.encode(frame));
+    session.receive(T0, frame);
   }
 
   private Welcome hello(List<Integer> held, String... streams) {
@@ -167,7 +151,7 @@ class CloudSessionDictionaryTest {
     assertThat(shipped.getData().toByteArray()).isEqualTo(DICT_8.bytes());
     // 7 is kept and held: confirmed; 42 is unknown to the cloud: not confirmed.
     assertThat(w.getDictionaryIdsList()).containsExactly(7);
-    assertThat(session.dictionariesSent()).isEqualTo(1);
+    assertThat(session.get().dictionariesSent()).isEqualTo(1);
   }
 
   @Test
@@ -176,7 +160,7 @@ class CloudSessionDictionaryTest {
     Welcome w = hello(List.of(8), STREAM);
     assertThat(w.getDictionariesList()).isEmpty();
     assertThat(w.getDictionaryIdsList()).containsExactly(8);
-    assertThat(session.dictionariesSent()).isZero();
+    assertThat(session.get().dictionariesSent()).isZero();
   }
 
   @Test
@@ -185,9 +169,9 @@ class CloudSessionDictionaryTest {
     out.clear();
     catalog.add(STREAM, DICT_7);
     DictionaryCatalog.StreamDictionary d = catalog.byId.get(7);
-    session.onDictionary(d);
-    session.onDictionary(d);
-    session.onDictionary(new DictionaryCatalog.StreamDictionary("logs", DICT_8, T0));
+    session.get().onDictionary(d);
+    session.get().onDictionary(d);
+    session.get().onDictionary(new DictionaryCatalog.StreamDictionary("logs", DICT_8, T0));
 
     assertThat(out).hasSize(1);
     assertThat(out.get(0).getDictionary().getId()).isEqualTo(7);
@@ -249,7 +233,7 @@ class CloudSessionDictionaryTest {
     assertThat(last.getError().getCode()).isEqualTo(ErrorCode.INVALID_BATCH);
     assertThat(last.getError().getMessage())
         .isEqualTo("invalid ZSTD payload: names dictionary 8, which this decoder does not have");
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session.get().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.read(DEVICE, STREAM, 0, 100)).isEmpty();
     assertThat(catalog.committed).isEmpty();
   }

@@ -3,6 +3,8 @@ package io.edgesync.engine.cloud;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.engine.testing.InMemoryCloudStore;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.Record;
@@ -29,30 +31,11 @@ class CloudSessionTest {
   private final List<String> log = new ArrayList<>();
 
   private final InMemoryCloudStore store = new InMemoryCloudStore(log::add);
-  private final RecordingIo io = new RecordingIo();
+  private final RecordingCloudIo io =
+      new RecordingCloudIo()
+          .onEach(f -> log.add("send " + describe(f)), reason -> log.add("close"));
   private ServerPolicy policy = ServerPolicy.defaults();
-  private CloudSession session;
-
-  private final class RecordingIo implements CloudSession.Io {
-    final List<Frame> frames = new ArrayList<>();
-    final List<String> closes = new ArrayList<>();
-
-    @Override
-    public void send(Frame frame) {
-      frames.add(frame);
-      log.add("send " + describe(frame));
-    }
-
-    @Override
-    public void close(String reason) {
-      closes.add(reason);
-      log.add("close");
-    }
-
-    Frame last() {
-      return frames.get(frames.size() - 1);
-    }
-  }
+  private final LazySession session = new LazySession(() -> new CloudSession(policy, store, io));
 
   private static String describe(Frame f) {
     return switch (f.getBodyCase()) {
@@ -64,14 +47,11 @@ class CloudSessionTest {
   }
 
   private CloudSession session() {
-    if (session == null) {
-      session = new CloudSession(policy, store, io);
-    }
-    return session;
+    return session.get();
   }
 
   private void receive(Frame frame) {
-    session().onFrame(T0, FrameCodec.encode(frame));
+    session.receive(T0, frame);
   }
 
   private static Frame hello(int version, String deviceId) {
@@ -87,8 +67,8 @@ class CloudSessionTest {
 
   private void handshake() {
     receive(hello(1, DEVICE));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
-    io.frames.clear();
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
+    io.frames().clear();
     log.clear();
   }
 
@@ -117,14 +97,14 @@ class CloudSessionTest {
   }
 
   private void assertClosedWith(ErrorCode code, String message) {
-    assertThat(io.frames).isNotEmpty();
+    assertThat(io.frames()).isNotEmpty();
     Frame last = io.last();
     assertThat(last.hasError()).as("last frame %s", last).isTrue();
     assertThat(last.getError().getCode()).isEqualTo(code);
     assertThat(last.getError().getMessage()).isEqualTo(message);
     assertThat(last.getError().getFatal()).isTrue();
-    assertThat(io.closes).containsExactly(code + ": " + message);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(io.closes()).containsExactly(code + ": " + message);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   // ---------------------------------------------------------------- handshake
@@ -137,17 +117,17 @@ class CloudSessionTest {
   @Test
   void sameStoreReconnects_butAResetStoreIsRefusedAsStoreMismatch() {
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     receive(batch("a", 1, 3));
     String before = store.snapshot();
 
-    session = null; // a new connection of the same device and store
+    session.newConnection(); // a new connection of the same device and store
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
 
-    session = null; // the device's store was wiped: sequences would restart at 1
-    io.frames.clear();
-    io.closes.clear();
+    session.newConnection(); // the device's store was wiped: sequences would restart at 1
+    io.frames().clear();
+    io.closes().clear();
     receive(helloFromStore("store-B"));
     assertClosedWith(
         ErrorCode.STORE_MISMATCH,
@@ -165,9 +145,9 @@ class CloudSessionTest {
     receive(batch("a", 1, 3));
     String before = store.snapshot();
 
-    session = null; // the same device, its Hello without a store id: would skip the check
-    io.frames.clear();
-    io.closes.clear();
+    session.newConnection(); // the same device, its Hello without a store id: would skip the check
+    io.frames().clear();
+    io.closes().clear();
     session().onFrame(T0 + 60_000, FrameCodec.encode(hello(1, DEVICE)));
 
     assertClosedWith(
@@ -187,24 +167,24 @@ class CloudSessionTest {
   @Test
   void deviceWithoutStoreId_isAcceptedWhileUnbound_andTheFirstStoreIdItSendsBindsIt() {
     receive(hello(1, DEVICE)); // a new device that sends no store id
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     assertThat(store.boundStore(DEVICE)).as("nothing bound").isEmpty();
 
-    session = null; // again without: still unbound, still accepted
+    session.newConnection(); // again without: still unbound, still accepted
     receive(hello(1, DEVICE));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
 
-    session = null; // the first store id binds
+    session.newConnection(); // the first store id binds
     receive(helloFromStore("store-A"));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
     assertThat(store.boundStore(DEVICE)).contains("store-A");
 
-    session = null; // from then on, a Hello without it is refused
-    io.frames.clear();
-    io.closes.clear();
+    session.newConnection(); // from then on, a Hello without it is refused
+    io.frames().clear();
+    io.closes().clear();
     receive(hello(1, DEVICE));
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.STORE_MISMATCH);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
   }
 
   @Test
@@ -215,8 +195,8 @@ class CloudSessionTest {
 
     receive(hello(1, DEVICE));
 
-    assertThat(io.frames).hasSize(1);
-    Welcome w = io.frames.get(0).getWelcome();
+    assertThat(io.frames()).hasSize(1);
+    Welcome w = io.frames().get(0).getWelcome();
     assertThat(w.getProtocolVersion()).isEqualTo(1);
     assertThat(w.getServerVersion()).isEqualTo(policy.serverVersion());
     assertThat(w.getMaxFrameBytes()).isEqualTo(policy.maxFrameBytes());
@@ -227,10 +207,10 @@ class CloudSessionTest {
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("a", 7L),
             org.assertj.core.groups.Tuple.tuple("b", 2L));
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
-    assertThat(session.deviceId()).isEqualTo(DEVICE);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().deviceId()).isEqualTo(DEVICE);
     assertThat(store.device(DEVICE).orElseThrow().lastSeenMs()).isEqualTo(T0);
-    assertThat(io.closes).isEmpty();
+    assertThat(io.closes()).isEmpty();
   }
 
   @Test
@@ -239,7 +219,7 @@ class CloudSessionTest {
 
     assertThat(store.device(DEVICE))
         .hasValueSatisfying(d -> assertThat(d.registeredAtMs()).isEqualTo(T0));
-    assertThat(io.frames.get(0).getWelcome().getCheckpointsList()).isEmpty();
+    assertThat(io.frames().get(0).getWelcome().getCheckpointsList()).isEmpty();
   }
 
   @Test
@@ -250,7 +230,7 @@ class CloudSessionTest {
         ErrorCode.UNSUPPORTED_PROTOCOL_VERSION,
         "protocol version 2 is not supported; this server speaks 1");
     assertThat(store.devices()).isEmpty();
-    assertThat(session.deviceId()).isNull();
+    assertThat(session().deviceId()).isNull();
   }
 
   @Test
@@ -272,7 +252,7 @@ class CloudSessionTest {
 
     receive(hello(1, DEVICE));
 
-    assertThat(io.frames).singleElement().satisfies(f -> assertThat(f.hasWelcome()).isTrue());
+    assertThat(io.frames()).singleElement().satisfies(f -> assertThat(f.hasWelcome()).isTrue());
   }
 
   @Test
@@ -326,14 +306,14 @@ class CloudSessionTest {
     receive(Frames.heartbeat(T0 - 3, false));
     receive(Frames.heartbeat(T0 - 2, true));
 
-    assertThat(io.frames)
+    assertThat(io.frames())
         .singleElement()
         .satisfies(
             f -> {
               assertThat(f.getHeartbeat().getReply()).isTrue();
               assertThat(f.getHeartbeat().getSentAtMs()).isEqualTo(T0);
             });
-    assertThat(session.state()).isEqualTo(CloudSession.State.AWAIT_HELLO);
+    assertThat(session().state()).isEqualTo(CloudSession.State.AWAIT_HELLO);
   }
 
   // ---------------------------------------------------------------- batches
@@ -346,8 +326,8 @@ class CloudSessionTest {
 
     assertThat(log).containsExactly("commit a 1..3", "send ack a 3");
     assertThat(store.read(DEVICE, "a", 0, 100)).isEqualTo(records(1, 3));
-    assertThat(session.recordsCommitted()).isEqualTo(3);
-    assertThat(session.state()).isEqualTo(CloudSession.State.ACTIVE);
+    assertThat(session().recordsCommitted()).isEqualTo(3);
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
   }
 
   @Test
@@ -381,10 +361,10 @@ class CloudSessionTest {
     assertThat(log).containsExactly("send ack a 5");
     assertThat(store.snapshot()).isEqualTo(afterFirst);
     assertThat(store.read(DEVICE, "a", 0, 100)).hasSize(5);
-    assertThat(session.recordsCommitted()).isEqualTo(5);
+    assertThat(session().recordsCommitted()).isEqualTo(5);
 
     receive(batch("a", 3, 8)); // overlapping: only 6..8 are new
-    assertThat(session.recordsCommitted()).isEqualTo(8);
+    assertThat(session().recordsCommitted()).isEqualTo(8);
   }
 
   @Test
@@ -404,7 +384,7 @@ class CloudSessionTest {
     handshake();
     receive(batch("a", 1, 5));
     String before = store.snapshot();
-    io.frames.clear();
+    io.frames().clear();
     log.clear();
 
     receive(batch("a", 7, 9));
@@ -590,15 +570,15 @@ class CloudSessionTest {
     handshake();
     receive(batch("a", 1, 2));
     String before = store.snapshot();
-    io.frames.clear();
+    io.frames().clear();
 
-    session.onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
+    session().onFrame(T0, FrameCodec.withChecksum(HexFormat.of().parseHex("1a05ffffffff")));
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage())
         .startsWith("frame is not a valid protobuf Frame: ");
-    assertThat(io.closes).hasSize(1);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(io.closes()).hasSize(1);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
   }
 
@@ -618,12 +598,12 @@ class CloudSessionTest {
     assertThat(at).isPositive();
     bytes[at] ^= 0x01;
 
-    session.onFrame(T0, bytes);
+    session().onFrame(T0, bytes);
 
     assertThat(io.last().getError().getCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
     assertThat(io.last().getError().getMessage()).startsWith("frame checksum mismatch");
-    assertThat(io.frames).noneMatch(Frame::hasAck);
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(io.frames()).noneMatch(Frame::hasAck);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.snapshot()).isEqualTo(before);
     assertThat(store.checkpoints(DEVICE)).isEmpty();
   }
@@ -658,12 +638,12 @@ class CloudSessionTest {
   @Test
   void framesAfterClose_areIgnored() {
     session().onFrame(T0, new byte[0]);
-    int sent = io.frames.size();
+    int sent = io.frames().size();
 
     receive(hello(1, DEVICE));
     receive(batch("a", 1, 1));
 
-    assertThat(io.frames).hasSize(sent);
+    assertThat(io.frames()).hasSize(sent);
     assertThat(store.devices()).isEmpty();
   }
 
@@ -671,9 +651,9 @@ class CloudSessionTest {
   void onClosed_recordsLastSeen() {
     handshake();
 
-    session.onClosed(T0 + 60_000);
+    session().onClosed(T0 + 60_000);
 
-    assertThat(session.state()).isEqualTo(CloudSession.State.CLOSED);
+    assertThat(session().state()).isEqualTo(CloudSession.State.CLOSED);
     assertThat(store.device(DEVICE).orElseThrow().lastSeenMs()).isEqualTo(T0 + 60_000);
   }
 
@@ -693,20 +673,9 @@ class CloudSessionTest {
       InMemoryCloudStore fresh = new InMemoryCloudStore();
       fresh.registerDevice(DEVICE, T0);
       fresh.commitRecords(DEVICE, "a", records(1, 2), T0);
-      List<Frame> out = new ArrayList<>();
-      CloudSession s =
-          new CloudSession(
-              ServerPolicy.defaults(),
-              fresh,
-              new CloudSession.Io() {
-                @Override
-                public void send(Frame frame) {
-                  out.add(frame);
-                }
-
-                @Override
-                public void close(String reason) {}
-              });
+      RecordingCloudIo fuzzIo = new RecordingCloudIo();
+      List<Frame> out = fuzzIo.frames();
+      CloudSession s = new CloudSession(ServerPolicy.defaults(), fresh, fuzzIo);
       s.onFrame(T0, FrameCodec.encode(hello(1, DEVICE)));
       out.clear();
       String before = fresh.snapshot();

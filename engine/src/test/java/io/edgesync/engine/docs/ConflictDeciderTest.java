@@ -46,6 +46,12 @@ class ConflictDeciderTest {
     return ConflictDecider.decide(current, base, change, p, SCOPE, COLLECTION, KEY);
   }
 
+  /** gw-1's change on the base (version 3) while the cloud holds version 5: concurrent. */
+  private static Decision concurrentEdit(
+      JsonNode cloud, Hlc cloudHlc, JsonNode edgeValue, Hlc edgeHlc, ConflictPolicy p) {
+    return decide(cloudAhead(cloud, cloudHlc), BASE, edge("gw-1", 3, edgeHlc, edgeValue), p);
+  }
+
   private static ConflictPolicy policy(ConflictStrategy s) {
     return ConflictPolicy.of(s);
   }
@@ -142,22 +148,14 @@ class ConflictDeciderTest {
   @Test
   void concurrentButEqualValues_fastForward() {
     Decision d =
-        decide(
-            cloudAhead(EDGE_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE.deepCopy()),
-            policy(ConflictStrategy.MANUAL));
+        concurrentEdit(
+            EDGE_VALUE, LATE, EDGE_VALUE.deepCopy(), EARLY, policy(ConflictStrategy.MANUAL));
     assertThat(d.kind()).isEqualTo(Kind.FAST_FORWARD);
     assertThat(d.writer()).isEqualTo("gw-1");
     assertThat(d.foreignVersion()).isEqualTo(5);
     assertThat(d.flagged()).isFalse();
 
-    Decision bothDeleted =
-        decide(
-            cloudAhead(null, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, null),
-            policy(ConflictStrategy.MANUAL));
+    Decision bothDeleted = concurrentEdit(null, LATE, null, EARLY, policy(ConflictStrategy.MANUAL));
     assertThat(bothDeleted.kind()).isEqualTo(Kind.FAST_FORWARD);
     assertThat(bothDeleted.value()).isNull();
   }
@@ -167,22 +165,16 @@ class ConflictDeciderTest {
   @Test
   void lastWriteWins_edgeLater_takesTheEdgeValue_attributedToTheDevice() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, EARLY),
-            BASE,
-            edge("gw-1", 3, LATE, EDGE_VALUE),
-            policy(ConflictStrategy.LAST_WRITE_WINS));
+        concurrentEdit(
+            CLOUD_VALUE, EARLY, EDGE_VALUE, LATE, policy(ConflictStrategy.LAST_WRITE_WINS));
     assertResolved(d, EDGE_VALUE, "edge", "gw-1", 3);
   }
 
   @Test
   void lastWriteWins_cloudLater_keepsTheCloudValue() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE),
-            policy(ConflictStrategy.LAST_WRITE_WINS));
+        concurrentEdit(
+            CLOUD_VALUE, LATE, EDGE_VALUE, EARLY, policy(ConflictStrategy.LAST_WRITE_WINS));
     assertResolved(d, CLOUD_VALUE, "cloud", CLOUD, 0);
   }
 
@@ -203,22 +195,14 @@ class ConflictDeciderTest {
   @Test
   void cloudWins_keepsTheCloudValue_evenWhenTheEdgeIsLater() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, EARLY),
-            BASE,
-            edge("gw-1", 3, LATE, EDGE_VALUE),
-            policy(ConflictStrategy.CLOUD_WINS));
+        concurrentEdit(CLOUD_VALUE, EARLY, EDGE_VALUE, LATE, policy(ConflictStrategy.CLOUD_WINS));
     assertResolved(d, CLOUD_VALUE, "cloud", CLOUD, 0);
   }
 
   @Test
   void edgeWins_takesTheEdgeValue_evenWhenTheCloudIsLater_andTheDevicesNextEditFollowsFromIt() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE),
-            policy(ConflictStrategy.EDGE_WINS));
+        concurrentEdit(CLOUD_VALUE, LATE, EDGE_VALUE, EARLY, policy(ConflictStrategy.EDGE_WINS));
     assertResolved(d, EDGE_VALUE, "edge", "gw-1", 3);
 
     // stored as version 6; gw-1's next edit, still on version 3, is not a conflict again
@@ -234,23 +218,14 @@ class ConflictDeciderTest {
 
   @Test
   void edgeWins_ofADelete_deletes() {
-    Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, null),
-            policy(ConflictStrategy.EDGE_WINS));
+    Decision d = concurrentEdit(CLOUD_VALUE, LATE, null, EARLY, policy(ConflictStrategy.EDGE_WINS));
     assertResolved(d, null, "edge", "gw-1", 3);
   }
 
   @Test
   void manual_leavesTheCloudValue_andOpensAConflict() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, EARLY),
-            BASE,
-            edge("gw-1", 3, LATE, EDGE_VALUE),
-            policy(ConflictStrategy.MANUAL));
+        concurrentEdit(CLOUD_VALUE, EARLY, EDGE_VALUE, LATE, policy(ConflictStrategy.MANUAL));
     assertThat(d.kind()).isEqualTo(Kind.OPEN);
     assertThat(d.value()).isEqualTo(CLOUD_VALUE);
     assertThat(d.outcome()).isEqualTo("open");
@@ -262,11 +237,7 @@ class ConflictDeciderTest {
   @Test
   void merge_fieldsChangedOnDifferentSides_areCombined() {
     Decision d =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE),
-            policy(ConflictStrategy.MERGE));
+        concurrentEdit(CLOUD_VALUE, LATE, EDGE_VALUE, EARLY, policy(ConflictStrategy.MERGE));
     assertResolved(d, json("{\"a\":9,\"b\":1,\"c\":2}"), "merged", CLOUD, 0);
     assertThat(d.fieldConflicts()).isEmpty();
   }
@@ -277,10 +248,8 @@ class ConflictDeciderTest {
     JsonNode edgeV = json("{\"a\":9,\"b\":7,\"c\":1}");
     ConflictPolicy merge = policy(ConflictStrategy.MERGE);
 
-    Decision edgeLater =
-        decide(cloudAhead(cloud, EARLY), BASE, edge("gw-1", 3, LATE, edgeV), merge);
-    Decision cloudLater =
-        decide(cloudAhead(cloud, LATE), BASE, edge("gw-1", 3, EARLY, edgeV), merge);
+    Decision edgeLater = concurrentEdit(cloud, EARLY, edgeV, LATE, merge);
+    Decision cloudLater = concurrentEdit(cloud, LATE, edgeV, EARLY, merge);
 
     assertResolved(edgeLater, json("{\"a\":9,\"b\":7,\"c\":2}"), "merged", CLOUD, 0);
     assertThat(edgeLater.fieldConflicts()).containsExactly("/a");
@@ -292,12 +261,7 @@ class ConflictDeciderTest {
   void merge_whoseResultIsTheEdgeValueWhole_isAttributedToTheDevice() {
     // the cloud only changed a field the edge also changed, and the edge is later
     JsonNode cloud = json("{\"a\":5,\"b\":1,\"c\":1}");
-    Decision d =
-        decide(
-            cloudAhead(cloud, EARLY),
-            BASE,
-            edge("gw-1", 3, LATE, EDGE_VALUE),
-            policy(ConflictStrategy.MERGE));
+    Decision d = concurrentEdit(cloud, EARLY, EDGE_VALUE, LATE, policy(ConflictStrategy.MERGE));
     assertResolved(d, EDGE_VALUE, "merged", "gw-1", 3);
   }
 
@@ -308,7 +272,7 @@ class ConflictDeciderTest {
     JsonNode cloud = json("{\"a\":5,\"b\":1,\"c\":2}");
     JsonNode edgeV = json("{\"a\":9,\"b\":7,\"c\":1}");
 
-    Decision d = decide(cloudAhead(cloud, EARLY), BASE, edge("gw-1", 3, LATE, edgeV), flagging);
+    Decision d = concurrentEdit(cloud, EARLY, edgeV, LATE, flagging);
 
     assertThat(d.kind()).isEqualTo(Kind.OPEN);
     assertThat(d.value()).isEqualTo(json("{\"a\":5,\"b\":7,\"c\":2}"));
@@ -319,8 +283,7 @@ class ConflictDeciderTest {
     assertThat(d.note()).contains("/a");
 
     // without a field changed on both sides the flag changes nothing
-    Decision clean =
-        decide(cloudAhead(CLOUD_VALUE, EARLY), BASE, edge("gw-1", 3, LATE, EDGE_VALUE), flagging);
+    Decision clean = concurrentEdit(CLOUD_VALUE, EARLY, EDGE_VALUE, LATE, flagging);
     assertResolved(clean, json("{\"a\":9,\"b\":1,\"c\":2}"), "merged", CLOUD, 0);
   }
 
@@ -329,10 +292,8 @@ class ConflictDeciderTest {
     JsonNode list = json("[1,2]");
     ConflictPolicy merge = policy(ConflictStrategy.MERGE);
 
-    Decision edgeLater =
-        decide(cloudAhead(CLOUD_VALUE, EARLY), BASE, edge("gw-1", 3, LATE, list), merge);
-    Decision deleteEarlier =
-        decide(cloudAhead(CLOUD_VALUE, LATE), BASE, edge("gw-1", 3, EARLY, null), merge);
+    Decision edgeLater = concurrentEdit(CLOUD_VALUE, EARLY, list, LATE, merge);
+    Decision deleteEarlier = concurrentEdit(CLOUD_VALUE, LATE, null, EARLY, merge);
 
     assertResolved(edgeLater, list, "edge", "gw-1", 3);
     assertThat(edgeLater.note()).isEqualTo("not both JSON objects: decided by HLC");
@@ -386,16 +347,18 @@ class ConflictDeciderTest {
   void custom_resolverReturningAThirdValueOrNull_isAttributedToTheCloud() {
     JsonNode third = json("{\"a\":100}");
     Decision thirdValue =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE),
+        concurrentEdit(
+            CLOUD_VALUE,
+            LATE,
+            EDGE_VALUE,
+            EARLY,
             new ConflictPolicy(ConflictStrategy.CUSTOM, false, true, false, c -> third, "T"));
     Decision deleted =
-        decide(
-            cloudAhead(CLOUD_VALUE, LATE),
-            BASE,
-            edge("gw-1", 3, EARLY, EDGE_VALUE),
+        concurrentEdit(
+            CLOUD_VALUE,
+            LATE,
+            EDGE_VALUE,
+            EARLY,
             new ConflictPolicy(ConflictStrategy.CUSTOM, false, true, false, c -> null, "N"));
 
     assertResolved(thirdValue, third, "custom", CLOUD, 0);
@@ -412,8 +375,7 @@ class ConflictDeciderTest {
         new ConflictPolicy(
             ConflictStrategy.CUSTOM, false, true, false, broken, "com.example.Broken");
 
-    Decision d =
-        decide(cloudAhead(CLOUD_VALUE, LATE), BASE, edge("gw-1", 3, EARLY, EDGE_VALUE), custom);
+    Decision d = concurrentEdit(CLOUD_VALUE, LATE, EDGE_VALUE, EARLY, custom);
 
     assertThat(d.kind()).isEqualTo(Kind.OPEN);
     assertThat(d.value()).isEqualTo(CLOUD_VALUE);
@@ -428,8 +390,7 @@ class ConflictDeciderTest {
   void autoResolveOff_opensEveryConflict_whateverTheStrategy() {
     for (ConflictStrategy s : ConflictStrategy.values()) {
       ConflictPolicy p = new ConflictPolicy(s, false, false, false, c -> c.edge(), s.configName());
-      Decision d =
-          decide(cloudAhead(CLOUD_VALUE, EARLY), BASE, edge("gw-1", 3, LATE, EDGE_VALUE), p);
+      Decision d = concurrentEdit(CLOUD_VALUE, EARLY, EDGE_VALUE, LATE, p);
       assertThat(d.kind()).as(s.name()).isEqualTo(Kind.OPEN);
       assertThat(d.value()).as(s.name()).isEqualTo(CLOUD_VALUE);
       assertThat(d.note()).as(s.name()).contains("auto_resolve is off");
@@ -444,7 +405,7 @@ class ConflictDeciderTest {
   void flagForReview_marksAutomaticResolutions() {
     ConflictPolicy p =
         new ConflictPolicy(ConflictStrategy.EDGE_WINS, false, true, true, null, null);
-    Decision d = decide(cloudAhead(CLOUD_VALUE, LATE), BASE, edge("gw-1", 3, EARLY, EDGE_VALUE), p);
+    Decision d = concurrentEdit(CLOUD_VALUE, LATE, EDGE_VALUE, EARLY, p);
     assertThat(d.kind()).isEqualTo(Kind.RESOLVED);
     assertThat(d.flagged()).isTrue();
   }

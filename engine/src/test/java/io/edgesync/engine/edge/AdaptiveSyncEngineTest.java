@@ -5,17 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.engine.link.LinkEstimator;
+import io.edgesync.engine.testing.InMemoryOutbox;
+import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.Frames;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.RecordBatch;
-import io.edgesync.protocol.wire.Welcome;
 import io.edgesync.testing.FakeClock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,32 +33,14 @@ class AdaptiveSyncEngineTest {
 
   private final FakeClock clock = new FakeClock(T0);
   private final InMemoryOutbox outbox = new InMemoryOutbox(clock);
-  private final TestPolicy policy = new TestPolicy();
-  private final List<Frame> sent = new ArrayList<>();
+  private final SyncPolicy.Builder policy = TestPolicy.builder();
+  private final RecordingEdgeIo edgeIo = new RecordingEdgeIo();
   private EdgeSyncEngine engine;
-
-  private final EdgeSyncEngine.Io edgeIo =
-      new EdgeSyncEngine.Io() {
-        @Override
-        public void connect() {}
-
-        @Override
-        public void send(Frame frame) {
-          sent.add(frame);
-        }
-
-        @Override
-        public void disconnect(String reason) {
-          if (!reason.equals("agent stopping")) {
-            throw new AssertionError("unexpected disconnect: " + reason);
-          }
-        }
-      };
 
   AdaptiveSyncEngineTest() {
     // Long liveness timers: these tests jump the clock by hours.
-    policy.heartbeatIntervalMs = 40 * 3_600_000L;
-    policy.heartbeatTimeoutMs = 80 * 3_600_000L;
+    policy.heartbeatIntervalMs(40 * 3_600_000L);
+    policy.heartbeatTimeoutMs(80 * 3_600_000L);
   }
 
   @AfterEach
@@ -66,6 +48,9 @@ class AdaptiveSyncEngineTest {
     if (engine != null) {
       engine.stop();
     }
+    assertThat(edgeIo.disconnects())
+        .as("unexpected disconnects")
+        .allMatch("agent stopping"::equals);
   }
 
   /** Uncompressed batches, full envelope, adaptive sync on with the given rules. */
@@ -74,9 +59,7 @@ class AdaptiveSyncEngineTest {
   }
 
   private EdgeSyncEngine engine(BandwidthPolicy bandwidth) {
-    engine =
-        new EdgeSyncEngine(
-            policy.build().withBandwidth(bandwidth), outbox, edgeIo, new SplittableRandom(1));
+    engine = TestPolicy.engine(policy, bandwidth, outbox, edgeIo);
     return engine;
   }
 
@@ -87,33 +70,21 @@ class AdaptiveSyncEngineTest {
   private void connect(List<String> caps) {
     engine.start(now());
     engine.onConnected(now());
-    sent.clear();
-    engine.onFrame(
-        now(),
-        Frame.newBuilder()
-            .setWelcome(
-                Welcome.newBuilder()
-                    .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-                    .setMaxFrameBytes(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES)
-                    .setMaxRecordsPerBatch(ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH)
-                    .addAllCapabilities(caps))
-            .build());
+    edgeIo.frames().clear();
+    engine.onFrame(now(), TestCloud.frame(TestCloud.welcome(Map.of()).addAllCapabilities(caps)));
   }
 
-  /** The batch frames sent since the last call. */
-  private List<Frame> takeBatches() {
-    List<Frame> out = new ArrayList<>();
-    for (Frame f : sent) {
-      if (f.hasBatch()) {
-        out.add(f);
-      }
-    }
-    sent.clear();
-    return out;
+  /** The batches sent since the last call. */
+  private List<RecordBatch> takeBatches() {
+    return edgeIo.takeBatches();
   }
 
-  private static long last(Frame batch) {
-    RecordBatch b = batch.getBatch();
+  /** The size of the frame that carried {@code b} (without the trailer). */
+  private static long frameBytes(RecordBatch b) {
+    return Frame.newBuilder().setBatch(b).build().getSerializedSize();
+  }
+
+  private static long last(RecordBatch b) {
     return b.getFirstSequence() + b.getCount() - 1;
   }
 
@@ -125,11 +96,11 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void throughput_isBytesAckedOverTheTimeTheyTook_whileTheWindowIsFull() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.append("a", 100, 100);
     engine(plainAdaptive(0, 1));
     connect(List.of());
-    List<Frame> first = takeBatches();
+    List<RecordBatch> first = takeBatches();
     assertThat(first).hasSize(2);
     assertThat(engine.linkStatus().bandwidthKbps()).isEqualTo(-1);
 
@@ -143,11 +114,11 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void aTrickleAckedSlowly_measuresTheRoundTripNotTheLink_andDoesNotLowerTheEstimate() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.append("a", 40, 100);
     engine(plainAdaptive(0, 1));
     connect(List.of());
-    for (List<Frame> b = takeBatches(); !b.isEmpty(); b = takeBatches()) {
+    for (List<RecordBatch> b = takeBatches(); !b.isEmpty(); b = takeBatches()) {
       clock.advance(100);
       ack("a", last(b.get(b.size() - 1)));
     }
@@ -157,7 +128,7 @@ class AdaptiveSyncEngineTest {
     // One small record, nothing else queued: application limited, acked after 5 s.
     outbox.append("a", 1, 10);
     engine.requestSync(now());
-    Frame trickle = takeBatches().get(0);
+    RecordBatch trickle = takeBatches().get(0);
     clock.advance(5_000);
     ack("a", last(trickle));
 
@@ -168,7 +139,7 @@ class AdaptiveSyncEngineTest {
     // 0 kbit/s).
     outbox.append("a", 1, 10);
     engine.requestSync(now());
-    Frame late = takeBatches().get(0);
+    RecordBatch late = takeBatches().get(0);
     clock.advance(3 * LinkEstimator.WINDOW_MS);
     ack("a", last(late));
     assertThat(engine.linkStatus().bandwidthKbps()).isPositive();
@@ -176,15 +147,15 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void slowLink_shrinksBatchesToAboutTheTargetLinkTime_neverBelowTheColumnarFloor() {
-    policy.maxInFlightBatches = 2;
-    policy.maxBatchRecords = 2_000;
-    policy.maxBatchBytes = 1L << 24;
+    policy.maxInFlightBatches(2);
+    policy.maxBatchRecords(2_000);
+    policy.maxBatchBytes(1L << 24);
     outbox.append("a", 6_000, 100);
     engine(plainAdaptive(0, 1).withTiming(30_000, 1_000));
     connect(List.of());
-    List<Frame> first = takeBatches();
+    List<RecordBatch> first = takeBatches();
     // Unmeasured link: the first batches start at the floor (they measure it).
-    assertThat(first).extracting(f -> f.getBatch().getCount()).containsExactly(300, 300);
+    assertThat(first).extracting(f -> f.getCount()).containsExactly(300, 300);
 
     EdgeSyncEngine.WireStats w = engine.wireStats().get("a");
     clock.advance(400);
@@ -194,15 +165,15 @@ class AdaptiveSyncEngineTest {
     long bytesPerSecond = first.get(0).getSerializedSize() * 1000L / 400;
     double perRecord = (double) w.frameBytes() / w.records();
     int expected = (int) Math.max(300, Math.min(2_000, (long) (bytesPerSecond / perRecord)));
-    Frame third = takeBatches().get(0);
-    assertThat(third.getBatch().getCount()).isEqualTo(expected).isBetween(300, 1_999);
+    RecordBatch third = takeBatches().get(0);
+    assertThat(third.getCount()).isEqualTo(expected).isBetween(300, 1_999);
   }
 
   @Test
   void adaptiveOff_keepsTheConfiguredBatchSize() {
-    policy.maxInFlightBatches = 2;
-    policy.maxBatchRecords = 2_000;
-    policy.maxBatchBytes = 1L << 24;
+    policy.maxInFlightBatches(2);
+    policy.maxBatchRecords(2_000);
+    policy.maxBatchBytes(1L << 24);
     outbox.append("a", 6_000, 100);
     engine(BandwidthPolicy.plain());
     connect(List.of());
@@ -212,7 +183,7 @@ class AdaptiveSyncEngineTest {
 
     // Measured (and shown in status) all the same, but not acted on.
     assertThat(engine.linkStatus().bandwidthKbps()).isPositive();
-    assertThat(takeBatches().get(0).getBatch().getCount()).isEqualTo(2_000);
+    assertThat(takeBatches().get(0).getCount()).isEqualTo(2_000);
   }
 
   @Test
@@ -230,13 +201,13 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void theEngineEncodesWithTheLevelForTheMeasuredLink() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.append("a", 100, 100);
     engine(BandwidthPolicy.defaults());
     List<String> all = new ArrayList<>(CodecCapabilities.all());
     connect(all);
     assertThat(engine.linkStatus().level()).isEqualTo(3);
-    List<Frame> b = takeBatches();
+    List<RecordBatch> b = takeBatches();
 
     clock.advance(2_000); // about 1 KB in 2 s: far below 256 kbit/s
     ack("a", last(b.get(0)));
@@ -248,53 +219,47 @@ class AdaptiveSyncEngineTest {
   @Test
   void zstdOnASlowLink_sendsLargeBatchesAsStatelessFramesAtTheRaisedLevel_theStreamStaysInStep()
       throws Exception {
-    policy.maxInFlightBatches = 2;
-    policy.maxBatchRecords = 400;
+    policy.maxInFlightBatches(2);
+    policy.maxBatchRecords(400);
     outbox.append("a", 1_600, 100);
     engine(BandwidthPolicy.defaults().withCompression(CodecSettings.parse("zstd")));
     List<String> all = new ArrayList<>(CodecCapabilities.all());
     all.add(CodecCapabilities.COMPACT_BATCH);
     connect(all);
-    IncomingBatches cloud =
-        new IncomingBatches(
-            CodecCapabilities.codecs(all),
-            true,
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            1 << 24);
-    List<Frame> first = takeBatches();
+    IncomingBatches cloud = TestCloud.decoder(all, id -> null);
+    List<RecordBatch> first = takeBatches();
     assertThat(first)
-        .allMatch(
-            f -> f.getBatch().getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
+        .allMatch(f -> f.getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
 
     clock.advance(5_000); // a few KB in 5 s: below 256 kbit/s
     ack("a", 300); // the first batches: the floor of 300 records, the link being unmeasured
-    List<Frame> later = new ArrayList<>(takeBatches());
+    List<RecordBatch> later = new ArrayList<>(takeBatches());
     ack("a", 600);
     later.addAll(takeBatches());
     assertThat(engine.linkStatus().level()).isEqualTo(19);
     assertThat(later)
         .hasSize(2)
-        .allMatch(f -> f.getBatch().getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD);
+        .allMatch(f -> f.getCodec() == io.edgesync.protocol.wire.Codec.CODEC_ZSTD);
 
     // A small batch still goes through the session's stream, which the frames did not disturb.
     ack("a", 1_600);
     outbox.append("a", 5, 100);
     engine.requestSync(now());
-    List<Frame> small = takeBatches();
+    List<RecordBatch> small = takeBatches();
     assertThat(small).hasSize(1);
-    assertThat(small.get(0).getBatch().getCodec())
+    assertThat(small.get(0).getCodec())
         .isEqualTo(io.edgesync.protocol.wire.Codec.CODEC_ZSTD_STREAM);
     long records = 0;
-    for (List<Frame> group : List.of(first, later, small)) {
-      for (Frame f : group) {
-        IncomingBatches.Decoded d = cloud.decode(f.getBatch());
+    for (List<RecordBatch> group : List.of(first, later, small)) {
+      for (RecordBatch f : group) {
+        IncomingBatches.Decoded d = cloud.decode(f);
         for (io.edgesync.protocol.Record r : d.records()) {
           assertThat(r).isEqualTo(outbox.original("a", r.sequence()));
         }
         records += d.records().size();
       }
     }
-    long laterRecords = later.stream().mapToLong(f -> f.getBatch().getCount()).sum();
+    long laterRecords = later.stream().mapToLong(f -> f.getCount()).sum();
     assertThat(records).isEqualTo(600 + laterRecords + 5);
     cloud.close();
   }
@@ -304,14 +269,14 @@ class AdaptiveSyncEngineTest {
   @Test
   void
       belowMinBandwidth_onlyImportantStreamsFlow_theOthersWaitWithAReason_untilAProbeShowsTheLinkIsBack() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.stream("alarms", 1).stream("logs", 5);
     outbox.append("alarms", 60, 100);
     outbox.append("logs", 60, 100);
     engine(plainAdaptive(64, 1));
     connect(List.of());
-    List<Frame> b = takeBatches();
-    assertThat(b).allMatch(f -> f.getBatch().getStream().equals("alarms"));
+    List<RecordBatch> b = takeBatches();
+    assertThat(b).allMatch(f -> f.getStream().equals("alarms"));
 
     // About 1 KB per second: 8 kbit/s, below 64.
     long probeAt = now() + 1_000 + BandwidthPolicy.DEFAULT_PROBE_INTERVAL_MS;
@@ -324,9 +289,9 @@ class AdaptiveSyncEngineTest {
         .contains("below min_bandwidth_kbps 64; only priority <= 1 is sent (priority 5)");
 
     // Alarms drain on the slow link; logs wait.
-    List<Frame> during = new ArrayList<>();
+    List<RecordBatch> during = new ArrayList<>();
     while (true) {
-      List<Frame> more = takeBatches();
+      List<RecordBatch> more = takeBatches();
       during.addAll(more);
       if (outbox.acked("alarms") == 60) {
         break;
@@ -334,46 +299,46 @@ class AdaptiveSyncEngineTest {
       clock.advance(1_000);
       ack("alarms", last(more.isEmpty() ? during.get(during.size() - 1) : more.get(0)));
     }
-    assertThat(during).isNotEmpty().allMatch(f -> f.getBatch().getStream().equals("alarms"));
+    assertThat(during).isNotEmpty().allMatch(f -> f.getStream().equals("alarms"));
     assertThat(engine.nextWakeupMs()).isEqualTo(probeAt);
 
     // The probe: one batch of logs.
     clock.set(probeAt);
     engine.onTimer(now());
-    List<Frame> probe = takeBatches();
+    List<RecordBatch> probe = takeBatches();
     assertThat(probe).hasSize(1);
-    assertThat(probe.get(0).getBatch().getStream()).isEqualTo("logs");
+    assertThat(probe.get(0).getStream()).isEqualTo("logs");
 
     // Acked 10 ms later: the link is fast again, logs flow.
     clock.advance(10);
     ack("logs", last(probe.get(0)));
     assertThat(engine.linkStatus().lowBandwidth()).isFalse();
     assertThat(engine.deferredStreams()).isEmpty();
-    assertThat(takeBatches()).hasSize(2).allMatch(f -> f.getBatch().getStream().equals("logs"));
+    assertThat(takeBatches()).hasSize(2).allMatch(f -> f.getStream().equals("logs"));
   }
 
   @Test
   void withoutMinBandwidth_aSlowLinkDefersNothing() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.stream("alarms", 1).stream("logs", 5);
     outbox.append("alarms", 20, 100);
     outbox.append("logs", 20, 100);
     engine(plainAdaptive(0, 1));
     connect(List.of());
-    List<Frame> b = takeBatches();
+    List<RecordBatch> b = takeBatches();
     clock.advance(10_000);
     ack("alarms", last(b.get(1)));
 
     assertThat(engine.deferredStreams()).isEmpty();
-    assertThat(takeBatches()).extracting(f -> f.getBatch().getStream()).contains("logs");
+    assertThat(takeBatches()).extracting(f -> f.getStream()).contains("logs");
   }
 
   // ---------------------------------------------------------------- daily budget
 
   /** Acks whatever is in flight, one batch at a time, until nothing more is sent. */
-  private List<Frame> ackUntilQuiet(String stream) {
-    List<Frame> all = new ArrayList<>();
-    List<Frame> b = takeBatches();
+  private List<RecordBatch> ackUntilQuiet(String stream) {
+    List<RecordBatch> all = new ArrayList<>();
+    List<RecordBatch> b = takeBatches();
     while (!b.isEmpty()) {
       all.addAll(b);
       clock.advance(10);
@@ -385,15 +350,15 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void dailyBudget_stopsSendingWhenSpent_explainsWhy_andResumesAtMidnightUtc() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.append("a", 200, 100);
     engine(BandwidthPolicy.plain().withDailyBudget(5_000));
     connect(List.of());
 
-    List<Frame> batches = ackUntilQuiet("a");
+    List<RecordBatch> batches = ackUntilQuiet("a");
     long spent = engine.budgetStatus().spentBytes();
     assertThat(spent).isBetween(5_000L - 300, 5_000L + 150);
-    long framesBytes = batches.stream().mapToLong(Frame::getSerializedSize).sum();
+    long framesBytes = batches.stream().mapToLong(AdaptiveSyncEngineTest::frameBytes).sum();
     assertThat(framesBytes).isLessThanOrEqualTo(spent); // Hello counts too
     assertThat(engine.deferredStreams().get("a"))
         .startsWith("daily budget: " + spent + " of 5000 bytes spent today")
@@ -401,8 +366,8 @@ class AdaptiveSyncEngineTest {
     assertThat(engine.budgetStatus().resetsAtMs()).isEqualTo(MIDNIGHT);
     assertThat(engine.nextWakeupMs()).isEqualTo(MIDNIGHT);
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.IDLE);
-    assertThat(outbox.budget).isNotNull();
-    assertThat(outbox.budget[0]).isEqualTo(MIDNIGHT / 86_400_000L - 1);
+    assertThat(outbox.savedBudget()).isNotNull();
+    assertThat(outbox.savedBudget()[0]).isEqualTo(MIDNIGHT / 86_400_000L - 1);
 
     clock.set(MIDNIGHT);
     engine.onTimer(now());
@@ -413,12 +378,12 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void dailyBudget_aWideWindowDoesNotOverspendWithinOnePump() {
-    policy.maxInFlightBatches = 64;
+    policy.maxInFlightBatches(64);
     outbox.append("a", 500, 100);
     engine(BandwidthPolicy.plain().withDailyBudget(5_000));
     connect(List.of());
 
-    List<Frame> batches = takeBatches();
+    List<RecordBatch> batches = takeBatches();
     assertThat(batches).isNotEmpty();
     assertThat(engine.budgetStatus().spentBytes()).isBetween(5_000L - 300, 5_000L + 150);
     assertThat(engine.deferredStreams()).containsKey("a");
@@ -426,14 +391,14 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void dailyBudget_survivesARestart_throughTheOutbox() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.append("a", 200, 100);
     engine(BandwidthPolicy.plain().withDailyBudget(5_000));
     connect(List.of());
     ackUntilQuiet("a");
     long spent = engine.budgetStatus().spentBytes();
     engine.stop();
-    assertThat(outbox.budget[1]).isEqualTo(spent);
+    assertThat(outbox.savedBudget()[1]).isEqualTo(spent);
 
     clock.advance(60_000);
     engine(BandwidthPolicy.plain().withDailyBudget(5_000));
@@ -446,22 +411,22 @@ class AdaptiveSyncEngineTest {
 
   @Test
   void dailyBudget_keepsYesterdaysShareOfMoreImportantStreams_forThem() {
-    policy.maxInFlightBatches = 2;
+    policy.maxInFlightBatches(2);
     outbox.stream("alarms", 1).stream("logs", 5);
     outbox.append("alarms", 20, 100);
     engine(BandwidthPolicy.plain().withDailyBudget(6_000));
     connect(List.of());
-    List<Frame> day1 = ackUntilQuiet("alarms");
-    long alarmsYesterday = day1.stream().mapToLong(Frame::getSerializedSize).sum();
+    List<RecordBatch> day1 = ackUntilQuiet("alarms");
+    long alarmsYesterday = day1.stream().mapToLong(AdaptiveSyncEngineTest::frameBytes).sum();
 
     clock.set(MIDNIGHT);
     engine.onTimer(now());
     outbox.append("logs", 100, 100);
     engine.onAppended(now());
     engine.requestSync(now());
-    List<Frame> logs = ackUntilQuiet("logs");
+    List<RecordBatch> logs = ackUntilQuiet("logs");
 
-    long logsBytes = logs.stream().mapToLong(Frame::getSerializedSize).sum();
+    long logsBytes = logs.stream().mapToLong(AdaptiveSyncEngineTest::frameBytes).sum();
     // Logs got the budget minus what alarms used yesterday (scaled to the whole day left).
     assertThat(logsBytes).isBetween(6_000 - alarmsYesterday - 300, 6_000 - alarmsYesterday + 150);
     assertThat(engine.deferredStreams().get("logs"))
@@ -471,6 +436,6 @@ class AdaptiveSyncEngineTest {
     outbox.append("alarms", 10, 100);
     engine.onAppended(now());
     engine.requestSync(now());
-    assertThat(takeBatches()).isNotEmpty().allMatch(f -> f.getBatch().getStream().equals("alarms"));
+    assertThat(takeBatches()).isNotEmpty().allMatch(f -> f.getStream().equals("alarms"));
   }
 }

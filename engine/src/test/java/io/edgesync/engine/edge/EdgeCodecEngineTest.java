@@ -5,10 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.testing.InMemoryOutbox;
+import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
 import io.edgesync.protocol.codec.Codec;
@@ -18,7 +19,6 @@ import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.protocol.wire.RecordBatch;
-import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
 import io.edgesync.testing.FakeClock;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +27,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -55,35 +54,22 @@ class EdgeCodecEngineTest {
 
   private final FakeClock clock = new FakeClock(T0);
   private final InMemoryOutbox outbox = new InMemoryOutbox(clock);
-  private final TestPolicy policy = new TestPolicy();
-  private final List<Frame> sent = new ArrayList<>();
+  private final SyncPolicy.Builder policy = TestPolicy.builder();
   private final List<IncomingBatches> decoders = new ArrayList<>();
   private EdgeSyncEngine engine;
-
-  private final EdgeSyncEngine.Io edgeIo =
-      new EdgeSyncEngine.Io() {
-        @Override
-        public void connect() {}
-
-        @Override
-        public void send(Frame frame) {
-          sent.add(frame);
-        }
-
-        @Override
-        public void disconnect(String reason) {}
-
-        @Override
-        public long nanoTime() {
-          // Each call costs what encoding one batch at the current rung costs (the engine reads
-          // the ticker once before and once after encoding).
-          fakeNanos += encodeCostNanos.applyAsLong(engine.linkStatus().encoding());
-          return fakeNanos;
-        }
-      };
-
   private long fakeNanos;
   private java.util.function.ToLongFunction<String> encodeCostNanos = encoding -> 0;
+
+  private final RecordingEdgeIo edgeIo =
+      new RecordingEdgeIo()
+          .nanoTime(
+              () -> {
+                // Each call costs what encoding one batch at the current rung costs (the engine
+                // reads the ticker once before and once after encoding).
+                fakeNanos += encodeCostNanos.applyAsLong(engine.linkStatus().encoding());
+                return fakeNanos;
+              });
+  private final List<Frame> sent = edgeIo.frames();
 
   @AfterEach
   void closeDecoders() {
@@ -94,9 +80,7 @@ class EdgeCodecEngineTest {
   }
 
   private EdgeSyncEngine engine(BandwidthPolicy bandwidth) {
-    engine =
-        new EdgeSyncEngine(
-            policy.build().withBandwidth(bandwidth), outbox, edgeIo, new SplittableRandom(1));
+    engine = TestPolicy.engine(policy, bandwidth, outbox, edgeIo);
     return engine;
   }
 
@@ -116,39 +100,20 @@ class EdgeCodecEngineTest {
       engine.start(now());
     }
     engine.onConnected(now());
-    Welcome.Builder w =
-        Welcome.newBuilder()
-            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-            .setMaxFrameBytes(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES)
-            .setMaxRecordsPerBatch(ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH)
-            .addAllCapabilities(caps);
-    checkpoints.forEach(
-        (s, seq) -> w.addCheckpoints(StreamCheckpoint.newBuilder().setStream(s).setSequence(seq)));
+    Welcome.Builder w = TestCloud.welcome(checkpoints).addAllCapabilities(caps);
     sent.clear();
-    engine.onFrame(now(), Frame.newBuilder().setWelcome(w).build());
+    engine.onFrame(now(), TestCloud.frame(w));
   }
 
   /** A cloud-side decoder for a new session, accepting what {@code caps} lists. */
   private IncomingBatches cloudSession(List<String> caps) {
-    IncomingBatches d =
-        new IncomingBatches(
-            CodecCapabilities.codecs(caps),
-            caps.contains(CodecCapabilities.COMPACT_BATCH),
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            16 << 20);
+    IncomingBatches d = TestCloud.decoder(caps, id -> null);
     decoders.add(d);
     return d;
   }
 
   private List<RecordBatch> takeBatches() {
-    List<RecordBatch> out = new ArrayList<>();
-    for (Frame f : sent) {
-      if (f.hasBatch()) {
-        out.add(f.getBatch());
-      }
-    }
-    sent.clear();
-    return out;
+    return edgeIo.takeBatches();
   }
 
   private static List<byte[]> json(int n, int from) {
@@ -190,7 +155,7 @@ class EdgeCodecEngineTest {
   @Test
   void auto_smallJsonBatchGoesAsTemplateStream_largeAsColumnar_andDecodesToTheSameRecords()
       throws Exception {
-    policy.maxBatchRecords = 1000;
+    policy.maxBatchRecords(1000);
     outbox.appendPayloads("sensor_data", json(5, 0));
     engine(BandwidthPolicy.defaults());
     connect(Map.of(), everything());
@@ -263,7 +228,7 @@ class EdgeCodecEngineTest {
   @Test
   void reconnect_resendsFromTheCheckpoint_encodedByAFreshEncoderForTheNewSession()
       throws Exception {
-    policy.maxInFlightBatches = 3;
+    policy.maxInFlightBatches(3);
     outbox.appendPayloads("a", json(30, 0));
     engine(BandwidthPolicy.defaults());
     connect(Map.of(), everything());
@@ -298,7 +263,7 @@ class EdgeCodecEngineTest {
 
   @Test
   void compactEnvelope_namesAStreamOnce_thenContinuesWithoutNameOrSequence() throws Exception {
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     outbox.stream("a", 1).stream("b", 2);
     outbox.appendPayloads("a", json(25, 0));
     outbox.appendPayloads("b", json(5, 0));
@@ -329,7 +294,7 @@ class EdgeCodecEngineTest {
   @Test
   void compactEnvelope_afterAGap_continuesImplicitly_afterAnAckJump_namesTheSequence()
       throws Exception {
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     outbox.appendPayloads("a", json(30, 0));
     outbox.drop("a", 11, 15, GapReason.GAP_REASON_QUEUE_FULL);
     engine(BandwidthPolicy.defaults());
@@ -370,7 +335,7 @@ class EdgeCodecEngineTest {
 
   @Test
   void wireStats_countRawEncodedAndFrameBytesOfEveryBatch() {
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     outbox.appendPayloads("a", json(40, 0));
     engine(BandwidthPolicy.defaults());
     connect(Map.of(), everything());
@@ -437,7 +402,7 @@ class EdgeCodecEngineTest {
   @Test
   void auto_encoderSlowerThanTheLink_batchesGoAsFastZstd_andDecodeToTheSameRecords()
       throws Exception {
-    policy.maxBatchRecords = 400;
+    policy.maxBatchRecords(400);
     outbox.appendPayloads("sensor_data", json(40_000, 0));
     // COLUMNAR costs 150 ms a batch, zstd level 1 costs 5: with a batch acknowledged every 25 ms
     // the encoder, not the link, holds the records back.
@@ -456,7 +421,7 @@ class EdgeCodecEngineTest {
 
   @Test
   void auto_encoderFasterThanTheLink_keepsTheConfiguredCodec() throws Exception {
-    policy.maxBatchRecords = 400;
+    policy.maxBatchRecords(400);
     outbox.appendPayloads("sensor_data", json(20_000, 0));
     // 1 ms a batch, one batch acknowledged every 500 ms: the link holds the records back.
     encodeCostNanos = e -> 500_000;
@@ -472,7 +437,7 @@ class EdgeCodecEngineTest {
 
   @Test
   void explicitCodec_isKept_evenWhenTheEncoderHoldsRecordsBack() throws Exception {
-    policy.maxBatchRecords = 400;
+    policy.maxBatchRecords(400);
     outbox.appendPayloads("sensor_data", json(40_000, 0));
     encodeCostNanos = e -> 75_000_000;
     engine(BandwidthPolicy.defaults().withCompression(CodecSettings.parse("zstd:19")));

@@ -5,9 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import io.edgesync.engine.cloud.IncomingBatches;
 import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.testing.InMemoryOutbox;
+import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolLimits;
-import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
 import io.edgesync.protocol.codec.Dictionary;
 import io.edgesync.protocol.wire.Codec;
@@ -24,7 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,28 +41,13 @@ public class EdgeDictionaryEngineTest {
 
   private final FakeClock clock = new FakeClock(T0);
   private final InMemoryOutbox outbox = new InMemoryOutbox(clock);
-  private final TestPolicy policy = new TestPolicy();
-  private final List<Frame> sent = new ArrayList<>();
-  private final List<String> disconnects = new ArrayList<>();
+  private final SyncPolicy.Builder policy = TestPolicy.builder();
+  private final RecordingEdgeIo edgeIo = new RecordingEdgeIo();
+  private final List<Frame> sent = edgeIo.frames();
+  private final List<String> disconnects = edgeIo.disconnects();
   private final Map<Integer, Dictionary> cloudDictionaries = new HashMap<>();
   private final List<IncomingBatches> decoders = new ArrayList<>();
   private EdgeSyncEngine engine;
-
-  private final EdgeSyncEngine.Io edgeIo =
-      new EdgeSyncEngine.Io() {
-        @Override
-        public void connect() {}
-
-        @Override
-        public void send(Frame frame) {
-          sent.add(frame);
-        }
-
-        @Override
-        public void disconnect(String reason) {
-          disconnects.add(reason);
-        }
-      };
 
   @AfterEach
   void close() {
@@ -93,14 +78,10 @@ public class EdgeDictionaryEngineTest {
   private static final List<String> STATELESS_ZSTD = List.of("codec:zstd", "batch:compact");
 
   private EdgeSyncEngine engine(String codec, boolean contextTakeover) {
-    policy.maxBatchRecords = 1000;
+    policy.maxBatchRecords(1000);
     CodecSettings c = CodecSettings.parse(codec).withContextTakeover(contextTakeover);
     engine =
-        new EdgeSyncEngine(
-            policy.build().withBandwidth(BandwidthPolicy.defaults().withCompression(c)),
-            outbox,
-            edgeIo,
-            new SplittableRandom(1));
+        TestPolicy.engine(policy, BandwidthPolicy.defaults().withCompression(c), outbox, edgeIo);
     return engine;
   }
 
@@ -110,24 +91,15 @@ public class EdgeDictionaryEngineTest {
     }
     engine.onConnected(clock.nowMs());
     Welcome.Builder w =
-        extra
-            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-            .setMaxFrameBytes(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES)
-            .setMaxRecordsPerBatch(ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH)
+        TestCloud.defaults(extra)
             .addAllCapabilities(caps)
             .addCheckpoints(
                 StreamCheckpoint.newBuilder().setStream(STREAM).setSequence(outbox.acked(STREAM)));
-    engine.onFrame(clock.nowMs(), Frame.newBuilder().setWelcome(w).build());
+    engine.onFrame(clock.nowMs(), TestCloud.frame(w));
   }
 
   private IncomingBatches cloud(List<String> caps) {
-    IncomingBatches d =
-        new IncomingBatches(
-            CodecCapabilities.codecs(caps),
-            caps.contains(CodecCapabilities.COMPACT_BATCH),
-            ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH,
-            16 << 20,
-            cloudDictionaries::get);
+    IncomingBatches d = TestCloud.decoder(caps, cloudDictionaries::get);
     decoders.add(d);
     return d;
   }
@@ -145,14 +117,7 @@ public class EdgeDictionaryEngineTest {
   }
 
   private List<RecordBatch> batches() {
-    List<RecordBatch> out = new ArrayList<>();
-    for (Frame f : sent) {
-      if (f.hasBatch()) {
-        out.add(f.getBatch());
-      }
-    }
-    sent.clear();
-    return out;
+    return edgeIo.takeBatches();
   }
 
   /** Appends one record, syncs, and returns its batch (acked). */
@@ -173,7 +138,7 @@ public class EdgeDictionaryEngineTest {
     connect(Welcome.newBuilder().addDictionaries(wire(STREAM, DICT_7)), STATELESS_ZSTD);
     IncomingBatches cloud = cloud(STATELESS_ZSTD);
 
-    assertThat(outbox.dictionaries.get(STREAM).id()).isEqualTo(7);
+    assertThat(outbox.dictionaries().get(STREAM).id()).isEqualTo(7);
     assertThat(engine.dictionaries()).containsEntry(STREAM, 7);
     long withDict = 0;
     for (int i = 0; i < 20; i++) {
@@ -249,7 +214,7 @@ public class EdgeDictionaryEngineTest {
     engine.onFrame(clock.nowMs(), Frame.newBuilder().setDictionary(wire(STREAM, DICT_8)).build());
     cloud.decode(sendOne(1));
     assertThat(cloud.lastDictionaryId()).isEqualTo(8);
-    assertThat(outbox.dictionaries.get(STREAM).id()).isEqualTo(8);
+    assertThat(outbox.dictionaries().get(STREAM).id()).isEqualTo(8);
     // An older version arriving later does not replace the newer one.
     engine.onFrame(clock.nowMs(), Frame.newBuilder().setDictionary(wire(STREAM, DICT_7)).build());
     cloud.decode(sendOne(2));
@@ -300,8 +265,8 @@ public class EdgeDictionaryEngineTest {
     assertThat(sent.get(0).getError().getMessage()).contains("invalid StreamDictionary", message);
     assertThat(disconnects).hasSize(1);
     // Nothing of it kept: the stream's dictionary is still 7, in memory and in the outbox.
-    assertThat(outbox.dictionaries).hasSize(1);
-    assertThat(outbox.dictionaries.get(STREAM).id()).isEqualTo(7);
+    assertThat(outbox.dictionaries()).hasSize(1);
+    assertThat(outbox.dictionaries().get(STREAM).id()).isEqualTo(7);
     assertThat(engine.dictionaries()).containsExactlyEntriesOf(Map.of(STREAM, 7));
   }
 
@@ -361,6 +326,6 @@ public class EdgeDictionaryEngineTest {
     assertThat(sent.get(0).getError().getMessage())
         .isEqualTo("invalid dictionary in Welcome: dictionary id must be positive, was 0");
     assertThat(engine.state()).isNotEqualTo(EdgeSyncEngine.State.ACTIVE);
-    assertThat(outbox.dictionaries).isEmpty();
+    assertThat(outbox.dictionaries()).isEmpty();
   }
 }

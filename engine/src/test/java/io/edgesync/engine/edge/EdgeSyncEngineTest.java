@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocReplica;
+import io.edgesync.engine.testing.InMemoryOutbox;
+import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
@@ -32,40 +34,18 @@ class EdgeSyncEngineTest {
 
   private final FakeClock clock = new FakeClock(T0);
   private final InMemoryOutbox outbox = new InMemoryOutbox(clock);
-  private final RecordingIo io = new RecordingIo();
-  private final TestPolicy policy = new TestPolicy();
+  private final RecordingEdgeIo io = new RecordingEdgeIo();
+  private final SyncPolicy.Builder policy = TestPolicy.builder();
   private EdgeSyncEngine engine;
 
-  /** Records the engine's outputs; frames are described compactly for readable assertions. */
-  private static final class RecordingIo implements EdgeSyncEngine.Io {
-    int connects;
-    final List<Frame> frames = new ArrayList<>();
-    final List<String> disconnects = new ArrayList<>();
-
-    @Override
-    public void connect() {
-      connects++;
+  /** The frames sent since the last call, described compactly for readable assertions. */
+  private List<String> take() {
+    List<String> out = new ArrayList<>();
+    for (Frame f : io.frames()) {
+      out.add(describe(f));
     }
-
-    @Override
-    public void send(Frame frame) {
-      frames.add(frame);
-    }
-
-    @Override
-    public void disconnect(String reason) {
-      disconnects.add(reason);
-    }
-
-    /** Frames sent since the last call, described. */
-    List<String> take() {
-      List<String> out = new ArrayList<>();
-      for (Frame f : frames) {
-        out.add(describe(f));
-      }
-      frames.clear();
-      return out;
-    }
+    io.frames().clear();
+    return out;
   }
 
   private static String describe(Frame f) {
@@ -107,7 +87,7 @@ class EdgeSyncEngineTest {
 
   private EdgeSyncEngine engine() {
     if (engine == null) {
-      engine = new EdgeSyncEngine(policy.build(), outbox, io, new SplittableRandom(1));
+      engine = TestPolicy.engine(policy, outbox, io);
     }
     return engine;
   }
@@ -123,16 +103,11 @@ class EdgeSyncEngineTest {
   private static Frame welcome(
       Map<String, Long> checkpoints, java.util.function.Consumer<Welcome.Builder> tweak) {
     Welcome.Builder w =
-        Welcome.newBuilder()
-            .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
+        TestCloud.welcome(checkpoints)
             .setServerVersion("test-server")
-            .setMaxFrameBytes(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES)
-            .setMaxRecordsPerBatch(ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH)
             .setHeartbeatIntervalMs(15_000);
-    checkpoints.forEach(
-        (s, seq) -> w.addCheckpoints(StreamCheckpoint.newBuilder().setStream(s).setSequence(seq)));
     tweak.accept(w);
-    return Frame.newBuilder().setWelcome(w).build();
+    return TestCloud.frame(w);
   }
 
   private static Map<String, Long> cp(Object... streamAndSequence) {
@@ -150,12 +125,14 @@ class EdgeSyncEngineTest {
     }
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     engine.onConnected(now());
-    assertThat(io.take()).containsExactly("hello");
+    assertThat(take()).containsExactly("hello");
     // A cloud that asks for heartbeats as often as the agent sends them (a shorter interval in
     // Welcome would change when they go: see heartbeat_atTheCloudsInterval...).
     engine.onFrame(
         now(),
-        welcome(cloudCheckpoints, w -> w.setHeartbeatIntervalMs((int) policy.heartbeatIntervalMs)));
+        welcome(
+            cloudCheckpoints,
+            w -> w.setHeartbeatIntervalMs((int) policy.build().heartbeatIntervalMs())));
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 
@@ -174,11 +151,11 @@ class EdgeSyncEngineTest {
   void start_connectsAtOnce() {
     engine().start(T0);
 
-    assertThat(io.connects).isEqualTo(1);
+    assertThat(io.connects()).isEqualTo(1);
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.CONNECTING);
-    assertThat(engine.nextWakeupMs()).isEqualTo(T0 + policy.connectTimeoutMs);
-    assertThat(io.frames).isEmpty();
+    assertThat(engine.nextWakeupMs()).isEqualTo(T0 + policy.build().connectTimeoutMs());
+    assertThat(io.frames()).isEmpty();
   }
 
   @Test
@@ -192,8 +169,8 @@ class EdgeSyncEngineTest {
     engine.onConnected(T0 + 5);
 
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.HANDSHAKING);
-    assertThat(io.frames).hasSize(1);
-    Hello hello = io.frames.get(0).getHello();
+    assertThat(io.frames()).hasSize(1);
+    Hello hello = io.frames().get(0).getHello();
     assertThat(hello.getProtocolVersion()).isEqualTo(1);
     assertThat(hello.getDeviceId()).isEqualTo("dev-1");
     assertThat(hello.getAgentVersion()).isEqualTo("test-agent/1");
@@ -211,9 +188,9 @@ class EdgeSyncEngineTest {
     connectAndWelcome(cp("a", 4));
 
     assertThat(engine.sessionsEstablished()).isEqualTo(1);
-    assertThat(outbox.acknowledgeCalls).containsExactly("a:4");
+    assertThat(outbox.acknowledgeCalls()).containsExactly("a:4");
     assertThat(outbox.acked("a")).isEqualTo(4);
-    assertThat(io.take()).containsExactly("batch a 5..10");
+    assertThat(take()).containsExactly("batch a 5..10");
     assertThat(engine.nextSendSequence("a")).isEqualTo(11);
   }
 
@@ -224,10 +201,10 @@ class EdgeSyncEngineTest {
     engine.onAppended(T0);
 
     engine.onConnected(T0 + 1);
-    io.take();
+    take();
     engine.onFrame(T0 + 2, welcome(cp()));
 
-    assertThat(io.take()).containsExactly("batch a 1..3");
+    assertThat(take()).containsExactly("batch a 1..3");
   }
 
   @Test
@@ -235,13 +212,13 @@ class EdgeSyncEngineTest {
     outbox.append("a", 3);
     engine().start(T0);
     engine.onConnected(T0);
-    io.take();
+    take();
 
     engine.onFrame(T0, Frames.ack("a", 3));
 
-    assertThat(io.take())
+    assertThat(take())
         .containsExactly("error PROTOCOL_VIOLATION fatal: Ack before the handshake completed");
-    assertThat(io.disconnects).containsExactly("Ack before the handshake completed");
+    assertThat(io.disconnects()).containsExactly("Ack before the handshake completed");
     assertThat(outbox.acked("a")).isZero();
   }
 
@@ -251,9 +228,9 @@ class EdgeSyncEngineTest {
 
     engine.onFrame(now(), welcome(cp()));
 
-    assertThat(io.take())
+    assertThat(take())
         .containsExactly("error PROTOCOL_VIOLATION fatal: Welcome after the handshake");
-    assertThat(io.disconnects).containsExactly("Welcome after the handshake");
+    assertThat(io.disconnects()).containsExactly("Welcome after the handshake");
   }
 
   @Test
@@ -261,12 +238,12 @@ class EdgeSyncEngineTest {
     outbox.append("a", 3);
     engine().start(T0);
     engine.onConnected(T0);
-    io.take();
+    take();
 
     engine.onFrame(T0, welcome(cp(), w -> w.setProtocolVersion(2)));
 
-    assertThat(io.disconnects).containsExactly("cloud speaks protocol version 2, this agent 1");
-    assertThat(io.take()).isEmpty();
+    assertThat(io.disconnects()).containsExactly("cloud speaks protocol version 2, this agent 1");
+    assertThat(take()).isEmpty();
     assertThat(engine.state()).isNotEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 
@@ -277,9 +254,9 @@ class EdgeSyncEngineTest {
     engine.onFrame(
         now(), Frame.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(1)).build());
 
-    assertThat(io.take())
+    assertThat(take())
         .containsExactly("error PROTOCOL_VIOLATION fatal: unexpected HELLO frame from the cloud");
-    assertThat(io.disconnects).hasSize(1);
+    assertThat(io.disconnects()).hasSize(1);
   }
 
   @Test
@@ -287,10 +264,10 @@ class EdgeSyncEngineTest {
     engine().start(T0);
 
     engine.onTimer(T0 + 9_999);
-    assertThat(io.disconnects).isEmpty();
+    assertThat(io.disconnects()).isEmpty();
 
     engine.onTimer(T0 + 10_000);
-    assertThat(io.disconnects).containsExactly("connect timed out after 10000 ms");
+    assertThat(io.disconnects()).containsExactly("connect timed out after 10000 ms");
   }
 
   @Test
@@ -300,10 +277,10 @@ class EdgeSyncEngineTest {
 
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 100 + 10_000);
     engine.onTimer(T0 + 10_099);
-    assertThat(io.disconnects).isEmpty();
+    assertThat(io.disconnects()).isEmpty();
 
     engine.onTimer(T0 + 10_100);
-    assertThat(io.disconnects).containsExactly("no Welcome within 10000 ms");
+    assertThat(io.disconnects()).containsExactly("no Welcome within 10000 ms");
   }
 
   @Test
@@ -311,11 +288,11 @@ class EdgeSyncEngineTest {
     connectAndWelcome(cp());
 
     engine.onFrame(now(), Frames.error(ErrorCode.SERVER_BUSY, "slow down", false));
-    assertThat(io.disconnects).isEmpty();
+    assertThat(io.disconnects()).isEmpty();
     assertThat(engine.lastError()).isEqualTo("SERVER_BUSY: slow down");
 
     engine.onFrame(now(), Frames.error(ErrorCode.INTERNAL, "disk full", true));
-    assertThat(io.disconnects).containsExactly("cloud reported INTERNAL: disk full");
+    assertThat(io.disconnects()).containsExactly("cloud reported INTERNAL: disk full");
   }
 
   // ---------------------------------------------------------------- window and acks
@@ -325,23 +302,23 @@ class EdgeSyncEngineTest {
     outbox.append("a", 50);
     connectAndWelcome(cp());
 
-    assertThat(io.take()).containsExactly("batch a 1..10", "batch a 11..20");
+    assertThat(take()).containsExactly("batch a 1..10", "batch a 11..20");
     assertThat(engine.inFlightBatches()).isEqualTo(2);
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.BUSY);
     engine.onTimer(now());
     engine.requestSync(now());
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     ack("a", 10);
     assertThat(outbox.acked("a")).isEqualTo(10);
-    assertThat(io.take()).containsExactly("batch a 21..30");
+    assertThat(take()).containsExactly("batch a 21..30");
 
     ack("a", 30); // cumulative: covers 11..20 and 21..30
     assertThat(outbox.acked("a")).isEqualTo(30);
-    assertThat(io.take()).containsExactly("batch a 31..40", "batch a 41..50");
+    assertThat(take()).containsExactly("batch a 31..40", "batch a 41..50");
 
     ack("a", 50);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
     assertThat(engine.inFlightBatches()).isZero();
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.IDLE);
     assertThat(outbox.acked("a")).isEqualTo(50);
@@ -351,23 +328,23 @@ class EdgeSyncEngineTest {
 
   @Test
   void window_limitsBytesInFlight() {
-    policy.maxInFlightBatches = 8;
-    policy.maxInFlightBytes = 100; // batches of 10 records x 8 bytes = 80 bytes
+    policy.maxInFlightBatches(8);
+    policy.maxInFlightBytes(100); // batches of 10 records x 8 bytes = 80 bytes
     outbox.append("a", 50);
 
     connectAndWelcome(cp());
 
-    assertThat(io.take()).containsExactly("batch a 1..10", "batch a 11..20");
+    assertThat(take()).containsExactly("batch a 1..10", "batch a 11..20");
     ack("a", 20);
-    assertThat(io.take()).containsExactly("batch a 21..30", "batch a 31..40");
+    assertThat(take()).containsExactly("batch a 21..30", "batch a 31..40");
   }
 
   @Test
   void cumulativeAck_releasesEveryBatchUpToIt_andOnlyThose() {
-    policy.maxInFlightBatches = 4;
+    policy.maxInFlightBatches(4);
     outbox.append("a", 40);
     connectAndWelcome(cp());
-    assertThat(io.take()).hasSize(4);
+    assertThat(take()).hasSize(4);
 
     ack("a", 25); // inside the third batch: only the first two are done
     assertThat(engine.inFlightBatches()).isEqualTo(2);
@@ -375,20 +352,20 @@ class EdgeSyncEngineTest {
 
     ack("a", 40);
     assertThat(engine.inFlightBatches()).isZero();
-    assertThat(outbox.acknowledgeCalls).containsExactly("a:25", "a:40");
+    assertThat(outbox.acknowledgeCalls()).containsExactly("a:25", "a:40");
   }
 
   @Test
   void ackBeyondAnythingAppended_isErrorFrameAndDisconnect() {
     outbox.append("a", 30);
     connectAndWelcome(cp());
-    io.take(); // 1..10, 11..20
+    take(); // 1..10, 11..20
 
     ack("a", 31);
 
     String message = "Ack for a up to 31 which is beyond anything appended";
-    assertThat(io.take()).containsExactly("error PROTOCOL_VIOLATION fatal: " + message);
-    assertThat(io.disconnects).containsExactly(message);
+    assertThat(take()).containsExactly("error PROTOCOL_VIOLATION fatal: " + message);
+    assertThat(io.disconnects()).containsExactly(message);
     assertThat(outbox.acked("a")).isZero();
     assertThat(engine.lastError()).isEqualTo(message);
   }
@@ -397,13 +374,13 @@ class EdgeSyncEngineTest {
   void ackAheadOfThisSession_earlierSessionCommitLandedLate_resumesAfterIt() {
     outbox.append("a", 30);
     connectAndWelcome(cp());
-    io.take(); // 1..10, 11..20 in flight
+    take(); // 1..10, 11..20 in flight
 
     ack("a", 25); // an older session's batch 21..25 was committed after our Welcome
 
     assertThat(outbox.acked("a")).isEqualTo(25);
-    assertThat(io.disconnects).isEmpty();
-    assertThat(io.take()).containsExactly("batch a 26..30"); // not 21..30 again
+    assertThat(io.disconnects()).isEmpty();
+    assertThat(take()).containsExactly("batch a 26..30"); // not 21..30 again
   }
 
   @Test
@@ -412,10 +389,10 @@ class EdgeSyncEngineTest {
 
     ack("nope", 1);
 
-    assertThat(io.take())
+    assertThat(take())
         .containsExactly(
             "error PROTOCOL_VIOLATION fatal: Ack for nope up to 1 which is beyond anything appended");
-    assertThat(io.disconnects).hasSize(1);
+    assertThat(io.disconnects()).hasSize(1);
   }
 
   // ---------------------------------------------------------------- triggers
@@ -428,14 +405,14 @@ class EdgeSyncEngineTest {
     long written = now();
 
     append("a", 1);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
     assertThat(engine.nextWakeupMs()).isEqualTo(written + 1_000);
 
     engine.onTimer(written + 999);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     engine.onTimer(engine.nextWakeupMs());
-    assertThat(io.take()).containsExactly("batch a 1..1");
+    assertThat(take()).containsExactly("batch a 1..1");
   }
 
   @Test
@@ -449,43 +426,43 @@ class EdgeSyncEngineTest {
 
     assertThat(engine.nextWakeupMs()).isEqualTo(first + 1_600);
     engine.onTimer(first + 1_000);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     engine.onTimer(first + 1_600);
-    assertThat(io.take()).containsExactly("batch a 1..2");
+    assertThat(take()).containsExactly("batch a 1..2");
   }
 
   @Test
   void batchMinRecords_triggersAtOnce() {
-    policy.batchMinRecords = 5;
+    policy.batchMinRecords(5);
     outbox.stream("a", 5);
     connectAndWelcome(cp());
 
     append("a", 4);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     append("a", 1);
-    assertThat(io.take()).containsExactly("batch a 1..5");
+    assertThat(take()).containsExactly("batch a 1..5");
   }
 
   @Test
   void batchMinBytes_triggersAtOnce() {
-    policy.batchMinBytes = 100;
+    policy.batchMinBytes(100);
     outbox.stream("a", 5);
     connectAndWelcome(cp());
 
     outbox.append("a", 1, 60);
     engine.onAppended(now());
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     outbox.append("a", 1, 60);
     engine.onAppended(now());
-    assertThat(io.take()).containsExactly("batch a 1..2");
+    assertThat(take()).containsExactly("batch a 1..2");
   }
 
   @Test
   void batchMaxAge_capsDebounceUnderContinuousWrites() {
-    policy.maxInFlightBatches = 4;
+    policy.maxInFlightBatches(4);
     outbox.stream("a", 5);
     connectAndWelcome(cp());
     long first = now();
@@ -495,24 +472,24 @@ class EdgeSyncEngineTest {
       clock.set(first + k * 400L);
       append("a", 1);
       engine.onTimer(now());
-      assertThat(io.take()).as("write %d", k).isEmpty();
+      assertThat(take()).as("write %d", k).isEmpty();
       assertThat(engine.nextWakeupMs()).isLessThanOrEqualTo(first + 5_000);
     }
     assertThat(engine.nextWakeupMs()).isEqualTo(first + 5_000);
 
     engine.onTimer(first + 5_000);
 
-    assertThat(io.take()).containsExactly("batch a 1..10", "batch a 11..13");
+    assertThat(take()).containsExactly("batch a 1..10", "batch a 11..13");
   }
 
   @Test
   void scheduledTrigger_sendsAtTheInterval() {
-    policy.eventDriven = false;
-    policy.scheduled = true;
-    policy.intervalMs = 60_000;
-    policy.batchMaxAgeMs = 600_000;
-    policy.heartbeatIntervalMs = 100_000;
-    policy.heartbeatTimeoutMs = 200_000;
+    policy.eventDriven(false);
+    policy.scheduled(true);
+    policy.intervalMs(60_000);
+    policy.batchMaxAgeMs(600_000);
+    policy.heartbeatIntervalMs(100_000);
+    policy.heartbeatTimeoutMs(200_000);
     outbox.stream("a", 5);
     connectAndWelcome(cp());
 
@@ -520,27 +497,27 @@ class EdgeSyncEngineTest {
     append("a", 2);
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 60_000);
     engine.onTimer(T0 + 59_999);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     engine.onTimer(T0 + 60_000);
-    assertThat(io.take()).containsExactly("batch a 1..2");
+    assertThat(take()).containsExactly("batch a 1..2");
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 100_000); // heartbeat before next schedule
   }
 
   @Test
   void scheduledTrigger_withNothingQueued_sendsNothingAndReschedules() {
-    policy.scheduled = true;
-    policy.intervalMs = 60_000;
-    policy.heartbeatIntervalMs = 100_000;
-    policy.heartbeatTimeoutMs = 200_000;
+    policy.scheduled(true);
+    policy.intervalMs(60_000);
+    policy.heartbeatIntervalMs(100_000);
+    policy.heartbeatTimeoutMs(200_000);
     connectAndWelcome(cp());
 
     engine.onTimer(T0 + 60_000);
 
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 100_000);
     engine.onTimer(T0 + 100_000);
-    assertThat(io.take()).containsExactly("heartbeat");
+    assertThat(take()).containsExactly("heartbeat");
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 120_000);
   }
 
@@ -549,11 +526,11 @@ class EdgeSyncEngineTest {
     outbox.stream("a", 5);
     connectAndWelcome(cp());
     append("a", 3);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
 
     engine.requestSync(now());
 
-    assertThat(io.take()).containsExactly("batch a 1..3");
+    assertThat(take()).containsExactly("batch a 1..3");
   }
 
   @Test
@@ -562,11 +539,11 @@ class EdgeSyncEngineTest {
     engine.onDisconnected(T0 + 10, "network down");
     assertThat(engine.nextWakeupMs()).isGreaterThanOrEqualTo(T0 + 10 + 500);
     engine.onTimer(T0 + 11);
-    assertThat(io.connects).isEqualTo(1);
+    assertThat(io.connects()).isEqualTo(1);
 
     engine.requestSync(T0 + 11);
 
-    assertThat(io.connects).isEqualTo(2);
+    assertThat(io.connects()).isEqualTo(2);
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
   }
 
@@ -578,48 +555,48 @@ class EdgeSyncEngineTest {
     outbox.append("b", 2);
     engine.requestSync(now());
 
-    assertThat(io.take()).containsExactly("batch b 1..2");
+    assertThat(take()).containsExactly("batch b 1..2");
   }
 
   @Test
   void streams_areServedInPriorityOrder() {
-    policy.maxInFlightBatches = 1;
+    policy.maxInFlightBatches(1);
     outbox.stream("low", 9).stream("high", 1);
     outbox.append("low", 3);
     outbox.append("high", 3);
 
     connectAndWelcome(cp());
-    assertThat(io.take()).containsExactly("batch high 1..3");
+    assertThat(take()).containsExactly("batch high 1..3");
     ack("high", 3);
-    assertThat(io.take()).containsExactly("batch low 1..3");
+    assertThat(take()).containsExactly("batch low 1..3");
   }
 
   @Test
   void welcomeLimits_shrinkBatches() {
     outbox.append("a", 9);
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     engine().start(T0);
     engine.onConnected(T0);
-    io.take();
+    take();
 
     engine.onFrame(T0, welcome(cp(), w -> w.setMaxRecordsPerBatch(4)));
 
-    assertThat(io.take()).containsExactly("batch a 1..4", "batch a 5..8", "batch a 9..9");
+    assertThat(take()).containsExactly("batch a 1..4", "batch a 5..8", "batch a 9..9");
   }
 
   @Test
   void welcomeMaxFrameBytes_boundsBatchPayload() {
     outbox.append("a", 7, 300);
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     engine().start(T0);
     engine.onConnected(T0);
-    io.take();
+    take();
 
     // 2048-byte frames leave 1024 bytes of payload: three 300-byte records per batch
     engine.onFrame(T0, welcome(cp(), w -> w.setMaxFrameBytes(2048)));
 
-    List<Frame> sent = List.copyOf(io.frames);
-    assertThat(io.take()).containsExactly("batch a 1..3", "batch a 4..6", "batch a 7..7");
+    List<Frame> sent = List.copyOf(io.frames());
+    assertThat(take()).containsExactly("batch a 1..3", "batch a 4..6", "batch a 7..7");
     assertThat(sent).allSatisfy(f -> assertThat(f.getSerializedSize()).isLessThanOrEqualTo(2048));
   }
 
@@ -627,10 +604,10 @@ class EdgeSyncEngineTest {
 
   @Test
   void reconnect_afterBackoffInRange_resendsFromTheNewWelcomeCheckpoint() {
-    policy.maxInFlightBatches = 3;
+    policy.maxInFlightBatches(3);
     outbox.append("a", 30);
     connectAndWelcome(cp());
-    assertThat(io.take()).containsExactly("batch a 1..10", "batch a 11..20", "batch a 21..30");
+    assertThat(take()).containsExactly("batch a 1..10", "batch a 11..20", "batch a 21..30");
     ack("a", 10);
 
     long cut = T0 + 100;
@@ -645,18 +622,18 @@ class EdgeSyncEngineTest {
     assertThat(reconnectAt - cut).isBetween(500L, 1_000L);
 
     engine.onTimer(reconnectAt - 1);
-    assertThat(io.connects).isEqualTo(1);
+    assertThat(io.connects()).isEqualTo(1);
     engine.onTimer(reconnectAt);
-    assertThat(io.connects).isEqualTo(2);
+    assertThat(io.connects()).isEqualTo(2);
 
     clock.set(reconnectAt);
     engine.onConnected(now());
-    assertThat(io.frames.get(0).getHello().getCheckpoints(0).getSequence()).isEqualTo(10);
-    io.take();
+    assertThat(io.frames().get(0).getHello().getCheckpoints(0).getSequence()).isEqualTo(10);
+    take();
     // the cloud committed 11..20 but its ack was lost with the connection
     engine.onFrame(now(), welcome(cp("a", 20)));
 
-    assertThat(io.take()).containsExactly("batch a 21..30");
+    assertThat(take()).containsExactly("batch a 21..30");
     assertThat(outbox.acked("a")).isEqualTo(20);
     ack("a", 30);
     assertThat(outbox.acked("a")).isEqualTo(30);
@@ -665,18 +642,18 @@ class EdgeSyncEngineTest {
 
   @Test
   void reconnect_whenTheCloudMissedInFlightBatches_resendsThemWithoutHolesOrDuplicates() {
-    policy.maxInFlightBatches = 3;
+    policy.maxInFlightBatches(3);
     outbox.append("a", 30);
     connectAndWelcome(cp());
-    io.take();
+    take();
     engine.onDisconnected(now(), "cut");
 
     engine.onTimer(engine.nextWakeupMs());
     engine.onConnected(now());
-    io.take();
+    take();
     engine.onFrame(now(), welcome(cp("a", 10)));
 
-    assertThat(io.take()).containsExactly("batch a 11..20", "batch a 21..30");
+    assertThat(take()).containsExactly("batch a 11..20", "batch a 21..30");
   }
 
   @Test
@@ -692,7 +669,7 @@ class EdgeSyncEngineTest {
       engine.onTimer(t);
       assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     }
-    assertThat(io.connects).isEqualTo(5);
+    assertThat(io.connects()).isEqualTo(5);
 
     engine.onConnected(t);
     engine.onFrame(t, welcome(cp()));
@@ -705,13 +682,13 @@ class EdgeSyncEngineTest {
   void framesWhileDisconnected_areIgnored() {
     outbox.append("a", 5);
     connectAndWelcome(cp());
-    io.take();
+    take();
     engine.onDisconnected(now(), "cut");
 
     engine.onFrame(now(), Frames.ack("a", 5));
     engine.onFrame(now(), Frames.heartbeat(now(), false));
 
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
     assertThat(outbox.acked("a")).isZero();
   }
 
@@ -722,7 +699,7 @@ class EdgeSyncEngineTest {
 
     engine.stop();
 
-    assertThat(io.disconnects).containsExactly("agent stopping");
+    assertThat(io.disconnects()).containsExactly("agent stopping");
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.STOPPED);
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.STOPPED);
     assertThat(engine.nextWakeupMs()).isEqualTo(Long.MAX_VALUE);
@@ -730,8 +707,8 @@ class EdgeSyncEngineTest {
     append("a", 5);
     engine.requestSync(now());
     engine.onTimer(now() + 3_600_000);
-    assertThat(io.take()).isEmpty();
-    assertThat(io.connects).isEqualTo(1);
+    assertThat(take()).isEmpty();
+    assertThat(io.connects()).isEqualTo(1);
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.STOPPED);
   }
 
@@ -743,49 +720,49 @@ class EdgeSyncEngineTest {
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 15_000);
 
     engine.onTimer(T0 + 14_999);
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
     engine.onTimer(T0 + 15_000);
-    assertThat(io.frames)
+    assertThat(io.frames())
         .singleElement()
         .satisfies(f -> assertThat(f.getHeartbeat().getSentAtMs()).isEqualTo(T0 + 15_000));
-    assertThat(io.take()).containsExactly("heartbeat");
+    assertThat(take()).containsExactly("heartbeat");
 
     engine.onFrame(T0 + 15_010, Frames.heartbeat(T0 + 15_010, false));
-    assertThat(io.take()).containsExactly("heartbeat reply");
+    assertThat(take()).containsExactly("heartbeat reply");
     engine.onFrame(T0 + 15_020, Frames.heartbeat(T0 + 15_000, true));
-    assertThat(io.take()).isEmpty();
+    assertThat(take()).isEmpty();
   }
 
   @Test
   void heartbeat_atTheCloudsIntervalWhenWelcomeAsksMoreOftenThanTheLocalSetting() {
     // The cloud closes a session it hears nothing from for a few of its Welcome intervals: an
     // agent set to a longer interval would have every quiet session closed under it.
-    policy.heartbeatIntervalMs = 60_000;
-    policy.heartbeatTimeoutMs = 180_000;
+    policy.heartbeatIntervalMs(60_000);
+    policy.heartbeatTimeoutMs(180_000);
     engine().start(now());
     engine.onConnected(now());
-    assertThat(io.take()).containsExactly("hello");
+    assertThat(take()).containsExactly("hello");
     engine.onFrame(now(), welcome(cp(), w -> w.setHeartbeatIntervalMs(10_000)));
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
 
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 10_000);
     engine.onTimer(T0 + 10_000);
     engine.onTimer(T0 + 20_000);
-    assertThat(io.take()).containsExactly("heartbeat", "heartbeat");
+    assertThat(take()).containsExactly("heartbeat", "heartbeat");
   }
 
   @Test
   void heartbeat_atTheLocalIntervalWhenWelcomeAsksLessOften() {
-    policy.heartbeatIntervalMs = 5_000;
-    policy.heartbeatTimeoutMs = 15_000;
+    policy.heartbeatIntervalMs(5_000);
+    policy.heartbeatTimeoutMs(15_000);
     engine().start(now());
     engine.onConnected(now());
     engine.onFrame(now(), welcome(cp(), w -> w.setHeartbeatIntervalMs(15_000)));
-    assertThat(io.take()).containsExactly("hello");
+    assertThat(take()).containsExactly("hello");
 
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 5_000);
     engine.onTimer(T0 + 5_000);
-    assertThat(io.take()).containsExactly("heartbeat");
+    assertThat(take()).containsExactly("heartbeat");
   }
 
   @Test
@@ -794,14 +771,14 @@ class EdgeSyncEngineTest {
 
     engine.onTimer(T0 + 15_000);
     engine.onTimer(T0 + 30_000);
-    assertThat(io.take()).containsExactly("heartbeat", "heartbeat");
+    assertThat(take()).containsExactly("heartbeat", "heartbeat");
     assertThat(engine.nextWakeupMs()).isEqualTo(T0 + 45_000);
     engine.onTimer(T0 + 44_999);
-    assertThat(io.disconnects).isEmpty();
+    assertThat(io.disconnects()).isEmpty();
 
     engine.onTimer(T0 + 45_000);
 
-    assertThat(io.disconnects).containsExactly("nothing received for 45000 ms");
+    assertThat(io.disconnects()).containsExactly("nothing received for 45000 ms");
   }
 
   @Test
@@ -812,24 +789,24 @@ class EdgeSyncEngineTest {
     engine.onTimer(T0 + 45_000);
     engine.onTimer(T0 + 74_999);
 
-    assertThat(io.disconnects).isEmpty();
+    assertThat(io.disconnects()).isEmpty();
     engine.onTimer(T0 + 75_000);
-    assertThat(io.disconnects).containsExactly("nothing received for 45000 ms");
+    assertThat(io.disconnects()).containsExactly("nothing received for 45000 ms");
   }
 
   // ---------------------------------------------------------------- gaps and checkpoints
 
   @Test
   void gapItems_areSentAsGapFramesInSequenceOrder() {
-    policy.maxInFlightBatches = 8;
+    policy.maxInFlightBatches(8);
     outbox.append("a", 20);
     outbox.drop("a", 1, 2, GapReason.GAP_REASON_EXPIRED);
     outbox.drop("a", 5, 8, GapReason.GAP_REASON_QUEUE_FULL);
 
     connectAndWelcome(cp());
 
-    List<Frame> sent = List.copyOf(io.frames);
-    assertThat(io.take())
+    List<Frame> sent = List.copyOf(io.frames());
+    assertThat(take())
         .containsExactly(
             "gap a 1..2 GAP_REASON_EXPIRED",
             "batch a 3..4",
@@ -856,13 +833,13 @@ class EdgeSyncEngineTest {
             + " store reset?); not sending to avoid silent duplicates";
     assertThat(engine.blockedStreams()).containsExactly(Map.entry("a", reason));
     assertThat(engine.lastError()).isEqualTo(reason);
-    assertThat(io.take()).containsExactly("batch b 1..3");
+    assertThat(take()).containsExactly("batch b 1..3");
 
     append("a", 10);
     engine.requestSync(now());
     engine.onTimer(now() + 10_000);
-    assertThat(io.take()).noneMatch(f -> f.contains(" a "));
-    assertThat(outbox.acknowledgeCalls).noneMatch(c -> c.startsWith("a:"));
+    assertThat(take()).noneMatch(f -> f.contains(" a "));
+    assertThat(outbox.acknowledgeCalls()).noneMatch(c -> c.startsWith("a:"));
   }
 
   @Test
@@ -872,8 +849,8 @@ class EdgeSyncEngineTest {
 
     connectAndWelcome(cp("a", 5)); // the cloud was restored from a backup
 
-    assertThat(outbox.markNotRetainedCalls).containsExactly("a:5");
-    assertThat(io.take()).containsExactly("gap a 6..8 GAP_REASON_NOT_RETAINED", "batch a 9..10");
+    assertThat(outbox.markNotRetainedCalls()).containsExactly("a:5");
+    assertThat(take()).containsExactly("gap a 6..8 GAP_REASON_NOT_RETAINED", "batch a 9..10");
   }
 
   @Test
@@ -883,9 +860,9 @@ class EdgeSyncEngineTest {
 
     connectAndWelcome(cp("a", 8));
 
-    assertThat(outbox.markNotRetainedCalls).isEmpty();
-    assertThat(outbox.acknowledgeCalls).isEmpty();
-    assertThat(io.take()).containsExactly("batch a 9..10");
+    assertThat(outbox.markNotRetainedCalls()).isEmpty();
+    assertThat(outbox.acknowledgeCalls()).isEmpty();
+    assertThat(take()).containsExactly("batch a 9..10");
   }
 
   // ---------------------------------------------------------------- commands
@@ -935,7 +912,7 @@ class EdgeSyncEngineTest {
     engine.start(now());
     engine.onConnected(now());
     engine.onFrame(now(), welcome(cp()));
-    assertThat(io.take()).containsExactly("hello", "command_status");
+    assertThat(take()).containsExactly("hello", "command_status");
 
     engine.onFrame(now(), commandStatus("c1", CommandState.COMMAND_RECEIVED));
 

@@ -3,17 +3,16 @@ package io.edgesync.engine.edge;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.engine.link.BandwidthPolicy;
+import io.edgesync.engine.testing.InMemoryOutbox;
+import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
-import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.RecordBatch;
-import io.edgesync.protocol.wire.StreamCheckpoint;
-import io.edgesync.protocol.wire.Welcome;
 import io.edgesync.testing.FakeClock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,46 +34,26 @@ class SlowLinkEngineTest {
 
   private final FakeClock clock = new FakeClock(T0);
   private final InMemoryOutbox outbox = new InMemoryOutbox(clock);
-  private final TestPolicy policy = new TestPolicy();
-  private final List<Frame> sent = new ArrayList<>();
-  private final List<String> disconnects = new ArrayList<>();
-  private int connects;
+  private final SyncPolicy.Builder policy = TestPolicy.builder();
+  private final RecordingEdgeIo io = new RecordingEdgeIo();
+  private final List<Frame> sent = io.frames();
+  private final List<String> disconnects = io.disconnects();
   private EdgeSyncEngine engine;
-
-  private final EdgeSyncEngine.Io io =
-      new EdgeSyncEngine.Io() {
-        @Override
-        public void connect() {
-          connects++;
-        }
-
-        @Override
-        public void send(Frame frame) {
-          sent.add(frame);
-        }
-
-        @Override
-        public void disconnect(String reason) {
-          disconnects.add(reason);
-        }
-      };
 
   SlowLinkEngineTest() {
     // The doc's case: the test liveness settings and the default batch size.
-    policy.heartbeatIntervalMs = 1_000;
-    policy.heartbeatTimeoutMs = 5_000;
-    policy.maxBatchRecords = 8_192;
-    policy.maxBatchBytes = 3L * 1024 * 1024;
-    policy.maxInFlightBatches = 8;
-    policy.batchMinRecords = 1;
-    policy.backoffInitialMs = 100;
-    policy.backoffMaxMs = 200;
+    policy.heartbeatIntervalMs(1_000);
+    policy.heartbeatTimeoutMs(5_000);
+    policy.maxBatchRecords(8_192);
+    policy.maxBatchBytes(3L * 1024 * 1024);
+    policy.maxInFlightBatches(8);
+    policy.batchMinRecords(1);
+    policy.backoffInitialMs(100);
+    policy.backoffMaxMs(200);
   }
 
   private EdgeSyncEngine engine(BandwidthPolicy bandwidth) {
-    engine =
-        new EdgeSyncEngine(
-            policy.build().withBandwidth(bandwidth), outbox, io, new SplittableRandom(1));
+    engine = TestPolicy.engine(policy, bandwidth, outbox, io);
     return engine;
   }
 
@@ -90,31 +69,12 @@ class SlowLinkEngineTest {
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.CONNECTING);
     engine.onConnected(now());
     sent.clear();
-    engine.onFrame(
-        now(),
-        Frame.newBuilder()
-            .setWelcome(
-                Welcome.newBuilder()
-                    .setProtocolVersion(ProtocolLimits.PROTOCOL_VERSION)
-                    .setMaxFrameBytes(ProtocolLimits.DEFAULT_MAX_FRAME_BYTES)
-                    .setMaxRecordsPerBatch(ProtocolLimits.DEFAULT_MAX_RECORDS_PER_BATCH)
-                    .addCheckpoints(
-                        StreamCheckpoint.newBuilder()
-                            .setStream("a")
-                            .setSequence(outbox.acked("a"))))
-            .build());
+    engine.onFrame(now(), TestCloud.frame(TestCloud.welcome(Map.of("a", outbox.acked("a")))));
     assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 
   private List<RecordBatch> takeBatches() {
-    List<RecordBatch> out = new ArrayList<>();
-    for (Frame f : sent) {
-      if (f.hasBatch()) {
-        out.add(f.getBatch());
-      }
-    }
-    sent.clear();
-    return out;
+    return io.takeBatches();
   }
 
   private static long wireBytes(RecordBatch b) {
@@ -207,7 +167,7 @@ class SlowLinkEngineTest {
   @Test
   void timeoutWithABatchInFlight_halvesTheNextBatches_acksGrowThemBack() {
     // A transport that reports no progress: only the batch size can save the session.
-    policy.maxInFlightBatches = 1;
+    policy.maxInFlightBatches(1);
     outbox.append("a", 8_000, 100);
     engine(BandwidthPolicy.plain()).start(now());
     List<Integer> counts = new ArrayList<>();
@@ -238,8 +198,8 @@ class SlowLinkEngineTest {
 
   @Test
   void adaptiveBatches_startSmall_thenFitAQuarterOfTheTimeoutAtTheMeasuredRate() {
-    policy.heartbeatTimeoutMs = 12_000; // a quarter: 3 s of link time, below batch_target (5 s)
-    policy.maxInFlightBatches = 1;
+    policy.heartbeatTimeoutMs(12_000); // a quarter: 3 s of link time, below batch_target (5 s)
+    policy.maxInFlightBatches(1);
     outbox.append("a", 8_000, 100);
     engine(BandwidthPolicy.plain().withAdaptive(true, 0, 1)).start(now());
     connectAndWelcome();

@@ -103,6 +103,8 @@ public final class ColumnarDecoder implements NativeResource {
       return streams[nextStream++];
     }
 
+    // Over 80 lines: one pass over the batch's streams in the format's order (docs/codecs.md),
+    // whose steps share a dozen locals (counts, flags, templates, origins, raw streams).
     List<Record> read() throws ProtocolException {
       int n = meta.readCount(Integer.MAX_VALUE, "a record count");
       if (n != count) {
@@ -295,8 +297,36 @@ public final class ColumnarDecoder implements NativeResource {
       return t;
     }
 
+    /** One column: its kinds, then its string ids and its decimals if it has any. */
     private Slot readSlot(int count) throws ProtocolException {
       Slot s = new Slot(count);
+      readKinds(s, count);
+      int strings = 0;
+      int decimals = 0;
+      for (int j = 0; j < count; j++) {
+        if (s.kinds[j] == Kinds.STRING) {
+          strings++;
+        } else if (s.kinds[j] == Kinds.DECIMAL) {
+          decimals++;
+        } else if (s.kinds[j] == Kinds.NUMTEXT) {
+          s.texts++;
+        }
+      }
+      if (strings > 0) {
+        readStringIds(s, count, strings);
+      }
+      if (decimals > 0) {
+        readDecimals(s, count, decimals);
+      }
+      if (s.texts > 0) {
+        s.textOff = new int[count];
+        s.textLen = new int[count];
+      }
+      return s;
+    }
+
+    /** The column's kinds: one for all its values, or a stream of one per value. */
+    private void readKinds(Slot s, int count) throws ProtocolException {
       int spec = meta.readByte();
       if (spec == Columnar.KINDS_STREAM) {
         ByteSource kinds = next("kinds");
@@ -313,121 +343,109 @@ public final class ColumnarDecoder implements NativeResource {
       } else {
         throw meta.corrupt("has unknown kind " + spec);
       }
-      int strings = 0;
-      int decimals = 0;
-      for (int j = 0; j < count; j++) {
-        if (s.kinds[j] == Kinds.STRING) {
-          strings++;
-        } else if (s.kinds[j] == Kinds.DECIMAL) {
-          decimals++;
-        } else if (s.kinds[j] == Kinds.NUMTEXT) {
-          s.texts++;
-        }
+    }
+
+    /** The dictionary ids of the column's {@code strings} string values. */
+    private void readStringIds(Slot s, int count, int strings) throws ProtocolException {
+      int idsMode = meta.readByte();
+      s.dictEntries = meta.readCount(strings, "a dictionary size");
+      if (s.dictEntries == 0) {
+        throw meta.corrupt("has strings but an empty dictionary");
       }
-      if (strings > 0) {
-        int idsMode = meta.readByte();
-        s.dictEntries = meta.readCount(strings, "a dictionary size");
-        if (s.dictEntries == 0) {
-          throw meta.corrupt("has strings but an empty dictionary");
+      s.ids = new int[count];
+      if (idsMode == Columnar.IDS_CONSTANT) {
+        if (s.dictEntries != 1) {
+          throw meta.corrupt("has a constant string column with " + s.dictEntries + " entries");
         }
-        s.ids = new int[count];
-        if (idsMode == Columnar.IDS_CONSTANT) {
-          if (s.dictEntries != 1) {
-            throw meta.corrupt("has a constant string column with " + s.dictEntries + " entries");
-          }
-        } else if (idsMode == Columnar.IDS_STREAM) {
-          ByteSource ids = next("string ids");
-          int entries = 0;
-          int previous = -1;
-          for (int j = 0; j < count; j++) {
-            if (s.kinds[j] != Kinds.STRING) {
-              continue;
-            }
-            long code = ids.readVarint();
-            int id;
-            if (code == 0) {
-              if (previous < 0) {
-                throw ids.corrupt("repeats a previous string before the first");
-              }
-              id = previous;
-            } else if (code == 1) {
-              id = entries++;
-              if (id >= s.dictEntries) {
-                throw ids.corrupt("adds more than " + s.dictEntries + " dictionary entries");
-              }
-            } else if (code - 2 < entries) {
-              id = (int) (code - 2);
-            } else {
-              throw ids.corrupt("refers to string " + Long.toUnsignedString(code - 2));
-            }
-            s.ids[j] = id;
-            previous = id;
-          }
-          ids.expectEnd();
-          if (entries != s.dictEntries) {
-            throw ids.corrupt("uses " + entries + " of " + s.dictEntries + " dictionary entries");
-          }
-        } else {
-          throw meta.corrupt("has unknown string id mode " + idsMode);
-        }
-      }
-      if (decimals > 0) {
-        int transform = readTransform();
-        int maxScale = meta.readByte();
-        if (maxScale > Decimals.MAX_SCALE) {
-          throw meta.corrupt("has scale " + maxScale + ", above " + Decimals.MAX_SCALE);
-        }
-        int scaleMode = meta.readByte();
-        int minScale = maxScale;
-        if (scaleMode == Columnar.SCALE_SHORTEST) {
-          minScale = meta.readByte();
-          if (minScale > maxScale) {
-            throw meta.corrupt("has minimum scale " + minScale + " above " + maxScale);
-          }
-        } else if (scaleMode != Columnar.SCALE_FIXED && scaleMode != Columnar.SCALE_EXPLICIT) {
-          throw meta.corrupt("has unknown scale mode " + scaleMode);
-        }
-        long[] values = new long[decimals];
-        ByteSource mantissas = next("mantissa");
-        Transforms.read(mantissas, transform, values, decimals);
-        mantissas.expectEnd();
-        ByteSource scales = scaleMode == Columnar.SCALE_EXPLICIT ? next("scale") : null;
-        s.m = new long[count];
-        s.sc = new byte[count];
-        int d = 0;
+      } else if (idsMode == Columnar.IDS_STREAM) {
+        ByteSource ids = next("string ids");
+        int entries = 0;
+        int previous = -1;
         for (int j = 0; j < count; j++) {
-          if (s.kinds[j] != Kinds.DECIMAL) {
+          if (s.kinds[j] != Kinds.STRING) {
             continue;
           }
-          long norm = values[d++];
-          int scale;
-          if (scaleMode == Columnar.SCALE_FIXED) {
-            scale = maxScale;
-          } else if (scaleMode == Columnar.SCALE_SHORTEST) {
-            scale = maxScale - Decimals.trailingZeros(norm, maxScale - minScale);
-          } else {
-            scale = scales.readByte();
-            if (scale > maxScale) {
-              throw scales.corrupt("has scale " + scale + " above the column's " + maxScale);
+          long code = ids.readVarint();
+          int id;
+          if (code == 0) {
+            if (previous < 0) {
+              throw ids.corrupt("repeats a previous string before the first");
             }
+            id = previous;
+          } else if (code == 1) {
+            id = entries++;
+            if (id >= s.dictEntries) {
+              throw ids.corrupt("adds more than " + s.dictEntries + " dictionary entries");
+            }
+          } else if (code - 2 < entries) {
+            id = (int) (code - 2);
+          } else {
+            throw ids.corrupt("refers to string " + Long.toUnsignedString(code - 2));
           }
-          int k = maxScale - scale;
-          long m = norm / Decimals.pow10(k);
-          if (m * Decimals.pow10(k) != norm) {
-            throw Corrupt.invalid(NAME, "mantissa " + norm + " does not have scale " + scale);
+          s.ids[j] = id;
+          previous = id;
+        }
+        ids.expectEnd();
+        if (entries != s.dictEntries) {
+          throw ids.corrupt("uses " + entries + " of " + s.dictEntries + " dictionary entries");
+        }
+      } else {
+        throw meta.corrupt("has unknown string id mode " + idsMode);
+      }
+    }
+
+    /** The mantissas and scales of the column's {@code decimals} decimal values. */
+    private void readDecimals(Slot s, int count, int decimals) throws ProtocolException {
+      int transform = readTransform();
+      int maxScale = meta.readByte();
+      if (maxScale > Decimals.MAX_SCALE) {
+        throw meta.corrupt("has scale " + maxScale + ", above " + Decimals.MAX_SCALE);
+      }
+      int scaleMode = meta.readByte();
+      int minScale = maxScale;
+      if (scaleMode == Columnar.SCALE_SHORTEST) {
+        minScale = meta.readByte();
+        if (minScale > maxScale) {
+          throw meta.corrupt("has minimum scale " + minScale + " above " + maxScale);
+        }
+      } else if (scaleMode != Columnar.SCALE_FIXED && scaleMode != Columnar.SCALE_EXPLICIT) {
+        throw meta.corrupt("has unknown scale mode " + scaleMode);
+      }
+      long[] values = new long[decimals];
+      ByteSource mantissas = next("mantissa");
+      Transforms.read(mantissas, transform, values, decimals);
+      mantissas.expectEnd();
+      ByteSource scales = scaleMode == Columnar.SCALE_EXPLICIT ? next("scale") : null;
+      s.m = new long[count];
+      s.sc = new byte[count];
+      int d = 0;
+      for (int j = 0; j < count; j++) {
+        if (s.kinds[j] != Kinds.DECIMAL) {
+          continue;
+        }
+        long norm = values[d++];
+        int scale;
+        if (scaleMode == Columnar.SCALE_FIXED) {
+          scale = maxScale;
+        } else if (scaleMode == Columnar.SCALE_SHORTEST) {
+          scale = maxScale - Decimals.trailingZeros(norm, maxScale - minScale);
+        } else {
+          scale = scales.readByte();
+          if (scale > maxScale) {
+            throw scales.corrupt("has scale " + scale + " above the column's " + maxScale);
           }
-          s.m[j] = m;
-          s.sc[j] = (byte) scale;
         }
-        if (scales != null) {
-          scales.expectEnd();
+        int k = maxScale - scale;
+        long m = norm / Decimals.pow10(k);
+        if (m * Decimals.pow10(k) != norm) {
+          throw Corrupt.invalid(NAME, "mantissa " + norm + " does not have scale " + scale);
         }
+        s.m[j] = m;
+        s.sc[j] = (byte) scale;
       }
-      if (s.texts > 0) {
-        s.textOff = new int[count];
-        s.textLen = new int[count];
+      if (scales != null) {
+        scales.expectEnd();
       }
-      return s;
     }
   }
 

@@ -56,23 +56,7 @@ public final class TemplateStreamDecoder {
       origins.origin(in.readZigzag(), null);
       return Arrays.copyOfRange(in.array(), at, at + length);
     }
-    Template t;
-    if (code == TemplateStream.CODE_SAME_TEMPLATE) {
-      if (previous == null) {
-        throw in.corrupt("repeats the previous template before any (record " + index + ")");
-      }
-      t = previous;
-    } else if (code == TemplateStream.CODE_NEW_TEMPLATE) {
-      t = readTemplate(in);
-    } else if (code - TemplateStream.CODE_FIRST_ID < templates.size()) {
-      t = templates.get((int) (code - TemplateStream.CODE_FIRST_ID));
-    } else {
-      throw in.corrupt(
-          "refers to template "
-              + Long.toUnsignedString(code - TemplateStream.CODE_FIRST_ID)
-              + " but the session has "
-              + templates.size());
-    }
+    Template t = template(in, code, index);
     int holes = t.holes;
     if (kinds.length < holes) {
       kinds = new byte[holes * 2];
@@ -83,27 +67,7 @@ public final class TemplateStreamDecoder {
       explicit[h] = false;
     }
     if (kindsListed) {
-      int changes = in.readCount(holes, "a count of kind changes");
-      if (changes == 0) {
-        throw in.corrupt("lists zero kind changes");
-      }
-      int last = -1;
-      for (int c = 0; c < changes; c++) {
-        int h = in.readCount(holes - 1L, "a hole index");
-        if (h <= last) {
-          throw in.corrupt("lists hole " + h + " out of order");
-        }
-        last = h;
-        int k = in.readByte();
-        if (k == TemplateStream.KIND_DECIMAL_SCALED) {
-          kinds[h] = Kinds.DECIMAL;
-          explicit[h] = true;
-        } else if (k < Kinds.COUNT) {
-          kinds[h] = (byte) k;
-        } else {
-          throw in.corrupt("has unknown kind " + k);
-        }
-      }
+      readKindChanges(in, holes);
     }
     buf.clear();
     for (int h = 0; h < holes; h++) {
@@ -123,6 +87,50 @@ public final class TemplateStreamDecoder {
     origins.origin(in.readZigzag(), t);
     previous = t;
     return buf.toByteArray();
+  }
+
+  /** The template a record names by {@code code}: the previous one, a new one, or one by id. */
+  private Template template(ByteSource in, long code, int index) throws ProtocolException {
+    if (code == TemplateStream.CODE_SAME_TEMPLATE) {
+      if (previous == null) {
+        throw in.corrupt("repeats the previous template before any (record " + index + ")");
+      }
+      return previous;
+    } else if (code == TemplateStream.CODE_NEW_TEMPLATE) {
+      return readTemplate(in);
+    } else if (code - TemplateStream.CODE_FIRST_ID < templates.size()) {
+      return templates.get((int) (code - TemplateStream.CODE_FIRST_ID));
+    }
+    throw in.corrupt(
+        "refers to template "
+            + Long.toUnsignedString(code - TemplateStream.CODE_FIRST_ID)
+            + " but the session has "
+            + templates.size());
+  }
+
+  /** The holes whose kind a record lists as changed from the template's last ones. */
+  private void readKindChanges(ByteSource in, int holes) throws ProtocolException {
+    int changes = in.readCount(holes, "a count of kind changes");
+    if (changes == 0) {
+      throw in.corrupt("lists zero kind changes");
+    }
+    int last = -1;
+    for (int c = 0; c < changes; c++) {
+      int h = in.readCount(holes - 1L, "a hole index");
+      if (h <= last) {
+        throw in.corrupt("lists hole " + h + " out of order");
+      }
+      last = h;
+      int k = in.readByte();
+      if (k == TemplateStream.KIND_DECIMAL_SCALED) {
+        kinds[h] = Kinds.DECIMAL;
+        explicit[h] = true;
+      } else if (k < Kinds.COUNT) {
+        kinds[h] = (byte) k;
+      } else {
+        throw in.corrupt("has unknown kind " + k);
+      }
+    }
   }
 
   private Template readTemplate(ByteSource in) throws ProtocolException {

@@ -67,34 +67,7 @@ public final class TemplateStreamEncoder {
       return;
     }
     int holes = t.holes;
-    if (listed.length < holes) {
-      listed = new int[holes * 2];
-      explicit = new boolean[holes * 2];
-      kinds = new byte[holes * 2];
-    }
-    int changes = 0;
-    for (int h = 0; h < holes; h++) {
-      Slot s = t.slots[h];
-      byte k = scanner.kind[h];
-      boolean ex = false;
-      if (k == Kinds.DECIMAL) {
-        int sc = scanner.scale[h];
-        if (s.scale < 0 || sc > s.scale) {
-          ex = true;
-        } else if (!Decimals.fits(scanner.mantissa[h], s.scale - sc)) {
-          k = Kinds.NUMTEXT;
-        } else {
-          long m = scanner.mantissa[h] * Decimals.pow10(s.scale - sc);
-          int predicted = s.scale - Decimals.trailingZeros(m, s.scale - s.minScale);
-          ex = predicted != sc;
-        }
-      }
-      kinds[h] = k;
-      explicit[h] = ex;
-      if (ex || k != s.lastKind) {
-        listed[changes++] = h;
-      }
-    }
+    int changes = listKinds(t);
     int code =
         defined
             ? TemplateStream.CODE_NEW_TEMPLATE
@@ -126,6 +99,43 @@ public final class TemplateStreamEncoder {
     }
     rows.zigzag(origins.residual(r.originMs(), t));
     previous = t;
+  }
+
+  /**
+   * Each hole's kind in the scanned record ({@code kinds}, {@code explicit} for a decimal that
+   * carries its scale) and the holes whose kind must be listed ({@code listed}); returns how many.
+   */
+  private int listKinds(Template t) {
+    int holes = t.holes;
+    if (listed.length < holes) {
+      listed = new int[holes * 2];
+      explicit = new boolean[holes * 2];
+      kinds = new byte[holes * 2];
+    }
+    int changes = 0;
+    for (int h = 0; h < holes; h++) {
+      Slot s = t.slots[h];
+      byte k = scanner.kind[h];
+      boolean ex = false;
+      if (k == Kinds.DECIMAL) {
+        int sc = scanner.scale[h];
+        if (s.scale < 0 || sc > s.scale) {
+          ex = true;
+        } else if (!Decimals.fits(scanner.mantissa[h], s.scale - sc)) {
+          k = Kinds.NUMTEXT;
+        } else {
+          long m = scanner.mantissa[h] * Decimals.pow10(s.scale - sc);
+          int predicted = s.scale - Decimals.trailingZeros(m, s.scale - s.minScale);
+          ex = predicted != sc;
+        }
+      }
+      kinds[h] = k;
+      explicit[h] = ex;
+      if (ex || k != s.lastKind) {
+        listed[changes++] = h;
+      }
+    }
+    return changes;
   }
 
   private boolean matches(Template t) {

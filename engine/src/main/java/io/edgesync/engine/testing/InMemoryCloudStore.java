@@ -1,5 +1,6 @@
-package io.edgesync.engine.cloud;
+package io.edgesync.engine.testing;
 
+import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.ArrayList;
@@ -17,8 +18,6 @@ import java.util.function.Consumer;
  * respect: records handed to one commit are consecutive, and gaps are not empty. Every commit that
  * stored something is logged through {@code events}. Thread safe by synchronization, like the real
  * stores.
- *
- * <p>Public for {@code io.edgesync.engine.EngineLoopbackSimulationTest}.
  */
 public final class InMemoryCloudStore implements CloudStore {
   private final Map<String, Device> devices = new TreeMap<>();
@@ -103,7 +102,12 @@ public final class InMemoryCloudStore implements CloudStore {
   }
 
   /** What each batch cost on the wire, per stream, as the session reported it. */
-  final Map<String, List<WireBytes>> wire = new TreeMap<>();
+  private final Map<String, List<WireBytes>> wire = new TreeMap<>();
+
+  /** What each batch of {@code stream} cost on the wire, oldest first (empty if none). */
+  public synchronized List<WireBytes> wireBytes(String stream) {
+    return List.copyOf(wire.getOrDefault(stream, List.of()));
+  }
 
   @Override
   public synchronized long commitRecords(

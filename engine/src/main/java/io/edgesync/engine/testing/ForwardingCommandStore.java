@@ -1,13 +1,16 @@
-package io.edgesync.sim;
+package io.edgesync.engine.testing;
 
 import io.edgesync.engine.commands.CommandStore;
 import java.util.List;
 
-/** A {@link CommandStore} that passes every call on; tests override a method to plant a bug. */
-class ForwardingCommandStore implements CommandStore {
+/**
+ * A {@link CommandStore} that passes every call on; a test overrides a method to plant a fault or a
+ * bug. Thread safe if the delegate is.
+ */
+public class ForwardingCommandStore implements CommandStore {
   protected final CommandStore delegate;
 
-  ForwardingCommandStore(CommandStore delegate) {
+  public ForwardingCommandStore(CommandStore delegate) {
     this.delegate = delegate;
   }
 

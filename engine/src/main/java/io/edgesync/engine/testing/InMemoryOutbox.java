@@ -1,5 +1,6 @@
-package io.edgesync.engine.edge;
+package io.edgesync.engine.testing;
 
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
@@ -16,9 +17,8 @@ import java.util.TreeMap;
  * An in-memory {@link Outbox} with the agent's SQLite outbox semantics: records are pruned once
  * acknowledged, an ack at or below the acknowledged sequence is ignored and one beyond the last
  * sequence is refused, dropped ranges are read back as gaps starting at the requested sequence.
- * Records every {@link #acknowledge} and {@link #markNotRetained} call. Not thread safe.
- *
- * <p>Public for {@code io.edgesync.engine.EngineLoopbackSimulationTest}.
+ * Records every {@link #acknowledge} and {@link #markNotRetained} call ("stream:sequence"), and
+ * keeps the daily budget and dictionaries saved into it. Not thread safe.
  */
 public final class InMemoryOutbox implements Outbox {
   @Override
@@ -28,8 +28,8 @@ public final class InMemoryOutbox implements Outbox {
 
   private final Clock clock;
   private final Map<String, StreamData> streams = new LinkedHashMap<>();
-  final List<String> acknowledgeCalls = new ArrayList<>();
-  final List<String> markNotRetainedCalls = new ArrayList<>();
+  private final List<String> acknowledgeCalls = new ArrayList<>();
+  private final List<String> markNotRetainedCalls = new ArrayList<>();
 
   private static final class StreamData {
     final String name;
@@ -83,7 +83,7 @@ public final class InMemoryOutbox implements Outbox {
   }
 
   /** Appends the given payloads (JSON, say) stamped now; returns the last sequence. */
-  long appendPayloads(String stream, List<byte[]> payloads) {
+  public long appendPayloads(String stream, List<byte[]> payloads) {
     StreamData s = data(stream);
     for (byte[] p : payloads) {
       long seq = ++s.lastSequence;
@@ -95,9 +95,7 @@ public final class InMemoryOutbox implements Outbox {
   }
 
   /** The daily budget's saved state, as {@link #saveBudget} left it (null: never saved). */
-  long[] budget;
-
-  int budgetSaves;
+  private long[] budget;
 
   @Override
   public long[] savedBudget() {
@@ -107,11 +105,25 @@ public final class InMemoryOutbox implements Outbox {
   @Override
   public void saveBudget(long utcDay, long spentBytes) {
     budget = new long[] {utcDay, spentBytes};
-    budgetSaves++;
   }
 
   /** Saved dictionaries by stream, as {@link #saveDictionary} left them. */
-  final Map<String, SavedDictionary> dictionaries = new TreeMap<>();
+  private final Map<String, SavedDictionary> dictionaries = new TreeMap<>();
+
+  /** The dictionaries saved, by stream (the newest of each). */
+  public Map<String, SavedDictionary> dictionaries() {
+    return java.util.Collections.unmodifiableMap(dictionaries);
+  }
+
+  /** Every {@link #acknowledge} call so far, as "stream:sequence". */
+  public List<String> acknowledgeCalls() {
+    return java.util.Collections.unmodifiableList(acknowledgeCalls);
+  }
+
+  /** Every {@link #markNotRetained} call so far, as "stream:cloudCheckpoint". */
+  public List<String> markNotRetainedCalls() {
+    return java.util.Collections.unmodifiableList(markNotRetainedCalls);
+  }
 
   @Override
   public List<SavedDictionary> savedDictionaries() {
@@ -124,7 +136,7 @@ public final class InMemoryOutbox implements Outbox {
   }
 
   /** Drops the queued records {@code first..last} as the overflow policy would, leaving a gap. */
-  void drop(String stream, long first, long last, GapReason reason) {
+  public void drop(String stream, long first, long last, GapReason reason) {
     StreamData s = data(stream);
     if (first <= s.ackedSequence || last > s.lastSequence || last < first) {
       throw new IllegalArgumentException("cannot drop " + first + ".." + last);
@@ -168,7 +180,7 @@ public final class InMemoryOutbox implements Outbox {
   }
 
   /** Sets the acknowledged sequence as a previous session left it, pruning what it covers. */
-  void preAcknowledged(String stream, long sequence) {
+  public void preAcknowledged(String stream, long sequence) {
     StreamData s = data(stream);
     s.ackedSequence = sequence;
     s.records.headMap(sequence, true).clear();

@@ -1,17 +1,24 @@
-package io.edgesync.sim;
+package io.edgesync.engine.testing;
 
 import io.edgesync.engine.cloud.CloudStore;
+import io.edgesync.engine.commands.CommandStore;
+import io.edgesync.engine.dict.DictionaryStore;
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** A {@link CloudStore} that passes every call on; tests override a method to plant a bug. */
-class ForwardingCloudStore implements CloudStore {
+/**
+ * A {@link CloudStore} that passes every call on, the interface's default methods too (a session
+ * commits through {@link #commitRecords(String, String, List, long, WireBytes)}); a test overrides
+ * a method to plant a fault or a bug. Thread safe if the delegate is.
+ */
+public class ForwardingCloudStore implements CloudStore {
   protected final CloudStore delegate;
 
-  ForwardingCloudStore(CloudStore delegate) {
+  public ForwardingCloudStore(CloudStore delegate) {
     this.delegate = delegate;
   }
 
@@ -52,6 +59,13 @@ class ForwardingCloudStore implements CloudStore {
   }
 
   @Override
+  public long commitRecords(
+      String deviceId, String stream, List<Record> records, long nowMs, WireBytes wire)
+      throws SequenceException {
+    return delegate.commitRecords(deviceId, stream, records, nowMs, wire);
+  }
+
+  @Override
   public long commitGap(
       String deviceId,
       String stream,
@@ -83,6 +97,21 @@ class ForwardingCloudStore implements CloudStore {
   @Override
   public List<Record> read(String deviceId, String stream, long afterSequence, int limit) {
     return delegate.read(deviceId, stream, afterSequence, limit);
+  }
+
+  @Override
+  public DocumentStore documents() {
+    return delegate.documents();
+  }
+
+  @Override
+  public DictionaryStore dictionaries() {
+    return delegate.dictionaries();
+  }
+
+  @Override
+  public CommandStore commands() {
+    return delegate.commands();
   }
 
   @Override

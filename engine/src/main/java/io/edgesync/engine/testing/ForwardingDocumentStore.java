@@ -1,4 +1,4 @@
-package io.edgesync.sim;
+package io.edgesync.engine.testing;
 
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
@@ -7,13 +7,14 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * A {@link DocumentStore} that passes every call on; tests override a method (or a transaction's
- * {@link #doc} or {@link #audit}) to plant a bug.
+ * A {@link DocumentStore} that passes every call on, each transaction's through a forwarding {@link
+ * Tx}; a test overrides a method (or a transaction's {@link #doc} or {@link #audit}) to plant a
+ * fault or a bug. Thread safe if the delegate is.
  */
-class ForwardingDocumentStore implements DocumentStore {
+public class ForwardingDocumentStore implements DocumentStore {
   protected final DocumentStore delegate;
 
-  ForwardingDocumentStore(DocumentStore delegate) {
+  public ForwardingDocumentStore(DocumentStore delegate) {
     this.delegate = delegate;
   }
 
