@@ -357,8 +357,12 @@ public final class FrameMutator {
     if (b.length == 0) {
       return b;
     }
-    int at = random.nextInt(b.length);
-    ops.add("flip bit " + at);
+    return flipBitAt(b, random.nextInt(b.length), "flip bit ");
+  }
+
+  /** {@code b} with one random bit of byte {@code at} flipped (the bit drawn after {@code at}). */
+  private byte[] flipBitAt(byte[] b, int at, String op) {
+    ops.add(op + at);
     byte[] c = b.clone();
     c[at] ^= (byte) (1 << random.nextInt(8));
     return c;
@@ -465,11 +469,7 @@ public final class FrameMutator {
     if (f[3] == 0) {
       return b;
     }
-    int at = f[2] + random.nextInt(f[3]);
-    ops.add("flip bit inside field at " + at);
-    byte[] c = b.clone();
-    c[at] ^= (byte) (1 << random.nextInt(8));
-    return c;
+    return flipBitAt(b, f[2] + random.nextInt(f[3]), "flip bit inside field at ");
   }
 
   private byte[] mutateLayout(byte[] layout) {
