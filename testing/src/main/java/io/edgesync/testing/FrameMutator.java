@@ -391,11 +391,10 @@ public final class FrameMutator {
 
   /** A length-delimited field's length set to a wrong value (off by one, 0, huge, 10 bytes). */
   private byte[] editLengthField(byte[] b) {
-    List<int[]> lens = lengthFields(b);
-    if (lens.isEmpty()) {
+    int[] f = randomLengthField(b);
+    if (f == null) {
       return b;
     }
-    int[] f = lens.get(random.nextInt(lens.size()));
     long v =
         switch (random.nextInt(6)) {
           case 0 -> 0;
@@ -407,6 +406,12 @@ public final class FrameMutator {
         };
     ops.add("length at " + f[0] + ": " + f[3] + "->" + v);
     return replace(b, f[0], f[1], varint(v));
+  }
+
+  /** One of {@code b}'s length-delimited fields, drawn at random, or null if it has none. */
+  private int[] randomLengthField(byte[] b) {
+    List<int[]> lens = lengthFields(b);
+    return lens.isEmpty() ? null : lens.get(random.nextInt(lens.size()));
   }
 
   /** A varint field's value replaced by a 10-byte one or an overlong (invalid) 11-byte one. */
@@ -461,11 +466,10 @@ public final class FrameMutator {
 
   /** A bit flipped inside the value of a length-delimited field (a string, a nested message). */
   private byte[] flipBitInsideField(byte[] b) {
-    List<int[]> lens = lengthFields(b);
-    if (lens.isEmpty()) {
+    int[] f = randomLengthField(b);
+    if (f == null) {
       return b;
     }
-    int[] f = lens.get(random.nextInt(lens.size()));
     if (f[3] == 0) {
       return b;
     }
