@@ -187,40 +187,7 @@ public final class Bench {
     out.println(machine(dir));
     out.println();
     try {
-      switch (scenario) {
-        case "ingest" -> {
-          inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
-          inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
-        }
-        case "ingest-async" ->
-            inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
-        case "ingest-sync" ->
-            inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
-        case "sync" -> inDir(dir, keep, "sync", d -> sync(d, o, rows));
-        case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
-        case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
-        case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
-        case "codec" -> codec(o, out, rows);
-        case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
-        case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
-        case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
-        case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
-        case "catchup-throttled" ->
-            inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));
-        case "all" -> {
-          inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
-          inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
-          inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
-          inDir(dir, keep, "drain", d -> drain(d, o, rows));
-          inDir(dir, keep, "sync", d -> sync(d, o, rows));
-          inDir(dir, keep, "live", d -> live(d, o, rows));
-          inDir(dir, keep, "docs", d -> docs(d, o, rows));
-        }
-        default -> {
-          System.err.println("unknown scenario '" + scenario + "'\n\n" + USAGE);
-          System.exit(2);
-        }
-      }
+      runScenario(scenario, dir, keep, o, out, rows);
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(2);
@@ -239,6 +206,46 @@ public final class Bench {
     out.flush();
     // Jetty/HttpClient threads may linger; the run is over.
     System.exit(failed ? 1 : 0);
+  }
+
+  /** Runs the named scenario (or all of the main ones), each in a directory of its own. */
+  private static void runScenario(
+      String scenario, Path dir, boolean keep, Opts o, PrintStream out, List<String[]> rows)
+      throws Exception {
+    switch (scenario) {
+      case "ingest" -> {
+        inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+        inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+      }
+      case "ingest-async" ->
+          inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+      case "ingest-sync" ->
+          inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+      case "sync" -> inDir(dir, keep, "sync", d -> sync(d, o, rows));
+      case "live" -> inDir(dir, keep, "live", d -> live(d, o, rows));
+      case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
+      case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
+      case "codec" -> codec(o, out, rows);
+      case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
+      case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
+      case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
+      case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
+      case "catchup-throttled" ->
+          inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));
+      case "all" -> {
+        inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
+        inDir(dir, keep, "ingest-async", d -> ingest(d, o, IngestScenario.Mode.ASYNC, rows));
+        inDir(dir, keep, "ingest-sync", d -> ingest(d, o, IngestScenario.Mode.SYNC, rows));
+        inDir(dir, keep, "drain", d -> drain(d, o, rows));
+        inDir(dir, keep, "sync", d -> sync(d, o, rows));
+        inDir(dir, keep, "live", d -> live(d, o, rows));
+        inDir(dir, keep, "docs", d -> docs(d, o, rows));
+      }
+      default -> {
+        System.err.println("unknown scenario '" + scenario + "'\n\n" + USAGE);
+        System.exit(2);
+      }
+    }
   }
 
   /** Set by a scenario whose run found a problem (fuzz: a failing input). */

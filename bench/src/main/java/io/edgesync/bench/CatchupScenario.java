@@ -69,107 +69,154 @@ final class CatchupScenario {
     }
   }
 
-  static Result run(Path dir, Opts o, boolean throttledPreset) throws Exception {
-    int sensors = o.integer("sensors", 10);
-    long records = o.longValue("catchup-records", throttledPreset ? 600_000 : 10L * 7 * 24 * 3600);
-    long seconds = (records + sensors - 1) / sensors;
-    long n = seconds * sensors;
-    long throttleKbps = o.longValue("throttle-kbps", throttledPreset ? 1_000 : 0);
-    String codecSpec = o.string("catchup-codec", "auto");
-    CodecSettings codec = CodecSettings.parse(codecSpec);
-    long warmup = o.longValue("catchup-warmup", throttleKbps > 0 ? 0 : 100_000);
-    boolean verify = o.bool("catchup-verify", true);
-    long timeoutSeconds = (long) o.seconds("catchup-timeout", throttleKbps > 0 ? 1_800 : 600);
-    long seed = o.longValue("codec-seed", 1);
+  /** The run's settings, from the options and the preset. */
+  private record Settings(
+      int sensors,
+      long seconds,
+      long n,
+      long throttleKbps,
+      String codecSpec,
+      CodecSettings codec,
+      long warmup,
+      boolean verify,
+      long timeoutSeconds,
+      long seed) {
+    static Settings from(Opts o, boolean throttledPreset) {
+      int sensors = o.integer("sensors", 10);
+      long records =
+          o.longValue("catchup-records", throttledPreset ? 600_000 : 10L * 7 * 24 * 3600);
+      long seconds = (records + sensors - 1) / sensors;
+      long throttleKbps = o.longValue("throttle-kbps", throttledPreset ? 1_000 : 0);
+      String codecSpec = o.string("catchup-codec", "auto");
+      return new Settings(
+          sensors,
+          seconds,
+          seconds * sensors,
+          throttleKbps,
+          codecSpec,
+          CodecSettings.parse(codecSpec),
+          o.longValue("catchup-warmup", throttleKbps > 0 ? 0 : 100_000),
+          o.bool("catchup-verify", true),
+          (long) o.seconds("catchup-timeout", throttleKbps > 0 ? 1_800 : 600),
+          o.longValue("codec-seed", 1));
+    }
+  }
 
+  static Result run(Path dir, Opts o, boolean throttledPreset) throws Exception {
+    Settings s = Settings.from(o, throttledPreset);
     Bench.logf(
         "catchup: %,d records (%d sensors x %,d s), codec %s, link %s",
-        n,
-        sensors,
-        seconds,
-        codecSpec,
-        throttleKbps > 0 ? throttleKbps + " kbit/s each way" : "loopback, unthrottled");
+        s.n(),
+        s.sensors(),
+        s.seconds(),
+        s.codecSpec(),
+        s.throttleKbps() > 0 ? s.throttleKbps() + " kbit/s each way" : "loopback, unthrottled");
 
     try (SyncServer server =
             SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withPort(0));
-        FaultProxy proxy = FaultProxy.start("127.0.0.1", server.port(), seed)) {
-      if (throttleKbps > 0) {
-        proxy.throttle(Direction.UPSTREAM, throttleKbps * 1000);
-        proxy.throttle(Direction.DOWNSTREAM, throttleKbps * 1000);
+        FaultProxy proxy = FaultProxy.start("127.0.0.1", server.port(), s.seed())) {
+      if (s.throttleKbps() > 0) {
+        proxy.throttle(Direction.UPSTREAM, s.throttleKbps() * 1000);
+        proxy.throttle(Direction.DOWNSTREAM, s.throttleKbps() * 1000);
       }
       URI url = URI.create("ws://127.0.0.1:" + proxy.port() + "/v1/sync");
-      if (warmup > 0) {
-        // Another device through the same server and proxy: the JIT compiles the whole path.
-        Bench.logf("  warm-up: %,d records of another device", warmup);
-        AgentConfig w = config("bench-warmup", url, dir.resolve("warmup"), codec, o);
-        preload(
-            w,
-            warmup / sensors,
-            sensors,
-            seed + 99,
-            System.currentTimeMillis() - (warmup / sensors) * 1000);
-        try (EdgeAgent a = EdgeAgent.open(w)) {
-          waitDrained(server, a, "bench-warmup", (warmup / sensors) * sensors, 300, false);
-        }
+      if (s.warmup() > 0) {
+        warmUp(server, url, dir.resolve("warmup"), s, o);
       }
-      long upBefore = proxy.bytes(Direction.UPSTREAM);
-      long downBefore = proxy.bytes(Direction.DOWNSTREAM);
+      Offline offline = weekOffline(proxy, url, dir.resolve("edge"), s, o);
+      return backOnline(server, proxy, offline, s, dir.resolve("cloud"));
+    }
+  }
 
-      // 1. The week offline: the outbox fills while no agent runs.
-      AgentConfig config = config(DEVICE, url, dir.resolve("edge"), codec, o);
-      long startMs = System.currentTimeMillis() - seconds * 1000 - 3_600_000;
-      long p0 = System.nanoTime();
-      preload(config, seconds, sensors, seed, startMs);
-      double preloadSeconds = (System.nanoTime() - p0) / 1e9;
+  /** Another device through the same server and proxy: the JIT compiles the whole path. */
+  private static void warmUp(SyncServer server, URI url, Path dir, Settings s, Opts o)
+      throws Exception {
+    long warmup = s.warmup();
+    int sensors = s.sensors();
+    Bench.logf("  warm-up: %,d records of another device", warmup);
+    AgentConfig w = config("bench-warmup", url, dir, s.codec(), o);
+    preload(
+        w,
+        warmup / sensors,
+        sensors,
+        s.seed() + 99,
+        System.currentTimeMillis() - (warmup / sensors) * 1000);
+    try (EdgeAgent a = EdgeAgent.open(w)) {
+      waitDrained(server, a, "bench-warmup", (warmup / sensors) * sensors, 300, false);
+    }
+  }
+
+  /**
+   * The preloaded device: its config, when its readings start, how long the preload took, and the
+   * proxy's byte counts before it connects.
+   */
+  private record Offline(
+      AgentConfig config, long startMs, double preloadSeconds, long upBefore, long downBefore) {}
+
+  /** 1. The week offline: the outbox fills while no agent runs. */
+  private static Offline weekOffline(FaultProxy proxy, URI url, Path dir, Settings s, Opts o)
+      throws SQLException {
+    long upBefore = proxy.bytes(Direction.UPSTREAM);
+    long downBefore = proxy.bytes(Direction.DOWNSTREAM);
+    AgentConfig config = config(DEVICE, url, dir, s.codec(), o);
+    long startMs = System.currentTimeMillis() - s.seconds() * 1000 - 3_600_000;
+    long p0 = System.nanoTime();
+    preload(config, s.seconds(), s.sensors(), s.seed(), startMs);
+    double preloadSeconds = (System.nanoTime() - p0) / 1e9;
+    Bench.logf(
+        "  preloaded %,d records in %.1f s (%s records/s); %s",
+        s.n(),
+        preloadSeconds,
+        Stats.rate(s.n() / preloadSeconds),
+        SyncScenario.describeChunks(config.dataDir().resolve("edgesync-agent.db")));
+    return new Offline(config, startMs, preloadSeconds, upBefore, downBefore);
+  }
+
+  /** 2. Back online: drain, timed from just before the agent opens; then verify. */
+  private static Result backOnline(
+      SyncServer server, FaultProxy proxy, Offline offline, Settings s, Path cloudDir)
+      throws Exception {
+    long n = s.n();
+    long cpu0 = Stats.processCpuNanos();
+    long t0 = System.nanoTime();
+    try (EdgeAgent agent = EdgeAgent.open(offline.config())) {
+      Drained done = waitDrained(server, agent, DEVICE, n, s.timeoutSeconds(), true);
+      long cpu1 = Stats.processCpuNanos();
+      double cloudSeconds = (done.cloudNanos() - t0) / 1e9;
+      double edgeSeconds = (done.edgeNanos() - t0) / 1e9;
+      AgentMetrics m = agent.metrics();
+      AgentStatus status = agent.status();
+      long up = proxy.bytes(Direction.UPSTREAM) - offline.upBefore();
+      long down = proxy.bytes(Direction.DOWNSTREAM) - offline.downBefore();
       Bench.logf(
-          "  preloaded %,d records in %.1f s (%s records/s); %s",
+          "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
+              + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
+              + " upstream; ratio %.1f; link %d kbit/s, level %d",
           n,
-          preloadSeconds,
-          Stats.rate(n / preloadSeconds),
-          SyncScenario.describeChunks(config.dataDir().resolve("edgesync-agent.db")));
-
-      // 2. Back online: drain.
-      long cpu0 = Stats.processCpuNanos();
-      long t0 = System.nanoTime();
-      try (EdgeAgent agent = EdgeAgent.open(config)) {
-        Drained done = waitDrained(server, agent, DEVICE, n, timeoutSeconds, true);
-        long cpu1 = Stats.processCpuNanos();
-        double cloudSeconds = (done.cloudNanos() - t0) / 1e9;
-        double edgeSeconds = (done.edgeNanos() - t0) / 1e9;
-        AgentMetrics m = agent.metrics();
-        AgentStatus status = agent.status();
-        long up = proxy.bytes(Direction.UPSTREAM) - upBefore;
-        long down = proxy.bytes(Direction.DOWNSTREAM) - downBefore;
-        Bench.logf(
-            "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
-                + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
-                + " upstream; ratio %.1f; link %d kbit/s, level %d",
-            n,
-            cloudSeconds,
-            edgeSeconds,
-            Stats.rate(n / edgeSeconds),
-            (double) m.batchFrameBytes() / n,
-            (double) up / n,
-            m.compressionRatio(),
-            status.bandwidth().bandwidthKbps(),
-            status.bandwidth().level());
-        boolean verified = verify && verify(server, n, sensors, seed, startMs);
-        return new Result(
-            n,
-            sensors,
-            codecSpec,
-            throttleKbps,
-            preloadSeconds,
-            cloudSeconds,
-            edgeSeconds,
-            m,
-            status.bandwidth(),
-            up,
-            down,
-            Stats.coresBusy(cpu0, cpu1, done.edgeNanos() - t0),
-            verified,
-            dbBytes(dir.resolve("cloud")));
-      }
+          cloudSeconds,
+          edgeSeconds,
+          Stats.rate(n / edgeSeconds),
+          (double) m.batchFrameBytes() / n,
+          (double) up / n,
+          m.compressionRatio(),
+          status.bandwidth().bandwidthKbps(),
+          status.bandwidth().level());
+      boolean verified = s.verify() && verify(server, n, s.sensors(), s.seed(), offline.startMs());
+      return new Result(
+          n,
+          s.sensors(),
+          s.codecSpec(),
+          s.throttleKbps(),
+          offline.preloadSeconds(),
+          cloudSeconds,
+          edgeSeconds,
+          m,
+          status.bandwidth(),
+          up,
+          down,
+          Stats.coresBusy(cpu0, cpu1, done.edgeNanos() - t0),
+          verified,
+          dbBytes(cloudDir));
     }
   }
 

@@ -63,15 +63,7 @@ final class CodecScenario {
     for (Record r : records) {
       json += r.payload().length;
     }
-    // Training set: 8 other devices, a week earlier, other seeds.
-    List<byte[]> samples = new ArrayList<>();
-    for (int d = 0; d < 8; d++) {
-      for (Record r :
-          TelemetryData.generate(
-              seed + 1000 + d, 2500, START_MS - WEEK_MS, "edge-gw-" + (1100 + d))) {
-        samples.add(r.payload());
-      }
-    }
+    List<byte[]> samples = trainingSamples(seed);
     long trainStart = System.nanoTime();
     Dictionary dict = Dictionary.train(1, samples, dictBytes);
     double trainMs = (System.nanoTime() - trainStart) / 1e6;
@@ -80,38 +72,104 @@ final class CodecScenario {
             + " %.0f ms",
         n, (double) json / n, dict.size(), samples.size(), trainMs);
 
+    List<Variant> variants = variants(dict);
+    Sizes sizes = measureSizes(variants, records, lzmaRecords, dict);
+    double[][] payload = sizes.payload();
+    double entropyBits = TelemetryData.entropyBitsPerRecord();
+    double payloadEntropyBits = TelemetryData.payloadEntropyBitsPerRecord();
+    out.println("## Telemetry encoding: bytes per record (codec payload)");
+    out.println();
+    out.printf(
+        Locale.ROOT,
+        "%,d records, %.1f bytes of JSON each; generator entropy %.2f B/record (payload %.2f B +"
+            + " origin-time jitter %.2f B). Dictionary: %,d bytes, trained on %,d records of 8"
+            + " other devices from the week before (other seeds).%n%n",
+        n,
+        (double) json / n,
+        entropyBits / 8,
+        payloadEntropyBits / 8,
+        (entropyBits - payloadEntropyBits) / 8,
+        dict.size(),
+        samples.size());
+    printSizes(out, variants, sizes, lzmaRecords);
+    Best fastest = printSpeed(out, variants, records, dict, rounds);
+    int bestAt1 = -1;
+    for (int v = 0; v < variants.size(); v++) {
+      if (bestAt1 < 0 || payload[v][0] < payload[bestAt1][0]) {
+        bestAt1 = v;
+      }
+    }
+    return new Result(
+        n,
+        (double) json / n,
+        entropyBits / 8,
+        payloadEntropyBits / 8,
+        payload[variants.size() - 1],
+        payload[8][3],
+        payload[bestAt1][0],
+        variants.get(bestAt1).label,
+        fastest.throughput(),
+        fastest.label(),
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Training set: 8 other devices, a week earlier, other seeds. */
+  private static List<byte[]> trainingSamples(long seed) {
+    List<byte[]> samples = new ArrayList<>();
+    for (int d = 0; d < 8; d++) {
+      for (Record r :
+          TelemetryData.generate(
+              seed + 1000 + d, 2500, START_MS - WEEK_MS, "edge-gw-" + (1100 + d))) {
+        samples.add(r.payload());
+      }
+    }
+    return samples;
+  }
+
+  /**
+   * The codecs compared, in table order; {@link #run} and {@link #printSpeed} pick some by index
+   * (3: zstd -3, 8: columnar, 9: templates, 10: auto, the last).
+   */
+  private static List<Variant> variants(Dictionary dict) {
     CodecSettings zstd3 = CodecSettings.parse("zstd:3").withContextTakeover(false);
     CodecSettings auto = CodecSettings.auto();
-    List<Variant> variants =
-        List.of(
-            new Variant("raw JSON (NONE: record layout)", auto, Codec.NONE, false),
-            new Variant("gzip -6 (GZIP)", CodecSettings.parse("gzip:6"), Codec.GZIP, false),
-            new Variant("lzma -6 (LZMA) ‡", CodecSettings.parse("lzma:6"), Codec.LZMA, true),
-            new Variant("zstd -3 (ZSTD)", zstd3, Codec.ZSTD, false),
-            new Variant(
-                "zstd -19 (ZSTD) ‡",
-                CodecSettings.parse("zstd:19").withContextTakeover(false),
-                Codec.ZSTD,
-                true),
-            new Variant(
-                "zstd -3 + trained dictionary (ZSTD)",
-                zstd3.withDictionary(dict),
-                Codec.ZSTD,
-                false),
-            new Variant("zstd -3, carried context (ZSTD_STREAM)", auto, Codec.ZSTD_STREAM, false),
-            new Variant(
-                "zstd -3, dictionary + carried context (ZSTD_STREAM)",
-                auto.withDictionary(dict),
-                Codec.ZSTD_STREAM,
-                false),
-            new Variant("columnar + zstd (COLUMNAR)", auto, Codec.COLUMNAR, false),
-            new Variant(
-                "templates + deltas, carried context (TEMPLATE_STREAM)",
-                auto.withDictionary(dict),
-                Codec.TEMPLATE_STREAM,
-                false),
-            new Variant("**auto** (dictionary + context)", auto.withDictionary(dict), null, false));
+    return List.of(
+        new Variant("raw JSON (NONE: record layout)", auto, Codec.NONE, false),
+        new Variant("gzip -6 (GZIP)", CodecSettings.parse("gzip:6"), Codec.GZIP, false),
+        new Variant("lzma -6 (LZMA) ‡", CodecSettings.parse("lzma:6"), Codec.LZMA, true),
+        new Variant("zstd -3 (ZSTD)", zstd3, Codec.ZSTD, false),
+        new Variant(
+            "zstd -19 (ZSTD) ‡",
+            CodecSettings.parse("zstd:19").withContextTakeover(false),
+            Codec.ZSTD,
+            true),
+        new Variant(
+            "zstd -3 + trained dictionary (ZSTD)", zstd3.withDictionary(dict), Codec.ZSTD, false),
+        new Variant("zstd -3, carried context (ZSTD_STREAM)", auto, Codec.ZSTD_STREAM, false),
+        new Variant(
+            "zstd -3, dictionary + carried context (ZSTD_STREAM)",
+            auto.withDictionary(dict),
+            Codec.ZSTD_STREAM,
+            false),
+        new Variant("columnar + zstd (COLUMNAR)", auto, Codec.COLUMNAR, false),
+        new Variant(
+            "templates + deltas, carried context (TEMPLATE_STREAM)",
+            auto.withDictionary(dict),
+            Codec.TEMPLATE_STREAM,
+            false),
+        new Variant("**auto** (dictionary + context)", auto.withDictionary(dict), null, false));
+  }
 
+  /**
+   * Bytes per record, by variant and batch size: the codec payload, the whole frame, the frame in
+   * the compact envelope; and what auto chose at each batch size.
+   */
+  private record Sizes(
+      double[][] payload, double[][] frame, double[][] compact, String[] autoChoices) {}
+
+  private static Sizes measureSizes(
+      List<Variant> variants, List<Record> records, int lzmaRecords, Dictionary dict)
+      throws ProtocolException {
     double[][] payload = new double[variants.size()][BATCH_SIZES.length];
     double[][] frame = new double[variants.size()][BATCH_SIZES.length];
     double[][] compact = new double[variants.size()][BATCH_SIZES.length];
@@ -133,24 +191,13 @@ final class CodecScenario {
           "codec: %-52s %s B/record at batch 1/10/100/1000",
           var.label, Arrays.toString(payload[v]));
     }
+    return new Sizes(payload, frame, compact, autoChoices);
+  }
 
-    double entropyBits = TelemetryData.entropyBitsPerRecord();
-    double payloadEntropyBits = TelemetryData.payloadEntropyBitsPerRecord();
-    out.println("## Telemetry encoding: bytes per record (codec payload)");
-    out.println();
-    out.printf(
-        Locale.ROOT,
-        "%,d records, %.1f bytes of JSON each; generator entropy %.2f B/record (payload %.2f B +"
-            + " origin-time jitter %.2f B). Dictionary: %,d bytes, trained on %,d records of 8"
-            + " other devices from the week before (other seeds).%n%n",
-        n,
-        (double) json / n,
-        entropyBits / 8,
-        payloadEntropyBits / 8,
-        (entropyBits - payloadEntropyBits) / 8,
-        dict.size(),
-        samples.size());
-    table(out, variants, payload);
+  /** The size tables after the report's heading: payload, auto's choices, frame, compact frame. */
+  private static void printSizes(
+      PrintStream out, List<Variant> variants, Sizes sizes, int lzmaRecords) {
+    table(out, variants, sizes.payload());
     out.println();
     out.printf(
         Locale.ROOT,
@@ -159,24 +206,34 @@ final class CodecScenario {
         lzmaRecords);
     out.println("auto chose: ");
     for (int b = 0; b < BATCH_SIZES.length; b++) {
-      out.println("- batch " + BATCH_SIZES[b] + ": " + autoChoices[b] + " batches");
+      out.println("- batch " + BATCH_SIZES[b] + ": " + sizes.autoChoices()[b] + " batches");
     }
     out.println();
     out.println(
         "## Whole frame per record (protobuf Frame{RecordBatch} around the payload: stream"
             + " \"sensor_data\", sequence, count, codec, raw_bytes)");
     out.println();
-    table(out, variants, frame);
+    table(out, variants, sizes.frame());
     out.println();
     out.println(
         "## Whole frame per record, compact envelope (what the agent sends when the cloud accepts"
             + " batch:compact: the stream named once per session, then stream_ref 1; first_sequence"
             + " implied; no raw_bytes)");
     out.println();
-    table(out, variants, compact);
+    table(out, variants, sizes.compact());
     out.println();
+  }
 
-    // Throughput on one core (this thread's CPU time), batches of 1,000 and 100.
+  /** A variant's encode + decode records/s and its label. */
+  private record Best(double throughput, String label) {}
+
+  /**
+   * Throughput on one core (this thread's CPU time), batches of 1,000 and 100, as a table; returns
+   * columnar's at batch 1,000 (the headline figure).
+   */
+  private static Best printSpeed(
+      PrintStream out, List<Variant> variants, List<Record> records, Dictionary dict, int rounds)
+      throws ProtocolException {
     out.println("## Encode + decode speed, one thread (CPU time of that thread)");
     out.println();
     out.println(
@@ -207,24 +264,7 @@ final class CodecScenario {
       }
     }
     out.println();
-    int bestAt1 = -1;
-    for (int v = 0; v < variants.size(); v++) {
-      if (bestAt1 < 0 || payload[v][0] < payload[bestAt1][0]) {
-        bestAt1 = v;
-      }
-    }
-    return new Result(
-        n,
-        (double) json / n,
-        entropyBits / 8,
-        payloadEntropyBits / 8,
-        payload[variants.size() - 1],
-        payload[8][3],
-        payload[bestAt1][0],
-        variants.get(bestAt1).label,
-        bestThroughput,
-        bestLabel,
-        (System.nanoTime() - t0) / 1e9);
+    return new Best(bestThroughput, bestLabel);
   }
 
   private static void table(PrintStream out, List<Variant> variants, double[][] v) {

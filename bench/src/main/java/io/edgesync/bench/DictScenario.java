@@ -59,31 +59,9 @@ final class DictScenario {
     // The measured device's records: the first `received` reached the cloud, the rest are measured.
     List<Record> mine =
         TelemetryData.generate(seed, received + measured, CodecScenario.START_MS, "edge-gw-0042");
-    Dictionary dict;
-    long trainNanos;
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("edgesync-cloud.db"))) {
-      for (int d = 0; d < devices; d++) {
-        String device = d == 0 ? "edge-gw-0042" : "edge-gw-" + (1100 + d);
-        List<Record> recs =
-            d == 0
-                ? mine.subList(0, received)
-                : TelemetryData.generate(seed + 1000 + d, received, CodecScenario.START_MS, device);
-        store.registerDevice(device, CodecScenario.START_MS);
-        for (int i = 0; i < recs.size(); i += 100) {
-          store.commitRecords(device, STREAM, recs.subList(i, Math.min(recs.size(), i + 100)), 0);
-        }
-      }
-      CloudDictionaries cloud =
-          new CloudDictionaries(rules, store.dictionaries(), () -> CodecScenario.START_MS);
-      long t0 = System.nanoTime();
-      DictionaryCatalog.StreamDictionary sd = cloud.trainNow(STREAM);
-      trainNanos = System.nanoTime() - t0;
-      cloud.close();
-      if (sd == null) {
-        throw new IllegalStateException("the cloud could not train a dictionary");
-      }
-      dict = sd.dictionary();
-    }
+    Trained trained = trainInCloud(dir, rules, mine, devices, received, seed);
+    Dictionary dict = trained.dict();
+    long trainNanos = trained.nanos();
     List<Record> test = mine.subList(received, received + measured);
     Bench.logf(
         "dict: %d devices x %,d records received; dictionary %d B (id %d) trained in %.0f ms",
@@ -128,9 +106,50 @@ final class DictScenario {
         rules.sampleBytes(),
         trainNanos / 1e6,
         measured);
+    table(out, labels, BATCHES, bytes);
+    out.println();
+    return new Result(bytes[0][0], bytes[1][0], bytes[0][1], bytes[1][1], BATCHES[0], BATCHES[1]);
+  }
+
+  /** The dictionary the cloud trained, and the nanoseconds {@code trainNow} took. */
+  private record Trained(Dictionary dict, long nanos) {}
+
+  /**
+   * Commits {@code received} records of each device (the measured one's are the first of {@code
+   * mine}) into a real cloud store and trains a dictionary from them as the server does.
+   */
+  private static Trained trainInCloud(
+      Path dir, DictionaryRules rules, List<Record> mine, int devices, int received, long seed)
+      throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("edgesync-cloud.db"))) {
+      for (int d = 0; d < devices; d++) {
+        String device = d == 0 ? "edge-gw-0042" : "edge-gw-" + (1100 + d);
+        List<Record> recs =
+            d == 0
+                ? mine.subList(0, received)
+                : TelemetryData.generate(seed + 1000 + d, received, CodecScenario.START_MS, device);
+        store.registerDevice(device, CodecScenario.START_MS);
+        for (int i = 0; i < recs.size(); i += 100) {
+          store.commitRecords(device, STREAM, recs.subList(i, Math.min(recs.size(), i + 100)), 0);
+        }
+      }
+      CloudDictionaries cloud =
+          new CloudDictionaries(rules, store.dictionaries(), () -> CodecScenario.START_MS);
+      long t0 = System.nanoTime();
+      DictionaryCatalog.StreamDictionary sd = cloud.trainNow(STREAM);
+      long trainNanos = System.nanoTime() - t0;
+      cloud.close();
+      if (sd == null) {
+        throw new IllegalStateException("the cloud could not train a dictionary");
+      }
+      return new Trained(sd.dictionary(), trainNanos);
+    }
+  }
+
+  private static void table(PrintStream out, String[] labels, int[] batches, double[][] bytes) {
     StringBuilder head = new StringBuilder("| codec |");
     StringBuilder rule = new StringBuilder("|---|");
-    for (int b : BATCHES) {
+    for (int b : batches) {
       head.append(" batch ").append(b).append(" |");
       rule.append("---:|");
     }
@@ -138,13 +157,11 @@ final class DictScenario {
     out.println(rule);
     for (int v = 0; v < labels.length; v++) {
       StringBuilder row = new StringBuilder("| " + labels[v] + " |");
-      for (int b = 0; b < BATCHES.length; b++) {
+      for (int b = 0; b < batches.length; b++) {
         row.append(String.format(Locale.ROOT, " %.2f |", bytes[v][b]));
       }
       out.println(row);
     }
-    out.println();
-    return new Result(bytes[0][0], bytes[1][0], bytes[0][1], bytes[1][1], BATCHES[0], BATCHES[1]);
   }
 
   /** Payload bytes per record; a new session (encoder and decoder) every `sessionBatches`. */

@@ -407,6 +407,39 @@ final class DocsScenario {
     Settings s = Settings.from(o);
     Bench.log("docs: " + s.describe());
     Model model = new Model(s);
+    Generated g = generate(s, model);
+    Path file = dir.resolve("docs-cloud.db");
+    DocumentRules rules =
+        DocumentRules.of(Map.of(COLLECTION, ConflictPolicy.of(ConflictStrategy.MERGE)));
+    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+      CloudDocuments docs = new CloudDocuments(store.documents(), rules, Clock.SYSTEM);
+      long t = System.nanoTime();
+      for (Frame f : g.create()) {
+        apply(docs, f);
+      }
+      Bench.logf("  created %,d documents in %.2f s", s.keys, (System.nanoTime() - t) / 1e9);
+      t = System.nanoTime();
+      for (Frame f : g.warmup()) {
+        apply(docs, f);
+      }
+      Bench.logf(
+          "  warm-up: %,d frames in %.2f s", g.warmup().size(), (System.nanoTime() - t) / 1e9);
+      return measure(docs, s, model, g, file);
+    }
+  }
+
+  /**
+   * Every frame of the run, generated before the clock starts: the creating ones, the warm-up and
+   * the measured ones, with the concurrent changes the measured ones hold.
+   */
+  private record Generated(
+      List<Frame> create,
+      List<Frame> warmup,
+      List<Frame> measured,
+      long plannedConflicts,
+      int avgDocBytes) {}
+
+  private static Generated generate(Settings s, Model model) {
     List<Frame> create = model.createAll();
     List<Frame> warmup = new ArrayList<>(s.warmupFrames);
     for (int i = 0; i < s.warmupFrames; i++) {
@@ -427,77 +460,67 @@ final class DocsScenario {
     Bench.logf(
         "  generated %,d + %,d + %,d frames; documents average %d bytes",
         create.size(), warmup.size(), measured.size(), avgDocBytes);
+    return new Generated(create, warmup, measured, plannedConflicts, avgDocBytes);
+  }
 
-    Path file = dir.resolve("docs-cloud.db");
-    DocumentRules rules =
-        DocumentRules.of(Map.of(COLLECTION, ConflictPolicy.of(ConflictStrategy.MERGE)));
-    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
-      CloudDocuments docs = new CloudDocuments(store.documents(), rules, Clock.SYSTEM);
-      long t = System.nanoTime();
-      for (Frame f : create) {
-        apply(docs, f);
-      }
-      Bench.logf("  created %,d documents in %.2f s", s.keys, (System.nanoTime() - t) / 1e9);
-      t = System.nanoTime();
-      for (Frame f : warmup) {
-        apply(docs, f);
-      }
-      Bench.logf("  warm-up: %,d frames in %.2f s", warmup.size(), (System.nanoTime() - t) / 1e9);
-
-      long[] frameNanos = new long[measured.size()];
-      long conflicts = 0;
-      long changes = 0;
-      long cpu0 = Stats.processCpuNanos();
-      long writerCpu0 = writerCpuNanos();
-      long t0 = System.nanoTime();
-      // `sessions` threads play concurrent device sessions, as a server's session threads do:
-      // each takes the next frame, parses and validates it while the store commits others, queues
-      // it, and waits for its commit; queued frames meet in one group commit. Frames are queued
-      // in the order they were generated (the model predicts every version from that order); a
-      // frame's latency is its parse time plus queue and commit time.
-      Sessions run = new Sessions(docs, measured, frameNanos);
-      run.start(s.sessions());
-      conflicts = run.conflicts.get();
-      changes = run.changes.get();
-      long wall = System.nanoTime() - t0;
-      long cpu1 = Stats.processCpuNanos();
-      long writerCpu1 = writerCpuNanos();
-      if (conflicts != plannedConflicts) {
-        throw new IllegalStateException(
-            "planned " + plannedConflicts + " concurrent changes, the cloud saw " + conflicts);
-      }
-      verifySample(docs, model);
-      double secs = wall / 1e9;
-      Result res =
-          new Result(
-              s,
-              changes,
-              conflicts,
-              secs,
-              changes / secs,
-              conflicts / secs,
-              Stats.Latency.of(frameNanos, frameNanos.length),
-              avgDocBytes,
-              Files.size(file) + sizeIfExists(dir.resolve("docs-cloud.db-wal")),
-              Stats.coresBusy(cpu0, cpu1, wall),
-              cpu0 < 0 || cpu1 <= cpu0 ? Double.NaN : changes / ((cpu1 - cpu0) / 1e9),
-              writerCpu0 < 0 || writerCpu1 <= writerCpu0
-                  ? Double.NaN
-                  : changes / ((writerCpu1 - writerCpu0) / 1e9));
-      Bench.logf(
-          "docs: %s changes/s (%s per CPU-second; %s per CPU-second of the store's writer"
-              + " thread), %s conflicts/s (%,d changes, %,d merged conflicts in %.2f s);"
-              + " per frame %s",
-          Stats.rate(res.changesPerSecond()),
-          Stats.rate(res.changesPerCpuSecond()),
-          Stats.rate(res.writerChangesPerCpuSecond()),
-          Stats.rate(res.conflictsPerSecond()),
-          changes,
-          conflicts,
-          secs,
-          res.perFrame());
-      return res;
+  /**
+   * The measured frames through concurrent sessions, timed; then the conflict count and a sample of
+   * documents checked against the model.
+   */
+  private static Result measure(
+      CloudDocuments docs, Settings s, Model model, Generated g, Path file) throws Exception {
+    List<Frame> measured = g.measured();
+    long[] frameNanos = new long[measured.size()];
+    long cpu0 = Stats.processCpuNanos();
+    long writerCpu0 = writerCpuNanos();
+    long t0 = System.nanoTime();
+    // `sessions` threads play concurrent device sessions, as a server's session threads do:
+    // each takes the next frame, parses and validates it while the store commits others, queues
+    // it, and waits for its commit; queued frames meet in one group commit. Frames are queued
+    // in the order they were generated (the model predicts every version from that order); a
+    // frame's latency is its parse time plus queue and commit time.
+    Sessions run = new Sessions(docs, measured, frameNanos);
+    run.start(s.sessions());
+    long conflicts = run.conflicts.get();
+    long changes = run.changes.get();
+    long wall = System.nanoTime() - t0;
+    long cpu1 = Stats.processCpuNanos();
+    long writerCpu1 = writerCpuNanos();
+    if (conflicts != g.plannedConflicts()) {
+      throw new IllegalStateException(
+          "planned " + g.plannedConflicts() + " concurrent changes, the cloud saw " + conflicts);
     }
+    verifySample(docs, model);
+    double secs = wall / 1e9;
+    Result res =
+        new Result(
+            s,
+            changes,
+            conflicts,
+            secs,
+            changes / secs,
+            conflicts / secs,
+            Stats.Latency.of(frameNanos, frameNanos.length),
+            g.avgDocBytes(),
+            Files.size(file) + sizeIfExists(file.resolveSibling("docs-cloud.db-wal")),
+            Stats.coresBusy(cpu0, cpu1, wall),
+            cpu0 < 0 || cpu1 <= cpu0 ? Double.NaN : changes / ((cpu1 - cpu0) / 1e9),
+            writerCpu0 < 0 || writerCpu1 <= writerCpu0
+                ? Double.NaN
+                : changes / ((writerCpu1 - writerCpu0) / 1e9));
+    Bench.logf(
+        "docs: %s changes/s (%s per CPU-second; %s per CPU-second of the store's writer"
+            + " thread), %s conflicts/s (%,d changes, %,d merged conflicts in %.2f s);"
+            + " per frame %s",
+        Stats.rate(res.changesPerSecond()),
+        Stats.rate(res.changesPerCpuSecond()),
+        Stats.rate(res.writerChangesPerCpuSecond()),
+        Stats.rate(res.conflictsPerSecond()),
+        changes,
+        conflicts,
+        secs,
+        res.perFrame());
+    return res;
   }
 
   private static void apply(CloudDocuments docs, Frame f) throws Exception {

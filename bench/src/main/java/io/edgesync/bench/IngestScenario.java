@@ -158,17 +158,6 @@ final class IngestScenario {
     for (Thread t : threads) {
       t.join(60_000);
     }
-    int total = 0;
-    for (Appender a : appenders) {
-      total += Math.min(a.samples, a.latency.length);
-    }
-    long[] all = new long[total];
-    int k = 0;
-    for (Appender a : appenders) {
-      int n = Math.min(a.samples, a.latency.length);
-      System.arraycopy(a.latency, 0, all, k, n);
-      k += n;
-    }
     double secs = (t1 - t0) / 1e9;
     long recs = c1 - c0;
     Result r =
@@ -178,7 +167,7 @@ final class IngestScenario {
             recs * (double) s.recordBytes() / secs / 1e6,
             recs,
             secs,
-            Stats.Latency.of(all, total),
+            latency(appenders),
             errors.sum(),
             Stats.coresBusy(cpu0, cpu1, t1 - t0));
     Bench.logf(
@@ -193,6 +182,22 @@ final class IngestScenario {
         r.errors(),
         r.coresBusy());
     return r;
+  }
+
+  /** The append latencies every appender sampled while measuring (they have stopped). */
+  private static Stats.Latency latency(Appender[] appenders) {
+    int total = 0;
+    for (Appender a : appenders) {
+      total += Math.min(a.samples, a.latency.length);
+    }
+    long[] all = new long[total];
+    int k = 0;
+    for (Appender a : appenders) {
+      int n = Math.min(a.samples, a.latency.length);
+      System.arraycopy(a.latency, 0, all, k, n);
+      k += n;
+    }
+    return Stats.Latency.of(all, total);
   }
 
   /** One appender thread. Latencies are written by whichever thread completes the future. */

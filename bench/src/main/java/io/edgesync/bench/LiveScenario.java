@@ -62,134 +62,28 @@ final class LiveScenario {
           appenders[t] = new Appender(t, agent, window, recordBytes, sampleEvery, appended, errors);
           ts[t] = new Thread(appenders[t], "live-appender-" + t);
         }
-        // The checkpoint trace: (time, cloud checkpoint) every ~2 ms.
-        long[] traceT = new long[1 << 20];
-        long[] traceCp = new long[1 << 20];
-        int traced = 0;
+        CheckpointTrace trace = new CheckpointTrace(1 << 20);
         for (Thread t : ts) {
           t.start();
         }
-        long start = System.nanoTime();
-        long measureAt = start + (long) (warmup * 1e9);
-        long stopAt = measureAt + (long) (seconds * 1e9);
-        boolean measuring = false;
-        long a0 = 0;
-        long cp0 = 0;
-        long cpu0 = 0;
-        long a1 = 0;
-        long cp1 = 0;
-        long cpu1 = 0;
-        long nextReport = start + 2_000_000_000L;
-        long lastA = 0;
-        long lastCp = 0;
-        long lastT = start;
-        while (true) {
-          long cp = server.store().checkpoints(device).getOrDefault(SyncScenario.STREAM, 0L);
-          long now = System.nanoTime();
-          if (traced < traceT.length) {
-            traceT[traced] = now;
-            traceCp[traced] = cp;
-            traced++;
-          }
-          if (!measuring && now >= measureAt) {
-            measuring = true;
-            a0 = appended.sum();
-            cp0 = cp;
-            cpu0 = Stats.processCpuNanos();
-            measureAt = now;
-            for (Appender a : appenders) {
-              a.phase = MEASURE;
-            }
-          }
-          if (measuring && now >= stopAt) {
-            a1 = appended.sum();
-            cp1 = cp;
-            cpu1 = Stats.processCpuNanos();
-            stopAt = now;
-            for (Appender a : appenders) {
-              a.phase = STOP;
-            }
-            break;
-          }
-          if (now >= nextReport) {
-            long a = appended.sum();
-            double dt = (now - lastT) / 1e9;
-            Bench.logf(
-                "  ... appended %s/s, cloud acked %s/s, backlog %,d",
-                Stats.rate((a - lastA) / dt), Stats.rate((cp - lastCp) / dt), a - cp);
-            lastA = a;
-            lastCp = cp;
-            lastT = now;
-            nextReport = now + 2_000_000_000L;
-          }
-          Thread.sleep(2);
-        }
+        Window w = measure(server, device, appenders, appended, trace, warmup, seconds);
         for (Thread t : ts) {
           t.join(60_000);
         }
-        // Drain: the rest of the backlog, still tracing for the end-to-end samples.
-        long lastSeq = 0;
-        for (Appender a : appenders) {
-          lastSeq = Math.max(lastSeq, a.maxSeq);
-        }
-        long drainStart = System.nanoTime();
-        long drainDeadline = drainStart + (long) (o.seconds("sync-timeout", 180) * 1e9);
-        long cp;
-        while ((cp = server.store().checkpoints(device).getOrDefault(SyncScenario.STREAM, 0L))
-            < lastSeq) {
-          long now = System.nanoTime();
-          if (now > drainDeadline) {
-            throw new IllegalStateException("live: cloud stuck at " + cp + " of " + lastSeq);
-          }
-          if (traced < traceT.length) {
-            traceT[traced] = now;
-            traceCp[traced] = cp;
-            traced++;
-          }
-          Thread.sleep(2);
-        }
-        long drainEnd = System.nanoTime();
-        SyncScenario.verify(server, device, lastSeq);
-        if (traced < traceT.length) {
-          traceT[traced] = drainEnd;
-          traceCp[traced] = cp;
-          traced++;
-        }
-        // End-to-end latency of the sampled records: first trace point covering the sequence.
-        List<long[]> samples = new ArrayList<>();
-        for (Appender a : appenders) {
-          samples.addAll(a.samples);
-        }
-        long[] lat = new long[samples.size()];
-        int k = 0;
-        for (long[] sm : samples) {
-          int lo = 0;
-          int hi = traced - 1;
-          if (traceCp[hi] < sm[0]) {
-            continue;
-          }
-          while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (traceCp[mid] >= sm[0]) {
-              hi = mid;
-            } else {
-              lo = mid + 1;
-            }
-          }
-          lat[k++] = Math.max(0, traceT[lo] - sm[1]);
-        }
-        double secs = (stopAt - measureAt) / 1e9;
+        double drainSeconds =
+            drain(server, device, appenders, trace, o.seconds("sync-timeout", 180));
+        double secs = w.seconds();
         Result r =
             new Result(
                 threads,
                 window,
                 tuning,
-                (a1 - a0) / secs,
-                (cp1 - cp0) / secs,
-                a1 - cp1,
-                (drainEnd - drainStart) / 1e9,
-                Stats.Latency.of(lat, k),
-                Stats.coresBusy(cpu0, cpu1, stopAt - measureAt));
+                (w.appendedAtStop() - w.appendedAtStart()) / secs,
+                (w.ackedAtStop() - w.ackedAtStart()) / secs,
+                w.appendedAtStop() - w.ackedAtStop(),
+                drainSeconds,
+                endToEnd(appenders, trace),
+                Stats.coresBusy(w.cpuAtStart(), w.cpuAtStop(), w.stopNanos() - w.startNanos()));
         Bench.logf(
             "live: appended %s records/s durably, cloud acked %s records/s over %.1f s;"
                 + " backlog at stop %,d, drained in %.2f s; append→cloud-durable latency %s;"
@@ -205,6 +99,174 @@ final class LiveScenario {
             agent.status().bandwidth().encoding());
         return r;
       }
+    }
+  }
+
+  /**
+   * The measured window: records appended, cloud checkpoint and process CPU at its start and its
+   * stop ({@link System#nanoTime} instants).
+   */
+  private record Window(
+      long appendedAtStart,
+      long ackedAtStart,
+      long cpuAtStart,
+      long appendedAtStop,
+      long ackedAtStop,
+      long cpuAtStop,
+      long startNanos,
+      long stopNanos) {
+    double seconds() {
+      return (stopNanos - startNanos) / 1e9;
+    }
+  }
+
+  /**
+   * Polls the cloud checkpoint every ~2 ms (tracing it) while the appenders run: warm-up, then the
+   * measured window, then tells the appenders to stop. Logs the rates every 2 s.
+   */
+  private static Window measure(
+      SyncServer server,
+      String device,
+      Appender[] appenders,
+      LongAdder appended,
+      CheckpointTrace trace,
+      double warmup,
+      double seconds)
+      throws InterruptedException {
+    long start = System.nanoTime();
+    long measureAt = start + (long) (warmup * 1e9);
+    long stopAt = measureAt + (long) (seconds * 1e9);
+    boolean measuring = false;
+    long a0 = 0;
+    long cp0 = 0;
+    long cpu0 = 0;
+    long nextReport = start + 2_000_000_000L;
+    long lastA = 0;
+    long lastCp = 0;
+    long lastT = start;
+    while (true) {
+      long cp = server.store().checkpoints(device).getOrDefault(SyncScenario.STREAM, 0L);
+      long now = System.nanoTime();
+      trace.add(now, cp);
+      if (!measuring && now >= measureAt) {
+        measuring = true;
+        a0 = appended.sum();
+        cp0 = cp;
+        cpu0 = Stats.processCpuNanos();
+        measureAt = now;
+        for (Appender a : appenders) {
+          a.phase = MEASURE;
+        }
+      }
+      if (measuring && now >= stopAt) {
+        long a1 = appended.sum();
+        long cpu1 = Stats.processCpuNanos();
+        for (Appender a : appenders) {
+          a.phase = STOP;
+        }
+        return new Window(a0, cp0, cpu0, a1, cp, cpu1, measureAt, now);
+      }
+      if (now >= nextReport) {
+        long a = appended.sum();
+        double dt = (now - lastT) / 1e9;
+        Bench.logf(
+            "  ... appended %s/s, cloud acked %s/s, backlog %,d",
+            Stats.rate((a - lastA) / dt), Stats.rate((cp - lastCp) / dt), a - cp);
+        lastA = a;
+        lastCp = cp;
+        lastT = now;
+        nextReport = now + 2_000_000_000L;
+      }
+      Thread.sleep(2);
+    }
+  }
+
+  /**
+   * Waits until the cloud holds the rest of the backlog, still tracing for the end-to-end samples,
+   * and verifies what it holds. Returns the seconds the drain took.
+   */
+  private static double drain(
+      SyncServer server,
+      String device,
+      Appender[] appenders,
+      CheckpointTrace trace,
+      double timeoutSeconds)
+      throws Exception {
+    long lastSeq = 0;
+    for (Appender a : appenders) {
+      lastSeq = Math.max(lastSeq, a.maxSeq);
+    }
+    long drainStart = System.nanoTime();
+    long drainDeadline = drainStart + (long) (timeoutSeconds * 1e9);
+    long cp;
+    while ((cp = server.store().checkpoints(device).getOrDefault(SyncScenario.STREAM, 0L))
+        < lastSeq) {
+      long now = System.nanoTime();
+      if (now > drainDeadline) {
+        throw new IllegalStateException("live: cloud stuck at " + cp + " of " + lastSeq);
+      }
+      trace.add(now, cp);
+      Thread.sleep(2);
+    }
+    long drainEnd = System.nanoTime();
+    SyncScenario.verify(server, device, lastSeq);
+    trace.add(drainEnd, cp);
+    return (drainEnd - drainStart) / 1e9;
+  }
+
+  /** End-to-end latency of the sampled records: first trace point covering the sequence. */
+  private static Stats.Latency endToEnd(Appender[] appenders, CheckpointTrace trace) {
+    List<long[]> samples = new ArrayList<>();
+    for (Appender a : appenders) {
+      samples.addAll(a.samples);
+    }
+    long[] lat = new long[samples.size()];
+    int k = 0;
+    for (long[] sm : samples) {
+      int at = trace.firstCovering(sm[0]);
+      if (at < 0) {
+        continue;
+      }
+      lat[k++] = Math.max(0, trace.nanos[at] - sm[1]);
+    }
+    return Stats.Latency.of(lat, k);
+  }
+
+  /** The checkpoint trace: (time, cloud checkpoint) every ~2 ms, up to its capacity. */
+  private static final class CheckpointTrace {
+    final long[] nanos;
+    final long[] checkpoints;
+    int traced;
+
+    CheckpointTrace(int capacity) {
+      nanos = new long[capacity];
+      checkpoints = new long[capacity];
+    }
+
+    void add(long now, long cp) {
+      if (traced < nanos.length) {
+        nanos[traced] = now;
+        checkpoints[traced] = cp;
+        traced++;
+      }
+    }
+
+    /** The first point whose checkpoint covers {@code seq}, or -1 if none does. */
+    int firstCovering(long seq) {
+      int lo = 0;
+      int hi = traced - 1;
+      if (checkpoints[hi] < seq) {
+        return -1;
+      }
+      while (lo < hi) {
+        int mid = (lo + hi) >>> 1;
+        if (checkpoints[mid] >= seq) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      return lo;
     }
   }
 

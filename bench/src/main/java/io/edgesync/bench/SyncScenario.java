@@ -96,88 +96,116 @@ final class SyncScenario {
     return base.withOutbox(limits).withSync(tuning.apply(base.sync()));
   }
 
+  /** The run's settings: records, their size, the preload's call size, fsync, tuning, warm-up. */
+  private record Settings(
+      long n, int recordBytes, int preloadCall, boolean full, Tuning tuning, long warmupRecords) {
+    static Settings from(Opts o) {
+      return new Settings(
+          o.longValue("records", 2_000_000),
+          o.integer("record-bytes", 150),
+          o.integer("preload-call", 1024),
+          o.bool("full-sync", true),
+          Tuning.from(o),
+          o.longValue("sync-warmup-records", 200_000));
+    }
+  }
+
   static Result run(Path dir, Opts o) throws Exception {
-    long n = o.longValue("records", 2_000_000);
-    int recordBytes = o.integer("record-bytes", 150);
-    int preloadCall = o.integer("preload-call", 1024);
-    boolean full = o.bool("full-sync", true);
-    Tuning tuning = Tuning.from(o);
+    Settings s = Settings.from(o);
+    long n = s.n();
     String device = "bench-gw-1";
     Path edgeDir = dir.resolve("sync-edge");
     Path cloudDir = dir.resolve("sync-cloud");
     Bench.logf(
         "sync: %,d records of %d bytes, preload %d records/call; %s; synchronous=%s",
-        n, recordBytes, preloadCall, tuning.describe(), full ? "FULL" : "NORMAL");
+        n, s.recordBytes(), s.preloadCall(), s.tuning().describe(), s.full() ? "FULL" : "NORMAL");
 
-    long warmupRecords = o.longValue("sync-warmup-records", 200_000);
     try (SyncServer server = SyncServer.start(ServerConfig.defaults(cloudDir).withPort(0))) {
-      if (warmupRecords > 0) {
-        // Same JVM, same server, another device: JIT-compiles the whole path before measuring.
-        Bench.logf("  warm-up: %,d records, device bench-gw-warmup", warmupRecords);
-        Path warmDir = dir.resolve("sync-warmup-edge");
-        AgentConfig warm =
-            agentConfig("bench-gw-warmup", URI.create(server.syncUrl()), warmDir, tuning, full);
-        preload(warm, warmupRecords, recordBytes, preloadCall);
-        long w0 = System.nanoTime();
-        try (EdgeAgent agent = EdgeAgent.open(warm)) {
-          drain(server, agent, "bench-gw-warmup", warmupRecords, o, false, w0);
-        }
+      if (s.warmupRecords() > 0) {
+        warmUp(server, dir.resolve("sync-warmup-edge"), s, o);
       }
 
       // 1. Preload while no agent runs (the device was offline).
-      AgentConfig config = agentConfig(device, URI.create(server.syncUrl()), edgeDir, tuning, full);
+      AgentConfig config =
+          agentConfig(device, URI.create(server.syncUrl()), edgeDir, s.tuning(), s.full());
       long p0 = System.nanoTime();
-      preload(config, n, recordBytes, preloadCall);
+      preload(config, n, s.recordBytes(), s.preloadCall());
       double preloadSecs = (System.nanoTime() - p0) / 1e9;
       String chunks = describeChunks(edgeDir.resolve("edgesync-agent.db"));
       Bench.logf(
           "  preloaded %,d records in %.1f s (%s records/s); outbox %s",
           n, preloadSecs, Stats.rate(n / preloadSecs), chunks);
 
-      // 2. The agent connects and drains.
-      long cpu0 = Stats.processCpuNanos();
-      long t0 = System.nanoTime();
-      try (EdgeAgent agent = EdgeAgent.open(config)) {
-        Drain d = drain(server, agent, device, n, o, true, t0);
-        long cpu1 = Stats.processCpuNanos();
-        verify(server, device, n);
-        var m = agent.metrics();
-        double cloudSecs = (d.cloudDone - d.t0) / 1e9;
-        double edgeSecs = (d.edgeDone - d.t0) / 1e9;
-        double steady = (n - d.cpAtFirstAck) / ((d.cloudDone - d.firstAck) / 1e9);
-        Result r =
-            new Result(
-                n,
-                recordBytes,
-                tuning,
-                preloadSecs,
-                chunks,
-                (d.firstAck - d.t0) / 1e9,
-                cloudSecs,
-                edgeSecs,
-                n / cloudSecs,
-                n / edgeSecs,
-                steady,
-                n * (double) recordBytes / edgeSecs / 1e6,
-                m.bytesSent() / edgeSecs / 1e6,
-                m.batchesSent(),
-                Stats.coresBusy(cpu0, cpu1, d.edgeDone - d.t0));
-        Bench.logf(
-            "sync: %,d records acked in %.2f s (cloud durable) / %.2f s (edge ack durable):"
-                + " %s records/s (after the first ack: %s records/s), %.1f MB/s payload,"
-                + " %.1f MB/s on the wire, %,d batches, first ack after %.3f s; CPU %s cores",
-            n,
-            cloudSecs,
-            edgeSecs,
-            Stats.rate(r.edgeRecordsPerSecond()),
-            Stats.rate(r.steadyRecordsPerSecond()),
-            r.payloadMbPerSecond(),
-            r.wireMbPerSecond(),
-            r.batches(),
-            r.firstAckSeconds(),
-            r.coresBusy());
-        return r;
-      }
+      return connectAndDrain(server, config, device, s, preloadSecs, chunks, o);
+    }
+  }
+
+  /** Same JVM, same server, another device: JIT-compiles the whole path before measuring. */
+  private static void warmUp(SyncServer server, Path warmDir, Settings s, Opts o) throws Exception {
+    long warmupRecords = s.warmupRecords();
+    Bench.logf("  warm-up: %,d records, device bench-gw-warmup", warmupRecords);
+    AgentConfig warm =
+        agentConfig("bench-gw-warmup", URI.create(server.syncUrl()), warmDir, s.tuning(), s.full());
+    preload(warm, warmupRecords, s.recordBytes(), s.preloadCall());
+    long w0 = System.nanoTime();
+    try (EdgeAgent agent = EdgeAgent.open(warm)) {
+      drain(server, agent, "bench-gw-warmup", warmupRecords, o, false, w0);
+    }
+  }
+
+  /** 2. The agent connects and drains, timed from just before it opens. */
+  private static Result connectAndDrain(
+      SyncServer server,
+      AgentConfig config,
+      String device,
+      Settings s,
+      double preloadSecs,
+      String chunks,
+      Opts o)
+      throws Exception {
+    long n = s.n();
+    long cpu0 = Stats.processCpuNanos();
+    long t0 = System.nanoTime();
+    try (EdgeAgent agent = EdgeAgent.open(config)) {
+      Drain d = drain(server, agent, device, n, o, true, t0);
+      long cpu1 = Stats.processCpuNanos();
+      verify(server, device, n);
+      var m = agent.metrics();
+      double cloudSecs = (d.cloudDone - d.t0) / 1e9;
+      double edgeSecs = (d.edgeDone - d.t0) / 1e9;
+      double steady = (n - d.cpAtFirstAck) / ((d.cloudDone - d.firstAck) / 1e9);
+      Result r =
+          new Result(
+              n,
+              s.recordBytes(),
+              s.tuning(),
+              preloadSecs,
+              chunks,
+              (d.firstAck - d.t0) / 1e9,
+              cloudSecs,
+              edgeSecs,
+              n / cloudSecs,
+              n / edgeSecs,
+              steady,
+              n * (double) s.recordBytes() / edgeSecs / 1e6,
+              m.bytesSent() / edgeSecs / 1e6,
+              m.batchesSent(),
+              Stats.coresBusy(cpu0, cpu1, d.edgeDone - d.t0));
+      Bench.logf(
+          "sync: %,d records acked in %.2f s (cloud durable) / %.2f s (edge ack durable):"
+              + " %s records/s (after the first ack: %s records/s), %.1f MB/s payload,"
+              + " %.1f MB/s on the wire, %,d batches, first ack after %.3f s; CPU %s cores",
+          n,
+          cloudSecs,
+          edgeSecs,
+          Stats.rate(r.edgeRecordsPerSecond()),
+          Stats.rate(r.steadyRecordsPerSecond()),
+          r.payloadMbPerSecond(),
+          r.wireMbPerSecond(),
+          r.batches(),
+          r.firstAckSeconds(),
+          r.coresBusy());
+      return r;
     }
   }
 

@@ -4,7 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Command line runner of the simulator.
@@ -22,14 +24,58 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SimMain {
   private SimMain() {}
 
+  /** The command line's choices; {@code hashes} is null unless asked for. */
+  private record Args(
+      long from, long seeds, int threads, int maxFailures, Path hashes, SimOptions options) {}
+
   public static void main(String[] args) throws java.io.IOException {
+    Args a = parse(args);
+    if (a == null) {
+      return;
+    }
+    System.out.printf(
+        "edgesync simulator: seeds %d..%d on %d threads, files in %s%n",
+        a.from(), a.from() + a.seeds() - 1, a.threads(), a.options().workDir());
+    TreeMap<Long, Long> traceHashes = new TreeMap<>();
+    Simulator.Summary summary =
+        Simulator.runMany(
+            a.from(),
+            a.seeds(),
+            a.threads(),
+            a.maxFailures(),
+            a.options(),
+            progress(a.seeds() == 1, traceHashes));
+    System.out.printf(
+        Locale.ROOT,
+        "%d seeds, %d failed, %.1f s, %.1f seeds/s%n",
+        summary.seeds(),
+        summary.failures().size(),
+        summary.elapsedNanos() / 1e9,
+        summary.seedsPerSecond());
+    if (a.hashes() != null) {
+      writeHashes(a.hashes(), traceHashes);
+    }
+    StringBuilder counters = new StringBuilder("exercised:");
+    for (Map.Entry<String, Long> c : summary.counters().entrySet()) {
+      counters.append(' ').append(c.getKey()).append('=').append(c.getValue());
+    }
+    System.out.println(counters);
+    if (!summary.failures().isEmpty()) {
+      StringBuilder failed = new StringBuilder("failed seeds:");
+      summary.failures().forEach(r -> failed.append(' ').append(r.seed()));
+      System.out.println(failed);
+      System.exit(1);
+    }
+  }
+
+  /** The options, or null after printing the usage for {@code --help}; exits on a bad option. */
+  private static Args parse(String[] args) {
     long from = 1;
     long seeds = 1_000;
     int threads = Runtime.getRuntime().availableProcessors();
     int maxFailures = 10;
     boolean trace = false;
     Path hashes = null;
-    java.util.TreeMap<Long, Long> traceHashes = new java.util.TreeMap<>();
     SimOptions options = SimOptions.defaults();
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
@@ -48,7 +94,7 @@ public final class SimMain {
         case "--hashes" -> hashes = Path.of(value(args, ++i, a));
         case "-h", "--help" -> {
           usage();
-          return;
+          return null;
         }
         default -> {
           System.err.println("unknown option " + a);
@@ -61,62 +107,44 @@ public final class SimMain {
       options = options.withEcho(System.out);
       threads = 1;
     }
-    System.out.printf(
-        "edgesync simulator: seeds %d..%d on %d threads, files in %s%n",
-        from, from + seeds - 1, threads, options.workDir());
+    return new Args(from, seeds, threads, maxFailures, hashes, options);
+  }
+
+  /**
+   * Called as each seed finishes: records its trace hash, prints a failure's report (or a single
+   * seed's pass) and, at most every 10 s, the rate so far.
+   */
+  private static Consumer<SimResult> progress(boolean single, Map<Long, Long> traceHashes) {
     long started = System.nanoTime();
     AtomicLong lastReport = new AtomicLong(started);
     AtomicLong done = new AtomicLong();
-    boolean single = seeds == 1;
-    Simulator.Summary summary =
-        Simulator.runMany(
-            from,
-            seeds,
-            threads,
-            maxFailures,
-            options,
-            r -> {
-              long n = done.incrementAndGet();
-              synchronized (traceHashes) {
-                traceHashes.put(r.seed(), r.traceHash());
-              }
-              if (!r.passed()) {
-                System.out.print(r.report());
-              } else if (single) {
-                System.out.printf("seed %d passed, trace hash %016x%n", r.seed(), r.traceHash());
-              }
-              long now = System.nanoTime();
-              long last = lastReport.get();
-              if (now - last > 10_000_000_000L && lastReport.compareAndSet(last, now)) {
-                System.out.printf(
-                    Locale.ROOT, "%d seeds done, %.1f seeds/s%n", n, n / ((now - started) / 1e9));
-              }
-            });
-    System.out.printf(
-        Locale.ROOT,
-        "%d seeds, %d failed, %.1f s, %.1f seeds/s%n",
-        summary.seeds(),
-        summary.failures().size(),
-        summary.elapsedNanos() / 1e9,
-        summary.seedsPerSecond());
-    if (hashes != null) {
-      StringBuilder lines = new StringBuilder();
-      traceHashes.forEach(
-          (seed, hash) -> lines.append(String.format(Locale.ROOT, "%d %016x%n", seed, hash)));
-      Files.writeString(hashes, lines);
-      System.out.println("trace hashes of " + traceHashes.size() + " seeds written to " + hashes);
-    }
-    StringBuilder counters = new StringBuilder("exercised:");
-    for (Map.Entry<String, Long> c : summary.counters().entrySet()) {
-      counters.append(' ').append(c.getKey()).append('=').append(c.getValue());
-    }
-    System.out.println(counters);
-    if (!summary.failures().isEmpty()) {
-      StringBuilder failed = new StringBuilder("failed seeds:");
-      summary.failures().forEach(r -> failed.append(' ').append(r.seed()));
-      System.out.println(failed);
-      System.exit(1);
-    }
+    return r -> {
+      long n = done.incrementAndGet();
+      synchronized (traceHashes) {
+        traceHashes.put(r.seed(), r.traceHash());
+      }
+      if (!r.passed()) {
+        System.out.print(r.report());
+      } else if (single) {
+        System.out.printf("seed %d passed, trace hash %016x%n", r.seed(), r.traceHash());
+      }
+      long now = System.nanoTime();
+      long last = lastReport.get();
+      if (now - last > 10_000_000_000L && lastReport.compareAndSet(last, now)) {
+        System.out.printf(
+            Locale.ROOT, "%d seeds done, %.1f seeds/s%n", n, n / ((now - started) / 1e9));
+      }
+    };
+  }
+
+  /** Writes "seed trace-hash" per line in seed order. */
+  private static void writeHashes(Path file, Map<Long, Long> traceHashes)
+      throws java.io.IOException {
+    StringBuilder lines = new StringBuilder();
+    traceHashes.forEach(
+        (seed, hash) -> lines.append(String.format(Locale.ROOT, "%d %016x%n", seed, hash)));
+    Files.writeString(file, lines);
+    System.out.println("trace hashes of " + traceHashes.size() + " seeds written to " + file);
   }
 
   private static String value(String[] args, int i, String option) {

@@ -326,128 +326,154 @@ public final class FrameMutator {
     return b;
   }
 
+  /** One byte mutation, drawn from the eleven kinds (each draws its own details after the kind). */
   private byte[] mutateOnce(byte[] b, String deviceId, Map<String, Long> checkpoints) {
-    switch (random.nextInt(11)) {
-      case 0 -> {
-        if (b.length == 0) {
-          return b;
-        }
-        int at = random.nextInt(b.length);
-        ops.add("flip bit " + at);
-        byte[] c = b.clone();
-        c[at] ^= (byte) (1 << random.nextInt(8));
-        return c;
-      }
-      case 1 -> {
-        if (b.length == 0) {
-          return b;
-        }
-        int at = random.nextInt(b.length);
-        byte v = (byte) new int[] {0x00, 0xff, 0x7f, 0x80, random.nextInt(256)}[random.nextInt(5)];
-        ops.add("set byte " + at + "=" + (v & 0xff));
-        byte[] c = b.clone();
-        c[at] = v;
-        return c;
-      }
+    return switch (random.nextInt(11)) {
+      case 0 -> flipBit(b);
+      case 1 -> setByte(b);
       case 2 -> {
         int len = b.length == 0 ? 0 : random.nextInt(b.length);
         ops.add("truncate to " + len);
-        return Arrays.copyOf(b, len);
+        yield Arrays.copyOf(b, len);
       }
       case 3 -> {
         ops.add("extend");
-        return concat(b, bytes(random.nextInt(1, 16)));
+        yield concat(b, bytes(random.nextInt(1, 16)));
       }
-      case 4 -> {
-        byte[] other = validFrame(deviceId, checkpoints).toByteArray();
-        int cutA = b.length == 0 ? 0 : random.nextInt(b.length);
-        int cutB = other.length == 0 ? 0 : random.nextInt(other.length);
-        ops.add("splice " + cutA + "+" + cutB);
-        return concat(Arrays.copyOf(b, cutA), Arrays.copyOfRange(other, cutB, other.length));
-      }
-      case 5 -> {
-        List<int[]> lens = lengthFields(b);
-        if (lens.isEmpty()) {
-          return b;
-        }
-        int[] f = lens.get(random.nextInt(lens.size()));
-        long v =
-            switch (random.nextInt(6)) {
-              case 0 -> 0;
-              case 1 -> f[3] - 1L;
-              case 2 -> f[3] + 1L;
-              case 3 -> Integer.MAX_VALUE;
-              case 4 -> -1L; // 10-byte varint
-              default -> random.nextInt(0, 1 << 20);
-            };
-        ops.add("length at " + f[0] + ": " + f[3] + "->" + v);
-        return replace(b, f[0], f[1], varint(v));
-      }
-      case 6 -> {
-        List<int[]> varints = varintFields(b);
-        if (varints.isEmpty()) {
-          return b;
-        }
-        int[] f = varints.get(random.nextInt(varints.size()));
-        byte[] huge;
-        if (random.nextBoolean()) {
-          huge = varint(random.nextLong() | Long.MIN_VALUE); // 10 bytes
-        } else {
-          huge = new byte[11]; // overlong: invalid
-          Arrays.fill(huge, (byte) 0xff);
-          huge[10] = 0x01;
-        }
-        ops.add("huge varint at " + f[0] + " (" + huge.length + " bytes)");
-        return replace(b, f[0], f[1], huge);
-      }
-      case 7 -> {
-        int number = random.nextInt(4) == 0 ? random.nextInt(1, 1 << 29) : random.nextInt(1, 20);
-        int wireType = random.nextInt(8);
-        ByteArrayOutputStream f = new ByteArrayOutputStream();
-        f.writeBytes(varint(((long) number << 3) | wireType));
-        switch (wireType) {
-          case 0 -> f.writeBytes(varint(random.nextLong()));
-          case 1 -> f.writeBytes(bytes(8));
-          case 2 -> {
-            byte[] v = bytes(random.nextInt(0, 12));
-            f.writeBytes(varint(v.length));
-            f.writeBytes(v);
-          }
-          case 5 -> f.writeBytes(bytes(4));
-          default -> f.writeBytes(bytes(random.nextInt(0, 3))); // groups, invalid types
-        }
-        ops.add("random field " + number + "/" + wireType);
-        return random.nextBoolean() ? concat(b, f.toByteArray()) : concat(f.toByteArray(), b);
-      }
-      case 8 -> {
-        if (b.length < 2) {
-          return b;
-        }
-        int from = random.nextInt(b.length);
-        int to = Math.min(b.length, from + random.nextInt(1, 8));
-        ops.add("delete " + from + ".." + to);
-        return concat(Arrays.copyOf(b, from), Arrays.copyOfRange(b, to, b.length));
-      }
+      case 4 -> splice(b, deviceId, checkpoints);
+      case 5 -> editLengthField(b);
+      case 6 -> hugeVarint(b);
+      case 7 -> randomField(b);
+      case 8 -> deleteRange(b);
       case 9 -> {
         ops.add("merge with another frame");
-        return concat(b, validFrame(deviceId, checkpoints).toByteArray());
+        yield concat(b, validFrame(deviceId, checkpoints).toByteArray());
       }
-      default -> {
-        List<int[]> lens = lengthFields(b);
-        if (lens.isEmpty()) {
-          return b;
-        }
-        int[] f = lens.get(random.nextInt(lens.size()));
-        if (f[3] == 0) {
-          return b;
-        }
-        int at = f[2] + random.nextInt(f[3]);
-        ops.add("flip bit inside field at " + at);
-        byte[] c = b.clone();
-        c[at] ^= (byte) (1 << random.nextInt(8));
-        return c;
-      }
+      default -> flipBitInsideField(b);
+    };
+  }
+
+  private byte[] flipBit(byte[] b) {
+    if (b.length == 0) {
+      return b;
     }
+    return flipBitAt(b, random.nextInt(b.length), "flip bit ");
+  }
+
+  /** {@code b} with one random bit of byte {@code at} flipped (the bit drawn after {@code at}). */
+  private byte[] flipBitAt(byte[] b, int at, String op) {
+    ops.add(op + at);
+    byte[] c = b.clone();
+    c[at] ^= (byte) (1 << random.nextInt(8));
+    return c;
+  }
+
+  private byte[] setByte(byte[] b) {
+    if (b.length == 0) {
+      return b;
+    }
+    int at = random.nextInt(b.length);
+    byte v = (byte) new int[] {0x00, 0xff, 0x7f, 0x80, random.nextInt(256)}[random.nextInt(5)];
+    ops.add("set byte " + at + "=" + (v & 0xff));
+    byte[] c = b.clone();
+    c[at] = v;
+    return c;
+  }
+
+  /** A head of {@code b} followed by a tail of another valid frame. */
+  private byte[] splice(byte[] b, String deviceId, Map<String, Long> checkpoints) {
+    byte[] other = validFrame(deviceId, checkpoints).toByteArray();
+    int cutA = b.length == 0 ? 0 : random.nextInt(b.length);
+    int cutB = other.length == 0 ? 0 : random.nextInt(other.length);
+    ops.add("splice " + cutA + "+" + cutB);
+    return concat(Arrays.copyOf(b, cutA), Arrays.copyOfRange(other, cutB, other.length));
+  }
+
+  /** A length-delimited field's length set to a wrong value (off by one, 0, huge, 10 bytes). */
+  private byte[] editLengthField(byte[] b) {
+    int[] f = randomLengthField(b);
+    if (f == null) {
+      return b;
+    }
+    long v =
+        switch (random.nextInt(6)) {
+          case 0 -> 0;
+          case 1 -> f[3] - 1L;
+          case 2 -> f[3] + 1L;
+          case 3 -> Integer.MAX_VALUE;
+          case 4 -> -1L; // 10-byte varint
+          default -> random.nextInt(0, 1 << 20);
+        };
+    ops.add("length at " + f[0] + ": " + f[3] + "->" + v);
+    return replace(b, f[0], f[1], varint(v));
+  }
+
+  /** One of {@code b}'s length-delimited fields, drawn at random, or null if it has none. */
+  private int[] randomLengthField(byte[] b) {
+    List<int[]> lens = lengthFields(b);
+    return lens.isEmpty() ? null : lens.get(random.nextInt(lens.size()));
+  }
+
+  /** A varint field's value replaced by a 10-byte one or an overlong (invalid) 11-byte one. */
+  private byte[] hugeVarint(byte[] b) {
+    List<int[]> varints = varintFields(b);
+    if (varints.isEmpty()) {
+      return b;
+    }
+    int[] f = varints.get(random.nextInt(varints.size()));
+    byte[] huge;
+    if (random.nextBoolean()) {
+      huge = varint(random.nextLong() | Long.MIN_VALUE); // 10 bytes
+    } else {
+      huge = new byte[11]; // overlong: invalid
+      Arrays.fill(huge, (byte) 0xff);
+      huge[10] = 0x01;
+    }
+    ops.add("huge varint at " + f[0] + " (" + huge.length + " bytes)");
+    return replace(b, f[0], f[1], huge);
+  }
+
+  /** A random protobuf field (any number, any wire type, invalid ones too) before or after. */
+  private byte[] randomField(byte[] b) {
+    int number = random.nextInt(4) == 0 ? random.nextInt(1, 1 << 29) : random.nextInt(1, 20);
+    int wireType = random.nextInt(8);
+    ByteArrayOutputStream f = new ByteArrayOutputStream();
+    f.writeBytes(varint(((long) number << 3) | wireType));
+    switch (wireType) {
+      case 0 -> f.writeBytes(varint(random.nextLong()));
+      case 1 -> f.writeBytes(bytes(8));
+      case 2 -> {
+        byte[] v = bytes(random.nextInt(0, 12));
+        f.writeBytes(varint(v.length));
+        f.writeBytes(v);
+      }
+      case 5 -> f.writeBytes(bytes(4));
+      default -> f.writeBytes(bytes(random.nextInt(0, 3))); // groups, invalid types
+    }
+    ops.add("random field " + number + "/" + wireType);
+    return random.nextBoolean() ? concat(b, f.toByteArray()) : concat(f.toByteArray(), b);
+  }
+
+  private byte[] deleteRange(byte[] b) {
+    if (b.length < 2) {
+      return b;
+    }
+    int from = random.nextInt(b.length);
+    int to = Math.min(b.length, from + random.nextInt(1, 8));
+    ops.add("delete " + from + ".." + to);
+    return concat(Arrays.copyOf(b, from), Arrays.copyOfRange(b, to, b.length));
+  }
+
+  /** A bit flipped inside the value of a length-delimited field (a string, a nested message). */
+  private byte[] flipBitInsideField(byte[] b) {
+    int[] f = randomLengthField(b);
+    if (f == null) {
+      return b;
+    }
+    if (f[3] == 0) {
+      return b;
+    }
+    return flipBitAt(b, f[2] + random.nextInt(f[3]), "flip bit inside field at ");
   }
 
   private byte[] mutateLayout(byte[] layout) {

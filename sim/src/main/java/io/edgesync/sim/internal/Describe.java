@@ -45,45 +45,8 @@ final class Describe {
               + " "
               + f.getGap().getReason();
       case HEARTBEAT -> f.getHeartbeat().getReply() ? "HeartbeatReply" : "Heartbeat";
-      case DOC_CHANGES -> {
-        StringBuilder sb = new StringBuilder("DocChanges");
-        for (var c : f.getDocChanges().getChangesList()) {
-          sb.append(' ')
-              .append(c.getChangeSeq())
-              .append(':')
-              .append(c.getScope().isEmpty() ? "device" : c.getScope())
-              .append('/')
-              .append(c.getCollection())
-              .append('/')
-              .append(c.getKey())
-              .append("@v")
-              .append(c.getBaseVersion())
-              .append(
-                  switch (c.getBodyCase()) {
-                    case MERGE_PATCH -> " patch";
-                    case DELETED -> " delete";
-                    default -> "";
-                  });
-        }
-        yield sb.toString();
-      }
-      case DOC_UPDATES -> {
-        StringBuilder sb = new StringBuilder("DocUpdates");
-        for (var u : f.getDocUpdates().getUpdatesList()) {
-          sb.append(' ')
-              .append(u.getScope())
-              .append('/')
-              .append(u.getCollection())
-              .append('/')
-              .append(u.getKey())
-              .append(" v")
-              .append(u.getVersion())
-              .append(u.getDeleted() ? " deleted" : "")
-              .append(u.getConflicted() ? " conflicted" : "")
-              .append(u.getOriginChangeSeq() != 0 ? " of " + u.getOriginChangeSeq() : "");
-        }
-        yield sb.toString();
-      }
+      case DOC_CHANGES -> docChanges(f);
+      case DOC_UPDATES -> docUpdates(f);
       case DOC_ACK ->
           "DocAck "
               + f.getDocAck().getChangeSeq()
@@ -101,6 +64,47 @@ final class Describe {
               + f.getError().getMessage();
       default -> f.getBodyCase().toString();
     };
+  }
+
+  private static String docChanges(Frame f) {
+    StringBuilder sb = new StringBuilder("DocChanges");
+    for (var c : f.getDocChanges().getChangesList()) {
+      sb.append(' ')
+          .append(c.getChangeSeq())
+          .append(':')
+          .append(c.getScope().isEmpty() ? "device" : c.getScope())
+          .append('/')
+          .append(c.getCollection())
+          .append('/')
+          .append(c.getKey())
+          .append("@v")
+          .append(c.getBaseVersion())
+          .append(
+              switch (c.getBodyCase()) {
+                case MERGE_PATCH -> " patch";
+                case DELETED -> " delete";
+                default -> "";
+              });
+    }
+    return sb.toString();
+  }
+
+  private static String docUpdates(Frame f) {
+    StringBuilder sb = new StringBuilder("DocUpdates");
+    for (var u : f.getDocUpdates().getUpdatesList()) {
+      sb.append(' ')
+          .append(u.getScope())
+          .append('/')
+          .append(u.getCollection())
+          .append('/')
+          .append(u.getKey())
+          .append(" v")
+          .append(u.getVersion())
+          .append(u.getDeleted() ? " deleted" : "")
+          .append(u.getConflicted() ? " conflicted" : "")
+          .append(u.getOriginChangeSeq() != 0 ? " of " + u.getOriginChangeSeq() : "");
+    }
+    return sb.toString();
   }
 
   private static String cps(java.util.List<StreamCheckpoint> list) {

@@ -218,11 +218,26 @@ final class DocChecker implements Checker {
         store.conflicts(new DocumentStore.ConflictFilter(null, null, null, 0, 1_000_000));
     List<AuditRecord> audit =
         store.audit(new DocumentStore.AuditFilter(null, null, null, 0, 1_000_000));
-    Map<Long, Integer> auditsPerConflict = new HashMap<>();
     Map<Long, ConflictRecord> byId = new HashMap<>();
     for (ConflictRecord c : conflicts) {
       byId.put(c.id(), c);
     }
+    Map<Long, Integer> auditsPerConflict = checkAudit(ledger, audit, byId);
+    boolean openAllowed = world.scenario().docs().operatorLeavesConflictsOpen();
+    for (ConflictRecord c : conflicts) {
+      checkConflict(world, ledger, c, auditsPerConflict.getOrDefault(c.id(), 0), openAllowed);
+    }
+    world.stats().add("docs.conflicts", conflicts.size());
+    world.stats().add("docs.audit", audit.size());
+  }
+
+  /**
+   * Every audit record without a conflict is an application; every other one matches its resolved
+   * conflict and the version the cloud wrote. Returns the number of audit records per conflict id.
+   */
+  private static Map<Long, Integer> checkAudit(
+      DocLedger ledger, List<AuditRecord> audit, Map<Long, ConflictRecord> conflictsById) {
+    Map<Long, Integer> auditsPerConflict = new HashMap<>();
     for (AuditRecord a : audit) {
       if (a.conflictId() == 0) {
         if (!a.outcome().equals("applied")) {
@@ -232,7 +247,7 @@ final class DocChecker implements Checker {
         continue;
       }
       auditsPerConflict.merge(a.conflictId(), 1, Integer::sum);
-      ConflictRecord c = byId.get(a.conflictId());
+      ConflictRecord c = conflictsById.get(a.conflictId());
       if (c == null
           || !c.status().equals(ConflictRecord.RESOLVED)
           || c.resultVersion() != a.resultVersion()
@@ -259,51 +274,52 @@ final class DocChecker implements Checker {
                 + (result == null ? "no such version" : DocLedger.text(result.value())));
       }
     }
-    boolean openAllowed = world.scenario().docs().operatorLeavesConflictsOpen();
-    for (ConflictRecord c : conflicts) {
-      int audits = auditsPerConflict.getOrDefault(c.id(), 0);
-      String where =
-          "conflict " + c.id() + " on " + c.scope() + "/" + c.collection() + "/" + c.key();
-      if (c.status().equals(ConflictRecord.OPEN)) {
-        if (audits != 0 || !openAllowed) {
-          throw new SimFailure(
-              where + " is still open at the end with " + audits + " audit records");
-        }
-        checkBothValues(ledger, c, where);
-        continue;
-      }
-      if (audits != 1) {
-        throw new SimFailure(where + " is resolved with " + audits + " audit records, not one");
+    return auditsPerConflict;
+  }
+
+  /**
+   * An open conflict (only where the operator leaves them open) has no audit record; a resolved one
+   * has exactly one and the result its strategy or operator asked for. Both hold both values.
+   */
+  private static void checkConflict(
+      World world, DocLedger ledger, ConflictRecord c, int audits, boolean openAllowed) {
+    String where = "conflict " + c.id() + " on " + c.scope() + "/" + c.collection() + "/" + c.key();
+    if (c.status().equals(ConflictRecord.OPEN)) {
+      if (audits != 0 || !openAllowed) {
+        throw new SimFailure(where + " is still open at the end with " + audits + " audit records");
       }
       checkBothValues(ledger, c, where);
-      JsonNode expected = expectedResult(ledger, c, where);
-      if (!DocLedger.same(DocLedger.json(c.resultValue()), expected)) {
-        throw new SimFailure(
-            where
-                + " ("
-                + c.strategy()
-                + ", "
-                + c.outcome()
-                + " by "
-                + c.resolvedBy()
-                + ") resolved to "
-                + DocLedger.text(c.resultValue())
-                + ", expected "
-                + DocLedger.text(expected)
-                + " (edge "
-                + DocLedger.text(c.edgeValue())
-                + " "
-                + c.edgeHlc()
-                + ", cloud "
-                + DocLedger.text(c.cloudValue())
-                + " "
-                + c.cloudHlc()
-                + ")");
-      }
-      world.stats().add("docs.conflictsResolved." + c.resolvedBy(), 1);
+      return;
     }
-    world.stats().add("docs.conflicts", conflicts.size());
-    world.stats().add("docs.audit", audit.size());
+    if (audits != 1) {
+      throw new SimFailure(where + " is resolved with " + audits + " audit records, not one");
+    }
+    checkBothValues(ledger, c, where);
+    JsonNode expected = expectedResult(ledger, c, where);
+    if (!DocLedger.same(DocLedger.json(c.resultValue()), expected)) {
+      throw new SimFailure(
+          where
+              + " ("
+              + c.strategy()
+              + ", "
+              + c.outcome()
+              + " by "
+              + c.resolvedBy()
+              + ") resolved to "
+              + DocLedger.text(c.resultValue())
+              + ", expected "
+              + DocLedger.text(expected)
+              + " (edge "
+              + DocLedger.text(c.edgeValue())
+              + " "
+              + c.edgeHlc()
+              + ", cloud "
+              + DocLedger.text(c.cloudValue())
+              + " "
+              + c.cloudHlc()
+              + ")");
+    }
+    world.stats().add("docs.conflictsResolved." + c.resolvedBy(), 1);
   }
 
   /** Both values of a conflict are what the edge sent and what the cloud had. */

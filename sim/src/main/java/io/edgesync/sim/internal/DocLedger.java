@@ -326,15 +326,47 @@ final class DocLedger {
     }
   }
 
+  /**
+   * The cloud wrote version {@code v} for an edge's change: the change was sent and is processed
+   * once, the edge's value is the version's or held by a conflict record, and a change concurrent
+   * with {@code previous} was not fast-forwarded over it.
+   */
   private void edgeChangeWritten(
       DocumentStore store,
       Version v,
       Version previous,
       Map<Long, ConflictRecord> conflictByResult,
       Map<Long, AuditRecord> auditByResult) {
+    String what = v.originDevice() + "'s change " + v.originChangeSeq() + " of " + v.key();
+    Sent s = sentAndProcessedOnce(v, what);
+    boolean decided =
+        v.conflictId() != 0
+            ? joinedItsConflict(store, v, s, what)
+            : checkAutomaticDecision(v, s, what, conflictByResult, auditByResult);
+    if (!decided && !same(json(v.value()), s.value())) {
+      throw new SimFailure(
+          what
+              + " (value "
+              + text(s.value())
+              + ") became version "
+              + v.version()
+              + " = "
+              + text(v.value())
+              + " with no conflict record holding the edge's value: silently dropped");
+    }
+    if (previous == null) {
+      if (s.baseVersion() > 0) {
+        throw new SimFailure(what + " was made on version " + s.baseVersion() + " the log lacks");
+      }
+      return;
+    }
+    checkAgainstPrevious(v, previous, s, what, decided);
+  }
+
+  /** The change {@code v} was written for, checked to be sent for its key and processed once. */
+  private Sent sentAndProcessedOnce(Version v, String what) {
     String device = v.originDevice();
     long seq = v.originChangeSeq();
-    String what = device + "'s change " + seq + " of " + v.key();
     Sent s = sent(device, seq);
     if (s == null) {
       throw new SimFailure(
@@ -356,78 +388,86 @@ final class DocLedger {
       throw new SimFailure(
           what + " was processed twice: versions " + earlier + " and " + v.version());
     }
-    boolean decided;
-    if (v.conflictId() != 0) {
-      ConflictRecord c = store.conflict(v.conflictId());
-      if (c == null
-          || !c.status().equals(ConflictRecord.OPEN)
-          || !c.deviceId().equals(device)
-          || c.edgeChangeSeq() != seq
-          || !same(json(c.edgeValue()), s.value())) {
-        throw new SimFailure(
-            what
-                + " left version "
-                + v.version()
-                + " conflicted, but its conflict "
-                + v.conflictId()
-                + " does not hold the edge's value "
-                + text(s.value())
-                + ": "
-                + (c == null
-                    ? "no such conflict"
-                    : c.status()
-                        + " "
-                        + c.deviceId()
-                        + "/"
-                        + c.edgeChangeSeq()
-                        + " "
-                        + text(c.edgeValue())));
-      }
-      openConflicts.add(c.id());
-      decided = true;
-    } else {
-      ConflictRecord c = conflictByResult.get(v.version());
-      decided = c != null;
-      if (c != null) {
-        AuditRecord a = auditByResult.get(v.version());
-        if (!c.deviceId().equals(device)
-            || c.edgeChangeSeq() != seq
-            || !same(json(c.edgeValue()), s.value())
-            || a == null
-            || a.conflictId() != c.id()
-            || !same(json(a.edgeValue()), s.value())) {
-          throw new SimFailure(
-              what
-                  + " was decided automatically into version "
-                  + v.version()
-                  + " but its conflict or audit record does not hold the edge value "
-                  + text(s.value())
-                  + ": conflict "
-                  + c.id()
-                  + " "
-                  + text(c.edgeValue())
-                  + ", audit "
-                  + (a == null ? "missing" : a.conflictId() + " " + text(a.edgeValue())));
-        }
-      }
-    }
-    if (!decided && !same(json(v.value()), s.value())) {
+    return s;
+  }
+
+  /**
+   * {@code v} is conflicted: its open conflict must hold the edge's value. Returns true (the change
+   * is decided: it waits in the conflict).
+   */
+  private boolean joinedItsConflict(DocumentStore store, Version v, Sent s, String what) {
+    ConflictRecord c = store.conflict(v.conflictId());
+    if (c == null
+        || !c.status().equals(ConflictRecord.OPEN)
+        || !c.deviceId().equals(v.originDevice())
+        || c.edgeChangeSeq() != v.originChangeSeq()
+        || !same(json(c.edgeValue()), s.value())) {
       throw new SimFailure(
           what
-              + " (value "
-              + text(s.value())
-              + ") became version "
+              + " left version "
               + v.version()
-              + " = "
-              + text(v.value())
-              + " with no conflict record holding the edge's value: silently dropped");
+              + " conflicted, but its conflict "
+              + v.conflictId()
+              + " does not hold the edge's value "
+              + text(s.value())
+              + ": "
+              + (c == null
+                  ? "no such conflict"
+                  : c.status()
+                      + " "
+                      + c.deviceId()
+                      + "/"
+                      + c.edgeChangeSeq()
+                      + " "
+                      + text(c.edgeValue())));
     }
-    if (previous == null) {
-      if (s.baseVersion() > 0) {
-        throw new SimFailure(what + " was made on version " + s.baseVersion() + " the log lacks");
-      }
-      return;
+    openConflicts.add(c.id());
+    return true;
+  }
+
+  /**
+   * Whether a policy decided the change automatically into {@code v} (a resolved conflict has it as
+   * its result); if so, the conflict and its audit record must hold the edge's value.
+   */
+  private boolean checkAutomaticDecision(
+      Version v,
+      Sent s,
+      String what,
+      Map<Long, ConflictRecord> conflictByResult,
+      Map<Long, AuditRecord> auditByResult) {
+    ConflictRecord c = conflictByResult.get(v.version());
+    if (c == null) {
+      return false;
     }
+    AuditRecord a = auditByResult.get(v.version());
+    if (!c.deviceId().equals(v.originDevice())
+        || c.edgeChangeSeq() != v.originChangeSeq()
+        || !same(json(c.edgeValue()), s.value())
+        || a == null
+        || a.conflictId() != c.id()
+        || !same(json(a.edgeValue()), s.value())) {
+      throw new SimFailure(
+          what
+              + " was decided automatically into version "
+              + v.version()
+              + " but its conflict or audit record does not hold the edge value "
+              + text(s.value())
+              + ": conflict "
+              + c.id()
+              + " "
+              + text(c.edgeValue())
+              + ", audit "
+              + (a == null ? "missing" : a.conflictId() + " " + text(a.edgeValue())));
+    }
+    return true;
+  }
+
+  /**
+   * {@code v} follows {@code previous}: not over an open conflict, and a change concurrent with
+   * {@code previous} (made on an older base) was decided or carries the same value.
+   */
+  private void checkAgainstPrevious(
+      Version v, Version previous, Sent s, String what, boolean decided) {
     if (previous.conflictId() != 0 && v.conflictId() == 0) {
       throw new SimFailure(
           what
@@ -438,7 +478,7 @@ final class DocLedger {
               + ", which has an open conflict: it must join the conflict");
     }
     boolean concurrent =
-        previous.writer().equals(device)
+        previous.writer().equals(v.originDevice())
             ? s.baseVersion() < previous.foreignVersion()
             : s.baseVersion() < previous.version();
     if (concurrent) {

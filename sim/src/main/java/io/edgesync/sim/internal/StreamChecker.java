@@ -185,6 +185,47 @@ public final class StreamChecker implements Checker {
     long last = m.lastSeq();
     BitSet covered = new BitSet();
     List<Record> records = store.read(e.deviceId(), m.name, 0, Integer.MAX_VALUE);
+    long payloadBytes = checkRecords(where, m, records, covered);
+    long gapped = checkGaps(where, m, store.gaps(e.deviceId(), m.name), covered);
+    int missing = covered.nextClearBit(1);
+    if (missing <= last) {
+      throw new SimFailure(
+          where
+              + ": sequence "
+              + missing
+              + " is neither in the cloud nor reported as a gap"
+              + (m.wasHeard(missing) ? " (its append was acknowledged: LOST)" : ""));
+    }
+    if (last > 0 || summary != null) {
+      if (summary == null
+          || summary.lastSequence() != last
+          || summary.records() != records.size()
+          || summary.payloadBytes() != payloadBytes
+          || summary.droppedRecords() != gapped) {
+        throw new SimFailure(
+            where
+                + ": the cloud's summary "
+                + summary
+                + " does not match what it holds: last="
+                + last
+                + " records="
+                + records.size()
+                + " bytes="
+                + payloadBytes
+                + " gapped="
+                + gapped);
+      }
+    }
+    checkEdgeDrops(e, m, where, edgeStatus);
+  }
+
+  /**
+   * The cloud's records of the stream: in strictly rising sequence order, within what the edge
+   * stored, each unchanged; marks them in {@code covered} and returns their payload bytes.
+   */
+  private static long checkRecords(
+      String where, StreamLedger.StreamModel m, List<Record> records, BitSet covered) {
+    long last = m.lastSeq();
     long previous = 0;
     long payloadBytes = 0;
     for (Record r : records) {
@@ -204,8 +245,19 @@ public final class StreamChecker implements Checker {
       payloadBytes += r.payload().length;
       previous = seq;
     }
+    return payloadBytes;
+  }
+
+  /**
+   * The cloud's gaps of the stream: each sequence in one was stored by the edge, is not also a
+   * record, was dropped by the edge for a full queue; marks them in {@code covered} and returns how
+   * many.
+   */
+  private static long checkGaps(
+      String where, StreamLedger.StreamModel m, List<CloudStore.StoredGap> gaps, BitSet covered) {
+    long last = m.lastSeq();
     long gapped = 0;
-    for (CloudStore.StoredGap g : store.gaps(e.deviceId(), m.name)) {
+    for (CloudStore.StoredGap g : gaps) {
       for (long seq = g.firstSequence(); seq <= g.lastSequence(); seq++) {
         if (seq < 1 || seq > last) {
           throw new SimFailure(
@@ -238,37 +290,15 @@ public final class StreamChecker implements Checker {
         gapped++;
       }
     }
-    int missing = covered.nextClearBit(1);
-    if (missing <= last) {
-      throw new SimFailure(
-          where
-              + ": sequence "
-              + missing
-              + " is neither in the cloud nor reported as a gap"
-              + (m.wasHeard(missing) ? " (its append was acknowledged: LOST)" : ""));
-    }
-    if (last > 0 || summary != null) {
-      if (summary == null
-          || summary.lastSequence() != last
-          || summary.records() != records.size()
-          || summary.payloadBytes() != payloadBytes
-          || summary.droppedRecords() != gapped) {
-        throw new SimFailure(
-            where
-                + ": the cloud's summary "
-                + summary
-                + " does not match what it holds: last="
-                + last
-                + " records="
-                + records.size()
-                + " bytes="
-                + payloadBytes
-                + " gapped="
-                + gapped);
-      }
-    }
-    // The edge's own account of its drops: every dropped sequence is in a gap row of the same
-    // reason that covers only dropped sequences, and the drop counter agrees.
+    return gapped;
+  }
+
+  /**
+   * The edge's own account of its drops: every dropped sequence is in a gap row of the same reason
+   * that covers only dropped sequences, and the drop counter agrees.
+   */
+  private static void checkEdgeDrops(
+      SimEdge e, StreamLedger.StreamModel m, String where, SqliteOutbox.StreamStatus edgeStatus) {
     long droppedOnEdge = m.dropped.cardinality();
     if (edgeStatus != null && edgeStatus.droppedRecords() != droppedOnEdge) {
       throw new SimFailure(
