@@ -2,6 +2,7 @@ package io.edgesync.bench;
 
 import io.edgesync.engine.cloud.CloudSession;
 import io.edgesync.engine.cloud.ServerPolicy;
+import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
@@ -175,9 +176,9 @@ final class FuzzScenario {
 
     Store st;
     CloudSession fuzz;
-    final Recorder fuzzIo = new Recorder();
+    final RecordingCloudIo fuzzIo = new RecordingCloudIo();
     CloudSession good;
-    final Recorder goodIo = new Recorder();
+    final RecordingCloudIo goodIo = new RecordingCloudIo();
     long goodNext = 1;
 
     Run(long seed, Path dir, int maxFailures, Consumer<String> progress) throws Exception {
@@ -260,7 +261,7 @@ final class FuzzScenario {
         return;
       }
       Frame error = null;
-      for (Frame f : fuzzIo.frames) {
+      for (Frame f : fuzzIo.frames()) {
         if (f.hasError()) {
           error = f;
         }
@@ -287,14 +288,14 @@ final class FuzzScenario {
         fuzz = null;
         return;
       }
-      if (fuzz.state() == CloudSession.State.CLOSED || fuzzIo.closes > 0) {
+      if (fuzz.state() == CloudSession.State.CLOSED || fuzzIo.closes().size() > 0) {
         fail(i, "session", "session closed without an Error frame", ops, in);
         fuzz = null;
         return;
       }
       accepted++;
       device = fuzz.deviceId();
-      for (Frame f : fuzzIo.frames) {
+      for (Frame f : fuzzIo.frames()) {
         if (f.hasAck()) {
           checkAck(i, in, ops, device, before, f);
         }
@@ -312,11 +313,11 @@ final class FuzzScenario {
       if (!error.getError().getFatal()) {
         return "Error " + code + " not fatal";
       }
-      if (fuzzIo.frames.size() != 1) {
-        return "refusal sent " + fuzzIo.frames.size() + " frames: " + fuzzIo.frames;
+      if (fuzzIo.frames().size() != 1) {
+        return "refusal sent " + fuzzIo.frames().size() + " frames: " + fuzzIo.frames();
       }
-      if (fuzzIo.closes != 1 || fuzz.state() != CloudSession.State.CLOSED) {
-        return "after the Error: " + fuzzIo.closes + " closes, state " + fuzz.state();
+      if (fuzzIo.closes().size() != 1 || fuzz.state() != CloudSession.State.CLOSED) {
+        return "after the Error: " + fuzzIo.closes().size() + " closes, state " + fuzz.state();
       }
       return null;
     }
@@ -364,8 +365,8 @@ final class FuzzScenario {
       if (random.nextInt(4) > 0) {
         byte[] hello = hello(FUZZ_DEVICE);
         fuzz.onFrame(nowMs, hello);
-        if (fuzzIo.frames.size() != 1 || !fuzzIo.frames.get(0).hasWelcome()) {
-          fail(i, "session", "valid Hello answered with " + fuzzIo.frames, "hello", hello);
+        if (fuzzIo.frames().size() != 1 || !fuzzIo.frames().get(0).hasWelcome()) {
+          fail(i, "session", "valid Hello answered with " + fuzzIo.frames(), "hello", hello);
           fuzz = null;
           return false;
         }
@@ -380,8 +381,8 @@ final class FuzzScenario {
         goodIo.clear();
         good = new CloudSession(autoRegister, st.store, goodIo);
         good.onFrame(nowMs, hello(GOOD_DEVICE));
-        if (goodIo.frames.size() != 1 || !goodIo.frames.get(0).hasWelcome()) {
-          fail(i, "good device", "Hello answered with " + goodIo.frames, "", new byte[0]);
+        if (goodIo.frames().size() != 1 || !goodIo.frames().get(0).hasWelcome()) {
+          fail(i, "good device", "Hello answered with " + goodIo.frames(), "", new byte[0]);
           good = null;
           return;
         }
@@ -397,14 +398,14 @@ final class FuzzScenario {
       goodIo.clear();
       good.onFrame(nowMs, frame);
       long last = goodNext + n - 1;
-      if (goodIo.frames.size() != 1
-          || !goodIo.frames.get(0).hasAck()
-          || goodIo.frames.get(0).getAck().getSequence() != last
+      if (goodIo.frames().size() != 1
+          || !goodIo.frames().get(0).hasAck()
+          || goodIo.frames().get(0).getAck().getSequence() != last
           || good.state() != CloudSession.State.ACTIVE) {
         fail(
             i,
             "good device",
-            "batch up to " + last + " answered with " + goodIo.frames + ", state " + good.state(),
+            "batch up to " + last + " answered with " + goodIo.frames() + ", state " + good.state(),
             "",
             frame);
         good = null;
@@ -560,27 +561,6 @@ final class FuzzScenario {
       } catch (IOException e) {
         // best effort
       }
-    }
-  }
-
-  /** Collects what a session sends. */
-  private static final class Recorder implements CloudSession.Io {
-    final List<Frame> frames = new ArrayList<>();
-    int closes;
-
-    void clear() {
-      frames.clear();
-      closes = 0;
-    }
-
-    @Override
-    public void send(Frame frame) {
-      frames.add(frame);
-    }
-
-    @Override
-    public void close(String reason) {
-      closes++;
     }
   }
 }

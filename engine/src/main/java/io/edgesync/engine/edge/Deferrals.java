@@ -270,9 +270,9 @@ final class Deferrals {
     if (!budget.enabled()) {
       return;
     }
-    long[] saved = outbox.savedBudget();
-    if (saved != null && saved.length == 2) {
-      budget.restore(nowMs, saved[0], saved[1]);
+    Outbox.SavedBudget saved = outbox.savedBudget();
+    if (saved != null) {
+      budget.restore(nowMs, saved.utcDay(), saved.spentBytes());
     }
     budgetSavedDay = budget.day(nowMs);
     budgetSavedSpent = budget.spent(nowMs);

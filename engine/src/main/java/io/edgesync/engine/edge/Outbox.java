@@ -53,12 +53,15 @@ public interface Outbox {
   Item.Gap markNotRetained(String stream, long cloudCheckpoint);
 
   /**
-   * The daily byte budget's saved state, {@code {utcDay, spentBytes}}, or null if none was saved.
-   * Kept with the outbox so that a restart does not reset what the device spent today.
+   * The daily byte budget's saved state, or null if none was saved. Kept with the outbox so that a
+   * restart does not reset what the device spent today.
    */
-  default long[] savedBudget() {
+  default SavedBudget savedBudget() {
     return null;
   }
+
+  /** What the daily byte budget had spent ({@code spentBytes}) on the UTC day {@code utcDay}. */
+  record SavedBudget(long utcDay, long spentBytes) {}
 
   /** Saves the daily byte budget's state; the engine calls it at most about 100 times a day. */
   default void saveBudget(long utcDay, long spentBytes) {}

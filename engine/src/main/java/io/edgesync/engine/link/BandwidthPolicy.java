@@ -187,6 +187,7 @@ public record BandwidthPolicy(
         lowBandwidthMaxPriority,
         dailyBudgetBytes,
         probeMs,
-        batchMs);
+        batchMs,
+        dictionaryMaxBatchRecords);
   }
 }

@@ -95,16 +95,16 @@ public final class InMemoryOutbox implements Outbox {
   }
 
   /** The daily budget's saved state, as {@link #saveBudget} left it (null: never saved). */
-  private long[] budget;
+  private SavedBudget budget;
 
   @Override
-  public long[] savedBudget() {
-    return budget == null ? null : budget.clone();
+  public SavedBudget savedBudget() {
+    return budget;
   }
 
   @Override
   public void saveBudget(long utcDay, long spentBytes) {
-    budget = new long[] {utcDay, spentBytes};
+    budget = new SavedBudget(utcDay, spentBytes);
   }
 
   /** Saved dictionaries by stream, as {@link #saveDictionary} left them. */

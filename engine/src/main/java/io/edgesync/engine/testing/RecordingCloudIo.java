@@ -36,6 +36,12 @@ public final class RecordingCloudIo implements CloudSession.Io {
     return this;
   }
 
+  /** Forgets the frames and closes recorded so far. */
+  public void clear() {
+    frames.clear();
+    closes.clear();
+  }
+
   /** The frames sent, oldest first; the live list (a test may clear it). */
   public List<Frame> frames() {
     return frames;

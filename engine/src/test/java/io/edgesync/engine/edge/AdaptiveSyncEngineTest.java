@@ -367,7 +367,7 @@ class AdaptiveSyncEngineTest {
     assertThat(engine.nextWakeupMs()).isEqualTo(MIDNIGHT);
     assertThat(engine.status()).isEqualTo(EdgeSyncEngine.Status.IDLE);
     assertThat(outbox.savedBudget()).isNotNull();
-    assertThat(outbox.savedBudget()[0]).isEqualTo(MIDNIGHT / 86_400_000L - 1);
+    assertThat(outbox.savedBudget().utcDay()).isEqualTo(MIDNIGHT / 86_400_000L - 1);
 
     clock.set(MIDNIGHT);
     engine.onTimer(now());
@@ -398,7 +398,7 @@ class AdaptiveSyncEngineTest {
     ackUntilQuiet("a");
     long spent = engine.budgetStatus().spentBytes();
     engine.stop();
-    assertThat(outbox.savedBudget()[1]).isEqualTo(spent);
+    assertThat(outbox.savedBudget().spentBytes()).isEqualTo(spent);
 
     clock.advance(60_000);
     engine(BandwidthPolicy.plain().withDailyBudget(5_000));

@@ -97,4 +97,24 @@ class LinkAndBudgetTest {
     c.restore(T, DailyBudget.dayOf(T) - 1, 400);
     assertThat(c.spent(T)).isZero();
   }
+
+  @Test
+  void everyCopyOfABandwidthPolicy_keepsTheSettingsItDoesNotChange() {
+    BandwidthPolicy p =
+        BandwidthPolicy.plain()
+            .withDictionaryMaxBatchRecords(7)
+            .withDailyBudget(9_000)
+            .withAdaptive(true, 64, 3)
+            .withCompactEnvelope(true);
+    BandwidthPolicy timed = p.withTiming(11_000, 700);
+    assertThat(timed.probeIntervalMs()).isEqualTo(11_000);
+    assertThat(timed.batchTargetMs()).isEqualTo(700);
+    assertThat(timed.withTiming(p.probeIntervalMs(), p.batchTargetMs())).isEqualTo(p);
+    assertThat(p.withCompression(p.compression())).isEqualTo(p);
+    assertThat(p.withDailyBudget(p.dailyBudgetBytes())).isEqualTo(p);
+    assertThat(p.withCompactEnvelope(p.compactEnvelope())).isEqualTo(p);
+    assertThat(p.withAdaptive(p.adaptive(), p.minBandwidthKbps(), p.lowBandwidthMaxPriority()))
+        .isEqualTo(p);
+    assertThat(p.withDictionaryMaxBatchRecords(p.dictionaryMaxBatchRecords())).isEqualTo(p);
+  }
 }

@@ -1,6 +1,7 @@
 package io.edgesync.agent.internal.outbox;
 
 import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.engine.edge.Outbox;
 import io.edgesync.engine.edge.Outbox.SavedDictionary;
 import io.edgesync.support.jdbc.Jdbc;
 import java.sql.PreparedStatement;
@@ -60,10 +61,10 @@ final class OutboxSavedState {
   }
 
   /**
-   * {@code {utcDay, spentBytes}} as {@link io.edgesync.engine.edge.Outbox#savedBudget} wants it, or
-   * null: a missing or unreadable count starts the day at 0.
+   * The budget as {@link io.edgesync.engine.edge.Outbox#savedBudget} wants it, or null: a missing
+   * or unreadable count starts the day at 0.
    */
-  long[] budget() {
+  Outbox.SavedBudget budget() {
     try (PreparedStatement ps =
             jdbc.connection().prepareStatement("SELECT value FROM meta WHERE key='budget'");
         ResultSet rs = ps.executeQuery()) {
@@ -71,7 +72,7 @@ final class OutboxSavedState {
         return null;
       }
       String[] parts = rs.getString(1).split(":");
-      return new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1])};
+      return new Outbox.SavedBudget(Long.parseLong(parts[0]), Long.parseLong(parts[1]));
     } catch (SQLException | RuntimeException e) {
       return null;
     }

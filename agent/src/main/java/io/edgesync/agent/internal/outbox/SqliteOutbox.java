@@ -365,7 +365,7 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
 
   /** The daily byte budget's count, from the {@code meta} table. */
   @Override
-  public long[] savedBudget() {
+  public SavedBudget savedBudget() {
     lock.lock();
     try {
       return saved.budget();
