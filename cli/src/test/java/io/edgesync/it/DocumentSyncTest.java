@@ -103,7 +103,9 @@ class DocumentSyncTest extends RelayedServerTest {
       JsonNode cloud = rest.ok(rest.get("/api/v1/devices/dev-2/docs/lww/settings"));
       assertThat(cloud.get("value")).isEqualTo(Rest.json("{\"mode\":\"eco\",\"level\":3}"));
       assertThat(cloud.get("writer").asText()).isEqualTo("dev-2");
-      // A second edit travels as a merge patch against the first (delta_sync is on by default).
+      // A second edit travels as a merge patch against the first (delta_sync is on by default),
+      // once the device holds the first's acknowledgement: before it, there is no base to patch.
+      await().atMost(Duration.ofSeconds(10)).until(() -> agent.documents().pendingCount() == 0);
       agent.documents().put("lww", "settings", "{\"mode\":\"eco\",\"level\":4}");
       rest.awaitField(
           "/api/v1/devices/dev-2/docs/lww/settings",
