@@ -30,6 +30,23 @@ final class ConflictsCommand {
       scope = picocli.CommandLine.ScopeType.INHERIT)
   String server;
 
+  @Option(
+      names = "--api-key-file",
+      description = ApiKeySource.FILE_DESCRIPTION,
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  java.nio.file.Path apiKeyFile;
+
+  @Option(
+      names = "--data-dir",
+      description = ApiKeySource.DATA_DIR_DESCRIPTION,
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  java.nio.file.Path dataDir;
+
+  /** A client of the server with the key the options name. */
+  ServerApi api() {
+    return new ServerApi(ApiKeySource.key(apiKeyFile, dataDir));
+  }
+
   @Command(name = "list", description = "List conflicts (open ones by default).")
   static final class ListConflicts implements Callable<Integer> {
     @ParentCommand ConflictsCommand parent;
@@ -58,7 +75,7 @@ final class ConflictsCommand {
       if (collection != null) {
         url.append("&collection=").append(enc(collection));
       }
-      JsonNode body = request(() -> new ServerApi().get(url.toString()));
+      JsonNode body = request(() -> parent.api().get(url.toString()));
       if (body == null) {
         return 1;
       }
@@ -89,7 +106,7 @@ final class ConflictsCommand {
   static final class ShowConflict extends OneConflict {
     @Override
     public Integer call() throws Exception {
-      JsonNode body = request(() -> new ServerApi().get(url()));
+      JsonNode body = request(() -> parent.api().get(url()));
       if (body == null) {
         return 1;
       }
@@ -125,7 +142,7 @@ final class ConflictsCommand {
           return 2;
         }
       }
-      JsonNode body = request(() -> new ServerApi().post(url() + "/resolve", request.toString()));
+      JsonNode body = request(() -> parent.api().post(url() + "/resolve", request.toString()));
       if (body == null) {
         return 1;
       }

@@ -25,6 +25,17 @@ final class ServerApi {
 
   private final HttpClient client =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final String apiKey; // null: no Authorization header (an agent's local API)
+
+  /** A client without a key, for an agent's local API. */
+  ServerApi() {
+    this(null);
+  }
+
+  /** A client that sends {@code apiKey} (if not null) as its bearer key. */
+  ServerApi(String apiKey) {
+    this.apiKey = apiKey;
+  }
 
   Reply get(String url) throws Unreachable, IOException, InterruptedException {
     return send(url, HttpRequest.newBuilder(URI.create(url)).GET());
@@ -40,6 +51,9 @@ final class ServerApi {
 
   private Reply send(String url, HttpRequest.Builder request)
       throws Unreachable, IOException, InterruptedException {
+    if (apiKey != null) {
+      request.header("Authorization", "Bearer " + apiKey);
+    }
     try {
       HttpResponse<String> r =
           client.send(

@@ -20,16 +20,25 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--device", description = "With --server: one device's streams and gaps")
   String device;
 
+  @Option(names = "--api-key-file", description = ApiKeySource.FILE_DESCRIPTION)
+  java.nio.file.Path apiKeyFile;
+
+  @Option(names = "--data-dir", description = ApiKeySource.DATA_DIR_DESCRIPTION)
+  java.nio.file.Path dataDir;
+
   @Override
   public Integer call() throws Exception {
     String url;
+    ServerApi api;
     if (server != null) {
       url = server + (device == null ? "/api/v1/devices" : "/api/v1/devices/" + device);
+      api = new ServerApi(ApiKeySource.key(apiKeyFile, dataDir));
     } else {
       url = agent + "/v1/status";
+      api = new ServerApi();
     }
     try {
-      ServerApi.Reply reply = new ServerApi().get(url);
+      ServerApi.Reply reply = api.get(url);
       System.out.println(reply.body());
       return reply.status() == 200 ? 0 : 1;
     } catch (ServerApi.Unreachable e) {

@@ -175,6 +175,9 @@ class CrashTest {
       HttpResponse<String> r =
           http.send(
               HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                  .header(
+                      "Authorization",
+                      "Bearer " + Rest.adminKey(dir.resolve("cloud").resolve("admin.key")))
                   .timeout(Duration.ofSeconds(5))
                   .build(),
               HttpResponse.BodyHandlers.ofString());

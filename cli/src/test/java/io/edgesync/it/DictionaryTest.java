@@ -127,7 +127,7 @@ class DictionaryTest {
   }
 
   private static JsonNode dictionaries(SyncServer server) {
-    Rest rest = new Rest(server.port());
+    Rest rest = new Rest(server);
     return rest.ok(rest.get("/api/v1/dictionaries"));
   }
 

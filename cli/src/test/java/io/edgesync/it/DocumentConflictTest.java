@@ -51,7 +51,7 @@ class DocumentConflictTest {
                 + "    mg: {strategy: merge}\n"
                 + "    mn: {strategy: manual}\n"
                 + "    cu: {strategy: custom, resolver: io.edgesync.it.MaxFieldResolver}\n");
-    rest = new Rest(server.port());
+    rest = new Rest(server);
     relayA = new TcpRelay(server.port());
     relayB = new TcpRelay(server.port());
     a = Testbed.documentAgent("dev-a", relayA.port(), Clock.SYSTEM, dir);
@@ -137,9 +137,18 @@ class DocumentConflictTest {
 
     // Resolve B's through the CLI with a value of our own: every replica holds it, unconflicted.
     String serverUrl = "http://127.0.0.1:" + server.port();
-    String listed = cli("conflicts", "list", "--server", serverUrl);
+    String keyFile = server.adminKeyFile().toString();
+    String listed = cli("conflicts", "list", "--server", serverUrl, "--api-key-file", keyFile);
     assertThat(listed).contains("dev-b").contains("fleet mn/k").doesNotContain("dev-a");
-    assertThat(cli("conflicts", "show", fromB.get("id").asText(), "--server", serverUrl))
+    assertThat(
+            cli(
+                "conflicts",
+                "show",
+                fromB.get("id").asText(),
+                "--server",
+                serverUrl,
+                "--api-key-file",
+                keyFile))
         .contains("\"b\" : 2");
     assertThat(
             cli(
@@ -149,7 +158,9 @@ class DocumentConflictTest {
                 "--value",
                 "{\"a\":7}",
                 "--server",
-                serverUrl))
+                serverUrl,
+                "--api-key-file",
+                keyFile))
         .contains("resolved conflict " + fromB.get("id").asText());
 
     cloud = awaitConverged("mn");
@@ -165,7 +176,9 @@ class DocumentConflictTest {
     JsonNode audit = rest.ok(rest.get("/api/v1/audit?collection=mn")).get("audit");
     assertThat(audit).hasSize(2);
     assertThat(audit.get(0).get("outcome").asText()).isEqualTo("edge");
-    assertThat(audit.get(0).get("resolvedBy").asText()).isEqualTo("api");
+    assertThat(audit.get(0).get("resolvedBy").asText())
+        .as("the audit's who: the name of the key that resolved it")
+        .isEqualTo("admin");
     assertThat(audit.get(1).get("outcome").asText()).isEqualTo("value");
     assertThat(audit.get(1).get("edge").get("value")).isEqualTo(Rest.json(EDGE_B));
 

@@ -58,7 +58,12 @@ class InternalErrorTest {
     try (SyncServer server = SyncServer.start(config);
         LogCapture log = new LogCapture(SyncServer.class)) {
 
-      HttpResponse<String> r = get(server.port(), "/api/v1/devices");
+      HttpResponse<String> r =
+          send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + server.port() + "/api/v1/devices"))
+                  .header("Authorization", "Bearer " + Rest.adminKey(server.adminKeyFile()))
+                  .GET());
 
       String errorId = assertInternalErrorAnswer(r);
       assertLoggedWithStack(log, errorId, "GET /api/v1/devices", "no such table: devices");

@@ -46,7 +46,7 @@ class OverflowGapTest {
                     agent.operationStatus("sensor_data/250").state()
                         == OperationStatus.State.SYNCED);
 
-        Rest rest = new Rest(port);
+        Rest rest = new Rest(server);
         JsonNode device = get(rest, "/api/v1/devices/dev-overflow");
         JsonNode stream = device.get("streams").get(0);
         assertThat(stream.get("stream").asText()).isEqualTo("sensor_data");

@@ -173,8 +173,7 @@ class ProtocolExampleTest {
             ServerConfig.defaults(dir).withAddress("127.0.0.1", 0),
             new SqliteCloudStore(dir.resolve("edgesync-cloud.db")),
             now::get)) {
-      new Rest(server.port())
-          .ok(new Rest(server.port()).put("/api/v1/fleet/docs/config/mode", DOC_VALUE));
+      new Rest(server).ok(new Rest(server).put("/api/v1/fleet/docs/config/mode", DOC_VALUE));
       now.set(T);
       RawClient device = RawClient.connect(server.syncUrl());
       device.send(bytesOf(doc.get("hello")));

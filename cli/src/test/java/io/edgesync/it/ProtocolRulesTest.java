@@ -39,7 +39,7 @@ class ProtocolRulesTest {
   void start() {
     server =
         SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
-    rest = new Rest(server.port());
+    rest = new Rest(server);
   }
 
   @AfterEach

@@ -30,7 +30,7 @@ abstract class RelayedServerTest {
   @BeforeEach
   final void startServerAndRelay() throws Exception {
     server = startServer();
-    rest = new Rest(server.port());
+    rest = new Rest(server);
     relay = new TcpRelay(server.port());
   }
 

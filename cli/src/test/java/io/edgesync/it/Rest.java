@@ -5,23 +5,63 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesync.server.SyncServer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 
-/** A tiny JSON client for the server's REST API in end-to-end tests. */
+/**
+ * A tiny JSON client for the server's REST API (with an API key) or an agent's local API (without)
+ * in end-to-end tests.
+ */
 final class Rest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient http = HttpClient.newHttpClient();
   private final String base;
+  private final String apiKey; // null: no Authorization header
 
   record Reply(int status, JsonNode body) {}
 
+  /** A client without a key: for an agent's local API, or to check refusals. */
   Rest(int port) {
+    this(port, (String) null);
+  }
+
+  /** A client sending {@code apiKey} as its bearer key. */
+  Rest(int port, String apiKey) {
     this.base = "http://127.0.0.1:" + port;
+    this.apiKey = apiKey;
+  }
+
+  /** A client of {@code server}'s REST API with the admin key its first start wrote. */
+  Rest(SyncServer server) {
+    this(server.port(), adminKey(server.adminKeyFile()));
+  }
+
+  /**
+   * A client of the server on {@code port} whose data is in {@code dataDir}, with its admin key.
+   */
+  static Rest admin(int port, Path dataDir) {
+    return new Rest(port, adminKey(dataDir.resolve("admin.key")));
+  }
+
+  /** The key in an admin key file. */
+  static String adminKey(Path file) {
+    try {
+      return Files.readString(file).trim();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the admin key " + file, e);
+    }
+  }
+
+  /** The same server with another key ({@code null}: none). */
+  Rest withKey(String key) {
+    return new Rest(Integer.parseInt(base.substring(base.lastIndexOf(':') + 1)), key);
   }
 
   Reply get(String path) {
@@ -83,6 +123,9 @@ final class Rest {
 
   private Reply send(HttpRequest.Builder b) {
     try {
+      if (apiKey != null) {
+        b.header("Authorization", "Bearer " + apiKey);
+      }
       HttpResponse<String> r =
           http.send(
               b.header("Content-Type", "application/json").build(),

@@ -205,7 +205,7 @@ class ServerBadInputTest {
 
   @Test
   void restBadInput_clearErrors() {
-    Rest rest = new Rest(server.port());
+    Rest rest = new Rest(server);
     Rest.assertError(rest.get("/api/v1/devices/nobody"), 404, "unknown device 'nobody'");
     Rest.assertError(
         rest.get("/api/v1/devices/good-device/streams/s?after=abc"),

@@ -50,7 +50,7 @@ class SessionLivenessTest {
             config,
             new SqliteCloudStore(dir.resolve("cloud.db")),
             () -> System.currentTimeMillis() + wallStepMs.get());
-    rest = new Rest(server.port());
+    rest = new Rest(server);
   }
 
   @AfterEach

@@ -194,7 +194,11 @@ class StreamPayloadFidelityTest {
     URI uri =
         URI.create(
             "http://127.0.0.1:" + server.port() + "/api/v1/devices/" + device + pathInDevice);
-    return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofByteArray());
+    return http.send(
+        HttpRequest.newBuilder(uri)
+            .header("Authorization", "Bearer " + Rest.adminKey(server.adminKeyFile()))
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   private static Arguments json(String name, String text) {

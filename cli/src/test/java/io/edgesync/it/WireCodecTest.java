@@ -79,8 +79,7 @@ class WireCodecTest {
         assertThat(new String(stored.get(i).payload(), UTF_8))
             .isEqualTo(new String(all.get(i), UTF_8));
       }
-      JsonNode device =
-          new Rest(server.port()).ok(new Rest(server.port()).get("/api/v1/devices/dev-1"));
+      JsonNode device = new Rest(server).ok(new Rest(server).get("/api/v1/devices/dev-1"));
       return new Outcome(agent.status(), device, agent.metrics().batchFrameBytes());
     }
   }
@@ -150,8 +149,7 @@ class WireCodecTest {
         assertThat(edge.records()).isEqualTo(1_055);
         assertThat(edge.batches()).isGreaterThan(before.bandwidth().total().batches());
 
-        JsonNode device =
-            new Rest(server.port()).ok(new Rest(server.port()).get("/api/v1/devices/dev-1"));
+        JsonNode device = new Rest(server).ok(new Rest(server).get("/api/v1/devices/dev-1"));
         assertSameBytes(device.get("wire"), edge);
         Map<String, AgentStatus.WireView> perStream = wireByStream(after);
         assertThat(device.get("streams")).hasSize(2);

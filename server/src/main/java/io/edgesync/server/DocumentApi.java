@@ -273,7 +273,7 @@ final class DocumentApi {
     if (take != null && !take.isTextual()) {
       throw new ApiError(400, "\"take\" must be \"edge\" or \"cloud\", was " + take);
     }
-    String by = ctx.header("X-Edgesync-User") != null ? ctx.header("X-Edgesync-User") : "api";
+    String by = ApiAuth.keyName(ctx);
     DocumentStore.StoredDoc d =
         docs.resolve(
             c.id(),

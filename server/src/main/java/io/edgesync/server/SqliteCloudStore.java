@@ -35,7 +35,8 @@ import java.util.Optional;
  * device and stream: the checkpoint, counters, and the bytes its batches cost on the wire, from
  * {@code V3__wire_accounting.sql}); {@code batches} (records stored decoded, in the record layout,
  * whatever codec carried them, so reads never need a session's codec state); {@code gaps}; {@code
- * dictionaries} (trained zstd dictionaries per stream, {@code V5__dictionaries.sql}).
+ * dictionaries} (trained zstd dictionaries per stream, {@code V5__dictionaries.sql}); {@code
+ * api_keys} (the REST API's keys, hashed, {@code V6__api_keys.sql}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -47,6 +48,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteDocuments documents;
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
+  private final ApiKeys apiKeys;
   private final Path file;
   private WalCheckpointer checkpointer; // guarded by this
 
@@ -130,12 +132,14 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V2__documents.sql",
         "db/V3__wire_accounting.sql",
         "db/V4__doc_log.sql",
-        "db/V5__dictionaries.sql");
+        "db/V5__dictionaries.sql",
+        "db/V6__api_keys.sql");
     db.setAutoCommit(false);
     jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     documents = new SqliteDocuments(jdbc, this, historyVersions);
     commands = new SqliteCommands(jdbc, this, commandIds);
     dictionaries = new SqliteDictionaries(jdbc, this);
+    apiKeys = new ApiKeys(jdbc, this);
     jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
     jdbc.prepared(BUMP_STREAM);
   }
@@ -155,6 +159,11 @@ public final class SqliteCloudStore implements CloudStore {
   @Override
   public DictionaryStore dictionaries() {
     return dictionaries;
+  }
+
+  /** The REST API's keys, in the same file (and under the same monitor). */
+  public ApiKeys apiKeys() {
+    return apiKeys;
   }
 
   @Override

@@ -14,6 +14,7 @@ import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import io.javalin.websocket.WsContext;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,6 +64,7 @@ public final class SyncServer implements AutoCloseable {
   private final CloudDocuments docs;
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
+  private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -92,6 +94,7 @@ public final class SyncServer implements AutoCloseable {
     if (dictionaries != null) {
       dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
+    this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -115,6 +118,7 @@ public final class SyncServer implements AutoCloseable {
                     ws.onClose(ctx -> onClose(ctx));
                     ws.onError(ctx -> onClose(ctx));
                   });
+              new ApiAuth(apiKeys, clock).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
               cfg.routes.get("/api/v1/devices", this::listDevices);
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
@@ -148,10 +152,17 @@ public final class SyncServer implements AutoCloseable {
     }
   }
 
-  /** Starts a server on the given store; the server closes the store when it stops. */
+  /**
+   * Starts a server on the given store; the server closes the store when it stops. The REST API's
+   * keys live in a {@link SqliteCloudStore}; on any other store every route but health answers 401.
+   * If the store has no key at all, an admin key is made first ({@link #adminKeyFile()}).
+   */
   public static SyncServer start(ServerConfig config, CloudStore store, Clock clock) {
     SyncServer server = new SyncServer(config, store, clock);
     try {
+      if (server.apiKeys != null) {
+        AdminKeyFile.ensure(server.apiKeys, config.dataDir(), clock.nowMs());
+      }
       server.app.start(config.host(), config.port());
     } catch (RuntimeException e) {
       // The port is taken, say: stop what the constructor started, and the store with it.
@@ -182,6 +193,14 @@ public final class SyncServer implements AutoCloseable {
 
   public CloudStore store() {
     return store;
+  }
+
+  /**
+   * Where the first start wrote the admin key ({@code <data-dir>/admin.key}); the file exists only
+   * if this server (or an earlier one on the same data) made it.
+   */
+  public Path adminKeyFile() {
+    return config.dataDir().resolve(AdminKeyFile.FILE_NAME);
   }
 
   public boolean isConnected(String deviceId) {
