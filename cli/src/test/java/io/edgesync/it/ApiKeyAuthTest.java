@@ -268,6 +268,18 @@ class ApiKeyAuthTest {
                 "--device",
                 "dev-1"))
         .contains("streams");
+
+    PrintStream saved = System.out;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      code = Main.run("status", "--server", url);
+    } finally {
+      System.setOut(saved);
+    }
+    assertThat(code).as("exit code without a key").isEqualTo(1);
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("missing API key");
   }
 
   // ---------------------------------------------------------------- helpers
