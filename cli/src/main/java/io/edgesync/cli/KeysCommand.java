@@ -47,17 +47,25 @@ final class KeysCommand {
     @Option(names = "--role", required = true, description = "viewer | operator | admin")
     String role;
 
+    @Option(
+        names = "--group",
+        description =
+            "Limit the key to the devices of this group and its scope (repeatable; default: the"
+                + " whole fleet)")
+    java.util.List<String> groups = new java.util.ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
       ApiKeys.Role r = ApiKeys.Role.parse(role);
       try (SqliteCloudStore store = parent.open()) {
-        ApiKeys.Created c = store.apiKeys().create(name, r, System.currentTimeMillis());
+        ApiKeys.Created c = store.apiKeys().create(name, r, groups, System.currentTimeMillis());
         System.out.println(c.secret());
         System.err.println(
             "edgesync: made API key '"
                 + name
                 + "' with role "
                 + r.label()
+                + (groups.isEmpty() ? "" : ", limited to groups " + groups)
                 + "; it is shown only now (the server keeps its SHA-256)");
       }
       return 0;
@@ -71,14 +79,16 @@ final class KeysCommand {
     @Override
     public Integer call() throws Exception {
       try (SqliteCloudStore store = parent.open()) {
-        System.out.printf("%-24s %-9s %-24s %s%n", "NAME", "ROLE", "CREATED", "REVOKED");
+        System.out.printf(
+            "%-24s %-9s %-24s %-24s %s%n", "NAME", "ROLE", "CREATED", "REVOKED", "GROUPS");
         for (ApiKeys.Key k : store.apiKeys().list()) {
           System.out.printf(
-              "%-24s %-9s %-24s %s%n",
+              "%-24s %-9s %-24s %-24s %s%n",
               k.name(),
               k.role().label(),
               Instant.ofEpochMilli(k.createdAtMs()),
-              k.revoked() ? Instant.ofEpochMilli(k.revokedAtMs()).toString() : "-");
+              k.revoked() ? Instant.ofEpochMilli(k.revokedAtMs()).toString() : "-",
+              k.limited() ? String.join(",", k.groups()) : "(all)");
         }
       }
       return 0;

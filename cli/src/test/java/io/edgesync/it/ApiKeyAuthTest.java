@@ -175,6 +175,45 @@ class ApiKeyAuthTest {
   }
 
   @Test
+  void
+      groupLimitedKey_actsOnlyOnItsGroupsDevicesAndScopes_andIsRefused403NamingTheLimitElsewhere() {
+    server.store().registerDevice("dev-2", 0);
+    admin.ok(admin.put(GROUPS, "[\"north\"]"));
+    admin.ok(admin.put("/api/v1/devices/dev-2/groups", "[\"south\"]"));
+    Rest.Reply made =
+        admin.post(
+            "/api/v1/keys",
+            "{\"name\":\"north-ops\",\"role\":\"operator\",\"groups\":[\"north\"]}");
+    assertThat(made.status()).isEqualTo(201);
+    assertThat(made.body().get("groups").toString()).isEqualTo("[\"north\"]");
+    Rest north = admin.withKey(made.body().get("key").asText());
+
+    admin.ok(north.put(DEVICE_DOC, "{\"a\":1}"));
+    admin.ok(north.put("/api/v1/groups/north/docs/settings/site", "{\"a\":1}"));
+    admin.ok(north.post(COMMANDS, "{\"name\":\"reboot\"}"));
+    assertThat(north.get("/api/v1/devices/dev-1").status()).isEqualTo(200);
+
+    String other = "/api/v1/devices/dev-2/docs/settings/site";
+    Rest.assertError(north.put(other, "{\"a\":1}"), 403, "device 'dev-2' is in none of them");
+    Rest.assertError(
+        north.post("/api/v1/devices/dev-2/commands", "{\"name\":\"reboot\"}"),
+        403,
+        "limited to groups [north]");
+    Rest.assertError(
+        north.put("/api/v1/groups/south/docs/settings/site", "{\"a\":1}"),
+        403,
+        "group 'south' is not one of them");
+    Rest.assertError(north.put(DOC, "{\"a\":1}"), 403, "reaches beyond one device or group");
+    Rest.assertError(north.get("/api/v1/devices"), 403, "reaches beyond");
+    Rest.assertError(north.get("/api/v1/audit"), 403, "reaches beyond");
+
+    assertThat(admin.get(other).status()).as("dev-2's document").isEqualTo(404);
+    assertThat(admin.get(DOC).status()).as("the fleet document").isEqualTo(404);
+    assertThat(admin.get("/api/v1/groups/south/docs/settings/site").status()).isEqualTo(404);
+    assertThat(admin.ok(admin.get("/api/v1/devices/dev-2/commands")).get("commands")).isEmpty();
+  }
+
+  @Test
   void theOldUserHeader_isRefused400_andNothingIsStored() throws Exception {
     java.net.http.HttpResponse<String> r =
         java.net.http.HttpClient.newHttpClient()

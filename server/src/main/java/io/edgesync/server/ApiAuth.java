@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Who may call which REST route: every {@code /api/v1/...} request but {@value #HEALTH} carries
@@ -57,10 +58,13 @@ final class ApiAuth {
 
   private final ApiKeys keys; // null: the store keeps no keys, and every route but health is shut
   private final Clock clock;
+  private final Function<String, List<String>> groupsOfDevice;
 
-  ApiAuth(ApiKeys keys, Clock clock) {
+  /** {@code groupsOfDevice}: the groups a device is in, for keys limited to groups. */
+  ApiAuth(ApiKeys keys, Clock clock, Function<String, List<String>> groupsOfDevice) {
     this.keys = keys;
     this.clock = clock;
+    this.groupsOfDevice = groupsOfDevice;
   }
 
   /** The role {@code method path} needs ({@code path} as registered, with its {@code {params}}). */
@@ -118,7 +122,33 @@ final class ApiAuth {
               + " needs role "
               + needed.label());
     }
+    if (key.limited()) {
+      checkGroups(ctx, key, method + " " + endpoint.path);
+    }
     ctx.attribute(KEY_ATTRIBUTE, key);
+  }
+
+  /**
+   * A key limited to groups acts only on a group scope of its own ({@code {group}} routes) or on a
+   * device in one of its groups ({@code {id}} routes); every other route (fleet documents, lists
+   * across devices, a conflict or command by its id, keys) reaches beyond them and is refused.
+   */
+  private void checkGroups(Context ctx, ApiKeys.Key key, String route) {
+    String limit = "API key '" + key.name() + "' is limited to groups " + key.groups();
+    if (route.contains("{group}")) {
+      String group = ctx.pathParam("group");
+      if (!key.groups().contains(group)) {
+        throw new ApiError(403, limit + "; group '" + group + "' is not one of them");
+      }
+    } else if (route.contains("/devices/{id}")) {
+      String device = ctx.pathParam("id");
+      if (groupsOfDevice.apply(device).stream().noneMatch(key.groups()::contains)) {
+        throw new ApiError(403, limit + "; device '" + device + "' is in none of them");
+      }
+    } else {
+      throw new ApiError(
+          403, limit + "; " + route + " reaches beyond one device or group of theirs");
+    }
   }
 
   private ApiKeys.Key authenticate(Context ctx) {
@@ -167,9 +197,21 @@ final class ApiAuth {
     if (!(body.get("name") instanceof String name) || !(body.get("role") instanceof String role)) {
       throw new ApiError(400, "expected {\"name\": \"...\", \"role\": \"viewer|operator|admin\"}");
     }
+    List<String> groups = new ArrayList<>();
+    Object g = body.get("groups");
+    if (g instanceof List<?> list) {
+      for (Object o : list) {
+        if (!(o instanceof String s)) {
+          throw new ApiError(400, "\"groups\" must be a list of group names, had " + o);
+        }
+        groups.add(s);
+      }
+    } else if (g != null) {
+      throw new ApiError(400, "\"groups\" must be a list of group names, was " + g);
+    }
     ApiKeys.Created c;
     try {
-      c = requireKeys().create(name, Role.parse(role), clock.nowMs());
+      c = requireKeys().create(name, Role.parse(role), groups, clock.nowMs());
     } catch (ApiKeys.NameTaken e) {
       throw new ApiError(409, e.getMessage());
     } catch (IllegalArgumentException e) {
@@ -201,6 +243,7 @@ final class ApiAuth {
     m.put("role", k.role().label());
     m.put("createdAtMs", k.createdAtMs());
     m.put("revokedAtMs", k.revokedAtMs());
+    m.put("groups", k.groups());
     return m;
   }
 }

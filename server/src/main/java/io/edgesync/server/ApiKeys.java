@@ -1,5 +1,6 @@
 package io.edgesync.server;
 
+import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.jdbc.Jdbc;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -31,7 +32,7 @@ public final class ApiKeys {
 
   private static final int KEY_BYTES = 32;
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}");
-  private static final String COLUMNS = "name, role, created_at_ms, revoked_at_ms";
+  private static final String COLUMNS = "name, role, created_at_ms, revoked_at_ms, device_groups";
 
   /** What a key may do; each role may do everything the ones before it may. */
   public enum Role {
@@ -64,10 +65,23 @@ public final class ApiKeys {
     }
   }
 
-  /** A key as listed: never the key nor its hash. {@code revokedAtMs} is null while it is valid. */
-  public record Key(String name, Role role, long createdAtMs, Long revokedAtMs) {
+  /**
+   * A key as listed: never the key nor its hash. {@code revokedAtMs} is null while it is valid;
+   * {@code groups} is empty for a key of the whole fleet, else the device groups it is limited to.
+   */
+  public record Key(
+      String name, Role role, long createdAtMs, Long revokedAtMs, List<String> groups) {
+    public Key {
+      groups = List.copyOf(groups);
+    }
+
     public boolean revoked() {
       return revokedAtMs != null;
+    }
+
+    /** Whether the key may act only on the devices and scopes of {@link #groups}. */
+    public boolean limited() {
+      return !groups.isEmpty();
     }
   }
 
@@ -102,12 +116,29 @@ public final class ApiKeys {
    * . _ @ -}, starting with a letter or digit; a taken name is refused ({@link NameTaken}).
    */
   public Created create(String name, Role role, long nowMs) {
-    return add(name, role, newSecret(), nowMs);
+    return create(name, role, List.of(), nowMs);
+  }
+
+  /**
+   * As above, limited to the devices in {@code groups} and those groups' scopes (empty: the whole
+   * fleet). Group names follow the collection name rules.
+   */
+  public Created create(String name, Role role, List<String> groups, long nowMs) {
+    return add(name, role, groups, newSecret(), nowMs);
   }
 
   /** As {@link #create}, with the key given (made by {@link #newSecret}). */
-  Created add(String name, Role role, String secret, long nowMs) {
+  Created add(String name, Role role, List<String> groups, String secret, long nowMs) {
     checkName(name);
+    for (String g : groups) {
+      if (g == null || !ProtocolLimits.isValidCollection(g)) {
+        throw new IllegalArgumentException(
+            "invalid group name "
+                + (g == null ? "null" : "'" + g + "'")
+                + "; allowed: "
+                + ProtocolLimits.COLLECTION_PATTERN);
+      }
+    }
     synchronized (lock) {
       if (find(name).isPresent()) {
         throw new NameTaken(name);
@@ -116,13 +147,15 @@ public final class ApiKeys {
           () ->
               sql.jdbc()
                   .update(
-                      "INSERT INTO api_keys(name, role, sha256, created_at_ms) VALUES (?,?,?,?)",
+                      "INSERT INTO api_keys(name, role, device_groups, sha256, created_at_ms)"
+                          + " VALUES (?,?,?,?,?)",
                       name,
                       role.label(),
+                      groups.isEmpty() ? null : String.join(",", groups),
                       sha256(secret),
                       nowMs));
     }
-    return new Created(new Key(name, role, nowMs, null), secret);
+    return new Created(new Key(name, role, nowMs, null, groups), secret);
   }
 
   /** Every key, valid and revoked, by name. */
@@ -221,6 +254,12 @@ public final class ApiKeys {
   private static Key readKey(ResultSet rs) throws SQLException {
     long revokedAtMs = rs.getLong(4);
     Long revoked = rs.wasNull() ? null : revokedAtMs; // wasNull speaks of the last column read
-    return new Key(rs.getString(1), Role.parse(rs.getString(2)), rs.getLong(3), revoked);
+    String groups = rs.getString(5);
+    return new Key(
+        rs.getString(1),
+        Role.parse(rs.getString(2)),
+        rs.getLong(3),
+        revoked,
+        groups == null ? List.of() : List.of(groups.split(",")));
   }
 }

@@ -118,7 +118,7 @@ public final class SyncServer implements AutoCloseable {
                     ws.onClose(ctx -> onClose(ctx));
                     ws.onError(ctx -> onClose(ctx));
                   });
-              new ApiAuth(apiKeys, clock).register(cfg.routes);
+              new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
               cfg.routes.get("/api/v1/devices", this::listDevices);
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
@@ -278,6 +278,11 @@ public final class SyncServer implements AutoCloseable {
             s.onCommandsQueued(clock.nowMs());
           }
         });
+  }
+
+  /** The groups a device is in (none without a document store). */
+  private List<String> groupsOf(String device) {
+    return docs == null ? List.of() : docs.store().groups(device);
   }
 
   private CloudSession sessionOf(String device) {

@@ -5,6 +5,7 @@
 CREATE TABLE api_keys (
   name            TEXT    PRIMARY KEY,
   role            TEXT    NOT NULL,     -- viewer | operator | admin
+  device_groups   TEXT,                 -- comma-separated group names the key is limited to; NULL: all
   sha256          BLOB    NOT NULL UNIQUE,
   created_at_ms   INTEGER NOT NULL,
   revoked_at_ms   INTEGER               -- NULL while the key is valid
