@@ -11,6 +11,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -31,7 +32,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       server, whose certificate must name the host the device connects to.
  * </ul>
  *
- * The CRL is read once, when the context is built (a server restart picks up a new one). Stateless.
+ * From files, the CRL is a {@link CrlFile}: read again when it changes, so a revocation refuses the
+ * next handshake without a restart (sessions already open are not closed by it). Thread safe.
  */
 public final class TlsContexts {
   private TlsContexts() {}
@@ -40,16 +42,22 @@ public final class TlsContexts {
   public static SSLContext server(Path certFile, Path keyFile, Path clientCaFile, Path crlFile)
       throws IOException {
     List<X509Certificate> cas = Pem.readCertificates(clientCaFile);
-    X509CRL crl = crlFile == null ? null : Pem.readCrl(crlFile);
-    if (crl != null) {
-      verifyCrl(crlFile, crl, cas);
-    }
+    Supplier<X509CRL> crl = crlFile == null ? () -> null : new CrlFile(crlFile, cas);
     return server(Pem.readCertificates(certFile), Pem.readPrivateKey(keyFile), cas, crl);
   }
 
-  /** A server context; {@code crl} may be null. */
+  /** A server context with a fixed CRL; {@code crl} may be null. */
   public static SSLContext server(
       List<X509Certificate> chain, PrivateKey key, List<X509Certificate> clientCas, X509CRL crl) {
+    return server(chain, key, clientCas, () -> crl);
+  }
+
+  /** A server context that asks {@code crl} at each handshake (it may return null: none). */
+  public static SSLContext server(
+      List<X509Certificate> chain,
+      PrivateKey key,
+      List<X509Certificate> clientCas,
+      Supplier<X509CRL> crl) {
     X509ExtendedTrustManager pkix = pkixTrustManager(clientCas);
     return context(chain, key, new RevocationCheckingTrustManager(pkix, crl));
   }
@@ -64,19 +72,6 @@ public final class TlsContexts {
   public static SSLContext device(
       List<X509Certificate> chain, PrivateKey key, List<X509Certificate> serverCas) {
     return context(chain, key, pkixTrustManager(serverCas));
-  }
-
-  private static void verifyCrl(Path file, X509CRL crl, List<X509Certificate> cas)
-      throws IOException {
-    for (X509Certificate ca : cas) {
-      try {
-        crl.verify(ca.getPublicKey());
-        return;
-      } catch (GeneralSecurityException e) {
-        // try the next CA
-      }
-    }
-    throw new IOException(file + ": the CRL is not signed by the client CA");
   }
 
   private static SSLContext context(
@@ -120,9 +115,9 @@ public final class TlsContexts {
   /** The JDK's PKIX checks, then the CRL; for client certificates only. */
   static final class RevocationCheckingTrustManager extends X509ExtendedTrustManager {
     private final X509ExtendedTrustManager pkix;
-    private final X509CRL crl;
+    private final Supplier<X509CRL> crl;
 
-    RevocationCheckingTrustManager(X509ExtendedTrustManager pkix, X509CRL crl) {
+    RevocationCheckingTrustManager(X509ExtendedTrustManager pkix, Supplier<X509CRL> crl) {
       this.pkix = pkix;
       this.crl = crl;
     }
@@ -149,7 +144,8 @@ public final class TlsContexts {
     }
 
     private void checkRevoked(X509Certificate[] chain) throws CertificateException {
-      if (crl != null && crl.isRevoked(chain[0])) {
+      X509CRL list = crl.get();
+      if (list != null && list.isRevoked(chain[0])) {
         throw new CertificateException(
             "certificate "
                 + chain[0].getSubjectX500Principal().getName()

@@ -1,6 +1,7 @@
 package io.edgesync.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -85,6 +86,41 @@ class TlsHandshakeTest {
         .singleElement()
         .extracting(IssuedCertificate::revoked)
         .isEqualTo(true);
+  }
+
+  @Test
+  void revokedWhileTheServerRuns_isRefusedFromTheNextHandshake_withoutARestart() throws Exception {
+    KeyAndCertificate s = ca.issueServer(List.of("localhost", "127.0.0.1"), DAY);
+    Pem.writeCertificates(tmp.resolve("server.pem"), s.certificate());
+    Pem.writePrivateKey(tmp.resolve("server.key"), s.privateKey());
+    SSLContext fromFiles =
+        TlsContexts.server(
+            tmp.resolve("server.pem"),
+            tmp.resolve("server.key"),
+            ca.directory().resolve("ca.pem"),
+            ca.crlFile());
+    KeyAndCertificate device = ca.issueDevice("gw-1", DAY);
+    assertThat(connect(fromFiles, deviceContext(device)).peerDeviceId).isEqualTo("gw-1");
+
+    ca.revoke(device.certificate().getSerialNumber());
+    assertRefused(connect(fromFiles, deviceContext(device)), "is revoked");
+  }
+
+  @Test
+  void crlSignedByAnotherCa_isRefusedAtStart() throws Exception {
+    CertificateAuthority other =
+        CertificateAuthority.init(tmp.resolve("other"), "other CA", DAY, Clock.systemUTC());
+    KeyAndCertificate s = ca.issueServer(List.of("localhost"), DAY);
+    Pem.writeCertificates(tmp.resolve("server.pem"), s.certificate());
+    Pem.writePrivateKey(tmp.resolve("server.key"), s.privateKey());
+    assertThatThrownBy(
+            () ->
+                TlsContexts.server(
+                    tmp.resolve("server.pem"),
+                    tmp.resolve("server.key"),
+                    ca.directory().resolve("ca.pem"),
+                    other.crlFile()))
+        .hasMessageContaining("the CRL is not signed by the client CA");
   }
 
   @Test
