@@ -18,6 +18,8 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds the {@link SSLContext}s of mutual TLS from PEM files.
@@ -36,7 +38,20 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * next handshake without a restart (sessions already open are not closed by it). Thread safe.
  */
 public final class TlsContexts {
+  private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
+
   private TlsContexts() {}
+
+  /** The innermost message: PKIX wraps "NotAfter: ..." in two layers of "validation failed". */
+  static String reason(Throwable t) {
+    StringBuilder b = new StringBuilder(String.valueOf(t.getMessage()));
+    for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+      if (c.getMessage() != null && !b.toString().contains(c.getMessage())) {
+        b.append(": ").append(c.getMessage());
+      }
+    }
+    return b.toString();
+  }
 
   /** A server context from PEM files; {@code crlFile} may be null (no revocation list). */
   public static SSLContext server(Path certFile, Path keyFile, Path clientCaFile, Path crlFile)
@@ -125,22 +140,44 @@ public final class TlsContexts {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
         throws CertificateException {
-      pkix.checkClientTrusted(chain, authType, socket);
-      checkRevoked(chain);
+      logRefusal(chain, () -> pkix.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
         throws CertificateException {
-      pkix.checkClientTrusted(chain, authType, engine);
-      checkRevoked(chain);
+      logRefusal(chain, () -> pkix.checkClientTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType)
         throws CertificateException {
-      pkix.checkClientTrusted(chain, authType);
-      checkRevoked(chain);
+      logRefusal(chain, () -> pkix.checkClientTrusted(chain, authType));
+    }
+
+    /** A check that may refuse the certificate. */
+    private interface Check {
+      void run() throws CertificateException;
+    }
+
+    /**
+     * The PKIX check, then the CRL. A refusal is logged with its reason here, because the TLS alert
+     * the device receives ({@code certificate_unknown}) carries none.
+     */
+    private void logRefusal(X509Certificate[] chain, Check pkixCheck) throws CertificateException {
+      try {
+        pkixCheck.run();
+        checkRevoked(chain);
+      } catch (CertificateException e) {
+        String who =
+            chain.length == 0
+                ? "(empty chain)"
+                : chain[0].getSubjectX500Principal().getName()
+                    + " serial "
+                    + chain[0].getSerialNumber().toString(16);
+        log.info("refused client certificate {}: {}", who, reason(e));
+        throw e;
+      }
     }
 
     private void checkRevoked(X509Certificate[] chain) throws CertificateException {
