@@ -136,6 +136,13 @@ class TlsHandshakeTest {
   }
 
   @Test
+  void serverCertificatePresentedAsAClientCertificate_isRefused() throws Exception {
+    // Signed by the trusted CA, but for serverAuth only: it must not identify a device.
+    Outcome o = connect(server, deviceContext(ca.issueServer(List.of("gw-1"), DAY)));
+    assertRefused(o, "Extended key usage does not permit use for TLS client authentication");
+  }
+
+  @Test
   void noClientCertificate_isRefusedAtTheHandshake() throws Exception {
     SSLContext anonymous = SSLContext.getInstance("TLS");
     anonymous.init(null, trustOnly(ca), null);
