@@ -42,7 +42,15 @@ public record AgentConfig(
     int localApiPort,
     BriefSettings brief,
     DocumentSettings documents,
-    Map<String, Integer> dedupWindows) {
+    Map<String, Integer> dedupWindows,
+    TlsFiles tls) {
+
+  /**
+   * Mutual TLS for a {@code wss://} server ({@code tls:}): this device's certificate and private
+   * key (PEM; the key PKCS#8 or SEC1) and the CA certificate(s) the server's certificate must chain
+   * to. Null on a config without a {@code tls} section.
+   */
+  public record TlsFiles(Path certFile, Path keyFile, Path caFile) {}
 
   /**
    * Documents on this device.
@@ -128,7 +136,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        tls);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -146,7 +155,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        tls);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -164,7 +174,8 @@ public record AgentConfig(
         port,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        tls);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -182,7 +193,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        tls);
   }
 
   // ---------------------------------------------------------------- reading a config file
@@ -251,7 +263,7 @@ public record AgentConfig(
 
   private static AgentConfig from(ConfigNode root) {
     root.allowOnly(
-        "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents");
+        "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents", "tls");
     String deviceId = deviceId(root.section("device"));
     URI serverUrl = serverUrl(root.section("server"));
     ConfigNode sync =
@@ -278,6 +290,7 @@ public record AgentConfig(
     OutboxLimits limits = outboxLimits(offline, queue);
     ConfigNode localApi = root.section("local_api").allowOnly("port");
     int port = (int) localApi.integer("port", 8471, -1, 65_535, "TCP port; 0 = any, -1 = off");
+    TlsFiles tls = tls(root.section("tls"), serverUrl);
     return new AgentConfig(
         deviceId,
         serverUrl,
@@ -305,7 +318,36 @@ public record AgentConfig(
             bandwidth.minKbps(),
             strategies.triggerTypes()),
         documents(root.section("documents"), directions.downTypes()),
-        Map.copyOf(dedupWindows));
+        Map.copyOf(dedupWindows),
+        tls);
+  }
+
+  /** {@code tls}: all three files, each existing, and only with a {@code wss://} server. */
+  private static TlsFiles tls(ConfigNode node, URI serverUrl) {
+    if (!node.isPresent()) {
+      return null;
+    }
+    ConfigNode tls = node.allowOnly("cert_file", "key_file", "ca_file");
+    Path cert = existingFile(tls, "cert_file", "this device's certificate (PEM)");
+    Path key = existingFile(tls, "key_file", "this device's private key (PEM)");
+    Path ca = existingFile(tls, "ca_file", "the CA certificate the server's must chain to (PEM)");
+    if (!"wss".equals(serverUrl.getScheme())) {
+      throw tls.error(
+          "cert_file", "TLS files are set but server.url is '" + serverUrl + "'; use wss://");
+    }
+    return new TlsFiles(cert, key, ca);
+  }
+
+  private static Path existingFile(ConfigNode node, String key, String what) {
+    String value = node.string(key, null);
+    if (value == null) {
+      throw node.error(key, "required: " + what);
+    }
+    Path file = Path.of(value);
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      throw node.error(key, "no such file: '" + value + "'");
+    }
+    return file;
   }
 
   private static String deviceId(ConfigNode node) {

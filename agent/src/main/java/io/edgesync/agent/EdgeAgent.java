@@ -152,9 +152,24 @@ public final class EdgeAgent implements AutoCloseable {
     return open(
         config,
         new WebSocketTransport(
-            config.serverUrl(), null, Duration.ofMillis(config.sync().connectTimeoutMs())),
+            config.serverUrl(),
+            tlsContext(config),
+            Duration.ofMillis(config.sync().connectTimeoutMs())),
         Clock.SYSTEM,
         new SplittableRandom());
+  }
+
+  /** The mutual-TLS context of {@code tls:}, or null (plain, or the JDK's defaults for wss). */
+  private static javax.net.ssl.SSLContext tlsContext(AgentConfig config) {
+    AgentConfig.TlsFiles tls = config.tls();
+    if (tls == null) {
+      return null;
+    }
+    try {
+      return io.edgesync.security.TlsContexts.device(tls.certFile(), tls.keyFile(), tls.caFile());
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new InvalidConfigException("tls", "tls: " + e.getMessage(), e);
+    }
   }
 
   /** Opens an agent with an injected transport, clock and randomness (tests, simulation). */

@@ -344,6 +344,19 @@ class AgentConfigTest {
             "server.url",
             List.of("'http://cloud.example.com/v1/sync'", "ws://", "wss://")),
         Arguments.of(
+            "tls without its files",
+            BRIEF + DEVICE + "server: {url: \"wss://cloud.example.com/v1/sync\"}\ntls: {}\n",
+            "tls.cert_file",
+            List.of("required", "this device's certificate")),
+        Arguments.of(
+            "tls file that does not exist",
+            BRIEF
+                + DEVICE
+                + "server: {url: \"wss://cloud.example.com/v1/sync\"}\n"
+                + "tls: {cert_file: /nonexistent/gw.pem}\n",
+            "tls.cert_file",
+            List.of("no such file", "'/nonexistent/gw.pem'")),
+        Arguments.of(
             "server url without a host",
             BRIEF + DEVICE + "server: {url: \"ws:cloud.example.com\"}\n",
             "server.url",

@@ -71,21 +71,25 @@ final class DemoCommand implements Callable<Integer> {
           "--devices must be 1..100, --rate 1..100000, --seconds >= 1");
     }
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("edgesync-demo");
+    DemoPki pki = DemoPki.create(dir.resolve("pki"));
     SyncServer server =
-        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
+        SyncServer.start(
+            ServerConfig.defaults(dir.resolve("cloud"))
+                .withAddress("127.0.0.1", 0)
+                .withTls(pki.serverTls()));
     TcpRelay link = new TcpRelay(server.port());
     List<EdgeAgent> agents = new ArrayList<>();
     AtomicLongArray appended = new AtomicLongArray(devices);
     System.out.printf(
         "edgesync demo: server on port %d, %d devices x %d records/s for %d s; link cut at %d s"
-            + " for %d s%nstores in %s%n%n",
-        server.port(), devices, rate, seconds, outageAt, outageSeconds, dir);
+            + " for %d s%nstores in %s; mutual TLS with a throwaway CA in %s%n%n",
+        server.port(), devices, rate, seconds, outageAt, outageSeconds, dir, pki.dir());
     try {
       for (int d = 0; d < devices; d++) {
         String id = String.format("demo-device-%02d", d + 1);
         AgentConfig c =
-            AgentConfig.simple(
-                id, URI.create("ws://127.0.0.1:" + link.port() + "/v1/sync"), dir.resolve(id));
+            pki.agentConfig(
+                id, URI.create("wss://127.0.0.1:" + link.port() + "/v1/sync"), dir.resolve(id));
         agents.add(EdgeAgent.open(c.withSync(demoPolicy(c.sync()))));
       }
       List<Thread> producers = new ArrayList<>();

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       ConflictsCommand.class,
       KeysCommand.class,
+      CaCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

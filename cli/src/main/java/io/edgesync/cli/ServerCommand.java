@@ -26,10 +26,17 @@ final class ServerCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     ServerConfig c = effectiveConfig();
     SyncServer server = SyncServer.start(c);
+    String tls = c.tls() == null ? "" : "s";
     System.out.printf(
-        "edgesync server on port %d; devices connect to ws://<host>:%d/v1/sync; REST at"
-            + " http://<host>:%d/api/v1/devices; data in %s%n",
-        server.port(), server.port(), server.port(), c.dataDir().toAbsolutePath());
+        "edgesync server on port %d; devices connect to ws%s://<host>:%d/v1/sync%s; REST at"
+            + " http%s://<host>:%d/api/v1/devices; data in %s%n",
+        server.port(),
+        tls,
+        server.port(),
+        c.tls() == null ? "" : " (client certificate required)",
+        tls,
+        server.port(),
+        c.dataDir().toAbsolutePath());
     return Main.untilShutdown(server::close);
   }
 

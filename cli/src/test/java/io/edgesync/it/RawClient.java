@@ -32,6 +32,19 @@ final class RawClient implements WebSocket.Listener {
     return c;
   }
 
+  /** Connects over TLS with {@code ssl} (a device's mutual-TLS context, say). */
+  static RawClient connect(String url, javax.net.ssl.SSLContext ssl) throws Exception {
+    RawClient c = new RawClient();
+    c.ws =
+        HttpClient.newBuilder()
+            .sslContext(ssl)
+            .build()
+            .newWebSocketBuilder()
+            .buildAsync(URI.create(url), c)
+            .get(5, TimeUnit.SECONDS);
+    return c;
+  }
+
   /** Connects, says {@code hello} and asserts that the server welcomed it. */
   static RawClient welcomed(String url, Hello.Builder hello) throws Exception {
     RawClient c = connect(url);

@@ -36,6 +36,11 @@ import java.util.Objects;
  *     min_interval_ms: 3600000
  *     keep_per_stream: 3
  *     max_streams: 256
+ *   tls:                    # mutual TLS: wss:// and https:// on the same port (docs/security.md)
+ *     cert_file: server.pem
+ *     key_file: server.key
+ *     client_ca_file: ca.pem  # device certificates must chain to it
+ *     crl_file: crl.pem       # optional; re-read when it changes
  * </pre>
  */
 public record ServerConfig(
@@ -44,7 +49,15 @@ public record ServerConfig(
     Path dataDir,
     ServerPolicy policy,
     DocumentRules documents,
-    DictionaryRules dictionaries) {
+    DictionaryRules dictionaries,
+    TlsFiles tls) {
+
+  /**
+   * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
+   * must chain to, and the CA's revocation list (null: none). A config without it serves plain
+   * ws:// and http://.
+   */
+  public record TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile) {}
 
   /**
    * The one way to make a config: every setting given. Start from {@link #defaults} or {@link
@@ -76,7 +89,8 @@ public record ServerConfig(
         dataDir,
         ServerPolicy.defaults(),
         defaultDocuments(),
-        DictionaryRules.defaults());
+        DictionaryRules.defaults(),
+        null);
   }
 
   static DocumentRules defaultDocuments() {
@@ -91,27 +105,32 @@ public record ServerConfig(
    * Listening on {@code newHost} (an interface's address, or 0.0.0.0 for all) and {@code newPort}.
    */
   public ServerConfig withAddress(String newHost, int newPort) {
-    return new ServerConfig(newHost, newPort, dataDir, policy, documents, dictionaries);
+    return new ServerConfig(newHost, newPort, dataDir, policy, documents, dictionaries, tls);
   }
 
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(host, newPort, dataDir, policy, documents, dictionaries);
+    return new ServerConfig(host, newPort, dataDir, policy, documents, dictionaries, tls);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
-    return new ServerConfig(host, port, dataDir, newPolicy, documents, dictionaries);
+    return new ServerConfig(host, port, dataDir, newPolicy, documents, dictionaries, tls);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries);
+    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries, tls);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules);
+    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls);
   }
 
   public ServerConfig withDataDir(Path dir) {
-    return new ServerConfig(host, port, dir, policy, documents, dictionaries);
+    return new ServerConfig(host, port, dir, policy, documents, dictionaries, tls);
+  }
+
+  /** Serving mutual TLS with these files (null: plain). */
+  public ServerConfig withTls(TlsFiles files) {
+    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, files);
   }
 
   public static ServerConfig load(Path file) {
@@ -137,7 +156,8 @@ public record ServerConfig(
                 "heartbeat_timeout_ms",
                 "codecs",
                 "compact_batches",
-                "dictionaries");
+                "dictionaries",
+                "tls");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -174,7 +194,35 @@ public record ServerConfig(
         Path.of(s.string("data_dir", "./edgesync-cloud")),
         policy,
         documents(root.section("documents"), root.section("sync")),
-        dictionaries(s.section("dictionaries")));
+        dictionaries(s.section("dictionaries")),
+        tls(s.section("tls")));
+  }
+
+  /** {@code server.tls}: the three files required, the CRL optional; each must exist. */
+  private static TlsFiles tls(ConfigNode node) {
+    if (!node.isPresent()) {
+      return null;
+    }
+    ConfigNode tls = node.allowOnly("cert_file", "key_file", "client_ca_file", "crl_file");
+    return new TlsFiles(
+        file(tls, "cert_file", true),
+        file(tls, "key_file", true),
+        file(tls, "client_ca_file", true),
+        file(tls, "crl_file", false));
+  }
+
+  private static Path file(ConfigNode node, String key, boolean required) {
+    String value = node.string(key, null);
+    if (value == null) {
+      if (required) {
+        throw node.error(key, "required with server.tls (a PEM file)");
+      }
+      return null;
+    }
+    if (!java.nio.file.Files.isRegularFile(Path.of(value))) {
+      throw node.error(key, "no such file: '" + value + "'");
+    }
+    return Path.of(value);
   }
 
   /** {@code heartbeat_timeout_ms}: by default 3 intervals, and never below 2. */

@@ -8,13 +8,17 @@ import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
+import io.edgesync.security.DeviceIdentity;
+import io.edgesync.security.TlsContexts;
 import io.edgesync.support.ErrorIds;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.UnauthorizedResponse;
 import io.javalin.json.JavalinJackson;
 import io.javalin.websocket.WsContext;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +31,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -109,6 +123,11 @@ public final class SyncServer implements AutoCloseable {
                     f.setMaxBinaryMessageSize(jettyLimit);
                     f.setIdleTimeout(jettyIdleTimeout(config.policy()));
                   });
+              if (config.tls() != null) {
+                SSLContext ssl = tlsContext(config.tls());
+                cfg.jetty.addConnector((server, http) -> tlsConnector(server, http, ssl));
+                cfg.routes.wsBeforeUpgrade("/v1/sync", SyncServer::requireClientCertificate);
+              }
               cfg.routes.ws(
                   "/v1/sync",
                   ws -> {
@@ -163,7 +182,11 @@ public final class SyncServer implements AutoCloseable {
       if (server.apiKeys != null) {
         AdminKeyFile.ensure(server.apiKeys, config.dataDir(), clock.nowMs());
       }
-      server.app.start(config.host(), config.port());
+      if (config.tls() != null) {
+        server.app.start(); // on the TLS connector, which carries the host and port
+      } else {
+        server.app.start(config.host(), config.port());
+      }
     } catch (RuntimeException e) {
       // The port is taken, say: stop what the constructor started, and the store with it.
       try {
@@ -178,7 +201,11 @@ public final class SyncServer implements AutoCloseable {
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
     server.liveness.scheduleWithFixedDelay(
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
-    log.info("edgesync server listening on {}:{}", config.host(), server.port());
+    log.info(
+        "edgesync server listening on {}:{}{}",
+        config.host(),
+        server.port(),
+        config.tls() == null ? "" : " (mutual TLS: wss:// and https://)");
     return server;
   }
 
@@ -188,7 +215,57 @@ public final class SyncServer implements AutoCloseable {
 
   /** The WebSocket URL devices connect to, for a client on this machine. */
   public String syncUrl() {
-    return "ws://127.0.0.1:" + port() + "/v1/sync";
+    return (config.tls() == null ? "ws" : "wss") + "://127.0.0.1:" + port() + "/v1/sync";
+  }
+
+  // ---------------------------------------------------------------- mutual TLS
+
+  /** The request attribute (set before the upgrade) that holds the certificate's device id. */
+  private static final String CERT_DEVICE_ID = "edgesync.certificateDeviceId";
+
+  private static SSLContext tlsContext(ServerConfig.TlsFiles tls) {
+    try {
+      return TlsContexts.server(tls.certFile(), tls.keyFile(), tls.clientCaFile(), tls.crlFile());
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new IllegalStateException("server.tls: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * One HTTPS connector for REST and the device WebSocket. A client certificate is asked for but
+   * not required at the handshake (REST clients have none; API keys guard REST), and {@link
+   * #requireClientCertificate} demands one on {@code /v1/sync}. A certificate that is presented is
+   * checked in full at the handshake: a bad one fails it on any path.
+   */
+  private Connector tlsConnector(Server server, HttpConfiguration http, SSLContext ssl) {
+    SslContextFactory.Server factory = new SslContextFactory.Server();
+    factory.setSslContext(ssl);
+    factory.setWantClientAuth(true);
+    HttpConfiguration https = new HttpConfiguration(http);
+    // No SNI host check: the context is built by us, so Jetty's SNI key manager is not in play.
+    https.addCustomizer(new SecureRequestCustomizer(false));
+    ServerConnector connector =
+        new ServerConnector(
+            server,
+            new SslConnectionFactory(factory, HttpVersion.HTTP_1_1.asString()),
+            new HttpConnectionFactory(https));
+    connector.setHost(config.host());
+    connector.setPort(config.port());
+    return connector;
+  }
+
+  /** Before the WebSocket upgrade on a TLS server: the device id comes from its certificate. */
+  private static void requireClientCertificate(Context ctx) {
+    Object certs = ctx.req().getAttribute("jakarta.servlet.request.X509Certificate");
+    if (!(certs instanceof X509Certificate[] chain) || chain.length == 0) {
+      throw new UnauthorizedResponse(
+          "a client certificate is required on /v1/sync (mutual TLS); none was presented");
+    }
+    try {
+      ctx.attribute(CERT_DEVICE_ID, DeviceIdentity.deviceId(chain[0]));
+    } catch (IllegalArgumentException e) {
+      throw new UnauthorizedResponse("the client certificate names no device: " + e.getMessage());
+    }
   }
 
   public CloudStore store() {
@@ -315,6 +392,14 @@ public final class SyncServer implements AutoCloseable {
             });
     if (dictionaries != null) {
       session.withDictionaries(dictionaries);
+    }
+    if (config.tls() != null) {
+      String certified = ctx.attribute(CERT_DEVICE_ID);
+      if (certified == null) { // the upgrade check ran, so this is a bug: refuse, never admit
+        ctx.closeSession(1008, "no client certificate device id");
+        return;
+      }
+      session.requireDeviceId(certified);
     }
     sessionsById.put(ctx.sessionId(), session);
     silence.watch(

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgesync.support.ConfigException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ServerConfigTest {
   @Test
@@ -17,6 +19,32 @@ class ServerConfigTest {
     assertThat(c.port()).isEqualTo(9000);
     assertThat(c.policy().autoRegister()).isFalse();
     assertThat(c.policy().maxFrameBytes()).isEqualTo(2097152);
+  }
+
+  @Test
+  void tlsSection_readsItsFiles_andEachMissingOneIsNamed(@TempDir Path dir) throws Exception {
+    for (String f : new String[] {"s.pem", "s.key", "ca.pem", "crl.pem"}) {
+      Files.writeString(dir.resolve(f), "x");
+    }
+    String files =
+        "cert_file: '%s/s.pem', key_file: '%s/s.key', client_ca_file: '%s/ca.pem'"
+            .formatted(dir, dir, dir);
+    ServerConfig c = ServerConfig.fromYaml("server: {tls: {" + files + "}}");
+    assertThat(c.tls().certFile()).isEqualTo(dir.resolve("s.pem"));
+    assertThat(c.tls().crlFile()).isNull();
+    assertThat(
+            ServerConfig.fromYaml("server: {tls: {" + files + ", crl_file: '" + dir + "/crl.pem'}}")
+                .tls()
+                .crlFile())
+        .isEqualTo(dir.resolve("crl.pem"));
+    assertThat(ServerConfig.fromYaml("server: {port: 1}").tls()).isNull();
+    refused("server: {tls: {key_file: x}}")
+        .hasMessageContaining("'server.tls.cert_file': required with server.tls");
+    refused("server: {tls: {" + files.replace("s.key", "nope.key") + "}}")
+        .hasMessageContaining("'server.tls.key_file'")
+        .hasMessageContaining("no such file");
+    refused("server: {tls: {ca_file: x}}")
+        .hasMessageContaining("'server.tls.ca_file': unknown key");
   }
 
   @Test

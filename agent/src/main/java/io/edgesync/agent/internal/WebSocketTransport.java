@@ -18,7 +18,7 @@ import javax.net.ssl.SSLContext;
  * chained so that at most one is outstanding, as the JDK client requires; received fragments are
  * assembled up to {@link ProtocolLimits#MAX_FRAME_BYTES_CEILING}, beyond which the connection is
  * closed with status 1009. Large frames are sent in fragments, each reported as send progress. TLS:
- * pass an {@link SSLContext} (mutual TLS arrives with a later release through the same seam).
+ * pass an {@link SSLContext} (for mutual TLS, one holding the device's certificate and key).
  */
 public final class WebSocketTransport implements Transport {
   /**
@@ -51,9 +51,28 @@ public final class WebSocketTransport implements Transport {
         .whenComplete(
             (ws, error) -> {
               if (error != null) {
-                conn.closed("cannot connect to " + uri + ": " + rootMessage(error));
+                conn.closed(
+                    "cannot connect to " + uri + ": " + rootMessage(error) + tlsHint(error));
               }
             });
+  }
+
+  /**
+   * The server's TLS alert names no reason; say what it means and where the reason is logged. Other
+   * failures: nothing to add.
+   */
+  static String tlsHint(Throwable t) {
+    String m = rootMessage(t);
+    if (m.contains("SSLHandshakeException")
+        && (m.contains("certificate_unknown")
+            || m.contains("bad_certificate")
+            || m.contains("certificate_required")
+            || m.contains("certificate_revoked")
+            || m.contains("certificate_expired"))) {
+      return " (the server refused this device's certificate: expired, not yet valid, revoked,"
+          + " or from a CA it does not trust; the server's log names the reason)";
+    }
+    return "";
   }
 
   private static String rootMessage(Throwable t) {

@@ -97,6 +97,9 @@ public final class CloudSession {
 
   private final SessionDictionaries dictionaries;
 
+  /** Set once before the first frame by {@link #requireDeviceId}; null: not authenticated. */
+  private String authenticatedDeviceId;
+
   /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
     this(policy, store, null, null, io);
@@ -122,6 +125,18 @@ public final class CloudSession {
         fail(ErrorCode.INTERNAL, "server error: " + e);
       }
     }
+  }
+
+  /**
+   * The device this connection authenticated as (the id in its TLS client certificate): a Hello
+   * naming another device is refused with a fatal {@code IDENTITY_MISMATCH} and nothing of the
+   * session is stored. Without it (plain connections) the Hello's id is taken as given. Call before
+   * the first frame.
+   */
+  public synchronized CloudSession requireDeviceId(String authenticatedDeviceId) {
+    this.authenticatedDeviceId =
+        java.util.Objects.requireNonNull(authenticatedDeviceId, "authenticatedDeviceId");
+    return this;
   }
 
   /** Dictionaries this session sent to the device (in Welcome and as frames). */
@@ -314,6 +329,15 @@ public final class CloudSession {
               + hello.getDeviceId()
               + "': must match "
               + ProtocolLimits.DEVICE_ID_PATTERN);
+    }
+    if (authenticatedDeviceId != null && !authenticatedDeviceId.equals(hello.getDeviceId())) {
+      throw new ProtocolException(
+          ErrorCode.IDENTITY_MISMATCH,
+          "Hello names device '"
+              + hello.getDeviceId()
+              + "' but the client certificate is device '"
+              + authenticatedDeviceId
+              + "'");
     }
   }
 
