@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  * @param localApiPort 0 picks a free port; -1 disables the local HTTP API
  * @param dedupWindows per stream ({@code streams.<name>.dedup_window}): an append equal to one of
  *     the stream's last N records is not stored
+ * @param storageKeyFile the at-rest keyring ({@code storage.encryption.key_file}); null = none (the
+ *     environment variable {@code EDGESYNC_STORAGE_KEYS} wins over it when set)
  */
 public record AgentConfig(
     String deviceId,
@@ -42,7 +44,8 @@ public record AgentConfig(
     int localApiPort,
     BriefSettings brief,
     DocumentSettings documents,
-    Map<String, Integer> dedupWindows) {
+    Map<String, Integer> dedupWindows,
+    Path storageKeyFile) {
 
   /**
    * Documents on this device.
@@ -128,7 +131,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        storageKeyFile);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -146,7 +150,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        storageKeyFile);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -164,7 +169,8 @@ public record AgentConfig(
         port,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        storageKeyFile);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -182,7 +188,8 @@ public record AgentConfig(
         localApiPort,
         brief,
         documents,
-        dedupWindows);
+        dedupWindows,
+        storageKeyFile);
   }
 
   // ---------------------------------------------------------------- reading a config file
@@ -251,7 +258,15 @@ public record AgentConfig(
 
   private static AgentConfig from(ConfigNode root) {
     root.allowOnly(
-        "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents");
+        "device",
+        "server",
+        "sync",
+        "streams",
+        "queue",
+        "local_api",
+        "tuning",
+        "documents",
+        "storage");
     String deviceId = deviceId(root.section("device"));
     URI serverUrl = serverUrl(root.section("server"));
     ConfigNode sync =
@@ -305,7 +320,36 @@ public record AgentConfig(
             bandwidth.minKbps(),
             strategies.triggerTypes()),
         documents(root.section("documents"), directions.downTypes()),
-        Map.copyOf(dedupWindows));
+        Map.copyOf(dedupWindows),
+        storageKeyFile(root.section("storage")));
+  }
+
+  /** {@code storage.encryption.key_file}, or null. */
+  private static Path storageKeyFile(ConfigNode node) {
+    ConfigNode encryption = node.allowOnly("encryption").section("encryption");
+    encryption.allowOnly("key_file");
+    String keyFile = encryption.string("key_file", "");
+    return keyFile.isBlank() ? null : Path.of(keyFile);
+  }
+
+  /** This config with {@code storage.encryption.key_file} set to {@code keyFile} (null = none). */
+  public AgentConfig withStorageKeyFile(Path keyFile) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        sync,
+        localApiPort,
+        brief,
+        documents,
+        dedupWindows,
+        keyFile);
   }
 
   private static String deviceId(ConfigNode node) {

@@ -3,6 +3,8 @@ package io.edgesync.agent.internal.outbox;
 import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.QueueFullException;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StoreKeyCheck;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
@@ -112,12 +114,31 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       int defaultPriority,
       Clock clock)
       throws SQLException {
+    this(file, limits, priorities, dedupWindows, defaultPriority, clock, StorageCipher.OFF);
+  }
+
+  /**
+   * Opens (creating if needed) the outbox file, with record chunks sealed by {@code cipher}.
+   *
+   * @throws io.edgesync.agent.StorageKeyException if the store and the keyring do not belong
+   *     together ({@link StoreKeyCheck}); the file is closed again and nothing in it changed
+   */
+  public SqliteOutbox(
+      Path file,
+      OutboxLimits limits,
+      Map<String, Integer> priorities,
+      Map<String, Integer> dedupWindows,
+      int defaultPriority,
+      Clock clock,
+      StorageCipher cipher)
+      throws SQLException {
     this.limits = limits;
     this.priorities = Map.copyOf(priorities);
     this.defaultPriority = defaultPriority;
     this.clock = clock;
     db = OutboxTables.open(file, limits.fullSync());
-    tables = new OutboxTables(db, file.toAbsolutePath().toString());
+    tables = new OutboxTables(db, file.toAbsolutePath().toString(), cipher);
+    checkKeys(cipher, file);
     dedup = new OutboxDedup(db, dedupWindows);
     overflow = new OutboxOverflow(limits, tables, clock);
     saved = new OutboxSavedState(new Jdbc(db, file.toAbsolutePath().toString()));
@@ -139,6 +160,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
             limits.maxGroupRecords(),
             () -> new EdgeSyncException(EdgeSyncException.Code.CLOSED, "outbox is closed"),
             new Writer());
+  }
+
+  private void checkKeys(StorageCipher cipher, Path file) throws SQLException {
+    try {
+      StoreKeyCheck.verify(cipher, "the outbox " + file.toAbsolutePath(), tables.keyCheckMeta());
+    } catch (RuntimeException | SQLException e) {
+      db.rollback();
+      db.close();
+      throw e;
+    }
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
