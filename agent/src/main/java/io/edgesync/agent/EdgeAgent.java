@@ -96,7 +96,7 @@ public final class EdgeAgent implements AutoCloseable {
             config.undeclaredStreamPriority(),
             clock,
             cipher);
-    this.documents = openDocuments(config, clock, outbox);
+    this.documents = openDocuments(config, clock, cipher, outbox);
     TransportLink link = new TransportLink(transport, loop);
     this.node =
         new EdgeNode<>(
@@ -149,7 +149,8 @@ public final class EdgeAgent implements AutoCloseable {
   /**
    * The document file; the outbox is closed again when it cannot be opened (no half-open agent).
    */
-  private static DocsFile openDocuments(AgentConfig config, Clock clock, SqliteOutbox outbox)
+  private static DocsFile openDocuments(
+      AgentConfig config, Clock clock, StorageCipher cipher, SqliteOutbox outbox)
       throws SQLException {
     try {
       return new DocsFile(
@@ -160,7 +161,8 @@ public final class EdgeAgent implements AutoCloseable {
           config.documents().maxClockDriftMs(),
           config.brief().deltaSync(),
           config.brief().deduplication(),
-          clock);
+          clock,
+          cipher);
     } catch (RuntimeException | SQLException e) {
       outbox.close();
       throw e;
