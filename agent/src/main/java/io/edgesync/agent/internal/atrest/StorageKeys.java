@@ -87,7 +87,8 @@ public final class StorageKeys {
     }
   }
 
-  static StorageCipher parse(String text, String where) {
+  /** The keyring in {@code text} (the key file's format); {@code where} names it in errors. */
+  public static StorageCipher parse(String text, String where) {
     TreeMap<Integer, SecretKey> keys = new TreeMap<>();
     String[] lines = text.split("\n", -1);
     for (int i = 0; i < lines.length; i++) {
