@@ -42,6 +42,9 @@ public final class StorageCipher {
   static final int NONCE_BYTES = 12;
   static final int TAG_BITS = 128;
 
+  /** Plaintext bytes per {@code Cipher.update} when sealing (see {@link #seal}). */
+  static final int SEAL_SLICE_BYTES = 16 * 1024;
+
   /** What a sealed value adds to its plaintext. */
   public static final int OVERHEAD_BYTES = HEADER_BYTES + NONCE_BYTES + TAG_BITS / 8;
 
@@ -96,7 +99,15 @@ public final class StorageCipher {
       c.init(Cipher.ENCRYPT_MODE, keys.get(keyId), new GCMParameterSpec(TAG_BITS, nonce));
       c.updateAAD(out, 0, HEADER_BYTES);
       c.updateAAD(place.getBytes(UTF_8));
-      c.doFinal(plain, 0, plain.length, out, HEADER_BYTES + NONCE_BYTES);
+      int in = 0;
+      int at = HEADER_BYTES + NONCE_BYTES;
+      // In slices: on JDK 17 one doFinal over a chunk of hundreds of KiB ran at ~30 MB/s here,
+      // 16 KiB updates at ~1.8 GB/s (the AES-GCM intrinsic); same ciphertext either way.
+      while (plain.length - in > SEAL_SLICE_BYTES) {
+        at += c.update(plain, in, SEAL_SLICE_BYTES, out, at);
+        in += SEAL_SLICE_BYTES;
+      }
+      c.doFinal(plain, in, plain.length - in, out, at);
       return out;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("AES-GCM failed to seal " + place + ": " + e, e);

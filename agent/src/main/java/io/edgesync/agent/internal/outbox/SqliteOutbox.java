@@ -44,6 +44,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * transaction of an ack and at stop; {@code dictionaries} ({@code db/V4__dictionaries.sql}) the
  * newest trained zstd dictionary the cloud shipped for each stream.
  *
+ * <p>At rest: with a keyring ({@link StorageCipher}), {@code chunks.data} is the {@link
+ * RecordLayout} encoding sealed with AES-256-GCM for the chunk's place (stream and range), and
+ * {@code meta} holds the key checks of {@link StoreKeyCheck}; one seal per chunk, on the writer
+ * thread.
+ *
  * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
  * appended records is not appended; the append's result names the earlier record's sequence.
  *
