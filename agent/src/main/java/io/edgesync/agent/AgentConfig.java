@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  * @param localApiPort 0 picks a free port; -1 disables the local HTTP API
  * @param dedupWindows per stream ({@code streams.<name>.dedup_window}): an append equal to one of
  *     the stream's last N records is not stored
+ * @param storageKeyFile the at-rest keyring ({@code storage.encryption.key_file}); null = none (the
+ *     environment variable {@code EDGESYNC_STORAGE_KEYS} wins over it when set)
  */
 public record AgentConfig(
     String deviceId,
@@ -43,7 +45,8 @@ public record AgentConfig(
     BriefSettings brief,
     DocumentSettings documents,
     Map<String, Integer> dedupWindows,
-    TlsFiles tls) {
+    TlsFiles tls,
+    Path storageKeyFile) {
 
   /**
    * Mutual TLS for a {@code wss://} server ({@code tls:}): this device's certificate and private
@@ -137,7 +140,8 @@ public record AgentConfig(
         brief,
         documents,
         dedupWindows,
-        tls);
+        tls,
+        storageKeyFile);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -156,7 +160,8 @@ public record AgentConfig(
         brief,
         documents,
         dedupWindows,
-        tls);
+        tls,
+        storageKeyFile);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -175,7 +180,8 @@ public record AgentConfig(
         brief,
         documents,
         dedupWindows,
-        tls);
+        tls,
+        storageKeyFile);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -194,7 +200,8 @@ public record AgentConfig(
         brief,
         documents,
         dedupWindows,
-        tls);
+        tls,
+        storageKeyFile);
   }
 
   // ---------------------------------------------------------------- reading a config file
@@ -263,7 +270,16 @@ public record AgentConfig(
 
   private static AgentConfig from(ConfigNode root) {
     root.allowOnly(
-        "device", "server", "sync", "streams", "queue", "local_api", "tuning", "documents", "tls");
+        "device",
+        "server",
+        "sync",
+        "streams",
+        "queue",
+        "local_api",
+        "tuning",
+        "documents",
+        "tls",
+        "storage");
     String deviceId = deviceId(root.section("device"));
     URI serverUrl = serverUrl(root.section("server"));
     ConfigNode sync =
@@ -319,7 +335,8 @@ public record AgentConfig(
             strategies.triggerTypes()),
         documents(root.section("documents"), directions.downTypes()),
         Map.copyOf(dedupWindows),
-        tls);
+        tls,
+        storageKeyFile(root.section("storage")));
   }
 
   /** {@code tls}: all three files, each existing, and only with a {@code wss://} server. */
@@ -348,6 +365,35 @@ public record AgentConfig(
       throw node.error(key, "no such file: '" + value + "'");
     }
     return file;
+  }
+
+  /** {@code storage.encryption.key_file}, or null. */
+  private static Path storageKeyFile(ConfigNode node) {
+    ConfigNode encryption = node.allowOnly("encryption").section("encryption");
+    encryption.allowOnly("key_file");
+    String keyFile = encryption.string("key_file", "");
+    return keyFile.isBlank() ? null : Path.of(keyFile);
+  }
+
+  /** This config with {@code storage.encryption.key_file} set to {@code keyFile} (null = none). */
+  public AgentConfig withStorageKeyFile(Path keyFile) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        sync,
+        localApiPort,
+        brief,
+        documents,
+        dedupWindows,
+        tls,
+        keyFile);
   }
 
   private static String deviceId(ConfigNode node) {

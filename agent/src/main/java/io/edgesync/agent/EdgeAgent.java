@@ -10,6 +10,8 @@ import io.edgesync.agent.internal.LoopScheduler;
 import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.TransportLink;
 import io.edgesync.agent.internal.WebSocketTransport;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.EdgeSyncEngine;
@@ -71,10 +73,20 @@ public final class EdgeAgent implements AutoCloseable {
       throws SQLException {
     this.config = config;
     this.clock = clock;
+    // First: a key problem stops the agent before it opens or starts anything.
+    StorageCipher cipher =
+        StorageKeys.load(config.storageKeyFile(), System.getenv(StorageKeys.ENV));
     this.loop = new LoopScheduler(config.deviceId(), clock.nowMs(), () -> closed);
     this.capacity = new CapacityWatch(config.deviceId(), config.outbox());
     this.connectionStatus =
         new ConnectionTracker(config.serverUrl().toString(), config.syncEnabled(), clock.nowMs());
+    if (cipher.enabled()) {
+      log.info(
+          "{}: values at rest are encrypted (AES-256-GCM) with key id {} of {}",
+          config.deviceId(),
+          cipher.currentKeyId(),
+          cipher.source());
+    }
     this.outbox =
         new SqliteOutbox(
             config.dataDir().resolve("edgesync-agent.db"),
@@ -82,17 +94,9 @@ public final class EdgeAgent implements AutoCloseable {
             config.streamPriorities(),
             config.dedupWindows(),
             config.undeclaredStreamPriority(),
-            clock);
-    this.documents =
-        new DocsFile(
-            config.dataDir().resolve("edgesync-docs.db"),
-            config.deviceId(),
-            config.documents().collections(),
-            config.documents().maxDocumentBytes(),
-            config.documents().maxClockDriftMs(),
-            config.brief().deltaSync(),
-            config.brief().deduplication(),
-            clock);
+            clock,
+            cipher);
+    this.documents = openDocuments(config, clock, cipher, outbox);
     TransportLink link = new TransportLink(transport, loop);
     this.node =
         new EdgeNode<>(
@@ -143,10 +147,34 @@ public final class EdgeAgent implements AutoCloseable {
   }
 
   /**
+   * The document file; the outbox is closed again when it cannot be opened (no half-open agent).
+   */
+  private static DocsFile openDocuments(
+      AgentConfig config, Clock clock, StorageCipher cipher, SqliteOutbox outbox)
+      throws SQLException {
+    try {
+      return new DocsFile(
+          config.dataDir().resolve("edgesync-docs.db"),
+          config.deviceId(),
+          config.documents().collections(),
+          config.documents().maxDocumentBytes(),
+          config.documents().maxClockDriftMs(),
+          config.brief().deltaSync(),
+          config.brief().deduplication(),
+          clock,
+          cipher);
+    } catch (RuntimeException | SQLException e) {
+      outbox.close();
+      throw e;
+    }
+  }
+
+  /**
    * Opens an agent with the WebSocket transport and the system clock.
    *
    * @throws EdgeSyncException {@code STORAGE} if its files cannot be opened, {@code LOCAL_API} if
-   *     the local HTTP API cannot listen on its port
+   *     the local HTTP API cannot listen on its port, {@code ENCRYPTION_KEY} ({@link
+   *     StorageKeyException}) if the at-rest key is missing, wrong or badly kept
    */
   public static EdgeAgent open(AgentConfig config) {
     return open(

@@ -44,6 +44,11 @@ public class EdgeSyncException extends RuntimeException {
     TIMEOUT,
     /** The local HTTP API could not listen on its port ({@code local_api.port}). */
     LOCAL_API,
+    /**
+     * At-rest encryption: the key is missing or wrong, or a stored value failed authentication
+     * ({@link StorageKeyException} names which). Nothing stored was dropped.
+     */
+    ENCRYPTION_KEY,
     /** A fault inside the agent (a bug): the message and the cause say what failed. */
     INTERNAL
   }

@@ -58,7 +58,8 @@ class PublicApiSurfaceTest {
           "OutboxLimits",
           "OverflowPolicy",
           "PendingCommand",
-          "QueueFullException");
+          "QueueFullException",
+          "StorageKeyException");
 
   @Test
   void publicTypesOfTheApiPackage_areExactlyTheListedOnes() throws Exception {

@@ -53,6 +53,7 @@ public final class Bench {
         --per-call=1          records per appendAsync call (async)
         --warmup=3 --seconds=12            async warm-up and measured seconds
         --sync-per-call=1 --sync-warmup=2 --sync-seconds=8   the synchronous variant
+        --encrypt             seal the outbox's chunks with AES-256-GCM (at-rest encryption)
       sync / live:
         --records=2000000     records preloaded (sync)
         --preload-call=1024   records per append call while preloading
@@ -105,6 +106,7 @@ public final class Bench {
           "full-sync",
           "max-samples",
           "window",
+          "encrypt",
           "per-call",
           "warmup",
           "seconds",

@@ -2,10 +2,14 @@ package io.edgesync.bench;
 
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.OverflowPolicy;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.protocol.Clock;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,7 +24,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Modes: {@code async} keeps up to {@code window} records per thread outstanding (each record
  * its own {@code appendAsync} call and future, unless {@code --per-call} > 1); {@code sync} waits
- * for every call before the next (one record per call).
+ * for every call before the next (one record per call). {@code --encrypt} seals each chunk with
+ * AES-256-GCM under a fresh random key (docs/security.md), for the at-rest cost.
  */
 final class IngestScenario {
   enum Mode {
@@ -37,8 +42,13 @@ final class IngestScenario {
       double warmupSeconds,
       double measureSeconds,
       boolean fullSync,
-      int maxSamplesPerThread) {
+      int maxSamplesPerThread,
+      boolean encrypt) {
     String describe() {
+      return describeMode() + (encrypt ? ", AES-256-GCM at rest" : "");
+    }
+
+    private String describeMode() {
       return mode == Mode.ASYNC
           ? String.format(
               Locale.ROOT,
@@ -85,7 +95,8 @@ final class IngestScenario {
         o.seconds(p + "warmup", mode == Mode.ASYNC ? 3 : 2),
         o.seconds(p + "seconds", mode == Mode.ASYNC ? 12 : 8),
         o.bool("full-sync", true),
-        o.integer("max-samples", 2_000_000));
+        o.integer("max-samples", 2_000_000),
+        o.bool("encrypt", false));
   }
 
   static OutboxLimits limits(boolean fullSync) {
@@ -108,9 +119,20 @@ final class IngestScenario {
     Bench.log("ingest: " + s.describe());
     Path file = dir.resolve("ingest-" + s.mode().name().toLowerCase(Locale.ROOT) + ".db");
     try (SqliteOutbox outbox =
-        new SqliteOutbox(file, limits(s.fullSync()), Map.of(), 10, Clock.SYSTEM)) {
+        new SqliteOutbox(
+            file, limits(s.fullSync()), Map.of(), Map.of(), 10, Clock.SYSTEM, cipher(s))) {
       return measure(outbox, s);
     }
+  }
+
+  /** A fresh random key when {@code --encrypt}, else none. */
+  private static StorageCipher cipher(Settings s) {
+    if (!s.encrypt()) {
+      return StorageCipher.OFF;
+    }
+    byte[] key = new byte[32];
+    new SecureRandom().nextBytes(key);
+    return StorageKeys.parse("1:" + Base64.getEncoder().encodeToString(key), "--encrypt");
   }
 
   private static Result measure(SqliteOutbox outbox, Settings s) throws Exception {

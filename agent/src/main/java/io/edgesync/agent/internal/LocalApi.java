@@ -175,7 +175,7 @@ public final class LocalApi implements AutoCloseable {
       case QUEUE_FULL, CLOSED, INTERRUPTED -> 503; // try again later, or another time
       case DISABLED -> 409; // the configuration switches it off; the message names the key
       case REFUSED_BY_CLOUD -> 502;
-      case STORAGE, TIMEOUT, INTERNAL, CONFIGURATION, LOCAL_API -> 500;
+      case STORAGE, TIMEOUT, INTERNAL, CONFIGURATION, LOCAL_API, ENCRYPTION_KEY -> 500;
     };
   }
 

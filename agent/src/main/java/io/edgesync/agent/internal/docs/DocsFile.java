@@ -2,6 +2,8 @@ package io.edgesync.agent.internal.docs;
 
 import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.EdgeSyncException.Code;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StoreKeyCheck;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.support.Migrations;
@@ -21,7 +23,10 @@ import java.util.Set;
  * SQLite connection (WAL, {@code synchronous=FULL}: a write is on disk when the call returns).
  * Schema in {@code db/V1__docs.sql}: {@code docs} (one row per document: value, cloud version, the
  * base value a merge patch is computed against, HLC, the pending change's sequence), {@code meta}
- * (the change sequence, the last HLC, per scope the cloud's cursor) and {@code commands}.
+ * (the change sequence, the last HLC, per scope the cloud's cursor) and {@code commands}. With a
+ * keyring, {@code docs.value}, {@code docs.base_value}, {@code commands.payload} and {@code
+ * commands.result} are sealed ({@link StorageCipher}, place from {@link #place}) and {@code meta}
+ * holds the key checks of {@link StoreKeyCheck} (in its text column {@code t}).
  *
  * <p>Thread safe: both parts hold this object's monitor for every use of the connection.
  */
@@ -30,6 +35,7 @@ public final class DocsFile implements AutoCloseable {
   private final Jdbc jdbc;
   private final LocalDocuments replica;
   private final LocalCommandInbox inbox;
+  private final StorageCipher cipher;
   private volatile boolean closed;
 
   /** With deduplication on (the brief's default). */
@@ -63,6 +69,37 @@ public final class DocsFile implements AutoCloseable {
       boolean deduplicate,
       Clock clock)
       throws SQLException {
+    this(
+        file,
+        deviceId,
+        collections,
+        maxDocumentBytes,
+        maxClockDriftMs,
+        deltaSync,
+        deduplicate,
+        clock,
+        StorageCipher.OFF);
+  }
+
+  /**
+   * Opens (creating if needed) the file, with document values and command payloads and results
+   * sealed by {@code cipher}.
+   *
+   * @throws io.edgesync.agent.StorageKeyException if the file and the keyring do not belong
+   *     together ({@link StoreKeyCheck}); the file is closed again and nothing in it changed
+   */
+  public DocsFile(
+      Path file,
+      String deviceId,
+      Set<String> collections,
+      int maxDocumentBytes,
+      long maxClockDriftMs,
+      boolean deltaSync,
+      boolean deduplicate,
+      Clock clock,
+      StorageCipher cipher)
+      throws SQLException {
+    this.cipher = cipher;
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
     } catch (java.io.IOException e) {
@@ -77,6 +114,7 @@ public final class DocsFile implements AutoCloseable {
     }
     Migrations.apply(db, DocsFile.class, "db/V1__docs.sql");
     db.setAutoCommit(false);
+    checkKeys(file);
     this.replica =
         new LocalDocuments(
             this,
@@ -89,6 +127,82 @@ public final class DocsFile implements AutoCloseable {
             clock);
     this.inbox = new LocalCommandInbox(this);
     db.commit();
+  }
+
+  private void checkKeys(Path file) throws SQLException {
+    try {
+      StoreKeyCheck.verify(cipher, "the document file " + file.toAbsolutePath(), keyCheckMeta());
+    } catch (RuntimeException | SQLException e) {
+      db.rollback();
+      db.close();
+      throw e;
+    }
+  }
+
+  private StoreKeyCheck.Meta keyCheckMeta() {
+    return new StoreKeyCheck.Meta() {
+      @Override
+      public String get(String key) throws SQLException {
+        try (java.sql.PreparedStatement ps = db.prepareStatement("SELECT t FROM meta WHERE k=?")) {
+          ps.setString(1, key);
+          try (java.sql.ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getString(1) : null;
+          }
+        }
+      }
+
+      @Override
+      public void put(String key, String value) throws SQLException {
+        jdbc.update("INSERT OR REPLACE INTO meta(k, v, t) VALUES (?,0,?)", key, value);
+      }
+
+      @Override
+      public void remove(String key) throws SQLException {
+        jdbc.update("DELETE FROM meta WHERE k=?", key);
+      }
+
+      @Override
+      public boolean holdsValues() throws SQLException {
+        return jdbc.queryLong(
+                "SELECT (SELECT count(*) FROM docs WHERE value IS NOT NULL OR base_value IS NOT"
+                    + " NULL) + (SELECT count(*) FROM commands)",
+                0)
+            > 0;
+      }
+
+      @Override
+      public long valuesUnder(int keyId) throws SQLException {
+        byte[] header = {(byte) 0xE5, 1, (byte) keyId};
+        return jdbc.queryLong(
+            "SELECT (SELECT count(*) FROM docs WHERE substr(value,1,3)=?1 OR"
+                + " substr(base_value,1,3)=?1) + (SELECT count(*) FROM commands WHERE"
+                + " substr(payload,1,3)=?1 OR substr(result,1,3)=?1)",
+            0,
+            (Object) header);
+      }
+    };
+  }
+
+  /**
+   * Where a value of this file sits, the associated data of its sealed form: a value copied to
+   * another document, command or column does not open. Lengths keep the parts apart.
+   */
+  static String place(String table, String column, String... parts) {
+    StringBuilder b = new StringBuilder(table).append('|').append(column);
+    for (String p : parts) {
+      b.append('|').append(p.length()).append(':').append(p);
+    }
+    return b.toString();
+  }
+
+  /** {@code value} sealed for its place; null stays null. */
+  byte[] seal(String place, byte[] value) {
+    return value == null ? null : cipher.seal(place, value);
+  }
+
+  /** {@code value} opened for its place; null stays null. */
+  byte[] open(String place, byte[] value) {
+    return value == null ? null : cipher.open(place, value);
   }
 
   /** The document replica: the application's {@code Documents} and the engine's replica. */

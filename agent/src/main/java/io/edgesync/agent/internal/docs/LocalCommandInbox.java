@@ -78,7 +78,9 @@ public final class LocalCommandInbox implements CommandInbox {
                       + " confirmed) VALUES (?,?,?,?,?,'received',0)",
                   command.getId(),
                   command.getName(),
-                  command.getPayload().toByteArray(),
+                  file.seal(
+                      DocsFile.place("commands", "payload", command.getId()),
+                      command.getPayload().toByteArray()),
                   nowMs,
                   nowMs + Math.max(0, command.getTtlRemainingMs()));
               db.commit();
@@ -175,7 +177,13 @@ public final class LocalCommandInbox implements CommandInbox {
                   if ((names == null || names.contains(name)) && !excludeNames.contains(name)) {
                     found =
                         new PendingCommand(
-                            rs.getString(1), name, JsonDocs.parse(rs.getBytes(3)), rs.getLong(4));
+                            rs.getString(1),
+                            name,
+                            JsonDocs.parse(
+                                file.open(
+                                    DocsFile.place("commands", "payload", rs.getString(1)),
+                                    rs.getBytes(3))),
+                            rs.getLong(4));
                     break;
                   }
                 }
@@ -205,7 +213,9 @@ public final class LocalCommandInbox implements CommandInbox {
                         "UPDATE commands SET state=?, result=?, error=?, confirmed=0 WHERE id=? AND"
                             + " state='running'",
                         succeeded ? "succeeded" : "failed",
-                        result == null ? null : JsonDocs.bytes(result),
+                        file.seal(
+                            DocsFile.place("commands", "result", id),
+                            result == null ? null : JsonDocs.bytes(result)),
                         error,
                         id);
                 db.commit();
@@ -264,8 +274,9 @@ public final class LocalCommandInbox implements CommandInbox {
                     case "expired" -> CommandState.COMMAND_EXPIRED;
                     default -> CommandState.COMMAND_RECEIVED;
                   });
-              if (rs.getBytes(2) != null) {
-                b.setResult(ByteString.copyFrom(rs.getBytes(2)));
+              byte[] result = file.open(DocsFile.place("commands", "result", id), rs.getBytes(2));
+              if (result != null) {
+                b.setResult(ByteString.copyFrom(result));
               }
               if (rs.getString(3) != null) {
                 b.setError(rs.getString(3));

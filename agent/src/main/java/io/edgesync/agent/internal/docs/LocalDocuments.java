@@ -218,6 +218,7 @@ public final class LocalDocuments implements Documents, DocReplica {
       }
       Hlc stamp = hlc.now();
       long seq = changeSeq + 1;
+      byte[] stored = file.seal(DocsFile.place("docs", "value", scope, collection, key), value);
       after =
           file.sql(
               () -> {
@@ -226,7 +227,7 @@ public final class LocalDocuments implements Documents, DocReplica {
                       jdbc.update(
                           "UPDATE docs SET value=?, hlc=?, pending_seq=?, updated_ms=? WHERE"
                               + " scope=? AND collection=? AND key=?",
-                          value,
+                          stored,
                           stamp.toString(),
                           seq,
                           clock.nowMs(),
@@ -241,7 +242,7 @@ public final class LocalDocuments implements Documents, DocReplica {
                         scope,
                         collection,
                         key,
-                        value,
+                        stored,
                         stamp.toString(),
                         seq,
                         clock.nowMs());
@@ -337,9 +338,23 @@ public final class LocalDocuments implements Documents, DocReplica {
                       change(
                           rs.getString(1),
                           rs.getString(2),
-                          rs.getBytes(3),
+                          file.open(
+                              DocsFile.place(
+                                  "docs",
+                                  "value",
+                                  rs.getString(9),
+                                  rs.getString(1),
+                                  rs.getString(2)),
+                              rs.getBytes(3)),
                           rs.getLong(4),
-                          rs.getBytes(5),
+                          file.open(
+                              DocsFile.place(
+                                  "docs",
+                                  "base_value",
+                                  rs.getString(9),
+                                  rs.getString(1),
+                                  rs.getString(2)),
+                              rs.getBytes(5)),
                           Hlc.parse(rs.getString(6)),
                           rs.getLong(7),
                           rs.getInt(8) != 0,
@@ -486,9 +501,12 @@ public final class LocalDocuments implements Documents, DocReplica {
         u.getScope(),
         u.getCollection(),
         u.getKey(),
-        value,
+        file.seal(
+            DocsFile.place("docs", "value", u.getScope(), u.getCollection(), u.getKey()), value),
         u.getVersion(),
-        value,
+        file.seal(
+            DocsFile.place("docs", "base_value", u.getScope(), u.getCollection(), u.getKey()),
+            value),
         remote.toString(),
         u.getConflicted() ? 1 : 0,
         clock.nowMs());
@@ -524,8 +542,11 @@ public final class LocalDocuments implements Documents, DocReplica {
         });
   }
 
-  private static Document document(ResultSet rs) throws SQLException {
-    byte[] value = rs.getBytes(4);
+  private Document document(ResultSet rs) throws SQLException {
+    byte[] value =
+        file.open(
+            DocsFile.place("docs", "value", rs.getString(1), rs.getString(2), rs.getString(3)),
+            rs.getBytes(4));
     return new Document(
         rs.getString(1),
         rs.getString(2),

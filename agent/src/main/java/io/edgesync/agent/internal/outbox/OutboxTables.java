@@ -1,6 +1,8 @@
 package io.edgesync.agent.internal.outbox;
 
 import io.edgesync.agent.EdgeSyncException;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StoreKeyCheck;
 import io.edgesync.engine.edge.Outbox.Item;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
@@ -36,10 +38,12 @@ final class OutboxTables {
   private final String file;
   private final PreparedStatement insertChunk;
   private final PreparedStatement upsertStream;
+  private final StorageCipher cipher;
 
-  OutboxTables(Connection db, String file) throws SQLException {
+  OutboxTables(Connection db, String file, StorageCipher cipher) throws SQLException {
     this.db = db;
     this.file = file;
+    this.cipher = cipher;
     insertChunk =
         db.prepareStatement(
             "INSERT INTO chunks(stream, first_seq, last_seq, bytes, oldest_ms, newest_ms, data)"
@@ -77,6 +81,59 @@ final class OutboxTables {
         "db/V4__dictionaries.sql");
     db.setAutoCommit(false);
     return db;
+  }
+
+  /** The meta table and the chunks, for {@link StoreKeyCheck}. */
+  StoreKeyCheck.Meta keyCheckMeta() {
+    return new StoreKeyCheck.Meta() {
+      @Override
+      public String get(String key) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("SELECT value FROM meta WHERE key=?")) {
+          ps.setString(1, key);
+          try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getString(1) : null;
+          }
+        }
+      }
+
+      @Override
+      public void put(String key, String value) throws SQLException {
+        try (PreparedStatement ps =
+            db.prepareStatement("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)")) {
+          ps.setString(1, key);
+          ps.setString(2, value);
+          ps.executeUpdate();
+        }
+      }
+
+      @Override
+      public void remove(String key) throws SQLException {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM meta WHERE key=?")) {
+          ps.setString(1, key);
+          ps.executeUpdate();
+        }
+      }
+
+      @Override
+      public boolean holdsValues() throws SQLException {
+        try (Statement st = db.createStatement();
+            ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM chunks)")) {
+          return rs.next() && rs.getInt(1) == 1;
+        }
+      }
+
+      @Override
+      public long valuesUnder(int keyId) throws SQLException {
+        // A full scan, run only when a key id is missing from the keyring.
+        try (PreparedStatement ps =
+            db.prepareStatement("SELECT count(*) FROM chunks WHERE substr(data, 1, 3)=?")) {
+          ps.setBytes(1, new byte[] {(byte) 0xE5, 1, (byte) keyId});
+          try (ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+          }
+        }
+      }
+    };
   }
 
   String loadOrCreateStoreId() throws SQLException {
@@ -168,7 +225,7 @@ final class OutboxTables {
           if (first > expected) {
             break; // a gap follows; it is read next time
           }
-          for (Record r : decode(rs.getBytes(3), first, last)) {
+          for (Record r : decode(stream, rs.getBytes(3), first, last)) {
             if (r.sequence() < expected) {
               continue;
             }
@@ -300,7 +357,7 @@ final class OutboxTables {
         }
         long first = rs.getLong(1);
         long last = rs.getLong(2);
-        return decode(rs.getBytes(3), first, last);
+        return decode(stream, rs.getBytes(3), first, last);
       }
     }
   }
@@ -373,7 +430,7 @@ final class OutboxTables {
       }
     }
     long bytes = 0;
-    for (Record r : decode(data, first, last)) {
+    for (Record r : decode(chunk.stream(), data, first, last)) {
       if (r.sequence() >= from && r.sequence() <= to) {
         bytes += r.payload().length;
       }
@@ -397,12 +454,14 @@ final class OutboxTables {
       bytes += r.payload().length;
     }
     insertChunk.setString(1, stream);
-    insertChunk.setLong(2, records.get(0).sequence());
-    insertChunk.setLong(3, records.get(records.size() - 1).sequence());
+    long first = records.get(0).sequence();
+    long last = records.get(records.size() - 1).sequence();
+    insertChunk.setLong(2, first);
+    insertChunk.setLong(3, last);
     insertChunk.setLong(4, bytes);
     insertChunk.setLong(5, records.get(0).originMs());
     insertChunk.setLong(6, records.get(records.size() - 1).originMs());
-    insertChunk.setBytes(7, RecordLayout.encode(records));
+    insertChunk.setBytes(7, cipher.seal(place(stream, first, last), RecordLayout.encode(records)));
     insertChunk.executeUpdate();
   }
 
@@ -415,9 +474,18 @@ final class OutboxTables {
     upsertStream.executeUpdate();
   }
 
-  List<Record> decode(byte[] data, long first, long last) {
+  /**
+   * A chunk's place, the associated data of its sealed value: a chunk copied to another stream or
+   * range does not open.
+   */
+  static String place(String stream, long first, long last) {
+    return "chunk|" + stream + "|" + first + "|" + last;
+  }
+
+  List<Record> decode(String stream, byte[] data, long first, long last) {
     try {
-      return RecordLayout.decode(data, first, (int) (last - first + 1));
+      byte[] plain = cipher.open(place(stream, first, last), data);
+      return RecordLayout.decode(plain, first, (int) (last - first + 1));
     } catch (ProtocolException e) {
       throw failure("decoding the corrupt chunk " + first + ".." + last, e);
     }

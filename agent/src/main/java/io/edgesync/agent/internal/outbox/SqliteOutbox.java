@@ -3,6 +3,8 @@ package io.edgesync.agent.internal.outbox;
 import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.OutboxLimits;
 import io.edgesync.agent.QueueFullException;
+import io.edgesync.agent.internal.atrest.StorageCipher;
+import io.edgesync.agent.internal.atrest.StoreKeyCheck;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
@@ -41,6 +43,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * db/V3__wire_counters.sql}) what each stream's batches cost on the wire, all time, written in the
  * transaction of an ack and at stop; {@code dictionaries} ({@code db/V4__dictionaries.sql}) the
  * newest trained zstd dictionary the cloud shipped for each stream.
+ *
+ * <p>At rest: with a keyring ({@link StorageCipher}), {@code chunks.data} is the {@link
+ * RecordLayout} encoding sealed with AES-256-GCM for the chunk's place (stream and range), and
+ * {@code meta} holds the key checks of {@link StoreKeyCheck}; one seal per chunk, on the writer
+ * thread.
  *
  * <p>Dedup window: a record of such a stream whose payload equals one of the stream's last N
  * appended records is not appended; the append's result names the earlier record's sequence.
@@ -112,12 +119,31 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
       int defaultPriority,
       Clock clock)
       throws SQLException {
+    this(file, limits, priorities, dedupWindows, defaultPriority, clock, StorageCipher.OFF);
+  }
+
+  /**
+   * Opens (creating if needed) the outbox file, with record chunks sealed by {@code cipher}.
+   *
+   * @throws io.edgesync.agent.StorageKeyException if the store and the keyring do not belong
+   *     together ({@link StoreKeyCheck}); the file is closed again and nothing in it changed
+   */
+  public SqliteOutbox(
+      Path file,
+      OutboxLimits limits,
+      Map<String, Integer> priorities,
+      Map<String, Integer> dedupWindows,
+      int defaultPriority,
+      Clock clock,
+      StorageCipher cipher)
+      throws SQLException {
     this.limits = limits;
     this.priorities = Map.copyOf(priorities);
     this.defaultPriority = defaultPriority;
     this.clock = clock;
     db = OutboxTables.open(file, limits.fullSync());
-    tables = new OutboxTables(db, file.toAbsolutePath().toString());
+    tables = new OutboxTables(db, file.toAbsolutePath().toString(), cipher);
+    checkKeys(cipher, file);
     dedup = new OutboxDedup(db, dedupWindows);
     overflow = new OutboxOverflow(limits, tables, clock);
     saved = new OutboxSavedState(new Jdbc(db, file.toAbsolutePath().toString()));
@@ -139,6 +165,16 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
             limits.maxGroupRecords(),
             () -> new EdgeSyncException(EdgeSyncException.Code.CLOSED, "outbox is closed"),
             new Writer());
+  }
+
+  private void checkKeys(StorageCipher cipher, Path file) throws SQLException {
+    try {
+      StoreKeyCheck.verify(cipher, "the outbox " + file.toAbsolutePath(), tables.keyCheckMeta());
+    } catch (RuntimeException | SQLException e) {
+      db.rollback();
+      db.close();
+      throw e;
+    }
   }
 
   /** Called (on the writer thread) after every group commit that stored records. */
