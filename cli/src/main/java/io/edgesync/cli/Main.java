@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       StatusCommand.class,
       ConflictsCommand.class,
+      AuditCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
