@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -153,6 +155,35 @@ class AuditExportTamperTest {
     for (int length = 0; length < export.length; length++) {
       AuditVerifier.Report r = verify(Arrays.copyOf(export, length));
       assertThat(r.ok()).as("truncated to %d bytes", length).isFalse();
+    }
+  }
+
+  /**
+   * Changes that decode to the same record (the bytes a byte flip of 0x20 or an inserted space
+   * make) are refused too: the line must be the canonical form.
+   */
+  @Test
+  void aLineThatDecodesToTheSameRecordButIsNotCanonical_isRefused() {
+    String text = new String(export, StandardCharsets.UTF_8);
+    int hashAt = text.indexOf("\"hash\":\"") + 8;
+    int letter = hashAt;
+    while (!Character.isLetter(text.charAt(letter))) {
+      letter++;
+    }
+    String upperHex =
+        text.substring(0, letter)
+            + Character.toUpperCase(text.charAt(letter))
+            + text.substring(letter + 1);
+    String spaced = text.replaceFirst(",", ", ");
+    String reordered =
+        text.replaceFirst(
+            Pattern.quote("{\"action\":\"apikey.create\",\"actor\":\"admin\","),
+            Matcher.quoteReplacement("{\"actor\":\"admin\",\"action\":\"apikey.create\","));
+    for (String changed : List.of(upperHex, spaced, reordered)) {
+      assertThat(changed).isNotEqualTo(text);
+      AuditVerifier.Report r = verify(changed.getBytes(StandardCharsets.UTF_8));
+      assertThat(r.summary())
+          .isEqualTo("FAILED at record 1: line 1 is not in canonical form (edited?)");
     }
   }
 
