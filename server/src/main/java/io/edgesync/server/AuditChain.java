@@ -133,12 +133,19 @@ public final class AuditChain {
     return HEX.parseHex(s);
   }
 
+  /** One digest per thread: looked up once, not for every hash on the writer thread. */
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("the JDK has no SHA-256", e);
+            }
+          });
+
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("the JDK has no SHA-256", e);
-    }
+    return SHA256.get().digest(data);
   }
 
   private static byte[] utf8(String s) {

@@ -150,6 +150,7 @@ final class SqliteDocuments implements DocumentStore {
     @Override
     public void beforeCommit() throws SQLException {
       pending.flush();
+      auditLog.flush();
       history.pruneIfDue();
       meta.saveChangedSince(groupStart);
     }
@@ -168,6 +169,7 @@ final class SqliteDocuments implements DocumentStore {
     @Override
     public void end() {
       pending.clear();
+      auditLog.endGroup();
     }
   }
 
