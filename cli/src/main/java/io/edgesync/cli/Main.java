@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       ConflictsCommand.class,
       KeysCommand.class,
       CaCommand.class,
+      AuditCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -1,5 +1,6 @@
 package io.edgesync.cli;
 
+import io.edgesync.server.AuditSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
@@ -22,10 +23,22 @@ final class ServerCommand implements Callable<Integer> {
       description = "Override server.data_dir; the rest of --config is kept")
   Path dataDir;
 
+  @Option(
+      names = "--audit-checkpoint-records",
+      description = "Sign an audit checkpoint after this many records (default 1000)")
+  long auditCheckpointRecords = AuditSettings.DEFAULTS.checkpointEveryRecords();
+
+  @Option(
+      names = "--audit-checkpoint-interval-ms",
+      description =
+          "Sign an audit checkpoint this often while records are unanchored (default 60000)")
+  long auditCheckpointIntervalMs = AuditSettings.DEFAULTS.checkpointIntervalMs();
+
   @Override
   public Integer call() throws InterruptedException {
     ServerConfig c = effectiveConfig();
-    SyncServer server = SyncServer.start(c);
+    SyncServer server =
+        SyncServer.start(c, new AuditSettings(auditCheckpointRecords, auditCheckpointIntervalMs));
     String tls = c.tls() == null ? "" : "s";
     System.out.printf(
         "edgesync server on port %d; devices connect to ws%s://<host>:%d/v1/sync%s; REST at"

@@ -10,7 +10,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The rows of tables {@code conflicts} (open and resolved conflicts, with the base, cloud, edge and
@@ -49,6 +51,7 @@ final class ConflictRows {
   private record Opened(long id, byte[][] values) {}
 
   private final StoreSql sql;
+  private final AuditLog auditLog;
 
   /**
    * The conflict the running transaction opened last, so that its audit record need not read the
@@ -56,8 +59,9 @@ final class ConflictRows {
    */
   private Opened lastOpened;
 
-  ConflictRows(StoreSql sql) {
+  ConflictRows(StoreSql sql, AuditLog auditLog) {
     this.sql = sql;
+    this.auditLog = auditLog;
   }
 
   /** A transaction ended. */
@@ -161,14 +165,53 @@ final class ConflictRows {
         deviceId);
   }
 
+  /** Writes the audit row and its record in the hash-chained {@link AuditLog}. */
   void audit(AuditRecord a) {
+    auditLog.appendNow(
+        a.atMs(),
+        a.resolvedBy() == null || a.resolvedBy().isEmpty()
+            ? AuditChain.SERVER_ACTOR
+            : a.resolvedBy(),
+        a.conflictId() == 0 ? "document.flag" : "conflict.resolve",
+        a.scope() + "/" + a.collection() + "/" + a.key(),
+        CanonicalJson.write(chainDetails(insertAudit(a), a)));
+  }
+
+  /**
+   * What the chain holds of a document audit record: the row's id, the decision, the versions and
+   * the SHA-256 of each value (so that an export proves the values without carrying them).
+   */
+  private static Map<String, Object> chainDetails(long auditId, AuditRecord a) {
+    Map<String, Object> d = new HashMap<>();
+    d.put("audit_id", auditId);
+    d.put("conflict_id", a.conflictId());
+    d.put("device", a.deviceId());
+    d.put("strategy", a.strategy());
+    d.put("outcome", a.outcome());
+    d.put("base_version", a.baseVersion());
+    d.put("cloud_version", a.cloudVersion());
+    d.put("result_version", a.resultVersion());
+    d.put("base_sha256", sha256(a.baseValue()));
+    d.put("cloud_sha256", sha256(a.cloudValue()));
+    d.put("edge_sha256", sha256(a.edgeValue()));
+    d.put("result_sha256", sha256(a.resultValue()));
+    d.put("note", a.note() == null ? "" : a.note());
+    return d;
+  }
+
+  private static String sha256(byte[] value) {
+    return value == null ? null : AuditChain.hex(AuditChain.sha256(value));
+  }
+
+  private long insertAudit(AuditRecord a) {
     byte[][] values = {a.baseValue(), a.cloudValue(), a.edgeValue(), a.resultValue()};
     int shared = a.conflictId() == 0 ? 0 : shareWithConflict(a.conflictId(), values);
-    sql.update(
+    return sql.queryLong(
         "INSERT INTO audit("
             + AUDIT_COLUMNS.substring(4)
             + ") VALUES"
-            + " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            + " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        0,
         a.atMs(),
         a.conflictId(),
         a.scope(),

@@ -36,7 +36,8 @@ import java.util.Optional;
  * {@code V3__wire_accounting.sql}); {@code batches} (records stored decoded, in the record layout,
  * whatever codec carried them, so reads never need a session's codec state); {@code gaps}; {@code
  * dictionaries} (trained zstd dictionaries per stream, {@code V5__dictionaries.sql}); {@code
- * api_keys} (the REST API's keys, hashed, {@code V6__api_keys.sql}).
+ * api_keys} (the REST API's keys, hashed, {@code V6__api_keys.sql}); {@code audit_log} (the
+ * hash-chained audit log, {@link AuditLog}, {@code V7__audit_chain.sql}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -133,7 +134,8 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V3__wire_accounting.sql",
         "db/V4__doc_log.sql",
         "db/V5__dictionaries.sql",
-        "db/V6__api_keys.sql");
+        "db/V6__api_keys.sql",
+        "db/V7__audit_chain.sql");
     db.setAutoCommit(false);
     jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     documents = new SqliteDocuments(jdbc, this, historyVersions);
@@ -142,6 +144,14 @@ public final class SqliteCloudStore implements CloudStore {
     apiKeys = new ApiKeys(jdbc, this);
     jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
     jdbc.prepared(BUMP_STREAM);
+  }
+
+  /**
+   * The hash-chained audit log in the same file, appended on the document writer thread ({@code
+   * db/V7__audit_chain.sql}).
+   */
+  public AuditLog auditLog() {
+    return documents.auditLog();
   }
 
   /** Documents, conflicts and audit in the same file (and under the same monitor). */

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The {@link DocumentStore} half of {@link SqliteCloudStore}: same file, same connection, same
@@ -32,7 +33,8 @@ import java.util.function.Function;
  * DocMeta} are saved with it. Committed current documents are kept in a write-through {@link
  * DocCache} bounded by {@link #CACHE_MAX_BYTES}, so the key lookup every change starts with is a
  * map lookup. Reads are {@link DocReads}; conflicts and audit {@link ConflictRows}; what is kept
- * per device {@link DeviceDocRows}.
+ * per device {@link DeviceDocRows}. Every audit record also enters the hash-chained {@link
+ * AuditLog} in the same transaction, so its chain order is the commit order.
  *
  * <p>Threads: the parts are used only under {@link #lock} (the writer thread during a group;
  * readers take the lock between groups, when nothing is pending).
@@ -54,6 +56,7 @@ final class SqliteDocuments implements DocumentStore {
   private final DocReads reads;
   private final ConflictRows conflicts;
   private final DeviceDocRows devices;
+  private final AuditLog auditLog;
   private final TxImpl tx = new TxImpl();
   private final GroupCommitWriter<SavepointGroup.Tx<Tx, ?>> writer;
 
@@ -64,7 +67,18 @@ final class SqliteDocuments implements DocumentStore {
     this.history = new DocHistory(jdbc, meta, historyVersions);
     this.pending = new PendingVersions(jdbc);
     this.reads = new DocReads(sql, cache, pending, meta);
-    this.conflicts = new ConflictRows(sql);
+    this.auditLog =
+        new AuditLog(
+            jdbc,
+            lock,
+            new AuditLog.Transactions() {
+              @Override
+              public <T> CompletableFuture<T> run(Supplier<T> work) {
+                return inTransactionAsync(tx -> work.get());
+              }
+            },
+            System::currentTimeMillis);
+    this.conflicts = new ConflictRows(sql, auditLog);
     this.devices = new DeviceDocRows(sql);
     jdbc.connection().commit();
     writer =
@@ -87,7 +101,13 @@ final class SqliteDocuments implements DocumentStore {
     return done;
   }
 
+  /** The tamper-evident audit log, written on this store's writer thread. */
+  AuditLog auditLog() {
+    return auditLog;
+  }
+
   void close() {
+    auditLog.close();
     writer.stop();
     writer.refuseQueued(new IllegalStateException("cloud store is closed"));
   }
@@ -98,10 +118,12 @@ final class SqliteDocuments implements DocumentStore {
    */
   private final class Group implements SavepointGroup.Store<Tx> {
     private DocMeta.Mark groupStart;
+    private AuditLog.Mark auditStart;
 
     @Override
     public void begin() {
       groupStart = meta.mark();
+      auditStart = auditLog.mark();
       pending.begin(meta.version());
     }
 
@@ -109,6 +131,7 @@ final class SqliteDocuments implements DocumentStore {
     public <T> T run(Function<Tx, T> work) {
       DocMeta.Mark metaBefore = meta.mark();
       PendingVersions.Mark pendingBefore = pending.mark(meta.version());
+      AuditLog.Mark auditBefore = auditLog.mark();
       try {
         T result = work.apply(tx);
         pending.release();
@@ -116,6 +139,7 @@ final class SqliteDocuments implements DocumentStore {
       } catch (RuntimeException | Error e) {
         meta.restore(metaBefore);
         pending.rollBackTo(pendingBefore);
+        auditLog.restore(auditBefore);
         throw e;
       } finally {
         pending.endTransaction();
@@ -126,6 +150,7 @@ final class SqliteDocuments implements DocumentStore {
     @Override
     public void beforeCommit() throws SQLException {
       pending.flush();
+      auditLog.flush();
       history.pruneIfDue();
       meta.saveChangedSince(groupStart);
     }
@@ -138,11 +163,13 @@ final class SqliteDocuments implements DocumentStore {
     @Override
     public void rolledBack() {
       meta.restore(groupStart);
+      auditLog.restore(auditStart);
     }
 
     @Override
     public void end() {
       pending.clear();
+      auditLog.endGroup();
     }
   }
 

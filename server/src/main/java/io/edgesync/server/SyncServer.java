@@ -16,6 +16,7 @@ import io.javalin.http.Context;
 import io.javalin.http.UnauthorizedResponse;
 import io.javalin.json.JavalinJackson;
 import io.javalin.websocket.WsContext;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -58,6 +59,9 @@ import org.slf4j.LoggerFactory;
 public final class SyncServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SyncServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The cloud store's file in the data directory. */
+  public static final String STORE_FILE = "edgesync-cloud.db";
 
   /** How long a silent session's close may wait for the device's close reply before the drop. */
   private static final Duration SILENT_CLOSE_GRACE = Duration.ofSeconds(5);
@@ -143,6 +147,9 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
               new StreamApi(store).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
+              if (store instanceof SqliteCloudStore sqlite) {
+                new AuditApi(sqlite.auditLog()).register(cfg.routes);
+              }
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
@@ -156,15 +163,37 @@ public final class SyncServer implements AutoCloseable {
 
   /** Starts a server with the embedded SQLite store in {@code config.dataDir()}. */
   public static SyncServer start(ServerConfig config) {
+    return start(config, AuditSettings.DEFAULTS);
+  }
+
+  /**
+   * Starts a server with the embedded SQLite store in {@code config.dataDir()}; its audit log signs
+   * checkpoints with the key in the data directory ({@link AuditKeys}, created on first start) as
+   * {@code audit} says.
+   */
+  public static SyncServer start(ServerConfig config, AuditSettings audit) {
     try {
-      SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve("edgesync-cloud.db"));
+      SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve(STORE_FILE));
       try {
         store.checkpointInBackground(WalCheckpointer.DEFAULT_INTERVAL_MS);
-      } catch (SQLException e) {
+        store
+            .auditLog()
+            .enableCheckpoints(
+                AuditKeys.loadOrCreate(config.dataDir()),
+                audit.checkpointEveryRecords(),
+                audit.checkpointIntervalMs());
+      } catch (SQLException | IOException | RuntimeException e) {
         store.close();
         throw e;
       }
       return start(config, store, Clock.SYSTEM);
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "cannot read or create the audit signing key in "
+              + config.dataDir()
+              + ": "
+              + e.getMessage(),
+          e);
     } catch (SQLException e) {
       throw new IllegalStateException(
           "cannot open the cloud store in " + config.dataDir() + ": " + e.getMessage(), e);

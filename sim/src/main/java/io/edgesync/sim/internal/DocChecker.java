@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * cloud (its change was processed: the {@link DocLedger} already checked that the edge's value is
  * that version's or a conflict record's); every resolved conflict has exactly one audit record and
  * no open one has any; open conflicts hold both values; automatic resolutions follow their strategy
- * and an operator's follow the request.
+ * and an operator's follow the request. The hash-chained audit log verifies, one record per audit
+ * record, after every crash.
  */
 final class DocChecker implements Checker {
   private long evaluatedAtProgress = -1;
@@ -154,6 +155,24 @@ final class DocChecker implements Checker {
     DocumentStore store = world.cloud().rawDocuments();
     checkNothingDropped(world, ledger);
     checkConflictsAndAudit(world, ledger, store);
+    checkAuditChain(world, store);
+  }
+
+  /**
+   * The hash-chained audit log verifies after every crash the run had, and holds exactly one record
+   * per document audit record: none lost with a crash or a failed transaction, none doubled.
+   */
+  private static void checkAuditChain(World world, DocumentStore store) {
+    io.edgesync.server.AuditLog chain = world.cloud().auditLog();
+    io.edgesync.server.AuditVerifier.Report r = chain.verify(null);
+    if (!r.ok()) {
+      throw new SimFailure("the audit chain does not verify: " + r.summary());
+    }
+    int audit = store.audit(new DocumentStore.AuditFilter(null, null, null, 0, 1_000_000)).size();
+    if (r.records() != audit) {
+      throw new SimFailure(
+          "the audit chain holds " + r.records() + " records for " + audit + " audit records");
+    }
   }
 
   /**

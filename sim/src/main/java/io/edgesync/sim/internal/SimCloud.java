@@ -85,6 +85,11 @@ final class SimCloud {
     return sqlite == null ? null : sqlite.documents();
   }
 
+  /** The store's hash-chained audit log: what the checkers verify. */
+  io.edgesync.server.AuditLog auditLog() {
+    return sqlite == null ? null : sqlite.auditLog();
+  }
+
   /** The store's own commands, not wrapped: what the checkers read. */
   CommandStore rawCommands() {
     return sqlite == null ? null : sqlite.commands();
