@@ -15,13 +15,20 @@ import java.time.Duration;
 /** A tiny JSON client for the server's REST API in end-to-end tests. */
 final class Rest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http;
   private final String base;
 
   record Reply(int status, JsonNode body) {}
 
   Rest(int port) {
+    this.http = HttpClient.newHttpClient();
     this.base = "http://127.0.0.1:" + port;
+  }
+
+  /** Over HTTPS, trusting what {@code ssl} trusts. */
+  Rest(int port, javax.net.ssl.SSLContext ssl) {
+    this.http = HttpClient.newBuilder().sslContext(ssl).build();
+    this.base = "https://127.0.0.1:" + port;
   }
 
   Reply get(String path) {

@@ -66,7 +66,7 @@ class ServerCommandConfigTest {
     try {
       int port = awaitAnnounced(server, announcedPort, output);
       assertThat(port).as("port").isEqualTo(givePort ? flagPort : filePort);
-      assertServesTheFilesDocumentsSection(new Rest(port));
+      assertServesTheFilesDocumentsSection(new Rest(port, TestConfigs.trustingPki(dir)));
       Path usedData = giveDataDir ? flagData : fileData;
       assertThat(usedData.resolve("edgesync-cloud.db")).exists();
       assertThat(giveDataDir ? fileData : flagData).doesNotExist();
