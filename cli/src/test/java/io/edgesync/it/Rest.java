@@ -21,7 +21,7 @@ import java.time.Duration;
  */
 final class Rest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http;
   private final String base;
   private final String apiKey; // null: no Authorization header
 
@@ -34,7 +34,17 @@ final class Rest {
 
   /** A client sending {@code apiKey} as its bearer key. */
   Rest(int port, String apiKey) {
-    this.base = "http://127.0.0.1:" + port;
+    this(HttpClient.newHttpClient(), "http://127.0.0.1:" + port, apiKey);
+  }
+
+  /** Over HTTPS, trusting what {@code ssl} trusts, sending {@code apiKey} as its bearer key. */
+  Rest(int port, javax.net.ssl.SSLContext ssl, String apiKey) {
+    this(HttpClient.newBuilder().sslContext(ssl).build(), "https://127.0.0.1:" + port, apiKey);
+  }
+
+  private Rest(HttpClient http, String base, String apiKey) {
+    this.http = http;
+    this.base = base;
     this.apiKey = apiKey;
   }
 
@@ -61,7 +71,7 @@ final class Rest {
 
   /** The same server with another key ({@code null}: none). */
   Rest withKey(String key) {
-    return new Rest(Integer.parseInt(base.substring(base.lastIndexOf(':') + 1)), key);
+    return new Rest(http, base, key);
   }
 
   Reply get(String path) {

@@ -66,7 +66,11 @@ class ServerCommandConfigTest {
     try {
       int port = awaitAnnounced(server, announcedPort, output);
       assertThat(port).as("port").isEqualTo(givePort ? flagPort : filePort);
-      assertServesTheFilesDocumentsSection(Rest.admin(port, giveDataDir ? flagData : fileData));
+      assertServesTheFilesDocumentsSection(
+          new Rest(
+              port,
+              TestConfigs.trustingPki(dir),
+              Rest.adminKey((giveDataDir ? flagData : fileData).resolve("admin.key"))));
       Path usedData = giveDataDir ? flagData : fileData;
       assertThat(usedData.resolve("edgesync-cloud.db")).exists();
       assertThat(giveDataDir ? fileData : flagData).doesNotExist();

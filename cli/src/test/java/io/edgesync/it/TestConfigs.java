@@ -1,10 +1,16 @@
 package io.edgesync.it;
 
+import io.edgesync.security.CertificateAuthority;
+import io.edgesync.security.KeyAndCertificate;
+import io.edgesync.security.Pem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 
 /** Config files for tests of the command line. */
 public final class TestConfigs {
@@ -12,7 +18,8 @@ public final class TestConfigs {
 
   /**
    * {@code server-every-section.yaml} (every section and key set to a value other than its default)
-   * written to {@code dir/server.yaml} with its port and data directory filled in.
+   * written to {@code dir/server.yaml} with its port and data directory filled in, and mutual TLS
+   * with a CA in {@code dir/pki/ca} and a server certificate for 127.0.0.1 ({@link #trustingPki}).
    */
   public static Path serverEverySection(Path dir, int port, Path dataDir) throws IOException {
     String yaml;
@@ -23,7 +30,32 @@ public final class TestConfigs {
     Files.writeString(
         file,
         yaml.replace("port: PORT", "port: " + port)
-            .replace("data_dir: DATA_DIR", "data_dir: '" + dataDir + "'"));
+            .replace("data_dir: DATA_DIR", "data_dir: '" + dataDir + "'")
+            .replace("TLS_DIR", pki(dir.resolve("pki")).toString().replace("\\", "/")));
     return file;
+  }
+
+  /** A client context that trusts the CA of {@link #serverEverySection} (no certificate). */
+  public static javax.net.ssl.SSLContext trustingPki(Path dir) throws Exception {
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setCertificateEntry("ca", Pem.readCertificate(dir.resolve("pki/ca/ca.pem")));
+    tmf.init(ks);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
+  }
+
+  private static Path pki(Path pki) throws IOException {
+    if (!Files.exists(pki.resolve("server.pem"))) {
+      Duration day = Duration.ofDays(1);
+      CertificateAuthority ca =
+          CertificateAuthority.init(pki.resolve("ca"), "test CA", day, Clock.systemUTC());
+      KeyAndCertificate server = ca.issueServer(List.of("127.0.0.1", "localhost"), day);
+      Pem.writePrivateKey(pki.resolve("server.key"), server.privateKey());
+      Pem.writeCertificates(pki.resolve("server.pem"), server.certificate());
+    }
+    return pki;
   }
 }

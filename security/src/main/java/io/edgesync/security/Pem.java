@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -133,15 +132,6 @@ public final class Pem {
       return new JcaX509CertificateConverter().getCertificate(h);
     } catch (CertificateException e) {
       throw new IOException(file + ": unreadable certificate: " + e.getMessage(), e);
-    }
-  }
-
-  /** For callers that hold DER bytes (e.g. a certificate read from a TLS session). */
-  static CertificateFactory x509Factory() {
-    try {
-      return CertificateFactory.getInstance("X.509");
-    } catch (CertificateException e) {
-      throw new IllegalStateException("the JDK has no X.509 certificate factory", e);
     }
   }
 
