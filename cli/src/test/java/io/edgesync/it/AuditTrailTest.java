@@ -55,7 +55,7 @@ class AuditTrailTest {
                 + "documents:\n  collections:\n    mn: {strategy: manual}\n"
                 + "    cw: {strategy: cloud_wins}\n");
     server = SyncServer.start(c, new AuditSettings(3, 60_000));
-    rest = new Rest(server.port());
+    rest = new Rest(server);
     relay = new TcpRelay(server.port());
     agent = Testbed.documentAgent("dev-a", relay.port(), Clock.SYSTEM, dir);
   }
@@ -89,7 +89,7 @@ class AuditTrailTest {
       }
     }
     assertThat(resolutions)
-        .containsExactly("api fleet/mn/k1", "auto fleet/cw/k2", "api fleet/mn/k3");
+        .containsExactly("admin fleet/mn/k1", "auto fleet/cw/k2", "admin fleet/mn/k3");
     assertThat(records).anyMatch(r -> r.get("action").asText().equals("audit.checkpoint"));
     JsonNode verified = rest.ok(rest.get("/api/v1/audit/verify"));
     assertThat(verified.get("ok").asBoolean()).as("%s", verified).isTrue();
