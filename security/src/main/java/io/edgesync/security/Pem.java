@@ -151,7 +151,12 @@ public final class Pem {
     return objects;
   }
 
-  private static void writeAtomically(Path file, String text, boolean secret) throws IOException {
+  /**
+   * Writes {@code text} to {@code file} through a temporary file moved into place; with {@code
+   * secret}, the file has POSIX permissions 0600 from the moment it exists (where the file system
+   * has them). Used for every key file edgesync writes.
+   */
+  public static void writeAtomically(Path file, String text, boolean secret) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     Path tmp;

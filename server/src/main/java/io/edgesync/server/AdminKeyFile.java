@@ -1,12 +1,9 @@
 package io.edgesync.server;
 
+import io.edgesync.security.Pem;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,18 +43,7 @@ final class AdminKeyFile {
 
   private static void write(Path file, String secret) {
     try {
-      Files.createDirectories(file.toAbsolutePath().getParent());
-      Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
-      Files.deleteIfExists(tmp);
-      if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-        Files.createFile(
-            tmp,
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } else {
-        Files.createFile(tmp);
-      }
-      Files.writeString(tmp, secret + "\n", StandardCharsets.US_ASCII);
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Pem.writeAtomically(file, secret + "\n", true);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the admin key file " + file + ": " + e, e);
     }
