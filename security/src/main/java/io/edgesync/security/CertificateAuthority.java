@@ -78,6 +78,12 @@ public final class CertificateAuthority {
   /** The SAN URI prefix that names a device. */
   public static final String DEVICE_URI_PREFIX = "urn:edgesync:device:";
 
+  /** The files of a CA directory: its certificate, its private key (0600) and its CRL. */
+  public static final String CERT_FILE = "ca.pem";
+
+  public static final String KEY_FILE = "ca.key";
+  public static final String CRL_FILE = "crl.pem";
+
   static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
 
   /** Issued certificates start this much before "now", so small clock skew does not refuse them. */
@@ -99,7 +105,7 @@ public final class CertificateAuthority {
   /** Creates a new CA in {@code dir}, which must not hold one already. */
   public static CertificateAuthority init(Path dir, String name, Duration validity, Clock clock)
       throws IOException {
-    if (Files.exists(dir.resolve("ca.pem")) || Files.exists(dir.resolve("ca.key"))) {
+    if (Files.exists(dir.resolve(CERT_FILE)) || Files.exists(dir.resolve(KEY_FILE))) {
       throw new IOException(dir + " already holds a CA (ca.pem or ca.key); not overwriting it");
     }
     requirePositive(validity, "CA validity");
@@ -127,8 +133,8 @@ public final class CertificateAuthority {
     } catch (IOException e) {
       throw new IOException("cannot build the CA certificate: " + e.getMessage(), e);
     }
-    Pem.writePrivateKey(dir.resolve("ca.key"), pair.getPrivate());
-    Pem.writeCertificates(dir.resolve("ca.pem"), cert);
+    Pem.writePrivateKey(dir.resolve(KEY_FILE), pair.getPrivate());
+    Pem.writeCertificates(dir.resolve(CERT_FILE), cert);
     Files.createDirectories(dir.resolve("issued"));
     Files.writeString(dir.resolve("index.tsv"), "", StandardCharsets.UTF_8);
     CertificateAuthority ca = new CertificateAuthority(dir, cert, pair.getPrivate(), clock);
@@ -138,13 +144,13 @@ public final class CertificateAuthority {
 
   /** Opens the CA in {@code dir} made by {@link #init}. */
   public static CertificateAuthority open(Path dir, Clock clock) throws IOException {
-    if (!Files.exists(dir.resolve("ca.pem"))) {
+    if (!Files.exists(dir.resolve(CERT_FILE))) {
       throw new IOException(dir + " holds no CA (no ca.pem); run 'edgesync ca init' first");
     }
     return new CertificateAuthority(
         dir,
-        Pem.readCertificate(dir.resolve("ca.pem")),
-        Pem.readPrivateKey(dir.resolve("ca.key")),
+        Pem.readCertificate(dir.resolve(CERT_FILE)),
+        Pem.readPrivateKey(dir.resolve(KEY_FILE)),
         clock);
   }
 
@@ -157,7 +163,7 @@ public final class CertificateAuthority {
   }
 
   public Path crlFile() {
-    return dir.resolve("crl.pem");
+    return dir.resolve(CRL_FILE);
   }
 
   /**

@@ -7,6 +7,7 @@ import io.edgesync.engine.docs.ConflictResolver;
 import io.edgesync.engine.docs.ConflictStrategy;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.security.CertificateAuthority;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -41,6 +42,7 @@ import java.util.Objects;
  *     key_file: server.key
  *     client_ca_file: ca.pem  # device certificates must chain to it
  *     crl_file: crl.pem       # optional; re-read when it changes
+ *     ca_dir: ./ca            # optional: the built-in CA's directory (edgesync ca init)
  * </pre>
  */
 public record ServerConfig(
@@ -54,10 +56,18 @@ public record ServerConfig(
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
-   * must chain to, and the CA's revocation list (null: none). A config without it serves plain
-   * ws:// and http://.
+   * must chain to, the CA's revocation list (null: none), and the built-in CA's directory (null:
+   * none; with it the server can sign device certificates itself, for enrollment and renewal, and
+   * knows the CA's index of issued certificates). A config without it serves plain ws:// and
+   * http://.
    */
-  public record TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile) {}
+  public record TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile, Path caDir) {
+
+    /** Files of a CA the server does not hold the key of (one's own PKI). */
+    public TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile) {
+      this(certFile, keyFile, clientCaFile, crlFile, null);
+    }
+  }
 
   /**
    * The one way to make a config: every setting given. Start from {@link #defaults} or {@link
@@ -198,17 +208,52 @@ public record ServerConfig(
         tls(s.section("tls")));
   }
 
-  /** {@code server.tls}: the three files required, the CRL optional; each must exist. */
+  /**
+   * {@code server.tls}: the server's certificate and key required; the client CA required unless
+   * {@code ca_dir} names the built-in CA's directory, whose {@code ca.pem} and {@code crl.pem} are
+   * then the defaults of {@code client_ca_file} and {@code crl_file}. Each named file must exist.
+   */
   private static TlsFiles tls(ConfigNode node) {
     if (!node.isPresent()) {
       return null;
     }
-    ConfigNode tls = node.allowOnly("cert_file", "key_file", "client_ca_file", "crl_file");
-    return new TlsFiles(
-        file(tls, "cert_file", true),
-        file(tls, "key_file", true),
-        file(tls, "client_ca_file", true),
-        file(tls, "crl_file", false));
+    ConfigNode tls =
+        node.allowOnly("cert_file", "key_file", "client_ca_file", "crl_file", "ca_dir");
+    Path cert = file(tls, "cert_file", true);
+    Path key = file(tls, "key_file", true);
+    Path caDir = caDir(tls);
+    Path clientCa = file(tls, "client_ca_file", caDir == null);
+    Path crl = file(tls, "crl_file", false);
+    if (caDir != null) {
+      clientCa = clientCa != null ? clientCa : caDir.resolve(CertificateAuthority.CERT_FILE);
+      crl = crl != null ? crl : caDir.resolve(CertificateAuthority.CRL_FILE);
+    }
+    return new TlsFiles(cert, key, clientCa, crl, caDir);
+  }
+
+  private static Path caDir(ConfigNode tls) {
+    String value = tls.string("ca_dir", null);
+    if (value == null) {
+      return null;
+    }
+    Path dir = Path.of(value);
+    for (String name :
+        List.of(
+            CertificateAuthority.CERT_FILE,
+            CertificateAuthority.KEY_FILE,
+            CertificateAuthority.CRL_FILE)) {
+      if (!java.nio.file.Files.isRegularFile(dir.resolve(name))) {
+        throw tls.error(
+            "ca_dir",
+            "'"
+                + value
+                + "' is not a CA directory: no "
+                + name
+                + " in it (make one with"
+                + " edgesync ca init)");
+      }
+    }
+    return dir;
   }
 
   private static Path file(ConfigNode node, String key, boolean required) {

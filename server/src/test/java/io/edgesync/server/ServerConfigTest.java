@@ -48,6 +48,27 @@ class ServerConfigTest {
   }
 
   @Test
+  void tlsCaDir_givesTheClientCaAndCrl_andMustHoldACa(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("s.pem"), "x");
+    Files.writeString(dir.resolve("s.key"), "x");
+    Path ca = Files.createDirectory(dir.resolve("ca"));
+    String server = "cert_file: '%s/s.pem', key_file: '%s/s.key'".formatted(dir, dir);
+    String yaml = "server: {tls: {" + server + ", ca_dir: '" + ca + "'}}";
+    refused(yaml)
+        .hasMessageContaining("'server.tls.ca_dir'")
+        .hasMessageContaining("is not a CA directory: no ca.pem");
+    for (String f : new String[] {"ca.pem", "ca.key", "crl.pem"}) {
+      Files.writeString(ca.resolve(f), "x");
+    }
+    ServerConfig.TlsFiles tls = ServerConfig.fromYaml(yaml).tls();
+    assertThat(tls.caDir()).isEqualTo(ca);
+    assertThat(tls.clientCaFile()).isEqualTo(ca.resolve("ca.pem"));
+    assertThat(tls.crlFile()).isEqualTo(ca.resolve("crl.pem"));
+    refused("server: {tls: {" + server + "}}")
+        .hasMessageContaining("'server.tls.client_ca_file': required with server.tls");
+  }
+
+  @Test
   void invalidValues_nameKeyValueAndAllowed() {
     refused("server: {unknown_devices: maybe}")
         .hasMessage(
