@@ -58,7 +58,8 @@ final class KeysCommand {
     public Integer call() throws Exception {
       ApiKeys.Role r = ApiKeys.Role.parse(role);
       try (SqliteCloudStore store = parent.open()) {
-        ApiKeys.Created c = store.apiKeys().create(name, r, groups, System.currentTimeMillis());
+        ApiKeys.Created c =
+            store.apiKeys().create(name, r, groups, System.currentTimeMillis(), cliActor());
         System.out.println(c.secret());
         System.err.println(
             "edgesync: made API key '"
@@ -105,11 +106,16 @@ final class KeysCommand {
     @Override
     public Integer call() throws Exception {
       try (SqliteCloudStore store = parent.open()) {
-        ApiKeys.Key k = store.apiKeys().revoke(name, System.currentTimeMillis());
+        ApiKeys.Key k = store.apiKeys().revoke(name, System.currentTimeMillis(), cliActor());
         System.out.println(
             "revoked API key '" + name + "' at " + Instant.ofEpochMilli(k.revokedAtMs()));
       }
       return 0;
     }
+  }
+
+  /** The audit's "who" of a change made offline with the CLI: the operating system's user. */
+  static String cliActor() {
+    return "cli:" + System.getProperty("user.name", "unknown");
   }
 }

@@ -115,6 +115,47 @@ class AuditTrailTest {
         .startsWith("FAILED at record ");
   }
 
+  @Test
+  void everyKeyMadeOrRevoked_andEveryWriteAKeyMade_isInTheChain_refusalsAreNot() throws Exception {
+    startServer();
+    String opsKey =
+        rest.ok(rest.post("/api/v1/keys", "{\"name\":\"ops\",\"role\":\"operator\"}"))
+            .get("key")
+            .asText();
+    Rest ops = rest.withKey(opsKey);
+    ops.ok(ops.put("/api/v1/fleet/docs/cw/k", "{\"a\":1}"));
+    ops.ok(ops.post("/api/v1/devices/dev-a/commands", "{\"name\":\"reboot\"}"));
+    Rest.assertError(ops.put("/api/v1/devices/dev-a/groups", "[\"g\"]"), 403, "role operator");
+    ops.ok(ops.delete("/api/v1/fleet/docs/cw/k"));
+    rest.ok(rest.put("/api/v1/devices/dev-a/groups", "[\"g\"]"));
+    rest.ok(rest.delete("/api/v1/keys/ops"));
+    rest.ok(rest.delete("/api/v1/keys/ops")); // revoked already: no second record
+    stopServer();
+    String dataDir = dir.resolve("cloud").toString();
+    cli(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
+
+    startServer();
+    List<String> trail = new ArrayList<>();
+    for (JsonNode r : rest.ok(rest.get("/api/v1/audit/log?limit=1000")).get("records")) {
+      String action = r.get("action").asText();
+      if (!action.equals("audit.checkpoint") && !action.equals("conflict.resolve")) {
+        trail.add(r.get("actor").asText() + " " + action + " " + r.get("target").asText());
+      }
+    }
+    String user = "cli:" + System.getProperty("user.name");
+    assertThat(trail)
+        .containsExactly(
+            "$server key.created admin",
+            "admin key.created ops",
+            "ops document.put /api/v1/fleet/docs/cw/k",
+            "ops command.queue /api/v1/devices/dev-a/commands",
+            "ops document.delete /api/v1/fleet/docs/cw/k",
+            "admin groups.set /api/v1/devices/dev-a/groups",
+            "admin key.revoked ops",
+            user + " key.created ci");
+    assertThat(rest.ok(rest.get("/api/v1/audit/verify")).get("ok").asBoolean()).isTrue();
+  }
+
   /**
    * A conflict on fleet/{collection}/{key}: the device edits while cut off, the cloud edits, the
    * device syncs. Returns the conflict's id.

@@ -32,7 +32,7 @@ final class AdminKeyFile {
     String secret = keys.newSecret();
     Path file = dataDir.resolve(FILE_NAME);
     write(file, secret);
-    keys.add(NAME, ApiKeys.Role.ADMIN, java.util.List.of(), secret, nowMs);
+    keys.add(NAME, ApiKeys.Role.ADMIN, java.util.List.of(), secret, nowMs, AuditChain.SERVER_ACTOR);
     log.info(
         "no API key existed: made the admin key '{}' and wrote it to {} (mode 0600); REST"
             + " clients send it as 'Authorization: Bearer <key>'",

@@ -211,7 +211,7 @@ final class ApiAuth {
     }
     ApiKeys.Created c;
     try {
-      c = requireKeys().create(name, Role.parse(role), groups, clock.nowMs());
+      c = requireKeys().create(name, Role.parse(role), groups, clock.nowMs(), keyName(ctx));
     } catch (ApiKeys.NameTaken e) {
       throw new ApiError(409, e.getMessage());
     } catch (IllegalArgumentException e) {
@@ -224,7 +224,7 @@ final class ApiAuth {
 
   private void revokeKey(Context ctx) {
     try {
-      ctx.json(keyJson(requireKeys().revoke(ctx.pathParam("name"), clock.nowMs())));
+      ctx.json(keyJson(requireKeys().revoke(ctx.pathParam("name"), clock.nowMs(), keyName(ctx))));
     } catch (ApiKeys.NoSuchKey e) {
       throw new ApiError(404, e.getMessage());
     }

@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -22,6 +23,10 @@ import java.util.regex.Pattern;
  *
  * <p>A key is {@value #PREFIX} followed by 32 random bytes in unpadded base64url (43 characters),
  * so that a leaked one is recognisable in logs and by secret scanners.
+ *
+ * <p>Every key made or revoked is recorded in the audit chain ({@code key.created}, {@code
+ * key.revoked}) with who did it: an API key's name, {@code cli:<user>} for the offline CLI, {@code
+ * $server} for the first start's admin key.
  *
  * <p>Thread safe: every call runs under the store's monitor. Nothing is cached, so a key revoked by
  * another process on the same file (the CLI's {@code keys revoke}) is refused at its next use.
@@ -104,31 +109,28 @@ public final class ApiKeys {
 
   private final StoreSql sql;
   private final Object lock;
+  private final AuditLog auditLog;
   private final SecureRandom random = new SecureRandom();
 
-  ApiKeys(Jdbc jdbc, Object lock) {
+  ApiKeys(Jdbc jdbc, Object lock, AuditLog auditLog) {
     this.sql = new StoreSql(jdbc, "API key store");
     this.lock = lock;
+    this.auditLog = auditLog;
   }
 
   /**
-   * Makes a key named {@code name} with {@code role}. The name is 1..64 letters, digits and {@code
-   * . _ @ -}, starting with a letter or digit; a taken name is refused ({@link NameTaken}).
+   * Makes a key named {@code name} with {@code role}, limited to the devices in {@code groups} and
+   * those groups' scopes (empty: the whole fleet), on behalf of {@code actor} (the audit's who).
+   * The name is 1..64 letters, digits and {@code . _ @ -}, starting with a letter or digit; a taken
+   * name is refused ({@link NameTaken}). Group names follow the collection name rules.
    */
-  public Created create(String name, Role role, long nowMs) {
-    return create(name, role, List.of(), nowMs);
-  }
-
-  /**
-   * As above, limited to the devices in {@code groups} and those groups' scopes (empty: the whole
-   * fleet). Group names follow the collection name rules.
-   */
-  public Created create(String name, Role role, List<String> groups, long nowMs) {
-    return add(name, role, groups, newSecret(), nowMs);
+  public Created create(String name, Role role, List<String> groups, long nowMs, String actor) {
+    return add(name, role, groups, newSecret(), nowMs, actor);
   }
 
   /** As {@link #create}, with the key given (made by {@link #newSecret}). */
-  Created add(String name, Role role, List<String> groups, String secret, long nowMs) {
+  Created add(
+      String name, Role role, List<String> groups, String secret, long nowMs, String actor) {
     checkName(name);
     for (String g : groups) {
       if (g == null || !ProtocolLimits.isValidCollection(g)) {
@@ -155,6 +157,8 @@ public final class ApiKeys {
                       sha256(secret),
                       nowMs));
     }
+    // After the monitor is left: the audit appends on the document writer, which takes it too.
+    auditLog.append(actor, "key.created", name, Map.of("role", role.label(), "groups", groups));
     return new Created(new Key(name, role, nowMs, null, groups), secret);
   }
 
@@ -186,13 +190,16 @@ public final class ApiKeys {
   }
 
   /**
-   * Revokes the key named {@code name} from now on ({@link NoSuchKey} if there is none); a key
-   * revoked already keeps its first revocation time. Returns the key as it now is.
+   * Revokes the key named {@code name} from now on, on behalf of {@code actor} ({@link NoSuchKey}
+   * if there is none); a key revoked already keeps its first revocation time (and is not audited
+   * again). Returns the key as it now is.
    */
-  public Key revoke(String name, long nowMs) {
+  public Key revoke(String name, long nowMs, String actor) {
+    Key before;
+    Key after;
     synchronized (lock) {
-      Key k = find(name).orElseThrow(() -> new NoSuchKey(name));
-      if (!k.revoked()) {
+      before = find(name).orElseThrow(() -> new NoSuchKey(name));
+      if (!before.revoked()) {
         sql.inTransaction(
             () ->
                 sql.jdbc()
@@ -201,8 +208,12 @@ public final class ApiKeys {
                         nowMs,
                         name));
       }
-      return find(name).orElseThrow();
+      after = find(name).orElseThrow();
     }
+    if (!before.revoked()) {
+      auditLog.append(actor, "key.revoked", name, Map.of("role", before.role().label()));
+    }
+    return after;
   }
 
   /** Whether any key exists, valid or revoked (the first start makes one when none does). */

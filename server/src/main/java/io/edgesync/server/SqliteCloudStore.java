@@ -141,7 +141,7 @@ public final class SqliteCloudStore implements CloudStore {
     documents = new SqliteDocuments(jdbc, this, historyVersions);
     commands = new SqliteCommands(jdbc, this, commandIds);
     dictionaries = new SqliteDictionaries(jdbc, this);
-    apiKeys = new ApiKeys(jdbc, this);
+    apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
     jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
     jdbc.prepared(BUMP_STREAM);
   }

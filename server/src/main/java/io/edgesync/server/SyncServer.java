@@ -149,6 +149,7 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
+                new ApiAudit(sqlite.auditLog()).register(cfg.routes);
               }
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
