@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -159,23 +160,45 @@ public final class Pem {
   public static void writeAtomically(Path file, String text, boolean secret) throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp;
-    if (secret && posix()) {
-      tmp =
-          Files.createTempFile(
-              dir,
-              ".tmp-",
-              ".pem",
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } else {
-      tmp = Files.createTempFile(dir, ".tmp-", ".pem");
-    }
+    Path tmp = tempFile(dir, secret);
     try {
       Files.writeString(tmp, text, StandardCharsets.US_ASCII);
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } finally {
       Files.deleteIfExists(tmp);
     }
+  }
+
+  /**
+   * As {@link #writeAtomically}, but only if {@code file} does not exist: the complete temporary
+   * file is linked to the name, which fails if the name is taken (by another process that got there
+   * first), so the file is never seen half written nor overwritten. Returns whether it wrote.
+   */
+  public static boolean writeAtomicallyIfAbsent(Path file, String text, boolean secret)
+      throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = tempFile(dir, secret);
+    try {
+      Files.writeString(tmp, text, StandardCharsets.US_ASCII);
+      Files.createLink(file, tmp);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  private static Path tempFile(Path dir, boolean secret) throws IOException {
+    if (secret && posix()) {
+      return Files.createTempFile(
+          dir,
+          ".tmp-",
+          ".pem",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    }
+    return Files.createTempFile(dir, ".tmp-", ".pem");
   }
 
   static boolean posix() {

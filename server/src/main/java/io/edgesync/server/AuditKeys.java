@@ -1,11 +1,10 @@
 package io.edgesync.server;
 
+import io.edgesync.security.Pem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -38,33 +37,24 @@ public final class AuditKeys {
     Path privateFile = dataDir.resolve(PRIVATE_FILE);
     Path publicFile = dataDir.resolve(PUBLIC_FILE);
     if (!Files.exists(privateFile)) {
-      create(dataDir, privateFile, publicFile);
+      create(privateFile, publicFile);
     }
     return new KeyPair(readPublic(publicFile), readPrivate(privateFile));
   }
 
-  private static void create(Path dir, Path privateFile, Path publicFile) throws IOException {
+  private static void create(Path privateFile, Path publicFile) throws IOException {
     KeyPair pair;
     try {
       pair = KeyPairGenerator.getInstance(ALGORITHM).generateKeyPair();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK has no " + ALGORITHM, e);
     }
-    Files.createDirectories(dir);
-    byte[] pem = pem("PRIVATE KEY", pair.getPrivate().getEncoded());
-    try {
-      if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-        Files.createFile(
-            privateFile,
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } else {
-        Files.createFile(privateFile);
-      }
-    } catch (FileAlreadyExistsException e) {
-      return; // another process created it first: use that one
+    // The private key file decides: a process that finds it taken (made by another one that got
+    // there first) uses that one, and writes no public key of its own.
+    if (Pem.writeAtomicallyIfAbsent(
+        privateFile, pem("PRIVATE KEY", pair.getPrivate().getEncoded()), true)) {
+      Pem.writeAtomically(publicFile, pem("PUBLIC KEY", pair.getPublic().getEncoded()), false);
     }
-    Files.write(privateFile, pem);
-    Files.write(publicFile, pem("PUBLIC KEY", pair.getPublic().getEncoded()));
   }
 
   /** The public key in a PEM file; an exception naming the file if it holds none. */
@@ -113,10 +103,9 @@ public final class AuditKeys {
     }
   }
 
-  private static byte[] pem(String type, byte[] der) {
+  private static String pem(String type, byte[] der) {
     String body = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
-    return ("-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n")
-        .getBytes(StandardCharsets.US_ASCII);
+    return "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
   }
 
   private static byte[] unpem(Path file, String type) throws IOException {
