@@ -2,6 +2,7 @@ package io.edgesync.engine.link;
 
 import io.edgesync.protocol.codec.CodecSettings;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * How the edge engine spends the link: the batch codec family, the compact envelope, adaptive sync
@@ -61,16 +62,7 @@ public record BandwidthPolicy(
   }
 
   public BandwidthPolicy withDictionaryMaxBatchRecords(int records) {
-    return new BandwidthPolicy(
-        compression,
-        compactEnvelope,
-        adaptive,
-        minBandwidthKbps,
-        lowBandwidthMaxPriority,
-        dailyBudgetBytes,
-        probeIntervalMs,
-        batchTargetMs,
-        records);
+    return with(c -> c.dictionaryMaxBatchRecords = records);
   }
 
   public static final long DEFAULT_PROBE_INTERVAL_MS = 30_000;
@@ -126,68 +118,77 @@ public record BandwidthPolicy(
   }
 
   public BandwidthPolicy withCompression(CodecSettings codec) {
-    return new BandwidthPolicy(
-        codec,
-        compactEnvelope,
-        adaptive,
-        minBandwidthKbps,
-        lowBandwidthMaxPriority,
-        dailyBudgetBytes,
-        probeIntervalMs,
-        batchTargetMs,
-        dictionaryMaxBatchRecords);
+    return with(c -> c.compression = codec);
   }
 
   public BandwidthPolicy withCompactEnvelope(boolean on) {
-    return new BandwidthPolicy(
-        compression,
-        on,
-        adaptive,
-        minBandwidthKbps,
-        lowBandwidthMaxPriority,
-        dailyBudgetBytes,
-        probeIntervalMs,
-        batchTargetMs,
-        dictionaryMaxBatchRecords);
+    return with(c -> c.compactEnvelope = on);
   }
 
   /** Adaptive sync on or off, with its low-bandwidth rule. */
   public BandwidthPolicy withAdaptive(boolean on, long minKbps, int lowMaxPriority) {
-    return new BandwidthPolicy(
-        compression,
-        compactEnvelope,
-        on,
-        minKbps,
-        lowMaxPriority,
-        dailyBudgetBytes,
-        probeIntervalMs,
-        batchTargetMs,
-        dictionaryMaxBatchRecords);
+    return with(
+        c -> {
+          c.adaptive = on;
+          c.minBandwidthKbps = minKbps;
+          c.lowBandwidthMaxPriority = lowMaxPriority;
+        });
   }
 
   public BandwidthPolicy withDailyBudget(long bytes) {
-    return new BandwidthPolicy(
-        compression,
-        compactEnvelope,
-        adaptive,
-        minBandwidthKbps,
-        lowBandwidthMaxPriority,
-        bytes,
-        probeIntervalMs,
-        batchTargetMs,
-        dictionaryMaxBatchRecords);
+    return with(c -> c.dailyBudgetBytes = bytes);
   }
 
   public BandwidthPolicy withTiming(long probeMs, long batchMs) {
-    return new BandwidthPolicy(
-        compression,
-        compactEnvelope,
-        adaptive,
-        minBandwidthKbps,
-        lowBandwidthMaxPriority,
-        dailyBudgetBytes,
-        probeMs,
-        batchMs,
-        dictionaryMaxBatchRecords);
+    return with(
+        c -> {
+          c.probeIntervalMs = probeMs;
+          c.batchTargetMs = batchMs;
+        });
+  }
+
+  /** A copy with {@code change} made to it (and checked by the canonical constructor). */
+  private BandwidthPolicy with(Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The settings of a policy while a copy of it is changed: the one place that lists them all. */
+  private static final class Copy {
+    CodecSettings compression;
+    boolean compactEnvelope;
+    boolean adaptive;
+    long minBandwidthKbps;
+    int lowBandwidthMaxPriority;
+    long dailyBudgetBytes;
+    long probeIntervalMs;
+    long batchTargetMs;
+    int dictionaryMaxBatchRecords;
+
+    Copy(BandwidthPolicy p) {
+      compression = p.compression;
+      compactEnvelope = p.compactEnvelope;
+      adaptive = p.adaptive;
+      minBandwidthKbps = p.minBandwidthKbps;
+      lowBandwidthMaxPriority = p.lowBandwidthMaxPriority;
+      dailyBudgetBytes = p.dailyBudgetBytes;
+      probeIntervalMs = p.probeIntervalMs;
+      batchTargetMs = p.batchTargetMs;
+      dictionaryMaxBatchRecords = p.dictionaryMaxBatchRecords;
+    }
+
+    BandwidthPolicy build() {
+      return new BandwidthPolicy(
+          compression,
+          compactEnvelope,
+          adaptive,
+          minBandwidthKbps,
+          lowBandwidthMaxPriority,
+          dailyBudgetBytes,
+          probeIntervalMs,
+          batchTargetMs,
+          dictionaryMaxBatchRecords);
+    }
   }
 }
