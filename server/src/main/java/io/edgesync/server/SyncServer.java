@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -143,8 +142,8 @@ public final class SyncServer implements AutoCloseable {
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
-              cfg.routes.get("/api/v1/devices", this::listDevices);
-              cfg.routes.get("/api/v1/devices/{id}", this::getDevice);
+              new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
+                  .register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
@@ -586,88 +585,18 @@ public final class SyncServer implements AutoCloseable {
             docs == null ? 0 : docs.patchesApplied()));
   }
 
+  /** The capabilities a connected device's session accepted; null when it is not connected. */
+  private List<String> capabilitiesOf(String device) {
+    CloudSession session = sessionOf(device);
+    return session == null ? null : session.acceptedCapabilities();
+  }
+
   private void listDictionaries(Context ctx) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("dictionaries", dictionaries == null ? List.of() : dictionaries.describe());
     out.put("trainings", dictionaries == null ? 0 : dictionaries.trainings());
     out.put("failedTrainings", dictionaries == null ? 0 : dictionaries.failedTrainings());
     ctx.json(out);
-  }
-
-  private void listDevices(Context ctx) {
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (CloudStore.Device d : store.devices()) {
-      out.add(deviceJson(d));
-    }
-    ctx.json(Map.of("devices", out));
-  }
-
-  private void getDevice(Context ctx) {
-    CloudStore.Device d = requireDevice(ctx.pathParam("id"));
-    Map<String, Object> out = deviceJson(d);
-    CloudSession session = sessionOf(d.id());
-    if (session != null) {
-      out.put("capabilities", session.acceptedCapabilities());
-    }
-    List<Map<String, Object>> streams = new ArrayList<>();
-    long[] total = new long[4];
-    for (CloudStore.StreamSummary s : store.streams(d.id())) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("stream", s.stream());
-      m.put("lastSequence", s.lastSequence());
-      m.put("records", s.records());
-      m.put("payloadBytes", s.payloadBytes());
-      m.put("droppedRecords", s.droppedRecords());
-      m.put(
-          "wire",
-          wireJson(s.wireBatches(), s.wireRawBytes(), s.wirePayloadBytes(), s.wireFrameBytes()));
-      total[0] += s.wireBatches();
-      total[1] += s.wireRawBytes();
-      total[2] += s.wirePayloadBytes();
-      total[3] += s.wireFrameBytes();
-      List<Map<String, Object>> gaps = new ArrayList<>();
-      for (CloudStore.StoredGap g : store.gaps(d.id(), s.stream())) {
-        Map<String, Object> gm = new LinkedHashMap<>();
-        gm.put("firstSequence", g.firstSequence());
-        gm.put("lastSequence", g.lastSequence());
-        gm.put("records", g.lastSequence() - g.firstSequence() + 1);
-        gm.put("reason", reasonName(g.reason()));
-        gm.put("droppedAtMs", g.droppedAtMs());
-        gaps.add(gm);
-      }
-      m.put("gaps", gaps);
-      streams.add(m);
-    }
-    out.put("streams", streams);
-    out.put("wire", wireJson(total[0], total[1], total[2], total[3]));
-    ctx.json(out);
-  }
-
-  /**
-   * Bytes on the wire: raw = the records in the uncompressed record layout, encoded = the batch
-   * payloads, frames = whole frames; ratio = raw / frames (0 before the first batch).
-   */
-  private static Map<String, Object> wireJson(long batches, long raw, long encoded, long frames) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("batches", batches);
-    m.put("rawBytes", raw);
-    m.put("encodedBytes", encoded);
-    m.put("frameBytes", frames);
-    m.put("ratio", frames == 0 ? 0.0 : Math.round(raw * 100.0 / frames) / 100.0);
-    return m;
-  }
-
-  private Map<String, Object> deviceJson(CloudStore.Device d) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", d.id());
-    m.put("connected", isConnected(d.id()));
-    m.put("registeredAtMs", d.registeredAtMs());
-    m.put("lastSeenMs", isConnected(d.id()) ? clock.nowMs() : d.lastSeenMs());
-    return m;
-  }
-
-  private CloudStore.Device requireDevice(String id) {
-    return store.device(id).orElseThrow(() -> new ApiError(404, "unknown device '" + id + "'"));
   }
 
   static long longParam(Context ctx, String name, long fallback, long min, long max) {
