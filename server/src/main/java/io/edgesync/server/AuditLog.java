@@ -129,6 +129,28 @@ public final class AuditLog implements AutoCloseable {
     return transactions.run(() -> appendNow(nowMs.getAsLong(), actor, action, target, text)).join();
   }
 
+  /**
+   * Runs {@code work} in a document transaction of its own and returns its result: the SQL it runs
+   * on the store's connection and the records it appends with {@link #appendInTransaction} commit
+   * together, or, if it throws, none of them (the exception is rethrown as it was).
+   */
+  <T> T inTransaction(java.util.function.Supplier<T> work) {
+    try {
+      return transactions.run(work).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e;
+    }
+  }
+
+  /** Appends a record inside the work of {@link #inTransaction} (details as canonical JSON). */
+  long appendInTransaction(String actor, String action, String target, Map<String, ?> details) {
+    String text = CanonicalJson.write(details == null ? Map.of() : details);
+    return appendNow(nowMs.getAsLong(), actor, action, target, text);
+  }
+
   /** Appends inside the running document transaction (writer thread, under the monitor). */
   long appendNow(long atMs, String actor, String action, String target, String details) {
     long s = insert(atMs, actor, action, target, details);

@@ -83,6 +83,7 @@ public final class SyncServer implements AutoCloseable {
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
   private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
+  private final Enrollment enrollment; // null for a store that keeps no enrollment tokens
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -113,6 +114,10 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
+    this.enrollment =
+        store instanceof SqliteCloudStore sqlite
+            ? Enrollment.open(config.tls(), sqlite, clock::nowMs)
+            : null;
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -150,6 +155,11 @@ public final class SyncServer implements AutoCloseable {
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
               }
+              new EnrollmentApi(
+                      enrollment == null ? null : ((SqliteCloudStore) store).enrollmentTokens(),
+                      enrollment,
+                      clock)
+                  .register(cfg.routes);
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
