@@ -14,6 +14,7 @@ import io.edgesync.agent.internal.atrest.StorageCipher;
 import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
+import io.edgesync.agent.internal.tls.CertificateRenewal;
 import io.edgesync.agent.internal.tls.DeviceCertificate;
 import io.edgesync.agent.internal.tls.DeviceTlsTransport;
 import io.edgesync.agent.internal.tls.Enroller;
@@ -112,6 +113,10 @@ public final class EdgeAgent implements AutoCloseable {
             link,
             new NodeObserver());
     link.bind(node);
+    if (transport instanceof DeviceTlsTransport tls) {
+      node.setSideChannel(
+          new CertificateRenewal(config.deviceId(), tls.certificate(), clock, random));
+    }
     this.engine = node.engine();
     this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
     documents.replica().setChangeListener(node::signalDocChanged);

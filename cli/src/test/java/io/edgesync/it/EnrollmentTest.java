@@ -196,6 +196,30 @@ class EnrollmentTest {
   }
 
   @Test
+  void failedSignature_doesNotBurnTheToken_andTheDeviceCanTryAgain() throws Exception {
+    startServer(true);
+    EnrollmentTokens.Created c = tokens().create("gw-1", 3600, "test", System.currentTimeMillis());
+    // The CA cannot record the certificate it signs: its issued/ directory is a file now.
+    Path issued = dir.resolve("ca").resolve("issued");
+    Path aside = dir.resolve("issued-aside");
+    Files.move(issued, aside);
+    Files.writeString(issued, "not a directory");
+    HttpResponse<String> failed;
+    try {
+      failed = enroll(c.secret(), "gw-1");
+    } finally {
+      Files.delete(issued);
+      Files.move(aside, issued);
+    }
+    assertThat(failed.statusCode()).isEqualTo(500);
+    assertThat(tokens().list().get(0).used()).isFalse();
+    assertThat(audit()).noneSatisfy(e -> assertThat(e.action()).isEqualTo("enroll"));
+
+    assertThat(enroll(c.secret(), "gw-1").statusCode()).isEqualTo(200);
+    assertThat(tokens().list().get(0).used()).isTrue();
+  }
+
+  @Test
   void serverWithoutCa_answers503NamingIt_andTheTokenStaysUnused() throws Exception {
     startServer(false);
     EnrollmentTokens.Created c = tokens().create("gw-1", 3600, "test", System.currentTimeMillis());

@@ -1,5 +1,9 @@
 package io.edgesync.server;
 
+import com.google.protobuf.ByteString;
+import io.edgesync.engine.cloud.CloudSession;
+import io.edgesync.protocol.wire.CertificateIssued;
+import io.edgesync.protocol.wire.CertificateRequest;
 import io.edgesync.security.CertificateAuthority;
 import io.edgesync.security.Pem;
 import java.io.IOException;
@@ -33,6 +37,8 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * cert.renew.refuse}; the actor is {@code device:<id>}. Thread safe.
  */
 final class Enrollment {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Enrollment.class);
+
   /** Why a request was refused; the label is the API's {@code reason} and the audit's. */
   enum Reason {
     UNKNOWN_TOKEN,
@@ -40,7 +46,8 @@ final class Enrollment {
     TOKEN_USED,
     WRONG_DEVICE,
     BAD_CSR,
-    NO_CA;
+    NO_CA,
+    NO_CLIENT_CERTIFICATE;
 
     String label() {
       return name().toLowerCase(Locale.ROOT);
@@ -128,7 +135,36 @@ final class Enrollment {
    *
    * @throws Refused naming why; nothing is stored
    */
-  Issued renew(String deviceId, byte[] csrDer, String previousSerialHex) {
+  /**
+   * The answer to a session's CertificateRequest ({@link CloudSession.CertificateSigner}): the new
+   * certificate chain in DER, or a refusal {@code "<reason>: <message>"}.
+   */
+  CertificateIssued signForSession(String authenticatedDeviceId, CertificateRequest request) {
+    try {
+      if (authenticatedDeviceId == null) {
+        throw new Refused(
+            Reason.NO_CLIENT_CERTIFICATE,
+            "renewal needs a mutual-TLS session; this one has no client certificate");
+      }
+      Issued issued = renew(authenticatedDeviceId, request.getCsr().toByteArray());
+      CertificateIssued.Builder b = CertificateIssued.newBuilder();
+      for (X509Certificate c : issued.chain()) {
+        b.addCertificates(ByteString.copyFrom(c.getEncoded()));
+      }
+      return b.build();
+    } catch (Refused r) {
+      return CertificateIssued.newBuilder()
+          .setRefusal(r.reason.label() + ": " + r.getMessage())
+          .build();
+    } catch (java.security.cert.CertificateEncodingException | RuntimeException e) {
+      log.error("renewing the certificate of {} failed", authenticatedDeviceId, e);
+      return CertificateIssued.newBuilder()
+          .setRefusal("internal: the server could not sign; its log has the reason")
+          .build();
+    }
+  }
+
+  Issued renew(String deviceId, byte[] csrDer) {
     try {
       requireCa();
       PKCS10CertificationRequest csr = parseDer(csrDer);
@@ -146,12 +182,13 @@ final class Enrollment {
           () -> {
             Issued issued = sign(csr, deviceId);
             Map<String, Object> details = certDetails(issued);
-            details.put("previousSerial", previousSerialHex);
             audit.appendInTransaction(device(deviceId), "cert.renew", deviceId, details);
             return issued;
           });
     } catch (Refused r) {
-      auditRefusal("cert.renew.refuse", deviceId, r, Map.of("session", deviceId));
+      if (r.reason != Reason.NO_CA) {
+        auditRefusal("cert.renew.refuse", deviceId, r, Map.of("session", deviceId));
+      }
       throw r;
     }
   }

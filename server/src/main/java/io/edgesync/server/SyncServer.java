@@ -432,6 +432,9 @@ public final class SyncServer implements AutoCloseable {
     if (dictionaries != null) {
       session.withDictionaries(dictionaries);
     }
+    if (enrollment != null) {
+      session.withCertificateSigner(enrollment::signForSession);
+    }
     if (config.tls() != null) {
       String certified = ctx.attribute(CERT_DEVICE_ID);
       if (certified == null) { // the upgrade check ran, so this is a bug: refuse, never admit

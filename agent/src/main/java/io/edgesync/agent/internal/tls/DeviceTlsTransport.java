@@ -33,6 +33,11 @@ public final class DeviceTlsTransport implements Transport {
     this.connectTimeout = connectTimeout;
   }
 
+  /** The key and certificate files each connection uses. */
+  public DeviceCertificate certificate() {
+    return certificate;
+  }
+
   @Override
   public void connect(Listener listener) {
     if (certificate.present()) {
