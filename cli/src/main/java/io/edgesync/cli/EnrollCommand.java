@@ -45,6 +45,12 @@ final class EnrollCommand {
   String server;
 
   @Option(
+      names = "--ca-file",
+      description = "With an https --server: the CA its certificate chains to (e.g. ca.pem)",
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  Path caFile;
+
+  @Option(
       names = "--api-key-file",
       description = ApiKeySource.FILE_DESCRIPTION,
       scope = picocli.CommandLine.ScopeType.INHERIT)
@@ -115,7 +121,10 @@ final class EnrollCommand {
     }
 
     private Map<String, Object> overRest(long ttlS) throws Exception {
-      ServerApi api = new ServerApi(ApiKeySource.key(parent.apiKeyFile, null));
+      ServerApi api =
+          new ServerApi(
+              ApiKeySource.key(parent.apiKeyFile, null),
+              parent.caFile == null ? null : trusting(parent.caFile));
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("device", device);
       body.put("ttl_s", ttlS);
@@ -133,6 +142,21 @@ final class EnrollCommand {
       m.put("expires", reply.path("expires").asText());
       return m;
     }
+  }
+
+  /** A TLS context that trusts the CA certificates in {@code caFile}. */
+  static javax.net.ssl.SSLContext trusting(Path caFile) throws Exception {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    int i = 0;
+    for (java.security.cert.X509Certificate c : Pem.readCertificates(caFile)) {
+      ks.setCertificateEntry("ca-" + i++, c);
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    tmf.init(ks);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
   }
 
   /** {@code 90s}, {@code 30m}, {@code 24h}, {@code 7d}: a whole number and one unit. */

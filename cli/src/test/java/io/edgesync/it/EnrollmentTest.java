@@ -260,6 +260,27 @@ class EnrollmentTest {
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(bad.body()).contains("ttl_s must be 1..");
     assertThat(tokens().list()).hasSize(1);
+
+    // The CLI over the same API, trusting the built-in CA.
+    Path out = dir.resolve("gw-8.token");
+    int exit =
+        Main.run(
+            "enroll",
+            "token",
+            "--server",
+            "https://127.0.0.1:" + server.port(),
+            "--ca-file",
+            dir.resolve("ca").resolve("ca.pem").toString(),
+            "--api-key-file",
+            server.adminKeyFile().toString(),
+            "--device",
+            "gw-8",
+            "--ttl",
+            "10m",
+            "--out",
+            out.toString());
+    assertThat(exit).isZero();
+    assertThat(enroll(Files.readString(out).trim(), "gw-8").statusCode()).isEqualTo(200);
   }
 
   // ---------------------------------------------------------------- helpers
