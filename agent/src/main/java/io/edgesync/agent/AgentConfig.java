@@ -52,8 +52,23 @@ public record AgentConfig(
    * Mutual TLS for a {@code wss://} server ({@code tls:}): this device's certificate and private
    * key (PEM; the key PKCS#8 or SEC1) and the CA certificate(s) the server's certificate must chain
    * to. Null on a config without a {@code tls} section.
+   *
+   * @param enrollmentTokenFile a one-time enrollment token (null: none): while {@code certFile} or
+   *     {@code keyFile} does not exist, the agent makes its key pair and enrolls with it before it
+   *     connects (docs/security.md, "Enrollment")
    */
-  public record TlsFiles(Path certFile, Path keyFile, Path caFile) {}
+  public record TlsFiles(Path certFile, Path keyFile, Path caFile, Path enrollmentTokenFile) {
+    /** Files made beforehand (no enrollment). */
+    public TlsFiles(Path certFile, Path keyFile, Path caFile) {
+      this(certFile, keyFile, caFile, null);
+    }
+
+    /** Whether the agent must enroll before it can connect: no certificate or key yet. */
+    public boolean needsEnrollment() {
+      return !java.nio.file.Files.isRegularFile(certFile)
+          || !java.nio.file.Files.isRegularFile(keyFile);
+    }
+  }
 
   /**
    * Documents on this device.
@@ -339,20 +354,52 @@ public record AgentConfig(
         storageKeyFile(root.section("storage")));
   }
 
-  /** {@code tls}: all three files, each existing, and only with a {@code wss://} server. */
+  /**
+   * {@code tls}: the three files, and only with a {@code wss://} server. The certificate and key
+   * must exist unless {@code enrollment_token_file} names an existing token to enroll with.
+   */
   private static TlsFiles tls(ConfigNode node, URI serverUrl) {
     if (!node.isPresent()) {
       return null;
     }
-    ConfigNode tls = node.allowOnly("cert_file", "key_file", "ca_file");
-    Path cert = existingFile(tls, "cert_file", "this device's certificate (PEM)");
-    Path key = existingFile(tls, "key_file", "this device's private key (PEM)");
+    ConfigNode tls = node.allowOnly("cert_file", "key_file", "ca_file", "enrollment_token_file");
+    String tokenValue = tls.string("enrollment_token_file", null);
+    Path token = tokenValue == null ? null : Path.of(tokenValue);
+    String certWhat = "this device's certificate (PEM)";
+    String keyWhat = "this device's private key (PEM)";
+    // Without a token both must exist; with one they are made by enrollment if they do not.
+    Path cert =
+        token == null
+            ? existingFile(tls, "cert_file", certWhat)
+            : configuredFile(tls, "cert_file", certWhat);
+    Path key =
+        token == null
+            ? existingFile(tls, "key_file", keyWhat)
+            : configuredFile(tls, "key_file", keyWhat);
     Path ca = existingFile(tls, "ca_file", "the CA certificate the server's must chain to (PEM)");
     if (!"wss".equals(serverUrl.getScheme())) {
       throw tls.error(
           "cert_file", "TLS files are set but server.url is '" + serverUrl + "'; use wss://");
     }
-    return new TlsFiles(cert, key, ca);
+    TlsFiles files = new TlsFiles(cert, key, ca, token);
+    if (files.needsEnrollment()) {
+      if (!java.nio.file.Files.isRegularFile(token)) {
+        throw tls.error(
+            "enrollment_token_file",
+            "no such file: '"
+                + tokenValue
+                + "'; this device has no certificate yet and needs a token to enroll");
+      }
+    }
+    return files;
+  }
+
+  private static Path configuredFile(ConfigNode node, String key, String what) {
+    String value = node.string(key, null);
+    if (value == null) {
+      throw node.error(key, "required: " + what);
+    }
+    return Path.of(value);
   }
 
   private static Path existingFile(ConfigNode node, String key, String what) {

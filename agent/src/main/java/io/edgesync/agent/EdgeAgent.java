@@ -14,6 +14,10 @@ import io.edgesync.agent.internal.atrest.StorageCipher;
 import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
+import io.edgesync.agent.internal.tls.CertificateRenewal;
+import io.edgesync.agent.internal.tls.DeviceCertificate;
+import io.edgesync.agent.internal.tls.DeviceTlsTransport;
+import io.edgesync.agent.internal.tls.Enroller;
 import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
@@ -109,6 +113,10 @@ public final class EdgeAgent implements AutoCloseable {
             link,
             new NodeObserver());
     link.bind(node);
+    if (transport instanceof DeviceTlsTransport tls) {
+      node.setSideChannel(
+          new CertificateRenewal(config.deviceId(), tls.certificate(), clock, random));
+    }
     this.engine = node.engine();
     this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
     documents.replica().setChangeListener(node::signalDocChanged);
@@ -177,27 +185,41 @@ public final class EdgeAgent implements AutoCloseable {
    *     StorageKeyException}) if the at-rest key is missing, wrong or badly kept
    */
   public static EdgeAgent open(AgentConfig config) {
-    return open(
-        config,
-        new WebSocketTransport(
-            config.serverUrl(),
-            tlsContext(config),
-            Duration.ofMillis(config.sync().connectTimeoutMs())),
-        Clock.SYSTEM,
-        new SplittableRandom());
+    return open(config, Clock.SYSTEM, new SplittableRandom());
   }
 
-  /** The mutual-TLS context of {@code tls:}, or null (plain, or the JDK's defaults for wss). */
-  private static javax.net.ssl.SSLContext tlsContext(AgentConfig config) {
+  /**
+   * Opens an agent with its own transport (WebSocket; with {@code tls:}, mutual TLS from its files,
+   * enrolling first if it has no certificate yet) and the given clock and randomness.
+   */
+  public static EdgeAgent open(AgentConfig config, Clock clock, RandomGenerator random) {
+    return open(config, transport(config), clock, random);
+  }
+
+  /**
+   * The WebSocket transport; with {@code tls:}, one that takes the device's key and certificate
+   * from their files at each connect. Files that exist are checked now, so that a bad one stops the
+   * agent at start.
+   */
+  private static Transport transport(AgentConfig config) {
+    Duration timeout = Duration.ofMillis(config.sync().connectTimeoutMs());
     AgentConfig.TlsFiles tls = config.tls();
     if (tls == null) {
-      return null;
+      return new WebSocketTransport(config.serverUrl(), null, timeout);
     }
-    try {
-      return io.edgesync.security.TlsContexts.device(tls.certFile(), tls.keyFile(), tls.caFile());
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      throw new InvalidConfigException("tls", "tls: " + e.getMessage(), e);
+    DeviceCertificate certificate = new DeviceCertificate(tls);
+    if (certificate.present()) {
+      try {
+        certificate.context();
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new InvalidConfigException("tls", "tls: " + e.getMessage(), e);
+      }
     }
+    return new DeviceTlsTransport(
+        config.serverUrl(),
+        certificate,
+        new Enroller(config.deviceId(), config.serverUrl(), certificate, timeout),
+        timeout);
   }
 
   /** Opens an agent with an injected transport, clock and randomness (tests, simulation). */

@@ -357,6 +357,17 @@ class AgentConfigTest {
             "tls.cert_file",
             List.of("no such file", "'/nonexistent/gw.pem'")),
         Arguments.of(
+            "enrollment token file that does not exist, and no certificate yet",
+            BRIEF
+                + DEVICE
+                + "server: {url: \"wss://cloud.example.com/v1/sync\"}\n"
+                + "tls: {cert_file: /nonexistent/gw.pem, key_file: /nonexistent/gw.key,"
+                + " ca_file: "
+                + System.getProperty("java.home")
+                + "/release, enrollment_token_file: /nonexistent/gw.token}\n",
+            "tls.enrollment_token_file",
+            List.of("no such file", "'/nonexistent/gw.token'", "needs a token to enroll")),
+        Arguments.of(
             "server url without a host",
             BRIEF + DEVICE + "server: {url: \"ws:cloud.example.com\"}\n",
             "server.url",

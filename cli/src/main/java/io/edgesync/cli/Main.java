@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       ConflictsCommand.class,
       KeysCommand.class,
+      EnrollCommand.class,
       CaCommand.class,
       AuditCommand.class,
       CommandLine.HelpCommand.class

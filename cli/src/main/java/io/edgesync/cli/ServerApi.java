@@ -23,8 +23,7 @@ final class ServerApi {
     }
   }
 
-  private final HttpClient client =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client;
   private final String apiKey; // null: no Authorization header (an agent's local API)
 
   /** A client without a key, for an agent's local API. */
@@ -34,7 +33,17 @@ final class ServerApi {
 
   /** A client that sends {@code apiKey} (if not null) as its bearer key. */
   ServerApi(String apiKey) {
+    this(apiKey, null);
+  }
+
+  /** As above, over HTTPS trusting {@code ssl}'s CAs (null: the JDK's defaults). */
+  ServerApi(String apiKey, javax.net.ssl.SSLContext ssl) {
     this.apiKey = apiKey;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (ssl != null) {
+      b.sslContext(ssl);
+    }
+    this.client = b.build();
   }
 
   Reply get(String url) throws Unreachable, IOException, InterruptedException {

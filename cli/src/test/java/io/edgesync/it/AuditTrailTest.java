@@ -156,6 +156,35 @@ class AuditTrailTest {
     assertThat(rest.ok(rest.get("/api/v1/audit/verify")).get("ok").asBoolean()).isTrue();
   }
 
+  @Test
+  void recordsTheOfflineCliAppendsWhileTheServerRuns_areChainedNotForked() throws Exception {
+    startServer();
+    String dataDir = dir.resolve("cloud").toString();
+    rest.ok(rest.put("/api/v1/fleet/docs/cw/a", "{\"a\":1}"));
+    cli(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
+    cli(0, "enroll", "token", "--data-dir", dataDir, "--device", "gw-9", "--ttl", "1h");
+    rest.ok(rest.put("/api/v1/fleet/docs/cw/b", "{\"a\":2}"));
+    cli(0, "keys", "--data-dir", dataDir, "revoke", "ci");
+    rest.ok(rest.put("/api/v1/fleet/docs/cw/c", "{\"a\":3}"));
+
+    List<String> trail = new ArrayList<>();
+    for (JsonNode r : rest.ok(rest.get("/api/v1/audit/log?limit=1000")).get("records")) {
+      trail.add(r.get("action").asText() + " " + r.get("target").asText());
+    }
+    assertThat(trail)
+        .containsSubsequence(
+            "document.put /api/v1/fleet/docs/cw/a",
+            "key.created ci",
+            "enrollment_token.create gw-9",
+            "document.put /api/v1/fleet/docs/cw/b",
+            "key.revoked ci",
+            "document.put /api/v1/fleet/docs/cw/c");
+    JsonNode verified = rest.ok(rest.get("/api/v1/audit/verify"));
+    assertThat(verified.get("ok").asBoolean()).as("%s", verified).isTrue();
+    stopServer();
+    assertThat(cli(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
+  }
+
   /**
    * A conflict on fleet/{collection}/{key}: the device edits while cut off, the cloud edits, the
    * device syncs. Returns the conflict's id.

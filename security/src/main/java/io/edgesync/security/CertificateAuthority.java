@@ -206,24 +206,26 @@ public final class CertificateAuthority {
    */
   public X509Certificate signCsr(PKCS10CertificationRequest csr, String deviceId, Duration validity)
       throws IOException {
+    PublicKey key;
     try {
-      PublicKey key =
+      key =
           KeyFactory.getInstance("EC")
               .generatePublic(new X509EncodedKeySpec(csr.getSubjectPublicKeyInfo().getEncoded()));
       if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key))) {
         throw new IllegalArgumentException(
             "the CSR's signature does not verify with its own public key");
       }
-      String cn = DeviceIdentity.commonName(csr.getSubject());
-      if (!deviceId.equals(cn)) {
-        throw new IllegalArgumentException(
-            "the CSR names device '" + cn + "' but was sent for device '" + deviceId + "'");
-      }
-      return signDevice(key, deviceId, validity);
     } catch (OperatorCreationException | PKCSException | GeneralSecurityException | IOException e) {
       throw new IllegalArgumentException(
           "unreadable CSR (an EC P-256 key is expected): " + e.getMessage(), e);
     }
+    String cn = DeviceIdentity.commonName(csr.getSubject());
+    if (!deviceId.equals(cn)) {
+      throw new IllegalArgumentException(
+          "the CSR names device '" + cn + "' but was sent for device '" + deviceId + "'");
+    }
+    // Outside the try: a failure of the CA's own files is an IOException, not a bad CSR.
+    return signDevice(key, deviceId, validity);
   }
 
   /** Adds {@code serial} to the CRL; refused if this CA never issued it. Idempotent. */

@@ -53,6 +53,8 @@ final class ApiAuth {
     m.put("GET /api/v1/keys", Role.ADMIN);
     m.put("POST /api/v1/keys", Role.ADMIN);
     m.put("DELETE /api/v1/keys/{name}", Role.ADMIN);
+    m.put("GET /api/v1/enrollment-tokens", Role.ADMIN);
+    m.put("POST /api/v1/enrollment-tokens", Role.ADMIN);
     return Map.copyOf(m);
   }
 

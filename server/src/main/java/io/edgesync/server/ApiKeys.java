@@ -141,24 +141,24 @@ public final class ApiKeys {
                 + ProtocolLimits.COLLECTION_PATTERN);
       }
     }
-    synchronized (lock) {
-      if (find(name).isPresent()) {
-        throw new NameTaken(name);
-      }
-      sql.inTransaction(
-          () ->
-              sql.jdbc()
-                  .update(
-                      "INSERT INTO api_keys(name, role, device_groups, sha256, created_at_ms)"
-                          + " VALUES (?,?,?,?,?)",
-                      name,
-                      role.label(),
-                      groups.isEmpty() ? null : String.join(",", groups),
-                      sha256(secret),
-                      nowMs));
-    }
-    // After the monitor is left: the audit appends on the document writer, which takes it too.
-    auditLog.append(actor, "key.created", name, Map.of("role", role.label(), "groups", groups));
+    // The key and its audit record commit together, in a document transaction (under the monitor).
+    auditLog.inTransaction(
+        () -> {
+          if (findInTransaction(name).isPresent()) {
+            throw new NameTaken(name);
+          }
+          sql.update(
+              "INSERT INTO api_keys(name, role, device_groups, sha256, created_at_ms)"
+                  + " VALUES (?,?,?,?,?)",
+              name,
+              role.label(),
+              groups.isEmpty() ? null : String.join(",", groups),
+              sha256(secret),
+              nowMs);
+          auditLog.appendInTransaction(
+              actor, "key.created", name, Map.of("role", role.label(), "groups", groups));
+          return null;
+        });
     return new Created(new Key(name, role, nowMs, null, groups), secret);
   }
 
@@ -180,6 +180,14 @@ public final class ApiKeys {
     }
   }
 
+  /** As {@link #find}, inside the caller's transaction (which it does not end). */
+  private Optional<Key> findInTransaction(String name) {
+    return sql
+        .rows("SELECT " + COLUMNS + " FROM api_keys WHERE name=?", ApiKeys::readKey, name)
+        .stream()
+        .findFirst();
+  }
+
   /** The key whose secret is {@code secret} (valid or revoked), or empty for an unknown one. */
   public Optional<Key> bySecret(String secret) {
     byte[] hash = sha256(secret);
@@ -195,25 +203,20 @@ public final class ApiKeys {
    * again). Returns the key as it now is.
    */
   public Key revoke(String name, long nowMs, String actor) {
-    Key before;
-    Key after;
-    synchronized (lock) {
-      before = find(name).orElseThrow(() -> new NoSuchKey(name));
-      if (!before.revoked()) {
-        sql.inTransaction(
-            () ->
-                sql.jdbc()
-                    .update(
-                        "UPDATE api_keys SET revoked_at_ms=? WHERE name=? AND revoked_at_ms IS NULL",
-                        nowMs,
-                        name));
-      }
-      after = find(name).orElseThrow();
-    }
-    if (!before.revoked()) {
-      auditLog.append(actor, "key.revoked", name, Map.of("role", before.role().label()));
-    }
-    return after;
+    return auditLog.inTransaction(
+        () -> {
+          Key k = findInTransaction(name).orElseThrow(() -> new NoSuchKey(name));
+          if (k.revoked()) {
+            return k;
+          }
+          sql.update(
+              "UPDATE api_keys SET revoked_at_ms=? WHERE name=? AND revoked_at_ms IS NULL",
+              nowMs,
+              name);
+          auditLog.appendInTransaction(
+              actor, "key.revoked", name, Map.of("role", k.role().label()));
+          return new Key(k.name(), k.role(), k.createdAtMs(), nowMs, k.groups());
+        });
   }
 
   /** Whether any key exists, valid or revoked (the first start makes one when none does). */

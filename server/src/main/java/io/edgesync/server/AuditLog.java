@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -129,6 +130,28 @@ public final class AuditLog implements AutoCloseable {
     return transactions.run(() -> appendNow(nowMs.getAsLong(), actor, action, target, text)).join();
   }
 
+  /**
+   * Runs {@code work} in a document transaction of its own and returns its result: the SQL it runs
+   * on the store's connection and the records it appends with {@link #appendInTransaction} commit
+   * together, or, if it throws, none of them (the exception is rethrown as it was).
+   */
+  <T> T inTransaction(java.util.function.Supplier<T> work) {
+    try {
+      return transactions.run(work).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw e;
+    }
+  }
+
+  /** Appends a record inside the work of {@link #inTransaction} (details as canonical JSON). */
+  long appendInTransaction(String actor, String action, String target, Map<String, ?> details) {
+    String text = CanonicalJson.write(details == null ? Map.of() : details);
+    return appendNow(nowMs.getAsLong(), actor, action, target, text);
+  }
+
   /** Appends inside the running document transaction (writer thread, under the monitor). */
   long appendNow(long atMs, String actor, String action, String target, String details) {
     long s = insert(atMs, actor, action, target, details);
@@ -149,15 +172,71 @@ public final class AuditLog implements AutoCloseable {
   }
 
   private void checkpoint(long atMs) {
+    insert(atMs, AuditChain.SERVER_ACTOR, AuditChain.CHECKPOINT, "audit", anchor(seq, hash));
+    sinceCheckpoint = 0;
+  }
+
+  /** A checkpoint's details: the record it anchors ({@code seq}, {@code hash}), signed. */
+  private String anchor(long anchoredSeq, byte[] anchoredHash) {
     KeyPair k = key;
     Map<String, Object> d = new LinkedHashMap<>();
-    d.put("seq", seq);
-    d.put("hash", AuditChain.hex(hash));
+    d.put("seq", anchoredSeq);
+    d.put("hash", AuditChain.hex(anchoredHash));
     d.put("key", AuditKeys.keyId(k.getPublic()));
     d.put(
-        "sig", AuditChain.hex(AuditKeys.sign(k.getPrivate(), AuditChain.anchorMessage(seq, hash))));
-    insert(atMs, AuditChain.SERVER_ACTOR, AuditChain.CHECKPOINT, "audit", CanonicalJson.write(d));
-    sinceCheckpoint = 0;
+        "sig",
+        AuditChain.hex(
+            AuditKeys.sign(k.getPrivate(), AuditChain.anchorMessage(anchoredSeq, anchoredHash))));
+    return CanonicalJson.write(d);
+  }
+
+  /**
+   * Chains the group's records onto the head the file holds now, if another process (the offline
+   * CLI: {@code keys create}, {@code enroll token}) appended since this one last read it: their
+   * numbers, {@code prev} and hashes are computed again from that head, and a checkpoint among them
+   * is signed again for what it now anchors. Called in the group's transaction, where the writer
+   * holds the file's write lock (or takes it with the first insert, which fails rather than forks
+   * if another process wrote in between).
+   */
+  private void rebaseOntoStoredHead() throws SQLException {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<Entry> last = jdbc.list(SELECT + " ORDER BY seq DESC LIMIT 1", AuditLog::read);
+    long storedSeq = last.isEmpty() ? 0 : last.get(0).seq();
+    byte[] storedHash = last.isEmpty() ? new byte[AuditChain.HASH_BYTES] : last.get(0).hash();
+    Object[] first = pending.get(0);
+    if ((long) first[0] == storedSeq + 1 && Arrays.equals((byte[]) first[6], storedHash)) {
+      return;
+    }
+    log.info(
+        "the audit log's head moved to record {} outside this server (an offline CLI command);"
+            + " chaining {} pending record(s) after it",
+        storedSeq,
+        pending.size());
+    long s = storedSeq;
+    byte[] h = storedHash;
+    for (Object[] row : pending) {
+      if (AuditChain.CHECKPOINT.equals(row[3]) && key != null) {
+        row[5] = anchor(s, h);
+      }
+      s++;
+      byte[] next =
+          AuditChain.hash(
+              s,
+              (long) row[1],
+              (String) row[2],
+              (String) row[3],
+              (String) row[4],
+              (String) row[5],
+              h);
+      row[0] = s;
+      row[6] = h;
+      row[7] = next;
+      h = next;
+    }
+    seq = s;
+    hash = h;
   }
 
   /** The timer's turn: anchors the records written since the last checkpoint, if any. */
@@ -196,6 +275,7 @@ public final class AuditLog implements AutoCloseable {
    * its commit), so that a record costs no statement of its own on the writer thread.
    */
   void flush() throws SQLException {
+    rebaseOntoStoredHead();
     int done = 0;
     for (int i = 0; i < ROWS_PER_STATEMENT.length; i++) {
       int n = ROWS_PER_STATEMENT[i];

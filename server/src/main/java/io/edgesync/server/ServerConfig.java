@@ -43,6 +43,7 @@ import java.util.Objects;
  *     client_ca_file: ca.pem  # device certificates must chain to it
  *     crl_file: crl.pem       # optional; re-read when it changes
  *     ca_dir: ./ca            # optional: the built-in CA's directory (edgesync ca init)
+ *     device_cert_days: 30    # lifetime of device certificates signed by ca_dir (1..397)
  * </pre>
  */
 public record ServerConfig(
@@ -61,7 +62,34 @@ public record ServerConfig(
    * knows the CA's index of issued certificates). A config without it serves plain ws:// and
    * http://.
    */
-  public record TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile, Path caDir) {
+  public record TlsFiles(
+      Path certFile,
+      Path keyFile,
+      Path clientCaFile,
+      Path crlFile,
+      Path caDir,
+      int deviceCertDays) {
+
+    /** How long the device certificates the server signs (enrollment, renewal) are valid. */
+    public static final int DEFAULT_DEVICE_CERT_DAYS = 30;
+
+    /** The most {@code device_cert_days} may be: about 13 months, as for public TLS. */
+    public static final int MAX_DEVICE_CERT_DAYS = 397;
+
+    public TlsFiles {
+      if (deviceCertDays < 1 || deviceCertDays > MAX_DEVICE_CERT_DAYS) {
+        throw new IllegalArgumentException(
+            "server.tls.device_cert_days must be 1.."
+                + MAX_DEVICE_CERT_DAYS
+                + ", was "
+                + deviceCertDays);
+      }
+    }
+
+    /** With the built-in CA's directory and device certificates of the default lifetime. */
+    public TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile, Path caDir) {
+      this(certFile, keyFile, clientCaFile, crlFile, caDir, DEFAULT_DEVICE_CERT_DAYS);
+    }
 
     /** Files of a CA the server does not hold the key of (one's own PKI). */
     public TlsFiles(Path certFile, Path keyFile, Path clientCaFile, Path crlFile) {
@@ -218,7 +246,8 @@ public record ServerConfig(
       return null;
     }
     ConfigNode tls =
-        node.allowOnly("cert_file", "key_file", "client_ca_file", "crl_file", "ca_dir");
+        node.allowOnly(
+            "cert_file", "key_file", "client_ca_file", "crl_file", "ca_dir", "device_cert_days");
     Path cert = file(tls, "cert_file", true);
     Path key = file(tls, "key_file", true);
     Path caDir = caDir(tls);
@@ -228,7 +257,15 @@ public record ServerConfig(
       clientCa = clientCa != null ? clientCa : caDir.resolve(CertificateAuthority.CERT_FILE);
       crl = crl != null ? crl : caDir.resolve(CertificateAuthority.CRL_FILE);
     }
-    return new TlsFiles(cert, key, clientCa, crl, caDir);
+    int certDays =
+        (int)
+            tls.integer(
+                "device_cert_days",
+                TlsFiles.DEFAULT_DEVICE_CERT_DAYS,
+                1,
+                TlsFiles.MAX_DEVICE_CERT_DAYS,
+                "days a device certificate signed by ca_dir (enrollment, renewal) is valid");
+    return new TlsFiles(cert, key, clientCa, crl, caDir, certDays);
   }
 
   private static Path caDir(ConfigNode tls) {

@@ -37,7 +37,9 @@ import java.util.Optional;
  * whatever codec carried them, so reads never need a session's codec state); {@code gaps}; {@code
  * dictionaries} (trained zstd dictionaries per stream, {@code V5__dictionaries.sql}); {@code
  * api_keys} (the REST API's keys, hashed, {@code V6__api_keys.sql}); {@code audit_log} (the
- * hash-chained audit log, {@link AuditLog}, {@code V7__audit_chain.sql}).
+ * hash-chained audit log, {@link AuditLog}, {@code V7__audit_chain.sql}); {@code enrollment_tokens}
+ * (one-time enrollment tokens, hashed, {@link EnrollmentTokens}, {@code
+ * V8__enrollment_tokens.sql}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -50,6 +52,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
   private final ApiKeys apiKeys;
+  private final EnrollmentTokens enrollmentTokens;
   private final Path file;
   private WalCheckpointer checkpointer; // guarded by this
 
@@ -135,13 +138,15 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V4__doc_log.sql",
         "db/V5__dictionaries.sql",
         "db/V6__api_keys.sql",
-        "db/V7__audit_chain.sql");
+        "db/V7__audit_chain.sql",
+        "db/V8__enrollment_tokens.sql");
     db.setAutoCommit(false);
     jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     documents = new SqliteDocuments(jdbc, this, historyVersions);
     commands = new SqliteCommands(jdbc, this, commandIds);
     dictionaries = new SqliteDictionaries(jdbc, this);
     apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
+    enrollmentTokens = new EnrollmentTokens(jdbc, this, documents.auditLog());
     jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
     jdbc.prepared(BUMP_STREAM);
   }
@@ -169,6 +174,14 @@ public final class SqliteCloudStore implements CloudStore {
   @Override
   public DictionaryStore dictionaries() {
     return dictionaries;
+  }
+
+  /**
+   * One-time enrollment tokens, in the same file ({@code db/V8__enrollment_tokens.sql}); each
+   * change is committed with its audit record.
+   */
+  public EnrollmentTokens enrollmentTokens() {
+    return enrollmentTokens;
   }
 
   /** The REST API's keys, in the same file (and under the same monitor). */

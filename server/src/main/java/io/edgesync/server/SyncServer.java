@@ -82,6 +82,7 @@ public final class SyncServer implements AutoCloseable {
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
   private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
+  private final Enrollment enrollment; // null for a store that keeps no enrollment tokens
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -112,6 +113,10 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
+    this.enrollment =
+        store instanceof SqliteCloudStore sqlite
+            ? Enrollment.open(config.tls(), sqlite, clock::nowMs)
+            : null;
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -150,6 +155,11 @@ public final class SyncServer implements AutoCloseable {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
                 new ApiAudit(sqlite.auditLog()).register(cfg.routes);
               }
+              new EnrollmentApi(
+                      enrollment == null ? null : ((SqliteCloudStore) store).enrollmentTokens(),
+                      enrollment,
+                      clock)
+                  .register(cfg.routes);
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
@@ -421,6 +431,9 @@ public final class SyncServer implements AutoCloseable {
             });
     if (dictionaries != null) {
       session.withDictionaries(dictionaries);
+    }
+    if (enrollment != null) {
+      session.withCertificateSigner(enrollment::signForSession);
     }
     if (config.tls() != null) {
       String certified = ctx.attribute(CERT_DEVICE_ID);

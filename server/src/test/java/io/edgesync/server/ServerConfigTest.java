@@ -69,6 +69,25 @@ class ServerConfigTest {
   }
 
   @Test
+  void deviceCertDays_defaultsToThirty_andMustBeOneTo397(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("s.pem"), "x");
+    Files.writeString(dir.resolve("s.key"), "x");
+    Files.writeString(dir.resolve("ca.pem"), "x");
+    String tls = "cert_file: '%s/s.pem', key_file: '%s/s.key', client_ca_file: '%s/ca.pem'";
+    String files = tls.formatted(dir, dir, dir);
+    assertThat(ServerConfig.fromYaml("server: {tls: {" + files + "}}").tls().deviceCertDays())
+        .isEqualTo(30);
+    assertThat(
+            ServerConfig.fromYaml("server: {tls: {" + files + ", device_cert_days: 7}}")
+                .tls()
+                .deviceCertDays())
+        .isEqualTo(7);
+    refused("server: {tls: {" + files + ", device_cert_days: 0}}")
+        .hasMessageContaining("'server.tls.device_cert_days'")
+        .hasMessageContaining("397");
+  }
+
+  @Test
   void invalidValues_nameKeyValueAndAllowed() {
     refused("server: {unknown_devices: maybe}")
         .hasMessage(

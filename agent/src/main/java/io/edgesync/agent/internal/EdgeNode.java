@@ -103,6 +103,22 @@ public final class EdgeNode<C> {
     default void disconnecting(C attempt, String reason) {}
   }
 
+  /**
+   * Frames of a concern beside the engine's (the agent's certificate renewal), carried on the
+   * engine's session: it sees the cloud's frames first and may send one after any engine call while
+   * the session is active. Called on the loop.
+   */
+  public interface SideChannel {
+    /** A frame from the cloud; true if it was this channel's (the engine then does not see it). */
+    boolean onFrame(Frame frame);
+
+    /** A frame to send now on the active session, or null. */
+    Frame poll();
+
+    /** The session ended: an answer still awaited will not come. */
+    void onDisconnected();
+  }
+
   private final Scheduler scheduler;
   private final Link<C> link;
   private final Observer<C> observer;
@@ -110,6 +126,7 @@ public final class EdgeNode<C> {
   private final AtomicBoolean appendSignalPending = new AtomicBoolean();
 
   // Owned by the loop.
+  private SideChannel side; // null: none
   private C attempt;
   private boolean open;
   private Timer timer;
@@ -134,6 +151,11 @@ public final class EdgeNode<C> {
   /** The engine, for queries on the loop. */
   public EdgeSyncEngine engine() {
     return engine;
+  }
+
+  /** Carries {@code channel}'s frames on the engine's sessions; set before {@link #start}. */
+  public void setSideChannel(SideChannel channel) {
+    this.side = channel;
   }
 
   /** The current attempt, or null. */
@@ -193,6 +215,9 @@ public final class EdgeNode<C> {
       return;
     }
     observer.received(a, frame);
+    if (side != null && side.onFrame(frame)) {
+      return;
+    }
     call(now -> engine.onFrame(now, frame));
   }
 
@@ -211,6 +236,9 @@ public final class EdgeNode<C> {
     boolean wasOpen = open;
     attempt = null;
     open = false;
+    if (side != null) {
+      side.onDisconnected();
+    }
     observer.ended(a, wasOpen, reason);
     call(now -> engine.onDisconnected(now, reason));
   }
@@ -248,6 +276,7 @@ public final class EdgeNode<C> {
 
   private void afterEngineCall() {
     observer.afterEngineCall(engine);
+    pollSideChannel();
     long at = engine.nextWakeupMs();
     if (at == Long.MAX_VALUE || (timerPending && timerAtMs <= at)) {
       return;
@@ -266,6 +295,18 @@ public final class EdgeNode<C> {
     call(engine::onTimer);
   }
 
+  /** Sends the side channel's frame, if it has one, on the current session while it is active. */
+  private void pollSideChannel() {
+    if (side == null || !open || engine.state() != EdgeSyncEngine.State.ACTIVE) {
+      return;
+    }
+    Frame f = side.poll();
+    if (f != null) {
+      observer.sending(f);
+      link.send(attempt, f, FrameCodec.encode(f));
+    }
+  }
+
   private void disconnect(String reason) {
     C a = attempt;
     if (a == null) {
@@ -274,6 +315,9 @@ public final class EdgeNode<C> {
     boolean wasOpen = open;
     attempt = null;
     open = false;
+    if (side != null) {
+      side.onDisconnected();
+    }
     observer.disconnecting(a, reason);
     if (wasOpen) {
       link.close(a, reason);

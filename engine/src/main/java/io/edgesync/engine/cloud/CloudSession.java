@@ -11,6 +11,8 @@ import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecCapabilities;
+import io.edgesync.protocol.wire.CertificateIssued;
+import io.edgesync.protocol.wire.CertificateRequest;
 import io.edgesync.protocol.wire.Command;
 import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
@@ -100,6 +102,9 @@ public final class CloudSession {
   /** Set once before the first frame by {@link #requireDeviceId}; null: not authenticated. */
   private String authenticatedDeviceId;
 
+  /** Set once before the first frame by {@link #withCertificateSigner}; null: none. */
+  private CertificateSigner certificateSigner;
+
   /** A session for streams only: documents and commands are refused. */
   public CloudSession(ServerPolicy policy, CloudStore store, Io io) {
     this(policy, store, null, null, io);
@@ -139,6 +144,25 @@ public final class CloudSession {
     return this;
   }
 
+  /**
+   * Signs the certificate requests of a session (in-band renewal); implemented by the server, which
+   * holds the CA, so that this engine does no I/O of its own. Called on the session's thread.
+   */
+  @FunctionalInterface
+  public interface CertificateSigner {
+    /**
+     * The answer to {@code request} from the session of {@code authenticatedDeviceId} (the id of
+     * its client certificate; null on a connection without one): certificates, or a refusal.
+     */
+    CertificateIssued sign(String authenticatedDeviceId, CertificateRequest request);
+  }
+
+  /** Answers CertificateRequest frames with {@code signer}; without one they are refused. */
+  public synchronized CloudSession withCertificateSigner(CertificateSigner signer) {
+    this.certificateSigner = java.util.Objects.requireNonNull(signer, "signer");
+    return this;
+  }
+
   /** Dictionaries this session sent to the device (in Welcome and as frames). */
   public synchronized long dictionariesSent() {
     return dictionaries.sent();
@@ -172,6 +196,7 @@ public final class CloudSession {
         case HEARTBEAT -> onHeartbeat(nowMs, frame.getHeartbeat());
         case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
         case COMMAND_STATUS -> onCommandStatus(nowMs, frame.getCommandStatus());
+        case CERTIFICATE_REQUEST -> onCertificateRequest(frame.getCertificateRequest());
         case ERROR -> {
           /* the device reports a problem; nothing to do but note the time */
         }
@@ -675,6 +700,21 @@ public final class CloudSession {
     if (!heartbeat.getReply()) {
       io.send(Frames.heartbeat(nowMs, true));
     }
+  }
+
+  /**
+   * Renewal: the signer answers, for the certificate's own device id only; the session goes on
+   * whatever the answer.
+   */
+  private void onCertificateRequest(CertificateRequest request) throws ProtocolException {
+    requireActive("CertificateRequest");
+    CertificateIssued answer =
+        certificateSigner == null
+            ? CertificateIssued.newBuilder()
+                .setRefusal("no_ca: this server does not sign certificates")
+                .build()
+            : certificateSigner.sign(authenticatedDeviceId, request);
+    io.send(Frame.newBuilder().setCertificateIssued(answer).build());
   }
 
   private void requireActive(String what) throws ProtocolException {

@@ -8,6 +8,8 @@ import io.edgesync.engine.testing.RecordingCloudIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.Record;
+import io.edgesync.protocol.wire.CertificateIssued;
+import io.edgesync.protocol.wire.CertificateRequest;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -299,6 +301,62 @@ class CloudSessionTest {
     receive(Frames.ack("a", 1));
 
     assertClosedWith(ErrorCode.PROTOCOL_VIOLATION, "a device may not send ACK frames");
+  }
+
+  // ---------------------------------------------------------------- certificate renewal
+
+  private static Frame certificateRequest(String csr) {
+    return Frame.newBuilder()
+        .setCertificateRequest(
+            CertificateRequest.newBuilder()
+                .setCsr(com.google.protobuf.ByteString.copyFromUtf8(csr)))
+        .build();
+  }
+
+  @Test
+  void certificateRequestBeforeHello_isProtocolViolation_andTheSignerIsNotAsked() {
+    List<String> asked = new ArrayList<>();
+    session()
+        .withCertificateSigner(
+            (id, req) -> {
+              asked.add(id);
+              return CertificateIssued.getDefaultInstance();
+            });
+
+    receive(certificateRequest("csr"));
+
+    assertClosedWith(ErrorCode.PROTOCOL_VIOLATION, "CertificateRequest before Hello");
+    assertThat(asked).isEmpty();
+  }
+
+  @Test
+  void certificateRequest_isAnsweredByTheSigner_withTheCertificatesDeviceId() {
+    List<String> asked = new ArrayList<>();
+    session()
+        .requireDeviceId(DEVICE)
+        .withCertificateSigner(
+            (id, req) -> {
+              asked.add(id + " " + req.getCsr().toStringUtf8());
+              return CertificateIssued.newBuilder().setRefusal("wrong_device: test").build();
+            });
+    handshake();
+
+    receive(certificateRequest("csr-1"));
+
+    assertThat(asked).containsExactly(DEVICE + " csr-1");
+    assertThat(io.last().getCertificateIssued().getRefusal()).isEqualTo("wrong_device: test");
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
+  }
+
+  @Test
+  void certificateRequest_withoutASigner_isRefusedAsNoCa_andTheSessionGoesOn() {
+    handshake();
+
+    receive(certificateRequest("csr"));
+
+    assertThat(io.last().getCertificateIssued().getRefusal())
+        .isEqualTo("no_ca: this server does not sign certificates");
+    assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
   }
 
   @Test
