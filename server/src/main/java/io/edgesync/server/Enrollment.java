@@ -124,17 +124,17 @@ final class Enrollment {
       String named = cn;
       return audit.inTransaction(() -> enrollInTransaction(token, tokenId, csr, named));
     } catch (Refused r) {
-      auditRefusal("enroll.refuse", cn, r, Map.of("tokenId", tokenId));
+      // Only a refusal of a real token is audited: anyone who reaches the port can send unknown
+      // ones, and must not be able to grow the audit log by it (they are logged instead).
+      if (token != null && tokens.bySecret(token).isPresent()) {
+        auditRefusal("enroll.refuse", cn, r, Map.of("tokenId", tokenId));
+      } else {
+        log.info("enrollment refused ({}), token unknown: {}", r.reason.label(), r.getMessage());
+      }
       throw r;
     }
   }
 
-  /**
-   * Renews the certificate of {@code deviceId} (the session's id, from its client certificate):
-   * signs {@code csrDer} (DER PKCS#10) only if its Subject CN is that same id.
-   *
-   * @throws Refused naming why; nothing is stored
-   */
   /**
    * The answer to a session's CertificateRequest ({@link CloudSession.CertificateSigner}): the new
    * certificate chain in DER, or a refusal {@code "<reason>: <message>"}.
