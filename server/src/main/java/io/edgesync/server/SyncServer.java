@@ -7,8 +7,11 @@ import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
+import io.edgesync.security.CrlFile;
 import io.edgesync.security.DeviceIdentity;
+import io.edgesync.security.Pem;
 import io.edgesync.security.TlsContexts;
 import io.edgesync.support.ErrorIds;
 import io.javalin.Javalin;
@@ -19,6 +22,7 @@ import io.javalin.websocket.WsContext;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -32,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Connector;
@@ -83,6 +88,8 @@ public final class SyncServer implements AutoCloseable {
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
   private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
+  private final Supplier<X509CRL> crl; // null without TLS or without a CRL file
+  private final RevocationWatch revocations; // null without a CRL
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -113,6 +120,8 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
+    this.crl = crlOf(config.tls());
+    this.revocations = crl == null ? null : new RevocationWatch(crl);
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -128,7 +137,7 @@ public final class SyncServer implements AutoCloseable {
                     f.setIdleTimeout(jettyIdleTimeout(config.policy()));
                   });
               if (config.tls() != null) {
-                SSLContext ssl = tlsContext(config.tls());
+                SSLContext ssl = tlsContext(config.tls(), crl);
                 cfg.jetty.addConnector((server, http) -> tlsConnector(server, http, ssl));
                 cfg.routes.wsBeforeUpgrade("/v1/sync", SyncServer::requireClientCertificate);
               }
@@ -230,6 +239,11 @@ public final class SyncServer implements AutoCloseable {
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
     server.liveness.scheduleWithFixedDelay(
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
+    if (server.revocations != null) {
+      long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
+      server.liveness.scheduleWithFixedDelay(
+          server::closeRevokedSessions, revocationMs, revocationMs, TimeUnit.MILLISECONDS);
+    }
     log.info(
         "edgesync server listening on {}:{}{}",
         config.host(),
@@ -252,9 +266,28 @@ public final class SyncServer implements AutoCloseable {
   /** The request attribute (set before the upgrade) that holds the certificate's device id. */
   private static final String CERT_DEVICE_ID = "edgesync.certificateDeviceId";
 
-  private static SSLContext tlsContext(ServerConfig.TlsFiles tls) {
+  /** The request attribute (set before the upgrade) that holds the client certificate. */
+  private static final String CLIENT_CERT = "edgesync.clientCertificate";
+
+  private static SSLContext tlsContext(ServerConfig.TlsFiles tls, Supplier<X509CRL> crl) {
     try {
-      return TlsContexts.server(tls.certFile(), tls.keyFile(), tls.clientCaFile(), tls.crlFile());
+      return TlsContexts.server(
+          tls.certFile(), tls.keyFile(), tls.clientCaFile(), crl == null ? () -> null : crl);
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new IllegalStateException("server.tls: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The CA's revocation list, re-read when its file changes: one instance for the handshakes and
+   * the open sessions ({@link RevocationWatch}). Null without TLS or without a CRL file.
+   */
+  private static Supplier<X509CRL> crlOf(ServerConfig.TlsFiles tls) {
+    if (tls == null || tls.crlFile() == null) {
+      return null;
+    }
+    try {
+      return new CrlFile(tls.crlFile(), Pem.readCertificates(tls.clientCaFile()));
     } catch (java.io.IOException | IllegalArgumentException e) {
       throw new IllegalStateException("server.tls: " + e.getMessage(), e);
     }
@@ -280,6 +313,9 @@ public final class SyncServer implements AutoCloseable {
             new HttpConnectionFactory(https));
     connector.setHost(config.host());
     connector.setPort(config.port());
+    if (revocations != null) {
+      connector.addBean(revocations.resumedHandshakeCheck());
+    }
     return connector;
   }
 
@@ -292,6 +328,7 @@ public final class SyncServer implements AutoCloseable {
     }
     try {
       ctx.attribute(CERT_DEVICE_ID, DeviceIdentity.deviceId(chain[0]));
+      ctx.attribute(CLIENT_CERT, chain[0]);
     } catch (IllegalArgumentException e) {
       throw new UnauthorizedResponse("the client certificate names no device: " + e.getMessage());
     }
@@ -325,6 +362,11 @@ public final class SyncServer implements AutoCloseable {
   /** Sessions closed for a protocol error (with an Error frame) since start. */
   public long sessionsRefused() {
     return sessionsRefused.get();
+  }
+
+  /** Sessions closed since start because their client certificate was revoked while open. */
+  public long sessionsClosedRevoked() {
+    return revocations == null ? 0 : revocations.sessionsClosed();
   }
 
   /** Sessions closed since start because nothing arrived for longer than the heartbeat timeout. */
@@ -429,6 +471,13 @@ public final class SyncServer implements AutoCloseable {
         return;
       }
       session.requireDeviceId(certified);
+      if (revocations != null) {
+        revocations.watch(
+            ctx.sessionId(),
+            ctx.attribute(CLIENT_CERT),
+            certified,
+            message -> session.closeWithError(ErrorCode.CERTIFICATE_REVOKED, message));
+      }
     }
     sessionsById.put(ctx.sessionId(), session);
     silence.watch(
@@ -448,7 +497,7 @@ public final class SyncServer implements AutoCloseable {
 
   private void onFrame(WsContext ctx, ByteBuffer data) {
     CloudSession session = sessionsById.get(ctx.sessionId());
-    if (session == null) {
+    if (session == null || revokedNow(ctx)) {
       return;
     }
     byte[] bytes = new byte[data.remaining()];
@@ -474,7 +523,7 @@ public final class SyncServer implements AutoCloseable {
 
   private void onText(WsContext ctx) {
     CloudSession session = sessionsById.get(ctx.sessionId());
-    if (session != null) {
+    if (session != null && !revokedNow(ctx)) {
       silence.handling(ctx.sessionId());
       try {
         session.onTextMessage(clock.nowMs());
@@ -486,6 +535,9 @@ public final class SyncServer implements AutoCloseable {
 
   private void onClose(WsContext ctx) {
     silence.unwatch(ctx.sessionId());
+    if (revocations != null) {
+      revocations.unwatch(ctx.sessionId());
+    }
     CloudSession session = sessionsById.remove(ctx.sessionId());
     if (session != null) {
       ended(ctx, session, clock.nowMs());
@@ -499,6 +551,21 @@ public final class SyncServer implements AutoCloseable {
     session.onClosed(lastSeenMs);
     if (device != null) {
       sessionsByDevice.remove(device, ctx);
+    }
+  }
+
+  /**
+   * Before a frame is handled: a revoked certificate ends the session, and the frame is dropped.
+   */
+  private boolean revokedNow(WsContext ctx) {
+    return revocations != null && revocations.isRevoked(ctx.sessionId());
+  }
+
+  private void closeRevokedSessions() {
+    try {
+      revocations.check();
+    } catch (RuntimeException e) {
+      log.error("checking open sessions against the CRL failed", e); // the timer keeps running
     }
   }
 
