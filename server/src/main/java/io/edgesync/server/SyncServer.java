@@ -90,6 +90,7 @@ public final class SyncServer implements AutoCloseable {
   private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
   private final Supplier<X509CRL> crl; // null without TLS or without a CRL file
   private final RevocationWatch revocations; // null without a CRL
+  private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -122,6 +123,10 @@ public final class SyncServer implements AutoCloseable {
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
     this.crl = crlOf(config.tls());
     this.revocations = crl == null ? null : new RevocationWatch(crl);
+    this.caAudit =
+        config.tls() != null && config.tls().caDir() != null && store instanceof SqliteCloudStore s
+            ? new CaAudit(config.tls().caDir(), s.auditLog())
+            : null;
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -220,6 +225,7 @@ public final class SyncServer implements AutoCloseable {
       if (server.apiKeys != null) {
         AdminKeyFile.ensure(server.apiKeys, config.dataDir(), clock.nowMs());
       }
+      server.auditCa();
       if (config.tls() != null) {
         server.app.start(); // on the TLS connector, which carries the host and port
       } else {
@@ -239,6 +245,9 @@ public final class SyncServer implements AutoCloseable {
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
     server.liveness.scheduleWithFixedDelay(
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
+    if (server.caAudit != null) {
+      server.liveness.scheduleWithFixedDelay(server.caAudit::syncIfChanged, 1, 1, TimeUnit.SECONDS);
+    }
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
@@ -551,6 +560,20 @@ public final class SyncServer implements AutoCloseable {
     session.onClosed(lastSeenMs);
     if (device != null) {
       sessionsByDevice.remove(device, ctx);
+    }
+  }
+
+  /** At start: the CA's issues and revocations since the last run go into the audit chain. */
+  private void auditCa() {
+    if (caAudit != null) {
+      try {
+        caAudit.sync();
+      } catch (java.io.IOException | RuntimeException e) {
+        throw new IllegalStateException(
+            "server.tls.ca_dir: cannot read the CA's index and CRL to audit them: "
+                + e.getMessage(),
+            e);
+      }
     }
   }
 
