@@ -123,9 +123,9 @@ final class RevocationWatch {
     return new SslHandshakeListener() {
       @Override
       public void handshakeSucceeded(Event event) throws SSLException {
-        X509CRL list = crl.get();
         X509Certificate peer = peerCertificate(event.getSSLEngine());
-        if (list != null && peer != null && list.isRevoked(peer)) {
+        X509CRL list = peer == null ? null : crl.get(); // REST without a certificate: no read
+        if (list != null && list.isRevoked(peer)) {
           String message =
               "refused client certificate "
                   + peer.getSubjectX500Principal().getName()
