@@ -53,6 +53,27 @@ final class CaAudit {
     this.audit = audit;
   }
 
+  /** The audit of {@code tls.ca_dir} into {@code store}'s chain; null without either. */
+  static CaAudit of(ServerConfig.TlsFiles tls, io.edgesync.engine.cloud.CloudStore store) {
+    return tls != null && tls.caDir() != null && store instanceof SqliteCloudStore sqlite
+        ? new CaAudit(tls.caDir(), sqlite.auditLog())
+        : null;
+  }
+
+  /** At start: what changed since the last run goes into the chain, or the start fails. */
+  void syncAtStart() {
+    try {
+      sync();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalStateException(
+          "server.tls.ca_dir: cannot read the CA's index and CRL in "
+              + caDir
+              + " to audit them: "
+              + e.getMessage(),
+          e);
+    }
+  }
+
   /** For the timer: {@link #sync} if the index or the CRL changed since the last sync. */
   void syncIfChanged() {
     try {

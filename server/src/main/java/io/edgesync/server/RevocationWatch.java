@@ -1,5 +1,8 @@
 package io.edgesync.server;
 
+import io.edgesync.security.CrlFile;
+import io.edgesync.security.Pem;
+import java.io.IOException;
 import java.math.BigInteger;
 import java.security.cert.Certificate;
 import java.security.cert.X509CRL;
@@ -74,6 +77,30 @@ final class RevocationWatch {
     }
     end(sessionId, w);
     return true;
+  }
+
+  /**
+   * The CA's revocation list of {@code server.tls}, re-read when its file changes: one instance for
+   * the handshakes and the open sessions. Null without TLS or without a CRL file.
+   */
+  static Supplier<X509CRL> crlOf(ServerConfig.TlsFiles tls) {
+    if (tls == null || tls.crlFile() == null) {
+      return null;
+    }
+    try {
+      return new CrlFile(tls.crlFile(), Pem.readCertificates(tls.clientCaFile()));
+    } catch (IOException | IllegalArgumentException e) {
+      throw new IllegalStateException("server.tls: " + e.getMessage(), e);
+    }
+  }
+
+  /** The server's timer: {@link #check}, and a failure is logged (the timer keeps running). */
+  void checkOnTimer() {
+    try {
+      check();
+    } catch (RuntimeException e) {
+      log.error("checking open sessions against the CRL failed", e);
+    }
   }
 
   /** Ends every live session whose certificate the CRL lists now; returns how many. */

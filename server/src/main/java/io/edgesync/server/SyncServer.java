@@ -9,9 +9,7 @@ import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.security.CrlFile;
 import io.edgesync.security.DeviceIdentity;
-import io.edgesync.security.Pem;
 import io.edgesync.security.TlsContexts;
 import io.edgesync.support.ErrorIds;
 import io.javalin.Javalin;
@@ -121,12 +119,9 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
     }
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
-    this.crl = crlOf(config.tls());
+    this.crl = RevocationWatch.crlOf(config.tls());
     this.revocations = crl == null ? null : new RevocationWatch(crl);
-    this.caAudit =
-        config.tls() != null && config.tls().caDir() != null && store instanceof SqliteCloudStore s
-            ? new CaAudit(config.tls().caDir(), s.auditLog())
-            : null;
+    this.caAudit = CaAudit.of(config.tls(), store);
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -225,7 +220,9 @@ public final class SyncServer implements AutoCloseable {
       if (server.apiKeys != null) {
         AdminKeyFile.ensure(server.apiKeys, config.dataDir(), clock.nowMs());
       }
-      server.auditCa();
+      if (server.caAudit != null) {
+        server.caAudit.syncAtStart();
+      }
       if (config.tls() != null) {
         server.app.start(); // on the TLS connector, which carries the host and port
       } else {
@@ -251,7 +248,7 @@ public final class SyncServer implements AutoCloseable {
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
-          server::closeRevokedSessions, revocationMs, revocationMs, TimeUnit.MILLISECONDS);
+          server.revocations::checkOnTimer, revocationMs, revocationMs, TimeUnit.MILLISECONDS);
     }
     log.info(
         "edgesync server listening on {}:{}{}",
@@ -282,21 +279,6 @@ public final class SyncServer implements AutoCloseable {
     try {
       return TlsContexts.server(
           tls.certFile(), tls.keyFile(), tls.clientCaFile(), crl == null ? () -> null : crl);
-    } catch (java.io.IOException | IllegalArgumentException e) {
-      throw new IllegalStateException("server.tls: " + e.getMessage(), e);
-    }
-  }
-
-  /**
-   * The CA's revocation list, re-read when its file changes: one instance for the handshakes and
-   * the open sessions ({@link RevocationWatch}). Null without TLS or without a CRL file.
-   */
-  private static Supplier<X509CRL> crlOf(ServerConfig.TlsFiles tls) {
-    if (tls == null || tls.crlFile() == null) {
-      return null;
-    }
-    try {
-      return new CrlFile(tls.crlFile(), Pem.readCertificates(tls.clientCaFile()));
     } catch (java.io.IOException | IllegalArgumentException e) {
       throw new IllegalStateException("server.tls: " + e.getMessage(), e);
     }
@@ -563,33 +545,11 @@ public final class SyncServer implements AutoCloseable {
     }
   }
 
-  /** At start: the CA's issues and revocations since the last run go into the audit chain. */
-  private void auditCa() {
-    if (caAudit != null) {
-      try {
-        caAudit.sync();
-      } catch (java.io.IOException | RuntimeException e) {
-        throw new IllegalStateException(
-            "server.tls.ca_dir: cannot read the CA's index and CRL to audit them: "
-                + e.getMessage(),
-            e);
-      }
-    }
-  }
-
   /**
    * Before a frame is handled: a revoked certificate ends the session, and the frame is dropped.
    */
   private boolean revokedNow(WsContext ctx) {
     return revocations != null && revocations.isRevoked(ctx.sessionId());
-  }
-
-  private void closeRevokedSessions() {
-    try {
-      revocations.check();
-    } catch (RuntimeException e) {
-      log.error("checking open sessions against the CRL failed", e); // the timer keeps running
-    }
   }
 
   private void closeSilentSessions() {
