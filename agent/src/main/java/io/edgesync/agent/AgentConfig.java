@@ -29,6 +29,8 @@ import java.util.function.Supplier;
  *     the stream's last N records is not stored
  * @param storageKeyFile the at-rest keyring ({@code storage.encryption.key_file}); null = none (the
  *     environment variable {@code EDGESYNC_STORAGE_KEYS} wins over it when set)
+ * @param localApiTokenFile the local API's bearer token ({@code local_api.token_file}, owner-only
+ *     permissions); null = none: any local program may call the local API
  */
 public record AgentConfig(
     String deviceId,
@@ -46,7 +48,8 @@ public record AgentConfig(
     DocumentSettings documents,
     Map<String, Integer> dedupWindows,
     TlsFiles tls,
-    Path storageKeyFile) {
+    Path storageKeyFile,
+    Path localApiTokenFile) {
 
   /**
    * Mutual TLS for a {@code wss://} server ({@code tls:}): this device's certificate and private
@@ -156,7 +159,8 @@ public record AgentConfig(
         documents,
         dedupWindows,
         tls,
-        storageKeyFile);
+        storageKeyFile,
+        localApiTokenFile);
   }
 
   public AgentConfig withOutbox(OutboxLimits limits) {
@@ -176,7 +180,8 @@ public record AgentConfig(
         documents,
         dedupWindows,
         tls,
-        storageKeyFile);
+        storageKeyFile,
+        localApiTokenFile);
   }
 
   public AgentConfig withLocalApiPort(int port) {
@@ -196,7 +201,8 @@ public record AgentConfig(
         documents,
         dedupWindows,
         tls,
-        storageKeyFile);
+        storageKeyFile,
+        localApiTokenFile);
   }
 
   public AgentConfig withStreams(Map<String, Integer> priorities) {
@@ -216,7 +222,8 @@ public record AgentConfig(
         documents,
         dedupWindows,
         tls,
-        storageKeyFile);
+        storageKeyFile,
+        localApiTokenFile);
   }
 
   // ---------------------------------------------------------------- reading a config file
@@ -319,8 +326,9 @@ public record AgentConfig(
     Queue queue = queue(root.section("queue"));
     SyncPolicy policy = syncPolicy(root.section("tuning"), deviceId, strategies, bandwidth);
     OutboxLimits limits = outboxLimits(offline, queue);
-    ConfigNode localApi = root.section("local_api").allowOnly("port");
+    ConfigNode localApi = root.section("local_api").allowOnly("port", "token_file");
     int port = (int) localApi.integer("port", 8471, -1, 65_535, "TCP port; 0 = any, -1 = off");
+    String tokenFile = localApi.string("token_file", "");
     TlsFiles tls = tls(root.section("tls"), serverUrl);
     return new AgentConfig(
         deviceId,
@@ -351,7 +359,8 @@ public record AgentConfig(
         documents(root.section("documents"), directions.downTypes()),
         Map.copyOf(dedupWindows),
         tls,
-        storageKeyFile(root.section("storage")));
+        storageKeyFile(root.section("storage")),
+        tokenFile.isBlank() ? null : Path.of(tokenFile));
   }
 
   /**
@@ -422,6 +431,28 @@ public record AgentConfig(
     return keyFile.isBlank() ? null : Path.of(keyFile);
   }
 
+  /** This config with {@code local_api.token_file} set to {@code tokenFile} (null = none). */
+  public AgentConfig withLocalApiTokenFile(Path tokenFile) {
+    return new AgentConfig(
+        deviceId,
+        serverUrl,
+        dataDir,
+        streamPriorities,
+        undeclaredStreamPriority,
+        syncEnabled,
+        offlineBuffering,
+        onDemandEnabled,
+        outbox,
+        sync,
+        localApiPort,
+        brief,
+        documents,
+        dedupWindows,
+        tls,
+        storageKeyFile,
+        tokenFile);
+  }
+
   /** This config with {@code storage.encryption.key_file} set to {@code keyFile} (null = none). */
   public AgentConfig withStorageKeyFile(Path keyFile) {
     return new AgentConfig(
@@ -440,7 +471,8 @@ public record AgentConfig(
         documents,
         dedupWindows,
         tls,
-        keyFile);
+        keyFile,
+        localApiTokenFile);
   }
 
   private static String deviceId(ConfigNode node) {

@@ -6,6 +6,7 @@ import io.edgesync.agent.internal.CommandRunner;
 import io.edgesync.agent.internal.ConnectionTracker;
 import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.agent.internal.LocalApi;
+import io.edgesync.agent.internal.LocalApiToken;
 import io.edgesync.agent.internal.LoopScheduler;
 import io.edgesync.agent.internal.QueueCapacity;
 import io.edgesync.agent.internal.TransportLink;
@@ -80,6 +81,10 @@ public final class EdgeAgent implements AutoCloseable {
     // First: a key problem stops the agent before it opens or starts anything.
     StorageCipher cipher =
         StorageKeys.load(config.storageKeyFile(), System.getenv(StorageKeys.ENV));
+    LocalApiToken apiToken = // the same for the local API's token file
+        config.localApiPort() >= 0 && config.localApiTokenFile() != null
+            ? LocalApiToken.load(config.localApiTokenFile())
+            : null;
     this.loop = new LoopScheduler(config.deviceId(), clock.nowMs(), () -> closed);
     this.capacity = new CapacityWatch(config.deviceId(), config.outbox());
     this.connectionStatus =
@@ -132,7 +137,7 @@ public final class EdgeAgent implements AutoCloseable {
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
       try {
-        api = new LocalApi(this, config.localApiPort());
+        api = new LocalApi(this, config.localApiPort(), apiToken);
       } catch (java.io.IOException e) {
         outbox.close();
         documents.close();

@@ -5,11 +5,15 @@ import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "server", description = "Run the cloud sync server (embedded SQLite store).")
 final class ServerCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
+
   @Option(names = "--config", description = "YAML config file (see docs/configuration.md)")
   Path config;
 
@@ -17,6 +21,20 @@ final class ServerCommand implements Callable<Integer> {
       names = "--port",
       description = "Override server.port (0 picks a free port); the rest of --config is kept")
   Integer port;
+
+  @Option(
+      names = "--host",
+      description =
+          "Override server.host: the address to listen on (127.0.0.1: this machine only; 0.0.0.0:"
+              + " every interface); the rest of --config is kept")
+  String host;
+
+  @Option(
+      names = "--insecure",
+      description =
+          "Start without server.tls on an address beyond loopback: plain ws:// and http://, device"
+              + " ids unauthenticated, traffic readable on the network. Refused without this flag")
+  boolean insecure;
 
   @Option(
       names = "--data-dir",
@@ -37,6 +55,9 @@ final class ServerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     ServerConfig c = effectiveConfig();
+    if (PlainExposure.exposed(c) && !insecure) {
+      throw new IllegalStateException(PlainExposure.refusal(c));
+    }
     SyncServer server =
         SyncServer.start(c, new AuditSettings(auditCheckpointRecords, auditCheckpointIntervalMs));
     String tls = c.tls() == null ? "" : "s";
@@ -50,6 +71,9 @@ final class ServerCommand implements Callable<Integer> {
         tls,
         server.port(),
         c.dataDir().toAbsolutePath());
+    if (PlainExposure.exposed(c)) {
+      log.warn(PlainExposure.warning(c, server.port()));
+    }
     return Main.untilShutdown(server::close);
   }
 
@@ -73,6 +97,9 @@ final class ServerCommand implements Callable<Integer> {
     }
     if (dataDir != null) {
       c = c.withDataDir(dataDir);
+    }
+    if (host != null) {
+      c = c.withAddress(host, c.port());
     }
     return c;
   }

@@ -14,6 +14,13 @@ final class StatusCommand implements Callable<Integer> {
       defaultValue = "http://127.0.0.1:8471")
   String agent;
 
+  @Option(
+      names = "--agent-token-file",
+      description =
+          "The agent's local API token file (its local_api.token_file), when it has one; also"
+              + " the environment variable EDGESYNC_AGENT_TOKEN")
+  java.nio.file.Path agentTokenFile;
+
   @Option(names = "--server", description = "Server base URL, e.g. http://localhost:8470")
   String server;
 
@@ -35,7 +42,7 @@ final class StatusCommand implements Callable<Integer> {
       api = new ServerApi(ApiKeySource.key(apiKeyFile, dataDir));
     } else {
       url = agent + "/v1/status";
-      api = new ServerApi();
+      api = new ServerApi(agentToken());
     }
     try {
       ServerApi.Reply reply = api.get(url);
@@ -45,5 +52,18 @@ final class StatusCommand implements Callable<Integer> {
       System.err.println("edgesync: " + e.getMessage());
       return 1;
     }
+  }
+
+  /** The local API token from --agent-token-file or EDGESYNC_AGENT_TOKEN, or null. */
+  private String agentToken() throws java.io.IOException {
+    if (agentTokenFile != null) {
+      String token = java.nio.file.Files.readString(agentTokenFile).strip();
+      if (token.isEmpty()) {
+        throw new IllegalArgumentException("the agent token file " + agentTokenFile + " is empty");
+      }
+      return token.lines().findFirst().orElseThrow().strip();
+    }
+    String env = System.getenv("EDGESYNC_AGENT_TOKEN");
+    return env == null || env.isBlank() ? null : env.strip();
   }
 }

@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * Agent and server run as child JVMs and are killed with SIGKILL at seeded random moments while the
  * agent writes: the agent alone, the server alone, or both at once. Each is restarted on the same
  * data (the server on the same port). Afterwards every acknowledged write is in the cloud exactly
- * once and in order (Invariants 1 and 4), checked by each {@link AckedWrites} kind.
+ * once and in order (Invariants 1 and 4), checked by each {@link AckedWrites} kind. Identity is on:
+ * the agent connects over mutual TLS ({@code wss://}) with a certificate from a CA the test makes,
+ * and the test reads the server's REST API over HTTPS.
  *
  * <p>{@code -Dcrash.kills=N} (default 20) and {@code -Dcrash.seed=S} (default 4242) choose the run;
  * the seed fixes which process is killed when and how long each runs, not the exact instruction it
@@ -52,8 +54,8 @@ class CrashTest {
   Path dir;
 
   private final ObjectMapper json = new ObjectMapper();
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private HttpClient http;
+  private Path pki;
   private List<AckedWrites.Kind> kinds;
   private int port;
   private int lifetimes;
@@ -64,6 +66,12 @@ class CrashTest {
       throws Exception {
     random = new SplittableRandom(SEED);
     kinds = AckedWrites.kinds(0);
+    pki = TestConfigs.devicePki(dir, AckedWrites.DEVICE);
+    http =
+        HttpClient.newBuilder()
+            .sslContext(TestConfigs.trustingPki(dir))
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
     port = Testbed.freePort();
     log.info("crash run: {} kills, seed {}, data in {}", KILLS, SEED, dir);
     Map<Target, Integer> killed = new EnumMap<>(Target.class);
@@ -148,7 +156,8 @@ class CrashTest {
             },
             ServerChild.class,
             Integer.toString(port),
-            dir.resolve("cloud").toString());
+            dir.resolve("cloud").toString(),
+            pki.toString());
     c.awaitReady(START_TIMEOUT);
     return c;
   }
@@ -161,10 +170,11 @@ class CrashTest {
             line -> AckedWrites.route(kinds, line),
             AgentChild.class,
             AckedWrites.DEVICE,
-            "ws://127.0.0.1:" + port + "/v1/sync",
+            "wss://127.0.0.1:" + port + "/v1/sync",
             dir.resolve("edge").toString(),
             mode,
-            Long.toString(random.nextLong()));
+            Long.toString(random.nextLong()),
+            pki.toString());
     c.awaitReady(START_TIMEOUT);
     return c;
   }
@@ -174,7 +184,7 @@ class CrashTest {
     try {
       HttpResponse<String> r =
           http.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+              HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
                   .header(
                       "Authorization",
                       "Bearer " + Rest.adminKey(dir.resolve("cloud").resolve("admin.key")))

@@ -47,6 +47,24 @@ public final class TestConfigs {
     return ctx;
   }
 
+  /**
+   * The test CA of {@link #serverEverySection} in {@code dir/pki} (made if absent), with a
+   * certificate and key for {@code deviceId} in {@code dir/pki/<deviceId>.pem} and {@code .key};
+   * returns {@code dir/pki}. The server's files: {@code server.pem}, {@code server.key}, {@code
+   * ca/ca.pem}, {@code ca/crl.pem}.
+   */
+  public static Path devicePki(Path dir, String deviceId) throws IOException {
+    Path pki = pki(dir.resolve("pki"));
+    if (!Files.exists(pki.resolve(deviceId + ".pem"))) {
+      KeyAndCertificate device =
+          CertificateAuthority.open(pki.resolve("ca"), Clock.systemUTC())
+              .issueDevice(deviceId, Duration.ofDays(1));
+      Pem.writePrivateKey(pki.resolve(deviceId + ".key"), device.privateKey());
+      Pem.writeCertificates(pki.resolve(deviceId + ".pem"), device.certificate());
+    }
+    return pki;
+  }
+
   private static Path pki(Path pki) throws IOException {
     if (!Files.exists(pki.resolve("server.pem"))) {
       Duration day = Duration.ofDays(1);

@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * From files, the CRL is a {@link CrlFile}: read again when it changes, so a revocation refuses the
- * next handshake without a restart (sessions already open are not closed by it). Thread safe.
+ * next handshake without a restart (sessions already open are not closed by it: the server's {@code
+ * RevocationWatch} does that). Thread safe.
  */
 public final class TlsContexts {
   private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
@@ -59,6 +60,19 @@ public final class TlsContexts {
     List<X509Certificate> cas = Pem.readCertificates(clientCaFile);
     Supplier<X509CRL> crl = crlFile == null ? () -> null : new CrlFile(crlFile, cas);
     return server(Pem.readCertificates(certFile), Pem.readPrivateKey(keyFile), cas, crl);
+  }
+
+  /**
+   * A server context from PEM files that asks {@code crl} at each handshake (it may return null:
+   * none), for a caller that also checks open sessions against the same list.
+   */
+  public static SSLContext server(
+      Path certFile, Path keyFile, Path clientCaFile, Supplier<X509CRL> crl) throws IOException {
+    return server(
+        Pem.readCertificates(certFile),
+        Pem.readPrivateKey(keyFile),
+        Pem.readCertificates(clientCaFile),
+        crl);
   }
 
   /** A server context with a fixed CRL; {@code crl} may be null. */

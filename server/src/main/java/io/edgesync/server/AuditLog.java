@@ -320,6 +320,20 @@ public final class AuditLog implements AutoCloseable {
     }
   }
 
+  /**
+   * The targets of the records with {@code action}, in order (a read of its own). It scans the
+   * table: for start-up reads, not for every request.
+   */
+  List<String> targetsOf(String action) {
+    synchronized (lock) {
+      return new StoreSql(jdbc, "audit log")
+          .readCommitted(
+              "SELECT target FROM audit_log WHERE action=? ORDER BY seq",
+              rs -> rs.getString(1),
+              action);
+    }
+  }
+
   /** Verifies the stored chain with the checkpoint key (pages of reads between writes). */
   public AuditVerifier.Report verify(PublicKey publicKey) {
     AuditVerifier v = new AuditVerifier(publicKey);

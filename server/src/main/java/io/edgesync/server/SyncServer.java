@@ -7,6 +7,7 @@ import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.FrameCodec;
+import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.DeviceIdentity;
 import io.edgesync.security.TlsContexts;
@@ -19,6 +20,7 @@ import io.javalin.websocket.WsContext;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -31,6 +33,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Connector;
@@ -83,6 +86,9 @@ public final class SyncServer implements AutoCloseable {
   private final CloudDictionaries dictionaries;
   private final ApiKeys apiKeys; // null for a store that keeps none: then only health answers
   private final Enrollment enrollment; // null for a store that keeps no enrollment tokens
+  private final Supplier<X509CRL> crl; // null without TLS or without a CRL file
+  private final RevocationWatch revocations; // null without a CRL
+  private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -117,6 +123,9 @@ public final class SyncServer implements AutoCloseable {
         store instanceof SqliteCloudStore sqlite
             ? Enrollment.open(config.tls(), sqlite, clock::nowMs)
             : null;
+    this.crl = RevocationWatch.crlOf(config.tls());
+    this.revocations = crl == null ? null : new RevocationWatch(crl);
+    this.caAudit = CaAudit.of(config.tls(), store);
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -132,7 +141,7 @@ public final class SyncServer implements AutoCloseable {
                     f.setIdleTimeout(jettyIdleTimeout(config.policy()));
                   });
               if (config.tls() != null) {
-                SSLContext ssl = tlsContext(config.tls());
+                SSLContext ssl = tlsContext(config.tls(), crl);
                 cfg.jetty.addConnector((server, http) -> tlsConnector(server, http, ssl));
                 cfg.routes.wsBeforeUpgrade("/v1/sync", SyncServer::requireClientCertificate);
               }
@@ -221,6 +230,9 @@ public final class SyncServer implements AutoCloseable {
       if (server.apiKeys != null) {
         AdminKeyFile.ensure(server.apiKeys, config.dataDir(), clock.nowMs());
       }
+      if (server.caAudit != null) {
+        server.caAudit.syncAtStart();
+      }
       if (config.tls() != null) {
         server.app.start(); // on the TLS connector, which carries the host and port
       } else {
@@ -240,6 +252,14 @@ public final class SyncServer implements AutoCloseable {
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
     server.liveness.scheduleWithFixedDelay(
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
+    if (server.caAudit != null) {
+      server.liveness.scheduleWithFixedDelay(server.caAudit::syncIfChanged, 1, 1, TimeUnit.SECONDS);
+    }
+    if (server.revocations != null) {
+      long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
+      server.liveness.scheduleWithFixedDelay(
+          server.revocations::checkOnTimer, revocationMs, revocationMs, TimeUnit.MILLISECONDS);
+    }
     log.info(
         "edgesync server listening on {}:{}{}",
         config.host(),
@@ -262,9 +282,13 @@ public final class SyncServer implements AutoCloseable {
   /** The request attribute (set before the upgrade) that holds the certificate's device id. */
   private static final String CERT_DEVICE_ID = "edgesync.certificateDeviceId";
 
-  private static SSLContext tlsContext(ServerConfig.TlsFiles tls) {
+  /** The request attribute (set before the upgrade) that holds the client certificate. */
+  private static final String CLIENT_CERT = "edgesync.clientCertificate";
+
+  private static SSLContext tlsContext(ServerConfig.TlsFiles tls, Supplier<X509CRL> crl) {
     try {
-      return TlsContexts.server(tls.certFile(), tls.keyFile(), tls.clientCaFile(), tls.crlFile());
+      return TlsContexts.server(
+          tls.certFile(), tls.keyFile(), tls.clientCaFile(), crl == null ? () -> null : crl);
     } catch (java.io.IOException | IllegalArgumentException e) {
       throw new IllegalStateException("server.tls: " + e.getMessage(), e);
     }
@@ -290,6 +314,9 @@ public final class SyncServer implements AutoCloseable {
             new HttpConnectionFactory(https));
     connector.setHost(config.host());
     connector.setPort(config.port());
+    if (revocations != null) {
+      connector.addBean(revocations.resumedHandshakeCheck());
+    }
     return connector;
   }
 
@@ -302,6 +329,7 @@ public final class SyncServer implements AutoCloseable {
     }
     try {
       ctx.attribute(CERT_DEVICE_ID, DeviceIdentity.deviceId(chain[0]));
+      ctx.attribute(CLIENT_CERT, chain[0]);
     } catch (IllegalArgumentException e) {
       throw new UnauthorizedResponse("the client certificate names no device: " + e.getMessage());
     }
@@ -335,6 +363,11 @@ public final class SyncServer implements AutoCloseable {
   /** Sessions closed for a protocol error (with an Error frame) since start. */
   public long sessionsRefused() {
     return sessionsRefused.get();
+  }
+
+  /** Sessions closed since start because their client certificate was revoked while open. */
+  public long sessionsClosedRevoked() {
+    return revocations == null ? 0 : revocations.sessionsClosed();
   }
 
   /** Sessions closed since start because nothing arrived for longer than the heartbeat timeout. */
@@ -442,6 +475,13 @@ public final class SyncServer implements AutoCloseable {
         return;
       }
       session.requireDeviceId(certified);
+      if (revocations != null) {
+        revocations.watch(
+            ctx.sessionId(),
+            ctx.attribute(CLIENT_CERT),
+            certified,
+            message -> session.closeWithError(ErrorCode.CERTIFICATE_REVOKED, message));
+      }
     }
     sessionsById.put(ctx.sessionId(), session);
     silence.watch(
@@ -461,7 +501,7 @@ public final class SyncServer implements AutoCloseable {
 
   private void onFrame(WsContext ctx, ByteBuffer data) {
     CloudSession session = sessionsById.get(ctx.sessionId());
-    if (session == null) {
+    if (session == null || revokedNow(ctx)) {
       return;
     }
     byte[] bytes = new byte[data.remaining()];
@@ -487,7 +527,7 @@ public final class SyncServer implements AutoCloseable {
 
   private void onText(WsContext ctx) {
     CloudSession session = sessionsById.get(ctx.sessionId());
-    if (session != null) {
+    if (session != null && !revokedNow(ctx)) {
       silence.handling(ctx.sessionId());
       try {
         session.onTextMessage(clock.nowMs());
@@ -499,6 +539,9 @@ public final class SyncServer implements AutoCloseable {
 
   private void onClose(WsContext ctx) {
     silence.unwatch(ctx.sessionId());
+    if (revocations != null) {
+      revocations.unwatch(ctx.sessionId());
+    }
     CloudSession session = sessionsById.remove(ctx.sessionId());
     if (session != null) {
       ended(ctx, session, clock.nowMs());
@@ -513,6 +556,13 @@ public final class SyncServer implements AutoCloseable {
     if (device != null) {
       sessionsByDevice.remove(device, ctx);
     }
+  }
+
+  /**
+   * Before a frame is handled: a revoked certificate ends the session, and the frame is dropped.
+   */
+  private boolean revokedNow(WsContext ctx) {
+    return revocations != null && revocations.isRevoked(ctx.sessionId());
   }
 
   private void closeSilentSessions() {

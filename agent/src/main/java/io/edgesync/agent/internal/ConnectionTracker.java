@@ -2,6 +2,7 @@ package io.edgesync.agent.internal;
 
 import io.edgesync.agent.AgentStatus;
 import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.protocol.wire.ErrorCode;
 import java.time.Instant;
 
 /**
@@ -22,9 +23,11 @@ public final class ConnectionTracker {
   private final boolean enabled;
   private EdgeSyncEngine.State state = EdgeSyncEngine.State.DISCONNECTED;
   private long sinceMs;
-  private String error;
+  private String error; // as shown: the engine's text, with the revocation note if any
+  private String engineError; // the engine's text, compared by reference
   private long errorAtMs;
   private boolean errorPast;
+  private String revoked; // the cloud's CERTIFICATE_REVOKED error, until a session is established
 
   public ConnectionTracker(String serverUrl, boolean enabled, long startMs) {
     this.serverUrl = serverUrl;
@@ -41,18 +44,38 @@ public final class ConnectionTracker {
     }
     if (up && !wasUp) {
       errorPast = true; // the session proves the earlier error no longer holds
+      revoked = null;
     }
     boolean ended = now == EdgeSyncEngine.State.DISCONNECTED && state != now;
     // Reference comparison on purpose: the engine assigns a fresh string for each error, so an
     // identical text assigned again is a new occurrence. A literal reason repeats by reference,
     // which the end of a session (a state change into DISCONNECTED) catches.
-    if (lastError != null && (lastError != error || ended)) {
-      error = lastError;
+    if (lastError != null && (lastError != engineError || ended)) {
+      engineError = lastError;
+      error = withRevocation(lastError);
       errorAtMs = nowMs;
       errorPast = false; // set after the session change: an error of a new session is current
     }
     state = now;
   }
+
+  /**
+   * After the cloud closed the session because this device's certificate was revoked, a reconnect
+   * fails at the TLS handshake, often as a bare EOF (a resumed TLS session is refused after it
+   * completed, without a certificate alert). The status keeps naming the revocation until a session
+   * is established again, so that the operator sees why.
+   */
+  private String withRevocation(String lastError) {
+    if (lastError.contains(REVOKED)) {
+      revoked = lastError;
+      return lastError;
+    }
+    return revoked == null || lastError.contains(revoked)
+        ? lastError
+        : lastError + "; the cloud had closed the last session: " + revoked;
+  }
+
+  private static final String REVOKED = ErrorCode.CERTIFICATE_REVOKED.name();
 
   public AgentStatus.ConnectionView connection() {
     String name =

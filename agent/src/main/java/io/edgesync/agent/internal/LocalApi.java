@@ -51,11 +51,14 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code POST /v1/sync}: sync now.
  * </ul>
  *
- * Errors are JSON {@code {"error": "..."}} with 400 (bad input), 404, 405, 409 (on-demand sync
- * disabled), 413 (body above {@link #MAX_BODY_BYTES}), 502 (refused by the cloud) or 503 (queue
- * full, agent closing); the agent's own failures (disk, a sync loop that does not answer, a bug)
- * are 500 with only {@code "error": "internal error"} and an {@code errorId} that the log names.
- * {@link #httpStatus} maps {@link EdgeSyncException}'s codes.
+ * With {@code local_api.token_file} set, every request needs {@code Authorization: Bearer <token>}
+ * (401 otherwise, naming what is missing; {@link LocalApiToken}).
+ *
+ * <p>Errors are JSON {@code {"error": "..."}} with 400 (bad input), 401 (no or wrong token), 404,
+ * 405, 409 (on-demand sync disabled), 413 (body above {@link #MAX_BODY_BYTES}), 502 (refused by the
+ * cloud) or 503 (queue full, agent closing); the agent's own failures (disk, a sync loop that does
+ * not answer, a bug) are 500 with only {@code "error": "internal error"} and an {@code errorId}
+ * that the log names. {@link #httpStatus} maps {@link EdgeSyncException}'s codes.
  */
 public final class LocalApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LocalApi.class);
@@ -80,9 +83,12 @@ public final class LocalApi implements AutoCloseable {
   private final EdgeAgent agent;
   private final HttpServer server;
   private final ExecutorService executor;
+  private final LocalApiToken token; // null: no token required
 
-  public LocalApi(EdgeAgent agent, int port) throws IOException {
+  /** Serves on loopback {@code port}; with a {@code token}, every request must carry it. */
+  public LocalApi(EdgeAgent agent, int port, LocalApiToken token) throws IOException {
     this.agent = agent;
+    this.token = token;
     this.server =
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     this.executor =
@@ -114,6 +120,7 @@ public final class LocalApi implements AutoCloseable {
       String method = ex.getRequestMethod();
       try {
         rejectBrowsers(ex);
+        requireToken(ex);
         if (path.startsWith("/v1/streams/")) {
           requireMethod(method, "POST");
           appendRecords(ex, path.substring("/v1/streams/".length()));
@@ -491,6 +498,28 @@ public final class LocalApi implements AutoCloseable {
           413, "request body exceeds " + MAX_BODY_BYTES + " bytes; nothing was stored");
     }
     return data;
+  }
+
+  /**
+   * With {@code local_api.token_file}: every route, status included (it names the server and the
+   * device's errors), needs {@code Authorization: Bearer <token>}. Checked before the route, so a
+   * refused request reads and stores nothing.
+   */
+  private void requireToken(HttpExchange ex) {
+    if (token == null) {
+      return;
+    }
+    String header = ex.getRequestHeaders().getFirst("Authorization");
+    if (!token.accepts(header)) {
+      ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"edgesync-agent\"");
+      throw new HttpError(
+          401,
+          header == null
+              ? "this agent's local API requires 'Authorization: Bearer <token>' with the token of"
+                  + " its local_api.token_file; the request has no Authorization header"
+              : "the Authorization header does not carry this agent's local API token (expected"
+                  + " 'Bearer <token>' with the token of its local_api.token_file)");
+    }
   }
 
   /**

@@ -73,4 +73,24 @@ class ConnectionTrackerTest {
     assertThat(off.connection().since()).isEqualTo(at(T0));
     assertThat(off.lastError()).isNull();
   }
+
+  @Test
+  void aRevocationStaysNamed_whileLaterAttemptsFail_untilASessionIsEstablished() {
+    String revoked = "cloud reported CERTIFICATE_REVOKED: the client certificate ... was revoked";
+    String eof = "cannot connect to wss://cloud/v1/sync: EOFException: EOF reached while reading";
+    tracker.observe(ACTIVE, null, T0);
+    tracker.observe(DISCONNECTED, revoked, T0 + 10);
+    assertThat(tracker.lastError().message()).isEqualTo(revoked);
+
+    tracker.observe(CONNECTING, revoked, T0 + 500);
+    tracker.observe(DISCONNECTED, eof, T0 + 510);
+    assertThat(tracker.lastError())
+        .isEqualTo(
+            new AgentStatus.ErrorView(
+                eof + "; the cloud had closed the last session: " + revoked, at(T0 + 510), false));
+
+    tracker.observe(ACTIVE, eof, T0 + 900); // a new certificate: the note goes
+    tracker.observe(DISCONNECTED, REFUSED, T0 + 950);
+    assertThat(tracker.lastError().message()).isEqualTo(REFUSED);
+  }
 }

@@ -249,6 +249,17 @@ public final class CloudSession {
     }
   }
 
+  /**
+   * Ends the session for a reason outside the protocol (its client certificate was revoked while it
+   * was open): a fatal Error with {@code code} and {@code message}, then the close. Frames that
+   * arrive afterwards are not handled, so nothing the device sends from now on is stored.
+   */
+  public synchronized void closeWithError(ErrorCode code, String message) {
+    if (state != State.CLOSED) {
+      fail(code, message);
+    }
+  }
+
   /** The transport closed. */
   public synchronized void onClosed(long nowMs) {
     if (deviceId != null && state == State.ACTIVE) {
