@@ -100,6 +100,9 @@ final class DocsAndCommands {
     // Not an invariant: the count comes from the cloud's acks, and a repeated DocAck (not beyond
     // the last sent) is accepted, so it may find no frame in flight.
     docFramesInFlight = Math.max(0, docFramesInFlight - 1);
+    if (ack.getRefusedCount() > 0) {
+      docs.refused(ack.getRefusedList());
+    }
     docs.acknowledged(docAcked, ack.getResendFullList());
     pumpDocs();
   }
