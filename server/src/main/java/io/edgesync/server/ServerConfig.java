@@ -370,6 +370,12 @@ public record ServerConfig(
    */
   private static DeviceWrites deviceWritable(ConfigNode docs, java.util.Set<String> declared) {
     List<String> patterns = docs.strings("device_writable", List.of());
+    DeviceWrites writes;
+    try {
+      writes = new DeviceWrites(patterns);
+    } catch (IllegalArgumentException e) {
+      throw docs.error("device_writable", e.getMessage());
+    }
     for (String p : patterns) {
       String collection = p.substring(p.lastIndexOf('/') + 1);
       if (!collection.equals("*") && !declared.contains(collection)) {
@@ -383,11 +389,7 @@ public record ServerConfig(
                 + new java.util.TreeSet<>(declared));
       }
     }
-    try {
-      return new DeviceWrites(patterns);
-    } catch (IllegalArgumentException e) {
-      throw docs.error("device_writable", e.getMessage());
-    }
+    return writes;
   }
 
   /** The brief's {@code sync.conflict_resolution}: what a collection without its own takes. */
