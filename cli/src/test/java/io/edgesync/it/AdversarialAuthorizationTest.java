@@ -50,7 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
  * replays the same choices (docs/testing.md, "Adversarial suite").
  */
 class AdversarialAuthorizationTest {
-  static final int DEFAULT_ATTEMPTS = 1500;
+  static final int DEFAULT_ATTEMPTS = 4000;
   private static final Duration DAY = Duration.ofDays(1);
   private static final List<String> VICTIMS = List.of("v-north", "v-south");
   private static final List<String> COLLECTIONS = List.of("config", "notes");

@@ -226,7 +226,7 @@ public final class CloudDocuments {
    * may: it writes its own scope; the fleet and its groups only where {@link
    * DocumentRules#deviceWritable} allows; nothing else.
    */
-  public String refusal(String deviceId, List<String> readable, String scope, String collection) {
+  private String refusal(String deviceId, List<String> readable, String scope, String collection) {
     if (scope.equals(deviceScope(deviceId))) {
       return null;
     }
