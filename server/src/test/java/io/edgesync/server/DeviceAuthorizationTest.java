@@ -242,4 +242,29 @@ class DeviceAuthorizationTest {
     assertThat(gw1.io().closes()).isEmpty();
     assertThat(gw1.session().commandReportsRefused()).isEqualTo(1);
   }
+
+  @Test
+  void aBatch_isAppendedToTheSessionsOwnStreams_only() throws Exception {
+    open(DeviceWrites.NONE);
+    connect("gw-2").session().onClosed(T0);
+    Session gw1 = connect("gw-1");
+    byte[] payload = "{}".getBytes(UTF_8);
+    byte[] layout = new byte[2 + payload.length];
+    layout[1] = (byte) payload.length; // origin delta 0, then the payload's length
+    System.arraycopy(payload, 0, layout, 2, payload.length);
+
+    gw1.send(
+        Frame.newBuilder()
+            .setBatch(
+                io.edgesync.protocol.wire.RecordBatch.newBuilder()
+                    .setStream("telemetry")
+                    .setFirstSequence(1)
+                    .setCount(1)
+                    .setPayload(com.google.protobuf.ByteString.copyFrom(layout)))
+            .build());
+
+    assertThat(gw1.io().last().getAck().getSequence()).isEqualTo(1);
+    assertThat(store.checkpoints("gw-1")).containsEntry("telemetry", 1L);
+    assertThat(store.checkpoints("gw-2")).as("a batch names no device").isEmpty();
+  }
 }
