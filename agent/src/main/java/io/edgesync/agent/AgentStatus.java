@@ -77,7 +77,9 @@ public record AgentStatus(
       long fullInMs,
       String summary) {}
 
-  public record DocumentsView(long pending, long conflicted, String lastHlc, long deduplicated) {}
+  /** {@code refused}: local changes the cloud refused (not authorized); nothing of them synced. */
+  public record DocumentsView(
+      long pending, long conflicted, String lastHlc, long deduplicated, long refused) {}
 
   /**
    * Bytes on the wire: raw = the records in the uncompressed record layout, encoded = the batch

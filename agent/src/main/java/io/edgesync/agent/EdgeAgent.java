@@ -417,7 +417,8 @@ public final class EdgeAgent implements AutoCloseable {
             documents.replica().pendingCount(),
             documents.replica().conflictedCount(),
             documents.replica().lastHlc().toString(),
-            documents.replica().deduplicatedCount()),
+            documents.replica().deduplicatedCount(),
+            documents.replica().refusedCount()),
         bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()));
   }
 

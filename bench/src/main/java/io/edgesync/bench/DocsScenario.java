@@ -5,6 +5,7 @@ import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.ConflictDecider;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.engine.docs.DocumentStore.StoredDoc;
 import io.edgesync.engine.docs.JsonDocs;
@@ -409,8 +410,10 @@ final class DocsScenario {
     Model model = new Model(s);
     Generated g = generate(s, model);
     Path file = dir.resolve("docs-cloud.db");
+    // The devices edit shared (fleet) documents: the collection must be device-writable there.
     DocumentRules rules =
-        DocumentRules.of(Map.of(COLLECTION, ConflictPolicy.of(ConflictStrategy.MERGE)));
+        DocumentRules.of(Map.of(COLLECTION, ConflictPolicy.of(ConflictStrategy.MERGE)))
+            .withDeviceWritable(DeviceWrites.of(SCOPE + "/" + COLLECTION));
     try (SqliteCloudStore store = new SqliteCloudStore(file)) {
       CloudDocuments docs = new CloudDocuments(store.documents(), rules, Clock.SYSTEM);
       long t = System.nanoTime();

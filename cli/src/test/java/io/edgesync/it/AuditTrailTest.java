@@ -53,7 +53,8 @@ class AuditTrailTest {
                 + dir.resolve("cloud")
                 + "\"}\n"
                 + "documents:\n  collections:\n    mn: {strategy: manual}\n"
-                + "    cw: {strategy: cloud_wins}\n");
+                + "    cw: {strategy: cloud_wins}\n"
+                + "  device_writable: [fleet/mn, fleet/cw]\n");
     server = SyncServer.start(c, new AuditSettings(3, 60_000));
     rest = new Rest(server);
     relay = new TcpRelay(server.port());

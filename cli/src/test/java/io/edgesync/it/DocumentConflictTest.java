@@ -50,7 +50,9 @@ class DocumentConflictTest {
                 + "    ew: {strategy: edge_wins}\n"
                 + "    mg: {strategy: merge}\n"
                 + "    mn: {strategy: manual}\n"
-                + "    cu: {strategy: custom, resolver: io.edgesync.it.MaxFieldResolver}\n");
+                + "    cu: {strategy: custom, resolver: io.edgesync.it.MaxFieldResolver}\n"
+                // The devices edit the fleet's documents: that must be allowed (issue 12).
+                + "  device_writable: [\"fleet/*\"]\n");
     rest = new Rest(server);
     relayA = new TcpRelay(server.port());
     relayB = new TcpRelay(server.port());

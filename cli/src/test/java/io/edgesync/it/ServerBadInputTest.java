@@ -168,7 +168,7 @@ class ServerBadInputTest {
         "unknown collection | nope     | k      | {}          |        | unknown collection 'nope'",
         "non-JSON value     | config   | k      | {\"a\": tru |        | is not valid JSON",
         "bad key            | config   | -k     | {}          |        | invalid document key '-k'",
-        "another's scope    | config   | k      | {}          | group:x | may not write scope 'group:x'",
+        "no scope name      | config   | k      | {}          | bogus  | invalid scope 'bogus'",
         "oversized          | config   | k      | BIG         |        | bytes; the limit is 262144",
       })
   void badDocumentChanges_invalidDocumentAndNothingStored(

@@ -5,6 +5,7 @@ import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictResolver;
 import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
@@ -363,7 +364,12 @@ public record ServerConfig(
    * conflict_resolution.strategy} > last_write_wins.
    */
   private static DocumentRules documents(ConfigNode docs, ConfigNode sync) {
-    docs.allowOnly("collections", "max_document_bytes", "max_clock_drift_ms", "on_clock_drift");
+    docs.allowOnly(
+        "collections",
+        "max_document_bytes",
+        "max_clock_drift_ms",
+        "on_clock_drift",
+        "device_writable");
     // The agent's brief block may be shared with the server: only these parts act here.
     sync.allowOnly(
         "directions", "strategies", "conflict_resolution", "offline", "bandwidth", "monitoring");
@@ -391,7 +397,36 @@ public record ServerConfig(
         docs.choice("on_clock_drift", "flag", "flag", "reject").equals("reject"),
         // The brief's bandwidth.deduplication: a device's change to the value a document already
         // holds makes no new version (the rest of the bandwidth block is for agents).
-        sync.section("bandwidth").bool("deduplication", true));
+        sync.section("bandwidth").bool("deduplication", true),
+        deviceWritable(docs, policies.keySet()));
+  }
+
+  /**
+   * {@code documents.device_writable}: the shared documents devices may write, as {@code
+   * <scope>/<collection>} patterns over declared collections; none by default.
+   */
+  private static DeviceWrites deviceWritable(ConfigNode docs, java.util.Set<String> declared) {
+    List<String> patterns = docs.strings("device_writable", List.of());
+    DeviceWrites writes;
+    try {
+      writes = new DeviceWrites(patterns);
+    } catch (IllegalArgumentException e) {
+      throw docs.error("device_writable", e.getMessage());
+    }
+    for (String p : patterns) {
+      String collection = p.substring(p.lastIndexOf('/') + 1);
+      if (!collection.equals("*") && !declared.contains(collection)) {
+        throw docs.error(
+            "device_writable",
+            "'"
+                + p
+                + "' names collection '"
+                + collection
+                + "', which is not declared; declared: "
+                + new java.util.TreeSet<>(declared));
+      }
+    }
+    return writes;
   }
 
   /** The brief's {@code sync.conflict_resolution}: what a collection without its own takes. */

@@ -75,7 +75,9 @@ class DocumentRegressionTest {
   void deviceEditsAgainWhileAnotherDevicesConflictIsNewest_itsOwnConflictIsUpdated()
       throws Exception {
     CloudDocuments docs =
-        open(DocumentRules.of(Map.of("cfg", ConflictPolicy.of(ConflictStrategy.MANUAL))));
+        open(
+            DocumentRules.of(Map.of("cfg", ConflictPolicy.of(ConflictStrategy.MANUAL)))
+                .withDeviceWritable(io.edgesync.engine.docs.DeviceWrites.of("fleet/cfg")));
     docs.put("fleet", "cfg", "k", "{\"a\":0}".getBytes(UTF_8), null);
     Hlc h = new Hlc(nowMs[0], 0, "d");
     docs.applyEdgeChanges("d1", List.of(value(1, "fleet", "cfg", "k", 0, h, "{\"a\":1}")));

@@ -78,6 +78,46 @@ class ServerDocumentConfigTest {
   }
 
   @Test
+  void deviceWritable_namesSharedDocumentsDevicesMayWrite_noneByDefault() {
+    DocumentRules none = ServerConfig.fromYaml("server: {port: 0}").documents();
+    assertThat(none.deviceWritable().patterns()).isEmpty();
+    assertThat(none.deviceWritable().allows("fleet", "config")).isFalse();
+
+    DocumentRules rules =
+        ServerConfig.fromYaml(
+                "documents:\n"
+                    + "  collections: {config: {}, notes: {}}\n"
+                    + "  device_writable: [fleet/notes, \"group:*/config\", group:north/*]\n")
+            .documents();
+    assertThat(rules.deviceWritable().allows("fleet", "notes")).isTrue();
+    assertThat(rules.deviceWritable().allows("fleet", "config")).isFalse();
+    assertThat(rules.deviceWritable().allows("group:south", "config")).isTrue();
+    assertThat(rules.deviceWritable().allows("group:south", "notes")).isFalse();
+    assertThat(rules.deviceWritable().allows("group:north", "notes")).isTrue();
+  }
+
+  @Test
+  void badDeviceWritable_namesTheEntryAndWhatIsAllowed() {
+    assertThatThrownBy(
+            () ->
+                ServerConfig.fromYaml(
+                    "documents: {collections: {config: {}}, device_writable: [device/config]}"))
+        .hasMessageContaining("'documents.device_writable'")
+        .hasMessageContaining("'device/config' is not <scope>/<collection>")
+        .hasMessageContaining("another device's never");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.fromYaml(
+                    "documents: {collections: {config: {}}, device_writable: [fleet/other]}"))
+        .hasMessageContaining("'fleet/other' names collection 'other', which is not declared");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.fromYaml(
+                    "documents: {collections: {config: {}}, device_writable: [fleet]}"))
+        .hasMessageContaining("'fleet' is not <scope>/<collection>");
+  }
+
+  @Test
   void badDocumentSettings_nameTheKeyAndWhatIsAllowed() {
     assertThatThrownBy(
             () -> ServerConfig.fromYaml("documents: {collections: {a: {strategy: newest}}}"))

@@ -17,6 +17,7 @@ import io.edgesync.protocol.wire.Command;
 import io.edgesync.protocol.wire.CommandStatus;
 import io.edgesync.protocol.wire.DocAck;
 import io.edgesync.protocol.wire.DocChanges;
+import io.edgesync.protocol.wire.DocRefusal;
 import io.edgesync.protocol.wire.DocUpdate;
 import io.edgesync.protocol.wire.DocUpdates;
 import io.edgesync.protocol.wire.ErrorCode;
@@ -75,6 +76,8 @@ public final class CloudSession {
   private String deviceId;
   private long recordsCommitted;
   private long docUpdatesSent;
+  private long changesRefused;
+  private long commandReportsRefused;
 
   /** The stream checkpoints as this session last saw them: to count only new records. */
   private final Map<String, Long> checkpoints = new java.util.HashMap<>();
@@ -517,13 +520,30 @@ public final class CloudSession {
       }
       io.send(Frame.newBuilder().setDocUpdates(echo).build());
     }
-    io.send(
-        Frame.newBuilder()
-            .setDocAck(
-                DocAck.newBuilder()
-                    .setChangeSeq(applied.lastChangeSeq())
-                    .addAllResendFull(applied.resendFull()))
-            .build());
+    DocAck.Builder ack =
+        DocAck.newBuilder()
+            .setChangeSeq(applied.lastChangeSeq())
+            .addAllResendFull(applied.resendFull());
+    for (CloudDocuments.Refused r : applied.refused()) {
+      // Per change and not fatal: the device's other changes and the session go on.
+      ack.addRefused(
+          DocRefusal.newBuilder()
+              .setChangeSeq(r.changeSeq())
+              .setCode(ErrorCode.NOT_AUTHORIZED)
+              .setReason(r.reason()));
+      changesRefused++;
+    }
+    io.send(Frame.newBuilder().setDocAck(ack).build());
+  }
+
+  /** Command statuses this session refused: they named another device's command. */
+  public synchronized long commandReportsRefused() {
+    return commandReportsRefused;
+  }
+
+  /** Document changes this session refused as not authorized (nothing of them stored). */
+  public synchronized long changesRefused() {
+    return changesRefused;
   }
 
   /** Sends every version after this session's cursor in each scope, in version order. */
@@ -631,6 +651,22 @@ public final class CloudSession {
               + status.getResult().size()
               + " bytes exceeds "
               + ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES);
+    }
+    CommandStore.StoredCommand target = commands.command(status.getId(), nowMs);
+    if (target != null && !target.deviceId().equals(deviceId)) {
+      // Another device's command: refused by name, not fatal, nothing stored; no echo, since the
+      // echo would confirm a status this device may not give.
+      commandReportsRefused++;
+      io.send(
+          Frames.error(
+              ErrorCode.NOT_AUTHORIZED,
+              "device '"
+                  + deviceId
+                  + "' may not report the status of command '"
+                  + status.getId()
+                  + "': it was sent to another device",
+              false));
+      return;
     }
     CommandStore.StoredCommand after =
         commands.report(

@@ -100,11 +100,22 @@ public final class CloudDocuments {
    * version, sent to it alone ({@code CloudSession}).
    */
   public record EdgeApplied(
-      long lastChangeSeq, List<Long> resendFull, int conflicts, List<Unchanged> unchanged) {
+      long lastChangeSeq,
+      List<Long> resendFull,
+      int conflicts,
+      List<Unchanged> unchanged,
+      List<Refused> refused) {
     public EdgeApplied(long lastChangeSeq, List<Long> resendFull, int conflicts) {
-      this(lastChangeSeq, resendFull, conflicts, List.of());
+      this(lastChangeSeq, resendFull, conflicts, List.of(), List.of());
     }
   }
+
+  /**
+   * A change the device was not authorized to make ({@link #prepareEdgeChanges}): processed (its
+   * sequence counts as done) but nothing of it stored.
+   */
+  public record Refused(
+      long changeSeq, String scope, String collection, String key, String reason) {}
 
   /** A change that equalled the current version {@code current}: its outcome is that version. */
   public record Unchanged(StoredDoc current, long changeSeq) {}
@@ -153,23 +164,33 @@ public final class CloudDocuments {
   public static final class PreparedChanges {
     private final String deviceId;
     private final List<EdgeChange> parsed;
+    private final List<Refused> refused;
 
-    private PreparedChanges(String deviceId, List<EdgeChange> parsed) {
+    private PreparedChanges(String deviceId, List<EdgeChange> parsed, List<Refused> refused) {
       this.deviceId = deviceId;
       this.parsed = parsed;
+      this.refused = refused;
+    }
+
+    /** The changes the device may not make: never stored. */
+    public List<Refused> refused() {
+      return refused;
     }
   }
 
   /**
    * Validates and parses a device's changes without queueing them: a caller that receives frames
    * faster than the store commits (a server with many sessions, a benchmark) does this work on its
-   * own threads, and queued transactions then meet in one group commit.
+   * own threads, and queued transactions then meet in one group commit. A change the device may not
+   * make ({@link #refusal}) is set aside as refused, not an error: the rest of the frame is applied
+   * and the session goes on.
    *
    * @throws ProtocolException if any change is invalid
    */
   public PreparedChanges prepareEdgeChanges(String deviceId, List<DocChange> changes)
       throws ProtocolException {
     List<EdgeChange> parsed = new ArrayList<>(changes.size());
+    List<Refused> refused = new ArrayList<>();
     long previous = 0;
     List<String> readable = changes.isEmpty() ? List.of() : scopesOf(deviceId);
     for (DocChange c : changes) {
@@ -185,19 +206,57 @@ public final class CloudDocuments {
           c.getScope().isEmpty() || c.getScope().equals("device")
               ? deviceScope(deviceId)
               : c.getScope();
-      if (!readable.contains(scope)
-          || scope.startsWith("device:") && !scope.equals(deviceScope(deviceId))) {
+      if (!isScopeName(scope)) {
         throw EdgeChange.invalid(
-            "device '"
-                + deviceId
-                + "' may not write scope '"
-                + c.getScope()
-                + "'; it reads "
-                + readable);
+            "invalid scope '" + c.getScope() + "': device, fleet or group:<name>");
       }
-      parsed.add(EdgeChange.parse(c, scope, rules));
+      EdgeChange change = EdgeChange.parse(c, scope, rules);
+      String reason = refusal(deviceId, readable, scope, c.getCollection());
+      if (reason != null) {
+        refused.add(new Refused(c.getChangeSeq(), scope, c.getCollection(), c.getKey(), reason));
+      } else {
+        parsed.add(change);
+      }
     }
-    return new PreparedChanges(deviceId, parsed);
+    return new PreparedChanges(deviceId, parsed, List.copyOf(refused));
+  }
+
+  /**
+   * Why device {@code deviceId} may not write {@code collection} in {@code scope}, or null if it
+   * may: it writes its own scope; the fleet and its groups only where {@link
+   * DocumentRules#deviceWritable} allows; nothing else.
+   */
+  private String refusal(String deviceId, List<String> readable, String scope, String collection) {
+    if (scope.equals(deviceScope(deviceId))) {
+      return null;
+    }
+    if (!readable.contains(scope) || scope.startsWith("device:")) {
+      return "device '"
+          + deviceId
+          + "' may not write scope '"
+          + scope
+          + "'; it writes its own scope and reads "
+          + readable;
+    }
+    if (!rules.deviceWritable().allows(scope, collection)) {
+      return "device '"
+          + deviceId
+          + "' may not write "
+          + scope
+          + "/"
+          + collection
+          + ": devices write shared documents only where documents.device_writable allows (it"
+          + " allows "
+          + rules.deviceWritable().patterns()
+          + ")";
+    }
+    return null;
+  }
+
+  private static boolean isScopeName(String scope) {
+    return scope.equals(FLEET)
+        || scope.startsWith("device:") && ProtocolLimits.isValidDeviceId(scope.substring(7))
+        || scope.startsWith("group:") && ProtocolLimits.isValidCollection(scope.substring(6));
   }
 
   /** {@link #applyEdgeChangesAsync} of changes prepared before. */
@@ -223,6 +282,10 @@ public final class CloudDocuments {
           List<Long> resend = new ArrayList<>();
           List<Unchanged> unchanged = new ArrayList<>();
           int conflicts = 0;
+          for (Refused r : prepared.refused) {
+            // Processed, nothing stored: the sequence counts as done so that it is not resent.
+            tx.resendMet(deviceId, r.changeSeq(), r.scope(), r.collection(), r.key());
+          }
           for (EdgeChange p : parsed) {
             if (p.changeSeq() <= last) {
               continue;
@@ -237,9 +300,13 @@ public final class CloudDocuments {
             }
             last = p.changeSeq();
           }
+          if (!prepared.refused.isEmpty()) {
+            last = Math.max(last, prepared.refused.get(prepared.refused.size() - 1).changeSeq());
+          }
           tx.setLastChangeSeq(deviceId, last);
           tx.saveHlc(hlc.last());
-          return new EdgeApplied(last, List.copyOf(resend), conflicts, List.copyOf(unchanged));
+          return new EdgeApplied(
+              last, List.copyOf(resend), conflicts, List.copyOf(unchanged), prepared.refused);
         });
   }
 

@@ -1,6 +1,7 @@
 package io.edgesync.engine.docs;
 
 import io.edgesync.protocol.wire.DocChange;
+import io.edgesync.protocol.wire.DocRefusal;
 import io.edgesync.protocol.wire.DocUpdate;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,13 @@ public interface DocReplica {
    * sent again as whole documents (they get new change sequences).
    */
   void acknowledged(long changeSeq, List<Long> resendFull);
+
+  /**
+   * The cloud refused these changes (processed, nothing stored; e.g. NOT_AUTHORIZED): each is no
+   * longer pending and is never sent again; the replica records the refusal and puts the key back
+   * to the cloud's version it was based on. Called before {@link #acknowledged} for the same ack.
+   */
+  default void refused(List<DocRefusal> refusals) {}
 
   /** Applies cloud versions (and advances the scopes' cursors) in one local transaction. */
   void apply(List<DocUpdate> updates);

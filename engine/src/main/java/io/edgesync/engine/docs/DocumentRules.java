@@ -16,19 +16,39 @@ import java.util.TreeMap;
  * @param deduplicate a non-concurrent edge change equal to the current value makes no new version
  *     (the device gets the current version as its outcome; the brief's {@code
  *     bandwidth.deduplication})
+ * @param deviceWritable the shared documents devices may write, as {@code <scope>/<collection>}
+ *     patterns ({@link DeviceWrites}); empty: devices write only their own scope
  */
 public record DocumentRules(
     Map<String, ConflictPolicy> collections,
     int maxDocumentBytes,
     long maxClockDriftMs,
     boolean rejectDriftingClocks,
-    boolean deduplicate) {
+    boolean deduplicate,
+    DeviceWrites deviceWritable) {
 
   public DocumentRules {
     collections = java.util.Collections.unmodifiableMap(new TreeMap<>(collections));
     if (maxDocumentBytes < 2 || maxDocumentBytes > ProtocolLimits.MAX_DOCUMENT_BYTES_CEILING) {
       throw new IllegalArgumentException("maxDocumentBytes out of range: " + maxDocumentBytes);
     }
+    java.util.Objects.requireNonNull(deviceWritable, "deviceWritable");
+  }
+
+  /** Devices write only their own scope (the constructor before issue 12). */
+  public DocumentRules(
+      Map<String, ConflictPolicy> collections,
+      int maxDocumentBytes,
+      long maxClockDriftMs,
+      boolean rejectDriftingClocks,
+      boolean deduplicate) {
+    this(
+        collections,
+        maxDocumentBytes,
+        maxClockDriftMs,
+        rejectDriftingClocks,
+        deduplicate,
+        DeviceWrites.NONE);
   }
 
   /** With deduplication on (the constructor before issue 5). */
@@ -42,7 +62,13 @@ public record DocumentRules(
 
   public DocumentRules withDeduplicate(boolean on) {
     return new DocumentRules(
-        collections, maxDocumentBytes, maxClockDriftMs, rejectDriftingClocks, on);
+        collections, maxDocumentBytes, maxClockDriftMs, rejectDriftingClocks, on, deviceWritable);
+  }
+
+  /** These rules, with devices allowed to write the shared documents {@code writes} names. */
+  public DocumentRules withDeviceWritable(DeviceWrites writes) {
+    return new DocumentRules(
+        collections, maxDocumentBytes, maxClockDriftMs, rejectDriftingClocks, deduplicate, writes);
   }
 
   public static DocumentRules of(Map<String, ConflictPolicy> collections) {

@@ -11,6 +11,7 @@ import io.edgesync.protocol.wire.DocChanges;
 import io.edgesync.protocol.wire.DocUpdate;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Welcome;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -83,7 +84,36 @@ final class DocsAndCommands {
     docs.acknowledged(docAcked, welcome.getDocResendFullList());
     docSent = docAcked;
     sendUnconfirmedStatuses();
+    resendUnsettled();
     pumpDocs();
+  }
+
+  /**
+   * Sends again, under their own sequences, changes the cloud processed (at or below the Welcome's
+   * doc_change_seq) whose outcome this replica has not seen: a refusal (DocAck.refused) lost with
+   * the session that carried it would otherwise leave its change pending for ever. The cloud skips
+   * the changes it applied (their outcomes are pushed after the Welcome) and refuses the others
+   * again, since its decision depends only on the change and the device's rights.
+   */
+  private void resendUnsettled() {
+    if (!session.active()) {
+      return;
+    }
+    List<DocChange> unsettled = new ArrayList<>();
+    for (DocChange c :
+        docs.pendingChanges(
+            0, MAX_DOC_CHANGES_PER_FRAME, Math.max(1024, session.maxFrameBytes() - 4096))) {
+      if (c.getChangeSeq() <= docAcked) {
+        unsettled.add(c);
+      }
+    }
+    if (!unsettled.isEmpty()) {
+      session.send(
+          Frame.newBuilder()
+              .setDocChanges(DocChanges.newBuilder().addAllChanges(unsettled))
+              .build());
+      docFramesInFlight++;
+    }
   }
 
   void onDocUpdates(List<DocUpdate> updates) {
@@ -100,6 +130,9 @@ final class DocsAndCommands {
     // Not an invariant: the count comes from the cloud's acks, and a repeated DocAck (not beyond
     // the last sent) is accepted, so it may find no frame in flight.
     docFramesInFlight = Math.max(0, docFramesInFlight - 1);
+    if (ack.getRefusedCount() > 0) {
+      docs.refused(ack.getRefusedList());
+    }
     docs.acknowledged(docAcked, ack.getResendFullList());
     pumpDocs();
   }

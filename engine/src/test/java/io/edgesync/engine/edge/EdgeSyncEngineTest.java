@@ -2,18 +2,24 @@ package io.edgesync.engine.edge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.testing.InMemoryOutbox;
 import io.edgesync.engine.testing.RecordingEdgeIo;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
+import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.Command;
 import io.edgesync.protocol.wire.CommandState;
 import io.edgesync.protocol.wire.CommandStatus;
+import io.edgesync.protocol.wire.DocAck;
+import io.edgesync.protocol.wire.DocChange;
+import io.edgesync.protocol.wire.DocRefusal;
+import io.edgesync.protocol.wire.DocUpdate;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.protocol.wire.Gap;
@@ -922,5 +928,89 @@ class EdgeSyncEngineTest {
     engine.onFrame(now(), commandStatus("c1", CommandState.COMMAND_FAILED));
 
     assertThat(inbox.confirmed).containsExactly("c1");
+  }
+
+  /** A replica holding pending changes, recording what the engine tells it. */
+  private static final class PendingReplica implements DocReplica {
+    final List<DocChange> pending = new ArrayList<>();
+    final List<Long> refused = new ArrayList<>();
+
+    @Override
+    public Map<String, Long> cursors() {
+      return Map.of();
+    }
+
+    @Override
+    public List<DocChange> pendingChanges(long afterChangeSeq, int maxChanges, int maxBytes) {
+      return pending.stream().filter(c -> c.getChangeSeq() > afterChangeSeq).toList();
+    }
+
+    @Override
+    public void acknowledged(long changeSeq, List<Long> resendFull) {}
+
+    @Override
+    public void refused(List<DocRefusal> refusals) {
+      for (DocRefusal r : refusals) {
+        refused.add(r.getChangeSeq());
+        pending.removeIf(c -> c.getChangeSeq() == r.getChangeSeq());
+      }
+    }
+
+    @Override
+    public void apply(List<DocUpdate> updates) {}
+  }
+
+  private static DocChange docChange(long seq) {
+    return DocChange.newBuilder()
+        .setChangeSeq(seq)
+        .setScope("fleet")
+        .setCollection("config")
+        .setKey("k" + seq)
+        .setHlc(new Hlc(T0, 0, "dev").toWire())
+        .setValue(ByteString.copyFromUtf8("{}"))
+        .build();
+  }
+
+  /**
+   * A refusal (DocAck.refused) lost with its connection: the Welcome says change 3 was processed,
+   * but the replica still holds it pending (no outcome came). The engine sends it once more under
+   * its own sequence, before the new change 7, so the cloud can refuse it again; without that, it
+   * would stay pending for ever.
+   */
+  @Test
+  void processedChangeWithoutAnOutcome_isSentAgainAfterTheWelcome_andARefusalReachesTheReplica() {
+    PendingReplica replica = new PendingReplica();
+    replica.pending.add(docChange(3));
+    replica.pending.add(docChange(7));
+    engine =
+        new EdgeSyncEngine(
+            policy.build(), outbox, replica, new RecordingInbox(), io, new SplittableRandom(1));
+    engine.start(now());
+    engine.onConnected(now());
+    engine.onFrame(now(), welcome(cp(), w -> w.setDocChangeSeq(5)));
+
+    List<List<Long>> sent = new ArrayList<>();
+    for (Frame f : io.frames()) {
+      if (f.hasDocChanges()) {
+        sent.add(f.getDocChanges().getChangesList().stream().map(DocChange::getChangeSeq).toList());
+      }
+    }
+    assertThat(sent).containsExactly(List.of(3L), List.of(7L));
+
+    engine.onFrame(
+        now(),
+        Frame.newBuilder()
+            .setDocAck(
+                DocAck.newBuilder()
+                    .setChangeSeq(5)
+                    .addRefused(
+                        DocRefusal.newBuilder()
+                            .setChangeSeq(3)
+                            .setCode(ErrorCode.NOT_AUTHORIZED)
+                            .setReason("device 'dev' may not write fleet/config")))
+            .build());
+    assertThat(replica.refused).containsExactly(3L);
+    assertThat(replica.pending).extracting(c -> c.getChangeSeq()).containsExactly(7L);
+    assertThat(engine.state()).isEqualTo(EdgeSyncEngine.State.ACTIVE);
   }
 }

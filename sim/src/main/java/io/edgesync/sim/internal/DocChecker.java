@@ -154,6 +154,7 @@ final class DocChecker implements Checker {
     DocLedger ledger = world.docLedger();
     DocumentStore store = world.cloud().rawDocuments();
     checkNothingDropped(world, ledger);
+    ledger.checkForbiddenRefused(store);
     checkConflictsAndAudit(world, ledger, store);
     checkAuditChain(world, store);
   }

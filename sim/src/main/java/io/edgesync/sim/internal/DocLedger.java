@@ -64,6 +64,11 @@ final class DocLedger {
   private final Map<String, Map<DocKey, Long>> lastSentSeq = new HashMap<>();
   private final Map<String, Map<Long, Long>> processed = new HashMap<>();
 
+  // ---- forbidden changes (the adversary): per device, per key, the last one sent; and those the
+  // cloud refused
+  private final Map<String, Map<DocKey, Long>> forbiddenSent = new TreeMap<>();
+  private final Map<String, Set<Long>> refused = new HashMap<>();
+
   // ---- cloud
   private final Map<DocKey, List<Version>> log = new TreeMap<>();
   private final Map<Long, Version> byVersion = new HashMap<>();
@@ -139,6 +144,13 @@ final class DocLedger {
    */
   void edgeSent(String device, DocChange c, JsonNode whole) {
     DocKey key = new DocKey(storeScope(device, c.getScope()), c.getCollection(), c.getKey());
+    if (forbidden(device, key)) {
+      forbiddenSent
+          .computeIfAbsent(device, d -> new TreeMap<>())
+          .merge(key, c.getChangeSeq(), Math::max);
+      world.stats().add("adversary.edgeChangesSent", 1);
+      return;
+    }
     Hlc hlc;
     try {
       hlc = Hlc.fromWire(c.getHlc());
@@ -201,6 +213,75 @@ final class DocLedger {
                 + " ("
                 + base.hlc()
                 + "): causality lost");
+      }
+    }
+  }
+
+  /**
+   * Whether {@code device} may not write {@code key} under the seed's rules: another device's
+   * scope, a group it is not in, or the read-only collection ({@link DocScenario#READ_ONLY}).
+   */
+  boolean forbidden(String device, DocKey key) {
+    String scope = key.scope();
+    if (key.collection().equals(DocScenario.READ_ONLY)) {
+      return !scope.equals("device:" + device);
+    }
+    if (scope.startsWith("device:")) {
+      return !scope.equals("device:" + device);
+    }
+    if (scope.startsWith("group:")) {
+      SimEdge e = world.edge(device);
+      return e == null
+          || !world.scenario().docs().groups().get(e.index()).contains(scope.substring(6));
+    }
+    return false;
+  }
+
+  /**
+   * The cloud refused changes of {@code device} (DocAck.refused): each must be one the device may
+   * not make; a refused honest change is a lost write.
+   */
+  void edgeRefused(String device, List<io.edgesync.protocol.wire.DocRefusal> refusals) {
+    for (io.edgesync.protocol.wire.DocRefusal r : refusals) {
+      boolean wasForbidden =
+          forbiddenSent.getOrDefault(device, Map.of()).entrySet().stream()
+              .anyMatch(e -> e.getValue() >= r.getChangeSeq());
+      if (!wasForbidden || sent(device, r.getChangeSeq()) != null) {
+        throw new SimFailure(
+            "the cloud refused change "
+                + r.getChangeSeq()
+                + " of "
+                + device
+                + ", which it may make: "
+                + r.getReason());
+      }
+      refused.computeIfAbsent(device, d -> new java.util.HashSet<>()).add(r.getChangeSeq());
+      world.stats().add("adversary.edgeChangesRefused", 1);
+    }
+    progress++;
+  }
+
+  /**
+   * Every forbidden change an edge sent last for its key was refused, and none was stored (checked
+   * as versions appear); the cloud holds nothing of the read-only collection.
+   */
+  void checkForbiddenRefused(DocumentStore store) {
+    for (Map.Entry<String, Map<DocKey, Long>> d : forbiddenSent.entrySet()) {
+      for (Map.Entry<DocKey, Long> k : d.getValue().entrySet()) {
+        if (!refused.getOrDefault(d.getKey(), Set.of()).contains(k.getValue())) {
+          throw new SimFailure(
+              d.getKey()
+                  + "'s forbidden change "
+                  + k.getValue()
+                  + " of "
+                  + k.getKey()
+                  + " was never refused, yet nothing is pending on the edge");
+        }
+      }
+    }
+    for (Map.Entry<DocKey, List<Version>> e : log.entrySet()) {
+      if (e.getKey().collection().equals(DocScenario.READ_ONLY)) {
+        throw new SimFailure("the cloud wrote " + e.getKey() + ", which no device may write");
       }
     }
   }
@@ -367,6 +448,18 @@ final class DocLedger {
   private Sent sentAndProcessedOnce(Version v, String what) {
     String device = v.originDevice();
     long seq = v.originChangeSeq();
+    if (forbidden(device, v.key())) {
+      throw new SimFailure(
+          "the cloud wrote version "
+              + v.version()
+              + " of "
+              + v.key()
+              + " for "
+              + what
+              + ", which "
+              + device
+              + " may not write: authorization failed");
+    }
     Sent s = sent(device, seq);
     if (s == null) {
       throw new SimFailure(

@@ -2,6 +2,7 @@ package io.edgesync.sim.internal;
 
 import io.edgesync.engine.docs.ConflictPolicy;
 import io.edgesync.engine.docs.ConflictStrategy;
+import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import java.util.ArrayList;
@@ -48,15 +49,31 @@ public record DocScenario(
 
   static final List<String> GROUPS = List.of("g1", "g2");
 
+  /**
+   * A declared collection no device may write in shared scopes (it is not in {@code
+   * documents.device_writable}): only the adversary writes it, and every such change is refused.
+   */
+  static final String READ_ONLY = "ro";
+
   /** The name the custom resolver is configured under (it is named in the audit log). */
   static final String RESOLVER_NAME = "sim.Resolver";
 
+  /**
+   * The cloud's rules: the workload's collections are device-writable in the fleet and every group
+   * (so edges edit shared documents and conflicts arise); {@link #READ_ONLY} is not.
+   */
   public DocumentRules rules() {
+    List<String> writable = new ArrayList<>();
+    for (String c : COLLECTIONS) {
+      writable.add("fleet/" + c);
+      writable.add("group:*/" + c);
+    }
     return new DocumentRules(
-        collections,
-        ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
-        maxClockDriftMs,
-        rejectDriftingClocks);
+            collections,
+            ProtocolLimits.DEFAULT_MAX_DOCUMENT_BYTES,
+            maxClockDriftMs,
+            rejectDriftingClocks)
+        .withDeviceWritable(new DeviceWrites(writable));
   }
 
   static DocScenario draw(SplittableRandom r, int edges) {
@@ -84,6 +101,7 @@ public record DocScenario(
               custom ? new SimResolver() : null,
               custom ? RESOLVER_NAME : null));
     }
+    collections.put(READ_ONLY, ConflictPolicy.of(ConflictStrategy.LAST_WRITE_WINS));
     List<String> active = new ArrayList<>(COLLECTIONS);
     int activeCount = 1 + r.nextInt(3);
     while (active.size() > activeCount) {

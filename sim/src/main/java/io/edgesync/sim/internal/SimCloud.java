@@ -80,6 +80,11 @@ final class SimCloud {
     return docs;
   }
 
+  /** The command store the sessions use, or null (commands off, or the cloud is down). */
+  CommandStore commands() {
+    return commands;
+  }
+
   /** The store's own documents, not wrapped: what the checkers read. */
   DocumentStore rawDocuments() {
     return sqlite == null ? null : sqlite.documents();
@@ -216,8 +221,11 @@ final class SimCloud {
     }
     c.cloudOpen = true;
     c.cloudIncarnation = incarnation;
+    // Identity on: the connection authenticated as its edge (the simulator's abstract client
+    // certificate), and the session holds the device to it.
     c.session =
-        new CloudSession(world.scenario().serverPolicy(), store, docs, commands, new SessionIo(c));
+        new CloudSession(world.scenario().serverPolicy(), store, docs, commands, new SessionIo(c))
+            .requireDeviceId(c.edge.deviceId());
     open.add(c);
     return true;
   }

@@ -489,6 +489,20 @@ final class SimEdge {
     world.docLedger().edgeWrote(deviceId(), key, value);
   }
 
+  /**
+   * The application writes a document its device may not write (the adversary): the replica takes
+   * it as any local write, and the cloud must refuse it ({@link DocLedger#forbidden}).
+   */
+  void writeForbidden(DocKey key, JsonNode value) {
+    if (!alive || docs == null) {
+      return;
+    }
+    docs.replica()
+        .put(DocLedger.wireScope(deviceId(), key.scope()), key.collection(), key.key(), value);
+    world.trace(deviceId() + " put (forbidden) " + key + " " + DocLedger.text(value));
+    world.stats().add("adversary.edgeWrites", 1);
+  }
+
   /** The application reads a document (null if absent, deleted, or documents are off). */
   JsonNode localValue(DocKey key) {
     if (!alive || docs == null) {

@@ -140,6 +140,9 @@ final class SimEdgeWiring
       world.docLedger().moved();
       if (frame.hasDocAck()) {
         world.stats().add("docs.resendFull", frame.getDocAck().getResendFullCount());
+        if (frame.getDocAck().getRefusedCount() > 0) {
+          world.docLedger().edgeRefused(edge.deviceId(), frame.getDocAck().getRefusedList());
+        }
       }
     }
   }

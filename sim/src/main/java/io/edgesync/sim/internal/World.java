@@ -117,6 +117,7 @@ public final class World {
     checkers.add(new StreamChecker());
     if (scenario.docs().enabled()) {
       DocActions.all().forEach(workload::add);
+      Adversary.all().forEach(workload::add);
       checkers.add(new DocChecker());
       if (scenario.docs().commands()) {
         checkers.add(new CommandChecker());
@@ -177,6 +178,16 @@ public final class World {
 
   Network network() {
     return network;
+  }
+
+  /** The edge of that device id, or null (e.g. the adversary's own id). */
+  SimEdge edge(String deviceId) {
+    for (SimEdge e : edges) {
+      if (e.deviceId().equals(deviceId)) {
+        return e;
+      }
+    }
+    return null;
   }
 
   SimEdge randomEdge(RandomGenerator random) {

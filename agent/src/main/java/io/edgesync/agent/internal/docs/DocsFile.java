@@ -23,10 +23,12 @@ import java.util.Set;
  * SQLite connection (WAL, {@code synchronous=FULL}: a write is on disk when the call returns).
  * Schema in {@code db/V1__docs.sql}: {@code docs} (one row per document: value, cloud version, the
  * base value a merge patch is computed against, HLC, the pending change's sequence), {@code meta}
- * (the change sequence, the last HLC, per scope the cloud's cursor) and {@code commands}. With a
- * keyring, {@code docs.value}, {@code docs.base_value}, {@code commands.payload} and {@code
- * commands.result} are sealed ({@link StorageCipher}, place from {@link #place}) and {@code meta}
- * holds the key checks of {@link StoreKeyCheck} (in its text column {@code t}).
+ * (the change sequence, the last HLC, per scope the cloud's cursor), {@code commands} and, from
+ * {@code db/V2__refusals.sql}, {@code refusals} (changes the cloud refused, {@link
+ * LocalDocuments#refused}). With a keyring, {@code docs.value}, {@code docs.base_value}, {@code
+ * commands.payload} and {@code commands.result} are sealed ({@link StorageCipher}, place from
+ * {@link #place}) and {@code meta} holds the key checks of {@link StoreKeyCheck} (in its text
+ * column {@code t}).
  *
  * <p>Thread safe: both parts hold this object's monitor for every use of the connection.
  */
@@ -112,7 +114,7 @@ public final class DocsFile implements AutoCloseable {
       st.execute("PRAGMA synchronous=FULL");
       st.execute("PRAGMA busy_timeout=5000");
     }
-    Migrations.apply(db, DocsFile.class, "db/V1__docs.sql");
+    Migrations.apply(db, DocsFile.class, "db/V1__docs.sql", "db/V2__refusals.sql");
     db.setAutoCommit(false);
     checkKeys(file);
     this.replica =

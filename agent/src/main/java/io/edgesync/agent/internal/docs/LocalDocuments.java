@@ -11,6 +11,7 @@ import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.HybridClock;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.DocChange;
+import io.edgesync.protocol.wire.DocRefusal;
 import io.edgesync.protocol.wire.DocUpdate;
 import io.edgesync.support.jdbc.Jdbc;
 import java.sql.Connection;
@@ -192,6 +193,13 @@ public final class LocalDocuments implements Documents, DocReplica {
   public long deduplicatedCount() {
     synchronized (file) {
       return deduplicated;
+    }
+  }
+
+  /** Local changes the cloud refused (e.g. a shared document devices may not write). */
+  public long refusedCount() {
+    synchronized (file) {
+      return file.sql(() -> file.count("SELECT count(*) FROM refusals"));
     }
   }
 
@@ -435,6 +443,94 @@ public final class LocalDocuments implements Documents, DocReplica {
             return null;
           });
     }
+  }
+
+  /**
+   * Each refused change stops being pending and its key goes back to the cloud's version it was
+   * based on (or away, if the cloud had none): the cloud stored nothing of it, and it is never sent
+   * again. The refusal is kept in {@code refusals} for the operator.
+   */
+  @Override
+  public void refused(List<DocRefusal> refusals) {
+    List<Document> changed = new ArrayList<>();
+    synchronized (file) {
+      file.sql(
+          () -> {
+            try {
+              for (DocRefusal r : refusals) {
+                Document reverted = revertRefused(r);
+                if (reverted != null) {
+                  changed.add(reverted);
+                }
+              }
+              db.commit();
+            } catch (SQLException | RuntimeException e) {
+              db.rollback();
+              throw e;
+            }
+            return null;
+          });
+    }
+    notifyWatches(changed);
+  }
+
+  /** Records one refusal and reverts its key; returns the reverted document, or null. */
+  private Document revertRefused(DocRefusal r) throws SQLException {
+    String scope = null;
+    String collection = null;
+    String key = null;
+    long version = 0;
+    byte[] base = null;
+    try (PreparedStatement ps =
+        db.prepareStatement(
+            "SELECT scope, collection, key, version, base_value FROM docs WHERE pending_seq=?")) {
+      ps.setLong(1, r.getChangeSeq());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          scope = rs.getString(1);
+          collection = rs.getString(2);
+          key = rs.getString(3);
+          version = rs.getLong(4);
+          base =
+              file.open(
+                  DocsFile.place("docs", "base_value", scope, collection, key), rs.getBytes(5));
+        }
+      }
+    }
+    if (scope == null) {
+      return null; // a later local edit of the key replaced the change: nothing to revert
+    }
+    jdbc.update(
+        "INSERT OR REPLACE INTO refusals(change_seq, scope, collection, key, code, reason,"
+            + " refused_ms) VALUES (?,?,?,?,?,?,?)",
+        r.getChangeSeq(),
+        scope,
+        collection,
+        key,
+        r.getCode().name(),
+        r.getReason(),
+        clock.nowMs());
+    if (version == 0) {
+      jdbc.update(
+          "DELETE FROM docs WHERE scope=? AND collection=? AND key=?", scope, collection, key);
+    } else {
+      jdbc.update(
+          "UPDATE docs SET value=?, pending_seq=0, full_required=0 WHERE scope=? AND"
+              + " collection=? AND key=?",
+          file.seal(DocsFile.place("docs", "value", scope, collection, key), base),
+          scope,
+          collection,
+          key);
+    }
+    return new Document(
+        scope,
+        collection,
+        key,
+        base == null ? null : JsonDocs.parse(base),
+        version,
+        hlc.last(),
+        false,
+        false);
   }
 
   @Override

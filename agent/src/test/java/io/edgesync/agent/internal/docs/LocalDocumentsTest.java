@@ -57,4 +57,38 @@ class LocalDocumentsTest {
       assertThat(docs.cursors()).containsEntry("device", 9L);
     }
   }
+
+  @Test
+  void refusedChange_isNoLongerPending_isRecorded_andTheKeyGoesBackToItsCloudVersion()
+      throws Exception {
+    try (DocsFile file = open()) {
+      LocalDocuments docs = file.replica();
+      docs.apply(List.of(update("k", 2, "{\"a\":1}")));
+      docs.put("cfg", "k", "{\"a\":2}"); // change 1, on version 2
+      docs.put("cfg", "new", "{\"b\":1}"); // change 2, on nothing
+
+      docs.refused(
+          List.of(
+              refusal(1, "device 'd1' may not write ..."), refusal(2, "may not"), refusal(9, "x")));
+      docs.acknowledged(2, List.of());
+
+      assertThat(docs.pendingCount()).isZero();
+      assertThat(docs.pendingChanges(0, 10, 65_536)).as("never sent again").isEmpty();
+      assertThat(docs.get("cfg", "k").orElseThrow().value().toString()).isEqualTo("{\"a\":1}");
+      assertThat(docs.get("cfg", "k").orElseThrow().version()).isEqualTo(2);
+      assertThat(docs.get("cfg", "new")).as("the cloud never had it").isEmpty();
+      assertThat(docs.refusedCount()).as("change 9 matched no pending change").isEqualTo(2);
+    }
+    try (DocsFile file = open()) {
+      assertThat(file.replica().refusedCount()).as("kept across a restart").isEqualTo(2);
+    }
+  }
+
+  private static io.edgesync.protocol.wire.DocRefusal refusal(long seq, String reason) {
+    return io.edgesync.protocol.wire.DocRefusal.newBuilder()
+        .setChangeSeq(seq)
+        .setCode(io.edgesync.protocol.wire.ErrorCode.NOT_AUTHORIZED)
+        .setReason(reason)
+        .build();
+  }
 }
