@@ -31,6 +31,12 @@ final class ConflictsCommand {
   String server;
 
   @Option(
+      names = "--ca-file",
+      description = ServerApi.CA_FILE_DESCRIPTION,
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  java.nio.file.Path caFile;
+
+  @Option(
       names = "--api-key-file",
       description = ApiKeySource.FILE_DESCRIPTION,
       scope = picocli.CommandLine.ScopeType.INHERIT)
@@ -43,8 +49,8 @@ final class ConflictsCommand {
   java.nio.file.Path dataDir;
 
   /** A client of the server with the key the options name. */
-  ServerApi api() {
-    return new ServerApi(ApiKeySource.key(apiKeyFile, dataDir));
+  ServerApi api() throws java.io.IOException {
+    return ServerApi.toServer(ApiKeySource.key(apiKeyFile, dataDir), caFile);
   }
 
   @Command(name = "list", description = "List conflicts (open ones by default).")

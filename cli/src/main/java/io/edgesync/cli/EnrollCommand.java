@@ -46,7 +46,7 @@ final class EnrollCommand {
 
   @Option(
       names = "--ca-file",
-      description = "With an https --server: the CA its certificate chains to (e.g. ca.pem)",
+      description = ServerApi.CA_FILE_DESCRIPTION,
       scope = picocli.CommandLine.ScopeType.INHERIT)
   Path caFile;
 
@@ -117,10 +117,7 @@ final class EnrollCommand {
     }
 
     private Map<String, Object> overRest(long ttlS) throws Exception {
-      ServerApi api =
-          new ServerApi(
-              ApiKeySource.key(parent.apiKeyFile, null),
-              parent.caFile == null ? null : trusting(parent.caFile));
+      ServerApi api = ServerApi.toServer(ApiKeySource.key(parent.apiKeyFile, null), parent.caFile);
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("device", device);
       body.put("ttl_s", ttlS);
@@ -138,21 +135,6 @@ final class EnrollCommand {
       m.put("expires", reply.path("expires").asText());
       return m;
     }
-  }
-
-  /** A TLS context that trusts the CA certificates in {@code caFile}. */
-  static javax.net.ssl.SSLContext trusting(Path caFile) throws Exception {
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    int i = 0;
-    for (java.security.cert.X509Certificate c : Pem.readCertificates(caFile)) {
-      ks.setCertificateEntry("ca-" + i++, c);
-    }
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-    tmf.init(ks);
-    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
   }
 
   /** {@code 90s}, {@code 30m}, {@code 24h}, {@code 7d}: a whole number and one unit. */

@@ -26,6 +26,39 @@ final class ServerApi {
   private final HttpClient client;
   private final String apiKey; // null: no Authorization header (an agent's local API)
 
+  static final String CA_FILE_DESCRIPTION =
+      "With an https --server: the CA its certificate chains to (e.g. ca.pem; default: the JDK's"
+          + " trusted CAs)";
+
+  /**
+   * A client of a server's REST API sending {@code apiKey}; over HTTPS it trusts the CA
+   * certificates in {@code caFile} (null: the JDK's trusted CAs).
+   */
+  static ServerApi toServer(String apiKey, java.nio.file.Path caFile) throws IOException {
+    return new ServerApi(apiKey, caFile == null ? null : trusting(caFile));
+  }
+
+  /** A TLS context that trusts the CA certificates in {@code caFile}. */
+  static javax.net.ssl.SSLContext trusting(java.nio.file.Path caFile) throws IOException {
+    try {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      int i = 0;
+      for (java.security.cert.X509Certificate c :
+          io.edgesync.security.Pem.readCertificates(caFile)) {
+        ks.setCertificateEntry("ca-" + i++, c);
+      }
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+      tmf.init(ks);
+      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException(
+          "cannot trust the CA certificates in " + caFile + ": " + e.getMessage(), e);
+    }
+  }
+
   /** A client without a key, for an agent's local API. */
   ServerApi() {
     this(null);
@@ -71,6 +104,14 @@ final class ServerApi {
       return new Reply(r.statusCode(), r.body());
     } catch (ConnectException e) {
       throw new Unreachable(url);
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw new IOException(
+          "TLS with "
+              + url
+              + " failed: "
+              + e.getMessage()
+              + " (a server certificate from a private CA needs --ca-file with that CA's ca.pem)",
+          e);
     }
   }
 }

@@ -27,6 +27,9 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--device", description = "With --server: one device's streams and gaps")
   String device;
 
+  @Option(names = "--ca-file", description = ServerApi.CA_FILE_DESCRIPTION)
+  java.nio.file.Path caFile;
+
   @Option(names = "--api-key-file", description = ApiKeySource.FILE_DESCRIPTION)
   java.nio.file.Path apiKeyFile;
 
@@ -39,7 +42,7 @@ final class StatusCommand implements Callable<Integer> {
     ServerApi api;
     if (server != null) {
       url = server + (device == null ? "/api/v1/devices" : "/api/v1/devices/" + device);
-      api = new ServerApi(ApiKeySource.key(apiKeyFile, dataDir));
+      api = ServerApi.toServer(ApiKeySource.key(apiKeyFile, dataDir), caFile);
     } else {
       url = agent + "/v1/status";
       api = new ServerApi(agentToken());

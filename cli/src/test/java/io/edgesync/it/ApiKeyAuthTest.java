@@ -277,16 +277,18 @@ class ApiKeyAuthTest {
   void cliKeys_createListRevoke_onTheDataDirectory_whileTheServerRuns() {
     String data = dir.resolve("cloud").toString();
     String key =
-        cli("keys", "create", "--name", "night-job", "--role", "viewer", "--data-dir", data).trim();
+        CliRun.stdout(
+                "keys", "create", "--name", "night-job", "--role", "viewer", "--data-dir", data)
+            .trim();
     assertThat(key).startsWith("esk_");
     Rest job = admin.withKey(key);
     assertThat(job.ok(job.get("/api/v1/devices")).get("devices")).hasSize(1);
 
-    assertThat(cli("keys", "list", "--data-dir", data))
+    assertThat(CliRun.stdout("keys", "list", "--data-dir", data))
         .contains("night-job")
         .contains("viewer")
         .doesNotContain(key);
-    assertThat(cli("keys", "revoke", "night-job", "--data-dir", data))
+    assertThat(CliRun.stdout("keys", "revoke", "night-job", "--data-dir", data))
         .contains("revoked API key 'night-job'");
 
     Rest.assertError(job.get("/api/v1/devices"), 401, "API key 'night-job' was revoked");
@@ -295,10 +297,11 @@ class ApiKeyAuthTest {
   @Test
   void cliStatus_sendsTheDataDirsAdminKey_andWithoutOneShowsTheRefusal() {
     String url = "http://127.0.0.1:" + server.port();
-    assertThat(cli("status", "--server", url, "--data-dir", dir.resolve("cloud").toString()))
+    assertThat(
+            CliRun.stdout("status", "--server", url, "--data-dir", dir.resolve("cloud").toString()))
         .contains("dev-1");
     assertThat(
-            cli(
+            CliRun.stdout(
                 "status",
                 "--server",
                 url,
@@ -351,21 +354,5 @@ class ApiKeyAuthTest {
     assertThat(admin.ok(admin.get(GROUPS)).get("groups")).as("groups").isEmpty();
     assertThat(admin.ok(admin.get("/api/v1/audit")).get("audit")).as("audit").isEmpty();
     assertThat(listedKeys(admin)).as("keys").doesNotContain("x:admin", "mine:admin");
-  }
-
-  /** Runs the CLI, asserts it succeeded, returns what it printed. */
-  private static String cli(String... args) {
-    PrintStream saved = System.out;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      code = Main.run(args);
-    } finally {
-      System.setOut(saved);
-    }
-    String printed = out.toString(StandardCharsets.UTF_8);
-    assertThat(code).as("exit code of %s: %s", String.join(" ", args), printed).isZero();
-    return printed;
   }
 }

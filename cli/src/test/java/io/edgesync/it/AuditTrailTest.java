@@ -6,15 +6,12 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.Document;
 import io.edgesync.agent.EdgeAgent;
-import io.edgesync.cli.Main;
 import io.edgesync.cli.internal.TcpRelay;
 import io.edgesync.protocol.Clock;
 import io.edgesync.server.AuditKeys;
 import io.edgesync.server.AuditSettings;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -76,7 +73,7 @@ class AuditTrailTest {
     conflictOn("cw", "k2"); // decided by cloud_wins at once
     stopServer();
     String dataDir = dir.resolve("cloud").toString();
-    assertThat(cli(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
+    assertThat(CliRun.exit(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
 
     startServer();
     long again = conflictOn("mn", "k3");
@@ -97,11 +94,13 @@ class AuditTrailTest {
     assertThat(verified.get("records").asLong()).isEqualTo(records.size());
 
     // Offline, while the server runs: the store, and an export of it.
-    assertThat(cli(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
+    assertThat(CliRun.exit(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
     Path export = dir.resolve("audit.jsonl");
-    cli(0, "audit", "export", "--data-dir", dataDir, "--out", export.toString());
+    CliRun.exit(0, "audit", "export", "--data-dir", dataDir, "--out", export.toString());
     String publicKey = dir.resolve("cloud").resolve(AuditKeys.PUBLIC_FILE).toString();
-    assertThat(cli(0, "audit", "verify", "--file", export.toString(), "--public-key", publicKey))
+    assertThat(
+            CliRun.exit(
+                0, "audit", "verify", "--file", export.toString(), "--public-key", publicKey))
         .startsWith("OK: " + records.size() + " records")
         .contains("anchored through record " + records.size());
 
@@ -112,7 +111,9 @@ class AuditTrailTest {
       f.seek(at);
       f.write('F');
     }
-    assertThat(cli(1, "audit", "verify", "--file", export.toString(), "--public-key", publicKey))
+    assertThat(
+            CliRun.exit(
+                1, "audit", "verify", "--file", export.toString(), "--public-key", publicKey))
         .startsWith("FAILED at record ");
   }
 
@@ -133,7 +134,7 @@ class AuditTrailTest {
     rest.ok(rest.delete("/api/v1/keys/ops")); // revoked already: no second record
     stopServer();
     String dataDir = dir.resolve("cloud").toString();
-    cli(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
+    CliRun.exit(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
 
     startServer();
     List<String> trail = new ArrayList<>();
@@ -162,10 +163,10 @@ class AuditTrailTest {
     startServer();
     String dataDir = dir.resolve("cloud").toString();
     rest.ok(rest.put("/api/v1/fleet/docs/cw/a", "{\"a\":1}"));
-    cli(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
-    cli(0, "enroll", "token", "--data-dir", dataDir, "--device", "gw-9", "--ttl", "1h");
+    CliRun.exit(0, "keys", "--data-dir", dataDir, "create", "--name", "ci", "--role", "viewer");
+    CliRun.exit(0, "enroll", "token", "--data-dir", dataDir, "--device", "gw-9", "--ttl", "1h");
     rest.ok(rest.put("/api/v1/fleet/docs/cw/b", "{\"a\":2}"));
-    cli(0, "keys", "--data-dir", dataDir, "revoke", "ci");
+    CliRun.exit(0, "keys", "--data-dir", dataDir, "revoke", "ci");
     rest.ok(rest.put("/api/v1/fleet/docs/cw/c", "{\"a\":3}"));
 
     List<String> trail = new ArrayList<>();
@@ -183,7 +184,7 @@ class AuditTrailTest {
     JsonNode verified = rest.ok(rest.get("/api/v1/audit/verify"));
     assertThat(verified.get("ok").asBoolean()).as("%s", verified).isTrue();
     stopServer();
-    assertThat(cli(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
+    assertThat(CliRun.exit(0, "audit", "verify", "--data-dir", dataDir)).startsWith("OK: ");
   }
 
   /**
@@ -218,27 +219,5 @@ class AuditTrailTest {
 
   private long version(String collection, String key) {
     return agent.documents().get("fleet", collection, key).map(Document::version).orElse(-1L);
-  }
-
-  /** Runs the CLI, asserts its exit code, returns what it printed (out and err). */
-  private static String cli(int expectedExit, String... args) {
-    PrintStream savedOut = System.out;
-    PrintStream savedErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    int code;
-    try {
-      PrintStream p = new PrintStream(out, true, StandardCharsets.UTF_8);
-      System.setOut(p);
-      System.setErr(p);
-      code = Main.run(args);
-    } finally {
-      System.setOut(savedOut);
-      System.setErr(savedErr);
-    }
-    String printed = out.toString(StandardCharsets.UTF_8);
-    assertThat(code)
-        .as("exit code of %s: %s", String.join(" ", args), printed)
-        .isEqualTo(expectedExit);
-    return printed;
   }
 }

@@ -140,10 +140,11 @@ class DocumentConflictTest {
     // Resolve B's through the CLI with a value of our own: every replica holds it, unconflicted.
     String serverUrl = "http://127.0.0.1:" + server.port();
     String keyFile = server.adminKeyFile().toString();
-    String listed = cli("conflicts", "list", "--server", serverUrl, "--api-key-file", keyFile);
+    String listed =
+        CliRun.stdout("conflicts", "list", "--server", serverUrl, "--api-key-file", keyFile);
     assertThat(listed).contains("dev-b").contains("fleet mn/k").doesNotContain("dev-a");
     assertThat(
-            cli(
+            CliRun.stdout(
                 "conflicts",
                 "show",
                 fromB.get("id").asText(),
@@ -153,7 +154,7 @@ class DocumentConflictTest {
                 keyFile))
         .contains("\"b\" : 2");
     assertThat(
-            cli(
+            CliRun.stdout(
                 "conflicts",
                 "resolve",
                 fromB.get("id").asText(),
@@ -194,22 +195,6 @@ class DocumentConflictTest {
         .isEqualTo(404);
     assertThat(rest.ok(rest.get("/api/v1/fleet/docs/mn/k")).get("version").asLong())
         .isEqualTo(cloud.get("version").asLong());
-  }
-
-  /** Runs the CLI, asserts it succeeded, returns what it printed. */
-  private static String cli(String... args) {
-    java.io.PrintStream saved = System.out;
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    int code;
-    try {
-      System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
-      code = io.edgesync.cli.Main.run(args);
-    } finally {
-      System.setOut(saved);
-    }
-    String printed = out.toString(java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(code).as("exit code of %s: %s", String.join(" ", args), printed).isZero();
-    return printed;
   }
 
   /** v1 everywhere; partition; the cloud, then A, then B edit; heal A, then B. */

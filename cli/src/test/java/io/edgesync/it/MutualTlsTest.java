@@ -106,6 +106,22 @@ class MutualTlsTest {
   }
 
   @Test
+  void cliOverHttps_trustsTheCaOfCaFile_andWithoutItNamesTheRefusedCertificate() throws Exception {
+    String url = "https://127.0.0.1:" + server.port();
+    String data = dir.resolve("cloud").toString();
+    String caFile = dir.resolve("ca").resolve("ca.pem").toString();
+    assertThat(CliRun.stdout("status", "--server", url, "--ca-file", caFile, "--data-dir", data))
+        .contains("\"devices\"");
+    assertThat(
+            CliRun.stdout(
+                "conflicts", "list", "--server", url, "--ca-file", caFile, "--data-dir", data))
+        .contains("ID");
+    assertThat(CliRun.exit(2, "status", "--server", url, "--data-dir", data))
+        .contains("TLS with " + url)
+        .contains("needs --ca-file");
+  }
+
+  @Test
   void noClientCertificate_isRefusedOnTheSyncPath() throws Exception {
     assertThatThrownBy(() -> RawClient.connect(server.syncUrl(), trustOnly()))
         .hasStackTraceContaining("401");
