@@ -468,10 +468,10 @@ public final class SyncServer implements AutoCloseable {
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
-    boolean hello = wasHandshaking && AdmissionControl.isHello(bytes);
-    Frame retryLater = hello ? admission.tryAdmit() : null;
-    if (retryLater != null) {
-      ctx.send(ByteBuffer.wrap(FrameCodec.encode(retryLater)));
+    AdmissionControl.Ticket admitted =
+        wasHandshaking && AdmissionControl.isHello(bytes) ? admission.tryAdmit() : null;
+    if (admitted != null && admitted.refusal() != null) {
+      ctx.send(ByteBuffer.wrap(FrameCodec.encode(admitted.refusal())));
       ctx.closeSession(1013, "try again later"); // RFC 6455's code for it
       return;
     }
@@ -480,8 +480,8 @@ public final class SyncServer implements AutoCloseable {
       session.onFrame(clock.nowMs(), bytes);
     } finally {
       silence.handled(ctx.sessionId());
-      if (hello) {
-        admission.finished();
+      if (admitted != null) {
+        admitted.close();
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {

@@ -30,10 +30,9 @@ class AdmissionControlTest {
   void admitsABurstOfOneSecondsWorth_thenRefusesWithRetryLater() {
     AdmissionControl c = control(100, 10);
     for (int i = 0; i < 10; i++) {
-      assertThat(c.tryAdmit()).isNull();
-      c.finished();
+      admitAndFinish(c);
     }
-    Frame refusal = c.tryAdmit();
+    Frame refusal = c.tryAdmit().refusal();
 
     assertThat(refusal.getError().getCode()).isEqualTo(ErrorCode.RETRY_LATER);
     assertThat(refusal.getError().getFatal()).isTrue();
@@ -49,39 +48,36 @@ class AdmissionControlTest {
   void tokensRefillAtTheRate() {
     AdmissionControl c = control(100, 10);
     for (int i = 0; i < 10; i++) {
-      c.tryAdmit();
-      c.finished();
+      admitAndFinish(c);
     }
     advanceMs(99);
-    assertThat(c.tryAdmit()).isNotNull();
+    assertThat(c.tryAdmit().refusal()).isNotNull();
     advanceMs(1); // 100 ms = one token at 10/s
-    assertThat(c.tryAdmit()).isNull();
+    assertThat(c.tryAdmit().refusal()).isNull();
   }
 
   @Test
   void refusedDevices_areToldDistinctTimes_oneIntervalApart() {
     AdmissionControl c = control(100, 10);
     for (int i = 0; i < 10; i++) {
-      c.tryAdmit();
-      c.finished();
+      admitAndFinish(c);
     }
     List<Integer> told = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      told.add(c.tryAdmit().getError().getRetryAfterMs());
+      told.add(retryAfterMs(c));
     }
     assertThat(told).containsExactly(100, 200, 300, 400, 500);
     advanceMs(50); // half a token: still refused, and told the slot after the last one promised
-    assertThat(c.tryAdmit().getError().getRetryAfterMs()).isEqualTo(550);
+    assertThat(retryAfterMs(c)).isEqualTo(550);
   }
 
   @Test
   void retryAfter_isCappedAtTheHorizon() {
     AdmissionControl c = new AdmissionControl(new AdmissionLimits(1, 1, 2_000), nanos::get);
-    c.tryAdmit();
-    c.finished();
+    admitAndFinish(c);
     List<Integer> told = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
-      told.add(c.tryAdmit().getError().getRetryAfterMs());
+      told.add(retryAfterMs(c));
     }
     assertThat(told).containsExactly(1_000, 2_000, 2_000, 2_000);
   }
@@ -89,14 +85,37 @@ class AdmissionControlTest {
   @Test
   void pendingHellosBeyondTheLimit_areRefusedUntilOneFinishes() {
     AdmissionControl c = control(2, 1_000);
-    assertThat(c.tryAdmit()).isNull();
-    assertThat(c.tryAdmit()).isNull();
-    Frame refusal = c.tryAdmit();
+    AdmissionControl.Ticket first = c.tryAdmit();
+    assertThat(first.refusal()).isNull();
+    assertThat(c.tryAdmit().refusal()).isNull();
+    Frame refusal = c.tryAdmit().refusal();
     assertThat(refusal.getError().getMessage())
         .startsWith("2 sessions are being admitted now (max_pending_sessions)");
-    c.finished();
-    assertThat(c.tryAdmit()).isNull();
+    first.close();
+    first.close(); // once only
+    assertThat(c.pending()).isEqualTo(1);
+    assertThat(c.tryAdmit().refusal()).isNull();
     assertThat(c.pending()).isEqualTo(2);
+  }
+
+  @Test
+  void slowHellos_spaceTheReturnSlotsByWhatThePendingBoundSustains() {
+    AdmissionControl c = control(4, 1_000); // the rate alone would space them 1 ms apart
+    List<AdmissionControl.Ticket> slow = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      slow.add(c.tryAdmit());
+    }
+    advanceMs(200); // each Hello takes 200 ms: 4 at a time sustain 20 sessions/s
+    slow.forEach(AdmissionControl.Ticket::close);
+    for (int i = 0; i < 4; i++) {
+      slow.add(c.tryAdmit());
+    }
+
+    List<Integer> told = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      told.add(retryAfterMs(c));
+    }
+    assertThat(told).containsExactly(50, 100, 150);
   }
 
   @Test
@@ -107,8 +126,23 @@ class AdmissionControlTest {
   }
 
   @Test
-  void finishedWithoutAnAdmission_isABug() {
-    assertThatThrownBy(() -> control(1, 1).finished()).isInstanceOf(IllegalStateException.class);
+  void aRefusalsTicket_freesNothing() {
+    AdmissionControl c = control(1, 1_000);
+    AdmissionControl.Ticket admitted = c.tryAdmit();
+    c.tryAdmit().close();
+    assertThat(c.pending()).isEqualTo(1);
+    admitted.close();
+    assertThat(c.pending()).isZero();
+  }
+
+  private static void admitAndFinish(AdmissionControl c) {
+    AdmissionControl.Ticket t = c.tryAdmit();
+    assertThat(t.refusal()).isNull();
+    t.close();
+  }
+
+  private static int retryAfterMs(AdmissionControl c) {
+    return c.tryAdmit().refusal().getError().getRetryAfterMs();
   }
 
   @Test
