@@ -97,6 +97,7 @@ public final class Bench {
         --storm-timeout=120   seconds a phase may take before it is reported incomplete
         --port=0              the server's port (0: a free one; written to DIR/storm/port)
         --serve-seconds=0     keep the server up this long afterwards (for openssl s_time)
+        --warmup-devices=200  other devices connect first, in a cold JVM (JIT); reported apart
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -172,7 +173,8 @@ public final class Bench {
           "max-pending-sessions",
           "storm-timeout",
           "port",
-          "serve-seconds");
+          "serve-seconds",
+          "warmup-devices");
 
   private Bench() {}
 
@@ -278,11 +280,17 @@ public final class Bench {
             r.limits().maxSessionsPerS(),
             r.limits().maxPendingSessions(),
             r.issueSeconds());
-    for (StormScenario.Phase p : List.of(r.full(), r.resumed())) {
+    List<StormScenario.Phase> phases = new ArrayList<>();
+    if (r.warmup() != null) {
+      phases.add(r.warmup());
+    }
+    phases.add(r.full());
+    phases.add(r.resumed());
+    for (StormScenario.Phase p : phases) {
       rows.add(
           new String[] {
             "storm: " + p.name(),
-            "all admitted within 30 s",
+            p == r.warmup() ? "(cold JVM: not the target)" : "all admitted within 30 s",
             String.format(
                 Locale.ROOT,
                 "**%s**; first connections open in %.1f s = **%s handshakes/s**; %,d connections"
