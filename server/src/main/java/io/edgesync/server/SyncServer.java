@@ -66,7 +66,9 @@ public final class SyncServer implements AutoCloseable {
   /** How long a silent session's close may wait for the device's close reply before the drop. */
   private static final Duration SILENT_CLOSE_GRACE = Duration.ofSeconds(5);
 
-  /** The listen backlog of the device port: room for a fleet's reconnect storm (docs/ops). */
+  /**
+   * The listen backlog of the device port: room for a fleet's reconnect storm (configuration.md).
+   */
   private static final int ACCEPT_QUEUE_CONNECTIONS = 4096;
 
   /** The most time between two checks for silent sessions. */
@@ -468,10 +470,10 @@ public final class SyncServer implements AutoCloseable {
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
-    AdmissionControl.Ticket admitted =
+    AdmissionControl.Ticket ticket =
         wasHandshaking && AdmissionControl.isHello(bytes) ? admission.tryAdmit() : null;
-    if (admitted != null && admitted.refusal() != null) {
-      ctx.send(ByteBuffer.wrap(FrameCodec.encode(admitted.refusal())));
+    if (ticket != null && ticket.refusal() != null) {
+      ctx.send(ByteBuffer.wrap(FrameCodec.encode(ticket.refusal())));
       ctx.closeSession(1013, "try again later"); // RFC 6455's code for it
       return;
     }
@@ -480,8 +482,8 @@ public final class SyncServer implements AutoCloseable {
       session.onFrame(clock.nowMs(), bytes);
     } finally {
       silence.handled(ctx.sessionId());
-      if (admitted != null) {
-        admitted.close();
+      if (ticket != null) {
+        ticket.close(); // the Hello was handled: its admission is free again
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
