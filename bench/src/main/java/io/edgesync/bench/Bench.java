@@ -38,6 +38,9 @@ public final class Bench {
         catchup       a week offline (10 sensors at 1 Hz, 6,048,000 records) drains over loopback
         catchup-throttled  600,000 such records through a link throttled to 1 Mbit/s
         all           fsync, ingest, drain, sync, live, docs (defaults: about 100 s in total)
+        storm         reconnect storm over mutual TLS: N devices (own certificates) connect at
+                      once to a server pacing admission; full, then resumed TLS handshakes
+                      (not in all; docs/benchmarks.md, bench/openssl-s-time.sh for the anchor)
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -88,6 +91,13 @@ public final class Bench {
         --doc-body=patch      patch (merge patches, as the agent sends) or value (whole documents)
         --doc-seed=1
         --doc-sessions=16     frames of different devices in flight at once (group commit)
+      storm:
+        --devices=2000        devices, each with its own EC P-256 certificate
+        --max-sessions-per-s=200 --max-pending-sessions=64   the server's server.admission
+        --storm-timeout=120   seconds a phase may take before it is reported incomplete
+        --port=0              the server's port (0: a free one; written to DIR/storm/port)
+        --serve-seconds=0     keep the server up this long afterwards (for openssl s_time)
+        --warmup-devices=200  other devices connect first, in a cold JVM (JIT); reported apart
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -157,7 +167,14 @@ public final class Bench {
           "codec",
           "catchup-warmup",
           "catchup-verify",
-          "catchup-timeout");
+          "catchup-timeout",
+          "devices",
+          "max-sessions-per-s",
+          "max-pending-sessions",
+          "storm-timeout",
+          "port",
+          "serve-seconds",
+          "warmup-devices");
 
   private Bench() {}
 
@@ -231,6 +248,7 @@ public final class Bench {
       case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
       case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
+      case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
       case "catchup-throttled" ->
           inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));
@@ -248,6 +266,49 @@ public final class Bench {
         System.exit(2);
       }
     }
+  }
+
+  /** Runs the storm; false when a phase did not admit every device within its timeout. */
+  private static boolean storm(Path dir, Opts o, List<String[]> rows) throws Exception {
+    StormScenario.Result r = StormScenario.run(dir, o);
+    String settings =
+        String.format(
+            Locale.ROOT,
+            "%,d devices, in-process server on loopback, admission %d sessions/s, %d pending;"
+                + " certificates issued in %.1f s",
+            r.devices(),
+            r.limits().maxSessionsPerS(),
+            r.limits().maxPendingSessions(),
+            r.issueSeconds());
+    List<StormScenario.Phase> phases = new ArrayList<>();
+    if (r.warmup() != null) {
+      phases.add(r.warmup());
+    }
+    phases.add(r.full());
+    phases.add(r.resumed());
+    for (StormScenario.Phase p : phases) {
+      rows.add(
+          new String[] {
+            "storm: " + p.name(),
+            p == r.warmup() ? "(cold JVM: not the target)" : "all admitted within 30 s",
+            String.format(
+                Locale.ROOT,
+                "**%s**; first connections open in %.1f s = **%s handshakes/s**; %,d connections"
+                    + " (%,d full, %,d resumed handshakes), %,d RETRY_LATER, %,d failed connects",
+                p.admittedSeconds() < 0
+                    ? p.admitted() + " of " + p.devices() + " admitted (timeout)"
+                    : String.format(Locale.ROOT, "all admitted in %.1f s", p.admittedSeconds()),
+                p.firstOpenSeconds(),
+                Stats.rate(p.firstOpensPerSecond()),
+                p.opens(),
+                p.fullHandshakes(),
+                p.resumedHandshakes(),
+                p.retryLater(),
+                p.failedConnects()),
+            settings
+          });
+    }
+    return r.full().admittedSeconds() >= 0 && r.resumed().admittedSeconds() >= 0;
   }
 
   /** Set by a scenario whose run found a problem (fuzz: a failing input). */

@@ -16,6 +16,25 @@ public final class Frames {
         .build();
   }
 
+  /**
+   * The fatal RETRY_LATER refusal of a Hello: the device should connect again after {@code
+   * retryAfterMs} (docs/protocol.md, "Admission").
+   */
+  public static Frame retryLater(String message, long retryAfterMs) {
+    if (retryAfterMs < 1 || retryAfterMs > 0xFFFF_FFFFL) {
+      throw new IllegalArgumentException(
+          "retryAfterMs must be in 1..2^32-1 ms, not " + retryAfterMs);
+    }
+    return Frame.newBuilder()
+        .setError(
+            Error.newBuilder()
+                .setCode(ErrorCode.RETRY_LATER)
+                .setMessage(message)
+                .setFatal(true)
+                .setRetryAfterMs((int) retryAfterMs))
+        .build();
+  }
+
   public static Frame heartbeat(long nowMs, boolean reply) {
     return Frame.newBuilder()
         .setHeartbeat(Heartbeat.newBuilder().setSentAtMs(nowMs).setReply(reply))

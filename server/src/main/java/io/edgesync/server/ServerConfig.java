@@ -45,6 +45,10 @@ import java.util.Objects;
  *     crl_file: crl.pem       # optional; re-read when it changes
  *     ca_dir: ./ca            # optional: the built-in CA's directory (edgesync ca init)
  *     device_cert_days: 30    # lifetime of device certificates signed by ca_dir (1..397)
+ *   admission:              # pacing of session admission (AdmissionControl)
+ *     max_pending_sessions: 64
+ *     max_sessions_per_s: 200
+ *     max_retry_after_ms: 60000
  * </pre>
  */
 public record ServerConfig(
@@ -54,7 +58,8 @@ public record ServerConfig(
     ServerPolicy policy,
     DocumentRules documents,
     DictionaryRules dictionaries,
-    TlsFiles tls) {
+    TlsFiles tls,
+    AdmissionLimits admission) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -108,6 +113,7 @@ public record ServerConfig(
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(documents, "documents");
     Objects.requireNonNull(dictionaries, "dictionaries");
+    Objects.requireNonNull(admission, "admission");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -129,7 +135,8 @@ public record ServerConfig(
         ServerPolicy.defaults(),
         defaultDocuments(),
         DictionaryRules.defaults(),
-        null);
+        null,
+        AdmissionLimits.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -144,32 +151,40 @@ public record ServerConfig(
    * Listening on {@code newHost} (an interface's address, or 0.0.0.0 for all) and {@code newPort}.
    */
   public ServerConfig withAddress(String newHost, int newPort) {
-    return new ServerConfig(newHost, newPort, dataDir, policy, documents, dictionaries, tls);
+    return new ServerConfig(
+        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission);
   }
 
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(host, newPort, dataDir, policy, documents, dictionaries, tls);
+    return new ServerConfig(
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
-    return new ServerConfig(host, port, dataDir, newPolicy, documents, dictionaries, tls);
+    return new ServerConfig(
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries, tls);
+    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries, tls, admission);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls);
+    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission);
   }
 
   public ServerConfig withDataDir(Path dir) {
-    return new ServerConfig(host, port, dir, policy, documents, dictionaries, tls);
+    return new ServerConfig(host, port, dir, policy, documents, dictionaries, tls, admission);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles files) {
-    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, files);
+    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, files, admission);
+  }
+
+  /** Admitting sessions at this pace ({@link AdmissionControl}). */
+  public ServerConfig withAdmission(AdmissionLimits limits) {
+    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, tls, limits);
   }
 
   public static ServerConfig load(Path file) {
@@ -196,7 +211,8 @@ public record ServerConfig(
                 "codecs",
                 "compact_batches",
                 "dictionaries",
-                "tls");
+                "tls",
+                "admission");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -234,7 +250,21 @@ public record ServerConfig(
         policy,
         documents(root.section("documents"), root.section("sync")),
         dictionaries(s.section("dictionaries")),
-        tls(s.section("tls")));
+        tls(s.section("tls")),
+        admission(s.section("admission")));
+  }
+
+  /** {@code server.admission}: every key optional, each at its default when absent. */
+  private static AdmissionLimits admission(ConfigNode node) {
+    ConfigNode a =
+        node.allowOnly("max_pending_sessions", "max_sessions_per_s", "max_retry_after_ms");
+    AdmissionLimits d = AdmissionLimits.defaults();
+    return new AdmissionLimits(
+        (int) a.integer("max_pending_sessions", d.maxPendingSessions(), 1, 100_000, "sessions"),
+        (int)
+            a.integer(
+                "max_sessions_per_s", d.maxSessionsPerS(), 1, 1_000_000, "sessions per second"),
+        a.integer("max_retry_after_ms", d.maxRetryAfterMs(), 100, 300_000, "ms"));
   }
 
   /**

@@ -68,6 +68,11 @@ public final class SyncServer implements AutoCloseable {
   /** How long a silent session's close may wait for the device's close reply before the drop. */
   private static final Duration SILENT_CLOSE_GRACE = Duration.ofSeconds(5);
 
+  /**
+   * The listen backlog of the device port: room for a fleet's reconnect storm (configuration.md).
+   */
+  private static final int ACCEPT_QUEUE_CONNECTIONS = 4096;
+
   /** The most time between two checks for silent sessions. */
   private static final long MAX_SILENCE_CHECK_INTERVAL_MS = 1_000;
 
@@ -81,6 +86,7 @@ public final class SyncServer implements AutoCloseable {
   private final AtomicLong docUpdatesSentClosed = new AtomicLong();
   private final AtomicLong sessionsClosedSilent = new AtomicLong();
   private final SilenceWatch silence;
+  private final AdmissionControl admission;
   private final CloudDocuments docs;
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
@@ -103,6 +109,7 @@ public final class SyncServer implements AutoCloseable {
     this.store = store;
     this.clock = clock;
     this.silence = new SilenceWatch(config.policy().heartbeatTimeoutMs(), System::nanoTime);
+    this.admission = new AdmissionControl(config.admission(), System::nanoTime);
     this.docs =
         store.documents() == null
             ? null
@@ -317,6 +324,10 @@ public final class SyncServer implements AutoCloseable {
     if (revocations != null) {
       connector.addBean(revocations.resumedHandshakeCheck());
     }
+    // The JDK's default backlog is 50: a reconnect storm of thousands of TCP connects overflows
+    // it, and the kernel drops SYNs that the devices resend only after 1, 3, 7 s... (the kernel
+    // caps this at net.core.somaxconn).
+    connector.setAcceptQueueSize(ACCEPT_QUEUE_CONNECTIONS);
     return connector;
   }
 
@@ -368,6 +379,11 @@ public final class SyncServer implements AutoCloseable {
   /** Sessions closed since start because their client certificate was revoked while open. */
   public long sessionsClosedRevoked() {
     return revocations == null ? 0 : revocations.sessionsClosed();
+  }
+
+  /** Hellos refused with RETRY_LATER since start ({@code server.admission}). */
+  public long sessionsRetryLater() {
+    return admission.refused();
   }
 
   /** Sessions closed since start because nothing arrived for longer than the heartbeat timeout. */
@@ -507,11 +523,21 @@ public final class SyncServer implements AutoCloseable {
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
+    AdmissionControl.Ticket ticket =
+        wasHandshaking && AdmissionControl.isHello(bytes) ? admission.tryAdmit() : null;
+    if (ticket != null && ticket.refusal() != null) {
+      ctx.send(ByteBuffer.wrap(FrameCodec.encode(ticket.refusal())));
+      ctx.closeSession(1013, "try again later"); // RFC 6455's code for it
+      return;
+    }
     silence.handling(ctx.sessionId());
     try {
       session.onFrame(clock.nowMs(), bytes);
     } finally {
       silence.handled(ctx.sessionId());
+      if (ticket != null) {
+        ticket.close(); // the Hello was handled: its admission is free again
+      }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
       WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
@@ -640,6 +666,8 @@ public final class SyncServer implements AutoCloseable {
             sessionsRefused.get(),
             "sessionsClosedSilent",
             sessionsClosedSilent.get(),
+            "sessionsRetryLater",
+            admission.refused(),
             "docUpdatesSent",
             docUpdatesSent(),
             "clockDriftsSeen",

@@ -154,6 +154,7 @@ public final class EdgeSyncEngine {
   private final DocsAndCommands docs;
   private final Io io;
   private final Backoff backoff;
+  private final RetryLater retryLater;
   private final OutgoingBatches out;
   private final CodecGovernor governor;
   private final LinkEstimator link = new LinkEstimator();
@@ -180,6 +181,7 @@ public final class EdgeSyncEngine {
   private long bytesSent;
   private long sessionsEstablished;
   private String lastError;
+  private String lastServerError = "";
 
   public EdgeSyncEngine(SyncPolicy policy, Outbox outbox, Io io, RandomGenerator random) {
     this(policy, outbox, DocReplica.NONE, CommandInbox.NONE, io, random);
@@ -200,6 +202,7 @@ public final class EdgeSyncEngine {
     this.backoff =
         new Backoff(
             policy.backoffInitialMs(), policy.backoffMaxMs(), policy.backoffMultiplier(), random);
+    this.retryLater = new RetryLater(random);
     this.sizing = new BatchSizing(policy, link, wire);
     this.triggers = new FlushTriggers(policy);
     this.liveness = new Liveness(policy);
@@ -325,6 +328,7 @@ public final class EdgeSyncEngine {
       return;
     }
     transition(State.HANDSHAKING, nowMs);
+    retryLater.clear();
     liveness.onConnected(nowMs);
     send(Handshake.hello(policy, outbox, out, docs));
   }
@@ -336,7 +340,13 @@ public final class EdgeSyncEngine {
     }
     lastError = reason;
     transition(State.DISCONNECTED, nowMs);
-    reconnectAtMs = nowMs + backoff.nextDelayMs();
+    long retryAfterMs = retryLater.takeDelayMs();
+    if (retryAfterMs >= 0) {
+      lastError = RetryLater.describe(retryAfterMs, lastServerError);
+      reconnectAtMs = nowMs + retryAfterMs;
+    } else {
+      reconnectAtMs = nowMs + backoff.nextDelayMs();
+    }
     positions.clear();
     inFlight.clear();
     docs.endSession();
@@ -369,6 +379,8 @@ public final class EdgeSyncEngine {
       }
       case ERROR -> {
         lastError = frame.getError().getCode() + ": " + frame.getError().getMessage();
+        lastServerError = frame.getError().getMessage();
+        retryLater.onError(frame.getError());
         if (frame.getError().getFatal()) {
           io.disconnect("cloud reported " + lastError);
         }
