@@ -12,13 +12,21 @@ package io.edgesync.server;
  *     fills up to this horizon and the devices beyond it are all told this
  */
 public record AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long maxRetryAfterMs) {
-  /** The Hellos a 2-core server handles at once without queueing store work behind one another. */
-  public static final int DEFAULT_MAX_PENDING_SESSIONS = 64;
+  /**
+   * Hellos handled at once. Under a storm a Hello waits for CPU behind the TLS handshakes, so many
+   * are in progress at once without the store being the bottleneck; measured (docs/benchmarks.md
+   * "Reconnect storm"), 64 refused thousands of devices that the server then admitted later at a
+   * cost of one more handshake each, while 512 refused none of a 2,000-device storm.
+   */
+  public static final int DEFAULT_MAX_PENDING_SESSIONS = 512;
 
-  /** About a third of the full mTLS handshakes/s one core of this project's test machines does. */
-  public static final int DEFAULT_MAX_SESSIONS_PER_S = 200;
+  /**
+   * Above what a 2-core server sustains in full mTLS handshakes (about 75/s with the clients on the
+   * same machine), so that the rate paces only a storm of resumed sessions on a larger server.
+   */
+  public static final int DEFAULT_MAX_SESSIONS_PER_S = 500;
 
-  /** A minute: long enough for 12,000 devices at the default rate, short for a device to wait. */
+  /** A minute: long enough for 30,000 devices at the default rate, short for a device to wait. */
   public static final long DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
   public AdmissionLimits {

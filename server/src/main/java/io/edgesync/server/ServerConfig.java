@@ -46,8 +46,8 @@ import java.util.Objects;
  *     ca_dir: ./ca            # optional: the built-in CA's directory (edgesync ca init)
  *     device_cert_days: 30    # lifetime of device certificates signed by ca_dir (1..397)
  *   admission:              # pacing of session admission (AdmissionControl)
- *     max_pending_sessions: 64
- *     max_sessions_per_s: 200
+ *     max_pending_sessions: 512
+ *     max_sessions_per_s: 500
  *     max_retry_after_ms: 60000
  * </pre>
  */
