@@ -8,15 +8,9 @@ import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
-import io.edgesync.security.CertificateAuthority;
-import io.edgesync.security.KeyAndCertificate;
-import io.edgesync.security.Pem;
-import io.edgesync.security.TlsContexts;
 import io.edgesync.server.AdmissionLimits;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,10 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * store work, and real agents come back after the time it names until every one is admitted.
  */
 class AdmissionPacingTest {
-  private static final Duration DAY = Duration.ofDays(1);
 
   @TempDir Path dir;
-  private CertificateAuthority ca;
+  private TestPki pki;
   private SyncServer server;
   private final List<EdgeAgent> agents = new ArrayList<>();
 
@@ -114,50 +107,18 @@ class AdmissionPacingTest {
   }
 
   private void startServer(AdmissionLimits limits) throws Exception {
-    ca = CertificateAuthority.init(dir.resolve("ca"), "test CA", DAY, Clock.systemUTC());
-    write(ca.issueServer(List.of("localhost", "127.0.0.1"), DAY), "server");
+    pki = TestPki.create(dir);
     server =
         SyncServer.start(
-            Testbed.serverConfig(dir, 0)
-                .withTls(
-                    new ServerConfig.TlsFiles(
-                        dir.resolve("server.pem"),
-                        dir.resolve("server.key"),
-                        dir.resolve("ca").resolve("ca.pem"),
-                        ca.crlFile()))
-                .withAdmission(limits));
+            Testbed.serverConfig(dir, 0).withTls(pki.serverTls()).withAdmission(limits));
   }
 
   private SSLContext deviceContext(String device) throws Exception {
-    KeyAndCertificate k = ca.issueDevice(device, DAY);
-    return TlsContexts.device(List.of(k.certificate()), k.privateKey(), List.of(ca.certificate()));
+    return pki.deviceContext(device);
   }
 
   private AgentConfig agentConfig(String deviceId) throws Exception {
-    write(ca.issueDevice(deviceId, DAY), deviceId);
-    return Testbed.fastSync(
-        AgentConfig.fromYaml(
-            "device: {id: \""
-                + deviceId
-                + "\"}\n"
-                + "server: {url: \""
-                + server.syncUrl()
-                + "\"}\n"
-                + "local_api: {port: -1}\n"
-                + "sync: {offline: {local_storage_path: \""
-                + dir.resolve("edge-" + deviceId)
-                + "\"}}\n"
-                + "tls: {cert_file: \""
-                + dir.resolve(deviceId + ".pem")
-                + "\", key_file: \""
-                + dir.resolve(deviceId + ".key")
-                + "\", ca_file: \""
-                + dir.resolve("ca").resolve("ca.pem")
-                + "\"}\n"));
-  }
-
-  private void write(KeyAndCertificate issued, String name) throws Exception {
-    Pem.writeCertificates(dir.resolve(name + ".pem"), issued.certificate());
-    Pem.writePrivateKey(dir.resolve(name + ".key"), issued.privateKey());
+    pki.writeDevice(deviceId);
+    return pki.agentConfig(server.syncUrl(), deviceId, deviceId, "");
   }
 }

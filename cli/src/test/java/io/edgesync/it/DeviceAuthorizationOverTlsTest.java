@@ -23,12 +23,9 @@ import io.edgesync.protocol.wire.Heartbeat;
 import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.security.CertificateAuthority;
 import io.edgesync.security.KeyAndCertificate;
-import io.edgesync.security.Pem;
-import io.edgesync.security.TlsContexts;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,14 +48,15 @@ class DeviceAuthorizationOverTlsTest {
   private static final Duration DAY = Duration.ofDays(1);
 
   @TempDir Path dir;
+  private TestPki pki;
   private CertificateAuthority ca;
   private SyncServer server;
   private EdgeAgent agent;
 
   @BeforeEach
   void startServer() throws Exception {
-    ca = CertificateAuthority.init(dir.resolve("ca"), "test CA", DAY, Clock.systemUTC());
-    write(ca.issueServer(List.of("localhost", "127.0.0.1"), DAY), "server");
+    pki = TestPki.create(dir);
+    ca = pki.ca();
     server =
         SyncServer.start(
             ServerConfig.fromYaml(
@@ -68,12 +66,7 @@ class DeviceAuthorizationOverTlsTest {
                         + "documents:\n"
                         + "  collections: {config: {strategy: cloud_wins}, notes: {}}\n"
                         + "  device_writable: [fleet/notes]\n")
-                .withTls(
-                    new ServerConfig.TlsFiles(
-                        dir.resolve("server.pem"),
-                        dir.resolve("server.key"),
-                        dir.resolve("ca").resolve("ca.pem"),
-                        ca.crlFile())));
+                .withTls(pki.serverTls()));
   }
 
   @AfterEach
@@ -230,35 +223,15 @@ class DeviceAuthorizationOverTlsTest {
   }
 
   private SSLContext deviceContext(String device) throws Exception {
-    KeyAndCertificate k = ca.issueDevice(device, DAY);
-    return TlsContexts.device(List.of(k.certificate()), k.privateKey(), List.of(ca.certificate()));
+    return pki.deviceContext(device);
   }
 
   private AgentConfig agentConfig(String deviceId) {
-    return Testbed.fastSync(
-        AgentConfig.fromYaml(
-            "device: {id: \""
-                + deviceId
-                + "\"}\n"
-                + "server: {url: \""
-                + server.syncUrl()
-                + "\"}\n"
-                + "local_api: {port: -1}\n"
-                + "sync: {offline: {local_storage_path: \""
-                + dir.resolve("edge-" + deviceId)
-                + "\"}}\n"
-                + "documents: {collections: [config, notes]}\n"
-                + "tls: {cert_file: \""
-                + dir.resolve(deviceId + ".pem")
-                + "\", key_file: \""
-                + dir.resolve(deviceId + ".key")
-                + "\", ca_file: \""
-                + dir.resolve("ca").resolve("ca.pem")
-                + "\"}\n"));
+    return pki.agentConfig(
+        server.syncUrl(), deviceId, deviceId, "documents: {collections: [config, notes]}\n");
   }
 
   private void write(KeyAndCertificate issued, String name) throws Exception {
-    Pem.writeCertificates(dir.resolve(name + ".pem"), issued.certificate());
-    Pem.writePrivateKey(dir.resolve(name + ".key"), issued.privateKey());
+    pki.write(issued, name);
   }
 }

@@ -10,9 +10,6 @@ import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.CertificateAuthority;
 import io.edgesync.security.KeyAndCertificate;
-import io.edgesync.security.Pem;
-import io.edgesync.security.TlsContexts;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,7 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
@@ -38,23 +34,16 @@ class MutualTlsTest {
   private static final Duration DAY = Duration.ofDays(1);
 
   @TempDir Path dir;
+  private TestPki pki;
   private CertificateAuthority ca;
   private SyncServer server;
   private EdgeAgent agent;
 
   @BeforeEach
   void startServer() throws Exception {
-    ca = CertificateAuthority.init(dir.resolve("ca"), "test CA", DAY, Clock.systemUTC());
-    write(ca.issueServer(List.of("localhost", "127.0.0.1"), DAY), "server");
-    server =
-        SyncServer.start(
-            Testbed.serverConfig(dir, 0)
-                .withTls(
-                    new ServerConfig.TlsFiles(
-                        dir.resolve("server.pem"),
-                        dir.resolve("server.key"),
-                        dir.resolve("ca").resolve("ca.pem"),
-                        ca.crlFile())));
+    pki = TestPki.create(dir);
+    ca = pki.ca();
+    server = SyncServer.start(Testbed.serverConfig(dir, 0).withTls(pki.serverTls()));
   }
 
   @AfterEach
@@ -90,8 +79,7 @@ class MutualTlsTest {
   void helloNamingAnotherDevice_isRefusedWithIdentityMismatch_andNothingIsStored()
       throws Exception {
     KeyAndCertificate gw1 = ca.issueDevice("gw-1", DAY);
-    SSLContext asGw1 =
-        TlsContexts.device(List.of(gw1.certificate()), gw1.privateKey(), List.of(ca.certificate()));
+    SSLContext asGw1 = pki.deviceContext(gw1);
     RawClient c = RawClient.connect(server.syncUrl(), asGw1);
     c.send(Frame.newBuilder().setHello(RawClient.hello("gw-2")));
     Frame refusal = c.next();
@@ -177,41 +165,14 @@ class MutualTlsTest {
   }
 
   private AgentConfig agentConfig(String deviceId, String files) {
-    return Testbed.fastSync(
-        AgentConfig.fromYaml(
-            "device: {id: \""
-                + deviceId
-                + "\"}\n"
-                + "server: {url: \""
-                + server.syncUrl()
-                + "\"}\n"
-                + "local_api: {port: -1}\n"
-                + "sync: {offline: {local_storage_path: \""
-                + dir.resolve("edge-" + deviceId)
-                + "\"}}\n"
-                + "tls: {cert_file: \""
-                + dir.resolve(files + ".pem")
-                + "\", key_file: \""
-                + dir.resolve(files + ".key")
-                + "\", ca_file: \""
-                + dir.resolve("ca").resolve("ca.pem")
-                + "\"}\n"));
+    return pki.agentConfig(server.syncUrl(), deviceId, files, "");
   }
 
   private void write(KeyAndCertificate issued, String name) throws Exception {
-    Pem.writeCertificates(dir.resolve(name + ".pem"), issued.certificate());
-    Pem.writePrivateKey(dir.resolve(name + ".key"), issued.privateKey());
+    pki.write(issued, name);
   }
 
-  /** A client that trusts the CA but has no certificate of its own. */
   private SSLContext trustOnly() throws Exception {
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    ks.setCertificateEntry("ca", ca.certificate());
-    tmf.init(ks);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
+    return pki.trustOnly();
   }
 }

@@ -13,13 +13,10 @@ import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.CertificateAuthority;
 import io.edgesync.security.KeyAndCertificate;
 import io.edgesync.security.Pem;
-import io.edgesync.security.TlsContexts;
-import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FaultProxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +38,7 @@ class RevocationTest {
   private static final long CLOSE_BOUND_MS = 5_000;
 
   @TempDir Path dir;
+  private TestPki pki;
   private CertificateAuthority ca;
   private SyncServer server;
   private EdgeAgent agent;
@@ -48,17 +46,9 @@ class RevocationTest {
 
   @BeforeEach
   void startServer() throws Exception {
-    ca = CertificateAuthority.init(dir.resolve("ca"), "test CA", DAY, Clock.systemUTC());
-    write(ca.issueServer(List.of("localhost", "127.0.0.1"), DAY), "server");
-    server =
-        SyncServer.start(
-            Testbed.serverConfig(dir, 0)
-                .withTls(
-                    new ServerConfig.TlsFiles(
-                        dir.resolve("server.pem"),
-                        dir.resolve("server.key"),
-                        dir.resolve("ca").resolve("ca.pem"),
-                        ca.crlFile())));
+    pki = TestPki.create(dir);
+    ca = pki.ca();
+    server = SyncServer.start(Testbed.serverConfig(dir, 0).withTls(pki.serverTls()));
   }
 
   @AfterEach
@@ -214,8 +204,7 @@ class RevocationTest {
   }
 
   private SSLContext deviceContext(KeyAndCertificate cert) {
-    return TlsContexts.device(
-        List.of(cert.certificate()), cert.privateKey(), List.of(ca.certificate()));
+    return pki.deviceContext(cert);
   }
 
   private static Frame.Builder batch(long sequence) {
@@ -235,30 +224,11 @@ class RevocationTest {
 
   private AgentConfig agentConfig(String deviceId) {
     AgentConfig c =
-        Testbed.fastSync(
-            AgentConfig.fromYaml(
-                "device: {id: \""
-                    + deviceId
-                    + "\"}\n"
-                    + "server: {url: \"wss://127.0.0.1:"
-                    + proxy.port()
-                    + "/v1/sync\"}\n"
-                    + "local_api: {port: -1}\n"
-                    + "sync: {offline: {local_storage_path: \""
-                    + dir.resolve("edge-" + deviceId)
-                    + "\"}}\n"
-                    + "tls: {cert_file: \""
-                    + dir.resolve(deviceId + ".pem")
-                    + "\", key_file: \""
-                    + dir.resolve(deviceId + ".key")
-                    + "\", ca_file: \""
-                    + dir.resolve("ca").resolve("ca.pem")
-                    + "\"}\n"));
+        pki.agentConfig("wss://127.0.0.1:" + proxy.port() + "/v1/sync", deviceId, deviceId, "");
     return c.withSync(c.sync().withLiveness(1_000, 5_000, 2_000, 2_000, 1_000, 2_000));
   }
 
   private void write(KeyAndCertificate issued, String name) throws Exception {
-    Pem.writeCertificates(dir.resolve(name + ".pem"), issued.certificate());
-    Pem.writePrivateKey(dir.resolve(name + ".key"), issued.privateKey());
+    pki.write(issued, name);
   }
 }
