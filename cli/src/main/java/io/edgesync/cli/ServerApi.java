@@ -40,23 +40,8 @@ final class ServerApi {
 
   /** A TLS context that trusts the CA certificates in {@code caFile}. */
   static javax.net.ssl.SSLContext trusting(java.nio.file.Path caFile) throws IOException {
-    try {
-      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-      ks.load(null, null);
-      int i = 0;
-      for (java.security.cert.X509Certificate c :
-          io.edgesync.security.Pem.readCertificates(caFile)) {
-        ks.setCertificateEntry("ca-" + i++, c);
-      }
-      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-      tmf.init(ks);
-      javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-      ctx.init(null, tmf.getTrustManagers(), null);
-      return ctx;
-    } catch (java.security.GeneralSecurityException e) {
-      throw new IOException(
-          "cannot trust the CA certificates in " + caFile + ": " + e.getMessage(), e);
-    }
+    return io.edgesync.security.TlsContexts.trusting(
+        io.edgesync.security.Pem.readCertificates(caFile));
   }
 
   /** A client without a key, for an agent's local API. */

@@ -386,13 +386,6 @@ class EnrollmentTest {
 
   /** A client that trusts the CA but has no certificate of its own. */
   private SSLContext trustOnly() throws Exception {
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    ks.setCertificateEntry("ca", ca.certificate());
-    tmf.init(ks);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
+    return io.edgesync.security.TlsContexts.trusting(java.util.List.of(ca.certificate()));
   }
 }

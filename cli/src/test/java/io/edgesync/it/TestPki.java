@@ -8,7 +8,6 @@ import io.edgesync.security.TlsContexts;
 import io.edgesync.server.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -104,14 +103,7 @@ final class TestPki {
   }
 
   /** A client that trusts the CA but has no certificate of its own. */
-  SSLContext trustOnly() throws GeneralSecurityException, IOException {
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    ks.setCertificateEntry("ca", ca.certificate());
-    tmf.init(ks);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return ctx;
+  SSLContext trustOnly() {
+    return TlsContexts.trusting(List.of(ca.certificate()));
   }
 }

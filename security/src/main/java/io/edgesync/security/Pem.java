@@ -9,6 +9,8 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
@@ -16,6 +18,7 @@ import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509CertificateHolder;
@@ -199,6 +202,27 @@ public final class Pem {
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     }
     return Files.createTempFile(dir, ".tmp-", ".pem");
+  }
+
+  /**
+   * Why {@code file}, a secret, is not safe to read: its permissions (e.g. {@code "rw-r--r-- ..."})
+   * when group or others may use it, with what is allowed; null when only its owner may, or where
+   * the file system has no POSIX permissions. Every secret file edgesync reads is checked so.
+   */
+  public static String openToOthers(Path file) throws IOException {
+    PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+    if (view == null) {
+      return null;
+    }
+    Set<PosixFilePermission> perms = view.readAttributes().permissions();
+    for (PosixFilePermission p : perms) {
+      if (!p.name().startsWith("OWNER_")) {
+        return "has permissions "
+            + PosixFilePermissions.toString(perms)
+            + ", which group or others can use; allowed: owner only (chmod 600)";
+      }
+    }
+    return null;
   }
 
   static boolean posix() {

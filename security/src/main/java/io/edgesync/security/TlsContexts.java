@@ -103,6 +103,20 @@ public final class TlsContexts {
     return context(chain, key, pkixTrustManager(serverCas));
   }
 
+  /**
+   * A client context without a certificate of its own that trusts {@code cas} only: REST over
+   * HTTPS, enrollment (where the token, not a certificate, is the credential).
+   */
+  public static SSLContext trusting(List<X509Certificate> cas) {
+    try {
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, new TrustManager[] {pkixTrustManager(cas)}, new SecureRandom());
+      return ctx;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalArgumentException("cannot build a TLS context: " + e.getMessage(), e);
+    }
+  }
+
   private static SSLContext context(
       List<X509Certificate> chain, PrivateKey key, X509ExtendedTrustManager trust) {
     try {

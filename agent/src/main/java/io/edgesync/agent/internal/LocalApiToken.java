@@ -1,16 +1,12 @@
 package io.edgesync.agent.internal;
 
 import io.edgesync.agent.InvalidConfigException;
+import io.edgesync.security.Pem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * The local API's bearer token ({@code local_api.token_file}), for hosts where other local users
@@ -26,15 +22,6 @@ public final class LocalApiToken {
   public static final int MIN_TOKEN_CHARS = 16;
 
   private static final String KEY = "local_api.token_file";
-
-  private static final Set<PosixFilePermission> GROUP_OR_OTHERS =
-      EnumSet.of(
-          PosixFilePermission.GROUP_READ,
-          PosixFilePermission.GROUP_WRITE,
-          PosixFilePermission.GROUP_EXECUTE,
-          PosixFilePermission.OTHERS_READ,
-          PosixFilePermission.OTHERS_WRITE,
-          PosixFilePermission.OTHERS_EXECUTE);
 
   private final byte[] expectedHeader;
 
@@ -82,24 +69,14 @@ public final class LocalApiToken {
   }
 
   private static void checkOwnerOnly(Path file, String where) {
-    PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
-    if (view == null) {
-      return; // not a POSIX file system: nothing to check
-    }
-    Set<PosixFilePermission> perms;
+    String problem;
     try {
-      perms = view.readAttributes().permissions();
+      problem = Pem.openToOthers(file);
     } catch (IOException e) {
       throw error("cannot read the permissions of " + where + ": " + e.getMessage());
     }
-    Set<PosixFilePermission> open = EnumSet.copyOf(GROUP_OR_OTHERS);
-    open.retainAll(perms);
-    if (!open.isEmpty()) {
-      throw error(
-          where
-              + " has permissions "
-              + PosixFilePermissions.toString(perms)
-              + ", which group or others can use; allowed: owner only (chmod 600)");
+    if (problem != null) {
+      throw error(where + " " + problem);
     }
   }
 

@@ -2,16 +2,12 @@ package io.edgesync.agent.internal.atrest;
 
 import io.edgesync.agent.StorageKeyException;
 import io.edgesync.agent.StorageKeyException.Reason;
+import io.edgesync.security.Pem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
-import java.util.EnumSet;
-import java.util.Set;
 import java.util.TreeMap;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
@@ -26,15 +22,6 @@ import javax.crypto.spec.SecretKeySpec;
 public final class StorageKeys {
   /** The environment variable holding the keyring; it wins over the key file. */
   public static final String ENV = "EDGESYNC_STORAGE_KEYS";
-
-  private static final Set<PosixFilePermission> GROUP_OR_OTHERS =
-      EnumSet.of(
-          PosixFilePermission.GROUP_READ,
-          PosixFilePermission.GROUP_WRITE,
-          PosixFilePermission.GROUP_EXECUTE,
-          PosixFilePermission.OTHERS_READ,
-          PosixFilePermission.OTHERS_WRITE,
-          PosixFilePermission.OTHERS_EXECUTE);
 
   private StorageKeys() {}
 
@@ -64,22 +51,10 @@ public final class StorageKeys {
     if (!Files.exists(keyFile)) {
       throw new StorageKeyException(Reason.KEY_MISSING, where + " does not exist");
     }
-    PosixFileAttributeView view = Files.getFileAttributeView(keyFile, PosixFileAttributeView.class);
-    if (view == null) {
-      return; // not a POSIX file system: nothing to check
-    }
     try {
-      Set<PosixFilePermission> perms = view.readAttributes().permissions();
-      Set<PosixFilePermission> open = EnumSet.noneOf(PosixFilePermission.class);
-      open.addAll(perms);
-      open.retainAll(GROUP_OR_OTHERS);
-      if (!open.isEmpty()) {
-        throw new StorageKeyException(
-            Reason.KEY_FILE_PERMISSIONS,
-            where
-                + " has permissions "
-                + PosixFilePermissions.toString(perms)
-                + ", which group or others can use; allowed: owner only (chmod 600)");
+      String problem = Pem.openToOthers(keyFile);
+      if (problem != null) {
+        throw new StorageKeyException(Reason.KEY_FILE_PERMISSIONS, where + " " + problem);
       }
     } catch (IOException e) {
       throw new StorageKeyException(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.security.DeviceIdentity;
 import io.edgesync.security.Pem;
+import io.edgesync.security.TlsContexts;
 import java.io.IOException;
 import java.io.StringReader;
 import java.net.URI;
@@ -14,9 +15,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMParser;
@@ -210,18 +208,8 @@ public final class Enroller {
 
   private SSLContext trustOnly() throws IOException {
     try {
-      KeyStore ks = KeyStore.getInstance("PKCS12");
-      ks.load(null, null);
-      List<X509Certificate> cas = files.caCertificates();
-      for (int i = 0; i < cas.size(); i++) {
-        ks.setCertificateEntry("ca-" + i, cas.get(i));
-      }
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-      tmf.init(ks);
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, tmf.getTrustManagers(), null);
-      return ctx;
-    } catch (GeneralSecurityException e) {
+      return TlsContexts.trusting(files.caCertificates());
+    } catch (IllegalArgumentException e) {
       throw new IOException("cannot trust " + files.files().caFile() + ": " + e.getMessage(), e);
     }
   }
