@@ -262,6 +262,8 @@ class EnrollmentTest {
               assertThat(e.action()).isEqualTo("enrollment_token.create");
               assertThat(e.actor()).isEqualTo("admin");
             });
+    // Recorded once, by the token store, not a second time as a REST write.
+    assertThat(audit()).noneMatch(e -> e.action().startsWith("api."));
 
     HttpResponse<String> bad =
         post("/api/v1/enrollment-tokens", "{\"device\": \"gw-7\", \"ttl_s\": 0}", admin);

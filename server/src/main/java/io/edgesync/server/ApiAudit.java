@@ -18,7 +18,8 @@ import java.util.Set;
  * <p>Only writes that succeeded (2xx) are recorded: a refused request changed nothing, and
  * recording refusals would let anyone without a key grow the log. Reads are not recorded. Routes
  * that audit themselves with more detail are skipped: conflict resolution (the resolution's own
- * record names the key, {@link ConflictRows}) and API keys ({@link ApiKeys}).
+ * record names the key, {@link ConflictRows}), API keys ({@link ApiKeys}) and enrollment tokens
+ * ({@link EnrollmentTokens}).
  *
  * <p>The record is appended after the write committed, in a transaction of its own, before the
  * answer is sent: a client that saw its answer finds the record in the chain. A crash between the
@@ -31,7 +32,8 @@ final class ApiAudit {
       Set.of(
           "POST /api/v1/conflicts/{cid}/resolve",
           "POST /api/v1/keys",
-          "DELETE /api/v1/keys/{name}");
+          "DELETE /api/v1/keys/{name}",
+          "POST /api/v1/enrollment-tokens");
 
   private final AuditLog auditLog;
 
