@@ -128,6 +128,8 @@ class AuditTrailTest {
     ops.ok(ops.put("/api/v1/fleet/docs/cw/k", "{\"a\":1}"));
     ops.ok(ops.post("/api/v1/devices/dev-a/commands", "{\"name\":\"reboot\"}"));
     Rest.assertError(ops.put("/api/v1/devices/dev-a/groups", "[\"g\"]"), 403, "role operator");
+    // Refused by the route itself, after authorization: not recorded either.
+    assertThat(ops.put("/api/v1/fleet/docs/undeclared/k", "{}").status()).isBetween(400, 499);
     ops.ok(ops.delete("/api/v1/fleet/docs/cw/k"));
     rest.ok(rest.put("/api/v1/devices/dev-a/groups", "[\"g\"]"));
     rest.ok(rest.delete("/api/v1/keys/ops"));

@@ -142,19 +142,25 @@ public final class ApiKeys {
       }
     }
     // The key and its audit record commit together, in a document transaction (under the monitor).
+    // Its first statement writes: a transaction that read first could not wait for the write lock
+    // while another process (the offline CLI) holds it, and would fail at once with SQLITE_BUSY.
     auditLog.inTransaction(
         () -> {
-          if (findInTransaction(name).isPresent()) {
-            throw new NameTaken(name);
+          int inserted =
+              sql.call(
+                  () ->
+                      sql.jdbc()
+                          .update(
+                              "INSERT OR IGNORE INTO api_keys(name, role, device_groups, sha256,"
+                                  + " created_at_ms) VALUES (?,?,?,?,?)",
+                              name,
+                              role.label(),
+                              groups.isEmpty() ? null : String.join(",", groups),
+                              sha256(secret),
+                              nowMs));
+          if (inserted == 0) {
+            throw new NameTaken(name); // the name is the key; 256 random bits do not collide
           }
-          sql.update(
-              "INSERT INTO api_keys(name, role, device_groups, sha256, created_at_ms)"
-                  + " VALUES (?,?,?,?,?)",
-              name,
-              role.label(),
-              groups.isEmpty() ? null : String.join(",", groups),
-              sha256(secret),
-              nowMs);
           auditLog.appendInTransaction(
               actor, "key.created", name, Map.of("role", role.label(), "groups", groups));
           return null;
@@ -203,19 +209,24 @@ public final class ApiKeys {
    * again). Returns the key as it now is.
    */
   public Key revoke(String name, long nowMs, String actor) {
+    // Writes first, for the reason given in add.
     return auditLog.inTransaction(
         () -> {
+          int revoked =
+              sql.call(
+                  () ->
+                      sql.jdbc()
+                          .update(
+                              "UPDATE api_keys SET revoked_at_ms=? WHERE name=? AND revoked_at_ms"
+                                  + " IS NULL",
+                              nowMs,
+                              name));
           Key k = findInTransaction(name).orElseThrow(() -> new NoSuchKey(name));
-          if (k.revoked()) {
-            return k;
+          if (revoked == 1) {
+            auditLog.appendInTransaction(
+                actor, "key.revoked", name, Map.of("role", k.role().label()));
           }
-          sql.update(
-              "UPDATE api_keys SET revoked_at_ms=? WHERE name=? AND revoked_at_ms IS NULL",
-              nowMs,
-              name);
-          auditLog.appendInTransaction(
-              actor, "key.revoked", name, Map.of("role", k.role().label()));
-          return new Key(k.name(), k.role(), k.createdAtMs(), nowMs, k.groups());
+          return k;
         });
   }
 

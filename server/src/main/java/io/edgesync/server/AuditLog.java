@@ -137,7 +137,13 @@ public final class AuditLog implements AutoCloseable {
    */
   <T> T inTransaction(java.util.function.Supplier<T> work) {
     try {
-      return transactions.run(work).join();
+      return transactions
+          .run(
+              () -> {
+                takeWriteLock();
+                return work.get();
+              })
+          .join();
     } catch (java.util.concurrent.CompletionException e) {
       if (e.getCause() instanceof RuntimeException re) {
         throw re;
@@ -202,6 +208,7 @@ public final class AuditLog implements AutoCloseable {
     if (pending.isEmpty()) {
       return;
     }
+    takeWriteLock();
     List<Entry> last = jdbc.list(SELECT + " ORDER BY seq DESC LIMIT 1", AuditLog::read);
     long storedSeq = last.isEmpty() ? 0 : last.get(0).seq();
     byte[] storedHash = last.isEmpty() ? new byte[AuditChain.HASH_BYTES] : last.get(0).hash();
@@ -237,6 +244,18 @@ public final class AuditLog implements AutoCloseable {
     }
     seq = s;
     hash = h;
+  }
+
+  /**
+   * Takes the file's write lock now, by a write that changes nothing (a transaction that wrote
+   * already holds it). Work that reads before it writes calls this first: SQLite cannot let a
+   * transaction that has read wait for the write lock that another process (the offline CLI) holds,
+   * and fails it at once with SQLITE_BUSY; a transaction that asks for the lock first waits up to
+   * busy_timeout.
+   */
+  private void takeWriteLock() {
+    jdbc.call(
+        "taking the write lock", () -> jdbc.update("UPDATE audit_log SET seq = seq WHERE seq < 0"));
   }
 
   /** The timer's turn: anchors the records written since the last checkpoint, if any. */
