@@ -1,17 +1,14 @@
 package io.edgesync.bench;
 
 import io.edgesync.security.KeyAndCertificate;
+import io.edgesync.security.TlsContexts;
 import java.net.Socket;
-import java.security.KeyStore;
-import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -21,12 +18,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * certificate: so the count tells full handshakes from resumed ones.
  */
 final class StormTls {
-  private final SSLContext context;
   private final AtomicLong serverChecks = new AtomicLong();
+  private SSLContext context;
 
-  private StormTls(SSLContext context) {
-    this.context = context;
-  }
+  private StormTls() {}
 
   SSLContext context() {
     return context;
@@ -37,22 +32,14 @@ final class StormTls {
     return serverChecks.get();
   }
 
-  static StormTls device(KeyAndCertificate device, X509Certificate ca) throws Exception {
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    ks.load(null, null);
-    char[] none = new char[0];
-    ks.setKeyEntry("self", device.privateKey(), none, new X509Certificate[] {device.certificate()});
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-    kmf.init(ks, none);
-    KeyStore ts = KeyStore.getInstance("PKCS12");
-    ts.load(null, null);
-    ts.setCertificateEntry("ca", ca);
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-    tmf.init(ts);
-    X509ExtendedTrustManager pkix = (X509ExtendedTrustManager) tmf.getTrustManagers()[0];
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    StormTls tls = new StormTls(ctx);
-    ctx.init(kmf.getKeyManagers(), new TrustManager[] {tls.new Counting(pkix)}, new SecureRandom());
+  static StormTls device(KeyAndCertificate device, X509Certificate ca) {
+    StormTls tls = new StormTls();
+    tls.context =
+        TlsContexts.device(
+            List.of(device.certificate()),
+            device.privateKey(),
+            List.of(ca),
+            pkix -> tls.new Counting(pkix));
     return tls;
   }
 

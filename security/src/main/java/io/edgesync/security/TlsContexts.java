@@ -104,6 +104,18 @@ public final class TlsContexts {
   }
 
   /**
+   * A device context whose checks of the server's certificate go through {@code wrap} around the
+   * JDK's PKIX checks against {@code serverCas} (a bench counts full handshakes so).
+   */
+  public static SSLContext device(
+      List<X509Certificate> chain,
+      PrivateKey key,
+      List<X509Certificate> serverCas,
+      java.util.function.UnaryOperator<X509ExtendedTrustManager> wrap) {
+    return context(chain, key, wrap.apply(pkixTrustManager(serverCas)));
+  }
+
+  /**
    * A client context without a certificate of its own that trusts {@code cas} only: REST over
    * HTTPS, enrollment (where the token, not a certificate, is the credential).
    */
