@@ -19,39 +19,55 @@ import org.slf4j.LoggerFactory;
  * carries a bad signature is logged and the last good list stays in force (a broken file must not
  * un-revoke).
  *
- * <p>Thread safe: handshakes call {@link #get} from many threads.
+ * <p>Thread safe: handshakes and sessions call {@link #get} from many threads.
  */
 public final class CrlFile implements Supplier<X509CRL> {
   private static final Logger log = LoggerFactory.getLogger(CrlFile.class);
 
   private final Path file;
   private final List<X509Certificate> cas;
-  private X509CRL current;
-  private String stamp;
+
+  /** The list in force and the file's stamp it was read at, replaced together. */
+  private record Loaded(X509CRL crl, String stamp) {}
+
+  private volatile Loaded loaded;
 
   /** Reads the file now: a missing, unreadable or wrongly signed file is an error at start. */
   public CrlFile(Path file, List<X509Certificate> cas) throws IOException {
     this.file = file;
     this.cas = List.copyOf(cas);
-    this.stamp = stamp();
-    this.current = read();
+    String stamp = stamp();
+    this.loaded = new Loaded(read(), stamp);
   }
 
+  /**
+   * The list in force. The file's stamp is looked at on every call (one {@code stat}, no lock:
+   * sessions call this before each frame, so that a revocation counts from the very next one); only
+   * a changed file is read again, under the monitor.
+   */
   @Override
-  public synchronized X509CRL get() {
+  public X509CRL get() {
+    Loaded l = loaded;
     try {
-      String now = stamp();
-      if (!now.equals(stamp)) {
-        X509CRL fresh = read();
-        current = fresh;
-        stamp = now;
-        log.info("revocation list {} reloaded: {} revoked", file, size(fresh));
+      if (stamp().equals(l.stamp())) {
+        return l.crl();
       }
+      return reload();
     } catch (IOException e) {
       log.error(
           "revocation list {} not reloaded, the previous one stays: {}", file, e.getMessage());
+      return loaded.crl();
     }
-    return current;
+  }
+
+  private synchronized X509CRL reload() throws IOException {
+    String now = stamp();
+    if (!now.equals(loaded.stamp())) {
+      X509CRL fresh = read();
+      loaded = new Loaded(fresh, now);
+      log.info("revocation list {} reloaded: {} revoked", file, size(fresh));
+    }
+    return loaded.crl();
   }
 
   private static int size(X509CRL crl) {
