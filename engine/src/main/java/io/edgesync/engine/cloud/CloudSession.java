@@ -5,6 +5,8 @@ import io.edgesync.engine.commands.CommandStore;
 import io.edgesync.engine.dict.DictionaryCatalog;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.files.FileInbox;
+import io.edgesync.engine.files.FileOutbox;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
@@ -49,6 +51,9 @@ import java.util.TreeMap;
  * transport delivers frames on its thread while document and command pushes come from others.
  */
 public final class CloudSession {
+  private FileOutbox fileOutbox;
+  private FileInbox fileInbox;
+
   /** Where the session's outputs go. */
   public interface Io {
     void send(Frame frame);
@@ -242,6 +247,21 @@ public final class CloudSession {
   }
 
   /** Commands were queued for this device: send them. */
+  /**
+   * File transfers of this device: the versions offered to it (rollouts) and its uploads. Without
+   * them the session offers nothing and refuses the device's offers.
+   */
+  public synchronized CloudSession withFiles(FileOutbox outbox, FileInbox inbox) {
+    this.fileOutbox = outbox;
+    this.fileInbox = inbox;
+    return this;
+  }
+
+  /** A rollout admitted this device (or a version was withdrawn): offer what is due now. */
+  public synchronized void onFilesOffered(long nowMs) {
+    // wired by the file transfer logic
+  }
+
   public synchronized void onCommandsQueued(long nowMs) {
     if (state == State.ACTIVE && commands != null) {
       try {

@@ -2,6 +2,8 @@ package io.edgesync.engine.edge;
 
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocReplica;
+import io.edgesync.engine.files.FileInbox;
+import io.edgesync.engine.files.FileOutbox;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.engine.link.DailyBudget;
 import io.edgesync.engine.link.LinkEstimator;
@@ -149,6 +151,8 @@ public final class EdgeSyncEngine {
 
   private static final long NONE = Long.MIN_VALUE;
 
+  private FileInbox fileInbox;
+  private FileOutbox fileOutbox;
   private final SyncPolicy policy;
   private final Outbox outbox;
   private final DocsAndCommands docs;
@@ -417,6 +421,24 @@ public final class EdgeSyncEngine {
   public void onDocChanged(long nowMs) {
     lastNowMs = nowMs;
     docs.pumpDocs();
+  }
+
+  /**
+   * File transfers of this device: its downloads (installed as they complete) and its uploads. Call
+   * before {@link #start}.
+   */
+  public EdgeSyncEngine withFiles(FileInbox inbox, FileOutbox outbox) {
+    this.fileInbox = inbox;
+    this.fileOutbox = outbox;
+    return this;
+  }
+
+  /**
+   * Files changed locally: an upload was queued, a download's assembly finished, or the device's
+   * program reported an install. Offers and reports go out now if connected.
+   */
+  public void onFilesChanged(long nowMs) {
+    lastNowMs = nowMs;
   }
 
   /** A command finished locally: report its status now if connected (else after reconnecting). */

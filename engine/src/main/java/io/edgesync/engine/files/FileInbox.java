@@ -90,6 +90,16 @@ public interface FileInbox {
   /** A chunk's bytes from the chunk store (base chunks for a delta's dictionary). */
   byte[] chunk(byte[] hash) throws IOException;
 
+  /**
+   * Transfers whose current state the sender has not been told yet (a report lost with its
+   * connection, or a state set outside a session: an install the device's program reported failed),
+   * at most {@code max}, oldest change first.
+   */
+  List<Inbound> unreported(int max);
+
+  /** The sender was sent a report of {@code state} for the transfer (durable). */
+  void reported(String transferId, FileState state);
+
   /** Records a state (and reason) of the transfer. */
   void setState(String transferId, FileState state, String reason, long nowMs);
 
