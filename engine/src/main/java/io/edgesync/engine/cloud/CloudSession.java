@@ -6,6 +6,7 @@ import io.edgesync.engine.dict.DictionaryCatalog;
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.files.FileInbox;
+import io.edgesync.engine.files.FileLink;
 import io.edgesync.engine.files.FileOutbox;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Frames;
@@ -51,8 +52,13 @@ import java.util.TreeMap;
  * transport delivers frames on its thread while document and command pushes come from others.
  */
 public final class CloudSession {
-  private FileOutbox fileOutbox;
-  private FileInbox fileInbox;
+  /** Zstd level of file chunk packs the cloud sends. */
+  private static final int FILE_PACK_LEVEL = 3;
+
+  /** Set once before the first frame by {@link #withFiles}; null: no files. */
+  private SessionFiles files;
+
+  private long lastNowMs;
 
   /** Where the session's outputs go. */
   public interface Io {
@@ -197,6 +203,7 @@ public final class CloudSession {
     }
     try {
       Frame frame = FrameCodec.decode(bytes, policy.maxFrameBytes());
+      lastNowMs = nowMs;
       switch (frame.getBodyCase()) {
         case HELLO -> onHello(nowMs, frame.getHello());
         case BATCH -> onBatch(nowMs, frame.getBatch(), bytes.length);
@@ -205,6 +212,7 @@ public final class CloudSession {
         case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
         case COMMAND_STATUS -> onCommandStatus(nowMs, frame.getCommandStatus());
         case CERTIFICATE_REQUEST -> onCertificateRequest(frame.getCertificateRequest());
+        case FILE_OFFER, FILE_DATA, FILE_REQUEST, FILE_REPORT -> onFileFrame(nowMs, frame, bytes);
         case ERROR -> {
           /* the device reports a problem; nothing to do but note the time */
         }
@@ -252,14 +260,38 @@ public final class CloudSession {
    * them the session offers nothing and refuses the device's offers.
    */
   public synchronized CloudSession withFiles(FileOutbox outbox, FileInbox inbox) {
-    this.fileOutbox = outbox;
-    this.fileInbox = inbox;
+    FileLink link =
+        new FileLink() {
+          @Override
+          public void send(Frame frame) {
+            io.send(frame);
+          }
+
+          @Override
+          public int maxFrameBytes() {
+            return policy.maxFrameBytes();
+          }
+        };
+    this.files = new SessionFiles(outbox, inbox, link, this::onUploadsAssembled, FILE_PACK_LEVEL);
     return this;
   }
 
   /** A rollout admitted this device (or a version was withdrawn): offer what is due now. */
   public synchronized void onFilesOffered(long nowMs) {
-    // wired by the file transfer logic
+    if (state == State.ACTIVE && files != null && files.isOpen()) {
+      try {
+        files.offerDue(nowMs);
+      } catch (RuntimeException e) {
+        fail(ErrorCode.INTERNAL, "server error: " + e);
+      }
+    }
+  }
+
+  /** An upload's assembly ended (on the assembling thread): record it and tell the device. */
+  private synchronized void onUploadsAssembled() {
+    if (files != null) {
+      files.drainCompletions(lastNowMs);
+    }
   }
 
   public synchronized void onCommandsQueued(long nowMs) {
@@ -290,6 +322,18 @@ public final class CloudSession {
     }
     state = State.CLOSED;
     releaseBatches();
+    if (files != null) {
+      files.onClose();
+    }
+  }
+
+  private void onFileFrame(long nowMs, Frame frame, byte[] bytes) throws ProtocolException {
+    if (state != State.ACTIVE || files == null || !files.isOpen()) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION,
+          frame.getBodyCase() + " in a session without files (Welcome did not accept \"files\")");
+    }
+    files.onFrame(nowMs, frame, bytes.length);
   }
 
   public State state() {
@@ -357,6 +401,9 @@ public final class CloudSession {
     }
     if (commands != null) {
       pushCommands(nowMs);
+    }
+    if (accepted.contains(SessionFiles.CAPABILITY)) {
+      files.onOpen(nowMs);
     }
   }
 
@@ -435,6 +482,9 @@ public final class CloudSession {
     }
     if (compact) {
       caps.add(CodecCapabilities.COMPACT_BATCH);
+    }
+    if (files != null && hello.getCapabilitiesList().contains(SessionFiles.CAPABILITY)) {
+      caps.add(SessionFiles.CAPABILITY);
     }
     accepted = List.copyOf(caps);
     DictionaryCatalog catalog = dictionaries.catalog();

@@ -68,6 +68,17 @@ final class Deferrals {
     return budget.enabled();
   }
 
+  /**
+   * Whether data of {@code priority} that is not a stream (file transfers) may use the link now:
+   * not while a slow link holds back that priority, nor when the budget has nothing left for it.
+   */
+  boolean allows(long nowMs, int priority) {
+    if (lowBandwidth && priority > bandwidth.lowBandwidthMaxPriority()) {
+      return false;
+    }
+    return !budget.enabled() || budget.allowance(nowMs, priority, needs()) > 0;
+  }
+
   boolean isDeferred(String stream) {
     return deferred.containsKey(stream);
   }

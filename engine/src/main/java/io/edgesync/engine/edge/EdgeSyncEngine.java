@@ -3,6 +3,7 @@ package io.edgesync.engine.edge;
 import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.files.FileInbox;
+import io.edgesync.engine.files.FileLink;
 import io.edgesync.engine.files.FileOutbox;
 import io.edgesync.engine.link.BandwidthPolicy;
 import io.edgesync.engine.link.DailyBudget;
@@ -151,8 +152,9 @@ public final class EdgeSyncEngine {
 
   private static final long NONE = Long.MIN_VALUE;
 
-  private FileInbox fileInbox;
-  private FileOutbox fileOutbox;
+  /** Downloads and uploads, when the device has files; null otherwise. */
+  private EdgeFiles files;
+
   private final SyncPolicy policy;
   private final Outbox outbox;
   private final DocsAndCommands docs;
@@ -334,7 +336,14 @@ public final class EdgeSyncEngine {
     transition(State.HANDSHAKING, nowMs);
     retryLater.clear();
     liveness.onConnected(nowMs);
-    send(Handshake.hello(policy, outbox, out, docs));
+    Frame hello = Handshake.hello(policy, outbox, out, docs);
+    if (files != null) {
+      hello =
+          hello.toBuilder()
+              .setHello(hello.getHello().toBuilder().addCapabilities(EdgeFiles.CAPABILITY))
+              .build();
+    }
+    send(hello);
   }
 
   public void onDisconnected(long nowMs, String reason) {
@@ -356,6 +365,9 @@ public final class EdgeSyncEngine {
     docs.endSession();
     out.endSession();
     liveness.endSession();
+    if (files != null) {
+      files.onClose();
+    }
   }
 
   public void onFrame(long nowMs, Frame frame) {
@@ -389,6 +401,21 @@ public final class EdgeSyncEngine {
           io.disconnect("cloud reported " + lastError);
         }
       }
+      case FILE_OFFER, FILE_DATA, FILE_REQUEST, FILE_REPORT ->
+          whenActive(
+              frame.getBodyCase().name(),
+              () -> {
+                if (files == null || !files.isOpen()) {
+                  violation(frame.getBodyCase() + " in a session without files");
+                } else {
+                  if (frame.hasFileData()) { // downloads are metered too
+                    deferrals.onSent(
+                        nowMs, null, frame.getSerializedSize() + FrameCodec.TRAILER_BYTES);
+                  }
+                  files.onFrame(nowMs, frame);
+                  pump(nowMs);
+                }
+              });
       default -> violation("unexpected " + frame.getBodyCase() + " frame from the cloud");
     }
   }
@@ -428,8 +455,16 @@ public final class EdgeSyncEngine {
    * before {@link #start}.
    */
   public EdgeSyncEngine withFiles(FileInbox inbox, FileOutbox outbox) {
-    this.fileInbox = inbox;
-    this.fileOutbox = outbox;
+    return withFiles(inbox, outbox, () -> {});
+  }
+
+  /**
+   * As {@link #withFiles(FileInbox, FileOutbox)}, with {@code wakeup} called (on the assembling
+   * thread) when a download's assembly ended: the adapter then calls {@link #onFilesChanged} on the
+   * engine's thread.
+   */
+  public EdgeSyncEngine withFiles(FileInbox inbox, FileOutbox outbox, Runnable wakeup) {
+    this.files = new EdgeFiles(inbox, outbox, fileLink(), link, wakeup);
     return this;
   }
 
@@ -439,6 +474,24 @@ public final class EdgeSyncEngine {
    */
   public void onFilesChanged(long nowMs) {
     lastNowMs = nowMs;
+    if (files != null) {
+      files.onLocalChange(nowMs);
+      pump(nowMs);
+    }
+  }
+
+  private FileLink fileLink() {
+    return new FileLink() {
+      @Override
+      public void send(Frame frame) {
+        EdgeSyncEngine.this.send(frame);
+      }
+
+      @Override
+      public int maxFrameBytes() {
+        return maxFrameBytes;
+      }
+    };
   }
 
   /** A command finished locally: report its status now if connected (else after reconnecting). */
@@ -633,6 +686,9 @@ public final class EdgeSyncEngine {
       triggers.request();
     }
     docs.onWelcome(welcome);
+    if (files != null && welcome.getCapabilitiesList().contains(EdgeFiles.CAPABILITY)) {
+      files.onOpen(nowMs);
+    }
     pump(nowMs);
   }
 
@@ -680,6 +736,10 @@ public final class EdgeSyncEngine {
     lastNowMs = nowMs;
     if (state == State.ACTIVE && !sessionBroken) {
       batches.pump(nowMs);
+      if (files != null) {
+        boolean recordsWaiting = triggers.requested() && unsentRecords() > 0;
+        files.pump(nowMs, deferrals.allows(nowMs, EdgeFiles.PRIORITY), recordsWaiting);
+      }
     }
   }
 

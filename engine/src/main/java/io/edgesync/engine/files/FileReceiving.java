@@ -56,10 +56,13 @@ public final class FileReceiving {
   /** A transfer this session works on. */
   private static final class Rx {
     final FileOffer offer;
+
     /** Chunk indices asked for in this session and not arrived. */
     final BitSet requested = new BitSet();
+
     /** Chunks below this were asked for in this session (or were held when asked). */
     int nextIndex;
+
     boolean entriesRequested;
     boolean assembling;
     long lastReportMs = Long.MIN_VALUE;

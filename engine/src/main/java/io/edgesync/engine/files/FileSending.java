@@ -168,7 +168,9 @@ public final class FileSending {
       List<ChunkPack> packs = new ArrayList<>();
       int frameRaw = 0;
       while (!w.ranges.isEmpty() && (frameRaw == 0 || frameRaw < budget)) {
-        List<ChunkRange> packRanges = takeRanges(w, target, Math.min(PACK_TARGET_RAW_BYTES, budget - frameRaw), frameRaw == 0);
+        List<ChunkRange> packRanges =
+            takeRanges(
+                w, target, Math.min(PACK_TARGET_RAW_BYTES, budget - frameRaw), frameRaw == 0);
         if (packRanges.isEmpty()) {
           break;
         }
@@ -243,10 +245,7 @@ public final class FileSending {
     }
     p =
         new Plan(
-            target,
-            base.get(),
-            baseVersion,
-            DeltaPlanner.plan(baseVersion, base.get(), target));
+            target, base.get(), baseVersion, DeltaPlanner.plan(baseVersion, base.get(), target));
     plans.put(id, p);
     return p;
   }
@@ -278,8 +277,7 @@ public final class FileSending {
     return out;
   }
 
-  private ChunkPack encode(Manifest target, Plan plan, List<ChunkRange> ranges)
-      throws IOException {
+  private ChunkPack encode(Manifest target, Plan plan, List<ChunkRange> ranges) throws IOException {
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
     for (ChunkRange r : ranges) {
       for (int i = r.getFirst(); i < r.getFirst() + r.getCount(); i++) {

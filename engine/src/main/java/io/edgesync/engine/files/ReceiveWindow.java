@@ -43,7 +43,9 @@ final class ReceiveWindow {
     outstandingBytes += bytes;
   }
 
-  /** {@code bytes} of what was requested arrived (decoded size), in {@code frameBytes} on the wire. */
+  /**
+   * {@code bytes} of what was requested arrived (decoded size), in {@code frameBytes} on the wire.
+   */
   void delivered(long nowMs, long bytes, long frameBytes) {
     outstandingBytes = Math.max(0, outstandingBytes - bytes);
     deliveredSinceBusy += frameBytes;

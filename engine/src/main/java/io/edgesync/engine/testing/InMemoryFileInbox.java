@@ -20,8 +20,8 @@ import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * An in-memory {@link FileInbox} with the semantics of the agent's: dedup through one chunk map,
- * a newer version supersedes an unfinished older one, completion checks size and SHA-256 and
+ * An in-memory {@link FileInbox} with the semantics of the agent's: dedup through one chunk map, a
+ * newer version supersedes an unfinished older one, completion checks size and SHA-256 and
  * "installs" (keeps the file's bytes and makes the version held). The refusal rule is given (the
  * agent checks signatures; tests and the simulator pass what they need). Completion is reported at
  * once, on the calling thread. Not thread safe.
@@ -146,8 +146,10 @@ public final class InMemoryFileInbox implements FileInbox {
     List<ChunkRange> out = new ArrayList<>();
     int n = 0;
     for (int i = t.held.nextClearBit(0); i < t.lengths.size() && n < maxChunks; ) {
-      int end = Math.min(t.held.nextSetBit(i) < 0 ? t.lengths.size() : t.held.nextSetBit(i),
-          i + (maxChunks - n));
+      int end =
+          Math.min(
+              t.held.nextSetBit(i) < 0 ? t.lengths.size() : t.held.nextSetBit(i),
+              i + (maxChunks - n));
       out.add(ChunkRange.newBuilder().setFirst(i).setCount(end - i).build());
       n += end - i;
       i = t.held.nextClearBit(end);
@@ -200,7 +202,9 @@ public final class InMemoryFileInbox implements FileInbox {
   public List<Inbound> unreported(int max) {
     List<Inbound> out = new ArrayList<>();
     for (T t : transfers.values()) {
-      if (t.reported != t.state && t.state != FileState.FILE_STATE_DOWNLOADING && out.size() < max) {
+      if (t.reported != t.state
+          && t.state != FileState.FILE_STATE_DOWNLOADING
+          && out.size() < max) {
         out.add(view(t));
       }
     }
@@ -237,7 +241,10 @@ public final class InMemoryFileInbox implements FileInbox {
       int[] lengths = t.lengths.stream().mapToInt(Integer::intValue).toArray();
       String path = t.offer.getHeader().getPath();
       held.put(
-          path, new Held(t.offer.getHeader().getVersion(), new Manifest(bytes.length, sha, lengths, t.hashArray)));
+          path,
+          new Held(
+              t.offer.getHeader().getVersion(),
+              new Manifest(bytes.length, sha, lengths, t.hashArray)));
       installed.put(path, bytes);
       done.finished(id, doneState, "");
     } catch (IOException | java.security.NoSuchAlgorithmException e) {

@@ -15,7 +15,9 @@ import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** A sender and a receiver joined by in-memory queues: whole transfers, deltas, resumes, refusals. */
+/**
+ * A sender and a receiver joined by in-memory queues: whole transfers, deltas, resumes, refusals.
+ */
 class FileTransferTest {
   private static final String PATH = "firmware/gateway.img";
 
@@ -129,7 +131,10 @@ class FileTransferTest {
         }
       } else {
         byte[] line =
-            ("2026-12-06T10:00:00Z INFO sensor " + r.nextInt(100) + " value=" + r.nextInt(1000)
+            ("2026-12-06T10:00:00Z INFO sensor "
+                    + r.nextInt(100)
+                    + " value="
+                    + r.nextInt(1000)
                     + "\n")
                 .getBytes(StandardCharsets.US_ASCII);
         for (int i = 0; i < run; i++) {
@@ -238,7 +243,8 @@ class FileTransferTest {
         new InMemoryFileOutbox(
             o ->
                 o.toBuilder()
-                    .setHeader(o.getHeader().toBuilder().setSha256(ByteString.copyFrom(new byte[32])))
+                    .setHeader(
+                        o.getHeader().toBuilder().setSha256(ByteString.copyFrom(new byte[32])))
                     .build());
     outbox.add(PATH, 1, v1, "");
     Pair p = new Pair(outbox, device());
