@@ -20,10 +20,16 @@ import java.util.List;
  * <p>The zstd frames are <b>magicless</b> (the 4-byte magic number is left out: the encoding field
  * says what the payload is), carry no content size (the receiver knows the pack's size from the
  * manifest or the plan) and no checksum (every frame on the wire has a CRC-32C, and every chunk is
- * checked against its SHA-256 before it is stored). Patch-from frames use a window that covers the
- * dictionary and the data, {@code ceil(log2(dictionary + raw))}, and larger match-finder tables
- * ({@value #PATCH_HASH_LOG}/{@value #PATCH_CHAIN_LOG}-bit hash and chain logs) than the level's
- * defaults, which would see too little of a multi-megabyte dictionary to find its matches.
+ * checked against its SHA-256 before it is stored).
+ *
+ * <p>Patch-from frames use a window that covers the dictionary and the data, {@code
+ * ceil(log2(dictionary + raw))}, larger match-finder tables ({@value #PATCH_HASH_LOG}/{@value
+ * #PATCH_CHAIN_LOG}-bit hash and chain logs) than the level's defaults, and at least level {@value
+ * #PATCH_MIN_LEVEL} (zstd's lazy match finder). Measured on the files bench (100 small edits over 8
+ * MB of changed chunks with their 8 MB of base chunks as dictionary): level 3's double-fast finder
+ * leaves 4,892 bytes, level 7 1,853 bytes (xdelta3 -9: 1,685 for the whole file); with 20-bit
+ * tables instead of 22 the lazy finder misses the dictionary almost entirely (3.7 MB). Level 7 also
+ * beats level 3 by 1 to 3 % on inserted and appended data, at 10 to 20 ms per MB on one core.
  *
  * <p>Memory: decoding writes into one array of the expected size, never more, whatever the payload
  * claims; with its dictionary that is at most {@link FileLimits#MAX_PACK_RAW_BYTES} + {@link
@@ -39,6 +45,9 @@ public final class PackCodec {
   /** The largest window a pack may need: the dictionary and the data together. */
   static final int MAX_WINDOW_LOG =
       windowLog((long) FileLimits.MAX_PACK_RAW_BYTES + FileLimits.MAX_DICTIONARY_BYTES);
+
+  /** The lowest level patch-from frames use: levels below 5 find few of a dictionary's matches. */
+  static final int PATCH_MIN_LEVEL = 7;
 
   private static final int MIN_WINDOW_LOG = 10;
 
@@ -142,7 +151,8 @@ public final class PackCodec {
     try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
       ctx.setLevel(level).setMagicless(true).setChecksum(false).setContentSize(false);
       if (dictionary != null) {
-        ctx.setWindowLog(windowLog((long) dictionary.length + raw.length))
+        ctx.setLevel(Math.max(level, PATCH_MIN_LEVEL))
+            .setWindowLog(windowLog((long) dictionary.length + raw.length))
             .setHashLog(PATCH_HASH_LOG)
             .setChainLog(PATCH_CHAIN_LOG)
             .loadDict(dictionary, ZstdDictContentType.RAW_CONTENT);
