@@ -185,8 +185,8 @@ public final class DeltaPlanner {
 
   /**
    * The base chunks to use as the dictionary of a pack of the new target chunks {@code newChunks}
-   * (target index ranges, ascending; chunks that are not new are ignored): base index ranges,
-   * ascending and merged, of {@code maxDictBytes} bytes at most.
+   * (target index ranges, ascending and not overlapping, as in a ChunkPack; chunks that are not new
+   * are ignored): base index ranges, ascending and merged, of {@code maxDictBytes} bytes at most.
    *
    * <p>For each stretch of new chunks, the base region it replaced is the one between the copy runs
    * around it: for an edit in the middle of a chunk, that is the edited base chunk, whose bytes
@@ -207,12 +207,18 @@ public final class DeltaPlanner {
     boolean[] chosen = new boolean[base.chunkCount()];
     long budget = maxDictBytes;
     List<DeltaRun> runs = plan.getRunsList();
-    int t = 0;
-    for (int i = 0; i < runs.size(); i++) {
+    long t = 0;
+    int k = 0; // newChunks before k end at or before t: both lists ascend
+    for (int i = 0; i < runs.size() && k < newChunks.size(); i++) {
       DeltaRun r = runs.get(i);
-      t += r.getCopyCount();
+      t += Integer.toUnsignedLong(r.getCopyCount());
       int n = r.getNewLengthsCount();
-      if (n > 0 && overlaps(newChunks, t, n)) {
+      while (k < newChunks.size() && end(newChunks.get(k)) <= t) {
+        k++;
+      }
+      if (n > 0
+          && k < newChunks.size()
+          && Integer.toUnsignedLong(newChunks.get(k).getFirst()) < t + n) {
         budget = choose(base, replacedRegion(base, runs, i), chosen, budget);
       }
       t += n;
@@ -263,16 +269,8 @@ public final class DeltaPlanner {
     return budget;
   }
 
-  private static boolean overlaps(List<ChunkRange> ranges, int first, int count) {
-    long end = (long) first + count;
-    for (ChunkRange r : ranges) {
-      long rFirst = Integer.toUnsignedLong(r.getFirst());
-      long rEnd = rFirst + Integer.toUnsignedLong(r.getCount());
-      if (rFirst < end && first < rEnd) {
-        return true;
-      }
-    }
-    return false;
+  private static long end(ChunkRange r) {
+    return Integer.toUnsignedLong(r.getFirst()) + Integer.toUnsignedLong(r.getCount());
   }
 
   private static List<ChunkRange> ranges(boolean[] chosen) {
