@@ -431,7 +431,7 @@ public final class Bench {
     out.println("Tools: " + r.tools() + "; seed " + r.seed());
     out.println();
     out.println(
-        "| case | ours, bytes on the wire | xdelta3 -9 | zstd -3 --patch-from | rsync batch"
+        "| case | ours, bytes on the wire | xdelta3 -9 | zstd -3 --patch-from | rsync -z batch"
             + " | zstd -3 | ours ÷ anchor (goal) | encode, ms CPU per 64 MiB"
             + " | apply, ms CPU per 64 MiB |");
     out.println("|---|---|---|---|---|---|---|---|---|");

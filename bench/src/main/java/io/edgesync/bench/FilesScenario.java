@@ -220,7 +220,10 @@ final class FilesScenario {
           : -1;
     }
 
-    /** rsync's delta: the batch file of an update of a copy of the base (no -z: uncompressed). */
+    /**
+     * rsync -z's delta: the batch file of an update of a copy of the base, i.e. the sender's stream
+     * only (a real rsync also sends the receiver's block checksums the other way).
+     */
     static long rsync(Path base, Path target, Path dir) throws Exception {
       if (!rsync) {
         return -1;
@@ -234,6 +237,7 @@ final class FilesScenario {
           size(
               batch,
               "rsync",
+              "-z",
               "--no-whole-file",
               "--only-write-batch=" + batch,
               target.toString(),
