@@ -453,17 +453,20 @@ public final class Bench {
               c.perFile(c.bestApplyWallNanos())));
     }
     out.println();
-    out.println("| case | frames | bytes by kind | packs | chunks sent of all | raw bytes sent |");
-    out.println("|---|---|---|---|---|---|");
+    out.println(
+        "| case | frames | bytes by kind | of which ChunkPack.base | packs | chunks sent of all"
+            + " | raw bytes sent |");
+    out.println("|---|---|---|---|---|---|---|");
     for (FilesScenario.CaseResult c : r.cases()) {
       FilesExchange.Result e = c.ours();
       out.println(
           String.format(
               Locale.ROOT,
-              "| %s | %d | %s | %s | %,d of %,d | %,d of %,d |",
+              "| %s | %d | %s | %,d | %s | %,d of %,d | %,d of %,d |",
               c.kind().label,
               e.frames(),
               e.bytesByKind(),
+              e.baseRangeBytes(),
               e.packs(),
               e.sentChunks(),
               e.chunks(),

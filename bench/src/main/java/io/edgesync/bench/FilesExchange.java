@@ -1,6 +1,7 @@
 package io.edgesync.bench;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
 import io.edgesync.engine.files.DeltaPlanner;
 import io.edgesync.engine.files.FastCdc;
 import io.edgesync.engine.files.FileLimits;
@@ -83,6 +84,7 @@ final class FilesExchange {
       int chunks,
       int sentChunks,
       long sentRawBytes,
+      long baseRangeBytes,
       long senderCpuNanos,
       long receiverCpuNanos,
       long senderWallNanos,
@@ -92,6 +94,7 @@ final class FilesExchange {
   private final Map<String, Long> bytesByKind = new LinkedHashMap<>();
   private final Map<PackEncoding, Integer> packs = new EnumMap<>(PackEncoding.class);
   private long wireBytes;
+  private long baseRangeBytes; // of ChunkPack.base fields: what naming the dictionaries costs
   private int frames;
   private long senderCpu;
   private long receiverCpu;
@@ -147,6 +150,7 @@ final class FilesExchange {
         sender.manifest.chunkCount(),
         receiver.sentChunks,
         receiver.sentRawBytes,
+        baseRangeBytes,
         senderCpu,
         receiverCpu,
         senderWall,
@@ -303,6 +307,9 @@ final class FilesExchange {
       }
       ChunkPack pack = PackCodec.encode(List.copyOf(ranges), raw, dict, dictionary, LEVEL);
       packs.merge(pack.getEncoding(), 1, Integer::sum);
+      for (ChunkRange r : pack.getBaseList()) {
+        baseRangeBytes += CodedOutputStream.computeMessageSize(ChunkPack.BASE_FIELD_NUMBER, r);
+      }
       return data(FileData.newBuilder().setPacks(ChunkPacks.newBuilder().addPacks(pack)));
     }
 
@@ -580,7 +587,10 @@ final class FilesExchange {
                       .setTransferId(offer.getTransferId())
                       .setState(FileState.FILE_STATE_INSTALLED)
                       .setBytesDone(offer.getHeader().getSize())
-                      .setBytesReceived(wireBytes - bytesByKind.getOrDefault("requests", 0L))
+                      .setBytesReceived(
+                          wireBytes
+                              - bytesByKind.getOrDefault("requests", 0L)
+                              - bytesByKind.getOrDefault("chunk requests", 0L))
                       .setRollout(offer.getRollout()))
               .build(),
           "report");
@@ -589,7 +599,7 @@ final class FilesExchange {
     private byte[] request(FileRequest.Builder r) {
       return request(
           Frame.newBuilder().setFileRequest(r.setTransferId(offer.getTransferId())).build(),
-          "requests");
+          r.hasChunks() ? "chunk requests" : "requests");
     }
 
     private byte[] request(Frame f, String kind) {
