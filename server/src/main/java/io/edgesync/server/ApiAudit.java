@@ -18,8 +18,8 @@ import java.util.Set;
  * <p>Only writes that succeeded (2xx) are recorded: a refused request changed nothing, and
  * recording refusals would let anyone without a key grow the log. Reads are not recorded. Routes
  * that audit themselves with more detail are skipped: conflict resolution (the resolution's own
- * record names the key, {@link ConflictRows}), API keys ({@link ApiKeys}) and enrollment tokens
- * ({@link EnrollmentTokens}).
+ * record names the key, {@link ConflictRows}), API keys ({@link ApiKeys}), enrollment tokens
+ * ({@link EnrollmentTokens}), and file publishes and rollouts ({@link FileApi}).
  *
  * <p>The record is appended after the write committed, in a transaction of its own, before the
  * answer is sent: a client that saw its answer finds the record in the chain. A crash between the
@@ -28,12 +28,16 @@ import java.util.Set;
  */
 final class ApiAudit {
   /** Routes whose records are written elsewhere, with more to say. */
-  private static final Set<String> SELF_AUDITED =
-      Set.of(
-          "POST /api/v1/conflicts/{cid}/resolve",
-          "POST /api/v1/keys",
-          "DELETE /api/v1/keys/{name}",
-          "POST /api/v1/enrollment-tokens");
+  private static final Set<String> SELF_AUDITED = selfAudited();
+
+  private static Set<String> selfAudited() {
+    Set<String> s = new java.util.HashSet<>(FileApi.WRITES); // file.publish, rollout.*
+    s.add("POST /api/v1/conflicts/{cid}/resolve");
+    s.add("POST /api/v1/keys");
+    s.add("DELETE /api/v1/keys/{name}");
+    s.add("POST /api/v1/enrollment-tokens");
+    return Set.copyOf(s);
+  }
 
   private final AuditLog auditLog;
 

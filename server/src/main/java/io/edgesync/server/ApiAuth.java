@@ -55,6 +55,9 @@ final class ApiAuth {
     m.put("DELETE /api/v1/keys/{name}", Role.ADMIN);
     m.put("GET /api/v1/enrollment-tokens", Role.ADMIN);
     m.put("POST /api/v1/enrollment-tokens", Role.ADMIN);
+    for (String write : FileApi.WRITES) {
+      m.put(write, Role.OPERATOR); // publish, rollouts
+    }
     return Map.copyOf(m);
   }
 

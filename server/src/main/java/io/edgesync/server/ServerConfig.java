@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
+import io.edgesync.server.files.FileSettings;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -49,6 +50,14 @@ import java.util.Objects;
  *     max_pending_sessions: 512
  *     max_sessions_per_s: 500
  *     max_retry_after_ms: 60000
+ *   files:                  # published versions, rollouts, uploads (docs/files.md)
+ *     dir: ./edgesync-cloud/files    # default: data_dir/files
+ *     release_key_file: release.key  # optional: the server signs what is published
+ *     release_public_keys_file: release.pub  # optional: publishers' signatures must verify
+ *     upload_collections: [uploads]
+ *     max_upload_bytes: 4294967296
+ *     max_file_bytes: 17179869184
+ *     upload_quota_bytes_per_device: 68719476736
  * </pre>
  */
 public record ServerConfig(
@@ -59,7 +68,8 @@ public record ServerConfig(
     DocumentRules documents,
     DictionaryRules dictionaries,
     TlsFiles tls,
-    AdmissionLimits admission) {
+    AdmissionLimits admission,
+    FileSettings files) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -114,6 +124,7 @@ public record ServerConfig(
     Objects.requireNonNull(documents, "documents");
     Objects.requireNonNull(dictionaries, "dictionaries");
     Objects.requireNonNull(admission, "admission");
+    Objects.requireNonNull(files, "files");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -136,7 +147,8 @@ public record ServerConfig(
         defaultDocuments(),
         DictionaryRules.defaults(),
         null,
-        AdmissionLimits.defaults());
+        AdmissionLimits.defaults(),
+        FileSettings.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -152,39 +164,49 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission);
+        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission);
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission);
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, rules, dictionaries, tls, admission);
+    return new ServerConfig(
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission);
+    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission, files);
   }
 
   public ServerConfig withDataDir(Path dir) {
-    return new ServerConfig(host, port, dir, policy, documents, dictionaries, tls, admission);
+    return new ServerConfig(
+        host, port, dir, policy, documents, dictionaries, tls, admission, files);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
-  public ServerConfig withTls(TlsFiles files) {
-    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, files, admission);
+  public ServerConfig withTls(TlsFiles tlsFiles) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
-    return new ServerConfig(host, port, dataDir, policy, documents, dictionaries, tls, limits);
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files);
+  }
+
+  /** With these file settings ({@code server.files}). */
+  public ServerConfig withFiles(FileSettings newFiles) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles);
   }
 
   public static ServerConfig load(Path file) {
@@ -212,7 +234,8 @@ public record ServerConfig(
                 "compact_batches",
                 "dictionaries",
                 "tls",
-                "admission");
+                "admission",
+                "files");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -251,7 +274,62 @@ public record ServerConfig(
         documents(root.section("documents"), root.section("sync")),
         dictionaries(s.section("dictionaries")),
         tls(s.section("tls")),
-        admission(s.section("admission")));
+        admission(s.section("admission")),
+        files(s.section("files")));
+  }
+
+  /**
+   * {@code server.files}: every key optional. A release key or public keys file that is named must
+   * exist.
+   */
+  private static FileSettings files(ConfigNode node) {
+    ConfigNode f =
+        node.allowOnly(
+            "dir",
+            "release_key_file",
+            "release_public_keys_file",
+            "upload_collections",
+            "max_upload_bytes",
+            "max_file_bytes",
+            "upload_quota_bytes_per_device");
+    FileSettings d = FileSettings.defaults();
+    String dir = f.string("dir", null);
+    List<String> collections = f.strings("upload_collections", d.uploadCollections());
+    for (String c : collections) {
+      if (!ProtocolLimits.isValidCollection(c)) {
+        throw f.error(
+            "upload_collections",
+            "'"
+                + c
+                + "' is not a valid collection name; allowed: "
+                + ProtocolLimits.COLLECTION_PATTERN);
+      }
+    }
+    long max = io.edgesync.engine.files.FileLimits.MAX_FILE_BYTES;
+    return new FileSettings(
+        dir == null ? null : Path.of(dir),
+        existingFile(f, "release_key_file"),
+        existingFile(f, "release_public_keys_file"),
+        collections,
+        f.integer("max_upload_bytes", d.maxUploadBytes(), 1, max, "bytes"),
+        f.integer("max_file_bytes", d.maxFileBytes(), 1, max, "bytes"),
+        f.integer(
+            "upload_quota_bytes_per_device",
+            d.uploadQuotaBytesPerDevice(),
+            1,
+            Long.MAX_VALUE,
+            "bytes"));
+  }
+
+  private static Path existingFile(ConfigNode node, String key) {
+    String value = node.string(key, null);
+    if (value == null) {
+      return null;
+    }
+    if (!java.nio.file.Files.isRegularFile(Path.of(value))) {
+      throw node.error(key, "no such file: '" + value + "'");
+    }
+    return Path.of(value);
   }
 
   /** {@code server.admission}: every key optional, each at its default when absent. */

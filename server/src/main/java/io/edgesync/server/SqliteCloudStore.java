@@ -39,7 +39,8 @@ import java.util.Optional;
  * api_keys} (the REST API's keys, hashed, {@code V6__api_keys.sql}); {@code audit_log} (the
  * hash-chained audit log, {@link AuditLog}, {@code V7__audit_chain.sql}); {@code enrollment_tokens}
  * (one-time enrollment tokens, hashed, {@link EnrollmentTokens}, {@code
- * V8__enrollment_tokens.sql}).
+ * V8__enrollment_tokens.sql}); file versions, rollouts and uploads ({@code V9__files.sql}, {@link
+ * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -53,6 +54,8 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteDictionaries dictionaries;
   private final ApiKeys apiKeys;
   private final EnrollmentTokens enrollmentTokens;
+  private final io.edgesync.server.files.FileStore files;
+  private final io.edgesync.server.files.UploadStore uploads;
   private final Path file;
   private WalCheckpointer checkpointer; // guarded by this
 
@@ -139,7 +142,8 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V5__dictionaries.sql",
         "db/V6__api_keys.sql",
         "db/V7__audit_chain.sql",
-        "db/V8__enrollment_tokens.sql");
+        "db/V8__enrollment_tokens.sql",
+        "db/V9__files.sql");
     db.setAutoCommit(false);
     jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     documents = new SqliteDocuments(jdbc, this, historyVersions);
@@ -147,6 +151,8 @@ public final class SqliteCloudStore implements CloudStore {
     dictionaries = new SqliteDictionaries(jdbc, this);
     apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
     enrollmentTokens = new EnrollmentTokens(jdbc, this, documents.auditLog());
+    files = new io.edgesync.server.files.FileStore(jdbc, this);
+    uploads = new io.edgesync.server.files.UploadStore(jdbc, this);
     jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
     jdbc.prepared(BUMP_STREAM);
   }
@@ -182,6 +188,35 @@ public final class SqliteCloudStore implements CloudStore {
    */
   public EnrollmentTokens enrollmentTokens() {
     return enrollmentTokens;
+  }
+
+  /**
+   * Published file versions and rollouts, in the same file ({@code db/V9__files.sql}); publishes
+   * and rollout changes commit with their audit record ({@link #auditedTransactions}).
+   */
+  public io.edgesync.server.files.FileStore files() {
+    return files;
+  }
+
+  /** Devices' uploads, in the same file ({@code db/V9__files.sql}). */
+  public io.edgesync.server.files.UploadStore uploads() {
+    return uploads;
+  }
+
+  /** Transactions whose SQL and audit records commit together (for the file tables). */
+  public io.edgesync.server.files.AuditedTransactions auditedTransactions() {
+    AuditLog log = auditLog();
+    return new io.edgesync.server.files.AuditedTransactions() {
+      @Override
+      public <T> T inTransaction(java.util.function.Supplier<T> work) {
+        return log.inTransaction(work);
+      }
+
+      @Override
+      public void append(String actor, String action, String target, Map<String, ?> details) {
+        log.appendInTransaction(actor, action, target, details);
+      }
+    };
   }
 
   /** The REST API's keys, in the same file (and under the same monitor). */

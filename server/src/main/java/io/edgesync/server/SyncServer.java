@@ -95,6 +95,7 @@ public final class SyncServer implements AutoCloseable {
   private final Supplier<X509CRL> crl; // null without TLS or without a CRL file
   private final RevocationWatch revocations; // null without a CRL
   private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
+  private final io.edgesync.server.files.CloudFiles files; // null for a store that keeps none
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -133,6 +134,19 @@ public final class SyncServer implements AutoCloseable {
     this.crl = RevocationWatch.crlOf(config.tls());
     this.revocations = crl == null ? null : new RevocationWatch(crl);
     this.caAudit = CaAudit.of(config.tls(), store);
+    this.files =
+        store instanceof SqliteCloudStore sqlite
+            ? io.edgesync.server.files.CloudFiles.open(
+                config.files(),
+                config.dataDir(),
+                sqlite.files(),
+                sqlite.uploads(),
+                sqlite.auditedTransactions(),
+                clock::nowMs)
+            : null;
+    if (files != null) {
+      files.onOffered(devices -> pusher.execute(() -> offerFiles(devices)));
+    }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.app =
@@ -176,6 +190,9 @@ public final class SyncServer implements AutoCloseable {
                       enrollment,
                       clock)
                   .register(cfg.routes);
+              if (files != null) {
+                new FileApi(files, clock).register(cfg.routes);
+              }
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
@@ -261,6 +278,9 @@ public final class SyncServer implements AutoCloseable {
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
     if (server.caAudit != null) {
       server.liveness.scheduleWithFixedDelay(server.caAudit::syncIfChanged, 1, 1, TimeUnit.SECONDS);
+    }
+    if (server.files != null) {
+      server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
     }
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
@@ -406,6 +426,9 @@ public final class SyncServer implements AutoCloseable {
     liveness.shutdownNow();
     app.stop();
     pusher.shutdownNow();
+    if (files != null) {
+      files.close();
+    }
     if (dictionaries != null) {
       dictionaries.close(); // before the store: a training writes to it
     }
@@ -443,6 +466,29 @@ public final class SyncServer implements AutoCloseable {
             s.onCommandsQueued(clock.nowMs());
           }
         });
+  }
+
+  /** Rollouts admitted these devices (or changed what they offer them): tell their sessions. */
+  private void offerFiles(java.util.Collection<String> devices) {
+    for (String device : devices) {
+      CloudSession s = sessionOf(device);
+      if (s != null) {
+        s.onFilesOffered(clock.nowMs());
+      }
+    }
+  }
+
+  private void tickRollouts() {
+    try {
+      files.tick(clock.nowMs());
+    } catch (RuntimeException e) {
+      log.error("admitting devices to rollouts failed", e); // the timer keeps running
+    }
+  }
+
+  /** The cloud's files: versions, rollouts, uploads (null if the store keeps none). */
+  public io.edgesync.server.files.CloudFiles files() {
+    return files;
   }
 
   /** The groups a device is in (none without a document store). */
@@ -540,6 +586,10 @@ public final class SyncServer implements AutoCloseable {
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
+      if (files != null) { // the device is known now: its rollouts and its uploads
+        session.withFiles(files.outbox(session.deviceId()), files.inbox(session.deviceId()));
+        session.onFilesOffered(clock.nowMs());
+      }
       WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
       if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
         previous.closeSession(1000, "replaced by a newer session of the same device");
