@@ -526,7 +526,9 @@ public final class CloudFiles implements AutoCloseable {
               d.put("version", made.version());
               d.put("target", made.targetKind().label() + ":" + made.target());
               d.put("ratePerMin", made.ratePerMin());
-              d.put("maxFailureShare", made.maxFailureShare());
+              d.put(
+                  "maxFailureShare",
+                  Double.toString(made.maxFailureShare())); // no floats in canonical JSON
               d.put("minReports", made.minReports());
               audit.append(actor, "rollout.create", made.path(), d);
               return made;
