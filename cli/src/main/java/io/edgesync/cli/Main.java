@@ -24,6 +24,10 @@ import picocli.CommandLine.Command;
       EnrollCommand.class,
       CaCommand.class,
       AuditCommand.class,
+      ReleaseKeyCommand.class,
+      FilesCommand.class,
+      RolloutCommand.class,
+      UploadsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -76,6 +76,69 @@ final class ServerApi {
             .POST(HttpRequest.BodyPublishers.ofString(json)));
   }
 
+  /**
+   * POSTs a streamed body ({@code body} is read once, as the request goes) with extra headers; no
+   * timeout on the whole request, since a large file takes as long as the link needs.
+   */
+  Reply postStream(
+      String url, java.util.Map<String, String> headers, HttpRequest.BodyPublisher body)
+      throws Unreachable, IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/octet-stream")
+            .POST(body);
+    headers.forEach(b::header);
+    return sendUntimed(url, b, HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * GETs {@code url} into {@code out} (written to a temporary file beside it and moved into place
+   * only when complete); a refusal's body comes back in the reply, and {@code out} is untouched.
+   */
+  Reply download(String url, java.nio.file.Path out)
+      throws Unreachable, IOException, InterruptedException {
+    java.nio.file.Path dir = out.toAbsolutePath().getParent();
+    java.nio.file.Path tmp = java.nio.file.Files.createTempFile(dir, ".edgesync-", ".part");
+    try {
+      HttpResponse<java.nio.file.Path> r =
+          sendUntimedRaw(
+              url,
+              HttpRequest.newBuilder(URI.create(url)).GET(),
+              HttpResponse.BodyHandlers.ofFile(tmp));
+      if (r.statusCode() / 100 != 2) {
+        return new Reply(r.statusCode(), java.nio.file.Files.readString(tmp));
+      }
+      java.nio.file.Files.move(
+          tmp,
+          out,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return new Reply(r.statusCode(), "");
+    } finally {
+      java.nio.file.Files.deleteIfExists(tmp);
+    }
+  }
+
+  private <T> Reply sendUntimed(
+      String url, HttpRequest.Builder request, HttpResponse.BodyHandler<String> handler)
+      throws Unreachable, IOException, InterruptedException {
+    HttpResponse<String> r = sendUntimedRaw(url, request, handler);
+    return new Reply(r.statusCode(), r.body());
+  }
+
+  private <T> HttpResponse<T> sendUntimedRaw(
+      String url, HttpRequest.Builder request, HttpResponse.BodyHandler<T> handler)
+      throws Unreachable, IOException, InterruptedException {
+    if (apiKey != null) {
+      request.header("Authorization", "Bearer " + apiKey);
+    }
+    try {
+      return client.send(request.build(), handler);
+    } catch (ConnectException e) {
+      throw new Unreachable(url);
+    }
+  }
+
   private Reply send(String url, HttpRequest.Builder request)
       throws Unreachable, IOException, InterruptedException {
     if (apiKey != null) {
