@@ -530,6 +530,9 @@ public final class SyncServer implements AutoCloseable {
     if (enrollment != null) {
       session.withCertificateSigner(enrollment::signForSession);
     }
+    if (files != null) { // the device's rollouts and uploads, once its Hello named it
+      session.withFiles(files.outbox(session::deviceId), files.inbox(session::deviceId));
+    }
     if (config.tls() != null) {
       String certified = ctx.attribute(CERT_DEVICE_ID);
       if (certified == null) { // the upgrade check ran, so this is a bug: refuse, never admit
@@ -586,10 +589,6 @@ public final class SyncServer implements AutoCloseable {
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
-      if (files != null) { // the device is known now: its rollouts and its uploads
-        session.withFiles(files.outbox(session.deviceId()), files.inbox(session.deviceId()));
-        session.onFilesOffered(clock.nowMs());
-      }
       WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
       if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
         previous.closeSession(1000, "replaced by a newer session of the same device");

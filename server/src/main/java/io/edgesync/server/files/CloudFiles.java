@@ -38,6 +38,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -171,12 +172,34 @@ public final class CloudFiles implements AutoCloseable {
 
   /** The sending side of {@code device}'s sessions: its rollouts' versions. */
   public FileOutbox outbox(String device) {
+    return outbox(() -> device);
+  }
+
+  /**
+   * The sending side of a session whose device is known once its Hello was handled: {@code device}
+   * is asked at each call (a session calls only after its Hello).
+   */
+  public FileOutbox outbox(Supplier<String> device) {
     return new DeviceFileOutbox(device, this);
   }
 
   /** The receiving side of {@code device}'s sessions: its uploads. */
   public FileInbox inbox(String device) {
+    return inbox(() -> device);
+  }
+
+  /** As {@link #outbox(Supplier)}, for uploads. */
+  public FileInbox inbox(Supplier<String> device) {
     return new DeviceFileInbox(device, this, assembler);
+  }
+
+  /** The device a session names, which it must have by the time it calls. */
+  static String deviceOf(Supplier<String> device) {
+    String d = device.get();
+    if (d == null) {
+      throw new IllegalStateException("a session called its files before its Hello named a device");
+    }
+    return d;
   }
 
   @Override

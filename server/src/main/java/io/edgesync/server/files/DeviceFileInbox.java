@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,13 +33,13 @@ final class DeviceFileInbox implements FileInbox {
   private static final Logger log = LoggerFactory.getLogger(DeviceFileInbox.class);
   private static final int VERIFY_PAGE_CHUNKS = 1024;
 
-  private final String device;
+  private final Supplier<String> deviceOf;
   private final CloudFiles files;
   private final UploadStore uploads;
   private final Executor assembler;
 
-  DeviceFileInbox(String device, CloudFiles files, Executor assembler) {
-    this.device = device;
+  DeviceFileInbox(Supplier<String> device, CloudFiles files, Executor assembler) {
+    this.deviceOf = device;
     this.files = files;
     this.uploads = files.uploads();
     this.assembler = assembler;
@@ -46,7 +47,7 @@ final class DeviceFileInbox implements FileInbox {
 
   @Override
   public Optional<Inbound> transfer(String transferId) {
-    return uploads.transfer(device, transferId);
+    return uploads.transfer(device(), transferId);
   }
 
   @Override
@@ -84,12 +85,12 @@ final class DeviceFileInbox implements FileInbox {
       return Optional.of(
           "invalid: " + offer.getChunkCount() + " chunks for a file of " + size + " bytes");
     }
-    if (uploads.transfer(device, offer.getTransferId()).isEmpty()) {
-      long inUse = uploads.bytesInUse(device);
+    if (uploads.transfer(device(), offer.getTransferId()).isEmpty()) {
+      long inUse = uploads.bytesInUse(device());
       if (inUse + size > s.uploadQuotaBytesPerDevice()) {
         return Optional.of(
             "quota: device "
-                + device
+                + device()
                 + " holds "
                 + inUse
                 + " bytes of uploads; "
@@ -104,7 +105,7 @@ final class DeviceFileInbox implements FileInbox {
 
   @Override
   public void begin(FileOffer offer, long nowMs) {
-    uploads.begin(device, offer, nowMs);
+    uploads.begin(device(), offer, nowMs);
   }
 
   @Override
@@ -116,7 +117,7 @@ final class DeviceFileInbox implements FileInbox {
   public void addEntries(
       String transferId, int first, int[] lengths, byte[] hashes, long deltaBase) {
     uploads.addEntries(
-        device,
+        device(),
         transferId,
         first,
         lengths,
@@ -127,17 +128,17 @@ final class DeviceFileInbox implements FileInbox {
 
   @Override
   public List<ChunkRange> missing(String transferId, int maxChunks) {
-    return uploads.missing(device, transferId, maxChunks);
+    return uploads.missing(device(), transferId, maxChunks);
   }
 
   @Override
   public int[] lengths(String transferId, int first, int count) {
-    return uploads.lengths(device, transferId, first, count);
+    return uploads.lengths(device(), transferId, first, count);
   }
 
   @Override
   public byte[] hashes(String transferId, int first, int count) {
-    return uploads.hashes(device, transferId, first, count);
+    return uploads.hashes(device(), transferId, first, count);
   }
 
   @Override
@@ -152,7 +153,7 @@ final class DeviceFileInbox implements FileInbox {
       String hex = HexFormat.of().formatHex(hashes, i * 32, (i + 1) * 32);
       files.chunks().put(hex, data.get(i)); // checked again: nothing unverified is stored
     }
-    uploads.held(device, transferId, first, data.size(), hashes, frameBytes);
+    uploads.held(device(), transferId, first, data.size(), hashes, frameBytes);
   }
 
   @Override
@@ -166,17 +167,17 @@ final class DeviceFileInbox implements FileInbox {
 
   @Override
   public List<Inbound> unreported(int max) {
-    return uploads.unreported(device, max);
+    return uploads.unreported(device(), max);
   }
 
   @Override
   public void reported(String transferId, FileState state) {
-    uploads.reported(device, transferId, state);
+    uploads.reported(device(), transferId, state);
   }
 
   @Override
   public void setState(String transferId, FileState state, String reason, long nowMs) {
-    uploads.setState(device, transferId, state, reason, nowMs);
+    uploads.setState(device(), transferId, state, reason, nowMs);
   }
 
   /**
@@ -187,17 +188,18 @@ final class DeviceFileInbox implements FileInbox {
    */
   @Override
   public void complete(String transferId, Completion done) {
+    String device = device(); // asked here, on the session's thread
     try {
-      assembler.execute(() -> finish(transferId, done));
+      assembler.execute(() -> finish(device, transferId, done));
     } catch (RejectedExecutionException e) {
       log.debug("upload {} of {} not completed: the server is closing", transferId, device);
     }
   }
 
-  private void finish(String transferId, Completion done) {
+  private void finish(String device, String transferId, Completion done) {
     String failure;
     try {
-      failure = verify(transferId);
+      failure = verify(device, transferId);
     } catch (IOException | RuntimeException e) {
       failure = "assembly: " + e.getMessage();
     }
@@ -207,7 +209,7 @@ final class DeviceFileInbox implements FileInbox {
   }
 
   /** Null when the upload's chunks make the offered file; else what is wrong. */
-  private String verify(String transferId) throws IOException {
+  private String verify(String device, String transferId) throws IOException {
     Inbound t =
         uploads
             .transfer(device, transferId)
@@ -248,5 +250,9 @@ final class DeviceFileInbox implements FileInbox {
           + HexFormat.of().formatHex(expected);
     }
     return null;
+  }
+
+  private String device() {
+    return CloudFiles.deviceOf(deviceOf);
   }
 }

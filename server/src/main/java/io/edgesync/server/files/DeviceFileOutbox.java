@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * One device's view of the rollouts that reached it, for its sessions: an offer for every version a
@@ -21,20 +22,20 @@ import java.util.Optional;
  * asks for pages of one manifest in a row), under this object's monitor.
  */
 final class DeviceFileOutbox implements FileOutbox {
-  private final String device;
+  private final Supplier<String> deviceOf;
   private final CloudFiles files;
   private String cachedKey; // guarded by this
   private Optional<Manifest> cached; // guarded by this
 
-  DeviceFileOutbox(String device, CloudFiles files) {
-    this.device = device;
+  DeviceFileOutbox(Supplier<String> device, CloudFiles files) {
+    this.deviceOf = device;
     this.files = files;
   }
 
   @Override
   public List<FileOffer> offers(long nowMs, int max) {
     List<FileOffer> out = new ArrayList<>();
-    for (Offerable o : files.store().offerable(device)) {
+    for (Offerable o : files.store().offerable(device())) {
       if (out.size() >= max) {
         break;
       }
@@ -74,6 +75,10 @@ final class DeviceFileOutbox implements FileOutbox {
 
   @Override
   public void onReport(FileReport report, long nowMs) {
-    files.onReport(device, report, nowMs);
+    files.onReport(device(), report, nowMs);
+  }
+
+  private String device() {
+    return CloudFiles.deviceOf(deviceOf);
   }
 }
