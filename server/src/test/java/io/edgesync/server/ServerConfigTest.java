@@ -12,6 +12,36 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ServerConfigTest {
   @Test
+  void filesSection_defaultsAndValues_andEachBadKeyIsNamed(@TempDir Path dir) throws Exception {
+    ServerConfig d = ServerConfig.fromYaml("server: {data_dir: /tmp/x}");
+    assertThat(d.files().uploadCollections()).containsExactly("uploads");
+    assertThat(d.files().maxUploadBytes()).isEqualTo(4L << 30);
+    assertThat(d.files().dirIn(d.dataDir())).isEqualTo(Path.of("/tmp/x/files"));
+    assertThat(d.files().releaseKeyFile()).isNull();
+
+    Files.writeString(dir.resolve("release.key"), "x");
+    ServerConfig c =
+        ServerConfig.fromYaml(
+            ("server: {files: {release_key_file: '%s/release.key', upload_collections: [logs,"
+                    + " clips], max_upload_bytes: 1000, max_file_bytes: 2000, dir: /srv/f}}")
+                .formatted(dir));
+    assertThat(c.files().releaseKeyFile()).isEqualTo(dir.resolve("release.key"));
+    assertThat(c.files().uploadCollections()).containsExactly("logs", "clips");
+    assertThat(c.files().maxUploadBytes()).isEqualTo(1000);
+    assertThat(c.files().maxFileBytes()).isEqualTo(2000);
+    assertThat(c.files().dirIn(c.dataDir())).isEqualTo(Path.of("/srv/f"));
+
+    refused("server: {files: {release_public_keys_file: '/no/such.pub'}}")
+        .hasMessageContaining("server.files.release_public_keys_file")
+        .hasMessageContaining("no such file");
+    refused("server: {files: {max_upload_bytes: 0}}")
+        .hasMessageContaining("server.files.max_upload_bytes");
+    refused("server: {files: {upload_collections: ['bad name']}}")
+        .hasMessageContaining("server.files.upload_collections");
+    refused("server: {files: {release_keyfile: x}}").hasMessageContaining("release_keyfile");
+  }
+
+  @Test
   void validConfigLoads() {
     ServerConfig c =
         ServerConfig.fromYaml(
