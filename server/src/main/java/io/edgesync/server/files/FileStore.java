@@ -307,9 +307,7 @@ public final class FileStore {
     return sql.write(
         () -> {
           if (r.targetKind() != TargetKind.DEVICE) {
-            for (String device : targetsInTransaction(r.targetKind(), r.target())) {
-              insertPending(r.id(), device, bytesTotal, nowMs);
-            }
+            addNewTargets(r, bytesTotal, nowMs);
           }
           List<String> admitted =
               maxCount == 0
@@ -336,6 +334,25 @@ public final class FileStore {
               "UPDATE rollouts SET admitted=admitted+? WHERE id=?", admitted.size(), r.id());
           return admitted;
         });
+  }
+
+  /** Group members or fleet devices not listed yet: one statement, however large the fleet. */
+  private void addNewTargets(Rollout r, long bytesTotal, long nowMs) {
+    String source =
+        r.targetKind() == TargetKind.GROUP
+            ? "SELECT device FROM device_groups WHERE grp=?"
+            : "SELECT id FROM devices WHERE ?=''";
+    sql.updateInTransaction(
+        "INSERT INTO rollout_devices(rollout, device, state, bytes_done, bytes_total,"
+            + " bytes_received, reason, admitted_at_ms, updated_at_ms)"
+            + " SELECT ?, t.device, ?, 0, ?, 0, NULL, NULL, ? FROM ("
+            + source.replace("SELECT id ", "SELECT id AS device ")
+            + ") t WHERE true ON CONFLICT DO NOTHING",
+        r.id(),
+        DeviceRolloutState.PENDING.label(),
+        bytesTotal,
+        nowMs,
+        r.target());
   }
 
   /** The device's unfinished rows in older rollouts of the same path: superseded by this one. */

@@ -174,6 +174,35 @@ class CloudRolloutsTest {
   }
 
   @Test
+  void devicesJoiningTheFleetOrGroupLater_areAddedAndAdmitted_othersAreNotTargeted()
+      throws Exception {
+    long v = publish("cfg/site.bin", 10_000);
+    store.documents().setGroups("dev-03", List.of("north"));
+    Rollout group =
+        files.createRollout(
+            new CloudFiles.RolloutRequest(
+                "cfg/site.bin", v, TargetKind.GROUP, "north", 1000, 0.2, 5),
+            "ops",
+            now.get());
+    Rollout fleet = fleetRollout("cfg/site.bin", v, 1000, 5);
+    assertThat(store.files().devices(group.id()))
+        .extracting(FileStore.RolloutDevice::device)
+        .containsExactly("dev-03");
+
+    store.registerDevice("dev-new", now.get());
+    store.documents().setGroups("dev-07", List.of("north"));
+    now.addAndGet(60_000);
+    files.tick(now.get());
+    assertThat(store.files().devices(group.id()))
+        .extracting(FileStore.RolloutDevice::device)
+        .containsExactly("dev-03", "dev-07");
+    assertThat(store.files().devices(fleet.id()))
+        .filteredOn(d -> d.device().equals("dev-new"))
+        .extracting(FileStore.RolloutDevice::state)
+        .containsExactly(DeviceRolloutState.OFFERED);
+  }
+
+  @Test
   void reportAfterAFinalState_changesNothing() throws Exception {
     long v = publish("a/b", 10_000);
     Rollout r = fleetRollout("a/b", v, 1, 5);
