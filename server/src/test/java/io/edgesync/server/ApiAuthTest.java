@@ -24,6 +24,23 @@ class ApiAuthTest {
   }
 
   @Test
+  void publishingFilesAndControllingRollouts_needOperator_readingThemViewer() {
+    for (String write :
+        new String[] {
+          "/api/v1/files",
+          "/api/v1/rollouts",
+          "/api/v1/rollouts/{id}/pause",
+          "/api/v1/rollouts/{id}/resume",
+          "/api/v1/rollouts/{id}/cancel"
+        }) {
+      assertThat(ApiAuth.required("POST", write)).as(write).isEqualTo(Role.OPERATOR);
+    }
+    assertThat(ApiAuth.required("GET", "/api/v1/files/download")).isEqualTo(Role.VIEWER);
+    assertThat(ApiAuth.required("GET", "/api/v1/rollouts/{id}")).isEqualTo(Role.VIEWER);
+    assertThat(ApiAuth.required("GET", "/api/v1/uploads/download")).isEqualTo(Role.VIEWER);
+  }
+
+  @Test
   void keysAndDeviceGroups_needAdmin_evenToRead() {
     assertThat(ApiAuth.required("GET", "/api/v1/keys")).isEqualTo(Role.ADMIN);
     assertThat(ApiAuth.required("POST", "/api/v1/keys")).isEqualTo(Role.ADMIN);
