@@ -192,6 +192,12 @@ final class FilesCommand extends RemoteCommand {
 
   @Command(name = "download", description = "Download a published version (default: the newest).")
   static final class Download implements Callable<Integer> {
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help; // declared here: this command's --version names a file version, not edgesync's
+
     @ParentCommand FilesCommand parent;
 
     @Option(names = "--path", required = true, description = "The file's path")

@@ -40,6 +40,12 @@ final class RolloutCommand extends RemoteCommand {
 
   @Command(name = "start", description = "Start a rollout of --path --version to a target.")
   static final class Start implements Callable<Integer> {
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help; // declared here: this command's --version names a file version, not edgesync's
+
     @ParentCommand RolloutCommand parent;
 
     @Option(names = "--path", required = true, description = "The file's path")

@@ -50,6 +50,12 @@ final class UploadsCommand extends RemoteCommand {
 
   @Command(name = "download", description = "Download a stored upload.")
   static final class Download implements Callable<Integer> {
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this help message and exit.")
+    boolean help; // declared here: this command's --version names a file version, not edgesync's
+
     @ParentCommand UploadsCommand parent;
 
     @Option(names = "--device", required = true, description = "The device that uploaded it")

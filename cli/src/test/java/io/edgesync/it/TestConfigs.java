@@ -31,8 +31,21 @@ public final class TestConfigs {
         file,
         yaml.replace("port: PORT", "port: " + port)
             .replace("data_dir: DATA_DIR", "data_dir: '" + dataDir + "'")
-            .replace("TLS_DIR", pki(dir.resolve("pki")).toString().replace("\\", "/")));
+            .replace("TLS_DIR", pki(dir.resolve("pki")).toString().replace("\\", "/"))
+            .replace(
+                "RELEASE_DIR", releaseKeys(dir.resolve("release")).toString().replace("\\", "/")));
     return file;
+  }
+
+  /** A release key pair in {@code dir} (made if absent): release.key and release.pub. */
+  private static Path releaseKeys(Path dir) throws IOException {
+    if (!Files.exists(dir.resolve("release.pub"))) {
+      Files.createDirectories(dir);
+      java.security.KeyPair k = io.edgesync.security.ReleaseKey.generate();
+      io.edgesync.security.ReleaseKey.writePrivateKey(dir.resolve("release.key"), k.getPrivate());
+      io.edgesync.security.ReleaseKey.writePublicKey(dir.resolve("release.pub"), k.getPublic());
+    }
+    return dir;
   }
 
   /** A client context that trusts the CA of {@link #serverEverySection} (no certificate). */
