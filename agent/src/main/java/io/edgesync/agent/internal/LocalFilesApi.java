@@ -197,7 +197,8 @@ final class LocalFilesApi {
 
   /**
    * The request body, failing at its end if it is shorter than its Content-Length: a client that
-   * went away mid-upload must not leave a truncated file recorded as complete.
+   * went away mid-upload must not leave a truncated file recorded as complete. (The JDK server
+   * already fails a short fixed-length body; this holds whatever stream is underneath.)
    */
   private static final class Counted extends FilterInputStream {
     private final long expected;
@@ -209,14 +210,27 @@ final class LocalFilesApi {
     }
 
     @Override
-    public int read() throws IOException {
-      int b = super.read();
-      return b < 0 ? end(-1) : count(1, b);
+    public int read() {
+      byte[] one = new byte[1];
+      int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xFF;
     }
 
+    /** A failure of the client's side is the request's fault (400), not the agent's (500). */
     @Override
-    public int read(byte[] buf, int off, int len) throws IOException {
-      int n = super.read(buf, off, len);
+    public int read(byte[] buf, int off, int len) {
+      int n;
+      try {
+        n = super.read(buf, off, len);
+      } catch (IOException e) {
+        throw new HttpError(
+            400,
+            "the body could not be read after "
+                + seen
+                + " bytes ("
+                + e.getMessage()
+                + "); nothing was stored");
+      }
       return n < 0 ? end(-1) : count(n, n);
     }
 
