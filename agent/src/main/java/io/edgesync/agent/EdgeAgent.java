@@ -125,7 +125,8 @@ public final class EdgeAgent implements AutoCloseable {
       node.setSideChannel(
           new CertificateRenewal(config.deviceId(), tls.certificate(), clock, random));
     }
-    this.engine = node.engine().withFiles(files.inbox(), files.outbox());
+    // An assembly that ends on the install thread wakes the loop, which records and reports it.
+    this.engine = node.engine().withFiles(files.inbox(), files.outbox(), node::signalFilesChanged);
     this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
     documents.replica().setChangeListener(node::signalDocChanged);
     documents

@@ -345,6 +345,7 @@ public final class SqliteFileInbox implements FileInbox {
         .orElseThrow(() -> new NoSuchFileException("chunk " + hex + " is not held"));
   }
 
+  /** Progress (DOWNLOADING) is reported at the engine's pace, so only other states are listed. */
   @Override
   public List<Inbound> unreported(int max) {
     return db.tx(
@@ -353,8 +354,10 @@ public final class SqliteFileInbox implements FileInbox {
             j.list(
                 "SELECT "
                     + COLUMNS
-                    + " FROM downloads WHERE reported_state<>state ORDER BY change_seq LIMIT ?",
+                    + " FROM downloads WHERE reported_state<>state AND state<>? ORDER BY"
+                    + " change_seq LIMIT ?",
                 SqliteFileInbox::inbound,
+                FileState.FILE_STATE_DOWNLOADING_VALUE,
                 max));
   }
 
@@ -383,7 +386,7 @@ public final class SqliteFileInbox implements FileInbox {
                 "UPDATE downloads SET state=?, reason=?, change_seq=(SELECT max(change_seq)+1 FROM"
                     + " downloads), updated_ms=? WHERE transfer_id=? AND NOT (?=? AND state=?)",
                 state.getNumber(),
-                reason,
+                reason == null || reason.isEmpty() ? null : reason,
                 nowMs,
                 transferId,
                 state.getNumber(),

@@ -309,27 +309,27 @@ class SqliteFileInboxTest {
   // ---------------------------------------------------------------- states and reports
 
   @Test
-  void unreported_listsStateChangesUntilReported_oldestFirst() throws Exception {
+  void unreported_listsStateChangesUntilReported_oldestFirst_acrossARestart() throws Exception {
     byte[] a = SignedFiles.content(15, 10_000);
     Manifest m = SignedFiles.manifest(a);
-    FileOffer o1 = keys.signed("models/a.onnx", 1, m);
-    FileOffer o2 = keys.signed("models/b.onnx", 1, m);
-    store.inbox.begin(o1, 1);
-    store.inbox.begin(o2, 2);
-    assertThat(store.inbox.unreported(10))
-        .extracting(i -> i.offer().getTransferId())
-        .containsExactly("models/a.onnx@1", "models/b.onnx@1");
-
-    store.inbox.reported("models/a.onnx@1", FileState.FILE_STATE_DOWNLOADING);
-    store.inbox.reported("models/b.onnx@1", FileState.FILE_STATE_DOWNLOADING);
-    assertThat(store.inbox.unreported(10)).isEmpty();
+    store.inbox.begin(keys.signed("models/a.onnx", 1, m), 1);
+    store.inbox.begin(keys.signed("models/b.onnx", 1, m), 2);
+    assertThat(store.inbox.unreported(10)).isEmpty(); // downloading: progress, not a change
 
     store.inbox.setState("models/b.onnx@1", FileState.FILE_STATE_FAILED, "bad_signature: x", 3);
+    store.inbox.setState("models/a.onnx@1", FileState.FILE_STATE_FAILED, "superseded: y", 4);
+    assertThat(store.inbox.unreported(10))
+        .extracting(i -> i.offer().getTransferId())
+        .containsExactly("models/b.onnx@1", "models/a.onnx@1");
+
+    store.inbox.reported("models/a.onnx@1", FileState.FILE_STATE_FAILED);
     Store restarted = new Store(true, 1L << 30, keys.publicKeyFile);
     List<FileInbox.Inbound> left = restarted.inbox.unreported(10);
     assertThat(left).hasSize(1);
     assertThat(left.get(0).state()).isEqualTo(FileState.FILE_STATE_FAILED);
     assertThat(left.get(0).reason()).isEqualTo("bad_signature: x");
+    restarted.inbox.reported("models/b.onnx@1", FileState.FILE_STATE_FAILED);
+    assertThat(restarted.inbox.unreported(10)).isEmpty();
   }
 
   @Test
