@@ -80,6 +80,7 @@ public final class FileInstaller implements AutoCloseable {
   private final BiConsumer<String, Long> onInstalled;
   private final ThreadPoolExecutor worker;
   private final Set<String> queued = new HashSet<>(); // guarded by itself
+  private volatile boolean closed;
 
   /**
    * @param onInstalled told (on the worker) of every install, after the outcome was handed back
@@ -149,15 +150,26 @@ public final class FileInstaller implements AutoCloseable {
       reason = install(transferId, offer);
       state = reason == null ? FileState.FILE_STATE_INSTALLED : FileState.FILE_STATE_FAILED;
     } catch (IOException | RuntimeException e) {
+      if (closed) {
+        // Stopped by close(): not a failure of the file. The transfer stays as it was, and the
+        // next session's offer assembles it again.
+        log.info("install of {} stopped: the agent is closing", transferId);
+        forget(transferId);
+        return;
+      }
       log.warn("install of {} failed", transferId, e);
       state = FileState.FILE_STATE_FAILED;
       reason = "install_failed: " + e.getMessage();
     } finally {
       forget(transferId);
     }
-    done.finished(transferId, state, reason);
-    if (state == FileState.FILE_STATE_INSTALLED) {
-      onInstalled.accept(path, version);
+    try {
+      done.finished(transferId, state, reason);
+      if (state == FileState.FILE_STATE_INSTALLED) {
+        onInstalled.accept(path, version);
+      }
+    } catch (RuntimeException e) {
+      log.warn("handing back the install of {} failed", transferId, e);
     }
   }
 
@@ -410,6 +422,7 @@ public final class FileInstaller implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     worker.shutdownNow();
     try {
       worker.awaitTermination(5, TimeUnit.SECONDS);

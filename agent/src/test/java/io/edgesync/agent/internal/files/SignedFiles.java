@@ -47,8 +47,12 @@ final class SignedFiles {
   }
 
   static Manifest manifest(byte[] content) {
+    return manifest(content, SMALL);
+  }
+
+  static Manifest manifest(byte[] content, FastCdc.Params params) {
     try {
-      return Manifest.of(new ByteArrayInputStream(content), SMALL);
+      return Manifest.of(new ByteArrayInputStream(content), params);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

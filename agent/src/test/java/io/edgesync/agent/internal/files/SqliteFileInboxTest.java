@@ -306,6 +306,35 @@ class SqliteFileInboxTest {
     assertThat(store.installer.previousOf(PATH, 2)).doesNotExist();
   }
 
+  @Test
+  void closingDuringAnInstall_isNotAFailure_andTheNextOpeningInstallsIt() throws Exception {
+    byte[] big = SignedFiles.content(18, 32 << 20);
+    Manifest m = SignedFiles.manifest(big, io.edgesync.engine.files.FastCdc.DEFAULT);
+    FileOffer offer = keys.signed(PATH, 1, m);
+    String id = offer.getTransferId();
+    store.inbox.begin(offer, 1);
+    store.inbox.addEntries(id, 0, m.lengths(), m.hashes(), 0);
+    for (int first = 0; first < m.chunkCount(); first += 64) {
+      int n = Math.min(64, m.chunkCount() - first);
+      store.inbox.putChunks(
+          id, first, SignedFiles.chunks(big, m, first, n), SignedFiles.hashes(m, first, n), 0);
+    }
+    CompletableFuture<String> outcome = new CompletableFuture<>();
+    store.inbox.complete(id, (t, state, reason) -> outcome.complete(state.name()));
+    store.installer.close(); // the agent closes while the file is being assembled
+
+    // Either it finished before the close, or it reports nothing: never a failure.
+    String seen = outcome.completeOnTimeout("none", 3, TimeUnit.SECONDS).get();
+    assertThat(seen).isIn("none", FileState.FILE_STATE_INSTALLED.name());
+    assertThat(filesUnder(dir.resolve("files/.edgesync~/incoming"))).isEmpty();
+    Store restarted = new Store(true, 1L << 30, keys.publicKeyFile);
+    assertThat(restarted.inbox.transfer(id).orElseThrow().state())
+        .isEqualTo(FileState.FILE_STATE_DOWNLOADING);
+    store = restarted;
+    assertThat(complete(id)[0]).isEqualTo(FileState.FILE_STATE_INSTALLED.name());
+    assertThat(Files.size(target())).isEqualTo(big.length);
+  }
+
   // ---------------------------------------------------------------- states and reports
 
   @Test
