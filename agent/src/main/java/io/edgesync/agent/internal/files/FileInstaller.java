@@ -316,7 +316,10 @@ public final class FileInstaller implements AutoCloseable {
           dir + " cannot rename atomically, so a file could be seen half written", e);
     }
     syncDirectory(target.getParent());
-    return keepPrevious ? previous : 0;
+    // No previous version to name when there was no file to keep (deleted by hand, or none).
+    return keepPrevious && previous > 0 && Files.isRegularFile(previousOf(path, previous))
+        ? previous
+        : 0;
   }
 
   /** Records the install, drops versions no longer kept and releases their chunks. */

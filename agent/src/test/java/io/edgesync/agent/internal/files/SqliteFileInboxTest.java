@@ -243,6 +243,24 @@ class SqliteFileInboxTest {
   }
 
   @Test
+  void aFileDeletedByHand_isNotNamedAsTheKeptPreviousVersion() throws Exception {
+    byte[] v1 = SignedFiles.content(19, 30_000);
+    byte[] v2 = SignedFiles.content(20, 30_000);
+    installVersion(1, v1, SignedFiles.manifest(v1));
+    Files.delete(target());
+
+    installVersion(2, v2, SignedFiles.manifest(v2));
+
+    assertThat(Files.readAllBytes(target())).isEqualTo(v2);
+    assertThat(store.installer.previousOf(PATH, 1)).doesNotExist();
+    long previous =
+        store.db.tx(
+            "read",
+            j -> j.queryLong("SELECT previous_version FROM installed WHERE path=?", -1, PATH));
+    assertThat(previous).isZero();
+  }
+
+  @Test
   void hashMismatch_failsAndLeavesThePreviousFileUntouched() throws Exception {
     byte[] v1 = SignedFiles.content(10, 60_000);
     installVersion(1, v1, SignedFiles.manifest(v1));
