@@ -27,6 +27,8 @@ import java.util.function.Supplier;
  *     environment variable {@code EDGESYNC_STORAGE_KEYS} wins over it when set)
  * @param localApiTokenFile the local API's bearer token ({@code local_api.token_file}, owner-only
  *     permissions); null = none: any local program may call the local API
+ * @param files file transfers ({@code files:}): where installed files appear, the trusted release
+ *     keys, the size limit and the upload collections
  */
 public record AgentConfig(
     String deviceId,
@@ -45,7 +47,33 @@ public record AgentConfig(
     Map<String, Integer> dedupWindows,
     TlsFiles tls,
     Path storageKeyFile,
-    Path localApiTokenFile) {
+    Path localApiTokenFile,
+    FileSettings files) {
+
+  /**
+   * Files on this device ({@code files:}, docs/files.md).
+   *
+   * @param dir where installed files appear ({@code files.dir}, default {@code <data_dir>/files})
+   * @param trustedReleaseKeysFile PEM Ed25519 public keys a download must be signed by; null = none
+   *     configured, and every download is refused ("no_trusted_keys")
+   * @param maxFileBytes the largest file downloaded or uploaded
+   * @param keepPrevious keep the version before the installed one (for rollback)
+   * @param uploadPriorities the upload collections and their priorities (lower = sent first)
+   */
+  public record FileSettings(
+      Path dir,
+      Path trustedReleaseKeysFile,
+      long maxFileBytes,
+      boolean keepPrevious,
+      Map<String, Integer> uploadPriorities) {
+    /** The default {@code max_file_bytes}: 4 GiB. */
+    public static final long DEFAULT_MAX_FILE_BYTES = 4L << 30;
+
+    /** The upload collection when {@code files.uploads} names none, and its priority. */
+    public static final String DEFAULT_UPLOAD_COLLECTION = "uploads";
+
+    public static final int DEFAULT_UPLOAD_PRIORITY = 10;
+  }
 
   /**
    * Mutual TLS for a {@code wss://} server ({@code tls:}): this device's certificate and private
@@ -160,6 +188,11 @@ public record AgentConfig(
     return with(c -> c.storageKeyFile = keyFile);
   }
 
+  /** This config with {@code files:} replaced. */
+  public AgentConfig withFiles(FileSettings settings) {
+    return with(c -> c.files = settings);
+  }
+
   /** A copy with {@code change} made to it (and checked by the canonical constructor). */
   private AgentConfig with(java.util.function.Consumer<Copy> change) {
     Copy c = new Copy(this);
@@ -186,6 +219,7 @@ public record AgentConfig(
     TlsFiles tls;
     Path storageKeyFile;
     Path localApiTokenFile;
+    FileSettings files;
 
     Copy(AgentConfig a) {
       deviceId = a.deviceId;
@@ -205,6 +239,7 @@ public record AgentConfig(
       tls = a.tls;
       storageKeyFile = a.storageKeyFile;
       localApiTokenFile = a.localApiTokenFile;
+      files = a.files;
     }
 
     AgentConfig build() {
@@ -225,7 +260,8 @@ public record AgentConfig(
           dedupWindows,
           tls,
           storageKeyFile,
-          localApiTokenFile);
+          localApiTokenFile,
+          files);
     }
   }
 }

@@ -102,7 +102,8 @@ final class AgentConfigReader {
         "tuning",
         "documents",
         "tls",
-        "storage");
+        "storage",
+        "files");
     String deviceId = deviceId(root.section("device"));
     URI serverUrl = serverUrl(root.section("server"));
     ConfigNode sync =
@@ -161,7 +162,8 @@ final class AgentConfigReader {
         Map.copyOf(dedupWindows),
         tls,
         storageKeyFile(root.section("storage")),
-        tokenFile.isBlank() ? null : Path.of(tokenFile));
+        tokenFile.isBlank() ? null : Path.of(tokenFile),
+        FilesConfigReader.files(root.section("files"), offline.dataDir()));
   }
 
   /**

@@ -14,6 +14,7 @@ import io.edgesync.agent.internal.WebSocketTransport;
 import io.edgesync.agent.internal.atrest.StorageCipher;
 import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
+import io.edgesync.agent.internal.files.AgentFiles;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.agent.internal.tls.CertificateRenewal;
 import io.edgesync.agent.internal.tls.DeviceCertificate;
@@ -66,6 +67,7 @@ public final class EdgeAgent implements AutoCloseable {
   private final LoopScheduler loop;
   private final LocalApi localApi;
   private final DocsFile documents;
+  private final AgentFiles files;
   private final CommandRunner commands;
   private final CapacityWatch capacity;
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
@@ -106,6 +108,7 @@ public final class EdgeAgent implements AutoCloseable {
             clock,
             cipher);
     this.documents = openDocuments(config, clock, cipher, outbox);
+    this.files = openFiles(config, clock, this::signalFilesChanged);
     TransportLink link = new TransportLink(transport, loop);
     this.node =
         new EdgeNode<>(
@@ -122,7 +125,8 @@ public final class EdgeAgent implements AutoCloseable {
       node.setSideChannel(
           new CertificateRenewal(config.deviceId(), tls.certificate(), clock, random));
     }
-    this.engine = node.engine();
+    // An assembly that ends on the install thread wakes the loop, which records and reports it.
+    this.engine = node.engine().withFiles(files.inbox(), files.outbox(), node::signalFilesChanged);
     this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
     documents.replica().setChangeListener(node::signalDocChanged);
     documents
@@ -137,10 +141,11 @@ public final class EdgeAgent implements AutoCloseable {
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
       try {
-        api = new LocalApi(this, config.localApiPort(), apiToken);
+        api = new LocalApi(this, config.localApiPort(), apiToken, files);
       } catch (java.io.IOException e) {
         outbox.close();
         documents.close();
+        files.close();
         commands.close();
         loop.shutdownNow();
         throw new EdgeSyncException(
@@ -178,6 +183,17 @@ public final class EdgeAgent implements AutoCloseable {
           cipher);
     } catch (RuntimeException | SQLException e) {
       outbox.close();
+      throw e;
+    }
+  }
+
+  /** The file store; the outbox and documents are closed again when it cannot be opened. */
+  private AgentFiles openFiles(AgentConfig config, Clock clock, Runnable filesChanged) {
+    try {
+      return AgentFiles.open(config.files(), config.dataDir(), clock, filesChanged);
+    } catch (RuntimeException e) {
+      outbox.close();
+      documents.close();
       throw e;
     }
   }
@@ -527,6 +543,11 @@ public final class EdgeAgent implements AutoCloseable {
     return documents.replica();
   }
 
+  /** Files: downloads the cloud publishes to this device, and uploads to the cloud. */
+  public Files files() {
+    return files;
+  }
+
   /**
    * Commands from the cloud: run them with a handler ({@code commands().onCommand(name, handler)})
    * or poll for them.
@@ -571,9 +592,15 @@ public final class EdgeAgent implements AutoCloseable {
     loop.shutdown(node::stop);
     outbox.close();
     documents.close();
+    files.close();
   }
 
   // ---------------------------------------------------------------- loop plumbing
+
+  /** Set before the loop starts; the node exists by the time anyone can queue a file. */
+  private void signalFilesChanged() {
+    node.signalFilesChanged();
+  }
 
   /** What the engine gets as {@code nowMs}: monotonic, near the wall clock (see LoopScheduler). */
   private long engineNowMs() {

@@ -51,15 +51,20 @@ class PublicApiSurfaceTest {
           "Commands",
           "Document",
           "Documents",
+          "DownloadStatus",
           "EdgeAgent",
           "EdgeSyncException",
+          "FileListener",
+          "Files",
+          "InstalledFile",
           "InvalidConfigException",
           "OperationStatus",
           "OutboxLimits",
           "OverflowPolicy",
           "PendingCommand",
           "QueueFullException",
-          "StorageKeyException");
+          "StorageKeyException",
+          "UploadStatus");
 
   @Test
   void publicTypesOfTheApiPackage_areExactlyTheListedOnes() throws Exception {

@@ -103,6 +103,28 @@ public final class ConfigNode {
     return out;
   }
 
+  /**
+   * A list of mappings ({@code key: [{...}, {...}]}), each named {@code key[i]}; missing = empty.
+   */
+  public List<ConfigNode> sections(String key) {
+    JsonNode v = node.path(key);
+    if (absent(v)) {
+      return List.of();
+    }
+    if (!v.isArray()) {
+      throw new ConfigException(join(key), "expected a list of mappings, got " + describe(v));
+    }
+    List<ConfigNode> out = new ArrayList<>();
+    for (int i = 0; i < v.size(); i++) {
+      String itemPath = join(key) + "[" + i + "]";
+      if (!v.get(i).isObject()) {
+        throw new ConfigException(itemPath, "expected a mapping, got " + describe(v.get(i)));
+      }
+      out.add(new ConfigNode(itemPath, v.get(i)));
+    }
+    return out;
+  }
+
   public boolean bool(String key, boolean fallback) {
     JsonNode v = node.path(key);
     if (absent(v)) {

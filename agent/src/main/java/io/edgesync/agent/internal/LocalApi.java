@@ -15,6 +15,7 @@ import io.edgesync.agent.Documents;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.PendingCommand;
+import io.edgesync.agent.internal.files.AgentFiles;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ErrorIds;
@@ -49,6 +50,7 @@ import org.slf4j.LoggerFactory;
  *       validated before anything is stored.
  *   <li>{@code GET /v1/status}, {@code GET /v1/metrics}, {@code GET /v1/operations/{id}}
  *   <li>{@code POST /v1/sync}: sync now.
+ *   <li>{@code /v1/files...}: uploads, installed files, downloads ({@link LocalFilesApi}).
  * </ul>
  *
  * With {@code local_api.token_file} set, every request needs {@code Authorization: Bearer <token>}
@@ -84,11 +86,14 @@ public final class LocalApi implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final LocalApiToken token; // null: no token required
+  private final LocalFilesApi files;
 
   /** Serves on loopback {@code port}; with a {@code token}, every request must carry it. */
-  public LocalApi(EdgeAgent agent, int port, LocalApiToken token) throws IOException {
+  public LocalApi(EdgeAgent agent, int port, LocalApiToken token, AgentFiles files)
+      throws IOException {
     this.agent = agent;
     this.token = token;
+    this.files = new LocalFilesApi(files);
     this.server =
         HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
     this.executor =
@@ -146,6 +151,8 @@ public final class LocalApi implements AutoCloseable {
         } else if (path.startsWith("/v1/commands/") && path.endsWith("/result")) {
           requireMethod(method, "POST");
           commandResult(ex, path.substring("/v1/commands/".length(), path.length() - 7));
+        } else if (path.equals("/v1/files") || path.startsWith("/v1/files/")) {
+          files.handle(ex, method, path.substring("/v1/files".length()));
         } else if (path.equals("/v1/sync")) {
           requireMethod(method, "POST");
           syncNow(ex);
@@ -337,7 +344,7 @@ public final class LocalApi implements AutoCloseable {
     reply(ex, 200, Map.of("id", id, "state", status.asText()));
   }
 
-  private static String queryParam(HttpExchange ex, String name, String fallback) {
+  static String queryParam(HttpExchange ex, String name, String fallback) {
     String q = ex.getRequestURI().getRawQuery();
     if (q == null) {
       return fallback;
@@ -352,7 +359,7 @@ public final class LocalApi implements AutoCloseable {
     return fallback;
   }
 
-  private static long longParam(HttpExchange ex, String name, long fallback) {
+  static long longParam(HttpExchange ex, String name, long fallback) {
     String v = queryParam(ex, name, null);
     if (v == null) {
       return fallback;
@@ -540,13 +547,13 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static void requireMethod(String method, String expected) {
+  static void requireMethod(String method, String expected) {
     if (!method.equals(expected)) {
       throw new HttpError(405, "method " + method + " not allowed; use " + expected, expected);
     }
   }
 
-  private static void reply(HttpExchange ex, int status, Object body) throws IOException {
+  static void reply(HttpExchange ex, int status, Object body) throws IOException {
     byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
     ex.getResponseHeaders().set("Content-Type", "application/json");
     ex.sendResponseHeaders(status, bytes.length);
@@ -555,7 +562,7 @@ public final class LocalApi implements AutoCloseable {
     }
   }
 
-  private static final class HttpError extends RuntimeException {
+  static final class HttpError extends RuntimeException {
     final int status;
     final String allow; // the Allow header of a 405 (RFC 9110 requires it), else null
 

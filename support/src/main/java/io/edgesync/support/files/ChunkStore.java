@@ -109,6 +109,14 @@ public final class ChunkStore {
     return Optional.of(data);
   }
 
+  /**
+   * Removes the chunk {@code sha256}; returns whether it was here. The caller makes sure that no
+   * file it keeps still needs it (the store does not count references).
+   */
+  public boolean delete(String sha256) throws IOException {
+    return Files.deleteIfExists(file(sha256));
+  }
+
   private Path file(String sha256) {
     if (sha256 == null || !SHA256_HEX.matcher(sha256).matches()) {
       throw new IllegalArgumentException(

@@ -30,6 +30,20 @@ class ChunkStoreTest {
   }
 
   @Test
+  void delete_removesTheChunk_andSaysWhetherItWasThere() throws Exception {
+    ChunkStore store = new ChunkStore(dir);
+    byte[] data = "old version".getBytes(StandardCharsets.UTF_8);
+    String name = ChunkStore.sha256(data);
+    store.put(name, data);
+
+    assertThat(store.delete(name)).isTrue();
+    assertThat(store.has(name)).isFalse();
+    assertThat(store.get(name)).isEmpty();
+    assertThat(store.delete(name)).isFalse();
+    assertThatThrownBy(() -> store.delete("../x")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void bytesThatDoNotMatchTheirName_areRefused_andNothingIsStored() throws Exception {
     ChunkStore store = new ChunkStore(dir);
     byte[] data = "abc".getBytes(StandardCharsets.UTF_8);
