@@ -158,11 +158,7 @@ final class DeviceFileInbox implements FileInbox {
 
   @Override
   public byte[] chunk(byte[] hash) throws IOException {
-    String hex = HexFormat.of().formatHex(hash);
-    return files
-        .chunks()
-        .get(hex)
-        .orElseThrow(() -> new IOException("chunk " + hex + " is not in the cloud's chunk store"));
+    return files.chunks().require(hash);
   }
 
   @Override

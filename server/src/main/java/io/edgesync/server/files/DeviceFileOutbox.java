@@ -8,7 +8,6 @@ import io.edgesync.protocol.wire.FileReport;
 import io.edgesync.server.files.FileStore.Offerable;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -66,11 +65,7 @@ final class DeviceFileOutbox implements FileOutbox {
 
   @Override
   public byte[] chunk(byte[] hash) throws IOException {
-    String hex = HexFormat.of().formatHex(hash);
-    return files
-        .chunks()
-        .get(hex)
-        .orElseThrow(() -> new IOException("chunk " + hex + " is not in the cloud's chunk store"));
+    return files.chunks().require(hash);
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.edgesync.server.files;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.edgesync.engine.files.FileInbox.Inbound;
+import io.edgesync.engine.files.IndexRanges;
 import io.edgesync.engine.files.Manifest;
 import io.edgesync.protocol.wire.ChunkRange;
 import io.edgesync.protocol.wire.FileOffer;
@@ -10,7 +11,6 @@ import io.edgesync.support.jdbc.Jdbc;
 import java.io.ByteArrayOutputStream;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -184,24 +184,7 @@ public final class UploadStore {
             device,
             transferId,
             maxChunks);
-    List<ChunkRange> out = new ArrayList<>();
-    int start = -1;
-    int count = 0;
-    for (int i : idx) {
-      if (start >= 0 && i == start + count) {
-        count++;
-        continue;
-      }
-      if (start >= 0) {
-        out.add(ChunkRange.newBuilder().setFirst(start).setCount(count).build());
-      }
-      start = i;
-      count = 1;
-    }
-    if (start >= 0) {
-      out.add(ChunkRange.newBuilder().setFirst(start).setCount(count).build());
-    }
-    return out;
+    return IndexRanges.of(idx);
   }
 
   int[] lengths(String device, String transferId, int first, int count) {

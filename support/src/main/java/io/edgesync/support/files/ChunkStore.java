@@ -94,6 +94,18 @@ public final class ChunkStore {
    *
    * @throws ChunkMismatchException if the stored bytes no longer hash to the name (damaged on disk)
    */
+  /**
+   * A chunk that must be here, by its raw 32-byte hash.
+   *
+   * @throws NoSuchFileException naming the chunk and this store when it is not held
+   * @throws ChunkMismatchException if the stored bytes no longer hash to the name
+   */
+  public byte[] require(byte[] sha256) throws IOException {
+    String hex = HexFormat.of().formatHex(sha256);
+    return get(hex)
+        .orElseThrow(() -> new NoSuchFileException("chunk " + hex + " is not held in " + dir));
+  }
+
   public Optional<byte[]> get(String sha256) throws IOException {
     byte[] data;
     try {

@@ -30,6 +30,20 @@ class ChunkStoreTest {
   }
 
   @Test
+  void require_returnsAHeldChunk_andNamesAMissingOne() throws Exception {
+    ChunkStore store = new ChunkStore(dir);
+    byte[] data = "held".getBytes(StandardCharsets.UTF_8);
+    String hex = ChunkStore.sha256(data);
+    store.put(hex, data);
+    assertThat(store.require(java.util.HexFormat.of().parseHex(hex))).isEqualTo(data);
+
+    byte[] missing = new byte[32];
+    assertThatThrownBy(() -> store.require(missing))
+        .isInstanceOf(java.nio.file.NoSuchFileException.class)
+        .hasMessageContaining("chunk " + "00".repeat(32) + " is not held in " + dir);
+  }
+
+  @Test
   void delete_removesTheChunk_andSaysWhetherItWasThere() throws Exception {
     ChunkStore store = new ChunkStore(dir);
     byte[] data = "old version".getBytes(StandardCharsets.UTF_8);

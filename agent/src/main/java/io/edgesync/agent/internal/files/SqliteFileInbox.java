@@ -3,17 +3,16 @@ package io.edgesync.agent.internal.files;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.edgesync.engine.files.FileInbox;
 import io.edgesync.engine.files.FileVersion;
+import io.edgesync.engine.files.IndexRanges;
 import io.edgesync.engine.files.Manifest;
 import io.edgesync.protocol.wire.ChunkRange;
 import io.edgesync.protocol.wire.FileOffer;
 import io.edgesync.protocol.wire.FileState;
 import io.edgesync.support.jdbc.Jdbc;
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -233,24 +232,7 @@ public final class SqliteFileInbox implements FileInbox {
                     rs -> rs.getInt(1),
                     transferId,
                     maxChunks));
-    List<ChunkRange> out = new ArrayList<>();
-    int start = -1;
-    int count = 0;
-    for (int i : idx) {
-      if (start >= 0 && i == start + count) {
-        count++;
-        continue;
-      }
-      if (start >= 0) {
-        out.add(ChunkRange.newBuilder().setFirst(start).setCount(count).build());
-      }
-      start = i;
-      count = 1;
-    }
-    if (start >= 0) {
-      out.add(ChunkRange.newBuilder().setFirst(start).setCount(count).build());
-    }
-    return out;
+    return IndexRanges.of(idx);
   }
 
   @Override
@@ -339,10 +321,7 @@ public final class SqliteFileInbox implements FileInbox {
 
   @Override
   public byte[] chunk(byte[] hash) throws IOException {
-    String hex = FilesDb.HEX.formatHex(hash);
-    return db.chunks()
-        .get(hex)
-        .orElseThrow(() -> new NoSuchFileException("chunk " + hex + " is not held"));
+    return db.chunks().require(hash);
   }
 
   /** Progress (DOWNLOADING) is reported at the engine's pace, so only other states are listed. */

@@ -13,7 +13,6 @@ import io.edgesync.support.jdbc.Jdbc;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.NoSuchFileException;
 import java.security.MessageDigest;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -253,10 +252,7 @@ public final class SqliteFileOutbox implements FileOutbox {
 
   @Override
   public byte[] chunk(byte[] hash) throws IOException {
-    String hex = FilesDb.HEX.formatHex(hash);
-    return db.chunks()
-        .get(hex)
-        .orElseThrow(() -> new NoSuchFileException("chunk " + hex + " is not held"));
+    return db.chunks().require(hash);
   }
 
   /**
