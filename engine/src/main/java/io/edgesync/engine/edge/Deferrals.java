@@ -69,14 +69,15 @@ final class Deferrals {
   }
 
   /**
-   * Whether data of {@code priority} that is not a stream (file transfers) may use the link now:
-   * not while a slow link holds back that priority, nor when the budget has nothing left for it.
+   * How many bytes data of {@code priority} that is not a stream (file transfers) may put on the
+   * link now: none while a slow link holds back that priority, what the budget leaves it, or {@link
+   * Long#MAX_VALUE} without a budget.
    */
-  boolean allows(long nowMs, int priority) {
+  long allowance(long nowMs, int priority) {
     if (lowBandwidth && priority > bandwidth.lowBandwidthMaxPriority()) {
-      return false;
+      return 0;
     }
-    return !budget.enabled() || budget.allowance(nowMs, priority, needs()) > 0;
+    return budget.enabled() ? budget.allowance(nowMs, priority, needs()) : Long.MAX_VALUE;
   }
 
   boolean isDeferred(String stream) {

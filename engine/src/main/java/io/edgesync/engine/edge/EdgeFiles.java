@@ -8,6 +8,7 @@ import io.edgesync.engine.files.FileSending;
 import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
+import java.util.function.LongSupplier;
 
 /**
  * The device's file transfers in a session: downloads ({@link FileReceiving}) and uploads ({@link
@@ -81,17 +82,25 @@ final class EdgeFiles {
   }
 
   /**
-   * Sends what the files may send now: download requests, and upload data while {@code
-   * recordsWaiting} is false.
+   * Sends what the files may send now, within {@code allowance} (bytes the budget leaves them,
+   * asked again after every frame since each one spends it): download requests, and upload data
+   * while {@code recordsWaiting} is false.
    */
-  void pump(long nowMs, boolean allowed, boolean recordsWaiting) {
+  void pump(long nowMs, LongSupplier allowance, boolean recordsWaiting) {
     downloads.drainCompletions(nowMs); // recorded even between sessions; reported when open
-    if (!open || !allowed) {
+    if (!open) {
       return;
     }
-    downloads.pump(nowMs);
-    while (uploads.hasData() && !recordsWaiting) {
-      uploads.sendNext(nowMs, frameRawBytes(nowMs));
+    long left = allowance.getAsLong();
+    if (left <= 0) {
+      return;
+    }
+    downloads.pump(nowMs, left);
+    // A frame goes only when what is left covers at least its first chunk.
+    while (uploads.hasData()
+        && !recordsWaiting
+        && (left = allowance.getAsLong()) >= uploads.nextChunkBytes()) {
+      uploads.sendNext(nowMs, (int) Math.min(frameRawBytes(nowMs), left));
     }
   }
 

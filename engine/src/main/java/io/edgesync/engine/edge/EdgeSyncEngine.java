@@ -738,7 +738,7 @@ public final class EdgeSyncEngine {
       batches.pump(nowMs);
       if (files != null) {
         boolean recordsWaiting = triggers.requested() && unsentRecords() > 0;
-        files.pump(nowMs, deferrals.allows(nowMs, EdgeFiles.PRIORITY), recordsWaiting);
+        files.pump(nowMs, () -> deferrals.allowance(nowMs, EdgeFiles.PRIORITY), recordsWaiting);
       }
     }
   }

@@ -53,6 +53,9 @@ public final class FileReceiving {
   private final ConcurrentLinkedQueue<String[]> completions = new ConcurrentLinkedQueue<>();
   private boolean open;
 
+  /** What the current pump may still ask for, bytes. */
+  private long capBytes = Long.MAX_VALUE;
+
   /** A transfer this session works on. */
   private static final class Rx {
     final FileOffer offer;
@@ -194,11 +197,20 @@ public final class FileReceiving {
 
   /** Asks for what the window allows: entries first, then missing chunks, in offer order. */
   public void pump(long nowMs) {
+    pump(nowMs, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #pump(long)}, asking for at most {@code maxBytes} of chunks in this call (at least
+   * one chunk): what a daily byte budget leaves for files.
+   */
+  public void pump(long nowMs, long maxBytes) {
     if (!open) {
       return;
     }
+    capBytes = maxBytes;
     for (Rx rx : new ArrayList<>(active.values())) {
-      if (!window.wantsMore()) {
+      if (!window.wantsMore() || capBytes <= 0) {
         return;
       }
       try {
@@ -234,7 +246,10 @@ public final class FileReceiving {
       int[] lengths = inbox.lengths(rx.id(), first, end - first);
       long room = window.room();
       int n = 0;
-      while (n < lengths.length && (bytes == 0 || bytes + lengths[n] <= room)) {
+      // The window lets one chunk through even when it is smaller; the budget's cap does not.
+      while (n < lengths.length
+          && bytes + lengths[n] <= capBytes
+          && (bytes == 0 || bytes + lengths[n] <= room)) {
         bytes += lengths[n++];
       }
       if (n == 0) {
@@ -249,6 +264,7 @@ public final class FileReceiving {
     }
     if (!wanted.isEmpty()) {
       window.requested(nowMs, bytes);
+      capBytes = Math.max(0, capBytes - bytes);
       link.send(
           Frame.newBuilder()
               .setFileRequest(

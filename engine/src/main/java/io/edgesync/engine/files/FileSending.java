@@ -144,6 +144,15 @@ public final class FileSending {
     }
   }
 
+  /** Bytes of the next chunk to be sent (decoded), or 0 when nothing waits. */
+  public int nextChunkBytes() {
+    Work w = queue.peek();
+    if (w == null || w.ranges.isEmpty()) {
+      return 0;
+    }
+    return manifest(w.transferId).map(m -> m.length(w.ranges.peek().getFirst())).orElse(1);
+  }
+
   /** Whether chunk data waits to be sent. */
   public boolean hasData() {
     return open && !queue.isEmpty();
