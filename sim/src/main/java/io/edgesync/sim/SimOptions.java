@@ -20,6 +20,10 @@ import java.util.function.UnaryOperator;
  * @param documentStoreWrapper wraps the cloud's document store under the document authority (the
  *     checkers read the real one), for planted-bug tests; identity otherwise
  * @param commandStoreWrapper wraps the cloud's command store the sessions use, likewise
+ * @param files run the files scenario ({@code --files}): the cloud publishes file versions to the
+ *     devices and devices upload files, on top of everything a seed does without files (a seed's
+ *     other choices are the same; its trace is not). Off by default, so that the recorded trace
+ *     hashes of seeds without files stay as they are
  */
 public record SimOptions(
     Path workDir,
@@ -28,7 +32,8 @@ public record SimOptions(
     UnaryOperator<CloudStore> cloudStoreWrapper,
     boolean keepFiles,
     UnaryOperator<DocumentStore> documentStoreWrapper,
-    UnaryOperator<CommandStore> commandStoreWrapper) {
+    UnaryOperator<CommandStore> commandStoreWrapper,
+    boolean files) {
 
   /**
    * Defaults: files on {@code /dev/shm} when it exists (a memory file system makes fsync cheap; the
@@ -42,7 +47,8 @@ public record SimOptions(
         UnaryOperator.identity(),
         false,
         UnaryOperator.identity(),
-        UnaryOperator.identity());
+        UnaryOperator.identity(),
+        false);
   }
 
   public SimOptions withEcho(PrintStream echo) {
@@ -53,7 +59,8 @@ public record SimOptions(
         cloudStoreWrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
@@ -64,17 +71,32 @@ public record SimOptions(
         wrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files);
   }
 
   public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
     return new SimOptions(
-        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, wrapper, commandStoreWrapper);
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        wrapper,
+        commandStoreWrapper,
+        files);
   }
 
   public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
     return new SimOptions(
-        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, documentStoreWrapper, wrapper);
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        wrapper,
+        files);
   }
 
   public SimOptions withWorkDir(Path dir) {
@@ -85,7 +107,8 @@ public record SimOptions(
         cloudStoreWrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
@@ -96,7 +119,20 @@ public record SimOptions(
         cloudStoreWrapper,
         keep,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files);
+  }
+
+  public SimOptions withFiles(boolean on) {
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper,
+        on);
   }
 
   static Path defaultWorkDir() {

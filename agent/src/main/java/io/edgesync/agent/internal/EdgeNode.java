@@ -264,6 +264,11 @@ public final class EdgeNode<C> {
     scheduler.post(this::onCommandFinished);
   }
 
+  /** An upload was queued or an install reported: offers and reports go out. */
+  public void signalFilesChanged() {
+    scheduler.post(() -> call(engine::onFilesChanged));
+  }
+
   // ---------------------------------------------------------------- the timer rule
 
   private void call(LongConsumer engineCall) {

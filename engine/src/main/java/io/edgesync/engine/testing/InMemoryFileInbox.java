@@ -23,8 +23,10 @@ import java.util.function.Function;
  * An in-memory {@link FileInbox} with the semantics of the agent's: dedup through one chunk map, a
  * newer version supersedes an unfinished older one, completion checks size and SHA-256 and
  * "installs" (keeps the file's bytes and makes the version held). The refusal rule is given (the
- * agent checks signatures; tests and the simulator pass what they need). Completion is reported at
- * once, on the calling thread. Not thread safe.
+ * agent checks signatures; tests and the simulator pass what they need). Completion runs at once,
+ * on the calling thread, unless an {@link Assembler} defers it (the simulator: an install takes
+ * time, and a crash can fall between the install and the report of its outcome). Every other call
+ * takes effect when it returns, as the agent's durable store does. Not thread safe.
  */
 public final class InMemoryFileInbox implements FileInbox {
   private final Function<FileOffer, Optional<String>> refusal;
@@ -34,6 +36,21 @@ public final class InMemoryFileInbox implements FileInbox {
   private final Map<String, Held> held = new HashMap<>();
   private final Map<String, byte[]> installed = new HashMap<>();
   private long chunkBytesWritten;
+  private Assembler assembler =
+      (assembly, report) -> {
+        assembly.run();
+        report.run();
+      };
+
+  /**
+   * When a completion's two steps run: {@code assembly} checks and installs the file (atomically:
+   * the path holds the new version or the old one), {@code report} hands the outcome to the {@link
+   * Completion}. Either may be dropped (a crash before it).
+   */
+  @FunctionalInterface
+  public interface Assembler {
+    void start(Runnable assembly, Runnable report);
+  }
 
   private static final class T {
     FileOffer offer;
@@ -58,9 +75,20 @@ public final class InMemoryFileInbox implements FileInbox {
     this.doneState = doneState;
   }
 
-  /** The installed bytes of a path's newest held version, if any. */
+  /** Runs completions with {@code assembler} instead of at once. */
+  public InMemoryFileInbox assembleWith(Assembler assembler) {
+    this.assembler = assembler;
+    return this;
+  }
+
+  /** The installed bytes of a path's newest held version, if any (the same array until changed). */
   public Optional<byte[]> installed(String path) {
     return Optional.ofNullable(installed.get(path));
+  }
+
+  /** Paths with an installed (stored) file. */
+  public java.util.Set<String> installedPaths() {
+    return java.util.Set.copyOf(installed.keySet());
   }
 
   /** Bytes written to the chunk map (a chunk held already is not written again). */
@@ -225,6 +253,18 @@ public final class InMemoryFileInbox implements FileInbox {
 
   @Override
   public void complete(String id, Completion done) {
+    String[] outcome = new String[2];
+    assembler.start(
+        () -> {
+          String failure = assemble(id);
+          outcome[0] = failure == null ? doneState.name() : FileState.FILE_STATE_FAILED.name();
+          outcome[1] = failure == null ? "" : failure;
+        },
+        () -> done.finished(id, FileState.valueOf(outcome[0]), outcome[1]));
+  }
+
+  /** Assembles and installs the transfer's file; returns why it failed, or null. */
+  private String assemble(String id) {
     T t = transfers.get(id);
     try {
       ByteArrayOutputStream file = new ByteArrayOutputStream();
@@ -235,8 +275,7 @@ public final class InMemoryFileInbox implements FileInbox {
       byte[] sha = MessageDigest.getInstance("SHA-256").digest(bytes);
       if (bytes.length != t.offer.getHeader().getSize()
           || !Arrays.equals(sha, t.offer.getHeader().getSha256().toByteArray())) {
-        done.finished(id, FileState.FILE_STATE_FAILED, "hash_mismatch: the assembled file differs");
-        return;
+        return "hash_mismatch: the assembled file differs";
       }
       int[] lengths = t.lengths.stream().mapToInt(Integer::intValue).toArray();
       String path = t.offer.getHeader().getPath();
@@ -246,9 +285,9 @@ public final class InMemoryFileInbox implements FileInbox {
               t.offer.getHeader().getVersion(),
               new Manifest(bytes.length, sha, lengths, t.hashArray)));
       installed.put(path, bytes);
-      done.finished(id, doneState, "");
+      return null;
     } catch (IOException | java.security.NoSuchAlgorithmException e) {
-      done.finished(id, FileState.FILE_STATE_FAILED, "store_error: " + e.getMessage());
+      return "store_error: " + e.getMessage();
     }
   }
 
