@@ -125,7 +125,8 @@ public final class FileReceiving {
         return;
       }
       inbox.begin(offer, nowMs);
-      reportUnreported(); // older versions of the path it superseded: their sender stops now
+      dropSuperseded(offer);
+      reportUnreported(); // the versions it superseded: their sender stops sending them now
     }
     if (!active.containsKey(offer.getTransferId()) && active.size() < MAX_ACTIVE_TRANSFERS) {
       active.put(offer.getTransferId(), new Rx(offer));
@@ -463,6 +464,22 @@ public final class FileReceiving {
             .setFileRequest(FileRequest.newBuilder().setTransferId(rx.id()).setCancel(true))
             .build());
     fail(nowMs, rx.offer, reason);
+  }
+
+  /**
+   * Stops working on the older versions of the offer's path that {@link FileInbox#begin}
+   * superseded, at once: the sender drops their queued chunks when told, so the bytes asked for
+   * them must leave the window now, before the next {@link #pump} finds it full.
+   */
+  private void dropSuperseded(FileOffer offer) {
+    String path = offer.getHeader().getPath();
+    for (Rx rx : new ArrayList<>(active.values())) {
+      if (rx.offer.getHeader().getPath().equals(path)
+          && rx.offer.getHeader().getVersion() < offer.getHeader().getVersion()
+          && inbox.transfer(rx.id()).map(FileInbox.Inbound::isFinal).orElse(true)) {
+        remove(rx.id());
+      }
+    }
   }
 
   /**

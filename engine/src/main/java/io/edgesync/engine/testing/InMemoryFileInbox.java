@@ -263,9 +263,16 @@ public final class InMemoryFileInbox implements FileInbox {
         () -> done.finished(id, FileState.valueOf(outcome[0]), outcome[1]));
   }
 
-  /** Assembles and installs the transfer's file; returns why it failed, or null. */
+  /**
+   * Assembles and installs the transfer's file; returns why it failed, or null. A transfer that
+   * ended while its assembly waited (a newer version superseded it) is not installed: a newer
+   * version's delta may already be planned against the version installed now.
+   */
   private String assemble(String id) {
     T t = transfers.get(id);
+    if (t.state == FileState.FILE_STATE_FAILED) {
+      return t.reason;
+    }
     try {
       ByteArrayOutputStream file = new ByteArrayOutputStream();
       for (int i = 0; i < t.lengths.size(); i++) {

@@ -20,8 +20,23 @@ class SupersededTransferTest {
   private static final String PATH = "firmware/gateway.img";
 
   private final InMemoryFileOutbox outbox = new InMemoryFileOutbox(o -> o);
+
+  /** Assembly steps (install, then report) waiting, when {@link #deferAssembly} is set. */
+  private final ArrayDeque<Runnable> assembly = new ArrayDeque<>();
+
+  private boolean deferAssembly;
   private final InMemoryFileInbox inbox =
-      new InMemoryFileInbox(o -> Optional.empty(), FileState.FILE_STATE_INSTALLED);
+      new InMemoryFileInbox(o -> Optional.empty(), FileState.FILE_STATE_INSTALLED)
+          .assembleWith(
+              (install, report) -> {
+                if (deferAssembly) {
+                  assembly.add(install);
+                  assembly.add(report);
+                } else {
+                  install.run();
+                  report.run();
+                }
+              });
   private final ArrayDeque<Frame> toReceiver = new ArrayDeque<>();
   private final ArrayDeque<Frame> toSender = new ArrayDeque<>();
   private final FileSending sender = new FileSending(outbox, link(toReceiver), 3);
@@ -64,6 +79,17 @@ class SupersededTransferTest {
     }
     while (sender.hasData()) {
       sender.sendNext(now, 4 << 20);
+    }
+  }
+
+  /** Delivers frames both ways until none is left, {@code stepMs} apart towards the receiver. */
+  private void runUntilQuiet(long stepMs) {
+    while (!toSender.isEmpty() || !toReceiver.isEmpty()) {
+      if (!toSender.isEmpty()) {
+        toSender();
+      } else {
+        toReceiver(stepMs);
+      }
     }
   }
 
@@ -117,5 +143,62 @@ class SupersededTransferTest {
     assertThat(inbox.held(PATH))
         .as("version 2 is installed (without the fix the leaked window stopped every request)")
         .hasValueSatisfying(h -> assertThat(h.version()).isEqualTo(2));
+  }
+
+  @Test
+  void supersededWithItsChunksAskedFor_theSenderDropsThem_theNewerVersionIsStillAsked() {
+    outbox.add(PATH, 1, FileTransferTest.content(31, 190_000), "");
+    open();
+    toReceiver(10); // offer v1
+    toSender(); // manifest request
+    toReceiver(10); // manifest: the receiver asks for all of v1, more than half its window
+    sender.onRequest(now, toSender.poll().getFileRequest()); // queued, not sent yet
+
+    outbox.add(PATH, 2, FileTransferTest.content(32, 190_000), "");
+    sender.offerDue(now);
+    toReceiver(10); // offer v2: v1 superseded and reported; the sender drops v1's chunks
+    runUntilQuiet(10);
+
+    assertThat(inbox.held(PATH))
+        .as("version 2 is installed (without the fix v1's bytes kept the window full)")
+        .hasValueSatisfying(h -> assertThat(h.version()).isEqualTo(2));
+  }
+
+  @Test
+  void versionSupersededWhileItsInstallWaited_isNotInstalled_theNewerDeltaKeepsItsBase() {
+    byte[] v1 = FileTransferTest.content(41, 300_000);
+    byte[] v2 = v1.clone();
+    v2[150_000] ^= 1;
+    byte[] v3 = v2.clone();
+    v3[50_000] ^= 1;
+    outbox.keep(PATH, 1, v1);
+    inbox.hold(PATH, 1, v1, outbox.manifest(PATH, 1).orElseThrow());
+    outbox.add(PATH, 2, v2, "");
+    deferAssembly = true;
+    open();
+    runUntilQuiet(10); // v2 arrives whole; its install waits on the installer thread
+    assertThat(assembly).isNotEmpty();
+
+    outbox.add(PATH, 3, v3, "");
+    sender.offerDue(now);
+    toReceiver(10); // offer v3 supersedes v2 and asks for a delta from v1, the version held
+    assertThat(toSender)
+        .anySatisfy(f -> assertThat(f.getFileRequest().getDeltaBaseVersion()).isEqualTo(1));
+    while (!assembly.isEmpty()) {
+      assembly.poll().run(); // v2's install runs now, after it was superseded
+    }
+    receiver.drainCompletions(now);
+    deferAssembly = false;
+    runUntilQuiet(10);
+
+    assertThat(outbox.reports())
+        .as("v3 did not fail (without the fix: 'a delta plan against version 1, not held')")
+        .noneSatisfy(
+            r -> {
+              assertThat(r.getTransferId()).isEqualTo(PATH + "@3");
+              assertThat(r.getState()).isEqualTo(FileState.FILE_STATE_FAILED);
+            });
+    assertThat(inbox.held(PATH)).hasValueSatisfying(h -> assertThat(h.version()).isEqualTo(3));
+    assertThat(inbox.installed(PATH)).hasValueSatisfying(b -> assertThat(b).isEqualTo(v3));
   }
 }
