@@ -24,6 +24,7 @@ import java.util.function.UnaryOperator;
  *     devices and devices upload files, on top of everything a seed does without files (a seed's
  *     other choices are the same; its trace is not). Off by default, so that the recorded trace
  *     hashes of seeds without files stay as they are
+ * @param plantedFileBug a bug planted in the files seeds' stores (tests); NONE otherwise
  */
 public record SimOptions(
     Path workDir,
@@ -33,7 +34,17 @@ public record SimOptions(
     boolean keepFiles,
     UnaryOperator<DocumentStore> documentStoreWrapper,
     UnaryOperator<CommandStore> commandStoreWrapper,
-    boolean files) {
+    boolean files,
+    PlantedFileBug plantedFileBug) {
+
+  /** A bug planted in the files seeds' stores, for tests that expect the checkers to catch it. */
+  public enum PlantedFileBug {
+    NONE,
+    /** The cloud serves one flipped byte in the first chunk of every version it rolls out. */
+    CORRUPT_CHUNK_SENT,
+    /** Devices take every offer, whatever their size limit says. */
+    SIZE_LIMIT_IGNORED
+  }
 
   /**
    * Defaults: files on {@code /dev/shm} when it exists (a memory file system makes fsync cheap; the
@@ -48,7 +59,8 @@ public record SimOptions(
         false,
         UnaryOperator.identity(),
         UnaryOperator.identity(),
-        false);
+        false,
+        PlantedFileBug.NONE);
   }
 
   public SimOptions withEcho(PrintStream echo) {
@@ -60,7 +72,8 @@ public record SimOptions(
         keepFiles,
         documentStoreWrapper,
         commandStoreWrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
@@ -72,7 +85,8 @@ public record SimOptions(
         keepFiles,
         documentStoreWrapper,
         commandStoreWrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
@@ -84,7 +98,8 @@ public record SimOptions(
         keepFiles,
         wrapper,
         commandStoreWrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
@@ -96,7 +111,8 @@ public record SimOptions(
         keepFiles,
         documentStoreWrapper,
         wrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withWorkDir(Path dir) {
@@ -108,7 +124,8 @@ public record SimOptions(
         keepFiles,
         documentStoreWrapper,
         commandStoreWrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
@@ -120,7 +137,8 @@ public record SimOptions(
         keep,
         documentStoreWrapper,
         commandStoreWrapper,
-        files);
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withFiles(boolean on) {
@@ -132,7 +150,21 @@ public record SimOptions(
         keepFiles,
         documentStoreWrapper,
         commandStoreWrapper,
-        on);
+        on,
+        plantedFileBug);
+  }
+
+  public SimOptions withPlantedFileBug(PlantedFileBug bug) {
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper,
+        files,
+        bug);
   }
 
   static Path defaultWorkDir() {

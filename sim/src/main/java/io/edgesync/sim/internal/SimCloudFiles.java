@@ -1,8 +1,10 @@
 package io.edgesync.sim.internal;
 
+import io.edgesync.engine.files.Manifest;
 import io.edgesync.engine.testing.InMemoryFileInbox;
 import io.edgesync.engine.testing.InMemoryFileOutbox;
 import io.edgesync.protocol.wire.FileState;
+import io.edgesync.sim.SimOptions;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -18,10 +20,12 @@ import java.util.function.UnaryOperator;
  * simulated time ({@link SimAssembler}). Not thread safe; owned by the simulation thread.
  */
 final class SimCloudFiles {
+  private final SimOptions.PlantedFileBug plantedBug;
   private final Map<String, InMemoryFileOutbox> rollouts = new TreeMap<>();
   private final Map<String, InMemoryFileInbox> uploads = new TreeMap<>();
 
   SimCloudFiles(World world, SplittableRandom random) {
+    this.plantedBug = world.plantedFileBug();
     for (SimEdge e : world.edges()) {
       rollouts.put(e.deviceId(), new InMemoryFileOutbox(UnaryOperator.identity()));
       uploads.put(
@@ -59,7 +63,10 @@ final class SimCloudFiles {
   void target(FileLedger.Version v, String device) {
     InMemoryFileOutbox out = rollouts.get(device);
     out.withdrawOlder(v.path(), v.version());
-    out.add(v.path(), v.version(), v.content(), "");
+    Manifest m = out.add(v.path(), v.version(), v.content(), "");
+    if (plantedBug == SimOptions.PlantedFileBug.CORRUPT_CHUNK_SENT && m.chunkCount() > 0) {
+      out.corruptChunk(m.hash(0));
+    }
   }
 
   /** A version not (yet) rolled out to {@code device} is kept for it as a delta base. */

@@ -16,6 +16,7 @@ import io.edgesync.engine.testing.InMemoryFileInbox;
 import io.edgesync.engine.testing.InMemoryFileOutbox;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.protocol.wire.FileState;
+import io.edgesync.sim.SimOptions;
 import io.edgesync.sim.internal.Scenario.EdgeSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -269,7 +270,10 @@ final class SimEdge {
     if (fileInbox != null) {
       return;
     }
-    long limit = world.fileScenario().deviceMaxFileBytes().get(index);
+    long limit =
+        world.plantedFileBug() == SimOptions.PlantedFileBug.SIZE_LIMIT_IGNORED
+            ? Long.MAX_VALUE // the checker still holds the device to its limit
+            : world.fileScenario().deviceMaxFileBytes().get(index);
     fileInbox =
         new InMemoryFileInbox(
                 offer ->

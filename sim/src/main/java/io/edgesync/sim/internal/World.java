@@ -65,6 +65,7 @@ public final class World {
 
   private final SplittableRandom filesRandom;
   private final FileLedger fileLedger = new FileLedger();
+  private final SimOptions.PlantedFileBug plantedFileBug;
 
   private volatile long nowMs = Scenario.EPOCH_MS;
   private SimFailure deferredFailure;
@@ -89,6 +90,7 @@ public final class World {
     this.operatorRandom = root.split();
     // Split last, and only for files seeds: every other generator is the one of the seed without.
     this.filesRandom = options.files() ? root.split() : null;
+    this.plantedFileBug = options.plantedFileBug();
     this.fileScenario =
         options.files() ? FileScenario.draw(filesRandom.split(), scenario.edges().size()) : null;
     this.trace = new Trace(options.traceTailLines(), options.echo());
@@ -181,6 +183,11 @@ public final class World {
   /** The generator of file contents and file timings (files seeds only). */
   SplittableRandom filesRandom() {
     return filesRandom;
+  }
+
+  /** A bug planted in the file stores by a test, or NONE. */
+  SimOptions.PlantedFileBug plantedFileBug() {
+    return plantedFileBug;
   }
 
   FileLedger fileLedger() {
