@@ -86,11 +86,6 @@ public final class InMemoryFileInbox implements FileInbox {
     return Optional.ofNullable(installed.get(path));
   }
 
-  /** Paths with an installed (stored) file. */
-  public java.util.Set<String> installedPaths() {
-    return java.util.Set.copyOf(installed.keySet());
-  }
-
   /** Bytes written to the chunk map (a chunk held already is not written again). */
   public long chunkBytesWritten() {
     return chunkBytesWritten;
