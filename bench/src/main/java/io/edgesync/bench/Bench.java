@@ -41,6 +41,9 @@ public final class Bench {
         storm         reconnect storm over mutual TLS: N devices (own certificates) connect at
                       once to a server pacing admission; full, then resumed TLS handshakes
                       (not in all; docs/benchmarks.md, bench/openssl-s-time.sh for the anchor)
+        files         file transfers of a 64 MiB mixed file: delta (small edits, insert, append),
+                      no base, 90 % shared; every protocol byte counted, against xdelta3, zstd
+                      and rsync when installed (bench/files.sh installs them; not in all)
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -98,6 +101,9 @@ public final class Bench {
         --port=0              the server's port (0: a free one; written to DIR/storm/port)
         --serve-seconds=0     keep the server up this long afterwards (for openssl s_time)
         --warmup-devices=200  other devices connect first, in a cold JVM (JIT); reported apart
+      files:
+        --files-seed=1        seed of the generated file and its edits
+        --rounds=3            exchanges per case; timings are the best round's CPU time
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -174,7 +180,8 @@ public final class Bench {
           "storm-timeout",
           "port",
           "serve-seconds",
-          "warmup-devices");
+          "warmup-devices",
+          "files-seed");
 
   private Bench() {}
 
@@ -245,6 +252,7 @@ public final class Bench {
       case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
       case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
       case "codec" -> codec(o, out, rows);
+      case "files" -> inDir(dir, keep, "files", d -> files(d, o, out, rows));
       case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
       case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
@@ -415,6 +423,97 @@ public final class Bench {
           "batches of 1,000; CPU time of the one thread; median of the rounds"
         });
     logf("codec scenario took %.1f s", r.seconds());
+  }
+
+  private static void files(Path dir, Opts o, PrintStream out, List<String[]> rows)
+      throws Exception {
+    FilesScenario.Result r = FilesScenario.run(dir, o, out);
+    out.println("Tools: " + r.tools() + "; seed " + r.seed());
+    out.println();
+    out.println(
+        "| case | ours, bytes on the wire | xdelta3 -9 | zstd -3 --patch-from | rsync -z batch"
+            + " | zstd -3 | ours ÷ anchor (goal) | encode, ms CPU per 64 MiB"
+            + " | apply, ms CPU per 64 MiB |");
+    out.println("|---|---|---|---|---|---|---|---|---|");
+    for (FilesScenario.CaseResult c : r.cases()) {
+      out.println(
+          String.format(
+              Locale.ROOT,
+              "| %s | **%,d** | %s | %s | %s | %s | %s | %.0f (wall %.0f) | %.0f (wall %.0f) |",
+              c.kind().label,
+              c.ours().wireBytes(),
+              bytes(c.xdelta3()),
+              bytes(c.zstdPatch()),
+              bytes(c.rsync()),
+              bytes(c.zstd3()),
+              ratio(c),
+              c.perFile(c.bestEncodeCpuNanos()),
+              c.perFile(c.bestEncodeWallNanos()),
+              c.perFile(c.bestApplyCpuNanos()),
+              c.perFile(c.bestApplyWallNanos())));
+    }
+    out.println();
+    out.println(
+        "| case | frames | bytes by kind | of which ChunkPack.base | packs | chunks sent of all"
+            + " | raw bytes sent |");
+    out.println("|---|---|---|---|---|---|---|");
+    for (FilesScenario.CaseResult c : r.cases()) {
+      FilesExchange.Result e = c.ours();
+      out.println(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d | %s | %,d | %s | %,d of %,d | %,d of %,d |",
+              c.kind().label,
+              e.frames(),
+              e.bytesByKind(),
+              e.baseRangeBytes(),
+              e.packs(),
+              e.sentChunks(),
+              e.chunks(),
+              e.sentRawBytes(),
+              c.targetBytes()));
+    }
+    out.println();
+    for (FilesScenario.CaseResult c : r.cases()) {
+      rows.add(
+          new String[] {
+            "files: " + c.kind().label,
+            goal(c),
+            String.format(
+                Locale.ROOT,
+                "**%,d bytes** (%s); encode %.0f ms, apply %.0f ms CPU per 64 MiB",
+                c.ours().wireBytes(),
+                ratio(c),
+                c.perFile(c.bestEncodeCpuNanos()),
+                c.perFile(c.bestApplyCpuNanos())),
+            "seed " + r.seed() + "; every frame of the exchange, both directions"
+          });
+    }
+  }
+
+  private static String bytes(long n) {
+    return n < 0 ? "-" : String.format(Locale.ROOT, "%,d", n);
+  }
+
+  private static String goal(FilesScenario.CaseResult c) {
+    return switch (c.kind()) {
+      case NO_BASE -> "≤ 1.05× zstd -3";
+      case SHARED -> "≤ 15 % of the file";
+      default -> String.format(Locale.ROOT, "≤ %.1f× xdelta3", c.kind().goal);
+    };
+  }
+
+  private static String ratio(FilesScenario.CaseResult c) {
+    double x = c.ratio();
+    if (Double.isNaN(x)) {
+      return "no anchor";
+    }
+    boolean met = x <= c.kind().goal;
+    String v =
+        c.kind() == FilesScenario.Kind.SHARED
+            ? String.format(Locale.ROOT, "%.1f %%", 100 * x)
+            : String.format(Locale.ROOT, "%.2f×", x);
+    return v + (met ? " met" : " NOT met") + " (" + goal(c) + ")";
   }
 
   private static void catchup(Path dir, Opts o, boolean throttled, List<String[]> rows)

@@ -12,7 +12,11 @@ public final class FileLimits {
   /** Most chunks of one version (with the default 16 KiB minimum chunk, 64 GiB is 4 Mi chunks). */
   public static final int MAX_CHUNKS = 4 << 20;
 
-  /** Most entries in one ManifestPage or DeltaPlan frame. */
+  /**
+   * Most entries in one ManifestPage frame. A DeltaPlan is one frame whatever its entries: its size
+   * is bounded as DeltaPlanner's class comment says, and a sender sends the manifest instead of a
+   * plan that does not fit.
+   */
   public static final int MAX_PAGE_CHUNKS = 4096;
 
   /** Most decoded bytes of one ChunkPack (and of one FileData frame's packs together). */

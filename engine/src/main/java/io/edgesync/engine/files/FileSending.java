@@ -223,8 +223,9 @@ public final class FileSending {
   private void sendPlan(String id, Manifest target, long baseVersion) {
     Plan plan = planFor(id, target, baseVersion);
     FileData.Builder data = FileData.newBuilder().setTransferId(id);
-    if (plan == null) {
-      // The base is gone here: the receiver gets the manifest instead and fetches by chunk.
+    if (plan == null || !DeltaPlanner.fitsFrame(plan.delta(), link.maxFrameBytes())) {
+      // The base is gone here, or the plan would not fit a frame: the receiver gets the manifest
+      // instead and fetches by chunk.
       int n = Math.min(FileLimits.MAX_PAGE_CHUNKS, target.chunkCount());
       data.setManifest(page(target, ChunkRange.newBuilder().setFirst(0).setCount(n).build()));
     } else {

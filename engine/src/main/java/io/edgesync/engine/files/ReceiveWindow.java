@@ -1,17 +1,17 @@
 package io.edgesync.engine.files;
 
 /**
- * How many requested file bytes a receiver lets be on their way at once: about one second of what
- * the link delivered, between {@link #MIN_BYTES} and {@link #MAX_BYTES}. A receiver that asks for
+ * How many requested file bytes a receiver lets be on their way at once: about half a second of
+ * what the link delivered, between {@link #MIN_BYTES} and {@link #MAX_BYTES}. A receiver that asks for
  * little at a time keeps a slow link's queues short, so a file transfer never sits for seconds in
  * front of the frames of more important data; on a fast link the window opens to keep it busy.
  *
  * <p>Not thread safe: owned by the engine's thread.
  */
 final class ReceiveWindow {
-  static final int MIN_BYTES = 64 << 10;
+  static final int MIN_BYTES = 32 << 10;
   static final int MAX_BYTES = 4 << 20;
-  static final int INITIAL_BYTES = 256 << 10;
+  static final int INITIAL_BYTES = 128 << 10;
 
   private long rateBytesPerS = -1;
   private long outstandingBytes;
@@ -32,7 +32,7 @@ final class ReceiveWindow {
     if (rateBytesPerS < 0) {
       return INITIAL_BYTES;
     }
-    return Math.max(MIN_BYTES, Math.min(MAX_BYTES, rateBytesPerS));
+    return Math.max(MIN_BYTES, Math.min(MAX_BYTES, rateBytesPerS / 2));
   }
 
   void requested(long nowMs, long bytes) {
