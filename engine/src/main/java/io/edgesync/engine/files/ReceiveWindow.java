@@ -2,9 +2,9 @@ package io.edgesync.engine.files;
 
 /**
  * How many requested file bytes a receiver lets be on their way at once: about half a second of
- * what the link delivered, between {@link #MIN_BYTES} and {@link #MAX_BYTES}. A receiver that asks for
- * little at a time keeps a slow link's queues short, so a file transfer never sits for seconds in
- * front of the frames of more important data; on a fast link the window opens to keep it busy.
+ * what the link delivered, between {@link #MIN_BYTES} and {@link #MAX_BYTES}. A receiver that asks
+ * for little at a time keeps a slow link's queues short, so a file transfer never sits for seconds
+ * in front of the frames of more important data; on a fast link the window opens to keep it busy.
  *
  * <p>Not thread safe: owned by the engine's thread.
  */
