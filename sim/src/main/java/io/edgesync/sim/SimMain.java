@@ -18,8 +18,10 @@ import java.util.function.Consumer;
  *
  * Options: {@code --threads N} (default: the number of processors), {@code --max-failures N} (stop
  * after that many failed seeds, default 10), {@code --dir PATH} (where the SQLite files go), {@code
- * --keep-files}, {@code --hashes FILE} (write "seed trace-hash" per line, in seed order: the proof
- * that a refactoring changed no event order). Exit status 1 if a seed failed.
+ * --keep-files}, {@code --files} (the files scenario: file versions published to the devices,
+ * uploads from them; docs/simulator.md), {@code --hashes FILE} (write "seed trace-hash" per line,
+ * in seed order: the proof that a refactoring changed no event order). Exit status 1 if a seed
+ * failed.
  */
 public final class SimMain {
   private SimMain() {}
@@ -34,8 +36,12 @@ public final class SimMain {
       return;
     }
     System.out.printf(
-        "edgesync simulator: seeds %d..%d on %d threads, files in %s%n",
-        a.from(), a.from() + a.seeds() - 1, a.threads(), a.options().workDir());
+        "edgesync simulator: seeds %d..%d%s on %d threads, files in %s%n",
+        a.from(),
+        a.from() + a.seeds() - 1,
+        a.options().files() ? " with file transfers" : "",
+        a.threads(),
+        a.options().workDir());
     TreeMap<Long, Long> traceHashes = new TreeMap<>();
     Simulator.Summary summary =
         Simulator.runMany(
@@ -90,6 +96,7 @@ public final class SimMain {
         case "--max-failures" -> maxFailures = Integer.parseInt(value(args, ++i, a));
         case "--dir" -> options = options.withWorkDir(Path.of(value(args, ++i, a)));
         case "--keep-files" -> options = options.withKeepFiles(true);
+        case "--files" -> options = options.withFiles(true);
         case "--trace" -> trace = true;
         case "--hashes" -> hashes = Path.of(value(args, ++i, a));
         case "-h", "--help" -> {
@@ -158,6 +165,6 @@ public final class SimMain {
   private static void usage() {
     System.out.println(
         "usage: java -jar edgesync-sim.jar [--seeds N] [--from S | --seed S] [--threads N]"
-            + " [--max-failures N] [--trace] [--hashes FILE] [--dir PATH] [--keep-files]");
+            + " [--max-failures N] [--trace] [--hashes FILE] [--dir PATH] [--keep-files] [--files]");
   }
 }

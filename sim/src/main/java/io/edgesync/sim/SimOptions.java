@@ -20,6 +20,11 @@ import java.util.function.UnaryOperator;
  * @param documentStoreWrapper wraps the cloud's document store under the document authority (the
  *     checkers read the real one), for planted-bug tests; identity otherwise
  * @param commandStoreWrapper wraps the cloud's command store the sessions use, likewise
+ * @param files run the files scenario ({@code --files}): the cloud publishes file versions to the
+ *     devices and devices upload files, on top of everything a seed does without files (a seed's
+ *     other choices are the same; its trace is not). Off by default, so that the recorded trace
+ *     hashes of seeds without files stay as they are
+ * @param plantedFileBug a bug planted in the files seeds' stores (tests); NONE otherwise
  */
 public record SimOptions(
     Path workDir,
@@ -28,7 +33,18 @@ public record SimOptions(
     UnaryOperator<CloudStore> cloudStoreWrapper,
     boolean keepFiles,
     UnaryOperator<DocumentStore> documentStoreWrapper,
-    UnaryOperator<CommandStore> commandStoreWrapper) {
+    UnaryOperator<CommandStore> commandStoreWrapper,
+    boolean files,
+    PlantedFileBug plantedFileBug) {
+
+  /** A bug planted in the files seeds' stores, for tests that expect the checkers to catch it. */
+  public enum PlantedFileBug {
+    NONE,
+    /** The cloud serves one flipped byte in the first chunk of every version it rolls out. */
+    CORRUPT_CHUNK_SENT,
+    /** Devices take every offer, whatever their size limit says. */
+    SIZE_LIMIT_IGNORED
+  }
 
   /**
    * Defaults: files on {@code /dev/shm} when it exists (a memory file system makes fsync cheap; the
@@ -42,7 +58,9 @@ public record SimOptions(
         UnaryOperator.identity(),
         false,
         UnaryOperator.identity(),
-        UnaryOperator.identity());
+        UnaryOperator.identity(),
+        false,
+        PlantedFileBug.NONE);
   }
 
   public SimOptions withEcho(PrintStream echo) {
@@ -53,7 +71,9 @@ public record SimOptions(
         cloudStoreWrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
@@ -64,17 +84,35 @@ public record SimOptions(
         wrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
     return new SimOptions(
-        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, wrapper, commandStoreWrapper);
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        wrapper,
+        commandStoreWrapper,
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
     return new SimOptions(
-        workDir, traceTailLines, echo, cloudStoreWrapper, keepFiles, documentStoreWrapper, wrapper);
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        wrapper,
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withWorkDir(Path dir) {
@@ -85,7 +123,9 @@ public record SimOptions(
         cloudStoreWrapper,
         keepFiles,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files,
+        plantedFileBug);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
@@ -96,7 +136,35 @@ public record SimOptions(
         cloudStoreWrapper,
         keep,
         documentStoreWrapper,
-        commandStoreWrapper);
+        commandStoreWrapper,
+        files,
+        plantedFileBug);
+  }
+
+  public SimOptions withFiles(boolean on) {
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper,
+        on,
+        plantedFileBug);
+  }
+
+  public SimOptions withPlantedFileBug(PlantedFileBug bug) {
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper,
+        files,
+        bug);
   }
 
   static Path defaultWorkDir() {

@@ -10,6 +10,7 @@ import java.util.Map;
  * @param traceHash a hash over the whole trace: the same seed must give the same hash
  * @param traceTail the last trace lines (what led to a failure)
  * @param counters what the run exercised (faults, drops, late frames, events, simulated time)
+ * @param replayOptions what the replay command adds after the seed ({@code " --files"}), or ""
  */
 public record SimResult(
     long seed,
@@ -17,7 +18,8 @@ public record SimResult(
     long traceHash,
     long traceLines,
     List<String> traceTail,
-    Map<String, Long> counters) {
+    Map<String, Long> counters,
+    String replayOptions) {
 
   public boolean passed() {
     return failure == null;
@@ -41,6 +43,7 @@ public record SimResult(
     }
     sb.append("replay: java -jar sim/target/edgesync-sim.jar --seed ")
         .append(seed)
+        .append(replayOptions)
         .append(" --trace\n");
     return sb.toString();
   }

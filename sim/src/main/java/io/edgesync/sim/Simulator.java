@@ -49,7 +49,8 @@ public final class Simulator {
         world.traceLog().hash(),
         world.traceLog().lines(),
         world.traceLog().tail(),
-        world.stats().asMap());
+        world.stats().asMap(),
+        options.files() ? " --files" : "");
   }
 
   /** What many seeds did together. */

@@ -66,6 +66,11 @@ public final class FileReceiving {
     /** Chunks below this were asked for in this session (or were held when asked). */
     int nextIndex;
 
+    /**
+     * Decoded bytes asked for in this session and not arrived: this transfer's part of the window.
+     */
+    long requestedBytes;
+
     boolean entriesRequested;
     boolean assembling;
     long lastReportMs = Long.MIN_VALUE;
@@ -123,6 +128,8 @@ public final class FileReceiving {
         return;
       }
       inbox.begin(offer, nowMs);
+      dropSuperseded(offer);
+      reportUnreported(); // the versions it superseded: their sender stops sending them now
     }
     if (!active.containsKey(offer.getTransferId()) && active.size() < MAX_ACTIVE_TRANSFERS) {
       active.put(offer.getTransferId(), new Rx(offer));
@@ -164,7 +171,7 @@ public final class FileReceiving {
     for (String[] c = completions.poll(); c != null; c = completions.poll()) {
       FileState state = FileState.valueOf(c[1]);
       inbox.setState(c[0], state, c[2], nowMs);
-      Rx rx = active.remove(c[0]);
+      Rx rx = remove(c[0]);
       Optional<FileInbox.Inbound> in = inbox.transfer(c[0]);
       if (open && in.isPresent()) {
         report(in.get().offer(), state, c[2], in.get());
@@ -178,6 +185,11 @@ public final class FileReceiving {
   /** Local changes (a program reported an install): tell the sender. */
   public void onLocalChange(long nowMs) {
     drainCompletions(nowMs);
+    reportUnreported();
+  }
+
+  /** Tells the sender the states it has not been told (while the session is open). */
+  private void reportUnreported() {
     if (open) {
       for (FileInbox.Inbound in : inbox.unreported(MAX_ACTIVE_TRANSFERS)) {
         report(in.offer(), in.state(), in.reason(), in);
@@ -227,7 +239,7 @@ public final class FileReceiving {
     }
     FileInbox.Inbound in = inbox.transfer(rx.id()).orElseThrow();
     if (in.isFinal()) {
-      active.remove(rx.id());
+      remove(rx.id()); // superseded: what was asked for it no longer counts against the window
       return;
     }
     int chunkCount = rx.offer.getChunkCount();
@@ -265,6 +277,7 @@ public final class FileReceiving {
     if (!wanted.isEmpty()) {
       window.requested(nowMs, bytes);
       capBytes = Math.max(0, capBytes - bytes);
+      rx.requestedBytes += bytes;
       link.send(
           Frame.newBuilder()
               .setFileRequest(
@@ -428,6 +441,7 @@ public final class FileReceiving {
       rx.requested.clear(r.getFirst(), r.getFirst() + r.getCount());
     }
     window.delivered(nowMs, raw, frameBytes);
+    rx.requestedBytes = Math.max(0, rx.requestedBytes - raw);
   }
 
   /** The base chunks a PACK_ZSTD_PATCH pack names, read from the held base version. */
@@ -460,12 +474,42 @@ public final class FileReceiving {
   // ------------------------------------------------------------------ outcomes
 
   private void abandon(long nowMs, Rx rx, String reason) {
-    active.remove(rx.id());
+    remove(rx.id()); // cancelled: what was asked for it will not come
     link.send(
         Frame.newBuilder()
             .setFileRequest(FileRequest.newBuilder().setTransferId(rx.id()).setCancel(true))
             .build());
     fail(nowMs, rx.offer, reason);
+  }
+
+  /**
+   * Stops working on the older versions of the offer's path that {@link FileInbox#begin}
+   * superseded, at once: the sender drops their queued chunks when told, so the bytes asked for
+   * them must leave the window now, before the next {@link #pump} finds it full.
+   */
+  private void dropSuperseded(FileOffer offer) {
+    String path = offer.getHeader().getPath();
+    for (Rx rx : new ArrayList<>(active.values())) {
+      if (rx.offer.getHeader().getPath().equals(path)
+          && rx.offer.getHeader().getVersion() < offer.getHeader().getVersion()
+          && inbox.transfer(rx.id()).map(FileInbox.Inbound::isFinal).orElse(true)) {
+        remove(rx.id());
+      }
+    }
+  }
+
+  /**
+   * Stops working on a transfer in this session. The bytes still asked for it leave the window:
+   * they will not arrive (a cancelled request), or arrive and are dropped (superseded), and the
+   * window must not wait for them, or a small window stays full for the rest of the session.
+   */
+  private Rx remove(String transferId) {
+    Rx rx = active.remove(transferId);
+    if (rx != null && rx.requestedBytes > 0) {
+      window.released(rx.requestedBytes);
+      rx.requestedBytes = 0;
+    }
+    return rx;
   }
 
   private void fail(long nowMs, FileOffer offer, String reason) {

@@ -61,6 +61,14 @@ final class ReceiveWindow {
     }
   }
 
+  /** Requested bytes that will not be delivered (their transfer ended or was cancelled). */
+  void released(long bytes) {
+    outstandingBytes = Math.max(0, outstandingBytes - bytes);
+    if (outstandingBytes == 0) {
+      busySinceMs = -1;
+    }
+  }
+
   /** The connection ended: nothing is on its way any more. */
   void reset() {
     outstandingBytes = 0;

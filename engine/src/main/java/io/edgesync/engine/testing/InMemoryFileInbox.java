@@ -23,8 +23,10 @@ import java.util.function.Function;
  * An in-memory {@link FileInbox} with the semantics of the agent's: dedup through one chunk map, a
  * newer version supersedes an unfinished older one, completion checks size and SHA-256 and
  * "installs" (keeps the file's bytes and makes the version held). The refusal rule is given (the
- * agent checks signatures; tests and the simulator pass what they need). Completion is reported at
- * once, on the calling thread. Not thread safe.
+ * agent checks signatures; tests and the simulator pass what they need). Completion runs at once,
+ * on the calling thread, unless an {@link Assembler} defers it (the simulator: an install takes
+ * time, and a crash can fall between the install and the report of its outcome). Every other call
+ * takes effect when it returns, as the agent's durable store does. Not thread safe.
  */
 public final class InMemoryFileInbox implements FileInbox {
   private final Function<FileOffer, Optional<String>> refusal;
@@ -34,6 +36,21 @@ public final class InMemoryFileInbox implements FileInbox {
   private final Map<String, Held> held = new HashMap<>();
   private final Map<String, byte[]> installed = new HashMap<>();
   private long chunkBytesWritten;
+  private Assembler assembler =
+      (assembly, report) -> {
+        assembly.run();
+        report.run();
+      };
+
+  /**
+   * When a completion's two steps run: {@code assembly} checks and installs the file (atomically:
+   * the path holds the new version or the old one), {@code report} hands the outcome to the {@link
+   * Completion}. Either may be dropped (a crash before it).
+   */
+  @FunctionalInterface
+  public interface Assembler {
+    void start(Runnable assembly, Runnable report);
+  }
 
   private static final class T {
     FileOffer offer;
@@ -58,7 +75,13 @@ public final class InMemoryFileInbox implements FileInbox {
     this.doneState = doneState;
   }
 
-  /** The installed bytes of a path's newest held version, if any. */
+  /** Runs completions with {@code assembler} instead of at once. */
+  public InMemoryFileInbox assembleWith(Assembler assembler) {
+    this.assembler = assembler;
+    return this;
+  }
+
+  /** The installed bytes of a path's newest held version, if any (the same array until changed). */
   public Optional<byte[]> installed(String path) {
     return Optional.ofNullable(installed.get(path));
   }
@@ -225,7 +248,26 @@ public final class InMemoryFileInbox implements FileInbox {
 
   @Override
   public void complete(String id, Completion done) {
+    String[] outcome = new String[2];
+    assembler.start(
+        () -> {
+          String failure = assemble(id);
+          outcome[0] = failure == null ? doneState.name() : FileState.FILE_STATE_FAILED.name();
+          outcome[1] = failure == null ? "" : failure;
+        },
+        () -> done.finished(id, FileState.valueOf(outcome[0]), outcome[1]));
+  }
+
+  /**
+   * Assembles and installs the transfer's file; returns why it failed, or null. A transfer that
+   * ended while its assembly waited (a newer version superseded it) is not installed: a newer
+   * version's delta may already be planned against the version installed now.
+   */
+  private String assemble(String id) {
     T t = transfers.get(id);
+    if (t.state == FileState.FILE_STATE_FAILED) {
+      return t.reason;
+    }
     try {
       ByteArrayOutputStream file = new ByteArrayOutputStream();
       for (int i = 0; i < t.lengths.size(); i++) {
@@ -235,8 +277,7 @@ public final class InMemoryFileInbox implements FileInbox {
       byte[] sha = MessageDigest.getInstance("SHA-256").digest(bytes);
       if (bytes.length != t.offer.getHeader().getSize()
           || !Arrays.equals(sha, t.offer.getHeader().getSha256().toByteArray())) {
-        done.finished(id, FileState.FILE_STATE_FAILED, "hash_mismatch: the assembled file differs");
-        return;
+        return "hash_mismatch: the assembled file differs";
       }
       int[] lengths = t.lengths.stream().mapToInt(Integer::intValue).toArray();
       String path = t.offer.getHeader().getPath();
@@ -246,9 +287,9 @@ public final class InMemoryFileInbox implements FileInbox {
               t.offer.getHeader().getVersion(),
               new Manifest(bytes.length, sha, lengths, t.hashArray)));
       installed.put(path, bytes);
-      done.finished(id, doneState, "");
+      return null;
     } catch (IOException | java.security.NoSuchAlgorithmException e) {
-      done.finished(id, FileState.FILE_STATE_FAILED, "store_error: " + e.getMessage());
+      return "store_error: " + e.getMessage();
     }
   }
 

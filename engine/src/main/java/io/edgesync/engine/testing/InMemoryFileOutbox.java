@@ -77,6 +77,18 @@ public final class InMemoryFileOutbox implements FileOutbox {
     pending.remove(FileVersion.transferId(path, version));
   }
 
+  /**
+   * Stops offering the unfinished versions of {@code path} older than {@code version} (a newer
+   * rollout of the path reached the receiver, as the server supersedes older rollouts); their
+   * manifests and chunks stay (delta bases).
+   */
+  public void withdrawOlder(String path, long version) {
+    pending
+        .values()
+        .removeIf(
+            o -> o.getHeader().getPath().equals(path) && o.getHeader().getVersion() < version);
+  }
+
   /** Replaces a stored chunk's bytes (the chunk keeps its name): a corrupt sender. */
   public void corruptChunk(byte[] hash) {
     byte[] c = chunks.get(HexFormat.of().formatHex(hash));

@@ -62,8 +62,70 @@ final class Describe {
               + f.getError().getCode()
               + (f.getError().getFatal() ? " fatal: " : ": ")
               + f.getError().getMessage();
+      case FILE_OFFER ->
+          "FileOffer "
+              + f.getFileOffer().getTransferId()
+              + " "
+              + f.getFileOffer().getHeader().getSize()
+              + " bytes in "
+              + f.getFileOffer().getChunkCount()
+              + " chunks";
+      case FILE_REQUEST -> fileRequest(f.getFileRequest());
+      case FILE_DATA -> fileData(f.getFileData());
+      case FILE_REPORT ->
+          "FileReport "
+              + f.getFileReport().getTransferId()
+              + " "
+              + f.getFileReport().getState()
+              + " "
+              + f.getFileReport().getBytesDone()
+              + (f.getFileReport().getReason().isEmpty()
+                  ? ""
+                  : " '" + f.getFileReport().getReason() + "'");
       default -> f.getBodyCase().toString();
     };
+  }
+
+  private static String fileRequest(io.edgesync.protocol.wire.FileRequest r) {
+    String what =
+        switch (r.getWhatCase()) {
+          case MANIFEST ->
+              "manifest [" + r.getManifest().getFirst() + ", +" + r.getManifest().getCount() + ")";
+          case DELTA_BASE_VERSION -> "delta from v" + r.getDeltaBaseVersion();
+          case CHUNKS ->
+              "chunks"
+                  + r.getChunks().getRangesList().stream()
+                      .map(c -> "[" + c.getFirst() + ", +" + c.getCount() + ")")
+                      .toList()
+                  + (r.getChunks().getDeltaBaseVersion() == 0
+                      ? ""
+                      : " base v" + r.getChunks().getDeltaBaseVersion());
+          case CANCEL -> "cancel";
+          default -> r.getWhatCase().toString();
+        };
+    return "FileRequest " + r.getTransferId() + " " + what;
+  }
+
+  private static String fileData(io.edgesync.protocol.wire.FileData d) {
+    String what =
+        switch (d.getBodyCase()) {
+          case MANIFEST ->
+              "manifest ["
+                  + d.getManifest().getFirst()
+                  + ", +"
+                  + d.getManifest().getLengthsCount()
+                  + ")";
+          case PLAN ->
+              "plan from v"
+                  + d.getPlan().getBaseVersion()
+                  + ", "
+                  + d.getPlan().getRunsCount()
+                  + " runs";
+          case PACKS -> d.getPacks().getPacksCount() + " packs";
+          case REFUSAL -> "refusal '" + d.getRefusal() + "'";
+          default -> d.getBodyCase().toString();
+        };
+    return "FileData " + d.getTransferId() + " " + what;
   }
 
   private static String docChanges(Frame f) {

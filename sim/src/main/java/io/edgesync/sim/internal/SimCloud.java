@@ -60,6 +60,9 @@ final class SimCloud {
   private final Map<String, SimConnection> byDevice = new TreeMap<>();
   private final Set<SimConnection> open = new LinkedHashSet<>();
 
+  /** The file stores (files seeds only, else null); they survive crashes as the database does. */
+  private SimCloudFiles files;
+
   SimCloud(
       World world,
       Path root,
@@ -73,6 +76,15 @@ final class SimCloud {
     this.storeWrapper = storeWrapper;
     this.docStoreWrapper = docStoreWrapper;
     this.commandStoreWrapper = commandStoreWrapper;
+  }
+
+  /** Files seeds: the sessions carry file transfers from these stores. */
+  void enableFiles(SimCloudFiles stores) {
+    this.files = stores;
+  }
+
+  SimCloudFiles files() {
+    return files;
   }
 
   /** The document authority, or null (documents off, or the cloud is down). */
@@ -226,6 +238,10 @@ final class SimCloud {
     c.session =
         new CloudSession(world.scenario().serverPolicy(), store, docs, commands, new SessionIo(c))
             .requireDeviceId(c.edge.deviceId());
+    if (files != null) {
+      String device = c.edge.deviceId();
+      c.session.withFiles(files.rollouts(device), files.uploads(device));
+    }
     open.add(c);
     return true;
   }
@@ -522,6 +538,49 @@ final class SimCloud {
     world.trace("cloud queues " + c.id() + " for " + device + " ttl " + ttlMs + " ms");
     world.stats().add("commands.queued", 1);
     schedulePushCommands(device);
+    return true;
+  }
+
+  /**
+   * An operator publishes a version (the REST call) to {@code targets}; the other devices keep it
+   * as a possible delta base. False if the cloud is down.
+   */
+  boolean publish(FileLedger.Version v, Set<String> targets) {
+    if (!alive || files == null) {
+      return false;
+    }
+    for (SimEdge e : world.edges()) {
+      if (targets.contains(e.deviceId())) {
+        rollOn(v, e.deviceId());
+      } else {
+        files.keep(v, e.deviceId());
+      }
+    }
+    return true;
+  }
+
+  /** A version's rollout reaches one more device; its session offers it. False if down. */
+  boolean rollOn(FileLedger.Version v, String device) {
+    if (!alive || files == null) {
+      return false;
+    }
+    files.target(v, device);
+    v.targets().add(device);
+    world.trace("cloud rolls out " + v.transferId() + " to " + device);
+    int inc = incarnation;
+    world
+        .events()
+        .at(
+            world.now() + world.network().handlerDelayMs(),
+            () -> {
+              if (inc != incarnation || !alive) {
+                return;
+              }
+              SimConnection c = byDevice.get(device);
+              if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                c.session.onFilesOffered(nowMs());
+              }
+            });
     return true;
   }
 

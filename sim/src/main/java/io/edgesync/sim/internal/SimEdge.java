@@ -12,7 +12,11 @@ import io.edgesync.engine.commands.CommandInbox;
 import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocReplica;
 import io.edgesync.engine.edge.EdgeSyncEngine;
+import io.edgesync.engine.testing.InMemoryFileInbox;
+import io.edgesync.engine.testing.InMemoryFileOutbox;
 import io.edgesync.protocol.ProtocolLimits;
+import io.edgesync.protocol.wire.FileState;
+import io.edgesync.sim.SimOptions;
 import io.edgesync.sim.internal.Scenario.EdgeSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,9 +26,11 @@ import java.sql.SQLException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
+import java.util.function.UnaryOperator;
 
 /**
  * One simulated edge device: the real {@link SqliteOutbox} on a SQLite file and the real {@link
@@ -83,6 +89,15 @@ final class SimEdge {
   private long encodeNanos;
 
   static final long ENCODE_COST_MAX_NANOS = 400_000_000;
+
+  /**
+   * Files seeds: the device's downloads and uploads. Like the agent's SQLite stores they survive a
+   * crash as they are (every call takes effect when it returns); an assembly in progress does not
+   * ({@link SimAssembler}).
+   */
+  private InMemoryFileInbox fileInbox;
+
+  private InMemoryFileOutbox fileOutbox;
 
   private final ArrayDeque<PendingAppend> pending = new ArrayDeque<>();
   private long lastDurableAtMs;
@@ -229,6 +244,10 @@ final class SimEdge {
             wiring,
             wiring,
             wiring);
+    if (world.fileScenario() != null) {
+      openFiles();
+      node.engine().withFiles(fileInbox, fileOutbox, node::signalFilesChanged);
+    }
     if (docs != null) {
       EdgeNode<SimConnection> n = node;
       docs.replica().setChangeListener(n::signalDocChanged);
@@ -244,6 +263,64 @@ final class SimEdge {
     if (docs != null) {
       schedulePoll();
     }
+  }
+
+  /** The file stores, made at the first start and kept across crashes. */
+  private void openFiles() {
+    if (fileInbox != null) {
+      return;
+    }
+    long limit =
+        world.plantedFileBug() == SimOptions.PlantedFileBug.SIZE_LIMIT_IGNORED
+            ? Long.MAX_VALUE // the checker still holds the device to its limit
+            : world.fileScenario().deviceMaxFileBytes().get(index);
+    fileInbox =
+        new InMemoryFileInbox(
+                offer ->
+                    offer.getHeader().getSize() > limit
+                        ? Optional.of(
+                            "too_large: "
+                                + offer.getHeader().getSize()
+                                + " bytes, this device takes at most "
+                                + limit)
+                        : Optional.empty(),
+                FileState.FILE_STATE_INSTALLED)
+            .assembleWith(
+                new SimAssembler(
+                    world,
+                    world.filesRandom().split(),
+                    deviceId(),
+                    () -> alive ? incarnation : -1));
+    fileOutbox = new InMemoryFileOutbox(UnaryOperator.identity());
+  }
+
+  /** The device's downloads (files seeds), or null. */
+  InMemoryFileInbox fileInbox() {
+    return fileInbox;
+  }
+
+  /** The device's uploads not yet stored (files seeds), or null. */
+  InMemoryFileOutbox fileOutbox() {
+    return fileOutbox;
+  }
+
+  /** A program queues an upload (the store commits it at once); false while the device is down. */
+  boolean queueUpload(FileLedger.Version v, String collection) {
+    if (!alive) {
+      return false;
+    }
+    fileOutbox.add(v.path(), v.version(), v.content(), collection);
+    world.trace(
+        deviceId()
+            + " queues upload "
+            + v.transferId()
+            + " ("
+            + v.content().length
+            + " bytes, "
+            + collection
+            + ")");
+    node.signalFilesChanged();
+    return true;
   }
 
   private void openDocs(DocScenario ds) {

@@ -120,6 +120,9 @@ final class SimEdgeWiring
     if (frame.hasBatch()) {
       world.stats().add("batches." + frame.getBatch().getCodec(), 1);
     }
+    if (frame.hasFileRequest() && frame.getFileRequest().hasDeltaBaseVersion()) {
+      world.stats().add("files.deltaRequests", 1);
+    }
   }
 
   @Override
@@ -128,6 +131,10 @@ final class SimEdgeWiring
     world.trace(c.name() + " edge < " + label);
     if (frame.hasError()) {
       world.protocolError(c.name() + " cloud sent " + label);
+    }
+    if (frame.hasFileData()) {
+      world.stats().add("files.dataFrames." + frame.getFileData().getBodyCase(), 1);
+      world.stats().add("files.dataBytesToEdge", bytesOf(frame));
     }
     if (frame.hasCommand()) {
       world
@@ -167,6 +174,10 @@ final class SimEdgeWiring
   @Override
   public void disconnecting(SimConnection c, String reason) {
     world.trace(edge.deviceId() + " disconnects " + c.name() + ": " + reason);
+  }
+
+  private static long bytesOf(Frame frame) {
+    return frame.getSerializedSize();
   }
 
   /** What a change stands for: its value, null for a delete, the replica's value for a patch. */

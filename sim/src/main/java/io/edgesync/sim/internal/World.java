@@ -60,6 +60,13 @@ public final class World {
   private final SplittableRandom startRandom;
   private final SplittableRandom operatorRandom;
 
+  /** Files seeds only (null otherwise): what the seed decided about files, and its generator. */
+  private final FileScenario fileScenario;
+
+  private final SplittableRandom filesRandom;
+  private final FileLedger fileLedger = new FileLedger();
+  private final SimOptions.PlantedFileBug plantedFileBug;
+
   private volatile long nowMs = Scenario.EPOCH_MS;
   private SimFailure deferredFailure;
   private Phase phase = Phase.SAFETY;
@@ -81,6 +88,11 @@ public final class World {
     SplittableRandom nodeRandom = root.split();
     this.startRandom = root.split();
     this.operatorRandom = root.split();
+    // Split last, and only for files seeds: every other generator is the one of the seed without.
+    this.filesRandom = options.files() ? root.split() : null;
+    this.plantedFileBug = options.plantedFileBug();
+    this.fileScenario =
+        options.files() ? FileScenario.draw(filesRandom.split(), scenario.edges().size()) : null;
     this.trace = new Trace(options.traceTailLines(), options.echo());
     try {
       Files.createDirectories(workRoot);
@@ -112,6 +124,9 @@ public final class World {
               nodeRandom.split(),
               model));
     }
+    if (fileScenario != null) {
+      cloud.enableFiles(new SimCloudFiles(this, filesRandom.split()));
+    }
     this.nemesis = new Nemesis(this, faultRandom, scenario.faults());
     StreamActions.all().forEach(workload::add);
     checkers.add(new StreamChecker());
@@ -122,6 +137,10 @@ public final class World {
       if (scenario.docs().commands()) {
         checkers.add(new CommandChecker());
       }
+    }
+    if (fileScenario != null) {
+      FileActions.all().forEach(workload::add);
+      checkers.add(new FileChecker());
     }
   }
 
@@ -154,6 +173,25 @@ public final class World {
 
   DocLedger docLedger() {
     return docLedger;
+  }
+
+  /** What a files seed decided about files, or null (a seed without files). */
+  FileScenario fileScenario() {
+    return fileScenario;
+  }
+
+  /** The generator of file contents and file timings (files seeds only). */
+  SplittableRandom filesRandom() {
+    return filesRandom;
+  }
+
+  /** A bug planted in the file stores by a test, or NONE. */
+  SimOptions.PlantedFileBug plantedFileBug() {
+    return plantedFileBug;
+  }
+
+  FileLedger fileLedger() {
+    return fileLedger;
   }
 
   public Workload workload() {
@@ -230,6 +268,10 @@ public final class World {
               + " ms, faults "
               + scenario.faults());
       cloud.start();
+      if (fileScenario != null) {
+        trace("files: " + fileScenario);
+        FileActions.firstPublish(this);
+      }
       for (SimEdge e : edges) {
         events.at(nowMs + startRandom.nextInt(0, 500), e::start);
       }
