@@ -147,7 +147,10 @@ public final class FileInstaller implements AutoCloseable {
       FileOffer offer = offerOf(transferId);
       path = offer.getHeader().getPath();
       version = offer.getHeader().getVersion();
-      reason = install(transferId, offer);
+      reason = staleReason(transferId, path, version);
+      if (reason == null) {
+        reason = install(transferId, offer);
+      }
       state = reason == null ? FileState.FILE_STATE_INSTALLED : FileState.FILE_STATE_FAILED;
     } catch (IOException | RuntimeException e) {
       if (closed) {
@@ -192,6 +195,34 @@ public final class FileInstaller implements AutoCloseable {
       throw new IllegalArgumentException("no download " + transferId);
     }
     return offers.get(0);
+  }
+
+  /**
+   * Why a download that waited for this worker must not be installed now, or null: a newer offer
+   * superseded it meanwhile (its base may be the one a newer delta was planned against), or a newer
+   * version is installed already. Never an older version over a newer one; the same version again
+   * (after a crash before its outcome was recorded) installs again, which is harmless.
+   */
+  private String staleReason(String transferId, String path, long version) {
+    return db.tx(
+        "check a download before its install",
+        j -> {
+          List<String> failed =
+              j.list(
+                  "SELECT reason FROM downloads WHERE transfer_id=? AND state=?",
+                  rs -> rs.getString(1),
+                  transferId,
+                  FileState.FILE_STATE_FAILED_VALUE);
+          if (!failed.isEmpty()) {
+            return failed.get(0) == null ? "superseded: no longer wanted" : failed.get(0);
+          }
+          List<Long> installed =
+              j.list("SELECT version FROM installed WHERE path=?", rs -> rs.getLong(1), path);
+          if (!installed.isEmpty() && installed.get(0) > version) {
+            return "superseded: version " + installed.get(0) + " is installed";
+          }
+          return null;
+        });
   }
 
   /** Assembles, checks and installs; null when installed, else the reason it was not. */

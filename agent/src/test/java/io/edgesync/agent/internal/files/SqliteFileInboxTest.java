@@ -395,6 +395,36 @@ class SqliteFileInboxTest {
     assertThat(store.inbox.all(10)).hasSize(2);
   }
 
+  /**
+   * The race the simulator found (files seeds 95, 149, 200): a version waiting for the installer is
+   * superseded by a newer offer; installing it then would replace the base the newer version's
+   * delta was planned against, and put an older version over a newer one.
+   */
+  @Test
+  void aVersionSupersededWhileItWaitedForTheInstaller_isNotInstalled() throws Exception {
+    byte[] v1 = SignedFiles.content(18, 30_000);
+    Manifest m = SignedFiles.manifest(v1);
+    FileOffer offer = keys.signed(PATH, 1, m);
+    store.inbox.begin(offer, 1);
+    store.inbox.addEntries(offer.getTransferId(), 0, m.lengths(), m.hashes(), 0);
+    for (ChunkRange r : store.inbox.missing(offer.getTransferId(), 1000)) {
+      store.inbox.putChunks(
+          offer.getTransferId(),
+          r.getFirst(),
+          SignedFiles.chunks(v1, m, r.getFirst(), r.getCount()),
+          SignedFiles.hashes(m, r.getFirst(), r.getCount()),
+          0);
+    }
+    store.inbox.begin(keys.signed(PATH, 2, m), 2); // supersedes version 1 before it installs
+
+    String[] outcome = complete(offer.getTransferId());
+
+    assertThat(outcome[0]).isEqualTo("FILE_STATE_FAILED");
+    assertThat(outcome[1]).startsWith("superseded");
+    assertThat(target()).doesNotExist();
+    assertThat(store.inbox.held(PATH)).isEmpty();
+  }
+
   @Test
   void installFailedByTheProgram_becomesFailedUnreported_andSurvivesTheEngineRecordingInstalled()
       throws Exception {
