@@ -107,7 +107,10 @@ public interface FileInbox {
    * Every entry is held: assemble the file from its chunks through disk, check its size and SHA-256
    * against the offer, and install it (edge: atomically at its path, the previous version kept) or
    * store it (cloud). Runs off the engine's thread when it takes long; the outcome comes back
-   * through {@code done} (on any thread), and the caller records it with {@link #setState}.
+   * through {@code done} (on any thread), and the caller records it with {@link #setState}. An
+   * assembly that runs after the transfer became final (a newer offer superseded it while it
+   * waited) installs nothing and reports that state; a version older than the one installed is
+   * never installed.
    */
   void complete(String transferId, Completion done);
 
