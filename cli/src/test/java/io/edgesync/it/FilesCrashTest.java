@@ -63,11 +63,12 @@ import org.sqlite.SQLiteConfig;
  *   <li>Agent kill mid-download and mid-install: {@code FilesDb} made to forget, on open, the
  *       entries of every unfinished download (state downloading or verified) and {@code
  *       SqliteFileInbox.insertEntries} not to count chunks its store holds as held: both failed on
- *       the byte count (the whole file crossed again: 33.6 MB after the restart of a 32 MiB run).
+ *       the byte count (the whole file crossed again: 16.8 MB after the restart, 33.6 MB for the
+ *       install test's 32 MiB file).
  *   <li>Server kill and agent kill mid-upload: {@code FileReceiving.onOffer} made to begin a known
  *       transfer anew, the agent's {@code SqliteFileInbox.begin} and the cloud's {@code
  *       UploadStore.begin} then to drop its entries, and neither to count chunks its store holds:
- *       both failed on the byte count (33.6 MB after the restart).
+ *       both failed on the byte count (16.8 MB after the restart; bound about 11 MB).
  * </ul>
  */
 @Tag("slow")
