@@ -186,6 +186,7 @@ class FilesCrashTest {
     assertThat(Files.readAllBytes(edge.resolve("installed").resolve(PATH))).isEqualTo(content);
     Path kept = edge.resolve("installed").resolve(".edgesync~").resolve("versions");
     assertThat(Files.readAllBytes(kept.resolve(PATH + "@" + v1))).isEqualTo(old);
+    assertThat(assemblyUnderWay(incoming)).as("the killed install's temporary file left").isFalse();
     // Every chunk was held before the install began: nothing of the file crosses again.
     assertThat(proxy.bytes(Direction.DOWNSTREAM) - downBefore)
         .as("bytes sent after the restart")
