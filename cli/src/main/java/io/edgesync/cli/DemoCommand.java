@@ -64,8 +64,24 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--data-dir", description = "Where to keep the stores (default: a temp dir)")
   Path dataDir;
 
+  @Option(
+      names = "--files",
+      description =
+          "Instead: roll firmware out to the devices, cut the link mid-download, then roll out a"
+              + " new version that crosses as a delta, and check what they installed")
+  boolean files;
+
+  @Option(
+      names = "--image-mib",
+      defaultValue = "32",
+      description = "With --files: the firmware image's size in MiB (default 32)")
+  int imageMiB;
+
   @Override
   public Integer call() throws Exception {
+    if (files) {
+      return filesDemo();
+    }
     if (devices < 1 || devices > 100 || rate < 1 || rate > 100_000 || seconds < 1) {
       throw new IllegalArgumentException(
           "--devices must be 1..100, --rate 1..100000, --seconds >= 1");
@@ -136,7 +152,19 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private static SyncPolicy demoPolicy(SyncPolicy d) {
+  private int filesDemo() throws Exception {
+    Path dir = dataDir != null ? dataDir : Files.createTempDirectory("edgesync-demo-files");
+    try {
+      return FilesDemo.run(devices, imageMiB, dir);
+    } finally {
+      if (dataDir == null) {
+        deleteTree(dir);
+      }
+    }
+  }
+
+  /** Quick triggers and liveness, so a healed link is noticed in about a second. */
+  static SyncPolicy demoPolicy(SyncPolicy d) {
     return d.withTriggers(true, 100, false, d.intervalMs(), 2_000, 256 * 1024, 500)
         .withLiveness(1_000, 3_000, 2_000, 2_000, 200, 2_000);
   }

@@ -50,4 +50,28 @@ class CliTest {
             "2");
     assertThat(code).isZero();
   }
+
+  /**
+   * The files demo end to end on a small image: a rollout through a cut link, then a delta. Its
+   * summary checks each device's installed file against the published SHA-256 and exits non-zero if
+   * any check fails.
+   */
+  @Test
+  void demoFiles_smallImage_rollsOutThroughACut_andTheNextVersionAsADelta() {
+    String out =
+        CliRun.stdout(
+            "demo", "--files", "--devices", "2", "--image-mib", "4", "--data-dir", dir.toString());
+
+    assertThat(out)
+        .contains("link CUT for 4 s in the middle of the downloads")
+        .contains("link HEALED")
+        .containsPattern("demo-device-01 +v1  downloading +\\d+%")
+        .containsPattern(
+            "demo-device-01 +[\\d.]+ MiB +[\\d.]+ KiB  v2 +yes +v1 \\(sha256 = published\\)")
+        .containsPattern(
+            "demo-device-02 +[\\d.]+ MiB +[\\d.]+ KiB  v2 +yes +v1 \\(sha256 = published\\)")
+        .contains("PASS: every device installed v2 byte-identical")
+        .doesNotContain("FAIL");
+    assertThat(dir.resolve("demo-device-02/installed/firmware/gateway.img")).isRegularFile();
+  }
 }

@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP relay between devices and the server whose link can be cut and healed: the demo's stand-in
@@ -19,6 +20,8 @@ public final class TcpRelay implements AutoCloseable {
   private final ServerSocket listener;
   private final int targetPort;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+  private final AtomicLong bytesDown = new AtomicLong();
+  private final AtomicLong cutAtBytesDown = new AtomicLong(Long.MAX_VALUE);
   private volatile boolean cut;
   private volatile boolean closed;
 
@@ -35,6 +38,11 @@ public final class TcpRelay implements AutoCloseable {
     return listener.getLocalPort();
   }
 
+  /** Bytes relayed from the server to the devices so far. */
+  public long bytesDown() {
+    return bytesDown.get();
+  }
+
   public boolean isCut() {
     return cut;
   }
@@ -45,6 +53,14 @@ public final class TcpRelay implements AutoCloseable {
     for (Socket s : sockets) {
       closeQuietly(s);
     }
+  }
+
+  /**
+   * Cuts the link (as {@link #cut}) the moment {@link #bytesDown} reaches {@code total}: in the
+   * middle of a transfer however fast it runs, which a timer watching progress cannot promise.
+   */
+  public void cutWhenBytesDownReach(long total) {
+    cutAtBytesDown.set(total);
   }
 
   public void heal() {
@@ -71,8 +87,8 @@ public final class TcpRelay implements AutoCloseable {
         upstream.setTcpNoDelay(true);
         sockets.add(client);
         sockets.add(upstream);
-        pipe(client, upstream);
-        pipe(upstream, client);
+        pipe(client, upstream, false);
+        pipe(upstream, client, true);
       } catch (IOException e) {
         if (closed) {
           return;
@@ -81,7 +97,7 @@ public final class TcpRelay implements AutoCloseable {
     }
   }
 
-  private void pipe(Socket from, Socket to) {
+  private void pipe(Socket from, Socket to, boolean down) {
     Thread t =
         new Thread(
             () -> {
@@ -91,6 +107,9 @@ public final class TcpRelay implements AutoCloseable {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                   out.write(buf, 0, n);
+                  if (down) {
+                    countDown(n);
+                  }
                 }
               } catch (IOException ignored) {
                 // the link was cut or a side closed
@@ -104,6 +123,14 @@ public final class TcpRelay implements AutoCloseable {
             "demo-relay-pipe");
     t.setDaemon(true);
     t.start();
+  }
+
+  private void countDown(int n) {
+    long total = bytesDown.addAndGet(n);
+    if (total >= cutAtBytesDown.get()
+        && cutAtBytesDown.getAndSet(Long.MAX_VALUE) != Long.MAX_VALUE) {
+      cut(); // once, by whichever connection crossed the mark first
+    }
   }
 
   private static void closeQuietly(java.io.Closeable c) {

@@ -519,7 +519,8 @@ public final class FileReceiving {
   }
 
   private void maybeReportProgress(long nowMs, Rx rx) {
-    if (nowMs - rx.lastReportMs >= REPORT_INTERVAL_MS) {
+    // Compared this way round: nowMs - lastReportMs overflows while lastReportMs is MIN_VALUE.
+    if (nowMs - REPORT_INTERVAL_MS >= rx.lastReportMs) {
       rx.lastReportMs = nowMs;
       FileInbox.Inbound in = inbox.transfer(rx.id()).orElseThrow();
       link.send(

@@ -202,6 +202,28 @@ class FileTransferTest {
     assertThat(p.inbox.chunkBytesWritten()).isEqualTo(v1.length); // nothing written twice
   }
 
+  /** Regression: the first progress check overflowed (now - Long.MIN_VALUE), so none was sent. */
+  @Test
+  void longDownload_reportsItsProgressWhileChunksArrive() {
+    byte[] v1 = content(9, 12 << 20);
+    InMemoryFileOutbox outbox = new InMemoryFileOutbox(o -> o);
+    outbox.add(PATH, 1, v1, "");
+    Pair p = new Pair(outbox, device());
+    p.open();
+    for (int i = 0; i < 1_000 && p.inbox.installed(PATH).isEmpty(); i++) {
+      p.run(1); // one data frame a second
+      p.now += 1_000;
+    }
+    p.run(Integer.MAX_VALUE);
+
+    assertThat(p.inbox.installed(PATH)).isPresent();
+    assertThat(outbox.reports())
+        .filteredOn(r -> r.getState() == FileState.FILE_STATE_DOWNLOADING)
+        .filteredOn(r -> r.getBytesDone() > 0 && r.getBytesDone() < v1.length)
+        .hasSizeGreaterThan(3)
+        .allMatch(r -> r.getBytesReceived() > 0);
+  }
+
   @Test
   void corruptChunkAtTheSender_failsTheTransfer_nothingInstalled() {
     byte[] v1 = content(4, 2 << 20);
