@@ -112,6 +112,7 @@ public final class Bench {
       files-resume (full figure: --resume-bytes=256MiB):
         --resume-bytes=32MiB  file size     --cut-every=5   seconds between link drops
         --files-seed=1        --resume-timeout=1800  seconds each transfer may take
+        --resume-kbps=0       FaultProxy.throttle each direction (0: loopback speed)
       files-fair (full figure: --fair-bytes=256MiB --fair-seconds=90):
         --fair-bytes=32MiB    file size (it need not complete)
         --fair-kbps=1000      FaultProxy.throttle, each direction
@@ -198,6 +199,7 @@ public final class Bench {
           "resume-bytes",
           "cut-every",
           "resume-timeout",
+          "resume-kbps",
           "fair-bytes",
           "fair-kbps",
           "fair-every",
@@ -559,10 +561,11 @@ public final class Bench {
               ok ? "matches" : "DIFFERS"),
           String.format(
               Locale.ROOT,
-              "%,d bytes seeded random (seed %d), link dropped every %d ms, loopback",
+              "%,d bytes seeded random (seed %d), link dropped every %d ms, %s",
               r.cut().fileBytes(),
               r.seed(),
-              r.cutEveryMs())
+              r.cutEveryMs(),
+              r.kbps() > 0 ? r.kbps() + " kbit/s each way" : "loopback unthrottled")
         });
   }
 

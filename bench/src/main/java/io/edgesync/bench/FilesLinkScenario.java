@@ -64,7 +64,10 @@ final class FilesLinkScenario {
     }
   }
 
-  record ResumeResult(Transfer uncut, Transfer cut, long cutEveryMs, long seed) {
+  /** How a transfer's link behaves: dropped every {@code cutEveryMs} (0: never), throttled. */
+  private record Link(long cutEveryMs, long kbps, double timeoutSeconds, long seed) {}
+
+  record ResumeResult(Transfer uncut, Transfer cut, long cutEveryMs, long kbps, long seed) {
     double extraPercent() {
       return 100.0 * (cut.wire() - uncut.wire()) / uncut.wire();
     }
@@ -159,22 +162,31 @@ final class FilesLinkScenario {
     long seed = o.longValue("files-seed", 1);
     long cutEveryMs = (long) (o.seconds("cut-every", 5) * 1000);
     double timeout = o.seconds("resume-timeout", 1_800);
+    long kbps = o.longValue("resume-kbps", 0);
     Path source = dir.resolve("source.bin");
     String sha = writeRandom(source, size, seed);
     Bench.logf(
         "files-resume: %,d bytes of seeded random data (seed %d), sha256 %s", size, seed, sha);
-    Transfer uncut = transfer(dir.resolve("uncut"), source, sha, 0, timeout, seed);
-    Transfer cut = transfer(dir.resolve("cut"), source, sha, cutEveryMs, timeout, seed);
-    return new ResumeResult(uncut, cut, cutEveryMs, seed);
+    Link uncut = new Link(0, kbps, timeout, seed);
+    Link cut = new Link(cutEveryMs, kbps, timeout, seed);
+    return new ResumeResult(
+        transfer(dir.resolve("uncut"), source, sha, uncut),
+        transfer(dir.resolve("cut"), source, sha, cut),
+        cutEveryMs,
+        kbps,
+        seed);
   }
 
-  /** One rollout of {@code source} to a new device; the link dropped every {@code cutEveryMs}. */
-  private static Transfer transfer(
-      Path dir, Path source, String sha, long cutEveryMs, double timeout, long seed)
-      throws Exception {
+  /** One rollout of {@code source} to a new device over {@code link}. */
+  private static Transfer transfer(Path dir, Path source, String sha, Link link) throws Exception {
+    long cutEveryMs = link.cutEveryMs();
     String name = cutEveryMs > 0 ? "cut every " + cutEveryMs + " ms" : "uncut";
     Files.createDirectories(dir);
-    try (Cloud cloud = new Cloud(dir, seed)) {
+    try (Cloud cloud = new Cloud(dir, link.seed())) {
+      if (link.kbps() > 0) {
+        cloud.proxy.throttle(Direction.UPSTREAM, link.kbps() * 1000);
+        cloud.proxy.throttle(Direction.DOWNSTREAM, link.kbps() * 1000);
+      }
       long p0 = System.nanoTime();
       long version = cloud.publish(source);
       Bench.logf("  %s: published in %.1f s", name, (System.nanoTime() - p0) / 1e9);
@@ -185,7 +197,8 @@ final class FilesLinkScenario {
         long conn0 = cloud.proxy.connectionsAccepted();
         long t0 = System.nanoTime();
         cloud.rollOutToDevice(version);
-        long cuts = awaitInstalled(cloud.proxy, agent, version, cutEveryMs, timeout, t0);
+        long cuts =
+            awaitInstalled(cloud.proxy, agent, version, cutEveryMs, link.timeoutSeconds(), t0);
         double seconds = (System.nanoTime() - t0) / 1e9;
         Transfer t =
             new Transfer(
