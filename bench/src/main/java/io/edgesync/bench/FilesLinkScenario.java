@@ -233,6 +233,7 @@ final class FilesLinkScenario {
             "not installed after " + timeout + " s: " + agent.files().downloads());
       }
       if (now >= nextCut) {
+        logCut(proxy, agent, cuts + 1);
         proxy.dropConnections();
         cuts++;
         nextCut += cutEveryMs * 1_000_000;
@@ -244,6 +245,19 @@ final class FilesLinkScenario {
       Thread.sleep(20);
     }
     return cuts;
+  }
+
+  /**
+   * What crossed the link against what the device holds durably, just before a cut: their
+   * difference grows by what each cut throws away (in flight, in socket buffers, a partial frame)
+   * plus the framing overhead.
+   */
+  private static void logCut(FaultProxy proxy, EdgeAgent agent, long cut) {
+    long down = proxy.bytes(Direction.DOWNSTREAM);
+    long done = agent.files().downloads().stream().findFirst().map(d -> d.bytesDone()).orElse(0L);
+    Bench.logf(
+        "  cut %d: %,d bytes down through the proxy, %,d held by the device, %,d not (yet) held",
+        cut, down, done, down - done);
   }
 
   static String progress(EdgeAgent agent) {
