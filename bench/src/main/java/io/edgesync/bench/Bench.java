@@ -44,6 +44,11 @@ public final class Bench {
         files         file transfers of a 64 MiB mixed file: delta (small edits, insert, append),
                       no base, 90 % shared; every protocol byte counted, against xdelta3, zstd
                       and rsync when installed (bench/files.sh installs them; not in all)
+        files-resume  a seeded random file rolled out by a real server to a real agent through
+                      FaultProxy, the link dropped every 5 s until installed, and the same uncut:
+                      bytes on the wire both ways, extra %, time, sha256 (not in all)
+        files-fair    a priority-1 stream's append→cloud latency while a file crosses a 1 Mbit/s
+                      link, as a download and as an upload (not in all)
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -104,6 +109,15 @@ public final class Bench {
       files:
         --files-seed=1        seed of the generated file and its edits
         --rounds=3            exchanges per case; timings are the best round's CPU time
+      files-resume (full figure: --resume-bytes=256MiB):
+        --resume-bytes=32MiB  file size     --cut-every=5   seconds between link drops
+        --files-seed=1        --resume-timeout=1800  seconds each transfer may take
+        --resume-kbps=0       FaultProxy.throttle each direction (0: loopback speed)
+      files-fair (full figure: --fair-bytes=256MiB --fair-seconds=90):
+        --fair-bytes=32MiB    file size (it need not complete)
+        --fair-kbps=1000      FaultProxy.throttle, each direction
+        --fair-every=0.2      seconds between appends to the priority-1 stream
+        --fair-seconds=30     measured seconds    --fair-direction=both (download, upload)
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -181,7 +195,16 @@ public final class Bench {
           "port",
           "serve-seconds",
           "warmup-devices",
-          "files-seed");
+          "files-seed",
+          "resume-bytes",
+          "cut-every",
+          "resume-timeout",
+          "resume-kbps",
+          "fair-bytes",
+          "fair-kbps",
+          "fair-every",
+          "fair-seconds",
+          "fair-direction");
 
   private Bench() {}
 
@@ -253,6 +276,8 @@ public final class Bench {
       case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
       case "codec" -> codec(o, out, rows);
       case "files" -> inDir(dir, keep, "files", d -> files(d, o, out, rows));
+      case "files-resume" -> inDir(dir, keep, "files-resume", d -> filesResume(d, o, out, rows));
+      case "files-fair" -> inDir(dir, keep, "files-fair", d -> filesFair(d, o, out, rows));
       case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
       case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
@@ -488,6 +513,124 @@ public final class Bench {
                 c.perFile(c.bestApplyCpuNanos())),
             "seed " + r.seed() + "; every frame of the exchange, both directions"
           });
+    }
+  }
+
+  private static void filesResume(Path dir, Opts o, PrintStream out, List<String[]> rows)
+      throws Exception {
+    logf("load before: %s", loadAverage());
+    FilesLinkScenario.ResumeResult r = FilesLinkScenario.resume(dir, o);
+    logf("load after: %s", loadAverage());
+    out.println(
+        "| transfer | file bytes | bytes up | bytes down | on the wire | extra | cuts"
+            + " | connections | seconds | sha256 |");
+    out.println("|---|---|---|---|---|---|---|---|---|---|");
+    for (FilesLinkScenario.Transfer t : List.of(r.uncut(), r.cut())) {
+      out.println(
+          String.format(
+              Locale.ROOT,
+              "| %s | %,d | %,d | %,d | **%,d** | %s | %d | %d | %.1f | %s |",
+              t.name(),
+              t.fileBytes(),
+              t.up(),
+              t.down(),
+              t.wire(),
+              t == r.cut() ? String.format(Locale.ROOT, "%+.3f %%", r.extraPercent()) : "-",
+              t.cuts(),
+              t.connections(),
+              t.seconds(),
+              t.sha256Matches() ? "matches" : "DIFFERS"));
+    }
+    out.println();
+    boolean ok = r.cut().sha256Matches() && r.uncut().sha256Matches();
+    failed |= !ok;
+    rows.add(
+        new String[] {
+          "files-resume",
+          "≤ 1 % extra bytes, completes",
+          String.format(
+              Locale.ROOT,
+              "**%+.3f %%** (%s); %,d vs %,d bytes both ways, %d cuts, %.1f s vs %.1f s, sha256 %s",
+              r.extraPercent(),
+              r.extraPercent() <= 1.0 ? "met" : "NOT met",
+              r.cut().wire(),
+              r.uncut().wire(),
+              r.cut().cuts(),
+              r.cut().seconds(),
+              r.uncut().seconds(),
+              ok ? "matches" : "DIFFERS"),
+          String.format(
+              Locale.ROOT,
+              "%,d bytes seeded random (seed %d), link dropped every %d ms, %s",
+              r.cut().fileBytes(),
+              r.seed(),
+              r.cutEveryMs(),
+              r.kbps() > 0 ? r.kbps() + " kbit/s each way" : "loopback unthrottled")
+        });
+  }
+
+  private static void filesFair(Path dir, Opts o, PrintStream out, List<String[]> rows)
+      throws Exception {
+    String which = o.string("fair-direction", "both");
+    if (!List.of("both", "download", "upload").contains(which)) {
+      throw new IllegalArgumentException(
+          "--fair-direction: one of both, download, upload; was '" + which + "'");
+    }
+    List<FilesFairness.Result> results = new ArrayList<>();
+    for (boolean upload : new boolean[] {false, true}) {
+      if (which.equals("both") || which.equals(upload ? "upload" : "download")) {
+        logf("load before: %s", loadAverage());
+        results.add(FilesFairness.run(dir.resolve(upload ? "upload" : "download"), o, upload));
+        logf("load after: %s", loadAverage());
+      }
+    }
+    out.println(
+        "| file transfer | p1 records committed | p50 ms | p99 ms | max ms | the file's direction, kbit/s meanwhile"
+            + " | link kbit/s each way |");
+    out.println("|---|---|---|---|---|---|---|");
+    for (FilesFairness.Result r : results) {
+      out.println(
+          String.format(
+              Locale.ROOT,
+              "| %s | %d of %d | %.0f | %.0f | %.0f | %.0f | %d |",
+              r.direction(),
+              r.committed(),
+              r.appended(),
+              r.latency().p50Ms(),
+              r.latency().p99Ms(),
+              r.latency().maxMs(),
+              r.fileKbps(),
+              r.kbps()));
+      rows.add(
+          new String[] {
+            "files-fair: " + r.direction(),
+            "p1 append→cloud < 2 s",
+            String.format(
+                Locale.ROOT,
+                "**p99 %.0f ms** (%s), p50 %.0f, max %.0f ms; file at %.0f kbit/s meanwhile",
+                r.latency().p99Ms(),
+                r.latency().maxMs() < 2_000 && r.committed() == r.appended() ? "met" : "NOT met",
+                r.latency().p50Ms(),
+                r.latency().maxMs(),
+                r.fileKbps()),
+            String.format(
+                Locale.ROOT,
+                "%,d-byte random file, %d kbit/s each way, a record every %d ms for %.0f s",
+                r.fileBytes(),
+                r.kbps(),
+                r.everyMs(),
+                r.seconds())
+          });
+    }
+    out.println();
+  }
+
+  /** The 1, 5 and 15 minute load averages (the machine is shared). */
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (IOException e) {
+      return "unknown";
     }
   }
 
