@@ -162,7 +162,9 @@ public final class FileReceiving {
       abandon(nowMs, rx, "store_error: " + e.getMessage());
       return;
     }
-    maybeReportProgress(nowMs, rx);
+    if (data.hasPacks()) {
+      maybeReportProgress(nowMs, rx); // progress is bytes held: only packs move it
+    }
     pump(nowMs);
   }
 
