@@ -714,11 +714,21 @@ public final class CloudFiles implements AutoCloseable {
         state,
         report.getBytesDone(),
         report.getBytesReceived(),
-        report.getReason(),
+        boundedReason(report.getReason()),
         nowMs);
     if (state == DeviceRolloutState.FAILED) {
       pauseIfTooManyFailures(rollout.get(), nowMs);
     }
+  }
+
+  /** Longest failure reason a device's report may store, in characters (the rest is cut). */
+  static final int MAX_REPORT_REASON_CHARS = 1024;
+
+  /** A device names its failure; the cloud keeps at most {@value #MAX_REPORT_REASON_CHARS}. */
+  private static String boundedReason(String reason) {
+    return reason.length() <= MAX_REPORT_REASON_CHARS
+        ? reason
+        : reason.substring(0, MAX_REPORT_REASON_CHARS - 1) + "…";
   }
 
   private Optional<Long> rolloutOfReport(

@@ -174,6 +174,19 @@ class CloudRolloutsTest {
   }
 
   @Test
+  void aDevicesFailureReason_isStoredUpToItsLimit() throws Exception {
+    long v = publish("firmware/gw.img", 50_000);
+    Rollout r = fleetRollout("firmware/gw.img", v, 1000, 100);
+    now.addAndGet(60_000);
+    files.tick(now.get());
+    report("dev-01", r, FileState.FILE_STATE_FAILED, "install_failed: " + "x".repeat(1 << 20));
+
+    String stored = store.files().devices(r.id()).get(0).reason();
+    assertThat(stored).startsWith("install_failed: xxx").endsWith("…");
+    assertThat(stored).hasSize(CloudFiles.MAX_REPORT_REASON_CHARS);
+  }
+
+  @Test
   void devicesJoiningTheFleetOrGroupLater_areAddedAndAdmitted_othersAreNotTargeted()
       throws Exception {
     long v = publish("cfg/site.bin", 10_000);
