@@ -73,6 +73,19 @@ public record AgentConfig(
     public static final String DEFAULT_UPLOAD_COLLECTION = "uploads";
 
     public static final int DEFAULT_UPLOAD_PRIORITY = 10;
+
+    /**
+     * Files installed in {@code dir}, trusting the release keys in {@code trustedReleaseKeysFile},
+     * with every other setting at its default (as a {@code files:} section naming only those two).
+     */
+    public static FileSettings defaults(Path dir, Path trustedReleaseKeysFile) {
+      return new FileSettings(
+          dir,
+          trustedReleaseKeysFile,
+          DEFAULT_MAX_FILE_BYTES,
+          true,
+          Map.of(DEFAULT_UPLOAD_COLLECTION, DEFAULT_UPLOAD_PRIORITY));
+    }
   }
 
   /**

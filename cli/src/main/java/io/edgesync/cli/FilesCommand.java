@@ -211,18 +211,11 @@ final class FilesCommand extends RemoteCommand {
 
     @Override
     public Integer call() throws Exception {
-      String url =
-          parent.url(
-              "/api/v1/files/download?path="
-                  + enc(path)
-                  + (version == null ? "" : "&version=" + version));
-      ServerApi api = parent.api();
-      JsonNode ok = request(() -> api.download(url, out));
-      if (ok == null) {
-        return 1;
-      }
-      System.out.println("wrote " + out + " (" + bytes(Files.size(out)) + ")");
-      return 0;
+      return parent.download(
+          "/api/v1/files/download?path="
+              + enc(path)
+              + (version == null ? "" : "&version=" + version),
+          out);
     }
   }
 }

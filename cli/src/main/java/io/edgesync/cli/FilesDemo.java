@@ -161,14 +161,8 @@ final class FilesDemo {
           EdgeAgent.open(
               c.withSync(DemoCommand.demoPolicy(c.sync()))
                   .withFiles(
-                      new AgentConfig.FileSettings(
-                          dir.resolve(id).resolve("installed"),
-                          publicKey,
-                          AgentConfig.FileSettings.DEFAULT_MAX_FILE_BYTES,
-                          true,
-                          Map.of(
-                              AgentConfig.FileSettings.DEFAULT_UPLOAD_COLLECTION,
-                              AgentConfig.FileSettings.DEFAULT_UPLOAD_PRIORITY)))));
+                      AgentConfig.FileSettings.defaults(
+                          dir.resolve(id).resolve("installed"), publicKey))));
     }
   }
 

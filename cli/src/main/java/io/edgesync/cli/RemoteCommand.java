@@ -78,6 +78,19 @@ abstract class RemoteCommand {
     }
   }
 
+  /**
+   * Downloads {@code pathAndQuery} to {@code out} and says so: 0, or 1 after printing the error.
+   */
+  int download(String pathAndQuery, Path out) throws Exception {
+    String url = url(pathAndQuery);
+    ServerApi api = api();
+    if (request(() -> api.download(url, out)) == null) {
+      return 1;
+    }
+    System.out.println("wrote " + out + " (" + bytes(java.nio.file.Files.size(out)) + ")");
+    return 0;
+  }
+
   static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }

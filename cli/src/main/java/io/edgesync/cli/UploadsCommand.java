@@ -1,7 +1,6 @@
 package io.edgesync.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -72,20 +71,14 @@ final class UploadsCommand extends RemoteCommand {
 
     @Override
     public Integer call() throws Exception {
-      String url =
-          parent.url(
-              "/api/v1/uploads/download?device="
-                  + enc(device)
-                  + "&path="
-                  + enc(path)
-                  + "&version="
-                  + version);
-      ServerApi api = parent.api();
-      if (request(() -> api.download(url, out)) == null) {
-        return 1;
-      }
-      System.out.println("wrote " + out + " (" + bytes(Files.size(out)) + ")");
-      return 0;
+      return parent.download(
+          "/api/v1/uploads/download?device="
+              + enc(device)
+              + "&path="
+              + enc(path)
+              + "&version="
+              + version,
+          out);
     }
   }
 }

@@ -4,7 +4,6 @@ import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import java.net.URI;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * An agent with files in its own JVM for the files crash tests. Args: {@code deviceId serverUrl
@@ -23,12 +22,7 @@ public final class FilesAgentChild {
     AgentConfig c =
         Testbed.fastSync(AgentConfig.simple(args[0], URI.create(args[1]), data))
             .withFiles(
-                new AgentConfig.FileSettings(
-                    data.resolve("installed"),
-                    Path.of(args[3]),
-                    AgentConfig.FileSettings.DEFAULT_MAX_FILE_BYTES,
-                    true,
-                    Map.of("uploads", 10)));
+                AgentConfig.FileSettings.defaults(data.resolve("installed"), Path.of(args[3])));
     EdgeAgent agent = EdgeAgent.open(c);
     if (args[4].equals("upload")) {
       Path file = Path.of(args[5]);

@@ -360,13 +360,7 @@ class FilesCrashTest {
   private EdgeAgent agentInProcess(String id, Path edge) {
     AgentConfig c =
         Testbed.fastSync(AgentConfig.simple(id, Testbed.syncUrl(proxy.port()), edge))
-            .withFiles(
-                new AgentConfig.FileSettings(
-                    edge.resolve("installed"),
-                    trusted,
-                    AgentConfig.FileSettings.DEFAULT_MAX_FILE_BYTES,
-                    true,
-                    Map.of("uploads", 10)));
+            .withFiles(AgentConfig.FileSettings.defaults(edge.resolve("installed"), trusted));
     return EdgeAgent.open(c);
   }
 

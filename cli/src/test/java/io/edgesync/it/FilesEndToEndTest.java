@@ -71,14 +71,7 @@ class FilesEndToEndTest {
   private EdgeAgent agent(String id, Path keys) {
     AgentConfig c =
         Testbed.fastSync(AgentConfig.simple(id, Testbed.syncUrl(proxy.port()), dir.resolve(id)));
-    c =
-        c.withFiles(
-            new AgentConfig.FileSettings(
-                dir.resolve(id).resolve("installed"),
-                keys,
-                AgentConfig.FileSettings.DEFAULT_MAX_FILE_BYTES,
-                true,
-                Map.of("uploads", 10)));
+    c = c.withFiles(AgentConfig.FileSettings.defaults(dir.resolve(id).resolve("installed"), keys));
     return EdgeAgent.open(c);
   }
 
