@@ -49,6 +49,10 @@ public final class FileSending {
   private final int level;
   private final Set<String> offered = new LinkedHashSet<>();
   private final Map<String, Plan> plans = new HashMap<>();
+
+  /** Manifests of offered transfers this session asked about (bounded by {@link #MAX_OFFERS}). */
+  private final Map<String, Manifest> targets = new HashMap<>();
+
   private final ArrayDeque<Work> queue = new ArrayDeque<>();
   private boolean open;
 
@@ -83,6 +87,7 @@ public final class FileSending {
     open = false;
     offered.clear();
     plans.clear();
+    targets.clear();
     queue.clear();
   }
 
@@ -107,6 +112,7 @@ public final class FileSending {
       case FILE_STATE_INSTALLED, FILE_STATE_FAILED, FILE_STATE_STORED -> {
         offered.remove(report.getTransferId());
         plans.remove(report.getTransferId());
+        targets.remove(report.getTransferId());
         queue.removeIf(w -> w.transferId.equals(report.getTransferId()));
         offerDue(nowMs);
       }
@@ -139,6 +145,7 @@ public final class FileSending {
       case CANCEL -> {
         queue.removeIf(w -> w.transferId.equals(id));
         plans.remove(id);
+        targets.remove(id);
       }
       default -> refuse(id, "invalid_file: FileRequest without a request");
     }
@@ -315,16 +322,29 @@ public final class FileSending {
 
   // ------------------------------------------------------------------ helpers
 
+  /**
+   * The manifest of an offered transfer, read from the outbox once per session: every frame of a
+   * transfer needs it, and a store builds it from thousands of rows.
+   */
   private Optional<Manifest> manifest(String id) {
+    Manifest cached = targets.get(id);
+    if (cached != null) {
+      return Optional.of(cached);
+    }
     int at = id.lastIndexOf('@');
     if (at <= 0) {
       return Optional.empty();
     }
+    Optional<Manifest> m;
     try {
-      return outbox.manifest(id.substring(0, at), Long.parseLong(id.substring(at + 1)));
+      m = outbox.manifest(id.substring(0, at), Long.parseLong(id.substring(at + 1)));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
+    if (m.isPresent() && offered.contains(id)) {
+      targets.put(id, m.get());
+    }
+    return m;
   }
 
   private void refuse(String id, String reason) {

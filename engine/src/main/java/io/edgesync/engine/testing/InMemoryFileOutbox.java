@@ -34,6 +34,7 @@ public final class InMemoryFileOutbox implements FileOutbox {
   private final List<FileReport> reports = new ArrayList<>();
   private final UnaryOperator<FileOffer> signer;
   private long chunkReads;
+  private long manifestReads;
 
   public InMemoryFileOutbox(UnaryOperator<FileOffer> signer) {
     this.signer = signer;
@@ -103,6 +104,11 @@ public final class InMemoryFileOutbox implements FileOutbox {
     return chunkReads;
   }
 
+  /** Calls of {@link #manifest} so far. */
+  public long manifestReads() {
+    return manifestReads;
+  }
+
   @Override
   public List<FileOffer> offers(long nowMs, int max) {
     return pending.values().stream().limit(max).toList();
@@ -110,6 +116,7 @@ public final class InMemoryFileOutbox implements FileOutbox {
 
   @Override
   public Optional<Manifest> manifest(String path, long version) {
+    manifestReads++;
     return Optional.ofNullable(manifests.get(FileVersion.transferId(path, version)));
   }
 

@@ -159,6 +159,8 @@ class FileTransferTest {
     assertThat(p.finalReport(PATH + "@1").orElseThrow().getState())
         .isEqualTo(FileState.FILE_STATE_INSTALLED);
     assertThat(p.inbox.chunkBytesWritten()).isEqualTo(v1.length);
+    // Read once for the session, not once per request and frame (a store builds it from rows).
+    assertThat(outbox.manifestReads()).isEqualTo(1);
   }
 
   @Test
