@@ -8,6 +8,7 @@ import io.edgesync.engine.files.FileSending;
 import io.edgesync.engine.link.LinkEstimator;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -86,10 +87,10 @@ final class EdgeFiles {
    * asked again after every frame since each one spends it): download requests, and upload data
    * while {@code recordsWaiting} is false.
    */
-  void pump(long nowMs, LongSupplier allowance, boolean recordsWaiting) {
+  void pump(long nowMs, LongSupplier allowance, BooleanSupplier recordsWaiting) {
     downloads.drainCompletions(nowMs); // recorded even between sessions; reported when open
-    if (!open) {
-      return;
+    if (!open || (!downloads.hasActive() && !uploads.hasData())) {
+      return; // the common case, on every pump of the records: nothing to weigh
     }
     long left = allowance.getAsLong();
     if (left <= 0) {
@@ -98,7 +99,7 @@ final class EdgeFiles {
     downloads.pump(nowMs, left);
     // A frame goes only when what is left covers at least its first chunk.
     while (uploads.hasData()
-        && !recordsWaiting
+        && !recordsWaiting.getAsBoolean()
         && (left = allowance.getAsLong()) >= uploads.nextChunkBytes()) {
       uploads.sendNext(nowMs, (int) Math.min(frameRawBytes(nowMs), left));
     }

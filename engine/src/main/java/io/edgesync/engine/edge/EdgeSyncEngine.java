@@ -737,8 +737,10 @@ public final class EdgeSyncEngine {
     if (state == State.ACTIVE && !sessionBroken) {
       batches.pump(nowMs);
       if (files != null) {
-        boolean recordsWaiting = triggers.requested() && unsentRecords() > 0;
-        files.pump(nowMs, () -> deferrals.allowance(nowMs, EdgeFiles.PRIORITY), recordsWaiting);
+        files.pump(
+            nowMs,
+            () -> deferrals.allowance(nowMs, EdgeFiles.PRIORITY),
+            () -> triggers.requested() && unsentRecords() > 0);
       }
     }
   }

@@ -209,6 +209,11 @@ public final class FileReceiving {
 
   // ------------------------------------------------------------------ requests
 
+  /** Whether this session works on a transfer (something may be asked for). */
+  public boolean hasActive() {
+    return !active.isEmpty();
+  }
+
   /** Asks for what the window allows: entries first, then missing chunks, in offer order. */
   public void pump(long nowMs) {
     pump(nowMs, Long.MAX_VALUE);
