@@ -49,6 +49,11 @@ public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
   private final Jdbc jdbc;
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
+
+  /** The session epoch this node holds per device it claimed ({@link #claimSession}). */
+  private final Map<String, Long> claims = new HashMap<>();
+
+  private String nodeId = "local";
   private final SqliteDocuments documents;
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
@@ -143,7 +148,8 @@ public final class SqliteCloudStore implements CloudStore {
         "db/V6__api_keys.sql",
         "db/V7__audit_chain.sql",
         "db/V8__enrollment_tokens.sql",
-        "db/V9__files.sql");
+        "db/V9__files.sql",
+        "db/V10__sessions_leases.sql");
     db.setAutoCommit(false);
     jdbc = new Jdbc(db, file.toAbsolutePath().toString());
     documents = new SqliteDocuments(jdbc, this, historyVersions);
@@ -265,6 +271,60 @@ public final class SqliteCloudStore implements CloudStore {
         .flatMap(id -> id);
   }
 
+  /**
+   * Names this node in the claims it makes ({@code devices.session_node}, for operators: which node
+   * holds a device's session).
+   */
+  public synchronized void nodeId(String nodeId) {
+    this.nodeId = nodeId;
+  }
+
+  @Override
+  public synchronized long claimSession(String deviceId, long nowMs) {
+    long epoch =
+        inTransaction(
+            "claiming the session of device " + deviceId,
+            () ->
+                jdbc.queryLong(
+                    "UPDATE devices SET session_epoch=session_epoch+1, session_node=? WHERE id=?"
+                        + " RETURNING session_epoch",
+                    -1,
+                    nodeId,
+                    deviceId));
+    if (epoch < 0) {
+      throw new IllegalStateException("claiming the session of unregistered device " + deviceId);
+    }
+    claims.put(deviceId, epoch);
+    checkpointCache.remove(deviceId); // the previous holder may have committed since they were read
+    return epoch;
+  }
+
+  /**
+   * Inside a commit's transaction: if this node claimed the device's session, the claim must still
+   * be the device's newest. The no-op update also locks the device's row (on PostgreSQL), so a
+   * newer claim waits for this commit, and reads checkpoints that include it, or this commit waits
+   * for the claim and sees its epoch.
+   */
+  private void checkClaim(String deviceId) throws SQLException {
+    Long epoch = claims.get(deviceId);
+    if (epoch != null
+        && jdbc.update(
+                "UPDATE devices SET session_epoch=session_epoch WHERE id=? AND session_epoch=?",
+                deviceId,
+                epoch)
+            == 0) {
+      throw fenced(deviceId); // the stale claim stays: every later commit is fenced too
+    }
+  }
+
+  private static SessionFencedException fenced(String deviceId) {
+    return new SessionFencedException(
+        "device "
+            + deviceId
+            + " has a newer session through another server node; this node no longer commits"
+            + " for it");
+  }
+
   @Override
   public synchronized void touchDevice(String deviceId, long nowMs) {
     write(
@@ -333,7 +393,10 @@ public final class SqliteCloudStore implements CloudStore {
         // A resend of what is already committed: nothing to store, but it crossed the link.
         inTransaction(
             "counting a resent batch of " + deviceId + "/" + stream,
-            () -> bumpStream(deviceId, stream, last, 0, 0, 0, 0, wire));
+            () -> {
+              checkClaim(deviceId);
+              return bumpStream(deviceId, stream, last, 0, 0, 0, 0, wire);
+            });
       }
       return last;
     }
@@ -348,6 +411,7 @@ public final class SqliteCloudStore implements CloudStore {
     inTransaction(
         "committing " + fresh.size() + " records of " + deviceId + "/" + stream,
         () -> {
+          checkClaim(deviceId);
           jdbc.update(
               INSERT_BATCH, deviceId, stream, first, newLast, nowMs, RecordLayout.encode(stored));
           return bumpStream(deviceId, stream, newLast, stored.size(), payloadBytes, 0, 0, wire);
@@ -374,6 +438,7 @@ public final class SqliteCloudStore implements CloudStore {
     inTransaction(
         "committing a gap of " + deviceId + "/" + stream,
         () -> {
+          checkClaim(deviceId);
           jdbc.update(
               INSERT_GAP,
               deviceId,
@@ -543,6 +608,18 @@ public final class SqliteCloudStore implements CloudStore {
   private long checkSequence(String deviceId, String stream, long first) throws SequenceException {
     long last = cached(deviceId).getOrDefault(stream, 0L);
     if (first > last + 1) {
+      // The cached checkpoint is current while this node's claim is: a lost claim is the
+      // reason to end the session, not the sequence the newer holder moved on.
+      Long epoch = claims.get(deviceId);
+      if (epoch != null
+          && jdbc.call(
+                  "reading the session epoch of device " + deviceId,
+                  () ->
+                      jdbc.queryLong(
+                          "SELECT session_epoch FROM devices WHERE id=?", epoch, deviceId))
+              != epoch) {
+        throw fenced(deviceId);
+      }
       throw new SequenceException(
           "stream '"
               + stream

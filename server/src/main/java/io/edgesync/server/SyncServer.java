@@ -83,6 +83,7 @@ public final class SyncServer implements AutoCloseable {
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
+  private final AtomicLong sessionsReplaced = new AtomicLong();
   private final AtomicLong docUpdatesSentClosed = new AtomicLong();
   private final AtomicLong sessionsClosedSilent = new AtomicLong();
   private final SilenceWatch silence;
@@ -396,6 +397,14 @@ public final class SyncServer implements AutoCloseable {
     return sessionsRefused.get();
   }
 
+  /**
+   * Sessions closed since start because a newer session of their device, through another node of
+   * the same store, took over (a commit was fenced, or the node heard of the newer claim).
+   */
+  public long sessionsReplaced() {
+    return sessionsReplaced.get();
+  }
+
   /** Sessions closed since start because their client certificate was revoked while open. */
   public long sessionsClosedRevoked() {
     return revocations == null ? 0 : revocations.sessionsClosed();
@@ -522,6 +531,13 @@ public final class SyncServer implements AutoCloseable {
                 sessionsRefused.incrementAndGet();
                 log.info("closing session {}: {}", ctx.sessionId(), reason);
                 ctx.closeSession(1008, truncate(reason, 120));
+              }
+
+              @Override
+              public void replaced(String reason) {
+                sessionsReplaced.incrementAndGet();
+                log.info("closing session {}: {}", ctx.sessionId(), reason);
+                ctx.closeSession(1000, truncate(reason, 120));
               }
             });
     if (dictionaries != null) {
@@ -715,6 +731,8 @@ public final class SyncServer implements AutoCloseable {
             sessionsRefused.get(),
             "sessionsClosedSilent",
             sessionsClosedSilent.get(),
+            "sessionsReplaced",
+            sessionsReplaced.get(),
             "sessionsRetryLater",
             admission.refused(),
             "docUpdatesSent",

@@ -65,6 +65,14 @@ public final class CloudSession {
     void send(Frame frame);
 
     void close(String reason);
+
+    /**
+     * Ends a session that a newer one of the same device replaced: a normal close, not a refusal
+     * ({@link #close} by default).
+     */
+    default void replaced(String reason) {
+      close(reason);
+    }
   }
 
   /** Lifecycle: AWAIT_HELLO → ACTIVE → CLOSED, or AWAIT_HELLO → CLOSED. */
@@ -225,6 +233,8 @@ public final class CloudSession {
       fail(e.code(), e.getMessage());
     } catch (CloudStore.SequenceException e) {
       fail(ErrorCode.PROTOCOL_VIOLATION, e.getMessage());
+    } catch (CloudStore.SessionFencedException e) {
+      replaced(e.getMessage());
     } catch (RuntimeException e) {
       fail(ErrorCode.INTERNAL, "server error: " + e);
     }
@@ -380,6 +390,7 @@ public final class CloudSession {
     admit(hello, nowMs);
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
+    store.claimSession(deviceId, nowMs); // before the checkpoints: they include the last holder's
     state = State.ACTIVE;
     Welcome.Builder welcome = negotiate(hello);
     checkpoints.putAll(store.checkpoints(deviceId));
@@ -842,6 +853,19 @@ public final class CloudSession {
 
   private void ack(String stream, long sequence) {
     io.send(Frames.ack(stream, sequence));
+  }
+
+  /**
+   * A newer session of the device, through another server node, took over: this one ends without an
+   * error (the device is already talking to the other node, or will on its next connection).
+   */
+  public synchronized void replaced(String reason) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    state = State.CLOSED;
+    releaseBatches();
+    io.replaced(reason);
   }
 
   private void fail(ErrorCode code, String message) {

@@ -35,6 +35,21 @@ public interface CloudStore extends AutoCloseable {
   /** The store id the device is bound to, if any (read only: binds nothing). */
   Optional<String> boundStore(String deviceId);
 
+  /**
+   * Claims the device's session for this store's node (server process): the claim takes the
+   * device's next session epoch, and from then on this node commits for the device only while no
+   * newer claim, made through another node sharing the database, superseded it; a commit after that
+   * throws {@link SessionFencedException} and stores nothing. The checkpoints this node returns
+   * afterwards are read after the claim, so they include everything the previous holder committed.
+   *
+   * <p>A store that serves one node only keeps no epochs (the default).
+   *
+   * @return the claim's epoch (0 for a store that keeps none)
+   */
+  default long claimSession(String deviceId, long nowMs) {
+    return 0;
+  }
+
   /** Updates a device's last-seen time. */
   void touchDevice(String deviceId, long nowMs);
 
@@ -147,6 +162,16 @@ public interface CloudStore extends AutoCloseable {
       GapReason reason,
       long droppedAtMs,
       long committedAtMs) {}
+
+  /**
+   * A commit for a device whose session a newer claim, through another node, took over ({@link
+   * #claimSession}). Nothing was stored; the session on this node must end.
+   */
+  final class SessionFencedException extends RuntimeException {
+    public SessionFencedException(String message) {
+      super(message);
+    }
+  }
 
   /** A commit that does not continue the stream's sequence. Nothing was stored. */
   final class SequenceException extends Exception {

@@ -43,6 +43,11 @@ public class ForwardingCloudStore implements CloudStore {
   }
 
   @Override
+  public long claimSession(String deviceId, long nowMs) {
+    return delegate.claimSession(deviceId, nowMs);
+  }
+
+  @Override
   public void touchDevice(String deviceId, long nowMs) {
     delegate.touchDevice(deviceId, nowMs);
   }
