@@ -58,6 +58,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final SqliteCommands commands;
   private final SqliteDictionaries dictionaries;
   private final ApiKeys apiKeys;
+  private final Leases leases;
   private final EnrollmentTokens enrollmentTokens;
   private final io.edgesync.server.files.FileStore files;
   private final io.edgesync.server.files.UploadStore uploads;
@@ -156,6 +157,7 @@ public final class SqliteCloudStore implements CloudStore {
     commands = new SqliteCommands(jdbc, this, commandIds);
     dictionaries = new SqliteDictionaries(jdbc, this);
     apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
+    leases = new Leases(jdbc, this);
     enrollmentTokens = new EnrollmentTokens(jdbc, this, documents.auditLog());
     files = new io.edgesync.server.files.FileStore(jdbc, this);
     uploads = new io.edgesync.server.files.UploadStore(jdbc, this);
@@ -223,6 +225,11 @@ public final class SqliteCloudStore implements CloudStore {
         log.appendInTransaction(actor, action, target, details);
       }
     };
+  }
+
+  /** Leases on work that runs on one node at a time, in the same file ({@code V10}). */
+  public Leases leases() {
+    return leases;
   }
 
   /** The REST API's keys, in the same file (and under the same monitor). */
