@@ -20,6 +20,10 @@ import java.util.concurrent.TimeUnit;
 final class RawClient implements WebSocket.Listener {
   final LinkedBlockingQueue<byte[]> frames = new LinkedBlockingQueue<>();
   final CompletableFuture<Boolean> closed = new CompletableFuture<>();
+
+  /** The server's close: its status code, a space and its reason. */
+  final CompletableFuture<String> closeStatus = new CompletableFuture<>();
+
   private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
   WebSocket ws;
 
@@ -90,6 +94,7 @@ final class RawClient implements WebSocket.Listener {
 
   @Override
   public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+    closeStatus.complete(statusCode + " " + reason);
     closed.complete(true);
     return null;
   }

@@ -42,6 +42,7 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
   private final AtomicLong trainings = new AtomicLong();
   private final AtomicLong failedTrainings = new AtomicLong();
   private volatile Consumer<StreamDictionary> listener = d -> {};
+  private volatile boolean training = true;
 
   private final ExecutorService trainer =
       Executors.newSingleThreadExecutor(DaemonThreads.lowPriority("edgesync-dict"));
@@ -84,9 +85,32 @@ public final class CloudDictionaries implements DictionaryCatalog, AutoCloseable
     return d == null ? null : d.dictionary();
   }
 
+  /**
+   * Whether this node trains (on by default). Of several nodes sharing a store only the holder of
+   * the {@code dictionaries} lease does; the others learn its dictionaries with {@link #reload}.
+   */
+  public void training(boolean on) {
+    training = on;
+  }
+
+  /**
+   * Learns the dictionaries another node trained since this one read the store, and hands each to
+   * the {@link #onNewDictionary} listener (for this node's sessions).
+   */
+  public void reload() {
+    for (DictionaryStore.Stored s : store.all()) {
+      if (!byId.containsKey(s.dictionary().id())) {
+        StreamDictionary d = new StreamDictionary(s.stream(), s.dictionary(), s.trainedAtMs());
+        remember(d);
+        schedule.trainedBefore(s.stream(), s.trainedAtMs());
+        listener.accept(d);
+      }
+    }
+  }
+
   @Override
   public void onCommitted(String stream, long recordBytes, long nowMs) {
-    if (schedule.onCommitted(stream, recordBytes, nowMs)) {
+    if (training && schedule.onCommitted(stream, recordBytes, nowMs)) {
       try {
         trainer.execute(() -> train(stream));
       } catch (RejectedExecutionException e) {

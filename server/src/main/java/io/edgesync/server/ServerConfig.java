@@ -58,6 +58,9 @@ import java.util.Objects;
  *     max_upload_bytes: 4294967296
  *     max_file_bytes: 17179869184
  *     upload_quota_bytes_per_device: 68719476736
+ *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
+ *     node_id: cloud-1      # unique per node; default: host name and process id
+ *     lease_ms: 15000       # one-node work moves within this time after its node died
  * </pre>
  */
 public record ServerConfig(
@@ -69,7 +72,8 @@ public record ServerConfig(
     DictionaryRules dictionaries,
     TlsFiles tls,
     AdmissionLimits admission,
-    FileSettings files) {
+    FileSettings files,
+    ClusterSettings cluster) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -148,7 +152,8 @@ public record ServerConfig(
         DictionaryRules.defaults(),
         null,
         AdmissionLimits.defaults(),
-        FileSettings.defaults());
+        FileSettings.defaults(),
+        ClusterSettings.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -164,49 +169,56 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, cluster);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, cluster);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files);
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files, cluster);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files);
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, cluster);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission, files);
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, rules, tls, admission, files, cluster);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files);
+        host, port, dir, policy, documents, dictionaries, tls, admission, files, cluster);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files);
+        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files, cluster);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files);
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, cluster);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles);
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles, cluster);
+  }
+
+  /** With these cluster settings ({@code server.cluster}). */
+  public ServerConfig withCluster(ClusterSettings newCluster) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, files, newCluster);
   }
 
   public static ServerConfig load(Path file) {
@@ -235,7 +247,8 @@ public record ServerConfig(
                 "dictionaries",
                 "tls",
                 "admission",
-                "files");
+                "files",
+                "cluster");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -275,7 +288,22 @@ public record ServerConfig(
         dictionaries(s.section("dictionaries")),
         tls(s.section("tls")),
         admission(s.section("admission")),
-        files(s.section("files")));
+        files(s.section("files")),
+        cluster(s.section("cluster")));
+  }
+
+  /** {@code server.cluster}: every key optional. */
+  private static ClusterSettings cluster(ConfigNode node) {
+    ConfigNode c = node.allowOnly("node_id", "lease_ms");
+    String id = c.string("node_id", null);
+    if (id != null && !ClusterSettings.NODE_ID.matcher(id).matches()) {
+      throw c.error(
+          "node_id",
+          "'" + id + "' is not a valid node id; allowed: " + ClusterSettings.NODE_ID.pattern());
+    }
+    return new ClusterSettings(
+        id == null ? ClusterSettings.defaultNodeId() : id,
+        c.integer("lease_ms", ClusterSettings.DEFAULT_LEASE_MS, 300, 3_600_000, "ms"));
   }
 
   /**

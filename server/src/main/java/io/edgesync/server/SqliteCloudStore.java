@@ -227,6 +227,14 @@ public final class SqliteCloudStore implements CloudStore {
     };
   }
 
+  /**
+   * How this node hears of other nodes' changes: {@link ClusterBus#NONE} on SQLite, whose file one
+   * node uses alone.
+   */
+  public io.edgesync.server.cluster.ClusterBus clusterBus(String node) {
+    return io.edgesync.server.cluster.ClusterBus.NONE;
+  }
+
   /** Leases on work that runs on one node at a time, in the same file ({@code V10}). */
   public Leases leases() {
     return leases;

@@ -11,6 +11,8 @@ import io.edgesync.protocol.wire.ErrorCode;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.DeviceIdentity;
 import io.edgesync.security.TlsContexts;
+import io.edgesync.server.cluster.ClusterBus;
+import io.edgesync.server.cluster.ClusterEvent;
 import io.edgesync.support.ErrorIds;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -97,6 +99,9 @@ public final class SyncServer implements AutoCloseable {
   private final RevocationWatch revocations; // null without a CRL
   private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
   private final io.edgesync.server.files.CloudFiles files; // null for a store that keeps none
+  private final ClusterBus bus; // NONE when this node is alone on its store
+  private final LeaseRunner leases; // null when this node is alone on its store
+  private volatile boolean rolloutsHere = true; // this node admits devices to rollouts
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -118,14 +123,26 @@ public final class SyncServer implements AutoCloseable {
             : new CloudDocuments(store.documents(), config.documents(), clock);
     this.commands = store.commands();
     if (docs != null) {
-      docs.onChange(scopes -> pusher.execute(() -> pushDocs(scopes)));
+      docs.onChange(
+          scopes ->
+              pusher.execute(
+                  () -> {
+                    publish(ClusterEvent.Kind.DOCS, scopes);
+                    pushDocs(scopes);
+                  }));
     }
     this.dictionaries =
         store.dictionaries() == null
             ? null
             : new CloudDictionaries(config.dictionaries(), store.dictionaries(), clock);
     if (dictionaries != null) {
-      dictionaries.onNewDictionary(d -> pusher.execute(() -> pushDictionary(d)));
+      dictionaries.onNewDictionary(
+          d ->
+              pusher.execute(
+                  () -> {
+                    publish(ClusterEvent.Kind.DICTIONARY, List.of(d.stream()));
+                    pushDictionary(d);
+                  }));
     }
     this.apiKeys = store instanceof SqliteCloudStore sqlite ? sqlite.apiKeys() : null;
     this.enrollment =
@@ -146,7 +163,23 @@ public final class SyncServer implements AutoCloseable {
                 clock::nowMs)
             : null;
     if (files != null) {
-      files.onOffered(devices -> pusher.execute(() -> offerFiles(devices)));
+      files.onOffered(
+          devices ->
+              pusher.execute(
+                  () -> {
+                    publish(ClusterEvent.Kind.FILES, devices);
+                    offerFiles(devices);
+                  }));
+    }
+    String node = config.cluster().nodeId();
+    this.bus = store instanceof SqliteCloudStore sqlite ? sqlite.clusterBus(node) : ClusterBus.NONE;
+    this.leases =
+        bus == ClusterBus.NONE
+            ? null
+            : new LeaseRunner(
+                ((SqliteCloudStore) store).leases(), node, config.cluster().leaseMs(), clock);
+    if (store instanceof SqliteCloudStore sqlite) {
+      sqlite.nodeId(node);
     }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
@@ -283,6 +316,7 @@ public final class SyncServer implements AutoCloseable {
     if (server.files != null) {
       server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
     }
+    server.startCluster();
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
@@ -433,6 +467,10 @@ public final class SyncServer implements AutoCloseable {
   @Override
   public void close() {
     liveness.shutdownNow();
+    if (leases != null) {
+      leases.close(); // releases them: another node takes the work over at once
+    }
+    bus.close();
     app.stop();
     pusher.shutdownNow();
     if (files != null) {
@@ -470,11 +508,75 @@ public final class SyncServer implements AutoCloseable {
   private void pushCommands(String device) {
     pusher.execute(
         () -> {
-          CloudSession s = sessionOf(device);
-          if (s != null) {
-            s.onCommandsQueued(clock.nowMs());
+          publish(ClusterEvent.Kind.COMMANDS, List.of(device));
+          deliverCommands(device);
+        });
+  }
+
+  private void deliverCommands(String device) {
+    CloudSession s = sessionOf(device);
+    if (s != null) {
+      s.onCommandsQueued(clock.nowMs());
+    }
+  }
+
+  // ---------------------------------------------------------------- several nodes
+
+  /** Tells the other nodes sharing the store (none when alone): on the pusher's thread. */
+  private void publish(ClusterEvent.Kind kind, java.util.Collection<String> subjects) {
+    if (bus != ClusterBus.NONE && !subjects.isEmpty()) {
+      bus.publish(new ClusterEvent(config.cluster().nodeId(), kind, List.copyOf(subjects)));
+    }
+  }
+
+  /** Another node changed something: push it to this node's sessions (on the pusher's thread). */
+  private void onClusterEvent(ClusterEvent e) {
+    pusher.execute(
+        () -> {
+          switch (e.kind()) {
+            case DOCS -> pushDocs(new java.util.HashSet<>(e.subjects()));
+            case COMMANDS -> e.subjects().forEach(this::deliverCommands);
+            case FILES -> offerFiles(e.subjects());
+            case DICTIONARY -> {
+              if (dictionaries != null) {
+                dictionaries.reload(); // hands each new one to pushDictionary
+              }
+            }
+            case CLAIMED -> e.subjects().forEach(c -> endReplaced(c, e.node()));
+            case RESYNC -> resync();
           }
         });
+  }
+
+  /**
+   * A device's session was claimed through node {@code node}: this node's session of the device
+   * ends if its claim is older ({@code subject} is the device id, a space and the new epoch).
+   */
+  private void endReplaced(String subject, String node) {
+    int space = subject.lastIndexOf(' ');
+    if (space < 0) {
+      return;
+    }
+    String device = subject.substring(0, space);
+    long epoch = Long.parseLong(subject.substring(space + 1));
+    CloudSession s = sessionOf(device);
+    if (s != null && s.claimEpoch() < epoch) {
+      s.replaced("replaced by a newer session of the device on node " + node);
+    }
+  }
+
+  /** This node may have missed other nodes' events: push whatever may be new to every session. */
+  private void resync() {
+    if (dictionaries != null) {
+      dictionaries.reload();
+    }
+    if (docs != null) {
+      pushDocs(java.util.Set.of(CloudDocuments.FLEET));
+    }
+    for (String device : List.copyOf(sessionsByDevice.keySet())) {
+      deliverCommands(device);
+    }
+    offerFiles(List.copyOf(sessionsByDevice.keySet()));
   }
 
   /** Rollouts admitted these devices (or changed what they offer them): tell their sessions. */
@@ -487,7 +589,44 @@ public final class SyncServer implements AutoCloseable {
     }
   }
 
+  /**
+   * With other nodes on the store: listens to their events, and runs the work that must happen once
+   * (rollout admission, dictionary training) only while this node holds its lease.
+   */
+  private void startCluster() {
+    if (leases == null) {
+      return;
+    }
+    bus.listen(this::onClusterEvent);
+    if (dictionaries != null) {
+      dictionaries.training(false);
+      leases.add("dictionaries", toggle(dictionaries::training));
+    }
+    if (files != null) {
+      rolloutsHere = false;
+      leases.add("rollouts", toggle(on -> rolloutsHere = on));
+    }
+    leases.start();
+  }
+
+  private static LeaseRunner.Work toggle(java.util.function.Consumer<Boolean> on) {
+    return new LeaseRunner.Work() {
+      @Override
+      public void start(long epoch) {
+        on.accept(true);
+      }
+
+      @Override
+      public void stop() {
+        on.accept(false);
+      }
+    };
+  }
+
   private void tickRollouts() {
+    if (!rolloutsHere) {
+      return; // another node holds the rollouts lease
+    }
     try {
       files.tick(clock.nowMs());
     } catch (RuntimeException e) {
@@ -605,6 +744,8 @@ public final class SyncServer implements AutoCloseable {
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
+      String claimed = session.deviceId() + " " + session.claimEpoch();
+      pusher.execute(() -> publish(ClusterEvent.Kind.CLAIMED, List.of(claimed)));
       WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
       if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
         previous.closeSession(1000, "replaced by a newer session of the same device");

@@ -93,6 +93,7 @@ public final class CloudSession {
   private final Io io;
   private State state = State.AWAIT_HELLO;
   private String deviceId;
+  private long claimEpoch;
   private long recordsCommitted;
   private long docUpdatesSent;
   private long changesRefused;
@@ -373,6 +374,11 @@ public final class CloudSession {
     return accepted;
   }
 
+  /** The epoch of the device's session this session claimed at its Hello (0 before, or none). */
+  public synchronized long claimEpoch() {
+    return claimEpoch;
+  }
+
   /** Record-layout bytes of the batches this session received. */
   public synchronized long wireRawBytes() {
     return wireRawBytes;
@@ -390,7 +396,7 @@ public final class CloudSession {
     admit(hello, nowMs);
     deviceId = hello.getDeviceId();
     store.touchDevice(deviceId, nowMs);
-    store.claimSession(deviceId, nowMs); // before the checkpoints: they include the last holder's
+    claimEpoch = store.claimSession(deviceId, nowMs); // before the checkpoints: see claimSession
     state = State.ACTIVE;
     Welcome.Builder welcome = negotiate(hello);
     checkpoints.putAll(store.checkpoints(deviceId));

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What one server node tells the others sharing its store, after the change committed: which
- * device sessions have something new to be pushed, or that a device's session moved to it.
+ * What one server node tells the others sharing its store, after the change committed: which device
+ * sessions have something new to be pushed, or that a device's session moved to it.
  *
  * @param node the node that made the change
  * @param kind what changed

@@ -94,7 +94,8 @@ class PostgresBusTest {
     waitUntilListening(2);
     a.publish(new ClusterEvent("node-a", ClusterEvent.Kind.DOCS, List.of("fleet")));
     ClusterEvent docs = atB.poll(5, TimeUnit.SECONDS);
-    assertThat(docs).isEqualTo(new ClusterEvent("node-a", ClusterEvent.Kind.DOCS, List.of("fleet")));
+    assertThat(docs)
+        .isEqualTo(new ClusterEvent("node-a", ClusterEvent.Kind.DOCS, List.of("fleet")));
   }
 
   @Test
