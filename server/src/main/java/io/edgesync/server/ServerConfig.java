@@ -58,6 +58,12 @@ import java.util.Objects;
  *     max_upload_bytes: 4294967296
  *     max_file_bytes: 17179869184
  *     upload_quota_bytes_per_device: 68719476736
+ *   store:                  # where the state lives (StoreSettings); default: SQLite in data_dir
+ *     type: postgres
+ *     url: jdbc:postgresql://db:5432/edgesync
+ *     user: edgesync
+ *     password_file: /etc/edgesync/pg-password
+ *     pool: {max_connections: 10, connect_timeout_ms: 10000}
  * </pre>
  */
 public record ServerConfig(
@@ -69,7 +75,8 @@ public record ServerConfig(
     DictionaryRules dictionaries,
     TlsFiles tls,
     AdmissionLimits admission,
-    FileSettings files) {
+    FileSettings files,
+    StoreSettings store) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -125,6 +132,7 @@ public record ServerConfig(
     Objects.requireNonNull(dictionaries, "dictionaries");
     Objects.requireNonNull(admission, "admission");
     Objects.requireNonNull(files, "files");
+    Objects.requireNonNull(store, "store");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -148,7 +156,8 @@ public record ServerConfig(
         DictionaryRules.defaults(),
         null,
         AdmissionLimits.defaults(),
-        FileSettings.defaults());
+        FileSettings.defaults(),
+        StoreSettings.sqlite());
   }
 
   static DocumentRules defaultDocuments() {
@@ -164,49 +173,56 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, store);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, store);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files);
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files, store);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files);
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, store);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission, files);
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, rules, tls, admission, files, store);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files);
+        host, port, dir, policy, documents, dictionaries, tls, admission, files, store);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files);
+        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files, store);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files);
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, store);
+  }
+
+  /** Keeping the cloud's state in this store ({@code server.store}). */
+  public ServerConfig withStore(StoreSettings newStore) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, files, newStore);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles);
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles, store);
   }
 
   public static ServerConfig load(Path file) {
@@ -235,7 +251,8 @@ public record ServerConfig(
                 "dictionaries",
                 "tls",
                 "admission",
-                "files");
+                "files",
+                "store");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -275,7 +292,8 @@ public record ServerConfig(
         dictionaries(s.section("dictionaries")),
         tls(s.section("tls")),
         admission(s.section("admission")),
-        files(s.section("files")));
+        files(s.section("files")),
+        StoreSettings.from(s.section("store")));
   }
 
   /**
