@@ -77,13 +77,14 @@ public final class SqliteCloudStore implements CloudStore {
           + " wire_frame_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device, stream)"
           + " DO UPDATE SET last_seq=CASE WHEN excluded.last_seq > streams.last_seq"
           + " THEN excluded.last_seq ELSE streams.last_seq END,"
-          + " records=records+excluded.records,"
-          + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
-          + " dropped_records=dropped_records+excluded.dropped_records,"
-          + " wire_batches=wire_batches+excluded.wire_batches,"
-          + " wire_raw_bytes=wire_raw_bytes+excluded.wire_raw_bytes,"
-          + " wire_payload_bytes=wire_payload_bytes+excluded.wire_payload_bytes,"
-          + " wire_frame_bytes=wire_frame_bytes+excluded.wire_frame_bytes";
+          + " records=streams.records+excluded.records,"
+          + " payload_bytes=streams.payload_bytes+excluded.payload_bytes,"
+          + " gaps=streams.gaps+excluded.gaps,"
+          + " dropped_records=streams.dropped_records+excluded.dropped_records,"
+          + " wire_batches=streams.wire_batches+excluded.wire_batches,"
+          + " wire_raw_bytes=streams.wire_raw_bytes+excluded.wire_raw_bytes,"
+          + " wire_payload_bytes=streams.wire_payload_bytes+excluded.wire_payload_bytes,"
+          + " wire_frame_bytes=streams.wire_frame_bytes+excluded.wire_frame_bytes";
 
   private static final String DEVICE_COLUMNS = "id, registered_at_ms, last_seen_ms";
 
