@@ -151,8 +151,8 @@ public final class ApiKeys {
                   () ->
                       sql.jdbc()
                           .update(
-                              "INSERT OR IGNORE INTO api_keys(name, role, device_groups, sha256,"
-                                  + " created_at_ms) VALUES (?,?,?,?,?)",
+                              "INSERT INTO api_keys(name, role, device_groups, sha256,"
+                                  + " created_at_ms) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
                               name,
                               role.label(),
                               groups.isEmpty() ? null : String.join(",", groups),

@@ -38,13 +38,13 @@ final class ConflictRows {
   private static final String AUDIT_SELECT =
       "SELECT a.id, a.at_ms, a.conflict_id, a.scope, a.collection, a.key, a.device, a.strategy,"
           + " a.outcome, a.resolved_by, a.base_version,"
-          + " CASE WHEN a.shared_values & 1 THEN c.base_value ELSE a.base_value END,"
+          + " CASE WHEN (a.shared_values & 1) <> 0 THEN c.base_value ELSE a.base_value END,"
           + " a.cloud_version,"
-          + " CASE WHEN a.shared_values & 2 THEN c.cloud_value ELSE a.cloud_value END,"
+          + " CASE WHEN (a.shared_values & 2) <> 0 THEN c.cloud_value ELSE a.cloud_value END,"
           + " a.cloud_hlc,"
-          + " CASE WHEN a.shared_values & 4 THEN c.edge_value ELSE a.edge_value END,"
+          + " CASE WHEN (a.shared_values & 4) <> 0 THEN c.edge_value ELSE a.edge_value END,"
           + " a.edge_hlc, a.result_version,"
-          + " CASE WHEN a.shared_values & 8 THEN c.result_value ELSE a.result_value END, a.note"
+          + " CASE WHEN (a.shared_values & 8) <> 0 THEN c.result_value ELSE a.result_value END, a.note"
           + " FROM audit a LEFT JOIN conflicts c ON c.id=a.conflict_id WHERE a.id>?";
 
   /** A conflict this transaction opened, with its base, cloud, edge and result values. */

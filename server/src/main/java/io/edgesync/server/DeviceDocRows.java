@@ -36,15 +36,17 @@ final class DeviceDocRows {
 
   void setLastChangeSeq(String deviceId, long changeSeq) {
     sql.update(
-        "INSERT OR REPLACE INTO device_docs(device, last_change_seq) VALUES (?,?)",
+        "INSERT INTO device_docs(device, last_change_seq) VALUES (?,?)"
+            + " ON CONFLICT(device) DO UPDATE SET last_change_seq=excluded.last_change_seq",
         deviceId,
         changeSeq);
   }
 
   void requestResend(String deviceId, long changeSeq, DocKey k) {
     sql.update(
-        "INSERT OR REPLACE INTO doc_resend(device, change_seq, scope, collection, key) VALUES"
-            + " (?,?,?,?,?)",
+        "INSERT INTO doc_resend(device, change_seq, scope, collection, key) VALUES (?,?,?,?,?)"
+            + " ON CONFLICT(device, change_seq) DO UPDATE SET scope=excluded.scope,"
+            + " collection=excluded.collection, key=excluded.key",
         deviceId,
         changeSeq,
         k.scope(),
@@ -95,7 +97,9 @@ final class DeviceDocRows {
           for (String g : groups) {
             sql.jdbc()
                 .update(
-                    "INSERT OR IGNORE INTO device_groups(device, grp) VALUES (?,?)", deviceId, g);
+                    "INSERT INTO device_groups(device, grp) VALUES (?,?) ON CONFLICT DO NOTHING",
+                    deviceId,
+                    g);
           }
           return null;
         });
@@ -122,7 +126,8 @@ final class DeviceDocRows {
           for (Map.Entry<String, Long> c : cursors.entrySet()) {
             sql.jdbc()
                 .update(
-                    "INSERT OR REPLACE INTO device_cursors(device, scope, version) VALUES (?,?,?)",
+                    "INSERT INTO device_cursors(device, scope, version) VALUES (?,?,?)"
+                        + " ON CONFLICT(device, scope) DO UPDATE SET version=excluded.version",
                     deviceId,
                     c.getKey(),
                     c.getValue());

@@ -16,12 +16,14 @@ import java.sql.SQLException;
  * <p>Not thread safe: used only under the document store's monitor.
  */
 final class DocMeta {
-  private static final String SAVE = "INSERT OR REPLACE INTO meta(k, v, t) VALUES (?,?,?)";
+  private static final String SAVE =
+      "INSERT INTO meta(k, v, t) VALUES (?,?,?) ON CONFLICT(k) DO UPDATE SET v=excluded.v, t=excluded.t";
 
   /** The counters at one moment. */
   record Mark(long version, Hlc hlc, long prunedUpTo) {}
 
   private final Jdbc jdbc;
+  private final StoreDialect dialect;
   private long version;
   private Hlc hlc = Hlc.ZERO;
   private long prunedUpTo;
@@ -29,13 +31,32 @@ final class DocMeta {
   /** Reads the counters (a new store starts at version 0 and {@link Hlc#ZERO}). */
   DocMeta(Jdbc jdbc) throws SQLException {
     this.jdbc = jdbc;
-    try (PreparedStatement ps = jdbc.connection().prepareStatement("SELECT k, v, t FROM meta");
-        ResultSet rs = ps.executeQuery()) {
+    this.dialect = StoreDialect.of(jdbc.connection());
+    readStored();
+  }
+
+  /**
+   * At the start of a document group: on PostgreSQL, where other server nodes write the same
+   * counters, takes the {@link StoreDialect.CounterLock#DOCUMENTS} lock for the group's transaction
+   * and moves each counter up to what is stored (another node may have written since). Nothing on
+   * SQLite, whose single writer is this store.
+   */
+  void lockAndCatchUp() throws SQLException {
+    if (dialect == StoreDialect.POSTGRES) {
+      dialect.lock(jdbc, StoreDialect.CounterLock.DOCUMENTS);
+      readStored();
+    }
+  }
+
+  /** Takes each stored counter that is ahead of the one in memory. */
+  private void readStored() throws SQLException {
+    PreparedStatement ps = jdbc.prepared("SELECT k, v, t FROM meta");
+    try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         switch (rs.getString(1)) {
-          case "doc_version" -> version = rs.getLong(2);
-          case "doc_log_pruned" -> prunedUpTo = rs.getLong(2);
-          case "hlc" -> hlc = rs.getString(3) == null ? hlc : Hlc.parse(rs.getString(3));
+          case "doc_version" -> version = Math.max(version, rs.getLong(2));
+          case "doc_log_pruned" -> prunedUpTo = Math.max(prunedUpTo, rs.getLong(2));
+          case "hlc" -> advanceHlc(rs.getString(3) == null ? Hlc.ZERO : Hlc.parse(rs.getString(3)));
           default -> {}
         }
       }

@@ -58,6 +58,12 @@ import java.util.Objects;
  *     max_upload_bytes: 4294967296
  *     max_file_bytes: 17179869184
  *     upload_quota_bytes_per_device: 68719476736
+ *   store:                  # where the state lives (StoreSettings); default: SQLite in data_dir
+ *     type: postgres
+ *     url: jdbc:postgresql://db:5432/edgesync
+ *     user: edgesync
+ *     password_file: /etc/edgesync/pg-password
+ *     pool: {max_connections: 10, connect_timeout_ms: 10000}
  *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
  *     node_id: cloud-1      # unique per node; default: host name and process id
  *     lease_ms: 15000       # one-node work moves within this time after its node died
@@ -73,6 +79,7 @@ public record ServerConfig(
     TlsFiles tls,
     AdmissionLimits admission,
     FileSettings files,
+    StoreSettings store,
     ClusterSettings cluster) {
 
   /**
@@ -129,6 +136,7 @@ public record ServerConfig(
     Objects.requireNonNull(dictionaries, "dictionaries");
     Objects.requireNonNull(admission, "admission");
     Objects.requireNonNull(files, "files");
+    Objects.requireNonNull(store, "store");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -153,6 +161,7 @@ public record ServerConfig(
         null,
         AdmissionLimits.defaults(),
         FileSettings.defaults(),
+        StoreSettings.sqlite(),
         ClusterSettings.defaults());
   }
 
@@ -169,56 +178,132 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, cluster);
+        newHost,
+        newPort,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, cluster);
+        host,
+        newPort,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files, cluster);
+        host,
+        port,
+        dataDir,
+        newPolicy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, cluster);
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, store, cluster);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, rules, tls, admission, files, cluster);
+        host, port, dataDir, policy, documents, rules, tls, admission, files, store, cluster);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files, cluster);
+        host, port, dir, policy, documents, dictionaries, tls, admission, files, store, cluster);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files, cluster);
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tlsFiles,
+        admission,
+        files,
+        store,
+        cluster);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, cluster);
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, store, cluster);
+  }
+
+  /** Keeping the cloud's state in this store ({@code server.store}). */
+  public ServerConfig withStore(StoreSettings newStore) {
+    return new ServerConfig(
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        newStore,
+        cluster);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles, cluster);
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        newFiles,
+        store,
+        cluster);
   }
 
-  /** With these cluster settings ({@code server.cluster}). */
+  /** With these {@code server.cluster} settings. */
   public ServerConfig withCluster(ClusterSettings newCluster) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, files, newCluster);
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        newCluster);
   }
 
   public static ServerConfig load(Path file) {
@@ -248,6 +333,7 @@ public record ServerConfig(
                 "tls",
                 "admission",
                 "files",
+                "store",
                 "cluster");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
@@ -289,6 +375,7 @@ public record ServerConfig(
         tls(s.section("tls")),
         admission(s.section("admission")),
         files(s.section("files")),
+        StoreSettings.from(s.section("store")),
         cluster(s.section("cluster")));
   }
 

@@ -62,7 +62,8 @@ public final class SqliteCloudStore implements CloudStore {
   private final EnrollmentTokens enrollmentTokens;
   private final io.edgesync.server.files.FileStore files;
   private final io.edgesync.server.files.UploadStore uploads;
-  private final Path file;
+  private final Path file; // the SQLite file; null on PostgreSQL
+  private final PostgresDatabase database; // the PostgreSQL pool; null on SQLite
   private WalCheckpointer checkpointer; // guarded by this
 
   /** With a background checkpoint, commits checkpoint only past this log size (256 MiB). */
@@ -80,14 +81,16 @@ public final class SqliteCloudStore implements CloudStore {
       "INSERT INTO streams(device, stream, last_seq, records, payload_bytes, gaps,"
           + " dropped_records, wire_batches, wire_raw_bytes, wire_payload_bytes,"
           + " wire_frame_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(device, stream)"
-          + " DO UPDATE SET last_seq=max(last_seq, excluded.last_seq),"
-          + " records=records+excluded.records,"
-          + " payload_bytes=payload_bytes+excluded.payload_bytes, gaps=gaps+excluded.gaps,"
-          + " dropped_records=dropped_records+excluded.dropped_records,"
-          + " wire_batches=wire_batches+excluded.wire_batches,"
-          + " wire_raw_bytes=wire_raw_bytes+excluded.wire_raw_bytes,"
-          + " wire_payload_bytes=wire_payload_bytes+excluded.wire_payload_bytes,"
-          + " wire_frame_bytes=wire_frame_bytes+excluded.wire_frame_bytes";
+          + " DO UPDATE SET last_seq=CASE WHEN excluded.last_seq > streams.last_seq"
+          + " THEN excluded.last_seq ELSE streams.last_seq END,"
+          + " records=streams.records+excluded.records,"
+          + " payload_bytes=streams.payload_bytes+excluded.payload_bytes,"
+          + " gaps=streams.gaps+excluded.gaps,"
+          + " dropped_records=streams.dropped_records+excluded.dropped_records,"
+          + " wire_batches=streams.wire_batches+excluded.wire_batches,"
+          + " wire_raw_bytes=streams.wire_raw_bytes+excluded.wire_raw_bytes,"
+          + " wire_payload_bytes=streams.wire_payload_bytes+excluded.wire_payload_bytes,"
+          + " wire_frame_bytes=streams.wire_frame_bytes+excluded.wire_frame_bytes";
 
   private static final String DEVICE_COLUMNS = "id, registered_at_ms, last_seen_ms";
 
@@ -117,6 +120,65 @@ public final class SqliteCloudStore implements CloudStore {
   public SqliteCloudStore(
       Path file, long historyVersions, java.util.function.Supplier<String> commandIds)
       throws SQLException {
+    this(
+        openSqlite(file),
+        file.toAbsolutePath().toString(),
+        file,
+        null,
+        historyVersions,
+        commandIds);
+  }
+
+  /**
+   * The same store on PostgreSQL: one connection of {@code database}'s pool, held for the store's
+   * life (schema migrated already, {@link PostgresDatabase}); closing the store closes the pool.
+   */
+  static SqliteCloudStore onPostgres(
+      PostgresDatabase database,
+      long historyVersions,
+      java.util.function.Supplier<String> commandIds)
+      throws SQLException {
+    return new SqliteCloudStore(
+        database.connection(), database.url(), null, database, historyVersions, commandIds);
+  }
+
+  private SqliteCloudStore(
+      Connection db,
+      String name,
+      Path file,
+      PostgresDatabase database,
+      long historyVersions,
+      java.util.function.Supplier<String> commandIds)
+      throws SQLException {
+    this.db = db;
+    this.file = file;
+    this.database = database;
+    try {
+      db.setAutoCommit(false);
+      jdbc = new Jdbc(db, name);
+      documents = new SqliteDocuments(jdbc, this, historyVersions);
+      commands = new SqliteCommands(jdbc, this, commandIds);
+      dictionaries = new SqliteDictionaries(jdbc, this);
+      apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
+      leases = new Leases(jdbc, this);
+      enrollmentTokens = new EnrollmentTokens(jdbc, this, documents.auditLog());
+      files = new io.edgesync.server.files.FileStore(jdbc, this);
+      uploads = new io.edgesync.server.files.UploadStore(jdbc, this);
+      jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
+      jdbc.prepared(BUMP_STREAM);
+    } catch (SQLException | RuntimeException e) {
+      db.close();
+      if (database != null) {
+        database.close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the SQLite file (made if new), WAL and durable commits, migrated to the newest schema.
+   */
+  private static Connection openSqlite(Path file) throws SQLException {
     try {
       Path parent = file.toAbsolutePath().getParent();
       if (parent != null) {
@@ -125,8 +187,7 @@ public final class SqliteCloudStore implements CloudStore {
     } catch (IOException e) {
       throw new SQLException("cannot create directory for " + file + ": " + e, e);
     }
-    this.file = file;
-    db =
+    Connection db =
         DriverManager.getConnection(
             "jdbc:sqlite:" + file.toAbsolutePath() + "?jdbc.get_generated_keys=false");
     try (Statement st = db.createStatement()) {
@@ -137,32 +198,24 @@ public final class SqliteCloudStore implements CloudStore {
       // and a 64 MiB WAL between checkpoints keeps a checkpoint from following every commit.
       st.execute("PRAGMA cache_size=-65536");
       st.execute("PRAGMA wal_autocheckpoint=16384");
+      Migrations.apply(
+          db,
+          SqliteCloudStore.class,
+          "db/V1__init.sql",
+          "db/V2__documents.sql",
+          "db/V3__wire_accounting.sql",
+          "db/V4__doc_log.sql",
+          "db/V5__dictionaries.sql",
+          "db/V6__api_keys.sql",
+          "db/V7__audit_chain.sql",
+          "db/V8__enrollment_tokens.sql",
+          "db/V9__files.sql",
+          "db/V10__sessions_leases.sql");
+    } catch (SQLException | RuntimeException e) {
+      db.close();
+      throw e;
     }
-    Migrations.apply(
-        db,
-        SqliteCloudStore.class,
-        "db/V1__init.sql",
-        "db/V2__documents.sql",
-        "db/V3__wire_accounting.sql",
-        "db/V4__doc_log.sql",
-        "db/V5__dictionaries.sql",
-        "db/V6__api_keys.sql",
-        "db/V7__audit_chain.sql",
-        "db/V8__enrollment_tokens.sql",
-        "db/V9__files.sql",
-        "db/V10__sessions_leases.sql");
-    db.setAutoCommit(false);
-    jdbc = new Jdbc(db, file.toAbsolutePath().toString());
-    documents = new SqliteDocuments(jdbc, this, historyVersions);
-    commands = new SqliteCommands(jdbc, this, commandIds);
-    dictionaries = new SqliteDictionaries(jdbc, this);
-    apiKeys = new ApiKeys(jdbc, this, documents.auditLog());
-    leases = new Leases(jdbc, this);
-    enrollmentTokens = new EnrollmentTokens(jdbc, this, documents.auditLog());
-    files = new io.edgesync.server.files.FileStore(jdbc, this);
-    uploads = new io.edgesync.server.files.UploadStore(jdbc, this);
-    jdbc.prepared(INSERT_BATCH); // the hot statements are prepared before the first commit
-    jdbc.prepared(BUMP_STREAM);
+    return db;
   }
 
   /**
@@ -228,11 +281,14 @@ public final class SqliteCloudStore implements CloudStore {
   }
 
   /**
-   * How this node hears of other nodes' changes: {@link ClusterBus#NONE} on SQLite, whose file one
-   * node uses alone.
+   * How this node hears of other nodes' changes: NOTIFY/LISTEN on PostgreSQL ({@link
+   * io.edgesync.server.cluster.PostgresBus}, two connections of the pool), {@link
+   * io.edgesync.server.cluster.ClusterBus#NONE} on SQLite, whose file one node uses alone.
    */
   public io.edgesync.server.cluster.ClusterBus clusterBus(String node) {
-    return io.edgesync.server.cluster.ClusterBus.NONE;
+    return database == null
+        ? io.edgesync.server.cluster.ClusterBus.NONE
+        : new io.edgesync.server.cluster.PostgresBus(node, database.dataSource());
   }
 
   /** Leases on work that runs on one node at a time, in the same file ({@code V10}). */
@@ -573,8 +629,8 @@ public final class SqliteCloudStore implements CloudStore {
   /** The same, starting the log over from {@code restartFrames} frames (tests use small ones). */
   synchronized void checkpointInBackground(long intervalMs, long restartFrames)
       throws SQLException {
-    if (checkpointer != null) {
-      return;
+    if (checkpointer != null || database != null) {
+      return; // PostgreSQL checkpoints by itself
     }
     if (db.isClosed()) {
       throw new SQLException("the cloud store " + file + " is closed");
@@ -617,6 +673,10 @@ public final class SqliteCloudStore implements CloudStore {
       db.close();
     } catch (SQLException e) {
       throw jdbc.failure("closing", e);
+    } finally {
+      if (database != null) {
+        database.close();
+      }
     }
   }
 

@@ -36,9 +36,12 @@ final class SqliteDictionaries implements DictionaryStore {
       return jdbc.inTransaction(
           "allocating a dictionary id for " + stream,
           () -> {
-            jdbc.update(
-                "INSERT INTO dictionaries(stream, data, trained_at_ms) VALUES (?,NULL,0)", stream);
-            long id = jdbc.queryLong("SELECT last_insert_rowid()", 0);
+            long id =
+                jdbc.queryLong(
+                    "INSERT INTO dictionaries(stream, data, trained_at_ms) VALUES (?,NULL,0)"
+                        + " RETURNING id",
+                    0,
+                    stream);
             if (id <= 0 || id > Integer.MAX_VALUE) {
               throw new IllegalStateException(
                   "dictionary ids are exhausted (" + id + "); ids are positive 32-bit integers");

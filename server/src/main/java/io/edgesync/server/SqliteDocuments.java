@@ -121,9 +121,10 @@ final class SqliteDocuments implements DocumentStore {
     private AuditLog.Mark auditStart;
 
     @Override
-    public void begin() {
+    public void begin() throws SQLException {
       groupStart = meta.mark();
       auditStart = auditLog.mark();
+      meta.lockAndCatchUp(); // another node's versions (PostgreSQL); the audit head: AuditLog.flush
       pending.begin(meta.version());
     }
 

@@ -238,19 +238,19 @@ public final class SyncServer implements AutoCloseable {
             });
   }
 
-  /** Starts a server with the embedded SQLite store in {@code config.dataDir()}. */
+  /** Starts a server with the store {@code config.store()} names (default: SQLite in data_dir). */
   public static SyncServer start(ServerConfig config) {
     return start(config, AuditSettings.DEFAULTS);
   }
 
   /**
-   * Starts a server with the embedded SQLite store in {@code config.dataDir()}; its audit log signs
-   * checkpoints with the key in the data directory ({@link AuditKeys}, created on first start) as
-   * {@code audit} says.
+   * Starts a server with the store {@code config.store()} names ({@link CloudStores}); its audit
+   * log signs checkpoints with the key in the data directory ({@link AuditKeys}, created on first
+   * start) as {@code audit} says.
    */
   public static SyncServer start(ServerConfig config, AuditSettings audit) {
     try {
-      SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve(STORE_FILE));
+      SqliteCloudStore store = CloudStores.open(config);
       try {
         store.checkpointInBackground(WalCheckpointer.DEFAULT_INTERVAL_MS);
         store
@@ -273,7 +273,11 @@ public final class SyncServer implements AutoCloseable {
           e);
     } catch (SQLException e) {
       throw new IllegalStateException(
-          "cannot open the cloud store in " + config.dataDir() + ": " + e.getMessage(), e);
+          "cannot open the cloud store ("
+              + config.store().describe(config.dataDir())
+              + "): "
+              + e.getMessage(),
+          e);
     }
   }
 

@@ -8,25 +8,32 @@ import io.edgesync.engine.dict.DictionaryRules;
 import io.edgesync.engine.dict.DictionaryStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.testing.FakeClock;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The cloud's dictionaries on a real SQLite file: trained from what devices committed (every device
- * contributes), stored durably with ids that are never reused, the newest {@code keep_per_stream}
- * kept, and trained on the trainer thread when the schedule says so.
+ * The cloud's dictionaries on a real store (SQLite and PostgreSQL): trained from what devices
+ * committed (every device contributes), stored durably with ids that are never reused, the newest
+ * {@code keep_per_stream} kept, and trained on the trainer thread when the schedule says so.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class CloudDictionariesTest {
   private static final long T0 = 1_700_000_000_000L;
   private static final String STREAM = "sensor_data";
 
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db;
+
+  CloudDictionariesTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
 
   private static List<Record> records(String device, long first, int n) {
     List<Record> out = new ArrayList<>();
@@ -61,7 +68,7 @@ class CloudDictionariesTest {
 
   @Test
   void samplesComeFromEveryDevice_newestFirst_withinTheByteBound() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       commit(store, "dev-a", 1, 1000);
       commit(store, "dev-b", 1, 1000);
       List<byte[]> samples = store.dictionaries().samples(STREAM, 20_000);
@@ -80,7 +87,7 @@ class CloudDictionariesTest {
       throws Exception {
     FakeClock clock = new FakeClock(T0);
     List<Integer> ids = new ArrayList<>();
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       commit(store, "dev-a", 1, 2000);
       CloudDictionaries cloud =
           new CloudDictionaries(rules(40_000, 0), store.dictionaries(), clock);
@@ -96,7 +103,7 @@ class CloudDictionariesTest {
       assertThat(cloud.trainNow("empty")).isNull();
       cloud.close();
     }
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       CloudDictionaries cloud =
           new CloudDictionaries(rules(40_000, 0), store.dictionaries(), clock);
       List<DictionaryStore.Stored> all = store.dictionaries().all();
@@ -114,7 +121,7 @@ class CloudDictionariesTest {
   @Test
   void committedBytes_startATrainingOnTheTrainerThread_andTheListenerHearsOfIt() throws Exception {
     FakeClock clock = new FakeClock(T0);
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       commit(store, "dev-a", 1, 1000);
       CloudDictionaries cloud =
           new CloudDictionaries(rules(30_000, 60_000), store.dictionaries(), clock);

@@ -38,6 +38,8 @@ import org.assertj.core.api.AbstractThrowableAssert;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link CloudDocuments} over a real {@link SqliteCloudStore} file: edge changes (fast-forward,
@@ -46,12 +48,18 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *
  * <p>"Nothing stored" is checked on the database file itself, through a second connection.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class CloudDocumentsTest {
   private static final long T0 = 1_700_000_000_000L;
   private static final int MAX_DOC_BYTES = 4096;
   private static final long MAX_DRIFT_MS = 60_000;
 
-  @RegisterExtension final StoreFile db = new StoreFile();
+  @RegisterExtension final StoreFile db;
+
+  CloudDocumentsTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
 
   private final FakeClock clock = new FakeClock(T0);
 
@@ -103,8 +111,8 @@ class CloudDocumentsTest {
           r.number("SELECT count(*) FROM conflicts"),
           r.number("SELECT count(*) FROM audit"),
           r.text(
-              "SELECT coalesce(group_concat(device || '=' || last_change_seq), '')"
-                  + " FROM (SELECT * FROM device_docs ORDER BY device)"));
+              "SELECT coalesce(string_agg(device || '=' || last_change_seq, ',' ORDER BY device),"
+                  + " '') FROM device_docs"));
     }
   }
 

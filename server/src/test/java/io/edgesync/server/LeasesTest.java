@@ -8,10 +8,18 @@ import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Leases between two nodes on one store (two store instances on one database). */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class LeasesTest {
-  @RegisterExtension final StoreFile storeFile = new StoreFile();
+  @RegisterExtension final StoreFile storeFile;
+
+  LeasesTest(StoreKind kind) {
+    storeFile = new StoreFile(kind);
+  }
 
   @Test
   void oneHolderAtATime_anotherTakesOverOnlyOnceTheLeaseRanOut_withTheNextEpoch() throws Exception {

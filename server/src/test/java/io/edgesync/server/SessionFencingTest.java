@@ -11,14 +11,22 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Two server nodes on one store (two store instances on one database): a device's newer session
  * through one node fences the other node's commits for the device, and the new holder's checkpoints
  * include everything the old holder committed.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class SessionFencingTest {
-  @RegisterExtension final StoreFile storeFile = new StoreFile();
+  @RegisterExtension final StoreFile storeFile;
+
+  SessionFencingTest(StoreKind kind) {
+    storeFile = new StoreFile(kind);
+  }
 
   private static List<Record> records(long first, int count) {
     List<Record> out = new ArrayList<>();

@@ -7,14 +7,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class SqliteCloudStoreTest {
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db;
+
+  SqliteCloudStoreTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
 
   private static List<Record> records(long first, int count) {
     List<Record> out = new ArrayList<>();
@@ -26,7 +33,7 @@ class SqliteCloudStoreTest {
 
   @Test
   void resentAndOverlappingBatches_areStoredOnce() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       assertThat(store.commitRecords("d", "s", records(1, 10), 0)).isEqualTo(10);
       assertThat(store.commitRecords("d", "s", records(1, 10), 0)).isEqualTo(10);
       assertThat(store.commitRecords("d", "s", records(6, 10), 0)).isEqualTo(15);
@@ -41,14 +48,13 @@ class SqliteCloudStoreTest {
   @Test
   void wireAccounting_countsEveryBatchReceived_resendsIncluded_andSurvivesReopen()
       throws Exception {
-    Path file = dir.resolve("c.db");
-    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+    try (SqliteCloudStore store = db.open()) {
       store.commitRecords("d", "s", records(1, 10), 0, new CloudStore.WireBytes(200, 40, 60));
       store.commitRecords("d", "s", records(1, 10), 0, new CloudStore.WireBytes(200, 40, 60));
       store.commitRecords("d", "s", records(11, 5), 0); // no accounting given
       store.commitGap("d", "s", 16, 20, GapReason.GAP_REASON_EXPIRED, 1, 2);
     }
-    try (SqliteCloudStore store = new SqliteCloudStore(file)) {
+    try (SqliteCloudStore store = db.open()) {
       CloudStore.StreamSummary s = store.streams("d").get(0);
       assertThat(s.records()).isEqualTo(15);
       assertThat(s.lastSequence()).isEqualTo(20);
@@ -62,7 +68,7 @@ class SqliteCloudStoreTest {
 
   @Test
   void batchThatSkipsAhead_isRefusedAndStoresNothing() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       store.commitRecords("d", "s", records(1, 3), 0);
       assertThatThrownBy(() -> store.commitRecords("d", "s", records(5, 2), 0))
           .isInstanceOf(CloudStore.SequenceException.class)
@@ -74,7 +80,7 @@ class SqliteCloudStoreTest {
 
   @Test
   void gapAdvancesTheCheckpoint_andReadsSkipIt() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       store.commitRecords("d", "s", records(1, 2), 0);
       assertThat(store.commitGap("d", "s", 3, 7, GapReason.GAP_REASON_QUEUE_FULL, 5, 6))
           .isEqualTo(7);
@@ -92,11 +98,11 @@ class SqliteCloudStoreTest {
 
   @Test
   void checkpointsAndRecordsSurviveReopen() throws Exception {
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       store.registerDevice("d", 5);
       store.commitRecords("d", "s", records(1, 4), 0);
     }
-    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("c.db"))) {
+    try (SqliteCloudStore store = db.open()) {
       assertThat(store.checkpoints("d")).containsEntry("s", 4L);
       assertThat(store.device("d")).isPresent();
       assertThat(new String(store.read("d", "s", 3, 10).get(0).payload(), UTF_8))

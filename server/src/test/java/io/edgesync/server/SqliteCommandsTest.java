@@ -12,9 +12,17 @@ import io.edgesync.engine.commands.CommandStore.StoredCommand;
 import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class SqliteCommandsTest {
-  @RegisterExtension final StoreFile db = new StoreFile();
+  @RegisterExtension final StoreFile db;
+
+  SqliteCommandsTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
 
   /** A store's commands, and a "reboot" for device "d" queued at 10 s with a TTL of 1 s. */
   private CommandStore commands;
@@ -77,7 +85,7 @@ class SqliteCommandsTest {
   @Test
   void commandIds_comeFromTheGivenSupplier() throws Exception {
     int[] n = {0};
-    try (SqliteCloudStore store = new SqliteCloudStore(db.path(), () -> "id-" + (++n[0]))) {
+    try (SqliteCloudStore store = db.open(StoreFile.HISTORY_VERSIONS, () -> "id-" + (++n[0]))) {
       assertThat(store.commands().create("d", "a", "{}".getBytes(UTF_8), 1_000, 0).id())
           .isEqualTo("id-1");
       assertThat(store.commands().create("d", "b", "{}".getBytes(UTF_8), 1_000, 0).id())

@@ -103,7 +103,11 @@ public final class FileStore {
 
   // ---------------------------------------------------------------- versions
 
-  /** Inside an audited transaction: the version the next publish of {@code path} gets. */
+  /**
+   * Inside an audited transaction: the version the next publish of {@code path} gets. An audited
+   * transaction runs in a document group, which on PostgreSQL holds the store's counter lock
+   * (StoreDialect.CounterLock.DOCUMENTS) until it commits: two nodes never take the same version.
+   */
   long nextVersionInTransaction(String path) {
     return sql.rowsInTransaction(
                 "SELECT coalesce(max(version), 0) FROM file_versions WHERE path=?",
@@ -193,24 +197,26 @@ public final class FileStore {
 
   /** Inside an audited transaction: a new running rollout, its targets pending. */
   Rollout insertRolloutInTransaction(Rollout r, List<String> devices, long bytesTotal) {
-    sql.updateInTransaction(
-        "INSERT INTO rollouts(path, version, target_kind, target, rate_per_min,"
-            + " max_failure_share, min_reports, state, reason, admitted, active_ms,"
-            + " active_since_ms, created_by, created_at_ms, updated_at_ms)"
-            + " VALUES (?,?,?,?,?,?,?,?,NULL,0,0,?,?,?,?)",
-        r.path(),
-        r.version(),
-        r.targetKind().label(),
-        r.target(),
-        r.ratePerMin(),
-        r.maxFailureShare(),
-        r.minReports(),
-        RolloutState.RUNNING.label(),
-        r.createdAtMs(),
-        r.createdBy(),
-        r.createdAtMs(),
-        r.createdAtMs());
-    long id = sql.rowsInTransaction("SELECT last_insert_rowid()", rs -> rs.getLong(1)).get(0);
+    long id =
+        sql.rowsInTransaction(
+                "INSERT INTO rollouts(path, version, target_kind, target, rate_per_min,"
+                    + " max_failure_share, min_reports, state, reason, admitted, active_ms,"
+                    + " active_since_ms, created_by, created_at_ms, updated_at_ms)"
+                    + " VALUES (?,?,?,?,?,?,?,?,NULL,0,0,?,?,?,?) RETURNING id",
+                rs -> rs.getLong(1),
+                r.path(),
+                r.version(),
+                r.targetKind().label(),
+                r.target(),
+                r.ratePerMin(),
+                r.maxFailureShare(),
+                r.minReports(),
+                RolloutState.RUNNING.label(),
+                r.createdAtMs(),
+                r.createdBy(),
+                r.createdAtMs(),
+                r.createdAtMs())
+            .get(0);
     for (String device : devices) {
       insertPending(id, device, bytesTotal, r.createdAtMs());
     }

@@ -16,6 +16,8 @@ import io.edgesync.protocol.wire.FileState;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.StoreFile;
+import io.edgesync.server.StoreKind;
 import io.edgesync.server.files.FileStore.Rollout;
 import io.edgesync.server.files.FileStore.TargetKind;
 import java.io.ByteArrayInputStream;
@@ -31,7 +33,9 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The cloud's {@link FileOutbox} and {@link FileInbox} driven by the engine's own transfer logic
@@ -39,22 +43,30 @@ import org.junit.jupiter.api.io.TempDir;
  * and chunk directory: a rollout's version reaches a device that checks the server's signature, and
  * a device's upload is stored; the rollout row and the upload row end as the device reported.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class CloudFilesTransferTest {
   private static final long T0 = 1_700_000_000_000L;
 
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db;
+  private Path dir;
   private SqliteCloudStore store;
   private CloudFiles files;
   private PublicKey releasePub;
   private final AtomicLong now = new AtomicLong(T0);
 
+  CloudFilesTransferTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
+
   @BeforeEach
   void open() throws Exception {
+    dir = db.dir();
     KeyPair k = ReleaseKey.generate();
     releasePub = k.getPublic();
     Path key = dir.resolve("release.key");
     ReleaseKey.writePrivateKey(key, k.getPrivate());
-    store = new SqliteCloudStore(dir.resolve("cloud.db"));
+    store = db.open();
     files =
         CloudFiles.open(
             FileSettings.defaults().withReleaseKeyFile(key),

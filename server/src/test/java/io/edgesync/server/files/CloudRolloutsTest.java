@@ -10,6 +10,8 @@ import io.edgesync.protocol.wire.FileState;
 import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.AuditChain;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.StoreFile;
+import io.edgesync.server.StoreKind;
 import io.edgesync.server.files.FileStore.Rollout;
 import io.edgesync.server.files.FileStore.TargetKind;
 import java.io.ByteArrayInputStream;
@@ -23,28 +25,39 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Rollouts on a real SQLite store with time injected: admission at the rate, pause, resume, cancel,
  * the automatic pause on failures (audited), and a newer rollout of a path superseding an older one
  * for a device; the devices' {@link FileOutbox} offers exactly what is admitted and running.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class CloudRolloutsTest {
   private static final long T0 = 1_700_000_000_000L;
 
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db;
+  private Path dir;
   private SqliteCloudStore store;
   private CloudFiles files;
   private final AtomicLong now = new AtomicLong(T0);
+
+  CloudRolloutsTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
+
   private final List<String> notified = new ArrayList<>();
 
   @BeforeEach
   void open() throws Exception {
+    dir = db.dir();
     KeyPair k = ReleaseKey.generate();
     Path key = dir.resolve("release.key");
     ReleaseKey.writePrivateKey(key, k.getPrivate());
-    store = new SqliteCloudStore(dir.resolve("cloud.db"));
+    store = db.open();
     files =
         CloudFiles.open(
             FileSettings.defaults().withReleaseKeyFile(key),

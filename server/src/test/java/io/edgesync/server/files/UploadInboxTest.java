@@ -12,6 +12,8 @@ import io.edgesync.protocol.wire.FileHeader;
 import io.edgesync.protocol.wire.FileOffer;
 import io.edgesync.protocol.wire.FileState;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.StoreFile;
+import io.edgesync.server.StoreKind;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A device's uploads through the {@link FileInbox} the session drives, on a real SQLite store and a
@@ -32,16 +36,24 @@ import org.junit.jupiter.api.io.TempDir;
  * across uploads (dedup), resumption after the store is reopened, and completion: STORED when the
  * chunks make the offered file, FAILED (nothing served) when they do not.
  */
+@ParameterizedClass
+@EnumSource(StoreKind.class)
 class UploadInboxTest {
   private static final long T0 = 1_700_000_000_000L;
 
-  @TempDir Path dir;
+  @RegisterExtension final StoreFile db;
+  private Path dir;
   private SqliteCloudStore store;
   private CloudFiles files;
   private final AtomicLong now = new AtomicLong(T0);
 
+  UploadInboxTest(StoreKind kind) {
+    db = new StoreFile(kind);
+  }
+
   @BeforeEach
   void open() throws Exception {
+    dir = db.dir();
     reopen(FileSettings.defaults());
   }
 
@@ -49,7 +61,7 @@ class UploadInboxTest {
     if (files != null) {
       close();
     }
-    store = new SqliteCloudStore(dir.resolve("cloud.db"));
+    store = db.open();
     files =
         CloudFiles.open(
             settings, dir, store.files(), store.uploads(), store.auditedTransactions(), now::get);

@@ -58,8 +58,11 @@ public final class SavepointGroup<S> implements GroupCommitWriter.Handler<Savepo
 
   /** The store's side of a group; every method runs under the lock on the writer thread. */
   public interface Store<S> {
-    /** A group starts: remember what {@link #rolledBack} restores. */
-    void begin();
+    /**
+     * A group starts: remember what {@link #rolledBack} restores. It may run statements in the
+     * group's transaction (take a lock); if it fails, the group is rolled back and fails.
+     */
+    void begin() throws SQLException;
 
     /**
      * Runs one transaction's work. If it throws, its statements are rolled back to its savepoint
@@ -101,8 +104,8 @@ public final class SavepointGroup<S> implements GroupCommitWriter.Handler<Savepo
     Object[] results = new Object[group.size()];
     Throwable[] errors = new Throwable[group.size()];
     synchronized (lock) {
-      store.begin();
       try (Statement st = jdbc.connection().createStatement()) {
+        store.begin();
         for (int i = 0; i < group.size(); i++) {
           st.execute("SAVEPOINT unit");
           try {
