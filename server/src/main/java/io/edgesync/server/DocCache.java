@@ -46,6 +46,12 @@ final class DocCache {
     }
   }
 
+  /** Forgets every entry (another server node wrote documents this cache may hold). */
+  void clear() {
+    entries.clear();
+    bytes = 0;
+  }
+
   void evict(DocKey k) {
     StoredDoc old = entries.remove(k);
     if (old != null) {

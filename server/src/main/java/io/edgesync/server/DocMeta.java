@@ -48,6 +48,16 @@ final class DocMeta {
     }
   }
 
+  /**
+   * Outside a group, on PostgreSQL: moves each counter up to what is stored, so that a read can
+   * tell whether another node wrote documents since this one last looked. Nothing on SQLite.
+   */
+  void catchUp() throws SQLException {
+    if (dialect == StoreDialect.POSTGRES) {
+      readStored();
+    }
+  }
+
   /** Takes each stored counter that is ahead of the one in memory. */
   private void readStored() throws SQLException {
     PreparedStatement ps = jdbc.prepared("SELECT k, v, t FROM meta");

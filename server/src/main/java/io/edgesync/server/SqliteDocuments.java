@@ -58,11 +58,13 @@ final class SqliteDocuments implements DocumentStore {
   private final DeviceDocRows devices;
   private final AuditLog auditLog;
   private final TxImpl tx = new TxImpl();
+  private final StoreSql readSql;
   private final GroupCommitWriter<SavepointGroup.Tx<Tx, ?>> writer;
 
   SqliteDocuments(Jdbc jdbc, Object lock, long historyVersions) throws SQLException {
     this.lock = lock;
     StoreSql sql = new StoreSql(jdbc, "document store");
+    this.readSql = sql;
     this.meta = new DocMeta(jdbc);
     this.history = new DocHistory(jdbc, meta, historyVersions);
     this.pending = new PendingVersions(jdbc);
@@ -124,7 +126,9 @@ final class SqliteDocuments implements DocumentStore {
     public void begin() throws SQLException {
       groupStart = meta.mark();
       auditStart = auditLog.mark();
+      long known = meta.version();
       meta.lockAndCatchUp(); // another node's versions (PostgreSQL); the audit head: AuditLog.flush
+      forgetCachedIfMoved(known);
       pending.begin(meta.version());
     }
 
@@ -296,7 +300,26 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public StoredDoc get(String scope, String collection, String key) {
     synchronized (lock) {
+      long known = meta.version();
+      readSql.call(
+          () -> {
+            meta.catchUp();
+            return null;
+          });
+      forgetCachedIfMoved(known);
       return reads.current(new DocKey(scope, collection, key));
+    }
+  }
+
+  /**
+   * On PostgreSQL another server node may have written documents since this node's cache learned
+   * them: when the stored document version moved past {@code known}, the cached versions may be
+   * stale, and are forgotten (read again from the database as needed). Never on SQLite, whose one
+   * writer is this store.
+   */
+  private void forgetCachedIfMoved(long known) {
+    if (meta.version() != known) {
+      cache.clear();
     }
   }
 

@@ -3,6 +3,7 @@ package io.edgesync.server;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.DocWrite;
 import io.edgesync.protocol.Hlc;
 import java.util.ArrayList;
@@ -67,6 +68,29 @@ class PostgresNodesTest {
         nodes.get(0).auditLog().verify(AuditKeys.loadOrCreate(db.dir()).getPublic());
     assertThat(chain.ok()).as(chain.summary()).isTrue();
     assertThat(chain.summary()).startsWith("OK: " + writes + " records");
+  }
+
+  @Test
+  void aNodeNeverServesOrDecidesOnAVersionAnotherNodeReplaced() throws Exception {
+    SqliteCloudStore a = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "a");
+    SqliteCloudStore b = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "b");
+    a.documents().inTransaction(tx -> tx.write(value("k", "{\"v\":1}")));
+    assertThat(b.documents().get("fleet", "config", "k").version()).isEqualTo(1); // b caches it
+
+    a.documents().inTransaction(tx -> tx.write(value("k", "{\"v\":2}")));
+
+    DocumentStore.StoredDoc read = b.documents().get("fleet", "config", "k");
+    assertThat(read.version()).isEqualTo(2);
+    assertThat(new String(read.value(), UTF_8)).isEqualTo("{\"v\":2}");
+    a.documents().inTransaction(tx -> tx.write(value("k", "{\"v\":3}")));
+    // Inside b's transaction (where conflicts are decided) the current version is a's newest too.
+    long seen = b.documents().inTransaction(tx -> tx.doc("fleet", "config", "k").version());
+    assertThat(seen).isEqualTo(3);
+  }
+
+  private static DocWrite value(String key, String json) {
+    return new DocWrite(
+        "fleet", "config", key, json.getBytes(UTF_8), STAMP, "gw-1", 0, 0, "gw-1", 0, 1L);
   }
 
   private static void writeAndAudit(SqliteCloudStore node, String prefix) {
