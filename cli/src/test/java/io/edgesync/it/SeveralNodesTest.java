@@ -1,0 +1,122 @@
+package io.edgesync.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.edgesync.agent.EdgeAgent;
+import io.edgesync.protocol.Clock;
+import io.edgesync.server.ServerConfig;
+import io.edgesync.server.SyncServer;
+import io.edgesync.testing.TestPostgres;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two server nodes on one real PostgreSQL, in this JVM: what is written through one node reaches
+ * devices connected to the other (documents, commands), and a device's session that moved to the
+ * other node ends on the first at once, told over the cluster bus.
+ */
+class SeveralNodesTest {
+  @TempDir Path dir;
+  private String database;
+  private final List<AutoCloseable> closing = new ArrayList<>();
+
+  @BeforeEach
+  void database() {
+    assumeTrue(
+        TestPostgres.available(),
+        () -> "skipped: no embedded PostgreSQL here: " + TestPostgres.unavailableReason());
+    database = TestPostgres.newDatabase();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = closing.size() - 1; i >= 0; i--) {
+      closing.get(i).close();
+    }
+    if (database != null) {
+      TestPostgres.dropDatabase(database);
+    }
+  }
+
+  private SyncServer node(String id) {
+    SyncServer s =
+        SyncServer.start(
+            ServerConfig.fromYaml(
+                "server:\n"
+                    + "  host: 127.0.0.1\n"
+                    + "  port: 0\n"
+                    + "  data_dir: \""
+                    + dir.resolve("cloud")
+                    + "\"\n"
+                    + "  store: {type: postgres, url: \""
+                    + TestPostgres.jdbcUrl(database)
+                    + "\", user: "
+                    + TestPostgres.USER
+                    + "}\n"
+                    + "  cluster: {node_id: "
+                    + id
+                    + ", lease_ms: 1500}\n"
+                    + "documents:\n"
+                    + "  collections:\n"
+                    + "    lww: {strategy: last_write_wins}\n"));
+    closing.add(s);
+    return s;
+  }
+
+  private EdgeAgent agent(String device, SyncServer node) {
+    EdgeAgent a = Testbed.documentAgent(device, node.port(), Clock.SYSTEM, dir);
+    closing.add(a);
+    return a;
+  }
+
+  @Test
+  void aDocumentAndACommandWrittenThroughOneNode_reachADeviceOnTheOther() throws Exception {
+    SyncServer n1 = node("n1");
+    SyncServer n2 = node("n2");
+    EdgeAgent device = agent("dev-1", n2);
+    await().atMost(Duration.ofSeconds(10)).until(() -> n2.isConnected("dev-1"));
+    Rest rest1 = Rest.admin(n1.port(), dir.resolve("cloud"));
+
+    long t0 = System.nanoTime();
+    rest1.ok(rest1.put("/api/v1/devices/dev-1/docs/lww/k", "{\"v\":1}"));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(5))
+        .until(() -> device.documents().get("lww", "k").isPresent());
+    long deliveredMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertThat(deliveredMs).as("pushed at once, not at the next reconnect").isLessThan(3_000);
+
+    String id =
+        rest1
+            .ok(rest1.post("/api/v1/devices/dev-1/commands", "{\"name\":\"probe\"}"))
+            .get("id")
+            .asText();
+    await().atMost(Duration.ofSeconds(5)).until(() -> device.commands().state(id) != null);
+  }
+
+  @Test
+  void aSessionThatMovedToAnotherNode_endsOnTheFirstAtOnce_toldOverTheBus() throws Exception {
+    SyncServer n1 = node("n1");
+    SyncServer n2 = node("n2");
+    RawClient old = RawClient.welcomed(n1.syncUrl(), RawClient.hello("dev-2"));
+
+    RawClient.welcomed(n2.syncUrl(), RawClient.hello("dev-2"));
+
+    // Nothing is sent on the old session: the first node hears of the claim and ends it.
+    assertThat(old.closeStatus.get(5, TimeUnit.SECONDS))
+        .startsWith("1000 ")
+        .contains("replaced by a newer session of the device on node n2");
+    await().atMost(Duration.ofSeconds(5)).until(() -> !n1.isConnected("dev-2"));
+    assertThat(n2.isConnected("dev-2")).isTrue();
+    assertThat(n1.sessionsReplaced()).isEqualTo(1);
+  }
+}
