@@ -56,6 +56,7 @@ public final class Bench {
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
                               each scenario uses a fresh subdirectory of it
         --keep                keep the files afterwards
+        --node-writes=400     nodes: device documents written (half through each node)
         --threads=8           appender threads (ingest, live)
         --record-bytes=150    JSON record size
         --full-sync=true      outbox durability: true = synchronous=FULL (fsync per commit)
@@ -189,6 +190,7 @@ public final class Bench {
           "catchup-verify",
           "catchup-timeout",
           "devices",
+          "node-writes",
           "max-sessions-per-s",
           "max-pending-sessions",
           "storm-timeout",
@@ -280,6 +282,7 @@ public final class Bench {
       case "files-fair" -> inDir(dir, keep, "files-fair", d -> filesFair(d, o, out, rows));
       case "dict" -> inDir(dir, keep, "dict", d -> dict(d, o, out, rows));
       case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
+      case "nodes" -> inDir(dir, keep, "nodes", d -> nodes(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
@@ -807,6 +810,28 @@ public final class Bench {
               r.threads(),
               r.window(),
               r.tuning().describe())
+        });
+  }
+
+  private static void nodes(Path dir, Opts o, List<String[]> rows) throws Exception {
+    NodesScenario.Result r = NodesScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "cloud: a device document written through another node than the device's",
+          "p99 ≤ 250 ms more than through the device's own node",
+          String.format(
+              Locale.ROOT,
+              "**p99 %s%s ms** (other node: %s; same node: %s)",
+              r.otherNode().p99Ms() >= r.sameNode().p99Ms() ? "+" : "",
+              Stats.num(r.otherNode().p99Ms() - r.sameNode().p99Ms()),
+              r.otherNode(),
+              r.sameNode()),
+          String.format(
+              Locale.ROOT,
+              "2 nodes in one JVM on the embedded PostgreSQL, %d agents on one node; writes"
+                  + " alternate between the nodes; from sending the REST write to the agent's"
+                  + " watcher",
+              r.devices())
         });
   }
 
