@@ -18,10 +18,10 @@ import java.util.function.Consumer;
  *
  * Options: {@code --threads N} (default: the number of processors), {@code --max-failures N} (stop
  * after that many failed seeds, default 10), {@code --dir PATH} (where the SQLite files go), {@code
- * --keep-files}, {@code --files} (the files scenario: file versions published to the devices,
- * uploads from them; docs/simulator.md), {@code --hashes FILE} (write "seed trace-hash" per line,
- * in seed order: the proof that a refactoring changed no event order). Exit status 1 if a seed
- * failed.
+ * --keep-files}, {@code --nodes N} (N cloud nodes sharing one store, docs/simulator.md), {@code
+ * --files} (the files scenario: file versions published to the devices, uploads from them;
+ * docs/simulator.md), {@code --hashes FILE} (write "seed trace-hash" per line, in seed order: the
+ * proof that a refactoring changed no event order). Exit status 1 if a seed failed.
  */
 public final class SimMain {
   private SimMain() {}
@@ -97,6 +97,7 @@ public final class SimMain {
         case "--dir" -> options = options.withWorkDir(Path.of(value(args, ++i, a)));
         case "--keep-files" -> options = options.withKeepFiles(true);
         case "--files" -> options = options.withFiles(true);
+        case "--nodes" -> options = options.withCloudNodes(Integer.parseInt(value(args, ++i, a)));
         case "--trace" -> trace = true;
         case "--hashes" -> hashes = Path.of(value(args, ++i, a));
         case "-h", "--help" -> {
@@ -165,6 +166,7 @@ public final class SimMain {
   private static void usage() {
     System.out.println(
         "usage: java -jar edgesync-sim.jar [--seeds N] [--from S | --seed S] [--threads N]"
-            + " [--max-failures N] [--trace] [--hashes FILE] [--dir PATH] [--keep-files] [--files]");
+            + " [--max-failures N] [--trace] [--hashes FILE] [--dir PATH] [--keep-files] [--files]"
+            + " [--nodes N]");
   }
 }

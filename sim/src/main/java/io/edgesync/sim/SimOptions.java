@@ -25,6 +25,7 @@ import java.util.function.UnaryOperator;
  *     other choices are the same; its trace is not). Off by default, so that the recorded trace
  *     hashes of seeds without files stay as they are
  * @param plantedFileBug a bug planted in the files seeds' stores (tests); NONE otherwise
+ * @param cloudNodes server nodes sharing the cloud store ({@link #withCloudNodes})
  */
 public record SimOptions(
     Path workDir,
@@ -35,7 +36,8 @@ public record SimOptions(
     UnaryOperator<DocumentStore> documentStoreWrapper,
     UnaryOperator<CommandStore> commandStoreWrapper,
     boolean files,
-    PlantedFileBug plantedFileBug) {
+    PlantedFileBug plantedFileBug,
+    int cloudNodes) {
 
   /** A bug planted in the files seeds' stores, for tests that expect the checkers to catch it. */
   public enum PlantedFileBug {
@@ -60,7 +62,8 @@ public record SimOptions(
         UnaryOperator.identity(),
         UnaryOperator.identity(),
         false,
-        PlantedFileBug.NONE);
+        PlantedFileBug.NONE,
+        1);
   }
 
   public SimOptions withEcho(PrintStream echo) {
@@ -73,7 +76,8 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
@@ -86,7 +90,8 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
@@ -99,7 +104,8 @@ public record SimOptions(
         wrapper,
         commandStoreWrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
@@ -112,7 +118,8 @@ public record SimOptions(
         documentStoreWrapper,
         wrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withWorkDir(Path dir) {
@@ -125,7 +132,8 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
@@ -138,7 +146,8 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         files,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withFiles(boolean on) {
@@ -151,7 +160,8 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         on,
-        plantedFileBug);
+        plantedFileBug,
+        cloudNodes);
   }
 
   public SimOptions withPlantedFileBug(PlantedFileBug bug) {
@@ -164,7 +174,31 @@ public record SimOptions(
         documentStoreWrapper,
         commandStoreWrapper,
         files,
-        bug);
+        bug,
+        cloudNodes);
+  }
+
+  /**
+   * With {@code nodes} cloud nodes sharing one store ({@code --nodes}): connections are spread over
+   * the live nodes, the nemesis crashes one node at a time, and changes reach every node's sessions
+   * as the cluster bus carries them. One node (the default) is the single server every seed's hash
+   * was recorded with.
+   */
+  public SimOptions withCloudNodes(int nodes) {
+    if (nodes < 1 || nodes > 16) {
+      throw new IllegalArgumentException("cloud nodes must be 1..16, not " + nodes);
+    }
+    return new SimOptions(
+        workDir,
+        traceTailLines,
+        echo,
+        cloudStoreWrapper,
+        keepFiles,
+        documentStoreWrapper,
+        commandStoreWrapper,
+        files,
+        plantedFileBug,
+        nodes);
   }
 
   static Path defaultWorkDir() {

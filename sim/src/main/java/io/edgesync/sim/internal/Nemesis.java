@@ -96,18 +96,9 @@ final class Nemesis {
     if (!world.cloud().alive()) {
       return;
     }
-    world.cloud().crash();
+    SimCloud.Crashed crashed = world.cloud().crash();
     long down = random.nextLong(1, f.cloudDownMaxMs() + 1);
-    int incarnation = world.cloud().incarnation();
-    world
-        .events()
-        .at(
-            world.now() + down,
-            () -> {
-              if (!world.cloud().alive() && world.cloud().incarnation() == incarnation) {
-                world.cloud().start();
-              }
-            });
+    world.events().at(world.now() + down, () -> world.cloud().restart(crashed));
   }
 
   private void stepClock() {

@@ -11,7 +11,10 @@ import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.wire.Frame;
+import io.edgesync.server.CloudStores;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.StoreSettings;
+import io.edgesync.testing.TestPostgres;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -51,14 +54,33 @@ final class SimCloud {
   private final UnaryOperator<DocumentStore> docStoreWrapper;
   private final UnaryOperator<CommandStore> commandStoreWrapper;
 
-  private int incarnation;
-  private boolean alive;
-  private SqliteCloudStore sqlite;
-  private CloudStore store;
-  private CloudDocuments docs;
-  private CommandStore commands;
-  private final Map<String, SimConnection> byDevice = new TreeMap<>();
-  private final Set<SimConnection> open = new LinkedHashSet<>();
+  /**
+   * One server process. With one node its store is a SQLite file; with several they share one
+   * PostgreSQL database (the embedded one of the tests, a fresh database per seed), as production
+   * nodes do.
+   */
+  private static final class Node {
+    final int index;
+    int incarnation;
+    boolean alive;
+    SqliteCloudStore sqlite;
+    CloudStore store;
+    CloudDocuments docs;
+    CommandStore commands;
+    final Map<String, SimConnection> byDevice = new TreeMap<>();
+    final Set<SimConnection> open = new LinkedHashSet<>();
+
+    Node(int index) {
+      this.index = index;
+    }
+  }
+
+  private final List<Node> nodes = new ArrayList<>();
+  private final String database; // several nodes: their PostgreSQL database, else null
+  private boolean groupsSet;
+  private int nextNode; // several nodes: round robin of connections and REST calls
+  private int nextCrash; // several nodes: round robin of crashes
+  private final Map<String, Integer> lastNode = new TreeMap<>(); // several: a device's last node
 
   /** The file stores (files seeds only, else null); they survive crashes as the database does. */
   private SimCloudFiles files;
@@ -69,13 +91,59 @@ final class SimCloud {
       NodeClock clock,
       UnaryOperator<CloudStore> storeWrapper,
       UnaryOperator<DocumentStore> docStoreWrapper,
-      UnaryOperator<CommandStore> commandStoreWrapper) {
+      UnaryOperator<CommandStore> commandStoreWrapper,
+      int count) {
     this.world = world;
     this.root = root;
     this.clock = clock;
     this.storeWrapper = storeWrapper;
     this.docStoreWrapper = docStoreWrapper;
     this.commandStoreWrapper = commandStoreWrapper;
+    for (int i = 0; i < count; i++) {
+      nodes.add(new Node(i));
+    }
+    if (count > 1) {
+      if (!TestPostgres.available()) {
+        throw new SimFailure(
+            "several cloud nodes need PostgreSQL, which cannot start here: "
+                + TestPostgres.unavailableReason());
+      }
+      database = TestPostgres.newDatabase();
+    } else {
+      database = null;
+    }
+  }
+
+  private boolean several() {
+    return nodes.size() > 1;
+  }
+
+  /** The first live node (the one whose store checkers and adversaries read), or null. */
+  private Node live() {
+    for (Node n : nodes) {
+      if (n.alive) {
+        return n;
+      }
+    }
+    return null;
+  }
+
+  /** Where a connection or a REST call goes: the one node, or the next live one in turn. */
+  private Node pick() {
+    if (!several()) {
+      return nodes.get(0);
+    }
+    for (int tries = 0; tries < nodes.size(); tries++) {
+      Node n = nodes.get(Math.floorMod(nextNode++, nodes.size()));
+      if (n.alive) {
+        return n;
+      }
+    }
+    return null;
+  }
+
+  private Node nodeOf(SimConnection c) {
+    return nodes.get(c.cloudNode);
   }
 
   /** Files seeds: the sessions carry file transfers from these stores. */
@@ -89,39 +157,51 @@ final class SimCloud {
 
   /** The document authority, or null (documents off, or the cloud is down). */
   CloudDocuments docs() {
-    return docs;
+    Node n = live();
+    return n == null ? null : n.docs;
   }
 
   /** The command store the sessions use, or null (commands off, or the cloud is down). */
   CommandStore commands() {
-    return commands;
+    Node n = live();
+    return n == null ? null : n.commands;
   }
 
   /** The store's own documents, not wrapped: what the checkers read. */
   DocumentStore rawDocuments() {
-    return sqlite == null ? null : sqlite.documents();
+    Node n = live();
+    return n == null ? null : n.sqlite.documents();
   }
 
   /** The store's hash-chained audit log: what the checkers verify. */
   io.edgesync.server.AuditLog auditLog() {
-    return sqlite == null ? null : sqlite.auditLog();
+    Node n = live();
+    return n == null ? null : n.sqlite.auditLog();
   }
 
   /** The store's own commands, not wrapped: what the checkers read. */
   CommandStore rawCommands() {
-    return sqlite == null ? null : sqlite.commands();
+    Node n = live();
+    return n == null ? null : n.sqlite.commands();
   }
 
+  /** Whether any node is up. */
   boolean alive() {
-    return alive;
+    return live() != null;
   }
 
+  /** How many times a node (re)started: changes whenever any node crashed. */
   int incarnation() {
-    return incarnation;
+    int sum = 0;
+    for (Node n : nodes) {
+      sum += n.incarnation;
+    }
+    return sum;
   }
 
   CloudStore store() {
-    return store;
+    Node n = live();
+    return n == null ? null : n.store;
   }
 
   NodeClock clock() {
@@ -132,51 +212,70 @@ final class SimCloud {
     return clock.wallMs(world.now());
   }
 
-  private Path storeFile() {
-    return root.resolve("run" + incarnation).resolve("cloud.db");
+  private Path storeFile(Node n) {
+    return root.resolve("run" + n.incarnation).resolve("cloud.db");
   }
 
+  /** Starts every node (the world's start). */
   void start() {
+    for (Node n : nodes) {
+      start(n);
+    }
+  }
+
+  private void start(Node n) {
     DocLedger ledger = world.docLedger();
     try {
       // A short document history (32 versions), so that churn pushes an edge's base out of it and
       // the "resend whole" path runs (seed 1097 found its request lost with a DocAck; now repeated
       // in every Welcome until met).
-      sqlite = new SqliteCloudStore(storeFile(), 32, ledger::nextCommandId);
+      n.sqlite =
+          several()
+              ? CloudStores.open(
+                  StoreSettings.postgres(TestPostgres.jdbcUrl(database), TestPostgres.USER, null),
+                  root,
+                  32,
+                  ledger::nextCommandId)
+              : new SqliteCloudStore(storeFile(n), 32, ledger::nextCommandId);
     } catch (SQLException e) {
       throw new SimFailure("the cloud store did not open: " + e.getMessage());
     }
-    store = storeWrapper.apply(sqlite);
+    n.sqlite.nodeId("node" + n.index);
+    n.store = storeWrapper.apply(n.sqlite);
     DocScenario ds = world.scenario().docs();
     if (ds.enabled()) {
-      DocumentStore raw = sqlite.documents();
-      if (incarnation == 0) {
+      DocumentStore raw = n.sqlite.documents();
+      if (!groupsSet) {
         for (SimEdge e : world.edges()) {
           if (!ds.groups().get(e.index()).isEmpty()) {
             raw.setGroups(e.deviceId(), ds.groups().get(e.index()));
           }
         }
+        groupsSet = true;
       }
-      docs = new CloudDocuments(docStoreWrapper.apply(raw), ds.rules(), this::nowMs);
-      int inc = incarnation;
-      docs.onChange(
+      n.docs = new CloudDocuments(docStoreWrapper.apply(raw), ds.rules(), this::nowMs);
+      int inc = n.incarnation;
+      n.docs.onChange(
           scopes -> {
             try {
               ledger.cloudChanged(raw, scopes);
             } catch (SimFailure f) {
               world.fail(f); // the session would turn it into an INTERNAL error frame
             }
-            schedulePush(inc, scopes);
+            schedulePush(n, inc, scopes);
           });
       if (ds.commands()) {
-        commands = commandStoreWrapper.apply(sqlite.commands());
+        n.commands = commandStoreWrapper.apply(n.sqlite.commands());
       }
-      if (incarnation > 0) {
+      if (n.incarnation > 0) {
         checkDocumentsSurvived(raw);
       }
     }
-    alive = true;
-    world.trace("cloud started (run " + incarnation + ")");
+    n.alive = true;
+    world.trace(
+        several()
+            ? "cloud node " + n.index + " started (run " + n.incarnation + ")"
+            : "cloud started (run " + n.incarnation + ")");
   }
 
   /** After a restart the store holds the newest version of every key the log has (or collected). */
@@ -203,46 +302,83 @@ final class SimCloud {
     }
   }
 
-  /** The process dies: sessions vanish without onClosed; the store keeps what was committed. */
-  void crash() {
-    world.trace("cloud CRASH");
-    for (SimConnection c : new ArrayList<>(open)) {
+  /**
+   * A server process dies: its sessions vanish without onClosed; the store keeps what was
+   * committed. With one node the database's files are copied as they are on disk (the machine
+   * died); with several, the next node in turn dies and the shared database stays up.
+   *
+   * @return what restarts it ({@link #restart}), or null if no node was up
+   */
+  Crashed crash() {
+    Node n = several() ? nextToCrash() : nodes.get(0);
+    if (n == null || !n.alive) {
+      return null;
+    }
+    world.trace(several() ? "cloud node " + n.index + " CRASH" : "cloud CRASH");
+    for (SimConnection c : new ArrayList<>(n.open)) {
       world.network().cloudCrashed(c);
       c.inbox.clear();
       c.handling = false;
       c.sessionClosed = true;
     }
-    open.clear();
-    byDevice.clear();
-    SimEdge.copyStoreImage(
-        storeFile(), root.resolve("run" + (incarnation + 1)).resolve("cloud.db"));
-    sqlite.close();
-    sqlite = null;
-    store = null;
-    docs = null;
-    commands = null;
-    alive = false;
-    incarnation++;
+    n.open.clear();
+    n.byDevice.clear();
+    if (!several()) {
+      SimEdge.copyStoreImage(
+          storeFile(n), root.resolve("run" + (n.incarnation + 1)).resolve("cloud.db"));
+    }
+    n.sqlite.close();
+    n.sqlite = null;
+    n.store = null;
+    n.docs = null;
+    n.commands = null;
+    n.alive = false;
+    n.incarnation++;
     world.stats().add("cloud.crashes", 1);
+    return new Crashed(n.index, n.incarnation);
+  }
+
+  /** A crashed node: which, and the incarnation it would restart as. */
+  record Crashed(int node, int incarnation) {}
+
+  /** Restarts the node {@code crashed} names, unless it was restarted since. */
+  void restart(Crashed crashed) {
+    Node n = nodes.get(crashed.node());
+    if (!n.alive && n.incarnation == crashed.incarnation()) {
+      start(n);
+    }
+  }
+
+  private Node nextToCrash() {
+    for (int tries = 0; tries < nodes.size(); tries++) {
+      Node n = nodes.get(Math.floorMod(nextCrash++, nodes.size()));
+      if (n.alive) {
+        return n;
+      }
+    }
+    return null;
   }
 
   /** A connection arrives; false if nobody is listening. */
   boolean accept(SimConnection c) {
-    if (!alive) {
+    Node n = pick();
+    if (n == null || !n.alive) {
       return false;
     }
     c.cloudOpen = true;
-    c.cloudIncarnation = incarnation;
+    c.cloudNode = n.index;
+    c.cloudIncarnation = n.incarnation;
     // Identity on: the connection authenticated as its edge (the simulator's abstract client
     // certificate), and the session holds the device to it.
     c.session =
-        new CloudSession(world.scenario().serverPolicy(), store, docs, commands, new SessionIo(c))
+        new CloudSession(
+                world.scenario().serverPolicy(), n.store, n.docs, n.commands, new SessionIo(c))
             .requireDeviceId(c.edge.deviceId());
     if (files != null) {
       String device = c.edge.deviceId();
       c.session.withFiles(files.rollouts(device), files.uploads(device));
     }
-    open.add(c);
+    n.open.add(c);
     return true;
   }
 
@@ -252,7 +388,8 @@ final class SimCloud {
    * store's commit), so that frames of different connections interleave as on a real server.
    */
   void deliver(SimConnection c, byte[] bytes, String label, Frame frame) {
-    if (!alive || !c.cloudOpen || c.cloudIncarnation != incarnation) {
+    Node n = nodeOf(c);
+    if (!n.alive || !c.cloudOpen || c.cloudIncarnation != n.incarnation) {
       return;
     }
     c.inbox.addLast(new SimConnection.Inbound(bytes, label, frame));
@@ -270,13 +407,14 @@ final class SimCloud {
       return;
     }
     c.handling = true;
-    int inc = incarnation;
+    Node n = nodeOf(c);
+    int inc = n.incarnation;
     world
         .events()
         .at(
             world.now() + world.network().handlerDelayMs(),
             () -> {
-              if (inc == incarnation && alive) {
+              if (inc == n.incarnation && n.alive) {
                 handle(c);
               }
             });
@@ -304,9 +442,10 @@ final class SimCloud {
     if (frame.hasDocChanges() || frame.hasCommandStatus()) {
       world.docLedger().moved();
     }
+    Node n = nodeOf(c);
     if (frame.hasBatch()
         && frame.getBatch().getFirstSequence()
-            <= store
+            <= n.store
                 .checkpoints(c.edge.deviceId())
                 .getOrDefault(frame.getBatch().getStream(), 0L)) {
       world.stats().add("frames.resentAtCloud", 1);
@@ -315,7 +454,7 @@ final class SimCloud {
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
     session.onFrame(nowMs(), in.bytes());
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
-      SimConnection previous = byDevice.put(session.deviceId(), c);
+      SimConnection previous = n.byDevice.put(session.deviceId(), c);
       if (previous != null && previous != c) {
         world.stats().add("sessions.replaced", 1);
         if (previous.handling) {
@@ -324,13 +463,21 @@ final class SimCloud {
         previous.superseded = true;
         closeFromCloud(previous, "replaced by a newer session of the same device");
       }
+      if (several()) {
+        Integer before = lastNode.put(session.deviceId(), n.index);
+        if (before != null && before != n.index) {
+          world.stats().add("sessions.movedToAnotherNode", 1);
+        }
+        tellClaimed(n, session.deviceId(), session.claimEpoch());
+      }
     }
     dispatch(c);
   }
 
   /** Jetty's idle timeout fired for {@code c}. */
   void idleTimeout(SimConnection c) {
-    if (alive && c.cloudOpen && c.cloudIncarnation == incarnation) {
+    Node n = nodeOf(c);
+    if (n.alive && c.cloudOpen && c.cloudIncarnation == n.incarnation) {
       world.trace(c.name() + " cloud idle timeout");
       closeFromCloud(c, "idle timeout");
     }
@@ -362,63 +509,110 @@ final class SimCloud {
     }
     c.sessionClosed = true;
     c.cloudOpen = false;
-    open.remove(c);
+    Node n = nodeOf(c);
+    n.open.remove(c);
     String device = c.session.deviceId();
     c.session.onClosed(nowMs());
     if (device != null) {
-      byDevice.remove(device, c);
+      n.byDevice.remove(device, c);
     }
   }
 
   /** The device's committed checkpoints, or null while the cloud is down. */
   Map<String, Long> checkpoints(String deviceId) {
-    return alive ? store.checkpoints(deviceId) : null;
+    Node n = live();
+    if (n == null) {
+      return null;
+    }
+    if (!several()) {
+      return n.store.checkpoints(deviceId);
+    }
+    // A node's cached checkpoints are its own sessions' view: read what the database holds.
+    Map<String, Long> out = new TreeMap<>();
+    for (CloudStore.StreamSummary st : n.store.streams(deviceId)) {
+      out.put(st.stream(), st.lastSequence());
+    }
+    return out;
+  }
+
+  /**
+   * The cluster bus: node {@code from} admitted a session of {@code device} with claim {@code
+   * epoch}; a little later every other node ends its older session of the device.
+   */
+  private void tellClaimed(Node from, String device, long epoch) {
+    world
+        .events()
+        .at(
+            world.now() + world.network().handlerDelayMs(),
+            () -> {
+              for (Node n : nodes) {
+                SimConnection old = n == from || !n.alive ? null : n.byDevice.get(device);
+                if (old != null && old.cloudOpen && old.session.claimEpoch() < epoch) {
+                  world.stats().add("sessions.replacedOnAnotherNode", 1);
+                  old.superseded = true;
+                  closeFromCloud(old, "replaced by a newer session on node " + from.index);
+                }
+              }
+            });
   }
 
   // ---------------------------------------------------------------- pushes (SyncServer's push
   // thread)
 
-  private void schedulePush(int inc, Set<String> scopes) {
+  /**
+   * After node {@code origin} (at incarnation {@code inc}) committed changes of {@code scopes}: a
+   * little later its sessions, and with several nodes every other live node's (the cluster bus), of
+   * devices reading one of them get {@code onDocsChanged}.
+   */
+  private void schedulePush(Node origin, int inc, Set<String> scopes) {
     Set<String> changed = new TreeSet<>(scopes);
     world
         .events()
         .at(
             world.now() + world.network().handlerDelayMs(),
             () -> {
-              if (inc != incarnation || !alive) {
-                return;
-              }
-              Set<String> devices = new TreeSet<>();
-              for (String scope : changed) {
-                if (scope.equals(CloudDocuments.FLEET)) {
-                  devices.addAll(byDevice.keySet());
-                } else {
-                  devices.addAll(docs.store().devicesReading(scope));
-                }
-              }
-              for (String device : devices) {
-                SimConnection c = byDevice.get(device);
-                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
-                  world.trace(c.name() + " cloud pushes " + changed);
-                  c.session.onDocsChanged(nowMs());
+              for (Node n : nodes) {
+                if (n.alive && (n != origin || inc == n.incarnation)) {
+                  pushDocs(n, changed);
                 }
               }
             });
   }
 
-  private void schedulePushCommands(String device) {
-    int inc = incarnation;
+  private void pushDocs(Node n, Set<String> changed) {
+    Set<String> devices = new TreeSet<>();
+    for (String scope : changed) {
+      if (scope.equals(CloudDocuments.FLEET)) {
+        devices.addAll(n.byDevice.keySet());
+      } else {
+        devices.addAll(n.docs.store().devicesReading(scope));
+      }
+    }
+    for (String device : devices) {
+      SimConnection c = n.byDevice.get(device);
+      if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+        world.trace(c.name() + " cloud pushes " + changed);
+        c.session.onDocsChanged(nowMs());
+      }
+    }
+  }
+
+  /** A command was queued through {@code origin}: every live node tells its session, if any. */
+  private void schedulePushCommands(Node origin, String device) {
+    int inc = origin.incarnation;
     world
         .events()
         .at(
             world.now() + world.network().handlerDelayMs(),
             () -> {
-              if (inc != incarnation || !alive) {
-                return;
-              }
-              SimConnection c = byDevice.get(device);
-              if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
-                c.session.onCommandsQueued(nowMs());
+              for (Node n : nodes) {
+                if (!n.alive || (n == origin && inc != n.incarnation)) {
+                  continue;
+                }
+                SimConnection c = n.byDevice.get(device);
+                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                  c.session.onCommandsQueued(nowMs());
+                }
               }
             });
   }
@@ -427,7 +621,9 @@ final class SimCloud {
 
   /** PUT (value) or DELETE (null) of a document through the REST API; false if refused. */
   boolean writeDoc(DocKey key, JsonNode value, Long ifVersion) {
-    if (!alive || docs == null) {
+    Node n = pick();
+    CloudDocuments docs = n == null || !n.alive ? null : n.docs;
+    if (docs == null) {
       return false;
     }
     String what = (value == null ? "delete " : "put ") + key;
@@ -456,10 +652,12 @@ final class SimCloud {
    * false if refused (already resolved).
    */
   boolean resolve(long conflictId, String take, JsonNode value) {
-    if (!alive || docs == null) {
+    Node n = pick();
+    CloudDocuments docs = n == null || !n.alive ? null : n.docs;
+    if (docs == null) {
       return false;
     }
-    DocumentStore raw = sqlite.documents();
+    DocumentStore raw = n.sqlite.documents();
     DocumentStore.ConflictRecord c = raw.conflict(conflictId);
     if (c == null) {
       throw new SimFailure("open conflict " + conflictId + " cannot be retrieved");
@@ -528,7 +726,9 @@ final class SimCloud {
 
   /** POST /api/v1/devices/{id}/commands; false if the cloud is down. */
   boolean queueCommand(String device, long ttlMs) {
-    if (!alive || commands == null) {
+    Node n = pick();
+    CommandStore commands = n == null || !n.alive ? null : n.commands;
+    if (commands == null) {
       return false;
     }
     CommandStore.StoredCommand c =
@@ -537,7 +737,7 @@ final class SimCloud {
     world.docLedger().commandCreated(new DocLedger.Cmd(c.id(), device, ttlMs, world.now()));
     world.trace("cloud queues " + c.id() + " for " + device + " ttl " + ttlMs + " ms");
     world.stats().add("commands.queued", 1);
-    schedulePushCommands(device);
+    schedulePushCommands(n, device);
     return true;
   }
 
@@ -546,7 +746,7 @@ final class SimCloud {
    * as a possible delta base. False if the cloud is down.
    */
   boolean publish(FileLedger.Version v, Set<String> targets) {
-    if (!alive || files == null) {
+    if (!alive() || files == null) {
       return false;
     }
     for (SimEdge e : world.edges()) {
@@ -561,33 +761,43 @@ final class SimCloud {
 
   /** A version's rollout reaches one more device; its session offers it. False if down. */
   boolean rollOn(FileLedger.Version v, String device) {
-    if (!alive || files == null) {
+    if (!alive() || files == null) {
       return false;
     }
     files.target(v, device);
     v.targets().add(device);
     world.trace("cloud rolls out " + v.transferId() + " to " + device);
-    int inc = incarnation;
+    int[] inc = new int[nodes.size()];
+    for (Node n : nodes) {
+      inc[n.index] = n.incarnation;
+    }
     world
         .events()
         .at(
             world.now() + world.network().handlerDelayMs(),
             () -> {
-              if (inc != incarnation || !alive) {
-                return;
-              }
-              SimConnection c = byDevice.get(device);
-              if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
-                c.session.onFilesOffered(nowMs());
+              for (Node n : nodes) {
+                if (inc[n.index] != n.incarnation || !n.alive) {
+                  continue;
+                }
+                SimConnection c = n.byDevice.get(device);
+                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                  c.session.onFilesOffered(nowMs());
+                }
               }
             });
     return true;
   }
 
   void shutdown() {
-    if (sqlite != null) {
-      sqlite.close();
-      sqlite = null;
+    for (Node n : nodes) {
+      if (n.sqlite != null) {
+        n.sqlite.close();
+        n.sqlite = null;
+      }
+    }
+    if (database != null) {
+      TestPostgres.dropDatabase(database);
     }
   }
 

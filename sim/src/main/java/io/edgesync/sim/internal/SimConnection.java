@@ -31,6 +31,9 @@ final class SimConnection {
   CloudSession session;
   int cloudIncarnation = -1;
 
+  /** The cloud node that accepted the connection (always 0 with one node). */
+  int cloudNode;
+
   /**
    * Frames the cloud has read from the connection and not yet handled, in order. The head is in the
    * server's handler (one frame of a session at a time, as Jetty delivers them) while {@code

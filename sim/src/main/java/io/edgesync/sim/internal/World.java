@@ -108,7 +108,8 @@ public final class World {
             new NodeClock(nowMs, nowMs + scenario.cloudSkewMs(), 0),
             options.cloudStoreWrapper(),
             options.documentStoreWrapper(),
-            options.commandStoreWrapper());
+            options.commandStoreWrapper(),
+            options.cloudNodes());
     for (int i = 0; i < scenario.edges().size(); i++) {
       Scenario.EdgeSpec spec = scenario.edges().get(i);
       StreamLedger.DeviceModel model =
