@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.Clock;
 import io.edgesync.server.ServerConfig;
@@ -101,6 +102,24 @@ class SeveralNodesTest {
             .get("id")
             .asText();
     await().atMost(Duration.ofSeconds(5)).until(() -> device.commands().state(id) != null);
+
+    // Work that runs once has one holder among the nodes, which both nodes show.
+    Rest rest2 = Rest.admin(n2.port(), dir.resolve("cloud"));
+    JsonNode view1 = rest1.ok(rest1.get("/api/v1/cluster"));
+    JsonNode view2 = rest2.ok(rest2.get("/api/v1/cluster"));
+    assertThat(view1.get("node").asText()).isEqualTo("n1");
+    assertThat(view2.get("devicesConnected").asInt()).isEqualTo(1);
+    assertThat(holders(view1)).isEqualTo(holders(view2)); // (renewals move only the expiry)
+    assertThat(holders(view1)).containsOnlyKeys("dictionaries", "rollouts");
+    assertThat(holders(view1).values()).allMatch(h -> h.equals("n1") || h.equals("n2"));
+  }
+
+  private static java.util.Map<String, String> holders(JsonNode view) {
+    java.util.Map<String, String> out = new java.util.TreeMap<>();
+    for (JsonNode l : view.get("leases")) {
+      out.put(l.get("name").asText(), l.get("holder").asText());
+    }
+    return out;
   }
 
   @Test

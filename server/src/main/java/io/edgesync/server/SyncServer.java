@@ -211,6 +211,7 @@ public final class SyncServer implements AutoCloseable {
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
+              cfg.routes.get("/api/v1/cluster", this::cluster);
               new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
                   .register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
@@ -886,6 +887,33 @@ public final class SyncServer implements AutoCloseable {
             docs == null ? 0 : docs.clockDriftsSeen(),
             "docPatchesApplied",
             docs == null ? 0 : docs.patchesApplied()));
+  }
+
+  /**
+   * This node among the nodes of its store: its id, its sessions, and every lease with its holder
+   * (none for a node alone on its SQLite file).
+   */
+  private void cluster(Context ctx) {
+    List<Map<String, Object>> held = new java.util.ArrayList<>();
+    if (leases != null) {
+      long now = clock.nowMs();
+      for (Leases.Lease l : ((SqliteCloudStore) store).leases().list()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", l.name());
+        m.put("holder", l.holder());
+        m.put("epoch", l.epoch());
+        m.put("expiresAtMs", l.expiresAtMs());
+        m.put("expired", l.expiresAtMs() <= now);
+        held.add(m);
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("node", config.cluster().nodeId());
+    m.put("shared", leases != null);
+    m.put("devicesConnected", sessionsByDevice.size());
+    m.put("sessionsReplaced", sessionsReplaced.get());
+    m.put("leases", held);
+    ctx.json(m);
   }
 
   /** The capabilities a connected device's session accepted; null when it is not connected. */

@@ -825,5 +825,13 @@ final class SimCloud {
       // Called from inside onFrame; SyncServer's close reaches onClose later on.
       world.events().at(world.now(), () -> closeFromCloud(c, reason));
     }
+
+    @Override
+    public void replaced(String reason) {
+      // A commit was fenced: a newer claim through another node took the device over.
+      world.stats().add("sessions.fencedAtCommit", 1);
+      world.trace(c.name() + " cloud fenced: " + reason);
+      close(reason);
+    }
   }
 }
