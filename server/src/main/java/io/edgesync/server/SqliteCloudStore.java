@@ -357,10 +357,11 @@ public final class SqliteCloudStore implements CloudStore {
             "claiming the session of device " + deviceId,
             () ->
                 jdbc.queryLong(
-                    "UPDATE devices SET session_epoch=session_epoch+1, session_node=? WHERE id=?"
-                        + " RETURNING session_epoch",
+                    "UPDATE devices SET session_epoch=session_epoch+1, session_node=?,"
+                        + " last_seen_ms=? WHERE id=? RETURNING session_epoch",
                     -1,
                     nodeId,
+                    nowMs,
                     deviceId));
     if (epoch < 0) {
       throw new IllegalStateException("claiming the session of unregistered device " + deviceId);

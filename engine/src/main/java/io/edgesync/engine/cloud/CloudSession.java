@@ -395,8 +395,7 @@ public final class CloudSession {
     checkHello(hello);
     admit(hello, nowMs);
     deviceId = hello.getDeviceId();
-    store.touchDevice(deviceId, nowMs);
-    claimEpoch = store.claimSession(deviceId, nowMs); // before the checkpoints: see claimSession
+    claimEpoch = store.claimSession(deviceId, nowMs); // before the checkpoints; touches it too
     state = State.ACTIVE;
     Welcome.Builder welcome = negotiate(hello);
     checkpoints.putAll(store.checkpoints(deviceId));

@@ -42,11 +42,13 @@ public interface CloudStore extends AutoCloseable {
    * throws {@link SessionFencedException} and stores nothing. The checkpoints this node returns
    * afterwards are read after the claim, so they include everything the previous holder committed.
    *
-   * <p>A store that serves one node only keeps no epochs (the default).
+   * <p>The claim also records the device as seen at {@code nowMs} ({@link #touchDevice}), in the
+   * same write. A store that serves one node only keeps no epochs (the default: only the touch).
    *
    * @return the claim's epoch (0 for a store that keeps none)
    */
   default long claimSession(String deviceId, long nowMs) {
+    touchDevice(deviceId, nowMs);
     return 0;
   }
 
