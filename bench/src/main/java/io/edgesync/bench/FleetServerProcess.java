@@ -1,0 +1,151 @@
+package io.edgesync.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The fleet bench's server as a child JVM ({@link FleetServerMain}) with the bench's classpath:
+ * start, wait for it to listen, ask its heap, read its RSS from {@code /proc/<pid>/status}, kill
+ * it. The child's logs go to a file; its stdout carries only the line protocol, read by one daemon
+ * thread. Used by the runner thread only.
+ */
+final class FleetServerProcess implements AutoCloseable {
+  /** Memory of the server at one moment, in bytes; -1 where not known. */
+  record Memory(long heapUsed, long heapCommitted, long rss, int threads) {}
+
+  private final Process process;
+  private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+  private final OutputStream stdin;
+  private final int port;
+
+  private FleetServerProcess(Process process, Path log, double readyTimeoutS) throws Exception {
+    this.process = process;
+    this.stdin = process.getOutputStream();
+    Thread reader = new Thread(this::readLines, "fleet-server-stdout");
+    reader.setDaemon(true);
+    reader.start();
+    String ready = lines.poll((long) (readyTimeoutS * 1000), TimeUnit.MILLISECONDS);
+    if (ready == null || !ready.startsWith("READY ")) {
+      process.destroyForcibly();
+      throw new IllegalStateException(
+          "the fleet server did not start within "
+              + readyTimeoutS
+              + " s (alive: "
+              + process.isAlive()
+              + "); its log: "
+              + log);
+    }
+    this.port = Integer.parseInt(ready.substring(6).trim());
+  }
+
+  /** Starts the server of {@code config} with these JVM options and waits until it listens. */
+  static FleetServerProcess start(Path config, List<String> jvmOptions, Path log) throws Exception {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmOptions);
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(FleetServerMain.class.getName());
+    cmd.add(config.toString());
+    Files.createDirectories(log.getParent());
+    Process p =
+        new ProcessBuilder(cmd)
+            .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
+    return new FleetServerProcess(p, log, 60);
+  }
+
+  int port() {
+    return port;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** Heap after a forced full GC in the server, RSS and thread count from /proc. */
+  Memory memory() throws Exception {
+    stdin.write("HEAP\n".getBytes(StandardCharsets.US_ASCII));
+    stdin.flush();
+    String reply = lines.poll(60, TimeUnit.SECONDS);
+    long used = -1;
+    long committed = -1;
+    if (reply != null && reply.startsWith("HEAP ")) {
+      String[] parts = reply.split(" ");
+      used = Long.parseLong(parts[1]);
+      committed = Long.parseLong(parts[2]);
+    }
+    return new Memory(
+        used,
+        committed,
+        procStatus(process.pid(), "VmRSS:") * 1024,
+        (int) procStatus(process.pid(), "Threads:"));
+  }
+
+  /** A number field of /proc/<pid>/status (VmRSS in kB), -1 if there is none. */
+  static long procStatus(long pid, String field) {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (l.startsWith(field)) {
+          return Long.parseLong(l.substring(field.length()).trim().split("\\s+")[0]);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  /** Open file descriptors of the process, -1 if /proc does not say. */
+  long openFiles() {
+    try (var s = Files.list(Path.of("/proc/" + process.pid() + "/fd"))) {
+      return s.count();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** SIGKILL, as a crash: returns once the process is gone. */
+  void kill() throws InterruptedException {
+    process.toHandle().destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  private void readLines() {
+    try (BufferedReader r =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String l; (l = r.readLine()) != null; ) {
+        lines.add(l);
+      }
+    } catch (IOException e) {
+      // the child is gone
+    }
+  }
+
+  /** Ends the server: closes its stdin (it stops itself), then kills it if it lingers. */
+  @Override
+  public void close() throws Exception {
+    try {
+      stdin.close();
+    } catch (IOException e) {
+      // already gone
+    }
+    if (!process.waitFor(20, TimeUnit.SECONDS)) {
+      kill();
+    }
+  }
+}
