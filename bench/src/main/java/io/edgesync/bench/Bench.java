@@ -132,6 +132,8 @@ public final class Bench {
         --server-heap=1g      the child server's -Xmx   --server-jvm-opts="-XX:..." more options
         --max-sessions-per-s=500 --max-pending-sessions=512   the child server's admission
         --fleet-timeout=180   seconds a phase may take before it is reported incomplete
+        --histogram           the server's live-object histogram with N idle sessions (jcmd
+                              GC.class_histogram) into DIR/fleet/histogram-idle.txt, top in the log
         --server=wss://h:p/v1/sync[,...]  external servers instead of a child (devices spread
                               round-robin; no memory figure, no restart); with --api-key-file=F
                               (an operator key), --api-url=https://h:p (default: the first server),
@@ -235,7 +237,8 @@ public final class Bench {
           "server",
           "api-url",
           "api-key-file",
-          "ca-dir");
+          "ca-dir",
+          "histogram");
 
   private Bench() {}
 

@@ -49,7 +49,8 @@ final class FleetScenario {
       List<String> serverJvmOptions,
       int maxSessionsPerS,
       int maxPendingSessions,
-      List<String> phases) {
+      List<String> phases,
+      boolean histogram) {
     String mode() {
       return tls ? "mutual TLS, a certificate per device" : "plain ws:// on loopback (insecure)";
     }
@@ -99,7 +100,8 @@ final class FleetScenario {
             .toList(),
         o.integer("max-sessions-per-s", 500),
         o.integer("max-pending-sessions", 512),
-        List.of(o.string("phases", "steady,fanout,restart").split(",")));
+        List.of(o.string("phases", "steady,fanout,restart").split(",")),
+        o.bool("histogram", false));
   }
 
   /** One latency figure set, with how many of how many devices made it. */
@@ -196,6 +198,12 @@ final class FleetScenario {
     Thread.sleep((long) (s.idleSeconds() * 1000)); // the Welcome batches acked, sessions idle
     FleetServerProcess.Memory idle = server == null ? null : server.memory();
     logMemory("idle", idle, base, s.devices());
+    if (server != null && s.histogram()) {
+      Path file = dir.resolve("histogram-idle.txt");
+      Bench.logf(
+          "fleet: the server's live objects with %,d idle sessions (%s):", s.devices(), file);
+      Bench.log(server.histogram(file, 30));
+    }
 
     Stats.Latency acks = null;
     FleetPhase steady = null;

@@ -114,6 +114,29 @@ final class FleetServerProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes the server's class histogram of live objects ({@code jcmd <pid> GC.class_histogram},
+   * which collects first) to {@code out}; returns its first {@code lines} lines, or a note on why
+   * there is none (no jcmd in this JDK).
+   */
+  String histogram(Path out, int lines) throws Exception {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    if (!Files.isExecutable(jcmd)) {
+      return "(no histogram: " + jcmd + " is missing)";
+    }
+    Process p =
+        new ProcessBuilder(jcmd.toString(), Long.toString(pid()), "GC.class_histogram")
+            .redirectErrorStream(true)
+            .redirectOutput(out.toFile())
+            .start();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      return "(no histogram: jcmd took over 120 s)";
+    }
+    List<String> all = Files.readAllLines(out);
+    return String.join("\n", all.subList(0, Math.min(lines, all.size())));
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }
