@@ -126,7 +126,11 @@ public final class Bench {
         --devices=10000       device sessions (ids fleet-00000...)
         --tls=true            mutual TLS with a certificate per device; false: plain ws:// (insecure,
                               loopback only; results are labelled with the mode)
-        --phases=steady,fanout,restart   (connect and the idle memory figure always run)
+        --phases=steady,fanout,restart   (connect and the idle memory figure always run; add
+                              ceiling to keep adding idle sessions until something gives)
+        --ceiling-step=5000 --ceiling-max=100000   sessions added per step, and where to stop;
+                              clients bind 127.0.0.1, .2, ... (25,000 each); raise the bench's own
+                              limit first (ulimit -n) and the server's with --server-nofile=N
         --steady-seconds=60   --batch-every=10 (s, jittered ±10 %)   --record-bytes=64
         --loops=2             client selector threads   --idle-seconds=5   before the idle figure
         --server-heap=1g      the child server's -Xmx   --server-jvm-opts="-XX:..." more options
@@ -238,7 +242,10 @@ public final class Bench {
           "api-url",
           "api-key-file",
           "ca-dir",
-          "histogram");
+          "histogram",
+          "server-nofile",
+          "ceiling-step",
+          "ceiling-max");
 
   private Bench() {}
 

@@ -61,6 +61,7 @@ final class FleetDevice implements FleetConnection.Listener {
     final LongAdder retryLater = new LongAdder();
     final LongAdder errors = new LongAdder();
     final AtomicReference<String> firstError = new AtomicReference<>();
+    final AtomicReference<String> lastCloseReason = new AtomicReference<>();
 
     /** Whether devices send a batch every period (false: idle, heartbeats only). */
     volatile boolean sending;
@@ -311,6 +312,7 @@ final class FleetDevice implements FleetConnection.Listener {
 
   @Override
   public void closed(String reason) {
+    shared.lastCloseReason.set(id + ": " + reason);
     if (!welcomed && retryAfterMs == 0) {
       shared.failedConnects.increment();
     }

@@ -95,6 +95,23 @@ final class FleetReport {
                 + settings
           });
     }
+    if (r.ceiling() != null) {
+      FleetCeiling.Result c = r.ceiling();
+      FleetCeiling.Step last = c.steps().isEmpty() ? null : c.steps().get(c.steps().size() - 1);
+      rows.add(
+          new String[] {
+            "fleet (" + mode + "): ceiling (idle sessions on one node)",
+            "how far from 100,000",
+            String.format(
+                Locale.ROOT,
+                "**%,d sessions held**; bound: %s; at the last step: %s, %,d open files",
+                c.held(),
+                c.bound(),
+                last == null || last.memory() == null ? "server gone" : heapRss(last.memory()),
+                last == null ? -1 : last.openFiles()),
+            settings
+          });
+    }
     if (r.errors() > 0) {
       rows.add(
           new String[] {
@@ -174,6 +191,7 @@ final class FleetReport {
     j.put("firstError", r.firstError());
     j.put("clientHeapBytes", r.clientHeapBytes());
     j.put("clientThreads", r.clientThreads());
+    j.put("ceiling", r.ceiling());
     return j;
   }
 }

@@ -35,8 +35,28 @@ final class FleetRest {
     this.apiKey = apiKey;
   }
 
-  /** Writes the fleet document {@code {"revision": n}}; returns its new version. */
-  long writeFleetDoc(int revision) throws IOException, InterruptedException {
+  /**
+   * Writes the fleet document {@code {"revision": n}} and returns its new version, trying again for
+   * up to {@code patienceSeconds} when the server does not answer in time (right after a restart,
+   * its threads are busy with the storm of reconnects and the REST call waits with them).
+   */
+  long writeFleetDoc(int revision, double patienceSeconds)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + (long) (patienceSeconds * 1e9);
+    while (true) {
+      try {
+        return writeOnce(revision);
+      } catch (java.net.http.HttpTimeoutException | java.net.ConnectException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Bench.logf("fleet: the REST write of revision %d: %s; trying again", revision, e);
+        Thread.sleep(500);
+      }
+    }
+  }
+
+  private long writeOnce(int revision) throws IOException, InterruptedException {
     HttpRequest req =
         HttpRequest.newBuilder(URI.create(baseUrl + "/api/v1/fleet/docs/" + COLLECTION + "/" + KEY))
             .header("Authorization", "Bearer " + apiKey)

@@ -50,7 +50,10 @@ final class FleetScenario {
       int maxSessionsPerS,
       int maxPendingSessions,
       List<String> phases,
-      boolean histogram) {
+      boolean histogram,
+      int serverNofile,
+      int ceilingStep,
+      int ceilingMax) {
     String mode() {
       return tls ? "mutual TLS, a certificate per device" : "plain ws:// on loopback (insecure)";
     }
@@ -101,7 +104,10 @@ final class FleetScenario {
         o.integer("max-sessions-per-s", 500),
         o.integer("max-pending-sessions", 512),
         List.of(o.string("phases", "steady,fanout,restart").split(",")),
-        o.bool("histogram", false));
+        o.bool("histogram", false),
+        o.integer("server-nofile", 0),
+        o.integer("ceiling-step", 5_000),
+        o.integer("ceiling-max", 100_000));
   }
 
   /** One latency figure set, with how many of how many devices made it. */
@@ -125,7 +131,8 @@ final class FleetScenario {
       long errors,
       String firstError,
       long clientHeapBytes,
-      int clientThreads) {
+      int clientThreads,
+      FleetCeiling.Result ceiling) {
     /** Bytes per idle session: (with N idle - with none) / N, heap and RSS. */
     double heapPerSession() {
       return (idleMemory.heapUsed() - baseMemory.heapUsed()) / (double) settings.devices();
@@ -169,7 +176,7 @@ final class FleetScenario {
     try (FleetClients clients =
         new FleetClients(urls, s.loops(), s.batchPeriodMs(), s.recordBytes())) {
       clients.add(0, s.devices(), i -> pki == null ? null : pki.device(i), i -> null);
-      return phases(dir, s, config, server, clients, rest);
+      return phases(dir, s, config, server, clients, rest, i -> pki == null ? null : pki.device(i));
     } finally {
       if (server != null) {
         server.close();
@@ -183,13 +190,14 @@ final class FleetScenario {
       Path config,
       FleetServerProcess serverAtStart,
       FleetClients clients,
-      FleetRest rest)
+      FleetRest rest,
+      java.util.function.IntFunction<SSLContext> ssl)
       throws Exception {
     FleetServerProcess server = serverAtStart;
     FleetDevice.Shared shared = clients.shared;
     // A first version before any device connects: its PUT warms the REST client (TLS) and the
     // route, so that the fan-out measures the push, not a cold HTTPS handshake.
-    rest.writeFleetDoc(0);
+    rest.writeFleetDoc(0, s.timeoutSeconds());
     FleetServerProcess.Memory base = server == null ? null : server.memory();
     FleetPhase connect = begin(shared, "connect", s.devices());
     clients.start(0, s.devices());
@@ -222,7 +230,7 @@ final class FleetScenario {
     Delivery fanout = null;
     if (s.phases().contains("fanout")) {
       FleetPhase p = begin(shared, "fan-out", s.devices());
-      target(p, rest, 1, clients);
+      target(p, rest, 1, clients, s.timeoutSeconds());
       boolean all = awaitAll(p, p.docDelivered, "got the document", s.timeoutSeconds(), shared);
       fanout = delivery(p, p.docDelivered, all, s.devices());
     }
@@ -237,11 +245,15 @@ final class FleetScenario {
       long readyNanos;
       server = startServer(dir, config, s);
       readyNanos = System.nanoTime();
-      target(p, rest, 2, clients);
+      target(p, rest, 2, clients, s.timeoutSeconds());
       boolean all = awaitAll(p, p.caughtUp, "caught up", s.timeoutSeconds(), shared);
       restart = delivery(p, p.caughtUp, all, s.devices());
       fromReady = all ? (System.nanoTime() - readyNanos) / 1e9 : -1;
       restartRetryLater = p.retryLater.sum();
+    }
+    FleetCeiling.Result ceiling = null;
+    if (s.phases().contains("ceiling")) {
+      ceiling = FleetCeiling.run(dir, s, clients, server, ssl);
     }
     long clientHeap = clientHeapBytes();
     int clientThreads = Thread.activeCount();
@@ -266,7 +278,8 @@ final class FleetScenario {
         shared.errors.sum(),
         shared.firstError.get(),
         clientHeap,
-        clientThreads);
+        clientThreads,
+        ceiling);
   }
 
   /** Waits until every batch sent in the phase was acknowledged (or the timeout). */
@@ -285,11 +298,12 @@ final class FleetScenario {
   }
 
   /** Writes the document the phase waits for; the write's start is time zero. */
-  private static void target(FleetPhase p, FleetRest rest, int revision, FleetClients clients)
+  private static void target(
+      FleetPhase p, FleetRest rest, int revision, FleetClients clients, double patienceSeconds)
       throws Exception {
     long start = System.nanoTime();
     p.docWriteStartNanos = start;
-    long version = rest.writeFleetDoc(revision);
+    long version = rest.writeFleetDoc(revision, patienceSeconds);
     p.docWriteNanos = System.nanoTime() - start;
     p.targetDocVersion = version;
     clients.recheck(); // devices that got it before the reply count themselves now
@@ -319,7 +333,7 @@ final class FleetScenario {
       }
       Bench.logf(
           "fleet: %s: %,d still not %s after %.0f s (%,d RETRY_LATER, %,d failed connects, %,d"
-              + " errors%s)",
+              + " errors%s; last close: %s)",
           p.name,
           latch.getCount(),
           what,
@@ -327,7 +341,8 @@ final class FleetScenario {
           p.retryLater.sum(),
           shared.failedConnects.sum(),
           shared.errors.sum(),
-          shared.firstError.get() == null ? "" : ", first: " + shared.firstError.get());
+          shared.firstError.get() == null ? "" : ", first: " + shared.firstError.get(),
+          shared.lastCloseReason.get());
     }
     return false;
   }
@@ -338,7 +353,8 @@ final class FleetScenario {
     jvm.add("-Xmx" + s.serverHeap());
     jvm.addAll(s.serverJvmOptions());
     long t0 = System.nanoTime();
-    FleetServerProcess p = FleetServerProcess.start(config, jvm, dir.resolve("server.log"));
+    FleetServerProcess p =
+        FleetServerProcess.start(config, jvm, s.serverNofile(), dir.resolve("server.log"));
     Bench.logf(
         "fleet: server pid %d listening on %d after %.1f s",
         p.pid(), p.port(), (System.nanoTime() - t0) / 1e9);
@@ -393,12 +409,11 @@ final class FleetScenario {
     private static final Duration VALIDITY = Duration.ofDays(1);
     private final Path pem;
     private final CertificateAuthority ca;
-    private final SSLContext[] devices;
+    private final List<SSLContext> devices = new ArrayList<>();
 
-    private FleetPki(Path pem, CertificateAuthority ca, int n) {
+    private FleetPki(Path pem, CertificateAuthority ca) {
       this.pem = pem;
       this.ca = ca;
-      this.devices = new SSLContext[n];
     }
 
     static FleetPki create(Path dir, Settings s, Opts o) throws Exception {
@@ -413,21 +428,29 @@ final class FleetScenario {
       Pem.writeCertificates(pem.resolve("server.pem"), server.certificate());
       Pem.writePrivateKey(pem.resolve("server.key"), server.privateKey());
       Pem.writeCertificates(pem.resolve("ca.pem"), ca.certificate());
-      FleetPki pki = new FleetPki(pem, ca, s.devices());
+      FleetPki pki = new FleetPki(pem, ca);
       long t0 = System.nanoTime();
-      for (int i = 0; i < s.devices(); i++) {
-        KeyAndCertificate d = ca.issueDevice(String.format("fleet-%05d", i), VALIDITY);
-        pki.devices[i] =
-            TlsContexts.device(List.of(d.certificate()), d.privateKey(), List.of(ca.certificate()));
-      }
+      pki.device(s.devices() - 1);
       Bench.logf(
           "fleet: %,d device certificates issued in %.1f s",
           s.devices(), (System.nanoTime() - t0) / 1e9);
       return pki;
     }
 
+    /** Device {@code i}'s context, issuing certificates up to it first. Runner thread only. */
     SSLContext device(int i) {
-      return devices[i];
+      try {
+        while (devices.size() <= i) {
+          KeyAndCertificate d =
+              ca.issueDevice(String.format("fleet-%05d", devices.size()), VALIDITY);
+          devices.add(
+              TlsContexts.device(
+                  List.of(d.certificate()), d.privateKey(), List.of(ca.certificate())));
+        }
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return devices.get(i);
     }
 
     SSLContext restContext() {

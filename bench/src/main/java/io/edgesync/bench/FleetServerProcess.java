@@ -47,9 +47,17 @@ final class FleetServerProcess implements AutoCloseable {
     this.port = Integer.parseInt(ready.substring(6).trim());
   }
 
-  /** Starts the server of {@code config} with these JVM options and waits until it listens. */
-  static FleetServerProcess start(Path config, List<String> jvmOptions, Path log) throws Exception {
+  /**
+   * Starts the server of {@code config} with these JVM options and waits until it listens; {@code
+   * nofile} above 0 sets its open-file limit (soft and hard) through {@code prlimit}, which needs
+   * the right to raise the hard limit (root).
+   */
+  static FleetServerProcess start(Path config, List<String> jvmOptions, int nofile, Path log)
+      throws Exception {
     List<String> cmd = new ArrayList<>();
+    if (nofile > 0) {
+      cmd.addAll(List.of("prlimit", "--nofile=" + nofile + ":" + nofile, "--"));
+    }
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmOptions);
     cmd.add("-cp");
