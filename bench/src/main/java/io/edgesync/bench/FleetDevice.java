@@ -194,6 +194,7 @@ final class FleetDevice implements FleetConnection.Listener {
   }
 
   private void onWelcome(Welcome w) {
+    int gen = generation;
     welcomed = true;
     failures = 0;
     shared.welcomes.increment();
@@ -205,13 +206,15 @@ final class FleetDevice implements FleetConnection.Listener {
     }
     pendingSeq = 0;
     sendBatch();
+    if (gen != generation) {
+      return; // the write failed and closed the connection: no timers for it
+    }
     FleetPhase p = phase();
     if (p != null && !phaseWelcomed) {
       phaseWelcomed = true;
       catchUpSeq = pendingSeq;
       p.welcomed.countDown();
     }
-    int gen = generation;
     long period = shared.batchPeriodMs;
     loop.schedule(loop.random.nextLong(period + 1), () -> tick(gen));
     long heartbeatMs = Math.max(1_000, w.getHeartbeatIntervalMs());

@@ -33,16 +33,22 @@ final class FleetServerProcess implements AutoCloseable {
     Thread reader = new Thread(this::readLines, "fleet-server-stdout");
     reader.setDaemon(true);
     reader.start();
-    String ready = lines.poll((long) (readyTimeoutS * 1000), TimeUnit.MILLISECONDS);
+    long deadline = System.nanoTime() + (long) (readyTimeoutS * 1e9);
+    String ready = null;
+    while (ready == null && process.isAlive() && System.nanoTime() < deadline) {
+      ready = lines.poll(200, TimeUnit.MILLISECONDS);
+    }
     if (ready == null || !ready.startsWith("READY ")) {
       process.destroyForcibly();
       throw new IllegalStateException(
           "the fleet server did not start within "
               + readyTimeoutS
-              + " s (alive: "
-              + process.isAlive()
-              + "); its log: "
-              + log);
+              + " s ("
+              + (process.isAlive() ? "still starting" : "exited with " + process.exitValue())
+              + "); the end of its log "
+              + log
+              + ":\n"
+              + tail(log, 10));
     }
     this.port = Integer.parseInt(ready.substring(6).trim());
   }
@@ -70,6 +76,15 @@ final class FleetServerProcess implements AutoCloseable {
             .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .start();
     return new FleetServerProcess(p, log, 60);
+  }
+
+  private static String tail(Path file, int lines) {
+    try {
+      List<String> all = Files.readAllLines(file);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
   }
 
   int port() {
