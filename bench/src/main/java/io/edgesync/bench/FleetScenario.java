@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.IntFunction;
 import javax.net.ssl.SSLContext;
 
 /**
@@ -176,7 +177,8 @@ final class FleetScenario {
     try (FleetClients clients =
         new FleetClients(urls, s.loops(), s.batchPeriodMs(), s.recordBytes())) {
       clients.add(0, s.devices(), i -> pki == null ? null : pki.device(i), i -> null);
-      return phases(dir, s, config, server, clients, rest, i -> pki == null ? null : pki.device(i));
+      return new Phases(dir, s, config, server, clients, rest)
+          .run(i -> pki == null ? null : pki.device(i));
     } finally {
       if (server != null) {
         server.close();
@@ -184,102 +186,133 @@ final class FleetScenario {
     }
   }
 
-  private static Result phases(
-      Path dir,
-      Settings s,
-      Path config,
-      FleetServerProcess serverAtStart,
-      FleetClients clients,
-      FleetRest rest,
-      java.util.function.IntFunction<SSLContext> ssl)
-      throws Exception {
-    FleetServerProcess server = serverAtStart;
-    FleetDevice.Shared shared = clients.shared;
-    // A first version before any device connects: its PUT warms the REST client (TLS) and the
-    // route, so that the fan-out measures the push, not a cold HTTPS handshake.
-    rest.writeFleetDoc(0, s.timeoutSeconds());
-    FleetServerProcess.Memory base = server == null ? null : server.memory();
-    FleetPhase connect = begin(shared, "connect", s.devices());
-    clients.start(0, s.devices());
-    boolean allIn = awaitAll(connect, connect.welcomed, "welcomed", s.timeoutSeconds(), shared);
-    double connectSeconds = allIn ? connect.secondsSinceStart() : -1;
-    Thread.sleep((long) (s.idleSeconds() * 1000)); // the Welcome batches acked, sessions idle
-    FleetServerProcess.Memory idle = server == null ? null : server.memory();
-    logMemory("idle", idle, base, s.devices());
-    if (server != null && s.histogram()) {
-      Path file = dir.resolve("histogram-idle.txt");
-      Bench.logf(
-          "fleet: the server's live objects with %,d idle sessions (%s):", s.devices(), file);
-      Bench.log(server.histogram(file, 30));
+  /** The steady phase's figures. */
+  private record Steady(Stats.Latency acks, long sent, long skipped) {}
+
+  /** The restart phase's figures. */
+  private record Restart(Delivery delivery, double fromReadySeconds, long retryLater) {}
+
+  /**
+   * One run's phases, in order. The runner thread owns it; {@code server} is the current server
+   * process (the restart phase replaces it; the caller closes the first, this closes a later one).
+   */
+  private static final class Phases {
+    final Path dir;
+    final Settings s;
+    final Path config;
+    final FleetClients clients;
+    final FleetRest rest;
+    final FleetDevice.Shared shared;
+    FleetServerProcess server;
+
+    Phases(
+        Path dir,
+        Settings s,
+        Path config,
+        FleetServerProcess server,
+        FleetClients clients,
+        FleetRest rest) {
+      this.dir = dir;
+      this.s = s;
+      this.config = config;
+      this.server = server;
+      this.clients = clients;
+      this.rest = rest;
+      this.shared = clients.shared;
     }
 
-    Stats.Latency acks = null;
-    FleetPhase steady = null;
-    if (s.phases().contains("steady")) {
-      steady = begin(shared, "steady", s.devices());
+    FleetServerProcess.Memory memory() throws Exception {
+      return server == null ? null : server.memory();
+    }
+
+    Result run(IntFunction<SSLContext> ssl) throws Exception {
+      FleetServerProcess first = server;
+      // A first version before any device connects: its PUT warms the REST client (TLS) and the
+      // route, so that the fan-out measures the push, not a cold HTTPS handshake.
+      rest.writeFleetDoc(0, s.timeoutSeconds());
+      FleetServerProcess.Memory base = memory();
+      FleetPhase connect = begin(shared, "connect", s.devices());
+      clients.start(0, s.devices());
+      boolean allIn = awaitAll(connect, connect.welcomed, "welcomed", s.timeoutSeconds(), shared);
+      double connectSeconds = allIn ? connect.secondsSinceStart() : -1;
+      Thread.sleep((long) (s.idleSeconds() * 1000)); // the Welcome batches acked, sessions idle
+      FleetServerProcess.Memory idle = memory();
+      logMemory("idle", idle, base, s.devices());
+      histogram();
+      Steady steady = s.phases().contains("steady") ? steady() : new Steady(null, 0, 0);
+      FleetServerProcess.Memory loaded = memory();
+      Delivery fanout = s.phases().contains("fanout") ? fanout() : null;
+      Restart restart =
+          s.phases().contains("restart") && server != null ? restart() : new Restart(null, -1, 0);
+      FleetCeiling.Result ceiling =
+          s.phases().contains("ceiling") ? FleetCeiling.run(dir, s, clients, server, ssl) : null;
+      long clientHeap = clientHeapBytes();
+      int clientThreads = Thread.activeCount();
+      clients.stopAll();
+      if (server != null && server != first) {
+        server.close();
+      }
+      return new Result(
+          s,
+          connectSeconds,
+          connect.retryLater.sum(),
+          base,
+          idle,
+          loaded,
+          steady.acks(),
+          steady.sent(),
+          steady.skipped(),
+          fanout,
+          restart.delivery(),
+          restart.fromReadySeconds(),
+          restart.retryLater(),
+          shared.errors.sum(),
+          shared.firstError.get(),
+          clientHeap,
+          clientThreads,
+          ceiling);
+    }
+
+    private void histogram() throws Exception {
+      if (server != null && s.histogram()) {
+        Path file = dir.resolve("histogram-idle.txt");
+        Bench.logf(
+            "fleet: the server's live objects with %,d idle sessions (%s):", s.devices(), file);
+        Bench.log(server.histogram(file, 30));
+      }
+    }
+
+    private Steady steady() throws InterruptedException {
+      FleetPhase p = begin(shared, "steady", s.devices());
       shared.sending = true;
       Thread.sleep((long) (s.steadySeconds() * 1000));
       shared.sending = false;
-      awaitAcks(steady, s.timeoutSeconds());
-      acks = steady.ackLatency.latency();
+      awaitAcks(p, s.timeoutSeconds());
+      Stats.Latency acks = p.ackLatency.latency();
       Bench.logf(
           "fleet: steady: %,d batches acked in %.0f s: %s", acks.count(), s.steadySeconds(), acks);
+      return new Steady(acks, p.batchesSent.sum(), p.batchesSkipped.sum());
     }
-    FleetServerProcess.Memory loaded = server == null ? null : server.memory();
 
-    Delivery fanout = null;
-    if (s.phases().contains("fanout")) {
+    private Delivery fanout() throws Exception {
       FleetPhase p = begin(shared, "fan-out", s.devices());
       target(p, rest, 1, clients, s.timeoutSeconds());
       boolean all = awaitAll(p, p.docDelivered, "got the document", s.timeoutSeconds(), shared);
-      fanout = delivery(p, p.docDelivered, all, s.devices());
+      return delivery(p, p.docDelivered, all, s.devices());
     }
 
-    Delivery restart = null;
-    double fromReady = -1;
-    long restartRetryLater = 0;
-    if (s.phases().contains("restart") && server != null) {
+    /** SIGKILL, the same server again on the same data and port, a new document at once. */
+    private Restart restart() throws Exception {
       FleetPhase p = begin(shared, "restart", s.devices());
       server.kill();
       Bench.log("fleet: restart: server killed (SIGKILL); starting it again");
-      long readyNanos;
       server = startServer(dir, config, s);
-      readyNanos = System.nanoTime();
+      long readyNanos = System.nanoTime();
       target(p, rest, 2, clients, s.timeoutSeconds());
       boolean all = awaitAll(p, p.caughtUp, "caught up", s.timeoutSeconds(), shared);
-      restart = delivery(p, p.caughtUp, all, s.devices());
-      fromReady = all ? (System.nanoTime() - readyNanos) / 1e9 : -1;
-      restartRetryLater = p.retryLater.sum();
+      double fromReady = all ? (System.nanoTime() - readyNanos) / 1e9 : -1;
+      return new Restart(delivery(p, p.caughtUp, all, s.devices()), fromReady, p.retryLater.sum());
     }
-    FleetCeiling.Result ceiling = null;
-    if (s.phases().contains("ceiling")) {
-      ceiling = FleetCeiling.run(dir, s, clients, server, ssl);
-    }
-    long clientHeap = clientHeapBytes();
-    int clientThreads = Thread.activeCount();
-    clients.stopAll();
-    if (server != null && server != serverAtStart) {
-      server.close();
-    }
-    return new Result(
-        s,
-        connectSeconds,
-        connect.retryLater.sum(),
-        base,
-        idle,
-        loaded,
-        acks,
-        steady == null ? 0 : steady.batchesSent.sum(),
-        steady == null ? 0 : steady.batchesSkipped.sum(),
-        fanout,
-        restart,
-        fromReady,
-        restartRetryLater,
-        shared.errors.sum(),
-        shared.firstError.get(),
-        clientHeap,
-        clientThreads,
-        ceiling);
   }
 
   /** Waits until every batch sent in the phase was acknowledged (or the timeout). */
