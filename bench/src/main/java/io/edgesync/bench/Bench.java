@@ -49,6 +49,10 @@ public final class Bench {
                       bytes on the wire both ways, extra %, time, sha256 (not in all)
         files-fair    a priority-1 stream's append→cloud latency while a file crosses a 1 Mbit/s
                       link, as a download and as an upload (not in all)
+        fleet         many real device sessions (light devices, one or two selector threads) against
+                      a server in its own JVM (or --server URLs): connect + memory per idle
+                      session, steady batches (ack latency), fleet document fan-out, restart
+                      storm (not in all; docs/benchmarks.md "Fleet (issue 14)")
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -119,6 +123,26 @@ public final class Bench {
         --fair-kbps=1000      FaultProxy.throttle, each direction
         --fair-every=0.2      seconds between appends to the priority-1 stream
         --fair-seconds=30     measured seconds    --fair-direction=both (download, upload)
+      fleet:
+        --devices=10000       device sessions (ids fleet-00000...)
+        --tls=true            mutual TLS with a certificate per device; false: plain ws:// (insecure,
+                              loopback only; results are labelled with the mode)
+        --phases=steady,fanout,restart   (connect and the idle memory figure always run; add
+                              ceiling to keep adding idle sessions until something gives)
+        --ceiling-step=5000 --ceiling-max=100000   sessions added per step, and where to stop;
+                              clients bind 127.0.0.1, .2, ... (25,000 each); raise the bench's own
+                              limit first (ulimit -n) and the server's with --server-nofile=N
+        --steady-seconds=60   --batch-every=10 (s, jittered ±10 %)   --record-bytes=64
+        --loops=2             client selector threads   --idle-seconds=5   before the idle figure
+        --server-heap=1g      the child server's -Xmx   --server-jvm-opts="-XX:..." more options
+        --max-sessions-per-s=500 --max-pending-sessions=512   the child server's admission
+        --fleet-timeout=180   seconds a phase may take before it is reported incomplete
+        --histogram           the server's live-object histogram with N idle sessions (jcmd
+                              GC.class_histogram) into DIR/fleet/histogram-idle.txt, top in the log
+        --server=wss://h:p/v1/sync[,...]  external servers instead of a child (devices spread
+                              round-robin; no memory figure, no restart); with --api-key-file=F
+                              (an operator key), --api-url=https://h:p (default: the first server),
+                              --ca-dir=D (the CA that signs device certificates and the servers')
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -206,7 +230,24 @@ public final class Bench {
           "fair-kbps",
           "fair-every",
           "fair-seconds",
-          "fair-direction");
+          "fair-direction",
+          "tls",
+          "phases",
+          "steady-seconds",
+          "batch-every",
+          "loops",
+          "idle-seconds",
+          "server-heap",
+          "server-jvm-opts",
+          "fleet-timeout",
+          "server",
+          "api-url",
+          "api-key-file",
+          "ca-dir",
+          "histogram",
+          "server-nofile",
+          "ceiling-step",
+          "ceiling-max");
 
   private Bench() {}
 
@@ -285,6 +326,7 @@ public final class Bench {
       case "nodes" -> inDir(dir, keep, "nodes", d -> nodes(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
+      case "fleet" -> inDir(dir, keep, "fleet", d -> failed = !FleetReport.report(d, o, out, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
       case "catchup-throttled" ->
           inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));

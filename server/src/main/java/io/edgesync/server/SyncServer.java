@@ -90,6 +90,7 @@ public final class SyncServer implements AutoCloseable {
   private final AtomicLong sessionsClosedSilent = new AtomicLong();
   private final SilenceWatch silence;
   private final AdmissionControl admission;
+  private final UpgradeSessions upgradeSessions = new UpgradeSessions();
   private final CloudDocuments docs;
   private final CommandStore commands;
   private final CloudDictionaries dictionaries;
@@ -188,6 +189,7 @@ public final class SyncServer implements AutoCloseable {
             cfg -> {
               cfg.startup.showJavalinBanner = false;
               cfg.jsonMapper(new JavalinJackson(JSON, false));
+              cfg.jetty.modifyServletContextHandler(upgradeSessions::install);
               cfg.jetty.modifyWebSocketServletFactory(
                   f -> {
                     // Above our own limit, so that oversized frames get a protocol Error that
@@ -452,6 +454,11 @@ public final class SyncServer implements AutoCloseable {
   /** Hellos refused with RETRY_LATER since start ({@code server.admission}). */
   public long sessionsRetryLater() {
     return admission.refused();
+  }
+
+  /** HTTP sessions held (Javalin opens one per WebSocket upgrade; each ends with its request). */
+  public long httpSessionsHeld() {
+    return upgradeSessions.held();
   }
 
   /** Sessions closed since start because nothing arrived for longer than the heartbeat timeout. */
