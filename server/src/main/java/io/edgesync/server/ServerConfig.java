@@ -58,6 +58,10 @@ import java.util.Objects;
  *     max_upload_bytes: 4294967296
  *     max_file_bytes: 17179869184
  *     upload_quota_bytes_per_device: 68719476736
+ *   retention:              # stream records kept in the cloud (RetentionRules); absent: forever
+ *     interval_ms: 60000
+ *     default: {max_age_days: 30, max_bytes: 0}     # 0: no limit; or max_age_ms
+ *     streams: {logs: {max_age_days: 7}, "sensors.*": {max_bytes: 10737418240}}
  * </pre>
  */
 public record ServerConfig(
@@ -69,7 +73,8 @@ public record ServerConfig(
     DictionaryRules dictionaries,
     TlsFiles tls,
     AdmissionLimits admission,
-    FileSettings files) {
+    FileSettings files,
+    RetentionRules retention) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -125,6 +130,7 @@ public record ServerConfig(
     Objects.requireNonNull(dictionaries, "dictionaries");
     Objects.requireNonNull(admission, "admission");
     Objects.requireNonNull(files, "files");
+    Objects.requireNonNull(retention, "retention");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -148,7 +154,8 @@ public record ServerConfig(
         DictionaryRules.defaults(),
         null,
         AdmissionLimits.defaults(),
-        FileSettings.defaults());
+        FileSettings.defaults(),
+        RetentionRules.KEEP_FOREVER);
   }
 
   static DocumentRules defaultDocuments() {
@@ -164,49 +171,74 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        newHost,
+        newPort,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        retention);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, retention);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files);
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files, retention);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files);
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, retention);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission, files);
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, rules, tls, admission, files, retention);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files);
+        host, port, dir, policy, documents, dictionaries, tls, admission, files, retention);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files);
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tlsFiles,
+        admission,
+        files,
+        retention);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files);
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, retention);
+  }
+
+  /** Expiring stream records as {@code rules} say ({@code server.retention}). */
+  public ServerConfig withRetention(RetentionRules rules) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, files, rules);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles);
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles, retention);
   }
 
   public static ServerConfig load(Path file) {
@@ -235,7 +267,8 @@ public record ServerConfig(
                 "dictionaries",
                 "tls",
                 "admission",
-                "files");
+                "files",
+                "retention");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -275,7 +308,8 @@ public record ServerConfig(
         dictionaries(s.section("dictionaries")),
         tls(s.section("tls")),
         admission(s.section("admission")),
-        files(s.section("files")));
+        files(s.section("files")),
+        RetentionRules.from(s.section("retention")));
   }
 
   /**

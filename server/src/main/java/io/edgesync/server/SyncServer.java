@@ -96,6 +96,7 @@ public final class SyncServer implements AutoCloseable {
   private final RevocationWatch revocations; // null without a CRL
   private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
   private final io.edgesync.server.files.CloudFiles files; // null for a store that keeps none
+  private final StreamExpiry expiry; // null for a store without retention support
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -134,6 +135,10 @@ public final class SyncServer implements AutoCloseable {
     this.crl = RevocationWatch.crlOf(config.tls());
     this.revocations = crl == null ? null : new RevocationWatch(crl);
     this.caAudit = CaAudit.of(config.tls(), store);
+    this.expiry =
+        store instanceof SqliteCloudStore sqlite
+            ? sqlite.streamExpiry(config.retention(), ExpiryHold.NONE, clock)
+            : null;
     this.files =
         store instanceof SqliteCloudStore sqlite
             ? io.edgesync.server.files.CloudFiles.open(
@@ -282,6 +287,9 @@ public final class SyncServer implements AutoCloseable {
     if (server.files != null) {
       server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
     }
+    if (server.expiry != null) {
+      server.expiry.start(); // a no-op without retention rules
+    }
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
@@ -297,6 +305,11 @@ public final class SyncServer implements AutoCloseable {
 
   public int port() {
     return app.port();
+  }
+
+  /** Retention of stream records ({@code server.retention}); null on a store without it. */
+  public StreamExpiry streamExpiry() {
+    return expiry;
   }
 
   /** The WebSocket URL devices connect to, for a client on this machine. */
@@ -426,6 +439,9 @@ public final class SyncServer implements AutoCloseable {
     liveness.shutdownNow();
     app.stop();
     pusher.shutdownNow();
+    if (expiry != null) {
+      expiry.close(); // before the store: a run writes to it
+    }
     if (files != null) {
       files.close();
     }
