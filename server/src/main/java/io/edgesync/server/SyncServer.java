@@ -97,6 +97,7 @@ public final class SyncServer implements AutoCloseable {
   private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
   private final io.edgesync.server.files.CloudFiles files; // null for a store that keeps none
   private final StreamExpiry expiry; // null for a store without retention support
+  private volatile DataDirLock dataDirLock; // held while running on the embedded store
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -220,6 +221,7 @@ public final class SyncServer implements AutoCloseable {
    * {@code audit} says.
    */
   public static SyncServer start(ServerConfig config, AuditSettings audit) {
+    DataDirLock lock = lockDataDir(config.dataDir()); // no restore, no second server under us
     try {
       SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve(STORE_FILE));
       try {
@@ -234,8 +236,11 @@ public final class SyncServer implements AutoCloseable {
         store.close();
         throw e;
       }
-      return start(config, store, Clock.SYSTEM);
+      SyncServer server = start(config, store, Clock.SYSTEM);
+      server.dataDirLock = lock;
+      return server;
     } catch (IOException e) {
+      closeQuietly(lock);
       throw new IllegalStateException(
           "cannot read or create the audit signing key in "
               + config.dataDir()
@@ -243,8 +248,27 @@ public final class SyncServer implements AutoCloseable {
               + e.getMessage(),
           e);
     } catch (SQLException e) {
+      closeQuietly(lock);
       throw new IllegalStateException(
           "cannot open the cloud store in " + config.dataDir() + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(lock);
+      throw e;
+    }
+  }
+
+  private static DataDirLock lockDataDir(java.nio.file.Path dataDir) {
+    try {
+      return DataDirLock.acquire(dataDir);
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "cannot lock the data directory " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void closeQuietly(DataDirLock lock) {
+    if (lock != null) {
+      lock.close();
     }
   }
 
@@ -449,6 +473,7 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.close(); // before the store: a training writes to it
     }
     store.close();
+    closeQuietly(dataDirLock);
   }
 
   private void pushDocs(java.util.Set<String> scopes) {
