@@ -52,6 +52,13 @@ import org.sqlite.SQLiteConfig;
 public final class ServerBackup {
   private static final String STAGING = "files/staging";
 
+  /**
+   * How far a restore moves the document version counter: 2^44, more versions than a store writes
+   * in years (5 years at 100,000 writes/s) between a backup and its restore, and small enough that
+   * 512 restores stay below 2^53, where JSON readers in JavaScript lose integer precision.
+   */
+  public static final long DOC_VERSION_JUMP = 1L << 44;
+
   private ServerBackup() {}
 
   /** What a restore did: the backup's manifest, and where the target's old contents went. */
@@ -237,6 +244,7 @@ public final class ServerBackup {
       Path aside = clearTarget(dataDir, force, nowMs.getAsLong());
       copyTree(from, dataDir, rel -> slashed(rel).equals(BackupManifest.FILE_NAME));
       forceTree(dataDir);
+      advanceDocumentVersions(dataDir.resolve(SyncServer.STORE_FILE));
       recordRestore(dataDir, from, m, actor, nowMs);
       return new Restored(m, aside);
     }
@@ -271,6 +279,23 @@ public final class ServerBackup {
     return aside;
   }
 
+  /**
+   * Moves the document version counter {@link #DOC_VERSION_JUMP} ahead. Devices may hold versions
+   * the lost store wrote after the snapshot, and the cloud sends a device only versions above its
+   * cursor: numbered on from the snapshot, the next writes would fall at or below those cursors and
+   * never reach those devices. Above the jump, every later write reaches every device.
+   */
+  private static void advanceDocumentVersions(Path db) throws SQLException {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db.toAbsolutePath());
+        java.sql.PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO meta(k, v, t) VALUES ('doc_version', ?, NULL)"
+                    + " ON CONFLICT(k) DO UPDATE SET v = v + excluded.v")) {
+      ps.setLong(1, DOC_VERSION_JUMP);
+      ps.executeUpdate();
+    }
+  }
+
   /** Appends {@code store.restore} to the restored audit log: the chain shows the restore. */
   private static void recordRestore(
       Path dataDir, Path from, BackupManifest m, String actor, LongSupplier nowMs)
@@ -287,6 +312,8 @@ public final class ServerBackup {
                   m.createdAtMs(),
                   "backupAuditLastSeq",
                   m.auditLastSeq(),
+                  "docVersionJump",
+                  DOC_VERSION_JUMP,
                   "restoredAtMs",
                   nowMs.getAsLong()));
     }
