@@ -67,6 +67,19 @@ class BackupRestoreTest {
       producer.join();
       long total = appended.get();
       await().atMost(Duration.ofSeconds(60)).until(() -> checkpoint(restoredRest) == total);
+      JsonNode gap = restoredRest.ok(restoredRest.get("/api/v1/devices/" + DEVICE));
+      gap = gap.get("streams").get(0).get("gaps").get(0);
+      assertThat(gap.get("reason").asText()).isEqualTo("not_retained");
+      Rest.assertError(
+          restoredRest.get(
+              "/api/v1/devices/"
+                  + DEVICE
+                  + "/streams/"
+                  + STREAM
+                  + "/records/"
+                  + gap.get("firstSequence").asLong()),
+          404,
+          "then lost it (restored from an older backup)");
       server.sigkill();
       server = null;
 

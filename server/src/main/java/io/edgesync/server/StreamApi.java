@@ -108,10 +108,15 @@ final class StreamApi {
     String record = "record " + sequence + " of stream '" + stream + "' of device '" + device + "'";
     for (CloudStore.StoredGap g : store.gaps(device, stream)) {
       if (g.firstSequence() <= sequence && sequence <= g.lastSequence()) {
+        String why =
+            g.reason() == io.edgesync.protocol.wire.GapReason.GAP_REASON_NOT_RETAINED
+                ? " was lost: the cloud had acknowledged it, then lost it (restored from an older"
+                    + " backup), and the device no longer held it (gap "
+                : " was dropped on the device and never sent (gap ";
         return new ApiError(
             404,
             record
-                + " was dropped on the device and never sent (gap "
+                + why
                 + g.firstSequence()
                 + ".."
                 + g.lastSequence()
