@@ -77,6 +77,17 @@ class ServerBackupCommandTest {
                 dir.resolve("b2").toString()))
         .contains("is not a server's data directory");
     assertThat(dir.resolve("b2")).doesNotExist();
+    assertThat(
+            CliRun.exit(
+                2,
+                "server",
+                "backup",
+                "--data-dir",
+                cloud.toString(),
+                "--to",
+                cloud.resolve("inside").toString()))
+        .contains("must be apart");
+    assertThat(cloud.resolve("inside")).doesNotExist();
   }
 
   @Test
@@ -87,6 +98,9 @@ class ServerBackupCommandTest {
 
     assertThat(restore(2, target)).contains(target + " is not empty").contains("--force");
     assertThat(Files.readString(target.resolve("precious"))).isEqualTo("x");
+    try (Stream<Path> s = Files.list(target)) {
+      assertThat(s).hasSize(1); // refused: not even a lock file was left
+    }
 
     String out = restore(0, target, "--force");
     assertThat(out).contains("previous contents are in");

@@ -76,6 +76,7 @@ public final class ServerBackup {
       throw new IllegalArgumentException(
           dataDir + " is not a server's data directory: it has no " + SyncServer.STORE_FILE);
     }
+    requireApart(dataDir, "--data-dir", to, "--to");
     if (Files.exists(to) && !isEmptyDirectory(to)) {
       throw new IllegalArgumentException(
           to + " exists and is not empty; a backup is written to a new or empty directory");
@@ -239,7 +240,11 @@ public final class ServerBackup {
   public static Restored restore(
       Path from, Path dataDir, boolean force, String actor, LongSupplier nowMs)
       throws IOException, SQLException {
+    requireApart(from, "--from", dataDir, "--data-dir");
     BackupManifest m = verify(from);
+    if (!force && Files.exists(dataDir) && !isEmptyDirectory(dataDir)) {
+      clearTarget(dataDir, false, 0); // refuses, naming what is there; changes nothing
+    }
     try (DataDirLock lock = DataDirLock.acquire(dataDir)) {
       Path aside = clearTarget(dataDir, force, nowMs.getAsLong());
       copyTree(from, dataDir, rel -> slashed(rel).equals(BackupManifest.FILE_NAME));
@@ -320,6 +325,16 @@ public final class ServerBackup {
   }
 
   // ---------------------------------------------------------------- files
+
+  /** Refuses two directories of which one is (in) the other: a copy would copy itself. */
+  private static void requireApart(Path a, String aName, Path b, String bName) {
+    Path x = a.toAbsolutePath().normalize();
+    Path y = b.toAbsolutePath().normalize();
+    if (x.startsWith(y) || y.startsWith(x)) {
+      throw new IllegalArgumentException(
+          aName + " " + a + " and " + bName + " " + b + " must be apart: one is inside the other");
+    }
+  }
 
   private static boolean isEmptyDirectory(Path dir) throws IOException {
     if (!Files.isDirectory(dir)) {

@@ -39,7 +39,7 @@ public final class StreamExpiry implements AutoCloseable {
 
   private final ExpirySql sql;
   private final RetentionRules rules;
-  private final ExpiryHold hold;
+  private volatile ExpiryHold hold;
   private final Clock clock;
   private final int maxBatchesPerTransaction;
   private ScheduledExecutorService timer; // guarded by this
@@ -60,9 +60,17 @@ public final class StreamExpiry implements AutoCloseable {
     }
     this.sql = sql;
     this.rules = rules;
-    this.hold = hold;
+    this.hold = java.util.Objects.requireNonNull(hold, "hold");
     this.clock = clock;
     this.maxBatchesPerTransaction = maxBatchesPerTransaction;
+  }
+
+  /**
+   * From the next stream on, expires nothing above {@code newHold} (an exporter sets its position
+   * here, before it starts; {@link ExpiryHold#NONE} lifts the hold).
+   */
+  public void hold(ExpiryHold newHold) {
+    this.hold = java.util.Objects.requireNonNull(newHold, "hold");
   }
 
   /** Runs expiry every {@code rules.intervalMs()} on a thread of its own. Idempotent. */
