@@ -70,6 +70,16 @@ public final class DataDirLock implements AutoCloseable {
     return new DataDirLock(channel, lock);
   }
 
+  /** {@link #acquire} for a server starting: an I/O failure is an error naming the directory. */
+  static DataDirLock forServer(Path dataDir) {
+    try {
+      return acquire(dataDir);
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "cannot lock the data directory " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
   private static String holder(FileChannel channel) {
     try {
       ByteBuffer b = ByteBuffer.allocate(32);

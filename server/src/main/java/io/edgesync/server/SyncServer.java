@@ -221,7 +221,7 @@ public final class SyncServer implements AutoCloseable {
    * {@code audit} says.
    */
   public static SyncServer start(ServerConfig config, AuditSettings audit) {
-    DataDirLock lock = lockDataDir(config.dataDir()); // no restore, no second server under us
+    DataDirLock lock = DataDirLock.forServer(config.dataDir()); // no restore or 2nd server under us
     try {
       SqliteCloudStore store = new SqliteCloudStore(config.dataDir().resolve(STORE_FILE));
       try {
@@ -254,15 +254,6 @@ public final class SyncServer implements AutoCloseable {
     } catch (RuntimeException e) {
       closeQuietly(lock);
       throw e;
-    }
-  }
-
-  private static DataDirLock lockDataDir(java.nio.file.Path dataDir) {
-    try {
-      return DataDirLock.acquire(dataDir);
-    } catch (IOException e) {
-      throw new IllegalStateException(
-          "cannot lock the data directory " + dataDir + ": " + e.getMessage(), e);
     }
   }
 
