@@ -43,9 +43,11 @@ import org.sqlite.SQLiteConfig;
  *
  * <p><b>Restore</b> (the server on the target stopped): checks the backup first — each file's size
  * and SHA-256 against the manifest, {@code PRAGMA integrity_check} of the database, the audit chain
- * — and only then, holding the target's {@link DataDirLock}, copies it in. A target that is not
- * empty is refused, or with {@code force} moved aside to {@code <dir>.replaced-<ms>} (nothing is
- * deleted). The restore is recorded in the restored audit log ({@code store.restore}).
+ * — then prepares the restored files in {@code <dir>.restoring-<ms>} beside the target: the
+ * document version counter moved {@link #DOC_VERSION_JUMP} ahead (why: {@link
+ * #advanceDocumentVersions}), the restore recorded in the audit log ({@code store.restore}). Only
+ * then, holding the target's {@link DataDirLock}, it moves them in. A target that is not empty is
+ * refused, or with {@code force} moved aside to {@code <dir>.replaced-<ms>} (nothing is deleted).
  *
  * <p>Stateless; each call works on the directories it is given.
  */
@@ -245,13 +247,31 @@ public final class ServerBackup {
     if (!force && Files.exists(dataDir) && !isEmptyDirectory(dataDir)) {
       clearTarget(dataDir, false, 0); // refuses, naming what is there; changes nothing
     }
-    try (DataDirLock lock = DataDirLock.acquire(dataDir)) {
-      Path aside = clearTarget(dataDir, force, nowMs.getAsLong());
-      copyTree(from, dataDir, rel -> slashed(rel).equals(BackupManifest.FILE_NAME));
-      forceTree(dataDir);
-      advanceDocumentVersions(dataDir.resolve(SyncServer.STORE_FILE));
-      recordRestore(dataDir, from, m, actor, nowMs);
-      return new Restored(m, aside);
+    // Everything that can fail on the backup's side (a schema newer than this build, say) fails
+    // in a staging directory beside the target, before the target changes.
+    Path staging =
+        dataDir.resolveSibling(dataDir.getFileName() + ".restoring-" + nowMs.getAsLong());
+    try {
+      copyTree(from, staging, rel -> slashed(rel).equals(BackupManifest.FILE_NAME));
+      advanceDocumentVersions(staging.resolve(SyncServer.STORE_FILE));
+      recordRestore(staging, from, m, actor, nowMs);
+      forceTree(staging);
+      try (DataDirLock lock = DataDirLock.acquire(dataDir)) {
+        Path aside = clearTarget(dataDir, force, nowMs.getAsLong());
+        moveEntries(staging, dataDir);
+        return new Restored(m, aside);
+      }
+    } finally {
+      deleteTree(staging);
+    }
+  }
+
+  /** Moves the entries of {@code from} into {@code to} (same file system: renames). */
+  private static void moveEntries(Path from, Path to) throws IOException {
+    try (Stream<Path> s = Files.list(from)) {
+      for (Path p : s.toList()) {
+        Files.move(p, to.resolve(p.getFileName().toString()), StandardCopyOption.ATOMIC_MOVE);
+      }
     }
   }
 
