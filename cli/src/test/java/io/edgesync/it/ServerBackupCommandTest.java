@@ -157,6 +157,44 @@ class ServerBackupCommandTest {
     assertThat(target).doesNotExist();
   }
 
+  @Test
+  void restore_ofABackupThisBuildCannotOpen_leavesTheTargetUntouched() throws Exception {
+    Path db = backup.resolve(SyncServer.STORE_FILE);
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + db);
+        java.sql.Statement st = c.createStatement()) {
+      st.execute("PRAGMA user_version=999"); // as if written by a newer edgesync
+    }
+    rewriteManifestEntry(SyncServer.STORE_FILE, db);
+    Path target = dir.resolve("target");
+
+    assertThat(restore(2, target)).contains("newer than this build supports");
+
+    assertThat(target).doesNotExist();
+    try (Stream<Path> s = Files.list(dir)) {
+      assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("restoring"));
+    }
+  }
+
+  /** Puts {@code file}'s current size and SHA-256 into the backup manifest's entry {@code path}. */
+  private void rewriteManifestEntry(String path, Path file) throws Exception {
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    Path manifest = backup.resolve(BackupManifest.FILE_NAME);
+    com.fasterxml.jackson.databind.JsonNode root = json.readTree(manifest.toFile());
+    for (com.fasterxml.jackson.databind.JsonNode f : root.get("files")) {
+      if (f.get("path").asText().equals(path)) {
+        byte[] bytes = Files.readAllBytes(file);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) f).put("bytes", bytes.length);
+        ((com.fasterxml.jackson.databind.node.ObjectNode) f)
+            .put(
+                "sha256",
+                java.util.HexFormat.of()
+                    .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes)));
+      }
+    }
+    json.writeValue(manifest.toFile(), root);
+  }
+
   private String restore(int exit, Path target, String... more) {
     List<String> args =
         new java.util.ArrayList<>(
