@@ -120,6 +120,23 @@ class StreamExpiryTest {
   }
 
   @Test
+  void ageAndBytesTogether_aBatchExpiresWhenEitherLimitSaysSo() throws Exception {
+    commit("d", "logs", 100, 200, 300, 400, 500);
+    long each = storedBytes(1);
+    // Age alone expires the batch of time 100; bytes alone (limit: 3 batches) the oldest two.
+    StreamExpiry.Run both =
+        expiry(rules(new RetentionRules.Policy(850, 3 * each), Map.of()), ExpiryHold.NONE)
+            .runOnce(1_000);
+    assertThat(both.batches()).isEqualTo(2);
+    // Time moves on: now age expires through time 300, more than bytes asks for.
+    StreamExpiry.Run later =
+        expiry(rules(new RetentionRules.Policy(850, 3 * each), Map.of()), ExpiryHold.NONE)
+            .runOnce(1_200);
+    assertThat(later.batches()).isEqualTo(1);
+    assertThat(sequences("d", "logs")).first().isEqualTo(31L);
+  }
+
+  @Test
   void limitsArePerDeviceAndStream_otherStreamsAndDevicesAreNotTouched() throws Exception {
     commit("d1", "logs", 1, 2, 3);
     commit("d2", "logs", 1000, 1001, 1002);
