@@ -10,7 +10,10 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "server", description = "Run the cloud sync server (embedded SQLite store).")
+@Command(
+    name = "server",
+    description = "Run the cloud sync server (embedded SQLite store); back it up, restore it.",
+    subcommands = {ServerBackupCommands.Backup.class, ServerBackupCommands.Restore.class})
 final class ServerCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
 

@@ -67,6 +67,7 @@ final class DeviceApi {
       m.put("records", s.records());
       m.put("payloadBytes", s.payloadBytes());
       m.put("droppedRecords", s.droppedRecords());
+      m.put("expired", expiredJson(s.expired()));
       m.put(
           "wire",
           wireJson(s.wireBatches(), s.wireRawBytes(), s.wirePayloadBytes(), s.wireFrameBytes()));
@@ -90,6 +91,15 @@ final class DeviceApi {
     out.put("streams", streams);
     out.put("wire", wireJson(total[0], total[1], total[2], total[3]));
     ctx.json(out);
+  }
+
+  /** What retention expired: records, bytes as stored, and through which sequence (0: none). */
+  static Map<String, Object> expiredJson(CloudStore.StreamSummary.Expired e) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("records", e.records());
+    m.put("bytes", e.bytes());
+    m.put("throughSequence", e.throughSequence());
+    return m;
   }
 
   /**

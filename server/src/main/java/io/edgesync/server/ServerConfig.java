@@ -64,6 +64,10 @@ import java.util.Objects;
  *     user: edgesync
  *     password_file: /etc/edgesync/pg-password
  *     pool: {max_connections: 10, connect_timeout_ms: 10000}
+ *   retention:              # stream records kept in the cloud (RetentionRules); absent: forever
+ *     interval_ms: 60000
+ *     default: {max_age_days: 30, max_bytes: 0}     # 0: no limit; or max_age_ms
+ *     streams: {logs: {max_age_days: 7}, "sensors.*": {max_bytes: 10737418240}}
  *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
  *     node_id: cloud-1      # unique per node; default: host name and process id
  *     lease_ms: 15000       # one-node work moves within this time after its node died
@@ -80,7 +84,8 @@ public record ServerConfig(
     AdmissionLimits admission,
     FileSettings files,
     StoreSettings store,
-    ClusterSettings cluster) {
+    ClusterSettings cluster,
+    RetentionRules retention) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -137,6 +142,7 @@ public record ServerConfig(
     Objects.requireNonNull(admission, "admission");
     Objects.requireNonNull(files, "files");
     Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(retention, "retention");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -162,7 +168,8 @@ public record ServerConfig(
         AdmissionLimits.defaults(),
         FileSettings.defaults(),
         StoreSettings.sqlite(),
-        ClusterSettings.defaults());
+        ClusterSettings.defaults(),
+        RetentionRules.KEEP_FOREVER);
   }
 
   static DocumentRules defaultDocuments() {
@@ -188,7 +195,8 @@ public record ServerConfig(
         admission,
         files,
         store,
-        cluster);
+        cluster,
+        retention);
   }
 
   public ServerConfig withPort(int newPort) {
@@ -203,7 +211,8 @@ public record ServerConfig(
         admission,
         files,
         store,
-        cluster);
+        cluster,
+        retention);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
@@ -218,22 +227,46 @@ public record ServerConfig(
         admission,
         files,
         store,
-        cluster);
+        cluster,
+        retention);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, store, cluster);
+        host,
+        port,
+        dataDir,
+        policy,
+        rules,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster,
+        retention);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, rules, tls, admission, files, store, cluster);
+        host, port, dataDir, policy, documents, rules, tls, admission, files, store, cluster,
+        retention);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files, store, cluster);
+        host,
+        port,
+        dir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster,
+        retention);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
@@ -249,13 +282,25 @@ public record ServerConfig(
         admission,
         files,
         store,
-        cluster);
+        cluster,
+        retention);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, store, cluster);
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        limits,
+        files,
+        store,
+        cluster,
+        retention);
   }
 
   /** Keeping the cloud's state in this store ({@code server.store}). */
@@ -271,7 +316,8 @@ public record ServerConfig(
         admission,
         files,
         newStore,
-        cluster);
+        cluster,
+        retention);
   }
 
   /** With these file settings ({@code server.files}). */
@@ -287,7 +333,8 @@ public record ServerConfig(
         admission,
         newFiles,
         store,
-        cluster);
+        cluster,
+        retention);
   }
 
   /** With these {@code server.cluster} settings. */
@@ -303,7 +350,25 @@ public record ServerConfig(
         admission,
         files,
         store,
-        newCluster);
+        newCluster,
+        retention);
+  }
+
+  /** With these {@code server.retention} settings. */
+  public ServerConfig withRetention(RetentionRules newRetention) {
+    return new ServerConfig(
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster,
+        newRetention);
   }
 
   public static ServerConfig load(Path file) {
@@ -334,7 +399,8 @@ public record ServerConfig(
                 "admission",
                 "files",
                 "store",
-                "cluster");
+                "cluster",
+                "retention");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -376,7 +442,8 @@ public record ServerConfig(
         admission(s.section("admission")),
         files(s.section("files")),
         StoreSettings.from(s.section("store")),
-        cluster(s.section("cluster")));
+        cluster(s.section("cluster")),
+        RetentionRules.from(s.section("retention")));
   }
 
   /** {@code server.cluster}: every key optional. */

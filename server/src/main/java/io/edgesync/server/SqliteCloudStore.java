@@ -40,7 +40,9 @@ import java.util.Optional;
  * hash-chained audit log, {@link AuditLog}, {@code V7__audit_chain.sql}); {@code enrollment_tokens}
  * (one-time enrollment tokens, hashed, {@link EnrollmentTokens}, {@code
  * V8__enrollment_tokens.sql}); file versions, rollouts and uploads ({@code V9__files.sql}, {@link
- * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}).
+ * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}); what
+ * retention expired per stream ({@code V11__retention.sql}, {@link StreamExpiry}; V10 is taken by
+ * another change).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor.
@@ -210,7 +212,8 @@ public final class SqliteCloudStore implements CloudStore {
           "db/V7__audit_chain.sql",
           "db/V8__enrollment_tokens.sql",
           "db/V9__files.sql",
-          "db/V10__sessions_leases.sql");
+          "db/V10__sessions_leases.sql",
+          "db/V11__retention.sql");
     } catch (SQLException | RuntimeException e) {
       db.close();
       throw e;
@@ -294,6 +297,25 @@ public final class SqliteCloudStore implements CloudStore {
   /** Leases on work that runs on one node at a time, in the same file ({@code V10}). */
   public Leases leases() {
     return leases;
+  }
+
+  /**
+   * Retention of this store's stream batches ({@link StreamExpiry}; counters in {@code
+   * db/V11__retention.sql}), under the same monitor, one bounded transaction at a time.
+   */
+  public StreamExpiry streamExpiry(
+      RetentionRules rules, ExpiryHold hold, io.edgesync.protocol.Clock clock) {
+    return streamExpiry(rules, hold, clock, StreamExpiry.MAX_BATCHES_PER_TRANSACTION);
+  }
+
+  /** The same, deleting at most {@code maxBatchesPerTransaction} at a time (tests use few). */
+  StreamExpiry streamExpiry(
+      RetentionRules rules,
+      ExpiryHold hold,
+      io.edgesync.protocol.Clock clock,
+      int maxBatchesPerTransaction) {
+    return new StreamExpiry(
+        new ExpirySql(jdbc, this), rules, hold, clock, maxBatchesPerTransaction);
   }
 
   /** The REST API's keys, in the same file (and under the same monitor). */
@@ -540,8 +562,8 @@ public final class SqliteCloudStore implements CloudStore {
     return list(
         "listing streams of " + deviceId,
         "SELECT stream, last_seq, records, payload_bytes, gaps, dropped_records, wire_batches,"
-            + " wire_raw_bytes, wire_payload_bytes, wire_frame_bytes FROM streams WHERE device=?"
-            + " ORDER BY stream",
+            + " wire_raw_bytes, wire_payload_bytes, wire_frame_bytes, expired_records,"
+            + " expired_bytes, expired_through_seq FROM streams WHERE device=? ORDER BY stream",
         rs ->
             new StreamSummary(
                 rs.getString(1),
@@ -553,7 +575,8 @@ public final class SqliteCloudStore implements CloudStore {
                 rs.getLong(7),
                 rs.getLong(8),
                 rs.getLong(9),
-                rs.getLong(10)),
+                rs.getLong(10),
+                new StreamSummary.Expired(rs.getLong(11), rs.getLong(12), rs.getLong(13))),
         deviceId);
   }
 

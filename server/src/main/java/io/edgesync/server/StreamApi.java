@@ -67,6 +67,12 @@ final class StreamApi {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("device", device);
     out.put("stream", stream);
+    CloudStore.StreamSummary.Expired expired = expiredOf(device, stream);
+    if (after < expired.throughSequence()) {
+      // The read starts in what retention removed: say so, so that the page is not mistaken for
+      // all there is (the records that follow are the oldest still kept).
+      out.put("expired", DeviceApi.expiredJson(expired));
+    }
     out.put("records", records);
     out.put("nextAfter", last);
     ctx.json(out);
@@ -79,7 +85,7 @@ final class StreamApi {
     long sequence = sequenceParam(ctx.pathParam("sequence"));
     List<Record> found = store.read(device, stream, sequence - 1, 1);
     if (found.isEmpty() || found.get(0).sequence() != sequence) {
-      throw new ApiError(404, missingRecord(device, stream, sequence));
+      throw missingRecord(device, stream, sequence);
     }
     Record r = found.get(0);
     ctx.header(SEQUENCE_HEADER, Long.toString(r.sequence()));
@@ -90,26 +96,57 @@ final class StreamApi {
     ctx.result(r.payload());
   }
 
-  /** Why a sequence has no stored record, naming the device, the stream and the sequence. */
-  private String missingRecord(String device, String stream, long sequence) {
+  /**
+   * Why a sequence has no stored record, naming the device, the stream and the sequence: 404, or
+   * 410 for a record retention expired.
+   */
+  private ApiError missingRecord(String device, String stream, long sequence) {
     Long lastSequence = store.checkpoints(device).get(stream);
     if (lastSequence == null) {
-      return "device '" + device + "' has no stream '" + stream + "'";
+      return new ApiError(404, "device '" + device + "' has no stream '" + stream + "'");
     }
     String record = "record " + sequence + " of stream '" + stream + "' of device '" + device + "'";
     for (CloudStore.StoredGap g : store.gaps(device, stream)) {
       if (g.firstSequence() <= sequence && sequence <= g.lastSequence()) {
-        return record
-            + " was dropped on the device and never sent (gap "
-            + g.firstSequence()
-            + ".."
-            + g.lastSequence()
-            + ", "
-            + SyncServer.reasonName(g.reason())
-            + ")";
+        String why =
+            g.reason() == io.edgesync.protocol.wire.GapReason.GAP_REASON_NOT_RETAINED
+                ? " was lost: the cloud had acknowledged it, then lost it (restored from an older"
+                    + " backup), and the device no longer held it (gap "
+                : " was dropped on the device and never sent (gap ";
+        return new ApiError(
+            404,
+            record
+                + why
+                + g.firstSequence()
+                + ".."
+                + g.lastSequence()
+                + ", "
+                + SyncServer.reasonName(g.reason())
+                + ")");
       }
     }
-    return "no " + record + ": the stream's last sequence is " + lastSequence;
+    CloudStore.StreamSummary.Expired expired = expiredOf(device, stream);
+    if (sequence <= expired.throughSequence()) {
+      return new ApiError(
+          410,
+          record
+              + " expired: the cloud's retention removed records 1.."
+              + expired.throughSequence()
+              + " of it ("
+              + expired.records()
+              + " records); the oldest kept follows");
+    }
+    return new ApiError(404, "no " + record + ": the stream's last sequence is " + lastSequence);
+  }
+
+  /** What retention expired of the stream (nothing for an unknown stream). */
+  private CloudStore.StreamSummary.Expired expiredOf(String device, String stream) {
+    for (CloudStore.StreamSummary s : store.streams(device)) {
+      if (s.stream().equals(stream)) {
+        return s.expired();
+      }
+    }
+    return CloudStore.StreamSummary.Expired.NONE;
   }
 
   private String requireDevice(String id) {

@@ -103,6 +103,8 @@ public final class SyncServer implements AutoCloseable {
   private final ClusterBus bus; // NONE when this node is alone on its store
   private final LeaseRunner leases; // null when this node is alone on its store
   private volatile boolean rolloutsHere = true; // this node admits devices to rollouts
+  private final StreamExpiry expiry; // null for a store without retention support
+  private volatile DataDirLock dataDirLock; // held while running on the embedded store
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -153,6 +155,10 @@ public final class SyncServer implements AutoCloseable {
     this.crl = RevocationWatch.crlOf(config.tls());
     this.revocations = crl == null ? null : new RevocationWatch(crl);
     this.caAudit = CaAudit.of(config.tls(), store);
+    this.expiry =
+        store instanceof SqliteCloudStore sqlite
+            ? sqlite.streamExpiry(config.retention(), ExpiryHold.NONE, clock)
+            : null;
     this.files =
         store instanceof SqliteCloudStore sqlite
             ? io.edgesync.server.files.CloudFiles.open(
@@ -252,6 +258,12 @@ public final class SyncServer implements AutoCloseable {
    * start) as {@code audit} says.
    */
   public static SyncServer start(ServerConfig config, AuditSettings audit) {
+    // The embedded store's file: no restore, backup's restore or second server under a running one.
+    // (Nodes on PostgreSQL may share a data directory of keys.)
+    DataDirLock lock =
+        config.store().type() == StoreSettings.Type.SQLITE
+            ? DataDirLock.forServer(config.dataDir())
+            : null;
     try {
       SqliteCloudStore store = CloudStores.open(config);
       try {
@@ -266,8 +278,11 @@ public final class SyncServer implements AutoCloseable {
         store.close();
         throw e;
       }
-      return start(config, store, Clock.SYSTEM);
+      SyncServer server = start(config, store, Clock.SYSTEM);
+      server.dataDirLock = lock;
+      return server;
     } catch (IOException e) {
+      closeQuietly(lock);
       throw new IllegalStateException(
           "cannot read or create the audit signing key in "
               + config.dataDir()
@@ -275,12 +290,22 @@ public final class SyncServer implements AutoCloseable {
               + e.getMessage(),
           e);
     } catch (SQLException e) {
+      closeQuietly(lock);
       throw new IllegalStateException(
           "cannot open the cloud store ("
               + config.store().describe(config.dataDir())
               + "): "
               + e.getMessage(),
           e);
+    } catch (RuntimeException e) {
+      closeQuietly(lock);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(DataDirLock lock) {
+    if (lock != null) {
+      lock.close();
     }
   }
 
@@ -339,6 +364,11 @@ public final class SyncServer implements AutoCloseable {
 
   public int port() {
     return app.port();
+  }
+
+  /** Retention of stream records ({@code server.retention}); null on a store without it. */
+  public StreamExpiry streamExpiry() {
+    return expiry;
   }
 
   /** The WebSocket URL devices connect to, for a client on this machine. */
@@ -485,6 +515,9 @@ public final class SyncServer implements AutoCloseable {
     bus.close();
     app.stop();
     pusher.shutdownNow();
+    if (expiry != null) {
+      expiry.close(); // before the store: a run writes to it
+    }
     if (files != null) {
       files.close();
     }
@@ -492,6 +525,7 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.close(); // before the store: a training writes to it
     }
     store.close();
+    closeQuietly(dataDirLock);
   }
 
   private void pushDocs(java.util.Set<String> scopes) {
@@ -607,7 +641,13 @@ public final class SyncServer implements AutoCloseable {
    */
   private void startCluster() {
     if (leases == null) {
+      if (expiry != null) {
+        expiry.start(); // a no-op without retention rules
+      }
       return;
+    }
+    if (expiry != null) {
+      leases.add("expiry", expiryWork());
     }
     bus.listen(this::onClusterEvent);
     if (dictionaries != null) {
@@ -619,6 +659,20 @@ public final class SyncServer implements AutoCloseable {
       leases.add("rollouts", toggle(on -> rolloutsHere = on));
     }
     leases.start();
+  }
+
+  private LeaseRunner.Work expiryWork() {
+    return new LeaseRunner.Work() {
+      @Override
+      public void start(long epoch) {
+        expiry.start();
+      }
+
+      @Override
+      public void stop() {
+        expiry.close();
+      }
+    };
   }
 
   private static LeaseRunner.Work toggle(java.util.function.Consumer<Boolean> on) {

@@ -235,6 +235,46 @@ class ServerConfigTest {
         .hasMessageContaining("Duplicate field 'server'");
   }
 
+  @Test
+  void retention_absentKeepsForever_andEachStreamInheritsTheLimitsItDoesNotSet() {
+    assertThat(ServerConfig.fromYaml("server: {}").retention().keepsEverythingForever()).isTrue();
+    RetentionRules r =
+        ServerConfig.fromYaml(
+                """
+                server:
+                  retention:
+                    interval_ms: 5000
+                    default: {max_age_days: 30, max_bytes: 1000000}
+                    streams:
+                      logs: {max_age_days: 7}
+                      "sensors.*": {max_bytes: 0}
+                      audit: {max_age_ms: 0, max_bytes: 0}
+                """)
+            .retention();
+    assertThat(r.intervalMs()).isEqualTo(5000);
+    assertThat(r.policyFor("logs")).isEqualTo(new RetentionRules.Policy(7 * 86_400_000L, 1000000));
+    assertThat(r.policyFor("sensors.t1")).isEqualTo(new RetentionRules.Policy(30 * 86_400_000L, 0));
+    assertThat(r.policyFor("audit").keepsForever()).isTrue();
+    assertThat(r.policyFor("other"))
+        .isEqualTo(new RetentionRules.Policy(30 * 86_400_000L, 1000000));
+  }
+
+  @Test
+  void retention_badSettings_areRefusedNamingTheKey() {
+    refused("server: {retention: {default: {max_age_ms: 1, max_age_days: 1}}}")
+        .hasMessageContaining("server.retention.default.max_age_days")
+        .hasMessageContaining("not both");
+    refused("server: {retention: {streams: {\"a/b\": {max_bytes: 1}}}}")
+        .hasMessageContaining("server.retention.streams.a/b")
+        .hasMessageContaining("not a stream name or glob");
+    refused("server: {retention: {default: {max_bytes: -1}}}")
+        .hasMessageContaining("server.retention.default.max_bytes");
+    refused("server: {retention: {interval_ms: 10}}")
+        .hasMessageContaining("server.retention.interval_ms");
+    refused("server: {retention: {default: {max_age: 7d}}}")
+        .hasMessageContaining("server.retention.default.max_age");
+  }
+
   private static AbstractThrowableAssert<?, ? extends Throwable> refused(String yaml) {
     return assertThatThrownBy(() -> ServerConfig.fromYaml(yaml))
         .isInstanceOf(ConfigException.class);

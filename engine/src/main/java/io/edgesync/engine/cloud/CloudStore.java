@@ -127,7 +127,8 @@ public interface CloudStore extends AutoCloseable {
   /**
    * Per device and stream: the checkpoint, what is stored, and what arrived on the wire ({@code
    * wire*}: every batch received, resends included; raw = the record layout, payload = the encoded
-   * RecordBatch payload, frame = the whole frame).
+   * RecordBatch payload, frame = the whole frame), and what retention expired of it ({@code
+   * expired}; {@code records} counts every record committed, expired ones too).
    */
   record StreamSummary(
       String stream,
@@ -139,7 +140,39 @@ public interface CloudStore extends AutoCloseable {
       long wireBatches,
       long wireRawBytes,
       long wirePayloadBytes,
-      long wireFrameBytes) {
+      long wireFrameBytes,
+      Expired expired) {
+
+    /** What retention expired of a stream: records, bytes as stored, and through which sequence. */
+    public record Expired(long records, long bytes, long throughSequence) {
+      public static final Expired NONE = new Expired(0, 0, 0);
+    }
+
+    /** Nothing expired (a store without retention). */
+    public StreamSummary(
+        String stream,
+        long lastSequence,
+        long records,
+        long payloadBytes,
+        long gaps,
+        long droppedRecords,
+        long wireBatches,
+        long wireRawBytes,
+        long wirePayloadBytes,
+        long wireFrameBytes) {
+      this(
+          stream,
+          lastSequence,
+          records,
+          payloadBytes,
+          gaps,
+          droppedRecords,
+          wireBatches,
+          wireRawBytes,
+          wirePayloadBytes,
+          wireFrameBytes,
+          Expired.NONE);
+    }
 
     /** Without wire accounting. */
     public StreamSummary(
