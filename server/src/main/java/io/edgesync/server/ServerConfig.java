@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
+import io.edgesync.server.export.KafkaExportSettings;
 import io.edgesync.server.files.FileSettings;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
@@ -58,6 +59,8 @@ import java.util.Objects;
  *     max_upload_bytes: 4294967296
  *     max_file_bytes: 17179869184
  *     upload_quota_bytes_per_device: 68719476736
+ * export:                   # optional: committed stream records to Kafka, exactly once
+ *   kafka: {bootstrap_servers: "host:9092", ...}   # see KafkaExportSettings
  * </pre>
  */
 public record ServerConfig(
@@ -69,7 +72,8 @@ public record ServerConfig(
     DictionaryRules dictionaries,
     TlsFiles tls,
     AdmissionLimits admission,
-    FileSettings files) {
+    FileSettings files,
+    KafkaExportSettings export) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -148,7 +152,8 @@ public record ServerConfig(
         DictionaryRules.defaults(),
         null,
         AdmissionLimits.defaults(),
-        FileSettings.defaults());
+        FileSettings.defaults(),
+        null);
   }
 
   static DocumentRules defaultDocuments() {
@@ -164,49 +169,56 @@ public record ServerConfig(
    */
   public ServerConfig withAddress(String newHost, int newPort) {
     return new ServerConfig(
-        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        newHost, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, export);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files);
+        host, newPort, dataDir, policy, documents, dictionaries, tls, admission, files, export);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
     return new ServerConfig(
-        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files);
+        host, port, dataDir, newPolicy, documents, dictionaries, tls, admission, files, export);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
     return new ServerConfig(
-        host, port, dataDir, policy, rules, dictionaries, tls, admission, files);
+        host, port, dataDir, policy, rules, dictionaries, tls, admission, files, export);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(host, port, dataDir, policy, documents, rules, tls, admission, files);
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, rules, tls, admission, files, export);
   }
 
   public ServerConfig withDataDir(Path dir) {
     return new ServerConfig(
-        host, port, dir, policy, documents, dictionaries, tls, admission, files);
+        host, port, dir, policy, documents, dictionaries, tls, admission, files, export);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files);
+        host, port, dataDir, policy, documents, dictionaries, tlsFiles, admission, files, export);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, limits, files);
+        host, port, dataDir, policy, documents, dictionaries, tls, limits, files, export);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
     return new ServerConfig(
-        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles);
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, newFiles, export);
+  }
+
+  /** Exporting stream records to Kafka with these settings ({@code export.kafka}; null: not). */
+  public ServerConfig withExport(KafkaExportSettings newExport) {
+    return new ServerConfig(
+        host, port, dataDir, policy, documents, dictionaries, tls, admission, files, newExport);
   }
 
   public static ServerConfig load(Path file) {
@@ -218,7 +230,7 @@ public record ServerConfig(
   }
 
   private static ServerConfig from(ConfigNode root) {
-    root.allowOnly("server", "documents", "sync");
+    root.allowOnly("server", "documents", "sync", "export");
     ConfigNode s =
         root.section("server")
             .allowOnly(
@@ -275,7 +287,8 @@ public record ServerConfig(
         dictionaries(s.section("dictionaries")),
         tls(s.section("tls")),
         admission(s.section("admission")),
-        files(s.section("files")));
+        files(s.section("files")),
+        KafkaExportSettings.from(root.section("export")));
   }
 
   /**

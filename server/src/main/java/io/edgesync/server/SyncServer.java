@@ -96,6 +96,7 @@ public final class SyncServer implements AutoCloseable {
   private final RevocationWatch revocations; // null without a CRL
   private final CaAudit caAudit; // null without server.tls.ca_dir or an audit log
   private final io.edgesync.server.files.CloudFiles files; // null for a store that keeps none
+  private volatile io.edgesync.server.export.KafkaExporter exporter; // null: no export.kafka
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -180,6 +181,7 @@ public final class SyncServer implements AutoCloseable {
               new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
                   .register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
+              new ExportApi(() -> exporter).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
@@ -281,6 +283,10 @@ public final class SyncServer implements AutoCloseable {
     }
     if (server.files != null) {
       server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
+    }
+    if (config.export() != null) {
+      server.exporter =
+          io.edgesync.server.export.KafkaExporter.start(config.export(), store, clock);
     }
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
@@ -431,6 +437,9 @@ public final class SyncServer implements AutoCloseable {
     }
     if (dictionaries != null) {
       dictionaries.close(); // before the store: a training writes to it
+    }
+    if (exporter != null) {
+      exporter.close(); // before the store: it reads from it
     }
     store.close();
   }
