@@ -30,6 +30,9 @@ final class KafkaBroker implements AutoCloseable {
             .setConfigProp("transaction.state.log.min.isr", "1")
             .setConfigProp("transaction.state.log.num.partitions", "1")
             .setConfigProp("group.initial.rebalance.delay.ms", "0")
+            // A restarted broker registers again only once its old session expired (default 9 s).
+            .setConfigProp("broker.session.timeout.ms", "2000")
+            .setConfigProp("broker.heartbeat.interval.ms", "500")
             .build();
     try {
       cluster.format();

@@ -57,6 +57,8 @@ class KafkaExportTest {
     try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("cloud.db"))) {
       store.commitRecords("dev-a", "sensors.temp", records("a/t", 1, 30, 100), 1_111);
       store.commitRecords("dev-b", "sensors.temp", records("b/t", 1, 20, 200), 2_222);
+      // A gap at the end: no record will ever fill 21..25, yet the lag must come down to 0.
+      store.commitGap("dev-b", "sensors.temp", 21, 25, GapReason.GAP_REASON_QUEUE_FULL, 1, 2_223);
       store.commitRecords("dev-a", "logs", records("a/l", 1, 5, 300), 3_333);
       store.commitGap("dev-a", "logs", 6, 9, GapReason.GAP_REASON_EXPIRED, 1, 3_334);
       store.commitRecords("dev-a", "logs", records("a/l", 10, 3, 300), 3_335);
