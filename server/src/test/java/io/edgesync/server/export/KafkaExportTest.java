@@ -6,8 +6,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
+import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.SyncServer;
 import io.edgesync.testing.FakeClock;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -167,6 +174,46 @@ class KafkaExportTest {
             .isEqualTo(range(1, 15));
       }
     }
+  }
+
+  @Test
+  void exportEndpoint_showsStateAndLag_withTheServersExporter() throws Exception {
+    ServerConfig config =
+        ServerConfig.defaults(dir.resolve("cloud"))
+            .withAddress("127.0.0.1", 0)
+            .withExport(
+                KafkaExportSettings.of(broker.bootstrapServers(), Map.of(), "rest.api")
+                    .withTransactionalId("api-test")
+                    .withPositionsTopic("positions.api"));
+    try (SyncServer server = SyncServer.start(config)) {
+      String key = Files.readString(server.adminKeyFile()).trim();
+      server.store().commitRecords("dev-r", "s", records("r/s", 1, 12, 0), 1);
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> getExport(server.port(), key).contains("\"lagRecords\":0"));
+      String body = getExport(server.port(), key);
+      assertThat(body)
+          .contains("\"enabled\":true")
+          .contains("\"state\":\"exporting\"")
+          .contains("\"exportedRecords\":12");
+    }
+    try (SyncServer plain =
+        SyncServer.start(ServerConfig.defaults(dir.resolve("plain")).withAddress("127.0.0.1", 0))) {
+      String key = Files.readString(plain.adminKeyFile()).trim();
+      assertThat(getExport(plain.port(), key)).isEqualTo("{\"enabled\":false}");
+    }
+  }
+
+  private static String getExport(int port, String key) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/v1/export"))
+                    .header("Authorization", "Bearer " + key)
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body();
   }
 
   private static List<Long> range(long first, long last) {
