@@ -85,6 +85,10 @@ final class ExportPositions {
       for (PartitionInfo info : consumer.partitionsFor(topic, timeout)) {
         parts.add(new TopicPartition(topic, info.partition()));
       }
+      if (parts.isEmpty()) {
+        // Never read "no partitions" as "no positions": that would export everything again.
+        throw new KafkaException("the positions topic " + topic + " has no partitions (yet)");
+      }
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
