@@ -145,15 +145,28 @@ public final class KafkaExporter implements AutoCloseable {
   }
 
   private void run() {
+    try {
+      exportUntilClosed();
+    } catch (Error e) {
+      lastError = e.toString();
+      log.error("Kafka export stopped", e);
+      throw e;
+    } finally {
+      closeProducer(Duration.ofSeconds(5));
+      state = State.STOPPED;
+    }
+  }
+
+  private void exportUntilClosed() {
     long backoffMs = MIN_BACKOFF_MS;
     while (!closed) {
       try {
         openSession();
         while (!closed) {
-          if (exportStep() == 0) {
+          int moved = exportStep();
+          backoffMs = MIN_BACKOFF_MS; // a step went through: the next failure starts afresh
+          if (moved == 0) {
             pause(settings.pollIntervalMs());
-          } else {
-            backoffMs = MIN_BACKOFF_MS;
           }
         }
       } catch (RuntimeException e) {
@@ -169,8 +182,6 @@ public final class KafkaExporter implements AutoCloseable {
         backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
       }
     }
-    closeProducer(Duration.ofSeconds(5));
-    state = State.STOPPED;
   }
 
   /** A new producer that fences older ones, then the positions as Kafka holds them. */
