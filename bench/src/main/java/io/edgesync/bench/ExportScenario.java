@@ -88,7 +88,7 @@ final class ExportScenario {
           steadyStart = System.nanoTime();
           steadyFrom = done;
         }
-        Thread.sleep(20);
+        Thread.sleep(100); // status() reads every stream head: not too often
       }
       long end = System.nanoTime();
       double seconds = (end - start) / 1e9;

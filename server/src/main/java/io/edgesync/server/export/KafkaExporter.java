@@ -224,8 +224,10 @@ public final class KafkaExporter implements AutoCloseable {
       if (moved.isEmpty()) {
         producer.beginTransaction();
       }
+      byte[] device = utf8(h.deviceId());
+      byte[] stream = utf8(h.stream());
       for (CommittedRecord r : records) {
-        producer.send(toKafka(topic, h, r));
+        producer.send(toKafka(topic, device, stream, r));
       }
       long last = records.isEmpty() ? pos : records.get(records.size() - 1).record().sequence();
       // Fewer than asked for: the store holds no record between the last one read and the head,
@@ -253,15 +255,16 @@ public final class KafkaExporter implements AutoCloseable {
     return moved.size();
   }
 
+  /** The header arrays of one stream are shared by its records: Kafka only reads them. */
   private static ProducerRecord<byte[], byte[]> toKafka(
-      String topic, StreamHead h, CommittedRecord r) {
+      String topic, byte[] device, byte[] stream, CommittedRecord r) {
     RecordHeaders headers = new RecordHeaders();
-    headers.add("device", utf8(h.deviceId()));
-    headers.add("stream", utf8(h.stream()));
+    headers.add("device", device);
+    headers.add("stream", stream);
     headers.add("sequence", utf8(Long.toString(r.record().sequence())));
     headers.add("origin_time_ms", utf8(Long.toString(r.record().originMs())));
     headers.add("receive_time_ms", utf8(Long.toString(r.committedAtMs())));
-    return new ProducerRecord<>(topic, null, utf8(h.deviceId()), r.record().payload(), headers);
+    return new ProducerRecord<>(topic, null, device, r.record().payload(), headers);
   }
 
   private static byte[] utf8(String s) {
