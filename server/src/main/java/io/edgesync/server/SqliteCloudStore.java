@@ -484,7 +484,7 @@ public final class SqliteCloudStore implements CloudStore {
   private static final String READ_COMMITTED =
       "SELECT first_seq, last_seq, committed_at_ms, data FROM batches WHERE device=? AND stream=?"
           + " AND first_seq>=COALESCE((SELECT first_seq FROM batches WHERE device=? AND stream=?"
-          + " AND first_seq<=? ORDER BY first_seq DESC LIMIT 1), 0) ORDER BY first_seq";
+          + " AND first_seq<=? ORDER BY first_seq DESC LIMIT 1), 0) ORDER BY first_seq LIMIT ?";
 
   @Override
   public synchronized List<StreamHead> streamHeads() {
@@ -506,7 +506,8 @@ public final class SqliteCloudStore implements CloudStore {
         () -> {
           List<CommittedRecord> out = new ArrayList<>();
           PreparedStatement ps = jdbc.prepared(READ_COMMITTED);
-          Jdbc.bind(ps, deviceId, stream, deviceId, stream, afterSequence + 1);
+          // A batch holds at least one record: limit + 1 batches hold all that can be wanted.
+          Jdbc.bind(ps, deviceId, stream, deviceId, stream, afterSequence + 1, limit + 1L);
           try (ResultSet rs = ps.executeQuery()) {
             while (out.size() < limit && rs.next()) {
               long first = rs.getLong(1);
