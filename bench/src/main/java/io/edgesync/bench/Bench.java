@@ -53,6 +53,8 @@ public final class Bench {
                       a server in its own JVM (or --server URLs): connect + memory per idle
                       session, steady batches (ack latency), fleet document fan-out, restart
                       storm (not in all; docs/benchmarks.md "Fleet (issue 14)")
+        export        Kafka export: a SQLite store of N devices x M small records drained by the
+                      exactly-once exporter into an in-JVM KRaft broker; records/s (not in all)
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -143,6 +145,11 @@ public final class Bench {
                               round-robin; no memory figure, no restart); with --api-key-file=F
                               (an operator key), --api-url=https://h:p (default: the first server),
                               --ca-dir=D (the CA that signs device certificates and the servers')
+      export (goal >= 200,000 records/s):
+        --devices=1000 --export-records=1000   records per device (batches of 100 in the store)
+        --record-bytes=64     payload size     --export-partitions=6   partitions of the topic
+        --export-batch=10000  max_batch_records (records per Kafka transaction)
+        --export-timeout=600  seconds
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -248,6 +255,10 @@ public final class Bench {
           "server-nofile",
           "ceiling-step",
           "ceiling-max");
+          "export-records",
+          "export-partitions",
+          "export-batch",
+          "export-timeout");
 
   private Bench() {}
 
@@ -325,6 +336,7 @@ public final class Bench {
       case "docs" -> inDir(dir, keep, "docs", d -> docs(d, o, rows));
       case "nodes" -> inDir(dir, keep, "nodes", d -> nodes(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
+      case "export" -> inDir(dir, keep, "export", d -> export(d, o, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "fleet" -> inDir(dir, keep, "fleet", d -> failed = !FleetReport.report(d, o, out, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
@@ -387,6 +399,34 @@ public final class Bench {
           });
     }
     return r.full().admittedSeconds() >= 0 && r.resumed().admittedSeconds() >= 0;
+  }
+
+  private static void export(Path dir, Opts o, List<String[]> rows) throws Exception {
+    ExportScenario.Result r = ExportScenario.run(dir, o);
+    rows.add(
+        new String[] {
+          "export: committed records to Kafka, exactly once",
+          "≥ 200,000 records/s",
+          String.format(
+              Locale.ROOT,
+              "**%s records/s** after warm-up (%s over the whole drain of %,d records in %.1f s,"
+                  + " %,d transactions)",
+              Stats.rate(r.steadyRecordsPerSecond()),
+              Stats.rate(r.recordsPerSecond()),
+              r.records(),
+              r.seconds(),
+              r.transactions()),
+          String.format(
+              Locale.ROOT,
+              "%,d devices × %,d records of %d bytes (store filled in %.1f s); in-JVM broker,"
+                  + " %d partitions; max_batch_records %,d",
+              r.devices(),
+              r.records() / r.devices(),
+              r.recordBytes(),
+              r.fillSeconds(),
+              r.partitions(),
+              r.maxBatchRecords())
+        });
   }
 
   /** Set by a scenario whose run found a problem (fuzz: a failing input). */

@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
+import io.edgesync.server.export.KafkaExportSettings;
 import io.edgesync.server.files.FileSettings;
 import io.edgesync.support.ConfigNode;
 import java.nio.file.Path;
@@ -71,6 +72,8 @@ import java.util.Objects;
  *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
  *     node_id: cloud-1      # unique per node; default: host name and process id
  *     lease_ms: 15000       # one-node work moves within this time after its node died
+ * export:                   # optional: committed stream records to Kafka, exactly once
+ *   kafka: {bootstrap_servers: "host:9092", ...}   # see KafkaExportSettings
  * </pre>
  */
 public record ServerConfig(
@@ -85,7 +88,8 @@ public record ServerConfig(
     FileSettings files,
     StoreSettings store,
     ClusterSettings cluster,
-    RetentionRules retention) {
+    RetentionRules retention,
+    KafkaExportSettings export) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -169,7 +173,8 @@ public record ServerConfig(
         FileSettings.defaults(),
         StoreSettings.sqlite(),
         ClusterSettings.defaults(),
-        RetentionRules.KEEP_FOREVER);
+        RetentionRules.KEEP_FOREVER,
+        null);
   }
 
   static DocumentRules defaultDocuments() {
@@ -196,7 +201,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   public ServerConfig withPort(int newPort) {
@@ -212,7 +218,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
@@ -228,7 +235,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
@@ -244,13 +252,14 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
     return new ServerConfig(
         host, port, dataDir, policy, documents, rules, tls, admission, files, store, cluster,
-        retention);
+        retention, export);
   }
 
   public ServerConfig withDataDir(Path dir) {
@@ -266,7 +275,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
@@ -283,7 +293,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
@@ -300,7 +311,8 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   /** Keeping the cloud's state in this store ({@code server.store}). */
@@ -317,7 +329,8 @@ public record ServerConfig(
         files,
         newStore,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   /** With these file settings ({@code server.files}). */
@@ -334,7 +347,8 @@ public record ServerConfig(
         newFiles,
         store,
         cluster,
-        retention);
+        retention,
+        export);
   }
 
   /** With these {@code server.cluster} settings. */
@@ -351,7 +365,8 @@ public record ServerConfig(
         files,
         store,
         newCluster,
-        retention);
+        retention,
+        export);
   }
 
   /** With these {@code server.retention} settings. */
@@ -368,7 +383,26 @@ public record ServerConfig(
         files,
         store,
         cluster,
-        newRetention);
+        newRetention,
+        export);
+  }
+
+  /** Exporting stream records to Kafka with these settings ({@code export.kafka}; null: not). */
+  public ServerConfig withExport(KafkaExportSettings newExport) {
+    return new ServerConfig(
+        host,
+        port,
+        dataDir,
+        policy,
+        documents,
+        dictionaries,
+        tls,
+        admission,
+        files,
+        store,
+        cluster,
+        retention,
+        newExport);
   }
 
   public static ServerConfig load(Path file) {
@@ -380,7 +414,7 @@ public record ServerConfig(
   }
 
   private static ServerConfig from(ConfigNode root) {
-    root.allowOnly("server", "documents", "sync");
+    root.allowOnly("server", "documents", "sync", "export");
     ConfigNode s =
         root.section("server")
             .allowOnly(
@@ -400,7 +434,8 @@ public record ServerConfig(
                 "files",
                 "store",
                 "cluster",
-                "retention");
+                "retention",
+                "export");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -443,7 +478,8 @@ public record ServerConfig(
         files(s.section("files")),
         StoreSettings.from(s.section("store")),
         cluster(s.section("cluster")),
-        RetentionRules.from(s.section("retention")));
+        RetentionRules.from(s.section("retention")),
+        KafkaExportSettings.from(root.section("export")));
   }
 
   /** {@code server.cluster}: every key optional. */

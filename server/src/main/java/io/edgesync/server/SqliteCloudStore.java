@@ -640,6 +640,61 @@ public final class SqliteCloudStore implements CloudStore {
     }
   }
 
+  /** Each batch's records from the one holding {@code afterSequence + 1} on, with commit times. */
+  private static final String READ_COMMITTED =
+      "SELECT first_seq, last_seq, committed_at_ms, data FROM batches WHERE device=? AND stream=?"
+          + " AND first_seq>=COALESCE((SELECT first_seq FROM batches WHERE device=? AND stream=?"
+          + " AND first_seq<=? ORDER BY first_seq DESC LIMIT 1), 0) ORDER BY first_seq LIMIT ?";
+
+  @Override
+  public synchronized List<StreamHead> streamHeads() {
+    // In a transaction that commits: a read left open would hold an old snapshot of the file.
+    return inTransaction(
+        "listing stream heads",
+        () ->
+            StoreSql.rows(
+                jdbc,
+                "SELECT device, stream, last_seq FROM streams ORDER BY device, stream",
+                rs -> new StreamHead(rs.getString(1), rs.getString(2), rs.getLong(3))));
+  }
+
+  @Override
+  public synchronized List<CommittedRecord> readCommitted(
+      String deviceId, String stream, long afterSequence, int limit) {
+    return inTransaction(
+        "reading " + deviceId + "/" + stream + " for export",
+        () -> {
+          List<CommittedRecord> out = new ArrayList<>();
+          PreparedStatement ps = jdbc.prepared(READ_COMMITTED);
+          // A batch holds at least one record: limit + 1 batches hold all that can be wanted.
+          Jdbc.bind(ps, deviceId, stream, deviceId, stream, afterSequence + 1, limit + 1L);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (out.size() < limit && rs.next()) {
+              long first = rs.getLong(1);
+              long last = rs.getLong(2);
+              if (last <= afterSequence) {
+                continue;
+              }
+              long committedAtMs = rs.getLong(3);
+              for (Record r : decode(rs.getBytes(4), first, last)) {
+                if (r.sequence() > afterSequence && out.size() < limit) {
+                  out.add(new CommittedRecord(r, committedAtMs));
+                }
+              }
+            }
+          }
+          return out;
+        });
+  }
+
+  private static List<Record> decode(byte[] data, long first, long last) throws SQLException {
+    try {
+      return RecordLayout.decode(data, first, (int) (last - first + 1));
+    } catch (ProtocolException e) {
+      throw new SQLException("a stored batch does not decode: " + e.getMessage(), e);
+    }
+  }
+
   /**
    * Turns SQLite's automatic checkpoints off and copies the write-ahead log into the database from
    * a thread of its own every {@code intervalMs} instead ({@link WalCheckpointer}): no commit then

@@ -105,6 +105,7 @@ public final class SyncServer implements AutoCloseable {
   private volatile boolean rolloutsHere = true; // this node admits devices to rollouts
   private final StreamExpiry expiry; // null for a store without retention support
   private volatile DataDirLock dataDirLock; // held while running on the embedded store
+  private volatile io.edgesync.server.export.KafkaExporter exporter; // null: no export.kafka
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -223,6 +224,7 @@ public final class SyncServer implements AutoCloseable {
               new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
                   .register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
+              new ExportApi(() -> exporter).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
@@ -524,6 +526,9 @@ public final class SyncServer implements AutoCloseable {
     if (dictionaries != null) {
       dictionaries.close(); // before the store: a training writes to it
     }
+    if (exporter != null) {
+      exporter.close(); // before the store: it reads from it
+    }
     store.close();
     closeQuietly(dataDirLock);
   }
@@ -641,14 +646,11 @@ public final class SyncServer implements AutoCloseable {
    */
   private void startCluster() {
     if (leases == null) {
-      if (expiry != null) {
-        expiry.start(); // a no-op without retention rules
-      }
+      exportAndExpiryWork().start(0);
       return;
     }
-    if (expiry != null) {
-      leases.add("expiry", expiryWork());
-    }
+    // Expiry holds back what is not exported yet: with an exporter they run on the same node.
+    leases.add(config.export() != null ? "export" : "expiry", exportAndExpiryWork());
     bus.listen(this::onClusterEvent);
     if (dictionaries != null) {
       dictionaries.training(false);
@@ -661,16 +663,36 @@ public final class SyncServer implements AutoCloseable {
     leases.start();
   }
 
-  private LeaseRunner.Work expiryWork() {
+  /**
+   * The exporter (with {@code export.kafka}) and retention (with {@code server.retention}, holding
+   * back what Kafka does not hold yet), started and stopped together.
+   */
+  private LeaseRunner.Work exportAndExpiryWork() {
     return new LeaseRunner.Work() {
       @Override
       public void start(long epoch) {
-        expiry.start();
+        if (config.export() != null) {
+          io.edgesync.server.export.KafkaExporter e =
+              io.edgesync.server.export.KafkaExporter.start(config.export(), store, clock);
+          exporter = e;
+          if (expiry != null) {
+            expiry.hold(e::exportedThrough);
+          }
+        }
+        if (expiry != null) {
+          expiry.start(); // a no-op without retention rules
+        }
       }
 
       @Override
       public void stop() {
-        expiry.close();
+        if (expiry != null) {
+          expiry.close();
+        }
+        io.edgesync.server.export.KafkaExporter e = exporter;
+        if (e != null) {
+          e.close();
+        }
       }
     };
   }

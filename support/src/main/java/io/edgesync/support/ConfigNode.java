@@ -66,6 +66,11 @@ public final class ConfigNode {
     return !node.isMissingNode() && !node.isNull();
   }
 
+  /** Whether {@code key} is written with the value null ({@code key: null} or {@code key: ~}). */
+  public boolean isExplicitNull(String key) {
+    return node.path(key).isNull();
+  }
+
   /** A child mapping (missing is allowed and reads as empty). */
   public ConfigNode section(String key) {
     JsonNode child = node.path(key);
@@ -163,6 +168,25 @@ public final class ConfigNode {
       throw new ConfigException(join(key), "expected a string, got " + describe(v));
     }
     return v.textValue();
+  }
+
+  /**
+   * A mapping of scalars ({@code key: {a: x, b: 1}}) in document order, each value as its text
+   * (numbers and booleans too); missing = empty.
+   */
+  public Map<String, String> stringMap(String key) {
+    ConfigNode m = section(key);
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = m.node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      JsonNode v = e.getValue();
+      if (!v.isValueNode() || v.isNull()) {
+        throw new ConfigException(
+            m.join(e.getKey()), "expected a string or number, got " + describe(v));
+      }
+      out.put(e.getKey(), v.asText());
+    }
+    return out;
   }
 
   /** A string that must be one of {@code allowed}. */

@@ -104,6 +104,30 @@ public interface CloudStore extends AutoCloseable {
   /** Up to {@code limit} records with sequence greater than {@code afterSequence}, in order. */
   List<Record> read(String deviceId, String stream, long afterSequence, int limit);
 
+  /**
+   * The checkpoint of every stream of every device (what the Kafka exporter compares its positions
+   * with). Stores that cannot export throw {@link UnsupportedOperationException}.
+   */
+  default List<StreamHead> streamHeads() {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot list streams");
+  }
+
+  /**
+   * Like {@link #read}, each record with the time its batch was committed (the receive time the
+   * exporter reports). Stores that cannot export throw {@link UnsupportedOperationException}.
+   */
+  default List<CommittedRecord> readCommitted(
+      String deviceId, String stream, long afterSequence, int limit) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " cannot read commit times");
+  }
+
+  /** A stream's last committed sequence (record or gap). */
+  record StreamHead(String deviceId, String stream, long lastSequence) {}
+
+  /** A stored record and the time the cloud committed its batch. */
+  record CommittedRecord(Record record, long committedAtMs) {}
+
   /** The document store in the same database, or null if this store keeps no documents. */
   default DocumentStore documents() {
     return null;
