@@ -254,7 +254,7 @@ public final class Bench {
           "histogram",
           "server-nofile",
           "ceiling-step",
-          "ceiling-max");
+          "ceiling-max",
           "export-records",
           "export-partitions",
           "export-batch",
