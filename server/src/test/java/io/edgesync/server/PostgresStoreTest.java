@@ -2,9 +2,12 @@ package io.edgesync.server;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgesync.engine.docs.DocumentStore.DocWrite;
 import io.edgesync.protocol.Hlc;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +20,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * What only PostgreSQL has: several server nodes (here two stores, each with its own connection and
- * in-memory counters) writing one database at once. The document version and the audit chain's head
- * are store-wide counters; the counter lock ({@link StoreDialect.CounterLock#DOCUMENTS}) makes each
- * node continue from what the other stored, so no number is handed out twice.
+ * What only the PostgreSQL store has. Flyway migrations: a database of a newer schema is refused.
+ * Several server nodes (here two stores, each with its own connection and in-memory counters)
+ * writing one database at once. The document version and the audit chain's head are store-wide
+ * counters; the counter lock ({@link StoreDialect.CounterLock#DOCUMENTS}) makes each node continue
+ * from what the other stored, so no number is handed out twice.
  */
-class PostgresNodesTest {
+class PostgresStoreTest {
   private static final Hlc STAMP = new Hlc(1_700_000_000_000L, 0, "gw-1");
   private static final int THREADS_PER_NODE = 2;
   private static final int WRITES_PER_THREAD = 60;
@@ -75,5 +79,24 @@ class PostgresNodesTest {
       node.documents().inTransaction(tx -> tx.write(put(key)));
       node.auditLog().append("ops", "test.write", key, Map.of("i", i));
     }
+  }
+
+  /** As SQLite refuses a file of a newer schema, so PostgreSQL: no Flyway "future" skipping. */
+  @Test
+  void databaseMigratedByANewerBuild_isRefused_andLeftAsItIs() throws Exception {
+    db.open().registerDevice("gw-1", 5);
+    db.closeAll();
+    try (Connection c = db.connect();
+        Statement st = c.createStatement()) {
+      st.execute(
+          "INSERT INTO flyway_schema_history(installed_rank, version, description, type, script,"
+              + " checksum, installed_by, execution_time, success) VALUES (99, '99', 'future',"
+              + " 'SQL', 'V99__future.sql', 0, 'test', 0, true)");
+    }
+
+    assertThatThrownBy(db::open)
+        .hasMessageContaining("migrating the schema of jdbc:postgresql://")
+        .hasMessageContaining("99");
+    assertThat(db.number("SELECT count(*) FROM devices")).isEqualTo(1);
   }
 }
