@@ -27,8 +27,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The default {@link CloudStore}: one embedded SQLite file (WAL, {@code synchronous=FULL}, so a
- * commit is on disk when it returns). Records are stored as committed batches, one row per batch in
+ * The cloud's {@link CloudStore}: by default one embedded SQLite file (WAL, {@code
+ * synchronous=FULL}, so a commit is on disk when it returns); the same class runs on PostgreSQL
+ * ({@link #onPostgres}, opened by {@link CloudStores}: one connection of a pool, schema by Flyway
+ * in {@code db/postgres/}), whose SQL is written once for both ({@link StoreDialect} has what
+ * differs). The name is historic. Records are stored as committed batches, one row per batch in
  * {@link RecordLayout} encoding, which keeps a commit to a single row insert.
  *
  * <p>Schema in {@code db/V1__init.sql} and later scripts: {@code devices}; {@code streams} (per
@@ -43,7 +46,8 @@ import java.util.Optional;
  * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
- * guarded by the same monitor.
+ * guarded by the same monitor. It is this process's view: on PostgreSQL another server node's
+ * commits do not update it.
  */
 public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
