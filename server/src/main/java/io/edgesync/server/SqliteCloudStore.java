@@ -62,6 +62,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final io.edgesync.server.files.UploadStore uploads;
   private final Path file; // the SQLite file; null on PostgreSQL
   private final PostgresDatabase database; // the PostgreSQL pool; null on SQLite
+  private final StoreDialect dialect;
   private WalCheckpointer checkpointer; // guarded by this
 
   /** With a background checkpoint, commits checkpoint only past this log size (256 MiB). */
@@ -153,6 +154,7 @@ public final class SqliteCloudStore implements CloudStore {
     this.database = database;
     try {
       db.setAutoCommit(false);
+      dialect = StoreDialect.of(db);
       jdbc = new Jdbc(db, name);
       documents = new SqliteDocuments(jdbc, this, historyVersions);
       commands = new SqliteCommands(jdbc, this, commandIds);
@@ -349,6 +351,13 @@ public final class SqliteCloudStore implements CloudStore {
     }
   }
 
+  /** Ends a read's transaction ({@link StoreDialect#endRead}), unless a document group is open. */
+  private void endRead() throws SQLException {
+    if (!documents.onWriterThread()) {
+      dialect.endRead(jdbc);
+    }
+  }
+
   /** The first row of a query of fixed text, if any. */
   private <T> Optional<T> first(
       String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
@@ -356,9 +365,18 @@ public final class SqliteCloudStore implements CloudStore {
     return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
   }
 
-  /** Every row of a query of fixed text (the statement stays prepared). */
+  /**
+   * Every row of a query of fixed text (the statement stays prepared), outside any transaction
+   * (then the read ends: {@link StoreDialect#endRead}).
+   */
   private <T> List<T> list(String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
-    return jdbc.call(operation, () -> StoreSql.rows(jdbc, sql, reader, args));
+    return jdbc.call(
+        operation,
+        () -> {
+          List<T> rows = StoreSql.rows(jdbc, sql, reader, args);
+          endRead();
+          return rows;
+        });
   }
 
   private static Device readDevice(ResultSet rs) throws SQLException {
@@ -531,6 +549,7 @@ public final class SqliteCloudStore implements CloudStore {
           }
         }
       }
+      endRead();
       return out;
     } catch (SQLException | ProtocolException e) {
       throw jdbc.failure("reading " + deviceId + "/" + stream, e);

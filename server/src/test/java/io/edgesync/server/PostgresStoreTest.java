@@ -99,4 +99,48 @@ class PostgresStoreTest {
         .hasMessageContaining("99");
     assertThat(db.number("SELECT count(*) FROM devices")).isEqualTo(1);
   }
+
+  /**
+   * The store holds one connection for its life: a read outside a transaction must end its implicit
+   * transaction, or the connection sits "idle in transaction" until the next write, holding its
+   * locks (blocking migrations) and running into a DBA's idle_in_transaction_session_timeout, which
+   * would close the store's only connection.
+   */
+  @Test
+  void readsOutsideATransaction_leaveTheConnectionIdle_notIdleInTransaction() throws Exception {
+    SqliteCloudStore store = db.open();
+    store.registerDevice("gw-1", 5);
+    store.commitRecords(
+        "gw-1", "s", List.of(new io.edgesync.protocol.Record(1, 1, new byte[1])), 9);
+    store.documents().inTransaction(tx -> tx.write(put("k")));
+    db.closeAll();
+    store = db.open(); // nothing cached: every read below goes to the database
+
+    SqliteCloudStore s = store;
+    Map<String, Runnable> reads = new java.util.LinkedHashMap<>();
+    reads.put("devices", s::devices);
+    reads.put("device", () -> s.device("gw-1"));
+    reads.put("checkpoints", () -> s.checkpoints("gw-1"));
+    reads.put("streams", () -> s.streams("gw-1"));
+    reads.put("gaps", () -> s.gaps("gw-1", "s"));
+    reads.put("read", () -> s.read("gw-1", "s", 0, 10));
+    reads.put("documents.get", () -> s.documents().get("fleet", "config", "k"));
+    reads.put("documents.list", () -> s.documents().list("fleet", "config", "", 10));
+    reads.put("documents.changesAfter", () -> s.documents().changesAfter("fleet", 0, 10));
+    reads.put("documents.groups", () -> s.documents().groups("gw-1"));
+    reads.put("documents.devicesReading", () -> s.documents().devicesReading("fleet"));
+    reads.put("documents.conflicts", () -> s.documents().conflict(1));
+    reads.put("dictionaries.all", () -> s.dictionaries().all());
+    reads.put("dictionaries.samples", () -> s.dictionaries().samples("s", 1000));
+    for (Map.Entry<String, Runnable> r : reads.entrySet()) {
+      r.getValue().run();
+      assertThat(
+              db.number(
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname=current_database()"
+                      + " AND application_name='edgesync-server'"
+                      + " AND state='idle in transaction'"))
+          .as("after %s", r.getKey())
+          .isZero();
+    }
+  }
 }
