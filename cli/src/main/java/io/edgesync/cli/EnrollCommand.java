@@ -39,6 +39,12 @@ final class EnrollCommand {
   Path dataDir;
 
   @Option(
+      names = "--config",
+      description = OfflineStore.CONFIG_HELP,
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  Path config;
+
+  @Option(
       names = "--server",
       description = "Make the token over this server's REST API (e.g. https://cloud:8470)",
       scope = picocli.CommandLine.ScopeType.INHERIT)
@@ -102,8 +108,7 @@ final class EnrollCommand {
     }
 
     private Map<String, Object> offline(long ttlS) throws Exception {
-      try (SqliteCloudStore store =
-          new SqliteCloudStore(parent.dataDir.resolve("edgesync-cloud.db"))) {
+      try (SqliteCloudStore store = OfflineStore.open(parent.config, parent.dataDir)) {
         EnrollmentTokens.Created c =
             store
                 .enrollmentTokens()

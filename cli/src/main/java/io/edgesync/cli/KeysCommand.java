@@ -32,9 +32,15 @@ final class KeysCommand {
       scope = picocli.CommandLine.ScopeType.INHERIT)
   Path dataDir;
 
+  @Option(
+      names = "--config",
+      description = OfflineStore.CONFIG_HELP,
+      scope = picocli.CommandLine.ScopeType.INHERIT)
+  Path config;
+
   /** Opens the server's store (creating it if it is new). */
   SqliteCloudStore open() throws SQLException {
-    return new SqliteCloudStore(dataDir.resolve("edgesync-cloud.db"));
+    return OfflineStore.open(config, dataDir);
   }
 
   @Command(name = "create", description = "Make a key; it is printed this once, never stored.")

@@ -2,6 +2,7 @@ package io.edgesync.cli;
 
 import io.edgesync.server.AuditSettings;
 import io.edgesync.server.ServerConfig;
+import io.edgesync.server.StoreSettings;
 import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -73,7 +74,10 @@ final class ServerCommand implements Callable<Integer> {
         c.tls() == null ? "" : " (client certificate required)",
         tls,
         server.port(),
-        c.dataDir().toAbsolutePath());
+        c.dataDir().toAbsolutePath()
+            + (c.store().type() == StoreSettings.Type.SQLITE
+                ? ""
+                : "; store " + c.store().describe(c.dataDir())));
     if (PlainExposure.exposed(c)) {
       log.warn(PlainExposure.warning(c, server.port()));
     }

@@ -5,7 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgesync.server.CloudStores;
 import io.edgesync.server.SqliteCloudStore;
+import io.edgesync.server.StoreSettings;
+import io.edgesync.server.SyncServer;
+import io.edgesync.testing.TestPostgres;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,6 +20,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -29,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * data (the server on the same port). Afterwards every acknowledged write is in the cloud exactly
  * once and in order (Invariants 1 and 4), checked by each {@link AckedWrites} kind. Identity is on:
  * the agent connects over mutual TLS ({@code wss://}) with a certificate from a CA the test makes,
- * and the test reads the server's REST API over HTTPS.
+ * and the test reads the server's REST API over HTTPS. The server's store is SQLite, or, in {@link
+ * #onPostgres_sigkillOfAgentServerOrBoth_everyAcknowledgedWriteInCloudOnceInOrder}, a PostgreSQL
+ * this JVM runs ({@code TestPostgres}).
  *
  * <p>{@code -Dcrash.kills=N} (default 20) and {@code -Dcrash.seed=S} (default 4242) choose the run;
  * the seed fixes which process is killed when and how long each runs, not the exact instruction it
@@ -42,6 +49,7 @@ class CrashTest {
   private static final Logger log = LoggerFactory.getLogger(CrashTest.class);
   private static final int KILLS = Integer.getInteger("crash.kills", 20);
   private static final long SEED = Long.getLong("crash.seed", 4242);
+  private static final int KILLS_ON_POSTGRES = Integer.getInteger("crash.pg.kills", 5);
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
   private enum Target {
@@ -60,10 +68,28 @@ class CrashTest {
   private int port;
   private int lifetimes;
   private SplittableRandom random;
+  private String postgresUrl; // null: the server's store is SQLite in its data directory
 
   @Test
   void sigkillOfAgentServerOrBoth_seededMix_everyAcknowledgedWriteInCloudOnceInOrder()
       throws Exception {
+    run(KILLS);
+  }
+
+  /**
+   * The same with the server's store on PostgreSQL (the embedded server, started by this JVM, is
+   * never killed: the server process is). Fewer kills by default ({@code -Dcrash.pg.kills=N}).
+   */
+  @Test
+  void onPostgres_sigkillOfAgentServerOrBoth_everyAcknowledgedWriteInCloudOnceInOrder()
+      throws Exception {
+    Assumptions.assumeTrue(
+        TestPostgres.available(), () -> "no PostgreSQL here: " + TestPostgres.unavailableReason());
+    postgresUrl = TestPostgres.jdbcUrl(TestPostgres.newDatabase());
+    run(KILLS_ON_POSTGRES);
+  }
+
+  private void run(int kills) throws Exception {
     random = new SplittableRandom(SEED);
     kinds = AckedWrites.kinds(0);
     pki = TestConfigs.devicePki(dir, AckedWrites.DEVICE);
@@ -73,12 +99,17 @@ class CrashTest {
             .connectTimeout(Duration.ofSeconds(2))
             .build();
     port = Testbed.freePort();
-    log.info("crash run: {} kills, seed {}, data in {}", KILLS, SEED, dir);
+    log.info(
+        "crash run: {} kills, seed {}, data in {}, store {}",
+        kills,
+        SEED,
+        dir,
+        postgresUrl == null ? "SQLite" : postgresUrl);
     Map<Target, Integer> killed = new EnumMap<>(Target.class);
     ChildJvm server = startServer();
     ChildJvm agent = startAgent("append");
     long t0 = System.nanoTime();
-    for (int k = 0; k < KILLS; k++) {
+    for (int k = 0; k < kills; k++) {
       Target target = pick();
       long runMs = random.nextLong(100, 800);
       // Under load: the agent has acknowledged new writes since it (re)started, and ran a while.
@@ -121,20 +152,31 @@ class CrashTest {
     server.sigkill();
 
     // The cloud store as the killed server left it, opened here.
-    try (SqliteCloudStore store =
-        new SqliteCloudStore(dir.resolve("cloud").resolve("edgesync-cloud.db"))) {
+    try (SqliteCloudStore store = openStore()) {
       for (AckedWrites.Kind k : kinds) {
         k.verify(store);
       }
     }
     log.info(
         "crash run passed: {} kills {} in {} s ({} child JVMs), {}",
-        KILLS,
+        kills,
         killed,
         Math.round(killSeconds),
         lifetimes,
         kinds);
-    assertThat(killed.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(KILLS);
+    assertThat(killed.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(kills);
+  }
+
+  /** The cloud store as the killed server left it. */
+  private SqliteCloudStore openStore() throws Exception {
+    Path data = dir.resolve("cloud");
+    return postgresUrl == null
+        ? new SqliteCloudStore(data.resolve(SyncServer.STORE_FILE))
+        : CloudStores.open(
+            StoreSettings.postgres(postgresUrl, TestPostgres.USER, null),
+            data,
+            1L << 20,
+            () -> java.util.UUID.randomUUID().toString());
   }
 
   private Target pick() {
@@ -157,7 +199,8 @@ class CrashTest {
             ServerChild.class,
             Integer.toString(port),
             dir.resolve("cloud").toString(),
-            pki.toString());
+            pki.toString(),
+            postgresUrl == null ? "" : postgresUrl);
     c.awaitReady(START_TIMEOUT);
     return c;
   }

@@ -3,6 +3,7 @@ package io.edgesync.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.edgesync.cli.Main;
+import io.edgesync.testing.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,9 +21,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The real {@code edgesync server --config F} command line, in its own JVM, with each override: the
- * running server serves F's document collections and limits, and the override took effect.
- * Regression: with {@code --data-dir} a collection declared in F answered "unknown collection
- * 'settings'; declared: [config, firmware]".
+ * running server serves F's document collections and limits, and the override took effect. F keeps
+ * the store in PostgreSQL (a database of the {@code TestPostgres} this JVM runs; skipped where it
+ * cannot start): the command's own start path opens it, migrates it and serves from it. Regression:
+ * with {@code --data-dir} a collection declared in F answered "unknown collection 'settings';
+ * declared: [config, firmware]".
  */
 @Tag("slow")
 class ServerCommandConfigTest {
@@ -37,7 +41,10 @@ class ServerCommandConfigTest {
     int flagPort = Testbed.freePort();
     Path fileData = dir.resolve("data-from-file");
     Path flagData = dir.resolve("data-from-flag");
-    Path config = TestConfigs.serverEverySection(dir, filePort, fileData);
+    Assumptions.assumeTrue(
+        TestPostgres.available(), () -> "no PostgreSQL here: " + TestPostgres.unavailableReason());
+    String storeUrl = TestPostgres.jdbcUrl(TestPostgres.newDatabase());
+    Path config = TestConfigs.serverEverySection(dir, filePort, fileData, storeUrl);
     List<String> args = new ArrayList<>(List.of("server", "--config", config.toString()));
     boolean givePort = flags.contains("--port");
     boolean giveDataDir = flags.contains("--data-dir");
@@ -72,7 +79,8 @@ class ServerCommandConfigTest {
               TestConfigs.trustingPki(dir),
               Rest.adminKey((giveDataDir ? flagData : fileData).resolve("admin.key"))));
       Path usedData = giveDataDir ? flagData : fileData;
-      assertThat(usedData.resolve("edgesync-cloud.db")).exists();
+      assertThat(usedData.resolve("admin.key")).exists();
+      assertThat(usedData.resolve("edgesync-cloud.db")).doesNotExist(); // the store is PostgreSQL
       assertThat(giveDataDir ? fileData : flagData).doesNotExist();
     } finally {
       if (server.isAlive()) {

@@ -22,6 +22,15 @@ public final class TestConfigs {
    * with a CA in {@code dir/pki/ca} and a server certificate for 127.0.0.1 ({@link #trustingPki}).
    */
   public static Path serverEverySection(Path dir, int port, Path dataDir) throws IOException {
+    return serverEverySection(dir, port, dataDir, "jdbc:postgresql://127.0.0.1:1/unused");
+  }
+
+  /**
+   * The same with the store in the PostgreSQL database {@code storeUrl} (user {@code postgres}, no
+   * password: {@code TestPostgres}); the 3-argument form names one nothing connects to.
+   */
+  public static Path serverEverySection(Path dir, int port, Path dataDir, String storeUrl)
+      throws IOException {
     String yaml;
     try (InputStream in = TestConfigs.class.getResourceAsStream("/server-every-section.yaml")) {
       yaml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -30,6 +39,7 @@ public final class TestConfigs {
     Files.writeString(
         file,
         yaml.replace("port: PORT", "port: " + port)
+            .replace("STORE_URL", storeUrl)
             .replace("data_dir: DATA_DIR", "data_dir: '" + dataDir + "'")
             .replace("TLS_DIR", pki(dir.resolve("pki")).toString().replace("\\", "/"))
             .replace(

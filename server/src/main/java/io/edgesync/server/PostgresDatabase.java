@@ -113,7 +113,10 @@ final class PostgresDatabase implements AutoCloseable {
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
-    return t == e ? e.getMessage() : e.getMessage() + " (" + t.getMessage() + ")";
+    String message = String.valueOf(e.getMessage());
+    return t == e || message.contains(String.valueOf(t.getMessage()))
+        ? message
+        : message + " (" + t.getMessage() + ")";
   }
 
   /** A connection of the pool, in manual commit mode; the caller closes it. */

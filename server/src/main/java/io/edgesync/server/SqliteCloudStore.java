@@ -27,8 +27,11 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The default {@link CloudStore}: one embedded SQLite file (WAL, {@code synchronous=FULL}, so a
- * commit is on disk when it returns). Records are stored as committed batches, one row per batch in
+ * The cloud's {@link CloudStore}: by default one embedded SQLite file (WAL, {@code
+ * synchronous=FULL}, so a commit is on disk when it returns); the same class runs on PostgreSQL
+ * ({@link #onPostgres}, opened by {@link CloudStores}: one connection of a pool, schema by Flyway
+ * in {@code db/postgres/}), whose SQL is written once for both ({@link StoreDialect} has what
+ * differs). The name is historic. Records are stored as committed batches, one row per batch in
  * {@link RecordLayout} encoding, which keeps a commit to a single row insert.
  *
  * <p>Schema in {@code db/V1__init.sql} and later scripts: {@code devices}; {@code streams} (per
@@ -45,7 +48,8 @@ import java.util.Optional;
  * another change).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
- * guarded by the same monitor.
+ * guarded by the same monitor. It is this process's view: on PostgreSQL another server node's
+ * commits do not update it.
  */
 public final class SqliteCloudStore implements CloudStore {
   private final Connection db;
@@ -66,6 +70,7 @@ public final class SqliteCloudStore implements CloudStore {
   private final io.edgesync.server.files.UploadStore uploads;
   private final Path file; // the SQLite file; null on PostgreSQL
   private final PostgresDatabase database; // the PostgreSQL pool; null on SQLite
+  private final StoreDialect dialect;
   private WalCheckpointer checkpointer; // guarded by this
 
   /** With a background checkpoint, commits checkpoint only past this log size (256 MiB). */
@@ -157,6 +162,7 @@ public final class SqliteCloudStore implements CloudStore {
     this.database = database;
     try {
       db.setAutoCommit(false);
+      dialect = StoreDialect.of(db);
       jdbc = new Jdbc(db, name);
       documents = new SqliteDocuments(jdbc, this, historyVersions);
       commands = new SqliteCommands(jdbc, this, commandIds);
@@ -446,6 +452,13 @@ public final class SqliteCloudStore implements CloudStore {
     }
   }
 
+  /** Ends a read's transaction ({@link StoreDialect#endRead}), unless a document group is open. */
+  private void endRead() throws SQLException {
+    if (!documents.onWriterThread()) {
+      dialect.endRead(jdbc);
+    }
+  }
+
   /** The first row of a query of fixed text, if any. */
   private <T> Optional<T> first(
       String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
@@ -453,9 +466,18 @@ public final class SqliteCloudStore implements CloudStore {
     return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
   }
 
-  /** Every row of a query of fixed text (the statement stays prepared). */
+  /**
+   * Every row of a query of fixed text (the statement stays prepared), outside any transaction
+   * (then the read ends: {@link StoreDialect#endRead}).
+   */
   private <T> List<T> list(String operation, String sql, Jdbc.RowReader<T> reader, Object... args) {
-    return jdbc.call(operation, () -> StoreSql.rows(jdbc, sql, reader, args));
+    return jdbc.call(
+        operation,
+        () -> {
+          List<T> rows = StoreSql.rows(jdbc, sql, reader, args);
+          endRead();
+          return rows;
+        });
   }
 
   private static Device readDevice(ResultSet rs) throws SQLException {
@@ -634,6 +656,7 @@ public final class SqliteCloudStore implements CloudStore {
           }
         }
       }
+      endRead();
       return out;
     } catch (SQLException | ProtocolException e) {
       throw jdbc.failure("reading " + deviceId + "/" + stream, e);

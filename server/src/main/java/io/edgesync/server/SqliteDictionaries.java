@@ -24,10 +24,12 @@ final class SqliteDictionaries implements DictionaryStore {
 
   private final Jdbc jdbc;
   private final Object lock;
+  private final StoreDialect dialect;
 
-  SqliteDictionaries(Jdbc jdbc, Object lock) {
+  SqliteDictionaries(Jdbc jdbc, Object lock) throws SQLException {
     this.jdbc = jdbc;
     this.lock = lock;
+    this.dialect = StoreDialect.of(jdbc.connection());
   }
 
   @Override
@@ -93,16 +95,20 @@ final class SqliteDictionaries implements DictionaryStore {
     synchronized (lock) {
       return jdbc.call(
           "reading dictionaries",
-          () ->
-              StoreSql.rows(
-                  jdbc,
-                  "SELECT id, stream, data, trained_at_ms FROM dictionaries WHERE data IS NOT NULL"
-                      + " ORDER BY id",
-                  rs ->
-                      new Stored(
-                          rs.getString(2),
-                          Dictionary.of(rs.getInt(1), rs.getBytes(3)),
-                          rs.getLong(4))));
+          () -> {
+            List<Stored> all =
+                StoreSql.rows(
+                    jdbc,
+                    "SELECT id, stream, data, trained_at_ms FROM dictionaries"
+                        + " WHERE data IS NOT NULL ORDER BY id",
+                    rs ->
+                        new Stored(
+                            rs.getString(2),
+                            Dictionary.of(rs.getInt(1), rs.getBytes(3)),
+                            rs.getLong(4)));
+            dialect.endRead(jdbc);
+            return all;
+          });
     }
   }
 
@@ -120,6 +126,7 @@ final class SqliteDictionaries implements DictionaryStore {
                 MAX_SAMPLE_DEVICES);
         List<byte[]> out = new ArrayList<>();
         if (devices.isEmpty()) {
+          dialect.endRead(jdbc);
           return out;
         }
         long share = Math.max(1, maxBytes / devices.size());
@@ -145,6 +152,7 @@ final class SqliteDictionaries implements DictionaryStore {
             }
           }
         }
+        dialect.endRead(jdbc);
         return out;
       } catch (SQLException | ProtocolException e) {
         throw jdbc.failure("reading samples of " + stream, e);

@@ -49,6 +49,8 @@ final class SqliteDocuments implements DocumentStore {
   private static final int MAX_QUEUED_TRANSACTIONS = 1024;
 
   private final Object lock;
+  private final Jdbc jdbc;
+  private final StoreDialect dialect;
   private final DocMeta meta;
   private final DocCache cache = new DocCache(CACHE_MAX_BYTES);
   private final PendingVersions pending;
@@ -63,6 +65,8 @@ final class SqliteDocuments implements DocumentStore {
 
   SqliteDocuments(Jdbc jdbc, Object lock, long historyVersions) throws SQLException {
     this.lock = lock;
+    this.jdbc = jdbc;
+    this.dialect = StoreDialect.of(jdbc.connection());
     StoreSql sql = new StoreSql(jdbc, "document store");
     this.readSql = sql;
     this.meta = new DocMeta(jdbc);
@@ -101,6 +105,11 @@ final class SqliteDocuments implements DocumentStore {
     }
     writer.submit(new SavepointGroup.Tx<>(work, done));
     return done;
+  }
+
+  /** True on the writer thread, while (or between) its groups' transactions. */
+  boolean onWriterThread() {
+    return !writer.isClosed() && writer.isWriterThread();
   }
 
   /** The tamper-evident audit log, written on this store's writer thread. */
@@ -297,6 +306,22 @@ final class SqliteDocuments implements DocumentStore {
 
   // ---------------------------------------------------------------- reads, each under the lock
 
+  /**
+   * A read between groups is done: ends its implicit transaction on PostgreSQL ({@link
+   * StoreDialect#endRead}). Never on the writer thread, whose group's transaction is open.
+   */
+  private <T> T endRead(T result) {
+    if (!onWriterThread()) {
+      jdbc.call(
+          "document store",
+          () -> {
+            dialect.endRead(jdbc);
+            return null;
+          });
+    }
+    return result;
+  }
+
   @Override
   public StoredDoc get(String scope, String collection, String key) {
     synchronized (lock) {
@@ -307,7 +332,7 @@ final class SqliteDocuments implements DocumentStore {
             return null;
           });
       forgetCachedIfMoved(known);
-      return reads.current(new DocKey(scope, collection, key));
+      return endRead(reads.current(new DocKey(scope, collection, key)));
     }
   }
 
@@ -326,42 +351,42 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public List<StoredDoc> list(String scope, String collection, String afterKey, int limit) {
     synchronized (lock) {
-      return reads.list(scope, collection, afterKey, limit);
+      return endRead(reads.list(scope, collection, afterKey, limit));
     }
   }
 
   @Override
   public List<StoredDoc> changesAfter(String scope, long afterVersion, int limit) {
     synchronized (lock) {
-      return reads.changesAfter(scope, afterVersion, limit);
+      return endRead(reads.changesAfter(scope, afterVersion, limit));
     }
   }
 
   @Override
   public List<ConflictRecord> conflicts(ConflictFilter f) {
     synchronized (lock) {
-      return conflicts.conflicts(f);
+      return endRead(conflicts.conflicts(f));
     }
   }
 
   @Override
   public ConflictRecord conflict(long conflictId) {
     synchronized (lock) {
-      return conflicts.conflict(conflictId);
+      return endRead(conflicts.conflict(conflictId));
     }
   }
 
   @Override
   public List<AuditRecord> audit(AuditFilter f) {
     synchronized (lock) {
-      return conflicts.audit(f);
+      return endRead(conflicts.audit(f));
     }
   }
 
   @Override
   public List<String> groups(String deviceId) {
     synchronized (lock) {
-      return devices.groups(deviceId);
+      return endRead(devices.groups(deviceId));
     }
   }
 
@@ -375,7 +400,7 @@ final class SqliteDocuments implements DocumentStore {
   @Override
   public List<String> devicesReading(String scope) {
     synchronized (lock) {
-      return devices.devicesReading(scope);
+      return endRead(devices.devicesReading(scope));
     }
   }
 

@@ -34,6 +34,18 @@ enum StoreDialect {
     }
   }
 
+  /**
+   * After a read outside any transaction: on PostgreSQL ends the read's implicit transaction, so
+   * the store's one connection never sits "idle in transaction" between calls (keeping its locks,
+   * which block migrations, and running into {@code idle_in_transaction_session_timeout}). Nothing
+   * on SQLite, whose reads keep their behaviour.
+   */
+  void endRead(Jdbc jdbc) throws SQLException {
+    if (this == POSTGRES) {
+      jdbc.connection().commit();
+    }
+  }
+
   /** The dialect of {@code db}'s database (SQLite unless it says PostgreSQL). */
   static StoreDialect of(Connection db) throws SQLException {
     String product = db.getMetaData().getDatabaseProductName();
