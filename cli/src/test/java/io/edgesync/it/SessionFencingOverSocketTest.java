@@ -33,9 +33,17 @@ class SessionFencingOverSocketTest {
     nodes.forEach(SyncServer::close);
   }
 
-  private SyncServer node() {
+  /**
+   * A node on the shared store file. (SyncServer.start(config) locks the data directory for one
+   * server; nodes on one SQLite file are this test's device only, to show fencing at the commit
+   * without the PostgreSQL cluster bus, which would end the older session first.)
+   */
+  private SyncServer node() throws Exception {
     SyncServer s =
-        SyncServer.start(ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0));
+        SyncServer.start(
+            ServerConfig.defaults(dir.resolve("cloud")).withAddress("127.0.0.1", 0),
+            new SqliteCloudStore(dir.resolve("cloud").resolve(SyncServer.STORE_FILE)),
+            io.edgesync.protocol.Clock.SYSTEM);
     nodes.add(s);
     return s;
   }

@@ -650,7 +650,11 @@ public final class SyncServer implements AutoCloseable {
       return;
     }
     // Expiry holds back what is not exported yet: with an exporter they run on the same node.
-    leases.add(config.export() != null ? "export" : "expiry", exportAndExpiryWork());
+    if (config.export() != null) {
+      leases.add("export", exportAndExpiryWork());
+    } else if (!config.retention().keepsEverythingForever()) {
+      leases.add("expiry", exportAndExpiryWork());
+    }
     bus.listen(this::onClusterEvent);
     if (dictionaries != null) {
       dictionaries.training(false);
