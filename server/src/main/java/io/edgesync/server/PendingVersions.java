@@ -99,6 +99,15 @@ final class PendingVersions {
     txDocs.put(k, d);
   }
 
+  /** The scopes of every version written in the running group, sorted. */
+  java.util.SortedSet<String> scopes() {
+    java.util.SortedSet<String> out = new java.util.TreeSet<>();
+    for (StoredDoc d : log) {
+      out.add(d.scope());
+    }
+    return out;
+  }
+
   /** The log row of {@code version} was superseded and must be deleted with the flush. */
   void supersede(long version) {
     stale.add(version);

@@ -376,6 +376,7 @@ public final class SqliteCloudStore implements CloudStore {
    */
   public synchronized void nodeId(String nodeId) {
     this.nodeId = nodeId;
+    documents.nodeId(nodeId);
   }
 
   @Override

@@ -3,6 +3,8 @@ package io.edgesync.server;
 import io.edgesync.engine.docs.DocKey;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
+import io.edgesync.server.cluster.ClusterEvent;
+import io.edgesync.server.cluster.PostgresBus;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import io.edgesync.support.jdbc.Jdbc;
 import io.edgesync.support.jdbc.SavepointGroup;
@@ -51,6 +53,7 @@ final class SqliteDocuments implements DocumentStore {
   private final Object lock;
   private final Jdbc jdbc;
   private final StoreDialect dialect;
+  private volatile String nodeId = "local";
   private final DocMeta meta;
   private final DocCache cache = new DocCache(CACHE_MAX_BYTES);
   private final PendingVersions pending;
@@ -163,6 +166,7 @@ final class SqliteDocuments implements DocumentStore {
 
     @Override
     public void beforeCommit() throws SQLException {
+      notifyOtherNodes(pending.scopes());
       pending.flush();
       auditLog.flush();
       history.pruneIfDue();
@@ -333,6 +337,27 @@ final class SqliteDocuments implements DocumentStore {
           });
       forgetCachedIfMoved(known);
       return endRead(reads.current(new DocKey(scope, collection, key)));
+    }
+  }
+
+  /** Names this node in the notifications it sends ({@link #notifyOtherNodes}). */
+  void nodeId(String id) {
+    this.nodeId = id;
+  }
+
+  /**
+   * On PostgreSQL, inside the group's transaction: tells the other server nodes sharing the
+   * database which scopes the group changed ({@code NOTIFY} on the cluster bus's channel), so their
+   * sessions push the new versions. PostgreSQL delivers a notification when, and only if, its
+   * transaction commits: a node that dies after the commit has told the others already.
+   */
+  private void notifyOtherNodes(java.util.SortedSet<String> scopes) throws SQLException {
+    if (dialect != StoreDialect.POSTGRES || scopes.isEmpty()) {
+      return;
+    }
+    ClusterEvent e = new ClusterEvent(nodeId, ClusterEvent.Kind.DOCS, List.copyOf(scopes));
+    for (String payload : PostgresBus.payloads(e)) {
+      jdbc.queryLong("SELECT 1 FROM (SELECT pg_notify(?, ?)) n", 0, PostgresBus.CHANNEL, payload);
     }
   }
 

@@ -129,11 +129,7 @@ public final class SyncServer implements AutoCloseable {
     if (docs != null) {
       docs.onChange(
           scopes ->
-              pusher.execute(
-                  () -> {
-                    publish(ClusterEvent.Kind.DOCS, scopes);
-                    pushDocs(scopes);
-                  }));
+              pusher.execute(() -> pushDocs(scopes))); // the store told the other nodes, at commit
     }
     this.dictionaries =
         store.dictionaries() == null

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
@@ -56,6 +57,15 @@ public final class PostgresBus implements ClusterBus {
     if (!listenerThread.isAlive()) {
       listenerThread.start();
     }
+  }
+
+  /**
+   * The notifications that carry {@code event} ({@code SELECT pg_notify(CHANNEL, payload)} each),
+   * for a store that sends them inside the transaction that made the change: PostgreSQL delivers
+   * them when, and only if, it commits.
+   */
+  public static List<String> payloads(ClusterEvent event) {
+    return event.encode(MAX_EVENT_CHARS);
   }
 
   @Override
