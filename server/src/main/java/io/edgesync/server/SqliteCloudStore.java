@@ -418,6 +418,13 @@ public final class SqliteCloudStore implements CloudStore {
     }
   }
 
+  /** The device's session epoch as stored ({@code fallback} if it has no row). */
+  private long storedEpoch(String deviceId, long fallback) {
+    return jdbc.call(
+        "reading the session epoch of device " + deviceId,
+        () -> jdbc.queryLong("SELECT session_epoch FROM devices WHERE id=?", fallback, deviceId));
+  }
+
   private static SessionFencedException fenced(String deviceId) {
     return new SessionFencedException(
         "device "
@@ -789,13 +796,7 @@ public final class SqliteCloudStore implements CloudStore {
       // The cached checkpoint is current while this node's claim is: a lost claim is the
       // reason to end the session, not the sequence the newer holder moved on.
       Long epoch = claims.get(deviceId);
-      if (epoch != null
-          && jdbc.call(
-                  "reading the session epoch of device " + deviceId,
-                  () ->
-                      jdbc.queryLong(
-                          "SELECT session_epoch FROM devices WHERE id=?", epoch, deviceId))
-              != epoch) {
+      if (epoch != null && storedEpoch(deviceId, epoch) != epoch.longValue()) {
         throw fenced(deviceId);
       }
       throw new SequenceException(
