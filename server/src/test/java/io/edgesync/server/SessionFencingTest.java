@@ -1,13 +1,11 @@
 package io.edgesync.server;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.edgesync.engine.cloud.CloudStore;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.GapReason;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -29,11 +27,7 @@ class SessionFencingTest {
   }
 
   private static List<Record> records(long first, int count) {
-    List<Record> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      out.add(new Record(first + i, 1_000 + i, ("{\"n\":" + (first + i) + "}").getBytes(UTF_8)));
-    }
-    return out;
+    return SqliteCloudStoreTest.records(first, count);
   }
 
   @Test

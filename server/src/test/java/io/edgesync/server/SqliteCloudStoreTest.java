@@ -23,7 +23,8 @@ class SqliteCloudStoreTest {
     db = new StoreFile(kind);
   }
 
-  private static List<Record> records(long first, int count) {
+  /** Records {@code first..first+count-1} with small JSON payloads (other store tests use it). */
+  static List<Record> records(long first, int count) {
     List<Record> out = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       out.add(new Record(first + i, 1_000 + i, ("{\"n\":" + (first + i) + "}").getBytes(UTF_8)));
