@@ -24,8 +24,15 @@ final class DeviceDocRows {
    */
   private final Set<String> devicesWithResends = new HashSet<>();
 
-  DeviceDocRows(StoreSql sql) {
+  /**
+   * Whether other server nodes write this database too (PostgreSQL): then a device missing from
+   * {@link #devicesWithResends} may have requests another node recorded, and the table is asked.
+   */
+  private final boolean sharedWithOtherNodes;
+
+  DeviceDocRows(StoreSql sql, boolean sharedWithOtherNodes) {
     this.sql = sql;
+    this.sharedWithOtherNodes = sharedWithOtherNodes;
     devicesWithResends.addAll(sql.strings("SELECT DISTINCT device FROM doc_resend"));
   }
 
@@ -57,7 +64,7 @@ final class DeviceDocRows {
 
   /** The device sent change {@code changeSeq} of the key: earlier resend requests are met. */
   void resendMet(String deviceId, long changeSeq, DocKey k) {
-    if (!devicesWithResends.contains(deviceId)) {
+    if (!mayHaveResends(deviceId)) {
       return; // the common case, without a statement
     }
     sql.update(
@@ -72,7 +79,7 @@ final class DeviceDocRows {
 
   /** The device's resend requests not yet met, in change order. */
   List<Long> resendRequests(String deviceId) {
-    if (!devicesWithResends.contains(deviceId)) {
+    if (!mayHaveResends(deviceId)) {
       return List.of();
     }
     List<Long> seqs =
@@ -84,6 +91,14 @@ final class DeviceDocRows {
       devicesWithResends.remove(deviceId);
     }
     return seqs;
+  }
+
+  /**
+   * False only when the device surely has no resend request: this node recorded none, and no other
+   * node writes the database (a device's session moves between nodes, and its requests with it).
+   */
+  private boolean mayHaveResends(String deviceId) {
+    return sharedWithOtherNodes || devicesWithResends.contains(deviceId);
   }
 
   List<String> groups(String deviceId) {

@@ -40,6 +40,31 @@ class PostgresStoreTest {
   }
 
   @Test
+  void aResendRequestRecordedByOneNode_isAskedForByTheNodeTheDeviceMovesTo() throws Exception {
+    // Each node remembered only the devices *it* had asked: a device whose session moved to
+    // another node was never asked again, and kept a change the cloud had not merged.
+    SqliteCloudStore a = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "a");
+    SqliteCloudStore b = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "b");
+    a.documents()
+        .inTransaction(
+            tx -> {
+              tx.requestResend("gw-1", 7, "device:gw-1", "config", "k");
+              return null;
+            });
+
+    List<Long> askedByB = b.documents().inTransaction(tx -> tx.resendRequests("gw-1"));
+    assertThat(askedByB).containsExactly(7L);
+    b.documents()
+        .inTransaction(
+            tx -> {
+              tx.resendMet("gw-1", 8, "device:gw-1", "config", "k");
+              return null;
+            });
+    List<Long> askedByA = a.documents().inTransaction(tx -> tx.resendRequests("gw-1"));
+    assertThat(askedByA).isEmpty();
+  }
+
+  @Test
   void aNodeNeverServesOrDecidesOnAVersionAnotherNodeReplaced() throws Exception {
     SqliteCloudStore a = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "a");
     SqliteCloudStore b = db.open(SqliteDocuments.HISTORY_VERSIONS, () -> "b");
