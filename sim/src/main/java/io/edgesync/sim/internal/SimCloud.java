@@ -590,11 +590,16 @@ final class SimCloud {
     }
     for (String device : devices) {
       SimConnection c = n.byDevice.get(device);
-      if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+      if (pushable(c)) {
         world.trace(c.name() + " cloud pushes " + changed);
         c.session.onDocsChanged(nowMs());
       }
     }
+  }
+
+  /** Whether {@code c} is a connection whose session a push may reach (SyncServer's sessionOf). */
+  private static boolean pushable(SimConnection c) {
+    return c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE;
   }
 
   /** A command was queued through {@code origin}: every live node tells its session, if any. */
@@ -610,7 +615,7 @@ final class SimCloud {
                   continue;
                 }
                 SimConnection c = n.byDevice.get(device);
-                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                if (pushable(c)) {
                   c.session.onCommandsQueued(nowMs());
                 }
               }
@@ -781,7 +786,7 @@ final class SimCloud {
                   continue;
                 }
                 SimConnection c = n.byDevice.get(device);
-                if (c != null && c.cloudOpen && c.session.state() == CloudSession.State.ACTIVE) {
+                if (pushable(c)) {
                   c.session.onFilesOffered(nowMs());
                 }
               }
