@@ -36,7 +36,9 @@ final class FleetServerProcess implements AutoCloseable {
     long deadline = System.nanoTime() + (long) (readyTimeoutS * 1e9);
     String ready = null;
     while (ready == null && process.isAlive() && System.nanoTime() < deadline) {
-      ready = lines.poll(200, TimeUnit.MILLISECONDS);
+      String line = lines.poll(200, TimeUnit.MILLISECONDS);
+      // The JVM may print first (a flight recording's notice from --server-jvm-opts).
+      ready = line != null && line.startsWith("READY ") ? line : null;
     }
     if (ready == null || !ready.startsWith("READY ")) {
       process.destroyForcibly();

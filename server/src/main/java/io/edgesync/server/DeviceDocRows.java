@@ -30,9 +30,12 @@ final class DeviceDocRows {
    */
   private final boolean sharedWithOtherNodes;
 
-  DeviceDocRows(StoreSql sql, boolean sharedWithOtherNodes) {
+  private final StoreDialect dialect;
+
+  DeviceDocRows(StoreSql sql, StoreDialect dialect) {
     this.sql = sql;
-    this.sharedWithOtherNodes = sharedWithOtherNodes;
+    this.dialect = dialect;
+    this.sharedWithOtherNodes = dialect == StoreDialect.POSTGRES;
     devicesWithResends.addAll(sql.strings("SELECT DISTINCT device FROM doc_resend"));
   }
 
@@ -134,20 +137,42 @@ final class DeviceDocRows {
 
   /**
    * Records the device's cursors and collects, in each scope, the tombstones every reader has seen.
+   *
+   * <p>A Hello calls this, so it must not cost in proportion to the fleet: a reconnect storm of N
+   * devices would then cost N². A cursor that did not move is not written again, and the readers'
+   * lowest cursor is asked only when a tombstone at or below this device's cursor exists (the
+   * readers' lowest is at most this device's, so without one nothing can be collected), in one
+   * statement rather than one per reader.
    */
   void saveCursors(String deviceId, Map<String, Long> cursors, DocHistory history, DocCache cache) {
-    sql.inTransaction(
+    // Unflushed: a cursor lost in a power failure only keeps tombstones longer.
+    dialect.inUnflushedTransaction(
+        sql.jdbc(),
+        "document store",
         () -> {
           for (Map.Entry<String, Long> c : cursors.entrySet()) {
-            sql.jdbc()
-                .update(
-                    "INSERT INTO device_cursors(device, scope, version) VALUES (?,?,?)"
-                        + " ON CONFLICT(device, scope) DO UPDATE SET version=excluded.version",
-                    deviceId,
-                    c.getKey(),
-                    c.getValue());
+            long stored =
+                sql.jdbc()
+                    .queryLong(
+                        "SELECT version FROM device_cursors WHERE device=? AND scope=?",
+                        -1,
+                        deviceId,
+                        c.getKey());
+            if (stored != c.getValue()) {
+              sql.jdbc()
+                  .update(
+                      "INSERT INTO device_cursors(device, scope, version) VALUES (?,?,?)"
+                          + " ON CONFLICT(device, scope) DO UPDATE SET version=excluded.version",
+                      deviceId,
+                      c.getKey(),
+                      c.getValue());
+            }
           }
-          for (String scope : cursors.keySet()) {
+          for (Map.Entry<String, Long> c : cursors.entrySet()) {
+            String scope = c.getKey();
+            if (!hasTombstoneAtOrBelow(scope, c.getValue())) {
+              continue;
+            }
             long seenByAll = seenByAllReaders(scope);
             if (seenByAll >= 0) {
               history.collectTombstones(scope, seenByAll, cache);
@@ -157,33 +182,44 @@ final class DeviceDocRows {
         });
   }
 
+  private boolean hasTombstoneAtOrBelow(String scope, long version) throws SQLException {
+    return sql.jdbc()
+            .queryLong(
+                "SELECT 1 FROM docs WHERE scope=? AND deleted=1 AND version<=? LIMIT 1",
+                0,
+                scope,
+                version)
+        == 1;
+  }
+
   /**
    * The lowest cursor of the scope's readers that ever had a session; -1 if none had. A reader
    * without a cursor row never had a session: it holds nothing of the scope. One with a row may
    * have been pushed anything after that cursor, even if the cursor is 0.
    */
   private long seenByAllReaders(String scope) throws SQLException {
-    long min = Long.MAX_VALUE;
-    for (String d : readersOf(scope)) {
-      long cursor =
-          sql.jdbc()
-              .queryLong(
-                  "SELECT version FROM device_cursors WHERE device=? AND scope=?", -1, d, scope);
-      if (cursor >= 0) {
-        min = Math.min(min, cursor);
-      }
-    }
-    return min == Long.MAX_VALUE ? -1 : min;
-  }
-
-  /** Like {@link #devicesReading} in no order, and a device scope of any form. */
-  private List<String> readersOf(String scope) {
     if (scope.equals("fleet")) {
-      return sql.strings("SELECT id FROM devices");
+      return sql.jdbc()
+          .queryLong(
+              "SELECT coalesce(min(c.version), -1) FROM device_cursors c"
+                  + " JOIN devices d ON d.id=c.device WHERE c.scope=?",
+              -1,
+              scope);
     }
     if (scope.startsWith("group:")) {
-      return sql.strings("SELECT device FROM device_groups WHERE grp=?", scope.substring(6));
+      return sql.jdbc()
+          .queryLong(
+              "SELECT coalesce(min(c.version), -1) FROM device_groups g"
+                  + " JOIN device_cursors c ON c.device=g.device AND c.scope=? WHERE g.grp=?",
+              -1,
+              scope,
+              scope.substring(6));
     }
-    return List.of(scope.substring(scope.indexOf(':') + 1));
+    return sql.jdbc()
+        .queryLong(
+            "SELECT version FROM device_cursors WHERE device=? AND scope=?",
+            -1,
+            scope.substring(scope.indexOf(':') + 1),
+            scope);
   }
 }

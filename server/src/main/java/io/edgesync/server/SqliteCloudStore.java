@@ -382,7 +382,7 @@ public final class SqliteCloudStore implements CloudStore {
   @Override
   public synchronized long claimSession(String deviceId, long nowMs) {
     long epoch =
-        inTransaction(
+        inUnflushedTransaction( // a claim lost in a power failure ended with its sessions
             "claiming the session of device " + deviceId,
             () ->
                 jdbc.queryLong(
@@ -435,16 +435,24 @@ public final class SqliteCloudStore implements CloudStore {
 
   @Override
   public synchronized void touchDevice(String deviceId, long nowMs) {
-    write(
+    inUnflushedTransaction( // a last-seen time lost in a power failure is only older
         "updating device " + deviceId,
-        "UPDATE devices SET last_seen_ms=? WHERE id=?",
-        nowMs,
-        deviceId);
+        () -> jdbc.update("UPDATE devices SET last_seen_ms=? WHERE id=?", nowMs, deviceId));
   }
 
   /** Runs one statement and commits; on failure rolls back (and forgets cached checkpoints). */
   private void write(String operation, String sql, Object... args) {
     inTransaction(operation, () -> jdbc.update(sql, args));
+  }
+
+  /** {@link #inTransaction} whose commit is not flushed ({@link StoreDialect}). */
+  private <T> T inUnflushedTransaction(String operation, Jdbc.SqlWork<T> work) {
+    try {
+      return dialect.inUnflushedTransaction(jdbc, operation, work);
+    } catch (RuntimeException | Error e) {
+      checkpointCache.clear();
+      throw e;
+    }
   }
 
   /**

@@ -88,7 +88,7 @@ final class SqliteDocuments implements DocumentStore {
             },
             System::currentTimeMillis);
     this.conflicts = new ConflictRows(sql, auditLog);
-    this.devices = new DeviceDocRows(sql, dialect == StoreDialect.POSTGRES);
+    this.devices = new DeviceDocRows(sql, dialect);
     jdbc.connection().commit();
     writer =
         new GroupCommitWriter<>(

@@ -3,6 +3,7 @@ package io.edgesync.server;
 import io.edgesync.support.jdbc.Jdbc;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 
 /**
  * What differs between the two databases the cloud store runs on, and nothing else: the store's SQL
@@ -59,6 +60,51 @@ enum StoreDialect {
   void lock(Jdbc jdbc, CounterLock lock) throws SQLException {
     if (this == POSTGRES) {
       jdbc.queryLong("SELECT 1 FROM pg_advisory_xact_lock(?)", 0, lock.key);
+    }
+  }
+
+  /**
+   * Runs {@code work} as a transaction whose commit need not have reached the disk when it returns:
+   * for bookkeeping that costs a disk flush per device during a reconnect storm but whose loss in a
+   * power failure harms nothing (a device's last-seen time, its session claim, its document
+   * cursors: an older value only keeps tombstones longer). Never for anything acknowledged to a
+   * device or a caller.
+   *
+   * <p>Order is kept: the log is sequential, so the next flushed commit (every acknowledged one)
+   * carries this one to disk too, and a power failure loses at most a suffix of such commits. A
+   * process crash loses nothing (the operating system holds the write). SQLite: {@code
+   * synchronous=NORMAL} for this commit only (the setting cannot change inside a transaction, so
+   * the connection leaves its implicit one around the switch); PostgreSQL: {@code SET LOCAL
+   * synchronous_commit TO OFF}.
+   */
+  <T> T inUnflushedTransaction(Jdbc jdbc, String operation, Jdbc.SqlWork<T> work) {
+    if (this == POSTGRES) {
+      return jdbc.inTransaction(
+          operation,
+          () -> {
+            jdbc.update("SET LOCAL synchronous_commit TO OFF");
+            return work.run();
+          });
+    }
+    synchronous(jdbc, operation, "NORMAL");
+    try {
+      return jdbc.inTransaction(operation, work);
+    } finally {
+      synchronous(jdbc, operation, "FULL");
+    }
+  }
+
+  private static void synchronous(Jdbc jdbc, String operation, String level) {
+    try {
+      Connection db = jdbc.connection();
+      db.setAutoCommit(true); // ends the driver's implicit transaction (nothing is pending in it)
+      try (Statement st = db.createStatement()) {
+        st.execute("PRAGMA synchronous=" + level);
+      } finally {
+        db.setAutoCommit(false);
+      }
+    } catch (SQLException e) {
+      throw jdbc.failure(operation, e);
     }
   }
 }

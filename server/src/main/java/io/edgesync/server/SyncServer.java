@@ -86,6 +86,7 @@ public final class SyncServer implements AutoCloseable {
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
   private final AtomicLong sessionsReplaced = new AtomicLong();
+  private final AtomicLong helloOfClosedDropped = new AtomicLong();
   private final AtomicLong docUpdatesSentClosed = new AtomicLong();
   private final AtomicLong sessionsClosedSilent = new AtomicLong();
   private final SilenceWatch silence;
@@ -204,6 +205,10 @@ public final class SyncServer implements AutoCloseable {
                 SSLContext ssl = tlsContext(config.tls(), crl);
                 cfg.jetty.addConnector((server, http) -> tlsConnector(server, http, ssl));
                 cfg.routes.wsBeforeUpgrade("/v1/sync", SyncServer::requireClientCertificate);
+              } else {
+                cfg.jetty.addConnector(
+                    (server, http) ->
+                        listening(new ServerConnector(server, new HttpConnectionFactory(http))));
               }
               cfg.routes.ws(
                   "/v1/sync",
@@ -321,11 +326,7 @@ public final class SyncServer implements AutoCloseable {
       if (server.caAudit != null) {
         server.caAudit.syncAtStart();
       }
-      if (config.tls() != null) {
-        server.app.start(); // on the TLS connector, which carries the host and port
-      } else {
-        server.app.start(config.host(), config.port());
-      }
+      server.app.start(); // on our own connector, which carries the host and port
     } catch (RuntimeException e) {
       // The port is taken, say: stop what the constructor started, and the store with it.
       try {
@@ -409,11 +410,16 @@ public final class SyncServer implements AutoCloseable {
             server,
             new SslConnectionFactory(factory, HttpVersion.HTTP_1_1.asString()),
             new HttpConnectionFactory(https));
-    connector.setHost(config.host());
-    connector.setPort(config.port());
     if (revocations != null) {
       connector.addBean(revocations.resumedHandshakeCheck());
     }
+    return listening(connector);
+  }
+
+  /** The connector on the configured host and port, with room for a reconnect storm. */
+  private Connector listening(ServerConnector connector) {
+    connector.setHost(config.host());
+    connector.setPort(config.port());
     // The JDK's default backlog is 50: a reconnect storm of thousands of TCP connects overflows
     // it, and the kernel drops SYNs that the devices resend only after 1, 3, 7 s... (the kernel
     // caps this at net.core.somaxconn).
@@ -472,6 +478,14 @@ public final class SyncServer implements AutoCloseable {
    */
   public long sessionsReplaced() {
     return sessionsReplaced.get();
+  }
+
+  /**
+   * Hellos not handled since start because their connection had closed while they waited for a
+   * thread (the device gave up during a storm): no store work was done for them.
+   */
+  public long hellosOfClosedDropped() {
+    return helloOfClosedDropped.get();
   }
 
   /** Sessions closed since start because their client certificate was revoked while open. */
@@ -815,6 +829,11 @@ public final class SyncServer implements AutoCloseable {
     byte[] bytes = new byte[data.remaining()];
     data.get(bytes);
     boolean wasHandshaking = session.state() == CloudSession.State.AWAIT_HELLO;
+    if (wasHandshaking && !ctx.session.isOpen()) {
+      // The device gave up waiting (a storm queued its Hello): its store work would buy nothing.
+      helloOfClosedDropped.incrementAndGet();
+      return;
+    }
     AdmissionControl.Ticket ticket =
         wasHandshaking && AdmissionControl.isHello(bytes) ? admission.tryAdmit() : null;
     if (ticket != null && ticket.refusal() != null) {
@@ -964,6 +983,8 @@ public final class SyncServer implements AutoCloseable {
             sessionsReplaced.get(),
             "sessionsRetryLater",
             admission.refused(),
+            "hellosOfClosedDropped",
+            helloOfClosedDropped.get(),
             "docUpdatesSent",
             docUpdatesSent(),
             "clockDriftsSeen",
