@@ -55,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * WebSocket session is a {@link CloudSession}; Jetty delivers one session's frames one at a time,
  * and a frame is acknowledged only after the store committed it.
  *
- * <p>Thread safe. Sessions are registered by device id once their handshake is done; a device that
+ * <p>Thread safe. Sessions are registered by device id as soon as their Hello claimed the device
+ * (before the Hello reads what to push, so nothing committed meanwhile is missed); a device that
  * connects again replaces (and closes) its older session. A session the server hears nothing from
  * for longer than the heartbeat timeout is closed ({@link SilenceWatch}, checked on a timer thread
  * with monotonic time), and its device shows as disconnected at once.
@@ -780,6 +781,14 @@ public final class SyncServer implements AutoCloseable {
                 log.info("closing session {}: {}", ctx.sessionId(), reason);
                 ctx.closeSession(1000, truncate(reason, 120));
               }
+
+              @Override
+              public void identified(String deviceId) {
+                WsContext previous = sessionsByDevice.put(deviceId, ctx);
+                if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
+                  previous.closeSession(1000, "replaced by a newer session of the same device");
+                }
+              }
             });
     if (dictionaries != null) {
       session.withDictionaries(dictionaries);
@@ -853,10 +862,6 @@ public final class SyncServer implements AutoCloseable {
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
       String claimed = session.deviceId() + " " + session.claimEpoch();
       pusher.execute(() -> publish(ClusterEvent.Kind.CLAIMED, List.of(claimed)));
-      WsContext previous = sessionsByDevice.put(session.deviceId(), ctx);
-      if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
-        previous.closeSession(1000, "replaced by a newer session of the same device");
-      }
       if (!sessionsById.containsKey(ctx.sessionId())) {
         // Closed as silent while its Hello was being handled: it must not stay registered.
         sessionsByDevice.remove(session.deviceId(), ctx);

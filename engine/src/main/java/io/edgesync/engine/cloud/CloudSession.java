@@ -73,6 +73,14 @@ public final class CloudSession {
     default void replaced(String reason) {
       close(reason);
     }
+
+    /**
+     * The Hello named and claimed {@code deviceId}, before the session reads what to push to it
+     * (documents, commands, rollouts): the server registers the session for pushes here, under the
+     * session's monitor, so a change committed while the Hello is handled is pushed once the Hello
+     * is done, instead of falling between the Hello's read and the registration.
+     */
+    default void identified(String deviceId) {}
   }
 
   /** Lifecycle: AWAIT_HELLO → ACTIVE → CLOSED, or AWAIT_HELLO → CLOSED. */
@@ -396,6 +404,7 @@ public final class CloudSession {
     admit(hello, nowMs);
     deviceId = hello.getDeviceId();
     claimEpoch = store.claimSession(deviceId, nowMs); // before the checkpoints; touches it too
+    io.identified(deviceId);
     state = State.ACTIVE;
     Welcome.Builder welcome = negotiate(hello);
     checkpoints.putAll(store.checkpoints(deviceId));

@@ -117,6 +117,35 @@ class CloudSessionTest {
   }
 
   @Test
+  void theServerLearnsTheDeviceBeforeTheHelloReadsWhatToPush_soAChangeMeanwhileIsNotMissed() {
+    List<String> order = new ArrayList<>();
+    CloudSession s =
+        new CloudSession(
+            policy,
+            store,
+            new CloudSession.Io() {
+              @Override
+              public void send(Frame frame) {
+                order.add("send " + describe(frame));
+              }
+
+              @Override
+              public void close(String reason) {
+                order.add("close");
+              }
+
+              @Override
+              public void identified(String deviceId) {
+                order.add("identified " + deviceId);
+              }
+            });
+    s.onFrame(T0, FrameCodec.encode(hello(1, DEVICE)));
+
+    // Before the Welcome and before the session reads documents and commands to push.
+    assertThat(order).containsExactly("identified " + DEVICE, "send welcome");
+  }
+
+  @Test
   void sameStoreReconnects_butAResetStoreIsRefusedAsStoreMismatch() {
     receive(helloFromStore("store-A"));
     assertThat(session().state()).isEqualTo(CloudSession.State.ACTIVE);
