@@ -141,6 +141,11 @@ public final class Bench {
         --fleet-timeout=180   seconds a phase may take before it is reported incomplete
         --histogram           the server's live-object histogram with N idle sessions (jcmd
                               GC.class_histogram) into DIR/fleet/histogram-idle.txt, top in the log
+        --store=sqlite        or postgres: the child server(s) on an embedded PostgreSQL 17.6
+                              (the tests' binaries and settings: fsync off)
+        --nodes=1             server nodes (child JVMs) on one PostgreSQL store; devices spread
+                              over them round-robin; no memory figure with several; the restart
+                              phase kills and restarts them all
         --server=wss://h:p/v1/sync[,...]  external servers instead of a child (devices spread
                               round-robin; no memory figure, no restart); with --api-key-file=F
                               (an operator key), --api-url=https://h:p (default: the first server),
@@ -255,6 +260,8 @@ public final class Bench {
           "server-nofile",
           "ceiling-step",
           "ceiling-max",
+          "store",
+          "nodes",
           "export-records",
           "export-partitions",
           "export-batch",

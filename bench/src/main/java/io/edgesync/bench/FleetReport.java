@@ -169,6 +169,8 @@ final class FleetReport {
     j.put("devices", s.devices());
     j.put("external", s.external().stream().map(Object::toString).toList());
     j.put("serverHeap", s.serverHeap());
+    j.put("store", s.store());
+    j.put("nodes", s.nodes());
     j.put("steadySeconds", s.steadySeconds());
     j.put("batchEveryMs", s.batchPeriodMs());
     j.put("connectSeconds", r.connectSeconds());

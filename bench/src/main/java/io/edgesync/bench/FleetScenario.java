@@ -54,7 +54,9 @@ final class FleetScenario {
       boolean histogram,
       int serverNofile,
       int ceilingStep,
-      int ceilingMax) {
+      int ceilingMax,
+      String store,
+      int nodes) {
     String mode() {
       return tls ? "mutual TLS, a certificate per device" : "plain ws:// on loopback (insecure)";
     }
@@ -69,7 +71,15 @@ final class FleetScenario {
           batchPeriodMs / 1000.0,
           loops,
           external.isEmpty()
-              ? "child JVM -Xmx" + serverHeap + ", admission " + maxSessionsPerS + "/s"
+              ? (nodes > 1 ? nodes + " nodes, each a " : "")
+                  + "child JVM -Xmx"
+                  + serverHeap
+                  + ", admission "
+                  + maxSessionsPerS
+                  + "/s"
+                  + (store.equals("postgres")
+                      ? ", store: embedded PostgreSQL 17.6 (fsync off, the tests' settings)"
+                      : ", store: SQLite")
               : external.toString());
     }
   }
@@ -108,7 +118,29 @@ final class FleetScenario {
         o.bool("histogram", false),
         o.integer("server-nofile", 0),
         o.integer("ceiling-step", 5_000),
-        o.integer("ceiling-max", 100_000));
+        o.integer("ceiling-max", 100_000),
+        store(o),
+        nodes(o));
+  }
+
+  /** {@code --store=sqlite|postgres}; several nodes need PostgreSQL, so they choose it. */
+  private static String store(Opts o) {
+    String store = o.string("store", nodes(o) > 1 ? "postgres" : "sqlite");
+    if (!store.equals("sqlite") && !store.equals("postgres")) {
+      throw new IllegalArgumentException("--store must be sqlite or postgres, not " + store);
+    }
+    if (store.equals("sqlite") && nodes(o) > 1) {
+      throw new IllegalArgumentException("--nodes above 1 share a PostgreSQL store, not SQLite");
+    }
+    return store;
+  }
+
+  private static int nodes(Opts o) {
+    int nodes = o.integer("nodes", 1);
+    if (nodes < 1 || nodes > 16) {
+      throw new IllegalArgumentException("--nodes must be in 1..16, not " + nodes);
+    }
+    return nodes;
   }
 
   /** One latency figure set, with how many of how many devices made it. */
@@ -148,19 +180,15 @@ final class FleetScenario {
     Settings s = settings(o);
     Bench.logf("fleet: %s", s.describe());
     FleetPki pki = s.tls() ? FleetPki.create(dir, s, o) : null;
-    FleetServerProcess server = null;
-    Path config = dir.resolve("server.yaml");
+    FleetNodes nodes = null;
     List<URI> urls = s.external();
     String apiUrl = o.string("api-url", null);
     String apiKey;
     if (s.external().isEmpty()) {
-      writeConfig(config, dir.resolve("cloud"), 0, s, pki);
-      server = startServer(dir, config, s);
-      writeConfig(config, dir.resolve("cloud"), server.port(), s, pki); // restart on the same port
-      String scheme = s.tls() ? "wss" : "ws";
-      urls = List.of(URI.create(scheme + "://127.0.0.1:" + server.port() + "/v1/sync"));
-      apiUrl = (s.tls() ? "https" : "http") + "://127.0.0.1:" + server.port();
-      apiKey = Files.readString(dir.resolve("cloud").resolve("admin.key")).trim();
+      nodes = FleetNodes.start(dir, s, pki);
+      urls = nodes.urls();
+      apiUrl = nodes.apiUrl();
+      apiKey = nodes.apiKey();
     } else {
       if (apiUrl == null) {
         URI u = urls.get(0);
@@ -177,11 +205,10 @@ final class FleetScenario {
     try (FleetClients clients =
         new FleetClients(urls, s.loops(), s.batchPeriodMs(), s.recordBytes())) {
       clients.add(0, s.devices(), i -> pki == null ? null : pki.device(i), i -> null);
-      return new Phases(dir, s, config, server, clients, rest)
-          .run(i -> pki == null ? null : pki.device(i));
+      return new Phases(dir, s, nodes, clients, rest).run(i -> pki == null ? null : pki.device(i));
     } finally {
-      if (server != null) {
-        server.close();
+      if (nodes != null) {
+        nodes.close();
       }
     }
   }
@@ -199,34 +226,30 @@ final class FleetScenario {
   private static final class Phases {
     final Path dir;
     final Settings s;
-    final Path config;
+    final FleetNodes nodes; // null: external servers
     final FleetClients clients;
     final FleetRest rest;
     final FleetDevice.Shared shared;
-    FleetServerProcess server;
 
-    Phases(
-        Path dir,
-        Settings s,
-        Path config,
-        FleetServerProcess server,
-        FleetClients clients,
-        FleetRest rest) {
+    Phases(Path dir, Settings s, FleetNodes nodes, FleetClients clients, FleetRest rest) {
       this.dir = dir;
       this.s = s;
-      this.config = config;
-      this.server = server;
+      this.nodes = nodes;
       this.clients = clients;
       this.rest = rest;
       this.shared = clients.shared;
     }
 
+    /** The one server this runner started; null with several nodes or external servers. */
+    FleetServerProcess server() {
+      return nodes == null ? null : nodes.single();
+    }
+
     FleetServerProcess.Memory memory() throws Exception {
-      return server == null ? null : server.memory();
+      return server() == null ? null : server().memory();
     }
 
     Result run(IntFunction<SSLContext> ssl) throws Exception {
-      FleetServerProcess first = server;
       // A first version before any device connects: its PUT warms the REST client (TLS) and the
       // route, so that the fan-out measures the push, not a cold HTTPS handshake.
       rest.writeFleetDoc(0, s.timeoutSeconds());
@@ -243,15 +266,12 @@ final class FleetScenario {
       FleetServerProcess.Memory loaded = memory();
       Delivery fanout = s.phases().contains("fanout") ? fanout() : null;
       Restart restart =
-          s.phases().contains("restart") && server != null ? restart() : new Restart(null, -1, 0);
+          s.phases().contains("restart") && nodes != null ? restart() : new Restart(null, -1, 0);
       FleetCeiling.Result ceiling =
-          s.phases().contains("ceiling") ? FleetCeiling.run(dir, s, clients, server, ssl) : null;
+          s.phases().contains("ceiling") ? FleetCeiling.run(dir, s, clients, server(), ssl) : null;
       long clientHeap = clientHeapBytes();
       int clientThreads = Thread.activeCount();
       clients.stopAll();
-      if (server != null && server != first) {
-        server.close();
-      }
       return new Result(
           s,
           connectSeconds,
@@ -274,6 +294,7 @@ final class FleetScenario {
     }
 
     private void histogram() throws Exception {
+      FleetServerProcess server = server();
       if (server != null && s.histogram()) {
         Path file = dir.resolve("histogram-idle.txt");
         Bench.logf(
@@ -301,12 +322,10 @@ final class FleetScenario {
       return delivery(p, p.docDelivered, all, s.devices());
     }
 
-    /** SIGKILL, the same server again on the same data and port, a new document at once. */
+    /** SIGKILL, the same servers again on the same data and ports, a new document at once. */
     private Restart restart() throws Exception {
       FleetPhase p = begin(shared, "restart", s.devices());
-      server.kill();
-      Bench.log("fleet: restart: server killed (SIGKILL); starting it again");
-      server = startServer(dir, config, s);
+      nodes.restartAll();
       long readyNanos = System.nanoTime();
       target(p, rest, 2, clients, s.timeoutSeconds());
       boolean all = awaitAll(p, p.caughtUp, "caught up", s.timeoutSeconds(), shared);
@@ -378,36 +397,6 @@ final class FleetScenario {
           shared.lastCloseReason.get());
     }
     return false;
-  }
-
-  private static FleetServerProcess startServer(Path dir, Path config, Settings s)
-      throws Exception {
-    List<String> jvm = new ArrayList<>();
-    jvm.add("-Xmx" + s.serverHeap());
-    jvm.addAll(s.serverJvmOptions());
-    long t0 = System.nanoTime();
-    FleetServerProcess p =
-        FleetServerProcess.start(config, jvm, s.serverNofile(), dir.resolve("server.log"));
-    Bench.logf(
-        "fleet: server pid %d listening on %d after %.1f s",
-        p.pid(), p.port(), (System.nanoTime() - t0) / 1e9);
-    return p;
-  }
-
-  private static void writeConfig(Path file, Path data, int port, Settings s, FleetPki pki)
-      throws Exception {
-    StringBuilder y = new StringBuilder();
-    y.append("server:\n  host: 127.0.0.1\n  port: ").append(port).append('\n');
-    y.append("  data_dir: ").append(data.toAbsolutePath()).append('\n');
-    y.append("  admission:\n    max_sessions_per_s: ").append(s.maxSessionsPerS()).append('\n');
-    y.append("    max_pending_sessions: ").append(s.maxPendingSessions()).append('\n');
-    if (pki != null) {
-      y.append("  tls:\n");
-      y.append("    cert_file: ").append(pki.serverCert()).append('\n');
-      y.append("    key_file: ").append(pki.serverKey()).append('\n');
-      y.append("    client_ca_file: ").append(pki.caFile()).append('\n');
-    }
-    Files.writeString(file, y.toString());
   }
 
   private static void logMemory(
