@@ -189,220 +189,66 @@ public record ServerConfig(
    * Listening on {@code newHost} (an interface's address, or 0.0.0.0 for all) and {@code newPort}.
    */
   public ServerConfig withAddress(String newHost, int newPort) {
-    return new ServerConfig(
-        newHost,
-        newPort,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(
+        c -> {
+          c.host = newHost;
+          c.port = newPort;
+        });
   }
 
   public ServerConfig withPort(int newPort) {
-    return new ServerConfig(
-        host,
-        newPort,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.port = newPort);
   }
 
   public ServerConfig withPolicy(ServerPolicy newPolicy) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        newPolicy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.policy = newPolicy);
   }
 
   public ServerConfig withDocuments(DocumentRules rules) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        rules,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.documents = rules);
   }
 
   public ServerConfig withDictionaries(DictionaryRules rules) {
-    return new ServerConfig(
-        host, port, dataDir, policy, documents, rules, tls, admission, files, store, cluster,
-        retention, export);
+    return edit(c -> c.dictionaries = rules);
   }
 
   public ServerConfig withDataDir(Path dir) {
-    return new ServerConfig(
-        host,
-        port,
-        dir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.dataDir = dir);
   }
 
   /** Serving mutual TLS with these files (null: plain). */
   public ServerConfig withTls(TlsFiles tlsFiles) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tlsFiles,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.tls = tlsFiles);
   }
 
   /** Admitting sessions at this pace ({@link AdmissionControl}). */
   public ServerConfig withAdmission(AdmissionLimits limits) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        limits,
-        files,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.admission = limits);
   }
 
   /** Keeping the cloud's state in this store ({@code server.store}). */
   public ServerConfig withStore(StoreSettings newStore) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        newStore,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.store = newStore);
   }
 
   /** With these file settings ({@code server.files}). */
   public ServerConfig withFiles(FileSettings newFiles) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        newFiles,
-        store,
-        cluster,
-        retention,
-        export);
+    return edit(c -> c.files = newFiles);
   }
 
   /** With these {@code server.cluster} settings. */
   public ServerConfig withCluster(ClusterSettings newCluster) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        newCluster,
-        retention,
-        export);
+    return edit(c -> c.cluster = newCluster);
   }
 
   /** With these {@code server.retention} settings. */
   public ServerConfig withRetention(RetentionRules newRetention) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        newRetention,
-        export);
+    return edit(c -> c.retention = newRetention);
   }
 
   /** Exporting stream records to Kafka with these settings ({@code export.kafka}; null: not). */
   public ServerConfig withExport(KafkaExportSettings newExport) {
-    return new ServerConfig(
-        host,
-        port,
-        dataDir,
-        policy,
-        documents,
-        dictionaries,
-        tls,
-        admission,
-        files,
-        store,
-        cluster,
-        retention,
-        newExport);
+    return edit(c -> c.export = newExport);
   }
 
   public static ServerConfig load(Path file) {
@@ -868,6 +714,63 @@ public record ServerConfig(
           "'" + className + "' does not implement io.edgesync.engine.docs.ConflictResolver");
     } catch (ReflectiveOperationException | LinkageError e) {
       throw at.error("resolver", "cannot load '" + className + "': " + e);
+    }
+  }
+
+  /** A copy with one part changed: every {@code with…} method is one line of it. */
+  private ServerConfig edit(java.util.function.Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The components of a config being copied (a new component is added here, once). */
+  private static final class Copy {
+    private String host;
+    private int port;
+    private Path dataDir;
+    private ServerPolicy policy;
+    private DocumentRules documents;
+    private DictionaryRules dictionaries;
+    private TlsFiles tls;
+    private AdmissionLimits admission;
+    private FileSettings files;
+    private StoreSettings store;
+    private ClusterSettings cluster;
+    private RetentionRules retention;
+    private KafkaExportSettings export;
+
+    Copy(ServerConfig from) {
+      host = from.host;
+      port = from.port;
+      dataDir = from.dataDir;
+      policy = from.policy;
+      documents = from.documents;
+      dictionaries = from.dictionaries;
+      tls = from.tls;
+      admission = from.admission;
+      files = from.files;
+      store = from.store;
+      cluster = from.cluster;
+      retention = from.retention;
+      export = from.export;
+    }
+
+    ServerConfig build() {
+      return new ServerConfig(
+          host,
+          port,
+          dataDir,
+          policy,
+          documents,
+          dictionaries,
+          tls,
+          admission,
+          files,
+          store,
+          cluster,
+          retention,
+          export);
     }
   }
 }
