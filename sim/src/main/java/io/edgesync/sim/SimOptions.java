@@ -67,115 +67,35 @@ public record SimOptions(
   }
 
   public SimOptions withEcho(PrintStream echo) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.echo = echo);
   }
 
   public SimOptions withCloudStoreWrapper(UnaryOperator<CloudStore> wrapper) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        wrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.cloudStoreWrapper = wrapper);
   }
 
   public SimOptions withDocumentStoreWrapper(UnaryOperator<DocumentStore> wrapper) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        wrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.documentStoreWrapper = wrapper);
   }
 
   public SimOptions withCommandStoreWrapper(UnaryOperator<CommandStore> wrapper) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        wrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.commandStoreWrapper = wrapper);
   }
 
   public SimOptions withWorkDir(Path dir) {
-    return new SimOptions(
-        dir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.workDir = dir);
   }
 
   public SimOptions withKeepFiles(boolean keep) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keep,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.keepFiles = keep);
   }
 
   public SimOptions withFiles(boolean on) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        on,
-        plantedFileBug,
-        cloudNodes);
+    return edit(c -> c.files = on);
   }
 
   public SimOptions withPlantedFileBug(PlantedFileBug bug) {
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        bug,
-        cloudNodes);
+    return edit(c -> c.plantedFileBug = bug);
   }
 
   /**
@@ -188,17 +108,7 @@ public record SimOptions(
     if (nodes < 1 || nodes > 16) {
       throw new IllegalArgumentException("cloud nodes must be 1..16, not " + nodes);
     }
-    return new SimOptions(
-        workDir,
-        traceTailLines,
-        echo,
-        cloudStoreWrapper,
-        keepFiles,
-        documentStoreWrapper,
-        commandStoreWrapper,
-        files,
-        plantedFileBug,
-        nodes);
+    return edit(c -> c.cloudNodes = nodes);
   }
 
   static Path defaultWorkDir() {
@@ -212,5 +122,53 @@ public record SimOptions(
       return shm.resolve("edgesync-sim-" + user);
     }
     return Path.of(System.getProperty("java.io.tmpdir")).resolve("edgesync-sim-" + user);
+  }
+
+  /** A copy with one option changed: every {@code with…} method is one line of it. */
+  private SimOptions edit(java.util.function.Consumer<Copy> change) {
+    Copy c = new Copy(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The options being copied (a new option is added here, once). */
+  private static final class Copy {
+    private Path workDir;
+    private int traceTailLines;
+    private PrintStream echo;
+    private UnaryOperator<CloudStore> cloudStoreWrapper;
+    private boolean keepFiles;
+    private UnaryOperator<DocumentStore> documentStoreWrapper;
+    private UnaryOperator<CommandStore> commandStoreWrapper;
+    private boolean files;
+    private PlantedFileBug plantedFileBug;
+    private int cloudNodes;
+
+    Copy(SimOptions from) {
+      workDir = from.workDir;
+      traceTailLines = from.traceTailLines;
+      echo = from.echo;
+      cloudStoreWrapper = from.cloudStoreWrapper;
+      keepFiles = from.keepFiles;
+      documentStoreWrapper = from.documentStoreWrapper;
+      commandStoreWrapper = from.commandStoreWrapper;
+      files = from.files;
+      plantedFileBug = from.plantedFileBug;
+      cloudNodes = from.cloudNodes;
+    }
+
+    SimOptions build() {
+      return new SimOptions(
+          workDir,
+          traceTailLines,
+          echo,
+          cloudStoreWrapper,
+          keepFiles,
+          documentStoreWrapper,
+          commandStoreWrapper,
+          files,
+          plantedFileBug,
+          cloudNodes);
+    }
   }
 }
