@@ -219,7 +219,8 @@ public final class SqliteCloudStore implements CloudStore {
           "db/V8__enrollment_tokens.sql",
           "db/V9__files.sql",
           "db/V10__sessions_leases.sql",
-          "db/V11__retention.sql");
+          "db/V11__retention.sql",
+          "db/V12__file_chunks.sql");
     } catch (SQLException | RuntimeException e) {
       db.close();
       throw e;
@@ -266,6 +267,19 @@ public final class SqliteCloudStore implements CloudStore {
    */
   public io.edgesync.server.files.FileStore files() {
     return files;
+  }
+
+  /**
+   * Where file chunks are kept: on PostgreSQL in the database (table {@code file_chunks}, {@link
+   * io.edgesync.server.files.PostgresChunkStore}, on connections of the pool, not the store's), so
+   * that every node serves every chunk; on SQLite on disk under {@code server.files.dir}, as before
+   * ({@code V12} makes the table there too, unused).
+   */
+  public io.edgesync.server.files.CloudFiles.ChunkPlace fileChunks() {
+    return database == null
+        ? io.edgesync.server.files.CloudFiles.ChunkPlace.DISK
+        : dir ->
+            new io.edgesync.server.files.PostgresChunkStore(database.dataSource(), database.url());
   }
 
   /** Devices' uploads, in the same file ({@code db/V9__files.sql}). */
