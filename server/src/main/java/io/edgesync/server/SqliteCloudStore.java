@@ -45,7 +45,8 @@ import java.util.Optional;
  * V8__enrollment_tokens.sql}); file versions, rollouts and uploads ({@code V9__files.sql}, {@link
  * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}); what
  * retention expired per stream ({@code V11__retention.sql}, {@link StreamExpiry}; V10 is taken by
- * another change).
+ * another change); {@code file_chunks} ({@code V12__file_chunks.sql}: used on PostgreSQL only,
+ * {@link #fileChunks}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor. It is this process's view: on PostgreSQL another server node's
