@@ -10,8 +10,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
@@ -59,6 +62,33 @@ public final class PostgresChunkStore implements ChunkStorage {
               try (ResultSet rs = st.executeQuery()) {
                 return rs.next();
               }
+            }
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public Set<String> held(Collection<String> names) {
+    byte[][] keys = names.stream().map(PostgresChunkStore::key).toArray(byte[][]::new);
+    if (keys.length == 0) {
+      return Set.of();
+    }
+    try {
+      return run(
+          "looking up " + keys.length + " chunks",
+          c -> {
+            try (PreparedStatement st =
+                c.prepareStatement("SELECT sha256 FROM file_chunks WHERE sha256 = ANY(?)")) {
+              st.setArray(1, c.createArrayOf("bytea", keys));
+              Set<String> out = new HashSet<>();
+              try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                  out.add(HEX.formatHex(rs.getBytes(1)));
+                }
+              }
+              return out;
             }
           });
     } catch (IOException e) {

@@ -232,6 +232,24 @@ class FileChunksTest {
   }
 
   @Test
+  void heldAnswersForManyChunksAtOnce_exactlyThoseStored() throws Exception {
+    ChunkStorage chunks = node("node-1").chunks();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      byte[] data = content(100, i);
+      names.add(ChunkStore.sha256(data));
+      if (i % 3 == 0) {
+        chunks.put(names.get(i), data);
+      }
+    }
+
+    assertThat(chunks.held(names))
+        .containsExactlyInAnyOrderElementsOf(
+            names.stream().filter(n -> names.indexOf(n) % 3 == 0).toList());
+    assertThat(chunks.held(List.of())).isEmpty();
+  }
+
+  @Test
   void aRefusedPublish_leavesNoChunkInTheStore_nothingStagedIsKept() throws Exception {
     CloudFiles files = node("node-1");
     var forged =

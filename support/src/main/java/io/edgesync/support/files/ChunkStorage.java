@@ -1,7 +1,10 @@
 package io.edgesync.support.files;
 
 import java.io.IOException;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What the cloud's files need of a content-addressed chunk store: chunks named by their SHA-256 (64
@@ -21,6 +24,22 @@ public interface ChunkStorage {
    * @throws java.io.UncheckedIOException if the storage cannot be asked (it names the storage)
    */
   boolean has(String sha256);
+
+  /**
+   * Which of {@code names} are held, as {@link #has} asked of each; a database answers all of them
+   * in one query.
+   *
+   * @throws java.io.UncheckedIOException if the storage cannot be asked (it names the storage)
+   */
+  default Set<String> held(Collection<String> names) {
+    Set<String> out = new HashSet<>();
+    for (String name : names) {
+      if (has(name)) {
+        out.add(name);
+      }
+    }
+    return out;
+  }
 
   /**
    * Stores {@code data} as the chunk {@code sha256}; returns whether it was new.
