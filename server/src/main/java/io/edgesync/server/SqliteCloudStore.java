@@ -279,8 +279,8 @@ public final class SqliteCloudStore implements CloudStore {
   public io.edgesync.server.files.CloudFiles.ChunkPlace fileChunks() {
     return database == null
         ? io.edgesync.server.files.CloudFiles.ChunkPlace.DISK
-        : dir ->
-            new io.edgesync.server.files.PostgresChunkStore(database.dataSource(), database.url());
+        : io.edgesync.server.files.CloudFiles.ChunkPlace.database(
+            database.dataSource(), database.url());
   }
 
   /** Devices' uploads, in the same file ({@code db/V9__files.sql}). */

@@ -124,6 +124,19 @@ public final class CloudFiles implements AutoCloseable {
     /** On this node's disk, {@code <files dir>/chunks} ({@link ChunkStore}). */
     ChunkPlace DISK = dir -> new ChunkStore(dir.resolve("chunks"));
 
+    /**
+     * In the PostgreSQL database behind {@code pool} ({@link PostgresChunkStore}); chunks that an
+     * earlier build kept in {@code <files dir>/chunks} are imported first ({@link
+     * DiskChunkImport}).
+     */
+    static ChunkPlace database(javax.sql.DataSource pool, String url) {
+      return dir -> {
+        PostgresChunkStore chunks = new PostgresChunkStore(pool, url);
+        DiskChunkImport.run(dir.resolve("chunks"), chunks);
+        return chunks;
+      };
+    }
+
     ChunkStorage open(Path filesDir) throws IOException;
   }
 

@@ -70,6 +70,11 @@ class FileChunksTest {
 
   /** A node's files: a store of its own on the test's database, and its own data directory. */
   private CloudFiles node(String name) throws Exception {
+    return node(name, null);
+  }
+
+  /** As {@link #node(String)}, chunks kept in {@code place} (null: where the store says). */
+  private CloudFiles node(String name, CloudFiles.ChunkPlace place) throws Exception {
     SqliteCloudStore store = db.open();
     CloudFiles files =
         CloudFiles.open(
@@ -78,7 +83,7 @@ class FileChunksTest {
             store.files(),
             store.uploads(),
             store.auditedTransactions(),
-            store.fileChunks(),
+            place != null ? place : store.fileChunks(),
             () -> T0);
     opened.add(files);
     return files;
@@ -153,6 +158,37 @@ class FileChunksTest {
     assertThat(storedChunks("node-2")).isEqualTo(chunkCount);
     assertThat(db.dir().resolve("node-1").resolve("files").resolve("chunks")).doesNotExist();
     assertThat(db.dir().resolve("node-2").resolve("files").resolve("chunks")).doesNotExist();
+  }
+
+  @Test
+  void onPostgres_chunksAnEarlierBuildKeptOnDisk_areImportedAtStart_andServed() throws Exception {
+    assumeTrue(db.kind() == StoreKind.POSTGRES, "SQLite keeps its chunks on disk");
+    byte[] content = content(1 << 20, 5);
+    CloudFiles before = node("node-1", CloudFiles.ChunkPlace.DISK); // as builds before V4 did
+    long version = publish(before, content);
+    int chunkCount = before.store().manifest(PATH, version).orElseThrow().chunkCount();
+    Path chunkDir = db.dir().resolve("node-1").resolve("files").resolve("chunks");
+    byte[] damaged = content(1000, 6);
+    String damagedName = ChunkStore.sha256(content(1000, 7)); // its bytes are not what it names
+    Files.createDirectories(chunkDir.resolve(damagedName.substring(0, 2)));
+    Files.write(chunkDir.resolve(damagedName.substring(0, 2)).resolve(damagedName), damaged);
+    assertThat(db.number("SELECT count(*) FROM file_chunks")).isZero();
+
+    CloudFiles after = node("node-2"); // a node of this build, its own (empty) files dir...
+    try (InputStream in = after.open(PATH, version)) {
+      assertThatThrownBy(in::readAllBytes).hasMessageEndingWith(" is missing from the store");
+    }
+    CloudFiles upgraded = node("node-1"); // ...and the upgraded node on the old one: imports it
+
+    assertThat(db.number("SELECT count(*) FROM file_chunks")).isEqualTo(chunkCount);
+    assertThat(upgraded.chunks().has(damagedName)).isFalse();
+    assertThat(chunkDir).doesNotExist();
+    assertThat(chunkDir.resolveSibling("chunks.imported")).isDirectory();
+    try (InputStream in = after.open(PATH, version)) {
+      assertThat(in.readAllBytes()).isEqualTo(content);
+    }
+    node("node-1"); // a later start finds nothing to import
+    assertThat(chunkDir.resolveSibling("chunks.imported-2")).doesNotExist();
   }
 
   @Test
