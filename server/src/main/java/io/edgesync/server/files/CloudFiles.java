@@ -56,9 +56,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The shared chunk store is where the cloud store puts it ({@link ChunkPlace}): on disk under
  * {@code server.files.dir} with SQLite, in the database with PostgreSQL (so that every node serves
- * every chunk). Staging is always on this node's disk, under {@code server.files.dir/staging}: a
- * publish a crash interrupted leaves its staged chunks there, never in the shared store, and they
- * are removed when the files open again.
+ * every chunk). Staging is always on this node's disk, under {@code server.files.dir/staging}, so a
+ * publish refused or interrupted before its chunks moved leaves them there only (removed when the
+ * files open again), never in the shared store.
  *
  * <p>Thread safe: state is in the store (its own locking) and the chunk store (safe for several
  * writers). {@link #tick} runs on the server's timer; listeners of {@link #onOffered} are called on
