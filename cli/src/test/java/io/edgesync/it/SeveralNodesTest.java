@@ -5,15 +5,23 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.Clock;
+import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
+import io.edgesync.server.files.CloudFiles;
+import io.edgesync.server.files.FileStore;
 import io.edgesync.testing.TestPostgres;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two server nodes on one real PostgreSQL, in this JVM: what is written through one node reaches
- * devices connected to the other (documents, commands), and a device's session that moved to the
+ * devices connected to the other (documents, commands, a rollout's file, whose chunks the other
+ * node reads from the database, not from a shared volume), and a device's session that moved to the
  * other node ends on the first at once, told over the cluster bus.
  */
 class SeveralNodesTest {
@@ -49,6 +58,11 @@ class SeveralNodesTest {
   }
 
   private SyncServer node(String id) {
+    return node(id, "");
+  }
+
+  /** A node; {@code serverYaml}: more keys of its server section, each line indented by two. */
+  private SyncServer node(String id, String serverYaml) {
     SyncServer s =
         SyncServer.start(
             ServerConfig.fromYaml(
@@ -66,6 +80,7 @@ class SeveralNodesTest {
                     + "  cluster: {node_id: "
                     + id
                     + ", lease_ms: 1500}\n"
+                    + serverYaml
                     + "documents:\n"
                     + "  collections:\n"
                     + "    lww: {strategy: last_write_wins}\n"));
@@ -112,6 +127,58 @@ class SeveralNodesTest {
     assertThat(holders(view1)).isEqualTo(holders(view2)); // (renewals move only the expiry)
     assertThat(holders(view1)).containsOnlyKeys("dictionaries", "rollouts");
     assertThat(holders(view1).values()).allMatch(h -> h.equals("n1") || h.equals("n2"));
+  }
+
+  @Test
+  void aRolloutPublishedThroughOneNode_installsOnADeviceOfTheOther_withoutASharedFilesDir()
+      throws Exception {
+    KeyPair release = ReleaseKey.generate();
+    Path key = dir.resolve("release.key");
+    ReleaseKey.writePrivateKey(key, release.getPrivate());
+    Path trusted = dir.resolve("release.pub");
+    ReleaseKey.writePublicKey(trusted, release.getPublic());
+    SyncServer n1 = node("n1", filesIn(dir.resolve("files-n1"), key));
+    SyncServer n2 = node("n2", filesIn(dir.resolve("files-n2"), key));
+    AgentConfig c =
+        Testbed.fastSync(
+            AgentConfig.simple("gw-1", Testbed.syncUrl(n2.port()), dir.resolve("gw-1")));
+    EdgeAgent device =
+        EdgeAgent.open(
+            c.withFiles(
+                AgentConfig.FileSettings.defaults(
+                    dir.resolve("gw-1").resolve("installed"), trusted)));
+    closing.add(device);
+    await().atMost(Duration.ofSeconds(10)).until(() -> n2.isConnected("gw-1"));
+
+    byte[] firmware = new byte[2 << 20]; // dozens of chunks
+    new java.util.SplittableRandom(7).nextBytes(firmware);
+    long now = System.currentTimeMillis();
+    long version =
+        n1.files()
+            .publish(
+                new CloudFiles.PublishRequest("fw/gw.img", Map.of(), null, null, null, "test"),
+                new ByteArrayInputStream(firmware),
+                now)
+            .header()
+            .getVersion();
+    n1.files()
+        .createRollout(
+            new CloudFiles.RolloutRequest(
+                "fw/gw.img", version, FileStore.TargetKind.FLEET, null, 1_000, 0.5, 1),
+            "test",
+            now);
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> device.files().installed("fw/gw.img").isPresent());
+    assertThat(Files.readAllBytes(device.files().installed("fw/gw.img").orElseThrow().file()))
+        .isEqualTo(firmware);
+    assertThat(dir.resolve("files-n1").resolve("chunks")).doesNotExist();
+    assertThat(dir.resolve("files-n2").resolve("chunks")).doesNotExist();
+  }
+
+  private static String filesIn(Path filesDir, Path releaseKey) {
+    return "  files: {dir: \"" + filesDir + "\", release_key_file: \"" + releaseKey + "\"}\n";
   }
 
   private static java.util.Map<String, String> holders(JsonNode view) {

@@ -45,7 +45,8 @@ import java.util.Optional;
  * V8__enrollment_tokens.sql}); file versions, rollouts and uploads ({@code V9__files.sql}, {@link
  * io.edgesync.server.files.FileStore}, {@link io.edgesync.server.files.UploadStore}); what
  * retention expired per stream ({@code V11__retention.sql}, {@link StreamExpiry}; V10 is taken by
- * another change).
+ * another change); {@code file_chunks} ({@code V12__file_chunks.sql}: used on PostgreSQL only,
+ * {@link #fileChunks}).
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor. It is this process's view: on PostgreSQL another server node's
@@ -219,7 +220,8 @@ public final class SqliteCloudStore implements CloudStore {
           "db/V8__enrollment_tokens.sql",
           "db/V9__files.sql",
           "db/V10__sessions_leases.sql",
-          "db/V11__retention.sql");
+          "db/V11__retention.sql",
+          "db/V12__file_chunks.sql");
     } catch (SQLException | RuntimeException e) {
       db.close();
       throw e;
@@ -266,6 +268,19 @@ public final class SqliteCloudStore implements CloudStore {
    */
   public io.edgesync.server.files.FileStore files() {
     return files;
+  }
+
+  /**
+   * Where file chunks are kept: on PostgreSQL in the database (table {@code file_chunks}, {@link
+   * io.edgesync.server.files.PostgresChunkStore}, on connections of the pool, not the store's), so
+   * that every node serves every chunk; on SQLite on disk under {@code server.files.dir}, as before
+   * ({@code V12} makes the table there too, unused).
+   */
+  public io.edgesync.server.files.CloudFiles.ChunkPlace fileChunks() {
+    return database == null
+        ? io.edgesync.server.files.CloudFiles.ChunkPlace.DISK
+        : io.edgesync.server.files.CloudFiles.ChunkPlace.database(
+            database.dataSource(), database.url());
   }
 
   /** Devices' uploads, in the same file ({@code db/V9__files.sql}). */

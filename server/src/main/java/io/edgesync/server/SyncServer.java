@@ -166,6 +166,7 @@ public final class SyncServer implements AutoCloseable {
                 sqlite.files(),
                 sqlite.uploads(),
                 sqlite.auditedTransactions(),
+                sqlite.fileChunks(),
                 clock::nowMs)
             : null;
     if (files != null) {

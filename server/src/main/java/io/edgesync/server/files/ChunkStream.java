@@ -1,6 +1,6 @@
 package io.edgesync.server.files;
 
-import io.edgesync.support.files.ChunkStore;
+import io.edgesync.support.files.ChunkStorage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.HexFormat;
@@ -20,7 +20,7 @@ final class ChunkStream extends InputStream {
 
   private static final int PAGE_CHUNKS = 1024;
 
-  private final ChunkStore chunks;
+  private final ChunkStorage chunks;
   private final Pages pages;
   private final int chunkCount;
   private List<byte[]> page = List.of();
@@ -29,7 +29,7 @@ final class ChunkStream extends InputStream {
   private byte[] current = new byte[0];
   private int at;
 
-  ChunkStream(ChunkStore chunks, int chunkCount, Pages pages) {
+  ChunkStream(ChunkStorage chunks, int chunkCount, Pages pages) {
     this.chunks = chunks;
     this.chunkCount = chunkCount;
     this.pages = pages;

@@ -14,6 +14,7 @@ import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.files.FileStore.Rollout;
 import io.edgesync.server.files.FileStore.StoredVersion;
 import io.edgesync.server.files.FileStore.TargetKind;
+import io.edgesync.support.files.ChunkStorage;
 import io.edgesync.support.files.ChunkStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -53,6 +54,12 @@ import org.slf4j.LoggerFactory;
  * chunks moved into the shared chunk store and the version row written with its {@code
  * file.publish} audit record (one transaction). A refused publish leaves nothing behind.
  *
+ * <p>The shared chunk store is where the cloud store puts it ({@link ChunkPlace}): on disk under
+ * {@code server.files.dir} with SQLite, in the database with PostgreSQL (so that every node serves
+ * every chunk). Staging is always on this node's disk, under {@code server.files.dir/staging}, so a
+ * publish refused or interrupted before its chunks moved leaves them there only (removed when the
+ * files open again), never in the shared store.
+ *
  * <p>Thread safe: state is in the store (its own locking) and the chunk store (safe for several
  * writers). {@link #tick} runs on the server's timer; listeners of {@link #onOffered} are called on
  * the thread that admitted, paused, resumed or cancelled, and must hand off quickly.
@@ -70,7 +77,7 @@ public final class CloudFiles implements AutoCloseable {
   private final FileStore store;
   private final UploadStore uploads;
   private final AuditedTransactions audit;
-  private final ChunkStore chunks;
+  private final ChunkStorage chunks;
   private final Path stagingDir;
   private final PrivateKey releaseKey; // null: publishers sign
   private final List<PublicKey> trustedKeys; // a publisher's signature must verify with one
@@ -90,6 +97,7 @@ public final class CloudFiles implements AutoCloseable {
       UploadStore uploads,
       AuditedTransactions audit,
       Path dir,
+      ChunkPlace chunkPlace,
       PrivateKey releaseKey,
       List<PublicKey> trustedKeys,
       LongSupplier clock)
@@ -99,7 +107,7 @@ public final class CloudFiles implements AutoCloseable {
     this.store = store;
     this.uploads = uploads;
     this.audit = audit;
-    this.chunks = new ChunkStore(dir.resolve("chunks"));
+    this.chunks = chunkPlace.open(dir);
     this.stagingDir = Files.createDirectories(dir.resolve("staging"));
     this.releaseKey = releaseKey;
     this.trustedKeys = List.copyOf(trustedKeys);
@@ -107,8 +115,34 @@ public final class CloudFiles implements AutoCloseable {
   }
 
   /**
-   * Opens the files of a server whose data is in {@code dataDir}: reads the release key and the
-   * trusted public keys the settings name.
+   * Where a server keeps its shared chunks, given its files directory ({@code server.files.dir}).
+   * The cloud store decides ({@code SqliteCloudStore.fileChunks()}): {@link #DISK} with SQLite, the
+   * database ({@link PostgresChunkStore}) with PostgreSQL.
+   */
+  @FunctionalInterface
+  public interface ChunkPlace {
+    /** On this node's disk, {@code <files dir>/chunks} ({@link ChunkStore}). */
+    ChunkPlace DISK = dir -> new ChunkStore(dir.resolve("chunks"));
+
+    /**
+     * In the PostgreSQL database behind {@code pool} ({@link PostgresChunkStore}); chunks that an
+     * earlier build kept in {@code <files dir>/chunks} are imported first ({@link
+     * DiskChunkImport}).
+     */
+    static ChunkPlace database(javax.sql.DataSource pool, String url) {
+      return dir -> {
+        PostgresChunkStore chunks = new PostgresChunkStore(pool, url);
+        DiskChunkImport.run(dir.resolve("chunks"), chunks);
+        return chunks;
+      };
+    }
+
+    ChunkStorage open(Path filesDir) throws IOException;
+  }
+
+  /**
+   * Opens the files of a server whose data is in {@code dataDir}, keeping chunks where {@code
+   * chunkPlace} says: reads the release key and the trusted public keys the settings name.
    *
    * @throws IllegalStateException naming the setting whose file cannot be read
    */
@@ -118,6 +152,7 @@ public final class CloudFiles implements AutoCloseable {
       FileStore store,
       UploadStore uploads,
       AuditedTransactions audit,
+      ChunkPlace chunkPlace,
       LongSupplier clock) {
     PrivateKey key = null;
     List<PublicKey> trusted = new ArrayList<>();
@@ -139,7 +174,7 @@ public final class CloudFiles implements AutoCloseable {
     }
     Path dir = settings.dirIn(dataDir);
     try {
-      return new CloudFiles(settings, store, uploads, audit, dir, key, trusted, clock);
+      return new CloudFiles(settings, store, uploads, audit, dir, chunkPlace, key, trusted, clock);
     } catch (IOException e) {
       throw new IllegalStateException("server.files.dir " + dir + ": " + e.getMessage(), e);
     }
@@ -162,7 +197,7 @@ public final class CloudFiles implements AutoCloseable {
     return uploads;
   }
 
-  ChunkStore chunks() {
+  ChunkStorage chunks() {
     return chunks;
   }
 

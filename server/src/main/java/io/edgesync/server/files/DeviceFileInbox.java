@@ -9,10 +9,12 @@ import io.edgesync.protocol.wire.FileOffer;
 import io.edgesync.protocol.wire.FileState;
 import java.io.IOException;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
@@ -116,6 +118,13 @@ final class DeviceFileInbox implements FileInbox {
   @Override
   public void addEntries(
       String transferId, int first, int[] lengths, byte[] hashes, long deltaBase) {
+    // Asked before the upload store's transaction, all at once: on PostgreSQL the chunk store is
+    // another connection, and a page of up to 4,096 lookups must not hold the store's lock.
+    List<String> names = new ArrayList<>(hashes.length / Manifest.HASH_BYTES);
+    for (int at = 0; at + Manifest.HASH_BYTES <= hashes.length; at += Manifest.HASH_BYTES) {
+      names.add(HexFormat.of().formatHex(hashes, at, at + Manifest.HASH_BYTES));
+    }
+    Set<String> held = files.chunks().held(names);
     uploads.addEntries(
         device(),
         transferId,
@@ -123,7 +132,7 @@ final class DeviceFileInbox implements FileInbox {
         lengths,
         hashes,
         deltaBase,
-        h -> files.chunks().has(HexFormat.of().formatHex(h)));
+        h -> held.contains(HexFormat.of().formatHex(h)));
   }
 
   @Override

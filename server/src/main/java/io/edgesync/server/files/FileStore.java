@@ -21,9 +21,9 @@ import java.util.TreeMap;
 /**
  * Published file versions, rollouts and each targeted device's state in them (tables {@code
  * file_versions}, {@code rollouts}, {@code rollout_devices}, schema {@code db/V9__files.sql}), in
- * the cloud store's file. The chunks themselves are in the {@link
- * io.edgesync.support.files.ChunkStore}; a version's row holds its manifest (chunk lengths and
- * hashes as two blobs).
+ * the cloud store's database. The chunks themselves are in the shared {@link
+ * io.edgesync.support.files.ChunkStorage} (on disk with SQLite, table {@code file_chunks} with
+ * PostgreSQL); a version's row holds its manifest (chunk lengths and hashes as two blobs).
  *
  * <p>Thread safe: reads and plain writes run under the store's monitor; the writes that are audited
  * (a new version, a rollout created or changed) run in {@link AuditedTransactions} with their

@@ -74,6 +74,7 @@ class CloudFilesTransferTest {
             store.files(),
             store.uploads(),
             store.auditedTransactions(),
+            store.fileChunks(),
             now::get);
   }
 

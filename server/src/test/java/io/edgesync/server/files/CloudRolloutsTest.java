@@ -65,6 +65,7 @@ class CloudRolloutsTest {
             store.files(),
             store.uploads(),
             store.auditedTransactions(),
+            store.fileChunks(),
             now::get);
     files.onOffered(notified::addAll);
     for (int i = 1; i <= 10; i++) {

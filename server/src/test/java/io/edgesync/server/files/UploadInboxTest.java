@@ -64,7 +64,13 @@ class UploadInboxTest {
     store = db.open();
     files =
         CloudFiles.open(
-            settings, dir, store.files(), store.uploads(), store.auditedTransactions(), now::get);
+            settings,
+            dir,
+            store.files(),
+            store.uploads(),
+            store.auditedTransactions(),
+            store.fileChunks(),
+            now::get);
   }
 
   @AfterEach

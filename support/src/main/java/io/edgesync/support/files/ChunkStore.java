@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * <p>Thread safe, and safe for several processes on one directory: two writers of the same chunk
  * write the same verified bytes, so whichever move lands last replaces a file with its equal.
  */
-public final class ChunkStore {
+public final class ChunkStore implements ChunkStorage {
   private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
   private static final HexFormat HEX = HexFormat.of();
 
@@ -48,6 +48,7 @@ public final class ChunkStore {
   }
 
   /** Whether the chunk named {@code sha256} is here (not checked: {@link #get} checks). */
+  @Override
   public boolean has(String sha256) {
     return Files.isRegularFile(file(sha256));
   }
@@ -57,6 +58,7 @@ public final class ChunkStore {
    *
    * @throws ChunkMismatchException if {@code data} does not hash to {@code sha256}; nothing stored
    */
+  @Override
   public boolean put(String sha256, byte[] data) throws IOException {
     Path target = file(sha256);
     String actual = sha256(data);
@@ -90,22 +92,24 @@ public final class ChunkStore {
   }
 
   /**
-   * The chunk {@code sha256}, checked against its name; empty if it is not here.
-   *
-   * @throws ChunkMismatchException if the stored bytes no longer hash to the name (damaged on disk)
-   */
-  /**
    * A chunk that must be here, by its raw 32-byte hash.
    *
    * @throws NoSuchFileException naming the chunk and this store when it is not held
    * @throws ChunkMismatchException if the stored bytes no longer hash to the name
    */
+  @Override
   public byte[] require(byte[] sha256) throws IOException {
     String hex = HexFormat.of().formatHex(sha256);
     return get(hex)
         .orElseThrow(() -> new NoSuchFileException("chunk " + hex + " is not held in " + dir));
   }
 
+  /**
+   * The chunk {@code sha256}, checked against its name; empty if it is not here.
+   *
+   * @throws ChunkMismatchException if the stored bytes no longer hash to the name (damaged on disk)
+   */
+  @Override
   public Optional<byte[]> get(String sha256) throws IOException {
     byte[] data;
     try {
@@ -125,6 +129,7 @@ public final class ChunkStore {
    * Removes the chunk {@code sha256}; returns whether it was here. The caller makes sure that no
    * file it keeps still needs it (the store does not count references).
    */
+  @Override
   public boolean delete(String sha256) throws IOException {
     return Files.deleteIfExists(file(sha256));
   }
@@ -138,9 +143,9 @@ public final class ChunkStore {
     return dir.resolve(sha256.substring(0, 2)).resolve(sha256);
   }
 
-  /** Bytes that do not match the hash they are named by. */
+  /** Bytes that do not match the hash they are named by (from any {@link ChunkStorage}). */
   public static final class ChunkMismatchException extends IOException {
-    ChunkMismatchException(String message) {
+    public ChunkMismatchException(String message) {
       super(message);
     }
   }
