@@ -124,6 +124,21 @@ final class PostgresDatabase implements AutoCloseable {
     return pool.getConnection();
   }
 
+  /**
+   * A connection of the pool that answers now, for one that was lost: the pool hands out an idle
+   * connection used within the last half second without checking it, and a database restart ends
+   * its idle connections too. Each that does not answer is evicted, at most the pool's size times.
+   */
+  Connection answeringConnection(int validTimeoutSeconds) throws SQLException {
+    for (int tried = 0; ; tried++) {
+      Connection c = pool.getConnection();
+      if (tried >= pool.getMaximumPoolSize() || c.isValid(validTimeoutSeconds)) {
+        return c;
+      }
+      pool.evictConnection(c);
+    }
+  }
+
   /** The pool itself, for work beside the store's own connection (the cluster bus). */
   javax.sql.DataSource dataSource() {
     return pool;
