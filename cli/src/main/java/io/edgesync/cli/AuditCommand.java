@@ -3,6 +3,7 @@ package io.edgesync.cli;
 import io.edgesync.server.AuditFiles;
 import io.edgesync.server.AuditKeys;
 import io.edgesync.server.AuditVerifier;
+import io.edgesync.server.ServerConfig;
 import java.io.BufferedWriter;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -23,6 +24,10 @@ import picocli.CommandLine.Spec;
     description = "Verify or export the cloud server's hash-chained audit log (offline).",
     subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class})
 final class AuditCommand implements Runnable {
+  static final String CONFIG_HELP =
+      "The server's YAML config: read the store its server.store names (PostgreSQL too) and the"
+          + " keys in its data_dir; nothing is changed";
+
   @Spec CommandSpec spec;
 
   @Override
@@ -45,6 +50,9 @@ final class AuditCommand implements Runnable {
           description = "The server's data directory (store file and audit-signing.pub)")
       Path dataDir;
 
+      @Option(names = "--config", description = CONFIG_HELP)
+      Path config;
+
       @Option(names = "--file", description = "An export written by `edgesync audit export`")
       Path file;
     }
@@ -62,6 +70,8 @@ final class AuditCommand implements Runnable {
       AuditVerifier.Report r;
       if (source.dataDir != null) {
         r = AuditFiles.verifyStore(source.dataDir);
+      } else if (source.config != null) {
+        r = AuditFiles.verifyStore(ServerConfig.load(source.config));
       } else {
         if (publicKey == null) {
           throw new IllegalArgumentException(
@@ -86,8 +96,16 @@ final class AuditCommand implements Runnable {
   static final class Export implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--data-dir", required = true, description = "The server's data directory")
-    Path dataDir;
+    static final class Source {
+      @Option(names = "--data-dir", description = "The server's data directory (SQLite store)")
+      Path dataDir;
+
+      @Option(names = "--config", description = CONFIG_HELP)
+      Path config;
+    }
+
+    @ArgGroup(multiplicity = "1")
+    Source source;
 
     @Option(names = "--out", description = "The file to write (default: standard output)")
     Path out;
@@ -96,15 +114,21 @@ final class AuditCommand implements Runnable {
     public Integer call() throws Exception {
       if (out == null) {
         Writer w = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8));
-        AuditFiles.export(dataDir, w);
+        export(w);
         return 0;
       }
       long records;
       try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-        records = AuditFiles.export(dataDir, w);
+        records = export(w);
       }
       spec.commandLine().getErr().println("exported " + records + " audit records to " + out);
       return 0;
+    }
+
+    private long export(Writer w) throws Exception {
+      return source.config != null
+          ? AuditFiles.export(ServerConfig.load(source.config), w)
+          : AuditFiles.export(source.dataDir, w);
     }
   }
 }

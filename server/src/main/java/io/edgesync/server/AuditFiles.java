@@ -15,9 +15,12 @@ import java.util.function.Predicate;
 import org.sqlite.SQLiteConfig;
 
 /**
- * The audit log read offline from a server's data directory (read only, in one read transaction, so
- * a running server may go on writing): verified ({@link #verifyStore}) or exported as lines ({@link
- * #export}, the format {@link AuditVerifier} reads). For {@code edgesync audit}.
+ * The audit log read offline from a server's store (read only, in one read transaction, so a
+ * running server may go on writing): verified ({@link #verifyStore}) or exported as lines ({@link
+ * #export}, the format {@link AuditVerifier} reads). The store is the SQLite file in a data
+ * directory, or the one a server config names ({@code server.store}: PostgreSQL too, read through a
+ * read-only {@code REPEATABLE READ} transaction; nothing is migrated or written). The signing keys
+ * are in the data directory either way. For {@code edgesync audit}.
  *
  * <p>Stateless, thread safe.
  */
@@ -26,10 +29,29 @@ public final class AuditFiles {
 
   /** Verifies the stored chain; checkpoints with the public key beside the store. */
   public static AuditVerifier.Report verifyStore(Path dataDir) throws IOException, SQLException {
+    return verifyStore(dataDir, StoreSettings.sqlite());
+  }
+
+  /**
+   * Verifies the chain in the store {@code config} names; checkpoints with the public key in its
+   * data directory.
+   */
+  public static AuditVerifier.Report verifyStore(ServerConfig config)
+      throws IOException, SQLException {
+    return verifyStore(config.dataDir(), config.store());
+  }
+
+  private static AuditVerifier.Report verifyStore(Path dataDir, StoreSettings store)
+      throws IOException, SQLException {
     PublicKey key = AuditKeys.readPublic(existing(dataDir.resolve(AuditKeys.PUBLIC_FILE)));
     AuditVerifier v = new AuditVerifier(key);
-    eachRecord(dataDir, v::accept);
+    eachRecord(dataDir, store, v::accept);
     return v.report();
+  }
+
+  /** {@link #export(Path, Writer)} of the store {@code config} names. */
+  public static long export(ServerConfig config, Writer out) throws IOException, SQLException {
+    return export(config.dataDir(), config.store(), out);
   }
 
   /**
@@ -37,11 +59,17 @@ public final class AuditFiles {
    * returns the number of records.
    */
   public static long export(Path dataDir, Writer out) throws IOException, SQLException {
+    return export(dataDir, StoreSettings.sqlite(), out);
+  }
+
+  private static long export(Path dataDir, StoreSettings store, Writer out)
+      throws IOException, SQLException {
     PrivateKey key = AuditKeys.readPrivate(existing(dataDir.resolve(AuditKeys.PRIVATE_FILE)));
     Entry[] last = {null};
     IOException[] failed = {null};
     eachRecord(
         dataDir,
+        store,
         e -> {
           try {
             out.write(AuditChain.line(e));
@@ -65,16 +93,25 @@ public final class AuditFiles {
   }
 
   /** Feeds the stored records in order to {@code each} until it returns false. */
-  private static void eachRecord(Path dataDir, Predicate<Entry> each)
+  private static void eachRecord(Path dataDir, StoreSettings store, Predicate<Entry> each)
       throws IOException, SQLException {
-    Path file = existing(dataDir.resolve(SyncServer.STORE_FILE));
-    SQLiteConfig config = new SQLiteConfig();
-    config.setReadOnly(true);
-    try (Connection db = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath())) {
+    String name;
+    Connection db;
+    if (store.type() == StoreSettings.Type.SQLITE) {
+      Path file = existing(dataDir.resolve(SyncServer.STORE_FILE));
+      name = file.toString();
+      SQLiteConfig config = new SQLiteConfig();
+      config.setReadOnly(true);
+      db = config.createConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    } else {
+      name = store.url();
+      db = PostgresDatabase.readOnlyConnection(store);
+    }
+    try (db) {
       db.setAutoCommit(false); // one read transaction: one snapshot
       if (!hasAuditLog(db)) {
         throw new SQLException(
-            file + " has no audit log (written by an older version: start the server once)");
+            name + " has no audit log (written by an older version: start the server once)");
       }
       try (PreparedStatement ps = db.prepareStatement(AuditLog.SELECT + " ORDER BY seq");
           ResultSet rs = ps.executeQuery()) {
@@ -85,12 +122,10 @@ public final class AuditFiles {
     }
   }
 
+  /** Whether the store has the table (JDBC's catalogue: the same call on both databases). */
   private static boolean hasAuditLog(Connection db) throws SQLException {
-    try (PreparedStatement ps =
-            db.prepareStatement(
-                "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='audit_log'");
-        ResultSet rs = ps.executeQuery()) {
-      return rs.next() && rs.getInt(1) == 1;
+    try (ResultSet rs = db.getMetaData().getTables(null, null, "audit_log", null)) {
+      return rs.next();
     }
   }
 

@@ -41,8 +41,6 @@ final class DocReads {
   private final DocCache cache;
   private final PendingVersions pending;
   private final DocMeta meta;
-  private final PreparedStatement selectCurrent;
-  private final PreparedStatement selectVersion;
 
   DocReads(StoreSql sql, DocCache cache, PendingVersions pending, DocMeta meta)
       throws SQLException {
@@ -50,8 +48,9 @@ final class DocReads {
     this.cache = cache;
     this.pending = pending;
     this.meta = meta;
-    this.selectCurrent = sql.jdbc().prepared(SELECT_CURRENT);
-    this.selectVersion = sql.jdbc().prepared(SELECT_VERSION);
+    // Prepared now; taken from the Jdbc's cache at each use, which a new connection starts over.
+    sql.jdbc().prepared(SELECT_CURRENT);
+    sql.jdbc().prepared(SELECT_VERSION);
   }
 
   /** The current version of a key: written in this group, cached, or read (and then cached). */
@@ -71,6 +70,7 @@ final class DocReads {
   }
 
   private StoredDoc readCurrent(DocKey k) throws SQLException {
+    PreparedStatement selectCurrent = sql.jdbc().prepared(SELECT_CURRENT);
     selectCurrent.setString(1, k.scope());
     selectCurrent.setString(2, k.collection());
     selectCurrent.setString(3, k.key());
@@ -91,6 +91,7 @@ final class DocReads {
     }
     return sql.call(
         () -> {
+          PreparedStatement selectVersion = sql.jdbc().prepared(SELECT_VERSION);
           selectVersion.setLong(1, version);
           selectVersion.setString(2, k.scope());
           selectVersion.setString(3, k.collection());

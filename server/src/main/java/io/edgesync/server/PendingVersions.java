@@ -31,8 +31,13 @@ final class PendingVersions {
   /** Where a transaction started: what {@link #rollBackTo} cuts back to. */
   record Mark(long version, int stale) {}
 
-  private final PreparedStatement[] insertLog = new PreparedStatement[ROWS_PER_STATEMENT.length];
-  private final PreparedStatement[] upsertDocs = new PreparedStatement[ROWS_PER_STATEMENT.length];
+  /**
+   * The multi-row statements' texts by size; the statements come from the Jdbc's cache at each
+   * flush (a connection that replaced a lost one prepares them again).
+   */
+  private final String[] insertLog = new String[ROWS_PER_STATEMENT.length];
+
+  private final String[] upsertDocs = new String[ROWS_PER_STATEMENT.length];
   private final Jdbc jdbc;
 
   /** Current versions written by released transactions of the running group. */
@@ -55,14 +60,14 @@ final class PendingVersions {
     for (int i = 0; i < ROWS_PER_STATEMENT.length; i++) {
       int n = ROWS_PER_STATEMENT[i];
       insertLog[i] =
-          jdbc.prepared(
-              "INSERT INTO doc_log(" + DocReads.LOG_COLUMNS + ") VALUES " + rows(n, LOG_COLUMNS));
+          "INSERT INTO doc_log(" + DocReads.LOG_COLUMNS + ") VALUES " + rows(n, LOG_COLUMNS);
       upsertDocs[i] =
-          jdbc.prepared(
-              "INSERT INTO docs(scope, collection, key, version, deleted, conflict_id) VALUES "
-                  + rows(n, DOCS_COLUMNS)
-                  + " ON CONFLICT(scope, collection, key) DO UPDATE SET version=excluded.version,"
-                  + " deleted=excluded.deleted, conflict_id=excluded.conflict_id");
+          "INSERT INTO docs(scope, collection, key, version, deleted, conflict_id) VALUES "
+              + rows(n, DOCS_COLUMNS)
+              + " ON CONFLICT(scope, collection, key) DO UPDATE SET version=excluded.version,"
+              + " deleted=excluded.deleted, conflict_id=excluded.conflict_id";
+      jdbc.prepared(insertLog[i]);
+      jdbc.prepared(upsertDocs[i]);
     }
   }
 
@@ -168,17 +173,17 @@ final class PendingVersions {
   }
 
   /** Runs the multi-row statements, largest first, over {@code rows}. */
-  private static void writeRows(
-      PreparedStatement[] bySize, List<StoredDoc> rows, int columns, RowBinder binder)
+  private void writeRows(String[] bySize, List<StoredDoc> rows, int columns, RowBinder binder)
       throws SQLException {
     int next = 0;
     for (int s = 0; s < ROWS_PER_STATEMENT.length; s++) {
       int n = ROWS_PER_STATEMENT[s];
       while (rows.size() - next >= n) {
+        PreparedStatement ps = jdbc.prepared(bySize[s]);
         for (int r = 0; r < n; r++) {
-          binder.bind(bySize[s], r * columns, rows.get(next + r));
+          binder.bind(ps, r * columns, rows.get(next + r));
         }
-        bySize[s].executeUpdate();
+        ps.executeUpdate();
         next += n;
       }
     }

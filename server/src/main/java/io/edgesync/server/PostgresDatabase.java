@@ -79,6 +79,40 @@ final class PostgresDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * One connection of its own, read only, in {@code REPEATABLE READ} (one snapshot for the whole
+   * read), no pool and no migration: for offline readers ({@code edgesync audit}) that must change
+   * nothing, not even an empty database's schema.
+   */
+  static Connection readOnlyConnection(StoreSettings s) throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", s.user());
+    String password = password(s);
+    if (password != null) {
+      p.setProperty("password", password);
+    }
+    p.setProperty("connectTimeout", String.valueOf(Math.max(1, s.connectTimeoutMs() / 1000)));
+    p.setProperty("ApplicationName", "edgesync-cli");
+    p.setProperty("readOnly", "true");
+    Connection c;
+    try {
+      c = java.sql.DriverManager.getConnection(s.url(), p);
+    } catch (SQLException e) {
+      throw new SQLException(
+          "cannot connect to PostgreSQL at " + s.url() + " as " + s.user() + ": " + e.getMessage(),
+          e.getSQLState(),
+          e);
+    }
+    try {
+      c.setReadOnly(true);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+  }
+
   /** The first line of the password file; no file: no password. */
   private static String password(StoreSettings s) throws SQLException {
     if (s.passwordFile() == null) {
@@ -122,6 +156,21 @@ final class PostgresDatabase implements AutoCloseable {
   /** A connection of the pool, in manual commit mode; the caller closes it. */
   Connection connection() throws SQLException {
     return pool.getConnection();
+  }
+
+  /**
+   * A connection of the pool that answers now, for one that was lost: the pool hands out an idle
+   * connection used within the last half second without checking it, and a database restart ends
+   * its idle connections too. Each that does not answer is evicted, at most the pool's size times.
+   */
+  Connection answeringConnection(int validTimeoutSeconds) throws SQLException {
+    for (int tried = 0; ; tried++) {
+      Connection c = pool.getConnection();
+      if (tried >= pool.getMaximumPoolSize() || c.isValid(validTimeoutSeconds)) {
+        return c;
+      }
+      pool.evictConnection(c);
+    }
   }
 
   /** The pool itself, for work beside the store's own connection (the cluster bus). */

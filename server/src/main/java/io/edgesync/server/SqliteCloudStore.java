@@ -50,11 +50,12 @@ import java.util.Optional;
  *
  * <p>Thread safe: all access is serialized on this object (one connection); the checkpoint cache is
  * guarded by the same monitor. It is this process's view: on PostgreSQL another server node's
- * commits do not update it.
+ * commits do not update it. On PostgreSQL a lost connection is replaced by a fresh one of the pool
+ * at the next call ({@link PostgresReconnect}), and the caches are read again from the database.
  */
 public final class SqliteCloudStore implements CloudStore {
-  private final Connection db;
   private final Jdbc jdbc;
+  private final PostgresReconnect reconnect; // null on SQLite, whose connection is a file
   private final Map<String, Map<String, Long>> checkpointCache = new HashMap<>();
 
   /** The session epoch this node holds per device it claimed ({@link #claimSession}). */
@@ -158,13 +159,14 @@ public final class SqliteCloudStore implements CloudStore {
       long historyVersions,
       java.util.function.Supplier<String> commandIds)
       throws SQLException {
-    this.db = db;
     this.file = file;
     this.database = database;
+    this.reconnect =
+        database == null ? null : new PostgresReconnect(database, this::forgetAfterReconnect);
     try {
       db.setAutoCommit(false);
       dialect = StoreDialect.of(db);
-      jdbc = new Jdbc(db, name);
+      jdbc = new Jdbc(db, name, reconnect);
       documents = new SqliteDocuments(jdbc, this, historyVersions);
       commands = new SqliteCommands(jdbc, this, commandIds);
       dictionaries = new SqliteDictionaries(jdbc, this);
@@ -182,6 +184,22 @@ public final class SqliteCloudStore implements CloudStore {
       }
       throw e;
     }
+  }
+
+  /**
+   * After a lost connection was replaced (under the monitor): what this node keeps in memory of the
+   * database is read again, since other nodes may have committed meanwhile, and a commit whose
+   * answer the lost connection never brought may have been stored. Session claims stay: each commit
+   * checks its claim against the database anyway ({@link #checkClaim}).
+   */
+  private void forgetAfterReconnect() {
+    checkpointCache.clear();
+    documents.forgetCached();
+  }
+
+  /** Lost PostgreSQL connections replaced by fresh ones since the store opened (0 on SQLite). */
+  public long reconnects() {
+    return reconnect == null ? 0 : reconnect.reconnects();
   }
 
   /**
@@ -658,40 +676,41 @@ public final class SqliteCloudStore implements CloudStore {
   public synchronized List<Record> read(
       String deviceId, String stream, long afterSequence, int limit) {
     List<Record> out = new ArrayList<>();
-    try {
-      // The batch holding afterSequence + 1 starts at or before it.
-      long start =
-          jdbc.queryLong(
-              "SELECT first_seq FROM batches WHERE device=? AND stream=? AND first_seq<=?"
-                  + " ORDER BY first_seq DESC LIMIT 1",
-              afterSequence + 1,
-              deviceId,
-              stream,
-              afterSequence + 1);
-      PreparedStatement ps =
-          jdbc.prepared(
-              "SELECT first_seq, last_seq, data FROM batches WHERE device=? AND stream=? AND"
-                  + " first_seq>=? ORDER BY first_seq");
-      Jdbc.bind(ps, deviceId, stream, start);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next() && out.size() < limit) {
-          long first = rs.getLong(1);
-          long last = rs.getLong(2);
-          if (last <= afterSequence) {
-            continue;
-          }
-          for (Record r : RecordLayout.decode(rs.getBytes(3), first, (int) (last - first + 1))) {
-            if (r.sequence() > afterSequence && out.size() < limit) {
-              out.add(r);
+    // One unit of work (Jdbc#call), so a lost connection is replaced before it, not within.
+    return jdbc.call(
+        "reading " + deviceId + "/" + stream,
+        () -> {
+          // The batch holding afterSequence + 1 starts at or before it.
+          long start =
+              jdbc.queryLong(
+                  "SELECT first_seq FROM batches WHERE device=? AND stream=? AND first_seq<=?"
+                      + " ORDER BY first_seq DESC LIMIT 1",
+                  afterSequence + 1,
+                  deviceId,
+                  stream,
+                  afterSequence + 1);
+          PreparedStatement ps =
+              jdbc.prepared(
+                  "SELECT first_seq, last_seq, data FROM batches WHERE device=? AND stream=? AND"
+                      + " first_seq>=? ORDER BY first_seq");
+          Jdbc.bind(ps, deviceId, stream, start);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next() && out.size() < limit) {
+              long first = rs.getLong(1);
+              long last = rs.getLong(2);
+              if (last <= afterSequence) {
+                continue;
+              }
+              for (Record r : decode(rs.getBytes(3), first, last)) {
+                if (r.sequence() > afterSequence && out.size() < limit) {
+                  out.add(r);
+                }
+              }
             }
           }
-        }
-      }
-      endRead();
-      return out;
-    } catch (SQLException | ProtocolException e) {
-      throw jdbc.failure("reading " + deviceId + "/" + stream, e);
-    }
+          endRead();
+          return out;
+        });
   }
 
   /** Each batch's records from the one holding {@code afterSequence + 1} on, with commit times. */
@@ -765,11 +784,11 @@ public final class SqliteCloudStore implements CloudStore {
     if (checkpointer != null || database != null) {
       return; // PostgreSQL checkpoints by itself
     }
-    if (db.isClosed()) {
+    if (jdbc.connection().isClosed()) {
       throw new SQLException("the cloud store " + file + " is closed");
     }
     checkpointer = new WalCheckpointer(file, this, intervalMs, restartFrames);
-    try (Statement st = db.createStatement()) {
+    try (Statement st = jdbc.connection().createStatement()) {
       // A backstop only: should the checkpoint thread stop, a commit checkpoints at 256 MiB.
       st.execute("PRAGMA wal_autocheckpoint=" + BACKSTOP_AUTOCHECKPOINT_PAGES);
     }
@@ -803,7 +822,7 @@ public final class SqliteCloudStore implements CloudStore {
 
   private void closeDb() {
     try {
-      db.close();
+      jdbc.connection().close();
     } catch (SQLException e) {
       throw jdbc.failure("closing", e);
     } finally {

@@ -373,6 +373,15 @@ final class SqliteDocuments implements DocumentStore {
     }
   }
 
+  /**
+   * After the store's lost connection was replaced (under the lock, between groups): the cached
+   * versions are forgotten, as another node may have written meanwhile (the counters in {@link
+   * DocMeta} and the audit head are read again at every group anyway).
+   */
+  void forgetCached() {
+    cache.clear();
+  }
+
   @Override
   public List<StoredDoc> list(String scope, String collection, String afterKey, int limit) {
     synchronized (lock) {

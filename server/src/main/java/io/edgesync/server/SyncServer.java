@@ -996,7 +996,9 @@ public final class SyncServer implements AutoCloseable {
             "clockDriftsSeen",
             docs == null ? 0 : docs.clockDriftsSeen(),
             "docPatchesApplied",
-            docs == null ? 0 : docs.patchesApplied()));
+            docs == null ? 0 : docs.patchesApplied(),
+            "storeReconnects",
+            store instanceof SqliteCloudStore s ? s.reconnects() : 0));
   }
 
   /**

@@ -99,6 +99,50 @@ class PostgresBusTest {
   }
 
   @Test
+  void aNodeWhosePublishingConnectionWasLost_publishesTheNextEventOnAFreshOne() throws Exception {
+    BlockingQueue<ClusterEvent> atB = new LinkedBlockingQueue<>();
+    PostgresBus a = bus("node-a", new LinkedBlockingQueue<>());
+    bus("node-b", atB);
+    waitUntilListening(2);
+    a.publish(new ClusterEvent("node-a", ClusterEvent.Kind.DOCS, List.of("fleet")));
+    assertThat(atB.poll(5, TimeUnit.SECONDS)).isNotNull();
+
+    terminateAndWait("query LIKE '%pg_notify%'"); // a's publishing connection, as a restart would
+
+    ClusterEvent e = new ClusterEvent("node-a", ClusterEvent.Kind.COMMANDS, List.of("gw-1"));
+    a.publish(e);
+    assertThat(atB.poll(5, TimeUnit.SECONDS)).isEqualTo(e);
+  }
+
+  /** Ends this database's backends that match {@code filter} and waits until they are gone. */
+  private void terminateAndWait(String filter) throws Exception {
+    String mine = " AND datname = current_database() AND pid <> pg_backend_pid()";
+    try (Connection c = TestPostgres.connect(database);
+        Statement st = c.createStatement()) {
+      try (var rs =
+          st.executeQuery(
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                  + filter
+                  + mine)) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("backends ended").isPositive();
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (true) {
+        try (var rs =
+            st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE " + filter + mine)) {
+          rs.next();
+          if (rs.getInt(1) == 0) {
+            return;
+          }
+        }
+        assertThat(System.nanoTime()).as("backends still there").isLessThan(deadline);
+        Thread.sleep(10);
+      }
+    }
+  }
+
+  @Test
   void theTextForm_roundTrips_andTextsOfOtherProgramsAreIgnored() {
     ClusterEvent e = new ClusterEvent("n1", ClusterEvent.Kind.DOCS, List.of("fleet", "group:a"));
     assertThat(e.encode(100)).hasSize(1);

@@ -15,8 +15,17 @@ import java.util.Map;
  * queries, units of work that commit or roll back, and {@link StoreException}s that name the
  * operation and the file. Plain {@code java.sql}: no SQL of any one database in here.
  *
- * <p>Not thread safe: one instance per connection, used only by whoever holds the store's lock (as
- * the connection itself is).
+ * <p><b>A lost connection.</b> A store on a database server (PostgreSQL) gives a {@link Reconnect}:
+ * when a failure means the connection itself is lost (the server restarted, the backend was
+ * terminated, the network cut), the next unit of work ({@link #unit}, {@link #call}, {@link
+ * #inTransaction}) that starts while no other runs takes a fresh connection first, and the
+ * statements prepared on the lost one are dropped. Never inside a unit: a transaction that was
+ * running on the lost connection fails as a whole (its owner rolls back), and nothing after the
+ * failure can commit part of it on the fresh connection. Without a {@link Reconnect} (SQLite files)
+ * the connection is kept for life, as before.
+ *
+ * <p>Not thread safe: one instance per store, used only by whoever holds the store's lock (as the
+ * connection itself is).
  */
 public final class Jdbc {
   /** A piece of work against the connection. */
@@ -31,20 +40,103 @@ public final class Jdbc {
     T read(ResultSet rs) throws SQLException;
   }
 
-  private final Connection db;
+  /** How a store replaces a lost connection (see the class comment). */
+  public interface Reconnect {
+    /**
+     * Whether {@code failure} on {@code db} means the connection is lost (rather than one statement
+     * refused: a constraint, a lock timeout). Called once per loss.
+     */
+    boolean lost(Connection db, SQLException failure);
+
+    /** A fresh connection in manual commit mode; the lost one is closed already. */
+    Connection open() throws SQLException;
+  }
+
+  private Connection db; // replaced only between units of work, when lost
   private final String file;
+  private final Reconnect reconnect; // null: the connection is kept for life
   private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private boolean lost;
+  private int unitsRunning; // nested units of work; a lost connection is replaced only at 0
 
   /**
    * @param file what {@link StoreException}s name as the database: its path (or URL)
    */
   public Jdbc(Connection db, String file) {
-    this.db = db;
-    this.file = file;
+    this(db, file, null);
   }
 
+  /** The same, replacing a lost connection through {@code reconnect} (null: never). */
+  public Jdbc(Connection db, String file, Reconnect reconnect) {
+    this.db = db;
+    this.file = file;
+    this.reconnect = reconnect;
+  }
+
+  /**
+   * The connection of the running unit of work. Do not keep it beyond the unit: a lost one is
+   * replaced before the next.
+   */
   public Connection connection() {
     return db;
+  }
+
+  /**
+   * Runs {@code work} as a unit of work on one connection: if the connection was found lost since
+   * the last unit, and no unit is running (this one is not nested), it is replaced first; a failure
+   * that shows the connection lost is noted for the next unit. Units nest ({@link #call} inside
+   * {@link #inTransaction}); only the outermost may replace the connection.
+   *
+   * @throws SQLException from {@code work}, or if no fresh connection could be had
+   */
+  public <T> T unit(SqlWork<T> work) throws SQLException {
+    if (lost && unitsRunning == 0) {
+      replaceLostConnection();
+    }
+    unitsRunning++;
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      noteIfLost(e);
+      throw e;
+    } finally {
+      unitsRunning--;
+    }
+  }
+
+  /** True while a lost connection waits to be replaced by the next unit of work. */
+  public boolean connectionLost() {
+    return lost;
+  }
+
+  private void replaceLostConnection() throws SQLException {
+    for (PreparedStatement ps : statements.values()) {
+      closeQuietly(ps);
+    }
+    statements.clear();
+    closeQuietly(db);
+    db = reconnect.open(); // if this fails, the connection stays lost: the next unit tries again
+    lost = false;
+  }
+
+  private void noteIfLost(Throwable failure) {
+    if (reconnect == null || lost) {
+      return;
+    }
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SQLException e) {
+        lost = reconnect.lost(db, e);
+        return;
+      }
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // a statement or connection of a lost connection: closing it can only fail
+    }
   }
 
   /**
@@ -104,24 +196,31 @@ public final class Jdbc {
     return out;
   }
 
-  /** Runs {@code work}; an {@link SQLException} becomes a {@link StoreException} naming it. */
+  /**
+   * Runs {@code work} as a {@link #unit}; an {@link SQLException} becomes a {@link StoreException}
+   * naming it.
+   */
   public <T> T call(String operation, SqlWork<T> work) {
     try {
-      return work.run();
+      return unit(work);
     } catch (SQLException e) {
       throw failure(operation, e);
     }
   }
 
   /**
-   * Runs {@code work} as one unit: commits after it, or rolls back if it (or the commit) fails and
-   * rethrows, an {@link SQLException} as a {@link StoreException} naming {@code operation}.
+   * Runs {@code work} as one {@link #unit} and transaction: commits after it, or rolls back if it
+   * (or the commit) fails and rethrows, an {@link SQLException} as a {@link StoreException} naming
+   * {@code operation}.
    */
   public <T> T inTransaction(String operation, SqlWork<T> work) {
     try {
-      T result = work.run();
-      db.commit();
-      return result;
+      return unit(
+          () -> {
+            T result = work.run();
+            db.commit();
+            return result;
+          });
     } catch (SQLException e) {
       rollbackQuietly();
       throw failure(operation, e);
@@ -142,6 +241,7 @@ public final class Jdbc {
 
   /** The exception for a failed {@code operation}, naming this store's file. */
   public StoreException failure(String operation, Throwable cause) {
+    noteIfLost(cause);
     return new StoreException(operation, file, cause);
   }
 }

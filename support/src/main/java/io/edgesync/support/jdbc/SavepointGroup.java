@@ -104,28 +104,15 @@ public final class SavepointGroup<S> implements GroupCommitWriter.Handler<Savepo
     Object[] results = new Object[group.size()];
     Throwable[] errors = new Throwable[group.size()];
     synchronized (lock) {
-      try (Statement st = jdbc.connection().createStatement()) {
-        store.begin();
-        for (int i = 0; i < group.size(); i++) {
-          st.execute("SAVEPOINT unit");
-          try {
-            results[i] = store.run(group.get(i).work);
-            st.execute("RELEASE SAVEPOINT unit");
-          } catch (RuntimeException | Error e) {
-            st.execute("ROLLBACK TO SAVEPOINT unit");
-            st.execute("RELEASE SAVEPOINT unit");
-            errors[i] = e;
-          }
-        }
-        store.beforeCommit();
-        jdbc.connection().commit();
-        store.committed();
-      } catch (SQLException | RuntimeException | Error e) {
-        jdbc.rollbackQuietly();
-        store.rolledBack();
+      try {
+        // One unit of work: a lost connection is replaced before the group, never within it.
+        jdbc.unit(
+            () -> {
+              runInOneTransaction(group, results, errors);
+              return null;
+            });
+      } catch (SQLException e) { // no fresh connection for a lost one: the group never began
         Arrays.fill(errors, groupFailure(e));
-      } finally {
-        store.end();
       }
     }
     for (int i = 0; i < group.size(); i++) {
@@ -134,6 +121,33 @@ public final class SavepointGroup<S> implements GroupCommitWriter.Handler<Savepo
       } else {
         group.get(i).complete(results[i]);
       }
+    }
+  }
+
+  /** The group in one transaction; every failure ends up in {@code errors}, none is thrown. */
+  private void runInOneTransaction(List<Tx<S, ?>> group, Object[] results, Throwable[] errors) {
+    try (Statement st = jdbc.connection().createStatement()) {
+      store.begin();
+      for (int i = 0; i < group.size(); i++) {
+        st.execute("SAVEPOINT unit");
+        try {
+          results[i] = store.run(group.get(i).work);
+          st.execute("RELEASE SAVEPOINT unit");
+        } catch (RuntimeException | Error e) {
+          st.execute("ROLLBACK TO SAVEPOINT unit");
+          st.execute("RELEASE SAVEPOINT unit");
+          errors[i] = e;
+        }
+      }
+      store.beforeCommit();
+      jdbc.connection().commit();
+      store.committed();
+    } catch (SQLException | RuntimeException | Error e) {
+      jdbc.rollbackQuietly();
+      store.rolledBack();
+      Arrays.fill(errors, groupFailure(e));
+    } finally {
+      store.end();
     }
   }
 

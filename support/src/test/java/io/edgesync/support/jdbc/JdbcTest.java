@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -94,6 +97,86 @@ class JdbcTest {
     assertThat(e)
         .hasMessage("committing 3 records of gw-1/s failed in " + file + ": [SQLITE_FULL] full")
         .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void aLostConnection_isReplacedBeforeTheNextUnitOfWork_neverInsideTheUnitThatFoundIt()
+      throws SQLException {
+    List<Connection> opened = new ArrayList<>();
+    Jdbc.Reconnect reconnect =
+        new Jdbc.Reconnect() {
+          @Override
+          public boolean lost(Connection c, SQLException failure) {
+            return "08006".equals(failure.getSQLState());
+          }
+
+          @Override
+          public Connection open() throws SQLException {
+            opened.add(TestDatabase.open(file));
+            return opened.get(opened.size() - 1);
+          }
+        };
+    Jdbc lossy = new Jdbc(db, file, reconnect);
+    PreparedStatement before = lossy.prepared("SELECT count(*) FROM t");
+
+    assertThatThrownBy(
+            () ->
+                lossy.inTransaction(
+                    "inserting",
+                    () -> {
+                      lossy.update("INSERT INTO t(k, n) VALUES ('a', 1)");
+                      assertThatThrownBy(() -> lossy.call("nested", () -> lost()))
+                          .isInstanceOf(StoreException.class);
+                      // Found lost inside the unit: kept, so nothing after it can commit apart.
+                      assertThat(lossy.connectionLost()).isTrue();
+                      assertThat(lossy.connection()).isSameAs(db);
+                      db.close(); // as the server ended it
+                      return lossy.call(
+                          "inserting b", () -> lossy.update("INSERT INTO t(k, n) VALUES ('b', 2)"));
+                    }))
+        .isInstanceOf(StoreException.class);
+
+    assertThat(lossy.call("counting", () -> lossy.queryLong("SELECT count(*) FROM t", -1)))
+        .isZero();
+    assertThat(opened).hasSize(1);
+    assertThat(lossy.connection()).isSameAs(opened.get(0));
+    assertThat(db.isClosed()).isTrue();
+    assertThat(before.isClosed()).isTrue();
+    assertThat(lossy.prepared("SELECT count(*) FROM t")).isNotSameAs(before);
+    opened.get(0).close();
+  }
+
+  @Test
+  void aRefusedStatement_keepsTheConnection() {
+    Jdbc.Reconnect reconnect =
+        new Jdbc.Reconnect() {
+          @Override
+          public boolean lost(Connection c, SQLException failure) {
+            return false;
+          }
+
+          @Override
+          public Connection open() {
+            throw new AssertionError("a refused statement must not replace the connection");
+          }
+        };
+    Jdbc kept = new Jdbc(db, file, reconnect);
+    kept.inTransaction("inserting", () -> kept.update("INSERT INTO t(k, n) VALUES ('a', 1)"));
+    assertThatThrownBy(
+            () ->
+                kept.inTransaction(
+                    "inserting a again", () -> kept.update("INSERT INTO t(k, n) VALUES ('a', 2)")))
+        .isInstanceOf(StoreException.class);
+
+    assertThat(kept.connectionLost()).isFalse();
+    assertThat(kept.call("counting", () -> kept.queryLong("SELECT count(*) FROM t", -1)))
+        .isEqualTo(1);
+    assertThat(kept.connection()).isSameAs(db);
+  }
+
+  /** What a driver throws when the server went away (SQLState class 08). */
+  private static Object lost() throws SQLException {
+    throw new SQLException("the connection is gone", "08006");
   }
 
   private long countInAnotherConnection() throws SQLException {
