@@ -975,30 +975,19 @@ public final class SyncServer implements AutoCloseable {
   // ---------------------------------------------------------------- REST
 
   private void health(Context ctx) {
-    ctx.json(
-        Map.of(
-            "status",
-            "ok",
-            "devicesConnected",
-            sessionsByDevice.size(),
-            "sessionsRefused",
-            sessionsRefused.get(),
-            "sessionsClosedSilent",
-            sessionsClosedSilent.get(),
-            "sessionsReplaced",
-            sessionsReplaced.get(),
-            "sessionsRetryLater",
-            admission.refused(),
-            "hellosOfClosedDropped",
-            helloOfClosedDropped.get(),
-            "docUpdatesSent",
-            docUpdatesSent(),
-            "clockDriftsSeen",
-            docs == null ? 0 : docs.clockDriftsSeen(),
-            "docPatchesApplied",
-            docs == null ? 0 : docs.patchesApplied(),
-            "storeReconnects",
-            store instanceof SqliteCloudStore s ? s.reconnects() : 0));
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("status", "ok");
+    m.put("devicesConnected", sessionsByDevice.size());
+    m.put("sessionsRefused", sessionsRefused.get());
+    m.put("sessionsClosedSilent", sessionsClosedSilent.get());
+    m.put("sessionsReplaced", sessionsReplaced.get());
+    m.put("sessionsRetryLater", admission.refused());
+    m.put("hellosOfClosedDropped", helloOfClosedDropped.get());
+    m.put("docUpdatesSent", docUpdatesSent());
+    m.put("clockDriftsSeen", docs == null ? 0 : docs.clockDriftsSeen());
+    m.put("docPatchesApplied", docs == null ? 0 : docs.patchesApplied());
+    m.put("storeReconnects", store instanceof SqliteCloudStore s ? s.reconnects() : 0);
+    ctx.json(m);
   }
 
   /**
