@@ -4,14 +4,25 @@ package io.edgesync.server;
  * How fast the server admits device sessions ({@code server.admission}, docs/configuration.md): at
  * most {@code maxPendingSessions} Hellos handled at once, and at most {@code maxSessionsPerS}
  * sessions admitted per second (with a burst of one second's worth). A Hello over either limit is
- * refused with {@code RETRY_LATER} ({@link AdmissionControl}).
+ * refused with {@code RETRY_LATER} ({@link AdmissionControl}). Before any Hello, on a TLS server:
+ * at most {@code maxPendingHandshakes} TLS handshakes in progress, each given at most {@code
+ * handshakeTimeoutMs} ({@link HandshakeLimit}).
  *
  * @param maxPendingSessions Hellos being handled (store work up to the Welcome) at the same time
  * @param maxSessionsPerS sessions admitted per second, on average
  * @param maxRetryAfterMs the longest wait a refused device is told; a storm larger than the rate
  *     fills up to this horizon and the devices beyond it are all told this
+ * @param maxPendingHandshakes TLS handshakes in progress at once; a connection beyond it is closed
+ *     at once, before any cryptography, and its device retries after its backoff
+ * @param handshakeTimeoutMs a TLS connection whose handshake has not finished this long after it
+ *     was accepted is closed (its slot must not be held by a client that stalls)
  */
-public record AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long maxRetryAfterMs) {
+public record AdmissionLimits(
+    int maxPendingSessions,
+    int maxSessionsPerS,
+    long maxRetryAfterMs,
+    int maxPendingHandshakes,
+    long handshakeTimeoutMs) {
   /**
    * Hellos handled at once. Under a storm a Hello waits for CPU behind the TLS handshakes, so many
    * are in progress at once without the store being the bottleneck; measured (docs/benchmarks.md
@@ -29,6 +40,28 @@ public record AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long 
   /** A minute: long enough for 30,000 devices at the default rate, short for a device to wait. */
   public static final long DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
+  /**
+   * Handshakes in progress. On loopback a 2-core server finishes about 75 full mutual-TLS
+   * handshakes per second, so 256 in progress finish within about 3.5 s, well inside a device's
+   * handshake timeout (10 s); over slow links most of a handshake is waiting for round trips, which
+   * the bound must leave room for. Without any bound, 10,000 devices reconnecting at once all
+   * waited past their timeout and none got through (docs/benchmarks.md, "Fleet", finding 6).
+   */
+  public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+
+  /** The agent's own handshake timeout: a handshake that takes longer is given up by the device. */
+  public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+  /** With the handshake limits at their defaults. */
+  public AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long maxRetryAfterMs) {
+    this(
+        maxPendingSessions,
+        maxSessionsPerS,
+        maxRetryAfterMs,
+        DEFAULT_MAX_PENDING_HANDSHAKES,
+        DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  }
+
   public AdmissionLimits {
     if (maxPendingSessions < 1 || maxPendingSessions > 100_000) {
       throw new IllegalArgumentException(
@@ -41,6 +74,14 @@ public record AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long 
     if (maxRetryAfterMs < 100 || maxRetryAfterMs > 300_000) {
       throw new IllegalArgumentException(
           "max_retry_after_ms must be in 100..300000 ms, not " + maxRetryAfterMs);
+    }
+    if (maxPendingHandshakes < 1 || maxPendingHandshakes > 100_000) {
+      throw new IllegalArgumentException(
+          "max_pending_handshakes must be in 1..100000 handshakes, not " + maxPendingHandshakes);
+    }
+    if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 300_000) {
+      throw new IllegalArgumentException(
+          "handshake_timeout_ms must be in 100..300000 ms, not " + handshakeTimeoutMs);
     }
   }
 

@@ -51,6 +51,8 @@ import java.util.Objects;
  *     max_pending_sessions: 512
  *     max_sessions_per_s: 500
  *     max_retry_after_ms: 60000
+ *     max_pending_handshakes: 256  # TLS handshakes in progress (HandshakeLimit)
+ *     handshake_timeout_ms: 10000
  *   files:                  # published versions, rollouts, uploads (docs/files.md)
  *     dir: ./edgesync-cloud/files    # default: data_dir/files
  *     release_key_file: release.key  # optional: the server signs what is published
@@ -399,14 +401,22 @@ public record ServerConfig(
   /** {@code server.admission}: every key optional, each at its default when absent. */
   private static AdmissionLimits admission(ConfigNode node) {
     ConfigNode a =
-        node.allowOnly("max_pending_sessions", "max_sessions_per_s", "max_retry_after_ms");
+        node.allowOnly(
+            "max_pending_sessions",
+            "max_sessions_per_s",
+            "max_retry_after_ms",
+            "max_pending_handshakes",
+            "handshake_timeout_ms");
     AdmissionLimits d = AdmissionLimits.defaults();
     return new AdmissionLimits(
         (int) a.integer("max_pending_sessions", d.maxPendingSessions(), 1, 100_000, "sessions"),
         (int)
             a.integer(
                 "max_sessions_per_s", d.maxSessionsPerS(), 1, 1_000_000, "sessions per second"),
-        a.integer("max_retry_after_ms", d.maxRetryAfterMs(), 100, 300_000, "ms"));
+        a.integer("max_retry_after_ms", d.maxRetryAfterMs(), 100, 300_000, "ms"),
+        (int)
+            a.integer("max_pending_handshakes", d.maxPendingHandshakes(), 1, 100_000, "handshakes"),
+        a.integer("handshake_timeout_ms", d.handshakeTimeoutMs(), 100, 300_000, "ms"));
   }
 
   /**

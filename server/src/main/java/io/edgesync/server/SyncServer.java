@@ -92,6 +92,7 @@ public final class SyncServer implements AutoCloseable {
   private final AtomicLong sessionsClosedSilent = new AtomicLong();
   private final SilenceWatch silence;
   private final AdmissionControl admission;
+  private final HandshakeLimit handshakes;
   private final UpgradeSessions upgradeSessions = new UpgradeSessions();
   private final CloudDocuments docs;
   private final CommandStore commands;
@@ -123,6 +124,7 @@ public final class SyncServer implements AutoCloseable {
     this.clock = clock;
     this.silence = new SilenceWatch(config.policy().heartbeatTimeoutMs(), System::nanoTime);
     this.admission = new AdmissionControl(config.admission(), System::nanoTime);
+    this.handshakes = new HandshakeLimit(config.admission(), System::nanoTime);
     this.docs =
         store.documents() == null
             ? null
@@ -343,6 +345,10 @@ public final class SyncServer implements AutoCloseable {
             10, Math.min(MAX_SILENCE_CHECK_INTERVAL_MS, config.policy().heartbeatTimeoutMs() / 10));
     server.liveness.scheduleWithFixedDelay(
         server::closeSilentSessions, checkMs, checkMs, TimeUnit.MILLISECONDS);
+    if (config.tls() != null) {
+      server.liveness.scheduleWithFixedDelay(
+          server::closeStalledHandshakes, 1, 1, TimeUnit.SECONDS);
+    }
     if (server.caAudit != null) {
       server.liveness.scheduleWithFixedDelay(server.caAudit::syncIfChanged, 1, 1, TimeUnit.SECONDS);
     }
@@ -415,6 +421,7 @@ public final class SyncServer implements AutoCloseable {
     if (revocations != null) {
       connector.addBean(revocations.resumedHandshakeCheck());
     }
+    connector.addBean(handshakes); // bounds the handshakes in progress (reconnect storms)
     return listening(connector);
   }
 
@@ -488,6 +495,21 @@ public final class SyncServer implements AutoCloseable {
    */
   public long hellosOfClosedDropped() {
     return helloOfClosedDropped.get();
+  }
+
+  /** TLS handshakes in progress now ({@code server.admission.max_pending_handshakes}). */
+  public int handshakesInProgress() {
+    return handshakes.pending();
+  }
+
+  /** TLS connections closed at once since start because the handshake bound was reached. */
+  public long handshakesShed() {
+    return handshakes.shed();
+  }
+
+  /** TLS connections closed since start because their handshake outlasted its timeout. */
+  public long handshakesTimedOut() {
+    return handshakes.timedOut();
   }
 
   /** Sessions closed since start because their client certificate was revoked while open. */
@@ -910,6 +932,14 @@ public final class SyncServer implements AutoCloseable {
     return revocations != null && revocations.isRevoked(ctx.sessionId());
   }
 
+  private void closeStalledHandshakes() {
+    try {
+      handshakes.closeStalled();
+    } catch (RuntimeException e) {
+      log.error("closing stalled TLS handshakes failed", e); // the timer keeps running
+    }
+  }
+
   private void closeSilentSessions() {
     try {
       silence.check();
@@ -983,6 +1013,8 @@ public final class SyncServer implements AutoCloseable {
     m.put("sessionsReplaced", sessionsReplaced.get());
     m.put("sessionsRetryLater", admission.refused());
     m.put("hellosOfClosedDropped", helloOfClosedDropped.get());
+    m.put("handshakesShed", handshakes.shed());
+    m.put("handshakesTimedOut", handshakes.timedOut());
     m.put("docUpdatesSent", docUpdatesSent());
     m.put("clockDriftsSeen", docs == null ? 0 : docs.clockDriftsSeen());
     m.put("docPatchesApplied", docs == null ? 0 : docs.patchesApplied());

@@ -150,8 +150,9 @@ class AdmissionControlTest {
     ServerConfig c =
         ServerConfig.fromYaml(
             "server: {admission: {max_pending_sessions: 4, max_sessions_per_s: 50,"
-                + " max_retry_after_ms: 10000}}");
-    assertThat(c.admission()).isEqualTo(new AdmissionLimits(4, 50, 10_000));
+                + " max_retry_after_ms: 10000, max_pending_handshakes: 32,"
+                + " handshake_timeout_ms: 2000}}");
+    assertThat(c.admission()).isEqualTo(new AdmissionLimits(4, 50, 10_000, 32, 2_000));
     assertThat(ServerConfig.fromYaml("server: {}").admission())
         .isEqualTo(AdmissionLimits.defaults());
     assertThatThrownBy(() -> ServerConfig.fromYaml("server: {admission: {max_sessions_per_s: 0}}"))
@@ -162,6 +163,10 @@ class AdmissionControlTest {
         .hasMessageContaining("'server.admission.max_pending': unknown key");
     assertThatThrownBy(() -> new AdmissionLimits(0, 1, 1_000))
         .hasMessage("max_pending_sessions must be in 1..100000 sessions, not 0");
+    assertThatThrownBy(
+            () -> ServerConfig.fromYaml("server: {admission: {handshake_timeout_ms: 50}}"))
+        .hasMessageContaining("'server.admission.handshake_timeout_ms'")
+        .hasMessageContaining("50 is out of range; allowed: 100..300000");
   }
 
   private static Frame hello() {
