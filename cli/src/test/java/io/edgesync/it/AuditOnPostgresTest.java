@@ -1,7 +1,6 @@
 package io.edgesync.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgesync.server.AuditKeys;
 import io.edgesync.testing.TestPostgres;
@@ -10,9 +9,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,22 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AuditOnPostgresTest {
   @TempDir Path dir;
-  private String database;
-
-  @BeforeEach
-  void database() {
-    assumeTrue(
-        TestPostgres.available(),
-        () -> "skipped: no embedded PostgreSQL here: " + TestPostgres.unavailableReason());
-    database = TestPostgres.newDatabase();
-  }
-
-  @AfterEach
-  void drop() {
-    if (database != null) {
-      TestPostgres.dropDatabase(database);
-    }
-  }
+  @RegisterExtension final TestDatabase db = new TestDatabase();
 
   @Test
   void auditVerifyAndExport_readTheChainInPostgres_andNameARecordChangedBehindTheirBack()
@@ -59,7 +42,7 @@ class AuditOnPostgresTest {
                 0, "audit", "verify", "--file", export.toString(), "--public-key", publicKey))
         .startsWith("OK: 3 records");
 
-    try (Connection c = TestPostgres.connect(database);
+    try (Connection c = TestPostgres.connect(db.name());
         Statement st = c.createStatement()) {
       st.execute("UPDATE audit_log SET target = 'ops' WHERE seq = 2");
     }
@@ -74,10 +57,8 @@ class AuditOnPostgresTest {
 
     String printed = CliRun.exit(2, "audit", "verify", "--config", config(data).toString());
 
-    assertThat(printed)
-        .contains(TestPostgres.jdbcUrl(database) + " has no audit log")
-        .doesNotContain("OK");
-    try (Connection c = TestPostgres.connect(database);
+    assertThat(printed).contains(db.jdbcUrl() + " has no audit log").doesNotContain("OK");
+    try (Connection c = TestPostgres.connect(db.name());
         Statement st = c.createStatement();
         ResultSet rs =
             st.executeQuery(
@@ -99,7 +80,7 @@ class AuditOnPostgresTest {
             + "  store:\n"
             + "    type: postgres\n"
             + "    url: "
-            + TestPostgres.jdbcUrl(database)
+            + db.jdbcUrl()
             + "\n"
             + "    user: "
             + TestPostgres.USER

@@ -3,7 +3,6 @@ package io.edgesync.it;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.edgesync.agent.AgentConfig;
 import io.edgesync.agent.AppendResult;
@@ -21,9 +20,8 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,22 +33,7 @@ class PostgresReconnectOverSocketTest {
   private static final int RECORDS = 300;
 
   @TempDir Path dir;
-  private String database;
-
-  @BeforeEach
-  void database() {
-    assumeTrue(
-        TestPostgres.available(),
-        () -> "skipped: no embedded PostgreSQL here: " + TestPostgres.unavailableReason());
-    database = TestPostgres.newDatabase();
-  }
-
-  @AfterEach
-  void drop() {
-    if (database != null) {
-      TestPostgres.dropDatabase(database);
-    }
-  }
+  @RegisterExtension final TestDatabase db = new TestDatabase();
 
   @Test
   void anAgentKeepsSyncingAcrossTheServersConnectionsBeingTerminated() throws Exception {
@@ -98,7 +81,7 @@ class PostgresReconnectOverSocketTest {
             + dir.resolve("cloud")
             + "\"\n"
             + "  store: {type: postgres, url: \""
-            + TestPostgres.jdbcUrl(database)
+            + db.jdbcUrl()
             + "\", user: "
             + TestPostgres.USER
             + "}\n");
@@ -106,7 +89,7 @@ class PostgresReconnectOverSocketTest {
 
   /** Ends every connection of the server to its database and waits until they are gone. */
   private void terminateTheServersConnections() throws Exception {
-    try (Connection c = TestPostgres.connect(database);
+    try (Connection c = TestPostgres.connect(db.name());
         Statement st = c.createStatement()) {
       String pids;
       try (ResultSet rs =

@@ -2,7 +2,6 @@ package io.edgesync.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.AgentConfig;
@@ -24,8 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,24 +35,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SeveralNodesTest {
   @TempDir Path dir;
-  private String database;
+  @RegisterExtension final TestDatabase db = new TestDatabase();
   private final List<AutoCloseable> closing = new ArrayList<>();
-
-  @BeforeEach
-  void database() {
-    assumeTrue(
-        TestPostgres.available(),
-        () -> "skipped: no embedded PostgreSQL here: " + TestPostgres.unavailableReason());
-    database = TestPostgres.newDatabase();
-  }
 
   @AfterEach
   void close() throws Exception {
     for (int i = closing.size() - 1; i >= 0; i--) {
       closing.get(i).close();
-    }
-    if (database != null) {
-      TestPostgres.dropDatabase(database);
     }
   }
 
@@ -73,7 +61,7 @@ class SeveralNodesTest {
                     + dir.resolve("cloud")
                     + "\"\n"
                     + "  store: {type: postgres, url: \""
-                    + TestPostgres.jdbcUrl(database)
+                    + db.jdbcUrl()
                     + "\", user: "
                     + TestPostgres.USER
                     + "}\n"
