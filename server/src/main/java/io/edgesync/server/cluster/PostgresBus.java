@@ -102,17 +102,17 @@ public final class PostgresBus implements ClusterBus {
   }
 
   private void listenLoop() {
-    boolean listenedBefore = false;
     while (!closed) {
       try (Connection c = source.getConnection()) {
         c.setAutoCommit(true);
         try (Statement st = c.createStatement()) {
           st.execute("LISTEN " + CHANNEL);
         }
-        if (listenedBefore) { // events may have been sent while nobody listened
-          deliver(new ClusterEvent(node, ClusterEvent.Kind.RESYNC, java.util.List.of()));
-        }
-        listenedBefore = true;
+        // Events may have been sent while nobody listened: after a lost connection, and also
+        // before the first LISTEN, since the node accepts device sessions before this thread gets
+        // here (a session whose Hello read the documents just before another node's commit would
+        // otherwise miss that change until the next one).
+        deliver(new ClusterEvent(node, ClusterEvent.Kind.RESYNC, java.util.List.of()));
         PGConnection pg = c.unwrap(PGConnection.class);
         while (!closed) {
           PGNotification[] notes = pg.getNotifications(POLL_MS);
