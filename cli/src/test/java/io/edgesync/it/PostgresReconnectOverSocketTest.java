@@ -80,11 +80,7 @@ class PostgresReconnectOverSocketTest {
             + "  data_dir: \""
             + dir.resolve("cloud")
             + "\"\n"
-            + "  store: {type: postgres, url: \""
-            + db.jdbcUrl()
-            + "\", user: "
-            + TestPostgres.USER
-            + "}\n");
+            + db.storeYaml());
   }
 
   /** Ends every connection of the server to its database and waits until they are gone. */

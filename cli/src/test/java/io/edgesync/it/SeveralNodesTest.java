@@ -12,7 +12,6 @@ import io.edgesync.server.ServerConfig;
 import io.edgesync.server.SyncServer;
 import io.edgesync.server.files.CloudFiles;
 import io.edgesync.server.files.FileStore;
-import io.edgesync.testing.TestPostgres;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,11 +59,7 @@ class SeveralNodesTest {
                     + "  data_dir: \""
                     + dir.resolve("cloud")
                     + "\"\n"
-                    + "  store: {type: postgres, url: \""
-                    + db.jdbcUrl()
-                    + "\", user: "
-                    + TestPostgres.USER
-                    + "}\n"
+                    + db.storeYaml()
                     + "  cluster: {node_id: "
                     + id
                     + ", lease_ms: 1500}\n"

@@ -41,4 +41,13 @@ final class TestDatabase implements BeforeEachCallback, AfterEachCallback {
   String jdbcUrl() {
     return TestPostgres.jdbcUrl(name);
   }
+
+  /** The {@code store:} line of a server section (indented by two) that opens this database. */
+  String storeYaml() {
+    return "  store: {type: postgres, url: \""
+        + jdbcUrl()
+        + "\", user: "
+        + TestPostgres.USER
+        + "}\n";
+  }
 }
