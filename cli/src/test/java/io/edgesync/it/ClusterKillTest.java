@@ -111,9 +111,11 @@ class ClusterKillTest {
     SplittableRandom random = new SplittableRandom(14);
     for (int k = 0; k < KILLS; k++) {
       Thread.sleep(1_500);
-      for (int d = 0; d < DEVICES; d++) { // both sides write documents meanwhile
+      for (int d = 0; d < DEVICES; d++) { // both sides write documents, and the same key
         agents.get(d).documents().put("lww", "edge-" + k, Rest.json("{\"k\":" + k + "}"));
         rest.ok(rest.put("/api/v1/devices/dev-" + d + "/docs/lww/cloud-" + k, "{\"k\":" + k + "}"));
+        agents.get(d).documents().put("lww", "both", Rest.json("{\"edge\":" + k + "}"));
+        rest.put("/api/v1/devices/dev-" + d + "/docs/lww/both", "{\"cloud\":" + k + "}");
       }
       int victim = random.nextInt(NODES);
       nodes[victim].sigkill();
@@ -162,7 +164,46 @@ class ClusterKillTest {
                       rest.get("/api/v1/devices/" + device + "/docs/lww/" + edgeKey).status()
                           == 200);
         }
+        await() // both sides wrote this key, around kills: one value wins everywhere
+            .atMost(Duration.ofSeconds(30))
+            .untilAsserted(
+                () ->
+                    assertThat(a.documents().get("lww", "both").orElseThrow().value())
+                        .as(() -> "device " + device + "'s key 'both'; " + history(device, "both"))
+                        .isEqualTo(
+                            rest.ok(rest.get("/api/v1/devices/" + device + "/docs/lww/both"))
+                                .get("value")));
       }
     }
+  }
+
+  /** The cloud's versions of a device document, for a failure's message. */
+  private String history(String device, String key) {
+    StringBuilder b = new StringBuilder("the cloud's log (version, writer, origin change, value):");
+    try (java.sql.Connection c = TestPostgres.connect(database);
+        java.sql.PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT version, writer, origin_change_seq, value FROM doc_log WHERE scope=? AND"
+                    + " key=? ORDER BY version")) {
+      ps.setString(1, "device:" + device);
+      ps.setString(2, key);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          byte[] value = rs.getBytes(4);
+          b.append(
+              String.format(
+                  " [%d %s %d %s]",
+                  rs.getLong(1),
+                  rs.getString(2),
+                  rs.getLong(3),
+                  value == null
+                      ? "deleted"
+                      : new String(value, java.nio.charset.StandardCharsets.UTF_8)));
+        }
+      }
+    } catch (java.sql.SQLException e) {
+      b.append(" unreadable: ").append(e);
+    }
+    return b.toString();
   }
 }

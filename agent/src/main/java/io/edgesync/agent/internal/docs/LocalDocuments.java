@@ -19,6 +19,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +56,23 @@ public final class LocalDocuments implements Documents, DocReplica {
   private long changeSeq;
   private long ackedChangeSeq;
 
+  /**
+   * Per key, the newest cloud version not applied because a local change of the key was pending
+   * (see {@link #acknowledged}). Held in memory: after a restart, the next Hello's cursor (kept at
+   * or below a pending change's base) brings the key's current version again. At most one per
+   * pending key.
+   */
+  private final Map<DocKey, Held> heldBack = new HashMap<>();
+
   private record Watch(String scope, String collection, Consumer<Document> listener) {}
+
+  private record Held(DocUpdate update, Hlc hlc) {}
+
+  private record DocKey(String scope, String collection, String key) {
+    static DocKey of(DocUpdate u) {
+      return new DocKey(u.getScope(), u.getCollection(), u.getKey());
+    }
+  }
 
   /** Reads the change sequence and the last HLC; {@link DocsFile} commits. */
   LocalDocuments(
@@ -414,11 +431,22 @@ public final class LocalDocuments implements Documents, DocReplica {
     return c.setValue(ByteString.copyFrom(value)).build();
   }
 
+  /**
+   * The cloud processed this device's changes up to {@code seq}. Their outcomes were pushed before
+   * this acknowledgement, but a cloud write committed between a change and that push supersedes the
+   * outcome: the push then carries only the newer version, which arrived while the change was still
+   * pending here and was held back. Without applying it now, the key would keep its local value
+   * while the cloud holds another until the key changes again. So every held-back version of a key
+   * whose change is now settled (processed, refused and reverted, or no longer pending) is applied,
+   * if it is newer than what the key holds. A change the cloud asks to be resent whole stays
+   * pending under a new sequence, and its held-back version waits.
+   */
   @Override
   public void acknowledged(long seq, List<Long> resendFull) {
+    List<Document> changed = new ArrayList<>();
     synchronized (file) {
       ackedChangeSeq = Math.max(ackedChangeSeq, seq);
-      if (resendFull.isEmpty()) {
+      if (resendFull.isEmpty() && heldBack.isEmpty()) {
         return;
       }
       file.sql(
@@ -435,6 +463,7 @@ public final class LocalDocuments implements Documents, DocReplica {
                 }
               }
               setMeta("change_seq", changeSeq, null);
+              applyHeldBack(List.copyOf(heldBack.keySet()), changed);
               db.commit();
             } catch (SQLException | RuntimeException e) {
               db.rollback();
@@ -442,6 +471,26 @@ public final class LocalDocuments implements Documents, DocReplica {
             }
             return null;
           });
+    }
+    notifyWatches(changed);
+  }
+
+  /** Applies the held-back versions of these keys whose change is settled. */
+  private void applyHeldBack(Iterable<DocKey> keys, List<Document> changed) throws SQLException {
+    for (DocKey k : keys) {
+      Held held = heldBack.get(k);
+      if (held == null) {
+        continue;
+      }
+      DocUpdate u = held.update();
+      Pending p = pending(k.scope(), k.collection(), k.key());
+      if (u.getVersion() <= p.version()) {
+        heldBack.remove(k); // the key holds this version or a newer one
+      } else if (p.seq() == 0 || p.seq() <= ackedChangeSeq) {
+        heldBack.remove(k);
+        applyOne(u, held.hlc());
+        changed.add(row(k.scope(), k.collection(), k.key()));
+      } // else the key's change still waits for its own outcome
     }
   }
 
@@ -541,6 +590,7 @@ public final class LocalDocuments implements Documents, DocReplica {
           () -> {
             try {
               Map<String, Long> cursors = new LinkedHashMap<>();
+              List<DocKey> applied = new ArrayList<>();
               for (DocUpdate u : updates) {
                 Hlc remote = Hlc.fromWire(u.getHlc());
                 hlc.observe(remote); // counts a drift if too far ahead...
@@ -548,7 +598,11 @@ public final class LocalDocuments implements Documents, DocReplica {
                 cursors.merge(u.getScope(), u.getVersion(), Math::max);
                 if (applyOne(u, remote)) {
                   changed.add(row(u.getScope(), u.getCollection(), u.getKey()));
+                  applied.add(DocKey.of(u));
                 }
+              }
+              if (!heldBack.isEmpty()) { // an outcome applied may free a newer held-back version
+                applyHeldBack(applied, changed);
               }
               for (Map.Entry<String, Long> c : cursors.entrySet()) {
                 jdbc.update(
@@ -569,26 +623,37 @@ public final class LocalDocuments implements Documents, DocReplica {
     notifyWatches(changed);
   }
 
-  private boolean applyOne(DocUpdate u, Hlc remote) throws SQLException {
-    long pendingSeq = 0;
-    long version = 0;
+  private record Pending(long seq, long version) {}
+
+  /** The key's pending change sequence (0 if none) and the cloud version it holds. */
+  private Pending pending(String scope, String collection, String key) throws SQLException {
     try (PreparedStatement ps =
         db.prepareStatement(
             "SELECT pending_seq, version FROM docs WHERE scope=? AND collection=? AND key=?")) {
-      Jdbc.bind(ps, u.getScope(), u.getCollection(), u.getKey());
+      Jdbc.bind(ps, scope, collection, key);
       try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          pendingSeq = rs.getLong(1);
-          version = rs.getLong(2);
-        }
+        return rs.next() ? new Pending(rs.getLong(1), rs.getLong(2)) : new Pending(0, 0);
       }
     }
+  }
+
+  private boolean applyOne(DocUpdate u, Hlc remote) throws SQLException {
+    Pending p = pending(u.getScope(), u.getCollection(), u.getKey());
+    if (u.getVersion() < p.version()) {
+      return false;
+    }
     boolean outcomeOfPending =
-        pendingSeq == 0
-            || pendingSeq <= ackedChangeSeq
-            || (u.getOriginChangeSeq() != 0 && u.getOriginChangeSeq() >= pendingSeq);
-    if (!outcomeOfPending || u.getVersion() < version) {
-      return false; // a local edit waits for its own outcome, which will include this version
+        p.seq() == 0
+            || p.seq() <= ackedChangeSeq
+            || (u.getOriginChangeSeq() != 0 && u.getOriginChangeSeq() >= p.seq());
+    if (!outcomeOfPending) {
+      // A local edit waits for its own outcome, which will include this version; if a later
+      // cloud write supersedes that outcome, this (or a newer) version is all the device gets.
+      heldBack.merge(
+          DocKey.of(u),
+          new Held(u, remote),
+          (a, b) -> b.update().getVersion() > a.update().getVersion() ? b : a);
+      return false;
     }
     byte[] value = u.getBodyCase() == DocUpdate.BodyCase.VALUE ? u.getValue().toByteArray() : null;
     jdbc.update(

@@ -3,9 +3,11 @@ package io.edgesync.agent.internal.docs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.edgesync.agent.Document;
 import io.edgesync.protocol.Hlc;
 import io.edgesync.protocol.wire.DocUpdate;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -81,6 +83,76 @@ class LocalDocumentsTest {
     }
     try (DocsFile file = open()) {
       assertThat(file.replica().refusedCount()).as("kept across a restart").isEqualTo(2);
+    }
+  }
+
+  /**
+   * Regression (ClusterKillTest with both sides writing one key): the cloud applied the device's
+   * change as version 3, and a cloud write (version 4) committed before the session pushed that
+   * outcome, so the push carried only version 4, which arrived while the change was pending and was
+   * not applied. The DocAck then settled the change, nothing else came, and the device kept its own
+   * value while the cloud held version 4.
+   */
+  @Test
+  void cloudVersionThatSupersededAPendingChangesOutcome_isAppliedOnceTheChangeIsAcknowledged()
+      throws Exception {
+    try (DocsFile file = open()) {
+      LocalDocuments docs = file.replica();
+      docs.apply(List.of(update("k", 2, "{\"a\":1}")));
+      docs.put("cfg", "k", "{\"edge\":1}"); // change 1, on version 2
+      List<Document> seen = new ArrayList<>();
+      docs.watch("device", "cfg", seen::add);
+
+      docs.apply(List.of(update("k", 4, "{\"cloud\":1}"))); // pushed before the ack
+      assertThat(docs.get("cfg", "k").orElseThrow().pending()).as("held back").isTrue();
+
+      docs.acknowledged(1, List.of());
+
+      Document k = docs.get("cfg", "k").orElseThrow();
+      assertThat(k.value().toString()).isEqualTo("{\"cloud\":1}");
+      assertThat(k.version()).isEqualTo(4);
+      assertThat(k.pending()).isFalse();
+      assertThat(seen).extracting(Document::version).containsExactly(4L);
+      assertThat(docs.cursors()).containsEntry("device", 4L);
+    }
+  }
+
+  @Test
+  void heldBackVersion_olderThanTheOutcomeThatFollows_isNeverApplied() throws Exception {
+    try (DocsFile file = open()) {
+      LocalDocuments docs = file.replica();
+      docs.apply(List.of(update("k", 2, "{\"a\":1}")));
+      docs.put("cfg", "k", "{\"edge\":1}"); // change 1
+
+      docs.apply(List.of(update("k", 4, "{\"cloud\":1}"))); // before the change was processed
+      docs.apply(List.of(update("k", 5, "{\"edge\":1}").toBuilder().setOriginChangeSeq(1).build()));
+      docs.acknowledged(1, List.of());
+
+      assertThat(docs.get("cfg", "k").orElseThrow().version()).isEqualTo(5);
+      assertThat(docs.get("cfg", "k").orElseThrow().value().toString()).isEqualTo("{\"edge\":1}");
+    }
+  }
+
+  @Test
+  void heldBackVersion_waitsWhileALaterLocalEditIsPending_andAfterARefusalIsApplied()
+      throws Exception {
+    try (DocsFile file = open()) {
+      LocalDocuments docs = file.replica();
+      docs.apply(List.of(update("k", 2, "{\"a\":1}"), update("r", 2, "{\"a\":1}")));
+      docs.put("cfg", "k", "{\"edge\":1}"); // change 1
+      docs.put("cfg", "r", "{\"edge\":1}"); // change 2, to be refused
+      docs.apply(List.of(update("k", 4, "{\"cloud\":1}"), update("r", 5, "{\"cloud\":2}")));
+      docs.put("cfg", "k", "{\"edge\":2}"); // change 3 replaces change 1, not yet processed
+
+      docs.refused(List.of(refusal(2, "may not")));
+      docs.acknowledged(2, List.of());
+
+      Document k = docs.get("cfg", "k").orElseThrow();
+      assertThat(k.pending()).as("change 3 waits for its own outcome").isTrue();
+      assertThat(k.value().toString()).isEqualTo("{\"edge\":2}");
+      Document r = docs.get("cfg", "r").orElseThrow();
+      assertThat(r.version()).as("refused, then the cloud's newer version").isEqualTo(5);
+      assertThat(r.value().toString()).isEqualTo("{\"cloud\":2}");
     }
   }
 
