@@ -81,6 +81,7 @@ public final class SyncServer implements AutoCloseable {
 
   private final ServerConfig config;
   private final CloudStore store;
+  private final SharedScopeReads sharedReads; // null without documents
   private final Clock clock;
   private final Javalin app;
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
@@ -125,15 +126,18 @@ public final class SyncServer implements AutoCloseable {
     this.silence = new SilenceWatch(config.policy().heartbeatTimeoutMs(), System::nanoTime);
     this.admission = new AdmissionControl(config.admission(), System::nanoTime);
     this.handshakes = new HandshakeLimit(config.admission(), System::nanoTime);
+    this.sharedReads = store.documents() == null ? null : new SharedScopeReads(store.documents());
     this.docs =
-        store.documents() == null
-            ? null
-            : new CloudDocuments(store.documents(), config.documents(), clock);
+        sharedReads == null ? null : new CloudDocuments(sharedReads, config.documents(), clock);
     this.commands = store.commands();
     if (docs != null) {
       docs.onChange(
-          scopes ->
-              pusher.execute(() -> pushDocs(scopes))); // the store told the other nodes, at commit
+          scopes -> {
+            // At once, after the commit and before anything is pushed: the committing session's
+            // own push of the outcomes comes next, on this thread.
+            sharedReads.changed(scopes);
+            pusher.execute(() -> pushDocs(scopes)); // the store told the other nodes, at commit
+          });
     }
     this.dictionaries =
         store.dictionaries() == null
@@ -619,7 +623,12 @@ public final class SyncServer implements AutoCloseable {
     pusher.execute(
         () -> {
           switch (e.kind()) {
-            case DOCS -> pushDocs(new java.util.HashSet<>(e.subjects()));
+            case DOCS -> {
+              if (sharedReads != null) {
+                sharedReads.changed(e.subjects());
+              }
+              pushDocs(new java.util.HashSet<>(e.subjects()));
+            }
             case COMMANDS -> e.subjects().forEach(this::deliverCommands);
             case FILES -> offerFiles(e.subjects());
             case DICTIONARY -> {
@@ -656,6 +665,7 @@ public final class SyncServer implements AutoCloseable {
       dictionaries.reload();
     }
     if (docs != null) {
+      sharedReads.changedAll();
       pushDocs(java.util.Set.of(CloudDocuments.FLEET));
     }
     for (String device : List.copyOf(sessionsByDevice.keySet())) {
@@ -1018,6 +1028,8 @@ public final class SyncServer implements AutoCloseable {
     m.put("docUpdatesSent", docUpdatesSent());
     m.put("clockDriftsSeen", docs == null ? 0 : docs.clockDriftsSeen());
     m.put("docPatchesApplied", docs == null ? 0 : docs.patchesApplied());
+    m.put("pushReads", sharedReads == null ? 0 : sharedReads.reads());
+    m.put("pushReadsShared", sharedReads == null ? 0 : sharedReads.sharedReads());
     m.put("storeReconnects", store instanceof SqliteCloudStore s ? s.reconnects() : 0);
     ctx.json(m);
   }
