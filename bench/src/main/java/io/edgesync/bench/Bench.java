@@ -137,7 +137,8 @@ public final class Bench {
         --steady-seconds=60   --batch-every=10 (s, jittered ±10 %)   --record-bytes=64
         --loops=2             client selector threads   --idle-seconds=5   before the idle figure
         --server-heap=1g      the child server's -Xmx   --server-jvm-opts="-XX:..." more options
-        --max-sessions-per-s=500 --max-pending-sessions=512   the child server's admission
+        --max-sessions-per-s=500 --max-pending-sessions=512 --max-hello-wait-ms=5000
+                              the child server's admission
         --fleet-timeout=180   seconds a phase may take before it is reported incomplete
         --histogram           the server's live-object histogram with N idle sessions (jcmd
                               GC.class_histogram) into DIR/fleet/histogram-idle.txt, top in the log
@@ -229,6 +230,7 @@ public final class Bench {
           "node-writes",
           "max-sessions-per-s",
           "max-pending-sessions",
+          "max-hello-wait-ms",
           "storm-timeout",
           "port",
           "serve-seconds",

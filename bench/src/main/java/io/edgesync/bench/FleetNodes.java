@@ -81,6 +81,7 @@ final class FleetNodes implements AutoCloseable {
     y.append("  data_dir: ").append(dataDir(i).toAbsolutePath()).append('\n');
     y.append("  admission:\n    max_sessions_per_s: ").append(s.maxSessionsPerS()).append('\n');
     y.append("    max_pending_sessions: ").append(s.maxPendingSessions()).append('\n');
+    y.append("    max_hello_wait_ms: ").append(s.maxHelloWaitMs()).append('\n');
     if (database != null) {
       y.append("  store: {type: postgres, url: \"")
           .append(TestPostgres.jdbcUrl(database))

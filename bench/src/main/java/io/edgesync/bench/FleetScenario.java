@@ -4,6 +4,7 @@ import io.edgesync.security.CertificateAuthority;
 import io.edgesync.security.KeyAndCertificate;
 import io.edgesync.security.Pem;
 import io.edgesync.security.TlsContexts;
+import io.edgesync.server.AdmissionLimits;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,7 @@ final class FleetScenario {
       List<String> serverJvmOptions,
       int maxSessionsPerS,
       int maxPendingSessions,
+      long maxHelloWaitMs,
       List<String> phases,
       boolean histogram,
       int serverNofile,
@@ -114,6 +116,7 @@ final class FleetScenario {
             .toList(),
         o.integer("max-sessions-per-s", 500),
         o.integer("max-pending-sessions", 512),
+        o.integer("max-hello-wait-ms", (int) AdmissionLimits.DEFAULT_MAX_HELLO_WAIT_MS),
         List.of(o.string("phases", "steady,fanout,restart").split(",")),
         o.bool("histogram", false),
         o.integer("server-nofile", 0),

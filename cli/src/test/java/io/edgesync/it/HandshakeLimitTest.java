@@ -41,7 +41,7 @@ class HandshakeLimitTest {
         SyncServer.start(
             Testbed.serverConfig(dir, 0)
                 .withTls(pki.serverTls())
-                .withAdmission(new AdmissionLimits(512, 500, 60_000, 2, 1_000)));
+                .withAdmission(new AdmissionLimits(512, 500, 60_000, 2, 1_000, 5_000)));
     HttpClient https =
         HttpClient.newBuilder()
             .sslContext(pki.trustOnly())

@@ -12,9 +12,11 @@ import java.util.function.LongSupplier;
  * Paces the admission of device sessions ({@link AdmissionLimits}), so that a reconnect storm (a
  * whole fleet back after an outage) is admitted at a rate the server sustains instead of piling up
  * store work until handshakes time out. A Hello is admitted when fewer than {@code
- * maxPendingSessions} Hellos are being handled and the token bucket ({@code maxSessionsPerS} per
- * second, holding one second's worth) has a token; otherwise it is refused with a fatal {@code
- * RETRY_LATER} Error before any store work, and the connection closed.
+ * maxPendingSessions} Hellos are being handled, the token bucket ({@code maxSessionsPerS} per
+ * second, holding one second's worth) has a token, and the Hello did not wait longer than {@code
+ * maxHelloWaitMs} for a thread; otherwise it is refused with a fatal {@code RETRY_LATER} Error
+ * before any store work, and the connection closed. The wait catches what the other two cannot see:
+ * Hellos queued inside the web server behind threads blocked on the store.
  *
  * <p>Each refused device is told its own time to come back: one admission interval after the time
  * the previous refused device was told, so N refused devices return spread out rather than all
@@ -39,6 +41,7 @@ final class AdmissionControl {
   private double handlingNanosAverage;
   private long admitted;
   private long refused;
+  private long waitedTooLongCount;
 
   AdmissionControl(AdmissionLimits limits, LongSupplier nanoTime) {
     this.limits = limits;
@@ -87,23 +90,44 @@ final class AdmissionControl {
     }
   }
 
-  /** Decides on a Hello: admitted (close the ticket once handled) or refused with RETRY_LATER. */
+  /** {@link #tryAdmit(long)} of a Hello that did not wait for a thread. */
   synchronized Ticket tryAdmit() {
+    return tryAdmit(0);
+  }
+
+  /**
+   * Decides on a Hello that waited {@code waitedNanos} for a thread since its connection opened:
+   * admitted (close the ticket once handled) or refused with RETRY_LATER. The wait counts in the
+   * time a Hello takes, which sets how far apart refused devices are called back.
+   */
+  synchronized Ticket tryAdmit(long waitedNanos) {
     long now = nanoTime.getAsLong();
     refill(now);
-    if (pending < limits.maxPendingSessions() && tokens >= 1) {
+    boolean waitedTooLong = waitedNanos > TimeUnit.MILLISECONDS.toNanos(limits.maxHelloWaitMs());
+    if (!waitedTooLong && pending < limits.maxPendingSessions() && tokens >= 1) {
       pending++;
       tokens -= 1;
       admitted++;
-      return new Ticket(null, now);
+      return new Ticket(null, now - Math.max(0, waitedNanos));
     }
     refused++;
+    String why;
+    if (waitedTooLong) {
+      waitedTooLongCount++;
+      // It would have taken its share of the time: counted, so the calls back are spread as far.
+      handlingNanosAverage += (waitedNanos - handlingNanosAverage) / 8;
+      why =
+          "this Hello waited "
+              + TimeUnit.NANOSECONDS.toMillis(waitedNanos)
+              + " ms for a thread, more than max_hello_wait_ms "
+              + limits.maxHelloWaitMs()
+              + " (the server is saturated)";
+    } else if (pending >= limits.maxPendingSessions()) {
+      why = limits.maxPendingSessions() + " sessions are being admitted now (max_pending_sessions)";
+    } else {
+      why = "the server admits " + limits.maxSessionsPerS() + " sessions/s (max_sessions_per_s)";
+    }
     long retryAfterMs = promiseNextSlot(now);
-    String why =
-        pending >= limits.maxPendingSessions()
-            ? limits.maxPendingSessions()
-                + " sessions are being admitted now (max_pending_sessions)"
-            : "the server admits " + limits.maxSessionsPerS() + " sessions/s (max_sessions_per_s)";
     return new Ticket(
         Frames.retryLater(why + "; connect again after " + retryAfterMs + " ms", retryAfterMs), 0);
   }
@@ -127,6 +151,11 @@ final class AdmissionControl {
   /** Hellos refused with RETRY_LATER since start. */
   synchronized long refused() {
     return refused;
+  }
+
+  /** Of {@link #refused}, those that had waited longer than {@code max_hello_wait_ms}. */
+  synchronized long waitedTooLong() {
+    return waitedTooLongCount;
   }
 
   synchronized int pending() {

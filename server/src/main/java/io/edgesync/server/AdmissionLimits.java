@@ -6,7 +6,9 @@ package io.edgesync.server;
  * sessions admitted per second (with a burst of one second's worth). A Hello over either limit is
  * refused with {@code RETRY_LATER} ({@link AdmissionControl}). Before any Hello, on a TLS server:
  * at most {@code maxPendingHandshakes} TLS handshakes in progress, each given at most {@code
- * handshakeTimeoutMs} ({@link HandshakeLimit}).
+ * handshakeTimeoutMs} ({@link HandshakeLimit}). A Hello that waited longer than {@code
+ * maxHelloWaitMs} for a thread since its connection opened is refused with {@code RETRY_LATER} too,
+ * before any store work.
  *
  * @param maxPendingSessions Hellos being handled (store work up to the Welcome) at the same time
  * @param maxSessionsPerS sessions admitted per second, on average
@@ -16,13 +18,17 @@ package io.edgesync.server;
  *     at once, before any cryptography, and its device retries after its backoff
  * @param handshakeTimeoutMs a TLS connection whose handshake has not finished this long after it
  *     was accepted is closed (its slot must not be held by a client that stalls)
+ * @param maxHelloWaitMs the longest a Hello may have waited for a thread (from its connection's
+ *     upgrade) and still be handled; beyond it the server is saturated and store work for it would
+ *     likely finish after the device gave up
  */
 public record AdmissionLimits(
     int maxPendingSessions,
     int maxSessionsPerS,
     long maxRetryAfterMs,
     int maxPendingHandshakes,
-    long handshakeTimeoutMs) {
+    long handshakeTimeoutMs,
+    long maxHelloWaitMs) {
   /**
    * Hellos handled at once. Under a storm a Hello waits for CPU behind the TLS handshakes, so many
    * are in progress at once without the store being the bottleneck; measured (docs/benchmarks.md
@@ -52,14 +58,24 @@ public record AdmissionLimits(
   /** The agent's own handshake timeout: a handshake that takes longer is given up by the device. */
   public static final long DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
-  /** With the handshake limits at their defaults. */
+  /**
+   * Half the agent's handshake timeout (10 s): a Hello handled after waiting this long still gets
+   * its Welcome before the device gives up, if the store work takes less than the other half.
+   * Without the bound, a restart storm on PostgreSQL queued Hellos for a thread past the devices'
+   * timeouts, and the server spent its store work on devices that had given up (docs/benchmarks.md,
+   * "Fleet", finding 8).
+   */
+  public static final long DEFAULT_MAX_HELLO_WAIT_MS = 5_000;
+
+  /** With the handshake and Hello-wait limits at their defaults. */
   public AdmissionLimits(int maxPendingSessions, int maxSessionsPerS, long maxRetryAfterMs) {
     this(
         maxPendingSessions,
         maxSessionsPerS,
         maxRetryAfterMs,
         DEFAULT_MAX_PENDING_HANDSHAKES,
-        DEFAULT_HANDSHAKE_TIMEOUT_MS);
+        DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        DEFAULT_MAX_HELLO_WAIT_MS);
   }
 
   public AdmissionLimits {
@@ -82,6 +98,10 @@ public record AdmissionLimits(
     if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 300_000) {
       throw new IllegalArgumentException(
           "handshake_timeout_ms must be in 100..300000 ms, not " + handshakeTimeoutMs);
+    }
+    if (maxHelloWaitMs < 100 || maxHelloWaitMs > 300_000) {
+      throw new IllegalArgumentException(
+          "max_hello_wait_ms must be in 100..300000 ms, not " + maxHelloWaitMs);
     }
   }
 

@@ -53,6 +53,7 @@ import java.util.Objects;
  *     max_retry_after_ms: 60000
  *     max_pending_handshakes: 256  # TLS handshakes in progress (HandshakeLimit)
  *     handshake_timeout_ms: 10000
+ *     max_hello_wait_ms: 5000      # a Hello that waited longer for a thread: RETRY_LATER
  *   files:                  # published versions, rollouts, uploads (docs/files.md)
  *     dir: ./edgesync-cloud/files    # default: data_dir/files
  *     release_key_file: release.key  # optional: the server signs what is published
@@ -406,7 +407,8 @@ public record ServerConfig(
             "max_sessions_per_s",
             "max_retry_after_ms",
             "max_pending_handshakes",
-            "handshake_timeout_ms");
+            "handshake_timeout_ms",
+            "max_hello_wait_ms");
     AdmissionLimits d = AdmissionLimits.defaults();
     return new AdmissionLimits(
         (int) a.integer("max_pending_sessions", d.maxPendingSessions(), 1, 100_000, "sessions"),
@@ -416,7 +418,8 @@ public record ServerConfig(
         a.integer("max_retry_after_ms", d.maxRetryAfterMs(), 100, 300_000, "ms"),
         (int)
             a.integer("max_pending_handshakes", d.maxPendingHandshakes(), 1, 100_000, "handshakes"),
-        a.integer("handshake_timeout_ms", d.handshakeTimeoutMs(), 100, 300_000, "ms"));
+        a.integer("handshake_timeout_ms", d.handshakeTimeoutMs(), 100, 300_000, "ms"),
+        a.integer("max_hello_wait_ms", d.maxHelloWaitMs(), 100, 300_000, "ms"));
   }
 
   /**

@@ -392,6 +392,9 @@ public final class SyncServer implements AutoCloseable {
   /** The request attribute (set before the upgrade) that holds the certificate's device id. */
   private static final String CERT_DEVICE_ID = "edgesync.certificateDeviceId";
 
+  /** The session's System.nanoTime() at its upgrade: how long its Hello waited for a thread. */
+  private static final String CONNECTED_AT_NANOS = "edgesync.connectedAtNanos";
+
   /** The request attribute (set before the upgrade) that holds the client certificate. */
   private static final String CLIENT_CERT = "edgesync.clientCertificate";
 
@@ -788,6 +791,7 @@ public final class SyncServer implements AutoCloseable {
   // ---------------------------------------------------------------- device sessions
 
   private void onConnect(WsContext ctx) {
+    ctx.attribute(CONNECTED_AT_NANOS, System.nanoTime());
     ctx.session.setIdleTimeout(jettyIdleTimeout(config.policy()));
     CloudSession session =
         new CloudSession(
@@ -877,7 +881,9 @@ public final class SyncServer implements AutoCloseable {
       return;
     }
     AdmissionControl.Ticket ticket =
-        wasHandshaking && AdmissionControl.isHello(bytes) ? admission.tryAdmit() : null;
+        wasHandshaking && AdmissionControl.isHello(bytes)
+            ? admission.tryAdmit(System.nanoTime() - (long) ctx.attribute(CONNECTED_AT_NANOS))
+            : null;
     if (ticket != null && ticket.refusal() != null) {
       ctx.send(ByteBuffer.wrap(FrameCodec.encode(ticket.refusal())));
       ctx.closeSession(1013, "try again later"); // RFC 6455's code for it
@@ -1023,6 +1029,7 @@ public final class SyncServer implements AutoCloseable {
     m.put("sessionsReplaced", sessionsReplaced.get());
     m.put("sessionsRetryLater", admission.refused());
     m.put("hellosOfClosedDropped", helloOfClosedDropped.get());
+    m.put("hellosWaitedTooLong", admission.waitedTooLong());
     m.put("handshakesShed", handshakes.shed());
     m.put("handshakesTimedOut", handshakes.timedOut());
     m.put("docUpdatesSent", docUpdatesSent());

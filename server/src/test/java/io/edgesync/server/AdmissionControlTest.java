@@ -57,6 +57,32 @@ class AdmissionControlTest {
   }
 
   @Test
+  void aHelloThatWaitedTooLongForAThread_isRefusedBeforeAnyStoreWork_andSpreadsTheCallsBack() {
+    AdmissionControl c =
+        new AdmissionControl(
+            new AdmissionLimits(100, 1_000, 60_000, 256, 10_000, 5_000), nanos::get);
+    long waited = TimeUnit.MILLISECONDS.toNanos(5_001);
+
+    Frame refusal = c.tryAdmit(waited).refusal();
+
+    assertThat(refusal.getError().getCode()).isEqualTo(ErrorCode.RETRY_LATER);
+    assertThat(refusal.getError().getMessage())
+        .startsWith(
+            "this Hello waited 5001 ms for a thread, more than max_hello_wait_ms 5000 (the server"
+                + " is saturated); connect again after ");
+    assertThat(c.waitedTooLong()).isEqualTo(1);
+    assertThat(c.pending()).as("no admission taken").isZero();
+    // The wait counts as time a Hello takes: refused devices are called back further apart than
+    // the rate alone (1 ms at 1,000/s) would space them.
+    long first = c.tryAdmit(waited).refusal().getError().getRetryAfterMs();
+    long second = c.tryAdmit(waited).refusal().getError().getRetryAfterMs();
+    assertThat(second - first).isGreaterThan(5);
+    try (AdmissionControl.Ticket t = c.tryAdmit(TimeUnit.MILLISECONDS.toNanos(4_999))) {
+      assertThat(t.refusal()).as("waited within the bound").isNull();
+    }
+  }
+
+  @Test
   void refusedDevices_areToldDistinctTimes_oneIntervalApart() {
     AdmissionControl c = control(100, 10);
     for (int i = 0; i < 10; i++) {
@@ -151,8 +177,8 @@ class AdmissionControlTest {
         ServerConfig.fromYaml(
             "server: {admission: {max_pending_sessions: 4, max_sessions_per_s: 50,"
                 + " max_retry_after_ms: 10000, max_pending_handshakes: 32,"
-                + " handshake_timeout_ms: 2000}}");
-    assertThat(c.admission()).isEqualTo(new AdmissionLimits(4, 50, 10_000, 32, 2_000));
+                + " handshake_timeout_ms: 2000, max_hello_wait_ms: 3000}}");
+    assertThat(c.admission()).isEqualTo(new AdmissionLimits(4, 50, 10_000, 32, 2_000, 3_000));
     assertThat(ServerConfig.fromYaml("server: {}").admission())
         .isEqualTo(AdmissionLimits.defaults());
     assertThatThrownBy(() -> ServerConfig.fromYaml("server: {admission: {max_sessions_per_s: 0}}"))
