@@ -97,8 +97,9 @@ final class AdmissionControl {
 
   /**
    * Decides on a Hello that waited {@code waitedNanos} for a thread since its connection opened:
-   * admitted (close the ticket once handled) or refused with RETRY_LATER. The wait counts in the
-   * time a Hello takes, which sets how far apart refused devices are called back.
+   * admitted (close the ticket once handled) or refused with RETRY_LATER. The wait of an admitted
+   * Hello counts in the time a Hello takes, which sets how far apart refused devices are called
+   * back.
    */
   synchronized Ticket tryAdmit(long waitedNanos) {
     long now = nanoTime.getAsLong();
@@ -114,8 +115,6 @@ final class AdmissionControl {
     String why;
     if (waitedTooLong) {
       waitedTooLongCount++;
-      // It would have taken its share of the time: counted, so the calls back are spread as far.
-      handlingNanosAverage += (waitedNanos - handlingNanosAverage) / 8;
       why =
           "this Hello waited "
               + TimeUnit.NANOSECONDS.toMillis(waitedNanos)
@@ -127,7 +126,14 @@ final class AdmissionControl {
     } else {
       why = "the server admits " + limits.maxSessionsPerS() + " sessions/s (max_sessions_per_s)";
     }
-    long retryAfterMs = promiseNextSlot(now);
+    // A Hello that waited too long is told to come back after as long as it waited: about the
+    // time the queue in front of it takes to drain. It is not given a paced slot: the pending
+    // bound, which sets the pacing, says nothing about a queue it cannot see (measured: slots one
+    // interval apart called those devices back at a third of what the server then sustained).
+    long retryAfterMs =
+        waitedTooLong
+            ? Math.min(limits.maxRetryAfterMs(), TimeUnit.NANOSECONDS.toMillis(waitedNanos))
+            : promiseNextSlot(now);
     return new Ticket(
         Frames.retryLater(why + "; connect again after " + retryAfterMs + " ms", retryAfterMs), 0);
   }

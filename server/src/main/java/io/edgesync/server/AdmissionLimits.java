@@ -63,7 +63,7 @@ public record AdmissionLimits(
    * its Welcome before the device gives up, if the store work takes less than the other half.
    * Without the bound, a restart storm on PostgreSQL queued Hellos for a thread past the devices'
    * timeouts, and the server spent its store work on devices that had given up (docs/benchmarks.md,
-   * "Fleet", finding 8).
+   * "Fleet", finding 9).
    */
   public static final long DEFAULT_MAX_HELLO_WAIT_MS = 5_000;
 
