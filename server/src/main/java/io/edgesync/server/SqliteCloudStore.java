@@ -383,8 +383,13 @@ public final class SqliteCloudStore implements CloudStore {
     return device(deviceId).orElseThrow();
   }
 
+  /** Reads first: a device bound already (every Hello after its first) costs no write. */
   @Override
   public synchronized String bindStore(String deviceId, String storeId) {
+    Optional<String> bound = boundStore(deviceId);
+    if (bound.isPresent()) {
+      return bound.get();
+    }
     write(
         "binding device " + deviceId + " to its store",
         "UPDATE devices SET store_id=? WHERE id=? AND store_id IS NULL",
