@@ -38,7 +38,8 @@ final class FleetRest {
   /**
    * Writes the fleet document {@code {"revision": n}} and returns its new version, trying again for
    * up to {@code patienceSeconds} when the server does not answer in time (right after a restart,
-   * its threads are busy with the storm of reconnects and the REST call waits with them).
+   * its threads are busy with the storm of reconnects and the REST call waits with them, or its
+   * handshake is turned away at the bound of handshakes in progress).
    */
   long writeFleetDoc(int revision, double patienceSeconds)
       throws IOException, InterruptedException {
@@ -46,7 +47,11 @@ final class FleetRest {
     while (true) {
       try {
         return writeOnce(revision);
-      } catch (java.net.http.HttpTimeoutException | java.net.ConnectException e) {
+      } catch (java.net.http.HttpTimeoutException
+          | java.net.ConnectException
+          | javax.net.ssl.SSLHandshakeException e) {
+        // A TLS server closes handshakes beyond server.admission.max_pending_handshakes at once,
+        // the REST API's too: during a storm of device handshakes the write must try again.
         if (System.nanoTime() > deadline) {
           throw e;
         }
