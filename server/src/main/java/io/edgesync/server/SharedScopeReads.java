@@ -2,13 +2,12 @@ package io.edgesync.server;
 
 import io.edgesync.engine.docs.CloudDocuments;
 import io.edgesync.engine.docs.DocumentStore;
+import io.edgesync.engine.docs.ForwardingDocumentStore;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * The server's document store with one read shared: a change of a fleet or group document is pushed
@@ -29,11 +28,10 @@ import java.util.function.Function;
  * <p>Bounds: one answer per scope, of at most {@link #MAX_SHARED_BYTES} document bytes, and at most
  * {@link #MAX_SCOPES} scopes (all forgotten when full). Thread safe.
  */
-final class SharedScopeReads implements DocumentStore {
+final class SharedScopeReads extends ForwardingDocumentStore {
   static final int MAX_SHARED_BYTES = 4 << 20;
   static final int MAX_SCOPES = 200_000;
 
-  private final DocumentStore store;
   private final AtomicLong tick = new AtomicLong();
   private final Map<String, Long> changedAt = new ConcurrentHashMap<>();
   private volatile long allChangedAt;
@@ -44,7 +42,7 @@ final class SharedScopeReads implements DocumentStore {
   private record Answer(long readAt, long afterVersion, int limit, List<StoredDoc> docs) {}
 
   SharedScopeReads(DocumentStore store) {
-    this.store = store;
+    super(store);
   }
 
   /** Versions in these scopes were committed: answers read before now are stale. */
@@ -83,7 +81,7 @@ final class SharedScopeReads implements DocumentStore {
       shared.incrementAndGet();
       return a.docs();
     }
-    List<StoredDoc> docs = List.copyOf(store.changesAfter(scope, afterVersion, limit));
+    List<StoredDoc> docs = List.copyOf(delegate.changesAfter(scope, afterVersion, limit));
     reads.incrementAndGet();
     if (keep(scope, docs)) {
       if (answers.size() >= MAX_SCOPES) {
@@ -106,57 +104,5 @@ final class SharedScopeReads implements DocumentStore {
       bytes += d.value() == null ? 0 : d.value().length;
     }
     return bytes <= MAX_SHARED_BYTES;
-  }
-
-  // ---------------------------------------------------------------- the rest, passed on
-
-  @Override
-  public <T> CompletableFuture<T> inTransactionAsync(Function<Tx, T> work) {
-    return store.inTransactionAsync(work);
-  }
-
-  @Override
-  public StoredDoc get(String scope, String collection, String key) {
-    return store.get(scope, collection, key);
-  }
-
-  @Override
-  public List<StoredDoc> list(String scope, String collection, String afterKey, int limit) {
-    return store.list(scope, collection, afterKey, limit);
-  }
-
-  @Override
-  public List<ConflictRecord> conflicts(ConflictFilter filter) {
-    return store.conflicts(filter);
-  }
-
-  @Override
-  public ConflictRecord conflict(long conflictId) {
-    return store.conflict(conflictId);
-  }
-
-  @Override
-  public List<AuditRecord> audit(AuditFilter filter) {
-    return store.audit(filter);
-  }
-
-  @Override
-  public List<String> groups(String deviceId) {
-    return store.groups(deviceId);
-  }
-
-  @Override
-  public void setGroups(String deviceId, List<String> groups) {
-    store.setGroups(deviceId, groups);
-  }
-
-  @Override
-  public List<String> devicesReading(String scope) {
-    return store.devicesReading(scope);
-  }
-
-  @Override
-  public void saveCursors(String deviceId, Map<String, Long> cursors) {
-    store.saveCursors(deviceId, cursors);
   }
 }

@@ -9,7 +9,7 @@ import io.edgesync.engine.docs.ConflictStrategy;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.engine.docs.DocumentStore.StoredDoc;
-import io.edgesync.engine.testing.ForwardingDocumentStore;
+import io.edgesync.engine.docs.ForwardingDocumentStore;
 import io.edgesync.testing.FakeClock;
 import java.util.List;
 import java.util.Map;

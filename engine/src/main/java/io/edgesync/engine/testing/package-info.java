@@ -11,10 +11,10 @@
  *   <li>{@link io.edgesync.engine.testing.InMemoryOutbox} and {@link
  *       io.edgesync.engine.testing.InMemoryCloudStore}: the two stream stores, with the real
  *       stores' semantics, in memory;
- *   <li>{@link io.edgesync.engine.testing.ForwardingCloudStore}, {@link
- *       io.edgesync.engine.testing.ForwardingDocumentStore} and {@link
+ *   <li>{@link io.edgesync.engine.testing.ForwardingCloudStore} and {@link
  *       io.edgesync.engine.testing.ForwardingCommandStore}: pass every call on to a real store; a
- *       test overrides one method to plant a fault or a bug.
+ *       test overrides one method to plant a fault or a bug (for documents, {@link
+ *       io.edgesync.engine.docs.ForwardingDocumentStore}, which the server uses too).
  * </ul>
  *
  * <p>Not for production use: nothing here is durable, and the fakes are not thread safe unless

@@ -1,6 +1,5 @@
-package io.edgesync.engine.testing;
+package io.edgesync.engine.docs;
 
-import io.edgesync.engine.docs.DocumentStore;
 import io.edgesync.protocol.Hlc;
 import java.util.List;
 import java.util.Map;
@@ -8,8 +7,9 @@ import java.util.function.Function;
 
 /**
  * A {@link DocumentStore} that passes every call on, each transaction's through a forwarding {@link
- * Tx}; a test overrides a method (or a transaction's {@link #doc} or {@link #audit}) to plant a
- * fault or a bug. Thread safe if the delegate is.
+ * Tx}: the base of a decorator that changes one call (the server's {@code SharedScopeReads}), or of
+ * a test's store that overrides a method (or a transaction's {@link #doc} or {@link #audit}) to
+ * plant a fault or a bug. Thread safe if the delegate is.
  */
 public class ForwardingDocumentStore implements DocumentStore {
   protected final DocumentStore delegate;
