@@ -82,6 +82,7 @@ public final class SyncServer implements AutoCloseable {
   private final ServerConfig config;
   private final CloudStore store;
   private final SharedScopeReads sharedReads; // null without documents
+  private final ServerMetrics metrics;
   private final Clock clock;
   private final Javalin app;
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
@@ -196,6 +197,7 @@ public final class SyncServer implements AutoCloseable {
     }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
+    this.metrics = metrics();
     this.app =
         Javalin.create(
             cfg -> {
@@ -229,6 +231,7 @@ public final class SyncServer implements AutoCloseable {
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
+              metrics.register(cfg.routes);
               cfg.routes.get("/api/v1/cluster", this::cluster);
               new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
                   .register(cfg.routes);
@@ -552,6 +555,7 @@ public final class SyncServer implements AutoCloseable {
   @Override
   public void close() {
     liveness.shutdownNow();
+    metrics.close();
     if (leases != null) {
       leases.close(); // releases them: another node takes the work over at once
     }
@@ -1019,6 +1023,80 @@ public final class SyncServer implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- REST
+
+  /** The server's own counts as metrics, read at each scrape (docs/metrics.md). */
+  private ServerMetrics metrics() {
+    ServerMetrics m =
+        new ServerMetrics()
+            .gauge("edgesync.sessions", "device sessions open", sessionsByDevice::size)
+            .counter(
+                "edgesync.sessions.refused",
+                "sessions closed for a protocol error or a refusal",
+                sessionsRefused::get)
+            .counter(
+                "edgesync.sessions.closed.silent",
+                "sessions closed because nothing arrived for longer than the heartbeat timeout",
+                sessionsClosedSilent::get)
+            .counter(
+                "edgesync.sessions.replaced",
+                "sessions ended by a newer session of the same device",
+                sessionsReplaced::get)
+            .counter(
+                "edgesync.hellos.refused",
+                "Hellos refused with RETRY_LATER",
+                admission::refused,
+                "reason",
+                "admission")
+            .counter(
+                "edgesync.hellos.refused",
+                "Hellos refused with RETRY_LATER",
+                admission::waitedTooLong,
+                "reason",
+                "waited_too_long")
+            .counter(
+                "edgesync.hellos.dropped",
+                "Hellos not handled because their connection had closed",
+                helloOfClosedDropped::get)
+            .counter(
+                "edgesync.tls.handshakes.refused",
+                "TLS handshakes closed by the bound of handshakes in progress",
+                handshakes::shed,
+                "reason",
+                "shed")
+            .counter(
+                "edgesync.tls.handshakes.refused",
+                "TLS handshakes closed by the bound of handshakes in progress",
+                handshakes::timedOut,
+                "reason",
+                "timed_out")
+            .counter(
+                "edgesync.store.reconnects",
+                "lost PostgreSQL connections replaced",
+                () -> store instanceof SqliteCloudStore s ? s.reconnects() : 0);
+    if (docs != null) {
+      m.counter(
+              "edgesync.docs.updates.sent",
+              "document versions pushed to devices",
+              this::docUpdatesSent)
+          .counter(
+              "edgesync.docs.clock.drifts",
+              "device clocks seen ahead by more than max_clock_drift_ms",
+              docs::clockDriftsSeen)
+          .counter(
+              "edgesync.docs.push.reads",
+              "reads of the versions to push, by who answered",
+              sharedReads::reads,
+              "answered_by",
+              "store")
+          .counter(
+              "edgesync.docs.push.reads",
+              "reads of the versions to push, by who answered",
+              sharedReads::sharedReads,
+              "answered_by",
+              "shared");
+    }
+    return m;
+  }
 
   private void health(Context ctx) {
     Map<String, Object> m = new LinkedHashMap<>();
