@@ -1044,9 +1044,9 @@ public final class SyncServer implements AutoCloseable {
             .counter(
                 "edgesync.hellos.refused",
                 "Hellos refused with RETRY_LATER",
-                admission::refused,
+                () -> admission.refused() - admission.waitedTooLong(),
                 "reason",
-                "admission")
+                "paced")
             .counter(
                 "edgesync.hellos.refused",
                 "Hellos refused with RETRY_LATER",
