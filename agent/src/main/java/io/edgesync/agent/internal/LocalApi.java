@@ -106,6 +106,7 @@ public final class LocalApi implements AutoCloseable {
             });
     server.setExecutor(executor);
     server.createContext("/v1/", this::handle);
+    server.createContext("/metrics", this::handle); // Prometheus' default path
     server.start();
   }
 
@@ -132,6 +133,16 @@ public final class LocalApi implements AutoCloseable {
         } else if (path.equals("/v1/status")) {
           requireMethod(method, "GET");
           reply(ex, 200, agent.status());
+        } else if (path.equals("/metrics")) {
+          requireMethod(method, "GET");
+          byte[] text =
+              AgentMetricsText.render(agent.status())
+                  .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", AgentMetricsText.CONTENT_TYPE);
+          ex.sendResponseHeaders(200, text.length);
+          try (OutputStream out = ex.getResponseBody()) {
+            out.write(text);
+          }
         } else if (path.equals("/v1/metrics")) {
           requireMethod(method, "GET");
           reply(ex, 200, agent.metrics());

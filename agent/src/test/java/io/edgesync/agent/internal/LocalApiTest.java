@@ -309,6 +309,34 @@ class LocalApiTest {
   }
 
   @Test
+  void getPrometheusMetrics_perStream_inTheTextFormat() throws Exception {
+    post("/v1/streams/sensor_data", "{\"v\":1}\n{\"v\":22}");
+    post("/v1/streams/logs", "\"line\"");
+
+    HttpResponse<String> r = get("/metrics");
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type").orElseThrow())
+        .isEqualTo("text/plain; version=0.0.4; charset=utf-8");
+    assertThat(r.body())
+        .contains("# TYPE edgesync_agent_stream_queued_records gauge\n")
+        .contains("edgesync_agent_connected 0\n")
+        .contains("edgesync_agent_stream_appended_records_total{stream=\"sensor_data\"} 2\n")
+        .contains("edgesync_agent_stream_acknowledged_records_total{stream=\"sensor_data\"} 0\n")
+        .contains("edgesync_agent_stream_queued_records{stream=\"sensor_data\"} 2\n")
+        .contains("edgesync_agent_stream_queued_bytes{stream=\"sensor_data\"} 15\n")
+        .contains("edgesync_agent_stream_queued_records{stream=\"logs\"} 1\n")
+        .contains("edgesync_agent_stream_dropped_records_total{stream=\"sensor_data\"} 0\n")
+        .containsPattern(
+            "edgesync_agent_stream_oldest_queued_age_seconds\\{stream=\"sensor_data\"\\} [0-9.]+\n");
+    // Every sample line is "name{labels} value" or "name value": what Prometheus parses.
+    for (String line : r.body().split("\n")) {
+      assertThat(line).matches("# (HELP|TYPE) .*|[a-z_]+(\\{[^}]*\\})? -?[0-9.eE+]+");
+    }
+    assertThat(post("/metrics", "").statusCode()).isEqualTo(405);
+  }
+
+  @Test
   void getOperation_ofAQueuedRecordIsPending_andOfAnUnknownOneIsUnknown() throws Exception {
     post("/v1/streams/sensor_data", "{\"v\":1}");
 
