@@ -79,6 +79,9 @@ public final class SyncServer implements AutoCloseable {
   /** The most time between two checks for silent sessions. */
   private static final long MAX_SILENCE_CHECK_INTERVAL_MS = 1_000;
 
+  /** A session's System.nanoTime() at its upgrade: how long its Hello waited for a thread. */
+  private static final String CONNECTED_AT_NANOS = "edgesync.connectedAtNanos";
+
   private final ServerConfig config;
   private final CloudStore store;
   private final SharedScopeReads sharedReads; // null without documents
@@ -394,9 +397,6 @@ public final class SyncServer implements AutoCloseable {
 
   /** The request attribute (set before the upgrade) that holds the certificate's device id. */
   private static final String CERT_DEVICE_ID = "edgesync.certificateDeviceId";
-
-  /** The session's System.nanoTime() at its upgrade: how long its Hello waited for a thread. */
-  private static final String CONNECTED_AT_NANOS = "edgesync.connectedAtNanos";
 
   /** The request attribute (set before the upgrade) that holds the client certificate. */
   private static final String CLIENT_CERT = "edgesync.clientCertificate";
