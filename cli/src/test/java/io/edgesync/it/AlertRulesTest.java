@@ -9,9 +9,6 @@ import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.internal.AgentMetricsText;
 import io.edgesync.protocol.Clock;
 import io.edgesync.server.SyncServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,15 +80,8 @@ class AlertRulesTest {
     }
   }
 
-  private String serverScrape() throws Exception {
-    HttpResponse<String> r =
-        HttpClient.newHttpClient()
-            .send(
-                HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + server.port() + "/api/v1/metrics"))
-                    .header("Authorization", "Bearer " + Rest.adminKey(server.adminKeyFile()))
-                    .build(),
-                HttpResponse.BodyHandlers.ofString());
+  private String serverScrape() {
+    HttpResponse<String> r = new Rest(server).getText("/api/v1/metrics");
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }

@@ -131,17 +131,26 @@ final class Rest {
     }
   }
 
+  /** A GET whose answer is not JSON (the metrics' text): the response as it came. */
+  HttpResponse<String> getText(String path) {
+    return exchange(HttpRequest.newBuilder(URI.create(base + path)).GET());
+  }
+
   private Reply send(HttpRequest.Builder b) {
+    HttpResponse<String> r = exchange(b.header("Content-Type", "application/json"));
+    try {
+      return new Reply(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private HttpResponse<String> exchange(HttpRequest.Builder b) {
     try {
       if (apiKey != null) {
         b.header("Authorization", "Bearer " + apiKey);
       }
-      HttpResponse<String> r =
-          http.send(
-              b.header("Content-Type", "application/json").build(),
-              HttpResponse.BodyHandlers.ofString());
-      JsonNode body = r.body().isEmpty() ? null : JSON.readTree(r.body());
-      return new Reply(r.statusCode(), body);
+      return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {

@@ -6,9 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.Clock;
 import io.edgesync.server.SyncServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +24,6 @@ class ServerMetricsTest {
   @TempDir Path dir;
   private SyncServer server;
   private EdgeAgent agent;
-  private final HttpClient http = HttpClient.newHttpClient();
 
   @AfterEach
   void stop() throws Exception {
@@ -74,13 +70,8 @@ class ServerMetricsTest {
         .until(() -> value(scrape(key).body(), "edgesync_sessions") == 0);
   }
 
-  private HttpResponse<String> scrape(String key) throws Exception {
-    HttpRequest.Builder r =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/v1/metrics"));
-    if (key != null) {
-      r.header("Authorization", "Bearer " + key);
-    }
-    return http.send(r.GET().build(), HttpResponse.BodyHandlers.ofString());
+  private HttpResponse<String> scrape(String key) {
+    return new Rest(server).withKey(key).getText("/api/v1/metrics");
   }
 
   /** The value of one sample line ({@code name} with its labels, if any), or -1 if absent. */
