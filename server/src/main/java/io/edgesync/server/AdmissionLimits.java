@@ -79,29 +79,18 @@ public record AdmissionLimits(
   }
 
   public AdmissionLimits {
-    if (maxPendingSessions < 1 || maxPendingSessions > 100_000) {
+    requireIn("max_pending_sessions", maxPendingSessions, 1, 100_000, "sessions");
+    requireIn("max_sessions_per_s", maxSessionsPerS, 1, 1_000_000, "sessions per second");
+    requireIn("max_retry_after_ms", maxRetryAfterMs, 100, 300_000, "ms");
+    requireIn("max_pending_handshakes", maxPendingHandshakes, 1, 100_000, "handshakes");
+    requireIn("handshake_timeout_ms", handshakeTimeoutMs, 100, 300_000, "ms");
+    requireIn("max_hello_wait_ms", maxHelloWaitMs, 100, 300_000, "ms");
+  }
+
+  private static void requireIn(String key, long value, long min, long max, String unit) {
+    if (value < min || value > max) {
       throw new IllegalArgumentException(
-          "max_pending_sessions must be in 1..100000 sessions, not " + maxPendingSessions);
-    }
-    if (maxSessionsPerS < 1 || maxSessionsPerS > 1_000_000) {
-      throw new IllegalArgumentException(
-          "max_sessions_per_s must be in 1..1000000 sessions per second, not " + maxSessionsPerS);
-    }
-    if (maxRetryAfterMs < 100 || maxRetryAfterMs > 300_000) {
-      throw new IllegalArgumentException(
-          "max_retry_after_ms must be in 100..300000 ms, not " + maxRetryAfterMs);
-    }
-    if (maxPendingHandshakes < 1 || maxPendingHandshakes > 100_000) {
-      throw new IllegalArgumentException(
-          "max_pending_handshakes must be in 1..100000 handshakes, not " + maxPendingHandshakes);
-    }
-    if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 300_000) {
-      throw new IllegalArgumentException(
-          "handshake_timeout_ms must be in 100..300000 ms, not " + handshakeTimeoutMs);
-    }
-    if (maxHelloWaitMs < 100 || maxHelloWaitMs > 300_000) {
-      throw new IllegalArgumentException(
-          "max_hello_wait_ms must be in 100..300000 ms, not " + maxHelloWaitMs);
+          key + " must be in " + min + ".." + max + " " + unit + ", not " + value);
     }
   }
 

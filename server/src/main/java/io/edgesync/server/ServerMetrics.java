@@ -63,11 +63,6 @@ final class ServerMetrics {
     routes.get("/api/v1/metrics", this::scrape);
   }
 
-  /** The text a Prometheus scrape gets (for tests and the route). */
-  String scrape() {
-    return registry.scrape();
-  }
-
   private void scrape(Context ctx) {
     ctx.contentType(CONTENT_TYPE).result(registry.scrape());
   }
