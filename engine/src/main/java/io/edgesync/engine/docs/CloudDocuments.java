@@ -288,6 +288,7 @@ public final class CloudDocuments {
           }
           for (EdgeChange p : parsed) {
             if (p.changeSeq() <= last) {
+              echoProcessed(tx, p, unchanged);
               continue;
             }
             int before = unchanged.size();
@@ -308,6 +309,19 @@ public final class CloudDocuments {
           return new EdgeApplied(
               last, List.copyOf(resend), conflicts, List.copyOf(unchanged), prepared.refused);
         });
+  }
+
+  /**
+   * A change the device sent again although it was processed (it re-sends, after a Welcome, every
+   * processed change whose outcome it has not seen): its outcome may have been lost with the link
+   * and may never come back through the scope's cursor (an unchanged outcome is no newer than what
+   * the device holds), so the key's current version goes back to it as that change's outcome.
+   */
+  private static void echoProcessed(DocumentStore.Tx tx, EdgeChange p, List<Unchanged> unchanged) {
+    StoredDoc current = tx.doc(p.scope(), p.collection(), p.key());
+    if (current != null) {
+      unchanged.add(new Unchanged(current, p.changeSeq()));
+    }
   }
 
   // ---------------------------------------------------------------- cloud writes
