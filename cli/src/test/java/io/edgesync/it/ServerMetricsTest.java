@@ -84,6 +84,23 @@ class ServerMetricsTest {
         .until(() -> value(scrape(key).body(), "edgesync_docs_updates_sent_total") >= 1);
     assertThat(value(scrape(key).body(), "edgesync_docs_push_reads_total{answered_by=\"store\"}"))
         .isPositive();
+    // what devices wait for: the Hello's commit, and the fleet change's push to the live session
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> value(scrape(key).body(), "edgesync_push_lag_seconds_count") >= 1);
+    String histograms = scrape(key).body();
+    assertThat(value(histograms, "edgesync_commit_seconds_count{frame=\"hello\"}")).isEqualTo(1);
+    assertThat(histograms).contains("edgesync_commit_seconds_bucket{frame=\"batch\",le=\"0.001\"}");
+    assertThat(histograms).contains("edgesync_push_lag_seconds_bucket{le=\"30.0\"}");
+    agent.documents().put("lww", "from-edge", Rest.json("{\"y\":2}"));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                value(scrape(key).body(), "edgesync_commit_seconds_count{frame=\"doc_changes\"}")
+                    == 1);
+    // without export.kafka the exporter's numbers are unknown, not zero
+    assertThat(scrape(key).body()).containsPattern("(?m)^edgesync_export_lag_records NaN$");
 
     agent.close();
     agent = null;

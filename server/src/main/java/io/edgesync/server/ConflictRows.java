@@ -278,6 +278,15 @@ final class ConflictRows {
     return sql.readCommitted(query.toString(), ConflictRows::readConflict, args.toArray());
   }
 
+  /** How many conflicts there are by strategy and status: for the metrics. */
+  record Tally(String strategy, String status, long count) {}
+
+  List<Tally> tallies() {
+    return sql.readCommitted(
+        "SELECT strategy, status, count(*) FROM conflicts GROUP BY strategy, status",
+        rs -> new Tally(rs.getString(1), rs.getString(2), rs.getLong(3)));
+  }
+
   /** Audit records after {@code afterId} in id order, filtered (a read of its own). */
   List<AuditRecord> audit(AuditFilter f) {
     StringBuilder query = new StringBuilder(AUDIT_SELECT);

@@ -33,6 +33,7 @@ final class ServerMetrics {
   private final JvmGcMetrics gc = new JvmGcMetrics();
   // Micrometer holds what a meter reads weakly; the suppliers live as long as the server here.
   private final List<LongSupplier> read = new CopyOnWriteArrayList<>();
+  private final List<Runnable> beforeScrape = new CopyOnWriteArrayList<>();
 
   ServerMetrics() {
     new JvmMemoryMetrics().bindTo(registry);
@@ -59,11 +60,32 @@ final class ServerMetrics {
     return this;
   }
 
+  /** For meters of their own (histograms): {@link SessionTimers}. */
+  io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
+  }
+
   void register(RoutesConfig routes) {
     routes.get("/api/v1/metrics", this::scrape);
   }
 
+  /** Runs {@code refresh} before each scrape (meters whose values are read in batches). */
+  ServerMetrics beforeScrape(Runnable refresh) {
+    beforeScrape.add(refresh);
+    return this;
+  }
+
+  /** A value that may be unknown (NaN), read from {@code value} at each scrape. */
+  ServerMetrics gauge(String name, String help, java.util.function.DoubleSupplier value) {
+    Gauge.builder(name, value, v -> v.getAsDouble())
+        .description(help)
+        .strongReference(true)
+        .register(registry);
+    return this;
+  }
+
   private void scrape(Context ctx) {
+    beforeScrape.forEach(Runnable::run);
     ctx.contentType(CONTENT_TYPE).result(registry.scrape());
   }
 

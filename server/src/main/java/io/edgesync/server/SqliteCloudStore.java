@@ -255,6 +255,11 @@ public final class SqliteCloudStore implements CloudStore {
     return documents.auditLog();
   }
 
+  /** Conflicts by strategy and status, for the metrics. */
+  List<ConflictRows.Tally> conflictTallies() {
+    return documents.conflictTallies();
+  }
+
   /** Documents, conflicts and audit in the same file (and under the same monitor). */
   @Override
   public DocumentStore documents() {

@@ -403,6 +403,13 @@ final class SqliteDocuments implements DocumentStore {
     }
   }
 
+  /** Conflicts by strategy and status (a count per pair; for the metrics). */
+  List<ConflictRows.Tally> conflictTallies() {
+    synchronized (lock) {
+      return endRead(conflicts.tallies());
+    }
+  }
+
   @Override
   public ConflictRecord conflict(long conflictId) {
     synchronized (lock) {

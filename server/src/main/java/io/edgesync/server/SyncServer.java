@@ -88,6 +88,7 @@ public final class SyncServer implements AutoCloseable {
   private final ServerMetrics metrics;
   private final Clock clock;
   private final Javalin app;
+  private final SessionTimers timers;
   private final Map<String, WsContext> sessionsByDevice = new ConcurrentHashMap<>();
   private final Map<String, CloudSession> sessionsById = new ConcurrentHashMap<>();
   private final AtomicLong sessionsRefused = new AtomicLong();
@@ -201,6 +202,7 @@ public final class SyncServer implements AutoCloseable {
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.metrics = metrics();
+    this.timers = new SessionTimers(metrics.registry());
     this.app =
         Javalin.create(
             cfg -> {
@@ -824,6 +826,11 @@ public final class SyncServer implements AutoCloseable {
               }
 
               @Override
+              public void pushed(long lagMs) {
+                timers.pushed(lagMs);
+              }
+
+              @Override
               public void identified(String deviceId) {
                 WsContext previous = sessionsByDevice.put(deviceId, ctx);
                 if (previous != null && !previous.sessionId().equals(ctx.sessionId())) {
@@ -894,9 +901,11 @@ public final class SyncServer implements AutoCloseable {
       return;
     }
     silence.handling(ctx.sessionId());
+    long startNanos = System.nanoTime();
     try {
       session.onFrame(clock.nowMs(), bytes);
     } finally {
+      timers.handled(session.lastFrameKind(), System.nanoTime() - startNanos);
       silence.handled(ctx.sessionId());
       if (ticket != null) {
         ticket.close(); // the Hello was handled: its admission is free again
@@ -1095,7 +1104,30 @@ public final class SyncServer implements AutoCloseable {
               "answered_by",
               "shared");
     }
+    m.gauge(
+            "edgesync.export.lag.records",
+            "sequence numbers committed in exported streams and not exported to Kafka yet; NaN"
+                + " without export.kafka or before the exporter read its positions",
+            () -> exportStatus(s -> s.lagRecords() == null ? Double.NaN : s.lagRecords()))
+        .gauge(
+            "edgesync.export.last.export.timestamp.seconds",
+            "when the exporter last committed a Kafka transaction (Unix time); NaN without one",
+            () ->
+                exportStatus(
+                    s -> s.lastExportAtMs() <= 0 ? Double.NaN : s.lastExportAtMs() / 1000.0));
+    if (store instanceof SqliteCloudStore sqlite) {
+      StoreGauges counts =
+          new StoreGauges(sqlite, files == null ? null : sqlite.files(), clock, m.registry());
+      m.beforeScrape(counts::refresh);
+    }
     return m;
+  }
+
+  /** A number from the Kafka exporter's status; NaN without an exporter. */
+  private double exportStatus(
+      java.util.function.ToDoubleFunction<io.edgesync.server.export.KafkaExporter.Status> value) {
+    io.edgesync.server.export.KafkaExporter e = exporter;
+    return e == null ? Double.NaN : value.applyAsDouble(e.status());
   }
 
   private void health(Context ctx) {

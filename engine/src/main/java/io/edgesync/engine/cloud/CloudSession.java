@@ -59,6 +59,7 @@ public final class CloudSession {
   private SessionFiles files;
 
   private long lastNowMs;
+  private Frame.BodyCase lastFrameKind = Frame.BodyCase.BODY_NOT_SET;
 
   /** Where the session's outputs go. */
   public interface Io {
@@ -81,6 +82,13 @@ public final class CloudSession {
      * is done, instead of falling between the Hello's read and the registration.
      */
     default void identified(String deviceId) {}
+
+    /**
+     * A document version committed while this session was open reached its device {@code lagMs}
+     * after its commit (the commit's time is the committing node's clock): what the server's push
+     * lag metric is made of. Catch-up after a Hello is not reported; it measures the outage.
+     */
+    default void pushed(long lagMs) {}
   }
 
   /** Lifecycle: AWAIT_HELLO → ACTIVE → CLOSED, or AWAIT_HELLO → CLOSED. */
@@ -219,8 +227,10 @@ public final class CloudSession {
       return;
     }
     try {
+      lastFrameKind = Frame.BodyCase.BODY_NOT_SET;
       Frame frame = FrameCodec.decode(bytes, policy.maxFrameBytes());
       lastNowMs = nowMs;
+      lastFrameKind = frame.getBodyCase();
       switch (frame.getBodyCase()) {
         case HELLO -> onHello(nowMs, frame.getHello());
         case BATCH -> onBatch(nowMs, frame.getBatch(), bytes.length);
@@ -262,11 +272,16 @@ public final class CloudSession {
     }
   }
 
+  /** The kind of the last frame {@link #onFrame} read; BODY_NOT_SET if it did not decode. */
+  public synchronized Frame.BodyCase lastFrameKind() {
+    return lastFrameKind;
+  }
+
   /** Documents of some scope changed: push what this device has not been sent yet. */
   public synchronized void onDocsChanged(long nowMs) {
     if (state == State.ACTIVE && docs != null) {
       try {
-        pushDocs();
+        pushDocs(nowMs);
       } catch (RuntimeException e) {
         fail(ErrorCode.INTERNAL, "server error: " + e);
       }
@@ -643,6 +658,14 @@ public final class CloudSession {
 
   /** Sends every version after this session's cursor in each scope, in version order. */
   private void pushDocs() {
+    pushDocs(-1);
+  }
+
+  /**
+   * {@link #pushDocs()}; with {@code nowMs} ≥ 0 (a live push), reports each version's push lag
+   * ({@link Io#pushed}).
+   */
+  private void pushDocs(long nowMs) {
     int budget = Math.max(1024, policy.maxFrameBytes() - 4096);
     for (Map.Entry<String, Long> cursor : docCursors.entrySet()) {
       String scope = cursor.getKey();
@@ -666,6 +689,9 @@ public final class CloudSession {
           docUpdatesSent++;
           bytes += u.getSerializedSize() + 8;
           cursor.setValue(d.version());
+          if (nowMs >= 0) {
+            io.pushed(Math.max(0, nowMs - d.updatedMs()));
+          }
         }
         io.send(Frame.newBuilder().setDocUpdates(frame).build());
         if (page.size() < PUSH_PAGE_DOCS) {

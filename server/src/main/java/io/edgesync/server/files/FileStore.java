@@ -272,6 +272,18 @@ public final class FileStore {
         limit);
   }
 
+  /** How many rollouts are in each state (by its label): for the metrics. */
+  public Map<String, Long> rolloutsByState() {
+    Map<String, Long> byState = new TreeMap<>();
+    for (Map.Entry<String, Long> e :
+        sql.read(
+            "SELECT state, count(*) FROM rollouts GROUP BY state",
+            rs -> Map.entry(rs.getString(1), rs.getLong(2)))) {
+      byState.put(e.getKey(), e.getValue());
+    }
+    return byState;
+  }
+
   public List<Rollout> running() {
     return sql.read(
         "SELECT " + ROLLOUT_COLUMNS + " FROM rollouts WHERE state=? ORDER BY id",
