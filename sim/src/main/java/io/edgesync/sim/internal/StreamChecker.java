@@ -35,6 +35,7 @@ public final class StreamChecker implements Checker {
       }
       List<Outbox.StreamState> snapshot = e.outbox().streams();
       world.ledger().syncAcks(e.model(), snapshot);
+      checkAccounts(e);
       Map<String, Long> cloud = world.cloud().checkpoints(e.deviceId());
       if (cloud == null) {
         continue;
@@ -81,6 +82,42 @@ public final class StreamChecker implements Checker {
                   + " as acknowledged but the cloud committed only up to "
                   + committed);
         }
+      }
+    }
+  }
+
+  /**
+   * The edge's own accounts (what its status and metrics show) balance to the record, and its
+   * dropped count is what the overflow policy really dropped (the ledger knows which): a counter
+   * that disagrees with what was lost is a failure, as a lost record is.
+   */
+  private static void checkAccounts(SimEdge e) {
+    for (SqliteOutbox.Accounts a : e.outbox().accounts()) {
+      if (!a.balanced()) {
+        throw new SimFailure(
+            e.deviceId()
+                + "/"
+                + a.stream()
+                + " does not account for its records: appended "
+                + a.appended()
+                + " != acknowledged "
+                + a.acknowledged()
+                + " + queued "
+                + a.queued()
+                + " + dropped "
+                + a.dropped());
+      }
+      StreamLedger.StreamModel m = e.model().streams().get(a.stream());
+      long reallyDropped = m == null ? 0 : m.droppedCount();
+      if (a.dropped() != reallyDropped) {
+        throw new SimFailure(
+            e.deviceId()
+                + "/"
+                + a.stream()
+                + " reports "
+                + a.dropped()
+                + " records dropped, but the overflow policy dropped "
+                + reallyDropped);
       }
     }
   }

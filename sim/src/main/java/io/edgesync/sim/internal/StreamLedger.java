@@ -56,6 +56,11 @@ public final class StreamLedger {
       return records.get((int) (seq - 1));
     }
 
+    /** How many records the overflow policy dropped so far. */
+    public long droppedCount() {
+      return dropped.cardinality();
+    }
+
     public boolean wasDropped(long seq) {
       return dropped.get((int) seq);
     }

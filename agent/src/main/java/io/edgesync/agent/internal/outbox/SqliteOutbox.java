@@ -344,6 +344,34 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     return locked("looking up gaps of " + stream, () -> tables.gapAt(stream, sequence));
   }
 
+  /**
+   * A stream's records accounted for at one moment: every record appended is acknowledged by the
+   * cloud, still queued, or dropped here (overflow or age), so {@code appended == acknowledged +
+   * queued + dropped}, to the record ({@link #balanced}).
+   */
+  public record Accounts(
+      String stream, long appended, long acknowledged, long queued, long dropped) {
+    public boolean balanced() {
+      return appended == acknowledged + queued + dropped;
+    }
+  }
+
+  /** Every stream's {@link Accounts}, from the counters under one lock (no store read). */
+  public List<Accounts> accounts() {
+    lock.lock();
+    try {
+      List<Accounts> out = new ArrayList<>();
+      for (StreamState s : snapshot) {
+        StreamCounters c = counters.get(s.name());
+        out.add(
+            new Accounts(s.name(), c.lastSeq, c.syncedRecords, c.queuedRecords, c.droppedRecords));
+      }
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Detailed per-stream figures for status and metrics. */
   public List<StreamStatus> streamStatus() {
     lock.lock();
