@@ -131,6 +131,16 @@ public record AgentStatus(
       long duplicateRecords,
       Map<String, Integer> dictionaries) {}
 
+  /**
+   * @param droppedByReason {@code droppedRecords} by why: {@code queue_full} (the overflow policy)
+   *     and {@code expired} ({@code max_offline_hours}); and {@code not_retained}, records the
+   *     cloud lost (restored from an older backup) that the agent no longer held, which are not in
+   *     {@code droppedRecords}
+   * @param ackRecordsPerSec records the cloud acknowledged per second over the last minutes; -1
+   *     until a minute of samples
+   * @param drainEtaSeconds when the queue is empty at the measured rates: 0 when nothing is queued,
+   *     -1 when unknown or not shrinking (offline, or appends outpace sends)
+   */
   public record StreamView(
       String name,
       int priority,
@@ -144,5 +154,8 @@ public record AgentStatus(
       double appendRecordsPerSec,
       double appendBytesPerSec,
       String deferred,
-      WireView wire) {}
+      WireView wire,
+      Map<String, Long> droppedByReason,
+      double ackRecordsPerSec,
+      double drainEtaSeconds) {}
 }

@@ -4,6 +4,7 @@ import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.agent.internal.CapacityWatch;
 import io.edgesync.agent.internal.CommandRunner;
 import io.edgesync.agent.internal.ConnectionTracker;
+import io.edgesync.agent.internal.DrainWatch;
 import io.edgesync.agent.internal.EdgeNode;
 import io.edgesync.agent.internal.LocalApi;
 import io.edgesync.agent.internal.LocalApiToken;
@@ -24,6 +25,7 @@ import io.edgesync.engine.edge.EdgeSyncEngine;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Transport;
+import io.edgesync.protocol.wire.GapReason;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,6 +72,7 @@ public final class EdgeAgent implements AutoCloseable {
   private final AgentFiles files;
   private final CommandRunner commands;
   private final CapacityWatch capacity;
+  private final DrainWatch drains = new DrainWatch();
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
 
@@ -340,6 +343,15 @@ public final class EdgeAgent implements AutoCloseable {
     capacity.onAppended(clock.nowMs(), stream, records, bytes);
   }
 
+  /** Gap records of a stream by reason, with the reasons' names as the status shows them. */
+  private static Map<String, Long> droppedByReason(Map<GapReason, Long> byReason) {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    out.put("queue_full", byReason.getOrDefault(GapReason.GAP_REASON_QUEUE_FULL, 0L));
+    out.put("expired", byReason.getOrDefault(GapReason.GAP_REASON_EXPIRED, 0L));
+    out.put("not_retained", byReason.getOrDefault(GapReason.GAP_REASON_NOT_RETAINED, 0L));
+    return out;
+  }
+
   /** Where the record with this operation id ({@code stream/sequence}) stands. */
   public OperationStatus operationStatus(String operationId) {
     int slash = operationId.lastIndexOf('/');
@@ -397,8 +409,10 @@ public final class EdgeAgent implements AutoCloseable {
     List<AgentStatus.StreamView> streams = new ArrayList<>();
     long queuedRecords = 0;
     long queuedBytes = 0;
+    Map<String, Map<GapReason, Long>> gaps = outbox.gapRecordsByReason();
     for (SqliteOutbox.StreamStatus s : outbox.streamStatus()) {
       CapacityWatch.Rate rate = capacity.rate(now, s.name());
+      double ackRate = drains.sample(s.name(), now, s.syncedRecords());
       streams.add(
           new AgentStatus.StreamView(
               s.name(),
@@ -413,7 +427,10 @@ public final class EdgeAgent implements AutoCloseable {
               rate.recordsPerSec(),
               rate.bytesPerSec(),
               ev.deferred().get(s.name()),
-              wireView(ev.wire().getOrDefault(s.name(), EdgeSyncEngine.WireStats.ZERO))));
+              wireView(ev.wire().getOrDefault(s.name(), EdgeSyncEngine.WireStats.ZERO)),
+              droppedByReason(gaps.getOrDefault(s.name(), Map.of())),
+              ackRate,
+              DrainWatch.etaSeconds(s.queuedRecords(), ackRate, rate.recordsPerSec())));
       queuedRecords += s.queuedRecords();
       queuedBytes += s.queuedBytes();
     }

@@ -67,13 +67,47 @@ public final class AgentMetricsText {
             "payload bytes of the queued records",
             streams,
             v -> v.queuedBytes()));
+    Map<String, Double> dropped = new LinkedHashMap<>();
+    Map<String, Double> notRetained = new LinkedHashMap<>();
+    for (AgentStatus.StreamView v : streams) {
+      for (String reason : List.of("queue_full", "expired")) {
+        dropped.put(
+            labels("stream", v.name(), "reason", reason),
+            (double) v.droppedByReason().getOrDefault(reason, 0L));
+      }
+      notRetained.put(
+          labels("stream", v.name()),
+          (double) v.droppedByReason().getOrDefault("not_retained", 0L));
+    }
     families.add(
-        perStream(
+        new Family(
             "edgesync_agent_stream_dropped_records_total",
             "counter",
-            "records the agent dropped unsent (queue bounds, max_offline_hours)",
+            "records the agent dropped before the cloud acknowledged them, by reason: queue_full"
+                + " (the overflow policy), expired (max_offline_hours)",
+            dropped));
+    families.add(
+        new Family(
+            "edgesync_agent_stream_not_retained_records_total",
+            "counter",
+            "records the cloud lost (restored from an older backup) that the agent no longer held",
+            notRetained));
+    families.add(
+        perStream(
+            "edgesync_agent_stream_ack_records_per_second",
+            "gauge",
+            "records the cloud acknowledged per second over the last minutes; -1 until a minute of"
+                + " samples",
             streams,
-            v -> v.droppedRecords()));
+            v -> v.ackRecordsPerSec()));
+    families.add(
+        perStream(
+            "edgesync_agent_stream_drain_eta_seconds",
+            "gauge",
+            "when the queue is empty at the measured rates; 0 when nothing is queued, -1 when unknown"
+                + " or not shrinking (offline, or appends outpace sends)",
+            streams,
+            v -> v.drainEtaSeconds()));
     families.add(
         perStream(
             "edgesync_agent_stream_oldest_queued_age_seconds",

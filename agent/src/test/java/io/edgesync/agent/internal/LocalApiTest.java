@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgesync.agent.AgentConfig;
+import io.edgesync.agent.AgentStatus;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeSyncException.Code;
 import io.edgesync.agent.OutboxLimits;
@@ -326,7 +327,10 @@ class LocalApiTest {
         .contains("edgesync_agent_stream_queued_records{stream=\"sensor_data\"} 2\n")
         .contains("edgesync_agent_stream_queued_bytes{stream=\"sensor_data\"} 15\n")
         .contains("edgesync_agent_stream_queued_records{stream=\"logs\"} 1\n")
-        .contains("edgesync_agent_stream_dropped_records_total{stream=\"sensor_data\"} 0\n")
+        .contains(
+            "edgesync_agent_stream_dropped_records_total{stream=\"sensor_data\",reason=\"queue_full\"}"
+                + " 0\n")
+        .contains("edgesync_agent_stream_drain_eta_seconds{stream=\"logs\"} -1\n")
         .containsPattern(
             "edgesync_agent_stream_oldest_queued_age_seconds\\{stream=\"sensor_data\"\\} [0-9.]+\n");
     // Every sample line is "name{labels} value" or "name value": what Prometheus parses.
@@ -334,6 +338,34 @@ class LocalApiTest {
       assertThat(line).matches("# (HELP|TYPE) .*|[a-z_]+(\\{[^}]*\\})? -?[0-9.eE+]+");
     }
     assertThat(post("/metrics", "").statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void prometheusMetrics_countDropsByReason_andTheyAddUpToTheStreamsDroppedCount()
+      throws Exception {
+    agent.close();
+    agent = open("queue: {overflow_policy: drop_oldest}\n", "queue_max_size: 3");
+    for (int i = 0; i < 5; i++) {
+      post("/v1/streams/sensor_data", "{\"v\":" + i + "}");
+    }
+
+    String body = get("/metrics").body();
+
+    assertThat(body)
+        .contains(
+            "edgesync_agent_stream_dropped_records_total{stream=\"sensor_data\",reason=\"queue_full\"}"
+                + " 2\n")
+        .contains(
+            "edgesync_agent_stream_dropped_records_total{stream=\"sensor_data\",reason=\"expired\"}"
+                + " 0\n")
+        .contains("edgesync_agent_stream_not_retained_records_total{stream=\"sensor_data\"} 0\n")
+        .contains("edgesync_agent_stream_queued_records{stream=\"sensor_data\"} 3\n");
+    AgentStatus.StreamView v = agent.status().streams().get(0);
+    assertThat(v.droppedRecords()).isEqualTo(2);
+    assertThat(v.droppedByReason()).containsEntry("queue_full", 2L);
+    assertThat(v.lastSequence())
+        .as("appended = acknowledged + queued + dropped")
+        .isEqualTo(v.syncedRecords() + v.queuedRecords() + v.droppedRecords());
   }
 
   @Test

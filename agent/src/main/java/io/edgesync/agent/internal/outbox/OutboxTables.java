@@ -19,7 +19,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -360,6 +363,23 @@ final class OutboxTables {
         return decode(stream, rs.getBytes(3), first, last);
       }
     }
+  }
+
+  /** Records in gaps, per stream and reason (the wire reason's number): all time. */
+  Map<String, Map<GapReason, Long>> gapRecordsByReason() throws SQLException {
+    Map<String, Map<GapReason, Long>> out = new TreeMap<>();
+    try (Statement st = db.createStatement();
+        ResultSet rs =
+            st.executeQuery(
+                "SELECT stream, reason, sum(last_seq - first_seq + 1) FROM gaps GROUP BY stream,"
+                    + " reason")) {
+      while (rs.next()) {
+        GapReason reason = GapReason.forNumber(rs.getInt(2));
+        out.computeIfAbsent(rs.getString(1), k -> new EnumMap<>(GapReason.class))
+            .put(reason == null ? GapReason.GAP_REASON_UNSPECIFIED : reason, rs.getLong(3));
+      }
+    }
+    return out;
   }
 
   Item.Gap gapAt(String stream, long sequence) throws SQLException {

@@ -10,6 +10,7 @@ import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
+import io.edgesync.protocol.wire.GapReason;
 import io.edgesync.support.jdbc.GroupCommitWriter;
 import io.edgesync.support.jdbc.Jdbc;
 import java.nio.file.Path;
@@ -337,6 +338,15 @@ public final class SqliteOutbox implements Outbox, AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Records in gaps per stream and reason, all time: {@code QUEUE_FULL} and {@code EXPIRED} are
+   * what this agent dropped (they add up to each stream's dropped count); {@code NOT_RETAINED} are
+   * records the cloud lost (restored from an older backup) that the agent no longer held.
+   */
+  public Map<String, Map<GapReason, Long>> gapRecordsByReason() {
+    return locked("reading gaps by reason", tables::gapRecordsByReason);
   }
 
   /** The gap covering {@code sequence}, if that record was dropped. */
