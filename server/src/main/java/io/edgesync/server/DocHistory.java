@@ -1,6 +1,8 @@
 package io.edgesync.server;
 
 import io.edgesync.engine.docs.DocKey;
+import io.edgesync.engine.docs.DocumentStore.StoredDoc;
+import io.edgesync.protocol.Hlc;
 import io.edgesync.support.jdbc.Jdbc;
 import java.sql.SQLException;
 import java.util.List;
@@ -64,6 +66,36 @@ final class DocHistory {
    * Deletes the scope's tombstones at or below version {@code seenByAll} (no open conflict on
    * them), their log rows, and their cache entries.
    */
+  /**
+   * The newest collected delete of a key ({@code db/V13__doc_collected.sql}) as a tombstone; null
+   * if none was collected.
+   */
+  StoredDoc collected(DocKey k) throws SQLException {
+    List<StoredDoc> rows =
+        StoreSql.rows(
+            jdbc,
+            "SELECT version, hlc_wall, hlc_logical, hlc_node, writer FROM doc_collected WHERE"
+                + " scope=? AND collection=? AND key=?",
+            rs ->
+                new StoredDoc(
+                    k.scope(),
+                    k.collection(),
+                    k.key(),
+                    rs.getLong(1),
+                    null,
+                    new Hlc(rs.getLong(2), rs.getInt(3), rs.getString(4)),
+                    rs.getString(5),
+                    0,
+                    0,
+                    "",
+                    0,
+                    0),
+            k.scope(),
+            k.collection(),
+            k.key());
+    return rows.isEmpty() ? null : rows.get(0);
+  }
+
   void collectTombstones(String scope, long seenByAll, DocCache cache) throws SQLException {
     List<DocKey> keys =
         StoreSql.rows(
@@ -73,6 +105,18 @@ final class DocHistory {
             scope,
             seenByAll);
     keys.forEach(cache::evict);
+    // Remembered per key, for a change a device made before its first session (db/V13).
+    jdbc.update(
+        "INSERT INTO doc_collected(scope, collection, key, version, hlc_wall, hlc_logical,"
+            + " hlc_node, writer) SELECT d.scope, d.collection, d.key, d.version, l.hlc_wall,"
+            + " l.hlc_logical, l.hlc_node, l.writer FROM docs d JOIN doc_log l ON"
+            + " l.version=d.version WHERE d.scope=? AND d.deleted=1 AND d.version<=? AND"
+            + " d.conflict_id=0 ON CONFLICT(scope, collection, key) DO UPDATE SET"
+            + " version=excluded.version, hlc_wall=excluded.hlc_wall,"
+            + " hlc_logical=excluded.hlc_logical, hlc_node=excluded.hlc_node,"
+            + " writer=excluded.writer",
+        scope,
+        seenByAll);
     // A tombstone's log row at or below prunedUpTo is current and no pass deletes it any more.
     jdbc.update(
         "DELETE FROM doc_log WHERE version<=? AND version IN (SELECT version" + COLLECTABLE + ")",

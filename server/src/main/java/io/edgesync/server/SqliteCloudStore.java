@@ -239,7 +239,8 @@ public final class SqliteCloudStore implements CloudStore {
           "db/V9__files.sql",
           "db/V10__sessions_leases.sql",
           "db/V11__retention.sql",
-          "db/V12__file_chunks.sql");
+          "db/V12__file_chunks.sql",
+          "db/V13__doc_collected.sql");
     } catch (SQLException | RuntimeException e) {
       db.close();
       throw e;

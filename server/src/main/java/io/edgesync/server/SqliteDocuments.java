@@ -226,6 +226,12 @@ final class SqliteDocuments implements DocumentStore {
     }
 
     @Override
+    public StoredDoc collectedDelete(String scope, String collection, String key) {
+      return jdbc.call(
+          "document store", () -> history.collected(new DocKey(scope, collection, key)));
+    }
+
+    @Override
     public StoredDoc version(String scope, String collection, String key, long version) {
       return reads.version(new DocKey(scope, collection, key), version);
     }

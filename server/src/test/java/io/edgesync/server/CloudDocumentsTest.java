@@ -674,6 +674,54 @@ class CloudDocumentsTest {
   }
 
   @Test
+  void aChangeOnAnOlderBase_fromADeviceWithNoSessionYet_meetsACollectedDeleteAsAConflict()
+      throws Exception {
+    SqliteCloudStore raw = db.open();
+    CloudDocuments docs = new CloudDocuments(raw.documents(), rules(false), clock);
+    raw.registerDevice("gw-1", T0);
+    // gw-9 writes offline before its first session, while the cloud creates and deletes the key
+    Hlc offlineEdit = hlc("gw-9");
+    clock.advance(1_000);
+    docs.put("fleet", "lww", "k", "{\"v\":1}".getBytes(UTF_8), null); // v1
+    docs.put("fleet", "manual", "m", "{\"v\":1}".getBytes(UTF_8), null); // v2
+    docs.put("fleet", "lww", "new", "{}".getBytes(UTF_8), null); // v3
+    docs.delete("fleet", "lww", "k", null); // v4
+    docs.delete("fleet", "manual", "m", null); // v5
+    docs.store().saveCursors("gw-1", Map.of("fleet", 5L)); // the one reader with a session
+    assertThat(docs.store().get("fleet", "lww", "k")).as("tombstone collected").isNull();
+    assertThat(docs.store().get("fleet", "manual", "m")).isNull();
+
+    EdgeApplied applied =
+        docs.applyEdgeChanges(
+            "gw-9",
+            List.of(
+                value(1, "fleet", "lww", "k", 0, offlineEdit, "{\"edge\":1}"),
+                value(2, "fleet", "manual", "m", 0, offlineEdit, "{\"edge\":2}"),
+                value(3, "fleet", "lww", "fresh", 0, hlc("gw-9"), "{\"edge\":3}")));
+
+    assertThat(applied.conflicts()).as("both changes met the deletes").isEqualTo(2);
+    // last_write_wins: the delete is later than the offline edit, so it stays deleted, audited
+    StoredDoc k = docs.store().get("fleet", "lww", "k");
+    assertThat(k.deleted()).isTrue();
+    assertThat(audit(docs.store(), "k"))
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.deviceId()).isEqualTo("gw-9");
+              assertThat(text(a.edgeValue())).isEqualTo("{\"edge\":1}");
+            });
+    // manual: the edge value waits in an open conflict against the collected delete
+    ConflictRecord open = conflicts(docs.store(), ConflictRecord.OPEN).get(0);
+    assertThat(open.key()).isEqualTo("m");
+    assertThat(open.cloudVersion()).isEqualTo(5);
+    assertThat(open.cloudValue()).isNull();
+    assertThat(text(open.edgeValue())).isEqualTo("{\"edge\":2}");
+    // a key never deleted is created as before, without a conflict
+    assertThat(text(docs.store().get("fleet", "lww", "fresh"))).isEqualTo("{\"edge\":3}");
+    assertThat(audit(docs.store(), "fresh")).isEmpty();
+  }
+
+  @Test
   void tombstones_areKeptForAReaderThatSaidHelloWithCursorZero_andMayHoldTheKey() throws Exception {
     SqliteCloudStore raw = db.open();
     CloudDocuments docs = new CloudDocuments(raw.documents(), rules(false), clock);

@@ -61,6 +61,15 @@ public interface DocumentStore {
     /** The current version of a key, tombstones included; null if none. */
     StoredDoc doc(String scope, String collection, String key);
 
+    /**
+     * For a key without a current version ({@link #doc} is null): the newest delete of it whose
+     * tombstone was collected, as that tombstone (version, HLC, writer); null if none was, or if
+     * the store does not remember collected deletes.
+     */
+    default StoredDoc collectedDelete(String scope, String collection, String key) {
+      return null;
+    }
+
     /** The value of an earlier version if it is still kept in the history; null if not. */
     StoredDoc version(String scope, String collection, String key, long version);
 

@@ -108,11 +108,26 @@ final class EdgeChangeWriter {
       this.deviceId = deviceId;
       this.p = p;
       this.nowMs = nowMs;
-      this.current = tx.doc(p.scope(), p.collection(), p.key());
+      this.current = currentOrCollectedDelete();
       this.base = p.baseVersion() > 0 ? base() : null;
       this.edgeValue = p.value();
       this.edgeBytes = p.valueBytes();
       this.policy = rules.policy(p.collection());
+    }
+
+    /**
+     * The key's current version; for a key without one, the delete whose tombstone was collected if
+     * the change was made on an older base: a device that had no session when the tombstone was
+     * collected (only readers with a session hold collection back) may have changed the key before
+     * the delete, and its change is concurrent with it, not a create over nothing.
+     */
+    private StoredDoc currentOrCollectedDelete() {
+      StoredDoc doc = tx.doc(p.scope(), p.collection(), p.key());
+      if (doc != null) {
+        return doc;
+      }
+      StoredDoc gone = tx.collectedDelete(p.scope(), p.collection(), p.key());
+      return gone != null && p.baseVersion() < gone.version() ? gone : null;
     }
 
     private StoredDoc base() {

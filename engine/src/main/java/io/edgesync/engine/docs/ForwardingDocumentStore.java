@@ -73,6 +73,11 @@ public class ForwardingDocumentStore implements DocumentStore {
     }
 
     @Override
+    public StoredDoc collectedDelete(String scope, String collection, String key) {
+      return tx.collectedDelete(scope, collection, key);
+    }
+
+    @Override
     public StoredDoc version(String scope, String collection, String key, long version) {
       return tx.version(scope, collection, key, version);
     }
