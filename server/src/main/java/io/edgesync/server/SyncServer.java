@@ -233,6 +233,7 @@ public final class SyncServer implements AutoCloseable {
                     ws.onError(ctx -> onClose(ctx));
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
+              Dashboard.install(cfg);
               cfg.routes.get("/api/v1/health", this::health);
               metrics.register(cfg.routes);
               cfg.routes.get("/api/v1/cluster", this::cluster);
