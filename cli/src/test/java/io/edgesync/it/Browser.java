@@ -25,8 +25,12 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * packages: nothing is downloaded at run time. Not thread safe (one test's browser).
  */
 final class Browser implements AutoCloseable {
-  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+  /** Debian's paths; the properties point elsewhere (or at nothing, to see the skip). */
+  static final Path CHROMIUM =
+      Path.of(System.getProperty("edgesync.test.chromium", "/usr/bin/chromium"));
+
+  static final Path CHROMEDRIVER =
+      Path.of(System.getProperty("edgesync.test.chromedriver", "/usr/bin/chromedriver"));
   private static final Duration WAIT = Duration.ofSeconds(15);
 
   final ChromeDriver driver;

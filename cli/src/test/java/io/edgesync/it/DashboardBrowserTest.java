@@ -94,6 +94,15 @@ class DashboardBrowserTest {
       assertThat(browser.all(By.id("command-form"))).as("operators may send commands").hasSize(1);
       browser.screenshot("device");
 
+      // Bandwidth of one device: its stored wire counters (the telemetry record's frame).
+      long frameBytes =
+          admin.ok(admin.get("/api/v1/devices/dev-b")).get("wire").get("frameBytes").asLong();
+      assertThat(frameBytes).isPositive();
+      browser.go("#/bandwidth/dev-b");
+      browser.waitText(By.id("bandwidth-device-chart"), "on the wire for");
+      assertThat(browser.driver.findElement(By.id("bandwidth-device-chart")).getText())
+          .contains("total " + frameBytes + " B on the wire");
+
       browser.go("#/conflicts/" + forOperator);
       browser.waitVisible(By.id("resolve-edge"));
       // a: changed on both sides, differently; b: changed on the edge only.

@@ -205,6 +205,7 @@ public final class SyncServer implements AutoCloseable {
         Javalin.create(
             cfg -> {
               cfg.startup.showJavalinBanner = false;
+              Dashboard.install(cfg);
               cfg.jsonMapper(new JavalinJackson(JSON, false));
               cfg.jetty.modifyServletContextHandler(upgradeSessions::install);
               cfg.jetty.modifyWebSocketServletFactory(
@@ -233,7 +234,6 @@ public final class SyncServer implements AutoCloseable {
                     ws.onError(ctx -> onClose(ctx));
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
-              Dashboard.install(cfg);
               cfg.routes.get("/api/v1/health", this::health);
               metrics.register(cfg.routes);
               cfg.routes.get("/api/v1/cluster", this::cluster);

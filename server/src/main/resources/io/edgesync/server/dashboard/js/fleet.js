@@ -171,7 +171,12 @@ function kpiPanel() {
             h('div', { class: 'muted' }, (higher ? 'target > ' : 'target < ') + percent(target)))
         );
       }
-      body.append(h('div', { class: 'kpi' }, h('div', { class: 'muted' }, 'Devices'), h('div', { class: 'value' }, String(k.devices ?? '–'))));
+      body.append(
+        h('div', { class: 'kpi' },
+          h('div', { class: 'muted' }, 'Devices'),
+          h('div', { class: 'value' }, String(k.devices ?? '–')),
+          k.devicesReporting === undefined ? null : h('div', { class: 'muted' }, k.devicesReporting + ' reporting'))
+      );
     })
     .catch((e) => clear(body).append(errorText(e)));
   return h('div', { class: 'card', id: 'kpis' }, h('h2', {}, 'KPIs (fleet)'), body);
