@@ -13,6 +13,8 @@ import io.edgesync.server.SyncServer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,8 +43,9 @@ class DashboardBrowserTest {
   private EdgeAgent devB;
   private String operatorKey;
   private String viewerKey;
-  private long forOperator; // the open conflict the operator resolves
+  private long forOperator; // the open conflict the operator resolves by taking the edge's value
   private long forViewer; // the one the viewer may only look at
+  private long toEdit; // the one the operator resolves with a value of their own
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
@@ -61,9 +64,10 @@ class DashboardBrowserTest {
     devB.append("telemetry", "{\"t\":21.5}".getBytes(UTF_8));
     operatorKey = createKey("ops", "operator");
     viewerKey = createKey("watcher", "viewer");
-    List<Long> conflicts = twoManualConflictsFromDevA();
+    List<Long> conflicts = manualConflictsFromDevA();
     forOperator = conflicts.get(0);
     forViewer = conflicts.get(1);
+    toEdit = conflicts.get(2);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> admin.ok(admin.get("/api/v1/devices/dev-b")).get("streams").size() == 1);
@@ -124,6 +128,25 @@ class DashboardBrowserTest {
   }
 
   @Test
+  void operator_resolvesAConflictWithAnEditedValue() throws Exception {
+    try (Browser browser = Browser.open(server.port())) {
+      browser.login(operatorKey);
+      browser.go("#/conflicts/" + toEdit);
+      browser.waitVisible(By.id("resolve-edit")).click();
+      WebElement editor = browser.waitVisible(By.id("resolve-value"));
+      editor.clear();
+      editor.sendKeys("{\"a\": 9}");
+      browser.driver.findElement(By.id("resolve-save")).click();
+      browser.waitText(By.id("conflict-state"), "resolved");
+    }
+    JsonNode c = admin.ok(admin.get("/api/v1/conflicts/" + toEdit));
+    assertThat(c.get("outcome").asText()).isEqualTo("value");
+    assertThat(c.get("resolvedBy").asText()).isEqualTo("ops");
+    assertThat(admin.ok(admin.get("/api/v1/fleet/docs/mn/k2")).get("value"))
+        .isEqualTo(Rest.json("{\"a\":9}"));
+  }
+
+  @Test
   void viewer_seesTheConflict_butCannotResolveIt() throws Exception {
     try (Browser browser = Browser.open(server.port())) {
       browser.login(viewerKey);
@@ -167,11 +190,11 @@ class DashboardBrowserTest {
   }
 
   /**
-   * Fleet documents mn/k0 and mn/k1 at v1 on dev-a; the link cut; the cloud and dev-a edit both;
-   * the link healed: two open manual conflicts, in key order.
+   * Fleet documents mn/k0, k1, k2 at v1 on dev-a; the link cut; the cloud and dev-a edit them; the
+   * link healed: three open manual conflicts, in key order.
    */
-  private List<Long> twoManualConflictsFromDevA() throws Exception {
-    List<String> keys = List.of("k0", "k1");
+  private List<Long> manualConflictsFromDevA() throws Exception {
+    List<String> keys = List.of("k0", "k1", "k2");
     for (String k : keys) {
       long v1 = admin.ok(admin.put("/api/v1/fleet/docs/mn/" + k, BASE)).get("version").asLong();
       await().atMost(Duration.ofSeconds(20)).until(() -> version(k) == v1);
@@ -187,13 +210,12 @@ class DashboardBrowserTest {
         .atMost(Duration.ofSeconds(20))
         .until(
             () ->
-                admin.ok(admin.get("/api/v1/conflicts?status=open")).get("conflicts").size() == 2);
-    JsonNode open = admin.ok(admin.get("/api/v1/conflicts?status=open")).get("conflicts");
-    long first = open.get(0).get("id").asLong();
-    long second = open.get(1).get("id").asLong();
-    return open.get(0).get("key").asText().equals("k0")
-        ? List.of(first, second)
-        : List.of(second, first);
+                admin.ok(admin.get("/api/v1/conflicts?status=open")).get("conflicts").size() == 3);
+    Map<String, Long> byKey = new TreeMap<>();
+    for (JsonNode c : admin.ok(admin.get("/api/v1/conflicts?status=open")).get("conflicts")) {
+      byKey.put(c.get("key").asText(), c.get("id").asLong());
+    }
+    return List.copyOf(byKey.values());
   }
 
   private long version(String key) {
