@@ -111,7 +111,7 @@ final class Browser implements AutoCloseable {
   }
 
   List<WebElement> all(By by) {
-    return driver.findElements(By.cssSelector("body")).get(0).findElements(by);
+    return driver.findElements(by);
   }
 
   /** Saves a screenshot as target/dashboard-{name}.png (for review); returns its path. */
