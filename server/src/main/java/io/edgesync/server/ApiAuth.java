@@ -26,6 +26,12 @@ final class ApiAuth {
   static final String HEALTH = "/api/v1/health";
 
   /**
+   * Tells a key its own name, role and groups (viewer, and open to keys limited to groups): the
+   * dashboard shows the role and hides what the key may not do.
+   */
+  static final String WHOAMI = "/api/v1/whoami";
+
+  /**
    * The header that once named the audit's "who"; refused now (400), since anyone could set it and
    * a client sending it would believe it still counts.
    */
@@ -92,6 +98,7 @@ final class ApiAuth {
 
   void register(RoutesConfig r) {
     r.beforeMatched(this::check);
+    r.get(WHOAMI, ctx -> ctx.json(keyJson(ctx.attribute(KEY_ATTRIBUTE))));
     r.get("/api/v1/keys", this::listKeys);
     r.post("/api/v1/keys", this::createKey);
     r.delete("/api/v1/keys/{name}", this::revokeKey);
@@ -127,7 +134,7 @@ final class ApiAuth {
               + " needs role "
               + needed.label());
     }
-    if (key.limited()) {
+    if (key.limited() && !endpoint.path.equals(WHOAMI)) {
       checkGroups(ctx, key, method + " " + endpoint.path);
     }
     ctx.attribute(KEY_ATTRIBUTE, key);

@@ -207,6 +207,7 @@ public final class SyncServer implements AutoCloseable {
         Javalin.create(
             cfg -> {
               cfg.startup.showJavalinBanner = false;
+              Dashboard.install(cfg);
               cfg.jsonMapper(new JavalinJackson(JSON, false));
               cfg.jetty.modifyServletContextHandler(upgradeSessions::install);
               cfg.jetty.modifyWebSocketServletFactory(
