@@ -13,7 +13,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The server's metrics in Prometheus' text format, at {@code GET /api/v1/metrics} (an API key with
@@ -33,6 +35,8 @@ final class ServerMetrics {
   private final JvmGcMetrics gc = new JvmGcMetrics();
   // Micrometer holds what a meter reads weakly; the suppliers live as long as the server here.
   private final List<LongSupplier> read = new CopyOnWriteArrayList<>();
+  private final List<DoubleSupplier> ratios = new CopyOnWriteArrayList<>();
+  private final List<Supplier<String>> texts = new CopyOnWriteArrayList<>();
 
   ServerMetrics() {
     new JvmMemoryMetrics().bindTo(registry);
@@ -59,12 +63,29 @@ final class ServerMetrics {
     return this;
   }
 
+  /** A value between 0 and 1 (a ratio), read from {@code value} at each scrape. */
+  ServerMetrics ratio(String name, String help, DoubleSupplier value) {
+    ratios.add(value);
+    Gauge.builder(name, value, v -> v.getAsDouble()).description(help).register(registry);
+    return this;
+  }
+
+  /** Text in Prometheus' format appended to each scrape (series Micrometer cannot bound). */
+  ServerMetrics text(Supplier<String> more) {
+    texts.add(more);
+    return this;
+  }
+
   void register(RoutesConfig routes) {
     routes.get("/api/v1/metrics", this::scrape);
   }
 
   private void scrape(Context ctx) {
-    ctx.contentType(CONTENT_TYPE).result(registry.scrape());
+    StringBuilder out = new StringBuilder(registry.scrape());
+    for (Supplier<String> t : texts) {
+      out.append(t.get());
+    }
+    ctx.contentType(CONTENT_TYPE).result(out.toString());
   }
 
   void close() {
