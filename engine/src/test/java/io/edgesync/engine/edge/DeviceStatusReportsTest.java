@@ -215,6 +215,6 @@ class DeviceStatusReportsTest {
     assertThat(later.get(0).getStreamsCount()).isZero();
     assertThat(FrameCodec.encode(Frame.newBuilder().setStatus(later.get(0)).build()).length)
         .as("frame tag, length and checksum")
-        .isLessThanOrEqualTo(12);
+        .isEqualTo(8);
   }
 }
