@@ -23,8 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * its session (every 3 s here), and the real server shows it in {@code GET /api/v1/devices}, in
  * {@code GET /api/v1/kpis} and in its metrics. Records appended while the link is down show as the
  * device's backlog and as outage data in the report of the next session, then drain; a fleet
- * document written during the outage makes the device inconsistent until it has it. An agent that
- * reports nothing (status off, as an older agent) shows {@code "reported": null}.
+ * document written during the outage makes the device inconsistent until it has it, and a document
+ * both sides edited during it counts as a conflict. An agent that reports nothing (status off, as
+ * an older agent) shows {@code "reported": null}.
  */
 class DeviceStatusTest {
   private static final String DEVICE = "dev-st";
@@ -89,7 +90,16 @@ class DeviceStatusTest {
     assertThat(device(rest, SILENT).get("reported").isNull())
         .as("an agent that reports nothing")
         .isTrue();
+    agent.documents().put("config", "k", "{\"v\":1}");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> {
+              JsonNode k = rest.ok(rest.get("/api/v1/kpis?device=" + DEVICE));
+              return k.get("docChanges").asLong() == 1 && k.get("consistency").asDouble() == 1.0;
+            });
     JsonNode before = rest.ok(rest.get("/api/v1/kpis?device=" + DEVICE));
+    assertThat(before.get("conflictRate").asDouble()).isZero();
     assertThat(before.get("consistency").asDouble()).isEqualTo(1.0);
     assertThat(before.get("outageDataKept").asDouble()).isEqualTo(1.0);
     long outageBefore = before.get("outageRecords").asLong();
@@ -104,6 +114,9 @@ class DeviceStatusTest {
     }
     agent.appendAll(STREAM, offline);
     rest.ok(rest.put("/api/v1/fleet/docs/config/mode", "{\"m\":\"eco\"}"));
+    // Both sides edit the device's document during the outage: a conflict when it reconnects.
+    rest.ok(rest.put("/api/v1/devices/" + DEVICE + "/docs/config/k", "{\"v\":\"cloud\"}"));
+    agent.documents().put("config", "k", "{\"v\":\"edge\"}");
     await()
         .atMost(Duration.ofSeconds(10))
         .until(() -> rest.ok(rest.get("/api/v1/kpis")).get("consistency").asDouble() == 0.0);
@@ -149,6 +162,9 @@ class DeviceStatusTest {
     assertThat(kpi.get("batchesAcked").asLong()).isPositive();
     assertThat(kpi.get("syncSuccessRate").asDouble()).isBetween(0.0, 1.0).isPositive();
     assertThat(kpi.get("bandwidthReduction").asDouble()).isBetween(0.0, 1.0);
+    assertThat(kpi.get("docChanges").asLong()).isEqualTo(2);
+    assertThat(kpi.get("conflicts").asLong()).isEqualTo(1);
+    assertThat(kpi.get("conflictRate").asDouble()).isEqualTo(0.5);
     JsonNode fleet = rest.ok(rest.get("/api/v1/kpis"));
     assertThat(fleet.get("scope").asText()).isEqualTo("fleet");
     assertThat(fleet.get("devices").asInt()).isEqualTo(2);
