@@ -53,7 +53,11 @@ import java.util.random.RandomGenerator;
  * <p>This class holds the lifecycle and routes inputs; each concern is a package-private part
  * beside it (docs/architecture.md): {@link Handshake}, {@link Liveness}, {@link SendPositions},
  * {@link BatchPump}, {@link FlushTriggers}, {@link Deferrals}, {@link BatchSizing}, {@link
- * InFlightWindow}, {@link WireAccounting}, {@link DocsAndCommands}.
+ * InFlightWindow}, {@link WireAccounting}, {@link DocsAndCommands}, {@link StatusReports}.
+ *
+ * <p>Device status (docs/protocol.md, "Device status"): with a {@link StatusSource} ({@link
+ * #withStatus}) the engine offers the capability {@code status} and, in sessions that accept it,
+ * reports a full status after Welcome and a delta every {@code statusIntervalMs} at most.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
