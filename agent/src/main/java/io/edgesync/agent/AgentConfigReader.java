@@ -88,7 +88,8 @@ final class AgentConfigReader {
     "backoff_initial_ms",
     "backoff_max_ms",
     "low_bandwidth_max_priority",
-    "dictionary_max_batch_records"
+    "dictionary_max_batch_records",
+    "status_interval_ms"
   };
 
   static AgentConfig from(ConfigNode root) {
@@ -480,6 +481,21 @@ final class AgentConfigReader {
         (int) tuning.integer("max_in_flight_batches", d.maxInFlightBatches(), 1, 1024, "batches");
     long maxInFlightBytes =
         tuning.integer("max_in_flight_bytes", d.maxInFlightBytes(), 1024, 1L << 32, "bytes");
+    long statusIntervalMs =
+        tuning.integer(
+            "status_interval_ms",
+            SyncPolicy.DEFAULT_STATUS_INTERVAL_MS,
+            0,
+            SyncPolicy.MAX_STATUS_INTERVAL_MS,
+            "ms; 0 = no status reports");
+    if (statusIntervalMs != 0 && statusIntervalMs < SyncPolicy.MIN_STATUS_INTERVAL_MS) {
+      throw tuning.error(
+          "status_interval_ms",
+          statusIntervalMs
+              + " is below "
+              + SyncPolicy.MIN_STATUS_INTERVAL_MS
+              + " ms; use 0 for no status reports");
+    }
     return new SyncPolicy(
         deviceId,
         d.agentVersion(),
@@ -501,7 +517,8 @@ final class AgentConfigReader {
         backoffInitial,
         backoffMax,
         d.backoffMultiplier(),
-        bandwidthPolicy(tuning, bandwidth));
+        bandwidthPolicy(tuning, bandwidth),
+        statusIntervalMs);
   }
 
   /** The bandwidth section with its two {@code tuning} settings, read after the others. */

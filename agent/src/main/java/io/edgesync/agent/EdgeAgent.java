@@ -129,7 +129,12 @@ public final class EdgeAgent implements AutoCloseable {
           new CertificateRenewal(config.deviceId(), tls.certificate(), clock, random));
     }
     // An assembly that ends on the install thread wakes the loop, which records and reports it.
-    this.engine = node.engine().withFiles(files.inbox(), files.outbox(), node::signalFilesChanged);
+    this.engine =
+        node.engine()
+            .withFiles(files.inbox(), files.outbox(), node::signalFilesChanged)
+            .withStatus(
+                new io.edgesync.agent.internal.OutboxStatus(
+                    outbox, () -> documents.replica().pendingCount()));
     this.commands = new CommandRunner(config.deviceId(), documents.inbox(), this::engineNowMs);
     documents.replica().setChangeListener(node::signalDocChanged);
     documents

@@ -403,10 +403,30 @@ class AgentConfigTest {
             "sync.offline_old",
             List.of("unknown key", "offline")),
         Arguments.of(
+            "status interval above a minute",
+            BRIEF + DEVICE + "tuning: {status_interval_ms: 120000}\n",
+            "tuning.status_interval_ms",
+            List.of("120000 is out of range", "0..60000")),
+        Arguments.of(
+            "status interval below a second",
+            BRIEF + DEVICE + "tuning: {status_interval_ms: 500}\n",
+            "tuning.status_interval_ms",
+            List.of("500 is below 1000 ms", "use 0 for no status reports")),
+        Arguments.of(
             "local api port out of range",
             BRIEF + DEVICE + "local_api: {port: 70000}\n",
             "local_api.port",
             List.of("70000 is out of range", "-1..65535")));
+  }
+
+  @Test
+  void statusInterval_defaultsTo30s_andZeroTurnsReportsOff() {
+    assertThat(AgentConfig.fromYaml(DEVICE).sync().statusIntervalMs()).isEqualTo(30_000);
+    assertThat(
+            AgentConfig.fromYaml(DEVICE + "tuning: {status_interval_ms: 0}\n")
+                .sync()
+                .statusIntervalMs())
+        .isZero();
   }
 
   @ParameterizedTest(name = "{0}")

@@ -13,8 +13,9 @@ import java.util.function.Predicate;
 
 /**
  * REST for the devices the cloud knows: {@code GET /api/v1/devices} (each with whether it is
- * connected and when it was last seen) and {@code GET /api/v1/devices/{id}} (its streams with
- * counts, wire bytes and gaps; the capabilities of its session while connected).
+ * connected, when it was last seen, and what it last reported over its session) and {@code GET
+ * /api/v1/devices/{id}} (its streams with counts, wire bytes and gaps; the streams as the device
+ * reported them; the capabilities of its session while connected).
  *
  * <p>Thread safe: stateless beyond the store.
  */
@@ -23,6 +24,7 @@ final class DeviceApi {
   private final Clock clock;
   private final Predicate<String> isConnected;
   private final Function<String, List<String>> capabilitiesOf;
+  private final FleetStatus reports;
 
   /**
    * {@code capabilitiesOf}: a connected device's accepted capabilities, null when not connected.
@@ -31,11 +33,13 @@ final class DeviceApi {
       CloudStore store,
       Clock clock,
       Predicate<String> isConnected,
-      Function<String, List<String>> capabilitiesOf) {
+      Function<String, List<String>> capabilitiesOf,
+      FleetStatus reports) {
     this.store = store;
     this.clock = clock;
     this.isConnected = isConnected;
     this.capabilitiesOf = capabilitiesOf;
+    this.reports = reports;
   }
 
   void register(RoutesConfig r) {
@@ -90,6 +94,7 @@ final class DeviceApi {
     }
     out.put("streams", streams);
     out.put("wire", wireJson(total[0], total[1], total[2], total[3]));
+    out.put("reportedStreams", reports.reportedStreamsJson(d.id()));
     ctx.json(out);
   }
 
@@ -122,6 +127,7 @@ final class DeviceApi {
     m.put("connected", isConnected.test(d.id()));
     m.put("registeredAtMs", d.registeredAtMs());
     m.put("lastSeenMs", isConnected.test(d.id()) ? clock.nowMs() : d.lastSeenMs());
+    m.put("reported", reports.reportedJson(d.id())); // null until the device reports (old agents)
     return m;
   }
 

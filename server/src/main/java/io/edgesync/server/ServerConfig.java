@@ -92,7 +92,14 @@ public record ServerConfig(
     StoreSettings store,
     ClusterSettings cluster,
     RetentionRules retention,
-    KafkaExportSettings export) {
+    KafkaExportSettings export,
+    int maxDeviceSeries) {
+
+  /**
+   * The default of {@code server.metrics.max_device_series}: devices with series of their own in
+   * the Prometheus metrics (FleetStatus; fleet aggregates are always published).
+   */
+  public static final int DEFAULT_MAX_DEVICE_SERIES = 500;
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -177,7 +184,8 @@ public record ServerConfig(
         StoreSettings.sqlite(),
         ClusterSettings.defaults(),
         RetentionRules.KEEP_FOREVER,
-        null);
+        null,
+        DEFAULT_MAX_DEVICE_SERIES);
   }
 
   static DocumentRules defaultDocuments() {
@@ -249,6 +257,11 @@ public record ServerConfig(
     return edit(c -> c.retention = newRetention);
   }
 
+  /** With at most this many devices' own series in the metrics ({@code server.metrics}). */
+  public ServerConfig withMaxDeviceSeries(int max) {
+    return edit(c -> c.maxDeviceSeries = max);
+  }
+
   /** Exporting stream records to Kafka with these settings ({@code export.kafka}; null: not). */
   public ServerConfig withExport(KafkaExportSettings newExport) {
     return edit(c -> c.export = newExport);
@@ -284,7 +297,8 @@ public record ServerConfig(
                 "store",
                 "cluster",
                 "retention",
-                "export");
+                "export",
+                "metrics");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -328,7 +342,11 @@ public record ServerConfig(
         StoreSettings.from(s.section("store")),
         cluster(s.section("cluster")),
         RetentionRules.from(s.section("retention")),
-        KafkaExportSettings.from(root.section("export")));
+        KafkaExportSettings.from(root.section("export")),
+        (int)
+            s.section("metrics")
+                .allowOnly("max_device_series")
+                .integer("max_device_series", DEFAULT_MAX_DEVICE_SERIES, 0, 100_000, "devices"));
   }
 
   /** {@code server.cluster}: every key optional. */
@@ -752,6 +770,7 @@ public record ServerConfig(
     private ClusterSettings cluster;
     private RetentionRules retention;
     private KafkaExportSettings export;
+    private int maxDeviceSeries;
 
     Copy(ServerConfig from) {
       host = from.host;
@@ -767,6 +786,7 @@ public record ServerConfig(
       cluster = from.cluster;
       retention = from.retention;
       export = from.export;
+      maxDeviceSeries = from.maxDeviceSeries;
     }
 
     ServerConfig build() {
@@ -783,7 +803,8 @@ public record ServerConfig(
           store,
           cluster,
           retention,
-          export);
+          export,
+          maxDeviceSeries);
     }
   }
 }

@@ -13,7 +13,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The server's metrics in Prometheus' text format, at {@code GET /api/v1/metrics} (an API key with
@@ -34,6 +36,7 @@ final class ServerMetrics {
   // Micrometer holds what a meter reads weakly; the suppliers live as long as the server here.
   private final List<LongSupplier> read = new CopyOnWriteArrayList<>();
   private final List<Runnable> beforeScrape = new CopyOnWriteArrayList<>();
+  private final List<Supplier<String>> texts = new CopyOnWriteArrayList<>();
 
   ServerMetrics() {
     new JvmMemoryMetrics().bindTo(registry);
@@ -65,6 +68,17 @@ final class ServerMetrics {
     return registry;
   }
 
+  /** A value between 0 and 1 (a ratio), read from {@code value} at each scrape. */
+  ServerMetrics ratio(String name, String help, DoubleSupplier value) {
+    return gauge(name, help, value);
+  }
+
+  /** Text in Prometheus' format appended to each scrape (series Micrometer cannot bound). */
+  ServerMetrics text(Supplier<String> more) {
+    texts.add(more);
+    return this;
+  }
+
   void register(RoutesConfig routes) {
     routes.get("/api/v1/metrics", this::scrape);
   }
@@ -76,7 +90,7 @@ final class ServerMetrics {
   }
 
   /** A value that may be unknown (NaN), read from {@code value} at each scrape. */
-  ServerMetrics gauge(String name, String help, java.util.function.DoubleSupplier value) {
+  ServerMetrics gauge(String name, String help, DoubleSupplier value) {
     Gauge.builder(name, value, v -> v.getAsDouble())
         .description(help)
         .strongReference(true)
@@ -86,7 +100,11 @@ final class ServerMetrics {
 
   private void scrape(Context ctx) {
     beforeScrape.forEach(Runnable::run);
-    ctx.contentType(CONTENT_TYPE).result(registry.scrape());
+    StringBuilder out = new StringBuilder(registry.scrape());
+    for (Supplier<String> t : texts) {
+      out.append(t.get());
+    }
+    ctx.contentType(CONTENT_TYPE).result(out.toString());
   }
 
   void close() {

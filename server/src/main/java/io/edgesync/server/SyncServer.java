@@ -86,6 +86,8 @@ public final class SyncServer implements AutoCloseable {
   private final CloudStore store;
   private final SharedScopeReads sharedReads; // null without documents
   private final ServerMetrics metrics;
+  private final FleetStatus fleetStatus; // what devices report over their sessions (in memory)
+  private final KpiApi kpiApi;
   private final Clock clock;
   private final Javalin app;
   private final SessionTimers timers;
@@ -201,8 +203,13 @@ public final class SyncServer implements AutoCloseable {
     }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
+    this.fleetStatus = new FleetStatus(clock);
+    Kpis kpis = new Kpis(fleetStatus, docs);
+    this.kpiApi = new KpiApi(store, docs, kpis);
     this.metrics = metrics();
     this.timers = new SessionTimers(metrics.registry());
+    new FleetMetrics(fleetStatus, () -> kpis.of(kpiApi.fleet()), clock, config.maxDeviceSeries())
+        .register(metrics);
     this.app =
         Javalin.create(
             cfg -> {
@@ -239,8 +246,9 @@ public final class SyncServer implements AutoCloseable {
               cfg.routes.get("/api/v1/health", this::health);
               metrics.register(cfg.routes);
               cfg.routes.get("/api/v1/cluster", this::cluster);
-              new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf)
+              new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf, fleetStatus)
                   .register(cfg.routes);
+              kpiApi.register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
               new ExportApi(() -> exporter).register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
@@ -845,6 +853,7 @@ public final class SyncServer implements AutoCloseable {
     if (enrollment != null) {
       session.withCertificateSigner(enrollment::signForSession);
     }
+    session.withStatus(fleetStatus);
     if (files != null) { // the device's rollouts and uploads, once its Hello named it
       session.withFiles(files.outbox(session::deviceId), files.inbox(session::deviceId));
     }

@@ -275,6 +275,18 @@ class ServerConfigTest {
         .hasMessageContaining("server.retention.default.max_age");
   }
 
+  @Test
+  void metricsSection_boundsTheDevicesWithSeriesOfTheirOwn() {
+    assertThat(ServerConfig.fromYaml("server: {}").maxDeviceSeries())
+        .isEqualTo(ServerConfig.DEFAULT_MAX_DEVICE_SERIES);
+    assertThat(
+            ServerConfig.fromYaml("server: {metrics: {max_device_series: 20}}").maxDeviceSeries())
+        .isEqualTo(20);
+    refused("server: {metrics: {max_device_series: -1}}")
+        .hasMessageContaining("server.metrics.max_device_series");
+    refused("server: {metrics: {max_series: 5}}").hasMessageContaining("max_series");
+  }
+
   private static AbstractThrowableAssert<?, ? extends Throwable> refused(String yaml) {
     return assertThatThrownBy(() -> ServerConfig.fromYaml(yaml))
         .isInstanceOf(ConfigException.class);

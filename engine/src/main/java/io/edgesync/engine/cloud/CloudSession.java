@@ -58,6 +58,14 @@ public final class CloudSession {
   /** Set once before the first frame by {@link #withFiles}; null: no files. */
   private SessionFiles files;
 
+  /** Set once before the first frame by {@link #withStatus}; null: reports not taken. */
+  private SessionStatus status;
+
+  private DeviceReports reports;
+
+  /** The highest document change sequence of the device this session knows processed. */
+  private long docChangeSeqSeen;
+
   private long lastNowMs;
   private Frame.BodyCase lastFrameKind = Frame.BodyCase.BODY_NOT_SET;
 
@@ -202,6 +210,16 @@ public final class CloudSession {
     return this;
   }
 
+  /**
+   * Takes the device's status reports (DeviceStatus; the session accepts the capability "status")
+   * and counts its document changes into {@code reports}. Call before the first frame.
+   */
+  public synchronized CloudSession withStatus(DeviceReports reports) {
+    this.reports = java.util.Objects.requireNonNull(reports, "reports");
+    this.status = new SessionStatus(reports);
+    return this;
+  }
+
   /** Dictionaries this session sent to the device (in Welcome and as frames). */
   public synchronized long dictionariesSent() {
     return dictionaries.sent();
@@ -239,6 +257,7 @@ public final class CloudSession {
         case DOC_CHANGES -> onDocChanges(nowMs, frame.getDocChanges());
         case COMMAND_STATUS -> onCommandStatus(nowMs, frame.getCommandStatus());
         case CERTIFICATE_REQUEST -> onCertificateRequest(frame.getCertificateRequest());
+        case STATUS -> onStatus(nowMs, frame, bytes.length);
         case FILE_OFFER, FILE_DATA, FILE_REQUEST, FILE_REPORT -> onFileFrame(nowMs, frame, bytes);
         case ERROR -> {
           /* the device reports a problem; nothing to do but note the time */
@@ -526,6 +545,9 @@ public final class CloudSession {
     if (files != null && hello.getCapabilitiesList().contains(SessionFiles.CAPABILITY)) {
       caps.add(SessionFiles.CAPABILITY);
     }
+    if (status != null && hello.getCapabilitiesList().contains(SessionStatus.CAPABILITY)) {
+      caps.add(SessionStatus.CAPABILITY);
+    }
     accepted = List.copyOf(caps);
     DictionaryCatalog catalog = dictionaries.catalog();
     batches =
@@ -565,6 +587,43 @@ public final class CloudSession {
                 welcome
                     .setDocChangeSeq(tx.lastChangeSeq(device))
                     .addAllDocResendFull(tx.resendRequests(device)));
+    docChangeSeqSeen = welcome.getDocChangeSeq();
+  }
+
+  /**
+   * A status report: checked whole and kept by the {@link DeviceReports}, or refused with a
+   * non-fatal INVALID_STATUS (the session and its data go on; nothing of the report is kept).
+   */
+  private void onStatus(long nowMs, Frame frame, int frameBytes) throws ProtocolException {
+    requireActive("DeviceStatus");
+    if (!accepted.contains(SessionStatus.CAPABILITY)) {
+      throw new ProtocolException(
+          ErrorCode.PROTOCOL_VIOLATION,
+          "DeviceStatus in a session that did not accept the capability \"status\"");
+    }
+    try {
+      status.onStatus(deviceId, frame.getStatus(), frameBytes, nowMs);
+    } catch (ProtocolException e) {
+      io.send(Frames.error(e.code(), e.getMessage(), false));
+    }
+  }
+
+  /** Counts the new changes of a DocChanges frame and their conflicts for the device's KPIs. */
+  private void countDocChanges(DocChanges changes, CloudDocuments.EdgeApplied applied) {
+    if (reports == null) {
+      return;
+    }
+    int fresh = 0;
+    for (io.edgesync.protocol.wire.DocChange c : changes.getChangesList()) {
+      if (c.getChangeSeq() > docChangeSeqSeen) {
+        fresh++;
+      }
+    }
+    fresh -= applied.refused().size();
+    docChangeSeqSeen = Math.max(docChangeSeqSeen, applied.lastChangeSeq());
+    if (fresh > 0 || applied.conflicts() > 0) {
+      reports.onDocChanges(deviceId, Math.max(0, fresh), applied.conflicts());
+    }
   }
 
   /**
@@ -618,6 +677,7 @@ public final class CloudSession {
               + MAX_DOC_CHANGES_PER_FRAME);
     }
     CloudDocuments.EdgeApplied applied = docs.applyEdgeChanges(deviceId, changes.getChangesList());
+    countDocChanges(changes, applied);
     pushDocs(); // the outcomes, before the ack that says they exist
     if (!applied.unchanged().isEmpty()) {
       // Changes equal to the current value made no version: their outcome is the current one.

@@ -53,7 +53,11 @@ import java.util.random.RandomGenerator;
  * <p>This class holds the lifecycle and routes inputs; each concern is a package-private part
  * beside it (docs/architecture.md): {@link Handshake}, {@link Liveness}, {@link SendPositions},
  * {@link BatchPump}, {@link FlushTriggers}, {@link Deferrals}, {@link BatchSizing}, {@link
- * InFlightWindow}, {@link WireAccounting}, {@link DocsAndCommands}.
+ * InFlightWindow}, {@link WireAccounting}, {@link DocsAndCommands}, {@link StatusReports}.
+ *
+ * <p>Device status (docs/protocol.md, "Device status"): with a {@link StatusSource} ({@link
+ * #withStatus}) the engine offers the capability {@code status} and, in sessions that accept it,
+ * reports a full status after Welcome and a delta every {@code statusIntervalMs} at most.
  */
 public final class EdgeSyncEngine {
   /** Fine-grained lifecycle. */
@@ -154,6 +158,9 @@ public final class EdgeSyncEngine {
 
   /** Downloads and uploads, when the device has files; null otherwise. */
   private EdgeFiles files;
+
+  /** Status reports over the session, when the adapter gave a source; null otherwise. */
+  private StatusReports status;
 
   private final SyncPolicy policy;
   private final Outbox outbox;
@@ -285,6 +292,9 @@ public final class EdgeSyncEngine {
     wire.load(outbox.savedWireStats());
     deferrals.restoreBudget(nowMs);
     triggers.start(nowMs, unsentRecords() > 0);
+    if (status != null) {
+      status.onOffline(nowMs);
+    }
     onTimer(nowMs);
   }
 
@@ -316,6 +326,9 @@ public final class EdgeSyncEngine {
         if (liveness.heartbeatDue(nowMs)) {
           send(liveness.heartbeat(nowMs, false));
         }
+        if (status != null && status.due(nowMs)) {
+          send(status.report(nowMs));
+        }
       }
       case STOPPED -> {
         return;
@@ -343,6 +356,12 @@ public final class EdgeSyncEngine {
               .setHello(hello.getHello().toBuilder().addCapabilities(EdgeFiles.CAPABILITY))
               .build();
     }
+    if (status != null) {
+      hello =
+          hello.toBuilder()
+              .setHello(hello.getHello().toBuilder().addCapabilities(StatusReports.CAPABILITY))
+              .build();
+    }
     send(hello);
   }
 
@@ -359,6 +378,9 @@ public final class EdgeSyncEngine {
       reconnectAtMs = nowMs + retryAfterMs;
     } else {
       reconnectAtMs = nowMs + backoff.nextDelayMs();
+    }
+    if (status != null) {
+      status.onSessionLost(nowMs, inFlight.size());
     }
     positions.clear();
     inFlight.clear();
@@ -448,6 +470,19 @@ public final class EdgeSyncEngine {
   public void onDocChanged(long nowMs) {
     lastNowMs = nowMs;
     docs.pumpDocs();
+  }
+
+  /**
+   * Reports the device's status over its sessions (DeviceStatus, docs/protocol.md "Device status")
+   * from {@code source}, every {@link SyncPolicy#statusIntervalMs()} at most, to clouds that accept
+   * it; a policy with interval 0 reports nothing. Call before {@link #start}.
+   */
+  public EdgeSyncEngine withStatus(StatusSource source) {
+    if (policy.statusIntervalMs() > 0) {
+      this.status =
+          new StatusReports(source, policy.statusIntervalMs(), wire::total, docs::docCursors);
+    }
+    return this;
   }
 
   /**
@@ -550,6 +585,9 @@ public final class EdgeSyncEngine {
       return t;
     }
     t = triggers.wakeupMs(t, state == State.ACTIVE, this::unsentRecords);
+    if (state == State.ACTIVE && status != null) {
+      t = Math.min(t, status.wakeupMs());
+    }
     if (state == State.ACTIVE && deferrals.wakeMs() != NONE) {
       // A probe of a slow link, or the budget's reset at midnight UTC.
       t = Math.min(t, deferrals.wakeMs());
@@ -689,6 +727,12 @@ public final class EdgeSyncEngine {
     if (files != null && welcome.getCapabilitiesList().contains(EdgeFiles.CAPABILITY)) {
       files.onOpen(nowMs);
     }
+    if (status != null) {
+      Frame report = status.onWelcome(nowMs, welcome.getCapabilitiesList());
+      if (report != null) {
+        send(report);
+      }
+    }
     pump(nowMs);
   }
 
@@ -720,7 +764,11 @@ public final class EdgeSyncEngine {
       return;
     }
     wire.acknowledge(outbox, ack.getStream(), ack.getSequence());
+    int before = inFlight.size();
     inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
+    if (status != null) {
+      status.onAck(nowMs, before - inFlight.size());
+    }
     sizing.onAck();
     sizing.adaptLevel(nowMs, out);
     pump(nowMs);

@@ -19,6 +19,9 @@ import io.edgesync.engine.link.BandwidthPolicy;
  * @param maxInFlightBatches unacknowledged batches allowed at once
  * @param maxInFlightBytes unacknowledged payload bytes allowed at once
  * @param bandwidth codecs, compact envelope, adaptive sync and the daily byte budget
+ * @param statusIntervalMs how often, at most, the edge reports its status over the session
+ *     (DeviceStatus, when the agent reports one); 0 = never. At most 60 s, so that the cloud's view
+ *     of a connected device is never older than a minute
  */
 public record SyncPolicy(
     String deviceId,
@@ -41,7 +44,16 @@ public record SyncPolicy(
     long backoffInitialMs,
     long backoffMaxMs,
     double backoffMultiplier,
-    BandwidthPolicy bandwidth) {
+    BandwidthPolicy bandwidth,
+    long statusIntervalMs) {
+
+  /** The default of {@code statusIntervalMs}. */
+  public static final long DEFAULT_STATUS_INTERVAL_MS = 30_000;
+
+  /** The bounds of a {@code statusIntervalMs} other than 0 (off). */
+  public static final long MIN_STATUS_INTERVAL_MS = 1_000;
+
+  public static final long MAX_STATUS_INTERVAL_MS = 60_000;
 
   public SyncPolicy {
     java.util.Objects.requireNonNull(bandwidth, "bandwidth");
@@ -57,6 +69,7 @@ public record SyncPolicy(
     requirePositive("heartbeatIntervalMs", heartbeatIntervalMs);
     requirePositive("connectTimeoutMs", connectTimeoutMs);
     requirePositive("handshakeTimeoutMs", handshakeTimeoutMs);
+    requireStatusInterval(statusIntervalMs);
     if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
       throw new IllegalArgumentException(
           "heartbeatTimeoutMs ("
@@ -65,6 +78,54 @@ public record SyncPolicy(
               + heartbeatIntervalMs
               + ")");
     }
+  }
+
+  /** The policy with the default status interval (the constructor before issue 15). */
+  public SyncPolicy(
+      String deviceId,
+      String agentVersion,
+      boolean eventDriven,
+      long debounceMs,
+      boolean scheduled,
+      long intervalMs,
+      long batchMinRecords,
+      long batchMinBytes,
+      long batchMaxAgeMs,
+      int maxBatchRecords,
+      long maxBatchBytes,
+      int maxInFlightBatches,
+      long maxInFlightBytes,
+      long heartbeatIntervalMs,
+      long heartbeatTimeoutMs,
+      long connectTimeoutMs,
+      long handshakeTimeoutMs,
+      long backoffInitialMs,
+      long backoffMaxMs,
+      double backoffMultiplier,
+      BandwidthPolicy bandwidth) {
+    this(
+        deviceId,
+        agentVersion,
+        eventDriven,
+        debounceMs,
+        scheduled,
+        intervalMs,
+        batchMinRecords,
+        batchMinBytes,
+        batchMaxAgeMs,
+        maxBatchRecords,
+        maxBatchBytes,
+        maxInFlightBatches,
+        maxInFlightBytes,
+        heartbeatIntervalMs,
+        heartbeatTimeoutMs,
+        connectTimeoutMs,
+        handshakeTimeoutMs,
+        backoffInitialMs,
+        backoffMaxMs,
+        backoffMultiplier,
+        bandwidth,
+        DEFAULT_STATUS_INTERVAL_MS);
   }
 
   /** The policy with {@link BandwidthPolicy#defaults()} (the constructor before issue 5). */
@@ -202,6 +263,11 @@ public record SyncPolicy(
     return toBuilder().bandwidth(b).build();
   }
 
+  /** The same policy with another status interval (0: the edge reports no status). */
+  public SyncPolicy withStatusInterval(long statusIntervalMs) {
+    return toBuilder().statusIntervalMs(statusIntervalMs).build();
+  }
+
   /**
    * Builds a {@link SyncPolicy} one setting at a time. Each setter rejects a value out of range at
    * once, with the same message as the record's constructor; {@link #build()} checks what relates
@@ -229,6 +295,7 @@ public record SyncPolicy(
     private long backoffMaxMs;
     private double backoffMultiplier;
     private BandwidthPolicy bandwidth;
+    private long statusIntervalMs;
 
     private Builder(SyncPolicy p) {
       deviceId = p.deviceId;
@@ -252,6 +319,7 @@ public record SyncPolicy(
       backoffMaxMs = p.backoffMaxMs;
       backoffMultiplier = p.backoffMultiplier;
       bandwidth = p.bandwidth;
+      statusIntervalMs = p.statusIntervalMs;
     }
 
     public Builder deviceId(String deviceId) {
@@ -361,6 +429,12 @@ public record SyncPolicy(
       return this;
     }
 
+    /** 0 (off) or {@value #MIN_STATUS_INTERVAL_MS}..{@value #MAX_STATUS_INTERVAL_MS} ms. */
+    public Builder statusIntervalMs(long statusIntervalMs) {
+      this.statusIntervalMs = requireStatusInterval(statusIntervalMs);
+      return this;
+    }
+
     /** The policy; throws IllegalArgumentException if two settings contradict each other. */
     public SyncPolicy build() {
       return new SyncPolicy(
@@ -384,8 +458,22 @@ public record SyncPolicy(
           backoffInitialMs,
           backoffMaxMs,
           backoffMultiplier,
-          bandwidth);
+          bandwidth,
+          statusIntervalMs);
     }
+  }
+
+  private static long requireStatusInterval(long ms) {
+    if (ms != 0 && (ms < MIN_STATUS_INTERVAL_MS || ms > MAX_STATUS_INTERVAL_MS)) {
+      throw new IllegalArgumentException(
+          "statusIntervalMs must be 0 (off) or "
+              + MIN_STATUS_INTERVAL_MS
+              + ".."
+              + MAX_STATUS_INTERVAL_MS
+              + " ms, was "
+              + ms);
+    }
+    return ms;
   }
 
   private static long requirePositive(String name, long value) {
