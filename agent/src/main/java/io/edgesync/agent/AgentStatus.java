@@ -20,7 +20,8 @@ import java.util.Map;
  * none) says that it is shorter than {@code max_offline_hours}. {@code documents}: local edits
  * waiting for the cloud's outcome, documents in an open manual conflict, and puts that changed
  * nothing (not sent). {@code bandwidth}: the codec in use, what adaptive sync measured and chose,
- * the daily budget, and the device's wire totals.
+ * the daily budget, and the device's wire totals. {@code lastSyncAt}: ISO-8601 UTC, when the cloud
+ * last acknowledged data from this agent (records or a gap) since it started; null if it has not.
  */
 public record AgentStatus(
     String deviceId,
@@ -34,7 +35,8 @@ public record AgentStatus(
     CapacityView capacity,
     String capacityWarning,
     DocumentsView documents,
-    BandwidthView bandwidth) {
+    BandwidthView bandwidth,
+    String lastSyncAt) {
 
   /**
    * @param state {@code connected}, {@code connecting} (an attempt is under way), {@code

@@ -395,7 +395,8 @@ public final class EdgeAgent implements AutoCloseable {
         Map<String, EdgeSyncEngine.WireStats> wire,
         EdgeSyncEngine.WireStats total,
         EdgeSyncEngine.LinkStatus link,
-        EdgeSyncEngine.BudgetStatus budget) {}
+        EdgeSyncEngine.BudgetStatus budget,
+        long lastSyncAgeMs) {}
     EngineView ev =
         onLoopGet(
             () ->
@@ -409,7 +410,8 @@ public final class EdgeAgent implements AutoCloseable {
                     engine.wireStats(),
                     engine.wireTotals(),
                     engine.linkStatus(),
-                    engine.budgetStatus()));
+                    engine.budgetStatus(),
+                    engine.lastAckAtMs() < 0 ? -1 : engineNowMs() - engine.lastAckAtMs()));
     long now = clock.nowMs();
     List<AgentStatus.StreamView> streams = new ArrayList<>();
     long queuedRecords = 0;
@@ -457,7 +459,10 @@ public final class EdgeAgent implements AutoCloseable {
             documents.replica().lastHlc().toString(),
             documents.replica().deduplicatedCount(),
             documents.replica().refusedCount()),
-        bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()));
+        bandwidthView(ev.link(), ev.deferred(), ev.budget(), ev.total()),
+        ev.lastSyncAgeMs() < 0
+            ? null
+            : java.time.Instant.ofEpochMilli(now - ev.lastSyncAgeMs()).toString());
   }
 
   private AgentStatus.BandwidthView bandwidthView(

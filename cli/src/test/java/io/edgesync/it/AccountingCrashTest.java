@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.edgesync.agent.EdgeAgent;
+import io.edgesync.agent.internal.AgentMetricsText;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.agent.internal.outbox.SqliteOutbox.Accounts;
 import io.edgesync.protocol.Clock;
@@ -160,6 +161,9 @@ class AccountingCrashTest {
       await()
           .atMost(Duration.ofSeconds(60))
           .until(() -> agent.status().streams().stream().allMatch(s -> s.queuedRecords() == 0));
+      assertThat(agent.status().lastSyncAt()).as("the drain was acknowledged").isNotNull();
+      assertThat(AgentMetricsText.render(agent.status()))
+          .containsPattern("(?m)^edgesync_agent_last_sync_timestamp_seconds [1-9][0-9.]+$");
     }
     return checkAccountsAndReturn(edge);
   }

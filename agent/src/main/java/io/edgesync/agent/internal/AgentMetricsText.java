@@ -4,7 +4,6 @@ import io.edgesync.agent.AgentStatus;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
@@ -38,6 +37,15 @@ public final class AgentMetricsText {
             "counter",
             "sessions with the cloud established since the agent started",
             s.sessionsEstablished()));
+    families.add(
+        single(
+            "edgesync_agent_last_sync_timestamp_seconds",
+            "gauge",
+            "when the cloud last acknowledged data from this agent (Unix time); 0 if it has not"
+                + " since the agent started",
+            s.lastSyncAt() == null
+                ? 0
+                : java.time.Instant.parse(s.lastSyncAt()).toEpochMilli() / 1000.0));
     List<AgentStatus.StreamView> streams = s.streams();
     families.add(
         perStream(
@@ -198,8 +206,11 @@ public final class AgentMetricsText {
   }
 
   private static String number(double v) {
+    if (Double.isNaN(v) || Double.isInfinite(v)) {
+      return Double.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+    }
     return v == Math.rint(v) && Math.abs(v) < 1e15
         ? Long.toString((long) v)
-        : String.format(Locale.ROOT, "%s", v);
+        : java.math.BigDecimal.valueOf(v).toPlainString();
   }
 }

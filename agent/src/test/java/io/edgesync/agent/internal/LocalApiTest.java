@@ -322,6 +322,7 @@ class LocalApiTest {
     assertThat(r.body())
         .contains("# TYPE edgesync_agent_stream_queued_records gauge\n")
         .contains("edgesync_agent_connected 0\n")
+        .contains("edgesync_agent_last_sync_timestamp_seconds 0\n")
         .contains("edgesync_agent_stream_appended_records_total{stream=\"sensor_data\"} 2\n")
         .contains("edgesync_agent_stream_acknowledged_records_total{stream=\"sensor_data\"} 0\n")
         .contains("edgesync_agent_stream_queued_records{stream=\"sensor_data\"} 2\n")

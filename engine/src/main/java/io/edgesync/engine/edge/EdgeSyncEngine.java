@@ -162,6 +162,8 @@ public final class EdgeSyncEngine {
   /** Status reports over the session, when the adapter gave a source; null otherwise. */
   private StatusReports status;
 
+  private long lastAckAtMs = -1;
+
   private final SyncPolicy policy;
   private final Outbox outbox;
   private final DocsAndCommands docs;
@@ -632,6 +634,13 @@ public final class EdgeSyncEngine {
     return sessionsEstablished;
   }
 
+  /**
+   * When (in the {@code nowMs} given to this engine) the cloud last acknowledged data; -1: never.
+   */
+  public long lastAckAtMs() {
+    return lastAckAtMs;
+  }
+
   public String lastError() {
     return lastError;
   }
@@ -764,6 +773,7 @@ public final class EdgeSyncEngine {
       return;
     }
     wire.acknowledge(outbox, ack.getStream(), ack.getSequence());
+    lastAckAtMs = nowMs;
     int before = inFlight.size();
     inFlight.acknowledge(ack.getStream(), ack.getSequence(), nowMs, link);
     if (status != null) {
