@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
+import io.edgesync.server.alerts.AlertSettings;
 import io.edgesync.server.export.KafkaExportSettings;
 import io.edgesync.server.files.FileSettings;
 import io.edgesync.support.ConfigNode;
@@ -75,6 +76,9 @@ import java.util.Objects;
  *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
  *     node_id: cloud-1      # unique per node; default: host name and process id
  *     lease_ms: 15000       # one-node work moves within this time after its node died
+ *   alerts:                 # built-in alert rules and their webhook (AlertSettings)
+ *     device_offline_ms: 3600000
+ *     webhook: {url: "https://hooks.example.com/edgesync", secret_file: hook.secret}
  * export:                   # optional: committed stream records to Kafka, exactly once
  *   kafka: {bootstrap_servers: "host:9092", ...}   # see KafkaExportSettings
  * </pre>
@@ -92,7 +96,8 @@ public record ServerConfig(
     StoreSettings store,
     ClusterSettings cluster,
     RetentionRules retention,
-    KafkaExportSettings export) {
+    KafkaExportSettings export,
+    AlertSettings alerts) {
 
   /**
    * Mutual TLS ({@code server.tls}): the server's certificate and key, the CA device certificates
@@ -150,6 +155,7 @@ public record ServerConfig(
     Objects.requireNonNull(files, "files");
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(retention, "retention");
+    Objects.requireNonNull(alerts, "alerts");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -177,7 +183,8 @@ public record ServerConfig(
         StoreSettings.sqlite(),
         ClusterSettings.defaults(),
         RetentionRules.KEEP_FOREVER,
-        null);
+        null,
+        AlertSettings.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -254,6 +261,11 @@ public record ServerConfig(
     return edit(c -> c.export = newExport);
   }
 
+  /** With these {@code server.alerts} settings. */
+  public ServerConfig withAlerts(AlertSettings newAlerts) {
+    return edit(c -> c.alerts = newAlerts);
+  }
+
   public static ServerConfig load(Path file) {
     return from(ConfigNode.load(file));
   }
@@ -284,7 +296,8 @@ public record ServerConfig(
                 "store",
                 "cluster",
                 "retention",
-                "export");
+                "export",
+                "alerts");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -328,7 +341,8 @@ public record ServerConfig(
         StoreSettings.from(s.section("store")),
         cluster(s.section("cluster")),
         RetentionRules.from(s.section("retention")),
-        KafkaExportSettings.from(root.section("export")));
+        KafkaExportSettings.from(root.section("export")),
+        AlertSettings.from(s.section("alerts")));
   }
 
   /** {@code server.cluster}: every key optional. */
@@ -752,6 +766,7 @@ public record ServerConfig(
     private ClusterSettings cluster;
     private RetentionRules retention;
     private KafkaExportSettings export;
+    private AlertSettings alerts;
 
     Copy(ServerConfig from) {
       host = from.host;
@@ -767,6 +782,7 @@ public record ServerConfig(
       cluster = from.cluster;
       retention = from.retention;
       export = from.export;
+      alerts = from.alerts;
     }
 
     ServerConfig build() {
@@ -783,7 +799,8 @@ public record ServerConfig(
           store,
           cluster,
           retention,
-          export);
+          export,
+          alerts);
     }
   }
 }

@@ -114,6 +114,11 @@ public final class SyncServer implements AutoCloseable {
   private final StreamExpiry expiry; // null for a store without retention support
   private volatile DataDirLock dataDirLock; // held while running on the embedded store
   private volatile io.edgesync.server.export.KafkaExporter exporter; // null: no export.kafka
+  private final ServerAlerts alerts;
+
+  /** What devices report over their sessions, for the alert rules: the wiring point of issue 15. */
+  private final io.edgesync.server.alerts.DeviceReports deviceReports =
+      io.edgesync.server.alerts.DeviceReports.NONE;
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -200,7 +205,22 @@ public final class SyncServer implements AutoCloseable {
     }
     int jettyLimit =
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
+    this.alerts =
+        new ServerAlerts(
+            config.alerts(),
+            new ServerAlerts.Parts(
+                store,
+                this::isConnected,
+                sessionsByDevice,
+                sessionsById,
+                docs,
+                files,
+                () -> exporter,
+                deviceReports),
+            node,
+            clock);
     this.metrics = metrics();
+    alerts.registerMetrics(metrics);
     this.app =
         Javalin.create(
             cfg -> {
@@ -240,6 +260,7 @@ public final class SyncServer implements AutoCloseable {
                   .register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
               new ExportApi(() -> exporter).register(cfg.routes);
+              alerts.register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
@@ -366,6 +387,7 @@ public final class SyncServer implements AutoCloseable {
       server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
     }
     server.startCluster();
+    server.alerts.start();
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
@@ -547,6 +569,11 @@ public final class SyncServer implements AutoCloseable {
     return docs;
   }
 
+  /** The alerts: active, resolved, and an evaluation on demand (docs/operations.md "Alerts"). */
+  public io.edgesync.server.alerts.Alerts alerts() {
+    return alerts.alerts();
+  }
+
   /** The trained dictionaries (null if the store keeps none). */
   public CloudDictionaries dictionaries() {
     return dictionaries;
@@ -555,6 +582,7 @@ public final class SyncServer implements AutoCloseable {
   @Override
   public void close() {
     liveness.shutdownNow();
+    alerts.close();
     metrics.close();
     if (leases != null) {
       leases.close(); // releases them: another node takes the work over at once
@@ -903,6 +931,7 @@ public final class SyncServer implements AutoCloseable {
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
+      alerts.sessionStarted(session.deviceId(), ctx.attribute(CLIENT_CERT));
       String claimed = session.deviceId() + " " + session.claimEpoch();
       pusher.execute(() -> publish(ClusterEvent.Kind.CLAIMED, List.of(claimed)));
       if (!sessionsById.containsKey(ctx.sessionId())) {
