@@ -158,6 +158,11 @@ final class ServerAlerts implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
+    try { // an evaluation under way reads the store, which closes next
+      timer.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     if (webhook != null) {
       webhook.close();
     }

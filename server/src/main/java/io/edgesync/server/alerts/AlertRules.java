@@ -69,13 +69,8 @@ final class AlertRules {
       long silentMs = nowMs - d.lastSeenMs();
       if (!d.connected() && silentMs > limit) {
         String m =
-            "device "
-                + d.id()
-                + " offline for "
-                + duration(silentMs)
-                + " (last seen "
-                + at(d.lastSeenMs())
-                + ")";
+            "device %s offline for %s (last seen %s)"
+                .formatted(d.id(), duration(silentMs), at(d.lastSeenMs()));
         out.add(
             Alert.of(
                 AlertRule.DEVICE_OFFLINE,
@@ -102,13 +97,8 @@ final class AlertRules {
       long ageMs = r.oldestUnsentAgeMs() + Math.max(0, nowMs - r.atMs());
       if (ageMs > limit) {
         String m =
-            "device "
-                + e.getKey()
-                + ": oldest unsent record is "
-                + duration(ageMs)
-                + " old ("
-                + r.backlogRecords()
-                + " records queued)";
+            "device %s: oldest unsent record is %s old (%d records queued)"
+                .formatted(e.getKey(), duration(ageMs), r.backlogRecords());
         out.add(
             Alert.of(
                 AlertRule.BACKLOG_AGE,
@@ -144,13 +134,8 @@ final class AlertRules {
       if ((backlog || sending) && stillMs >= settings.stalledMs()) {
         String what = backlog ? r.backlogRecords() + " records queued" : "batches arriving";
         String m =
-            "device "
-                + e.getKey()
-                + " connected without progress for "
-                + duration(stillMs)
-                + " ("
-                + what
-                + ")";
+            "device %s connected without progress for %s (%s)"
+                .formatted(e.getKey(), duration(stillMs), what);
         out.add(
             Alert.of(
                 AlertRule.DEVICE_STALLED,

@@ -45,6 +45,12 @@ public record AlertSettings(
   private static final long HOUR_MS = 3_600_000;
   private static final long MAX_MS = 365L * 24 * HOUR_MS;
 
+  /**
+   * The highest {@code max_open_conflicts}: each evaluation reads up to one more open conflict than
+   * it (the document store has no count), with their values, so 10,000 costs a read of 10,001 rows.
+   */
+  public static final long MAX_OPEN_CONFLICTS = 10_000;
+
   public AlertSettings {
     disabled = disabled.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(disabled));
   }
@@ -103,7 +109,7 @@ public record AlertSettings(
         a.integer("device_offline_ms", HOUR_MS, 1_000, MAX_MS, "ms"),
         a.integer("backlog_age_ms", HOUR_MS, 1_000, MAX_MS, "ms"),
         a.integer("stalled_ms", 15 * 60_000, 1_000, MAX_MS, "ms"),
-        a.integer("max_open_conflicts", 0, 0, 1_000_000, "conflicts"),
+        a.integer("max_open_conflicts", 0, 0, MAX_OPEN_CONFLICTS, "conflicts"),
         a.integer("cert_expiry_days", 7, 1, 397, "days"),
         a.integer("export_lag_records", 100_000, 0, Long.MAX_VALUE / 2, "records"),
         a.integer("export_idle_ms", 15 * 60_000, 1_000, MAX_MS, "ms"),

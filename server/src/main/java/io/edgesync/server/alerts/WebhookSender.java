@@ -57,7 +57,11 @@ public final class WebhookSender implements AutoCloseable {
     }
   }
 
-  private record Delivery(String id, String event, byte[] body) {}
+  private record Delivery(String id, String event, String alertId, byte[] body) {
+    String what() {
+      return alertId + " " + event;
+    }
+  }
 
   private final WebhookSettings settings;
   private final String node;
@@ -105,7 +109,7 @@ public final class WebhookSender implements AutoCloseable {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("alert JSON", e); // plain maps of strings and numbers
     }
-    if (!queue.offer(new Delivery(id, event, bytes))) {
+    if (!queue.offer(new Delivery(id, event, alert.id(), bytes))) {
       drop(
           Drop.QUEUE_FULL,
           id,
@@ -139,14 +143,14 @@ public final class WebhookSender implements AutoCloseable {
       }
       failedAttempts.incrementAndGet();
       if (failure.startsWith("refused")) {
-        drop(Drop.REJECTED, d.id(), d.event(), failure);
+        drop(Drop.REJECTED, d.id(), d.what(), failure);
         return;
       }
       if (attempt >= settings.maxAttempts()) {
         drop(
             Drop.ATTEMPTS_EXHAUSTED,
             d.id(),
-            d.event(),
+            d.what(),
             attempt + " attempts failed, the last: " + failure);
         return;
       }
