@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.edgesync.agent.EdgeAgent;
 import io.edgesync.protocol.Clock;
+import io.edgesync.protocol.FrameCodec;
 import io.edgesync.protocol.Hlc;
+import io.edgesync.protocol.Record;
 import io.edgesync.protocol.wire.DocChange;
 import io.edgesync.protocol.wire.Frame;
 import io.edgesync.security.DeviceIdentity;
@@ -224,7 +226,14 @@ class AlertsTest {
       c.send(Frame.newBuilder().setHello(RawClient.hello(device)));
       assertThat(c.next().hasWelcome()).isTrue();
     }
-    server.alerts().evaluate();
+    // The certificate is recorded right after the Hello is handled, as the Welcome goes out.
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              server.alerts().evaluate();
+              return !server.alerts().active().isEmpty();
+            });
     Alert soon = server.alerts().active().get(0);
     assertThat(server.alerts().active()).hasSize(1);
     assertThat(soon.id()).isEqualTo("cert_expiring:gw-days");
@@ -238,6 +247,37 @@ class AlertsTest {
     assertThat(now.id()).isEqualTo("cert_expiring:gw-days");
     assertThat(now.severity()).isEqualTo(Alert.Severity.CRITICAL);
     assertThat(now.sinceMs()).isEqualTo(soon.sinceMs());
+  }
+
+  @Test
+  void deviceStalled_whenBatchesArriveAndNothingIsStored_andClearedByTheNextRecord()
+      throws Exception {
+    server = start("  alerts: {interval_ms: 3600000, stalled_ms: 900000}\n", "");
+    RawClient c = RawClient.welcomed(server.syncUrl(), RawClient.hello("gw-s"));
+    sendBatch(c, 1, 2);
+    server.alerts().evaluate();
+
+    clock.advance(16 * 60_000);
+    sendBatch(c, 1, 2); // a resend: the store skips it, nothing moves
+    server.alerts().evaluate();
+    Alert stalled = server.alerts().active().get(0);
+    assertThat(stalled.id()).isEqualTo("device_stalled:gw-s");
+    assertThat(stalled.message()).contains("without progress for 16m", "batches arriving");
+
+    sendBatch(c, 3, 3);
+    server.alerts().evaluate();
+    assertThat(server.alerts().active()).isEmpty();
+  }
+
+  /** Sends records {@code first..last} of stream {@code temp} and waits for their ack. */
+  private static void sendBatch(RawClient c, long first, long last) throws Exception {
+    List<Record> records = new java.util.ArrayList<>();
+    for (long s = first; s <= last; s++) {
+      records.add(new Record(s, 0, ("{\"n\":" + s + "}").getBytes(UTF_8)));
+    }
+    c.send(Frame.newBuilder().setBatch(FrameCodec.batch("temp", records)));
+    Frame ack = c.next();
+    assertThat(ack.hasAck()).as(ack.toString()).isTrue();
   }
 
   /** A device's edit of fleet {@code mn/key} made on {@code base}. */
