@@ -149,7 +149,7 @@ public record AlertSettings(
   }
 
   /** The HMAC key: the file's bytes without surrounding white space; it must not be empty. */
-  private static byte[] secret(ConfigNode w) {
+  private static String secret(ConfigNode w) {
     String file = w.string("secret_file", null);
     if (file == null) {
       return null;
@@ -163,6 +163,6 @@ public record AlertSettings(
     if (text.isEmpty()) {
       throw w.error("secret_file", "'" + file + "' is empty; it must hold the shared secret");
     }
-    return text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return text;
   }
 }

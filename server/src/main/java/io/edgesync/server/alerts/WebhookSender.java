@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -64,6 +65,7 @@ public final class WebhookSender implements AutoCloseable {
   }
 
   private final WebhookSettings settings;
+  private final byte[] secret; // null: unsigned
   private final String node;
   private final Clock clock;
   private final HttpClient http;
@@ -77,6 +79,8 @@ public final class WebhookSender implements AutoCloseable {
 
   public WebhookSender(WebhookSettings settings, String node, Clock clock) {
     this.settings = settings;
+    this.secret =
+        settings.secret() == null ? null : settings.secret().getBytes(StandardCharsets.UTF_8);
     this.node = node;
     this.clock = clock;
     this.http =
@@ -174,8 +178,8 @@ public final class WebhookSender implements AutoCloseable {
             .header("X-Edgesync-Event", d.event())
             .header("X-Edgesync-Delivery", d.id())
             .POST(HttpRequest.BodyPublishers.ofByteArray(d.body()));
-    if (settings.secret() != null) {
-      req.header("X-Edgesync-Signature", "sha256=" + sign(settings.secret(), d.body()));
+    if (secret != null) {
+      req.header("X-Edgesync-Signature", "sha256=" + sign(secret, d.body()));
     }
     try {
       int status = http.send(req.build(), HttpResponse.BodyHandlers.discarding()).statusCode();

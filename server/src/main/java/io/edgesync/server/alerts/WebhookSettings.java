@@ -12,10 +12,11 @@ import java.util.Objects;
  * @param backoffMs the wait after the first failed attempt; it doubles with each further failure,
  *     up to {@link #MAX_BACKOFF_MS}
  * @param maxQueued events waiting for delivery; an event beyond it is dropped (counted and logged)
- * @param secret the HMAC-SHA256 key read from {@code secret_file} (null: requests are unsigned)
+ * @param secret the HMAC-SHA256 key: the text of {@code secret_file}, trimmed (null: requests are
+ *     unsigned)
  */
 public record WebhookSettings(
-    URI url, long timeoutMs, int maxAttempts, long backoffMs, int maxQueued, byte[] secret) {
+    URI url, long timeoutMs, int maxAttempts, long backoffMs, int maxQueued, String secret) {
   /** The longest wait between two attempts, however many failed. */
   public static final long MAX_BACKOFF_MS = 300_000;
 

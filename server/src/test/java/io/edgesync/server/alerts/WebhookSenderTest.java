@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * after failures, the signature, and drops that are counted, never silent.
  */
 class WebhookSenderTest {
-  private static final byte[] SECRET = "hook-secret".getBytes(UTF_8);
+  private static final String SECRET = "hook-secret";
   private static final Duration WAIT = Duration.ofSeconds(20);
 
   private final FakeClock clock = new FakeClock(1_700_000_000_000L);
@@ -178,7 +178,7 @@ class WebhookSenderTest {
 
   private static String hmac(byte[] body) throws Exception {
     javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-    mac.init(new javax.crypto.spec.SecretKeySpec(SECRET, "HmacSHA256"));
+    mac.init(new javax.crypto.spec.SecretKeySpec(SECRET.getBytes(UTF_8), "HmacSHA256"));
     return java.util.HexFormat.of().formatHex(mac.doFinal(body));
   }
 
