@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * key, with values that follow what the server does (a device connects and goes, a fleet change is
  * pushed). And the alerting rules shipped in {@code deploy/prometheus/edgesync-alerts.yml}: a valid
  * rules file (groups of rules, each with an alert name, an expression with balanced brackets, a
- * severity and a summary), naming only metrics that a real server and a real agent publish.
+ * severity and a summary), naming only metrics that a real server and a real agent publish; the
+ * same of the Grafana dashboard in {@code deploy/grafana/edgesync-fleet.json} (panels with targets,
+ * each a PromQL expression).
  */
 class ServerMetricsTest {
   /** The alerting rules shipped with the project. */
@@ -37,7 +39,9 @@ class ServerMetricsTest {
           .getParent()
           .resolve("deploy/prometheus/edgesync-alerts.yml");
 
-  private static final Pattern METRIC = Pattern.compile("\\b(edgesync_[a-z_]+)\\b");
+  /** The Grafana dashboard shipped with the project. */
+  private static final Path DASHBOARD =
+      RULES.getParent().getParent().resolve("grafana/edgesync-fleet.json");
 
   @TempDir Path dir;
   private SyncServer server;
@@ -129,22 +133,56 @@ class ServerMetricsTest {
         if (rule.has("for")) {
           assertThat(rule.get("for").asText()).as(alert).matches("[0-9]+[smh]");
         }
-        Matcher m = METRIC.matcher(expr);
-        while (m.find()) {
-          named.add(m.group(1));
-        }
+        named.addAll(MetricNames.in(expr));
       }
     }
     assertThat(count).isGreaterThanOrEqualTo(6);
     assertThat(named).isNotEmpty();
+    assertThat(MetricNames.unpublished(named, published())).as("rules name them").isEmpty();
+  }
 
-    agent = Testbed.documentAgent("dev-a", server.port(), Clock.SYSTEM, dir);
-    String published =
-        scrape(Rest.adminKey(server.adminKeyFile())).body()
-            + AgentMetricsText.render(agent.status());
-    for (String metric : named) {
-      assertThat(published).as("a rule names " + metric).contains("# TYPE " + metric + " ");
+  @Test
+  void grafanaDashboard_isWellFormed_andNamesOnlyMetricsThatExist() throws Exception {
+    JsonNode dashboard = new ObjectMapper().readTree(Files.readString(DASHBOARD));
+    assertThat(dashboard.get("title").asText()).isNotBlank();
+    assertThat(dashboard.get("uid").asText()).matches("[a-z0-9-]{1,40}");
+    Set<String> named = new TreeSet<>();
+    Set<Integer> ids = new java.util.HashSet<>();
+    Set<String> titles = new TreeSet<>();
+    int graphs = 0;
+    for (JsonNode panel : dashboard.get("panels")) {
+      String title = panel.get("title").asText();
+      assertThat(ids.add(panel.get("id").asInt())).as("panel ids are unique: " + title).isTrue();
+      JsonNode grid = panel.get("gridPos");
+      assertThat(grid.get("w").asInt()).as(title).isBetween(1, 24);
+      assertThat(grid.get("x").asInt() + grid.get("w").asInt()).as(title).isLessThanOrEqualTo(24);
+      if (panel.get("type").asText().equals("row")) {
+        continue;
+      }
+      graphs++;
+      titles.add(title);
+      assertThat(panel.get("type").asText()).as(title).isIn("timeseries", "stat");
+      assertThat(panel.get("targets")).as(title).isNotEmpty();
+      for (JsonNode target : panel.get("targets")) {
+        String expr = target.get("expr").asText();
+        assertThat(target.get("refId").asText()).as(title).isNotBlank();
+        assertThat(balanced(expr)).as(title + ": brackets of " + expr).isTrue();
+        assertThat(MetricNames.in(expr)).as(title + ": " + expr).isNotEmpty();
+        named.addAll(MetricNames.in(expr));
+      }
     }
+    assertThat(graphs).isGreaterThanOrEqualTo(10);
+    assertThat(titles)
+        .contains("Device sessions", "Refusals", "Document pushes", "Backlog age", "Drops")
+        .contains("Active alerts by rule", "Conflicts on devices", "Bandwidth reduction");
+    assertThat(MetricNames.unpublished(named, published())).as("panels name them").isEmpty();
+  }
+
+  /** What a real server and a real agent publish, in Prometheus' text format. */
+  private String published() {
+    agent = Testbed.documentAgent("dev-a", server.port(), Clock.SYSTEM, dir);
+    return scrape(Rest.adminKey(server.adminKeyFile())).body()
+        + AgentMetricsText.render(agent.status());
   }
 
   private HttpResponse<String> scrape(String key) {

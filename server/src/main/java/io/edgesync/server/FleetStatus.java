@@ -7,6 +7,7 @@ import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamStatus;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -199,6 +200,24 @@ final class FleetStatus implements DeviceReports {
   /** Every device with a view. */
   Collection<Map.Entry<String, Reported>> all() {
     return devices.entrySet();
+  }
+
+  /**
+   * Every device's latest report as the alert rules read it ({@code backlog_age}, {@code
+   * device_stalled}): when it came, the backlog, and the oldest unsent record's age then.
+   */
+  Map<String, io.edgesync.server.alerts.DeviceReports.Report> alertReports() {
+    Map<String, io.edgesync.server.alerts.DeviceReports.Report> out = new HashMap<>();
+    devices.forEach(
+        (id, r) -> {
+          synchronized (r) {
+            out.put(
+                id,
+                new io.edgesync.server.alerts.DeviceReports.Report(
+                    r.atMs, r.backlogRecords(), r.oldestUnsentAgeMs(r.atMs)));
+          }
+        });
+    return out;
   }
 
   /** The {@code reported} object of the REST API (docs/api.md), or null. */

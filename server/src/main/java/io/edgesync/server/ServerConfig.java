@@ -9,6 +9,7 @@ import io.edgesync.engine.docs.DeviceWrites;
 import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.security.CertificateAuthority;
+import io.edgesync.server.alerts.AlertSettings;
 import io.edgesync.server.export.KafkaExportSettings;
 import io.edgesync.server.files.FileSettings;
 import io.edgesync.support.ConfigNode;
@@ -75,6 +76,9 @@ import java.util.Objects;
  *   cluster:                # several nodes on one PostgreSQL (docs/operations.md)
  *     node_id: cloud-1      # unique per node; default: host name and process id
  *     lease_ms: 15000       # one-node work moves within this time after its node died
+ *   alerts:                 # built-in alert rules and their webhook (AlertSettings)
+ *     device_offline_ms: 3600000
+ *     webhook: {url: "https://hooks.example.com/edgesync", secret_file: hook.secret}
  * export:                   # optional: committed stream records to Kafka, exactly once
  *   kafka: {bootstrap_servers: "host:9092", ...}   # see KafkaExportSettings
  * </pre>
@@ -93,7 +97,8 @@ public record ServerConfig(
     ClusterSettings cluster,
     RetentionRules retention,
     KafkaExportSettings export,
-    int maxDeviceSeries) {
+    int maxDeviceSeries,
+    AlertSettings alerts) {
 
   /**
    * The default of {@code server.metrics.max_device_series}: devices with series of their own in
@@ -157,6 +162,7 @@ public record ServerConfig(
     Objects.requireNonNull(files, "files");
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(retention, "retention");
+    Objects.requireNonNull(alerts, "alerts");
     if (port < 0 || port > 65_535) {
       throw new IllegalArgumentException(
           "port must be in 0..65535 (0 picks a free one), not " + port);
@@ -185,7 +191,8 @@ public record ServerConfig(
         ClusterSettings.defaults(),
         RetentionRules.KEEP_FOREVER,
         null,
-        DEFAULT_MAX_DEVICE_SERIES);
+        DEFAULT_MAX_DEVICE_SERIES,
+        AlertSettings.defaults());
   }
 
   static DocumentRules defaultDocuments() {
@@ -267,6 +274,11 @@ public record ServerConfig(
     return edit(c -> c.export = newExport);
   }
 
+  /** With these {@code server.alerts} settings. */
+  public ServerConfig withAlerts(AlertSettings newAlerts) {
+    return edit(c -> c.alerts = newAlerts);
+  }
+
   public static ServerConfig load(Path file) {
     return from(ConfigNode.load(file));
   }
@@ -298,7 +310,8 @@ public record ServerConfig(
                 "cluster",
                 "retention",
                 "export",
-                "metrics");
+                "metrics",
+                "alerts");
     ServerPolicy d = ServerPolicy.defaults();
     java.util.Set<io.edgesync.protocol.codec.Codec> codecs;
     try {
@@ -346,7 +359,8 @@ public record ServerConfig(
         (int)
             s.section("metrics")
                 .allowOnly("max_device_series")
-                .integer("max_device_series", DEFAULT_MAX_DEVICE_SERIES, 0, 100_000, "devices"));
+                .integer("max_device_series", DEFAULT_MAX_DEVICE_SERIES, 0, 100_000, "devices"),
+        AlertSettings.from(s.section("alerts")));
   }
 
   /** {@code server.cluster}: every key optional. */
@@ -771,6 +785,7 @@ public record ServerConfig(
     private RetentionRules retention;
     private KafkaExportSettings export;
     private int maxDeviceSeries;
+    private AlertSettings alerts;
 
     Copy(ServerConfig from) {
       host = from.host;
@@ -787,6 +802,7 @@ public record ServerConfig(
       retention = from.retention;
       export = from.export;
       maxDeviceSeries = from.maxDeviceSeries;
+      alerts = from.alerts;
     }
 
     ServerConfig build() {
@@ -804,7 +820,8 @@ public record ServerConfig(
           cluster,
           retention,
           export,
-          maxDeviceSeries);
+          maxDeviceSeries,
+          alerts);
     }
   }
 }

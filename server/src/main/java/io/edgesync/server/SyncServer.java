@@ -117,6 +117,7 @@ public final class SyncServer implements AutoCloseable {
   private final StreamExpiry expiry; // null for a store without retention support
   private volatile DataDirLock dataDirLock; // held while running on the embedded store
   private volatile io.edgesync.server.export.KafkaExporter exporter; // null: no export.kafka
+  private final ServerAlerts alerts;
 
   /** Pushes document versions and commands to connected sessions, off the writers' threads. */
   private final ExecutorService pusher =
@@ -206,10 +207,25 @@ public final class SyncServer implements AutoCloseable {
     this.fleetStatus = new FleetStatus(clock);
     Kpis kpis = new Kpis(fleetStatus, docs);
     this.kpiApi = new KpiApi(store, docs, kpis);
+    this.alerts =
+        new ServerAlerts(
+            config.alerts(),
+            new ServerAlerts.Parts(
+                store,
+                this::isConnected,
+                sessionsByDevice,
+                sessionsById,
+                docs,
+                files,
+                () -> exporter,
+                fleetStatus::alertReports),
+            node,
+            clock);
     this.metrics = metrics();
     this.timers = new SessionTimers(metrics.registry());
     new FleetMetrics(fleetStatus, () -> kpis.of(kpiApi.fleet()), clock, config.maxDeviceSeries())
         .register(metrics);
+    alerts.registerMetrics(metrics);
     this.app =
         Javalin.create(
             cfg -> {
@@ -251,6 +267,7 @@ public final class SyncServer implements AutoCloseable {
               kpiApi.register(cfg.routes);
               new StreamApi(store).register(cfg.routes);
               new ExportApi(() -> exporter).register(cfg.routes);
+              alerts.register(cfg.routes);
               cfg.routes.get("/api/v1/dictionaries", this::listDictionaries);
               if (store instanceof SqliteCloudStore sqlite) {
                 new AuditApi(sqlite.auditLog()).register(cfg.routes);
@@ -377,6 +394,7 @@ public final class SyncServer implements AutoCloseable {
       server.liveness.scheduleWithFixedDelay(server::tickRollouts, 1, 1, TimeUnit.SECONDS);
     }
     server.startCluster();
+    server.alerts.start();
     if (server.revocations != null) {
       long revocationMs = RevocationWatch.CHECK_INTERVAL_MS;
       server.liveness.scheduleWithFixedDelay(
@@ -558,6 +576,11 @@ public final class SyncServer implements AutoCloseable {
     return docs;
   }
 
+  /** The alerts: active, resolved, and an evaluation on demand (docs/operations.md "Alerts"). */
+  public io.edgesync.server.alerts.Alerts alerts() {
+    return alerts.alerts();
+  }
+
   /** The trained dictionaries (null if the store keeps none). */
   public CloudDictionaries dictionaries() {
     return dictionaries;
@@ -566,6 +589,7 @@ public final class SyncServer implements AutoCloseable {
   @Override
   public void close() {
     liveness.shutdownNow();
+    alerts.close();
     metrics.close();
     if (leases != null) {
       leases.close(); // releases them: another node takes the work over at once
@@ -922,6 +946,7 @@ public final class SyncServer implements AutoCloseable {
       }
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
+      alerts.sessionStarted(session.deviceId(), ctx.attribute(CLIENT_CERT));
       String claimed = session.deviceId() + " " + session.claimEpoch();
       pusher.execute(() -> publish(ClusterEvent.Kind.CLAIMED, List.of(claimed)));
       if (!sessionsById.containsKey(ctx.sessionId())) {
