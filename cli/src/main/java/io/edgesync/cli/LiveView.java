@@ -22,10 +22,15 @@ final class LiveView {
 
   private final PrintStream out;
   private final boolean terminal;
+  private final boolean headers;
   private final long intervalMs;
   private final long iterations; // 0: until interrupted
 
-  LiveView(PrintStream out, boolean terminal, long intervalMs, long iterations) {
+  /**
+   * {@code terminal}: redraw in place; else {@code headers}: a line naming the time before each
+   * frame.
+   */
+  LiveView(PrintStream out, boolean terminal, boolean headers, long intervalMs, long iterations) {
     if (intervalMs < 100) {
       throw new IllegalArgumentException("--interval-ms must be at least 100, was " + intervalMs);
     }
@@ -35,6 +40,7 @@ final class LiveView {
     }
     this.out = out;
     this.terminal = terminal;
+    this.headers = headers;
     this.intervalMs = intervalMs;
     this.iterations = iterations;
   }
@@ -50,7 +56,11 @@ final class LiveView {
       for (long i = 1; iterations == 0 || i <= iterations; i++) {
         StringBuilder text = new StringBuilder();
         boolean ok = frame.draw(text);
-        out.print(terminal ? CLEAR : "--- " + java.time.Instant.now() + "\n");
+        if (terminal) {
+          out.print(CLEAR);
+        } else if (headers) {
+          out.print("--- " + java.time.Instant.now() + "\n");
+        }
         out.print(text);
         out.flush();
         if (!ok) {

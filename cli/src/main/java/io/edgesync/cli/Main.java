@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
       RolloutCommand.class,
       UploadsCommand.class,
       SyncLogCommand.class,
+      SyncCommand.class,
       CompletionCommand.class,
       CommandLine.HelpCommand.class
     })

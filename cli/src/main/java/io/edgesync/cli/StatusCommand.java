@@ -75,8 +75,8 @@ final class StatusCommand implements Callable<Integer> {
       System.out.print(text);
       return ok ? 0 : 1;
     }
-    return new LiveView(
-            System.out, !output.json && System.console() != null, intervalMs, iterations)
+    boolean terminal = !output.json && System.console() != null;
+    return new LiveView(System.out, terminal, !output.json, intervalMs, iterations)
         .run(text -> frame(api, url, text));
   }
 
