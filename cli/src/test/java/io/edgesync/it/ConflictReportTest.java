@@ -91,6 +91,13 @@ class ConflictReportTest {
     JsonNode since = rest.ok(rest.get("/api/v1/reports/conflicts?from=" + start));
     assertThat(since.get("conflicts").asLong()).isEqualTo(2);
 
+    JsonNode listed =
+        Rest.json(CliRun.stdout(cli("conflicts", "list", "--status", "all", "--json")));
+    assertThat(listed.get("conflicts")).hasSize(2);
+    JsonNode shown =
+        Rest.json(CliRun.stdout(cli("conflicts", "show", String.valueOf(manual), "--json")));
+    assertThat(shown.get("resolvedBy").asText()).isEqualTo("admin");
+
     String text = CliRun.stdout(cli("conflicts", "report"));
     assertThat(text)
         .contains("conflicts 2")
