@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
  *       answered after the commit with the assigned sequences and operation ids. All lines are
  *       validated before anything is stored.
  *   <li>{@code GET /v1/status}, {@code GET /v1/metrics}, {@code GET /v1/operations/{id}}
+ *   <li>{@code GET /v1/streams/{stream}/log}: the batches sent, with queued, sent and acknowledged
+ *       times ({@link SyncLog}).
  *   <li>{@code POST /v1/sync}: sync now.
  *   <li>{@code /v1/files...}: uploads, installed files, downloads ({@link LocalFilesApi}).
  * </ul>
