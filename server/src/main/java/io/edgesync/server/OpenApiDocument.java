@@ -25,9 +25,9 @@ import java.util.Map;
  *
  * <p>Immutable after construction; thread safe.
  */
-public final class OpenApiDocument {
+final class OpenApiDocument {
   /** The route this document is served at (viewer, as every GET). */
-  public static final String PATH = "/api/v1/openapi.json";
+  static final String PATH = "/api/v1/openapi.json";
 
   static final String RESOURCE = "openapi.yaml";
 
@@ -45,13 +45,6 @@ public final class OpenApiDocument {
 
   private void serve(Context ctx) {
     ctx.contentType("application/json").result(json);
-  }
-
-  /** The document as served, parsed: for tests and tools that check it. */
-  public static JsonNode served() {
-    ObjectNode doc = load();
-    addRoles(doc);
-    return doc;
   }
 
   private static String render(ObjectNode doc) {
