@@ -74,7 +74,11 @@ final class LiveView {
     } finally {
       if (terminal) {
         restore();
-        Runtime.getRuntime().removeShutdownHook(restore);
+        try {
+          Runtime.getRuntime().removeShutdownHook(restore);
+        } catch (IllegalStateException e) {
+          // Ctrl-C came while the last frame was drawn: the hook runs anyway, harmlessly
+        }
       }
     }
   }
