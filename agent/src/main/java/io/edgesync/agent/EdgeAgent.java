@@ -16,7 +16,9 @@ import io.edgesync.agent.internal.atrest.StorageCipher;
 import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.files.AgentFiles;
+import io.edgesync.agent.internal.outbox.LoggedOutbox;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
+import io.edgesync.agent.internal.outbox.SyncLog;
 import io.edgesync.agent.internal.tls.CertificateRenewal;
 import io.edgesync.agent.internal.tls.DeviceCertificate;
 import io.edgesync.agent.internal.tls.DeviceTlsTransport;
@@ -64,6 +66,7 @@ public final class EdgeAgent implements AutoCloseable {
   private final AgentConfig config;
   private final Clock clock;
   private final SqliteOutbox outbox;
+  private final SyncLog syncLog = new SyncLog(); // what was sent and acknowledged, in memory
   private final EdgeNode<TransportLink.Attempt> node;
   private final EdgeSyncEngine engine;
   private final LoopScheduler loop;
@@ -116,7 +119,7 @@ public final class EdgeAgent implements AutoCloseable {
     this.node =
         new EdgeNode<>(
             config.sync(),
-            outbox,
+            new LoggedOutbox(outbox, syncLog, clock),
             documents.replica(),
             documents.inbox(),
             random,
@@ -149,7 +152,7 @@ public final class EdgeAgent implements AutoCloseable {
     LocalApi api = null;
     if (config.localApiPort() >= 0) {
       try {
-        api = new LocalApi(this, config.localApiPort(), apiToken, files);
+        api = new LocalApi(this, config.localApiPort(), apiToken, files, syncLog);
       } catch (java.io.IOException e) {
         outbox.close();
         documents.close();

@@ -18,7 +18,8 @@ import picocli.CommandLine.ParentCommand;
     subcommands = {
       ConflictsCommand.ListConflicts.class,
       ConflictsCommand.ShowConflict.class,
-      ConflictsCommand.ResolveConflict.class
+      ConflictsCommand.ResolveConflict.class,
+      ConflictReportCommand.class
     })
 final class ConflictsCommand {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,6 +70,8 @@ final class ConflictsCommand {
     @Option(names = "--collection", description = "Only this collection's")
     String collection;
 
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       StringBuilder url = new StringBuilder(parent.server + "/api/v1/conflicts?limit=1000");
@@ -84,6 +87,9 @@ final class ConflictsCommand {
       JsonNode body = request(() -> parent.api().get(url.toString()));
       if (body == null) {
         return 1;
+      }
+      if (output.printed(body)) {
+        return 0;
       }
       System.out.printf(
           "%-6s %-9s %-16s %-32s %-16s %s%n",
@@ -110,11 +116,16 @@ final class ConflictsCommand {
       name = "show",
       description = "Show one conflict: base, cloud and edge values with their HLCs.")
   static final class ShowConflict extends OneConflict {
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       JsonNode body = request(() -> parent.api().get(url()));
       if (body == null) {
         return 1;
+      }
+      if (output.printed(body)) {
+        return 0;
       }
       System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(body));
       return 0;

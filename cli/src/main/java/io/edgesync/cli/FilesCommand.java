@@ -149,6 +149,8 @@ final class FilesCommand extends RemoteCommand {
     @Option(names = "--path", description = "Only this path's versions")
     String path;
 
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       ServerApi api = parent.api();
@@ -156,6 +158,9 @@ final class FilesCommand extends RemoteCommand {
         JsonNode body = request(() -> api.get(parent.url("/api/v1/files")));
         if (body == null) {
           return 1;
+        }
+        if (output.printed(body)) {
+          return 0;
         }
         System.out.printf("%-40s %-8s %-12s %s%n", "PATH", "LATEST", "SIZE", "SHA256");
         for (JsonNode f : body.get("files")) {
@@ -172,6 +177,9 @@ final class FilesCommand extends RemoteCommand {
           request(() -> api.get(parent.url("/api/v1/files/versions?path=" + enc(path))));
       if (body == null) {
         return 1;
+      }
+      if (output.printed(body)) {
+        return 0;
       }
       System.out.printf(
           "%-8s %-12s %-8s %-16s %-16s %s%n",

@@ -28,6 +28,9 @@ import picocli.CommandLine.Command;
       FilesCommand.class,
       RolloutCommand.class,
       UploadsCommand.class,
+      SyncLogCommand.class,
+      SyncCommand.class,
+      CompletionCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -84,7 +84,9 @@ abstract class RemoteCommand {
   int download(String pathAndQuery, Path out) throws Exception {
     String url = url(pathAndQuery);
     ServerApi api = api();
-    if (request(() -> api.download(url, out)) == null) {
+    // A bar of the bytes received on stderr when run in a terminal.
+    java.io.PrintStream bar = System.console() != null ? System.err : null;
+    if (request(() -> api.download(url, out, bar)) == null) {
       return 1;
     }
     System.out.println("wrote " + out + " (" + bytes(java.nio.file.Files.size(out)) + ")");

@@ -126,20 +126,45 @@ final class RolloutCommand extends RemoteCommand {
         defaultValue = "2000")
     long intervalMs;
 
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       ServerApi api = parent.api();
+      long startNanos = System.nanoTime();
       while (true) {
         JsonNode r = request(() -> api.get(parent.url("/api/v1/rollouts/" + id)));
         if (r == null) {
           return 1;
         }
-        print(r);
+        if (!output.printed(r)) {
+          if (watch && System.console() != null) {
+            // In a terminal: how many devices are done, above the table.
+            System.out.println(
+                ProgressBar.line(
+                    finished(r),
+                    r.get("devices").size(),
+                    (System.nanoTime() - startNanos) / 1_000_000,
+                    "devices"));
+          }
+          print(r);
+        }
         if (!watch || !underWay(r)) {
           return 0;
         }
         Thread.sleep(intervalMs);
       }
+    }
+
+    /** Devices that reached an end: installed, failed or superseded. */
+    static long finished(JsonNode r) {
+      long n = 0;
+      for (JsonNode d : r.get("devices")) {
+        if (!UNDER_WAY.contains(d.get("state").asText())) {
+          n++;
+        }
+      }
+      return n;
     }
 
     private static boolean underWay(JsonNode r) {
@@ -189,12 +214,17 @@ final class RolloutCommand extends RemoteCommand {
   static final class ListRollouts implements Callable<Integer> {
     @ParentCommand RolloutCommand parent;
 
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       ServerApi api = parent.api();
       JsonNode body = request(() -> api.get(parent.url("/api/v1/rollouts")));
       if (body == null) {
         return 1;
+      }
+      if (output.printed(body)) {
+        return 0;
       }
       System.out.printf(
           "%-6s %-32s %-8s %-10s %-10s %s%n",

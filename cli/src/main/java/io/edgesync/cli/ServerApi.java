@@ -97,26 +97,58 @@ final class ServerApi {
    */
   Reply download(String url, java.nio.file.Path out)
       throws Unreachable, IOException, InterruptedException {
+    return download(url, out, null);
+  }
+
+  /** As above, drawing a progress bar of the bytes received on {@code bar} (null: none). */
+  Reply download(String url, java.nio.file.Path out, java.io.PrintStream bar)
+      throws Unreachable, IOException, InterruptedException {
     java.nio.file.Path dir = out.toAbsolutePath().getParent();
     java.nio.file.Path tmp = java.nio.file.Files.createTempFile(dir, ".edgesync-", ".part");
     try {
-      HttpResponse<java.nio.file.Path> r =
-          sendUntimedRaw(
-              url,
-              HttpRequest.newBuilder(URI.create(url)).GET(),
-              HttpResponse.BodyHandlers.ofFile(tmp));
-      if (r.statusCode() / 100 != 2) {
-        return new Reply(r.statusCode(), java.nio.file.Files.readString(tmp));
+      int status =
+          bar != null
+              ? receiveWithProgress(url, tmp, bar)
+              : sendUntimedRaw(
+                      url,
+                      HttpRequest.newBuilder(URI.create(url)).GET(),
+                      HttpResponse.BodyHandlers.ofFile(tmp))
+                  .statusCode();
+      if (status / 100 != 2) {
+        return new Reply(status, java.nio.file.Files.readString(tmp));
       }
       java.nio.file.Files.move(
           tmp,
           out,
           java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      return new Reply(r.statusCode(), "");
+      return new Reply(status, "");
     } finally {
       java.nio.file.Files.deleteIfExists(tmp);
     }
+  }
+
+  /**
+   * Receives the answer into {@code file} in this thread through a {@link ProgressStream} sized by
+   * the answer's Content-Length (a refusal's body is written the same way, without a bar); returns
+   * the status.
+   */
+  private int receiveWithProgress(String url, java.nio.file.Path file, java.io.PrintStream bar)
+      throws Unreachable, IOException, InterruptedException {
+    HttpResponse<java.io.InputStream> r =
+        sendUntimedRaw(
+            url,
+            HttpRequest.newBuilder(URI.create(url)).GET(),
+            HttpResponse.BodyHandlers.ofInputStream());
+    long total = r.headers().firstValueAsLong("Content-Length").orElse(-1);
+    boolean draw = r.statusCode() / 100 == 2 && total >= 0;
+    try (java.io.InputStream body = draw ? new ProgressStream(r.body(), total, bar) : r.body()) {
+      java.nio.file.Files.copy(body, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    if (draw) {
+      bar.println();
+    }
+    return r.statusCode();
   }
 
   private <T> Reply sendUntimed(

@@ -21,6 +21,8 @@ final class UploadsCommand extends RemoteCommand {
     @Option(names = "--device", description = "Only this device's")
     String device;
 
+    @picocli.CommandLine.Mixin JsonOutput output;
+
     @Override
     public Integer call() throws Exception {
       ServerApi api = parent.api();
@@ -28,6 +30,9 @@ final class UploadsCommand extends RemoteCommand {
       JsonNode body = request(() -> api.get(parent.url("/api/v1/uploads" + q)));
       if (body == null) {
         return 1;
+      }
+      if (output.printed(body)) {
+        return 0;
       }
       System.out.printf(
           "%-20s %-32s %-8s %-12s %-10s %-22s %s%n",

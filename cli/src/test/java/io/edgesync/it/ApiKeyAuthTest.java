@@ -308,7 +308,8 @@ class ApiKeyAuthTest {
                 "--api-key-file",
                 server.adminKeyFile().toString(),
                 "--device",
-                "dev-1"))
+                "dev-1",
+                "--json"))
         .contains("streams");
 
     PrintStream saved = System.out;

@@ -98,7 +98,9 @@ class MutualTlsTest {
     String url = "https://127.0.0.1:" + server.port();
     String data = dir.resolve("cloud").toString();
     String caFile = dir.resolve("ca").resolve("ca.pem").toString();
-    assertThat(CliRun.stdout("status", "--server", url, "--ca-file", caFile, "--data-dir", data))
+    assertThat(
+            CliRun.stdout(
+                "status", "--server", url, "--ca-file", caFile, "--data-dir", data, "--json"))
         .contains("\"devices\"");
     assertThat(
             CliRun.stdout(

@@ -203,7 +203,7 @@ final class ApiAuth {
     Map<?, ?> body;
     try {
       body = ctx.bodyAsClass(Map.class);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Jackson's IOException (an empty body) comes through Kotlin unchecked
       throw new ApiError(400, "expected {\"name\": \"...\", \"role\": \"viewer|operator|admin\"}");
     }
     if (!(body.get("name") instanceof String name) || !(body.get("role") instanceof String role)) {

@@ -138,7 +138,7 @@ final class EnrollmentApi {
       if (body != null) {
         return body;
       }
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Jackson's IOException (an empty body) comes through Kotlin unchecked
       // answered below
     }
     throw new ApiError(400, "expected a JSON object such as " + example);

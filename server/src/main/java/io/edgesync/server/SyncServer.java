@@ -260,6 +260,7 @@ public final class SyncServer implements AutoCloseable {
                   });
               new ApiAuth(apiKeys, clock, this::groupsOf).register(cfg.routes);
               cfg.routes.get("/api/v1/health", this::health);
+              new OpenApiDocument().register(cfg.routes);
               metrics.register(cfg.routes);
               cfg.routes.get("/api/v1/cluster", this::cluster);
               new DeviceApi(store, clock, this::isConnected, this::capabilitiesOf, fleetStatus)
@@ -284,12 +285,20 @@ public final class SyncServer implements AutoCloseable {
               if (docs != null) {
                 new DocumentApi(docs, commands, store, clock, JSON, this::pushCommands)
                     .register(cfg.routes);
+                new ReportApi(docs.store(), commands, store, clock).register(cfg.routes);
               }
               cfg.routes.exception(
                   ApiError.class,
                   (e, ctx) -> ctx.status(e.status).json(Map.of("error", e.getMessage())));
               cfg.routes.exception(Exception.class, SyncServer::internalError);
             });
+  }
+
+  /** Every HTTP route this server registered, as {@code "METHOD /path/{param}"} (for tests). */
+  public List<String> httpRoutes() {
+    return app.unsafe.internalRouter.allHttpHandlers().stream()
+        .map(e -> e.endpoint.method.name() + " " + e.endpoint.path)
+        .toList();
   }
 
   /** Starts a server with the store {@code config.store()} names (default: SQLite in data_dir). */

@@ -16,6 +16,7 @@ import io.edgesync.agent.EdgeAgent;
 import io.edgesync.agent.EdgeSyncException;
 import io.edgesync.agent.PendingCommand;
 import io.edgesync.agent.internal.files.AgentFiles;
+import io.edgesync.agent.internal.outbox.SyncLog;
 import io.edgesync.engine.docs.JsonDocs;
 import io.edgesync.protocol.ProtocolLimits;
 import io.edgesync.support.ErrorIds;
@@ -49,6 +50,8 @@ import org.slf4j.LoggerFactory;
  *       answered after the commit with the assigned sequences and operation ids. All lines are
  *       validated before anything is stored.
  *   <li>{@code GET /v1/status}, {@code GET /v1/metrics}, {@code GET /v1/operations/{id}}
+ *   <li>{@code GET /v1/streams/{stream}/log}: the batches sent, with queued, sent and acknowledged
+ *       times ({@link SyncLog}).
  *   <li>{@code POST /v1/sync}: sync now.
  *   <li>{@code /v1/files...}: uploads, installed files, downloads ({@link LocalFilesApi}).
  * </ul>
@@ -69,6 +72,7 @@ public final class LocalApi implements AutoCloseable {
   public static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
 
   static final int MAX_LIST_LIMIT = 1000;
+  private static final String LOG_SUFFIX = "/log";
   static final long MAX_POLL_WAIT_MS = 60_000;
 
   // Numbers are read as BigDecimal and kept as written: through double, decimals would be
@@ -87,11 +91,13 @@ public final class LocalApi implements AutoCloseable {
   private final ExecutorService executor;
   private final LocalApiToken token; // null: no token required
   private final LocalFilesApi files;
+  private final SyncLog syncLog;
 
   /** Serves on loopback {@code port}; with a {@code token}, every request must carry it. */
-  public LocalApi(EdgeAgent agent, int port, LocalApiToken token, AgentFiles files)
+  public LocalApi(EdgeAgent agent, int port, LocalApiToken token, AgentFiles files, SyncLog syncLog)
       throws IOException {
     this.agent = agent;
+    this.syncLog = syncLog;
     this.token = token;
     this.files = new LocalFilesApi(files);
     this.server =
@@ -127,7 +133,10 @@ public final class LocalApi implements AutoCloseable {
       try {
         rejectBrowsers(ex);
         requireToken(ex);
-        if (path.startsWith("/v1/streams/")) {
+        if (path.startsWith("/v1/streams/") && path.endsWith(LOG_SUFFIX)) {
+          requireMethod(method, "GET");
+          syncLog(ex, path.substring(12, path.length() - LOG_SUFFIX.length()));
+        } else if (path.startsWith("/v1/streams/")) {
           requireMethod(method, "POST");
           appendRecords(ex, path.substring("/v1/streams/".length()));
         } else if (path.equals("/v1/status")) {
@@ -353,6 +362,41 @@ public final class LocalApi implements AutoCloseable {
           409, "command '" + id + "' is not running (unknown, or already finished)");
     }
     reply(ex, 200, Map.of("id", id, "state", status.asText()));
+  }
+
+  /**
+   * {@code GET /v1/streams/{stream}/log?after=&limit=}: the batches the agent sent of a stream
+   * ({@link SyncLog}), and what is still queued behind them.
+   */
+  private void syncLog(HttpExchange ex, String stream) throws IOException {
+    if (!ProtocolLimits.isValidStreamName(stream)) {
+      throw new HttpError(400, "invalid stream name '" + stream + "'");
+    }
+    long after = longParam(ex, "after", 0);
+    long limit = longParam(ex, "limit", 100);
+    if (after < 0 || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new HttpError(
+          400,
+          "after must be 0 or more and limit 1.."
+              + MAX_LIST_LIMIT
+              + ", were "
+              + after
+              + " and "
+              + limit);
+    }
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    out.put("stream", stream);
+    agent.status().streams().stream()
+        .filter(s -> s.name().equals(stream))
+        .findFirst()
+        .ifPresent(
+            s -> {
+              out.put("lastSequence", s.lastSequence());
+              out.put("acknowledgedSequence", s.ackedSequence());
+              out.put("queuedRecords", s.queuedRecords());
+            });
+    out.put("entries", syncLog.entries(stream, after, (int) limit));
+    reply(ex, 200, out);
   }
 
   static String queryParam(HttpExchange ex, String name, String fallback) {
