@@ -85,6 +85,16 @@ class DashboardBrowserTest {
       assertThat(browser.driver.findElement(By.id("who-role")).getText()).isEqualTo("operator");
       browser.waitText(By.id("fleet-count"), "2 of 2 devices");
       assertThat(shownDevices(browser)).containsExactly("dev-a", "dev-b");
+      // The KPI panel and the alerts come from the server's own routes, with both agents' reports.
+      browser.waitText(By.id("kpis"), "2 reporting");
+      assertThat(
+              browser
+                  .driver
+                  .findElement(By.cssSelector("[data-kpi='syncSuccessRate'] .value"))
+                  .getText())
+          .matches("[0-9.]+ %");
+      assertThat(browser.driver.findElement(By.id("alerts")).getText())
+          .doesNotContain("not available");
 
       browser.driver.findElement(By.id("fleet-search")).sendKeys("dev-b");
       browser.waitText(By.id("fleet-count"), "1 of 2 devices");

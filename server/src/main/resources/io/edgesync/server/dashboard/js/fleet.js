@@ -161,8 +161,10 @@ function kpiPanel() {
         body.append(h('span', { class: 'muted', id: 'kpis-missing' }, 'not available (this server has no GET /api/v1/kpis)'));
         return;
       }
+      // With no device reporting, every ratio is its empty-case default: show none as a verdict.
+      const none = k.devicesReporting === 0;
       for (const [field, label, target, higher] of KPIS) {
-        const v = k[field];
+        const v = none ? null : k[field];
         const pass = v === null || v === undefined ? null : higher ? v >= target : v <= target;
         body.append(
           h('div', { class: 'kpi ' + (pass === null ? '' : pass ? 'pass' : 'fail'), 'data-kpi': field },
