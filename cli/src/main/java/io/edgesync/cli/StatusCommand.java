@@ -13,18 +13,7 @@ import picocli.CommandLine.Option;
       "With --watch, redraw every --interval-ms until Ctrl-C (or --iterations frames)."
     })
 final class StatusCommand implements Callable<Integer> {
-  @Option(
-      names = "--agent",
-      description = "Agent local API base URL (default: ${DEFAULT-VALUE})",
-      defaultValue = "http://127.0.0.1:8471")
-  String agent;
-
-  @Option(
-      names = "--agent-token-file",
-      description =
-          "The agent's local API token file (its local_api.token_file), when it has one; also"
-              + " the environment variable EDGESYNC_AGENT_TOKEN")
-  java.nio.file.Path agentTokenFile;
+  @Mixin AgentApiOptions agent;
 
   @Option(names = "--server", description = "Server base URL, e.g. http://localhost:8470")
   String server;
@@ -66,8 +55,8 @@ final class StatusCommand implements Callable<Integer> {
       url = server + (device == null ? "/api/v1/devices" : "/api/v1/devices/" + device);
       api = ServerApi.toServer(ApiKeySource.key(apiKeyFile, dataDir), caFile);
     } else {
-      url = agent + "/v1/status";
-      api = new ServerApi(agentToken(agentTokenFile));
+      url = agent.base() + "/v1/status";
+      api = agent.api();
     }
     if (!watch) {
       StringBuilder text = new StringBuilder();
@@ -103,18 +92,5 @@ final class StatusCommand implements Callable<Integer> {
       text.append(device == null ? StatusView.devices(body, now) : StatusView.device(body, now));
     }
     return true;
-  }
-
-  /** The local API token from --agent-token-file or EDGESYNC_AGENT_TOKEN, or null. */
-  static String agentToken(java.nio.file.Path agentTokenFile) throws java.io.IOException {
-    if (agentTokenFile != null) {
-      String token = java.nio.file.Files.readString(agentTokenFile).strip();
-      if (token.isEmpty()) {
-        throw new IllegalArgumentException("the agent token file " + agentTokenFile + " is empty");
-      }
-      return token.lines().findFirst().orElseThrow().strip();
-    }
-    String env = System.getenv("EDGESYNC_AGENT_TOKEN");
-    return env == null || env.isBlank() ? null : env.strip();
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -19,14 +20,7 @@ import picocli.CommandLine.Option;
       "on stderr in a terminal or with --progress)."
     })
 final class SyncCommand implements Callable<Integer> {
-  @Option(
-      names = "--agent",
-      description = "Agent local API base URL (default: ${DEFAULT-VALUE})",
-      defaultValue = "http://127.0.0.1:8471")
-  String agent;
-
-  @Option(names = "--agent-token-file", description = "The agent's local API token file")
-  java.nio.file.Path agentTokenFile;
+  @Mixin AgentApiOptions agent;
 
   @Option(
       names = "--timeout-ms",
@@ -60,8 +54,8 @@ final class SyncCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ServerApi api = new ServerApi(StatusCommand.agentToken(agentTokenFile));
-    String base = agent.replaceAll("/+$", "");
+    ServerApi api = agent.api();
+    String base = agent.base();
     ServerApi.Reply asked;
     try {
       asked = api.post(base + "/v1/sync", "");

@@ -26,14 +26,7 @@ final class SyncLogCommand extends RemoteCommand implements Callable<Integer> {
   @Option(names = "--device", description = "A device (asks the server's REST API)")
   String device;
 
-  @Option(
-      names = "--agent",
-      description = "Agent local API base URL (default: ${DEFAULT-VALUE})",
-      defaultValue = "http://127.0.0.1:8471")
-  String agent;
-
-  @Option(names = "--agent-token-file", description = "The agent's local API token file")
-  java.nio.file.Path agentTokenFile;
+  @Mixin AgentApiOptions agent;
 
   @Option(
       names = "--after",
@@ -57,15 +50,9 @@ final class SyncLogCommand extends RemoteCommand implements Callable<Integer> {
     }
     JsonNode body;
     if (stream != null) {
-      ServerApi api = new ServerApi(StatusCommand.agentToken(agentTokenFile));
+      ServerApi api = agent.api();
       String url =
-          agent.replaceAll("/+$", "")
-              + "/v1/streams/"
-              + enc(stream)
-              + "/log?after="
-              + after
-              + "&limit="
-              + limit;
+          agent.base() + "/v1/streams/" + enc(stream) + "/log?after=" + after + "&limit=" + limit;
       body = request(() -> api.get(url));
     } else {
       ServerApi api = api();
