@@ -39,6 +39,8 @@ public final class StoreFile implements BeforeEachCallback, AfterEachCallback {
   private String database; // PostgreSQL: this test's database
 
   /** A SQLite store file. */
+  private java.security.PublicKey releaseKey;
+
   public StoreFile() {
     this(StoreKind.SQLITE);
   }
@@ -92,6 +94,31 @@ public final class StoreFile implements BeforeEachCallback, AfterEachCallback {
   }
 
   /** The data directory (SQLite: the store file's). */
+  /**
+   * The cloud's files over {@code store} (opened by {@link #open}), with a new release key in
+   * {@link #dir} and the default settings: what the file and rollout tests start from.
+   */
+  public io.edgesync.server.files.CloudFiles openFiles(
+      SqliteCloudStore store, java.util.function.LongSupplier clock) throws Exception {
+    java.security.KeyPair k = io.edgesync.security.ReleaseKey.generate();
+    Path key = dir().resolve("release.key");
+    io.edgesync.security.ReleaseKey.writePrivateKey(key, k.getPrivate());
+    releaseKey = k.getPublic();
+    return io.edgesync.server.files.CloudFiles.open(
+        io.edgesync.server.files.FileSettings.defaults().withReleaseKeyFile(key),
+        dir(),
+        store.files(),
+        store.uploads(),
+        store.auditedTransactions(),
+        store.fileChunks(),
+        clock);
+  }
+
+  /** The public half of the release key {@link #openFiles} made last. */
+  public java.security.PublicKey releaseKey() {
+    return releaseKey;
+  }
+
   public Path dir() {
     return dir;
   }

@@ -11,16 +11,12 @@ import io.edgesync.engine.docs.DocumentRules;
 import io.edgesync.engine.docs.DocumentStore.ConflictFilter;
 import io.edgesync.engine.docs.DocumentStore.ConflictRecord;
 import io.edgesync.protocol.Hlc;
-import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.files.CloudFiles;
-import io.edgesync.server.files.FileSettings;
 import io.edgesync.server.files.FileStore.TargetKind;
 import io.edgesync.testing.FakeClock;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayInputStream;
-import java.nio.file.Path;
-import java.security.KeyPair;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -102,19 +98,7 @@ class StoreGaugesTest {
   @Test
   void rollouts_byState_followARolloutPaused() throws Exception {
     store = db.open();
-    Path dir = db.dir();
-    KeyPair k = ReleaseKey.generate();
-    Path key = dir.resolve("release.key");
-    ReleaseKey.writePrivateKey(key, k.getPrivate());
-    files =
-        CloudFiles.open(
-            FileSettings.defaults().withReleaseKeyFile(key),
-            dir,
-            store.files(),
-            store.uploads(),
-            store.auditedTransactions(),
-            store.fileChunks(),
-            clock::nowMs);
+    files = db.openFiles(store, clock::nowMs);
     StoreGauges gauges = new StoreGauges(store, store.files(), clock, registry);
     gauges.refresh();
     assertThat(rollouts("running")).isZero();

@@ -22,7 +22,6 @@ import io.edgesync.server.files.FileStore.Rollout;
 import io.edgesync.server.files.FileStore.TargetKind;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.security.PublicKey;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -62,20 +61,9 @@ class CloudFilesTransferTest {
   @BeforeEach
   void open() throws Exception {
     dir = db.dir();
-    KeyPair k = ReleaseKey.generate();
-    releasePub = k.getPublic();
-    Path key = dir.resolve("release.key");
-    ReleaseKey.writePrivateKey(key, k.getPrivate());
     store = db.open();
-    files =
-        CloudFiles.open(
-            FileSettings.defaults().withReleaseKeyFile(key),
-            dir,
-            store.files(),
-            store.uploads(),
-            store.auditedTransactions(),
-            store.fileChunks(),
-            now::get);
+    files = db.openFiles(store, now::get);
+    releasePub = db.releaseKey();
   }
 
   @AfterEach

@@ -7,7 +7,6 @@ import io.edgesync.engine.files.FileOutbox;
 import io.edgesync.protocol.wire.FileOffer;
 import io.edgesync.protocol.wire.FileReport;
 import io.edgesync.protocol.wire.FileState;
-import io.edgesync.security.ReleaseKey;
 import io.edgesync.server.AuditChain;
 import io.edgesync.server.SqliteCloudStore;
 import io.edgesync.server.StoreFile;
@@ -16,7 +15,6 @@ import io.edgesync.server.files.FileStore.Rollout;
 import io.edgesync.server.files.FileStore.TargetKind;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,19 +52,8 @@ class CloudRolloutsTest {
   @BeforeEach
   void open() throws Exception {
     dir = db.dir();
-    KeyPair k = ReleaseKey.generate();
-    Path key = dir.resolve("release.key");
-    ReleaseKey.writePrivateKey(key, k.getPrivate());
     store = db.open();
-    files =
-        CloudFiles.open(
-            FileSettings.defaults().withReleaseKeyFile(key),
-            dir,
-            store.files(),
-            store.uploads(),
-            store.auditedTransactions(),
-            store.fileChunks(),
-            now::get);
+    files = db.openFiles(store, now::get);
     files.onOffered(notified::addAll);
     for (int i = 1; i <= 10; i++) {
       store.registerDevice(String.format("dev-%02d", i), T0);
