@@ -440,7 +440,11 @@ public final class EdgeAgent implements AutoCloseable {
               wireView(ev.wire().getOrDefault(s.name(), EdgeSyncEngine.WireStats.ZERO)),
               droppedByReason(gaps.getOrDefault(s.name(), Map.of())),
               ackRate,
-              DrainWatch.etaSeconds(s.queuedRecords(), ackRate, rate.recordsPerSec())));
+              DrainWatch.etaSeconds(
+                  s.queuedRecords(),
+                  ackRate,
+                  rate.recordsPerSec(),
+                  "connected".equals(ev.connection().state()))));
       queuedRecords += s.queuedRecords();
       queuedBytes += s.queuedBytes();
     }

@@ -56,7 +56,7 @@ final class LiveView {
       for (long i = 1; iterations == 0 || i <= iterations; i++) {
         StringBuilder text = new StringBuilder();
         boolean ok = frame.draw(text);
-        if (terminal) {
+        if (terminal && ok) { // a failed frame's error (printed already) stays on the screen
           out.print(CLEAR);
         } else if (headers) {
           out.print("--- " + java.time.Instant.now() + "\n");

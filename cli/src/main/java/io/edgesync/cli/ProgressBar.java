@@ -11,7 +11,7 @@ final class ProgressBar {
 
   /** The bar for {@code done} of {@code total} {@code unit} after {@code elapsedMs}. */
   static String line(long done, long total, long elapsedMs, String unit) {
-    long shown = Math.min(done, total);
+    long shown = Math.max(0, Math.min(done, total)); // a stream gone between polls: not below 0
     int percent = total <= 0 ? 100 : (int) (100 * shown / total);
     int cells = total <= 0 ? BAR_CELLS : (int) (BAR_CELLS * shown / total);
     long rate = elapsedMs == 0 ? 0 : done * 1000 / elapsedMs;

@@ -20,7 +20,10 @@ public final class DrainWatch {
    */
   public synchronized double sample(String stream, long nowMs, long acknowledged) {
     AppendRate rate = acked.computeIfAbsent(stream, s -> new AppendRate());
-    Long before = lastAcked.put(stream, acknowledged);
+    Long before = lastAcked.get(stream);
+    // Status is read from several threads: a sample may carry an older count than the last one;
+    // it adds nothing, and the baseline stays at the highest count seen.
+    lastAcked.put(stream, before == null ? acknowledged : Math.max(before, acknowledged));
     // The first sample only sets the baseline: what was acknowledged before is not a rate.
     rate.record(nowMs, before == null ? 0 : Math.max(0, acknowledged - before), 0);
     return rate.recordsPerSec(nowMs);
@@ -29,13 +32,15 @@ public final class DrainWatch {
   /**
    * Seconds until {@code queued} records are acknowledged at the measured rates: the queue shrinks
    * by what is acknowledged minus what is appended. 0 when nothing is queued; -1 when unknown (a
-   * rate not measured yet) or when the queue does not shrink (offline, or appends outpace sends).
+   * rate not measured yet), while not connected (the measured rate only fades then, it never
+   * reaches 0), or when the queue does not shrink (appends outpace sends).
    */
-  public static double etaSeconds(long queued, double ackPerSec, double appendPerSec) {
+  public static double etaSeconds(
+      long queued, double ackPerSec, double appendPerSec, boolean connected) {
     if (queued == 0) {
       return 0;
     }
-    if (ackPerSec < 0) {
+    if (ackPerSec < 0 || !connected) {
       return -1;
     }
     double net = ackPerSec - Math.max(0, appendPerSec);

@@ -133,7 +133,10 @@ public final class LocalApi implements AutoCloseable {
       try {
         rejectBrowsers(ex);
         requireToken(ex);
-        if (path.startsWith("/v1/streams/") && path.endsWith(LOG_SUFFIX)) {
+        // "/v1/streams/log" is the stream named log; its sync log is "/v1/streams/log/log".
+        if (path.startsWith("/v1/streams/")
+            && path.endsWith(LOG_SUFFIX)
+            && path.length() > "/v1/streams/".length() + LOG_SUFFIX.length()) {
           requireMethod(method, "GET");
           syncLog(ex, path.substring(12, path.length() - LOG_SUFFIX.length()));
         } else if (path.startsWith("/v1/streams/")) {

@@ -342,6 +342,16 @@ class LocalApiTest {
   }
 
   @Test
+  void aStreamNamedLog_takesAppends_andHasASyncLogOfItsOwn() throws Exception {
+    HttpResponse<String> appended = post("/v1/streams/log", "{\"line\":1}");
+    assertThat(appended.statusCode()).as(appended.body()).isEqualTo(200);
+    assertThat(JSON.readTree(appended.body()).get("stream").asText()).isEqualTo("log");
+
+    HttpResponse<String> log = get("/v1/streams/log/log");
+    assertThat(log.statusCode()).as(log.body()).isEqualTo(200);
+  }
+
+  @Test
   void prometheusMetrics_countDropsByReason_andTheyAddUpToTheStreamsDroppedCount()
       throws Exception {
     agent.close();
