@@ -67,29 +67,7 @@ class DocumentDedupTest {
       CloudDocuments docs = new CloudDocuments(store.documents(), rules, clock);
       AtomicInteger wakeups = new AtomicInteger();
       docs.onChange(scopes -> wakeups.incrementAndGet());
-      CloudSession session =
-          new CloudSession(
-              ServerPolicy.defaults(),
-              store,
-              docs,
-              store.commands(),
-              new CloudSession.Io() {
-                @Override
-                public void send(Frame frame) {
-                  out.add(frame);
-                }
-
-                @Override
-                public void close(String reason) {
-                  throw new AssertionError("closed: " + reason);
-                }
-              });
-      session.onFrame(
-          T0,
-          FrameCodec.encode(
-              Frame.newBuilder()
-                  .setHello(Hello.newBuilder().setProtocolVersion(1).setDeviceId("dev-1"))
-                  .build()));
+      CloudSession session = helloed(store, docs);
       session.onFrame(T0, FrameCodec.encode(change(1, 0, "{\"rate\":5}")));
       long v1 = lastDocUpdate().getVersion();
       assertThat(wakeups.get()).isEqualTo(1);
@@ -113,6 +91,89 @@ class DocumentDedupTest {
           store.documents().inTransaction(tx -> tx.doc("device:dev-1", "config", "k"));
       session.onClosed(T0);
       return new Run(updates, ack, current.version() - v1, wakeups.get() - 1);
+    }
+  }
+
+  /** A session of dev-1 past its Hello, its frames going to {@link #out}. */
+  private CloudSession helloed(SqliteCloudStore store, CloudDocuments docs) {
+    CloudSession session =
+        new CloudSession(
+            ServerPolicy.defaults(),
+            store,
+            docs,
+            store.commands(),
+            new CloudSession.Io() {
+              @Override
+              public void send(Frame frame) {
+                out.add(frame);
+              }
+
+              @Override
+              public void close(String reason) {
+                throw new AssertionError("closed: " + reason);
+              }
+            });
+    session.onFrame(
+        T0,
+        FrameCodec.encode(
+            Frame.newBuilder()
+                .setHello(Hello.newBuilder().setProtocolVersion(1).setDeviceId("dev-1"))
+                .build()));
+    return session;
+  }
+
+  private static DocChange.Builder changeOf(long seq, String key) {
+    return DocChange.newBuilder()
+        .setChangeSeq(seq)
+        .setCollection("config")
+        .setKey(key)
+        .setHlc(new Hlc(T0 + seq, 0, "dev-1").toWire());
+  }
+
+  @Test
+  void outcomesOfManyProcessedChangesSentAgain_goInFramesWithinTheFrameLimit() throws Exception {
+    try (SqliteCloudStore store = new SqliteCloudStore(dir.resolve("big.db"))) {
+      CloudDocuments docs =
+          new CloudDocuments(
+              store.documents(),
+              DocumentRules.of(
+                  Map.of("config", ConflictPolicy.of(ConflictStrategy.LAST_WRITE_WINS))),
+              () -> T0);
+      CloudSession session = helloed(store, docs);
+      String big = "{\"v\":\"" + "x".repeat(100_000) + "\"}";
+      int keys = 60; // 6 MB of current values: more than one frame may carry
+      for (int i = 1; i <= keys; i++) {
+        session.onFrame(
+            T0,
+            FrameCodec.encode(
+                Frame.newBuilder()
+                    .setDocChanges(
+                        DocChanges.newBuilder()
+                            .addChanges(
+                                changeOf(i, "k" + i).setValue(ByteString.copyFrom(big, UTF_8))))
+                    .build()));
+      }
+      out.clear();
+
+      // After a reconnect the device sends every processed change whose outcome it did not see:
+      // small merge patches here, each answered with its key's whole current value.
+      DocChanges.Builder again = DocChanges.newBuilder();
+      for (int i = 1; i <= keys; i++) {
+        again.addChanges(
+            changeOf(i, "k" + i).setBaseVersion(i).setMergePatch(ByteString.copyFromUtf8("{}")));
+      }
+      session.onFrame(T0, FrameCodec.encode(Frame.newBuilder().setDocChanges(again).build()));
+
+      List<Frame> echoes = out.stream().filter(Frame::hasDocUpdates).toList();
+      assertThat(echoes).hasSizeGreaterThan(1);
+      for (Frame f : echoes) {
+        assertThat(FrameCodec.encode(f).length)
+            .isLessThanOrEqualTo(ServerPolicy.defaults().maxFrameBytes());
+      }
+      assertThat(echoes.stream().mapToInt(f -> f.getDocUpdates().getUpdatesCount()).sum())
+          .isEqualTo(keys);
+      assertThat(out.get(out.size() - 1).getDocAck().getChangeSeq()).isEqualTo(keys);
+      session.onClosed(T0);
     }
   }
 

@@ -33,6 +33,7 @@ import io.edgesync.protocol.wire.RecordBatch;
 import io.edgesync.protocol.wire.ScopeCursor;
 import io.edgesync.protocol.wire.StreamCheckpoint;
 import io.edgesync.protocol.wire.Welcome;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -680,15 +681,17 @@ public final class CloudSession {
     countDocChanges(changes, applied);
     pushDocs(); // the outcomes, before the ack that says they exist
     if (!applied.unchanged().isEmpty()) {
-      // Changes equal to the current value made no version: their outcome is the current one.
-      DocUpdates.Builder echo = DocUpdates.newBuilder();
+      // Changes equal to the current value made no version, and processed changes sent again:
+      // their outcome is the current one.
+      List<DocUpdate> echo = new ArrayList<>(applied.unchanged().size());
       for (CloudDocuments.Unchanged u : applied.unchanged()) {
-        echo.addUpdates(
+        echo.add(
             update(wireScope(u.current().scope()), u.current()).toBuilder()
-                .setOriginChangeSeq(u.changeSeq()));
+                .setOriginChangeSeq(u.changeSeq())
+                .build());
         docUpdatesSent++;
       }
-      io.send(Frame.newBuilder().setDocUpdates(echo).build());
+      sendInFrames(echo);
     }
     DocAck.Builder ack =
         DocAck.newBuilder()
@@ -721,12 +724,39 @@ public final class CloudSession {
     pushDocs(-1);
   }
 
+  /** Room for versions in one DocUpdates frame: the frame limit, less room for the envelope. */
+  private int pushBudgetBytes() {
+    return Math.max(1024, policy.maxFrameBytes() - 4096);
+  }
+
+  /**
+   * Sends {@code updates} in order, in as many DocUpdates frames as the frame limit needs (a batch
+   * of outcomes of small patches may carry whole documents of up to the document limit each).
+   */
+  private void sendInFrames(List<DocUpdate> updates) {
+    int budget = pushBudgetBytes();
+    DocUpdates.Builder frame = DocUpdates.newBuilder();
+    int bytes = 0;
+    for (DocUpdate u : updates) {
+      if (bytes > 0 && bytes + u.getSerializedSize() > budget) {
+        io.send(Frame.newBuilder().setDocUpdates(frame).build());
+        frame = DocUpdates.newBuilder();
+        bytes = 0;
+      }
+      frame.addUpdates(u);
+      bytes += u.getSerializedSize() + 8;
+    }
+    if (frame.getUpdatesCount() > 0) {
+      io.send(Frame.newBuilder().setDocUpdates(frame).build());
+    }
+  }
+
   /**
    * {@link #pushDocs()}; with {@code nowMs} ≥ 0 (a live push), reports each version's push lag
    * ({@link Io#pushed}).
    */
   private void pushDocs(long nowMs) {
-    int budget = Math.max(1024, policy.maxFrameBytes() - 4096);
+    int budget = pushBudgetBytes();
     for (Map.Entry<String, Long> cursor : docCursors.entrySet()) {
       String scope = cursor.getKey();
       String wire = wireScope(scope);
