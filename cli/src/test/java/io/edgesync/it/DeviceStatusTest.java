@@ -177,6 +177,17 @@ class DeviceStatusTest {
         .contains("edgesync_kpi_consistency_ratio 1.0")
         .contains("edgesync_kpi_outage_data_kept_ratio 1.0")
         .doesNotContain("device=\"" + SILENT + "\"");
+
+    // The device comes back with an agent that does not report: its old view is dropped, not
+    // shown (and extrapolated by the alert rules) for ever.
+    agent.close();
+    agent = EdgeAgent.open(config(DEVICE, server.port(), 0));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                device(rest, DEVICE).get("connected").asBoolean()
+                    && device(rest, DEVICE).get("reported").isNull());
   }
 
   @Test

@@ -63,10 +63,6 @@ final class DocHistory {
   }
 
   /**
-   * Deletes the scope's tombstones at or below version {@code seenByAll} (no open conflict on
-   * them), their log rows, and their cache entries.
-   */
-  /**
    * The newest collected delete of a key ({@code db/V13__doc_collected.sql}) as a tombstone; null
    * if none was collected.
    */
@@ -96,6 +92,11 @@ final class DocHistory {
     return rows.isEmpty() ? null : rows.get(0);
   }
 
+  /**
+   * Deletes the scope's tombstones at or below version {@code seenByAll} (no open conflict on
+   * them), their log rows, and their cache entries; each key's delete is remembered in {@code
+   * doc_collected}.
+   */
   void collectTombstones(String scope, long seenByAll, DocCache cache) throws SQLException {
     List<DocKey> keys =
         StoreSql.rows(

@@ -172,6 +172,14 @@ final class FleetStatus implements DeviceReports {
     devices.computeIfAbsent(deviceId, k -> new Reported()).apply(status, names, nowMs);
   }
 
+  /**
+   * Drops the device's view: its session moved to another node (which keeps it from now on), or it
+   * connected without reporting. Its document counts stay (they are this node's own).
+   */
+  void forget(String deviceId) {
+    devices.remove(deviceId);
+  }
+
   @Override
   public void onDocChanges(String deviceId, int changes, int conflicts) {
     DocCounts c = docCounts.computeIfAbsent(deviceId, k -> new DocCounts());

@@ -18,6 +18,8 @@ import java.util.Map;
  * do not load the store; between reads they show the last counts. Thread safe.
  */
 final class StoreGauges {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StoreGauges.class);
+
   /** How old the counts a scrape shows may be. */
   static final long REFRESH_MS = 15_000;
 
@@ -51,9 +53,17 @@ final class StoreGauges {
       return;
     }
     readAtMs = now;
-    conflicts.register(conflictRows(store.conflictTallies()), true);
-    if (files != null) {
-      rollouts.register(rolloutRows(files.rolloutsByState()), true);
+    try {
+      conflicts.register(conflictRows(store.conflictTallies()), true);
+      if (files != null) {
+        rollouts.register(rolloutRows(files.rolloutsByState()), true);
+      }
+    } catch (RuntimeException e) {
+      // A store that is away must not take the whole scrape with it (the reconnect counter is
+      // what operators look at then): the last counts stay.
+      log.warn(
+          "metrics: counting conflicts and rollouts failed; the last counts stay: {}",
+          e.toString());
     }
   }
 

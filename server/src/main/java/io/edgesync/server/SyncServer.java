@@ -708,6 +708,9 @@ public final class SyncServer implements AutoCloseable {
     if (s != null && s.claimEpoch() < epoch) {
       s.replaced("replaced by a newer session of the device on node " + node);
     }
+    if (s == null || s.claimEpoch() < epoch) {
+      fleetStatus.forget(device); // its reports go to that node now: this view would go stale
+    }
   }
 
   /** This node may have missed other nodes' events: push whatever may be new to every session. */
@@ -956,6 +959,10 @@ public final class SyncServer implements AutoCloseable {
     }
     if (wasHandshaking && session.state() == CloudSession.State.ACTIVE) {
       alerts.sessionStarted(session.deviceId(), ctx.attribute(CLIENT_CERT));
+      if (!session.acceptedCapabilities().contains("status")) {
+        // An agent that does not report (any more): an old view would be extrapolated for ever.
+        fleetStatus.forget(session.deviceId());
+      }
       String claimed = session.deviceId() + " " + session.claimEpoch();
       pusher.execute(() -> publish(ClusterEvent.Kind.CLAIMED, List.of(claimed)));
       if (!sessionsById.containsKey(ctx.sessionId())) {

@@ -36,6 +36,24 @@ public record WebhookSettings(
     }
   }
 
+  /** Without the secret: settings end up in logs and test failures. */
+  @Override
+  public String toString() {
+    return "WebhookSettings[url="
+        + url
+        + ", timeoutMs="
+        + timeoutMs
+        + ", maxAttempts="
+        + maxAttempts
+        + ", backoffMs="
+        + backoffMs
+        + ", maxQueued="
+        + maxQueued
+        + ", secret="
+        + (secret == null ? "none" : "<redacted>")
+        + "]";
+  }
+
   /** The wait after {@code failures} failed attempts of one event. */
   long backoffAfter(int failures) {
     long wait = backoffMs;

@@ -46,6 +46,7 @@ class AlertSettingsTest {
     assertThat(a.webhook().maxAttempts()).isEqualTo(3);
     assertThat(a.webhook().maxQueued()).isEqualTo(5);
     assertThat(a.webhook().secret()).isEqualTo("s3cret");
+    assertThat(a.toString()).as("settings printed in a log").doesNotContain("s3cret");
     assertThat(a.webhook().backoffAfter(1)).isEqualTo(10);
     assertThat(a.webhook().backoffAfter(3)).isEqualTo(40);
   }
