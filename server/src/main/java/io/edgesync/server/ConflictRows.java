@@ -278,6 +278,18 @@ final class ConflictRows {
     return sql.readCommitted(query.toString(), ConflictRows::readConflict, args.toArray());
   }
 
+  /**
+   * The id before the first conflict created at or after {@code createdMs}; the last id if none was
+   * (nothing to read).
+   */
+  long idBefore(long createdMs) {
+    return sql.queryLong(
+        "SELECT coalesce(min(id) - 1, (SELECT coalesce(max(id), 0) FROM conflicts)) FROM conflicts"
+            + " WHERE created_ms>=?",
+        0,
+        createdMs);
+  }
+
   /** How many conflicts there are by strategy and status: for the metrics. */
   record Tally(String strategy, String status, long count) {}
 

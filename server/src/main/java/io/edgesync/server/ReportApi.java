@@ -59,7 +59,9 @@ final class ReportApi {
       throw new ApiError(400, "'from' (" + from + ") must be before 'to' (" + to + ")");
     }
     ConflictReport report = new ConflictReport(from, to);
-    long after = 0;
+    // Ids grow with time: the period's first conflict is where reading starts, and a page whose
+    // conflicts were all created after the period ends the reading.
+    long after = from == 0 ? 0 : docs.conflictIdBefore(from);
     int scanned = 0;
     boolean truncated = false;
     while (true) {
@@ -67,12 +69,14 @@ final class ReportApi {
           docs.conflicts(
               new DocumentStore.ConflictFilter(
                   null, device, ctx.queryParam("collection"), after, PAGE));
+      boolean pastThePeriod = !page.isEmpty();
       for (DocumentStore.ConflictRecord c : page) {
         report.add(c);
         after = c.id();
+        pastThePeriod &= c.createdMs() >= to;
       }
       scanned += page.size();
-      if (page.size() < PAGE) {
+      if (page.size() < PAGE || pastThePeriod) {
         break;
       }
       if (scanned >= MAX_SCANNED) {

@@ -409,6 +409,13 @@ final class SqliteDocuments implements DocumentStore {
     }
   }
 
+  @Override
+  public long conflictIdBefore(long createdMs) {
+    synchronized (lock) {
+      return endRead(conflicts.idBefore(createdMs));
+    }
+  }
+
   /** Conflicts by strategy and status (a count per pair; for the metrics). */
   List<ConflictRows.Tally> conflictTallies() {
     synchronized (lock) {

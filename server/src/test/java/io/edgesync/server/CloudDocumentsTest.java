@@ -612,6 +612,29 @@ class CloudDocumentsTest {
   }
 
   @Test
+  void conflictIdBefore_isWhereAPeriodsConflictsStart() throws Exception {
+    CloudDocuments docs = open();
+    DocumentStore store = docs.store();
+    assertThat(store.conflictIdBefore(T0)).as("no conflicts at all").isZero();
+    long[] ids = new long[2];
+    for (int i = 0; i < 2; i++) {
+      String key = "k" + i;
+      docs.put("fleet", "manual", key, "{\"m\":0}".getBytes(UTF_8), null);
+      long base = store.get("fleet", "manual", key).version();
+      docs.put("fleet", "manual", key, "{\"m\":1}".getBytes(UTF_8), base);
+      docs.applyEdgeChanges(
+          "gw-1", List.of(value(i + 1, "fleet", "manual", key, base, hlc("gw-1"), "{\"m\":2}")));
+      ids[i] = conflicts(store, ConflictRecord.OPEN).get(i).id();
+      clock.advance(1_000);
+    }
+    assertThat(store.conflictIdBefore(T0)).isEqualTo(ids[0] - 1);
+    assertThat(store.conflictIdBefore(T0 + 1_000)).isEqualTo(ids[1] - 1);
+    assertThat(store.conflictIdBefore(T0 + 60_000))
+        .as("none since: nothing to read")
+        .isEqualTo(ids[1]);
+  }
+
+  @Test
   void resolve_withAGivenValue_orBadArguments() throws Exception {
     CloudDocuments docs = open();
     docs.put("fleet", "manual", "k", "{\"n\":1}".getBytes(UTF_8), null);

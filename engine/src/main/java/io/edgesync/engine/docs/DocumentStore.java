@@ -121,6 +121,14 @@ public interface DocumentStore {
 
   List<ConflictRecord> conflicts(ConflictFilter filter);
 
+  /**
+   * The id just before the first conflict created at or after {@code createdMs} (ids grow with
+   * time): where a report of a period starts reading. 0 (read from the start) by default.
+   */
+  default long conflictIdBefore(long createdMs) {
+    return 0;
+  }
+
   ConflictRecord conflict(long conflictId);
 
   List<AuditRecord> audit(AuditFilter filter);

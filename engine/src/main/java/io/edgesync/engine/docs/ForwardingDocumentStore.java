@@ -156,6 +156,11 @@ public class ForwardingDocumentStore implements DocumentStore {
   }
 
   @Override
+  public long conflictIdBefore(long createdMs) {
+    return delegate.conflictIdBefore(createdMs);
+  }
+
+  @Override
   public List<ConflictRecord> conflicts(ConflictFilter filter) {
     return delegate.conflicts(filter);
   }
