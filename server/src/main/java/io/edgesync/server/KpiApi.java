@@ -12,17 +12,36 @@ import java.util.List;
  * {@code GET /api/v1/kpis}: the brief's KPIs ({@link Kpis}) of the fleet, of one group ({@code
  * ?group=G}) or of one device ({@code ?device=D}); docs/api.md. A viewer's route, as every GET.
  *
- * <p>Thread safe: stateless beyond what it reads.
+ * <p>The fleet's answer reads the store for every device (consistency), so it is shared by every
+ * caller (dashboard tabs polling it, the metrics) and computed again only when it is older than 1
+ * ms per device, at most {@link FleetMetrics#KPI_CACHE_MS}: 10 s for 10,000 devices, fresh at once
+ * for a handful. Thread safe.
  */
 final class KpiApi {
   private final CloudStore store;
   private final CloudDocuments docs; // null: the server keeps no documents (and no groups)
   private final Kpis kpis;
+  private final io.edgesync.protocol.Clock clock;
+  private Kpis.Result fleetCached; // guarded by this
+  private long fleetCachedAtMs;
 
-  KpiApi(CloudStore store, CloudDocuments docs, Kpis kpis) {
+  KpiApi(CloudStore store, CloudDocuments docs, Kpis kpis, io.edgesync.protocol.Clock clock) {
     this.store = store;
     this.docs = docs;
     this.kpis = kpis;
+    this.clock = clock;
+  }
+
+  /** The fleet's KPIs, computed again only when the last answer is older than its cache time. */
+  synchronized Kpis.Result fleetKpis() {
+    long now = clock.nowMs();
+    if (fleetCached == null
+        || now - fleetCachedAtMs >= Math.min(FleetMetrics.KPI_CACHE_MS, fleetCached.devices())
+        || now < fleetCachedAtMs) {
+      fleetCached = kpis.of(fleet());
+      fleetCachedAtMs = now;
+    }
+    return fleetCached;
   }
 
   void register(RoutesConfig r) {
@@ -43,7 +62,7 @@ final class KpiApi {
     } else if (group != null) {
       ctx.json(kpis.of(groupMembers(group)).json("group", group));
     } else {
-      ctx.json(kpis.of(fleet()).json("fleet", null));
+      ctx.json(fleetKpis().json("fleet", null));
     }
   }
 

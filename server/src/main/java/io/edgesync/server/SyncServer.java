@@ -206,7 +206,7 @@ public final class SyncServer implements AutoCloseable {
         (int) Math.min((long) config.policy().maxFrameBytes() * 2, Integer.MAX_VALUE - 1024);
     this.fleetStatus = new FleetStatus(clock);
     Kpis kpis = new Kpis(fleetStatus, docs);
-    this.kpiApi = new KpiApi(store, docs, kpis);
+    this.kpiApi = new KpiApi(store, docs, kpis, clock);
     this.alerts =
         new ServerAlerts(
             config.alerts(),
@@ -223,7 +223,7 @@ public final class SyncServer implements AutoCloseable {
             clock);
     this.metrics = metrics();
     this.timers = new SessionTimers(metrics.registry());
-    new FleetMetrics(fleetStatus, () -> kpis.of(kpiApi.fleet()), clock, config.maxDeviceSeries())
+    new FleetMetrics(fleetStatus, kpiApi::fleetKpis, clock, config.maxDeviceSeries())
         .register(metrics);
     alerts.registerMetrics(metrics);
     this.app =
