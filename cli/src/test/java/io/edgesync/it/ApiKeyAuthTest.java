@@ -206,6 +206,13 @@ class ApiKeyAuthTest {
     Rest.assertError(north.put(DOC, "{\"a\":1}"), 403, "reaches beyond one device or group");
     Rest.assertError(north.get("/api/v1/devices"), 403, "reaches beyond");
     Rest.assertError(north.get("/api/v1/audit"), 403, "reaches beyond");
+    // the KPIs of its own group and its devices, not the fleet's or another group's
+    assertThat(north.ok(north.get("/api/v1/kpis?group=north")).get("scope").asText())
+        .isEqualTo("group");
+    assertThat(north.get("/api/v1/kpis?device=dev-1").status()).isEqualTo(200);
+    Rest.assertError(north.get("/api/v1/kpis"), 403, "not the fleet's");
+    Rest.assertError(north.get("/api/v1/kpis?group=south"), 403, "limited to groups [north]");
+    Rest.assertError(north.get("/api/v1/kpis?device=dev-2"), 403, "limited to groups [north]");
 
     assertThat(admin.get(other).status()).as("dev-2's document").isEqualTo(404);
     assertThat(admin.get(DOC).status()).as("the fleet document").isEqualTo(404);

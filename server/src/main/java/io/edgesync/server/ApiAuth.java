@@ -39,6 +39,9 @@ final class ApiAuth {
 
   private static final String KEY_ATTRIBUTE = "edgesync.apiKey";
 
+  /** The KPIs: open to a key limited to groups for its own groups and their devices. */
+  private static final String KPIS = "/api/v1/kpis";
+
   /**
    * What each route needs, by method and path as registered. A GET not named here needs {@link
    * Role#VIEWER}; any other method not named here needs {@link Role#ADMIN}, so that a route added
@@ -157,9 +160,31 @@ final class ApiAuth {
       if (groupsOfDevice.apply(device).stream().noneMatch(key.groups()::contains)) {
         throw new ApiError(403, limit + "; device '" + device + "' is in none of them");
       }
+    } else if (route.equals("GET " + KPIS)) {
+      checkKpiScope(ctx, key, limit);
     } else {
       throw new ApiError(
           403, limit + "; " + route + " reaches beyond one device or group of theirs");
+    }
+  }
+
+  /** The KPIs of one of the key's groups ({@code ?group=}) or of a device in one of them. */
+  private void checkKpiScope(Context ctx, ApiKeys.Key key, String limit) {
+    String group = ctx.queryParam("group");
+    String device = ctx.queryParam("device");
+    boolean own =
+        group != null && device == null
+            ? key.groups().contains(group)
+            : device != null
+                && group == null
+                && groupsOfDevice.apply(device).stream().anyMatch(key.groups()::contains);
+    if (!own) {
+      throw new ApiError(
+          403,
+          limit
+              + "; "
+              + KPIS
+              + " answers it for ?group= of its own or ?device= in one of them, not the fleet's");
     }
   }
 
