@@ -12,25 +12,20 @@ import java.util.function.Supplier;
  * and KPI ratios as gauges, always; and series per device for at most {@code maxDeviceSeries}
  * devices, those with the oldest unsent record first (then the largest backlog, then the id), so
  * that a fleet of any size adds a bounded number of series and the devices an operator must look at
- * are the ones published. The KPIs read the store (consistency), so they are computed at most once
- * per {@link #KPI_CACHE_MS} however often Prometheus scrapes.
+ * are the ones published. The KPIs read the store (consistency): {@code kpis} serves one shared
+ * computation however often Prometheus scrapes ({@link KpiApi#fleetKpis}).
  *
  * <p>Thread safe.
  */
 final class FleetMetrics {
-  /** How long one computation of the fleet's KPIs serves scrapes. */
-  static final long KPI_CACHE_MS = 15_000;
-
   private final FleetStatus fleet;
-  private final Supplier<Kpis.Result> compute;
+  private final Supplier<Kpis.Result> kpis;
   private final Clock clock;
   private final int maxDeviceSeries;
-  private Kpis.Result cached; // guarded by this
-  private long cachedAtMs;
 
-  FleetMetrics(FleetStatus fleet, Supplier<Kpis.Result> compute, Clock clock, int maxDeviceSeries) {
+  FleetMetrics(FleetStatus fleet, Supplier<Kpis.Result> kpis, Clock clock, int maxDeviceSeries) {
     this.fleet = fleet;
-    this.compute = compute;
+    this.kpis = kpis;
     this.clock = clock;
     this.maxDeviceSeries = maxDeviceSeries;
   }
@@ -64,33 +59,24 @@ final class FleetMetrics {
         .ratio(
             "edgesync.kpi.sync.success.ratio",
             "batches acknowledged / batches sent (acknowledged + lost with a session)",
-            () -> kpis().syncSuccessRate())
+            () -> kpis.get().syncSuccessRate())
         .ratio(
             "edgesync.kpi.conflict.ratio",
             "document changes that met a concurrent version / changes processed",
-            () -> kpis().conflictRate())
+            () -> kpis.get().conflictRate())
         .ratio(
             "edgesync.kpi.consistency.ratio",
             "reporting devices whose replicas hold the cloud's current versions",
-            () -> kpis().consistency())
+            () -> kpis.get().consistency())
         .ratio(
             "edgesync.kpi.outage.data.kept.ratio",
             "1 - records dropped during outages / records appended during them",
-            () -> kpis().outageDataKept())
+            () -> kpis.get().outageDataKept())
         .ratio(
             "edgesync.kpi.bandwidth.reduction.ratio",
             "1 - bytes on the wire / raw record bytes",
-            () -> kpis().bandwidthReduction())
+            () -> kpis.get().bandwidthReduction())
         .text(this::deviceSeries);
-  }
-
-  private synchronized Kpis.Result kpis() {
-    long now = clock.nowMs();
-    if (cached == null || now - cachedAtMs >= KPI_CACHE_MS || now < cachedAtMs) {
-      cached = compute.get();
-      cachedAtMs = now;
-    }
-    return cached;
   }
 
   private long sum(java.util.function.ToLongFunction<FleetStatus.Reported> f) {

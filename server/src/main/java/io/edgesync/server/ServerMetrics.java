@@ -20,8 +20,9 @@ import java.util.function.Supplier;
 /**
  * The server's metrics in Prometheus' text format, at {@code GET /api/v1/metrics} (an API key with
  * the viewer role, as every GET; docs/metrics.md names each one). Counters and gauges read the
- * server's own counts when scraped, so nothing is counted twice and a scrape costs no store work;
- * the JVM's memory, collections, threads, CPU and uptime come with them.
+ * server's own counts when scraped, so nothing is counted twice; those that read the store do so in
+ * batches at most every 15 s ({@link #beforeScrape}: {@link StoreGauges}; the KPIs). The JVM's
+ * memory, collections, threads, CPU and uptime come with them.
  *
  * <p>Names follow Prometheus' conventions: an {@code edgesync_} prefix, base units in the name, and
  * {@code _total} on counters (Micrometer adds it). Thread safe.
