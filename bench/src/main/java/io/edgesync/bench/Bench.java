@@ -55,6 +55,9 @@ public final class Bench {
                       storm (not in all; docs/benchmarks.md "Fleet (issue 14)")
         export        Kafka export: a SQLite store of N devices x M small records drained by the
                       exactly-once exporter into an in-JVM KRaft broker; records/s (not in all)
+        mqtt          MQTT QoS 1 from 10 local publishers: the agent's listener (PUBACK after the
+                      outbox commit) against Mosquitto, alternating runs (not in all;
+                      docs/benchmarks.md "MQTT ingest (issue 16)")
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
 
@@ -156,6 +159,16 @@ public final class Bench {
         --record-bytes=64     payload size     --export-partitions=6   partitions of the topic
         --export-batch=10000  max_batch_records (records per Kafka transaction)
         --export-timeout=600  seconds
+      mqtt (run from the repository's root: the agent is cli/target/edgesync.jar):
+        --mqtt-runs=3         runs per broker, alternating mosquitto, agent, mosquitto, ...
+        --mqtt-clients=10     publishers, a TCP connection each   --mqtt-sensors=10 topics each
+        --mqtt-window=64      QoS 1 messages in flight per client (a list, e.g. 8,64,256, sweeps)
+        --mqtt-warmup=5 --mqtt-seconds=20   warm-up and measured seconds per run
+        --mqtt-drain-timeout=30   seconds to wait for the PUBACKs still due after the window
+        --mqtt-targets=mosquitto,agent   --mqtt-cloud=false  (true: the agent syncs to a local
+                              server in its own JVM during the run; default offline)
+        --mosquitto=/usr/sbin/mosquitto   --agent-jar=cli/target/edgesync.jar
+        --agent-jvm-options=deploy/jvm/agent.options   (none: no options)
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -280,7 +293,7 @@ public final class Bench {
     Opts o;
     try {
       o = new Opts(args, 1);
-      o.checkKnown(KNOWN);
+      o.checkKnown(MqttScenario.withOptions(KNOWN));
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(2);
@@ -346,6 +359,7 @@ public final class Bench {
       case "nodes" -> inDir(dir, keep, "nodes", d -> nodes(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
       case "export" -> inDir(dir, keep, "export", d -> export(d, o, rows));
+      case "mqtt" -> inDir(dir, keep, "mqtt", d -> failed = !MqttScenario.report(d, o, out, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "fleet" -> inDir(dir, keep, "fleet", d -> failed = !FleetReport.report(d, o, out, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
