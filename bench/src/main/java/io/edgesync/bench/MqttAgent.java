@@ -2,6 +2,7 @@ package io.edgesync.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -12,6 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The edgesync agent as the MQTT bench's broker: a child JVM started as a device starts it, {@code
@@ -26,7 +29,10 @@ import java.util.Locale;
 final class MqttAgent implements MqttTarget {
   static final String STREAM = "mqtt";
 
-  /** How the agent runs: its jar, its JVM options file, whether a cloud receives, its window. */
+  /**
+   * How the agent runs: its jar, its JVM options file, whether a cloud receives, and its listener's
+   * {@code max_inflight_messages} (per connection: the load's window).
+   */
   record Setup(Path jar, Path jvmOptionsFile, boolean cloud, int maxInflightMessages) {
     /** Why the agent cannot run here, or null. */
     String unavailable() {
@@ -42,7 +48,7 @@ final class MqttAgent implements MqttTarget {
     }
 
     /** The options of the file, one per line, # comments and blank lines left out. */
-    List<String> jvmOptions() throws java.io.IOException {
+    List<String> jvmOptions() throws IOException {
       List<String> out = new ArrayList<>();
       if (jvmOptionsFile == null) {
         return out;
@@ -58,17 +64,20 @@ final class MqttAgent implements MqttTarget {
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern PAUSE = Pattern.compile(" Pause .* (\\d+(?:\\.\\d+)?)ms$");
 
   private final Process process;
   private final int port;
   private final int apiPort;
   private final FleetServerProcess cloud;
+  private final Path gcLog;
 
-  private MqttAgent(Process process, int port, int apiPort, FleetServerProcess cloud) {
+  private MqttAgent(Process process, int port, int apiPort, FleetServerProcess cloud, Path gcLog) {
     this.process = process;
     this.port = port;
     this.apiPort = apiPort;
     this.cloud = cloud;
+    this.gcLog = gcLog;
   }
 
   static MqttAgent start(Setup setup, Path dir) throws Exception {
@@ -85,13 +94,15 @@ final class MqttAgent implements MqttTarget {
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.addAll(setup.jvmOptions());
+      // Pauses explain latency tails; the log costs a line per collection.
+      cmd.add("-Xlog:gc:file=" + dir.resolve("gc.log").toAbsolutePath());
       cmd.addAll(List.of("-jar", setup.jar().toString(), "agent", "--config", config.toString()));
       Path log = dir.resolve("agent.log");
       Bench.log("mqtt: " + String.join(" ", cmd));
       Process p =
           new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       MqttTarget.awaitListening(p, port, 60, log, "the agent");
-      return new MqttAgent(p, port, apiPort, cloud);
+      return new MqttAgent(p, port, apiPort, cloud, dir.resolve("gc.log"));
     } catch (Exception | Error e) {
       if (cloud != null) {
         cloud.close();
@@ -194,6 +205,37 @@ final class MqttAgent implements MqttTarget {
             load.pubacked(),
             ok ? (appended == load.pubacked() ? ": equal" : "") : ": MISMATCH");
     return new Check(ok, text);
+  }
+
+  /** The agent's GC pauses over the whole run (warm-up included), from its {@code -Xlog:gc}. */
+  @Override
+  public String details() {
+    try {
+      return gcPauses(Files.readAllLines(gcLog));
+    } catch (IOException e) {
+      return "GC log unreadable: " + e.getMessage();
+    }
+  }
+
+  /**
+   * "GC: n pauses, max x ms, total y ms" from unified GC log lines such as {@code
+   * [2.345s][info][gc] GC(3) Pause Young (Allocation Failure) 20M->5M(48M) 1.234ms}.
+   */
+  static String gcPauses(List<String> lines) {
+    int n = 0;
+    double max = 0;
+    double total = 0;
+    for (String l : lines) {
+      Matcher m = PAUSE.matcher(l);
+      if (m.find()) {
+        double ms = Double.parseDouble(m.group(1));
+        n++;
+        max = Math.max(max, ms);
+        total += ms;
+      }
+    }
+    return String.format(
+        Locale.ROOT, "GC: %d pauses, max %s ms, total %s ms", n, Stats.num(max), Stats.num(total));
   }
 
   private JsonNode status() throws Exception {

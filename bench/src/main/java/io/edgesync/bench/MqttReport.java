@@ -15,14 +15,14 @@ final class MqttReport {
     out.println();
     out.println(
         "| run | broker | msg/s | PUBACK p50 ms | p99 ms | max ms | published | PUBACKed |"
-            + " broker CPU (cores) | generator CPU (cores) | broker RSS MiB | check |");
-    out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            + " broker CPU (cores) | generator CPU (cores) | broker RSS MiB | check | notes |");
+    out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (MqttScenario.Run r : runs) {
       MqttLoad.Result l = r.load();
       out.println(
           String.format(
               Locale.ROOT,
-              "| %d | %s | %s | %s | %s | %s | %,d | %,d | %s | %s | %s | %s |",
+              "| %d | %s | %s | %s | %s | %s | %,d | %,d | %s | %s | %s | %s | %s |",
               r.index(),
               r.target(),
               Stats.rate(l.rate()),
@@ -34,7 +34,8 @@ final class MqttReport {
               r.brokerCores(),
               l.generatorCores(),
               r.brokerRssBytes() < 0 ? "-" : Long.toString(r.brokerRssBytes() >> 20),
-              r.check().text()));
+              r.check().text(),
+              r.details()));
     }
     out.println();
   }

@@ -1,5 +1,6 @@
 package io.edgesync.bench;
 
+import io.edgesync.testing.TempDirs;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -33,6 +35,7 @@ final class MqttScenario {
           "mqtt-targets",
           "mqtt-cloud",
           "mqtt-drain-timeout",
+          "mqtt-fsync-seconds",
           "mosquitto",
           "agent-jar",
           "agent-jvm-options");
@@ -46,7 +49,8 @@ final class MqttScenario {
       MqttLoad.Result load,
       String brokerCores,
       long brokerRssBytes,
-      MqttTarget.Check check) {}
+      MqttTarget.Check check,
+      String details) {}
 
   private interface Starter {
     MqttTarget start() throws Exception;
@@ -75,10 +79,20 @@ final class MqttScenario {
     String noMosquitto = targets.contains("mosquitto") ? MqttMosquitto.unavailable(mosquitto) : "";
     String noAgent = targets.contains("agent") ? setup(o, cloud, 1).unavailable() : "";
     printHeader(out, o, mosquitto, noMosquitto, noAgent, cloud);
+    double fsyncS = o.seconds("mqtt-fsync-seconds", 2);
+    if (fsyncS > 0) {
+      // The agent's PUBACK waits for an fsync: the disk's own latency bounds its p99.
+      FsyncProbe.Result f = FsyncProbe.run(dir, fsyncS);
+      out.printf(
+          Locale.ROOT,
+          "- disk of the data dir: write 4 KiB + fdatasync %s/s; %s%n%n",
+          Stats.rate(f.fsyncsPerSecond()),
+          f.latency());
+    }
     boolean ok = true;
     for (int w : windows(o)) {
       MqttLoad.Settings s = settings(o, w);
-      MqttAgent.Setup setup = setup(o, cloud, s.clients() * w);
+      MqttAgent.Setup setup = setup(o, cloud, w);
       List<Run> done = new ArrayList<>();
       for (int i = 1; i <= runs; i++) {
         Path d = dir.resolve("w" + w + "-run" + i);
@@ -87,6 +101,9 @@ final class MqttScenario {
         }
         if (noAgent == null) {
           done.add(runOnce(i, s, () -> MqttAgent.start(setup, d.resolve("agent"))));
+          if (!o.bool("keep", false)) {
+            TempDirs.deleteTree(d.resolve("agent").resolve("data")); // ~1 GB per run at 50k/s
+          }
         }
       }
       ok &= done.stream().allMatch(r -> r.check().ok());
@@ -154,7 +171,7 @@ final class MqttScenario {
       Bench.logf(
           "mqtt: run %d, %s: %s msg/s, PUBACK %s; %s",
           index, t.name(), Stats.rate(r.rate()), r.latency(), check.text());
-      return new Run(index, t.name(), r, cores, rss[0], check);
+      return new Run(index, t.name(), r, cores, rss[0], check, t.details());
     }
   }
 
@@ -190,7 +207,7 @@ final class MqttScenario {
       out.println("```yaml");
       out.print(
           MqttAgent.config(
-              setup(o, cloud, settings(o, 64).clients() * windows(o)[0]),
+              setup(o, cloud, windows(o)[0]),
               "RUN_DIR/data",
               cloud ? "ws://127.0.0.1:SERVER_PORT/v1/sync" : "ws://127.0.0.1:9/v1/sync",
               "MQTT_PORT",

@@ -32,6 +32,11 @@ interface MqttTarget extends AutoCloseable {
 
   record Check(boolean ok, String text) {}
 
+  /** Anything else worth printing with the run (the agent: its GC pauses), or "". */
+  default String details() {
+    return "";
+  }
+
   /**
    * CPU time the process used so far (all threads, user + system), in nanoseconds; -1 if unknown.
    */
