@@ -165,6 +165,7 @@ public final class Bench {
         --mqtt-window=64      QoS 1 messages in flight per client (a list, e.g. 8,64,256, sweeps)
         --mqtt-warmup=5 --mqtt-seconds=20   warm-up and measured seconds per run
         --mqtt-drain-timeout=30   seconds to wait for the PUBACKs still due after the window
+        --mqtt-fsync-seconds=2    fdatasync probe of the data dir's disk first (0: none)
         --mqtt-targets=mosquitto,agent   --mqtt-cloud=false  (true: the agent syncs to a local
                               server in its own JVM during the run; default offline)
         --mosquitto=/usr/sbin/mosquitto   --agent-jar=cli/target/edgesync.jar
