@@ -12,7 +12,11 @@ public final class MqttAgentBridge {
   public static MqttListener start(
       MqttSettings settings, MqttSink sink, Documents documents, CommandRunner commands)
       throws IOException {
+    MqttMetrics metrics = new MqttMetrics();
     return MqttListener.start(
-        settings, sink, loop -> new Subscriptions(settings.prefix()), new MqttMetrics());
+        settings,
+        sink,
+        loop -> new Subscriptions(settings.prefix(), documents, commands, loop, metrics),
+        metrics);
   }
 }

@@ -20,6 +20,7 @@ final class ReasonCodes {
   static final byte RECEIVE_MAXIMUM_EXCEEDED = (byte) 0x93;
   static final byte PACKET_TOO_LARGE = (byte) 0x95;
   static final byte QUOTA_EXCEEDED = (byte) 0x97;
+  static final byte PAYLOAD_FORMAT_INVALID = (byte) 0x99;
   static final byte QOS_NOT_SUPPORTED = (byte) 0x9B;
   static final byte SHARED_SUBSCRIPTIONS_NOT_SUPPORTED = (byte) 0x9E;
   static final byte SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED = (byte) 0xA1;

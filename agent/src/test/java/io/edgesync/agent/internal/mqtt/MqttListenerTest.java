@@ -12,7 +12,6 @@ import io.edgesync.agent.OverflowPolicy;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.engine.edge.Outbox;
 import io.edgesync.protocol.Clock;
-import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,7 +64,11 @@ class MqttListenerTest {
 
   private EdgeAgent start(MqttSettings mqtt, OutboxLimits limits) {
     AgentConfig c =
-        AgentConfig.simple("gw-1", URI.create("ws://127.0.0.1:1/v1/sync"), dir.resolve("data"))
+        AgentConfig.fromYaml(
+                "device: {id: gw-1}\nserver: {url: \"ws://127.0.0.1:1/v1/sync\"}\n"
+                    + "sync: {offline: {local_storage_path: \""
+                    + dir.resolve("data").toString().replace("\\", "/")
+                    + "\"}}\nlocal_api: {port: -1}\ndocuments: {collections: [config]}\n")
             .withMqtt(mqtt);
     if (limits != null) {
       c = c.withOutbox(limits);
@@ -188,6 +191,53 @@ class MqttListenerTest {
     assertThat(codes).containsExactly(0, 0, 0x97, 0x97);
     assertThat(metric("messages_refused_total{qos=\"1\",reason=\"queue_full\"}")).isEqualTo(2);
     assertThat(stored("telemetry")).hasSize(2);
+  }
+
+  @Test
+  void docSubscription_getsTheCurrentValueRetained_thenEveryChange_andADeleteAsEmptyPayload()
+      throws Exception {
+    start(settings("sensors/#", "telemetry"), null);
+    agent.documents().put("config", "rate", "{\"hz\":5}");
+    java.util.concurrent.BlockingQueue<String> got =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    MqttClient c = v3("sub-1");
+    c.subscribe(
+        "edgesync/docs/device/config/+",
+        1,
+        (topic, m) ->
+            got.add(
+                topic + " " + new String(m.getPayload(), UTF_8) + " retained=" + m.isRetained()));
+    assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo("edgesync/docs/device/config/rate {\"hz\":5} retained=true");
+    agent.documents().put("config", "rate", "{\"hz\":10}");
+    assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo("edgesync/docs/device/config/rate {\"hz\":10} retained=false");
+    agent.documents().delete("config", "rate");
+    assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo("edgesync/docs/device/config/rate  retained=false");
+    assertThat(metric("messages_sent_total{kind=\"document\"}")).isEqualTo(3);
+  }
+
+  @Test
+  void publishingToADocument_isRefusedAsNotAuthorized() throws Exception {
+    start(settings("sensors/#", "telemetry"), null);
+    MqttAsyncClient c = v5("writer");
+    IMqttToken t =
+        c.publish(
+            "edgesync/docs/device/config/rate",
+            new MqttMessage("{}".getBytes(UTF_8), 1, false, null));
+    t.waitForCompletion(5_000);
+    assertThat(t.getReasonCodes()).containsExactly(0x87);
+    assertThat(agent.documents().get("config", "rate")).isEmpty();
+  }
+
+  @Test
+  void subscribingOutsideDocsAndCommands_isRefused() throws Exception {
+    start(settings("sensors/#", "telemetry"), null);
+    MqttClient c = v3("sub-2");
+    int[] granted =
+        c.subscribeWithResponse(new String[] {"sensors/#"}, new int[] {1}).getGrantedQos();
+    assertThat(granted).containsExactly(0x80);
   }
 
   /** A sample of the listener's metrics as GET /metrics shows them (0 if absent). */
