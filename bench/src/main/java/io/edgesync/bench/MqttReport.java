@@ -56,13 +56,17 @@ final class MqttReport {
           });
     }
     if (!agent.isEmpty()) {
+      double p99 = median(agent, r -> r.load().latency().p99Ms());
+      double x = median(agent, r -> r.load().rate()) / median(mosquitto, r -> r.load().rate());
       String ratio =
           mosquitto.isEmpty()
-              ? ""
+              ? String.format(Locale.ROOT, "; goal: p99 %s", p99 <= 10 ? "met" : "not met")
               : String.format(
                   Locale.ROOT,
-                  "; **%.2f× Mosquitto** (median ÷ median)",
-                  median(agent, r -> r.load().rate()) / median(mosquitto, r -> r.load().rate()));
+                  "; **%.2f× Mosquitto** (median ÷ median); goal: rate %s, p99 %s",
+                  x,
+                  x >= 2 ? "met" : "not met",
+                  p99 <= 10 ? "met" : "not met");
       rows.add(
           new String[] {
             "mqtt: agent QoS 1, PUBACK after the outbox commit (fsync)"
