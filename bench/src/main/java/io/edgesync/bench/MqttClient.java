@@ -89,10 +89,18 @@ final class MqttClient {
     }
   }
 
-  /** Queues a whole packet and writes what the socket takes. */
-  void send(byte[] packet) throws IOException {
+  /**
+   * Queues a whole packet and writes what the socket takes; false (nothing queued) when the send
+   * buffer has no room, which happens only after a drain that gave up on a broker that stopped
+   * reading.
+   */
+  boolean send(byte[] packet) throws IOException {
+    if (out.remaining() < packet.length) {
+      return false;
+    }
     out.put(packet);
     flush();
+    return true;
   }
 
   /** Writes what the socket takes; asks the selector for writability while some is left. */
