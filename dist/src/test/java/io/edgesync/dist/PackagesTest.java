@@ -251,9 +251,11 @@ class PackagesTest {
                 assertThat(body.path("records").path(0).path("payload").path("temp").asDouble())
                     .isEqualTo(21.5);
               });
+      assertStopsCleanly(a, "agent");
+      assertStopsCleanly(s, "server");
     } finally {
-      stop(a, "agent");
-      stop(s, "server");
+      kill(a);
+      kill(s);
     }
   }
 
@@ -343,11 +345,16 @@ class PackagesTest {
     await()
         .atMost(START_TIMEOUT)
         .pollInterval(Duration.ofMillis(200))
-        .untilAsserted(
-            () -> {
-              assertThat(p.isAlive()).as("running; its log:\n%s", Files.readString(log)).isTrue();
-              assertThat(status(http, url)).isEqualTo(200);
-            });
+        .failFast(() -> assertThat(p.isAlive()).as("running; its log:%n%s", readLog(log)).isTrue())
+        .until(() -> status(http, url) == 200);
+  }
+
+  private static String readLog(Path log) {
+    try {
+      return Files.readString(log);
+    } catch (IOException e) {
+      return "(cannot read " + log + ": " + e + ")";
+    }
   }
 
   private static int status(HttpClient http, String url) {
@@ -382,16 +389,16 @@ class PackagesTest {
   }
 
   /** SIGTERM, as systemctl stop sends; the JVM ends with 143, the unit's SuccessExitStatus. */
-  private static void stop(Process p, String name) throws InterruptedException {
-    if (p == null) {
-      return;
-    }
+  private static void assertStopsCleanly(Process p, String name) throws InterruptedException {
     p.destroy();
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(name + " did not stop within 30 s of SIGTERM");
-    }
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(name + " stops within 30 s of SIGTERM").isTrue();
     assertThat(p.exitValue()).as(name + " exit code after SIGTERM").isEqualTo(143);
+  }
+
+  private static void kill(Process p) {
+    if (p != null && p.isAlive()) {
+      p.destroyForcibly();
+    }
   }
 
   private static int freePort() throws IOException {
