@@ -7,21 +7,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,9 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PackagesTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
-  private static Path distDir;
   private static String version; // the Debian version
   private static Path common;
   private static Path agent;
@@ -48,23 +41,11 @@ class PackagesTest {
 
   @BeforeAll
   static void packages() {
-    boolean dpkg = Sh.onPath("dpkg-deb") && Sh.onPath("dpkg");
-    if (!dpkg) {
-      System.err.println(
-          "notice: PackagesTest skipped: dpkg-deb or dpkg not found (Debian package dpkg)");
-    }
-    assumeTrue(dpkg, "dpkg-deb and dpkg are needed");
-    distDir = Path.of(System.getProperty("edgesync.dist.dir", "target"));
-    version = System.getProperty("edgesync.version", "0.1.0-SNAPSHOT").replace('-', '~');
-    common = distDir.resolve("edgesync_" + version + "_all.deb");
-    agent = distDir.resolve("edgesync-agent_" + version + "_all.deb");
-    server = distDir.resolve("edgesync-server_" + version + "_all.deb");
-    boolean built = Files.exists(common) && Files.exists(agent) && Files.exists(server);
-    if (!built) {
-      System.err.println(
-          "notice: PackagesTest skipped: no packages in " + distDir + " (mvn -Pdist package)");
-    }
-    assumeTrue(built, "the packages are built");
+    Debs debs = Debs.built("PackagesTest");
+    version = debs.version();
+    common = debs.common();
+    agent = debs.agent();
+    server = debs.server();
   }
 
   @Test
@@ -205,8 +186,8 @@ class PackagesTest {
       throws Exception {
     InstalledRoot r = InstalledRoot.empty(tmp.resolve("root"));
     r.dpkg("--install", common.toString(), agent.toString(), server.toString()).ok();
-    int serverPort = freePort();
-    int agentPort = freePort();
+    int serverPort = Services.freePort();
+    int agentPort = Services.freePort();
     String state = r.path("/var/lib/edgesync").toString();
     r.rewrite(
         "/etc/edgesync/server.yaml",
@@ -219,25 +200,23 @@ class PackagesTest {
             "ws://127.0.0.1:8470/", "ws://127.0.0.1:" + serverPort + "/",
             "port: 8471", "port: " + agentPort));
 
-    Process s = start(r, "edgesync-server.service", tmp.resolve("server.log"));
+    Process s = Services.start(r, "edgesync-server.service", tmp.resolve("server.log"));
     Process a = null;
     try {
       HttpClient http = HttpClient.newHttpClient();
       String cloud = "http://127.0.0.1:" + serverPort;
-      awaitUp(http, cloud + "/api/v1/health", s, tmp.resolve("server.log"));
-      assertThat(jvmArguments(s)).containsAll(r.jvmOptions("/etc/edgesync/server.jvm.options"));
+      Services.awaitUp(http, cloud + "/api/v1/health", s, tmp.resolve("server.log"));
+      assertThat(Services.jvmArguments(s))
+          .containsAll(r.jvmOptions("/etc/edgesync/server.jvm.options"));
       assertThat(r.path("/var/lib/edgesync/server/edgesync-cloud.db")).exists();
 
-      a = start(r, "edgesync-agent.service", tmp.resolve("agent.log"));
+      a = Services.start(r, "edgesync-agent.service", tmp.resolve("agent.log"));
       String local = "http://127.0.0.1:" + agentPort;
-      awaitUp(http, local + "/v1/status", a, tmp.resolve("agent.log"));
-      assertThat(jvmArguments(a)).containsAll(r.jvmOptions("/etc/edgesync/agent.jvm.options"));
+      Services.awaitUp(http, local + "/v1/status", a, tmp.resolve("agent.log"));
+      assertThat(Services.jvmArguments(a))
+          .containsAll(r.jvmOptions("/etc/edgesync/agent.jvm.options"));
       HttpResponse<String> appended =
-          http.send(
-              HttpRequest.newBuilder(URI.create(local + "/v1/streams/sensor_data"))
-                  .POST(HttpRequest.BodyPublishers.ofString("{\"temp\":21.5}"))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
+          Services.post(http, local + "/v1/streams/sensor_data", "{\"temp\":21.5}");
       assertThat(appended.statusCode()).as(appended.body()).isEqualTo(200);
       assertThat(r.path("/var/lib/edgesync/agent/edgesync-agent.db")).exists();
 
@@ -247,15 +226,15 @@ class PackagesTest {
           .atMost(Duration.ofSeconds(30))
           .untilAsserted(
               () -> {
-                JsonNode body = JSON.readTree(get(http, records, adminKey));
+                JsonNode body = JSON.readTree(Services.get(http, records, adminKey));
                 assertThat(body.path("records").path(0).path("payload").path("temp").asDouble())
                     .isEqualTo(21.5);
               });
-      assertStopsCleanly(a, "agent");
-      assertStopsCleanly(s, "server");
+      Services.assertStopsCleanly(a, "agent");
+      Services.assertStopsCleanly(s, "server");
     } finally {
-      kill(a);
-      kill(s);
+      Services.kill(a);
+      Services.kill(s);
     }
   }
 
@@ -329,81 +308,5 @@ class PackagesTest {
             : Path.of("/usr/lib/systemd/system");
     Files.createDirectories(target);
     Sh.run("cp", "-a", host + "/.", target.toString()).ok();
-  }
-
-  /** Runs the unit's ExecStart from the root, as systemd would (but as this user, unconfined). */
-  private static Process start(InstalledRoot r, String unit, Path log) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(r.execStart(unit)).redirectErrorStream(true);
-    pb.redirectOutput(log.toFile());
-    pb.directory(r.path(r.unitSetting(unit, "WorkingDirectory")).toFile());
-    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-    pb.environment().remove("EDGESYNC_JAVA_OPTS");
-    return pb.start();
-  }
-
-  private static void awaitUp(HttpClient http, String url, Process p, Path log) {
-    await()
-        .atMost(START_TIMEOUT)
-        .pollInterval(Duration.ofMillis(200))
-        .failFast(() -> assertThat(p.isAlive()).as("running; its log:%n%s", readLog(log)).isTrue())
-        .until(() -> status(http, url) == 200);
-  }
-
-  private static String readLog(Path log) {
-    try {
-      return Files.readString(log);
-    } catch (IOException e) {
-      return "(cannot read " + log + ": " + e + ")";
-    }
-  }
-
-  private static int status(HttpClient http, String url) {
-    try {
-      return http.send(
-              HttpRequest.newBuilder(URI.create(url)).GET().build(),
-              HttpResponse.BodyHandlers.discarding())
-          .statusCode();
-    } catch (IOException e) {
-      return -1; // not listening yet
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return -1;
-    }
-  }
-
-  private static String get(HttpClient http, String url, String key) throws Exception {
-    HttpResponse<String> r =
-        http.send(
-            HttpRequest.newBuilder(URI.create(url))
-                .header("Authorization", "Bearer " + key)
-                .GET()
-                .build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return r.body();
-  }
-
-  /** The running JVM's arguments: the launcher exec'd java, so the process is the JVM. */
-  private static List<String> jvmArguments(Process p) {
-    return new ArrayList<>(List.of(p.toHandle().info().arguments().orElse(new String[0])));
-  }
-
-  /** SIGTERM, as systemctl stop sends; the JVM ends with 143, the unit's SuccessExitStatus. */
-  private static void assertStopsCleanly(Process p, String name) throws InterruptedException {
-    p.destroy();
-    assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(name + " stops within 30 s of SIGTERM").isTrue();
-    assertThat(p.exitValue()).as(name + " exit code after SIGTERM").isEqualTo(143);
-  }
-
-  private static void kill(Process p) {
-    if (p != null && p.isAlive()) {
-      p.destroyForcibly();
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 }
