@@ -254,6 +254,34 @@ class PackagesTest {
     assertThat(purged).contains("kept its state in /var/lib/edgesync/agent");
   }
 
+  @Test
+  void anUpgradeKeepsAnEditedConfigAndTheState(@TempDir Path tmp) throws IOException {
+    InstalledRoot r = InstalledRoot.empty(tmp.resolve("root"));
+    r.dpkg("--install", common.toString(), agent.toString()).ok();
+    r.rewrite("/etc/edgesync/agent.yaml", Map.of("id: change-me", "id: gw-0042"));
+    Path outbox = r.path("/var/lib/edgesync/agent/edgesync-agent.db");
+    Files.writeString(outbox, "state the agent wrote");
+    // the same tree as a newer version, as the next build would make it
+    Path next = tmp.resolve("next");
+    Sh.run(
+            "bash",
+            Path.of("build-debs.sh").toString(),
+            Path.of("..", "cli", "target", "edgesync.jar").toString(),
+            "99.0.0",
+            next.toString())
+        .ok();
+
+    r.dpkg(
+            "--install",
+            next.resolve("edgesync_99.0.0_all.deb").toString(),
+            next.resolve("edgesync-agent_99.0.0_all.deb").toString())
+        .ok();
+
+    assertThat(r.dpkg("--status", "edgesync-agent").ok()).contains("Version: 99.0.0");
+    assertThat(r.path("/etc/edgesync/agent.yaml")).content().contains("id: gw-0042");
+    assertThat(outbox).hasContent("state the agent wrote");
+  }
+
   /** Lintian takes about 20 s on the jar: only with -Dedgesync.lintian=true. */
   @Test
   void lintianFindsNoErrors() {
