@@ -55,6 +55,17 @@ public final class ColumnarEncoder implements NativeResource {
     return rawCount;
   }
 
+  /** Templates the last {@link #write} coded in series order (0 without series). */
+  public int seriesTemplates() {
+    int n = 0;
+    for (Template t : templates) {
+      if (t.series > 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Distinct templates of the last {@link #analyze}. */
   public int templateCount() {
     return templates.size();
