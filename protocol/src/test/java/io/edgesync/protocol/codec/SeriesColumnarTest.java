@@ -225,6 +225,78 @@ class SeriesColumnarTest {
   }
 
   /**
+   * Series payloads with bytes flipped, cut or inserted (in the meta, the series and heads streams,
+   * anywhere) are refused with INVALID_BATCH or decode to exactly the records (the checksum), never
+   * to other records or another exception.
+   */
+  @Test
+  void corruptSeriesPayloads_areRefusedAsInvalidBatches_neverOtherRecords() throws Exception {
+    List<Record> records = interleaved(17, 30, 600, true);
+    byte[] good;
+    try (BatchEncoder enc = new BatchEncoder(SERIES)) {
+      good = uncompressed(enc.encode(records, Codec.COLUMNAR).payload());
+    }
+    SplittableRandom r = new SplittableRandom(17);
+    int refused = 0;
+    try (BatchDecoder dec = new BatchDecoder()) {
+      assertThat(dec.decode(Codec.COLUMNAR, good, 1, records.size())).isEqualTo(records);
+      for (int i = 0; i < 3000; i++) {
+        byte[] bad = mutate(r, good);
+        try {
+          assertThat(dec.decode(Codec.COLUMNAR, bad, 1, records.size())).isEqualTo(records);
+        } catch (io.edgesync.protocol.ProtocolException e) {
+          assertThat(e.code()).isEqualTo(io.edgesync.protocol.wire.ErrorCode.INVALID_BATCH);
+          refused++;
+        }
+      }
+    }
+    assertThat(refused).isGreaterThan(2900);
+  }
+
+  /**
+   * The same batch with its section stored as is (layout 0, every stream raw), so that mutations
+   * reach the meta and the series streams instead of a zstd frame.
+   */
+  private static byte[] uncompressed(byte[] payload) throws Exception {
+    assertThat(payload[0]).as("layout 1: one frame").isEqualTo((byte) 1);
+    io.edgesync.protocol.codec.internal.ByteSource in =
+        new io.edgesync.protocol.codec.internal.ByteSource(
+            payload, 1, payload.length - 5, "COLUMNAR", "test");
+    int length = in.readCount(1 << 24, "a section length");
+    byte[] section = new byte[length];
+    try (io.edgesync.protocol.codec.internal.ZstdFrames z =
+        new io.edgesync.protocol.codec.internal.ZstdFrames(3)) {
+      z.decompress(
+          payload, in.position(), in.remaining(), section, 0, length, null, "COLUMNAR", "test");
+    }
+    byte[] out = new byte[1 + length + 4];
+    System.arraycopy(section, 0, out, 1, length);
+    System.arraycopy(payload, payload.length - 4, out, 1 + length, 4);
+    return out;
+  }
+
+  private static byte[] mutate(SplittableRandom r, byte[] good) {
+    byte[] b = good.clone();
+    switch (r.nextInt(3)) {
+      case 0 -> {
+        for (int k = 1 + r.nextInt(3); k > 0; k--) {
+          b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255));
+        }
+      }
+      case 1 -> b = java.util.Arrays.copyOf(b, r.nextInt(b.length));
+      default -> {
+        int at = r.nextInt(b.length);
+        byte[] c = new byte[b.length + 1];
+        System.arraycopy(b, 0, c, 0, at);
+        c[at] = (byte) r.nextInt(256);
+        System.arraycopy(b, at, c, at + 1, b.length - at);
+        b = c;
+      }
+    }
+    return b;
+  }
+
+  /**
    * A size budget, not a timing: 100 sensors interleaved nearly round robin, batches of 1,000 and
    * 8,192, stay within what this layout measured (deterministic data and encoder).
    */
