@@ -89,8 +89,8 @@ final class SeriesScenario {
     for (Record r : data) {
       json += r.payload().length;
     }
-    CodecSettings before = CodecSettings.auto();
-    CodecSettings after = before.withColumnarSeries(true);
+    CodecSettings before = CodecSettings.auto().withColumnarSeries(false);
+    CodecSettings after = CodecSettings.auto().withColumnarSeries(true);
     CodecSettings zstd19 = CodecSettings.parse("zstd:19").withContextTakeover(false);
     double z = bytes(zstd19, Codec.ZSTD, data, 1000);
     double[] b = new double[BATCHES.length];
@@ -101,6 +101,8 @@ final class SeriesScenario {
     }
     double[] before1000 = speed(before, data, 1000, rounds);
     double[] after1000 = speed(after, data, 1000, rounds);
+    double[] before8192 = speed(before, data, 8192, rounds);
+    double[] after8192 = speed(after, data, 8192, rounds);
     Bench.logf(
         "series: %-45s zstd-19 %.2f | before %s | after %s B/record; encode %.0f -> %.0f ns,"
             + " decode %.0f -> %.0f ns per record",
@@ -119,8 +121,8 @@ final class SeriesScenario {
         z,
         b,
         a,
-        new double[] {before1000[0], after1000[0]},
-        new double[] {before1000[1], after1000[1]});
+        new double[] {before1000[0], after1000[0], before8192[0], after8192[0]},
+        new double[] {before1000[1], after1000[1], before8192[1], after8192[1]});
   }
 
   /** Payload bytes per record of one session over the data; checks every batch. */
@@ -209,21 +211,24 @@ final class SeriesScenario {
     }
     out.println();
     out.println(
-        "## Series-aware COLUMNAR: CPU per record, one thread, batch 1,000 (median of the rounds;"
+        "## Series-aware COLUMNAR: ns of CPU per record, one thread (median of the rounds;"
             + " a shared machine's figures vary)");
     out.println();
     out.println(
-        "| data | encode ns, before | encode ns, after | decode ns, before | decode ns, after |");
-    out.println("|---|---:|---:|---:|---:|");
+        "| data | batch | encode, before | encode, after | decode, before | decode, after |");
+    out.println("|---|---:|---:|---:|---:|---:|");
     for (CaseResult c : results) {
-      out.printf(
-          Locale.ROOT,
-          "| %s | %.0f | %.0f | %.0f | %.0f |%n",
-          c.name(),
-          c.encodeNs()[0],
-          c.encodeNs()[1],
-          c.decodeNs()[0],
-          c.decodeNs()[1]);
+      for (int b = 0; b < BATCHES.length; b++) {
+        out.printf(
+            Locale.ROOT,
+            "| %s | %,d | %.0f | %.0f | %.0f | %.0f |%n",
+            c.name(),
+            BATCHES[b],
+            c.encodeNs()[2 * b],
+            c.encodeNs()[2 * b + 1],
+            c.decodeNs()[2 * b],
+            c.decodeNs()[2 * b + 1]);
+      }
     }
     out.println();
   }
