@@ -31,6 +31,8 @@ public final class Bench {
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
         codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
+        codec-series  series-aware COLUMNAR vs before, per data case (single sensor, 10 sensors,
+                      --nodes=100 interleaved), next to zstd -19; sizes and CPU (not in all)
         dict          zstd at batch 1, 10, 100 without and with a dictionary the cloud trained
                       (CloudDictionaries over a real SQLite store) from received telemetry
         docs          cloud side of document sync: edge changes applied per second (embedded
@@ -87,6 +89,11 @@ public final class Bench {
         --catchup-records=6048000 (throttled: 600000)   --sensors=10
         --throttle-kbps=0 (throttled: 1000)   each direction, FaultProxy.throttle on loopback
         --catchup-codec=auto  none|gzip|lzma|zstd|auto[:level]
+        --catchup-data=fleet  fleet (--sensors, one call per second) or nodes (--nodes=100 sensor
+                              nodes interleaved in arrival order, one call per reading)
+        --catchup-series=true  allow COLUMNAR's series coding (false: the codec as before)
+        --catchup-adaptive=true  false: no adaptive sync (full batches, level and codec as
+                              configured), so the bytes on the wire depend only on the data
         --catchup-warmup=100000 (throttled: 0)  records of another device first (JIT)
         --catchup-verify=true  compare every record in the cloud with the generated one
         --catchup-timeout=600 (throttled: 1800)  seconds
@@ -236,6 +243,9 @@ public final class Bench {
           "sensors",
           "throttle-kbps",
           "catchup-codec",
+          "catchup-data",
+          "catchup-series",
+          "catchup-adaptive",
           "codec",
           "catchup-warmup",
           "catchup-verify",
@@ -352,6 +362,7 @@ public final class Bench {
       case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
       case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
       case "codec" -> codec(o, out, rows);
+      case "codec-series" -> SeriesScenario.run(o, out);
       case "files" -> inDir(dir, keep, "files", d -> files(d, o, out, rows));
       case "files-resume" -> inDir(dir, keep, "files-resume", d -> filesResume(d, o, out, rows));
       case "files-fair" -> inDir(dir, keep, "files-fair", d -> filesFair(d, o, out, rows));
@@ -782,8 +793,8 @@ public final class Bench {
               Locale.ROOT,
               "**%.1f s** (%s records/s; cloud durable at %.1f s); **%.2f B/record** in batch"
                   + " frames (ratio %.1f), %.2f B/record of TCP upstream (WebSocket and"
-                  + " handshake included), %.3f B/record downstream; every record %s; CPU %s of"
-                  + " %d cores",
+                  + " handshake included), %.3f B/record downstream; **%.2f B/record on the wire"
+                  + " both ways**; every record %s; CPU %s of %d cores",
               r.edgeSeconds(),
               Stats.rate(r.recordsPerSecond()),
               r.cloudSeconds(),
@@ -791,6 +802,7 @@ public final class Bench {
               m.compressionRatio(),
               (double) r.tcpUp() / r.records(),
               (double) r.tcpDown() / r.records(),
+              (double) (r.tcpUp() + r.tcpDown()) / r.records(),
               r.verified() ? "verified in the cloud" : "NOT verified",
               r.coresBusy(),
               Runtime.getRuntime().availableProcessors()),
