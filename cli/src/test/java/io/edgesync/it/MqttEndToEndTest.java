@@ -327,7 +327,9 @@ class MqttEndToEndTest extends RelayedServerTest {
     assertThat(unmapped.exit()).isZero(); // QoS 0 has no answer: counted, not stored
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> metricsText().contains("edgesync_agent_mqtt_messages_stored_total 1\n"));
+        .until(
+            () ->
+                metricsText().contains("edgesync_agent_mqtt_messages_stored_total{qos=\"0\"} 1\n"));
     assertThat(metricsText())
         .contains("edgesync_agent_mqtt_messages_received_total{qos=\"0\"} 2\n")
         .contains(

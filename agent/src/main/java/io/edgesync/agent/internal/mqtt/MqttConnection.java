@@ -432,6 +432,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * after acknowledgements completed. A failed one on 3.1.1 closes the connection instead.
    */
   void drainAcks() {
+    if (state == State.CLOSED) {
+      // The connection ended first: durable ones are stored but the client never got their
+      // PUBACK (it will publish them again).
+      for (Ack a : acks) {
+        if (a.packetId >= 0 && a.done && a.code == ReasonCodes.SUCCESS) {
+          shared.metrics.storedUnacknowledged();
+        } else if (a.packetId >= 0 && a.done && !a.counted) {
+          shared.metrics.refused(1, a.reason);
+        }
+      }
+      acks.removeIf(a -> a.done);
+      return;
+    }
     while (!acks.isEmpty() && acks.peek().done) {
       Ack a = acks.poll();
       if (a.packetId < 0) {

@@ -144,7 +144,7 @@ class MqttListenerTest {
     }
     c.publish("sensors/a", "{\"last\":1}".getBytes(UTF_8), 1, false); // orders after the QoS 0s
     assertThat(metric("messages_received_total{qos=\"0\"}")).isEqualTo(5);
-    assertThat(metric("messages_stored_total")).isEqualTo(5);
+    assertThat(metric("messages_stored_total{qos=\"0\"}")).isEqualTo(5);
     assertThat(metric("messages_acknowledged_total")).isEqualTo(1);
     assertThat(stored("telemetry")).hasSize(6);
   }
