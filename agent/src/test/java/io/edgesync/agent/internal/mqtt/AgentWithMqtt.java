@@ -64,6 +64,20 @@ final class AgentWithMqtt implements AutoCloseable {
     return MqttListenerTest.metric(agent, sample);
   }
 
+  /**
+   * The sample once it reached {@code expected} (at most 5 s): counts of closed connections are
+   * taken when the server's side of the close has run, a moment after the client saw it.
+   */
+  long awaitMetric(String sample, long expected) throws InterruptedException {
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    long v = metric(sample);
+    while (v < expected && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+      v = metric(sample);
+    }
+    return v;
+  }
+
   /** The stream's records in the outbox file, read after the agent closed. */
   List<Record> stored(String stream) throws Exception {
     close();

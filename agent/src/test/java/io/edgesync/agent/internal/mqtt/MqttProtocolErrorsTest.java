@@ -45,7 +45,8 @@ class MqttProtocolErrorsTest {
       c.send(new byte[] {0x00, 0x01, 0x02, (byte) 0xFF});
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(agent.metric("connections_refused_total{reason=\"malformed_packet\"}")).isEqualTo(1);
+    assertThat(agent.awaitMetric("connections_refused_total{reason=\"malformed_packet\"}", 1))
+        .isEqualTo(1);
   }
 
   @Test
@@ -57,7 +58,7 @@ class MqttProtocolErrorsTest {
       assertThat(disconnect[2]).isEqualTo((byte) 0x81);
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(agent.metric("disconnects_total{reason=\"malformed_packet\"}")).isEqualTo(1);
+    assertThat(agent.awaitMetric("disconnects_total{reason=\"malformed_packet\"}", 1)).isEqualTo(1);
     assertThat(agent.stored("telemetry")).isEmpty();
   }
 
@@ -71,7 +72,7 @@ class MqttProtocolErrorsTest {
       assertThat(disconnect[2]).isEqualTo((byte) 0x95);
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(agent.metric("disconnects_total{reason=\"packet_too_large\"}")).isEqualTo(1);
+    assertThat(agent.awaitMetric("disconnects_total{reason=\"packet_too_large\"}", 1)).isEqualTo(1);
     assertThat(agent.stored("telemetry")).isEmpty();
   }
 
@@ -96,7 +97,8 @@ class MqttProtocolErrorsTest {
       assertThat(disconnect[2]).isEqualTo((byte) 0x9B);
       assertThat(c.closedByServer()).isTrue();
     }
-    assertThat(agent.metric("messages_refused_total{qos=\"2\",reason=\"qos_not_supported\"}"))
+    assertThat(
+            agent.awaitMetric("messages_refused_total{qos=\"2\",reason=\"qos_not_supported\"}", 1))
         .isEqualTo(1);
     assertThat(agent.stored("telemetry")).isEmpty();
   }
@@ -127,9 +129,30 @@ class MqttProtocolErrorsTest {
       assertThat(c.closedByServer()).isTrue();
     }
     assertThat(
-            agent.metric("messages_refused_total{qos=\"1\",reason=\"receive_maximum_exceeded\"}"))
+            agent.awaitMetric(
+                "messages_refused_total{qos=\"1\",reason=\"receive_maximum_exceeded\"}", 1))
         .isEqualTo(1);
     assertThat(agent.stored("telemetry")).hasSize(2);
+  }
+
+  @Test
+  void silenceFor1point5TimesTheKeepAlive_mqtt5_getsDisconnect0x8D() throws Exception {
+    agent = new AgentWithMqtt(dir, AgentWithMqtt.settings(10, "sensors/#", "telemetry"));
+    try (RawMqtt c = new RawMqtt(agent.port())) {
+      c.send(connect(5, "sleepy", 1)); // keep-alive 1 s: closed after 1.5 s without a packet
+      assertThat(c.read()[0]).isEqualTo((byte) 0x20);
+      long start = System.nanoTime();
+      c.send(packet(0xC0, new byte[0])); // one PINGREQ restarts the clock
+      assertThat(hex(c.read())).isEqualTo("d000");
+      byte[] disconnect = c.read();
+      long waitedMs = (System.nanoTime() - start) / 1_000_000;
+      assertThat(disconnect[0]).isEqualTo((byte) 0xE0);
+      assertThat(disconnect[2]).isEqualTo((byte) 0x8D);
+      assertThat(waitedMs).isBetween(1_300L, 4_000L);
+      assertThat(c.closedByServer()).isTrue();
+    }
+    assertThat(agent.awaitMetric("disconnects_total{reason=\"keep_alive_timeout\"}", 1))
+        .isEqualTo(1);
   }
 
   @Test
@@ -138,6 +161,7 @@ class MqttProtocolErrorsTest {
     try (RawMqtt c = new RawMqtt(agent.port())) {
       assertThat(c.closedByServer()).isTrue(); // connect_timeout_ms is 1 s in the fixture
     }
-    assertThat(agent.metric("connections_refused_total{reason=\"connect_timeout\"}")).isEqualTo(1);
+    assertThat(agent.awaitMetric("connections_refused_total{reason=\"connect_timeout\"}", 1))
+        .isEqualTo(1);
   }
 }

@@ -74,12 +74,16 @@ final class RawMqtt implements AutoCloseable {
   // ---------------------------------------------------------------- packets
 
   static byte[] connect(int version, String clientId) {
+    return connect(version, clientId, 60);
+  }
+
+  static byte[] connect(int version, String clientId, int keepAliveSeconds) {
     ByteArrayOutputStream v = new ByteArrayOutputStream();
     v.writeBytes(str("MQTT"));
     v.write(version);
     v.write(0x02); // clean session
-    v.write(0);
-    v.write(60); // keep-alive 60 s
+    v.write(keepAliveSeconds >> 8);
+    v.write(keepAliveSeconds & 0xFF);
     if (version == 5) {
       v.write(0); // no properties
     }
