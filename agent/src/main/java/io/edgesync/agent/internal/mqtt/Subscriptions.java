@@ -45,6 +45,8 @@ class Subscriptions {
   private static final long COMMAND_POLL_MS = 1_000;
 
   private final String prefix;
+  private final String docsPrefix; // {prefix}docs/
+  private final String commandsPrefix; // {prefix}commands/
   private final Documents documents; // null: documents not offered
   private final CommandRunner commands; // null: commands not offered
   private final EventLoop loop;
@@ -61,6 +63,8 @@ class Subscriptions {
       EventLoop loop,
       MqttMetrics metrics) {
     this.prefix = prefix;
+    this.docsPrefix = prefix + "docs/";
+    this.commandsPrefix = prefix + "commands/";
     this.documents = documents;
     this.commands = commands;
     this.loop = loop;
@@ -72,7 +76,7 @@ class Subscriptions {
 
   /** Whether {@code topic} lies in the documents' or commands' tree. */
   boolean handles(String topic) {
-    return topic.startsWith(prefix + "docs/") || topic.startsWith(prefix + "commands/");
+    return topic.startsWith(docsPrefix) || topic.startsWith(commandsPrefix);
   }
 
   /** The SUBACK code for {@code filter}: below 0x80 if it can be subscribed to. */
