@@ -192,14 +192,6 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof PacketSizeGuard.PacketTooLargeException tooLarge) {
-      if (tooLarge.packetBytes < 0) {
-        closeAfterAcks(ReasonCodes.MALFORMED_PACKET, "malformed_packet", tooLarge.getMessage());
-      } else {
-        closeAfterAcks(ReasonCodes.PACKET_TOO_LARGE, "packet_too_large", tooLarge.getMessage());
-      }
-      return;
-    }
     if (cause instanceof java.io.IOException) {
       closeReason = "connection_reset";
       log.debug("MQTT: {}: {}", describe(), cause.toString());
