@@ -85,6 +85,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private int unacked; // QoS 1 messages received and not yet acknowledged
   private boolean writesPending;
   private int nextPacketId = 1;
+  private long clientMaxPacketBytes = Long.MAX_VALUE; // MQTT 5 CONNECT's Maximum Packet Size
   private ScheduledFuture<?> connectTimeout;
   private String closeReason = "client_closed";
 
@@ -239,6 +240,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       id = shared.assignClientId();
     }
     clientId = id;
+    MqttProperties.MqttProperty<?> max =
+        m.variableHeader()
+            .properties()
+            .getProperty(MqttProperties.MqttPropertyType.MAXIMUM_PACKET_SIZE.value());
+    if (max != null && max.value() instanceof Integer bytes) {
+      clientMaxPacketBytes = Integer.toUnsignedLong(bytes);
+    }
     MqttConnection previous = shared.clients.put(id, this);
     if (previous != null && previous != this) {
       previous.closeAfterAcks(
@@ -524,6 +532,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    */
   void deliver(String topic, byte[] payload, int qos, boolean retain) {
     if (state != State.OPEN) {
+      return;
+    }
+    // An upper bound of the packet's size: fixed header 5, topic, packet id 2, properties 1.
+    long size = 8L + topic.length() * 3L + payload.length + 1;
+    if (size > clientMaxPacketBytes) {
+      log.warn(
+          "MQTT: {}: not sent: a message on {} of {} bytes exceeds the client's Maximum Packet Size"
+              + " {}",
+          describe(),
+          topic,
+          payload.length,
+          clientMaxPacketBytes);
+      shared.metrics.sent("too_large_for_client");
       return;
     }
     MqttMessageBuilders.PublishBuilder b =

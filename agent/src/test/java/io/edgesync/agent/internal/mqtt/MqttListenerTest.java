@@ -219,6 +219,50 @@ class MqttListenerTest {
   }
 
   @Test
+  void aDocumentAboveTheMqtt5ClientsMaximumPacketSize_isNotSentToIt() throws Exception {
+    start(settings("sensors/#", "telemetry"), null);
+    agent.documents().put("config", "big", "{\"blob\":\"" + "x".repeat(300) + "\"}");
+    agent.documents().put("config", "small", "{\"hz\":1}");
+    java.util.concurrent.BlockingQueue<String> got =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    MqttAsyncClient c =
+        new MqttAsyncClient(
+            url(), "tiny", new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+    c.setCallback(
+        new org.eclipse.paho.mqttv5.client.MqttCallback() {
+          @Override
+          public void messageArrived(String topic, MqttMessage m) {
+            got.add(topic);
+          }
+
+          @Override
+          public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) {}
+
+          @Override
+          public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) {}
+
+          @Override
+          public void deliveryComplete(IMqttToken token) {}
+
+          @Override
+          public void connectComplete(boolean reconnect, String serverUri) {}
+
+          @Override
+          public void authPacketArrived(
+              int reasonCode, org.eclipse.paho.mqttv5.common.packet.MqttProperties p) {}
+        });
+    MqttConnectionOptions o = new MqttConnectionOptions();
+    o.setMaximumPacketSize(200L);
+    c.connect(o).waitForCompletion(5_000);
+    clients.add(c::close);
+    c.subscribe("edgesync/docs/device/config/+", 1).waitForCompletion(5_000);
+    assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo("edgesync/docs/device/config/small");
+    assertThat(got.poll(300, java.util.concurrent.TimeUnit.MILLISECONDS)).isNull();
+    assertThat(metric("messages_sent_total{kind=\"too_large_for_client\"}")).isEqualTo(1);
+  }
+
+  @Test
   void publishingToADocument_isRefusedAsNotAuthorized() throws Exception {
     start(settings("sensors/#", "telemetry"), null);
     MqttAsyncClient c = v5("writer");
