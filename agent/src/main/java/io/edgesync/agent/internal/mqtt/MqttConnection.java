@@ -25,7 +25,6 @@ import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -660,9 +659,5 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     return (clientId == null ? "client" : "client '" + clientId + "'")
         + " "
         + (ctx == null ? "" : ctx.channel().remoteAddress());
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }
