@@ -192,12 +192,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof java.io.IOException) {
+    if (cause instanceof DecoderException
+        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      // A client without the right TLS settings, or a port scan: not the listener's fault.
+      closeReason = "tls_error";
+      log.info("MQTT: {}: TLS failed: {}", describe(), cause.getCause().getMessage());
+    } else if (cause instanceof java.io.IOException) {
       closeReason = "connection_reset";
       log.debug("MQTT: {}: {}", describe(), cause.toString());
     } else {
       closeReason = "error";
       log.warn("MQTT: {}: closing after an error", describe(), cause);
+    }
+    if (state == State.AWAIT_CONNECT) {
+      shared.metrics.connectionRefused(closeReason); // counted here: it never was a session
+      state = State.CLOSED;
     }
     ctx.close();
   }

@@ -79,6 +79,12 @@ class MqttSecurityTest {
     c.publish("sensors/a", "{\"tls\":true}".getBytes(UTF_8), 1, false);
     c.disconnect();
     c.close();
+    try (RawMqtt plain = new RawMqtt(agent.port())) {
+      plain.send(RawMqtt.connect(4, "no-tls")); // plain MQTT to the TLS port
+      assertThat(plain.closedByServer()).isTrue();
+    }
+    assertThat(agent.awaitMetric("connections_refused_total{reason=\"tls_error\"}", 1))
+        .isEqualTo(1);
     assertThat(agent.stored("telemetry")).hasSize(1);
   }
 
