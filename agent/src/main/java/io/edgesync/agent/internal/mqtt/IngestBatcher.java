@@ -64,11 +64,19 @@ final class IngestBatcher {
     for (Map.Entry<String, Batch> e : ready.entrySet()) {
       Batch b = e.getValue();
       try {
-        sink.append(e.getKey(), b.records)
-            .whenComplete((r, failure) -> loop.execute(() -> completed(b, failure)));
+        sink.append(e.getKey(), b.records).whenComplete((r, failure) -> onLoop(b, failure));
       } catch (RuntimeException failure) {
         completed(b, failure);
       }
+    }
+  }
+
+  /** Back on the loop; if it stopped meanwhile (agent closing), the connections are gone. */
+  private void onLoop(Batch b, Throwable failure) {
+    try {
+      loop.execute(() -> completed(b, failure));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("MQTT listener stopped before {} records were acknowledged", b.records.size());
     }
   }
 

@@ -25,7 +25,6 @@ import io.netty.handler.codec.mqtt.MqttTopicSubscription;
 import io.netty.handler.codec.mqtt.MqttUnsubscribeMessage;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +84,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
   private int unacked; // QoS 1 messages received and not yet acknowledged
   private boolean writesPending;
   private int nextPacketId = 1;
+  private long clientMaxPacketBytes = Long.MAX_VALUE; // MQTT 5 CONNECT's Maximum Packet Size
   private ScheduledFuture<?> connectTimeout;
   private String closeReason = "client_closed";
 
@@ -192,20 +192,21 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof PacketSizeGuard.PacketTooLargeException tooLarge) {
-      if (tooLarge.packetBytes < 0) {
-        closeAfterAcks(ReasonCodes.MALFORMED_PACKET, "malformed_packet", tooLarge.getMessage());
-      } else {
-        closeAfterAcks(ReasonCodes.PACKET_TOO_LARGE, "packet_too_large", tooLarge.getMessage());
-      }
-      return;
-    }
-    if (cause instanceof java.io.IOException) {
+    if (cause instanceof DecoderException
+        && cause.getCause() instanceof javax.net.ssl.SSLException) {
+      // A client without the right TLS settings, or a port scan: not the listener's fault.
+      closeReason = "tls_error";
+      log.info("MQTT: {}: TLS failed: {}", describe(), cause.getCause().getMessage());
+    } else if (cause instanceof java.io.IOException) {
       closeReason = "connection_reset";
       log.debug("MQTT: {}: {}", describe(), cause.toString());
     } else {
       closeReason = "error";
       log.warn("MQTT: {}: closing after an error", describe(), cause);
+    }
+    if (state == State.AWAIT_CONNECT) {
+      shared.metrics.connectionRefused(closeReason); // counted here: it never was a session
+      state = State.CLOSED;
     }
     ctx.close();
   }
@@ -247,6 +248,13 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       id = shared.assignClientId();
     }
     clientId = id;
+    MqttProperties.MqttProperty<?> max =
+        m.variableHeader()
+            .properties()
+            .getProperty(MqttProperties.MqttPropertyType.MAXIMUM_PACKET_SIZE.value());
+    if (max != null && max.value() instanceof Integer bytes) {
+      clientMaxPacketBytes = Integer.toUnsignedLong(bytes);
+    }
     MqttConnection previous = shared.clients.put(id, this);
     if (previous != null && previous != this) {
       previous.closeAfterAcks(
@@ -432,6 +440,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * after acknowledgements completed. A failed one on 3.1.1 closes the connection instead.
    */
   void drainAcks() {
+    if (state == State.CLOSED) {
+      // The connection ended first: durable ones are stored but the client never got their
+      // PUBACK (it will publish them again).
+      for (Ack a : acks) {
+        if (a.packetId >= 0 && a.done && a.code == ReasonCodes.SUCCESS) {
+          shared.metrics.storedUnacknowledged();
+        } else if (a.packetId >= 0 && a.done && !a.counted) {
+          shared.metrics.refused(1, a.reason);
+        }
+      }
+      acks.removeIf(a -> a.done);
+      return;
+    }
     while (!acks.isEmpty() && acks.peek().done) {
       Ack a = acks.poll();
       if (a.packetId < 0) {
@@ -519,6 +540,19 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    */
   void deliver(String topic, byte[] payload, int qos, boolean retain) {
     if (state != State.OPEN) {
+      return;
+    }
+    // An upper bound of the packet's size: fixed header 5, topic, packet id 2, properties 1.
+    long size = 8L + topic.length() * 3L + payload.length + 1;
+    if (size > clientMaxPacketBytes) {
+      log.warn(
+          "MQTT: {}: not sent: a message on {} of {} bytes exceeds the client's Maximum Packet Size"
+              + " {}",
+          describe(),
+          topic,
+          payload.length,
+          clientMaxPacketBytes);
+      shared.metrics.sent("too_large_for_client");
       return;
     }
     MqttMessageBuilders.PublishBuilder b =
@@ -634,9 +668,5 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
     return (clientId == null ? "client" : "client '" + clientId + "'")
         + " "
         + (ctx == null ? "" : ctx.channel().remoteAddress());
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
   }
 }

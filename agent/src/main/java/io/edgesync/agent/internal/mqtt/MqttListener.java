@@ -100,7 +100,7 @@ public final class MqttListener implements AutoCloseable {
                     if (tls != null) {
                       p.addLast("tls", tls.newHandler(ch.alloc()));
                     }
-                    p.addLast("guard", new PacketSizeGuard(settings.maxPacketBytes()));
+                    // Refuses a packet above the limit from its fixed header, before buffering it.
                     p.addLast("decoder", new MqttDecoder(settings.maxPacketBytes()));
                     p.addLast("encoder", MqttEncoder.INSTANCE);
                     p.addLast("session", new MqttConnection(shared));

@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.LongAdder;
 public final class MqttMetrics {
   private final LongAdder[] received = {new LongAdder(), new LongAdder(), new LongAdder()};
   private final LongAdder storedQos0 = new LongAdder();
+  private final LongAdder storedUnacknowledged = new LongAdder();
   private final LongAdder acknowledged = new LongAdder();
   private final Map<String, LongAdder> refused = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> connectionsRefused = new ConcurrentHashMap<>();
@@ -30,6 +31,11 @@ public final class MqttMetrics {
 
   void storedQos0(int n) {
     storedQos0.add(n);
+  }
+
+  /** A QoS 1 message made durable after its connection ended: stored, but never acknowledged. */
+  void storedUnacknowledged() {
+    storedUnacknowledged.increment();
   }
 
   void acknowledged() {
@@ -89,8 +95,14 @@ public final class MqttMetrics {
     for (int q = 0; q < 3; q++) {
       line(out, "messages_received_total", "qos=\"" + q + "\"", received[q].sum());
     }
-    header(out, "messages_stored_total", "counter", "QoS 0 messages stored in the outbox");
-    line(out, "messages_stored_total", null, storedQos0.sum());
+    header(
+        out,
+        "messages_stored_total",
+        "counter",
+        "messages stored without an acknowledgement: QoS 0, and QoS 1 whose connection ended"
+            + " before its PUBACK");
+    line(out, "messages_stored_total", "qos=\"0\"", storedQos0.sum());
+    line(out, "messages_stored_total", "qos=\"1\"", storedUnacknowledged.sum());
     header(
         out,
         "messages_acknowledged_total",

@@ -45,6 +45,8 @@ class Subscriptions {
   private static final long COMMAND_POLL_MS = 1_000;
 
   private final String prefix;
+  private final String docsPrefix; // {prefix}docs/
+  private final String commandsPrefix; // {prefix}commands/
   private final Documents documents; // null: documents not offered
   private final CommandRunner commands; // null: commands not offered
   private final EventLoop loop;
@@ -61,18 +63,20 @@ class Subscriptions {
       EventLoop loop,
       MqttMetrics metrics) {
     this.prefix = prefix;
+    this.docsPrefix = prefix + "docs/";
+    this.commandsPrefix = prefix + "commands/";
     this.documents = documents;
     this.commands = commands;
     this.loop = loop;
     this.metrics = metrics;
     if (commands != null) {
-      commands.addWakeListener(() -> loop.execute(this::pollCommands));
+      commands.addWakeListener(() -> onLoop(this::pollCommands));
     }
   }
 
   /** Whether {@code topic} lies in the documents' or commands' tree. */
   boolean handles(String topic) {
-    return topic.startsWith(prefix + "docs/") || topic.startsWith(prefix + "commands/");
+    return topic.startsWith(docsPrefix) || topic.startsWith(commandsPrefix);
   }
 
   /** The SUBACK code for {@code filter}: below 0x80 if it can be subscribed to. */
@@ -227,8 +231,8 @@ class Subscriptions {
       for (Document d : page) {
         String topic = topic(d.scope(), d.collection(), d.key());
         if (TopicFilter.matches(filter, topic)) {
-          c.deliver(topic, bytes(d.value()), qos, true);
           metrics.sent("document");
+          c.deliver(topic, bytes(d.value()), qos, true);
         }
       }
       if (page.size() < LIST_PAGE) {
@@ -259,9 +263,9 @@ class Subscriptions {
         Optional<Document> now = documents.get(scope, collection, key);
         payload = now.map(d -> bytes(d.value())).orElse(new byte[0]);
       }
+      metrics.sent("document");
       e.getKey().deliver(topic, payload, qos, false);
       e.getKey().flushIfPending();
-      metrics.sent("document");
     }
   }
 
@@ -364,9 +368,9 @@ class Subscriptions {
           body.set("payload", c.payload());
           body.put("deadline_ms", c.deadlineMs());
           running.put(c.id(), e.getKey());
+          metrics.sent("command");
           e.getKey().deliver(topic, bytes(body), f.getValue(), false);
           e.getKey().flushIfPending();
-          metrics.sent("command");
           return;
         }
       }
@@ -408,6 +412,18 @@ class Subscriptions {
             error == null || error.isNull() ? null : error.asText());
     running.remove(id);
     return done ? null : "unknown_command";
+  }
+
+  /**
+   * Runs {@code task} on the loop; from another thread (a document write, the command inbox), whose
+   * caller must not fail because the listener stopped.
+   */
+  private void onLoop(Runnable task) {
+    try {
+      loop.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("MQTT listener stopped; a document or command notification is not delivered");
+    }
   }
 
   private static void closeQuietly(AutoCloseable c) {

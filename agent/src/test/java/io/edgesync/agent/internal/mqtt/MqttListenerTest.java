@@ -144,7 +144,7 @@ class MqttListenerTest {
     }
     c.publish("sensors/a", "{\"last\":1}".getBytes(UTF_8), 1, false); // orders after the QoS 0s
     assertThat(metric("messages_received_total{qos=\"0\"}")).isEqualTo(5);
-    assertThat(metric("messages_stored_total")).isEqualTo(5);
+    assertThat(metric("messages_stored_total{qos=\"0\"}")).isEqualTo(5);
     assertThat(metric("messages_acknowledged_total")).isEqualTo(1);
     assertThat(stored("telemetry")).hasSize(6);
   }
@@ -216,6 +216,50 @@ class MqttListenerTest {
     assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
         .isEqualTo("edgesync/docs/device/config/rate  retained=false");
     assertThat(metric("messages_sent_total{kind=\"document\"}")).isEqualTo(3);
+  }
+
+  @Test
+  void aDocumentAboveTheMqtt5ClientsMaximumPacketSize_isNotSentToIt() throws Exception {
+    start(settings("sensors/#", "telemetry"), null);
+    agent.documents().put("config", "big", "{\"blob\":\"" + "x".repeat(300) + "\"}");
+    agent.documents().put("config", "small", "{\"hz\":1}");
+    java.util.concurrent.BlockingQueue<String> got =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    MqttAsyncClient c =
+        new MqttAsyncClient(
+            url(), "tiny", new org.eclipse.paho.mqttv5.client.persist.MemoryPersistence());
+    c.setCallback(
+        new org.eclipse.paho.mqttv5.client.MqttCallback() {
+          @Override
+          public void messageArrived(String topic, MqttMessage m) {
+            got.add(topic);
+          }
+
+          @Override
+          public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse r) {}
+
+          @Override
+          public void mqttErrorOccurred(org.eclipse.paho.mqttv5.common.MqttException e) {}
+
+          @Override
+          public void deliveryComplete(IMqttToken token) {}
+
+          @Override
+          public void connectComplete(boolean reconnect, String serverUri) {}
+
+          @Override
+          public void authPacketArrived(
+              int reasonCode, org.eclipse.paho.mqttv5.common.packet.MqttProperties p) {}
+        });
+    MqttConnectionOptions o = new MqttConnectionOptions();
+    o.setMaximumPacketSize(200L);
+    c.connect(o).waitForCompletion(5_000);
+    clients.add(c::close);
+    c.subscribe("edgesync/docs/device/config/+", 1).waitForCompletion(5_000);
+    assertThat(got.poll(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isEqualTo("edgesync/docs/device/config/small");
+    assertThat(got.poll(300, java.util.concurrent.TimeUnit.MILLISECONDS)).isNull();
+    assertThat(metric("messages_sent_total{kind=\"too_large_for_client\"}")).isEqualTo(1);
   }
 
   @Test
