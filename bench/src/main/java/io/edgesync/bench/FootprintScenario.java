@@ -153,7 +153,7 @@ final class FootprintScenario {
         + apiPort
         + "}\nsync: {offline: {local_storage_path: \""
         + data.toAbsolutePath().toString().replace("\\", "/")
-        + "\"}}\ntuning: {backoff_max_ms: 1000}\n"
+        + "\"}}\n"
         + (extra.isBlank() ? "" : extra.strip() + "\n");
   }
 
