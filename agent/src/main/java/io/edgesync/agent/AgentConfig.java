@@ -29,6 +29,7 @@ import java.util.function.Supplier;
  *     permissions); null = none: any local program may call the local API
  * @param files file transfers ({@code files:}): where installed files appear, the trusted release
  *     keys, the size limit and the upload collections
+ * @param mqtt the local MQTT listener ({@code mqtt:}); {@link MqttSettings#disabled()} without one
  */
 public record AgentConfig(
     String deviceId,
@@ -48,7 +49,8 @@ public record AgentConfig(
     TlsFiles tls,
     Path storageKeyFile,
     Path localApiTokenFile,
-    FileSettings files) {
+    FileSettings files,
+    MqttSettings mqtt) {
 
   /**
    * Files on this device ({@code files:}, docs/files.md).
@@ -206,6 +208,11 @@ public record AgentConfig(
     return with(c -> c.files = settings);
   }
 
+  /** This config with {@code mqtt:} replaced. */
+  public AgentConfig withMqtt(MqttSettings settings) {
+    return with(c -> c.mqtt = settings);
+  }
+
   /** A copy with {@code change} made to it (and checked by the canonical constructor). */
   private AgentConfig with(java.util.function.Consumer<Copy> change) {
     Copy c = new Copy(this);
@@ -233,6 +240,7 @@ public record AgentConfig(
     Path storageKeyFile;
     Path localApiTokenFile;
     FileSettings files;
+    MqttSettings mqtt;
 
     Copy(AgentConfig a) {
       deviceId = a.deviceId;
@@ -253,6 +261,7 @@ public record AgentConfig(
       storageKeyFile = a.storageKeyFile;
       localApiTokenFile = a.localApiTokenFile;
       files = a.files;
+      mqtt = a.mqtt;
     }
 
     AgentConfig build() {
@@ -274,7 +283,8 @@ public record AgentConfig(
           tls,
           storageKeyFile,
           localApiTokenFile,
-          files);
+          files,
+          mqtt);
     }
   }
 }

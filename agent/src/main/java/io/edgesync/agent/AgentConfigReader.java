@@ -104,7 +104,8 @@ final class AgentConfigReader {
         "documents",
         "tls",
         "storage",
-        "files");
+        "files",
+        "mqtt");
     String deviceId = deviceId(root.section("device"));
     URI serverUrl = serverUrl(root.section("server"));
     ConfigNode sync =
@@ -164,7 +165,8 @@ final class AgentConfigReader {
         tls,
         storageKeyFile(root.section("storage")),
         tokenFile.isBlank() ? null : Path.of(tokenFile),
-        FilesConfigReader.files(root.section("files"), offline.dataDir()));
+        FilesConfigReader.files(root.section("files"), offline.dataDir()),
+        MqttConfigReader.mqtt(root.section("mqtt")));
   }
 
   /**

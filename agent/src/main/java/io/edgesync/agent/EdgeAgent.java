@@ -16,6 +16,8 @@ import io.edgesync.agent.internal.atrest.StorageCipher;
 import io.edgesync.agent.internal.atrest.StorageKeys;
 import io.edgesync.agent.internal.docs.DocsFile;
 import io.edgesync.agent.internal.files.AgentFiles;
+import io.edgesync.agent.internal.mqtt.MqttAgentBridge;
+import io.edgesync.agent.internal.mqtt.MqttListener;
 import io.edgesync.agent.internal.outbox.LoggedOutbox;
 import io.edgesync.agent.internal.outbox.SqliteOutbox;
 import io.edgesync.agent.internal.outbox.SyncLog;
@@ -75,6 +77,7 @@ public final class EdgeAgent implements AutoCloseable {
   private final AgentFiles files;
   private final CommandRunner commands;
   private final CapacityWatch capacity;
+  private final MqttListener mqtt; // null unless mqtt.enabled
   private final DrainWatch drains = new DrainWatch();
   private volatile EdgeSyncEngine.State publishedState = EdgeSyncEngine.State.DISCONNECTED;
   private volatile boolean closed;
@@ -166,12 +169,34 @@ public final class EdgeAgent implements AutoCloseable {
       }
     }
     this.localApi = api;
+    this.mqtt = startMqtt(config);
     log.info(
         "{}: {}; the capacity in time is logged after a minute of appends",
         config.deviceId(),
         QueueCapacity.bounds(config.outbox()));
     if (config.syncEnabled()) {
       loop.post(node::start);
+    }
+  }
+
+  /** The MQTT listener with {@code mqtt.enabled}; one that cannot listen closes what is open. */
+  private MqttListener startMqtt(AgentConfig config) {
+    if (!config.mqtt().enabled()) {
+      return null;
+    }
+    try {
+      return MqttAgentBridge.start(config.mqtt(), this::appendAsync, documents(), commands);
+    } catch (java.io.IOException | RuntimeException e) {
+      if (localApi != null) {
+        localApi.close();
+      }
+      outbox.close();
+      documents.close();
+      files.close();
+      commands.close();
+      loop.shutdownNow();
+      throw new EdgeSyncException(
+          Code.LOCAL_API, "cannot start the MQTT listener: " + e.getMessage(), e);
     }
   }
 
@@ -608,6 +633,16 @@ public final class EdgeAgent implements AutoCloseable {
     return config.deviceId();
   }
 
+  /** The MQTT listener's port, or -1 if it is off ({@code mqtt.enabled: false}). */
+  public int mqttPort() {
+    return mqtt == null ? -1 : mqtt.port();
+  }
+
+  /** The MQTT listener's metrics in Prometheus' text format; empty when it is off. */
+  public String mqttMetricsText() {
+    return mqtt == null ? "" : mqtt.metrics().render();
+  }
+
   /** The local HTTP API's port, or -1 if it is disabled. */
   public int localApiPort() {
     return localApi == null ? -1 : localApi.port();
@@ -619,6 +654,9 @@ public final class EdgeAgent implements AutoCloseable {
       return;
     }
     closed = true;
+    if (mqtt != null) {
+      mqtt.close(); // first: no PUBLISH is taken once the outbox closes
+    }
     commands.close();
     if (localApi != null) {
       localApi.close();

@@ -58,6 +58,7 @@ class PublicApiSurfaceTest {
           "Files",
           "InstalledFile",
           "InvalidConfigException",
+          "MqttSettings",
           "OperationStatus",
           "OutboxLimits",
           "OverflowPolicy",

@@ -29,6 +29,11 @@ public final class CommandRunner implements Commands, AutoCloseable {
   private final Object signal = new Object();
   private final Thread thread;
   private volatile boolean closed;
+  // What MQTT subscribers claim (internal.mqtt): names the pollers of next() do not get, or all.
+  private volatile Set<String> claimedNames = Set.of();
+  private volatile boolean claimedAll;
+  private final java.util.List<Runnable> wakeListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /**
    * @param nowMs the time command deadlines are in (the engine's)
@@ -50,6 +55,32 @@ public final class CommandRunner implements Commands, AutoCloseable {
     synchronized (signal) {
       signal.notifyAll();
     }
+    for (Runnable r : wakeListeners) {
+      r.run();
+    }
+  }
+
+  /** Calls {@code listener} (on the waking thread) whenever the inbox changed. */
+  public void addWakeListener(Runnable listener) {
+    wakeListeners.add(listener);
+  }
+
+  /**
+   * Commands with these names (or, with {@code all}, every command without a Java handler) are
+   * taken only by {@link #takeClaimed}, no longer by {@link #next}: the local MQTT listener claims
+   * the names its subscribers asked for, so that the HTTP pollers and it never race for one.
+   */
+  public void setClaims(Set<String> names, boolean all) {
+    claimedNames = Set.copyOf(names);
+    claimedAll = all;
+  }
+
+  /**
+   * Takes the next command with one of {@code names} (null: any) and no Java handler, without
+   * waiting; null if none.
+   */
+  public PendingCommand takeClaimed(Set<String> names) {
+    return inbox.takeCommand(names, Set.copyOf(handlers.keySet()), nowMs.getAsLong());
   }
 
   @Override
@@ -67,7 +98,8 @@ public final class CommandRunner implements Commands, AutoCloseable {
   public PendingCommand next(long waitMs) throws InterruptedException {
     long deadline = System.nanoTime() + waitMs * 1_000_000;
     while (true) {
-      PendingCommand c = inbox.takeCommand(null, Set.copyOf(handlers.keySet()), nowMs.getAsLong());
+      PendingCommand c =
+          claimedAll ? null : inbox.takeCommand(null, notForPollers(), nowMs.getAsLong());
       long leftMs = (deadline - System.nanoTime()) / 1_000_000;
       if (c != null || leftMs <= 0 || closed) {
         return c;
@@ -76,6 +108,17 @@ public final class CommandRunner implements Commands, AutoCloseable {
         signal.wait(Math.min(leftMs, 500));
       }
     }
+  }
+
+  /** The names next() leaves alone: those with a handler and those MQTT subscribers claimed. */
+  private Set<String> notForPollers() {
+    Set<String> claimed = claimedNames;
+    if (claimed.isEmpty()) {
+      return Set.copyOf(handlers.keySet());
+    }
+    Set<String> out = new java.util.HashSet<>(handlers.keySet());
+    out.addAll(claimed);
+    return out;
   }
 
   @Override
