@@ -26,8 +26,7 @@ class LogConfiguratorTest {
 
   @Test
   void logbackFindsIt_asAService() {
-    assertThat(ServiceLoader.load(Configurator.class))
-        .anyMatch(c -> c instanceof LogConfigurator);
+    assertThat(ServiceLoader.load(Configurator.class)).anyMatch(c -> c instanceof LogConfigurator);
   }
 
   @Test
