@@ -33,7 +33,7 @@ class LogConfiguratorTest {
   void defaultIsWarn_onStderr_withTheCliPattern() {
     LoggerContext ctx = new LoggerContext();
 
-    assertThat(new LogConfigurator().configure(ctx))
+    assertThat(new LogConfigurator(() -> false).configure(ctx))
         .isEqualTo(Configurator.ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY);
 
     Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
@@ -50,10 +50,19 @@ class LogConfiguratorTest {
     System.setProperty("EDGESYNC_LOG_LEVEL", "DEBUG");
     LoggerContext ctx = new LoggerContext();
 
-    new LogConfigurator().configure(ctx);
+    new LogConfigurator(() -> false).configure(ctx);
 
     assertThat(ctx.getLogger(Logger.ROOT_LOGGER_NAME).getLevel()).isEqualTo(Level.DEBUG);
     assertThat(ctx.getLogger("org.eclipse.jetty").getLevel()).isEqualTo(Level.WARN);
+  }
+
+  @Test
+  void anXmlConfigurationOnTheClasspath_wins() {
+    // The tests' classpath holds logback-test.xml, as a user's could hold a logback.xml.
+    LoggerContext ctx = new LoggerContext();
+
+    assertThat(new LogConfigurator().configure(ctx))
+        .isEqualTo(Configurator.ExecutionStatus.INVOKE_NEXT_IF_ANY);
   }
 
   @Test
@@ -61,7 +70,7 @@ class LogConfiguratorTest {
     System.setProperty("logback.configurationFile", "/etc/edgesync/logback.xml");
     LoggerContext ctx = new LoggerContext();
 
-    assertThat(new LogConfigurator().configure(ctx))
+    assertThat(new LogConfigurator(() -> false).configure(ctx))
         .isEqualTo(Configurator.ExecutionStatus.INVOKE_NEXT_IF_ANY);
     assertThat(ctx.getLogger(Logger.ROOT_LOGGER_NAME).getAppender("STDERR")).isNull();
   }
