@@ -31,6 +31,8 @@ public final class Bench {
         drain         edge side only: read+acknowledge batches of a preloaded outbox, no network
         fsync         how fast the data directory's disk does write+fdatasync
         codec         batch codecs on generated telemetry: bytes/record at batch 1..1000, speed
+        codec-series  series-aware COLUMNAR vs before, per data case (single sensor, 10 sensors,
+                      --nodes=100 interleaved), next to zstd -19; sizes and CPU (not in all)
         dict          zstd at batch 1, 10, 100 without and with a dictionary the cloud trained
                       (CloudDictionaries over a real SQLite store) from received telemetry
         docs          cloud side of document sync: edge changes applied per second (embedded
@@ -55,6 +57,9 @@ public final class Bench {
                       storm (not in all; docs/benchmarks.md "Fleet (issue 14)")
         export        Kafka export: a SQLite store of N devices x M small records drained by the
                       exactly-once exporter into an in-JVM KRaft broker; records/s (not in all)
+        mqtt          MQTT QoS 1 from 10 local publishers: the agent's listener (PUBACK after the
+                      outbox commit) against Mosquitto, alternating runs (not in all;
+                      docs/benchmarks.md "MQTT ingest (issue 16)")
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
         footprint     the agent as a child process with deploy/jvm/agent.options: RSS, heap,
@@ -87,6 +92,11 @@ public final class Bench {
         --catchup-records=6048000 (throttled: 600000)   --sensors=10
         --throttle-kbps=0 (throttled: 1000)   each direction, FaultProxy.throttle on loopback
         --catchup-codec=auto  none|gzip|lzma|zstd|auto[:level]
+        --catchup-data=fleet  fleet (--sensors, one call per second) or nodes (--nodes=100 sensor
+                              nodes interleaved in arrival order, one call per reading)
+        --catchup-series=true  allow COLUMNAR's series coding (false: the codec as before)
+        --catchup-adaptive=true  false: no adaptive sync (full batches, level and codec as
+                              configured), so the bytes on the wire depend only on the data
         --catchup-warmup=100000 (throttled: 0)  records of another device first (JIT)
         --catchup-verify=true  compare every record in the cloud with the generated one
         --catchup-timeout=600 (throttled: 1800)  seconds
@@ -159,6 +169,17 @@ public final class Bench {
         --record-bytes=64     payload size     --export-partitions=6   partitions of the topic
         --export-batch=10000  max_batch_records (records per Kafka transaction)
         --export-timeout=600  seconds
+      mqtt (run from the repository's root: the agent is cli/target/edgesync.jar):
+        --mqtt-runs=3         runs per broker, alternating mosquitto, agent, mosquitto, ...
+        --mqtt-clients=10     publishers, a TCP connection each   --mqtt-sensors=10 topics each
+        --mqtt-window=64      QoS 1 messages in flight per client (a list, e.g. 8,64,256, sweeps)
+        --mqtt-warmup=5 --mqtt-seconds=20   warm-up and measured seconds per run
+        --mqtt-drain-timeout=30   seconds to wait for the PUBACKs still due after the window
+        --mqtt-fsync-seconds=2    fdatasync probe of the data dir's disk first (0: none)
+        --mqtt-targets=mosquitto,agent   --mqtt-cloud=false  (true: the agent syncs to a local
+                              server in its own JVM during the run; default offline)
+        --mosquitto=/usr/sbin/mosquitto   --agent-jar=cli/target/edgesync.jar
+        --agent-jvm-options=deploy/jvm/agent.options   (none: no options)
       fuzz:
         --inputs=1000000      frames to generate (each also goes to the decoder; every 4th input
                               adds a record-layout input)
@@ -226,6 +247,9 @@ public final class Bench {
           "sensors",
           "throttle-kbps",
           "catchup-codec",
+          "catchup-data",
+          "catchup-series",
+          "catchup-adaptive",
           "codec",
           "catchup-warmup",
           "catchup-verify",
@@ -284,7 +308,7 @@ public final class Bench {
     Opts o;
     try {
       o = new Opts(args, 1);
-      o.checkKnown(union(KNOWN, FootprintScenario.OPTIONS));
+      o.checkKnown(union(MqttScenario.withOptions(KNOWN), FootprintScenario.OPTIONS));
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(2);
@@ -342,6 +366,7 @@ public final class Bench {
       case "fsync" -> inDir(dir, keep, "fsync", d -> fsync(d, o, rows));
       case "drain" -> inDir(dir, keep, "drain", d -> drain(d, o, rows));
       case "codec" -> codec(o, out, rows);
+      case "codec-series" -> SeriesScenario.run(o, out);
       case "files" -> inDir(dir, keep, "files", d -> files(d, o, out, rows));
       case "files-resume" -> inDir(dir, keep, "files-resume", d -> filesResume(d, o, out, rows));
       case "files-fair" -> inDir(dir, keep, "files-fair", d -> filesFair(d, o, out, rows));
@@ -350,6 +375,7 @@ public final class Bench {
       case "nodes" -> inDir(dir, keep, "nodes", d -> nodes(d, o, rows));
       case "fuzz" -> inDir(dir, keep, "fuzz", d -> failed = !fuzz(d, o, rows));
       case "export" -> inDir(dir, keep, "export", d -> export(d, o, rows));
+      case "mqtt" -> inDir(dir, keep, "mqtt", d -> failed = !MqttScenario.report(d, o, out, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "fleet" -> inDir(dir, keep, "fleet", d -> failed = !FleetReport.report(d, o, out, rows));
       case "footprint" ->
@@ -779,8 +805,8 @@ public final class Bench {
               Locale.ROOT,
               "**%.1f s** (%s records/s; cloud durable at %.1f s); **%.2f B/record** in batch"
                   + " frames (ratio %.1f), %.2f B/record of TCP upstream (WebSocket and"
-                  + " handshake included), %.3f B/record downstream; every record %s; CPU %s of"
-                  + " %d cores",
+                  + " handshake included), %.3f B/record downstream; **%.2f B/record on the wire"
+                  + " both ways**; every record %s; CPU %s of %d cores",
               r.edgeSeconds(),
               Stats.rate(r.recordsPerSecond()),
               r.cloudSeconds(),
@@ -788,6 +814,7 @@ public final class Bench {
               m.compressionRatio(),
               (double) r.tcpUp() / r.records(),
               (double) r.tcpDown() / r.records(),
+              (double) (r.tcpUp() + r.tcpDown()) / r.records(),
               r.verified() ? "verified in the cloud" : "NOT verified",
               r.coresBusy(),
               Runtime.getRuntime().availableProcessors()),

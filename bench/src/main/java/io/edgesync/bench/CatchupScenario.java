@@ -71,6 +71,7 @@ final class CatchupScenario {
 
   /** The run's settings, from the options and the preset. */
   private record Settings(
+      boolean interleaved,
       int sensors,
       long seconds,
       long n,
@@ -82,19 +83,30 @@ final class CatchupScenario {
       long timeoutSeconds,
       long seed) {
     static Settings from(Opts o, boolean throttledPreset) {
-      int sensors = o.integer("sensors", 10);
+      String data = o.string("catchup-data", "fleet");
+      if (!data.equals("fleet") && !data.equals("nodes")) {
+        throw new IllegalArgumentException("--catchup-data must be fleet or nodes, was " + data);
+      }
+      boolean interleaved = data.equals("nodes");
+      int sensors = interleaved ? o.integer("nodes", 100) : o.integer("sensors", 10);
       long records =
           o.longValue("catchup-records", throttledPreset ? 600_000 : 10L * 7 * 24 * 3600);
       long seconds = (records + sensors - 1) / sensors;
       long throttleKbps = o.longValue("throttle-kbps", throttledPreset ? 1_000 : 0);
       String codecSpec = o.string("catchup-codec", "auto");
+      CodecSettings codec = CodecSettings.parse(codecSpec);
+      if (!o.bool("catchup-series", true)) {
+        codec = codec.withColumnarSeries(false);
+        codecSpec += " (series off)";
+      }
       return new Settings(
+          interleaved,
           sensors,
           seconds,
-          seconds * sensors,
+          interleaved ? records : seconds * sensors,
           throttleKbps,
           codecSpec,
-          CodecSettings.parse(codecSpec),
+          codec,
           o.longValue("catchup-warmup", throttleKbps > 0 ? 0 : 100_000),
           o.bool("catchup-verify", true),
           (long) o.seconds("catchup-timeout", throttleKbps > 0 ? 1_800 : 600),
@@ -105,9 +117,10 @@ final class CatchupScenario {
   static Result run(Path dir, Opts o, boolean throttledPreset) throws Exception {
     Settings s = Settings.from(o, throttledPreset);
     Bench.logf(
-        "catchup: %,d records (%d sensors x %,d s), codec %s, link %s",
+        "catchup: %,d records (%d %s x %,d s), codec %s, link %s",
         s.n(),
         s.sensors(),
+        s.interleaved() ? "nodes interleaved" : "sensors",
         s.seconds(),
         s.codecSpec(),
         s.throttleKbps() > 0 ? s.throttleKbps() + " kbit/s each way" : "loopback, unthrottled");
@@ -135,14 +148,15 @@ final class CatchupScenario {
     int sensors = s.sensors();
     Bench.logf("  warm-up: %,d records of another device", warmup);
     AgentConfig w = config("bench-warmup", url, dir, s.codec(), o);
-    preload(
-        w,
-        warmup / sensors,
-        sensors,
-        s.seed() + 99,
-        System.currentTimeMillis() - (warmup / sensors) * 1000);
+    long startMs = System.currentTimeMillis() - (warmup / sensors) * 1000;
+    long n = (warmup / sensors) * sensors;
+    if (s.interleaved()) {
+      preloadNodes(w, nodes(s, s.seed() + 99, n, startMs));
+    } else {
+      preload(w, warmup / sensors, sensors, s.seed() + 99, startMs);
+    }
     try (EdgeAgent a = EdgeAgent.open(w)) {
-      waitDrained(server, a, "bench-warmup", (warmup / sensors) * sensors, 300, false);
+      waitDrained(server, a, "bench-warmup", n, 300, false);
     }
   }
 
@@ -161,7 +175,11 @@ final class CatchupScenario {
     AgentConfig config = config(DEVICE, url, dir, s.codec(), o);
     long startMs = System.currentTimeMillis() - s.seconds() * 1000 - 3_600_000;
     long p0 = System.nanoTime();
-    preload(config, s.seconds(), s.sensors(), s.seed(), startMs);
+    if (s.interleaved()) {
+      preloadNodes(config, nodes(s, s.seed(), s.n(), startMs));
+    } else {
+      preload(config, s.seconds(), s.sensors(), s.seed(), startMs);
+    }
     double preloadSeconds = (System.nanoTime() - p0) / 1e9;
     Bench.logf(
         "  preloaded %,d records in %.1f s (%s records/s); %s",
@@ -191,7 +209,7 @@ final class CatchupScenario {
       Bench.logf(
           "catchup: %,d records in %.2f s (cloud durable) / %.2f s (edge ack durable):"
               + " %s records/s; %.3f B/record in batch frames, %.3f B/record of TCP"
-              + " upstream; ratio %.1f; link %d kbit/s, level %d",
+              + " upstream; ratio %.1f; link %d kbit/s, level %d; %,d batches; encoding %s",
           n,
           cloudSeconds,
           edgeSeconds,
@@ -200,8 +218,14 @@ final class CatchupScenario {
           (double) up / n,
           m.compressionRatio(),
           status.bandwidth().bandwidthKbps(),
-          status.bandwidth().level());
-      boolean verified = s.verify() && verify(server, n, s.sensors(), s.seed(), offline.startMs());
+          status.bandwidth().level(),
+          m.batchesSent(),
+          status.bandwidth().encoding());
+      boolean verified =
+          s.verify()
+              && (s.interleaved()
+                  ? verifyNodes(server, nodes(s, s.seed(), n, offline.startMs()))
+                  : verify(server, n, s.sensors(), s.seed(), offline.startMs()));
       return new Result(
           n,
           s.sensors(),
@@ -245,6 +269,10 @@ final class CatchupScenario {
             o.integer("in-flight", sync.maxInFlightBatches()),
             o.longValue("in-flight-bytes", sync.maxInFlightBytes()));
     BandwidthPolicy b = sync.bandwidth().withCompression(codec);
+    if (!o.bool("catchup-adaptive", true)) {
+      // No level changes, batch sizing or codec governor: the bytes depend only on the data.
+      b = b.withAdaptive(false, b.minBandwidthKbps(), b.lowBandwidthMaxPriority());
+    }
     return base.withOutbox(limits).withSync(sync.withBandwidth(b));
   }
 
@@ -267,6 +295,53 @@ final class CatchupScenario {
         }
       }
     }
+  }
+
+  /**
+   * The interleaved readings of {@code --nodes} sensor nodes ({@link TelemetryData#interleaved}).
+   */
+  private static List<Record> nodes(Settings s, long seed, long n, long startMs) {
+    return TelemetryData.interleaved(seed, s.sensors(), (int) n, startMs, DEVICE);
+  }
+
+  /**
+   * Appends the readings one call each, in arrival order, each stamped with its own origin time
+   * (the gateway appends each reading as it arrives), with up to 256 calls in flight.
+   */
+  private static void preloadNodes(AgentConfig config, List<Record> records) throws SQLException {
+    DataClock clock = new DataClock();
+    try (OfflineOutbox outbox = new OfflineOutbox(config, clock, 256)) {
+      for (Record r : records) {
+        clock.ms = r.originMs();
+        if (!outbox.append(STREAM, List.of(r.payload()))) {
+          break;
+        }
+      }
+    }
+  }
+
+  /** Every record in the cloud equals the generated one: sequence, payload, origin time. */
+  private static boolean verifyNodes(SyncServer server, List<Record> expected) {
+    long seq = 0;
+    long n = expected.size();
+    while (seq < n) {
+      List<Record> page = server.store().read(DEVICE, STREAM, seq, 100_000);
+      if (page.isEmpty()) {
+        throw new IllegalStateException("cloud ends at sequence " + seq + " of " + n);
+      }
+      for (Record r : page) {
+        Record want = expected.get((int) seq);
+        seq++;
+        if (r.sequence() != seq
+            || r.originMs() != want.originMs()
+            || !Arrays.equals(r.payload(), want.payload())) {
+          throw new IllegalStateException(
+              "cloud record " + r + " differs from the generated record " + seq);
+        }
+      }
+    }
+    Bench.logf("  verified: all %,d records in the cloud equal the generated ones", n);
+    return true;
   }
 
   /** When the cloud committed the last record, then when the agent recorded its ack. */

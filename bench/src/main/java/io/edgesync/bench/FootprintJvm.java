@@ -13,7 +13,7 @@ import java.util.Map;
  * How the footprint bench starts the agent: {@code java <options> -jar edgesync.jar agent --config
  * <yaml>}, with the options of {@code deploy/jvm/agent.options} read as the launcher {@code
  * ./edgesync} reads them (one option a line, {@code #} comments and blank lines skipped), then the
- * bench's extra options ({@code --agent-jvm-opts}, last, as {@code EDGESYNC_JAVA_OPTS}), the
+ * bench's extra options ({@code --agent-extra-opts}, last, as {@code EDGESYNC_JAVA_OPTS}), the
  * class-data-sharing archive when there is one, and {@code MALLOC_ARENA_MAX} in the environment.
  * Immutable.
  */
@@ -32,10 +32,12 @@ final class FootprintJvm {
 
   /** From the bench's options: the options file, extra options, NMT and the malloc arenas. */
   static FootprintJvm from(Opts o) throws IOException {
-    Path file = Path.of(o.string("agent-options", "deploy/jvm/agent.options"));
+    Path file = Path.of(o.string("agent-jvm-options", "deploy/jvm/agent.options"));
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException(
-          "--agent-options: no file " + file.toAbsolutePath() + " (run from the repository root)");
+          "--agent-jvm-options: no file "
+              + file.toAbsolutePath()
+              + " (run from the repository root)");
     }
     Path jar = Path.of(o.string("agent-jar", "cli/target/edgesync.jar"));
     if (!Files.isRegularFile(jar)) {
@@ -43,7 +45,7 @@ final class FootprintJvm {
           "--agent-jar: no file " + jar.toAbsolutePath() + " (build it: mvn -pl cli -am package)");
     }
     List<String> opts = new ArrayList<>(readOptions(file));
-    String extra = o.string("agent-jvm-opts", "").trim();
+    String extra = o.string("agent-extra-opts", "").trim();
     if (!extra.isEmpty()) {
       opts.addAll(Arrays.asList(extra.split("\\s+")));
     }

@@ -29,9 +29,9 @@ import java.util.Set;
 final class FootprintScenario {
   static final Set<String> OPTIONS =
       Set.of(
-          "agent-options",
+          "agent-jvm-options",
           "agent-jar",
-          "agent-jvm-opts",
+          "agent-extra-opts",
           "agent-yaml",
           "malloc-arena-max",
           "agent-env",
@@ -49,8 +49,8 @@ final class FootprintScenario {
   static final String USAGE =
       """
       footprint (issue 16; run from the repository root, after mvn -pl cli,bench -am package):
-        --agent-options=deploy/jvm/agent.options   the agent's JVM options (one a line, # comments)
-        --agent-jvm-opts="..."  more options, after the file's (as EDGESYNC_JAVA_OPTS)
+        --agent-jvm-options=deploy/jvm/agent.options   the agent's JVM options (one a line, # comments)
+        --agent-extra-opts="..."  more options, after the file's (as EDGESYNC_JAVA_OPTS)
         --agent-jar=cli/target/edgesync.jar   --malloc-arena-max=2 (0: leave glibc's default)
         --agent-env="K=V ..."  more environment variables of the agent (e.g. MALLOC_TRIM_THRESHOLD_)
         --cds=true            a training run dumps a class-data-sharing archive

@@ -134,6 +134,59 @@ final class TelemetryData {
     }
   }
 
+  /** Probability that a reading arrives late (a retry on the radio link), and by up to how long. */
+  static final double LATE_P = 0.02;
+
+  static final int LATE_MAX_MS = 50;
+
+  /**
+   * {@code n} readings of {@code nodes} sensor nodes behind one gateway, in the order the gateway
+   * receives them (sequences from 1). Node {@code i} ({@code "node_id":"node-007"}) is a sensor of
+   * the kind above with its own seed and room offset; it reads once a second at its own phase
+   * (0–999 ms into the second), and its reading reaches the gateway 0–2 ms later (the origin time,
+   * as in {@link #generate}), or with probability {@value #LATE_P} up to {@value #LATE_MAX_MS} ms
+   * later still. Readings are appended in arrival order (ties by node), so the nodes interleave
+   * nearly, but not exactly, round robin. About 150 bytes of JSON per reading.
+   */
+  static List<Record> interleaved(long seed, int nodes, int n, long startMs, String gateway) {
+    Random order = new Random(seed * 7_919 + nodes);
+    Sensor[] sensors = new Sensor[nodes];
+    int[] phase = new int[nodes];
+    for (int i = 0; i < nodes; i++) {
+      sensors[i] =
+          new Sensor(
+              seed * 100_003 + i,
+              String.format(
+                  Locale.ROOT, "{\"device_id\":\"%s\",\"node_id\":\"node-%03d\"", gateway, i),
+              (i - nodes / 2) * 0.07);
+      phase[i] = order.nextInt(1000);
+    }
+    // Readings of second k arrive at or after startMs + k s: emit what arrived before then.
+    java.util.PriorityQueue<long[]> pending =
+        new java.util.PriorityQueue<>(
+            (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+    List<byte[]> payloads = new ArrayList<>();
+    List<Record> out = new ArrayList<>(n);
+    for (long k = 0; out.size() < n; k++) {
+      long secondStart = startMs + k * 1000L;
+      while (!pending.isEmpty() && pending.peek()[0] < secondStart && out.size() < n) {
+        long[] e = pending.poll();
+        out.add(new Record(out.size() + 1, e[0], payloads.get((int) e[2])));
+      }
+      for (int i = 0; i < nodes; i++) {
+        long ts = secondStart + phase[i];
+        byte[] json = sensors[i].reading(ts);
+        long arrival = ts + sensors[i].jitterMs();
+        if (order.nextDouble() < LATE_P) {
+          arrival += 1 + order.nextInt(LATE_MAX_MS);
+        }
+        payloads.add(json);
+        pending.add(new long[] {arrival, i, payloads.size() - 1});
+      }
+    }
+    return out;
+  }
+
   private static int pick(Random r, double[] p) {
     double u = r.nextDouble();
     for (int i = 0; i < p.length - 1; i++) {

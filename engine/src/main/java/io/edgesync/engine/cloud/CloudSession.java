@@ -543,6 +543,7 @@ public final class CloudSession {
     if (compact) {
       caps.add(CodecCapabilities.COMPACT_BATCH);
     }
+    caps.addAll(CodecCapabilities.seriesAnswer(hello.getCapabilitiesList(), codecs));
     if (files != null && hello.getCapabilitiesList().contains(SessionFiles.CAPABILITY)) {
       caps.add(SessionFiles.CAPABILITY);
     }

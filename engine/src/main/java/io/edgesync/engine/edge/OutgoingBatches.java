@@ -64,7 +64,7 @@ final class OutgoingBatches {
 
   /** What the edge offers in {@code Hello.capabilities}. */
   List<String> offer() {
-    List<String> caps = new ArrayList<>(CodecCapabilities.all());
+    List<String> caps = CodecCapabilities.offer(configured);
     if (wantCompact) {
       caps.add(CodecCapabilities.COMPACT_BATCH);
     }
@@ -76,7 +76,7 @@ final class OutgoingBatches {
     endSession();
     accepted = CodecCapabilities.codecs(welcomeCapabilities);
     compact = wantCompact && welcomeCapabilities.contains(CodecCapabilities.COMPACT_BATCH);
-    effective = CodecCapabilities.negotiate(configured, accepted);
+    effective = CodecCapabilities.negotiate(configured, welcomeCapabilities);
     encoder = new BatchEncoder(effective);
     applyLevel();
   }

@@ -12,6 +12,7 @@ import io.edgesync.protocol.Frames;
 import io.edgesync.protocol.ProtocolException;
 import io.edgesync.protocol.Record;
 import io.edgesync.protocol.RecordLayout;
+import io.edgesync.protocol.codec.BatchEncoder;
 import io.edgesync.protocol.codec.Codec;
 import io.edgesync.protocol.codec.CodecCapabilities;
 import io.edgesync.protocol.codec.CodecSettings;
@@ -149,7 +150,67 @@ class EdgeCodecEngineTest {
             "codec:zstd_stream",
             "codec:columnar",
             "codec:template_stream",
+            "columnar:series",
             "batch:compact");
+  }
+
+  /** Readings of 20 sensors (each a seeded random walk), interleaved round robin. */
+  private static List<byte[]> sensors(int n) {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(16);
+    long[] t = new long[20];
+    for (int s = 0; s < 20; s++) {
+      t[s] = 1500 + r.nextInt(1500);
+    }
+    List<byte[]> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int s = i % 20;
+      t[s] += r.nextInt(21) - 10;
+      out.add(
+          String.format(
+                  Locale.ROOT,
+                  "{\"sensor\":\"s-%02d\",\"ts\":%d,\"t\":%d.%02d}",
+                  s,
+                  T0 + (i / 20) * 1000L + s,
+                  t[s] / 100,
+                  t[s] % 100)
+              .getBytes(StandardCharsets.UTF_8));
+    }
+    return out;
+  }
+
+  private RecordBatch firstColumnarBatch(List<String> welcome) {
+    policy.maxBatchRecords(1000);
+    outbox.appendPayloads("sensor_data", sensors(600));
+    engine(BandwidthPolicy.defaults());
+    connect(Map.of(), welcome);
+    RecordBatch b = takeBatches().get(0);
+    assertThat(b.getCodec()).isEqualTo(WireCodec.CODEC_COLUMNAR);
+    return b;
+  }
+
+  @Test
+  void cloudWithoutSeries_getsColumnarAsEveryDecoderReadsIt() throws Exception {
+    // An older cloud accepts the codecs but does not echo columnar:series.
+    RecordBatch b = firstColumnarBatch(everything());
+    List<Record> records = cloudSession(everything()).decode(b).records();
+    assertOriginal("sensor_data", records);
+    try (BatchEncoder plain = new BatchEncoder(CodecSettings.auto().withColumnarSeries(false))) {
+      assertThat(b.getPayload().toByteArray())
+          .isEqualTo(plain.encode(records, Codec.COLUMNAR).payload());
+    }
+  }
+
+  @Test
+  void cloudEchoingSeries_getsSeriesColumnar_smallerAndDecodingToTheSameRecords() throws Exception {
+    List<String> caps = new ArrayList<>(everything());
+    caps.add(CodecCapabilities.COLUMNAR_SERIES);
+    RecordBatch b = firstColumnarBatch(caps);
+    List<Record> records = cloudSession(caps).decode(b).records();
+    assertOriginal("sensor_data", records);
+    try (BatchEncoder plain = new BatchEncoder(CodecSettings.auto().withColumnarSeries(false))) {
+      assertThat(b.getPayload().size())
+          .isLessThan(plain.encode(records, Codec.COLUMNAR).payload().length * 3 / 4);
+    }
   }
 
   @Test
@@ -455,10 +516,12 @@ class EdgeCodecEngineTest {
   @Test
   void negotiate_fallsBackToWhatThePeerTakes() {
     CodecSettings auto = CodecSettings.auto();
-    assertThat(CodecCapabilities.negotiate(auto, EnumSet.allOf(Codec.class))).isEqualTo(auto);
+    // A set of codecs does not say whether the peer reads COLUMNAR's series.
+    assertThat(CodecCapabilities.negotiate(auto, EnumSet.allOf(Codec.class)))
+        .isEqualTo(auto.withColumnarSeries(false));
     assertThat(
             CodecCapabilities.negotiate(auto, EnumSet.of(Codec.NONE, Codec.COLUMNAR, Codec.ZSTD)))
-        .isEqualTo(auto.withContextTakeover(false));
+        .isEqualTo(auto.withContextTakeover(false).withColumnarSeries(false));
     assertThat(
             CodecCapabilities.negotiate(
                     auto, EnumSet.of(Codec.NONE, Codec.TEMPLATE_STREAM, Codec.ZSTD_STREAM))
@@ -474,5 +537,26 @@ class EdgeCodecEngineTest {
                     CodecSettings.parse("lzma"), EnumSet.of(Codec.NONE, Codec.GZIP))
                 .choice())
         .isEqualTo(CodecSettings.Choice.NONE);
+  }
+
+  @Test
+  void negotiate_seriesOnlyWhenConfiguredAllowedAndTheCloudEchoedIt() {
+    List<String> old = everything();
+    List<String> echoed = new ArrayList<>(old);
+    echoed.add(CodecCapabilities.COLUMNAR_SERIES);
+    CodecSettings auto = CodecSettings.auto();
+    assertThat(CodecCapabilities.negotiate(auto, echoed).columnarSeries()).isTrue();
+    assertThat(CodecCapabilities.negotiate(auto, old).columnarSeries()).isFalse();
+    assertThat(CodecCapabilities.negotiate(auto.withColumnarSeries(false), echoed).columnarSeries())
+        .isFalse();
+    // Echoed but COLUMNAR itself refused: nothing to use it for.
+    assertThat(
+            CodecCapabilities.negotiate(
+                    auto, List.of("codec:zstd_stream", "codec:template_stream", "columnar:series"))
+                .columnarSeries())
+        .isFalse();
+    // An agent configured without series does not offer it.
+    assertThat(CodecCapabilities.offer(auto.withColumnarSeries(false)))
+        .doesNotContain(CodecCapabilities.COLUMNAR_SERIES);
   }
 }

@@ -89,7 +89,8 @@ public final class BatchEncoder implements AutoCloseable {
         settings.dictionary(),
         settings.contextTakeover(),
         settings.windowLog(),
-        settings.columnarMinRecords());
+        settings.columnarMinRecords(),
+        settings.columnarSeries());
     level = newLevel;
     frames.close();
     frames = new ZstdFrames(zstdLevel());
@@ -326,7 +327,7 @@ public final class BatchEncoder implements AutoCloseable {
 
   private ColumnarEncoder columnar() {
     if (columnar == null) {
-      columnar = new ColumnarEncoder(zstdLevel());
+      columnar = new ColumnarEncoder(zstdLevel(), settings.columnarSeries());
     }
     return columnar;
   }

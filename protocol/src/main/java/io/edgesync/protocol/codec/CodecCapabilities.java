@@ -22,6 +22,13 @@ public final class CodecCapabilities {
   /** The capability for the compact RecordBatch envelope (stream_ref, implicit first_sequence). */
   public static final String COMPACT_BATCH = "batch:compact";
 
+  /**
+   * COLUMNAR batches may code each sensor's readings against each other (series, docs/codecs.md): a
+   * layout older decoders refuse, so the edge uses it only when the cloud echoes this. A cloud
+   * echoes it when it accepts COLUMNAR and its decoder reads series.
+   */
+  public static final String COLUMNAR_SERIES = "columnar:series";
+
   private static final String PREFIX = "codec:";
 
   private CodecCapabilities() {}
@@ -96,8 +103,15 @@ public final class CodecCapabilities {
    *   <li>{@code gzip}, {@code lzma}: as configured if accepted.
    *   <li>Anything the peer does not take falls back to NONE, which every peer accepts.
    * </ul>
+   *
+   * COLUMNAR's series coding is off in the result: a set of codecs does not say whether the peer
+   * reads it ({@link #negotiate(CodecSettings, Collection)} does).
    */
   public static CodecSettings negotiate(CodecSettings configured, Set<Codec> accepted) {
+    return family(configured, accepted).withColumnarSeries(false);
+  }
+
+  private static CodecSettings family(CodecSettings configured, Set<Codec> accepted) {
     CodecSettings none = CodecSettings.parse("none");
     boolean stream = accepted.contains(Codec.ZSTD_STREAM);
     boolean frame = accepted.contains(Codec.ZSTD);
@@ -135,6 +149,43 @@ public final class CodecCapabilities {
         yield accepted.contains(Codec.GZIP) ? CodecSettings.parse("gzip") : none;
       }
     };
+  }
+
+  /**
+   * {@link #negotiate(CodecSettings, Set)} with what the cloud answered in {@code
+   * Welcome.capabilities}, with series coding in COLUMNAR only if the configured settings allow it
+   * and the cloud echoed {@link #COLUMNAR_SERIES} (and accepted COLUMNAR); otherwise the edge
+   * writes COLUMNAR as every decoder reads it.
+   */
+  public static CodecSettings negotiate(
+      CodecSettings configured, Collection<String> welcomeCapabilities) {
+    Set<Codec> accepted = codecs(welcomeCapabilities);
+    boolean series =
+        configured.columnarSeries()
+            && accepted.contains(Codec.COLUMNAR)
+            && welcomeCapabilities.contains(COLUMNAR_SERIES);
+    return family(configured, accepted).withColumnarSeries(series);
+  }
+
+  /**
+   * The capabilities the cloud answers for COLUMNAR's series layout: {@link #COLUMNAR_SERIES} if
+   * the edge offered it and the cloud accepts COLUMNAR, else nothing. A cloud whose decoder reads
+   * series (this build) calls this; an older one never echoes it.
+   */
+  public static List<String> seriesAnswer(
+      Collection<String> helloCapabilities, Set<Codec> accepted) {
+    return accepted.contains(Codec.COLUMNAR) && helloCapabilities.contains(COLUMNAR_SERIES)
+        ? List.of(COLUMNAR_SERIES)
+        : List.of();
+  }
+
+  /** What the edge offers in {@code Hello.capabilities} for its configured settings. */
+  public static List<String> offer(CodecSettings configured) {
+    List<String> caps = all();
+    if (configured.columnarSeries()) {
+      caps.add(COLUMNAR_SERIES);
+    }
+    return caps;
   }
 
   /** The protocol's enum value for a codec (same number). */

@@ -21,6 +21,11 @@ import java.util.Objects;
  * @param columnarMinRecords smallest batch {@code auto} encodes as COLUMNAR; 0 = the default for
  *     the context mode: {@value #COLUMNAR_MIN_RECORDS_WITH_CONTEXT} with context takeover, {@value
  *     #COLUMNAR_MIN_RECORDS_WITHOUT_CONTEXT} without
+ * @param columnarSeries COLUMNAR codes each sensor's readings against each other (key columns,
+ *     docs/codecs.md "Series"). In configured settings: the edge may offer it ({@code auto} does);
+ *     in a session's settings: the peer accepted {@link CodecCapabilities#COLUMNAR_SERIES} too,
+ *     since an older decoder refuses such batches ({@link
+ *     CodecCapabilities#negotiate(CodecSettings, java.util.Collection)} turns it off otherwise).
  */
 public record CodecSettings(
     Choice choice,
@@ -28,7 +33,8 @@ public record CodecSettings(
     Dictionary dictionary,
     boolean contextTakeover,
     int windowLog,
-    int columnarMinRecords) {
+    int columnarMinRecords,
+    boolean columnarSeries) {
 
   /** The codec family a user names. */
   public enum Choice {
@@ -43,6 +49,17 @@ public record CodecSettings(
   public static final int DEFAULT_WINDOW_LOG = 17;
   public static final int COLUMNAR_MIN_RECORDS_WITH_CONTEXT = 300;
   public static final int COLUMNAR_MIN_RECORDS_WITHOUT_CONTEXT = 8;
+
+  /** Settings without series coding (the format every COLUMNAR decoder reads). */
+  public CodecSettings(
+      Choice choice,
+      int level,
+      Dictionary dictionary,
+      boolean contextTakeover,
+      int windowLog,
+      int columnarMinRecords) {
+    this(choice, level, dictionary, contextTakeover, windowLog, columnarMinRecords, false);
+  }
 
   public CodecSettings {
     Objects.requireNonNull(choice, "choice");
@@ -61,14 +78,16 @@ public record CodecSettings(
     }
   }
 
-  /** {@code auto}: zstd level 3, context takeover, no dictionary. */
+  /** {@code auto}: zstd level 3, context takeover, no dictionary, series allowed. */
   public static CodecSettings auto() {
-    return new CodecSettings(Choice.AUTO, DEFAULT_ZSTD_LEVEL, null, true, DEFAULT_WINDOW_LOG, 0);
+    return new CodecSettings(
+        Choice.AUTO, DEFAULT_ZSTD_LEVEL, null, true, DEFAULT_WINDOW_LOG, 0, true);
   }
 
   /**
    * Parses {@code none | gzip[:level] | lzma[:preset] | zstd[:level] | auto[:level]}. {@code zstd}
-   * and {@code auto} keep a context per session; the rest do not.
+   * and {@code auto} keep a context per session; the rest do not. {@code auto} allows COLUMNAR's
+   * series coding (used only where the peer accepts it).
    */
   public static CodecSettings parse(String spec) {
     Objects.requireNonNull(spec, "codec");
@@ -116,7 +135,13 @@ public record CodecSettings(
     }
     boolean takeover = choice == Choice.ZSTD || choice == Choice.AUTO;
     return new CodecSettings(
-        choice, level == null ? defaultLevel : level, null, takeover, DEFAULT_WINDOW_LOG, 0);
+        choice,
+        level == null ? defaultLevel : level,
+        null,
+        takeover,
+        DEFAULT_WINDOW_LOG,
+        0,
+        choice == Choice.AUTO);
   }
 
   /** The batch size from which {@code auto} chooses COLUMNAR. */
@@ -130,19 +155,29 @@ public record CodecSettings(
   }
 
   public CodecSettings withDictionary(Dictionary d) {
-    return new CodecSettings(choice, level, d, contextTakeover, windowLog, columnarMinRecords);
+    return new CodecSettings(
+        choice, level, d, contextTakeover, windowLog, columnarMinRecords, columnarSeries);
   }
 
   public CodecSettings withContextTakeover(boolean on) {
-    return new CodecSettings(choice, level, dictionary, on, windowLog, columnarMinRecords);
+    return new CodecSettings(
+        choice, level, dictionary, on, windowLog, columnarMinRecords, columnarSeries);
   }
 
   public CodecSettings withWindowLog(int log) {
-    return new CodecSettings(choice, level, dictionary, contextTakeover, log, columnarMinRecords);
+    return new CodecSettings(
+        choice, level, dictionary, contextTakeover, log, columnarMinRecords, columnarSeries);
   }
 
   public CodecSettings withColumnarMinRecords(int n) {
-    return new CodecSettings(choice, level, dictionary, contextTakeover, windowLog, n);
+    return new CodecSettings(
+        choice, level, dictionary, contextTakeover, windowLog, n, columnarSeries);
+  }
+
+  /** The same settings with series coding in COLUMNAR on or off (see {@code columnarSeries}). */
+  public CodecSettings withColumnarSeries(boolean on) {
+    return new CodecSettings(
+        choice, level, dictionary, contextTakeover, windowLog, columnarMinRecords, on);
   }
 
   private static void check(int v, int min, int max, String what) {

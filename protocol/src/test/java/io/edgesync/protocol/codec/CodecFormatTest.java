@@ -63,7 +63,8 @@ class CodecFormatTest {
             + "01" // raw lengths
             + "78" // raw bytes: x
             + "7a833655"; // CRC-32C
-    try (BatchEncoder enc = new BatchEncoder(CodecSettings.auto());
+    // The format every decoder reads: without columnar:series negotiated.
+    try (BatchEncoder enc = new BatchEncoder(CodecSettings.auto().withColumnarSeries(false));
         BatchDecoder dec = new BatchDecoder()) {
       assertThat(HEX.formatHex(enc.encode(THREE, Codec.COLUMNAR).payload()))
           .isEqualTo(expected.replace(" ", ""));

@@ -12,6 +12,9 @@ final class Columnar {
   static final int FLAG_DICTIONARY = 4;
   static final int FLAG_TEXT = 8;
 
+  /** Meta holds a series count per template; series templates are in series order (v2). */
+  static final int FLAG_SERIES = 16;
+
   static final int ORIGIN_OWN = 0;
   static final int ORIGIN_SLOT_MS = 1;
   static final int ORIGIN_SLOT_S = 2;

@@ -113,7 +113,7 @@ public final class ColumnarDecoder implements NativeResource {
       int templateCount = meta.readCount(n, "a template count");
       int rawCount = meta.readCount(n, "a raw record count");
       int flags = meta.readByte();
-      if ((flags & ~15) != 0) {
+      if ((flags & ~31) != 0) {
         throw meta.corrupt("has unknown flags " + flags);
       }
       Tmpl[] templates = new Tmpl[templateCount];
@@ -157,6 +157,13 @@ public final class ColumnarDecoder implements NativeResource {
         throw meta.corrupt("raw flag disagrees with " + rawCount + " raw records");
       }
 
+      boolean series = (flags & Columnar.FLAG_SERIES) != 0;
+      if (series) {
+        for (int t = 0; t < templateCount; t++) {
+          readSeriesSpec(templates[t], t);
+        }
+      }
+
       // Origins (the offsets from a column, if so, are resolved once the columns are read).
       int originMode = meta.readByte();
       int originSlot = -1;
@@ -173,6 +180,11 @@ public final class ColumnarDecoder implements NativeResource {
       ByteSource originStream = next("origin");
       Transforms.read(originStream, originTransform, origins, n);
       originStream.expectEnd();
+      for (Tmpl t : templates) {
+        if (t.series > 0) {
+          readSeries(t);
+        }
+      }
 
       List<Slot> slots = new ArrayList<>();
       int dictEntries = 0;
@@ -180,7 +192,7 @@ public final class ColumnarDecoder implements NativeResource {
       for (Tmpl t : templates) {
         t.slots = new Slot[t.holes];
         for (int h = 0; h < t.holes; h++) {
-          Slot s = readSlot(t.count);
+          Slot s = readSlot(t.count, t.seriesSorted);
           t.slots[h] = s;
           slots.add(s);
           dictEntries += s.dictEntries;
@@ -228,8 +240,10 @@ public final class ColumnarDecoder implements NativeResource {
           throw meta.corrupt("takes origins from column " + originSlot + ", which is not integers");
         }
         boolean seconds = originMode == Columnar.ORIGIN_SLOT_S;
+        int[] pos = templates[0].position;
         for (int i = 0; i < n; i++) {
-          origins[i] += seconds ? s.m[i] * 1000 : s.m[i];
+          long m = s.m[pos == null ? i : pos[i]];
+          origins[i] += seconds ? m * 1000 : m;
         }
       }
 
@@ -249,7 +263,8 @@ public final class ColumnarDecoder implements NativeResource {
         } else {
           Tmpl tm = templates[t - 1];
           buf.clear();
-          tm.write(cursor[t - 1]++, buf);
+          int a = cursor[t - 1]++;
+          tm.write(tm.position == null ? a : tm.position[a], buf);
           if (buf.size() > ProtocolLimits.MAX_RECORD_BYTES) {
             throw Corrupt.invalid(
                 NAME,
@@ -276,6 +291,62 @@ public final class ColumnarDecoder implements NativeResource {
       return out;
     }
 
+    /** The template's series count (0 = arrival order, else at least 2) and its transform. */
+    private void readSeriesSpec(Tmpl t, int index) throws ProtocolException {
+      t.series = meta.readCount(t.count, "a series count of template " + index);
+      if (t.series == 1) {
+        throw meta.corrupt("has a single series in template " + index);
+      }
+      if (t.series > 0) {
+        t.seriesTransform = readTransform();
+      }
+    }
+
+    /**
+     * The template's series numbers in arrival order (numbered by first appearance, every one of
+     * the template's series used), and from them where each record is in series order.
+     */
+    private void readSeries(Tmpl t) throws ProtocolException {
+      ByteSource in = next("series");
+      int c = t.count;
+      long[] ids = new long[c];
+      Transforms.read(in, t.seriesTransform, ids, c);
+      in.expectEnd();
+      int[] starts = new int[t.series + 1];
+      long seen = 0;
+      for (int j = 0; j < c; j++) {
+        long id = ids[j];
+        if (id < 0 || id > seen || id >= t.series) {
+          throw in.corrupt(
+              "has series "
+                  + id
+                  + " at record "
+                  + j
+                  + " (series are numbered by first appearance, "
+                  + t.series
+                  + " in all)");
+        }
+        if (id == seen) {
+          seen++;
+        }
+        starts[(int) id + 1]++;
+      }
+      if (seen != t.series) {
+        throw in.corrupt("uses " + seen + " of " + t.series + " series");
+      }
+      for (int s = 0; s < t.series; s++) {
+        starts[s + 1] += starts[s];
+      }
+      t.position = new int[c];
+      t.seriesSorted = new int[c];
+      for (int j = 0; j < c; j++) {
+        int id = (int) ids[j];
+        int at = starts[id]++;
+        t.position[j] = at;
+        t.seriesSorted[at] = id;
+      }
+    }
+
     private int readTransform() throws ProtocolException {
       int tr = meta.readByte();
       if (tr >= Transforms.COUNT) {
@@ -298,7 +369,7 @@ public final class ColumnarDecoder implements NativeResource {
     }
 
     /** One column: its kinds, then its string ids and its decimals if it has any. */
-    private Slot readSlot(int count) throws ProtocolException {
+    private Slot readSlot(int count, int[] seriesSorted) throws ProtocolException {
       Slot s = new Slot(count);
       readKinds(s, count);
       int strings = 0;
@@ -316,7 +387,7 @@ public final class ColumnarDecoder implements NativeResource {
         readStringIds(s, count, strings);
       }
       if (decimals > 0) {
-        readDecimals(s, count, decimals);
+        readDecimals(s, count, decimals, seriesSorted);
       }
       if (s.texts > 0) {
         s.textOff = new int[count];
@@ -395,8 +466,42 @@ public final class ColumnarDecoder implements NativeResource {
     }
 
     /** The mantissas and scales of the column's {@code decimals} decimal values. */
-    private void readDecimals(Slot s, int count, int decimals) throws ProtocolException {
+    /**
+     * A series template's decimals: a heads stream (the first decimal of each series), then the
+     * body, whose transform starts over at each head (SeriesColumns).
+     */
+    private void readSeriesMantissas(
+        Slot s,
+        int count,
+        int decimals,
+        int[] seriesSorted,
+        int transform,
+        int headTransform,
+        long[] values)
+        throws ProtocolException {
+      boolean[] head = new boolean[decimals];
+      int d = 0;
+      int last = -1;
+      for (int j = 0; j < count; j++) {
+        if (s.kinds[j] == Kinds.DECIMAL) {
+          head[d++] = seriesSorted[j] != last;
+          last = seriesSorted[j];
+        }
+      }
+      int heads = SeriesColumns.heads(head, decimals);
+      long[] headValues = new long[heads];
+      ByteSource headStream = next("series heads");
+      Transforms.read(headStream, headTransform, headValues, heads);
+      headStream.expectEnd();
+      ByteSource body = next("mantissa");
+      SeriesColumns.readBody(body, transform, values, decimals, head, headValues);
+      body.expectEnd();
+    }
+
+    private void readDecimals(Slot s, int count, int decimals, int[] seriesSorted)
+        throws ProtocolException {
       int transform = readTransform();
+      int headTransform = seriesSorted == null ? -1 : readTransform();
       int maxScale = meta.readByte();
       if (maxScale > Decimals.MAX_SCALE) {
         throw meta.corrupt("has scale " + maxScale + ", above " + Decimals.MAX_SCALE);
@@ -412,9 +517,13 @@ public final class ColumnarDecoder implements NativeResource {
         throw meta.corrupt("has unknown scale mode " + scaleMode);
       }
       long[] values = new long[decimals];
-      ByteSource mantissas = next("mantissa");
-      Transforms.read(mantissas, transform, values, decimals);
-      mantissas.expectEnd();
+      if (seriesSorted == null) {
+        ByteSource mantissas = next("mantissa");
+        Transforms.read(mantissas, transform, values, decimals);
+        mantissas.expectEnd();
+      } else {
+        readSeriesMantissas(s, count, decimals, seriesSorted, transform, headTransform, values);
+      }
       ByteSource scales = scaleMode == Columnar.SCALE_EXPLICIT ? next("scale") : null;
       s.m = new long[count];
       s.sc = new byte[count];
@@ -451,6 +560,15 @@ public final class ColumnarDecoder implements NativeResource {
 
   private static final class Tmpl {
     int holes;
+    int series;
+    int seriesTransform;
+
+    /** With series: arrival position within the template → position in series order. */
+    int[] position;
+
+    /** With series: the series of each position in series order. */
+    int[] seriesSorted;
+
     int count;
     byte[] bytes;
     int[] segOff;

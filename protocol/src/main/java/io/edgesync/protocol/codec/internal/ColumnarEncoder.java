@@ -32,14 +32,38 @@ public final class ColumnarEncoder implements NativeResource {
   private long[] origin = new long[64];
   private long[] scratch = new long[64];
   private List<Record> records;
+  private final SeriesDetector detector;
+  private final boolean[] headScratch0 = new boolean[0];
+  private boolean[] head = headScratch0;
 
+  /** An encoder that writes the format of COLUMNAR without series (every peer decodes it). */
   public ColumnarEncoder(int zstdLevel) {
+    this(zstdLevel, false);
+  }
+
+  /**
+   * @param series code the records of each sensor (key columns, {@link SeriesDetector}) against
+   *     each other: only for a peer that accepted {@code columnar:series}
+   */
+  public ColumnarEncoder(int zstdLevel, boolean series) {
     zstd = new ZstdFrames(zstdLevel);
+    detector = series ? new SeriesDetector() : null;
   }
 
   /** Records of the last {@link #analyze} that did not parse into a template. */
   public int rawCount() {
     return rawCount;
+  }
+
+  /** Templates the last {@link #write} coded in series order (0 without series). */
+  public int seriesTemplates() {
+    int n = 0;
+    for (Template t : templates) {
+      if (t.series > 0) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Distinct templates of the last {@link #analyze}. */
@@ -111,6 +135,17 @@ public final class ColumnarEncoder implements NativeResource {
     ByteSink meta = stream();
     int templateCount = templates.size();
     boolean indexStream = !(rawCount == 0 && templateCount == 1) && !(templateCount == 0);
+    boolean anySeries = false;
+    for (Template t : templates) {
+      for (int h = 0; h < t.holes; h++) {
+        normalize(t.slots[h], t.count);
+      }
+      t.series = 0;
+      if (detector != null) {
+        detector.detect(t, batch);
+        anySeries |= t.series > 0;
+      }
+    }
     meta.varint(n);
     meta.varint(templateCount);
     meta.varint(rawCount);
@@ -131,11 +166,35 @@ public final class ColumnarEncoder implements NativeResource {
         idx.varint(recordTemplate[i]);
       }
     }
+    if (anySeries) {
+      for (Template t : templates) {
+        meta.varint(t.series);
+        if (t.series > 0) {
+          ensureScratch(t.count);
+          for (int j = 0; j < t.count; j++) {
+            scratch[j] = t.seriesOf[j];
+          }
+          t.seriesTransform = choose(scratch, t.count);
+          meta.write(t.seriesTransform);
+        }
+      }
+    }
 
-    // Origin times: own values, or the offset from a timestamp-like column of the only template.
+    // Origin times: own values, or the offset from a timestamp-like column of the only template
+    // (in arrival order: before the series order below).
     long[] o = origins(n);
     ByteSink originStream = stream();
     writeOrigin(meta, originStream, o, n);
+    for (Template t : templates) {
+      if (t.series > 0) {
+        ensureScratch(t.count);
+        for (int j = 0; j < t.count; j++) {
+          scratch[j] = t.seriesOf[j];
+        }
+        Transforms.write(scratch, t.count, t.seriesTransform, stream());
+        t.toSeriesOrder();
+      }
+    }
 
     ByteSink dictLens = new ByteSink(64);
     ByteSink dictBytes = new ByteSink(256);
@@ -147,6 +206,9 @@ public final class ColumnarEncoder implements NativeResource {
       }
     }
     int flags = indexStream ? Columnar.FLAG_TEMPLATE_INDEX : 0;
+    if (anySeries) {
+      flags |= Columnar.FLAG_SERIES;
+    }
     if (rawCount > 0) {
       flags |= Columnar.FLAG_RAW;
       ByteSink lens = stream();
@@ -184,7 +246,7 @@ public final class ColumnarEncoder implements NativeResource {
   private void writeOrigin(ByteSink meta, ByteSink out, long[] o, int n) {
     int bestMode = Columnar.ORIGIN_OWN;
     int bestSlot = 0;
-    int bestTransform = Transforms.choose(o, n);
+    int bestTransform = choose(o, n);
     long bestSize = sizeOf(o, n, bestTransform);
     if (templates.size() == 1 && rawCount == 0) {
       Template t = templates.get(0);
@@ -201,7 +263,7 @@ public final class ColumnarEncoder implements NativeResource {
             long base = mode == Columnar.ORIGIN_SLOT_MS ? s.mant[i] : s.mant[i] * 1000;
             scratch[i] = o[i] - base;
           }
-          int tr = Transforms.choose(scratch, n);
+          int tr = choose(scratch, n);
           long size = sizeOf(scratch, n, tr);
           if (size < bestSize) {
             bestSize = size;
@@ -225,7 +287,41 @@ public final class ColumnarEncoder implements NativeResource {
     Transforms.write(o, n, bestTransform, out);
   }
 
-  private static long sizeOf(long[] v, int n, int transform) {
+  /**
+   * The transform for a column: by varint bytes (the format every decoder reads, unchanged), or by
+   * bits in the series-aware encoder, which entropy-codes small residuals better.
+   */
+  private int choose(long[] v, int n) {
+    return detector == null ? Transforms.choose(v, n) : Transforms.chooseByBits(v, n);
+  }
+
+  /** Cost of a column in the chosen measure: varint bytes, or bits for the series encoder. */
+  private long sizeOf(long[] v, int n, int transform) {
+    return detector == null ? bytesOf(v, n, transform) : bitsOf(v, n, transform);
+  }
+
+  private static long bitsOf(long[] v, int n, int transform) {
+    long prev = 0;
+    long prevDelta = 0;
+    long size = 0;
+    for (int i = 0; i < n; i++) {
+      long x = v[i];
+      long d = x - prev;
+      long w =
+          switch (transform) {
+            case Transforms.PLAIN -> Varints.zigzag(x);
+            case Transforms.DELTA -> Varints.zigzag(d);
+            case Transforms.DOD -> Varints.zigzag(d - prevDelta);
+            default -> x ^ prev;
+          };
+      size += SeriesColumns.bits(w);
+      prev = x;
+      prevDelta = d;
+    }
+    return size;
+  }
+
+  private static long bytesOf(long[] v, int n, int transform) {
     long prev = 0;
     long prevDelta = 0;
     long size = 0;
@@ -255,28 +351,8 @@ public final class ColumnarEncoder implements NativeResource {
       ByteSink textLens,
       ByteSink textBytes) {
     int count = t.count;
-    // Decimals: bring every value to the column's largest scale; those that overflow a long
-    // there become number text.
-    int maxScale = -1;
-    for (int j = 0; j < count; j++) {
-      if (s.kinds[j] == Kinds.DECIMAL && s.scale[j] > maxScale) {
-        maxScale = s.scale[j];
-      }
-    }
-    int decimals = 0;
-    if (maxScale >= 0) {
-      for (int j = 0; j < count; j++) {
-        if (s.kinds[j] == Kinds.DECIMAL) {
-          int k = maxScale - s.scale[j];
-          if (Decimals.fits(s.mant[j], k)) {
-            s.norm[j] = s.mant[j] * Decimals.pow10(k);
-            decimals++;
-          } else {
-            s.kinds[j] = Kinds.NUMTEXT;
-          }
-        }
-      }
-    }
+    int maxScale = s.maxScale;
+    int decimals = s.decimals;
     int strings = 0;
     int texts = 0;
     byte first = s.kinds[0];
@@ -302,7 +378,7 @@ public final class ColumnarEncoder implements NativeResource {
       writeStrings(t, s, strings, meta, dictLens, dictBytes);
     }
     if (decimals > 0) {
-      writeDecimals(s, count, decimals, maxScale, meta);
+      writeDecimals(t, s, count, decimals, maxScale, meta);
     }
     if (texts > 0) {
       for (int j = 0; j < count; j++) {
@@ -313,6 +389,35 @@ public final class ColumnarEncoder implements NativeResource {
         }
       }
     }
+  }
+
+  /**
+   * Brings every decimal of the column to the column's largest scale ({@code s.norm}); those that
+   * overflow a long there become number text.
+   */
+  private static void normalize(Slot s, int count) {
+    int maxScale = -1;
+    for (int j = 0; j < count; j++) {
+      if (s.kinds[j] == Kinds.DECIMAL && s.scale[j] > maxScale) {
+        maxScale = s.scale[j];
+      }
+    }
+    int decimals = 0;
+    if (maxScale >= 0) {
+      for (int j = 0; j < count; j++) {
+        if (s.kinds[j] == Kinds.DECIMAL) {
+          int k = maxScale - s.scale[j];
+          if (Decimals.fits(s.mant[j], k)) {
+            s.norm[j] = s.mant[j] * Decimals.pow10(k);
+            decimals++;
+          } else {
+            s.kinds[j] = Kinds.NUMTEXT;
+          }
+        }
+      }
+    }
+    s.maxScale = maxScale;
+    s.decimals = decimals;
   }
 
   private void writeStrings(
@@ -362,13 +467,22 @@ public final class ColumnarEncoder implements NativeResource {
     }
   }
 
-  private void writeDecimals(Slot s, int count, int decimals, int maxScale, ByteSink meta) {
+  private void writeDecimals(
+      Template t, Slot s, int count, int decimals, int maxScale, ByteSink meta) {
     ensureScratch(decimals);
+    if (t.series > 0 && head.length < decimals) {
+      head = new boolean[Math.max(decimals, head.length * 2)];
+    }
     int minScale = Decimals.MAX_SCALE;
     boolean fixed = true;
     int n = 0;
+    int lastSeries = -1;
     for (int j = 0; j < count; j++) {
       if (s.kinds[j] == Kinds.DECIMAL) {
+        if (t.series > 0) {
+          head[n] = t.seriesOf[j] != lastSeries;
+          lastSeries = t.seriesOf[j];
+        }
         scratch[n++] = s.norm[j];
         minScale = Math.min(minScale, s.scale[j]);
         fixed &= s.scale[j] == maxScale;
@@ -387,14 +501,18 @@ public final class ColumnarEncoder implements NativeResource {
       }
       scaleMode = shortest ? Columnar.SCALE_SHORTEST : Columnar.SCALE_EXPLICIT;
     }
-    int transform = Transforms.choose(scratch, n);
-    meta.write(transform);
-    meta.write(maxScale);
-    meta.write(scaleMode);
-    if (scaleMode == Columnar.SCALE_SHORTEST) {
-      meta.write(minScale);
+    if (t.series > 0) {
+      writeSeriesDecimals(n, maxScale, scaleMode, minScale, meta);
+    } else {
+      int transform = choose(scratch, n);
+      meta.write(transform);
+      meta.write(maxScale);
+      meta.write(scaleMode);
+      if (scaleMode == Columnar.SCALE_SHORTEST) {
+        meta.write(minScale);
+      }
+      Transforms.write(scratch, n, transform, stream());
     }
-    Transforms.write(scratch, n, transform, stream());
     if (scaleMode == Columnar.SCALE_EXPLICIT) {
       ByteSink scales = stream();
       for (int j = 0; j < count; j++) {
@@ -403,6 +521,33 @@ public final class ColumnarEncoder implements NativeResource {
         }
       }
     }
+  }
+
+  /**
+   * A decimal column of a series template: body transform, heads transform, then the spec as
+   * without series; a heads stream (the first value of each series), then the body stream.
+   */
+  private void writeSeriesDecimals(
+      int n, int maxScale, int scaleMode, int minScale, ByteSink meta) {
+    int heads = SeriesColumns.heads(head, n);
+    long[] headValues = new long[heads];
+    int h = 0;
+    for (int i = 0; i < n; i++) {
+      if (head[i]) {
+        headValues[h++] = scratch[i];
+      }
+    }
+    int transform = SeriesColumns.chooseBody(scratch, n, head);
+    int headTransform = Transforms.chooseByBits(headValues, heads);
+    meta.write(transform);
+    meta.write(headTransform);
+    meta.write(maxScale);
+    meta.write(scaleMode);
+    if (scaleMode == Columnar.SCALE_SHORTEST) {
+      meta.write(minScale);
+    }
+    Transforms.write(headValues, heads, headTransform, stream());
+    SeriesColumns.writeBody(scratch, n, head, transform, stream());
   }
 
   /** Stream table + streams, each zstd-compressed when that is smaller; or all in one frame. */
@@ -531,6 +676,55 @@ public final class ColumnarEncoder implements NativeResource {
     int[] records = new int[64];
     Slot[] slots = new Slot[0];
 
+    /** Series of this batch (0 = none: arrival order); see {@link SeriesDetector}. */
+    int series;
+
+    /** With series: each record's series number (by first appearance), in the current order. */
+    int[] seriesOf;
+
+    int seriesTransform;
+
+    private int[] order = new int[64];
+    private int[] starts = new int[64];
+
+    /**
+     * Reorders the records (and their values) stably by series: series 0's records first, in
+     * arrival order, then series 1's, ... The decoder restores arrival order from the series
+     * numbers.
+     */
+    void toSeriesOrder() {
+      int c = count;
+      if (order.length < c) {
+        order = new int[Math.max(c, order.length * 2)];
+      }
+      if (starts.length < series + 1) {
+        starts = new int[Math.max(series + 1, starts.length * 2)];
+      }
+      Arrays.fill(starts, 0, series + 1, 0);
+      for (int j = 0; j < c; j++) {
+        starts[seriesOf[j] + 1]++;
+      }
+      for (int s = 0; s < series; s++) {
+        starts[s + 1] += starts[s];
+      }
+      for (int j = 0; j < c; j++) {
+        order[starts[seriesOf[j]]++] = j;
+      }
+      records = permute(records, order, c);
+      seriesOf = permute(seriesOf, order, c);
+      for (int h = 0; h < holes; h++) {
+        slots[h].permute(order, c);
+      }
+    }
+
+    private static int[] permute(int[] a, int[] order, int c) {
+      int[] out = new int[a.length];
+      for (int j = 0; j < c; j++) {
+        out[j] = a[order[j]];
+      }
+      return out;
+    }
+
     void define(JsonScanner sc, int index) {
       this.index = index;
       this.count = 0;
@@ -582,6 +776,33 @@ public final class ColumnarEncoder implements NativeResource {
     byte[] scale = new byte[64];
     int[] start = new int[64];
     int[] end = new int[64];
+    int maxScale;
+    int decimals;
+
+    /** Puts the first {@code c} values in {@code order} (new position j holds old order[j]). */
+    void permute(int[] order, int c) {
+      byte[] k = new byte[kinds.length];
+      long[] m = new long[mant.length];
+      long[] no = new long[norm.length];
+      byte[] sc = new byte[scale.length];
+      int[] st = new int[start.length];
+      int[] en = new int[end.length];
+      for (int j = 0; j < c; j++) {
+        int o = order[j];
+        k[j] = kinds[o];
+        m[j] = mant[o];
+        no[j] = norm[o];
+        sc[j] = scale[o];
+        st[j] = start[o];
+        en[j] = end[o];
+      }
+      kinds = k;
+      mant = m;
+      norm = no;
+      scale = sc;
+      start = st;
+      end = en;
+    }
 
     void add(int c, JsonScanner sc, int h) {
       if (c == kinds.length) {
