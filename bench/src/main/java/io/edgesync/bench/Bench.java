@@ -62,6 +62,9 @@ public final class Bench {
                       docs/benchmarks.md "MQTT ingest (issue 16)")
         fuzz          wire-protocol fuzzer: mutated frames into the decoder and a CloudSession
                       over a real SQLite store; prints inputs/s and every failing input (not in all)
+        footprint     the agent as a child process with deploy/jvm/agent.options: RSS, heap,
+                      threads idle, under 1,000 records/s, catching up 1,000,000; start-up time
+                      (not in all; docs/benchmarks.md "Small agent (issue 16)")
 
       common options:
         --dir=PATH            where the SQLite files go (default: a new dir under java.io.tmpdir);
@@ -184,7 +187,8 @@ public final class Bench {
         --inputs-per-store=20000   a fresh SQLite store after this many inputs
         --max-failures=20     failing inputs to print (all are counted; exit status 1 if any)
         (--dir=/dev/shm/x puts the stores in memory: the fuzzer tests logic, not fsync)
-      """;
+      """
+          + FootprintScenario.USAGE;
 
   static final java.util.Set<String> KNOWN =
       java.util.Set.of(
@@ -304,7 +308,7 @@ public final class Bench {
     Opts o;
     try {
       o = new Opts(args, 1);
-      o.checkKnown(MqttScenario.withOptions(KNOWN));
+      o.checkKnown(union(MqttScenario.withOptions(KNOWN), FootprintScenario.OPTIONS));
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       System.exit(2);
@@ -374,6 +378,8 @@ public final class Bench {
       case "mqtt" -> inDir(dir, keep, "mqtt", d -> failed = !MqttScenario.report(d, o, out, rows));
       case "storm" -> inDir(dir, keep, "storm", d -> failed = !storm(d, o, rows));
       case "fleet" -> inDir(dir, keep, "fleet", d -> failed = !FleetReport.report(d, o, out, rows));
+      case "footprint" ->
+          inDir(dir, keep, "footprint", d -> failed = !FootprintScenario.report(d, o, out, rows));
       case "catchup" -> inDir(dir, keep, "catchup", d -> catchup(d, o, false, rows));
       case "catchup-throttled" ->
           inDir(dir, keep, "catchup-throttled", d -> catchup(d, o, true, rows));
@@ -391,6 +397,12 @@ public final class Bench {
         System.exit(2);
       }
     }
+  }
+
+  private static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
+    java.util.Set<String> u = new java.util.HashSet<>(a);
+    u.addAll(b);
+    return u;
   }
 
   /** Runs the storm; false when a phase did not admit every device within its timeout. */

@@ -148,7 +148,9 @@ public final class LocalApi implements AutoCloseable {
         } else if (path.equals("/metrics")) {
           requireMethod(method, "GET");
           byte[] text =
-              (AgentMetricsText.render(agent.status()) + agent.mqttMetricsText())
+              (AgentMetricsText.render(agent.status())
+                      + agent.mqttMetricsText()
+                      + JvmMetricsText.render())
                   .getBytes(java.nio.charset.StandardCharsets.UTF_8);
           ex.getResponseHeaders().set("Content-Type", AgentMetricsText.CONTENT_TYPE);
           ex.sendResponseHeaders(200, text.length);

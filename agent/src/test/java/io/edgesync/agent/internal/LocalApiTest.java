@@ -342,6 +342,37 @@ class LocalApiTest {
   }
 
   @Test
+  void prometheusMetrics_includeTheJvmsMemory_heapWithinItsMax_andThreads() throws Exception {
+    String body = get("/metrics").body();
+
+    long used = sample(body, "edgesync_agent_jvm_heap_used_bytes");
+    long committed = sample(body, "edgesync_agent_jvm_heap_committed_bytes");
+    assertThat(used).isPositive().isLessThanOrEqualTo(committed);
+    assertThat(committed).isLessThanOrEqualTo(Runtime.getRuntime().maxMemory());
+    assertThat(sample(body, "edgesync_agent_jvm_heap_max_bytes"))
+        .isEqualTo(Runtime.getRuntime().maxMemory());
+    assertThat(sample(body, "edgesync_agent_jvm_nonheap_used_bytes"))
+        .isPositive()
+        .isLessThanOrEqualTo(sample(body, "edgesync_agent_jvm_nonheap_committed_bytes"));
+    assertThat(sample(body, "edgesync_agent_jvm_threads")).isGreaterThan(1);
+    assertThat(body)
+        .contains("# TYPE edgesync_agent_jvm_gc_collections_total counter\n")
+        .containsPattern("\nedgesync_agent_jvm_gc_seconds_total [0-9]+\\.[0-9]{3}\n")
+        .containsPattern("\nedgesync_agent_jvm_direct_buffer_bytes [0-9]+\n");
+    for (String line : body.split("\n")) {
+      assertThat(line).matches("# (HELP|TYPE) .*|[a-z_]+(\\{[^}]*\\})? -?[0-9.eE+]+");
+    }
+  }
+
+  /** The value of an unlabelled sample in a Prometheus text body. */
+  private static long sample(String body, String name) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(?m)^" + name + " (-?[0-9]+)$").matcher(body);
+    assertThat(m.find()).as(name + " in\n" + body).isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  @Test
   void aStreamNamedLog_takesAppends_andHasASyncLogOfItsOwn() throws Exception {
     HttpResponse<String> appended = post("/v1/streams/log", "{\"line\":1}");
     assertThat(appended.statusCode()).as(appended.body()).isEqualTo(200);
