@@ -230,7 +230,11 @@ class PackagesTest {
                 assertThat(body.path("records").path(0).path("payload").path("temp").asDouble())
                     .isEqualTo(21.5);
               });
+      // The agent's first run trains its class-data-sharing archive in its state directory.
+      Path archive = r.path("/var/lib/edgesync/agent/edgesync-agent.jsa");
+      assertThat(Services.jvmArguments(a)).contains("-XX:ArchiveClassesAtExit=" + archive);
       Services.assertStopsCleanly(a, "agent");
+      assertThat(archive).isNotEmptyFile();
       Services.assertStopsCleanly(s, "server");
     } finally {
       Services.kill(a);
