@@ -297,10 +297,10 @@ public final class ColumnarEncoder implements NativeResource {
 
   /** Cost of a column in the chosen measure: varint bytes, or bits for the series encoder. */
   private long sizeOf(long[] v, int n, int transform) {
-    return detector == null ? bytesOf(v, n, transform) : bitsOf(v, n, transform);
+    return costOf(v, n, transform, detector != null);
   }
 
-  private static long bitsOf(long[] v, int n, int transform) {
+  private static long costOf(long[] v, int n, int transform, boolean bits) {
     long prev = 0;
     long prevDelta = 0;
     long size = 0;
@@ -314,28 +314,7 @@ public final class ColumnarEncoder implements NativeResource {
             case Transforms.DOD -> Varints.zigzag(d - prevDelta);
             default -> x ^ prev;
           };
-      size += SeriesColumns.bits(w);
-      prev = x;
-      prevDelta = d;
-    }
-    return size;
-  }
-
-  private static long bytesOf(long[] v, int n, int transform) {
-    long prev = 0;
-    long prevDelta = 0;
-    long size = 0;
-    for (int i = 0; i < n; i++) {
-      long x = v[i];
-      long d = x - prev;
-      long w =
-          switch (transform) {
-            case Transforms.PLAIN -> Varints.zigzag(x);
-            case Transforms.DELTA -> Varints.zigzag(d);
-            case Transforms.DOD -> Varints.zigzag(d - prevDelta);
-            default -> x ^ prev;
-          };
-      size += Varints.size(w);
+      size += Transforms.cost(w, bits);
       prev = x;
       prevDelta = d;
     }

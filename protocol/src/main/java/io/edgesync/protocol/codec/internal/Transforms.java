@@ -26,36 +26,7 @@ public final class Transforms {
 
   /** The transform whose varints take the fewest bytes (ties: DELTA, DOD, PLAIN, XOR). */
   public static int choose(long[] v, int n) {
-    long plain = 0;
-    long delta = 0;
-    long dod = 0;
-    long xor = 0;
-    long prev = 0;
-    long prevDelta = 0;
-    for (int i = 0; i < n; i++) {
-      long x = v[i];
-      long d = x - prev;
-      plain += Varints.size(Varints.zigzag(x));
-      delta += Varints.size(Varints.zigzag(d));
-      dod += Varints.size(Varints.zigzag(d - prevDelta));
-      xor += Varints.size(x ^ prev);
-      prev = x;
-      prevDelta = d;
-    }
-    int best = DELTA;
-    long bestSize = delta;
-    if (dod < bestSize) {
-      best = DOD;
-      bestSize = dod;
-    }
-    if (plain < bestSize) {
-      best = PLAIN;
-      bestSize = plain;
-    }
-    if (xor < bestSize) {
-      best = XOR;
-    }
-    return best;
+    return chooseBy(v, n, false);
   }
 
   /**
@@ -65,6 +36,10 @@ public final class Transforms {
    * makes 5. Used by the series-aware encoder (columnar:series).
    */
   public static int chooseByBits(long[] v, int n) {
+    return chooseBy(v, n, true);
+  }
+
+  private static int chooseBy(long[] v, int n, boolean bits) {
     long plain = 0;
     long delta = 0;
     long dod = 0;
@@ -74,14 +49,19 @@ public final class Transforms {
     for (int i = 0; i < n; i++) {
       long x = v[i];
       long d = x - prev;
-      plain += SeriesColumns.bits(Varints.zigzag(x));
-      delta += SeriesColumns.bits(Varints.zigzag(d));
-      dod += SeriesColumns.bits(Varints.zigzag(d - prevDelta));
-      xor += SeriesColumns.bits(x ^ prev);
+      plain += cost(Varints.zigzag(x), bits);
+      delta += cost(Varints.zigzag(d), bits);
+      dod += cost(Varints.zigzag(d - prevDelta), bits);
+      xor += cost(x ^ prev, bits);
       prev = x;
       prevDelta = d;
     }
     return best(plain, delta, dod, xor);
+  }
+
+  /** The cost of one residual: its bits ({@link #chooseByBits}) or its varint's bytes. */
+  public static long cost(long residual, boolean bits) {
+    return bits ? SeriesColumns.bits(residual) : Varints.size(residual);
   }
 
   /** The smallest of the four costs (ties: DELTA, DOD, PLAIN, XOR). */
