@@ -136,6 +136,16 @@ class LauncherTest {
     Run third = run(Map.of(), "agent", "--config", "a.yaml");
     assertThat(third.args()).contains("-XX:ArchiveClassesAtExit=" + archive);
     assertThat(archive).doesNotExist();
+
+    // An agent of the old jar that stops after the rebuild writes its archive later than the
+    // new jar: a date comparison would take it; it belongs to another jar, so it is trained again.
+    Files.writeString(root.resolve("cli/target/edgesync-agent.jsa.jar"), "an older jar's stamp\n");
+    Files.writeString(archive, "the old jar's classes, written at its agent's exit");
+    Files.setLastModifiedTime(
+        archive, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 5_000));
+    Run fourth = run(Map.of(), "agent", "--config", "a.yaml");
+    assertThat(fourth.args()).contains("-XX:ArchiveClassesAtExit=" + archive);
+    assertThat(archive).doesNotExist();
   }
 
   @Test

@@ -225,6 +225,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       shared.subscriptions.connectionClosed(this);
     }
     state = State.CLOSED;
+    drainAcks(); // the ones already durable or refused are counted now, the others when they finish
     ctx.fireChannelInactive();
   }
 
@@ -465,9 +466,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       }
       if (a.code != ReasonCodes.SUCCESS && !v5) {
         // 3.1.1 has no negative PUBACK: the client learns by the connection closing, and resends.
-        acks.clear();
+        // CLOSING, not CLOSED: channelInactive then frees the client id, the max_connections slot
+        // and the subscriptions, and counts the acknowledgements still pending when they finish.
         closeReason = a.reason;
-        state = State.CLOSED;
+        state = State.CLOSING;
+        ctx.channel().config().setAutoRead(false);
         ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
             .addListener(ChannelFutureListener.CLOSE);
         return;
@@ -538,9 +541,9 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
    * sessions end with the connection). Written now, flushed by the caller with {@link
    * #flushIfPending}.
    */
-  void deliver(String topic, byte[] payload, int qos, boolean retain) {
+  boolean deliver(String topic, byte[] payload, int qos, boolean retain) {
     if (state != State.OPEN) {
-      return;
+      return false;
     }
     // An upper bound of the packet's size: fixed header 5, topic, packet id 2, properties 1.
     long size = 8L + topic.length() * 3L + payload.length + 1;
@@ -553,7 +556,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
           payload.length,
           clientMaxPacketBytes);
       shared.metrics.sent("too_large_for_client");
-      return;
+      return false;
     }
     MqttMessageBuilders.PublishBuilder b =
         MqttMessageBuilders.publish()
@@ -566,6 +569,7 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
       nextPacketId = nextPacketId == 65_535 ? 1 : nextPacketId + 1;
     }
     write(b.build());
+    return true;
   }
 
   // ---------------------------------------------------------------- closing

@@ -217,9 +217,7 @@ class Subscriptions {
         scope + "/" + collection,
         k ->
             documents.watch(
-                scope,
-                collection,
-                d -> loop.execute(() -> changed(d.scope(), d.collection(), d.key()))));
+                scope, collection, d -> onLoop(() -> changed(d.scope(), d.collection(), d.key()))));
   }
 
   /** The current documents of one collection that {@code filter} matches, as retained messages. */
@@ -231,8 +229,9 @@ class Subscriptions {
       for (Document d : page) {
         String topic = topic(d.scope(), d.collection(), d.key());
         if (TopicFilter.matches(filter, topic)) {
-          metrics.sent("document");
-          c.deliver(topic, bytes(d.value()), qos, true);
+          if (c.deliver(topic, bytes(d.value()), qos, true)) {
+            metrics.sent("document");
+          }
         }
       }
       if (page.size() < LIST_PAGE) {
@@ -263,8 +262,9 @@ class Subscriptions {
         Optional<Document> now = documents.get(scope, collection, key);
         payload = now.map(d -> bytes(d.value())).orElse(new byte[0]);
       }
-      metrics.sent("document");
-      e.getKey().deliver(topic, payload, qos, false);
+      if (e.getKey().deliver(topic, payload, qos, false)) {
+        metrics.sent("document");
+      }
       e.getKey().flushIfPending();
     }
   }
@@ -306,8 +306,11 @@ class Subscriptions {
       loop.schedule(
           () -> {
             commandPollScheduled = false;
-            pollCommands();
-            updateClaims();
+            try {
+              pollCommands();
+            } finally {
+              updateClaims(); // schedules the next look even if this one failed
+            }
           },
           COMMAND_POLL_MS,
           TimeUnit.MILLISECONDS);
@@ -367,15 +370,18 @@ class Subscriptions {
           body.put("name", c.name());
           body.set("payload", c.payload());
           body.put("deadline_ms", c.deadlineMs());
+          if (!e.getKey().deliver(topic, bytes(body), f.getValue(), false)) {
+            break; // closing, or the command is above its Maximum Packet Size: try the next one
+          }
           running.put(c.id(), e.getKey());
           metrics.sent("command");
-          e.getKey().deliver(topic, bytes(body), f.getValue(), false);
           e.getKey().flushIfPending();
           return;
         }
       }
     }
-    // Claimed by a filter that matches no topic of this name (e.g. commands/+/x): give it back.
+    // No subscriber took it (closing, too large for each, or a filter that matches no topic of
+    // this name, e.g. commands/+/x): it fails here rather than waiting for a dead connection.
     commands.complete(c.id(), false, null, "no MQTT subscriber for command '" + c.name() + "'");
   }
 

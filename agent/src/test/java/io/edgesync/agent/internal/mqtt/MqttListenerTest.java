@@ -194,6 +194,27 @@ class MqttListenerTest {
   }
 
   @Test
+  void fullQueueUnderReject_mqtt311IsDisconnected_andItsSessionIsReleased() throws Exception {
+    start(
+        settings("sensors/#", "telemetry"),
+        OutboxLimits.defaults().withQueue(1, 1 << 20, OverflowPolicy.REJECT));
+    MqttClient c = v3("pub-full-3");
+    c.setTimeToWait(5_000);
+    c.publish("sensors/a", "{\"i\":0}".getBytes(UTF_8), 1, false);
+    assertThatThrownBy(() -> c.publish("sensors/a", "{\"i\":1}".getBytes(UTF_8), 1, false))
+        .isInstanceOf(MqttException.class);
+    // The session ends as any other: gauge down, disconnect counted, client id free again.
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (metric("connections") != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(metric("connections")).isZero();
+    assertThat(metric("disconnects_total{reason=\"queue_full\"}")).isEqualTo(1);
+    assertThat(metric("messages_refused_total{qos=\"1\",reason=\"queue_full\"}")).isEqualTo(1);
+    assertThat(metric("messages_acknowledged_total")).isEqualTo(1);
+  }
+
+  @Test
   void docSubscription_getsTheCurrentValueRetained_thenEveryChange_andADeleteAsEmptyPayload()
       throws Exception {
     start(settings("sensors/#", "telemetry"), null);
