@@ -298,7 +298,11 @@ final class MqttConnection extends ChannelInboundHandlerAdapter {
         return true;
       }
     }
-    if (shared.clients.size() >= shared.settings.maxConnections()) {
+    // A client taking over its own session reuses its slot: a device whose old connection is
+    // half open must get back in when the listener is full.
+    String id = m.payload().clientIdentifier();
+    boolean takeover = id != null && shared.clients.containsKey(id);
+    if (!takeover && shared.clients.size() >= shared.settings.maxConnections()) {
       refuseConnect(
           v5
               ? MqttConnectReturnCode.CONNECTION_REFUSED_QUOTA_EXCEEDED

@@ -95,6 +95,13 @@ public final class MqttListener implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    // Sockets that have not sent CONNECT yet count too: without this bound any
+                    // number could wait out connect_timeout_ms (CONNECT checks max_connections).
+                    if (channels.size() >= maxSockets(settings)) {
+                      metrics.connectionRefused("max_connections");
+                      ch.close();
+                      return;
+                    }
                     channels.add(ch);
                     ChannelPipeline p = ch.pipeline();
                     if (tls != null) {
@@ -149,5 +156,13 @@ public final class MqttListener implements AutoCloseable {
     server.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Open sockets allowed: twice {@code max_connections} plus a few, so that clients taking over
+   * their own sessions and sockets still before CONNECT fit, and a flood of idle sockets does not.
+   */
+  static int maxSockets(MqttSettings settings) {
+    return settings.maxConnections() * 2 + 8;
   }
 }

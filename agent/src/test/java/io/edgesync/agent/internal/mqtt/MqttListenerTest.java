@@ -215,6 +215,71 @@ class MqttListenerTest {
   }
 
   @Test
+  void whenFull_aClientTakingOverItsOwnSessionGetsIn_andANewOneIsRefused() throws Exception {
+    MqttSettings s = settings("sensors/#", "telemetry");
+    start(
+        new MqttSettings(
+            true,
+            "127.0.0.1",
+            0,
+            100,
+            4096,
+            1,
+            5_000,
+            null,
+            null,
+            null,
+            null,
+            s.topics(),
+            "edgesync/"),
+        null);
+    v3("dev-1");
+    assertThatThrownBy(() -> v3("dev-2")).isInstanceOf(MqttException.class);
+    // dev-1 again (its old connection may be half open): it takes its own slot over.
+    MqttClient again = v3("dev-1");
+    assertThat(again.isConnected()).isTrue();
+    // dev-2 only (Paho's default tries 3.1.1, then 3.1: one or two refusals).
+    assertThat(metric("connections_refused_total{reason=\"max_connections\"}")).isBetween(1L, 2L);
+    assertThat(metric("connections")).isEqualTo(1);
+  }
+
+  @Test
+  void socketsThatNeverSendConnect_areBoundedToo() throws Exception {
+    MqttSettings s = settings("sensors/#", "telemetry");
+    MqttSettings one =
+        new MqttSettings(
+            true,
+            "127.0.0.1",
+            0,
+            100,
+            4096,
+            1,
+            5_000,
+            null,
+            null,
+            null,
+            null,
+            s.topics(),
+            "edgesync/");
+    start(one, null);
+    List<java.net.Socket> idle = new ArrayList<>();
+    try {
+      for (int i = 0; i < MqttListener.maxSockets(one); i++) {
+        idle.add(new java.net.Socket("127.0.0.1", agent.mqttPort()));
+      }
+      try (java.net.Socket extra = new java.net.Socket("127.0.0.1", agent.mqttPort())) {
+        extra.setSoTimeout(3_000);
+        assertThat(extra.getInputStream().read()).as("closed at once").isEqualTo(-1);
+      }
+      assertThat(metric("connections_refused_total{reason=\"max_connections\"}")).isEqualTo(1);
+    } finally {
+      for (java.net.Socket x : idle) {
+        x.close();
+      }
+    }
+  }
+
+  @Test
   void docSubscription_getsTheCurrentValueRetained_thenEveryChange_andADeleteAsEmptyPayload()
       throws Exception {
     start(settings("sensors/#", "telemetry"), null);
