@@ -62,6 +62,13 @@ class MqttListenerTest {
         true, "127.0.0.1", 0, 100, 4096, 10, 5_000, null, null, null, null, routes, "edgesync/");
   }
 
+  /** {@link #settings} with {@code max_connections} 1. */
+  private static MqttSettings oneConnection() {
+    MqttSettings s = settings("sensors/#", "telemetry");
+    return new MqttSettings(
+        true, "127.0.0.1", 0, 100, 4096, 1, 5_000, null, null, null, null, s.topics(), "edgesync/");
+  }
+
   private EdgeAgent start(MqttSettings mqtt, OutboxLimits limits) {
     AgentConfig c =
         AgentConfig.fromYaml(
@@ -216,23 +223,7 @@ class MqttListenerTest {
 
   @Test
   void whenFull_aClientTakingOverItsOwnSessionGetsIn_andANewOneIsRefused() throws Exception {
-    MqttSettings s = settings("sensors/#", "telemetry");
-    start(
-        new MqttSettings(
-            true,
-            "127.0.0.1",
-            0,
-            100,
-            4096,
-            1,
-            5_000,
-            null,
-            null,
-            null,
-            null,
-            s.topics(),
-            "edgesync/"),
-        null);
+    start(oneConnection(), null);
     v3("dev-1");
     assertThatThrownBy(() -> v3("dev-2")).isInstanceOf(MqttException.class);
     // dev-1 again (its old connection may be half open): it takes its own slot over.
@@ -245,22 +236,7 @@ class MqttListenerTest {
 
   @Test
   void socketsThatNeverSendConnect_areBoundedToo() throws Exception {
-    MqttSettings s = settings("sensors/#", "telemetry");
-    MqttSettings one =
-        new MqttSettings(
-            true,
-            "127.0.0.1",
-            0,
-            100,
-            4096,
-            1,
-            5_000,
-            null,
-            null,
-            null,
-            null,
-            s.topics(),
-            "edgesync/");
+    MqttSettings one = oneConnection();
     start(one, null);
     List<java.net.Socket> idle = new ArrayList<>();
     try {
